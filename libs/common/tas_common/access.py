@@ -1,0 +1,49 @@
+"""FastAPI dependencies that authenticate the caller and declare who may call each route.
+
+Every route takes `Depends(allow(...))` or `Depends(public)`; tests/common/test_route_guards.py fails on a route
+that has neither.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Callable, Iterable
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from .auth import OrgType, Principal, TokenVerifier
+from .errors import Forbidden, Unauthorized
+
+_bearer = HTTPBearer(auto_error=False)
+GUARD_ATTR = "__tas_guard__"
+
+
+async def authenticate(request: Request,
+                       credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("send a bearer token")
+    verifier: TokenVerifier = request.app.state.runtime.verifier
+    return await verifier.verify(credentials.credentials)
+
+
+def allow(*, org_types: Iterable[OrgType | str] | None = None, roles: Iterable[str] | None = None,
+          description: str = "") -> Callable[..., Principal]:
+    """A guard: the caller must be authenticated and, when given, of one of `org_types` and hold one of `roles`."""
+    wanted_orgs = frozenset(OrgType(o) for o in org_types) if org_types is not None else None
+    wanted_roles = frozenset(roles) if roles is not None else None
+
+    async def guard(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if wanted_orgs is not None and principal.org_type not in wanted_orgs:
+            raise Forbidden("your organisation type may not do this")
+        if wanted_roles is not None and not principal.roles.intersection(wanted_roles):
+            raise Forbidden("your role may not do this")
+        return principal
+
+    setattr(guard, GUARD_ATTR, {"org_types": wanted_orgs, "roles": wanted_roles, "description": description})
+    return guard
+
+
+async def public() -> None:
+    """Marks a route deliberately open (health, metrics, provider receipts that verify their own signature)."""
+
+
+setattr(public, GUARD_ATTR, {"public": True})

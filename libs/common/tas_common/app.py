@@ -1,0 +1,143 @@
+"""The app factory every service uses: problem+json handlers, body limit, metrics, health routes, lifespan."""
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .access import public
+from .consumer import ConsumerSpec
+from .errors import install_problem_handlers, problem
+from .logging import configure_logging
+from .metrics import REQUEST_SECONDS
+from .runtime import ServiceRuntime, Worker
+from .settings import CommonSettings
+
+JSON_TYPES = ("application/json",)
+
+
+class RequestGuardMiddleware:
+    """Rejects bodies over the size limit (413) and non-JSON bodies (415) before any handler reads them, and
+    records request latency by route template."""
+
+    def __init__(self, app: ASGIApp, *, service: str, max_body_bytes: int,
+                 form_paths: Sequence[str] = ("/v1/receipts/",)) -> None:
+        self.app = app
+        self.service = service
+        self.max_body_bytes = max_body_bytes
+        self.form_paths = tuple(form_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+            await send(message)
+
+        rejection = await self._reject(scope, receive)
+        if isinstance(rejection, Response):
+            await rejection(scope, receive, send_wrapper)
+        else:
+            await self.app(scope, rejection, send_wrapper)
+        route = scope.get("route")
+        REQUEST_SECONDS.labels(self.service, scope["method"], getattr(route, "path", "unmatched"),
+                               str(status_holder["status"])).observe(time.perf_counter() - started)
+
+    async def _reject(self, scope: Scope, receive: Receive) -> Response | Receive:
+        if scope["method"] not in ("POST", "PUT", "PATCH"):
+            return receive
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        path = scope["path"]
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+            return problem(413, "payload-too-large", "Request body too large",
+                           f"the limit is {self.max_body_bytes} bytes", path)
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            body.extend(message.get("body", b""))
+            more = message.get("more_body", False)
+            if len(body) > self.max_body_bytes:
+                return problem(413, "payload-too-large", "Request body too large",
+                               f"the limit is {self.max_body_bytes} bytes", path)
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if body and not path.startswith(self.form_paths) and not (
+                content_type in JSON_TYPES or content_type.endswith("+json")):
+            return problem(415, "unsupported-media-type", "Send application/json",
+                           f"content type {content_type or '(none)'} is not accepted", path)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        return replay
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", dependencies=[Depends(public)])
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @router.get("/readyz", dependencies=[Depends(public)], response_model=None)
+    async def readyz(request: Request) -> Any:
+        checks = await request.app.state.runtime.ready()
+        body = {"status": "ready" if all(checks.values()) else "not ready", "checks": checks}
+        return JSONResponse(body, status_code=200 if all(checks.values()) else 503)
+
+    @router.get("/metrics", dependencies=[Depends(public)], response_class=Response)
+    async def metrics(request: Request) -> Response:
+        runtime: ServiceRuntime = request.app.state.runtime
+        if runtime.relay is not None:
+            try:
+                await runtime.relay.lag()
+                for runner in runtime.runners:
+                    await runner.pending()
+            except Exception:  # noqa: BLE001 - metrics must render even when NATS is down
+                pass
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def create_service_app(*, settings: CommonSettings, title: str, description: str, routers: Sequence[APIRouter],
+                       consumers: Sequence[ConsumerSpec] = (), workers: Sequence[Worker] = (),
+                       configure_logs: bool = True) -> FastAPI:
+    if configure_logs:
+        configure_logging(settings.service_name)
+    runtime = ServiceRuntime(settings, consumers=consumers, workers=workers)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.add_middleware(RequestGuardMiddleware, service=settings.service_name, max_body_bytes=settings.max_body_bytes)
+    app.include_router(health_router())
+    for router in routers:
+        app.include_router(router)
+    return app

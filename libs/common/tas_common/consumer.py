@@ -1,0 +1,184 @@
+"""Idempotent consumer runner on a durable JetStream pull consumer.
+
+For each message: parse the CloudEvent, and in ONE database transaction check the processed-events table, run the
+handler, and record the event id; ack only after that commit. A handler failure is nak'd with a backoff; on the
+last allowed delivery the message goes to `tas.deadletter.<consumer>` (kept in the stream, visible to operators)
+and is terminated, and the consumer goes on with the next one. A message that is not a valid event is
+dead-lettered at once: retrying cannot fix it.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+from pydantic import ValidationError
+from sqlalchemy import insert, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from .db import Database, utcnow
+from .events import CloudEvent
+from .metrics import CONSUMER_PENDING, DEAD_LETTERS, EVENT_REDELIVERIES, EVENTS_HANDLED
+from .tables import processed_event
+
+log = logging.getLogger("tas.consumer")
+
+Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+DEAD_LETTER_PREFIX = "tas.deadletter"
+
+
+class RetryLater(Exception):
+    """A handler raises this when it cannot act yet (e.g. an event it depends on has not arrived)."""
+
+
+@dataclass
+class ConsumerSpec:
+    durable: str
+    handlers: Mapping[str, Handler]
+    """NATS subject (e.g. `tas.referral.concern.raised`) → handler. The consumer filters on these subjects."""
+    max_deliver: int = 5
+    backoff_seconds: Sequence[float] = (1.0, 5.0, 30.0, 120.0)
+    ack_wait_seconds: float = 30.0
+    batch_size: int = 50
+    on_committed: Callable[[CloudEvent], Awaitable[None]] | None = field(default=None, repr=False)
+    """Called after the handler's transaction commits and before the ack (observability and fault injection)."""
+
+
+def dead_letter_subject(durable: str) -> str:
+    return f"{DEAD_LETTER_PREFIX}.{durable}"
+
+
+class ConsumerRunner:
+    def __init__(self, *, db: Database, js: JetStreamContext, stream: str, spec: ConsumerSpec) -> None:
+        self.db = db
+        self.js = js
+        self.stream = stream
+        self.spec = spec
+        self._stopping = asyncio.Event()
+
+    @property
+    def durable(self) -> str:
+        return self.spec.durable
+
+    def config(self) -> ConsumerConfig:
+        # ack_wait must exceed the longest backoff so that a nak'd delay is not cut short by redelivery.
+        return ConsumerConfig(
+            durable_name=self.spec.durable, filter_subjects=sorted(self.spec.handlers),
+            ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
+            max_deliver=self.spec.max_deliver, ack_wait=self.spec.ack_wait_seconds, max_ack_pending=1000,
+        )
+
+    async def ensure(self) -> None:
+        """Create the durable consumer explicitly (or update its configuration). Safe from every replica."""
+        try:
+            await self.js.consumer_info(self.stream, self.spec.durable)
+        except NotFoundError:
+            await self.js.add_consumer(self.stream, self.config())
+            return
+        await self.js.add_consumer(self.stream, self.config())
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Fetch and handle messages until `stop()`; the message in hand is finished before returning."""
+        sub = await self.js.pull_subscribe_bind(self.spec.durable, self.stream)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    msgs = await sub.fetch(self.spec.batch_size, timeout=1.0)
+                except (NatsTimeoutError, asyncio.TimeoutError):
+                    continue
+                except Exception as exc:  # noqa: BLE001 - NATS down: wait, the client reconnects
+                    log.warning("fetch failed", extra={"consumer": self.durable, "error": type(exc).__name__})
+                    await asyncio.sleep(0.5)
+                    continue
+                for msg in msgs:
+                    await self.handle(msg)
+        finally:
+            try:
+                await sub.unsubscribe()
+            except Exception:  # noqa: BLE001 - connection may already be closed on shutdown
+                pass
+
+    async def handle(self, msg: Msg) -> None:
+        deliveries = msg.metadata.num_delivered
+        if deliveries > 1:
+            EVENT_REDELIVERIES.labels(self.durable).inc()
+        try:
+            event = CloudEvent.from_bytes(msg.data)
+            event.payload()
+        except (ValidationError, ValueError) as exc:
+            await self._dead_letter(msg, f"invalid event: {type(exc).__name__}", deliveries)
+            return
+        handler = self.spec.handlers.get(msg.subject)
+        if handler is None:  # subject no longer handled (filter changed): nothing to do
+            await msg.ack()
+            return
+        try:
+            duplicate = await self._process(event, handler)
+        except Exception as exc:  # noqa: BLE001 - any failure is retried, then dead-lettered
+            outcome = "retry" if isinstance(exc, RetryLater) else "error"
+            EVENTS_HANDLED.labels(self.durable, outcome).inc()
+            if deliveries >= self.spec.max_deliver:
+                await self._dead_letter(msg, f"{type(exc).__name__}: {exc}", deliveries)
+                return
+            delay = self.spec.backoff_seconds[min(deliveries - 1, len(self.spec.backoff_seconds) - 1)]
+            log.warning("handler failed; will retry", extra={"consumer": self.durable, "event_id": event.id,
+                                                             "deliveries": deliveries, "error": type(exc).__name__})
+            await msg.nak(delay=delay)
+            return
+        if self.spec.on_committed is not None:
+            await self.spec.on_committed(event)
+        await msg.ack()
+        EVENTS_HANDLED.labels(self.durable, "duplicate" if duplicate else "ok").inc()
+
+    async def _process(self, event: CloudEvent, handler: Handler) -> bool:
+        async with self.db.transaction() as session:
+            seen = (await session.execute(select(processed_event.c.event_id).where(
+                processed_event.c.consumer == self.durable, processed_event.c.event_id == event.id))).first()
+            if seen is not None:
+                return True
+            await handler(session, event)
+            await session.execute(insert(processed_event).values(
+                consumer=self.durable, event_id=event.id, event_type=event.type, processed_at=utcnow()))
+        return False
+
+    async def _dead_letter(self, msg: Msg, reason: str, deliveries: int) -> None:
+        headers = {
+            "Nats-Msg-Id": f"dlq:{self.durable}:{msg.metadata.sequence.stream}",
+            "Tas-Original-Subject": msg.subject,
+            "Tas-Stream-Sequence": str(msg.metadata.sequence.stream),
+            "Tas-Consumer": self.durable,
+            "Tas-Deliveries": str(deliveries),
+            "Tas-Error": reason[:300],
+        }
+        await self.js.publish(dead_letter_subject(self.durable), msg.data, headers=headers)
+        await msg.term()
+        DEAD_LETTERS.labels(self.durable).inc()
+        log.error("moved to dead letters", extra={"consumer": self.durable, "deliveries": deliveries,
+                                                  "subject": msg.subject, "error": reason[:120]})
+
+    async def pending(self) -> int:
+        info = await self.js.consumer_info(self.stream, self.durable)
+        pending = int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+        CONSUMER_PENDING.labels(self.durable).set(pending)
+        return pending
+
+
+def describe_dead_letter(msg: Msg) -> dict[str, str]:
+    headers = msg.headers or {}
+    try:
+        event_id = json.loads(msg.data).get("id", "?")
+    except ValueError:
+        event_id = "?"
+    return {"event_id": event_id, "subject": headers.get("Tas-Original-Subject", "?"),
+            "consumer": headers.get("Tas-Consumer", "?"), "deliveries": headers.get("Tas-Deliveries", "?"),
+            "error": headers.get("Tas-Error", "?")}

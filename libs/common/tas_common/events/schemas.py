@@ -1,0 +1,256 @@
+"""Versioned payload schemas of the v1 event catalogue (docs/events.md describes each).
+
+A payload class names its NATS subject and version; its CloudEvents `type` is `<subject>.v<version>`. A change
+that would break a consumer is a new class with a new version, never an edit of an existing one. Consumers ignore
+fields they do not know, so adding an optional field is not breaking.
+
+Events carry ids and the least personal data the consumers need: only `concern.raised` carries the identity that
+matches a child, and only `family.contact_changed` carries contact details (notify keeps them to send messages).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Channel = Literal["sms", "email"]
+
+
+class EventPayload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    subject: ClassVar[str]
+    version: ClassVar[int] = 1
+    consumers: ClassVar[tuple[str, ...]] = ()
+    """Services that consume the event; empty means external (documented in docs/events.md)."""
+
+    @classmethod
+    def event_type(cls) -> str:
+        return f"{cls.subject}.v{cls.version}"
+
+
+# --- referral -------------------------------------------------------------------------------------------------
+
+class ChildIdentity(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    upn: str
+    nhs_number: str | None = None
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    year_group: str | None = None
+
+
+class FamilyContactV1(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    contact_ref: str
+    name: str
+    relationship: str
+    parental_responsibility: bool
+    mobile: str | None = None
+    email: str | None = None
+    preferred_channel: Channel
+    language: str = "en"
+
+
+class ConcernRaisedV1(EventPayload):
+    subject: ClassVar[str] = "tas.referral.concern.raised"
+    consumers: ClassVar[tuple[str, ...]] = ("caseload",)
+    concern_id: str
+    school_urn: str
+    la_code: str | None = None
+    raised_by_org: str
+    child: ChildIdentity
+    areas_of_need: list[str] = []
+    safeguarding: bool = False
+    urgency: str = "routine"
+    family_contacts: list[FamilyContactV1] = []
+    consent_status: str = "not_sought"
+    lawful_basis: str | None = None
+
+
+class ReferralEventBase(EventPayload):
+    referral_id: str
+    concern_id: str
+    child_id: str | None = None
+    service_id: str
+    school_urn: str
+    safeguarding: bool = False
+
+
+class ReferralSubmittedV1(ReferralEventBase):
+    subject: ClassVar[str] = "tas.referral.referral.submitted"
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify")
+    service_org_id: str
+    service_org_type: str
+    urgency: str = "routine"
+
+
+class ReferralAcceptedV1(ReferralEventBase):
+    subject: ClassVar[str] = "tas.referral.referral.accepted"
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify")
+    practitioner_sub: str
+    practitioner_name: str
+    practitioner_org_id: str
+    practitioner_org_type: str
+    practitioner_role: str | None = None
+
+
+class ReferralDeclinedV1(ReferralEventBase):
+    subject: ClassVar[str] = "tas.referral.referral.declined"
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify")
+    reason: str
+
+
+class ReferralRedirectedV1(ReferralEventBase):
+    subject: ClassVar[str] = "tas.referral.referral.redirected"
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify")
+    new_referral_id: str
+    to_service_id: str
+    reason: str
+
+
+class ReferralWithdrawnV1(ReferralEventBase):
+    subject: ClassVar[str] = "tas.referral.referral.withdrawn"
+    consumers: ClassVar[tuple[str, ...]] = ("caseload",)
+    reason: str
+
+
+class ReferralCompletedV1(ReferralEventBase):
+    subject: ClassVar[str] = "tas.referral.referral.completed"
+    consumers: ClassVar[tuple[str, ...]] = ("caseload",)
+    outcome: str | None = None
+
+
+# --- caseload -------------------------------------------------------------------------------------------------
+
+class ChildRegisteredV1(EventPayload):
+    """A new child record was created (from a concern, or by hand)."""
+    subject: ClassVar[str] = "tas.caseload.child.registered"
+    consumers: ClassVar[tuple[str, ...]] = ()
+    child_id: str
+    school_urn: str
+    la_code: str | None = None
+    concern_id: str | None = None
+
+
+class ConcernLinkedV1(EventPayload):
+    """A concern was attached to a child, new or matched. Referral records the child id; notify acknowledges."""
+    subject: ClassVar[str] = "tas.caseload.child.concern_linked"
+    consumers: ClassVar[tuple[str, ...]] = ("referral", "notify")
+    child_id: str
+    concern_id: str
+    new_child: bool
+    match: Literal["created", "upn", "nhs_number", "demographics"]
+    possible_duplicate_of: str | None = None
+    safeguarding: bool = False
+
+
+class TeamMemberV1(EventPayload):
+    child_id: str
+    member_sub: str
+    member_name: str
+    org_id: str
+    org_type: str
+    role: str | None = None
+    referral_id: str | None = None
+
+
+class TeamMemberAddedV1(TeamMemberV1):
+    subject: ClassVar[str] = "tas.caseload.team.member_added"
+    consumers: ClassVar[tuple[str, ...]] = ()
+
+
+class TeamMemberRemovedV1(TeamMemberV1):
+    subject: ClassVar[str] = "tas.caseload.team.member_removed"
+    consumers: ClassVar[tuple[str, ...]] = ()
+
+
+class PlanPublishedV1(EventPayload):
+    subject: ClassVar[str] = "tas.caseload.plan.published"
+    consumers: ClassVar[tuple[str, ...]] = ("notify",)
+    child_id: str
+    plan_id: str
+    version: int
+    status: Literal["draft", "shared_for_comment", "agreed"]
+    changed_sections: list[str] = []
+    safeguarding: bool = False
+
+
+class ReviewScheduledV1(EventPayload):
+    subject: ClassVar[str] = "tas.caseload.review.scheduled"
+    consumers: ClassVar[tuple[str, ...]] = ("notify",)
+    child_id: str
+    review_id: str
+    scheduled_for: datetime
+    safeguarding: bool = False
+
+
+class FamilyContactChangedV1(EventPayload):
+    """Carries the contact details notify needs to message a family member (and nothing about the child)."""
+    subject: ClassVar[str] = "tas.caseload.family.contact_changed"
+    consumers: ClassVar[tuple[str, ...]] = ("notify",)
+    child_id: str
+    contact_id: str
+    relationship: str
+    parental_responsibility: bool
+    mobile: str | None = None
+    email: str | None = None
+    preferred_channel: Channel
+    language: str = "en"
+    opted_out: bool = False
+    removed: bool = False
+
+
+class ConsentChangedV1(EventPayload):
+    subject: ClassVar[str] = "tas.caseload.consent.changed"
+    consumers: ClassVar[tuple[str, ...]] = ()
+    child_id: str
+    agency_type: str
+    status: Literal["given", "refused", "withdrawn", "not_sought"]
+    lawful_basis: str | None = None
+
+
+# --- notify ---------------------------------------------------------------------------------------------------
+
+class NotificationEventBase(EventPayload):
+    notification_id: str
+    child_id: str | None = None
+    channel: Channel
+    template: str
+    status: str
+
+
+class NotificationSentV1(NotificationEventBase):
+    subject: ClassVar[str] = "tas.notify.notification.sent"
+    consumers: ClassVar[tuple[str, ...]] = ()
+
+
+class NotificationDeliveredV1(NotificationEventBase):
+    subject: ClassVar[str] = "tas.notify.notification.delivered"
+    consumers: ClassVar[tuple[str, ...]] = ()
+
+
+class NotificationFailedV1(NotificationEventBase):
+    subject: ClassVar[str] = "tas.notify.notification.failed"
+    consumers: ClassVar[tuple[str, ...]] = ()
+    reason: str | None = None
+
+
+EVENT_TYPES: dict[str, type[EventPayload]] = {
+    cls.event_type(): cls
+    for cls in (
+        ConcernRaisedV1, ReferralSubmittedV1, ReferralAcceptedV1, ReferralDeclinedV1, ReferralRedirectedV1,
+        ReferralWithdrawnV1, ReferralCompletedV1, ChildRegisteredV1, ConcernLinkedV1, TeamMemberAddedV1,
+        TeamMemberRemovedV1, PlanPublishedV1, ReviewScheduledV1, FamilyContactChangedV1, ConsentChangedV1,
+        NotificationSentV1, NotificationDeliveredV1, NotificationFailedV1,
+    )
+}
+
+
+def payload_model(event_type: str) -> type[EventPayload]:
+    try:
+        return EVENT_TYPES[event_type]
+    except KeyError:
+        raise ValueError(f"unknown event type {event_type!r}") from None

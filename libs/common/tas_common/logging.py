@@ -1,0 +1,47 @@
+"""Structured JSON logs that carry ids and never personal data.
+
+Log calls pass identifiers through `extra=`; only keys in SAFE_FIELDS are emitted, so a stray
+`extra={"name": ...}` cannot leak a child's name into the logs.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+SAFE_FIELDS = frozenset({
+    "service", "event_id", "event_type", "subject", "concern_id", "child_id", "referral_id", "notification_id",
+    "request_id", "trace_id", "status", "method", "path", "duration_ms", "consumer", "deliveries", "count",
+    "lag", "error", "provider", "attempt", "port", "url", "principal", "org_id",
+})
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "service": self.service,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key in SAFE_FIELDS:
+            if key in record.__dict__:
+                out[key] = record.__dict__[key]
+        if record.exc_info and record.exc_info[0] is not None:
+            out["exc_type"] = record.exc_info[0].__name__
+        return json.dumps(out, default=str)
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

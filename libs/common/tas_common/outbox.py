@@ -1,0 +1,118 @@
+"""Transactional outbox: events are written in the caller's transaction and published by a relay.
+
+The relay publishes each row with `Nats-Msg-Id` = event id (JetStream drops a duplicate inside the stream's
+one-hour window), marks it sent only after the PubAck, and keeps retrying while NATS is unreachable. On PostgreSQL
+rows are claimed with `FOR UPDATE SKIP LOCKED`, so several replicas can run a relay each.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+
+from nats.js import JetStreamContext
+from sqlalchemy import func, insert, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from .db import Database, utcnow
+from .events import CloudEvent
+from .metrics import OUTBOX_LAG_SECONDS, OUTBOX_PENDING, OUTBOX_PUBLISHED
+from .tables import outbox
+
+log = logging.getLogger("tas.outbox")
+
+
+async def add_event(session: AsyncSession, event: CloudEvent, *, headers: dict[str, str] | None = None) -> None:
+    """Write `event` in the session's transaction. It is published after, and only if, that transaction commits."""
+    trace = {"traceparent": event.model_extra["traceparent"]} if event.model_extra.get("traceparent") else {}
+    await session.execute(insert(outbox).values(
+        event_id=event.id, subject=event.nats_subject, event_type=event.type, payload=event.to_bytes(),
+        headers=json.dumps({**trace, **(headers or {})}), created_at=utcnow(),
+    ))
+
+
+@dataclass(frozen=True)
+class OutboxLag:
+    pending: int
+    oldest_age_seconds: float
+
+
+class OutboxRelay:
+    def __init__(self, *, db: Database, js: JetStreamContext, service: str, batch_size: int = 200,
+                 poll_seconds: float = 1.0, publish_timeout: float = 5.0) -> None:
+        self.db = db
+        self.js = js
+        self.service = service
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.publish_timeout = publish_timeout
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        failures = 0
+        while not self._stopping:
+            try:
+                published = await self.publish_pending()
+                failures = 0
+                if published:
+                    continue
+            except Exception as exc:  # noqa: BLE001 - the relay outlives NATS and database outages
+                failures += 1
+                log.warning("outbox publish failed; will retry", extra={"error": type(exc).__name__,
+                                                                        "attempt": failures})
+                await asyncio.sleep(min(0.2 * 2 ** min(failures, 5), 5.0))
+                continue
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            except TimeoutError:
+                pass
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unsent rows in order; returns how many were published."""
+        async with self.db.transaction() as session:
+            query = select(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload, outbox.c.headers) \
+                .where(outbox.c.sent_at.is_(None)).order_by(outbox.c.seq).limit(self.batch_size)
+            if self.db.dialect == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = (await session.execute(query)).all()
+            sent: list[int] = []
+            error: Exception | None = None
+            for row in rows:
+                headers = {**json.loads(row.headers), "Nats-Msg-Id": row.event_id}
+                try:
+                    await self.js.publish(row.subject, row.payload, headers=headers, timeout=self.publish_timeout)
+                except Exception as exc:  # noqa: BLE001 - stop at the first failure to keep the order
+                    error = exc
+                    await session.execute(update(outbox).where(outbox.c.seq == row.seq).values(
+                        attempts=outbox.c.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:500]))
+                    break
+                sent.append(row.seq)
+            if sent:
+                await session.execute(update(outbox).where(outbox.c.seq.in_(sent)).values(sent_at=utcnow()))
+        if sent:
+            OUTBOX_PUBLISHED.labels(self.service).inc(len(sent))
+        if error is not None:
+            raise error
+        return len(sent)
+
+    async def lag(self) -> OutboxLag:
+        async with self.db.reader() as session:
+            pending, oldest = (await session.execute(
+                select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.sent_at.is_(None)))).one()
+        age = 0.0
+        if oldest is not None:
+            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=utcnow().tzinfo)
+            age = max(0.0, (utcnow() - oldest).total_seconds())
+        OUTBOX_PENDING.labels(self.service).set(pending)
+        OUTBOX_LAG_SECONDS.labels(self.service).set(age)
+        return OutboxLag(pending=pending, oldest_age_seconds=age)

@@ -1,0 +1,118 @@
+"""A service process's long-lived parts: database, token verifier, NATS connection, outbox relay, consumers and
+any background workers. Started and drained by the app's lifespan."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+
+from .auth import DevIssuer, TokenVerifier
+from .consumer import ConsumerRunner, ConsumerSpec
+from .db import Database
+from .outbox import OutboxRelay
+from .settings import CommonSettings
+from .stream import ensure_stream
+
+log = logging.getLogger("tas.runtime")
+
+Worker = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+def build_verifier(settings: CommonSettings) -> TokenVerifier:
+    if settings.jwks_url:
+        return TokenVerifier(issuer=settings.jwt_issuer, audience=settings.jwt_audience, jwks_url=settings.jwks_url)
+    if settings.dev_key_dir is None:
+        raise ValueError("set TAS_JWKS_URL, or TAS_DEV_KEY_DIR in dev")
+    issuer = DevIssuer(settings.dev_key_dir).ensure()
+    return TokenVerifier(issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                         public_key_pem=issuer.public_key_pem())
+
+
+class ServiceRuntime:
+    def __init__(self, settings: CommonSettings, *, consumers: Sequence[ConsumerSpec] = (),
+                 workers: Sequence[Worker] = ()) -> None:
+        self.settings = settings
+        self.consumer_specs = list(consumers)
+        self.workers = list(workers)
+        self.db = Database(settings.database_url)
+        self.verifier = build_verifier(settings)
+        self.nc: NATS | None = None
+        self.js: JetStreamContext | None = None
+        self.relay: OutboxRelay | None = None
+        self.runners: list[ConsumerRunner] = []
+        self.bus_ready = asyncio.Event()
+        self.extras: dict[str, object] = {}
+        self.stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._run_bus(), name=f"{self.settings.service_name}-bus"))
+        for worker in self.workers:
+            self._tasks.append(asyncio.create_task(worker(self), name=getattr(worker, "__name__", "worker")))
+
+    async def _connect(self) -> NATS:
+        delay = 0.2
+        while True:
+            try:
+                return await nats.connect(self.settings.nats_url, name=self.settings.service_name,
+                                          max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=2,
+                                          allow_reconnect=True)
+            except Exception as exc:  # noqa: BLE001 - keep trying: the outbox holds events meanwhile
+                log.warning("NATS not reachable; retrying", extra={"error": type(exc).__name__})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _run_bus(self) -> None:
+        self.nc = await self._connect()
+        self.js = self.nc.jetstream()
+        while True:
+            try:
+                await ensure_stream(self.js, name=self.settings.stream_name,
+                                    max_age_seconds=self.settings.stream_max_age_seconds,
+                                    replicas=self.settings.stream_replicas)
+                self.runners = [ConsumerRunner(db=self.db, js=self.js, stream=self.settings.stream_name, spec=spec)
+                                for spec in self.consumer_specs]
+                for runner in self.runners:
+                    await runner.ensure()
+                break
+            except Exception as exc:  # noqa: BLE001
+                log.warning("stream provisioning failed; retrying", extra={"error": type(exc).__name__})
+                await asyncio.sleep(1.0)
+        self.relay = OutboxRelay(db=self.db, js=self.js, service=self.settings.service_name,
+                                 poll_seconds=self.settings.outbox_poll_seconds)
+        self.db.on_commit(self.relay.wake)
+        tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
+        tasks += [asyncio.create_task(r.run(), name=f"consumer-{r.durable}") for r in self.runners]
+        self.bus_ready.set()
+        await asyncio.gather(*tasks)
+
+    async def ready(self) -> dict[str, bool]:
+        return {"database": await self.db.ping(), "nats": bool(self.nc and self.nc.is_connected)}
+
+    async def stop(self) -> None:
+        """Drain: stop fetching, let the message in hand finish, flush the relay, close connections."""
+        self.stopping.set()
+        if not self.bus_ready.is_set() and self._tasks:
+            self._tasks[0].cancel()  # still waiting for NATS: nothing in flight to drain
+        for runner in self.runners:
+            runner.stop()
+        if self.relay is not None:
+            self.relay.stop()
+        for task in self._tasks:
+            if not task.done():
+                try:
+                    await asyncio.wait_for(asyncio.shield(task), timeout=3.0)
+                except (TimeoutError, asyncio.CancelledError, Exception):  # noqa: BLE001
+                    task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        if self.nc is not None and not self.nc.is_closed:
+            with contextlib.suppress(Exception):
+                await self.nc.drain()
+        await self.db.dispose()

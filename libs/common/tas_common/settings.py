@@ -1,0 +1,51 @@
+"""Settings shared by every service, read from `TAS_*` environment variables and validated at start."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev"}
+
+
+class CommonSettings(BaseSettings):
+    """Every service process reads its own copy; one process runs one service."""
+
+    model_config = SettingsConfigDict(env_prefix="TAS_", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    service_name: str = "tas"
+    database_url: str = "sqlite+aiosqlite:///var/tas.db"
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    stream_name: str = "TAS"
+    stream_max_age_days: float = 30.0
+    stream_replicas: int = 1
+
+    jwt_issuer: str = "tas-dev"
+    jwt_audience: str = "tas"
+    jwks_url: str | None = None
+    dev_key_dir: Path | None = Path("var/dev-issuer")
+
+    max_body_bytes: int = 1_048_576
+    consumer_max_deliver: int = 5
+    consumer_backoff_seconds: list[float] = [1.0, 5.0, 30.0, 120.0]
+    consumer_ack_wait_seconds: float = 30.0
+    outbox_poll_seconds: float = 1.0
+
+    public_base_url: str = "http://127.0.0.1:8002"
+
+    @model_validator(mode="after")
+    def _refuse_dev_shortcuts_in_production(self) -> "CommonSettings":
+        if self.env == "prod":
+            if not self.jwks_url:
+                raise ValueError("TAS_JWKS_URL is required outside dev: the dev issuer is for local use only")
+            if self.database_url.startswith("sqlite"):
+                raise ValueError("production runs on PostgreSQL; set TAS_DATABASE_URL")
+        return self
+
+    @property
+    def stream_max_age_seconds(self) -> float:
+        return self.stream_max_age_days * 86400.0
