@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .auth import Principal
-from .db import utcnow
+from .db import Database, utcnow
 from .errors import InvalidInput
 from .tables import idempotency_key
 
@@ -46,3 +50,27 @@ async def remember(session: AsyncSession, *, principal: Principal, key: str, rou
     await session.execute(insert(idempotency_key).values(
         principal=_principal_key(principal), key=key, route=route, request_hash=body_hash, status_code=status_code,
         response=json.dumps(body, default=str).encode(), created_at=utcnow()))
+
+
+async def run_once(db: Database, *, principal: Principal, key: str | None, route: str, request_body: BaseModel,
+                   create: Callable[[AsyncSession], Awaitable[BaseModel]], status_code: int = 201) -> JSONResponse:
+    """The unit of work of a creating POST: with an Idempotency-Key, a retry returns the first response and
+    repeats no effect (on a concurrent retry the loser's transaction rolls back on the key and then replays)."""
+    body_hash = request_hash(request_body.model_dump(mode="json"))
+    for attempt in range(2):
+        try:
+            async with db.transaction() as session:
+                if key:
+                    stored = await replay(session, principal=principal, key=key, route=route, body_hash=body_hash)
+                    if stored is not None:
+                        return JSONResponse(stored.body, status_code=stored.status_code,
+                                            headers={"Idempotent-Replayed": "true"})
+                result = (await create(session)).model_dump(mode="json")
+                if key:
+                    await remember(session, principal=principal, key=key, route=route, body_hash=body_hash,
+                                   status_code=status_code, body=result)
+            return JSONResponse(result, status_code=status_code)
+        except IntegrityError:
+            if not key or attempt:
+                raise
+    raise AssertionError("unreachable")

@@ -1,6 +1,6 @@
 """Versioned payload schemas of the v1 event catalogue (docs/events.md describes each).
 
-A payload class names its NATS subject and version; its CloudEvents `type` is `<subject>.v<version>`. A change
+A payload class names its NATS subject and schema_version; its CloudEvents `type` is `<subject>.v<version>`. A change
 that would break a consumer is a new class with a new version, never an edit of an existing one. Consumers ignore
 fields they do not know, so adding an optional field is not breaking.
 
@@ -21,13 +21,13 @@ class EventPayload(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     subject: ClassVar[str]
-    version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 1
     consumers: ClassVar[tuple[str, ...]] = ()
     """Services that consume the event; empty means external (documented in docs/events.md)."""
 
     @classmethod
     def event_type(cls) -> str:
-        return f"{cls.subject}.v{cls.version}"
+        return f"{cls.subject}.v{cls.schema_version}"
 
 
 # --- referral -------------------------------------------------------------------------------------------------
@@ -141,10 +141,14 @@ class ConcernLinkedV1(EventPayload):
     consumers: ClassVar[tuple[str, ...]] = ("referral", "notify")
     child_id: str
     concern_id: str
+    school_urn: str
+    la_code: str | None = None
     new_child: bool
-    match: Literal["created", "upn", "nhs_number", "demographics"]
+    match: Literal["created", "upn", "nhs_number"]
     possible_duplicate_of: str | None = None
     safeguarding: bool = False
+    family_contact_ids: list[str] = []
+    """The family members this concern named; notify waits until it knows each of them."""
 
 
 class TeamMemberV1(EventPayload):

@@ -1,0 +1,23 @@
+"""Dependencies every service's api/deps.py re-exports."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from .db import Database
+from .runtime import ServiceRuntime
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    return request.app.state.runtime
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.runtime.db
+
+
+RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+DatabaseDep = Annotated[Database, Depends(get_db)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
+                                              description="Retries with the same key repeat no effect")]

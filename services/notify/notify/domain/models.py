@@ -1,0 +1,71 @@
+"""Notify's tables: the contacts it may message (a replica built from caseload's events), which children they
+belong to, and every notification with its delivery status."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from tas_common.db import make_registry, utcnow
+from tas_common.tables import attach_infra
+
+registry = make_registry()
+metadata = registry.metadata
+attach_infra(metadata)
+
+
+class Table(SQLModel, registry=registry):
+    pass
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class ChildScope(Table, table=True):
+    """Just enough about a child to decide who may read its notifications."""
+    __tablename__ = "child_scope"
+
+    child_id: str = Field(primary_key=True, max_length=36)
+    school_urn: str = Field(max_length=6)
+    la_code: str | None = Field(default=None, max_length=3)
+
+
+class Contact(Table, table=True):
+    id: str = Field(primary_key=True, max_length=36)
+    child_id: str = Field(index=True, max_length=36)
+    relationship: str = Field(max_length=50)
+    parental_responsibility: bool
+    mobile: str | None = Field(default=None, max_length=20)
+    email: str | None = Field(default=None, max_length=254)
+    preferred_channel: str = Field(max_length=5)
+    language: str = Field(default="en", max_length=5)
+    opted_out: bool = False
+    removed: bool = False
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Notification(Table, table=True):
+    __table_args__ = (UniqueConstraint("trigger_event_id", "contact_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    child_id: str | None = Field(default=None, index=True, max_length=36)
+    contact_id: str | None = Field(default=None, max_length=36)
+    trigger_event_id: str = Field(max_length=36)
+    template: str = Field(max_length=60)
+    template_version: int
+    language: str = Field(max_length=5)
+    channel: str = Field(max_length=5)
+    recipient: str = Field(max_length=254)
+    subject: str | None = Field(default=None, max_length=200)
+    body: str = Field(max_length=2000)
+    status: str = Field(default="created", index=True, max_length=20)
+    provider: str | None = Field(default=None, max_length=30)
+    provider_ref: str | None = Field(default=None, max_length=100)
+    attempts: int = 0
+    failure_reason: str | None = Field(default=None, max_length=300)
+    not_before: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -1,0 +1,20 @@
+"""Notify: SMS and email to families and practitioners — never lost, never doubled, never misdirected."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from tas_common.app import create_service_app
+
+from .api import notifications
+from .config import NotifySettings
+from .domain.dispatch import run_dispatcher
+from .events.handlers import consumer_spec
+
+
+def create_app(settings: NotifySettings | None = None) -> FastAPI:
+    settings = settings or NotifySettings()
+    return create_service_app(
+        settings=settings, title="TAS notify",
+        description="SMS and email to families and practitioners, with delivery status.",
+        routers=[notifications.router], consumers=[consumer_spec(settings)], workers=[run_dispatcher],
+    )

@@ -1,0 +1,19 @@
+"""Referral: concerns from schools and MIS, referrals to the local offer, waiting times."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from tas_common.app import create_service_app
+
+from .api import concerns
+from .config import ReferralSettings
+from .events.handlers import consumer_spec
+
+
+def create_app(settings: ReferralSettings | None = None) -> FastAPI:
+    settings = settings or ReferralSettings()
+    return create_service_app(
+        settings=settings, title="TAS referral",
+        description="Concerns raised by schools and their MIS, referrals to the local offer, waiting times.",
+        routers=[concerns.router], consumers=[consumer_spec(settings)],
+    )

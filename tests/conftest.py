@@ -1,0 +1,169 @@
+"""Shared fixtures: a real nats-server per test, a dev token issuer, an SMTP sink, and the three services
+running in-process on temporary SQLite databases. Nothing here touches the dev ports or var/."""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+
+from tas_common.auth import DevIssuer
+from tas_common.migrations import upgrade
+from tas_common.testing import NatsServer, free_port
+
+SERVICES = ("referral", "caseload", "notify")
+T = TypeVar("T")
+
+
+def migrations_dir(service: str) -> Path:
+    return Path(importlib.import_module(service).__file__).parent / "db" / "migrations"  # type: ignore[arg-type]
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 10.0,
+                     interval: float = 0.05, what: str = "condition") -> T:
+    """Poll `probe` until it returns something truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+@pytest.fixture
+def nats(tmp_path: Path) -> Iterator[NatsServer]:
+    server = NatsServer(tmp_path / "nats").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def issuer(tmp_path: Path) -> DevIssuer:
+    return DevIssuer(tmp_path / "dev-issuer").ensure()
+
+
+@pytest.fixture
+def token(issuer: DevIssuer) -> Callable[..., dict[str, str]]:
+    """`token(role="senco", org_type="school", school_urns=["100000"])` → Authorization headers."""
+
+    def make(role: str | list[str] = "senco", org_type: str = "school", org_id: str | None = None,
+             sub: str | None = None, **claims: Any) -> dict[str, str]:
+        roles = [role] if isinstance(role, str) else role
+        jwt = issuer.mint(issuer="tas-dev", audience="tas", sub=sub or f"{roles[0] if roles else 'user'}-1",
+                          org_id=org_id or f"{org_type}-org", org_type=org_type, roles=roles, **claims)
+        return {"Authorization": f"Bearer {jwt}"}
+
+    return make
+
+
+class _Collect:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 Message accepted"
+
+
+@dataclass
+class SmtpSink:
+    host: str
+    port: int
+    messages: list[Message]
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    handler = _Collect()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield SmtpSink("127.0.0.1", port, handler.messages)
+    controller.stop()
+
+
+def service_settings(service: str, tmp_path: Path, nats_url: str, **overrides: Any) -> Any:
+    config = importlib.import_module(f"{service}.config")
+    cls = next(getattr(config, n) for n in dir(config) if n.endswith("Settings") and n != "CommonSettings")
+    values: dict[str, Any] = dict(
+        env="test", database_url=sqlite_url(tmp_path / f"{service}.db"), nats_url=nats_url,
+        dev_key_dir=tmp_path / "dev-issuer", consumer_backoff_seconds=[0.1, 0.2, 0.4],
+        consumer_ack_wait_seconds=5.0, consumer_max_deliver=4, outbox_poll_seconds=0.2,
+    )
+    values.update(overrides)
+    return cls(**values)
+
+
+@dataclass
+class System:
+    tmp: Path
+    nats: NatsServer
+    smtp: SmtpSink
+    apps: dict[str, Any]
+    clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+
+    @property
+    def referral(self) -> httpx.AsyncClient:
+        return self.clients["referral"]
+
+    @property
+    def caseload(self) -> httpx.AsyncClient:
+        return self.clients["caseload"]
+
+    @property
+    def notify(self) -> httpx.AsyncClient:
+        return self.clients["notify"]
+
+    def runtime(self, service: str) -> Any:
+        return self.apps[service].state.runtime
+
+
+async def migrate(service: str, url: str) -> None:
+    await asyncio.to_thread(upgrade, migrations_dir(service), url)
+
+
+@pytest.fixture
+async def system(tmp_path: Path, nats: NatsServer, smtp: SmtpSink, issuer: DevIssuer,
+                 request: pytest.FixtureRequest) -> AsyncIterator[System]:
+    """The three services in-process against real SQLite files, a real nats-server and a real SMTP sink.
+    A test may set per-service settings overrides with `@pytest.mark.settings(notify={...})`."""
+    marker = request.node.get_closest_marker("settings")
+    overrides: dict[str, dict[str, Any]] = marker.kwargs if marker else {}
+    apps = {}
+    for service in SERVICES:
+        extra = dict(overrides.get(service, {}))
+        if service == "notify":
+            extra = {"smtp_host": smtp.host, "smtp_port": smtp.port,
+                     "sms_outbox_path": tmp_path / "sms-outbox.jsonl", **extra}
+        settings = service_settings(service, tmp_path, nats.url, **extra)
+        await migrate(service, settings.database_url)
+        apps[service] = importlib.import_module(f"{service}.main").create_app(settings)
+    system = System(tmp=tmp_path, nats=nats, smtp=smtp, apps=apps)
+    async with AsyncExitStack() as stack:
+        for service, app in apps.items():
+            await stack.enter_async_context(app.router.lifespan_context(app))
+            system.clients[service] = await stack.enter_async_context(httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url=f"http://{service}"))
+        for service in SERVICES:
+            await asyncio.wait_for(system.runtime(service).bus_ready.wait(), timeout=10)
+        yield system
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "settings(**per_service): override settings of the `system` fixture")
