@@ -81,7 +81,7 @@ class ReferralEventBase(EventPayload):
 
 class ReferralSubmittedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.submitted"
-    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify")
+    consumers: ClassVar[tuple[str, ...]] = ()
     service_org_id: str
     service_org_type: str
     urgency: str = "routine"
@@ -89,7 +89,7 @@ class ReferralSubmittedV1(ReferralEventBase):
 
 class ReferralAcceptedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.accepted"
-    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify")
+    consumers: ClassVar[tuple[str, ...]] = ()
     practitioner_sub: str
     practitioner_name: str
     practitioner_org_id: str
@@ -99,13 +99,13 @@ class ReferralAcceptedV1(ReferralEventBase):
 
 class ReferralDeclinedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.declined"
-    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify")
+    consumers: ClassVar[tuple[str, ...]] = ()
     reason: str
 
 
 class ReferralRedirectedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.redirected"
-    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify")
+    consumers: ClassVar[tuple[str, ...]] = ()
     new_referral_id: str
     to_service_id: str
     reason: str
@@ -113,13 +113,13 @@ class ReferralRedirectedV1(ReferralEventBase):
 
 class ReferralWithdrawnV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.withdrawn"
-    consumers: ClassVar[tuple[str, ...]] = ("caseload",)
+    consumers: ClassVar[tuple[str, ...]] = ()
     reason: str
 
 
 class ReferralCompletedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.completed"
-    consumers: ClassVar[tuple[str, ...]] = ("caseload",)
+    consumers: ClassVar[tuple[str, ...]] = ()
     outcome: str | None = None
 
 
@@ -173,7 +173,7 @@ class TeamMemberRemovedV1(TeamMemberV1):
 
 class PlanPublishedV1(EventPayload):
     subject: ClassVar[str] = "tas.caseload.plan.published"
-    consumers: ClassVar[tuple[str, ...]] = ("notify",)
+    consumers: ClassVar[tuple[str, ...]] = ()
     child_id: str
     plan_id: str
     version: int
@@ -184,7 +184,7 @@ class PlanPublishedV1(EventPayload):
 
 class ReviewScheduledV1(EventPayload):
     subject: ClassVar[str] = "tas.caseload.review.scheduled"
-    consumers: ClassVar[tuple[str, ...]] = ("notify",)
+    consumers: ClassVar[tuple[str, ...]] = ()
     child_id: str
     review_id: str
     scheduled_for: datetime
