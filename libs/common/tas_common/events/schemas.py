@@ -85,6 +85,8 @@ class ReferralSubmittedV1(ReferralEventBase):
     service_org_id: str
     service_org_type: str
     urgency: str = "routine"
+    service_contact_email: str | None = None
+    """The receiving service's team inbox from the local offer (not a person's address); notify tells it."""
 
 
 class ReferralAcceptedV1(ReferralEventBase):
