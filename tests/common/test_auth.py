@@ -1,0 +1,118 @@
+"""Token verification: the dev issuer and a JWKS URL; expired, foreign, unsigned and alg:none tokens refused."""
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tas_common.auth import DevIssuer, OrgType, TokenVerifier
+from tas_common.errors import Unauthorized
+from tas_common.testing import free_port
+
+
+@pytest.fixture
+def verifier(issuer: DevIssuer) -> TokenVerifier:
+    return TokenVerifier(issuer="tas-dev", audience="tas", public_key_pem=issuer.public_key_pem())
+
+
+def mint(dev_issuer: DevIssuer, **overrides) -> str:
+    args = dict(issuer="tas-dev", audience="tas", sub="senco-1", org_id="school-100000", org_type="school",
+                roles=["senco"], school_urns=["100000"])
+    args.update(overrides)
+    return dev_issuer.mint(**args)
+
+
+def _b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+async def test_a_dev_token_gives_a_typed_principal(issuer, verifier):
+    principal = await verifier.verify(mint(issuer, la_code="999", name="Sam"))
+    assert principal.sub == "senco-1" and principal.org_type == OrgType.school
+    assert principal.roles == {"senco"} and principal.school_urns == {"100000"} and principal.la_code == "999"
+
+
+@pytest.mark.parametrize("overrides", [
+    {"ttl_seconds": -120},            # expired (beyond the 30 s leeway)
+    {"issuer": "someone-else"},       # wrong issuer
+    {"audience": "another-api"},      # wrong audience
+])
+async def test_expired_or_foreign_tokens_are_refused(issuer, verifier, overrides):
+    with pytest.raises(Unauthorized):
+        await verifier.verify(mint(issuer, **overrides))
+
+
+async def test_alg_none_and_unsigned_tokens_are_refused(issuer, verifier):
+    claims = jwt.decode(mint(issuer), options={"verify_signature": False})
+    unsigned = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
+    with pytest.raises(Unauthorized):
+        await verifier.verify(unsigned)
+    stripped = ".".join(mint(issuer).split(".")[:2]) + "."
+    with pytest.raises(Unauthorized):
+        await verifier.verify(stripped)
+
+
+async def test_hmac_token_signed_with_the_public_key_is_refused(issuer, verifier):
+    """The classic key-confusion attack: HS256 with the public key as the secret."""
+    claims = jwt.decode(mint(issuer), options={"verify_signature": False})
+    header = _b64({"alg": "HS256", "typ": "JWT"})
+    body = _b64(claims)
+    import hashlib
+    import hmac
+    sig = hmac.new(issuer.public_key_pem(), f"{header}.{body}".encode(), hashlib.sha256).digest()
+    forged = f"{header}.{body}.{base64.urlsafe_b64encode(sig).rstrip(b'=').decode()}"
+    with pytest.raises(Unauthorized):
+        await verifier.verify(forged)
+
+
+async def test_token_from_another_key_is_refused(tmp_path, verifier):
+    other = DevIssuer(tmp_path / "other").ensure()
+    with pytest.raises(Unauthorized):
+        await verifier.verify(mint(other))
+
+
+async def test_token_without_tas_claims_is_refused(issuer, verifier):
+    token = jwt.encode({"iss": "tas-dev", "aud": "tas", "sub": "x", "exp": int(time.time()) + 60},
+                       issuer.private_path.read_bytes(), algorithm="ES256")
+    with pytest.raises(Unauthorized):
+        await verifier.verify(token)
+
+
+async def test_rs256_token_verified_against_a_jwks_url():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    jwk.update({"kid": "idp-1", "use": "sig", "alg": "RS256"})
+    body = json.dumps({"keys": [jwk]}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    port = free_port()
+    server = HTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        verifier = TokenVerifier(issuer="https://idp.example.org", audience="tas",
+                                 jwks_url=f"http://127.0.0.1:{port}/jwks.json")
+        claims = {"iss": "https://idp.example.org", "aud": "tas", "sub": "la-1", "exp": int(time.time()) + 60,
+                  "org_id": "la-999", "org_type": "local_authority", "roles": ["send_officer"], "la_code": "999"}
+        token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "idp-1"})
+        principal = await verifier.verify(token)
+        assert principal.org_type == OrgType.local_authority and principal.la_code == "999"
+        with pytest.raises(Unauthorized):
+            await verifier.verify(jwt.encode({**claims, "aud": "other"}, key, algorithm="RS256",
+                                             headers={"kid": "idp-1"}))
+    finally:
+        server.shutdown()

@@ -1,0 +1,229 @@
+"""The outbox relay, the idempotent consumer runner and stream provisioning against a real nats-server and a
+real SQLite database holding only the infrastructure tables."""
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import nats
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+
+from tas_common.consumer import ConsumerRunner, ConsumerSpec, dead_letter_subject
+from tas_common.db import Database
+from tas_common.events import CloudEvent, new_event
+from tas_common.events.schemas import ChildRegisteredV1
+from tas_common.outbox import OutboxRelay, add_event
+from tas_common.stream import ensure_stream
+from tas_common.tables import attach_infra, outbox, processed_event
+
+from ..conftest import eventually  # noqa: TID252
+
+metadata = MetaData()
+attach_infra(metadata)
+effects = Table("effect", metadata, Column("id", Integer, primary_key=True, autoincrement=True),
+                Column("event_id", String(36), nullable=False))
+
+
+@pytest.fixture
+async def db(tmp_path: Path):
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'bus.db'}")
+    async with database.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def js(nats):
+    nc = await nats_connect(nats.url)
+    context = nc.jetstream()
+    await ensure_stream(context, name="TAS", max_age_seconds=3600)
+    yield context
+    await nc.close()
+
+
+async def nats_connect(url: str):
+    return await nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+
+
+def child_registered(n: int = 0) -> CloudEvent:
+    return new_event(ChildRegisteredV1(child_id=f"child-{n}", school_urn="100000"), source="tests")
+
+
+async def write_events(db: Database, events: list[CloudEvent]) -> None:
+    async with db.transaction() as session:
+        for event in events:
+            await add_event(session, event)
+
+
+async def pending(db: Database) -> int:
+    async with db.reader() as session:
+        return (await session.execute(select(func.count()).where(outbox.c.sent_at.is_(None)))).scalar_one()
+
+
+async def effect_count(db: Database) -> int:
+    async with db.reader() as session:
+        return (await session.execute(select(func.count()).select_from(effects))).scalar_one()
+
+
+async def test_stream_is_provisioned_as_the_design_says(js):
+    info = await js.stream_info("TAS")
+    assert info.config.subjects == ["tas.>"]
+    assert str(getattr(info.config.storage, "value", info.config.storage)) == "file"
+    assert info.config.duplicate_window == 3600
+    assert info.config.max_age == 3600
+    await ensure_stream(js, name="TAS", max_age_seconds=7200)  # re-provisioning updates, never fails
+    assert (await js.stream_info("TAS")).config.max_age == 7200
+
+
+async def test_event_row_exists_only_if_the_callers_transaction_commits(db):
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as session:
+            await add_event(session, child_registered())
+            raise RuntimeError("use case failed after writing its event")
+    assert await pending(db) == 0
+    await write_events(db, [child_registered()])
+    assert await pending(db) == 1
+
+
+async def test_relay_publishes_with_msg_id_marks_sent_after_puback_and_reports_lag(db, js):
+    events = [child_registered(i) for i in range(3)]
+    await write_events(db, events)
+    relay = OutboxRelay(db=db, js=js, service="tests")
+    lag = await relay.lag()
+    assert lag.pending == 3 and lag.oldest_age_seconds >= 0
+    assert await relay.publish_pending() == 3
+    assert (await relay.lag()).pending == 0
+    sub = await js.pull_subscribe("tas.caseload.child.registered", durable="check")
+    msgs = await sub.fetch(3, timeout=2)
+    assert [m.headers["Nats-Msg-Id"] for m in msgs] == [e.id for e in events]
+    assert [CloudEvent.from_bytes(m.data).id for m in msgs] == [e.id for e in events]
+    # A re-publish of the same rows (e.g. a crash after PubAck, before marking sent) is dropped as a duplicate.
+    async with db.transaction() as session:
+        await session.execute(outbox.update().values(sent_at=None))
+    assert await relay.publish_pending() == 3
+    assert (await js.stream_info("TAS")).state.messages == 3
+
+
+async def test_relay_keeps_retrying_while_nats_is_down_and_publishes_after_restart(db, nats):
+    nc = await nats_connect(nats.url)
+    js = nc.jetstream()
+    await ensure_stream(js, name="TAS", max_age_seconds=3600)
+    relay = OutboxRelay(db=db, js=js, service="tests", poll_seconds=0.1, publish_timeout=0.5)
+    task = asyncio.create_task(relay.run())
+    nats.stop()
+    await write_events(db, [child_registered(1)])
+    relay.wake()
+    await asyncio.sleep(1.0)
+    assert await pending(db) == 1  # not marked sent without a PubAck
+    async with db.reader() as session:
+        assert (await session.execute(select(outbox.c.attempts))).scalar_one() >= 1
+    nats.start()
+    await eventually(lambda: _zero(pending(db)), timeout=15, what="the relay to publish after NATS restarts")
+    assert (await js.stream_info("TAS")).state.messages == 1
+    relay.stop()
+    await task
+    await nc.close()
+
+
+async def _zero(count) -> bool:
+    return await count == 0
+
+
+def runner_for(db: Database, js, handler, *, max_deliver: int = 3, on_committed=None, ack_wait: float = 5.0):
+    spec = ConsumerSpec(durable="tests", handlers={ChildRegisteredV1.subject: handler}, max_deliver=max_deliver,
+                        backoff_seconds=[0.1, 0.2], ack_wait_seconds=ack_wait, on_committed=on_committed)
+    return ConsumerRunner(db=db, js=js, stream="TAS", spec=spec)
+
+
+async def record_effect(session, event: CloudEvent) -> None:
+    await session.execute(insert(effects).values(event_id=event.id))
+
+
+async def test_consumer_is_created_explicitly_with_bounded_delivery(db, js):
+    runner = runner_for(db, js, record_effect, max_deliver=4)
+    await runner.ensure()
+    info = await js.consumer_info("TAS", "tests")
+    assert info.config.durable_name == "tests"
+    assert info.config.max_deliver == 4
+    assert str(getattr(info.config.ack_policy, "value", info.config.ack_policy)) == "explicit"
+    assert info.config.filter_subjects == [ChildRegisteredV1.subject] or \
+        info.config.filter_subject == ChildRegisteredV1.subject
+
+
+async def test_consumer_that_dies_after_commit_before_ack_does_not_repeat_the_effect(db, js):
+    """The effect and the processed-event row commit together; the ack is lost with the dying consumer;
+    JetStream redelivers after ack_wait; the second delivery finds the event processed and only acks."""
+    died = asyncio.Event()
+
+    async def die_before_ack(event: CloudEvent) -> None:
+        died.set()
+        raise asyncio.CancelledError  # the process dies here: committed, not acked
+
+    first = runner_for(db, js, record_effect, on_committed=die_before_ack, ack_wait=1.0)
+    await first.ensure()
+    event = child_registered()
+    await js.publish(event.nats_subject, event.to_bytes(), headers={"Nats-Msg-Id": event.id})
+    task = asyncio.create_task(first.run())
+    await asyncio.wait_for(died.wait(), timeout=5)
+    await asyncio.gather(task, return_exceptions=True)
+    assert await effect_count(db) == 1
+
+    acked = asyncio.Event()
+
+    async def note_ack(_: CloudEvent) -> None:
+        acked.set()
+
+    second = runner_for(db, js, record_effect, on_committed=note_ack, ack_wait=1.0)
+    task = asyncio.create_task(second.run())
+    await asyncio.wait_for(acked.wait(), timeout=10)  # redelivered after ack_wait ...
+    second.stop()
+    await task
+    assert await effect_count(db) == 1  # ... and the effect was not repeated
+    info = await js.consumer_info("TAS", "tests")
+    assert info.num_ack_pending == 0 and info.num_pending == 0
+
+
+async def test_a_message_that_always_fails_is_dead_lettered_and_the_consumer_goes_on(db, js):
+    async def handler(session, event: CloudEvent) -> None:
+        if event.data["child_id"] == "child-poison":
+            raise ValueError("cannot handle this one")
+        await record_effect(session, event)
+
+    runner = runner_for(db, js, handler, max_deliver=3)
+    await runner.ensure()
+    dlq = await js.pull_subscribe(dead_letter_subject("tests"), durable="dlq-check")
+    poison, good = child_registered(), child_registered()
+    poison = poison.model_copy(update={"data": {**poison.data, "child_id": "child-poison"}})
+    for event in (poison, good):
+        await js.publish(event.nats_subject, event.to_bytes(), headers={"Nats-Msg-Id": event.id})
+    task = asyncio.create_task(runner.run())
+    dead = (await dlq.fetch(1, timeout=10))[0]
+    assert dead.headers["Tas-Original-Subject"] == ChildRegisteredV1.subject
+    assert dead.headers["Tas-Deliveries"] == "3"
+    assert "cannot handle this one" in dead.headers["Tas-Error"]
+    assert json.loads(dead.data)["id"] == poison.id
+    await eventually(lambda: _equals(effect_count(db), 1), what="the good message after the poison one")
+    runner.stop()
+    await task
+    async with db.reader() as session:
+        processed = (await session.execute(select(processed_event.c.event_id))).scalars().all()
+    assert processed == [good.id]
+
+
+async def test_a_message_that_is_not_an_event_is_dead_lettered_at_once(db, js):
+    runner = runner_for(db, js, record_effect, max_deliver=5)
+    await runner.ensure()
+    dlq = await js.pull_subscribe(dead_letter_subject("tests"), durable="dlq-check")
+    await js.publish(ChildRegisteredV1.subject, b"{not json")
+    task = asyncio.create_task(runner.run())
+    dead = (await dlq.fetch(1, timeout=10))[0]
+    assert dead.headers["Tas-Deliveries"] == "1"
+    runner.stop()
+    await task
+
+
+async def _equals(count, expected: int) -> bool:
+    return await count == expected

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import pytest
+
+from tas_common.events import CloudEvent, new_event
+from tas_common.events.schemas import ChildRegisteredV1
+from tas_common.identifiers import (is_valid_email, is_valid_nhs_number, is_valid_upn, normalise_uk_mobile,
+                                    upn_check_letter)
+from tas_common.testing import fictional_nhs_number, fictional_upn
+
+
+def test_upn_check_letter():
+    assert upn_check_letter("201234567890") == "L"
+    assert is_valid_upn("L201234567890")
+    assert not is_valid_upn("A201234567890")      # wrong check letter
+    assert not is_valid_upn("L20123456789")       # too short
+    assert not is_valid_upn("I201234567890")      # I is never a check letter
+    assert all(is_valid_upn(fictional_upn(n)) for n in range(200))
+
+
+def test_nhs_number_modulus_11():
+    assert is_valid_nhs_number("9434765919")
+    assert is_valid_nhs_number("943 476 5919")
+    assert not is_valid_nhs_number("9434765918")
+    assert not is_valid_nhs_number("943476591")
+    assert all(is_valid_nhs_number(fictional_nhs_number(n)) for n in range(200))
+
+
+@pytest.mark.parametrize("raw", ["07700 900123", "+44 7700 900123", "00447700900123", "(07700) 900-123"])
+def test_uk_mobiles_normalise_to_e164(raw):
+    assert normalise_uk_mobile(raw) == "+447700900123"
+
+
+@pytest.mark.parametrize("raw", ["01632 960000", "020 7946 0000", "09098 790000", "0700 900 1234", "0770090012",
+                                 "+33 6 12 34 56 78"])
+def test_landlines_premium_personal_and_foreign_numbers_are_refused(raw):
+    with pytest.raises(ValueError):
+        normalise_uk_mobile(raw)
+
+
+def test_email_validation():
+    assert is_valid_email("parent1@example.org")
+    assert not is_valid_email("parent1@")
+    assert not is_valid_email("no spaces@example.org")
+
+
+def test_envelope_round_trip_and_type_naming():
+    event = new_event(ChildRegisteredV1(child_id="c1", school_urn="100000"), source="tas/caseload", subject="c1",
+                      traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+    assert event.type == "tas.caseload.child.registered.v1"
+    assert event.nats_subject == "tas.caseload.child.registered"
+    again = CloudEvent.from_bytes(event.to_bytes())
+    assert again == event and again.specversion == "1.0" and again.model_extra["traceparent"].startswith("00-")
+    assert again.payload() == ChildRegisteredV1(child_id="c1", school_urn="100000")
+    with pytest.raises(ValueError):
+        CloudEvent(source="x", type="tas.unknown.thing.v1", data={}).payload()
