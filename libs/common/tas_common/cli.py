@@ -48,9 +48,11 @@ SMTP_READY_SECONDS = 10.0
 HEALTH_READY_SECONDS = 30.0
 STOP_SECONDS = 10.0
 POLL_SECONDS = 0.2
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 PER_SERVICE_ENV = ("TAS_SERVICE_NAME", "TAS_DATABASE_URL")
-"""Set per service, never taken from the environment: one shared value would give three services one database."""
+"""Set per service, never taken from the environment: one shared value would give three services one
+database."""
 
 SENCO_TOKEN: dict[str, Any] = {
     "sub": "senco-1", "name": "Sam Senco (dev)", "org_id": "school-100000", "org_type": "school",
@@ -66,7 +68,7 @@ class StopRequested(Exception):
     """SIGINT/SIGTERM arrived while `tas up` was still starting."""
 
 
-# --------------------------------------------------------------------------------------------------- layout
+# --- layout -------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class Layout:
     root: Path
 
     @classmethod
-    def at(cls, root: str | Path) -> "Layout":
+    def at(cls, root: str | Path) -> Layout:
         return cls(Path(root).resolve())
 
     @property
@@ -166,7 +168,7 @@ def service_env(layout: Layout, service: str, base: Mapping[str, str]) -> dict[s
     return {**base, "TAS_SERVICE_NAME": service, "TAS_DATABASE_URL": layout.database_url(service)}
 
 
-# --------------------------------------------------------------------------------------------------- helpers
+# --- helpers ------------------------------------------------------------------------------------------------
 
 
 def port_in_use(port: int, host: str = HOST) -> bool:
@@ -217,7 +219,7 @@ def migrations_dir(service: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise CliError(f"service package {service!r} is not installed: run `make bootstrap` "
                        f"(or pip install -e services/{service})")
-    return Path(list(spec.submodule_search_locations)[0]) / "db" / "migrations"
+    return Path(next(iter(spec.submodule_search_locations))) / "db" / "migrations"
 
 
 def safe_url(url: str) -> str:
@@ -247,8 +249,8 @@ def nats_conf_text(layout: Layout, port: int) -> str:
 
 
 def _load_prctl() -> Callable[[], None] | None:
-    """On Linux, a child asks for SIGTERM when `tas up` dies, so that a killed `tas up` leaves no orphan holding
-    a port. Resolved in the parent: only the prepared call runs between fork and exec."""
+    """On Linux, a child asks for SIGTERM when `tas up` dies, so that a killed `tas up` leaves no orphan
+    holding a port. Resolved in the parent: only the prepared call runs between fork and exec."""
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -261,7 +263,7 @@ def _load_prctl() -> Callable[[], None] | None:
     return lambda: prctl(pr_set_pdeathsig, int(signal.SIGTERM))
 
 
-# --------------------------------------------------------------------------------------------------- supervisor
+# --- supervisor ---------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -276,8 +278,8 @@ class Child:
 
 
 class Supervisor:
-    """Starts `tas up`'s children in their own process group (so a terminal's Ctrl-C reaches only `tas up`, which
-    then stops them in order: services first, so they can drain, then the SMTP sink and NATS)."""
+    """Starts `tas up`'s children in their own session, so that a terminal's Ctrl-C reaches only `tas up`,
+    which then stops them in order: services first, so that they can drain, then the SMTP sink and NATS."""
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
@@ -296,9 +298,10 @@ class Supervisor:
         with open(log_path, "ab") as log:
             log.write(f"\n--- tas up started {name} at {datetime.now(UTC).isoformat()} ---\n".encode())
             log.flush()
-            process = subprocess.Popen(list(argv), cwd=self.layout.root, env=dict(env), stdin=subprocess.DEVNULL,
-                                       stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                       preexec_fn=self._pdeathsig)
+            process = subprocess.Popen(list(argv), cwd=self.layout.root, env=dict(env),
+                                       stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True,
+                                       preexec_fn=self._pdeathsig)  # noqa: PLW1509 - no threads in `tas up`
         child = Child(name, process, log_path)
         self.children.append(child)
         self._write_pids()
@@ -347,11 +350,13 @@ class Supervisor:
         for child in running:
             _signal(child, signal.SIGTERM)
         deadline = time.monotonic() + STOP_SECONDS
-        while any(c.process.poll() is None for c in running) and time.monotonic() < deadline and not self.force:
+        while any(c.process.poll() is None for c in running):
+            if self.force or time.monotonic() >= deadline:
+                break
             time.sleep(0.05)
         for child in running:
             if child.process.poll() is None:
-                print(f"tas up: {child.name} did not stop within {STOP_SECONDS:.0f}s; killing it", file=sys.stderr)
+                print(f"tas up: {child.name} did not stop in time; killing it", file=sys.stderr)
                 _signal(child, signal.SIGKILL)
             child.process.wait()
 
@@ -376,7 +381,7 @@ def healthy(client: Any, url: str) -> bool:
         return False
 
 
-# --------------------------------------------------------------------------------------------------- tas up
+# --- tas up -------------------------------------------------------------------------------------------------
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -387,11 +392,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     services = _services_to_run(args.no_services)
     layout.prepare()
     env = shared_env(layout, ports, os.environ)
-    key_dir = Path(env["TAS_DEV_KEY_DIR"])
+    key_dir = layout.root / env["TAS_DEV_KEY_DIR"]  # children run in root: resolve a relative dir there
     DevIssuer(key_dir).ensure()  # before the services start, so that they do not race to create it
 
     supervisor = Supervisor(layout)
-    previous = {s: signal.signal(s, supervisor.request_stop) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    previous = {s: signal.signal(s, supervisor.request_stop) for s in STOP_SIGNALS
+                if signal.getsignal(s) is not signal.SIG_IGN}  # under nohup, SIGHUP stays ignored
     try:
         _migrate_for_up(layout, services, supervisor)
         _start_infrastructure(supervisor, layout, ports, env, nats_server)
@@ -405,12 +411,14 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"tas up: {exc}", file=sys.stderr, flush=True)
         return 1
     finally:
-        if supervisor.children:
+        started = bool(supervisor.children)
+        if started:
             print("tas up: stopping ...", flush=True)
         supervisor.stop_all()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        print("tas up: stopped", flush=True)
+        if started:
+            print("tas up: stopped", flush=True)
 
 
 def _services_to_run(no_services: bool) -> list[str]:
@@ -431,7 +439,7 @@ def _migrate_for_up(layout: Layout, services: Iterable[str], supervisor: Supervi
             migrate_service(service, layout.database_url(service))
         except CliError:
             raise
-        except Exception as exc:  # noqa: BLE001 - reported in one line; `tas migrate` shows the traceback
+        except Exception as exc:
             raise CliError(f"migrating {service} failed ({type(exc).__name__}: {exc}); "
                            f"run `tas migrate --service {service}` for details") from exc
 
@@ -441,11 +449,13 @@ def _start_infrastructure(supervisor: Supervisor, layout: Layout, ports: Ports, 
     layout.nats_conf.write_text(nats_conf_text(layout, ports.nats))
     print(f"tas up: starting nats-server on port {ports.nats} ...", flush=True)
     supervisor.start("nats", [str(nats_server), "-c", str(layout.nats_conf)], env)
-    supervisor.wait_for(lambda: port_open(ports.nats), NATS_READY_SECONDS, f"nats-server on port {ports.nats}")
+    supervisor.wait_for(lambda: port_open(ports.nats), NATS_READY_SECONDS,
+                        f"nats-server on port {ports.nats}")
     print(f"tas up: starting the SMTP sink on port {ports.smtp} ...", flush=True)
-    supervisor.start("smtp", [sys.executable, "-m", "tas_common.devsmtp", "--host", HOST, "--port", str(ports.smtp),
-                              "--maildir", str(layout.mail)], env)
-    supervisor.wait_for(lambda: port_open(ports.smtp), SMTP_READY_SECONDS, f"the SMTP sink on port {ports.smtp}")
+    supervisor.start("smtp", [sys.executable, "-m", "tas_common.devsmtp", "--host", HOST,
+                              "--port", str(ports.smtp), "--maildir", str(layout.mail)], env)
+    supervisor.wait_for(lambda: port_open(ports.smtp), SMTP_READY_SECONDS,
+                        f"the SMTP sink on port {ports.smtp}")
 
 
 def uvicorn_argv(service: str, port: int) -> list[str]:
@@ -461,7 +471,8 @@ def _start_services(supervisor: Supervisor, layout: Layout, ports: Ports, env: M
 
     for service in services:
         print(f"tas up: starting {service} on port {ports.services[service]} ...", flush=True)
-        supervisor.start(service, uvicorn_argv(service, ports.services[service]), service_env(layout, service, env))
+        supervisor.start(service, uvicorn_argv(service, ports.services[service]),
+                         service_env(layout, service, env))
     waiting = {s: f"http://{HOST}:{ports.services[s]}/healthz" for s in services}
     with httpx.Client(timeout=2.0, trust_env=False) as client:
 
@@ -496,29 +507,31 @@ def print_summary(layout: Layout, ports: Ports, env: Mapping[str, str], token: s
         f"  {'SMS outbox':<10} {env['TAS_SMS_OUTBOX_PATH']}",
         f"  {'logs':<10} {layout.logs}/ ({logs})",
         "",
-        f"Dev token for {SENCO_TOKEN['name']}, SENCO at school URN 100000, valid 8 h (also in {layout.token_file}):",
+        (f"Dev token for {SENCO_TOKEN['name']}, SENCO at school URN 100000, valid 8 h "
+         f"(also in {layout.token_file}):"),
         f"export TAS_TOKEN={token}",
         "",
         "Mint others with, e.g.:",
-        f"  tas token --key-dir {env['TAS_DEV_KEY_DIR']} --role dsl --org-type school --org-id school-100000 "
-        "--school-urn 100000",
+        (f"  tas token --key-dir {env['TAS_DEV_KEY_DIR']} --role dsl --org-type school "
+         "--org-id school-100000 --school-urn 100000"),
         "",
         "Ctrl-C stops everything.",
     ]
     print("\n".join(lines), flush=True)
 
 
-# --------------------------------------------------------------------------------------------------- tas token
+# --- tas token ----------------------------------------------------------------------------------------------
 
 
 def cmd_token(args: argparse.Namespace) -> int:
     key_dir = Path(args.key_dir)
     if not (key_dir / "private.pem").exists():
-        print(f"tas token: created a new dev issuer key in {key_dir}; services only accept its tokens if they use "
-              "the same TAS_DEV_KEY_DIR", file=sys.stderr)
+        print(f"tas token: created a new dev issuer key in {key_dir}; services only accept its tokens if "
+              "they use the same TAS_DEV_KEY_DIR", file=sys.stderr)
     _warn_missing_scope(args)
     token = DevIssuer(key_dir).ensure().mint(
-        issuer=os.environ.get("TAS_JWT_ISSUER", DEV_ISSUER), audience=os.environ.get("TAS_JWT_AUDIENCE", DEV_AUDIENCE),
+        issuer=os.environ.get("TAS_JWT_ISSUER", DEV_ISSUER),
+        audience=os.environ.get("TAS_JWT_AUDIENCE", DEV_AUDIENCE),
         sub=args.sub or f"{args.role[0]}-dev", org_id=args.org_id, org_type=args.org_type, roles=args.role,
         name=args.name if args.name is not None else f"{args.role[0]} (dev)", school_urns=args.school_urn,
         la_code=args.la_code, child_ids=args.child_id, ttl_seconds=int(args.ttl_hours * 3600),
@@ -537,7 +550,7 @@ def _warn_missing_scope(args: argparse.Namespace) -> None:
                   file=sys.stderr)
 
 
-# --------------------------------------------------------------------------------------------------- tas migrate
+# --- tas migrate --------------------------------------------------------------------------------------------
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -551,7 +564,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------------------------------- tas deadletters
+# --- tas deadletters ----------------------------------------------------------------------------------------
 
 
 def cmd_deadletters(args: argparse.Namespace) -> int:
@@ -571,8 +584,15 @@ def format_dead_letter(fields: Mapping[str, str]) -> str:
             f"deliveries={fields['deliveries']}  error={fields['error']}")
 
 
+def _reachable(server_url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(server_url.strip() if "://" in server_url else f"nats://{server_url.strip()}")
+    return port_open(parts.port or DEFAULT_NATS_PORT, parts.hostname or HOST)
+
+
 async def fetch_dead_letters(url: str, stream: str, limit: int) -> tuple[list[str], int]:
-    """Read up to `limit` dead letters, oldest first, with an ephemeral pull consumer; return lines and total."""
+    """Up to `limit` dead letters, oldest first, read with an ephemeral pull consumer; and the total."""
     import nats
     from nats.errors import TimeoutError as NatsTimeout
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -583,11 +603,15 @@ async def fetch_dead_letters(url: str, stream: str, limit: int) -> tuple[list[st
     async def quiet(_exc: Exception) -> None:
         return None
 
+    if not any(_reachable(server) for server in url.split(",")):
+        raise CliError(f"cannot connect to NATS at {url}; is `tas up` running?")
     try:
-        nc = await nats.connect(url, connect_timeout=3, allow_reconnect=False, max_reconnect_attempts=0,
-                                error_cb=quiet)
-    except Exception as exc:  # noqa: BLE001 - any connection failure is reported the same way
-        raise CliError(f"cannot connect to NATS at {url} ({type(exc).__name__}); is `tas up` running?") from exc
+        # nats-py keeps retrying an unreachable server on first connect: bound it.
+        nc = await asyncio.wait_for(nats.connect(url, connect_timeout=2, allow_reconnect=False,
+                                                 max_reconnect_attempts=0, error_cb=quiet), timeout=5.0)
+    except Exception as exc:
+        raise CliError(f"cannot connect to NATS at {url} ({type(exc).__name__}); "
+                       "is `tas up` running?") from exc
     try:
         js = nc.jetstream()
         try:
@@ -617,11 +641,12 @@ async def fetch_dead_letters(url: str, stream: str, limit: int) -> tuple[list[st
         await nc.close()
 
 
-# --------------------------------------------------------------------------------------------------- tas audit-verify
+# --- tas audit-verify ---------------------------------------------------------------------------------------
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    url = args.database_url or os.environ.get("TAS_DATABASE_URL") or Layout.at(args.root).database_url(args.service)
+    url = (args.database_url or os.environ.get("TAS_DATABASE_URL")
+           or Layout.at(args.root).database_url(args.service))
     _require_sqlite_file(url)
     rows, breaks = asyncio.run(verify_audit(url))
     if not breaks:
@@ -637,9 +662,9 @@ def _require_sqlite_file(url: str) -> None:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        if not Path(parsed.database).exists():
-            raise CliError(f"no database at {parsed.database}: run `tas migrate` or `tas up` first")
+    on_disk = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+    if on_disk and not Path(str(parsed.database)).exists():
+        raise CliError(f"no database at {parsed.database}: run `tas migrate` or `tas up` first")
 
 
 async def verify_audit(url: str) -> tuple[int, list[Any]]:
@@ -663,11 +688,12 @@ async def verify_audit(url: str) -> tuple[int, list[Any]]:
     return int(rows), breaks
 
 
-# --------------------------------------------------------------------------------------------------- parser
+# --- parser -------------------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tas", description="Team Around the School: local development commands.")
+    parser = argparse.ArgumentParser(prog="tas",
+                                     description="Team Around the School: local development commands.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_up(commands)
     _add_token(commands)
@@ -707,7 +733,8 @@ def _add_token(commands: Any) -> None:
 
 def _add_migrate(commands: Any) -> None:
     migrate = commands.add_parser("migrate", help="run Alembic migrations for every service (or one)")
-    migrate.add_argument("--root", default=".", help="directory holding var/ (default: the current directory)")
+    migrate.add_argument("--root", default=".",
+                         help="directory holding var/ (default: the current directory)")
     migrate.add_argument("--service", choices=list(SERVICES),
                          help="only this service; then TAS_DATABASE_URL, when set, is its database")
     migrate.set_defaults(func=cmd_migrate)
@@ -715,7 +742,8 @@ def _add_migrate(commands: Any) -> None:
 
 def _add_deadletters(commands: Any) -> None:
     dead = commands.add_parser("deadletters", help="list events moved to tas.deadletter.*")
-    dead.add_argument("--nats-url", default=os.environ.get("TAS_NATS_URL", f"nats://{HOST}:{DEFAULT_NATS_PORT}"))
+    dead.add_argument("--nats-url",
+                      default=os.environ.get("TAS_NATS_URL", f"nats://{HOST}:{DEFAULT_NATS_PORT}"))
     dead.add_argument("--stream", default=os.environ.get("TAS_STREAM_NAME", DEFAULT_STREAM))
     dead.add_argument("--limit", type=int, default=50)
     dead.set_defaults(func=cmd_deadletters)
@@ -724,7 +752,8 @@ def _add_deadletters(commands: Any) -> None:
 def _add_audit_verify(commands: Any) -> None:
     audit = commands.add_parser("audit-verify", help="check a service's audit hash chain")
     audit.add_argument("--service", required=True, choices=list(SERVICES))
-    audit.add_argument("--database-url", help="default: $TAS_DATABASE_URL, else var/<service>.db under --root")
+    audit.add_argument("--database-url",
+                       help="default: $TAS_DATABASE_URL, else var/<service>.db under --root")
     audit.add_argument("--root", default=".")
     audit.set_defaults(func=cmd_audit_verify)
 

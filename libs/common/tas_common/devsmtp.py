@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 log = logging.getLogger("tas.devsmtp")
 
@@ -28,7 +28,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8025
 
 
-def store_message(maildir: Path, content: bytes, *, mail_from: str = "", rcpt_tos: list[str] | None = None) -> Path:
+def store_message(maildir: Path, content: bytes, *, mail_from: str = "",
+                  rcpt_tos: list[str] | None = None) -> Path:
     """Write one message atomically; return the final path."""
     maildir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
@@ -71,7 +72,7 @@ class MaildirHandler:
         self.maildir = Path(maildir)
         self.count = 0
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd hook
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         content = envelope.original_content or envelope.content or b""
         if isinstance(content, str):
             content = content.encode("utf-8")
@@ -88,7 +89,8 @@ def _quiet_aiosmtpd() -> None:
 
 
 class DevSmtpSink:
-    """In-process sink on a background thread (aiosmtpd Controller), for tests: `with DevSmtpSink(dir, port=p):`."""
+    """In-process sink on a background thread (aiosmtpd's Controller), for tests:
+    `with DevSmtpSink(tmp_path / "mail", port=free_port()) as sink: ...`."""
 
     def __init__(self, maildir: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
         self.maildir = Path(maildir)
@@ -101,7 +103,7 @@ class DevSmtpSink:
     def count(self) -> int:
         return self.handler.count
 
-    def start(self) -> "DevSmtpSink":
+    def start(self) -> Self:
         from aiosmtpd.controller import Controller
 
         _quiet_aiosmtpd()
@@ -119,7 +121,7 @@ class DevSmtpSink:
     def messages(self) -> list[EmailMessage]:
         return read_messages(self.maildir)
 
-    def __enter__(self) -> "DevSmtpSink":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *_exc: object) -> None:
