@@ -54,3 +54,23 @@ def test_envelope_round_trip_and_type_naming():
     assert again.payload() == ChildRegisteredV1(child_id="c1", school_urn="100000")
     with pytest.raises(ValueError):
         CloudEvent(source="x", type="tas.unknown.thing.v1", data={}).payload()
+
+
+async def test_timestamps_read_back_from_sqlite_are_utc_aware(tmp_path):
+    from referral.domain.models import Concern, metadata
+
+    from datetime import date
+
+    from tas_common.db import Database, utcnow
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'tz.db'}")
+    async with db.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    async with db.transaction() as session:
+        session.add(Concern(id="c1", school_urn="100000", raised_by_sub="s", raised_by_org="o", upn="L201234567890",
+                            given_name="A", family_name="B", date_of_birth=date(2016, 1, 1), summary="x"))
+    async with db.reader() as session:
+        loaded = await session.get(Concern, "c1")
+        assert loaded.created_at.tzinfo is not None
+        assert abs((utcnow() - loaded.created_at).total_seconds()) < 60
+        assert session.dirty == set()  # setting the zone did not mark the row changed
+    await db.dispose()

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import AsyncIterator, Callable
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import registry
+from sqlalchemy.orm import Mapper, registry
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 NAMING_CONVENTION = {
@@ -24,6 +25,22 @@ NAMING_CONVENTION = {
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _as_utc(target: object, *_: object) -> None:
+    """SQLite stores timestamps without their zone; TAS writes only UTC, so loaded naive values are UTC."""
+    mapper = getattr(type(target), "__mapper__", None)
+    if mapper is None:
+        return
+    for column in mapper.columns:
+        if isinstance(column.type, DateTime) and column.key in target.__dict__:
+            value = target.__dict__[column.key]
+            if isinstance(value, datetime) and value.tzinfo is None:
+                set_committed_value(target, column.key, value.replace(tzinfo=UTC))
+
+
+event.listen(Mapper, "load", _as_utc)
+event.listen(Mapper, "refresh", _as_utc)
 
 
 def make_registry() -> registry:
