@@ -119,8 +119,8 @@ FAMILY = {
     "referral_declined": (
         "A service has replied to the request for support for your child: it cannot help this time. Your "
         "child's school will talk to you about what happens next. See the details: ((link))",
-        "Mae gwasanaeth wedi ymateb i'r cais am gymorth i'ch plentyn: nid yw'n gallu helpu y tro hwn. Bydd ysgol "
-        "eich plentyn yn siarad â chi am beth sy'n digwydd nesaf. Gwelwch y manylion: ((link))",
+        "Mae gwasanaeth wedi ymateb i'r cais am gymorth i'ch plentyn: ni all helpu y tro hwn. Bydd yr ysgol yn "
+        "siarad â chi am y camau nesaf: ((link))",
         "An update on the request for support",
         "Diweddariad ar y cais am gymorth"),
     "referral_redirected": (
