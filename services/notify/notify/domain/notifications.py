@@ -345,11 +345,12 @@ async def claim_due(session: AsyncSession, *, limit: int, dialect: str, settings
             await session.execute(update(Notification).where(col(Notification.id) == n.id).values(
                 not_before=quiet_until, updated_at=now))
             continue
+        attempts = n.attempts + 1
         result = await session.execute(update(Notification).where(
             col(Notification.id) == n.id, col(Notification.status) == "created").values(
-            status="sending", attempts=Notification.attempts + 1, provider=None, updated_at=now))
+            status="sending", attempts=attempts, provider=None, updated_at=now))
         if result.rowcount == 1:
-            n.status, n.attempts, n.provider, n.updated_at = "sending", n.attempts + 1, None, now
+            n.status, n.attempts, n.provider, n.updated_at = "sending", attempts, None, now
             claimed.append(n)
     return claimed
 
