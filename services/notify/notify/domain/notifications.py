@@ -112,6 +112,7 @@ async def team_member_changed(session: AsyncSession, *, member: TeamMemberV1, ad
         session.add(TeamMember(child_id=member.child_id, member_sub=member.member_sub, org_id=member.org_id))
     elif not added and existing is not None:
         await session.delete(existing)
+        await session.flush()
 
 
 # --- when to send ---------------------------------------------------------------------------------------------
