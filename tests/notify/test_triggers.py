@@ -130,7 +130,7 @@ async def test_review_scheduled_now_and_reminder_before_and_a_move_cancels_the_o
     review = ReviewScheduledV1(child_id=child, review_id=new_id(),
                                scheduled_for=datetime(2026, 6, 20, 9, 30, tzinfo=UTC))
     await run(db, notifications.review_scheduled, settings=settings, review=review, event_id=new_id(), now=NOON)
-    now_msg, reminder = await rows(db)
+    reminder, now_msg = sorted(await rows(db), key=lambda n: n.template)
     assert now_msg.template == "review_scheduled" and now_msg.not_before is None
     assert "20 Mehefin 2026 am 10:30" in now_msg.body  # Welsh, UK time
     assert reminder.template == "review_reminder"
