@@ -5,7 +5,7 @@ from fastapi import FastAPI
 
 from tas_common.app import create_service_app
 
-from .api import notifications
+from .api import contacts, notifications, receipts, templates
 from .config import NotifySettings
 from .domain.dispatch import run_dispatcher
 from .events.handlers import consumer_spec
@@ -16,5 +16,6 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings, title="TAS notify",
         description="SMS and email to families and practitioners, with delivery status.",
-        routers=[notifications.router], consumers=[consumer_spec(settings)], workers=[run_dispatcher],
+        routers=[notifications.router, contacts.router, templates.router, receipts.router],
+        consumers=[consumer_spec(settings)], workers=[run_dispatcher],
     )

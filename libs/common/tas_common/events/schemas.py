@@ -81,7 +81,7 @@ class ReferralEventBase(EventPayload):
 
 class ReferralSubmittedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.submitted"
-    consumers: ClassVar[tuple[str, ...]] = ()
+    consumers: ClassVar[tuple[str, ...]] = ("notify",)
     service_org_id: str
     service_org_type: str
     urgency: str = "routine"
@@ -91,7 +91,7 @@ class ReferralSubmittedV1(ReferralEventBase):
 
 class ReferralAcceptedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.accepted"
-    consumers: ClassVar[tuple[str, ...]] = ()
+    consumers: ClassVar[tuple[str, ...]] = ("notify",)
     practitioner_sub: str
     practitioner_name: str
     practitioner_org_id: str
@@ -101,13 +101,13 @@ class ReferralAcceptedV1(ReferralEventBase):
 
 class ReferralDeclinedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.declined"
-    consumers: ClassVar[tuple[str, ...]] = ()
+    consumers: ClassVar[tuple[str, ...]] = ("notify",)
     reason: str
 
 
 class ReferralRedirectedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.redirected"
-    consumers: ClassVar[tuple[str, ...]] = ()
+    consumers: ClassVar[tuple[str, ...]] = ("notify",)
     new_referral_id: str
     to_service_id: str
     reason: str
@@ -165,17 +165,17 @@ class TeamMemberV1(EventPayload):
 
 class TeamMemberAddedV1(TeamMemberV1):
     subject: ClassVar[str] = "tas.caseload.team.member_added"
-    consumers: ClassVar[tuple[str, ...]] = ()
+    consumers: ClassVar[tuple[str, ...]] = ("notify",)
 
 
 class TeamMemberRemovedV1(TeamMemberV1):
     subject: ClassVar[str] = "tas.caseload.team.member_removed"
-    consumers: ClassVar[tuple[str, ...]] = ()
+    consumers: ClassVar[tuple[str, ...]] = ("notify",)
 
 
 class PlanPublishedV1(EventPayload):
     subject: ClassVar[str] = "tas.caseload.plan.published"
-    consumers: ClassVar[tuple[str, ...]] = ()
+    consumers: ClassVar[tuple[str, ...]] = ("notify",)
     child_id: str
     plan_id: str
     version: int
@@ -186,7 +186,7 @@ class PlanPublishedV1(EventPayload):
 
 class ReviewScheduledV1(EventPayload):
     subject: ClassVar[str] = "tas.caseload.review.scheduled"
-    consumers: ClassVar[tuple[str, ...]] = ()
+    consumers: ClassVar[tuple[str, ...]] = ("notify",)
     child_id: str
     review_id: str
     scheduled_for: datetime
@@ -244,13 +244,24 @@ class NotificationFailedV1(NotificationEventBase):
     reason: str | None = None
 
 
+class ContactPreferencesChangedV1(EventPayload):
+    """A family member changed their own preferences in notify. Caseload owns contact data and may apply it."""
+    subject: ClassVar[str] = "tas.notify.contact.preferences_changed"
+    consumers: ClassVar[tuple[str, ...]] = ()
+    child_id: str
+    contact_id: str
+    preferred_channel: Channel
+    language: str
+    opted_out: bool
+
+
 EVENT_TYPES: dict[str, type[EventPayload]] = {
     cls.event_type(): cls
     for cls in (
         ConcernRaisedV1, ReferralSubmittedV1, ReferralAcceptedV1, ReferralDeclinedV1, ReferralRedirectedV1,
         ReferralWithdrawnV1, ReferralCompletedV1, ChildRegisteredV1, ConcernLinkedV1, TeamMemberAddedV1,
         TeamMemberRemovedV1, PlanPublishedV1, ReviewScheduledV1, FamilyContactChangedV1, ConsentChangedV1,
-        NotificationSentV1, NotificationDeliveredV1, NotificationFailedV1,
+        NotificationSentV1, NotificationDeliveredV1, NotificationFailedV1, ContactPreferencesChangedV1,
     )
 }
 

@@ -2,14 +2,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from tas_common.access import allow
 from tas_common.auth import OrgType, Principal
-from tas_common.deps import DatabaseDep
+from tas_common.deps import DatabaseDep, IdempotencyKey
+
+from ..config import NotifySettings
 
 PractitionerOrFamily = Annotated[Principal, Depends(allow(
     org_types=[OrgType.school, OrgType.health, OrgType.social_care, OrgType.local_authority, OrgType.family],
     description="practitioners and families; each child is then checked for a relationship"))]
 
-__all__ = ["DatabaseDep", "PractitionerOrFamily"]
+FamilyMember = Annotated[Principal, Depends(allow(
+    org_types=[OrgType.family], description="a family member, for their own preferences"))]
+
+TemplateAdmin = Annotated[Principal, Depends(allow(
+    org_types=[OrgType.local_authority], roles=["notify_admin"],
+    description="the local authority's notify administrators"))]
+
+
+def get_settings(request: Request) -> NotifySettings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[NotifySettings, Depends(get_settings)]
+
+__all__ = ["DatabaseDep", "FamilyMember", "IdempotencyKey", "PractitionerOrFamily", "SettingsDep", "TemplateAdmin"]

@@ -1,11 +1,12 @@
 """Notify's tables: the contacts it may message (a replica built from caseload's events), which children they
-belong to, and every notification with its delivery status."""
+belong to and who is on each child's team (replicas, for access), versioned templates, the suppression list, and
+every notification with its delivery status."""
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from tas_common.db import make_registry, utcnow
@@ -44,17 +45,70 @@ class Contact(Table, table=True):
     language: str = Field(default="en", max_length=5)
     opted_out: bool = False
     removed: bool = False
+    preferences_set_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    """When the contact last changed their channel or language here; older caseload events do not undo it."""
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+class TeamMember(Table, table=True):
+    """Who is on a child's team (from tas.caseload.team.member_added/removed): they may read its notifications."""
+    __tablename__ = "team_member"
+
+    child_id: str = Field(primary_key=True, max_length=36)
+    member_sub: str = Field(primary_key=True, max_length=200)
+    org_id: str = Field(primary_key=True, max_length=200)
+
+
+class MessageTemplate(Table, table=True):
+    """One message per trigger, channel and language; its text lives in versions, the newest is current."""
+    __tablename__ = "message_template"
+    __table_args__ = (UniqueConstraint("name", "channel", "language"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    name: str = Field(max_length=60)
+    channel: str = Field(max_length=5)
+    language: str = Field(max_length=5)
+    current_version: int = 1
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class TemplateVersion(Table, table=True):
+    __tablename__ = "template_version"
+
+    template_id: str = Field(primary_key=True, max_length=36, foreign_key="message_template.id")
+    version: int = Field(primary_key=True)
+    subject: str | None = Field(default=None, max_length=200)
+    body: str = Field(max_length=2000)
+    created_by: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Suppression(Table, table=True):
+    """Addresses nothing more is sent to: hard bounces, complaints, opt-outs (incl. an SMS reply STOP)."""
+
+    address: str = Field(primary_key=True, max_length=254)
+    """E.164 mobile or lower-cased email."""
+    channel: str = Field(max_length=5)
+    reason: str = Field(max_length=20)
+    source: str = Field(max_length=60)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
 class Notification(Table, table=True):
-    __table_args__ = (UniqueConstraint("trigger_event_id", "contact_id"),)
+    __table_args__ = (UniqueConstraint("dedupe_key", "recipient_key"),
+                      Index("ix_notification_sending", "status", "provider_ref"))
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     child_id: str | None = Field(default=None, index=True, max_length=36)
     contact_id: str | None = Field(default=None, max_length=36)
     trigger_event_id: str = Field(max_length=36)
+    dedupe_key: str = Field(max_length=200)
+    """The fact the message is about (e.g. `referral.accepted:<id>`): a second event for the same fact sends
+    nothing more to the same recipient."""
+    recipient_key: str = Field(max_length=200)
+    """The contact id, or `inbox:<service id>` for a service's team inbox."""
     template: str = Field(max_length=60)
+    template_id: str | None = Field(default=None, max_length=36)
     template_version: int
     language: str = Field(max_length=5)
     channel: str = Field(max_length=5)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+Channel = Literal["sms", "email"]
+Language = Literal["en", "cy"]
 
 
 class Page(BaseModel, Generic[T]):
@@ -16,12 +18,85 @@ class Page(BaseModel, Generic[T]):
 class NotificationPublic(BaseModel):
     id: str
     child_id: str | None
+    contact_id: str | None
     template: str
+    template_id: str | None
     template_version: int
     language: str
     channel: str
     recipient: str
+    subject: str | None
+    body: str
     status: str
     failure_reason: str | None
+    not_before: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+# --- templates ------------------------------------------------------------------------------------------------
+
+class TemplateBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subject: str | None = Field(default=None, max_length=200)
+    body: str = Field(min_length=1, max_length=2000)
+
+
+class TemplateCreate(TemplateBase):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,59}$")
+    channel: Channel
+    language: str = Field(pattern=r"^[a-z]{2}$")
+
+
+class TemplateUpdate(TemplateBase):
+    pass
+
+
+class TemplateVersionPublic(BaseModel):
+    version: int
+    subject: str | None
+    body: str
+    created_by: str
+    created_at: datetime
+
+
+class TemplatePublic(BaseModel):
+    id: str
+    name: str
+    channel: str
+    language: str
+    version: int
+    subject: str | None
+    body: str
+    placeholders: list[str]
+    sms_fragments: int | None = None
+    updated_at: datetime
+    history: list[TemplateVersionPublic] = []
+
+
+# --- contacts -------------------------------------------------------------------------------------------------
+
+class PreferencesUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    preferred_channel: Channel | None = None
+    language: Language | None = None
+    opted_out: bool | None = None
+
+
+class PreferencesPublic(BaseModel):
+    contact_id: str
+    child_id: str
+    preferred_channel: str
+    language: str
+    opted_out: bool
+    suppressed: list[str]
+    """Reasons the contact's addresses are on the suppression list (e.g. `opt-out`, `hard-bounce`)."""
+
+
+# --- receipts -------------------------------------------------------------------------------------------------
+
+class ReceiptOutcome(BaseModel):
+    matched: bool
+    notification_id: str | None = None
+    status: str | None = None
+    suppressed: bool = False

@@ -1,4 +1,5 @@
-"""The embedded default's SMS 'provider': one JSON line per message in a local file, for a developer to read."""
+"""The embedded default's SMS 'provider': one JSON line per message in a local file, for a developer to read.
+A resend after a crash writes a line with the same `id`; a reader de-duplicates on it."""
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +14,7 @@ from .base import Accepted, TemporaryFailure
 
 
 class SmsOutboxProvider:
-    name = "dev-outbox"
+    name = "outbox"
     channel = "sms"
 
     def __init__(self, path: Path) -> None:
@@ -28,6 +29,7 @@ class SmsOutboxProvider:
 
     async def send(self, notification: Notification) -> Accepted:
         line = json.dumps({"id": notification.id, "to": notification.recipient, "body": notification.body,
+                           "language": notification.language, "template": notification.template,
                            "at": utcnow().isoformat()}, ensure_ascii=False)
         try:
             await asyncio.to_thread(self._append, line)

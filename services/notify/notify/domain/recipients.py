@@ -1,0 +1,79 @@
+"""Recipients: UK mobiles normalised to E.164 (landlines, premium and other non-mobile numbers refused for SMS),
+emails validated, and the suppression list that stops later sends to an address."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tas_common.identifiers import is_valid_email, normalise_uk_mobile
+
+from .models import Contact, Suppression
+
+SUPPRESSION_REASONS = ("hard-bounce", "complaint", "opt-out", "sms-stop")
+
+
+class InvalidRecipient(ValueError):
+    pass
+
+
+def normalise(channel: str, address: str) -> str:
+    """The canonical form of an address, or InvalidRecipient."""
+    if channel == "sms":
+        try:
+            return normalise_uk_mobile(address)
+        except ValueError as exc:
+            raise InvalidRecipient(str(exc)) from exc
+    address = address.strip()
+    if not is_valid_email(address):
+        raise InvalidRecipient("not a valid email address")
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def suppression_key(channel: str, address: str) -> str:
+    return address.lower() if channel == "email" else address
+
+
+@dataclass(frozen=True)
+class Route:
+    channel: str
+    recipient: str
+
+
+def route_for(contact: Contact) -> Route:
+    """The contact's preferred channel when its address is usable, else the other channel; InvalidRecipient when
+    neither is."""
+    order = [contact.preferred_channel] + [c for c in ("sms", "email") if c != contact.preferred_channel]
+    problems = []
+    for channel in order:
+        raw = contact.mobile if channel == "sms" else contact.email
+        if not raw:
+            problems.append(f"no {channel} address")
+            continue
+        try:
+            return Route(channel, normalise(channel, raw))
+        except InvalidRecipient as exc:
+            problems.append(f"{channel}: {exc}")
+    raise InvalidRecipient("; ".join(problems))
+
+
+async def suppressed(session: AsyncSession, *, channel: str, address: str) -> Suppression | None:
+    return await session.get(Suppression, suppression_key(channel, address))
+
+
+async def suppress(session: AsyncSession, *, channel: str, address: str, reason: str, source: str) -> None:
+    """Add an address to the suppression list (idempotent: the first reason is kept)."""
+    if reason not in SUPPRESSION_REASONS:
+        raise ValueError(f"unknown suppression reason {reason}")
+    key = suppression_key(channel, address)
+    if await session.get(Suppression, key) is None:
+        session.add(Suppression(address=key, channel=channel, reason=reason, source=source[:60]))
+        await session.flush()
+
+
+async def unsuppress_opt_out(session: AsyncSession, *, channel: str, address: str) -> None:
+    """A contact opting back in lifts only an opt-out; bounces and complaints stay."""
+    row = await session.get(Suppression, suppression_key(channel, address))
+    if row is not None and row.reason in ("opt-out", "sms-stop"):
+        await session.delete(row)

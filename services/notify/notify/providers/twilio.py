@@ -1,0 +1,63 @@
+"""SMS through Twilio's Messages API (`POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, form-encoded, HTTP
+Basic auth with the account SID and auth token). Delivery receipts come to `StatusCallback`, signed with
+`X-Twilio-Signature` (see notify.domain.receipts).
+
+Twilio takes no idempotency key: the message SID is recorded as the provider reference. The residual risk: if the
+process dies after Twilio accepted a message and before the SID is committed, the sweeper cannot ask Twilio by our
+id and sends again (docs/notify.md)."""
+from __future__ import annotations
+
+import httpx
+
+from ..domain.models import Notification
+from .base import Accepted, PermanentFailure, TechnicalFailure, TemporaryFailure
+from .http import call, raise_for
+
+# Twilio error codes that blame the recipient: invalid number, not a mobile, unsubscribed (replied STOP).
+PERMANENT_CODES = {21211, 21214, 21217, 21612, 21614, 21610}
+
+
+class TwilioSmsProvider:
+    name = "twilio"
+    channel = "sms"
+
+    def __init__(self, *, base_url: str, account_sid: str, auth_token: str, sender: str = "",
+                 messaging_service_sid: str = "", status_callback: str | None = None, timeout: float = 10.0,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        if not sender and not messaging_service_sid:
+            raise ValueError("Twilio needs TAS_TWILIO_FROM or TAS_TWILIO_MESSAGING_SERVICE_SID")
+        self.account_sid, self.sender, self.messaging_service_sid = account_sid, sender, messaging_service_sid
+        self.status_callback = status_callback
+        self.client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
+                                        auth=httpx.BasicAuth(account_sid, auth_token), trust_env=False)
+
+    async def send(self, notification: Notification) -> Accepted:
+        form = {"To": notification.recipient, "Body": notification.body}
+        if self.messaging_service_sid:
+            form["MessagingServiceSid"] = self.messaging_service_sid
+        else:
+            form["From"] = self.sender
+        if self.status_callback:
+            form["StatusCallback"] = f"{self.status_callback}?ref={notification.id}"  # receipts find the row
+        response = await call(self.client, "POST", f"/2010-04-01/Accounts/{self.account_sid}/Messages.json",
+                              data=form)
+        if response.status_code == 400:
+            try:
+                code = int(response.json().get("code", 0))
+            except ValueError:
+                code = 0
+            if code in PERMANENT_CODES:
+                raise PermanentFailure(f"Twilio error {code}")
+            raise TechnicalFailure(f"Twilio error {code}")
+        raise_for(response, permanent=False)
+        try:
+            body = response.json()
+            sid = str(body["sid"])
+        except (ValueError, KeyError) as exc:
+            raise TemporaryFailure("unreadable response", ambiguous=True) from exc
+        if body.get("status") == "failed":
+            raise PermanentFailure("Twilio refused the message")
+        return Accepted(provider=self.name, provider_ref=sid, delivered=body.get("status") == "delivered")
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,44 @@
+"""Small helpers for notify's tests: seed the contact replica, run a use case in a transaction, read rows."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+
+from notify.domain import notifications
+from notify.domain.models import Notification
+from tas_common.db import Database, utcnow
+from tas_common.events.schemas import FamilyContactChangedV1
+from tas_common.tables import outbox
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+async def add_contact(db: Database, *, child_id: str, contact_id: str | None = None, channel: str = "email",
+                      language: str = "en", mobile: str | None = "07700 900123",
+                      email: str | None = "parent@example.org", pr: bool = True, opted_out: bool = False,
+                      at: datetime | None = None) -> str:
+    contact_id = contact_id or new_id()
+    async with db.transaction() as session:
+        await notifications.upsert_contact(session, change=FamilyContactChangedV1(
+            child_id=child_id, contact_id=contact_id, relationship="parent", parental_responsibility=pr,
+            mobile=mobile, email=email, preferred_channel=channel, language=language, opted_out=opted_out),
+            event_time=at or utcnow())
+    return contact_id
+
+
+async def rows(db: Database, **where: Any) -> list[Notification]:
+    async with db.reader() as session:
+        query = select(Notification)
+        for key, value in where.items():
+            query = query.where(getattr(Notification, key) == value)
+        return list((await session.exec(query.order_by(col(Notification.created_at), col(Notification.id)))).all())
+
+
+async def outbox_types(db: Database) -> list[str]:
+    async with db.reader() as session:
+        return [r.event_type for r in (await session.execute(select(outbox.c.event_type).order_by(outbox.c.seq)))]

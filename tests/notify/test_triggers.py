@@ -1,0 +1,240 @@
+"""Triggers from events → messages, against a real (migrated) SQLite database, with fixed clocks."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from notify.domain import notifications, recipients
+from notify.domain.models import Notification
+from tas_common.events.schemas import (PlanPublishedV1, ReferralAcceptedV1, ReferralDeclinedV1, ReferralSubmittedV1,
+                                       ReviewScheduledV1)
+
+from .helpers import add_contact, new_id, outbox_types, rows
+
+NOON = datetime(2026, 6, 10, 11, 0, tzinfo=UTC)  # 12:00 in London (BST)
+
+
+def accepted(child_id: str, referral_id: str | None = None, **kw) -> ReferralAcceptedV1:
+    return ReferralAcceptedV1(referral_id=referral_id or new_id(), concern_id=new_id(), child_id=child_id,
+                              service_id="svc-slt", school_urn="100000", practitioner_sub="slt-1",
+                              practitioner_name="P", practitioner_org_id="nhs-trust-1",
+                              practitioner_org_type="health", **kw)
+
+
+async def run(db, fn, **kw):
+    async with db.transaction() as session:
+        return await fn(session, **kw)
+
+
+async def test_referral_accepted_goes_to_each_contact_with_parental_responsibility_by_channel_and_language(
+        db, make_settings):
+    settings = make_settings()
+    child = new_id()
+    sms_cy = await add_contact(db, child_id=child, channel="sms", language="cy", mobile="07700 900001")
+    email_en = await add_contact(db, child_id=child, channel="email", email="Parent2@Example.ORG")
+    await add_contact(db, child_id=child, pr=False, email="carer@example.org")
+    await add_contact(db, child_id=child, opted_out=True, email="optout@example.org")
+    await add_contact(db, child_id=new_id(), email="other-child@example.org")
+    await run(db, notifications.referral_outcome, settings=settings, kind="accepted", referral=accepted(child),
+              event_id=new_id(), now=NOON)
+    sent = {n.contact_id: n for n in await rows(db)}
+    assert set(sent) == {sms_cy, email_en}
+    sms, mail = sent[sms_cy], sent[email_en]
+    assert (sms.channel, sms.recipient, sms.language) == ("sms", "+447700900001", "cy")
+    assert "derbyn y cais" in sms.body and sms.template == "referral_accepted" and sms.template_version == 1
+    assert sms.template_id is not None and sms.not_before is None
+    assert (mail.channel, mail.recipient, mail.language) == ("email", "Parent2@example.org", "en")
+    assert mail.subject == "A service has accepted the request for support"
+
+
+async def test_safeguarding_referral_and_unlinked_referral_send_nothing_to_the_family(db, make_settings):
+    settings = make_settings()
+    child = new_id()
+    await add_contact(db, child_id=child)
+    await run(db, notifications.referral_outcome, settings=settings, kind="accepted",
+              referral=accepted(child, safeguarding=True), event_id=new_id(), now=NOON)
+    await run(db, notifications.referral_outcome, settings=settings, kind="accepted",
+              referral=accepted(None), event_id=new_id(), now=NOON)  # type: ignore[arg-type]
+    assert await rows(db) == []
+
+
+async def test_a_second_event_about_the_same_fact_sends_nothing_more(db, make_settings):
+    settings = make_settings()
+    child = new_id()
+    await add_contact(db, child_id=child)
+    fact = accepted(child)
+    for _ in range(2):  # two events (two ids) that say the same referral was accepted
+        await run(db, notifications.referral_outcome, settings=settings, kind="accepted", referral=fact,
+                  event_id=new_id(), now=NOON)
+    declined = ReferralDeclinedV1(**fact.model_dump(include={"referral_id", "concern_id", "child_id", "service_id",
+                                                             "school_urn"}), reason="not eligible")
+    await run(db, notifications.referral_outcome, settings=settings, kind="declined", referral=declined,
+              event_id=new_id(), now=NOON)
+    assert sorted(n.template for n in await rows(db)) == ["referral_accepted", "referral_declined"]
+    body = (await rows(db, template="referral_declined"))[0].body
+    assert "not eligible" not in body  # the reason stays with the practitioners
+
+
+@pytest.mark.parametrize("now,expected", [
+    (datetime(2026, 6, 10, 20, 30, tzinfo=UTC), datetime(2026, 6, 11, 7, 0, tzinfo=UTC)),   # 21:30 BST
+    (datetime(2026, 6, 10, 1, 0, tzinfo=UTC), datetime(2026, 6, 10, 7, 0, tzinfo=UTC)),     # 02:00 BST
+    (datetime(2026, 1, 10, 21, 0, tzinfo=UTC), datetime(2026, 1, 11, 8, 0, tzinfo=UTC)),    # 21:00 GMT
+    (datetime(2026, 3, 28, 22, 0, tzinfo=UTC), datetime(2026, 3, 29, 7, 0, tzinfo=UTC)),    # clocks go forward
+    (datetime(2026, 10, 24, 21, 30, tzinfo=UTC), datetime(2026, 10, 25, 8, 0, tzinfo=UTC)),  # clocks go back
+    (datetime(2026, 6, 10, 19, 59, tzinfo=UTC), None),                                     # 20:59 BST
+    (datetime(2026, 1, 10, 8, 0, tzinfo=UTC), None),                                       # 08:00 GMT
+])
+def test_quiet_hours_end_in_uk_time(make_settings, now, expected):
+    assert notifications.quiet_hours_end(now, settings=make_settings()) == expected
+
+
+async def test_sms_waits_for_morning_email_does_not(db, make_settings):
+    settings = make_settings()
+    child = new_id()
+    await add_contact(db, child_id=child, channel="sms")
+    await add_contact(db, child_id=child, channel="email")
+    late = datetime(2026, 6, 10, 21, 15, tzinfo=UTC)  # 22:15 BST
+    await run(db, notifications.referral_outcome, settings=settings, kind="accepted", referral=accepted(child),
+              event_id=new_id(), now=late)
+    by_channel = {n.channel: n for n in await rows(db)}
+    assert by_channel["sms"].not_before.replace(tzinfo=UTC) == datetime(2026, 6, 11, 7, 0, tzinfo=UTC)
+    assert by_channel["email"].not_before is None
+    async with db.transaction() as session:
+        claimed = await notifications.claim_due(session, limit=10, dialect="sqlite", settings=settings, now=late)
+    assert [n.channel for n in claimed] == ["email"]
+    async with db.transaction() as session:
+        morning = await notifications.claim_due(session, limit=10, dialect="sqlite", settings=settings,
+                                                now=datetime(2026, 6, 11, 7, 0, tzinfo=UTC))
+    assert [n.channel for n in morning] == ["sms"]
+
+
+async def test_a_retry_that_comes_due_at_night_is_moved_to_morning(db, make_settings):
+    settings = make_settings()
+    child = new_id()
+    await add_contact(db, child_id=child, channel="sms")
+    await run(db, notifications.referral_outcome, settings=settings, kind="accepted", referral=accepted(child),
+              event_id=new_id(), now=NOON)
+    night = datetime(2026, 6, 10, 22, 0, tzinfo=UTC)
+    async with db.transaction() as session:
+        assert await notifications.claim_due(session, limit=10, dialect="sqlite", settings=settings,
+                                             now=night) == []
+    (n,) = await rows(db)
+    assert n.status == "created" and n.not_before.replace(tzinfo=UTC) == datetime(2026, 6, 11, 7, tzinfo=UTC)
+
+
+async def test_review_scheduled_now_and_reminder_before_and_a_move_cancels_the_old_reminder(db, make_settings):
+    settings = make_settings(review_reminder_days=2)
+    child = new_id()
+    await add_contact(db, child_id=child, channel="email", language="cy")
+    review = ReviewScheduledV1(child_id=child, review_id=new_id(),
+                               scheduled_for=datetime(2026, 6, 20, 9, 30, tzinfo=UTC))
+    await run(db, notifications.review_scheduled, settings=settings, review=review, event_id=new_id(), now=NOON)
+    reminder, now_msg = sorted(await rows(db), key=lambda n: n.template)
+    assert now_msg.template == "review_scheduled" and now_msg.not_before is None
+    assert "20 Mehefin 2026 am 10:30" in now_msg.body  # Welsh, UK time
+    assert reminder.template == "review_reminder"
+    assert reminder.not_before.replace(tzinfo=UTC) == datetime(2026, 6, 18, 9, 30, tzinfo=UTC)
+    moved = review.model_copy(update={"scheduled_for": datetime(2026, 6, 25, 9, 30, tzinfo=UTC)})
+    await run(db, notifications.review_scheduled, settings=settings, review=moved, event_id=new_id(), now=NOON)
+    statuses = sorted((n.template, n.status, n.body.split("ar ")[-1][:20]) for n in await rows(db))
+    assert [s[:2] for s in statuses] == [("review_reminder", "cancelled"), ("review_reminder", "created"),
+                                        ("review_scheduled", "created"), ("review_scheduled", "created")]
+
+
+async def test_no_reminder_when_the_review_is_too_close(db, make_settings):
+    settings = make_settings(review_reminder_days=2)
+    child = new_id()
+    await add_contact(db, child_id=child)
+    review = ReviewScheduledV1(child_id=child, review_id=new_id(), scheduled_for=NOON + timedelta(days=1))
+    await run(db, notifications.review_scheduled, settings=settings, review=review, event_id=new_id(), now=NOON)
+    assert [n.template for n in await rows(db)] == ["review_scheduled"]
+
+
+@pytest.mark.parametrize("status,template", [("shared_for_comment", "plan_shared_for_comment"),
+                                             ("agreed", "plan_agreed"), ("draft", None)])
+async def test_plan_published(db, make_settings, status, template):
+    settings = make_settings()
+    child = new_id()
+    await add_contact(db, child_id=child)
+    plan = PlanPublishedV1(child_id=child, plan_id=new_id(), version=2, status=status)
+    await run(db, notifications.plan_published, settings=settings, plan=plan, event_id=new_id(), now=NOON)
+    assert [n.template for n in await rows(db)] == ([template] if template else [])
+
+
+async def test_new_referral_tells_the_receiving_teams_inbox_marked_urgent(db, make_settings):
+    settings = make_settings()
+    submitted = ReferralSubmittedV1(referral_id=new_id(), concern_id=new_id(), child_id=new_id(),
+                                    service_id="svc-slt", school_urn="100000", service_org_id="nhs-trust-1",
+                                    service_org_type="health", urgency="urgent",
+                                    service_contact_email="slt-team@example.org")
+    for _ in range(2):
+        await run(db, notifications.referral_submitted, settings=settings, referral=submitted, event_id=new_id(),
+                  now=NOON)
+    (n,) = await rows(db)
+    assert (n.channel, n.recipient, n.recipient_key) == ("email", "slt-team@example.org", "inbox:svc-slt")
+    assert n.subject == "New request for support: urgent" and "It is marked urgent." in n.body
+    routine = submitted.model_copy(update={"referral_id": new_id(), "urgency": "routine"})
+    await run(db, notifications.referral_submitted, settings=settings, referral=routine, event_id=new_id(), now=NOON)
+    plain = (await rows(db, dedupe_key=f"referral.submitted:{routine.referral_id}"))[0]
+    assert plain.subject == "New request for support" and "urgent" not in plain.body
+
+
+async def test_suppressed_address_gets_a_permanent_failure_not_a_message(db, make_settings):
+    settings = make_settings()
+    child = new_id()
+    await add_contact(db, child_id=child, email="bounced@example.org")
+    async with db.transaction() as session:
+        await recipients.suppress(session, channel="email", address="bounced@example.org", reason="hard-bounce",
+                                  source="test")
+    await run(db, notifications.referral_outcome, settings=settings, kind="accepted", referral=accepted(child),
+              event_id=new_id(), now=NOON)
+    (n,) = await rows(db)
+    assert (n.status, n.failure_reason) == ("permanent-failure", "suppressed: hard-bounce")
+    assert await outbox_types(db) == ["tas.notify.notification.failed.v1"]
+    async with db.transaction() as session:
+        assert await notifications.claim_due(session, limit=10, dialect="sqlite", settings=settings, now=NOON) == []
+
+
+async def test_landline_is_refused_for_sms_and_email_used_instead_or_failure_recorded(db, make_settings):
+    settings = make_settings()
+    child = new_id()
+    fallback = await add_contact(db, child_id=child, channel="sms", mobile="01632 960123", email="p@example.org")
+    nothing = await add_contact(db, child_id=child, channel="sms", mobile="0909 8790000", email="not-an-email")
+    await run(db, notifications.referral_outcome, settings=settings, kind="accepted", referral=accepted(child),
+              event_id=new_id(), now=NOON)
+    by_contact = {n.contact_id: n for n in await rows(db)}
+    assert (by_contact[fallback].channel, by_contact[fallback].status) == ("email", "created")
+    assert by_contact[nothing].status == "permanent-failure"
+    assert by_contact[nothing].failure_reason.startswith("invalid recipient")
+
+
+def test_recipient_normalisation():
+    assert recipients.normalise("sms", "07700 900123") == "+447700900123"
+    assert recipients.normalise("sms", "+44 (0)7700 900123".replace("(0)", "")) == "+447700900123"
+    for bad in ("01632 960123", "0909 8790000", "07000 000000", "12345"):
+        with pytest.raises(recipients.InvalidRecipient):
+            recipients.normalise("sms", bad)
+    assert recipients.normalise("email", " Ann@Example.ORG ") == "Ann@example.org"
+    with pytest.raises(recipients.InvalidRecipient):
+        recipients.normalise("email", "ann@@example")
+
+
+async def test_contact_replica_keeps_a_newer_local_preference(db, make_settings):
+    child = new_id()
+    contact = await add_contact(db, child_id=child, channel="sms", language="en")
+    async with db.transaction() as session:
+        row = await session.get(notifications.Contact, contact)
+        row.preferred_channel, row.language = "email", "cy"
+        row.preferences_set_at = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+        session.add(row)
+    await add_contact(db, child_id=child, contact_id=contact, channel="sms", language="en",
+                      at=datetime(2026, 6, 10, 11, 0, tzinfo=UTC))
+    async with db.reader() as session:
+        row = await session.get(notifications.Contact, contact)
+    assert (row.preferred_channel, row.language) == ("email", "cy")
+    await add_contact(db, child_id=child, contact_id=contact, channel="sms", language="en",
+                      at=datetime(2026, 6, 10, 13, 0, tzinfo=UTC))
+    async with db.reader() as session:
+        row = await session.get(notifications.Contact, contact)
+    assert (row.preferred_channel, row.language) == ("sms", "en")
