@@ -72,5 +72,5 @@ async def test_timestamps_read_back_from_sqlite_are_utc_aware(tmp_path):
         loaded = await session.get(Concern, "c1")
         assert loaded.created_at.tzinfo is not None
         assert abs((utcnow() - loaded.created_at).total_seconds()) < 60
-        assert session.dirty == set()  # setting the zone did not mark the row changed
+        assert not session.dirty  # setting the zone did not mark the row changed
     await db.dispose()

@@ -5,9 +5,11 @@ that has neither.
 """
 from __future__ import annotations
 
-from typing import Annotated, Callable, Iterable
+from typing import Annotated, Callable, Iterable, Iterator
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .auth import OrgType, Principal, TokenVerifier
@@ -47,3 +49,28 @@ async def public() -> None:
 
 
 setattr(public, GUARD_ATTR, {"public": True})
+
+
+def iter_api_routes(routes: Iterable[object]) -> Iterator[APIRoute]:
+    """Every APIRoute of an app, also inside included routers (FastAPI ≥ 0.16x wraps them in `_IncludedRouter`,
+    whose `original_router` holds the routes)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        nested = getattr(route, "original_router", None)
+        if nested is not None:
+            yield from iter_api_routes(nested.routes)
+
+
+def route_guards(route: APIRoute) -> list[dict[str, object]]:
+    """The guards (`allow(...)` or `public`) a route depends on, however deeply."""
+
+    def walk(dependant: Dependant) -> list[dict[str, object]]:
+        found = []
+        for dep in dependant.dependencies:
+            if hasattr(dep.call, GUARD_ATTR):
+                found.append(getattr(dep.call, GUARD_ATTR))
+            found += walk(dep)
+        return found
+
+    return walk(route.dependant)
