@@ -81,7 +81,7 @@ class ReferralEventBase(EventPayload):
 
 class ReferralSubmittedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.submitted"
-    consumers: ClassVar[tuple[str, ...]] = ("notify",)
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify")
     service_org_id: str
     service_org_type: str
     urgency: str = "routine"
@@ -91,7 +91,7 @@ class ReferralSubmittedV1(ReferralEventBase):
 
 class ReferralAcceptedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.accepted"
-    consumers: ClassVar[tuple[str, ...]] = ("notify",)
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify")
     practitioner_sub: str
     practitioner_name: str
     practitioner_org_id: str
@@ -101,13 +101,13 @@ class ReferralAcceptedV1(ReferralEventBase):
 
 class ReferralDeclinedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.declined"
-    consumers: ClassVar[tuple[str, ...]] = ("notify",)
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify")
     reason: str
 
 
 class ReferralRedirectedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.redirected"
-    consumers: ClassVar[tuple[str, ...]] = ("notify",)
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify")
     new_referral_id: str
     to_service_id: str
     reason: str
@@ -115,13 +115,13 @@ class ReferralRedirectedV1(ReferralEventBase):
 
 class ReferralWithdrawnV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.withdrawn"
-    consumers: ClassVar[tuple[str, ...]] = ()
+    consumers: ClassVar[tuple[str, ...]] = ("caseload",)
     reason: str
 
 
 class ReferralCompletedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.completed"
-    consumers: ClassVar[tuple[str, ...]] = ()
+    consumers: ClassVar[tuple[str, ...]] = ("caseload",)
     outcome: str | None = None
 
 
@@ -235,12 +235,12 @@ class NotificationSentV1(NotificationEventBase):
 
 class NotificationDeliveredV1(NotificationEventBase):
     subject: ClassVar[str] = "tas.notify.notification.delivered"
-    consumers: ClassVar[tuple[str, ...]] = ()
+    consumers: ClassVar[tuple[str, ...]] = ("caseload",)
 
 
 class NotificationFailedV1(NotificationEventBase):
     subject: ClassVar[str] = "tas.notify.notification.failed"
-    consumers: ClassVar[tuple[str, ...]] = ()
+    consumers: ClassVar[tuple[str, ...]] = ("caseload",)
     reason: str | None = None
 
 

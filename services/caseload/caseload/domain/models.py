@@ -1,10 +1,13 @@
-"""Caseload's tables: the child's record, family members and the chronology."""
+"""Caseload's tables: the child's record, family members, the team around the child, the plan and its versions,
+reviews, statutory (EHC) clocks and the chronology."""
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Column, DateTime, Index
+from typing import Any
+
+from sqlalchemy import JSON, Column, Date, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from tas_common.db import make_registry, utcnow
@@ -34,6 +37,9 @@ class Child(Table, table=True):
     school_urn: str = Field(index=True, max_length=6)
     la_code: str | None = Field(default=None, index=True, max_length=3)
     possible_duplicate_of: str | None = Field(default=None, max_length=36)
+    safeguarding: bool = Field(default=False, description="a safeguarding concern has been raised about the child")
+    merged_into: str | None = Field(default=None, max_length=36, description="survivor, once merged as a duplicate")
+    merged_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
@@ -65,3 +71,89 @@ class ChronologyEntry(Table, table=True):
     ref_type: str | None = Field(default=None, max_length=30)
     ref_id: str | None = Field(default=None, max_length=36)
     source_event_id: str | None = Field(default=None, max_length=36)
+    org_id: str | None = Field(default=None, max_length=100, description="the authoring organisation")
+    org_type: str | None = Field(default=None, max_length=20)
+
+
+class TeamMember(Table, table=True):
+    """One practitioner on the team around the child; `left_at` set when they leave (their access ends)."""
+    __tablename__ = "team_member"
+    __table_args__ = (Index("ix_team_member_child_sub", "child_id", "sub", "org_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    child_id: str = Field(foreign_key="child.id", max_length=36)
+    sub: str = Field(max_length=200)
+    name: str = Field(max_length=200)
+    org_id: str = Field(max_length=100)
+    org_type: str = Field(max_length=20)
+    role: str | None = Field(default=None, max_length=100)
+    referral_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    """The open referrals that keep this member on the team; empty for a member the SENCO added by hand."""
+    lead: bool = False
+    added_by: str = Field(max_length=200)
+    joined_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    left_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class Plan(Table, table=True):
+    """The one co-produced plan per child. `content` is the working copy (sections of items, each with its
+    sensitivity and author); `revision` is its ETag; `pending_changes` what changed since the last version."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    child_id: str = Field(foreign_key="child.id", unique=True, max_length=36)
+    status: str = Field(default="draft", max_length=20)
+    revision: int = 1
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    pending_changes: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    published_version: int = 0
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class PlanVersion(Table, table=True):
+    """An immutable published version of the plan."""
+    __tablename__ = "plan_version"
+    __table_args__ = (UniqueConstraint("plan_id", "number", name="uq_plan_version_plan_id_number"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    plan_id: str = Field(foreign_key="plan.id", index=True, max_length=36)
+    number: int
+    status: str = Field(max_length=20)
+    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    changes: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    changed_sections: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    published_by: str = Field(max_length=200)
+    published_by_org: str = Field(max_length=100)
+    published_by_org_type: str = Field(max_length=20)
+    published_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Review(Table, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    child_id: str = Field(foreign_key="child.id", index=True, max_length=36)
+    scheduled_for: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    place: str = Field(max_length=200)
+    attendees: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="scheduled", max_length=20)
+    created_by: str = Field(max_length=200)
+    created_by_org: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    held_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class EhcRequest(Table, table=True):
+    """An EHC needs assessment request and the dates of its statutory milestones (the clock is computed)."""
+    __tablename__ = "ehc_request"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    child_id: str = Field(foreign_key="child.id", index=True, max_length=36)
+    la_code: str | None = Field(default=None, index=True, max_length=3)
+    requested_on: date = Field(sa_column=Column(Date, nullable=False))
+    decision: str | None = Field(default=None, max_length=20)
+    decision_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    advice_requested_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    advice_received_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    draft_issued_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    final_issued_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    annual_review_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    created_by: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tas_common.identifiers import is_valid_email, normalise_uk_mobile
+from tas_common.vocab import AreaOfNeed, Channel, Language
 
 T = TypeVar("T")
 
@@ -24,6 +27,7 @@ class ChildPublic(BaseModel):
     school_urn: str
     la_code: str | None
     possible_duplicate_of: str | None
+    safeguarding: bool = False
     created_at: datetime
 
 
@@ -35,3 +39,366 @@ class ChronologyEntryPublic(BaseModel):
     sensitivity: str
     ref_type: str | None
     ref_id: str | None
+
+
+# --- shared --------------------------------------------------------------------------------------------------
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+Sensitivity = Literal["family", "team", "agency", "restricted"]
+
+
+# --- child record --------------------------------------------------------------------------------------------
+
+class MergeRequest(Strict):
+    duplicate_id: str = Field(min_length=1, max_length=36,
+                              description="the record to merge into this one (the survivor)")
+
+
+class PossibleDuplicate(BaseModel):
+    child: ChildPublic
+    possible_duplicate_of: ChildPublic
+
+
+# --- family --------------------------------------------------------------------------------------------------
+
+def _mobile(value: str | None) -> str | None:
+    return None if value is None else normalise_uk_mobile(value)
+
+
+def _email(value: str | None) -> str | None:
+    if value is not None and not is_valid_email(value):
+        raise ValueError("not a valid email address")
+    return value
+
+
+class FamilyMemberCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    relationship: str = Field(min_length=1, max_length=50, examples=["mother", "father", "carer"])
+    parental_responsibility: bool
+    mobile: str | None = Field(default=None, description="a UK mobile; stored in E.164 (+447700900123)")
+    email: str | None = Field(default=None, max_length=254)
+    preferred_channel: Channel
+    language: Language = Language.en
+    opted_out: bool = False
+
+    _m = field_validator("mobile")(classmethod(lambda cls, v: _mobile(v)))
+    _e = field_validator("email")(classmethod(lambda cls, v: _email(v)))
+
+    @model_validator(mode="after")
+    def _channel_has_address(self) -> "FamilyMemberCreate":
+        check_channel(self.preferred_channel, self.mobile, self.email)
+        return self
+
+
+def check_channel(channel: str, mobile: str | None, email: str | None) -> None:
+    if channel == Channel.sms and not mobile:
+        raise ValueError("preferred channel sms needs a mobile number")
+    if channel == Channel.email and not email:
+        raise ValueError("preferred channel email needs an email address")
+
+
+class FamilyMemberUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    relationship: str | None = Field(default=None, min_length=1, max_length=50)
+    parental_responsibility: bool | None = None
+    mobile: str | None = None
+    email: str | None = Field(default=None, max_length=254)
+    preferred_channel: Channel | None = None
+    language: Language | None = None
+    opted_out: bool | None = None
+
+    _m = field_validator("mobile")(classmethod(lambda cls, v: _mobile(v)))
+    _e = field_validator("email")(classmethod(lambda cls, v: _email(v)))
+
+
+class FamilyMemberPublic(BaseModel):
+    id: str
+    name: str
+    relationship: str
+    parental_responsibility: bool
+    mobile: str | None
+    email: str | None
+    preferred_channel: str
+    language: str
+    opted_out: bool
+
+
+# --- team ----------------------------------------------------------------------------------------------------
+
+class TeamMemberCreate(Strict):
+    sub: str = Field(min_length=1, max_length=200, description="the practitioner's subject in their token")
+    name: str = Field(min_length=1, max_length=200)
+    org_id: str = Field(min_length=1, max_length=100)
+    org_type: Literal["school", "health", "social_care", "local_authority"]
+    role: str | None = Field(default=None, max_length=100)
+
+
+class LeadProfessional(Strict):
+    member_id: str = Field(min_length=1, max_length=36)
+
+
+class TeamMemberPublic(BaseModel):
+    id: str
+    sub: str
+    name: str
+    org_id: str
+    org_type: str
+    role: str | None
+    referral_id: str | None
+    referral_ids: list[str]
+    lead: bool
+    joined_at: datetime
+    left_at: datetime | None
+
+
+class TeamPublic(BaseModel):
+    members: list[TeamMemberPublic]
+    lead: TeamMemberPublic | None
+    former_members: list[TeamMemberPublic]
+
+
+# --- plan ----------------------------------------------------------------------------------------------------
+
+LifecycleStatus = Literal["proposed", "planned", "accepted", "active", "on-hold", "completed", "cancelled"]
+AchievementStatus = Literal["in-progress", "improving", "worsening", "no-change", "achieved", "sustaining",
+                            "not-achieved", "no-progress", "not-attainable"]
+PlanStatus = Literal["draft", "shared_for_comment", "agreed"]
+SECTIONS = ("about_me", "needs", "outcomes", "provision")
+
+
+class ItemIn(Strict):
+    id: str | None = Field(default=None, max_length=36, description="omit for a new item; give it to change one")
+    sensitivity: Sensitivity = "team"
+
+
+class AboutMeIn(ItemIn):
+    sensitivity: Sensitivity = "family"
+    voice: Literal["child", "family", "practitioner"] = Field(description="whose words these are")
+    text: str = Field(min_length=1, max_length=4000, description="views, wishes, what matters, aspirations")
+
+
+class NeedIn(ItemIn):
+    area: AreaOfNeed
+    description: str = Field(min_length=1, max_length=4000)
+
+
+class OutcomeIn(ItemIn):
+    area: AreaOfNeed | None = None
+    description: str = Field(min_length=1, max_length=2000, description="specific: what will be different")
+    measure: str = Field(min_length=1, max_length=1000, description="measurable: how we will know")
+    target_date: date | None = None
+    lifecycle_status: LifecycleStatus = "proposed"
+    achievement_status: AchievementStatus | None = None
+
+
+class ProvisionIn(ItemIn):
+    what: str = Field(min_length=1, max_length=2000)
+    agency: str = Field(min_length=1, max_length=200)
+    person: str | None = Field(default=None, max_length=200)
+    frequency: str = Field(min_length=1, max_length=200, examples=["30 minutes weekly"])
+    start: date
+    end: date | None = None
+    funded_by: str = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _period(self) -> "ProvisionIn":
+        if self.end is not None and self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+
+class PlanUpdate(Strict):
+    """Each section given replaces the items of that section that you can see (items you cannot see are kept);
+    a section left out is untouched."""
+    about_me: list[AboutMeIn] | None = Field(default=None, max_length=200)
+    needs: list[NeedIn] | None = Field(default=None, max_length=200)
+    outcomes: list[OutcomeIn] | None = Field(default=None, max_length=200)
+    provision: list[ProvisionIn] | None = Field(default=None, max_length=200)
+
+
+class ItemMeta(BaseModel):
+    id: str
+    sensitivity: Sensitivity
+    author: str
+    org_id: str
+    org_type: str
+    updated_by: str
+    updated_at: datetime
+
+
+class OutcomeProgress(BaseModel):
+    review_id: str
+    achievement_status: AchievementStatus
+    note: str | None
+    at: datetime
+    by: str
+
+
+class AboutMeItem(ItemMeta):
+    voice: str
+    text: str
+
+
+class NeedItem(ItemMeta):
+    area: str
+    description: str
+
+
+class OutcomeItem(ItemMeta):
+    area: str | None = None
+    description: str
+    measure: str
+    target_date: date | None = None
+    lifecycle_status: LifecycleStatus
+    achievement_status: AchievementStatus | None = None
+    history: list[OutcomeProgress] = []
+
+
+class ProvisionItem(ItemMeta):
+    what: str
+    agency: str
+    person: str | None = None
+    frequency: str
+    start: date
+    end: date | None = None
+    funded_by: str
+
+
+class PlanSections(BaseModel):
+    about_me: list[AboutMeItem] = []
+    needs: list[NeedItem] = []
+    outcomes: list[OutcomeItem] = []
+    provision: list[ProvisionItem] = []
+
+
+class Attendee(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    role: str | None = Field(default=None, max_length=100)
+    organisation: str | None = Field(default=None, max_length=200)
+    family_member_id: str | None = Field(default=None, max_length=36, description="when a family member attends")
+
+
+class ReviewCreate(Strict):
+    scheduled_for: datetime
+    place: str = Field(min_length=1, max_length=200)
+    attendees: list[Attendee] = Field(min_length=1, max_length=30)
+
+
+class ProgressEntry(Strict):
+    outcome_id: str = Field(min_length=1, max_length=36)
+    achievement_status: AchievementStatus
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ReviewProgressIn(Strict):
+    progress: list[ProgressEntry] = Field(min_length=1, max_length=100)
+
+
+class ReviewPublic(BaseModel):
+    id: str
+    scheduled_for: datetime
+    place: str
+    attendees: list[dict[str, Any]]
+    status: str
+    created_at: datetime
+    held_at: datetime | None
+
+
+class PlanPublic(BaseModel):
+    id: str
+    child_id: str
+    status: PlanStatus
+    revision: int
+    etag: str
+    published_version: int
+    sections: PlanSections
+    reviews: list[ReviewPublic]
+    updated_at: datetime
+
+
+class PublishRequest(Strict):
+    status: PlanStatus | None = Field(default=None, description="move the plan on (draft → shared_for_comment → "
+                                                                  "agreed); omit to keep the status")
+
+
+class PlanChange(BaseModel):
+    section: str
+    item_id: str
+    action: Literal["added", "changed", "removed", "progress", "merged"]
+    by: str
+    by_org_id: str
+    by_org_type: str
+    for_agency: str = Field(description="the org type the item belongs to")
+    at: datetime
+
+
+class PlanVersionSummary(BaseModel):
+    number: int
+    status: PlanStatus
+    changed_sections: list[str]
+    changes: list[PlanChange]
+    published_by: str
+    published_by_org: str
+    published_by_org_type: str
+    published_at: datetime
+
+
+class PlanVersionPublic(PlanVersionSummary):
+    sections: PlanSections
+
+
+class ItemDiff(BaseModel):
+    id: str
+    fields: dict[str, dict[str, Any]] = {}
+
+
+class SectionDiff(BaseModel):
+    added: list[dict[str, Any]] = []
+    removed: list[dict[str, Any]] = []
+    changed: list[ItemDiff] = []
+
+
+class PlanDiff(BaseModel):
+    from_version: int
+    to_version: int
+    status: dict[str, str]
+    sections: dict[str, SectionDiff]
+
+
+# --- EHC needs assessment clock ------------------------------------------------------------------------------
+
+class EhcRequestCreate(Strict):
+    requested_on: date
+
+
+class EhcRequestUpdate(Strict):
+    decision: Literal["assess", "not_to_assess"] | None = None
+    decision_on: date | None = None
+    advice_requested_on: date | None = None
+    advice_received_on: date | None = None
+    draft_issued_on: date | None = None
+    final_issued_on: date | None = None
+    annual_review_on: date | None = None
+
+
+class MilestonePublic(BaseModel):
+    name: str
+    due: date | None
+    completed_on: date | None
+    status: str
+    breached: bool
+
+
+class EhcClockPublic(BaseModel):
+    id: str
+    child_id: str
+    la_code: str | None
+    requested_on: date
+    decision: str | None
+    comment_period_ends: date | None
+    milestones: list[MilestonePublic]
+    breached: bool
+    next_due: date | None

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+from fastapi.responses import JSONResponse
+
+from tas_common.idempotency import run_once
+
+from ..domain import team
+from ..domain.schemas import LeadProfessional, TeamMemberCreate, TeamMemberPublic, TeamPublic
+from .deps import DatabaseDep, IdempotencyKey, Practitioner
+
+router = APIRouter(prefix="/v1/children/{child_id}/team", tags=["team"])
+
+
+@router.get("", response_model=TeamPublic, summary="The team around the child, its lead and former members")
+async def get_team(child_id: str, principal: Practitioner, db: DatabaseDep) -> TeamPublic:
+    async with db.transaction() as session:
+        return await team.get_team(session, principal=principal, child_id=child_id)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=TeamMemberPublic,
+             summary="The SENCO adds a practitioner to the team by hand")
+async def add_member(child_id: str, body: TeamMemberCreate, principal: Practitioner, db: DatabaseDep,
+                     idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    return await run_once(db, principal=principal, key=idempotency_key, route=f"POST /v1/children/{child_id}/team",
+                          request_body=body, create=lambda session: team.add_member(
+                              session, principal=principal, child_id=child_id, data=body))
+
+
+@router.delete("/{member_id}", status_code=status.HTTP_204_NO_CONTENT, response_model=None,
+               summary="The SENCO removes a member from the team; their access ends")
+async def remove_member(child_id: str, member_id: str, principal: Practitioner, db: DatabaseDep) -> Response:
+    async with db.transaction() as session:
+        await team.remove_member(session, principal=principal, child_id=child_id, member_id=member_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put("/lead", response_model=TeamPublic, summary="The SENCO names the one lead professional")
+async def set_lead(child_id: str, body: LeadProfessional, principal: Practitioner, db: DatabaseDep) -> TeamPublic:
+    async with db.transaction() as session:
+        return await team.set_lead(session, principal=principal, child_id=child_id, data=body)
