@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
+from tas_common.db import utcnow
 from tas_common.errors import Forbidden, NotFound
 from tas_common.events import CloudEvent, new_event
 from tas_common.events.schemas import ChildIdentity, ConcernRaisedV1, FamilyContactV1
@@ -17,7 +21,7 @@ from tas_common.vocab import SCHOOL_STAFF_ROLES, ConsentStatus, Urgency
 from . import referrals, schools
 from .exceptions import invalid_field
 from .paging import decode_cursor, encode_cursor
-from .models import Concern, FamilyContact, Referral, School
+from .models import Concern, FamilyContact, Referral, School, new_id
 from .schemas import (ChildIdentityPublic, ConcernCreate, ConcernPublic, FamilyContactPublic, LawfulBasis, Page)
 
 SOURCE = "tas/referral"
@@ -35,46 +39,59 @@ def can_read_concern(principal: Principal, concern: Concern) -> bool:
     return False
 
 
-def build_concern(*, principal: Principal, data: ConcernCreate, school: School,
-                  mis_record_id: str | None = None) -> tuple[Concern, list[FamilyContact]]:
-    """The rows of a new concern. A safeguarding concern is top priority, and without consent it records
-    safeguarding as the lawful basis for sharing it with the front door."""
+def concern_rows(*, principal: Principal, data: ConcernCreate, school: School,
+                 mis_record_id: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The rows of a new concern and its family contacts, as plain dicts (cheap enough for a batch of 1,000).
+    A safeguarding concern is top priority, and without consent it records safeguarding as the lawful basis for
+    sharing it with the front door."""
     lawful_basis = str(data.lawful_basis) if data.lawful_basis else None
     if data.safeguarding and data.consent_status != ConsentStatus.given and lawful_basis is None:
         lawful_basis = LawfulBasis.safeguarding.value
-    concern = Concern(
-        school_urn=data.school_urn, la_code=school.la_code, raised_by_sub=principal.sub,
-        raised_by_org=principal.org_id, source="mis" if principal.org_type == OrgType.mis else "staff",
-        mis_client=principal.sub if mis_record_id else None, mis_record_id=mis_record_id,
-        upn=data.child.upn, nhs_number=data.child.nhs_number, given_name=data.child.given_name,
-        family_name=data.child.family_name, date_of_birth=data.child.date_of_birth, year_group=data.child.year_group,
-        areas_of_need=[str(a) for a in data.areas_of_need], safeguarding=data.safeguarding,
-        urgency=str(Urgency.urgent if data.safeguarding else data.urgency), summary=data.summary,
-        already_tried=data.already_tried,
-        graduated_response=[s.model_dump(mode="json") for s in data.graduated_response],
-        consent_status=str(data.consent_status), lawful_basis=lawful_basis,
-    )
-    contacts = [FamilyContact(concern_id=concern.id, name=c.name, relationship=c.relationship,
-                              parental_responsibility=c.parental_responsibility, mobile=c.mobile, email=c.email,
-                              preferred_channel=str(c.preferred_channel), language=str(c.language))
+    child = data.child
+    concern_id = new_id()
+    concern: dict[str, Any] = {
+        "id": concern_id, "school_urn": data.school_urn, "la_code": school.la_code, "raised_by_sub": principal.sub,
+        "raised_by_org": principal.org_id, "source": "mis" if principal.org_type == OrgType.mis else "staff",
+        "mis_client": principal.sub if mis_record_id else None, "mis_record_id": mis_record_id,
+        "upn": child.upn, "nhs_number": child.nhs_number, "given_name": child.given_name,
+        "family_name": child.family_name, "date_of_birth": child.date_of_birth, "year_group": child.year_group,
+        "areas_of_need": [str(a) for a in data.areas_of_need], "safeguarding": data.safeguarding,
+        "urgency": str(Urgency.urgent if data.safeguarding else data.urgency), "summary": data.summary,
+        "already_tried": data.already_tried,
+        "graduated_response": [s.model_dump(mode="json") for s in data.graduated_response],
+        "consent_status": str(data.consent_status), "lawful_basis": lawful_basis, "child_id": None,
+        "created_at": utcnow(),
+    }
+    contacts = [{"id": new_id(), "concern_id": concern_id, "name": c.name, "relationship": c.relationship,
+                 "parental_responsibility": c.parental_responsibility, "mobile": c.mobile, "email": c.email,
+                 "preferred_channel": str(c.preferred_channel), "language": str(c.language)}
                 for c in data.family_contacts]
     return concern, contacts
 
 
-def raised_event(concern: Concern, contacts: list[FamilyContact]) -> CloudEvent:
+def raised_event(concern: dict[str, Any], contacts: list[dict[str, Any]]) -> CloudEvent:
     return new_event(ConcernRaisedV1(
-        concern_id=concern.id, school_urn=concern.school_urn, la_code=concern.la_code,
-        raised_by_org=concern.raised_by_org,
-        child=ChildIdentity(upn=concern.upn, nhs_number=concern.nhs_number, given_name=concern.given_name,
-                            family_name=concern.family_name, date_of_birth=concern.date_of_birth,
-                            year_group=concern.year_group),
-        areas_of_need=concern.areas_of_need, safeguarding=concern.safeguarding, urgency=concern.urgency,
-        family_contacts=[FamilyContactV1(contact_ref=c.id, name=c.name, relationship=c.relationship,
-                                         parental_responsibility=c.parental_responsibility, mobile=c.mobile,
-                                         email=c.email, preferred_channel=c.preferred_channel, language=c.language)
-                         for c in contacts],
-        consent_status=concern.consent_status, lawful_basis=concern.lawful_basis,
-    ), source=SOURCE, subject=concern.id)
+        concern_id=concern["id"], school_urn=concern["school_urn"], la_code=concern["la_code"],
+        raised_by_org=concern["raised_by_org"],
+        child=ChildIdentity(upn=concern["upn"], nhs_number=concern["nhs_number"], given_name=concern["given_name"],
+                            family_name=concern["family_name"], date_of_birth=concern["date_of_birth"],
+                            year_group=concern["year_group"]),
+        areas_of_need=concern["areas_of_need"], safeguarding=concern["safeguarding"], urgency=concern["urgency"],
+        family_contacts=[FamilyContactV1(contact_ref=c["id"], name=c["name"], relationship=c["relationship"],
+                                         parental_responsibility=c["parental_responsibility"], mobile=c["mobile"],
+                                         email=c["email"], preferred_channel=c["preferred_channel"],
+                                         language=c["language"]) for c in contacts],
+        consent_status=concern["consent_status"], lawful_basis=concern["lawful_basis"],
+    ), source=SOURCE, subject=concern["id"])
+
+
+async def insert_concerns(session: AsyncSession, concerns: list[dict[str, Any]],
+                          contacts: list[dict[str, Any]]) -> None:
+    """Multi-row inserts of concern and contact rows (one statement each, whatever the batch size)."""
+    if concerns:
+        await session.execute(insert(Concern.__table__), concerns)  # type: ignore[attr-defined]
+    if contacts:
+        await session.execute(insert(FamilyContact.__table__), contacts)  # type: ignore[attr-defined]
 
 
 async def raise_concern(session: AsyncSession, *, principal: Principal, data: ConcernCreate) -> ConcernPublic:
@@ -85,12 +102,13 @@ async def raise_concern(session: AsyncSession, *, principal: Principal, data: Co
     school = await schools.lookup(session, data.school_urn)
     if school is None:
         raise invalid_field("body.school_urn", "no school with this URN in the register")
-    concern, contacts = build_concern(principal=principal, data=data, school=school)
-    session.add(concern)
-    await session.flush()
-    session.add_all(contacts)
-    await audit.record(session, actor=principal, action="create", resource_type="concern", resource_id=concern.id)
-    await add_event(session, raised_event(concern, contacts))
+    row, contact_rows = concern_rows(principal=principal, data=data, school=school)
+    await insert_concerns(session, [row], contact_rows)
+    await audit.record(session, actor=principal, action="create", resource_type="concern", resource_id=row["id"])
+    await add_event(session, raised_event(row, contact_rows))
+    concern = await session.get(Concern, row["id"])
+    assert concern is not None
+    contacts = [FamilyContact(**c) for c in contact_rows]
     front_door = await route_safeguarding(session, principal=principal, concern=concern)
     return to_public(concern, contacts, school=school, front_door=front_door)
 

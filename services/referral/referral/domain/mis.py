@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,7 +20,7 @@ from tas_common.outbox import add_events
 
 from . import concerns, schools
 from .exceptions import BatchTooLarge, invalid_field
-from .models import Concern, FamilyContact
+from .models import Concern
 from .schemas import MisConcernIn, MisItemResult, MisPushResult
 
 MAX_BATCH = 1000
@@ -74,8 +73,8 @@ async def push(session: AsyncSession, *, principal: Principal, payload: dict[str
             Concern.mis_client == principal.sub,
             Concern.mis_record_id.in_(record_ids[start:start + 500])))).all()  # type: ignore[union-attr]
         existing.update({rid: cid for rid, cid in rows if rid})
-    new_concerns: list[Concern] = []
-    new_contacts: list[FamilyContact] = []
+    new_concerns: list[dict[str, Any]] = []
+    new_contacts: list[dict[str, Any]] = []
     events = []
     for index, data in valid:
         school = registry.get(data.school_urn)
@@ -88,25 +87,23 @@ async def push(session: AsyncSession, *, principal: Principal, payload: dict[str
             results[index] = MisItemResult(index=index, mis_record_id=data.mis_record_id, status="duplicate",
                                            concern_id=existing[data.mis_record_id])
             continue
-        concern, contacts = concerns.build_concern(principal=principal, data=data, school=school,
-                                                   mis_record_id=data.mis_record_id)
-        existing[data.mis_record_id] = concern.id
+        concern, contacts = concerns.concern_rows(principal=principal, data=data, school=school,
+                                                  mis_record_id=data.mis_record_id)
+        existing[data.mis_record_id] = concern["id"]
         new_concerns.append(concern)
         new_contacts.extend(contacts)
         events.append(concerns.raised_event(concern, contacts))
         results[index] = MisItemResult(index=index, mis_record_id=data.mis_record_id, status="created",
-                                       concern_id=concern.id)
+                                       concern_id=concern["id"])
     if new_concerns:
-        await session.execute(insert(Concern), [c.model_dump() for c in new_concerns])
-        if new_contacts:
-            await session.execute(insert(FamilyContact), [c.model_dump() for c in new_contacts])
+        await concerns.insert_concerns(session, new_concerns, new_contacts)
         await audit.record_many(session, actor=principal, entries=[
-            {"action": "create", "resource_type": "concern", "resource_id": c.id, "reason": "mis push"}
+            {"action": "create", "resource_type": "concern", "resource_id": c["id"], "reason": "mis push"}
             for c in new_concerns])
         await add_events(session, events)
         for concern in new_concerns:
-            if concern.safeguarding:
-                stored = await session.get(Concern, concern.id)
+            if concern["safeguarding"]:
+                stored = await session.get(Concern, concern["id"])
                 assert stored is not None
                 await concerns.route_safeguarding(session, principal=principal, concern=stored)
     final = [r for r in results if r is not None]
