@@ -245,7 +245,8 @@ async def list_referrals(session: AsyncSession, *, principal: Principal, status:
 
 def _require_state(referral: Referral, allowed: tuple[str, ...], move: str) -> None:
     if referral.status not in allowed:
-        raise IllegalTransition(f"a {referral.status} referral cannot be {move}", status=referral.status)
+        raise IllegalTransition(f"a {referral.status} referral cannot be {move}",
+                                referral_status=referral.status)
 
 
 def _require_receiver(principal: Principal, service: Service) -> None:
@@ -362,7 +363,7 @@ async def first_contact(session: AsyncSession, *, principal: Principal, referral
     _require_receiver(principal, service)
     _require_state(referral, OPEN, "given a first contact")
     if referral.first_contact_at is not None:
-        raise IllegalTransition("first contact is already recorded", status=referral.status)
+        raise IllegalTransition("first contact is already recorded", referral_status=referral.status)
     referral.first_contact_at = _check_contact_time(referral, contacted_at or utcnow(), "body.contacted_at")
     return await _moved(session, principal=principal, referral=referral, service=service, concern=concern,
                         action="first_contact", event=None)
