@@ -135,3 +135,16 @@ async def test_wrong_content_type_is_415(referral_only):
                                                headers={**referral_only.headers("mis"),
                                                         "Content-Type": "application/xml"})
     assert response.status_code == 415
+
+
+async def test_two_concurrent_pushes_of_one_batch_create_each_record_once(referral_only):
+    import asyncio
+    mis = referral_only.headers("mis")
+    batch = {"items": [item(250 + i, record_id=f"race-{i}") for i in range(3)]}
+    first, second = await asyncio.gather(*(referral_only.client.post("/v1/mis/concerns", json=batch, headers=mis)
+                                           for _ in range(2)))
+    assert first.status_code == second.status_code == 200
+    assert first.json()["created"] + second.json()["created"] == 3
+    assert first.json()["duplicates"] + second.json()["duplicates"] == 3
+    ids = {r["concern_id"] for r in first.json()["results"]} | {r["concern_id"] for r in second.json()["results"]}
+    assert len(ids) == 3

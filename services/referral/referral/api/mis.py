@@ -4,6 +4,10 @@ from typing import Any
 
 from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from tas_common.auth import Principal
+from tas_common.db import Database
 
 from tas_common.errors import InvalidInput
 from tas_common.idempotency import remember, replay, request_hash
@@ -37,9 +41,21 @@ _BODY_SCHEMA = {"oneOf": [
 async def push_concerns(principal: MisClient, db: DatabaseDep, payload: dict[str, Any] = Body(...),
                         idempotency_key: IdempotencyKey = None) -> JSONResponse:
     body_hash = request_hash(payload)
+    for attempt in range(2):  # a concurrent push of the same record ids loses on the unique key, then dedupes
+        try:
+            return await _push_once(db, principal=principal, payload=payload, key=idempotency_key,
+                                    body_hash=body_hash)
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _push_once(db: Database, *, principal: Principal, payload: dict[str, Any], key: str | None,
+                     body_hash: str) -> JSONResponse:
     async with db.transaction() as session:
-        if idempotency_key:
-            stored = await replay(session, principal=principal, key=idempotency_key, route=ROUTE, body_hash=body_hash)
+        if key:
+            stored = await replay(session, principal=principal, key=key, route=ROUTE, body_hash=body_hash)
             if stored is not None:
                 return JSONResponse(stored.body, status_code=stored.status_code,
                                     headers={"Idempotent-Replayed": "true"})
@@ -50,8 +66,7 @@ async def push_concerns(principal: MisClient, db: DatabaseDep, payload: dict[str
                                errors=errors)
         status_code = 201 if not is_batch and result.created else 200
         body = result.model_dump(mode="json")
-        if idempotency_key:
-            await remember(session, principal=principal, key=idempotency_key, route=ROUTE, body_hash=body_hash,
+        if key:
+            await remember(session, principal=principal, key=key, route=ROUTE, body_hash=body_hash,
                            status_code=status_code, body=body)
     return JSONResponse(body, status_code=status_code)
-
