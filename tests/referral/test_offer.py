@@ -103,6 +103,16 @@ async def test_admin_creates_and_updates_with_if_match(referral_only):
     assert response.status_code == 404
 
 
+async def test_admin_create_honours_idempotency_key(referral_only):
+    c, admin = referral_only.client, {**referral_only.headers("offer_admin"), "Idempotency-Key": "svc-1"}
+    body = {**NEW, "name": "Idempotent Service"}
+    first = await c.post("/v1/services", json=body, headers=admin)
+    again = await c.post("/v1/services", json=body, headers=admin)
+    assert first.status_code == again.status_code == 201 and first.json()["id"] == again.json()["id"]
+    found = (await c.get("/v1/services", params={"text": "idempotent"}, headers=admin)).json()
+    assert found["total_items"] == 1
+
+
 async def test_admin_input_is_validated(referral_only):
     bad = {**NEW, "email": "nobody", "minimum_age": 19, "maximum_age": 5, "taxonomy": ["Not A Code"],
            "organisation_type": "bank", "colour": "red"}

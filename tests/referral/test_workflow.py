@@ -140,6 +140,26 @@ async def test_a_referral_outside_the_school_needs_consent_or_a_lawful_basis(ref
     assert len(listed) == 1  # the refused ones stored nothing
 
 
+async def test_consent_recorded_later_opens_the_gate(referral_only):
+    c, senco = referral_only.client, referral_only.headers("senco")
+    concern = await new_concern(c, senco, 425, consent_status="not_sought")
+    refer = {"concern_id": concern["id"], "service_ids": [SALT]}
+    assert (await c.post("/v1/referrals", json=refer, headers=senco)).status_code == 409
+    bad = await c.put(f"/v1/concerns/{concern['id']}/consent",
+                      json={"consent_status": "given", "lawful_basis": "public_task"}, headers=senco)
+    assert bad.status_code == 422
+    recorded = await c.put(f"/v1/concerns/{concern['id']}/consent", json={"consent_status": "given"}, headers=senco)
+    assert recorded.status_code == 200 and recorded.json()["consent_status"] == "given"
+    created = await c.post("/v1/referrals", json=refer, headers=senco)
+    assert created.status_code == 201 and created.json()["items"][0]["consent_status"] == "given"
+    other = await c.put(f"/v1/concerns/{concern['id']}/consent", json={"consent_status": "refused"},
+                        headers=referral_only.headers("other_school_senco"))
+    assert other.status_code == 404
+    wrong_role = await c.put(f"/v1/concerns/{concern['id']}/consent", json={"consent_status": "refused"},
+                             headers=referral_only.headers("salt"))
+    assert wrong_role.status_code == 403
+
+
 async def test_bad_referral_requests(referral_only):
     c, senco = referral_only.client, referral_only.headers("senco")
     concern = await new_concern(c, senco, 430)

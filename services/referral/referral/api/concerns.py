@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from tas_common.idempotency import run_once
 
 from ..domain import concerns
-from ..domain.schemas import ConcernCreate, ConcernPublic, Page
+from ..domain.schemas import ConcernCreate, ConcernPublic, ConsentUpdate, Page
 from .deps import DatabaseDep, IdempotencyKey, SchoolStaff
 
 router = APIRouter(prefix="/v1/concerns", tags=["concerns"])
@@ -42,3 +42,13 @@ async def list_concerns(principal: SchoolStaff, db: DatabaseDep,
 async def get_concern(concern_id: str, principal: SchoolStaff, db: DatabaseDep) -> ConcernPublic:
     async with db.transaction() as session:
         return await concerns.get_concern(session, principal=principal, concern_id=concern_id)
+
+
+@router.put("/{concern_id}/consent", response_model=ConcernPublic,
+            summary="Record the family's consent (or a lawful basis) after the concern was raised",
+            description="Gates referrals made from now on: a service outside the school needs consent `given` or "
+                        "a lawful basis. Referrals already made are not changed.")
+async def record_consent(concern_id: str, body: ConsentUpdate, principal: SchoolStaff,
+                         db: DatabaseDep) -> ConcernPublic:
+    async with db.transaction() as session:
+        return await concerns.record_consent(session, principal=principal, concern_id=concern_id, data=body)

@@ -4,12 +4,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import JSONResponse
 
+from tas_common.idempotency import run_once
 from tas_common.vocab import AreaOfNeed
 
 from ..domain import offer, waiting
 from ..domain.schemas import OrganisationType, ServicePage, ServicePublic, ServiceWrite, WaitingTimes
-from .deps import AnyUser, DatabaseDep, IfMatch, OfferAdmin
+from .deps import AnyUser, DatabaseDep, IdempotencyKey, IfMatch, OfferAdmin
 
 router = APIRouter(prefix="/v1/services", tags=["local offer"])
 
@@ -46,11 +48,10 @@ async def get_service(service_id: str, principal: AnyUser, db: DatabaseDep, resp
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ServicePublic,
              summary="Add a service to your LA's local offer")
 async def create_service(body: ServiceWrite, principal: OfferAdmin, db: DatabaseDep,
-                         response: Response) -> ServicePublic:
-    async with db.transaction() as session:
-        created = await offer.create_service(session, principal=principal, data=body)
-    response.headers["ETag"] = f'"{created.version}"'
-    return created
+                         idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    return await run_once(db, principal=principal, key=idempotency_key, route="POST /v1/services",
+                          request_body=body,
+                          create=lambda session: offer.create_service(session, principal=principal, data=body))
 
 
 @router.put("/{service_id}", response_model=ServicePublic,

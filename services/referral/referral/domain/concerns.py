@@ -22,7 +22,8 @@ from . import referrals, schools
 from .exceptions import invalid_field
 from .paging import decode_cursor, encode_cursor
 from .models import Concern, FamilyContact, Referral, School, new_id
-from .schemas import (ChildIdentityPublic, ConcernCreate, ConcernPublic, FamilyContactPublic, LawfulBasis, Page)
+from .schemas import (ChildIdentityPublic, ConcernCreate, ConcernPublic, ConsentUpdate, FamilyContactPublic,
+                      LawfulBasis, Page)
 
 SOURCE = "tas/referral"
 SAFEGUARDING_READERS = ("dsl", "head", "senco")
@@ -161,6 +162,26 @@ async def list_concerns(session: AsyncSession, *, principal: Principal, school_u
     return Page[ConcernPublic](items=[to_public(c, contacts.get(c.id, []), school=registry.get(c.school_urn))
                                       for c in rows],
                                next_cursor=encode_cursor(offset + limit) if more else None)
+
+
+async def record_consent(session: AsyncSession, *, principal: Principal, concern_id: str,
+                         data: ConsentUpdate) -> ConcernPublic:
+    """Record the consent position (or a lawful basis) found after raising; it gates referrals made from now on.
+    A safeguarding concern keeps a lawful basis of safeguarding unless consent is given."""
+    concern = await session.get(Concern, concern_id)
+    if concern is None or not can_read_concern(principal, concern):
+        raise NotFound("no such concern")
+    lawful_basis = str(data.lawful_basis) if data.lawful_basis else None
+    if concern.safeguarding and data.consent_status != ConsentStatus.given and lawful_basis is None:
+        lawful_basis = LawfulBasis.safeguarding.value
+    concern.consent_status, concern.lawful_basis = str(data.consent_status), lawful_basis
+    session.add(concern)
+    await audit.record(session, actor=principal, action="record_consent", resource_type="concern",
+                       resource_id=concern.id, child_id=concern.child_id, reason=f"consent {concern.consent_status}")
+    contacts = list((await session.exec(select(FamilyContact).where(FamilyContact.concern_id == concern_id))).all())
+    school = await schools.lookup(session, concern.school_urn)
+    front_door = await referrals.front_door_referral_of(session, concern) if concern.safeguarding else None
+    return to_public(concern, contacts, school=school, front_door=front_door)
 
 
 async def link_child(session: AsyncSession, *, concern_id: str, child_id: str) -> None:

@@ -166,6 +166,18 @@ class ConcernCreate(Strict):
         return self
 
 
+class ConsentUpdate(Strict):
+    """The consent position recorded after the concern was raised (e.g. the family agreed at a meeting)."""
+    consent_status: ConsentStatus
+    lawful_basis: LawfulBasis | None = None
+
+    @model_validator(mode="after")
+    def _consent_position(self) -> "ConsentUpdate":
+        if self.consent_status == ConsentStatus.given and self.lawful_basis is not None:
+            raise ValueError("lawful_basis is for sharing without consent; consent_status is given")
+        return self
+
+
 class MisConcernIn(ConcernCreate):
     """One item of an MIS push: a concern plus the MIS's own record id (re-sending it creates nothing twice)."""
     mis_record_id: str = Field(min_length=1, max_length=100)
