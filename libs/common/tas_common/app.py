@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
@@ -27,11 +27,14 @@ class RequestGuardMiddleware:
     records request latency by route template."""
 
     def __init__(self, app: ASGIApp, *, service: str, max_body_bytes: int,
-                 form_paths: Sequence[str] = ("/v1/receipts/",)) -> None:
+                 form_paths: Sequence[str] = ("/v1/receipts/",),
+                 path_body_limits: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.service = service
         self.max_body_bytes = max_body_bytes
         self.form_paths = tuple(form_paths)
+        self.path_body_limits = dict(path_body_limits or {})
+        """Exact path → a limit other than `max_body_bytes` (e.g. a batch endpoint)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,19 +62,20 @@ class RequestGuardMiddleware:
             return receive
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         path = scope["path"]
+        limit = self.path_body_limits.get(path.rstrip("/") or "/", self.max_body_bytes)
         length = headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+        if length is not None and length.isdigit() and int(length) > limit:
             return problem(413, "payload-too-large", "Request body too large",
-                           f"the limit is {self.max_body_bytes} bytes", path)
+                           f"the limit is {limit} bytes", path)
         body = bytearray()
         more = True
         while more:
             message = await receive()
             body.extend(message.get("body", b""))
             more = message.get("more_body", False)
-            if len(body) > self.max_body_bytes:
+            if len(body) > limit:
                 return problem(413, "payload-too-large", "Request body too large",
-                               f"the limit is {self.max_body_bytes} bytes", path)
+                               f"the limit is {limit} bytes", path)
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if body and not path.startswith(self.form_paths) and not (
                 content_type in JSON_TYPES or content_type.endswith("+json")):
@@ -119,7 +123,7 @@ def health_router() -> APIRouter:
 
 def create_service_app(*, settings: CommonSettings, title: str, description: str, routers: Sequence[APIRouter],
                        consumers: Sequence[ConsumerSpec] = (), workers: Sequence[Worker] = (),
-                       configure_logs: bool = True) -> FastAPI:
+                       configure_logs: bool = True, path_body_limits: Mapping[str, int] | None = None) -> FastAPI:
     if configure_logs:
         configure_logging(settings.service_name)
     runtime = ServiceRuntime(settings, consumers=consumers, workers=workers)
@@ -136,7 +140,8 @@ def create_service_app(*, settings: CommonSettings, title: str, description: str
     app.state.runtime = runtime
     app.state.settings = settings
     install_problem_handlers(app)
-    app.add_middleware(RequestGuardMiddleware, service=settings.service_name, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestGuardMiddleware, service=settings.service_name, max_body_bytes=settings.max_body_bytes,
+                       path_body_limits=path_body_limits)
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)

@@ -51,6 +51,32 @@ async def record(session: AsyncSession, *, actor: Principal | None, action: str,
     await session.execute(insert(audit_log).values(**row, prev_hash=prev, hash=_digest(prev, row)))
 
 
+async def record_many(session: AsyncSession, *, actor: Principal | None, entries: list[dict[str, str | None]],
+                      system_actor: str = "system") -> None:
+    """Like `record` for many rows at once (a batch use case): one read of the chain head, one multi-row insert.
+    Each entry has `action`, `resource_type`, `resource_id` and optionally `child_id` and `reason`."""
+    if not entries:
+        return
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(727401)"))
+    prev = (await session.execute(select(audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1))).scalar()
+    prev = prev or GENESIS
+    at = utcnow()
+    rows = []
+    for entry in entries:
+        row: dict[str, object] = {
+            "at": at, "actor": actor.sub if actor else system_actor,
+            "actor_org": actor.org_id if actor else system_actor,
+            "actor_org_type": str(actor.org_type) if actor else "system",
+            "action": entry["action"], "resource_type": entry["resource_type"], "resource_id": entry["resource_id"],
+            "child_id": entry.get("child_id"), "reason": entry.get("reason"),
+        }
+        digest = _digest(prev, row)
+        rows.append({**row, "prev_hash": prev, "hash": digest})
+        prev = digest
+    await session.execute(insert(audit_log), rows)
+
+
 @dataclass(frozen=True)
 class ChainBreak:
     seq: int

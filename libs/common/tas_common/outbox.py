@@ -32,6 +32,17 @@ async def add_event(session: AsyncSession, event: CloudEvent, *, headers: dict[s
     ))
 
 
+async def add_events(session: AsyncSession, events: list[CloudEvent]) -> None:
+    """`add_event` for many events in one multi-row insert (batch use cases); order is kept."""
+    if not events:
+        return
+    now = utcnow()
+    await session.execute(insert(outbox), [{
+        "event_id": e.id, "subject": e.nats_subject, "event_type": e.type, "payload": e.to_bytes(),
+        "headers": json.dumps({"traceparent": e.model_extra["traceparent"]} if e.model_extra.get("traceparent")
+                              else {}), "created_at": now} for e in events])
+
+
 @dataclass(frozen=True)
 class OutboxLag:
     pending: int

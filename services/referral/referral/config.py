@@ -6,3 +6,5 @@ from tas_common.settings import CommonSettings
 class ReferralSettings(CommonSettings):
     service_name: str = "referral"
     database_url: str = "sqlite+aiosqlite:///var/referral.db"
+    mis_max_body_bytes: int = 8 * 1_048_576
+    """An MIS batch of up to 1,000 concerns; every other route keeps `max_body_bytes` (1 MiB)."""

@@ -1,66 +1,124 @@
 """Use cases for concerns. Service functions never commit: the caller's unit of work does, once."""
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
+from tas_common.db import utcnow
 from tas_common.errors import Forbidden, NotFound
-from tas_common.events import new_event
+from tas_common.events import CloudEvent, new_event
 from tas_common.events.schemas import ChildIdentity, ConcernRaisedV1, FamilyContactV1
 from tas_common.outbox import add_event
-from tas_common.vocab import SCHOOL_STAFF_ROLES
+from tas_common.vocab import SCHOOL_STAFF_ROLES, ConsentStatus, Urgency
 
-from .models import Concern, FamilyContact
-from .schemas import ChildIdentityPublic, ConcernCreate, ConcernPublic, FamilyContactPublic
+from . import referrals, schools
+from .exceptions import invalid_field
+from .paging import decode_cursor, encode_cursor
+from .models import Concern, FamilyContact, Referral, School, new_id
+from .schemas import (ChildIdentityPublic, ConcernCreate, ConcernPublic, ConsentUpdate, FamilyContactPublic,
+                      LawfulBasis, Page)
 
 SOURCE = "tas/referral"
+SAFEGUARDING_READERS = ("dsl", "head", "senco")
+"""A teacher who raised a safeguarding concern sees their own; otherwise it goes to the DSL (and leads)."""
 
 
 def can_read_concern(principal: Principal, concern: Concern) -> bool:
     if principal.org_type == OrgType.school:
-        return concern.school_urn in principal.school_urns and principal.has_role(*SCHOOL_STAFF_ROLES)
+        if concern.school_urn not in principal.school_urns or not principal.has_role(*SCHOOL_STAFF_ROLES):
+            return False
+        if concern.safeguarding and not principal.has_role(*SAFEGUARDING_READERS):
+            return concern.raised_by_sub == principal.sub and concern.raised_by_org == principal.org_id
+        return True
     return False
 
 
-async def raise_concern(session: AsyncSession, *, principal: Principal, data: ConcernCreate,
-                        mis_record_id: str | None = None) -> ConcernPublic:
-    """Store a concern with its family contacts and emit `concern.raised` in the same transaction."""
+def concern_rows(*, principal: Principal, data: ConcernCreate, school: School,
+                 mis_record_id: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The rows of a new concern and its family contacts, as plain dicts (cheap enough for a batch of 1,000).
+    A safeguarding concern is top priority, and without consent it records safeguarding as the lawful basis for
+    sharing it with the front door."""
+    lawful_basis = str(data.lawful_basis) if data.lawful_basis else None
+    if data.safeguarding and data.consent_status != ConsentStatus.given and lawful_basis is None:
+        lawful_basis = LawfulBasis.safeguarding.value
+    child = data.child
+    concern_id = new_id()
+    concern: dict[str, Any] = {
+        "id": concern_id, "school_urn": data.school_urn, "la_code": school.la_code, "raised_by_sub": principal.sub,
+        "raised_by_org": principal.org_id, "source": "mis" if principal.org_type == OrgType.mis else "staff",
+        "mis_client": principal.sub if mis_record_id else None, "mis_record_id": mis_record_id,
+        "upn": child.upn, "nhs_number": child.nhs_number, "given_name": child.given_name,
+        "family_name": child.family_name, "date_of_birth": child.date_of_birth, "year_group": child.year_group,
+        "areas_of_need": [str(a) for a in data.areas_of_need], "safeguarding": data.safeguarding,
+        "urgency": str(Urgency.urgent if data.safeguarding else data.urgency), "summary": data.summary,
+        "already_tried": data.already_tried,
+        "graduated_response": [s.model_dump(mode="json") for s in data.graduated_response],
+        "consent_status": str(data.consent_status), "lawful_basis": lawful_basis, "child_id": None,
+        "created_at": utcnow(),
+    }
+    contacts = [{"id": new_id(), "concern_id": concern_id, "name": c.name, "relationship": c.relationship,
+                 "parental_responsibility": c.parental_responsibility, "mobile": c.mobile, "email": c.email,
+                 "preferred_channel": str(c.preferred_channel), "language": str(c.language)}
+                for c in data.family_contacts]
+    return concern, contacts
+
+
+def raised_event(concern: dict[str, Any], contacts: list[dict[str, Any]]) -> CloudEvent:
+    return new_event(ConcernRaisedV1(
+        concern_id=concern["id"], school_urn=concern["school_urn"], la_code=concern["la_code"],
+        raised_by_org=concern["raised_by_org"],
+        child=ChildIdentity(upn=concern["upn"], nhs_number=concern["nhs_number"], given_name=concern["given_name"],
+                            family_name=concern["family_name"], date_of_birth=concern["date_of_birth"],
+                            year_group=concern["year_group"]),
+        areas_of_need=concern["areas_of_need"], safeguarding=concern["safeguarding"], urgency=concern["urgency"],
+        family_contacts=[FamilyContactV1(contact_ref=c["id"], name=c["name"], relationship=c["relationship"],
+                                         parental_responsibility=c["parental_responsibility"], mobile=c["mobile"],
+                                         email=c["email"], preferred_channel=c["preferred_channel"],
+                                         language=c["language"]) for c in contacts],
+        consent_status=concern["consent_status"], lawful_basis=concern["lawful_basis"],
+    ), source=SOURCE, subject=concern["id"])
+
+
+async def insert_concerns(session: AsyncSession, concerns: list[dict[str, Any]],
+                          contacts: list[dict[str, Any]]) -> None:
+    """Multi-row inserts of concern and contact rows (one statement each, whatever the batch size)."""
+    if concerns:
+        await session.execute(insert(Concern.__table__), concerns)  # type: ignore[attr-defined]
+    if contacts:
+        await session.execute(insert(FamilyContact.__table__), contacts)  # type: ignore[attr-defined]
+
+
+async def raise_concern(session: AsyncSession, *, principal: Principal, data: ConcernCreate) -> ConcernPublic:
+    """Store a concern with its family contacts and emit `concern.raised` in the same transaction; a safeguarding
+    concern also goes to the LA's front door as an urgent referral."""
     if data.school_urn not in principal.school_urns:
         raise Forbidden("you can raise concerns only for pupils of your own school")
-    concern = Concern(
-        school_urn=data.school_urn, raised_by_sub=principal.sub, raised_by_org=principal.org_id,
-        source="mis" if principal.org_type == OrgType.mis else "staff",
-        mis_client=principal.sub if mis_record_id else None, mis_record_id=mis_record_id,
-        upn=data.child.upn, nhs_number=data.child.nhs_number, given_name=data.child.given_name,
-        family_name=data.child.family_name, date_of_birth=data.child.date_of_birth, year_group=data.child.year_group,
-        areas_of_need=[str(a) for a in data.areas_of_need], safeguarding=data.safeguarding,
-        urgency=str(data.urgency), summary=data.summary, already_tried=data.already_tried,
-        consent_status=str(data.consent_status), lawful_basis=data.lawful_basis,
-    )
-    contacts = [FamilyContact(concern_id=concern.id, name=c.name, relationship=c.relationship,
-                              parental_responsibility=c.parental_responsibility, mobile=c.mobile, email=c.email,
-                              preferred_channel=str(c.preferred_channel), language=str(c.language))
-                for c in data.family_contacts]
-    session.add(concern)
-    await session.flush()
-    session.add_all(contacts)
-    await audit.record(session, actor=principal, action="create", resource_type="concern", resource_id=concern.id)
-    await add_event(session, new_event(ConcernRaisedV1(
-        concern_id=concern.id, school_urn=concern.school_urn, la_code=concern.la_code,
-        raised_by_org=concern.raised_by_org,
-        child=ChildIdentity(upn=concern.upn, nhs_number=concern.nhs_number, given_name=concern.given_name,
-                            family_name=concern.family_name, date_of_birth=concern.date_of_birth,
-                            year_group=concern.year_group),
-        areas_of_need=concern.areas_of_need, safeguarding=concern.safeguarding, urgency=concern.urgency,
-        family_contacts=[FamilyContactV1(contact_ref=c.id, name=c.name, relationship=c.relationship,
-                                         parental_responsibility=c.parental_responsibility, mobile=c.mobile,
-                                         email=c.email, preferred_channel=c.preferred_channel, language=c.language)
-                         for c in contacts],
-        consent_status=concern.consent_status, lawful_basis=concern.lawful_basis,
-    ), source=SOURCE, subject=concern.id))
-    return to_public(concern, contacts)
+    school = await schools.lookup(session, data.school_urn)
+    if school is None:
+        raise invalid_field("body.school_urn", "no school with this URN in the register")
+    row, contact_rows = concern_rows(principal=principal, data=data, school=school)
+    await insert_concerns(session, [row], contact_rows)
+    await audit.record(session, actor=principal, action="create", resource_type="concern", resource_id=row["id"])
+    await add_event(session, raised_event(row, contact_rows))
+    concern = await session.get(Concern, row["id"])
+    assert concern is not None
+    contacts = [FamilyContact(**c) for c in contact_rows]
+    front_door = await route_safeguarding(session, principal=principal, concern=concern)
+    return to_public(concern, contacts, school=school, front_door=front_door)
+
+
+async def route_safeguarding(session: AsyncSession, *, principal: Principal, concern: Concern) -> Referral | None:
+    """A safeguarding concern: an urgent referral to the LA's children's social care front door at once."""
+    if not concern.safeguarding:
+        return None
+    return await referrals.refer_to_front_door(session, principal=principal, concern=concern)
 
 
 async def get_concern(session: AsyncSession, *, principal: Principal, concern_id: str) -> ConcernPublic:
@@ -70,7 +128,60 @@ async def get_concern(session: AsyncSession, *, principal: Principal, concern_id
     contacts = list((await session.exec(select(FamilyContact).where(FamilyContact.concern_id == concern_id))).all())
     await audit.record(session, actor=principal, action="read", resource_type="concern", resource_id=concern.id,
                        child_id=concern.child_id)
-    return to_public(concern, contacts)
+    school = await schools.lookup(session, concern.school_urn)
+    front_door = await referrals.front_door_referral_of(session, concern) if concern.safeguarding else None
+    return to_public(concern, contacts, school=school, front_door=front_door)
+
+
+async def list_concerns(session: AsyncSession, *, principal: Principal, school_urn: str | None,
+                        safeguarding: bool | None, since: datetime | None, limit: int,
+                        cursor: str | None) -> Page[ConcernPublic]:
+    """The concerns of the caller's schools, safeguarding and urgent first (the DSL's queue), newest first."""
+    urns = sorted(principal.school_urns if school_urn is None else principal.school_urns & {school_urn})
+    offset = decode_cursor(cursor)
+    query = select(Concern).where(Concern.school_urn.in_(urns))  # type: ignore[attr-defined]
+    if safeguarding is not None:
+        query = query.where(Concern.safeguarding == safeguarding)
+    if since is not None:
+        query = query.where(Concern.created_at >= since)
+    if not principal.has_role(*SAFEGUARDING_READERS):  # a teacher: own safeguarding concerns only
+        query = query.where((Concern.safeguarding == False) | (Concern.raised_by_sub == principal.sub))  # noqa: E712
+    query = query.order_by(Concern.safeguarding.desc(), Concern.created_at.desc(), Concern.id)  # type: ignore
+    rows = list((await session.exec(query.offset(offset).limit(limit + 1))).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    ids = [c.id for c in rows]
+    contacts: dict[str, list[FamilyContact]] = {}
+    if ids:
+        for contact in (await session.exec(select(FamilyContact).where(
+                FamilyContact.concern_id.in_(ids)))).all():  # type: ignore[attr-defined]
+            contacts.setdefault(contact.concern_id, []).append(contact)
+    registry = await schools.lookup_many(session, {c.school_urn for c in rows})
+    await audit.record_many(session, actor=principal, entries=[
+        {"action": "read", "resource_type": "concern", "resource_id": c.id, "child_id": c.child_id} for c in rows])
+    return Page[ConcernPublic](items=[to_public(c, contacts.get(c.id, []), school=registry.get(c.school_urn))
+                                      for c in rows],
+                               next_cursor=encode_cursor(offset + limit) if more else None)
+
+
+async def record_consent(session: AsyncSession, *, principal: Principal, concern_id: str,
+                         data: ConsentUpdate) -> ConcernPublic:
+    """Record the consent position (or a lawful basis) found after raising; it gates referrals made from now on.
+    A safeguarding concern keeps a lawful basis of safeguarding unless consent is given."""
+    concern = await session.get(Concern, concern_id)
+    if concern is None or not can_read_concern(principal, concern):
+        raise NotFound("no such concern")
+    lawful_basis = str(data.lawful_basis) if data.lawful_basis else None
+    if concern.safeguarding and data.consent_status != ConsentStatus.given and lawful_basis is None:
+        lawful_basis = LawfulBasis.safeguarding.value
+    concern.consent_status, concern.lawful_basis = str(data.consent_status), lawful_basis
+    session.add(concern)
+    await audit.record(session, actor=principal, action="record_consent", resource_type="concern",
+                       resource_id=concern.id, child_id=concern.child_id, reason=f"consent {concern.consent_status}")
+    contacts = list((await session.exec(select(FamilyContact).where(FamilyContact.concern_id == concern_id))).all())
+    school = await schools.lookup(session, concern.school_urn)
+    front_door = await referrals.front_door_referral_of(session, concern) if concern.safeguarding else None
+    return to_public(concern, contacts, school=school, front_door=front_door)
 
 
 async def link_child(session: AsyncSession, *, concern_id: str, child_id: str) -> None:
@@ -81,7 +192,9 @@ async def link_child(session: AsyncSession, *, concern_id: str, child_id: str) -
         session.add(concern)
 
 
-def to_public(concern: Concern, contacts: list[FamilyContact]) -> ConcernPublic:
+def to_public(concern: Concern, contacts: list[FamilyContact], *, school: School | None = None,
+              front_door: Referral | None = None) -> ConcernPublic:
+    routed = ["dsl"] + ([front_door.service_id] if front_door else []) if concern.safeguarding else []
     return ConcernPublic(
         id=concern.id, school_urn=concern.school_urn, source=concern.source,
         child=ChildIdentityPublic(upn=concern.upn, nhs_number=concern.nhs_number, given_name=concern.given_name,
@@ -89,6 +202,10 @@ def to_public(concern: Concern, contacts: list[FamilyContact]) -> ConcernPublic:
                                   year_group=concern.year_group),
         child_id=concern.child_id, areas_of_need=concern.areas_of_need, safeguarding=concern.safeguarding,
         summary=concern.summary, urgency=concern.urgency, already_tried=concern.already_tried,
+        graduated_response=concern.graduated_response or [],
         family_contacts=[FamilyContactPublic.model_validate(c, from_attributes=True) for c in contacts],
-        consent_status=concern.consent_status, lawful_basis=concern.lawful_basis, created_at=concern.created_at,
+        consent_status=concern.consent_status, lawful_basis=concern.lawful_basis, la_code=concern.la_code,
+        school_name=school.name if school else None, routed_to=routed,
+        front_door_referral_id=front_door.id if front_door else None, mis_record_id=concern.mis_record_id,
+        created_at=concern.created_at,
     )

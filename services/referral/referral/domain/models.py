@@ -1,4 +1,5 @@
-"""Referral's tables: concerns raised by schools and the family contacts they name."""
+"""Referral's tables: the schools register, concerns raised by schools and the family contacts they name, the
+local offer (services) and referrals with their workflow clocks."""
 from __future__ import annotations
 
 import uuid
@@ -45,6 +46,8 @@ class Concern(Table, table=True):
     urgency: str = Field(default="routine", max_length=20)
     summary: str = Field(max_length=4000)
     already_tried: str | None = Field(default=None, max_length=4000)
+    graduated_response: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False,
+                                                                                   server_default="[]"))
     consent_status: str = Field(default="not_sought", max_length=20)
     lawful_basis: str | None = Field(default=None, max_length=200)
     child_id: str | None = Field(default=None, index=True, max_length=36)
@@ -63,3 +66,64 @@ class FamilyContact(Table, table=True):
     email: str | None = Field(default=None, max_length=254)
     preferred_channel: str = Field(max_length=5)
     language: str = Field(default="en", max_length=5)
+
+
+class School(Table, table=True):
+    """The (fictional) register of schools: URN → name and local authority. Seeded by a data migration."""
+
+    urn: str = Field(primary_key=True, max_length=6)
+    name: str = Field(max_length=200)
+    la_code: str = Field(index=True, max_length=3)
+    phase: str = Field(default="primary", max_length=20)
+
+
+class Service(Table, table=True):
+    """A service of the local offer (Open Referral UK's `service` with its `organization` folded in)."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    name: str = Field(max_length=200)
+    description: str = Field(default="", max_length=4000)
+    organisation_id: str = Field(index=True, max_length=200)
+    organisation_name: str = Field(max_length=200)
+    organisation_type: str = Field(max_length=20)
+    la_code: str = Field(index=True, max_length=3)
+    taxonomy: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    areas_of_need: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    minimum_age: int = 0
+    maximum_age: int = 25
+    eligibility_description: str | None = Field(default=None, max_length=2000)
+    how_to_refer: str = Field(default="", max_length=2000)
+    email: str = Field(max_length=254)
+    target_wait_days: int = 126
+    current_wait_days: int | None = None
+    status: str = Field(default="active", max_length=10)
+    version: int = 1
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Referral(Table, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    concern_id: str = Field(foreign_key="concern.id", index=True, max_length=36)
+    service_id: str = Field(foreign_key="service.id", index=True, max_length=36)
+    school_urn: str = Field(index=True, max_length=6)
+    la_code: str | None = Field(default=None, max_length=3)
+    status: str = Field(default="submitted", index=True, max_length=12)
+    urgency: str = Field(default="routine", max_length=20)
+    safeguarding: bool = False
+    note: str | None = Field(default=None, max_length=4000)
+    consent_status: str = Field(max_length=20)
+    lawful_basis: str | None = Field(default=None, max_length=40)
+    referred_by_sub: str = Field(max_length=200)
+    referred_by_name: str = Field(default="", max_length=200)
+    referred_by_org: str = Field(max_length=200)
+    redirected_from_id: str | None = Field(default=None, max_length=36)
+    redirected_to_id: str | None = Field(default=None, max_length=36)
+    decision_reason: str | None = Field(default=None, max_length=2000)
+    decided_by_sub: str | None = Field(default=None, max_length=200)
+    decided_by_name: str | None = Field(default=None, max_length=200)
+    outcome: str | None = Field(default=None, max_length=2000)
+    submitted_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    decided_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    first_contact_at: datetime | None = Field(default=None,
+                                              sa_column=Column(DateTime(timezone=True), nullable=True))
+    closed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))

@@ -1,7 +1,10 @@
 """Request and response shapes of referral's API. Unknown fields are rejected, never dropped."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -14,13 +17,50 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class LawfulBasis(StrEnum):
+    """The recorded basis for sharing without consent (UK GDPR art. 6 with the information-sharing guidance)."""
+    safeguarding = "safeguarding"
+    """A child is or may be at risk of significant harm (Children Act 1989 s.47 / s.17)."""
+    legal_obligation = "legal_obligation"
+    vital_interests = "vital_interests"
+    public_task = "public_task"
+
+
+class OrganisationType(StrEnum):
+    health = "health"
+    local_authority = "local_authority"
+    social_care = "social_care"
+    school = "school"
+    voluntary = "voluntary"
+
+
+class ReferralStatus(StrEnum):
+    submitted = "submitted"
+    accepted = "accepted"
+    declined = "declined"
+    redirected = "redirected"
+    withdrawn = "withdrawn"
+    completed = "completed"
+
+
+_YEAR_GROUP_RE = re.compile(r"^(N1|N2|R|Y([1-9]|1[0-4]))$")
+
+
 class ChildIdentityIn(Strict):
     upn: str = Field(description="Unique Pupil Number, 13 characters with its DfE check letter")
     nhs_number: str | None = Field(default=None, description="10 digits, modulus-11 check digit")
     given_name: str = Field(min_length=1, max_length=100)
     family_name: str = Field(min_length=1, max_length=100)
     date_of_birth: date
-    year_group: str | None = Field(default=None, max_length=10)
+    year_group: str | None = Field(default=None, max_length=10,
+                                   description="N1, N2, R (reception), Y1 ... Y14")
+
+    @field_validator("year_group")
+    @classmethod
+    def _year_group(cls, value: str | None) -> str | None:
+        if value is not None and not _YEAR_GROUP_RE.match(value.upper()):
+            raise ValueError("a year group is N1, N2, R or Y1 to Y14")
+        return None if value is None else value.upper()
 
     @field_validator("upn")
     @classmethod
@@ -77,18 +117,35 @@ class FamilyContactIn(Strict):
         return self
 
 
+class GraduatedResponseStep(Strict):
+    """One round of assess-plan-do-review the school has already run."""
+    action: str = Field(min_length=1, max_length=1000, examples=["Small-group language support, 3x20 min a week"])
+    started: date | None = None
+    ended: date | None = None
+    outcome: str | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _order(self) -> "GraduatedResponseStep":
+        if self.started and self.ended and self.ended < self.started:
+            raise ValueError("ended is before started")
+        return self
+
+
 class ConcernCreate(Strict):
     school_urn: str
     child: ChildIdentityIn
     areas_of_need: list[AreaOfNeed] = Field(default_factory=list)
-    safeguarding: bool = False
+    safeguarding: bool = Field(default=False, description="A safeguarding worry: routed to the DSL and the LA's "
+                               "front door at once; the family is never notified")
     summary: str = Field(min_length=1, max_length=4000)
     urgency: Urgency = Urgency.routine
     already_tried: str | None = Field(default=None, max_length=4000,
-                                      description="What the school has tried (the graduated response)")
+                                      description="What the school has tried (the graduated response), in brief")
+    graduated_response: list[GraduatedResponseStep] = Field(default_factory=list, max_length=20)
     family_contacts: list[FamilyContactIn] = Field(default_factory=list, max_length=6)
     consent_status: ConsentStatus = ConsentStatus.not_sought
-    lawful_basis: str | None = Field(default=None, max_length=200)
+    lawful_basis: LawfulBasis | None = Field(
+        default=None, description="Required to share beyond the school without consent")
 
     @field_validator("school_urn")
     @classmethod
@@ -96,6 +153,34 @@ class ConcernCreate(Strict):
         if not is_valid_urn(value):
             raise ValueError("a school URN is 6 digits")
         return value
+
+    @field_validator("areas_of_need")
+    @classmethod
+    def _unique_areas(cls, value: list[AreaOfNeed]) -> list[AreaOfNeed]:
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _consent_position(self) -> "ConcernCreate":
+        if self.consent_status == ConsentStatus.given and self.lawful_basis is not None:
+            raise ValueError("lawful_basis is for sharing without consent; consent_status is given")
+        return self
+
+
+class ConsentUpdate(Strict):
+    """The consent position recorded after the concern was raised (e.g. the family agreed at a meeting)."""
+    consent_status: ConsentStatus
+    lawful_basis: LawfulBasis | None = None
+
+    @model_validator(mode="after")
+    def _consent_position(self) -> "ConsentUpdate":
+        if self.consent_status == ConsentStatus.given and self.lawful_basis is not None:
+            raise ValueError("lawful_basis is for sharing without consent; consent_status is given")
+        return self
+
+
+class MisConcernIn(ConcernCreate):
+    """One item of an MIS push: a concern plus the MIS's own record id (re-sending it creates nothing twice)."""
+    mis_record_id: str = Field(min_length=1, max_length=100)
 
 
 class FamilyContactPublic(BaseModel):
@@ -129,9 +214,240 @@ class ConcernPublic(BaseModel):
     summary: str
     urgency: str
     already_tried: str | None
+    graduated_response: list[dict[str, Any]] = []
     family_contacts: list[FamilyContactPublic]
     consent_status: str
     lawful_basis: str | None
+    la_code: str | None = None
+    school_name: str | None = None
+    routed_to: list[str] = Field(default=[], description="Where the concern went at once: `dsl` and the front "
+                                 "door referral for a safeguarding concern")
+    front_door_referral_id: str | None = None
+    mis_record_id: str | None = None
     created_at: datetime
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+# --- MIS push -----------------------------------------------------------------------------------------------
+
+class MisItemResult(BaseModel):
+    index: int
+    mis_record_id: str | None
+    status: Literal["created", "duplicate", "invalid"]
+    concern_id: str | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+class MisPushResult(BaseModel):
+    created: int
+    duplicates: int
+    invalid: int
+    results: list[MisItemResult]
+
+
+# --- the local offer (Open Referral UK shapes) ---------------------------------------------------------------
+
+class OrganizationPublic(BaseModel):
+    id: str
+    name: str
+    organization_type: str
+
+
+class TaxonomyTermPublic(BaseModel):
+    id: str
+    term: str
+    vocabulary: str = "tas-local-offer"
+
+
+class ServicePublic(BaseModel):
+    """An Open Referral UK `service` with its `organization`, eligibility and taxonomy terms inlined."""
+    id: str
+    name: str
+    description: str
+    email: str
+    status: str
+    organization: OrganizationPublic
+    la_code: str
+    taxonomy_terms: list[TaxonomyTermPublic]
+    areas_of_need: list[str]
+    minimum_age: int
+    maximum_age: int
+    eligibility_description: str | None
+    application_process: str = Field(description="How to refer")
+    target_wait_days: int
+    current_wait_days: int | None
+    wait_time: str | None = Field(description="The current wait in words")
+    version: int
+    updated_at: datetime
+
+
+class ServicePage(BaseModel):
+    """Open Referral UK's page envelope."""
+    total_items: int
+    total_pages: int
+    page_number: int
+    size: int
+    first_page: bool
+    last_page: bool
+    empty: bool
+    contents: list[ServicePublic]
+
+
+_TAXONOMY_RE = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
+
+
+class ServiceWrite(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
+    organisation_id: str = Field(min_length=1, max_length=200)
+    organisation_name: str = Field(min_length=1, max_length=200)
+    organisation_type: OrganisationType
+    taxonomy: list[str] = Field(min_length=1, max_length=10)
+    areas_of_need: list[AreaOfNeed] = Field(default_factory=list)
+    minimum_age: int = Field(default=0, ge=0, le=25)
+    maximum_age: int = Field(default=25, ge=0, le=25)
+    eligibility_description: str | None = Field(default=None, max_length=2000)
+    how_to_refer: str = Field(default="", max_length=2000)
+    email: str = Field(max_length=254, description="The team inbox (not a person's address)")
+    target_wait_days: int = Field(ge=1, le=730)
+    current_wait_days: int | None = Field(default=None, ge=0, le=3650)
+    status: Literal["active", "inactive"] = "active"
+
+    @field_validator("taxonomy")
+    @classmethod
+    def _taxonomy(cls, value: list[str]) -> list[str]:
+        for term in value:
+            if not _TAXONOMY_RE.match(term):
+                raise ValueError("taxonomy terms are lower_snake_case codes")
+        return list(dict.fromkeys(value))
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not is_valid_email(value):
+            raise ValueError("not a valid email address")
+        return value
+
+    @model_validator(mode="after")
+    def _ages(self) -> "ServiceWrite":
+        if self.minimum_age > self.maximum_age:
+            raise ValueError("minimum_age is above maximum_age")
+        return self
+
+
+# --- referrals ----------------------------------------------------------------------------------------------
+
+class ReferralCreate(Strict):
+    concern_id: str = Field(min_length=1, max_length=36)
+    service_ids: list[str] = Field(min_length=1, max_length=10)
+    urgency: Urgency | None = Field(default=None, description="Defaults to the concern's urgency")
+    note: str | None = Field(default=None, max_length=4000, description="What the school is asking for")
+
+    @field_validator("service_ids")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each service once")
+        return value
+
+
+class AcceptIn(Strict):
+    first_contact_at: datetime | None = Field(
+        default=None, description="When the service first contacted the family, if it already has")
+
+
+class ReasonIn(Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class RedirectIn(Strict):
+    to_service_id: str = Field(min_length=1, max_length=36)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class CompleteIn(Strict):
+    outcome: str | None = Field(default=None, max_length=2000)
+
+
+class FirstContactIn(Strict):
+    contacted_at: datetime | None = Field(default=None, description="Defaults to now")
+
+
+class ReferralConcernPublic(BaseModel):
+    """What the receiving service is told about the child and the worry (shared under consent or a lawful
+    basis)."""
+    child: ChildIdentityPublic
+    areas_of_need: list[str]
+    summary: str
+    already_tried: str | None
+    graduated_response: list[dict[str, Any]]
+    family_contacts: list[FamilyContactPublic]
+
+
+class ReferralPublic(BaseModel):
+    id: str
+    concern_id: str
+    child_id: str | None
+    service_id: str
+    service_name: str
+    school_urn: str
+    la_code: str | None
+    status: str
+    urgency: str
+    safeguarding: bool
+    note: str | None
+    consent_status: str
+    lawful_basis: str | None
+    referred_by_sub: str
+    referred_by_name: str
+    referred_by_org: str
+    redirected_from_id: str | None
+    redirected_to_id: str | None
+    decision_reason: str | None = Field(description="Why it was declined or redirected; shown to the referrer")
+    decided_by_name: str | None
+    outcome: str | None
+    submitted_at: datetime
+    decided_at: datetime | None
+    first_contact_at: datetime | None
+    closed_at: datetime | None
+    days_to_decision: float | None
+    days_to_first_contact: float | None
+    concern: ReferralConcernPublic | None = None
+
+
+class ReferralList(BaseModel):
+    items: list[ReferralPublic]
+
+
+# --- waiting times -------------------------------------------------------------------------------------------
+
+class WaitFigures(BaseModel):
+    count: int = Field(description="Referrals measured")
+    median_days: float | None
+    p90_days: float | None
+
+
+class WaitingTimes(BaseModel):
+    scope: Literal["service", "school"]
+    id: str
+    name: str | None
+    target_wait_days: int | None = Field(description="The service's target from submission to first contact; "
+                                         "per-referral targets apply for a school")
+    referrals: int
+    to_decision: WaitFigures
+    to_first_contact: WaitFigures
+    open_count: int = Field(description="Submitted and undecided, or accepted and not yet contacted")
+    awaiting_decision: int
+    awaiting_first_contact: int
+    breaches: int = Field(description="Waits to first contact over the target, finished or still open")
+    open_breaches: int
+    as_of: datetime
 
 

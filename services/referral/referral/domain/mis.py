@@ -1,0 +1,112 @@
+"""MIS push: a school's management information system sends concerns, one or up to 1,000 at a time.
+
+Each item carries the MIS's own record id; (MIS client, record id) is unique, so re-sending a batch creates
+nothing twice. Items are validated one by one: the good ones are stored, each bad one is reported with its
+fields. An item for a school outside the client's scope refuses the whole request (403) and stores nothing.
+The batch is one transaction with multi-row inserts (concerns, contacts, audit rows, outbox events).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tas_common import audit
+from tas_common.auth import Principal
+from tas_common.errors import Forbidden, validation_errors
+from tas_common.outbox import add_events
+
+from . import concerns, schools
+from .exceptions import BatchTooLarge, invalid_field
+from .models import Concern
+from .schemas import MisConcernIn, MisItemResult, MisPushResult
+
+MAX_BATCH = 1000
+
+
+def _items(payload: dict[str, Any]) -> tuple[list[Any], bool]:
+    if "items" not in payload:
+        return [payload], False
+    items = payload["items"]
+    if set(payload) != {"items"}:
+        raise invalid_field("body", "a batch is {\"items\": [...]} and nothing else")
+    if not isinstance(items, list) or not items:
+        raise invalid_field("body.items", "a non-empty list of concerns")
+    if len(items) > MAX_BATCH:
+        raise BatchTooLarge(f"{len(items)} items; send at most {MAX_BATCH} per request", max_items=MAX_BATCH)
+    return items, True
+
+
+def _check_scope(principal: Principal, items: list[Any]) -> None:
+    outside = sorted({str(item["school_urn"]) for item in items if isinstance(item, dict)
+                      and isinstance(item.get("school_urn"), str | int)
+                      and str(item["school_urn"]) not in principal.school_urns})
+    if outside:
+        raise Forbidden(f"this MIS client may not push for {len(outside)} of the schools in the request; "
+                        "nothing was stored")
+
+
+def _record_id(item: Any) -> str | None:
+    value = item.get("mis_record_id") if isinstance(item, dict) else None
+    return value if isinstance(value, str) else None
+
+
+async def push(session: AsyncSession, *, principal: Principal, payload: dict[str, Any]) -> tuple[MisPushResult, bool]:
+    """Returns the per-item results and whether the request was a batch."""
+    items, is_batch = _items(payload)
+    _check_scope(principal, items)
+    results: list[MisItemResult | None] = [None] * len(items)
+    valid: list[tuple[int, MisConcernIn]] = []
+    for index, item in enumerate(items):
+        try:
+            valid.append((index, MisConcernIn.model_validate(item)))
+        except ValidationError as exc:
+            results[index] = MisItemResult(index=index, mis_record_id=_record_id(item), status="invalid",
+                                           errors=validation_errors(list(exc.errors())))
+    registry = await schools.lookup_many(session, {data.school_urn for _, data in valid})
+    record_ids = sorted({data.mis_record_id for _, data in valid})
+    existing: dict[str, str] = {}
+    for start in range(0, len(record_ids), 500):
+        rows = (await session.exec(select(Concern.mis_record_id, Concern.id).where(
+            Concern.mis_client == principal.sub,
+            Concern.mis_record_id.in_(record_ids[start:start + 500])))).all()  # type: ignore[union-attr]
+        existing.update({rid: cid for rid, cid in rows if rid})
+    new_concerns: list[dict[str, Any]] = []
+    new_contacts: list[dict[str, Any]] = []
+    events = []
+    for index, data in valid:
+        school = registry.get(data.school_urn)
+        if school is None:
+            results[index] = MisItemResult(index=index, mis_record_id=data.mis_record_id, status="invalid",
+                                           errors=[{"field": "school_urn",
+                                                    "message": "no school with this URN in the register"}])
+            continue
+        if data.mis_record_id in existing:
+            results[index] = MisItemResult(index=index, mis_record_id=data.mis_record_id, status="duplicate",
+                                           concern_id=existing[data.mis_record_id])
+            continue
+        concern, contacts = concerns.concern_rows(principal=principal, data=data, school=school,
+                                                  mis_record_id=data.mis_record_id)
+        existing[data.mis_record_id] = concern["id"]
+        new_concerns.append(concern)
+        new_contacts.extend(contacts)
+        events.append(concerns.raised_event(concern, contacts))
+        results[index] = MisItemResult(index=index, mis_record_id=data.mis_record_id, status="created",
+                                       concern_id=concern["id"])
+    if new_concerns:
+        await concerns.insert_concerns(session, new_concerns, new_contacts)
+        await audit.record_many(session, actor=principal, entries=[
+            {"action": "create", "resource_type": "concern", "resource_id": c["id"], "reason": "mis push"}
+            for c in new_concerns])
+        await add_events(session, events)
+        for concern in new_concerns:
+            if concern["safeguarding"]:
+                stored = await session.get(Concern, concern["id"])
+                assert stored is not None
+                await concerns.route_safeguarding(session, principal=principal, concern=stored)
+    final = [r for r in results if r is not None]
+    return MisPushResult(created=sum(r.status == "created" for r in final),
+                         duplicates=sum(r.status == "duplicate" for r in final),
+                         invalid=sum(r.status == "invalid" for r in final), results=final), is_batch
