@@ -14,7 +14,7 @@ from nats.js import JetStreamContext
 from .auth import DevIssuer, TokenVerifier
 from .consumer import ConsumerRunner, ConsumerSpec
 from .db import Database
-from .outbox import OutboxRelay
+from .outbox import OutboxRelay, outbox_lag
 from .settings import CommonSettings
 from .stream import ensure_stream
 
@@ -90,6 +90,15 @@ class ServiceRuntime:
         tasks += [asyncio.create_task(r.run(), name=f"consumer-{r.durable}") for r in self.runners]
         self.bus_ready.set()
         await asyncio.gather(*tasks)
+
+    async def refresh_gauges(self) -> None:
+        """Bring the outbox and consumer gauges up to date; each part on its own, so that a NATS outage still
+        shows the outbox growing (the gauges keep their last value for what cannot be read)."""
+        with contextlib.suppress(Exception):
+            await outbox_lag(self.db, self.settings.service_name)
+        for runner in self.runners:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(runner.pending(), timeout=2.0)
 
     async def ready(self) -> dict[str, bool]:
         return {"database": await self.db.ping(), "nats": bool(self.nc and self.nc.is_connected)}

@@ -6,6 +6,7 @@ import logging
 
 from tas_common.db import Database
 from tas_common.runtime import ServiceRuntime
+from tas_common.tracing import span
 
 from ..config import NotifySettings
 from ..providers.base import PermanentFailure, Provider, TemporaryFailure
@@ -25,6 +26,11 @@ def providers_from(settings: NotifySettings) -> dict[str, Provider]:
 
 
 async def send_one(db: Database, provider: Provider, notification: Notification, *, budget: int) -> None:
+    with span(notification.traceparent):  # the send and its events join the trace of the triggering event
+        await _send_one(db, provider, notification, budget=budget)
+
+
+async def _send_one(db: Database, provider: Provider, notification: Notification, *, budget: int) -> None:
     try:
         accepted = await provider.send(notification)
     except (TemporaryFailure, PermanentFailure) as exc:

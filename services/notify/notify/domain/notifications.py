@@ -22,6 +22,7 @@ from tas_common.events.schemas import (ConcernLinkedV1, FamilyContactChangedV1, 
                                        NotificationFailedV1, NotificationSentV1)
 from tas_common.metrics import NOTIFICATIONS
 from tas_common.outbox import add_event
+from tas_common.tracing import current_traceparent
 
 from .models import ChildScope, Contact, Notification
 from .schemas import NotificationPublic
@@ -80,7 +81,8 @@ async def create_for_contacts(session: AsyncSession, *, trigger_event_id: str, t
         subject, body = tmpl.render(values)
         notification = Notification(child_id=child_id, contact_id=contact.id, trigger_event_id=trigger_event_id,
                                     template=tmpl.name, template_version=tmpl.version, language=tmpl.language,
-                                    channel=channel, recipient=recipient, subject=subject, body=body)
+                                    channel=channel, recipient=recipient, subject=subject, body=body,
+                                    traceparent=current_traceparent())
         session.add(notification)
         created.append(notification)
         NOTIFICATIONS.labels(channel, "created").inc()
