@@ -582,8 +582,8 @@ async def _connect_nats(url: str) -> Any:
         return None
 
     try:
-        return await nats.connect(url, connect_timeout=3, allow_reconnect=False, max_reconnect_attempts=0,
-                                  error_cb=quiet)
+        return await nats.connect(servers=[u.strip() for u in url.split(",") if u.strip()], connect_timeout=3,
+                                  allow_reconnect=False, max_reconnect_attempts=0, error_cb=quiet)
     except Exception as exc:  # noqa: BLE001 - any connection failure is reported the same way
         raise CliError(f"cannot connect to NATS at {url} ({type(exc).__name__}); is `tas up` running?") from exc
 

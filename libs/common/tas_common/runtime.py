@@ -33,6 +33,11 @@ def build_verifier(settings: CommonSettings) -> TokenVerifier:
                          public_key_pem=issuer.public_key_pem())
 
 
+def nats_servers(url: str) -> list[str]:
+    """`TAS_NATS_URL` may list a cluster's servers separated by commas; the client also learns the others."""
+    return [part.strip() for part in url.split(",") if part.strip()]
+
+
 class ServiceRuntime:
     def __init__(self, settings: CommonSettings, *, consumers: Sequence[ConsumerSpec] = (),
                  workers: Sequence[Worker] = ()) -> None:
@@ -59,9 +64,9 @@ class ServiceRuntime:
         delay = 0.2
         while True:
             try:
-                return await nats.connect(self.settings.nats_url, name=self.settings.service_name,
-                                          max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=2,
-                                          allow_reconnect=True)
+                return await nats.connect(servers=nats_servers(self.settings.nats_url),
+                                          name=self.settings.service_name, max_reconnect_attempts=-1,
+                                          reconnect_time_wait=0.5, connect_timeout=2, allow_reconnect=True)
             except Exception as exc:  # noqa: BLE001 - keep trying: the outbox holds events meanwhile
                 log.warning("NATS not reachable; retrying", extra={"error": type(exc).__name__})
                 await asyncio.sleep(delay)
