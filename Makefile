@@ -1,4 +1,5 @@
 # Two commands on a fresh machine: `make run` and `make test`. Both bootstrap the venv first.
+# `make test-all` runs the suite on SQLite and then on PostgreSQL (as CI does).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -6,7 +7,7 @@ STAMP  := $(VENV)/.bootstrapped
 SOURCES := libs/common/pyproject.toml services/referral/pyproject.toml services/caseload/pyproject.toml \
            services/notify/pyproject.toml requirements-dev.txt
 
-.PHONY: run test bench bench-quick migrate token clean bootstrap
+.PHONY: run test test-all bench bench-quick migrate token clean bootstrap
 
 bootstrap: $(STAMP)
 
@@ -27,6 +28,11 @@ run: $(STAMP)
 test: $(STAMP)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests - failing"; exit 1; fi; exit $$rc
+
+# The suite twice: on SQLite, then on a throwaway PostgreSQL server (installed from Debian's packages if missing).
+test-all: $(STAMP)
+	$(MAKE) --no-print-directory test
+	./.ci/with-postgres.sh $(MAKE) --no-print-directory test
 
 migrate: $(STAMP)
 	$(BIN)/tas migrate

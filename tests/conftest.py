@@ -1,10 +1,14 @@
 """Shared fixtures: a real nats-server per test, a dev token issuer, an SMTP sink, and the three services
-running in-process on temporary SQLite databases. Nothing here touches the dev ports or var/."""
+running in-process on temporary SQLite databases (or, with TAS_TEST_DATABASE=postgresql, on fresh PostgreSQL
+databases on the TAS_TEST_PG_URL server). Nothing here touches the dev ports or var/."""
 from __future__ import annotations
 
 import asyncio
 import importlib
+import os
+import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -31,6 +35,74 @@ def migrations_dir(service: str) -> Path:
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
+
+
+# --- the database under test: SQLite by default, PostgreSQL with TAS_TEST_DATABASE=postgresql ------------------
+
+ON_POSTGRES = os.environ.get("TAS_TEST_DATABASE", "sqlite").lower() in ("postgresql", "postgres", "pg")
+_pg_created: dict[tuple[str, str], str] = {}
+
+
+def _pg_admin(statement: str) -> None:
+    """Run one statement on the server's maintenance database (from a thread: callers may be inside a loop)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = os.environ.get("TAS_TEST_PG_URL")
+    if not url:
+        raise RuntimeError("TAS_TEST_DATABASE=postgresql needs TAS_TEST_PG_URL (see .ci/with-postgres.sh)")
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    failure: list[BaseException] = []
+
+    async def run() -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    def target() -> None:
+        try:
+            asyncio.run(run())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
+def fresh_database_url(name: str, tmp_path: Path) -> str:
+    """An empty database for this test: `<tmp_path>/<name>.db`, or on PostgreSQL a new `test_<uuid>` database
+    (dropped after the test). The same name in the same test gives the same database, as a file path would."""
+    if not ON_POSTGRES:
+        return sqlite_url(tmp_path / f"{name}.db")
+    from sqlalchemy.engine import make_url
+
+    key = (str(tmp_path), name)
+    if key not in _pg_created:
+        database = f"test_{uuid.uuid4().hex}"
+        _pg_admin(f'CREATE DATABASE "{database}"')
+        _pg_created[key] = database
+    url = make_url(os.environ["TAS_TEST_PG_URL"]).set(database=_pg_created[key])
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    """Set up before (so torn down after) every other fixture of a test: drops its PostgreSQL databases."""
+    yield
+    while _pg_created:
+        _, database = _pg_created.popitem()
+        _pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """One fresh, empty database (SQLite or PostgreSQL, as the run is configured)."""
+    return fresh_database_url("test", tmp_path)
 
 
 async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 10.0,
@@ -102,7 +174,7 @@ def service_settings(service: str, tmp_path: Path, nats_url: str, **overrides: A
     config = importlib.import_module(f"{service}.config")
     cls = next(getattr(config, n) for n in dir(config) if n.endswith("Settings") and n != "CommonSettings")
     values: dict[str, Any] = dict(
-        env="test", database_url=sqlite_url(tmp_path / f"{service}.db"), nats_url=nats_url,
+        env="test", database_url=fresh_database_url(service, tmp_path), nats_url=nats_url,
         dev_key_dir=tmp_path / "dev-issuer", consumer_backoff_seconds=[0.1, 0.2, 0.4],
         consumer_ack_wait_seconds=5.0, consumer_max_deliver=4, outbox_poll_seconds=0.2,
     )

@@ -13,10 +13,10 @@ PRINCIPAL = Principal(sub="senco-1", org_id="school-100000", org_type=OrgType.sc
 
 
 @pytest.fixture
-async def db(tmp_path):
+async def db(database_url):
     metadata = MetaData()
     attach_infra(metadata)
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}")
+    database = Database(database_url)
     async with database.engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
     async with database.transaction() as session:

@@ -1,5 +1,5 @@
 """The outbox relay, the idempotent consumer runner and stream provisioning against a real nats-server and a
-real SQLite database holding only the infrastructure tables."""
+real database (SQLite, or PostgreSQL in the PostgreSQL pass) holding only the infrastructure tables."""
 from __future__ import annotations
 
 import asyncio
@@ -27,8 +27,8 @@ effects = Table("effect", metadata, Column("id", Integer, primary_key=True, auto
 
 
 @pytest.fixture
-async def db(tmp_path: Path):
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'bus.db'}")
+async def db(database_url: str):
+    database = Database(database_url)
     async with database.engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
     yield database

@@ -18,6 +18,7 @@ from .logging import configure_logging
 from .metrics import REQUEST_SECONDS
 from .runtime import ServiceRuntime, Worker
 from .settings import CommonSettings
+from .tracing import TraceContextMiddleware
 
 JSON_TYPES = ("application/json",)
 
@@ -109,13 +110,7 @@ def health_router() -> APIRouter:
     @router.get("/metrics", dependencies=[Depends(public)], response_class=Response)
     async def metrics(request: Request) -> Response:
         runtime: ServiceRuntime = request.app.state.runtime
-        if runtime.relay is not None:
-            try:
-                await runtime.relay.lag()
-                for runner in runtime.runners:
-                    await runner.pending()
-            except Exception:  # noqa: BLE001 - metrics must render even when NATS is down
-                pass
+        await runtime.refresh_gauges()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
@@ -142,6 +137,7 @@ def create_service_app(*, settings: CommonSettings, title: str, description: str
     install_problem_handlers(app)
     app.add_middleware(RequestGuardMiddleware, service=settings.service_name, max_body_bytes=settings.max_body_bytes,
                        path_body_limits=path_body_limits)
+    app.add_middleware(TraceContextMiddleware)  # outermost: rejected requests are traced too
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)

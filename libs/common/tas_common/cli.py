@@ -3,7 +3,7 @@
     tas up            nats-server (JetStream under var/nats), migrations, the SMTP sink and the three services
     tas token         mint a dev token from the local dev issuer
     tas migrate       run the services' Alembic migrations
-    tas deadletters   list the events that consumers gave up on
+    tas deadletters   list the events that consumers gave up on (--replay SEQ republishes one)
     tas audit-verify  check a service's audit hash chain
 
 Everything `tas up` owns lives under `<root>/var/`: SQLite databases, the JetStream store, the dev issuer key,
@@ -568,6 +568,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_deadletters(args: argparse.Namespace) -> int:
+    if args.replay is not None:
+        subject, msg_id = asyncio.run(replay_dead_letter(args.nats_url, args.stream, args.replay))
+        print(f"replayed dead letter {args.replay} to {subject} (Nats-Msg-Id {msg_id})")
+        return 0
     lines, total = asyncio.run(fetch_dead_letters(args.nats_url, args.stream, args.limit))
     if not lines:
         print("no dead letters")
@@ -580,7 +584,7 @@ def cmd_deadletters(args: argparse.Namespace) -> int:
 
 
 def format_dead_letter(fields: Mapping[str, str]) -> str:
-    return (f"{fields['event_id']}  subject={fields['subject']}  consumer={fields['consumer']}  "
+    return (f"seq={fields['seq']}  {fields['event_id']}  subject={fields['subject']}  consumer={fields['consumer']}  "
             f"deliveries={fields['deliveries']}  error={fields['error']}")
 
 
@@ -591,27 +595,59 @@ def _reachable(server_url: str) -> bool:
     return port_open(parts.port or DEFAULT_NATS_PORT, parts.hostname or HOST)
 
 
-async def fetch_dead_letters(url: str, stream: str, limit: int) -> tuple[list[str], int]:
-    """Up to `limit` dead letters, oldest first, read with an ephemeral pull consumer; and the total."""
+async def _connect_nats(url: str) -> Any:
     import nats
+
+    async def quiet(_exc: Exception) -> None:
+        return None
+
+    servers = [u.strip() for u in url.split(",") if u.strip()]
+    if not any(_reachable(server) for server in servers):
+        raise CliError(f"cannot connect to NATS at {url}; is `tas up` running?")
+    try:
+        # nats-py keeps retrying an unreachable server on first connect: bound it.
+        return await asyncio.wait_for(nats.connect(servers=servers, connect_timeout=2, allow_reconnect=False,
+                                                   max_reconnect_attempts=0, error_cb=quiet), timeout=5.0)
+    except Exception as exc:  # noqa: BLE001 - any connection failure is reported the same way
+        raise CliError(f"cannot connect to NATS at {url} ({type(exc).__name__}); is `tas up` running?") from exc
+
+
+async def replay_dead_letter(url: str, stream: str, seq: int) -> tuple[str, str]:
+    """Republish the dead letter at stream sequence `seq` to its original subject, body unchanged (same event id,
+    so consumers that did handle it skip it), with a new `Nats-Msg-Id` (`replay:<seq>`: replaying the same dead
+    letter twice within the duplicate window publishes once). Returns the subject and the message id."""
+    from nats.js.errors import NotFoundError
+
+    nc = await _connect_nats(url)
+    try:
+        js = nc.jetstream()
+        try:
+            raw = await js.get_msg(stream, seq)
+        except NotFoundError:
+            raise CliError(f"no message with sequence {seq} in stream {stream}") from None
+        headers = raw.headers or {}
+        subject = headers.get("Tas-Original-Subject")
+        if not (raw.subject or "").startswith(DEAD_LETTER_FILTER[:-1]) or not subject:
+            raise CliError(f"message {seq} is not a dead letter (subject {raw.subject})")
+        msg_id = f"replay:{seq}"
+        replay_headers = {"Nats-Msg-Id": msg_id, "Tas-Replayed-From": str(seq)}
+        if headers.get("traceparent"):
+            replay_headers["traceparent"] = headers["traceparent"]
+        await js.publish(subject, raw.data or b"", stream=stream, headers=replay_headers)
+        return subject, msg_id
+    finally:
+        await nc.close()
+
+
+async def fetch_dead_letters(url: str, stream: str, limit: int) -> tuple[list[str], int]:
+    """Read up to `limit` dead letters, oldest first, with an ephemeral pull consumer; return lines and total."""
     from nats.errors import TimeoutError as NatsTimeout
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
     from nats.js.errors import NotFoundError
 
     from .consumer import describe_dead_letter
 
-    async def quiet(_exc: Exception) -> None:
-        return None
-
-    if not any(_reachable(server) for server in url.split(",")):
-        raise CliError(f"cannot connect to NATS at {url}; is `tas up` running?")
-    try:
-        # nats-py keeps retrying an unreachable server on first connect: bound it.
-        nc = await asyncio.wait_for(nats.connect(url, connect_timeout=2, allow_reconnect=False,
-                                                 max_reconnect_attempts=0, error_cb=quiet), timeout=5.0)
-    except Exception as exc:
-        raise CliError(f"cannot connect to NATS at {url} ({type(exc).__name__}); "
-                       "is `tas up` running?") from exc
+    nc = await _connect_nats(url)
     try:
         js = nc.jetstream()
         try:
@@ -741,11 +777,13 @@ def _add_migrate(commands: Any) -> None:
 
 
 def _add_deadletters(commands: Any) -> None:
-    dead = commands.add_parser("deadletters", help="list events moved to tas.deadletter.*")
-    dead.add_argument("--nats-url",
-                      default=os.environ.get("TAS_NATS_URL", f"nats://{HOST}:{DEFAULT_NATS_PORT}"))
+    dead = commands.add_parser("deadletters", help="list events moved to tas.deadletter.*, or replay one")
+    dead.add_argument("--nats-url", default=os.environ.get("TAS_NATS_URL", f"nats://{HOST}:{DEFAULT_NATS_PORT}"))
     dead.add_argument("--stream", default=os.environ.get("TAS_STREAM_NAME", DEFAULT_STREAM))
     dead.add_argument("--limit", type=int, default=50)
+    dead.add_argument("--replay", type=int, metavar="SEQ",
+                      help="republish the dead letter with this stream sequence (the seq= of the listing) to its "
+                           "original subject")
     dead.set_defaults(func=cmd_deadletters)
 
 

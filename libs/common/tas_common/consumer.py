@@ -27,6 +27,7 @@ from .db import Database, utcnow
 from .events import CloudEvent
 from .metrics import CONSUMER_PENDING, DEAD_LETTERS, EVENT_REDELIVERIES, EVENTS_HANDLED
 from .tables import processed_event
+from .tracing import span
 
 log = logging.getLogger("tas.consumer")
 
@@ -109,6 +110,11 @@ class ConsumerRunner:
                 pass
 
     async def handle(self, msg: Msg) -> None:
+        """Handle one message in a span that continues the message's trace (its `traceparent` header)."""
+        with span((msg.headers or {}).get("traceparent")):
+            await self._handle(msg)
+
+    async def _handle(self, msg: Msg) -> None:
         deliveries = msg.metadata.num_delivered
         if deliveries > 1:
             EVENT_REDELIVERIES.labels(self.durable).inc()
@@ -159,6 +165,7 @@ class ConsumerRunner:
             "Tas-Consumer": self.durable,
             "Tas-Deliveries": str(deliveries),
             "Tas-Error": reason[:300],
+            **({"traceparent": msg.headers["traceparent"]} if msg.headers and "traceparent" in msg.headers else {}),
         }
         await self.js.publish(dead_letter_subject(self.durable), msg.data, headers=headers)
         await msg.term()
@@ -179,6 +186,7 @@ def describe_dead_letter(msg: Msg) -> dict[str, str]:
         event_id = json.loads(msg.data).get("id", "?")
     except ValueError:
         event_id = "?"
-    return {"event_id": event_id, "subject": headers.get("Tas-Original-Subject", "?"),
+    return {"seq": str(msg.metadata.sequence.stream), "event_id": event_id,
+            "subject": headers.get("Tas-Original-Subject", "?"),
             "consumer": headers.get("Tas-Consumer", "?"), "deliveries": headers.get("Tas-Deliveries", "?"),
             "error": headers.get("Tas-Error", "?")}

@@ -10,6 +10,8 @@ import logging
 import sys
 import time
 
+from .tracing import TraceLogFilter
+
 SAFE_FIELDS = frozenset({
     "service", "event_id", "event_type", "subject", "concern_id", "child_id", "referral_id", "notification_id",
     "request_id", "trace_id", "status", "method", "path", "duration_ms", "consumer", "deliveries", "count",
@@ -41,6 +43,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(TraceLogFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

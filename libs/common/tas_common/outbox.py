@@ -17,15 +17,22 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .db import Database, utcnow
 from .events import CloudEvent
-from .metrics import OUTBOX_LAG_SECONDS, OUTBOX_PENDING, OUTBOX_PUBLISHED
+from .metrics import OUTBOX_DUPLICATES, OUTBOX_LAG_SECONDS, OUTBOX_PENDING, OUTBOX_PUBLISHED
 from .tables import outbox
+from .tracing import current_traceparent
 
 log = logging.getLogger("tas.outbox")
 
 
 async def add_event(session: AsyncSession, event: CloudEvent, *, headers: dict[str, str] | None = None) -> None:
-    """Write `event` in the session's transaction. It is published after, and only if, that transaction commits."""
-    trace = {"traceparent": event.model_extra["traceparent"]} if event.model_extra.get("traceparent") else {}
+    """Write `event` in the session's transaction. It is published after, and only if, that transaction commits.
+
+    An event without a `traceparent` of its own gets the current one (tracing.py), so that it joins the trace of
+    the request or message that caused it."""
+    if not (event.model_extra or {}).get("traceparent") and current_traceparent():
+        event = event.model_copy(update={"traceparent": current_traceparent()})
+    extra = event.model_extra or {}
+    trace = {"traceparent": extra["traceparent"]} if extra.get("traceparent") else {}
     await session.execute(insert(outbox).values(
         event_id=event.id, subject=event.nats_subject, event_type=event.type, payload=event.to_bytes(),
         headers=json.dumps({**trace, **(headers or {})}), created_at=utcnow(),
@@ -101,7 +108,10 @@ class OutboxRelay:
             for row in rows:
                 headers = {**json.loads(row.headers), "Nats-Msg-Id": row.event_id}
                 try:
-                    await self.js.publish(row.subject, row.payload, headers=headers, timeout=self.publish_timeout)
+                    ack = await self.js.publish(row.subject, row.payload, headers=headers,
+                                                timeout=self.publish_timeout)
+                    if ack.duplicate:  # published before (e.g. by a relay that died before marking it sent)
+                        OUTBOX_DUPLICATES.labels(self.service).inc()
                 except Exception as exc:  # noqa: BLE001 - stop at the first failure to keep the order
                     error = exc
                     await session.execute(update(outbox).where(outbox.c.seq == row.seq).values(
@@ -117,13 +127,18 @@ class OutboxRelay:
         return len(sent)
 
     async def lag(self) -> OutboxLag:
-        async with self.db.reader() as session:
-            pending, oldest = (await session.execute(
-                select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.sent_at.is_(None)))).one()
-        age = 0.0
-        if oldest is not None:
-            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=utcnow().tzinfo)
-            age = max(0.0, (utcnow() - oldest).total_seconds())
-        OUTBOX_PENDING.labels(self.service).set(pending)
-        OUTBOX_LAG_SECONDS.labels(self.service).set(age)
-        return OutboxLag(pending=pending, oldest_age_seconds=age)
+        return await outbox_lag(self.db, self.service)
+
+
+async def outbox_lag(db: Database, service: str) -> OutboxLag:
+    """Unsent rows and the age of the oldest; also sets the outbox gauges (works while NATS is down)."""
+    async with db.reader() as session:
+        pending, oldest = (await session.execute(
+            select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.sent_at.is_(None)))).one()
+    age = 0.0
+    if oldest is not None:
+        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=utcnow().tzinfo)
+        age = max(0.0, (utcnow() - oldest).total_seconds())
+    OUTBOX_PENDING.labels(service).set(pending)
+    OUTBOX_LAG_SECONDS.labels(service).set(age)
+    return OutboxLag(pending=pending, oldest_age_seconds=age)

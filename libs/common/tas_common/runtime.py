@@ -14,7 +14,7 @@ from nats.js import JetStreamContext
 from .auth import DevIssuer, TokenVerifier
 from .consumer import ConsumerRunner, ConsumerSpec
 from .db import Database
-from .outbox import OutboxRelay
+from .outbox import OutboxRelay, outbox_lag
 from .settings import CommonSettings
 from .stream import ensure_stream
 
@@ -31,6 +31,11 @@ def build_verifier(settings: CommonSettings) -> TokenVerifier:
     issuer = DevIssuer(settings.dev_key_dir).ensure()
     return TokenVerifier(issuer=settings.jwt_issuer, audience=settings.jwt_audience,
                          public_key_pem=issuer.public_key_pem())
+
+
+def nats_servers(url: str) -> list[str]:
+    """`TAS_NATS_URL` may list a cluster's servers separated by commas; the client also learns the others."""
+    return [part.strip() for part in url.split(",") if part.strip()]
 
 
 class ServiceRuntime:
@@ -59,9 +64,9 @@ class ServiceRuntime:
         delay = 0.2
         while True:
             try:
-                return await nats.connect(self.settings.nats_url, name=self.settings.service_name,
-                                          max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=2,
-                                          allow_reconnect=True)
+                return await nats.connect(servers=nats_servers(self.settings.nats_url),
+                                          name=self.settings.service_name, max_reconnect_attempts=-1,
+                                          reconnect_time_wait=0.5, connect_timeout=2, allow_reconnect=True)
             except Exception as exc:  # noqa: BLE001 - keep trying: the outbox holds events meanwhile
                 log.warning("NATS not reachable; retrying", extra={"error": type(exc).__name__})
                 await asyncio.sleep(delay)
@@ -90,6 +95,15 @@ class ServiceRuntime:
         tasks += [asyncio.create_task(r.run(), name=f"consumer-{r.durable}") for r in self.runners]
         self.bus_ready.set()
         await asyncio.gather(*tasks)
+
+    async def refresh_gauges(self) -> None:
+        """Bring the outbox and consumer gauges up to date; each part on its own, so that a NATS outage still
+        shows the outbox growing (the gauges keep their last value for what cannot be read)."""
+        with contextlib.suppress(Exception):
+            await outbox_lag(self.db, self.settings.service_name)
+        for runner in self.runners:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(runner.pending(), timeout=2.0)
 
     async def ready(self) -> dict[str, bool]:
         return {"database": await self.db.ping(), "nats": bool(self.nc and self.nc.is_connected)}

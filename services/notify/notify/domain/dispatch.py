@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from tas_common.db import Database, utcnow
 from tas_common.runtime import ServiceRuntime
+from tas_common.tracing import span
 
 from ..config import NotifySettings
 from ..providers.base import (Accepted, LookupProvider, PermanentFailure, Provider, ProviderError, TechnicalFailure,
@@ -76,8 +77,12 @@ class Dispatcher:
         async with self.db.transaction() as session:
             claimed = await notifications.claim_due(session, limit=limit, dialect=self.db.dialect,
                                                     settings=self.settings, now=now)
-        await asyncio.gather(*(self.send_one(n) for n in claimed))
+        await asyncio.gather(*(self.send_traced(n) for n in claimed))
         return len(claimed)
+
+    async def send_traced(self, n: Notification) -> None:
+        with span(n.traceparent):  # the send and its events join the trace of the triggering event
+            await self.send_one(n)
 
     async def sweep(self, *, now: datetime | None = None) -> int:
         """Finish messages a crash left in `sending` without a provider reference."""

@@ -121,5 +121,7 @@ class Notification(Table, table=True):
     attempts: int = 0
     failure_reason: str | None = Field(default=None, max_length=300)
     not_before: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    traceparent: str | None = Field(default=None, max_length=55)
+    """W3C trace context of the event that caused this message: its sent/delivered events join that trace."""
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))

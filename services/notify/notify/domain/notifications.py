@@ -31,6 +31,7 @@ from tas_common.events.schemas import (ConcernLinkedV1, FamilyContactChangedV1, 
                                        ReferralEventBase, ReferralSubmittedV1, ReviewScheduledV1, TeamMemberV1)
 from tas_common.metrics import NOTIFICATIONS
 from tas_common.outbox import add_event
+from tas_common.tracing import current_traceparent
 
 from ..config import NotifySettings
 from . import recipients
@@ -177,7 +178,7 @@ async def create_message(session: AsyncSession, *, settings: NotifySettings, tri
                      dedupe_key=dedupe_key, recipient_key=recipient_key, template=tmpl.name, template_id=tmpl.id,
                      template_version=tmpl.version, language=tmpl.language, channel=channel, recipient=recipient,
                      subject=subject, body=body, not_before=when if when and when > now else None,
-                     created_at=now, updated_at=now)
+                     created_at=now, updated_at=now, traceparent=current_traceparent())
     session.add(n)
     NOTIFICATIONS.labels(channel, "created").inc()
     blocked = await recipients.suppressed(session, channel=channel, address=recipient) if recipient else None

@@ -1,0 +1,216 @@
+"""compose.yaml holds together without a Docker engine: what it builds, mounts, runs and routes exists and agrees
+with the code (the apps' routes, the settings they read, the CLI's arguments, the NATS configuration)."""
+from __future__ import annotations
+
+import importlib
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from fastapi.routing import APIRoute
+from sqlalchemy.engine import make_url
+
+from tas_common import cli
+from tas_common.testing import nats_server_binary
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("referral", "caseload", "notify")
+NATS_NODES = ("nats-1", "nats-2", "nats-3")
+SERVICE_PORT = 8000
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "compose.yaml").read_text())
+
+
+def settings_fields(service: str) -> set[str]:
+    config = importlib.import_module(f"{service}.config")
+    cls = next(getattr(config, n) for n in dir(config) if n.endswith("Settings") and n != "CommonSettings")
+    return set(cls.model_fields)
+
+
+def api_prefixes(service: str, tmp_path: Path) -> set[str]:
+    """`/v1/<first segment>` of every route the service's app serves."""
+    config = importlib.import_module(f"{service}.config")
+    cls = next(getattr(config, n) for n in dir(config) if n.endswith("Settings") and n != "CommonSettings")
+    app = importlib.import_module(f"{service}.main").create_app(cls(env="test", dev_key_dir=tmp_path))
+    return {"/".join(r.path.split("/")[:3]) for r in app.routes
+            if isinstance(r, APIRoute) and r.path.startswith("/v1/")}
+
+
+def nginx_routes() -> dict[str, str]:
+    """prefix (`/v1/concerns`) → upstream service, from deploy/nginx/nginx.conf's regex locations."""
+    text = (ROOT / "deploy/nginx/nginx.conf").read_text()
+    routes: dict[str, str] = {}
+    for alternatives, upstream in re.findall(
+            r"location ~ \^/v1/\(([a-z|-]+)\)\(/\|\$\) \{\s*set \$upstream ([a-z]+):(?:\d+);", text):
+        for name in alternatives.split("|"):
+            assert f"/v1/{name}" not in routes, f"/v1/{name} is routed twice"
+            routes[f"/v1/{name}"] = upstream
+    return routes
+
+
+# ---------------------------------------------------------------------------------------------- builds and files
+
+
+def test_every_build_context_and_dockerfile_exists_and_the_image_runs_as_non_root():
+    for name, svc in compose()["services"].items():
+        build = svc.get("build")
+        if build is None:
+            assert ":" in svc["image"], f"{name}: an image without a build needs a tag"
+            continue
+        context = ROOT / build["context"]
+        dockerfile = context / build.get("dockerfile", "Dockerfile")
+        assert context.is_dir() and dockerfile.is_file(), name
+        assert build["args"]["SERVICE"] in SERVICES, name
+        text = dockerfile.read_text()
+        for source in re.findall(r"^COPY\s+(\S+)\s", text, flags=re.M):
+            assert (context / source.replace("${SERVICE}", build["args"]["SERVICE"])).exists(), source
+        user = re.findall(r"^USER\s+(\S+)", text, flags=re.M)
+        assert user and user[-1].split(":")[0] not in ("root", "0"), "the image must not run as root"
+        assert f"EXPOSE {SERVICE_PORT}" in text
+
+
+def test_every_file_mounted_from_the_repository_exists():
+    for name, svc in compose()["services"].items():
+        for volume in svc.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (ROOT / source).is_file(), f"{name} mounts {source}, which is missing"
+            else:
+                assert source in compose()["volumes"], f"{name}: named volume {source} is not declared"
+
+
+def test_the_services_run_their_own_app_on_the_exposed_port_with_two_replicas(tmp_path):
+    services = compose()["services"]
+    for service in SERVICES:
+        svc = services[service]
+        command = svc["command"]
+        assert command[:3] == ["uvicorn", f"{service}.main:create_app", "--factory"], service
+        module, _, factory = command[1].partition(":")
+        assert callable(getattr(importlib.import_module(module), factory))
+        assert command[command.index("--port") + 1] == str(SERVICE_PORT) and svc["expose"] == [str(SERVICE_PORT)]
+        assert f":{SERVICE_PORT}/readyz" in " ".join(svc["healthcheck"]["test"])
+        assert svc["deploy"]["replicas"] == 2
+        assert svc["build"]["args"]["SERVICE"] == service
+
+
+def test_every_environment_variable_is_a_setting_the_service_reads():
+    services = compose()["services"]
+    for service in SERVICES:
+        env = services[service]["environment"]
+        fields = settings_fields(service)
+        unknown = [k for k in env if k.startswith("TAS_") and k.removeprefix("TAS_").lower() not in fields]
+        assert unknown == [], f"{service}: {unknown}"
+        assert env["TAS_SERVICE_NAME"] == service
+        assert env["TAS_STREAM_REPLICAS"] == "3"
+        assert sorted(u.split("//")[1].split(":")[0] for u in env["TAS_NATS_URL"].split(",")) == list(NATS_NODES)
+
+
+def test_each_service_has_its_own_database_and_its_migration_targets_it():
+    services = compose()["services"]
+    databases = set()
+    for service in SERVICES:
+        url = services[service]["environment"]["TAS_DATABASE_URL"]
+        assert url.startswith("postgresql+asyncpg://") and url.rsplit("/", 1)[1] == service
+        databases.add(url)
+        migration = services[f"migrate-{service}"]
+        assert migration["environment"]["TAS_DATABASE_URL"] == url
+        args = cli.build_parser().parse_args(migration["command"][1:])
+        assert migration["command"][0] == "tas" and args.func is cli.cmd_migrate and args.service == service
+        assert migration["build"]["args"]["SERVICE"] == service
+    assert len(databases) == 3
+    init = (ROOT / "deploy/postgres/init-databases.sql").read_text()
+    for service in SERVICES:
+        url = make_url(services[service]["environment"]["TAS_DATABASE_URL"])
+        assert re.search(rf"CREATE ROLE {url.username}\s+LOGIN PASSWORD '{url.password}';", init), service
+        assert re.search(rf"CREATE DATABASE {service}\s+OWNER {url.username};", init), service
+
+
+def test_every_long_running_container_has_a_health_check_and_one_shots_are_awaited():
+    services = compose()["services"]
+    one_shots = {name for name, svc in services.items() if svc.get("restart") == "no"}
+    assert one_shots == {"dev-issuer", *(f"migrate-{s}" for s in SERVICES)}
+    for name, svc in services.items():
+        if name not in one_shots:
+            assert svc.get("healthcheck", {}).get("test"), f"{name} has no health check"
+        for dependency, how in svc.get("depends_on", {}).items():
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+            expected = "service_completed_successfully" if dependency in one_shots else "service_healthy"
+            assert how["condition"] == expected, f"{name} -> {dependency}"
+
+
+def test_migrations_run_before_the_services_and_the_proxy_waits_for_them():
+    services = compose()["services"]
+
+    def before(name: str) -> set[str]:
+        out: set[str] = set()
+        for dependency in services[name].get("depends_on", {}):
+            out |= {dependency, *before(dependency)}
+        return out
+
+    for service in SERVICES:
+        assert {f"migrate-{service}", "postgres", *NATS_NODES} <= before(service)
+        assert "postgres" in before(f"migrate-{service}")
+    assert {*SERVICES, *(f"migrate-{s}" for s in SERVICES)} <= before("proxy")
+    assert "mailpit" in before("notify")
+
+
+# ---------------------------------------------------------------------------------------------- NATS cluster
+
+
+@pytest.mark.parametrize("node", NATS_NODES)
+def test_each_nats_node_is_a_valid_jetstream_cluster_member_that_fsyncs(node):
+    svc = compose()["services"][node]
+    conf_mount = next(v for v in svc["volumes"] if v.endswith(":/etc/nats/nats.conf:ro"))
+    conf = ROOT / conf_mount.split(":")[0]
+    assert svc["command"] == ["-c", "/etc/nats/nats.conf"]
+    text = conf.read_text()
+    assert f"server_name: {node}" in text
+    assert re.search(r"jetstream\s*\{[^}]*sync_interval:\s*always", text)
+    assert sorted(re.findall(r"nats-route://(nats-\d):6222", text)) == list(NATS_NODES)
+    assert "/data" in text and any(v.endswith(":/data") for v in svc["volumes"])
+    result = subprocess.run([nats_server_binary(), "-t", "-c", str(conf)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_nats_config_check_rejects_a_broken_file(tmp_path):
+    broken = tmp_path / "broken.conf"
+    broken.write_text((ROOT / "deploy/nats/nats-1.conf").read_text().replace("sync_interval: always",
+                                                                            "sync_interval: sometimes"))
+    assert subprocess.run([nats_server_binary(), "-t", "-c", str(broken)], capture_output=True).returncode != 0
+
+
+# ---------------------------------------------------------------------------------------------- the one host
+
+
+def test_the_proxy_routes_every_api_prefix_the_apps_serve_to_the_app_that_serves_it(tmp_path):
+    routes = nginx_routes()
+    for service in SERVICES:
+        for prefix in api_prefixes(service, tmp_path):
+            assert routes.get(prefix) == service, f"{prefix} (served by {service}) is routed to {routes.get(prefix)}"
+
+
+def test_the_proxy_routes_the_paths_of_the_design():
+    assert nginx_routes() == {
+        "/v1/concerns": "referral", "/v1/referrals": "referral", "/v1/services": "referral", "/v1/mis": "referral",
+        "/v1/schools": "referral", "/v1/children": "caseload", "/v1/ehc-clocks": "caseload",
+        "/v1/notifications": "notify", "/v1/contacts": "notify", "/v1/templates": "notify",
+        "/v1/receipts": "notify",
+    }
+
+
+def test_the_proxy_matches_whole_path_segments_only():
+    text = (ROOT / "deploy/nginx/nginx.conf").read_text()
+    patterns = {m.group(2): re.compile(m.group(1)) for m in re.finditer(
+        r"location ~ (\^/v1/\([a-z|-]+\)\(/\|\$\)) \{\s*set \$upstream ([a-z]+):", text)}
+    assert patterns["referral"].match("/v1/mis/concerns") and patterns["referral"].match("/v1/mis")
+    assert not patterns["referral"].match("/v1/mission")
+    assert patterns["caseload"].match("/v1/children/abc/plan")
+    assert not any(p.match("/healthz") for p in patterns.values())
+    proxy = compose()["services"]["proxy"]
+    assert proxy["ports"] == ["8080:8080"] and "listen 8080;" in text
+    assert shlex.join(proxy["healthcheck"]["test"]).endswith("http://127.0.0.1:8080/healthz")
