@@ -179,12 +179,12 @@ def test_deadletters_lists_each_with_its_headers_and_event_id(tmp_path: Path, ca
         assert main(["deadletters", "--nats-url", server.url]) == 0
         lines = capsys.readouterr().out.strip().splitlines()
         assert len(lines) == 3
-        assert lines[0] == ("event-0  subject=tas.referral.concern.raised  consumer=caseload-referrals  "
-                            "deliveries=5  error=RuntimeError: boom")
+        assert lines[0] == ("seq=2  event-0  subject=tas.referral.concern.raised  consumer=caseload-referrals  "
+                            "deliveries=5  error=RuntimeError: boom")  # seq: what `--replay` takes
 
         assert main(["deadletters", "--nats-url", server.url, "--limit", "2"]) == 0
         out = capsys.readouterr().out.strip().splitlines()
-        assert [line.split()[0] for line in out[:2]] == ["event-0", "event-1"]
+        assert [line.split()[1] for line in out[:2]] == ["event-0", "event-1"]
         assert "1 more" in out[2]
     finally:
         server.stop()

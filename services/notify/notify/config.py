@@ -93,7 +93,8 @@ class NotifySettings(CommonSettings):
                             "TAS_NOTIFY_CALLBACK_TOKEN": self.notify_callback_token}
             if "twilio" in self.sms_provider_names:
                 secrets |= {"TAS_TWILIO_AUTH_TOKEN": self.twilio_auth_token}
-            weak = sorted(k for k, v in secrets.items() if v.strip().lower() in PLACEHOLDER_SECRETS or len(v) < 16)
+            weak = sorted(k for k, v in secrets.items()
+                          if v.strip().lower() in PLACEHOLDER_SECRETS or "change-me" in v.lower() or len(v) < 16)
             if weak:
                 raise ValueError(f"placeholder or missing secrets outside dev: {', '.join(weak)}")
         return self
