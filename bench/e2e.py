@@ -122,11 +122,19 @@ async def open_loop(url: str, headers: dict[str, str], serials: list[int], rate:
     return sent
 
 
-def wait_for_mail(out: Path, emails: list[str], timeout: float) -> dict[str, float]:
+def wait_for_mail(out: Path, emails: list[str], timeout: float, stall: float = 30.0) -> dict[str, float]:
+    """Until every email has arrived, or nothing new has arrived for `stall` seconds, or `timeout` has passed:
+    a slow pipeline is measured as slow, and only what stops arriving is counted as lost."""
     deadline = time.monotonic() + timeout
+    seen, last_progress = -1, time.monotonic()
     while True:
         received = read_received(out)
-        if all(e in received for e in emails) or time.monotonic() > deadline:
+        if all(e in received for e in emails):
+            return received
+        now = time.monotonic()
+        if len(received) > seen:
+            seen, last_progress = len(received), now
+        if now > deadline or now - last_progress > stall:
             return received
         time.sleep(0.1)
 
@@ -138,7 +146,7 @@ def end_to_end(system: BenchSystem, report: Report, *, rate: float, seconds: flo
     sent = asyncio.run(open_loop(system.procs["referral"].url, headers, serials, rate))
     accepted = [n for n, (_, status) in sent.items() if status == 201]
     assert system.smtp is not None
-    received = wait_for_mail(system.smtp.extra["out"], [email_of(n) for n in accepted], timeout=60)
+    received = wait_for_mail(system.smtp.extra["out"], [email_of(n) for n in accepted], timeout=300)
     latencies = [(received[email_of(n)] - sent[n][0]) * 1000 for n in accepted if email_of(n) in received]
     lost = len(serials) - len(latencies)
     report.latencies["end to end (POST → SMTP)"] = latencies
@@ -148,7 +156,7 @@ def end_to_end(system: BenchSystem, report: Report, *, rate: float, seconds: flo
         Figure(bench, "p50 POST → email accepted", s["p50"], "ms", "< 100 ms", at_most(s["p50"], 100)),
         Figure(bench, "p99 POST → email accepted", s["p99"], "ms", "< 500 ms", at_most(s["p99"], 500)),
         Figure(bench, "max POST → email accepted", s["max"], "ms"),
-        Figure(bench, "lost (no email within 60 s of the last POST)", lost, "", "0", lost == 0,
+        Figure(bench, "lost (no email, nothing arriving for 30 s)", lost, "", "0", lost == 0,
                note=f"{len(serials) - len(accepted)} POSTs not answered 201" if len(accepted) < len(serials)
                else ""),
     )
