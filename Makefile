@@ -37,11 +37,18 @@ test-all: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/tas migrate
 
-bench: $(STAMP)
-	$(BIN)/python -m bench.run
+BENCH_STAMP := $(VENV)/.bench-installed
 
-bench-quick: $(STAMP)
-	$(BIN)/python -m bench.run --quick
+$(BENCH_STAMP): $(STAMP) requirements-bench.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	@touch $(BENCH_STAMP)
+
+# Benchmarks are not tests: `make test` never runs them. Results go to bench/results/ (gitignored).
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

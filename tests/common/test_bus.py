@@ -227,3 +227,13 @@ async def test_a_message_that_is_not_an_event_is_dead_lettered_at_once(db, js):
 
 async def _equals(count, expected: int) -> bool:
     return await count == expected
+
+
+async def test_a_reader_is_not_blocked_by_an_open_write_transaction(db):
+    """WAL + deferred BEGIN for readers: a read sees the last committed state while a writer holds the lock."""
+    await write_events(db, [child_registered()])
+    async with db.transaction() as writer:
+        await add_event(writer, child_registered(2))  # the write lock is held and this row is uncommitted
+        count = await asyncio.wait_for(pending(db), timeout=2)  # would wait 30 s on the busy timeout if blocked
+    assert count == 1
+    assert await pending(db) == 2

@@ -97,33 +97,65 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch of unsent rows in order; returns how many were published."""
+        if self.db.dialect == "postgresql":
+            return await self._publish_claimed()
+        return await self._publish_then_mark()
+
+    async def _publish_claimed(self) -> int:
+        """PostgreSQL: rows are claimed FOR UPDATE SKIP LOCKED for the duration of the publish, so that several
+        replicas' relays never publish the same row at once."""
         async with self.db.transaction() as session:
-            query = select(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload, outbox.c.headers) \
-                .where(outbox.c.sent_at.is_(None)).order_by(outbox.c.seq).limit(self.batch_size)
-            if self.db.dialect == "postgresql":
-                query = query.with_for_update(skip_locked=True)
+            query = self._unsent().with_for_update(skip_locked=True)
             rows = (await session.execute(query)).all()
-            sent: list[int] = []
-            error: Exception | None = None
-            for row in rows:
-                headers = {**json.loads(row.headers), "Nats-Msg-Id": row.event_id}
-                try:
-                    ack = await self.js.publish(row.subject, row.payload, headers=headers,
-                                                timeout=self.publish_timeout)
-                    if ack.duplicate:  # published before (e.g. by a relay that died before marking it sent)
-                        OUTBOX_DUPLICATES.labels(self.service).inc()
-                except Exception as exc:  # noqa: BLE001 - stop at the first failure to keep the order
-                    error = exc
-                    await session.execute(update(outbox).where(outbox.c.seq == row.seq).values(
-                        attempts=outbox.c.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:500]))
-                    break
-                sent.append(row.seq)
-            if sent:
-                await session.execute(update(outbox).where(outbox.c.seq.in_(sent)).values(sent_at=utcnow()))
+            sent, error = await self._publish(rows)
+            await self._mark(session, sent, error)
+        return self._done(sent, error)
+
+    async def _publish_then_mark(self) -> int:
+        """SQLite (one process per database, so one relay): read the batch without taking the write lock, publish
+        it, then mark it sent in a short transaction. Publishing inside the write transaction would make every
+        request wait for the NATS round trips. A crash between publish and mark republishes the rows, and
+        JetStream drops them as duplicates by Nats-Msg-Id."""
+        async with self.db.reader() as session:
+            rows = (await session.execute(self._unsent())).all()
+        if not rows:
+            return 0
+        sent, error = await self._publish(rows)
+        async with self.db.transaction() as session:
+            await self._mark(session, sent, error)
+        return self._done(sent, error)
+
+    def _unsent(self):  # type: ignore[no-untyped-def]
+        return select(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload, outbox.c.headers) \
+            .where(outbox.c.sent_at.is_(None)).order_by(outbox.c.seq).limit(self.batch_size)
+
+    async def _publish(self, rows: list) -> tuple[list[int], tuple[int, Exception] | None]:  # type: ignore[type-arg]
+        sent: list[int] = []
+        for row in rows:
+            headers = {**json.loads(row.headers), "Nats-Msg-Id": row.event_id}
+            try:
+                ack = await self.js.publish(row.subject, row.payload, headers=headers, timeout=self.publish_timeout)
+                if ack.duplicate:  # published before (e.g. by a relay that died before marking it sent)
+                    OUTBOX_DUPLICATES.labels(self.service).inc()
+            except Exception as exc:  # noqa: BLE001 - stop at the first failure to keep the order
+                return sent, (row.seq, exc)
+            sent.append(row.seq)
+        return sent, None
+
+    @staticmethod
+    async def _mark(session: AsyncSession, sent: list[int], error: tuple[int, Exception] | None) -> None:
+        if error is not None:
+            seq, exc = error
+            await session.execute(update(outbox).where(outbox.c.seq == seq).values(
+                attempts=outbox.c.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:500]))
+        if sent:
+            await session.execute(update(outbox).where(outbox.c.seq.in_(sent)).values(sent_at=utcnow()))
+
+    def _done(self, sent: list[int], error: tuple[int, Exception] | None) -> int:
         if sent:
             OUTBOX_PUBLISHED.labels(self.service).inc(len(sent))
         if error is not None:
-            raise error
+            raise error[1]
         return len(sent)
 
     async def lag(self) -> OutboxLag:

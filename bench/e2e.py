@@ -1,0 +1,187 @@
+"""Benchmarks 2 (MIS batch), 3 (end to end) and 5 (memory of caseload and notify), on one throwaway system:
+nats-server, referral, caseload and notify under uvicorn and the SMTP sink, each its own process.
+
+- MIS batch: one `POST /v1/mis/concerns` with 1,000 concerns (`{"items": [...]}`, an `org_type=mis` token with
+  role `mis_client`): time to 2xx, then time until every child exists in caseload (read from caseload's
+  database). Reported as not available when referral does not serve the route yet.
+- End to end: concerns posted open-loop at a steady rate (sends are scheduled on a clock, never wait for
+  responses); for each, the time from the POST to the family email being accepted by the SMTP sink, matched
+  by recipient (`parent<n>@example.org` in `concern_body(n)`).
+"""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tas_common.identifiers import nhs_check_digit
+from tas_common.testing import concern_body
+
+from .intake import RssSampler
+from .report import Figure, Report, at_most, summary
+from .smtpsink import read_received
+from .system import BenchSystem
+
+
+def distinct_serials(start: int, count: int) -> list[int]:
+    """Serials whose fictional children differ in UPN *and* NHS number (`fictional_nhs_number` moves on to the
+    next seed when a seed has no valid check digit, so neighbouring serials can share one; caseload would then
+    rightly match them as the same child)."""
+    serials: list[int] = []
+    n = start
+    while len(serials) < count:
+        if nhs_check_digit(f"999{n % 1_000_000:06d}") is not None:
+            serials.append(n)
+        n += 1
+    assert serials[-1] - serials[0] < 1_000_000
+    return serials
+
+
+def email_of(serial: int) -> str:
+    return f"parent{serial}@example.org"
+
+
+def children_present(db_path: Path, upns: list[str]) -> int:
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5) as conn:
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS want(upn TEXT PRIMARY KEY)")
+            conn.execute("DELETE FROM want")
+            conn.executemany("INSERT OR IGNORE INTO want VALUES (?)", [(u,) for u in upns])
+            return int(conn.execute("SELECT count(*) FROM child JOIN want USING (upn)").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def mis_batch(system: BenchSystem, report: Report, *, size: int, timeout: float) -> dict[str, Any]:
+    bench = "MIS batch"
+    serials = distinct_serials(100_000, size)
+    items = [concern_body(n) | {"mis_record_id": f"bench-{n}"} for n in serials]
+    upns = [item["child"]["upn"] for item in items]
+    headers = system.token("mis_client", "mis", school_urns=["100000"], org_id="mis-bench", sub="mis-bench")
+    caseload_db = Path(system.database_urls["caseload"].split("///", 1)[1])
+    with system.client("referral", timeout=120) as client:
+        t0 = time.monotonic()
+        response = client.post("/v1/mis/concerns", json={"items": items}, headers=headers)
+        to_2xx = time.monotonic() - t0
+    if response.status_code in (404, 405):
+        report.add(Figure(bench, f"{size:,} concerns in one request", "not available", met=None,
+                          note=f"POST /v1/mis/concerns answered {response.status_code}: not built in this tree"))
+        return {"available": False, "status": response.status_code}
+    if response.status_code >= 300:
+        report.add(Figure(bench, f"{size:,} concerns in one request", f"HTTP {response.status_code}", met=False,
+                          note=response.text[:150].replace("|", "/")))
+        return {"available": True, "status": response.status_code, "body": response.text[:2000]}
+    present = 0
+    all_in_caseload: float | None = None
+    while time.monotonic() - t0 < timeout:
+        present = children_present(caseload_db, upns)
+        if present >= size:
+            all_in_caseload = time.monotonic() - t0
+            break
+        time.sleep(0.05)
+    report.add(
+        Figure(bench, f"time to 2xx for {size:,} concerns", to_2xx * 1000, "ms", "< 1 s", at_most(to_2xx, 1.0)),
+        Figure(bench, f"time until all {size:,} children are in caseload", None if all_in_caseload is None
+               else all_in_caseload * 1000, "ms", "< 5 s", at_most(all_in_caseload, 5.0),
+               note="" if all_in_caseload is not None else f"only {present} within {timeout:.0f} s"),
+    )
+    return {"available": True, "status": response.status_code, "to_2xx_s": to_2xx,
+            "all_in_caseload_s": all_in_caseload, "present": present,
+            "emails": [email_of(n) for n in serials]}
+
+
+async def open_loop(url: str, headers: dict[str, str], serials: list[int], rate: float) -> dict[int, Any]:
+    """POST concern_body(n) for each serial at `rate` per second on a fixed schedule; returns serial ->
+    (monotonic send time, status or error name)."""
+    sent: dict[int, Any] = {}
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30.0, limits=limits,
+                                 trust_env=False) as client:
+
+        async def post(serial: int, body: dict[str, Any]) -> None:
+            t = time.monotonic()
+            try:
+                response = await client.post("/v1/concerns", json=body)
+                sent[serial] = (t, response.status_code)
+            except httpx.HTTPError as exc:
+                sent[serial] = (t, type(exc).__name__)
+
+        bodies = {n: concern_body(n) for n in serials}
+        tasks = []
+        start = time.monotonic() + 0.2
+        for i, serial in enumerate(serials):
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(post(serial, bodies[serial])))
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=120)
+    return sent
+
+
+def wait_for_mail(out: Path, emails: list[str], timeout: float, stall: float = 30.0) -> dict[str, float]:
+    """Until every email has arrived, or nothing new has arrived for `stall` seconds, or `timeout` has passed:
+    a slow pipeline is measured as slow, and only what stops arriving is counted as lost."""
+    deadline = time.monotonic() + timeout
+    seen, last_progress = -1, time.monotonic()
+    while True:
+        received = read_received(out)
+        if all(e in received for e in emails):
+            return received
+        now = time.monotonic()
+        if len(received) > seen:
+            seen, last_progress = len(received), now
+        if now > deadline or now - last_progress > stall:
+            return received
+        time.sleep(0.1)
+
+
+def end_to_end(system: BenchSystem, report: Report, *, rate: float, seconds: float) -> dict[str, Any]:
+    bench = "end to end"
+    serials = distinct_serials(300_000, int(rate * seconds))
+    headers = system.token("senco", "school", school_urns=["100000"], org_id="school-100000")
+    sent = asyncio.run(open_loop(system.procs["referral"].url, headers, serials, rate))
+    accepted = [n for n, (_, status) in sent.items() if status == 201]
+    assert system.smtp is not None
+    received = wait_for_mail(system.smtp.extra["out"], [email_of(n) for n in accepted], timeout=300)
+    latencies = [(received[email_of(n)] - sent[n][0]) * 1000 for n in accepted if email_of(n) in received]
+    lost = len(serials) - len(latencies)
+    report.latencies["end to end (POST → SMTP)"] = latencies
+    s = summary(latencies)
+    report.add(
+        Figure(bench, "concerns posted", len(serials), note=f"{rate:.0f}/s for {seconds:.0f} s, open loop"),
+        Figure(bench, "p50 POST → email accepted", s["p50"], "ms", "< 100 ms", at_most(s["p50"], 100)),
+        Figure(bench, "p99 POST → email accepted", s["p99"], "ms", "< 500 ms", at_most(s["p99"], 500)),
+        Figure(bench, "max POST → email accepted", s["max"], "ms"),
+        Figure(bench, "lost (no email, nothing arriving for 30 s)", lost, "", "0", lost == 0,
+               note=f"{len(serials) - len(accepted)} POSTs not answered 201" if len(accepted) < len(serials)
+               else ""),
+    )
+    return {"posted": len(serials), "accepted": len(accepted), "received": len(latencies), "lost": lost,
+            "latency_ms": s, "post_statuses": sorted({str(v[1]) for v in sent.values()})}
+
+
+def run(report: Report, *, tmp: Path, quick: bool) -> None:
+    batch, rate, seconds = (200, 50.0, 8.0) if quick else (1000, 50.0, 60.0)
+    details: dict[str, Any] = {}
+    with BenchSystem(tmp, services=("referral", "caseload", "notify"), with_smtp=True) as system:
+        time.sleep(2.0)
+        rest = system.rss_mb()
+        with RssSampler(system.procs) as sampler:
+            details["mis_batch"] = mis_batch(system, report, size=batch, timeout=30 if quick else 60)
+            emails = details["mis_batch"].pop("emails", [])
+            if emails:  # let notify finish the batch's emails before the end-to-end run measures
+                assert system.smtp is not None
+                wait_for_mail(system.smtp.extra["out"], emails, timeout=30 if quick else 90)
+            details["end_to_end"] = end_to_end(system, report, rate=rate, seconds=seconds)
+        details["rss_at_rest_mb"], details["rss_peak_mb"] = rest, sampler.peak
+        for service in ("caseload", "notify"):
+            report.add(Figure("memory", f"{service} RSS at rest", rest.get(service), "MB", "< 150 MB",
+                              at_most(rest.get(service), 150)),
+                       Figure("memory", f"{service} RSS under load (peak)", sampler.peak.get(service), "MB",
+                              "< 300 MB", at_most(sampler.peak.get(service), 300),
+                              note="MIS batch + end-to-end run"))
+    report.details["e2e"] = details

@@ -1,0 +1,57 @@
+"""`python -m bench.run [--quick] [--only NAME ...] [--profile]`: run the benchmarks and write the results.
+
+Writes bench/results/<UTC stamp>.md (the table: benchmark, figure, target, met?), <stamp>.json (all figures,
+latency summaries and the machine's description) and bench/results/latency.png.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from . import e2e, intake, scale
+from .report import Figure, Report
+
+BENCHMARKS = ("intake", "e2e", "scale")
+"""intake (+ memory of referral), e2e (MIS batch, end to end, memory of all three services), scale."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a smoke run of each benchmark (about two minutes)")
+    parser.add_argument("--only", action="append", choices=BENCHMARKS, help="repeatable; default: all")
+    parser.add_argument("--profile", action="store_true", help="profile the intake even when it meets its targets")
+    args = parser.parse_args(argv)
+    report = Report(quick=args.quick)
+    started = time.monotonic()
+    failed = []
+    with tempfile.TemporaryDirectory(prefix="tas-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        for name in args.only or BENCHMARKS:
+            print(f"bench: {name} ...", flush=True)
+            t0 = time.monotonic()
+            try:
+                if name == "intake":
+                    intake.run(report, tmp=tmp / name, quick=args.quick, force_profile=args.profile)
+                elif name == "e2e":
+                    e2e.run(report, tmp=tmp / name, quick=args.quick)
+                elif name == "scale":
+                    scale.run(report, tmp=tmp / name, quick=args.quick)
+            except Exception as exc:  # noqa: BLE001 - one benchmark failing must not lose the others' figures
+                traceback.print_exc()
+                failed.append(name)
+                report.add(Figure(name, "benchmark failed", f"{type(exc).__name__}: {exc}"[:200], met=False))
+            print(f"bench: {name} done in {time.monotonic() - t0:.0f} s", flush=True)
+    report.details["total_seconds"] = round(time.monotonic() - started, 1)
+    paths = report.write()
+    print(report.markdown())
+    for kind, path in paths.items():
+        print(f"bench: wrote {kind} {path}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Keeps the benchmark harness from rotting: it imports, and the report writer renders fake figures. No benchmark
+runs here and no timing is asserted (benchmarks run under `make bench`, never `make test`)."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+from bench import baselines, e2e, intake, loadgen, report, run, scale, smtpsink  # noqa: F401
+from tas_common.identifiers import is_valid_nhs_number, is_valid_upn
+from tas_common.testing import fictional_nhs_number, fictional_upn
+
+
+def test_report_writer_renders_fake_figures(tmp_path: Path) -> None:
+    rep = report.Report(quick=True)
+    rep.add(report.Figure("intake", "p99 latency", 42.0, "ms", "< 100 ms", report.at_most(42.0, 100)),
+            report.Figure("intake", "errors", 3, "", "0", False),
+            report.Figure("MIS batch", "1,000 concerns", "not available"))
+    rep.latencies = {"intake": [1.0, 2.0, 3.0, 50.0], "baseline: bare": [0.5, 0.6], "empty": []}
+    rep.details["intake"] = {"profile": intake.summarise_stacks("main (a.py:1);work (b.py:2) 3\nmain (a.py:1) 1\n")}
+    # matplotlib comes with requirements-bench.txt, which `make test` does not install: plot when it is there.
+    plotting = importlib.util.find_spec("matplotlib") is not None
+    paths = rep.write(tmp_path, plot=plotting)
+    markdown = paths["markdown"].read_text()
+    assert "| intake | p99 latency | 42.00 ms | < 100 ms | yes |" in markdown
+    assert "| intake | errors | 3 | 0 | **no** |" in markdown
+    assert "not available" in markdown and rep.machine["sqlite"] in markdown
+    assert "| 75.0 | `work (b.py)` |" in markdown
+    data = json.loads(paths["json"].read_text())
+    assert data["latency_summaries_ms"]["intake"]["count"] == 4 and data["machine"]["cores"]
+    if plotting:
+        assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_percentiles() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert report.percentile(values, 50) == 50.0
+    assert report.percentile(values, 99) == 99.0
+    assert report.percentile([], 50) is None
+
+
+def test_distinct_serials_give_distinct_children() -> None:
+    serials = e2e.distinct_serials(100_000, 500)
+    nhs = {fictional_nhs_number(n) for n in serials}
+    upns = {fictional_upn(n, school=n // 1000 % 10000) for n in serials}
+    assert len(nhs) == len(upns) == 500
+    assert all(is_valid_nhs_number(x) for x in nhs) and all(is_valid_upn(u) for u in upns)
+
+
+def test_scale_generator_writes_a_migrated_database(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "caseload.db"
+    scale.generate(path, children=20, per_child=3)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM child").fetchone()[0] == 20
+        assert conn.execute("SELECT count(*) FROM chronology_entry").fetchone()[0] == 60
+        assert conn.execute("SELECT count(DISTINCT upn) FROM child").fetchone()[0] == 20
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
