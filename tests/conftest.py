@@ -41,6 +41,7 @@ def sqlite_url(path: Path) -> str:
 
 ON_POSTGRES = os.environ.get("TAS_TEST_DATABASE", "sqlite").lower() in ("postgresql", "postgres", "pg")
 _pg_created: dict[tuple[str, str], str] = {}
+_pg_long_lived: dict[tuple[str, str], str] = {}
 
 
 def _pg_admin(statement: str) -> None:
@@ -74,20 +75,35 @@ def _pg_admin(statement: str) -> None:
         raise failure[0]
 
 
-def fresh_database_url(name: str, tmp_path: Path) -> str:
+def fresh_database_url(name: str, tmp_path: Path, *, per_test: bool = True) -> str:
     """An empty database for this test: `<tmp_path>/<name>.db`, or on PostgreSQL a new `test_<uuid>` database
-    (dropped after the test). The same name in the same test gives the same database, as a file path would."""
+    (dropped after the test). The same name in the same test gives the same database, as a file path would.
+    A module-scoped fixture passes `per_test=False` and drops it itself with `drop_database`."""
     if not ON_POSTGRES:
         return sqlite_url(tmp_path / f"{name}.db")
     from sqlalchemy.engine import make_url
 
     key = (str(tmp_path), name)
-    if key not in _pg_created:
+    created = _pg_created if per_test else _pg_long_lived
+    if key not in created:
         database = f"test_{uuid.uuid4().hex}"
         _pg_admin(f'CREATE DATABASE "{database}"')
-        _pg_created[key] = database
-    url = make_url(os.environ["TAS_TEST_PG_URL"]).set(database=_pg_created[key])
+        created[key] = database
+    url = make_url(os.environ["TAS_TEST_PG_URL"]).set(database=created[key])
     return url.render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    """Drop a database made with `per_test=False` (SQLite files go with their temporary directory)."""
+    if not ON_POSTGRES:
+        return
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    for key, name in list(_pg_long_lived.items()):
+        if name == database:
+            del _pg_long_lived[key]
+    _pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 @pytest.fixture(autouse=True)
@@ -174,11 +190,13 @@ def service_settings(service: str, tmp_path: Path, nats_url: str, **overrides: A
     config = importlib.import_module(f"{service}.config")
     cls = next(getattr(config, n) for n in dir(config) if n.endswith("Settings") and n != "CommonSettings")
     values: dict[str, Any] = dict(
-        env="test", database_url=fresh_database_url(service, tmp_path), nats_url=nats_url,
+        env="test", nats_url=nats_url,
         dev_key_dir=tmp_path / "dev-issuer", consumer_backoff_seconds=[0.1, 0.2, 0.4],
         consumer_ack_wait_seconds=5.0, consumer_max_deliver=4, outbox_poll_seconds=0.2,
     )
     values.update(overrides)
+    if "database_url" not in values:
+        values["database_url"] = fresh_database_url(service, tmp_path)
     return cls(**values)
 
 

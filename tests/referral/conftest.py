@@ -19,7 +19,7 @@ from nats.js.api import DeliverPolicy
 from tas_common.auth import DevIssuer
 from tas_common.testing import NatsServer, concern_body
 
-from ..conftest import migrate, service_settings  # noqa: TID252
+from ..conftest import drop_database, fresh_database_url, migrate, service_settings  # noqa: TID252
 
 SCHOOL = "100000"
 OTHER_SCHOOL = "100001"
@@ -72,7 +72,8 @@ async def referral_only(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
     tmp: Path = tmp_path_factory.mktemp("referral")
     server = NatsServer(tmp / "nats").start()
     issuer = DevIssuer(tmp / "dev-issuer").ensure()
-    settings = service_settings("referral", tmp, server.url)
+    settings = service_settings("referral", tmp, server.url,
+                                database_url=fresh_database_url("referral", tmp, per_test=False))
     await migrate("referral", settings.database_url)
     app = importlib.import_module("referral.main").create_app(settings)
     try:
@@ -82,6 +83,7 @@ async def referral_only(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
                 yield Referral(client=c, issuer=issuer, nats_url=server.url, app=app)
     finally:
         server.stop()
+        drop_database(settings.database_url)
 
 
 async def new_concern(client: httpx.AsyncClient, headers: dict[str, str], serial: int, **overrides: Any) -> dict:
