@@ -203,8 +203,8 @@ CASELOAD: dict[str, Rule] = {
         body=lambda i, a: {"note": "Checked with the social worker"}),
     # last: its grants let their holders read the children they opened
     "POST /v1/children/{child_id}/break-glass": Rule(
-        f"{', '.join(BREAK_GLASS.split()[:3])} roles ({'dsl, send_officer, social_worker, camhs'}) without a "
-        "relationship (409 with one)", ok={**S(409, "dsl la_officer"), **S(201, "social_worker other_la_officer")},
+        "practitioners with role dsl, send_officer, social_worker or camhs and no relationship to the child "
+        "(409 with one); read-only, for TAS_BREAK_GLASS_HOURS", ok={**S(409, "dsl la_officer"), **S(201, "social_worker other_la_officer")},
         out=S(201, BREAK_GLASS), body=lambda i, a: {"reason": f"Out-of-hours emergency ({a})"}),
 }
 

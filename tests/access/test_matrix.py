@@ -113,3 +113,11 @@ async def test_matrix(world: World, service: str, key: str, tmp_path: Any) -> No
                     wrong.append(f"{cell} — no audit row naming {world.sub(actor)} and the child "
                                  f"({[(r.actor, r.action, r.child_id) for r in rows]})")
     assert wrong == [], "\n".join(wrong)
+
+
+def test_docs_access_md_is_generated_from_the_rules():
+    from pathlib import Path
+
+    from .rules import markdown
+    path = Path(__file__).parents[2] / "docs" / "access.md"
+    assert path.read_text() == markdown(), "regenerate: python -m tests.access.rules > docs/access.md"
