@@ -116,3 +116,19 @@ async def test_rs256_token_verified_against_a_jwks_url():
                                              headers={"kid": "idp-1"}))
     finally:
         server.shutdown()
+
+
+async def test_a_token_not_yet_valid_or_without_expiry_is_refused(issuer, verifier):
+    claims = jwt.decode(mint(issuer), options={"verify_signature": False})
+    key = issuer.private_path.read_bytes()
+    headers = {"kid": "tas-dev-1"}
+    future = jwt.encode({**claims, "nbf": int(time.time()) + 600}, key, algorithm="ES256", headers=headers)
+    with pytest.raises(Unauthorized):
+        await verifier.verify(future)
+    no_exp = {k: v for k, v in claims.items() if k != "exp"}
+    with pytest.raises(Unauthorized):
+        await verifier.verify(jwt.encode(no_exp, key, algorithm="ES256", headers=headers))
+    no_sub = {k: v for k, v in claims.items() if k != "sub"}
+    with pytest.raises(Unauthorized):
+        await verifier.verify(jwt.encode(no_sub, key, algorithm="ES256", headers=headers))
+    assert (await verifier.verify(jwt.encode(claims, key, algorithm="ES256", headers=headers))).sub == "senco-1"

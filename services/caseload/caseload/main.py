@@ -5,7 +5,7 @@ from fastapi import FastAPI
 
 from tas_common.app import create_service_app
 
-from .api import children, ehc, plan, reviews, team
+from .api import access, children, ehc, plan, reviews, team
 from .config import CaseloadSettings
 from .events.handlers import consumer_spec
 
@@ -15,5 +15,6 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings, title="TAS caseload",
         description="The child's record, the team around the child, the one co-produced plan and the chronology.",
-        routers=[children.router, team.router, plan.router, reviews.router, ehc.router, ehc.clocks], consumers=[consumer_spec(settings)],
+        routers=[children.router, team.router, plan.router, reviews.router, ehc.router, ehc.clocks, access.router,
+                 access.queue], consumers=[consumer_spec(settings)],
     )

@@ -211,7 +211,7 @@ class FamilyContactChangedV1(EventPayload):
 
 class ConsentChangedV1(EventPayload):
     subject: ClassVar[str] = "tas.caseload.consent.changed"
-    consumers: ClassVar[tuple[str, ...]] = ()
+    consumers: ClassVar[tuple[str, ...]] = ("referral",)
     child_id: str
     agency_type: str
     status: Literal["given", "refused", "withdrawn", "not_sought"]

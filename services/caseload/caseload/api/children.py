@@ -9,18 +9,20 @@ from tas_common.idempotency import run_once
 
 from ..domain import children, family
 from ..domain.chronology import timeline
-from ..domain.schemas import (ChildPublic, ChronologyEntryPublic, FamilyMemberCreate, FamilyMemberPublic,
+from ..domain.schemas import (ChildPublic, ChildSearchPage, ChronologyEntryPublic, FamilyMemberCreate, FamilyMemberPublic,
                               FamilyMemberUpdate, MergeRequest, Page, PossibleDuplicate)
 from .deps import AnyPractitionerOrFamily, DatabaseDep, DuplicateReviewer, IdempotencyKey, Practitioner
 
 router = APIRouter(prefix="/v1/children", tags=["children"])
 
 
-@router.get("", response_model=Page[ChildPublic], summary="Find a child you have a relationship with by UPN")
+@router.get("", response_model=ChildSearchPage, summary="Find a child you have a relationship with by UPN",
+            description="A child you may open only by break-glass is listed by id under `break_glass_required`, "
+                        "and only to the roles that may break glass; to anyone else it does not exist.")
 async def find_children(principal: AnyPractitionerOrFamily, db: DatabaseDep,
-                        upn: str = Query(min_length=13, max_length=13)) -> Page[ChildPublic]:
+                        upn: str = Query(min_length=13, max_length=13)) -> ChildSearchPage:
     async with db.transaction() as session:
-        return Page(items=await children.find_children(session, principal=principal, upn=upn))
+        return await children.find_children(session, principal=principal, upn=upn)
 
 
 @router.get("/possible-duplicates", response_model=Page[PossibleDuplicate],

@@ -8,6 +8,10 @@ Items (plan entries, chronology entries) carry a sensitivity, enforced on every 
 - `team`: everyone who may see the child except the family;
 - `agency`: only callers of the authoring organisation's type (a health note stays inside health);
 - `restricted`: only the authoring organisation and the DSL/SENCO of the child's school.
+
+Break-glass: a practitioner holding one of BREAK_GLASS_ROLES may, by giving a reason, open a record outside their
+relationships for `TAS_BREAK_GLASS_HOURS` (default 4). The grant is read-only (a write answers 403), every read under
+it writes an extra `break_glass_read` audit row with the grant's reason, and it is flagged for review.
 """
 from __future__ import annotations
 
@@ -20,12 +24,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tas_common.auth import OrgType, Principal
 from tas_common.errors import DomainError, Forbidden, NotFound
 
-from .models import Child, ChronologyEntry, TeamMember
+from tas_common import audit
+from tas_common.db import utcnow
+
+from .models import BreakGlass, Child, ChronologyEntry, TeamMember
 
 SCHOOL_LEADS = ("senco", "dsl", "head")
 SAFEGUARDING_LEADS = ("senco", "dsl")
 LA_ROLES = ("send_officer",)
 SENSITIVITIES = ("family", "team", "agency", "restricted")
+BREAK_GLASS_ROLES = ("social_worker", "camhs", "send_officer", "dsl")
+"""Practitioners who may open a record outside their relationships by giving a reason (read-only, time-limited)."""
 
 
 class Gone(DomainError):
@@ -54,7 +63,31 @@ async def active_membership(session: AsyncSession, principal: Principal, child_i
         TeamMember.left_at.is_(None)))).first()  # type: ignore[union-attr]
 
 
+def may_break_glass(principal: Principal) -> bool:
+    return principal.org_type not in (OrgType.family, OrgType.mis) and principal.has_role(*BREAK_GLASS_ROLES)
+
+
+async def active_grant(session: AsyncSession, principal: Principal, child_id: str) -> BreakGlass | None:
+    """The caller's unexpired break-glass grant on this child, if any."""
+    if not may_break_glass(principal):
+        return None
+    return (await session.exec(select(BreakGlass).where(
+        BreakGlass.child_id == child_id, BreakGlass.sub == principal.sub, BreakGlass.org_id == principal.org_id,
+        BreakGlass.expires_at > utcnow()).order_by(BreakGlass.expires_at.desc()))).first()  # type: ignore
+
+
 async def can_see_child(session: AsyncSession, principal: Principal, child: Child) -> bool:
+    """A relationship, or an unexpired break-glass grant."""
+    return (await has_relationship(session, principal, child)
+            or await active_grant(session, principal, child.id) is not None)
+
+
+async def is_lead_professional(session: AsyncSession, principal: Principal, child_id: str) -> bool:
+    member = await active_membership(session, principal, child_id)
+    return member is not None and member.lead
+
+
+async def has_relationship(session: AsyncSession, principal: Principal, child: Child) -> bool:
     match principal.org_type:
         case OrgType.school if is_school_lead(principal, child):
             return True
@@ -68,8 +101,9 @@ async def can_see_child(session: AsyncSession, principal: Principal, child: Chil
 
 
 async def visible_child(session: AsyncSession, principal: Principal, child_id: str, *,
-                        allow_merged: bool = False) -> Child:
-    """Load the child or 404; a merged duplicate is 410 with `merged_into` (404 to those who cannot see it)."""
+                        allow_merged: bool = False, write: bool = False) -> Child:
+    """Load the child or 404; a merged duplicate is 410 with `merged_into` (404 to those who cannot see it).
+    Under a break-glass grant: reads pass (and are audited as `break_glass_read`), writes are 403."""
     child = await session.get(Child, child_id)
     if child is None:
         raise NotFound("no such child")
@@ -78,8 +112,15 @@ async def visible_child(session: AsyncSession, principal: Principal, child_id: s
         if survivor is not None and await can_see_child(session, principal, survivor):
             raise Gone(f"merged into child {survivor.id}", merged_into=survivor.id)
         raise NotFound("no such child")
-    if not await can_see_child(session, principal, child):
+    if await has_relationship(session, principal, child):
+        return child
+    grant = await active_grant(session, principal, child.id)
+    if grant is None:
         raise NotFound("no such child")
+    if write:
+        raise Forbidden("break-glass gives read access only")
+    await audit.record(session, actor=principal, action="break_glass_read", resource_type="child",
+                       resource_id=child.id, child_id=child.id, reason=f"break-glass {grant.id}: {grant.reason}"[:500])
     return child
 
 

@@ -14,10 +14,10 @@ from tas_common.events.schemas import (ChildRegisteredV1, ConcernLinkedV1, Conce
 from tas_common.outbox import add_event
 
 from . import plan as plans
-from .access import can_see_child, is_la_officer, visible_child
+from .access import can_see_child, is_la_officer, may_break_glass, visible_child
 from .chronology import add_entry
 from .models import Child, ChronologyEntry, EhcRequest, FamilyMember, Plan, Review, TeamMember
-from .schemas import ChildPublic, PossibleDuplicate
+from .schemas import ChildPublic, ChildSearchPage, PossibleDuplicate
 
 SOURCE = "tas/caseload"
 
@@ -122,14 +122,24 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
     return child
 
 
-async def find_children(session: AsyncSession, *, principal: Principal, upn: str) -> list[ChildPublic]:
+async def find_children(session: AsyncSession, *, principal: Principal, upn: str) -> ChildSearchPage:
+    """The children with this UPN the caller may see. To a role that may break glass, a child it may not see is
+    answered only as an id under `break_glass_required` (so that it can open the record by giving a reason);
+    to anyone else such a child does not exist."""
     found = (await session.exec(select(Child).where(Child.upn == upn.upper(),
                                                     Child.merged_into.is_(None)))).all()  # type: ignore
-    visible = [c for c in found if await can_see_child(session, principal, c)]
+    visible, hidden = [], []
+    for child in found:
+        (visible if await can_see_child(session, principal, child) else hidden).append(child)
     for child in visible:
         await audit.record(session, actor=principal, action="search", resource_type="child", resource_id=child.id,
                            child_id=child.id)
-    return [ChildPublic.model_validate(c, from_attributes=True) for c in visible]
+    hints = [c.id for c in hidden] if may_break_glass(principal) else []
+    for child_id in hints:
+        await audit.record(session, actor=principal, action="search_break_glass_hint", resource_type="child",
+                           resource_id=child_id, child_id=child_id)
+    return ChildSearchPage(items=[ChildPublic.model_validate(c, from_attributes=True) for c in visible],
+                           break_glass_required=hints)
 
 
 async def get_child(session: AsyncSession, *, principal: Principal, child_id: str) -> ChildPublic:
@@ -174,7 +184,7 @@ def _may_merge(principal: Principal, a: Child, b: Child) -> bool:
 async def merge(session: AsyncSession, *, principal: Principal, survivor_id: str, duplicate_id: str) -> ChildPublic:
     """Merge `duplicate_id` into `survivor_id`, keeping all history: family, team, plan items, reviews, clocks and
     the chronology move to the survivor; the duplicate stays as a tombstone that points to it (410)."""
-    survivor = await visible_child(session, principal, survivor_id)
+    survivor = await visible_child(session, principal, survivor_id, write=True)
     if duplicate_id == survivor.id:
         raise InvalidInput("a record cannot be merged into itself", field="duplicate_id")
     duplicate = await session.get(Child, duplicate_id)

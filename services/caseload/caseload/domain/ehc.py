@@ -33,7 +33,7 @@ def clock_public(request: EhcRequest, today: date) -> EhcClockPublic:
 
 async def create_request(session: AsyncSession, *, principal: Principal, child_id: str,
                          data: EhcRequestCreate) -> EhcClockPublic:
-    child = await visible_child(session, principal, child_id)
+    child = await visible_child(session, principal, child_id, write=True)
     if not (is_la_officer(principal, child) or is_school_lead(principal, child)):
         raise Forbidden("an EHC needs assessment is requested by the school's leads or recorded by the LA")
     if data.requested_on > date.today():
@@ -61,7 +61,7 @@ async def list_requests(session: AsyncSession, *, principal: Principal, child_id
 
 async def record_milestones(session: AsyncSession, *, principal: Principal, child_id: str, request_id: str,
                             data: EhcRequestUpdate) -> EhcClockPublic:
-    child = await visible_child(session, principal, child_id)
+    child = await visible_child(session, principal, child_id, write=True)
     if not is_la_officer(principal, child):
         raise Forbidden("the LA's SEND officers record the assessment's milestones")
     request = await session.get(EhcRequest, request_id)

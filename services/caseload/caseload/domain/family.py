@@ -28,7 +28,7 @@ async def list_family(session: AsyncSession, *, principal: Principal, child_id: 
 
 async def add_member(session: AsyncSession, *, principal: Principal, child_id: str,
                      data: FamilyMemberCreate) -> FamilyMemberPublic:
-    child = await visible_child(session, principal, child_id)
+    child = await visible_child(session, principal, child_id, write=True)
     not_family(principal)
     member = FamilyMember(child_id=child.id, **data.model_dump(mode="json"))
     session.add(member)
@@ -45,7 +45,7 @@ async def add_member(session: AsyncSession, *, principal: Principal, child_id: s
 async def update_member(session: AsyncSession, *, principal: Principal, child_id: str, member_id: str,
                         data: FamilyMemberUpdate) -> FamilyMemberPublic:
     """Practitioners who can see the child, and the family itself, may change a member's details."""
-    child = await visible_child(session, principal, child_id)
+    child = await visible_child(session, principal, child_id, write=True)
     member = await session.get(FamilyMember, member_id)
     if member is None or member.child_id != child.id:
         raise NotFound("no such family member")

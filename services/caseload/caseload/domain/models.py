@@ -157,3 +157,40 @@ class EhcRequest(Table, table=True):
     annual_review_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     created_by: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Consent(Table, table=True):
+    """The consent (or lawful basis) to share the child's information with one type of agency. Append-only: each
+    change is a new row, the newest row per agency type is the current position (withdrawal is a row too)."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    child_id: str = Field(foreign_key="child.id", index=True, max_length=36)
+    agency_type: str = Field(max_length=20)
+    status: str = Field(max_length=20)
+    lawful_basis: str | None = Field(default=None, max_length=40)
+    note: str | None = Field(default=None, max_length=1000)
+    recorded_by: str = Field(max_length=200)
+    recorded_by_org: str = Field(max_length=200)
+    recorded_by_org_type: str = Field(max_length=20)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class BreakGlass(Table, table=True):
+    """A time-limited, audited grant to read a child's record outside one's relationships, with the reason given;
+    flagged for review by the school's DSL and the LA until someone reviews it."""
+    __tablename__ = "break_glass"
+    __table_args__ = (Index("ix_break_glass_child_sub", "child_id", "sub", "org_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    child_id: str = Field(foreign_key="child.id", max_length=36)
+    sub: str = Field(max_length=200)
+    name: str = Field(default="", max_length=200)
+    org_id: str = Field(max_length=200)
+    org_type: str = Field(max_length=20)
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reason: str = Field(max_length=1000)
+    granted_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    reviewed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    reviewed_by: str | None = Field(default=None, max_length=200)
+    review_note: str | None = Field(default=None, max_length=1000)

@@ -169,7 +169,7 @@ async def _save(session: AsyncSession, plan: Plan, *, content: dict[str, Any], c
 
 async def update_plan(session: AsyncSession, *, principal: Principal, child_id: str, if_match: str | None,
                       data: PlanUpdate) -> PlanPublic:
-    child = await visible_child(session, principal, child_id)
+    child = await visible_child(session, principal, child_id, write=True)
     plan = await load_plan(session, child)
     given = [s for s in SECTIONS if getattr(data, s) is not None]
     if principal.org_type == OrgType.family and set(given) - {"about_me"}:
@@ -190,7 +190,7 @@ async def update_plan(session: AsyncSession, *, principal: Principal, child_id: 
 
 async def publish(session: AsyncSession, *, principal: Principal, child_id: str, if_match: str | None,
                   data: PublishRequest) -> PlanVersionSummary:
-    child = await visible_child(session, principal, child_id)
+    child = await visible_child(session, principal, child_id, write=True)
     not_family(principal)
     plan = await load_plan(session, child)
     _check_if_match(plan, if_match, required=False)

@@ -22,7 +22,7 @@ SOURCE = "tas/caseload"
 
 
 async def schedule(session: AsyncSession, *, principal: Principal, child_id: str, data: ReviewCreate) -> ReviewPublic:
-    child = await visible_child(session, principal, child_id)
+    child = await visible_child(session, principal, child_id, write=True)
     not_family(principal)
     family_ids = set((await session.exec(select(FamilyMember.id).where(FamilyMember.child_id == child.id))).all())
     for n, attendee in enumerate(data.attendees):
@@ -56,7 +56,7 @@ async def list_reviews(session: AsyncSession, *, principal: Principal, child_id:
 
 async def record_progress(session: AsyncSession, *, principal: Principal, child_id: str, review_id: str,
                           data: ReviewProgressIn) -> ReviewPublic:
-    child = await visible_child(session, principal, child_id)
+    child = await visible_child(session, principal, child_id, write=True)
     not_family(principal)
     review = await session.get(Review, review_id)
     if review is None or review.child_id != child.id:

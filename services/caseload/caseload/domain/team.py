@@ -108,7 +108,7 @@ def _require_senco(principal: Principal, child: Child) -> None:
 
 async def add_member(session: AsyncSession, *, principal: Principal, child_id: str,
                      data: TeamMemberCreate) -> TeamMemberPublic:
-    child = await visible_child(session, principal, child_id)
+    child = await visible_child(session, principal, child_id, write=True)
     _require_senco(principal, child)
     if any((m.sub, m.org_id) == (data.sub, data.org_id) for m in await active_members(session, child.id)):
         raise Conflict("already on the team")
@@ -120,7 +120,7 @@ async def add_member(session: AsyncSession, *, principal: Principal, child_id: s
 
 
 async def remove_member(session: AsyncSession, *, principal: Principal, child_id: str, member_id: str) -> None:
-    child = await visible_child(session, principal, child_id)
+    child = await visible_child(session, principal, child_id, write=True)
     _require_senco(principal, child)
     member = await session.get(TeamMember, member_id)
     if member is None or member.child_id != child.id or member.left_at is not None:
@@ -132,7 +132,7 @@ async def remove_member(session: AsyncSession, *, principal: Principal, child_id
 
 async def set_lead(session: AsyncSession, *, principal: Principal, child_id: str,
                    data: LeadProfessional) -> TeamPublic:
-    child = await visible_child(session, principal, child_id)
+    child = await visible_child(session, principal, child_id, write=True)
     _require_senco(principal, child)
     members = await active_members(session, child.id)
     chosen = next((m for m in members if m.id == data.member_id), None)

@@ -28,3 +28,8 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=100,
 
 __all__ = ["AnyUser", "DatabaseDep", "IdempotencyKey", "IfMatch", "MisClient", "OfferAdmin", "ReferralParty",
            "SchoolOrLA", "SchoolStaff"]
+
+ConsentOverrider = Annotated[Principal, Depends(allow(
+    org_types=[OrgType.school, OrgType.local_authority], roles=["dsl", "send_officer"],
+    description="the school's DSL or the LA's SEND officers (consent overrides and their review)"))]
+__all__ += ["ConsentOverrider"]

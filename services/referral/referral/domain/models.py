@@ -127,3 +127,36 @@ class Referral(Table, table=True):
     first_contact_at: datetime | None = Field(default=None,
                                               sa_column=Column(DateTime(timezone=True), nullable=True))
     closed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class ChildConsent(Table, table=True):
+    """Caseload's current consent position per child and agency type (from `tas.caseload.consent.changed`)."""
+    __tablename__ = "child_consent"
+
+    child_id: str = Field(primary_key=True, max_length=36)
+    agency_type: str = Field(primary_key=True, max_length=20)
+    status: str = Field(max_length=20)
+    lawful_basis: str | None = Field(default=None, max_length=40)
+    changed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ConsentOverride(Table, table=True):
+    """Sharing a concern with one type of agency without (or against) consent, on a lawful basis, by a DSL or the
+    LA's SEND officer with a reason; flagged for review until someone reviews it."""
+    __tablename__ = "consent_override"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    concern_id: str = Field(foreign_key="concern.id", index=True, max_length=36)
+    school_urn: str = Field(index=True, max_length=6)
+    la_code: str | None = Field(default=None, index=True, max_length=3)
+    child_id: str | None = Field(default=None, max_length=36)
+    agency_type: str = Field(max_length=20)
+    lawful_basis: str = Field(max_length=40)
+    reason: str = Field(max_length=1000)
+    by_sub: str = Field(max_length=200)
+    by_org: str = Field(max_length=200)
+    by_org_type: str = Field(max_length=20)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    reviewed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    reviewed_by: str | None = Field(default=None, max_length=200)
+    review_note: str | None = Field(default=None, max_length=1000)

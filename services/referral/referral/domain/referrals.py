@@ -23,8 +23,8 @@ from tas_common.events.schemas import (ReferralAcceptedV1, ReferralCompletedV1, 
 from tas_common.outbox import add_event
 from tas_common.vocab import SCHOOL_STAFF_ROLES, ConsentStatus, Urgency
 
-from . import offer
-from .exceptions import (AlreadyReferred, ConsentRequired, IllegalTransition, ServiceUnavailable, invalid_field)
+from . import consent, offer
+from .exceptions import AlreadyReferred, IllegalTransition, ServiceUnavailable, invalid_field
 from .paging import decode_cursor, encode_cursor
 from .models import Concern, FamilyContact, Referral, Service
 from .schemas import (AcceptIn, ChildIdentityPublic, CompleteIn, FamilyContactPublic, LawfulBasis, Page,
@@ -67,21 +67,6 @@ def can_see(principal: Principal, referral: Referral, service: Service) -> bool:
             or is_la_officer_for(principal, referral.la_code))
 
 
-def shares_outside_school(service: Service, concern: Concern) -> bool:
-    return not (service.organisation_type == "school" and service.organisation_id == concern.raised_by_org)
-
-
-def check_consent(concern: Concern, service: Service) -> None:
-    if not shares_outside_school(service, concern):
-        return
-    if concern.consent_status == ConsentStatus.given or concern.lawful_basis:
-        return
-    raise ConsentRequired(
-        f"{service.name} is outside the school: the concern records consent as {concern.consent_status} and no "
-        "lawful basis; record the family's consent or a lawful basis (e.g. safeguarding) on the concern first",
-        service_id=service.id)
-
-
 # --- events -----------------------------------------------------------------------------------------------------
 
 def _base(referral: Referral, concern: Concern) -> dict[str, object]:
@@ -112,13 +97,13 @@ async def _submit(session: AsyncSession, *, principal: Principal, concern: Conce
                   urgency: str, note: str | None, redirected_from: Referral | None = None) -> Referral:
     if service.status != "active":
         raise ServiceUnavailable(f"{service.name} is not taking referrals", service_id=service.id)
-    check_consent(concern, service)
+    lawful_basis = await consent.sharing_basis(session, concern=concern, service=service)
     if await _open_referral_to(session, concern.id, service.id) is not None:
         raise AlreadyReferred(f"this concern already has an open referral to {service.name}", service_id=service.id)
     referral = Referral(
         concern_id=concern.id, service_id=service.id, school_urn=concern.school_urn, la_code=concern.la_code,
         urgency=urgency, safeguarding=concern.safeguarding, note=note, consent_status=concern.consent_status,
-        lawful_basis=concern.lawful_basis,
+        lawful_basis=lawful_basis,
         referred_by_sub=redirected_from.referred_by_sub if redirected_from else principal.sub,
         referred_by_name=redirected_from.referred_by_name if redirected_from else principal.name,
         referred_by_org=redirected_from.referred_by_org if redirected_from else principal.org_id,

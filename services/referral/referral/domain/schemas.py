@@ -451,3 +451,37 @@ class WaitingTimes(BaseModel):
     as_of: datetime
 
 
+
+
+# --- consent overrides ---------------------------------------------------------------------------------------------
+
+AgencyType = Literal["health", "social_care", "local_authority", "voluntary", "school"]
+
+
+class ConsentOverrideCreate(Strict):
+    """Share the concern with one type of agency without (or against) consent, on a lawful basis, with a reason."""
+    agency_type: AgencyType
+    lawful_basis: LawfulBasis
+    reason: str = Field(min_length=10, max_length=1000)
+
+
+class ConsentOverrideReview(Strict):
+    note: str = Field(min_length=1, max_length=1000)
+
+
+class ConsentOverridePublic(BaseModel):
+    id: str
+    concern_id: str
+    child_id: str | None
+    school_urn: str
+    la_code: str | None
+    agency_type: str
+    lawful_basis: str
+    reason: str
+    by_sub: str
+    by_org: str
+    by_org_type: str
+    created_at: datetime
+    reviewed_at: datetime | None
+    reviewed_by: str | None
+    review_note: str | None

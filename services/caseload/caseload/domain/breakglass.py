@@ -1,0 +1,83 @@
+"""Break-glass: open a child's record outside your relationships, with a reason; time-limited, read-only, audited
+and flagged for review by the DSL of the child's school and the LA's SEND officers."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tas_common import audit
+from tas_common.auth import OrgType, Principal
+from tas_common.db import utcnow
+from tas_common.errors import Conflict, Forbidden, NotFound
+
+from .access import BREAK_GLASS_ROLES, has_relationship, is_la_officer, is_safeguarding_lead, may_break_glass
+from .models import BreakGlass, Child
+from .schemas import BreakGlassPublic, BreakGlassRequest, BreakGlassReview
+
+
+def _public(grant: BreakGlass) -> BreakGlassPublic:
+    return BreakGlassPublic.model_validate(grant, from_attributes=True)
+
+
+async def break_glass(session: AsyncSession, *, principal: Principal, child_id: str, data: BreakGlassRequest,
+                      hours: float) -> BreakGlassPublic:
+    if not may_break_glass(principal):
+        raise Forbidden(f"break-glass is for {', '.join(BREAK_GLASS_ROLES)}")
+    child = await session.get(Child, child_id)
+    if child is None or child.merged_into:
+        raise NotFound("no such child")
+    if await has_relationship(session, principal, child):
+        raise Conflict("you already have access to this child's record")
+    now = utcnow()
+    grant = BreakGlass(child_id=child.id, sub=principal.sub, name=principal.name, org_id=principal.org_id,
+                       org_type=str(principal.org_type), roles=sorted(principal.roles), reason=data.reason,
+                       granted_at=now, expires_at=now + timedelta(hours=hours))
+    session.add(grant)
+    await session.flush()
+    await audit.record(session, actor=principal, action="break_glass", resource_type="child", resource_id=child.id,
+                       child_id=child.id, reason=f"break-glass {grant.id}: {data.reason}"[:500])
+    return _public(grant)
+
+
+def _reviewer_scope(principal: Principal):  # type: ignore[no-untyped-def]
+    if principal.org_type == OrgType.local_authority and principal.has_role("send_officer") and principal.la_code:
+        return Child.la_code == principal.la_code
+    if principal.org_type == OrgType.school and principal.has_role("dsl"):
+        return Child.school_urn.in_(sorted(principal.school_urns))  # type: ignore[attr-defined]
+    raise Forbidden("the review queue is for the school's DSL and the LA's SEND officers")
+
+
+async def review_queue(session: AsyncSession, *, principal: Principal, reviewed: bool | None,
+                       limit: int) -> list[BreakGlassPublic]:
+    """Grants on the children of the caller's schools (DSL) or LA (SEND officer), unreviewed first, newest first."""
+    query = select(BreakGlass).join(Child, Child.id == BreakGlass.child_id).where(_reviewer_scope(principal))
+    if reviewed is not None:
+        query = query.where(BreakGlass.reviewed_at.is_not(None) if reviewed  # type: ignore[union-attr]
+                            else BreakGlass.reviewed_at.is_(None))  # type: ignore[union-attr]
+    rows = (await session.exec(query.order_by(BreakGlass.reviewed_at.is_not(None),  # type: ignore[union-attr]
+                                              BreakGlass.granted_at.desc()).limit(limit))).all()  # type: ignore
+    await audit.record_many(session, actor=principal, entries=[
+        {"action": "read", "resource_type": "break_glass", "resource_id": g.id, "child_id": g.child_id}
+        for g in rows])
+    return [_public(g) for g in rows]
+
+
+async def review(session: AsyncSession, *, principal: Principal, grant_id: str,
+                 data: BreakGlassReview) -> BreakGlassPublic:
+    grant = await session.get(BreakGlass, grant_id)
+    child = await session.get(Child, grant.child_id) if grant else None
+    if grant is None or child is None or not (is_safeguarding_lead(principal, child) and principal.has_role("dsl")
+                                              or is_la_officer(principal, child)):
+        raise NotFound("no such break-glass grant")
+    if grant.reviewed_at is not None:
+        raise Conflict("already reviewed")
+    grant.reviewed_at, grant.reviewed_by, grant.review_note = utcnow(), principal.sub, data.note
+    session.add(grant)
+    await audit.record(session, actor=principal, action="review", resource_type="break_glass", resource_id=grant.id,
+                       child_id=child.id, reason=data.note[:500])
+    return _public(grant)
+
+
+__all__ = ["break_glass", "review", "review_queue"]
