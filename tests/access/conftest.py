@@ -22,7 +22,8 @@ from tas_common.auth import DevIssuer
 from tas_common.tables import audit_log
 from tas_common.testing import NatsServer, concern_body, free_port
 
-from ..conftest import SERVICES, _Collect, eventually, migrate, service_settings  # noqa: TID252
+from ..conftest import (SERVICES, _Collect, drop_database, eventually, fresh_database_url,  # noqa: TID252
+                        migrate, service_settings)
 
 IN_SCHOOL, OTHER_SCHOOL, OUT_SCHOOL = "100000", "100001", "200000"   # LA 999, 999, 998
 SALT, OT, OUT_EP = "999-salt", "999-occupational-therapy", "998-educational-psychology"
@@ -122,7 +123,8 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         if service == "notify":
             extra = {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "quiet_hours_start": 0, "quiet_hours_end": 0,
                      "sms_outbox_path": tmp / "sms-outbox.jsonl"}
-        settings = service_settings(service, tmp, nats.url, **extra)
+        settings = service_settings(service, tmp, nats.url, **extra,
+                                    database_url=fresh_database_url(service, tmp, per_test=False))
         await migrate(service, settings.database_url)
         apps[service] = importlib.import_module(f"{service}.main").create_app(settings)
     try:
@@ -138,6 +140,8 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
     finally:
         smtp.stop()
         nats.stop()
+        for app in apps.values():
+            drop_database(app.state.settings.database_url)
 
 
 async def _seed(world: World) -> None:
