@@ -22,6 +22,8 @@ from .tables import outbox
 from .tracing import current_traceparent
 
 log = logging.getLogger("tas.outbox")
+_INSERT = insert(outbox)
+"""Built once: parameters passed to execute() skip building and coercing a `.values()` clause per event."""
 
 
 async def add_event(session: AsyncSession, event: CloudEvent, *, headers: dict[str, str] | None = None) -> None:
@@ -33,10 +35,10 @@ async def add_event(session: AsyncSession, event: CloudEvent, *, headers: dict[s
         event = event.model_copy(update={"traceparent": current_traceparent()})
     extra = event.model_extra or {}
     trace = {"traceparent": extra["traceparent"]} if extra.get("traceparent") else {}
-    await session.execute(insert(outbox).values(
-        event_id=event.id, subject=event.nats_subject, event_type=event.type, payload=event.to_bytes(),
-        headers=json.dumps({**trace, **(headers or {})}), created_at=utcnow(),
-    ))
+    await session.execute(_INSERT, {
+        "event_id": event.id, "subject": event.nats_subject, "event_type": event.type, "payload": event.to_bytes(),
+        "headers": json.dumps({**trace, **(headers or {})}), "created_at": utcnow(),
+    })
 
 
 async def add_events(session: AsyncSession, events: list[CloudEvent]) -> None:
@@ -44,7 +46,7 @@ async def add_events(session: AsyncSession, events: list[CloudEvent]) -> None:
     if not events:
         return
     now = utcnow()
-    await session.execute(insert(outbox), [{
+    await session.execute(_INSERT, [{
         "event_id": e.id, "subject": e.nats_subject, "event_type": e.type, "payload": e.to_bytes(),
         "headers": json.dumps({"traceparent": e.model_extra["traceparent"]} if e.model_extra.get("traceparent")
                               else {}), "created_at": now} for e in events])
