@@ -116,3 +116,13 @@ async def test_rs256_token_verified_against_a_jwks_url():
                                              headers={"kid": "idp-1"}))
     finally:
         server.shutdown()
+
+
+async def test_a_verified_token_is_remembered_until_it_expires(issuer, verifier, monkeypatch):
+    token = mint(issuer, ttl_seconds=-25)  # expired 25 s ago: still inside the 30 s leeway
+    first = await verifier.verify(token)
+    assert await verifier.verify(token) is first  # from the cache: no second signature check
+    real_time = time.time
+    monkeypatch.setattr("tas_common.auth.time.time", lambda: real_time() + 10)  # beyond exp + leeway
+    assert verifier._cached(token) is None  # the cache no longer vouches for it: verified afresh (and refused
+    assert token not in verifier._verified  # by PyJWT's own clock once really expired, as tested above)

@@ -64,6 +64,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 
 READ_ONLY = "tas_read_only"
+EVENTS_WRITTEN = "tas_events_written"
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
@@ -199,6 +200,7 @@ class Database:
         self.read_sessions = async_sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
                                                 class_=AsyncSession, expire_on_commit=False)
         self._after_commit: list[Callable[[], None]] = []
+        self._after_events: list[Callable[[], None]] = []
         database = make_url(url).database
         self.group_commit: GroupCommit | None = None
         if group_commit and self.dialect == "sqlite" and database not in (None, "", ":memory:"):
@@ -211,6 +213,12 @@ class Database:
     def on_commit(self, hook: Callable[[], None]) -> None:
         self._after_commit.append(hook)
 
+    def on_events_committed(self, hook: Callable[[], None]) -> None:
+        """Like `on_commit`, only after units of work that wrote outbox events (`session.info[EVENTS_WRITTEN]`,
+        set by tas_common.outbox): the relay is not woken by the many commits that publish nothing (audited
+        reads, its own marks)."""
+        self._after_events.append(hook)
+
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         if self.group_commit is not None:
@@ -222,6 +230,9 @@ class Database:
                     yield session
         for hook in self._after_commit:
             hook()
+        if session.info.get(EVENTS_WRITTEN):
+            for hook in self._after_events:
+                hook()
 
     @contextlib.asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:

@@ -15,7 +15,7 @@ from nats.js import JetStreamContext
 from sqlalchemy import func, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from .db import Database, utcnow
+from .db import EVENTS_WRITTEN, Database, utcnow
 from .events import CloudEvent
 from .metrics import OUTBOX_DUPLICATES, OUTBOX_LAG_SECONDS, OUTBOX_PENDING, OUTBOX_PUBLISHED
 from .tables import outbox
@@ -35,6 +35,7 @@ async def add_event(session: AsyncSession, event: CloudEvent, *, headers: dict[s
         event = event.model_copy(update={"traceparent": current_traceparent()})
     extra = event.model_extra or {}
     trace = {"traceparent": extra["traceparent"]} if extra.get("traceparent") else {}
+    session.info[EVENTS_WRITTEN] = True
     await session.execute(_INSERT, {
         "event_id": event.id, "subject": event.nats_subject, "event_type": event.type, "payload": event.to_bytes(),
         "headers": json.dumps({**trace, **(headers or {})}), "created_at": utcnow(),
@@ -46,6 +47,7 @@ async def add_events(session: AsyncSession, events: list[CloudEvent]) -> None:
     if not events:
         return
     now = utcnow()
+    session.info[EVENTS_WRITTEN] = True
     await session.execute(_INSERT, [{
         "event_id": e.id, "subject": e.nats_subject, "event_type": e.type, "payload": e.to_bytes(),
         "headers": json.dumps({"traceparent": e.model_extra["traceparent"]} if e.model_extra.get("traceparent")
