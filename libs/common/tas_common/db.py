@@ -121,8 +121,10 @@ class GroupCommit:
                 self.connection = await self.db.engine.connect()
             if not self.connection.in_transaction():
                 await self.connection.begin()
+            # A savepoint only protects others' open work: a unit alone in the transaction joins it directly
+            # (on failure the whole transaction, holding only this unit's work, is rolled back).
             session = AsyncSession(bind=self.connection, expire_on_commit=False,
-                                   join_transaction_mode="create_savepoint")
+                                   join_transaction_mode="create_savepoint" if self.group else "rollback_only")
             async with session:
                 async with session.begin():
                     yield session
