@@ -201,8 +201,7 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self.read_sessions = async_sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
                                                 class_=AsyncSession, expire_on_commit=False)
-        self._after_commit: list[Callable[[], None]] = []
-        self._after_events: list[Callable[[], None]] = []
+        self._after_commit: list[tuple[Callable[[], None], str | None]] = []
         database = make_url(url).database
         self.group_commit: GroupCommit | None = None
         if group_commit and self.dialect == "sqlite" and database not in (None, "", ":memory:"):
@@ -212,14 +211,15 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def on_commit(self, hook: Callable[[], None]) -> None:
-        self._after_commit.append(hook)
+    def on_commit(self, hook: Callable[[], None], *, when: str | None = None) -> None:
+        """Run `hook` after each unit of work commits; with `when`, only after units whose session set
+        `session.info[when]` (e.g. EVENTS_WRITTEN), so that a worker is not woken by commits irrelevant to it."""
+        self._after_commit.append((hook, when))
 
     def on_events_committed(self, hook: Callable[[], None]) -> None:
-        """Like `on_commit`, only after units of work that wrote outbox events (`session.info[EVENTS_WRITTEN]`,
-        set by tas_common.outbox): the relay is not woken by the many commits that publish nothing (audited
-        reads, its own marks)."""
-        self._after_events.append(hook)
+        """After units of work that wrote outbox events (flag set by tas_common.outbox): the relay is not woken by
+        the many commits that publish nothing (audited reads, its own marks)."""
+        self.on_commit(hook, when=EVENTS_WRITTEN)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -230,10 +230,8 @@ class Database:
             async with self.sessions() as session:
                 async with session.begin():
                     yield session
-        for hook in self._after_commit:
-            hook()
-        if session.info.get(EVENTS_WRITTEN):
-            for hook in self._after_events:
+        for hook, when in self._after_commit:
+            if when is None or session.info.get(when):
                 hook()
 
     @contextlib.asynccontextmanager
