@@ -21,8 +21,8 @@ import httpx
 from tas_common.identifiers import nhs_check_digit
 from tas_common.testing import concern_body
 
-from .intake import RssSampler
-from .report import Figure, Report, at_most, summary
+from .intake import RssSampler, profile_finish, profile_start
+from .report import RESULTS, Figure, Report, at_most, summary
 from .smtpsink import read_received
 from .system import BenchSystem
 
@@ -164,24 +164,60 @@ def end_to_end(system: BenchSystem, report: Report, *, rate: float, seconds: flo
             "latency_ms": s, "post_statuses": sorted({str(v[1]) for v in sent.values()})}
 
 
-def run(report: Report, *, tmp: Path, quick: bool) -> None:
+class Profiler:
+    """py-spy on every service of `system` for `seconds` (while the block runs); summaries go to `into`."""
+
+    def __init__(self, system: BenchSystem, report: Report, name: str, seconds: float, into: dict[str, Any],
+                 enabled: bool) -> None:
+        self.system, self.report, self.name, self.seconds, self.into = system, report, name, seconds, into
+        self.enabled = enabled
+        self.running: dict[str, Any] = {}
+
+    def __enter__(self) -> "Profiler":
+        if self.enabled:
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            for service, proc in self.system.procs.items():
+                raw = RESULTS / f"{self.report.stamp}-{self.name}-{service}-profile.txt"
+                self.running[service] = (profile_start(proc.pid, self.seconds, raw), raw)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for service, (proc, raw) in self.running.items():
+            prof = profile_finish(proc, raw, timeout=self.seconds + 60)
+            prof["stacks"] = str(raw.relative_to(RESULTS.parent.parent)) if raw.exists() else ""
+            self.into.setdefault("profile", {})[service] = prof
+
+
+def run(report: Report, *, tmp: Path, quick: bool, parts: tuple[str, ...] = ("mis", "e2e"),
+        profile: bool = False) -> None:
     batch, rate, seconds = (200, 50.0, 8.0) if quick else (1000, 50.0, 60.0)
+    if parts == ("mis",):
+        batch = 1000  # one request: the real size is cheap enough for a smoke run
     details: dict[str, Any] = {}
     with BenchSystem(tmp, services=("referral", "caseload", "notify"), with_smtp=True) as system:
         time.sleep(2.0)
         rest = system.rss_mb()
         with RssSampler(system.procs) as sampler:
-            details["mis_batch"] = mis_batch(system, report, size=batch, timeout=30 if quick else 60)
-            emails = details["mis_batch"].pop("emails", [])
-            if emails:  # let notify finish the batch's emails before the end-to-end run measures
-                assert system.smtp is not None
-                wait_for_mail(system.smtp.extra["out"], emails, timeout=30 if quick else 90)
-            details["end_to_end"] = end_to_end(system, report, rate=rate, seconds=seconds)
+            if "mis" in parts:
+                mis: dict[str, Any] = {}
+                with Profiler(system, report, "mis", 12.0, mis, enabled=profile and "e2e" not in parts):
+                    mis |= mis_batch(system, report, size=batch, timeout=30 if quick else 60)
+                    emails = mis.pop("emails", [])
+                    if emails:  # let notify finish the batch's emails before the end-to-end run measures
+                        assert system.smtp is not None
+                        wait_for_mail(system.smtp.extra["out"], emails, timeout=30 if quick else 90)
+                details["mis_batch"] = mis
+            if "e2e" in parts:
+                e2e: dict[str, Any] = {}
+                with Profiler(system, report, "e2e", seconds + 2, e2e, enabled=profile):
+                    e2e |= end_to_end(system, report, rate=rate, seconds=seconds)
+                details["end_to_end"] = e2e
         details["rss_at_rest_mb"], details["rss_peak_mb"] = rest, sampler.peak
-        for service in ("caseload", "notify"):
-            report.add(Figure("memory", f"{service} RSS at rest", rest.get(service), "MB", "< 150 MB",
-                              at_most(rest.get(service), 150)),
-                       Figure("memory", f"{service} RSS under load (peak)", sampler.peak.get(service), "MB",
-                              "< 300 MB", at_most(sampler.peak.get(service), 300),
-                              note="MIS batch + end-to-end run"))
-    report.details["e2e"] = details
+        if "e2e" in parts:
+            for service in ("caseload", "notify"):
+                report.add(Figure("memory", f"{service} RSS at rest", rest.get(service), "MB", "< 150 MB",
+                                  at_most(rest.get(service), 150)),
+                           Figure("memory", f"{service} RSS under load (peak)", sampler.peak.get(service), "MB",
+                                  "< 300 MB", at_most(sampler.peak.get(service), 300),
+                                  note="MIS batch + end-to-end run"))
+    report.details["e2e" if "e2e" in parts else "mis"] = details

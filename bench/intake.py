@@ -82,6 +82,29 @@ def wait_drained(db_path: Path, timeout: float) -> float | None:
     return None
 
 
+def profile_start(pid: int, seconds: float, raw_path: Path) -> subprocess.Popen[str] | None:
+    """Start py-spy recording `pid` in the background (see `profile_finish`)."""
+    pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(pyspy).exists():
+        return None
+    return subprocess.Popen([pyspy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "200",
+                             "--format", "raw", "--output", str(raw_path), "--nonblocking"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def profile_finish(proc: subprocess.Popen[str] | None, raw_path: Path, timeout: float) -> dict[str, Any]:
+    if proc is None:
+        return {"error": "py-spy not installed (pip install -r requirements-bench.txt)"}
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    if not raw_path.exists():
+        return {"error": (out or "")[-500:]}
+    return summarise_stacks(raw_path.read_text())
+
+
 def profile(pid: int, seconds: float, raw_path: Path) -> dict[str, Any] | None:
     """py-spy record (raw collapsed stacks), summarised into the functions with the most samples."""
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")

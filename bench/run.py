@@ -15,29 +15,33 @@ from pathlib import Path
 from . import e2e, intake, scale
 from .report import Figure, Report
 
-BENCHMARKS = ("intake", "e2e", "scale")
-"""intake (+ memory of referral), e2e (MIS batch, end to end, memory of all three services), scale."""
+BENCHMARKS = ("intake", "e2e", "scale", "mis")
+DEFAULT = ("intake", "e2e", "scale")
+"""intake (+ memory of referral), e2e (MIS batch, end to end, memory of all three services), scale; `mis`
+runs the MIS batch (1,000 concerns) alone."""
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smoke run of each benchmark (about two minutes)")
     parser.add_argument("--only", action="append", choices=BENCHMARKS, help="repeatable; default: all")
-    parser.add_argument("--profile", action="store_true", help="profile the intake even when it meets its targets")
+    parser.add_argument("--profile", action="store_true", help="profile (py-spy) the intake even when it meets its targets, and every service during e2e / mis")
     args = parser.parse_args(argv)
     report = Report(quick=args.quick)
     started = time.monotonic()
     failed = []
     with tempfile.TemporaryDirectory(prefix="tas-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        for name in args.only or BENCHMARKS:
+        for name in args.only or DEFAULT:
             print(f"bench: {name} ...", flush=True)
             t0 = time.monotonic()
             try:
                 if name == "intake":
                     intake.run(report, tmp=tmp / name, quick=args.quick, force_profile=args.profile)
                 elif name == "e2e":
-                    e2e.run(report, tmp=tmp / name, quick=args.quick)
+                    e2e.run(report, tmp=tmp / name, quick=args.quick, profile=args.profile)
+                elif name == "mis":
+                    e2e.run(report, tmp=tmp / name, quick=args.quick, parts=("mis",), profile=args.profile)
                 elif name == "scale":
                     scale.run(report, tmp=tmp / name, quick=args.quick)
             except Exception as exc:  # noqa: BLE001 - one benchmark failing must not lose the others' figures

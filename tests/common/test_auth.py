@@ -132,3 +132,13 @@ async def test_a_token_not_yet_valid_or_without_expiry_is_refused(issuer, verifi
     with pytest.raises(Unauthorized):
         await verifier.verify(jwt.encode(no_sub, key, algorithm="ES256", headers=headers))
     assert (await verifier.verify(jwt.encode(claims, key, algorithm="ES256", headers=headers))).sub == "senco-1"
+
+
+async def test_a_verified_token_is_remembered_until_it_expires(issuer, verifier, monkeypatch):
+    token = mint(issuer, ttl_seconds=-25)  # expired 25 s ago: still inside the 30 s leeway
+    first = await verifier.verify(token)
+    assert await verifier.verify(token) is first  # from the cache: no second signature check
+    real_time = time.time
+    monkeypatch.setattr("tas_common.auth.time.time", lambda: real_time() + 10)  # beyond exp + leeway
+    assert verifier._cached(token) is None  # the cache no longer vouches for it: verified afresh (and refused
+    assert token not in verifier._verified  # by PyJWT's own clock once really expired, as tested above)

@@ -18,6 +18,9 @@ from .db import utcnow
 from .tables import audit_log
 
 GENESIS = "0" * 64
+_HEAD = select(audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+_INSERT = insert(audit_log)
+"""Statements built once (the audit row is written by almost every use case)."""
 _FIELDS = ("at", "actor", "actor_org", "actor_org_type", "action", "resource_type", "resource_id", "child_id",
            "reason")
 
@@ -38,7 +41,7 @@ async def record(session: AsyncSession, *, actor: Principal | None, action: str,
                  system_actor: str = "system") -> None:
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(727401)"))  # one chain head at a time
-    head = (await session.execute(select(audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1))).scalar()
+    head = (await session.execute(_HEAD)).scalar()
     row: dict[str, object] = {
         "at": utcnow(),
         "actor": actor.sub if actor else system_actor,
@@ -48,7 +51,7 @@ async def record(session: AsyncSession, *, actor: Principal | None, action: str,
         "child_id": child_id, "reason": reason,
     }
     prev = head or GENESIS
-    await session.execute(insert(audit_log).values(**row, prev_hash=prev, hash=_digest(prev, row)))
+    await session.execute(_INSERT, {**row, "prev_hash": prev, "hash": _digest(prev, row)})
 
 
 async def record_many(session: AsyncSession, *, actor: Principal | None, entries: list[dict[str, str | None]],
@@ -59,7 +62,7 @@ async def record_many(session: AsyncSession, *, actor: Principal | None, entries
         return
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(727401)"))
-    prev = (await session.execute(select(audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1))).scalar()
+    prev = (await session.execute(_HEAD)).scalar()
     prev = prev or GENESIS
     at = utcnow()
     rows = []
@@ -74,7 +77,7 @@ async def record_many(session: AsyncSession, *, actor: Principal | None, entries
         digest = _digest(prev, row)
         rows.append({**row, "prev_hash": prev, "hash": digest})
         prev = digest
-    await session.execute(insert(audit_log), rows)
+    await session.execute(_INSERT, rows)
 
 
 @dataclass(frozen=True)

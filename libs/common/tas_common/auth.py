@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import OrderedDict
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Iterable
@@ -96,10 +97,41 @@ class TokenVerifier:
             raise ValueError("a JWKS URL or a public key is needed to verify tokens")
         self.issuer = issuer
         self.audience = audience
-        self._public_key = public_key_pem
+        # The key object, parsed once (PyJWT would parse the PEM on every request).
+        self._public_key = serialization.load_pem_public_key(public_key_pem) if public_key_pem else None
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300) if jwks_url else None
+        self._verified: OrderedDict[str, tuple[Principal, float, float]] = OrderedDict()
+
+    VERIFIED_CACHE_SIZE = 2048
+    VERIFIED_CACHE_SECONDS = 60.0
+    LEEWAY_SECONDS = 30
+
+    def _cached(self, token: str) -> Principal | None:
+        """A token whose signature and claims were verified in the last minute (the signature check is the largest
+        part of a read's CPU): the same bytes verify the same way; expiry is checked again on every use, and the
+        minute bounds how long a key withdrawn from the JWKS keeps being trusted."""
+        hit = self._verified.get(token)
+        if hit is None:
+            return None
+        principal, expires, verified_at = hit
+        now = time.time()
+        if now > expires + self.LEEWAY_SECONDS or now - verified_at > self.VERIFIED_CACHE_SECONDS:
+            self._verified.pop(token, None)
+            return None
+        self._verified.move_to_end(token)
+        return principal
 
     async def verify(self, token: str) -> Principal:
+        cached = self._cached(token)
+        if cached is not None:
+            return cached
+        principal, expires = await self._verify(token)
+        self._verified[token] = (principal, expires, time.time())
+        if len(self._verified) > self.VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") not in ALGORITHMS:
@@ -109,7 +141,8 @@ class TokenVerifier:
             else:
                 signing_key = self._public_key
             claims = jwt.decode(token, signing_key, algorithms=ALGORITHMS, audience=self.audience,
-                                issuer=self.issuer, options={"require": ["exp", "iss", "aud", "sub"]}, leeway=30)
+                                issuer=self.issuer, options={"require": ["exp", "iss", "aud", "sub"]},
+                                leeway=self.LEEWAY_SECONDS)
         except Unauthorized:
             raise
         except (jwt.PyJWTError, ValueError) as exc:
@@ -120,6 +153,6 @@ class TokenVerifier:
                 org_type=claims["org_type"], roles=frozenset(claims.get("roles", [])),
                 school_urns=frozenset(str(u) for u in claims.get("school_urns", [])),
                 la_code=claims.get("la_code"), child_ids=frozenset(claims.get("child_ids", [])),
-            )
+            ), float(claims["exp"])
         except (KeyError, ValueError) as exc:
             raise Unauthorized("token lacks the TAS claims (org_id, org_type)") from exc

@@ -460,7 +460,7 @@ def _start_infrastructure(supervisor: Supervisor, layout: Layout, ports: Ports, 
 
 def uvicorn_argv(service: str, port: int) -> list[str]:
     return [sys.executable, "-m", "uvicorn", f"{service}.main:create_app", "--factory", "--host", HOST,
-            "--port", str(port), "--timeout-graceful-shutdown", "5"]
+            "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--timeout-graceful-shutdown", "5"]
 
 
 def _start_services(supervisor: Supervisor, layout: Layout, ports: Ports, env: Mapping[str, str],

@@ -1,7 +1,8 @@
 """Idempotent consumer runner on a durable JetStream pull consumer.
 
 For each message: parse the CloudEvent, and in ONE database transaction check the processed-events table, run the
-handler, and record the event id; ack only after that commit. A handler failure is nak'd with a backoff; on the
+handler, and record the event id; ack only after that commit. A fetched batch of several messages shares one
+transaction (one commit), each message in a savepoint of its own (`handle_batch`). A handler failure is nak'd with a backoff; on the
 last allowed delivery the message goes to `tas.deadletter.<consumer>` (kept in the stream, visible to operators)
 and is terminated, and the consumer goes on with the next one. A message that is not a valid event is
 dead-lettered at once: retrying cannot fix it.
@@ -20,7 +21,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .db import Database, utcnow
@@ -33,6 +34,12 @@ log = logging.getLogger("tas.consumer")
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 DEAD_LETTER_PREFIX = "tas.deadletter"
+_SEEN = select(processed_event.c.event_id).where(processed_event.c.consumer == bindparam("consumer"),
+                                                 processed_event.c.event_id == bindparam("event_id"))
+_SEEN_ANY = select(processed_event.c.event_id).where(processed_event.c.consumer == bindparam("consumer"),
+                                                     processed_event.c.event_id.in_(bindparam("event_ids",
+                                                                                              expanding=True)))
+_MARK = insert(processed_event)
 
 
 class RetryLater(Exception):
@@ -101,8 +108,10 @@ class ConsumerRunner:
                     log.warning("fetch failed", extra={"consumer": self.durable, "error": type(exc).__name__})
                     await asyncio.sleep(0.5)
                     continue
-                for msg in msgs:
-                    await self.handle(msg)
+                if len(msgs) == 1:
+                    await self.handle(msgs[0])
+                else:
+                    await self.handle_batch(msgs)
         finally:
             try:
                 await sub.unsubscribe()
@@ -113,6 +122,75 @@ class ConsumerRunner:
         """Handle one message in a span that continues the message's trace (its `traceparent` header)."""
         with span((msg.headers or {}).get("traceparent")):
             await self._handle(msg)
+
+    async def handle_batch(self, msgs: list[Msg]) -> None:
+        """Handle a fetched batch in ONE unit of work: each message's handler and its processed-event row run in
+        a SAVEPOINT of their own, the batch commits once, and only then is each message acked. A message whose
+        handler fails is rolled back to its savepoint alone (the others' effects stay) and is nak'd or
+        dead-lettered as in `handle`. If the batch cannot commit, every message is handled again one by one."""
+        ready: list[tuple[Msg, CloudEvent, Handler]] = []
+        for msg in msgs:
+            try:
+                event = CloudEvent.from_bytes(msg.data)
+                event.payload()
+            except (ValidationError, ValueError) as exc:
+                await self._dead_letter(msg, f"invalid event: {type(exc).__name__}", msg.metadata.num_delivered)
+                continue
+            handler = self.spec.handlers.get(msg.subject)
+            if handler is None:
+                await msg.ack()
+                continue
+            ready.append((msg, event, handler))
+        if not ready:
+            return
+        outcomes: list[bool | Exception] = []  # duplicate?, or the handler's failure
+        try:
+            async with self.db.transaction() as session:
+                outcomes = []
+                seen = {row[0] for row in (await session.execute(_SEEN_ANY, {
+                    "consumer": self.durable, "event_ids": [event.id for _, event, _ in ready]})).all()}
+                for msg, event, handler in ready:
+                    if event.id in seen:
+                        outcomes.append(True)
+                        continue
+                    with span((msg.headers or {}).get("traceparent")):
+                        try:
+                            async with session.begin_nested():
+                                await handler(session, event)
+                                await session.execute(_MARK, {
+                                    "consumer": self.durable, "event_id": event.id, "event_type": event.type,
+                                    "processed_at": utcnow()})
+                        except Exception as exc:  # noqa: BLE001 - this message alone is retried
+                            outcomes.append(exc)
+                            continue
+                    seen.add(event.id)  # the same event twice in one batch is a duplicate the second time
+                    outcomes.append(False)
+        except Exception as exc:  # noqa: BLE001 - nothing of the batch committed: one by one, as usual
+            log.warning("batch failed; handling one by one", extra={"consumer": self.durable,
+                                                                    "error": type(exc).__name__})
+            for msg, _, _ in ready:
+                await self.handle(msg)
+            return
+        for (msg, event, _), outcome in zip(ready, outcomes):
+            if isinstance(outcome, Exception):
+                await self._failed(msg, event, outcome)
+                continue
+            if self.spec.on_committed is not None:
+                await self.spec.on_committed(event)
+            await msg.ack()
+            EVENTS_HANDLED.labels(self.durable, "duplicate" if outcome else "ok").inc()
+
+    async def _failed(self, msg: Msg, event: CloudEvent, exc: Exception) -> None:
+        deliveries = msg.metadata.num_delivered
+        outcome = "retry" if isinstance(exc, RetryLater) else "error"
+        EVENTS_HANDLED.labels(self.durable, outcome).inc()
+        if deliveries >= self.spec.max_deliver:
+            await self._dead_letter(msg, f"{type(exc).__name__}: {exc}", deliveries)
+            return
+        delay = self.spec.backoff_seconds[min(deliveries - 1, len(self.spec.backoff_seconds) - 1)]
+        log.warning("handler failed; will retry", extra={"consumer": self.durable, "event_id": event.id,
+                                                         "deliveries": deliveries, "error": type(exc).__name__})
+        await msg.nak(delay=delay)
 
     async def _handle(self, msg: Msg) -> None:
         deliveries = msg.metadata.num_delivered
@@ -131,15 +209,7 @@ class ConsumerRunner:
         try:
             duplicate = await self._process(event, handler)
         except Exception as exc:  # noqa: BLE001 - any failure is retried, then dead-lettered
-            outcome = "retry" if isinstance(exc, RetryLater) else "error"
-            EVENTS_HANDLED.labels(self.durable, outcome).inc()
-            if deliveries >= self.spec.max_deliver:
-                await self._dead_letter(msg, f"{type(exc).__name__}: {exc}", deliveries)
-                return
-            delay = self.spec.backoff_seconds[min(deliveries - 1, len(self.spec.backoff_seconds) - 1)]
-            log.warning("handler failed; will retry", extra={"consumer": self.durable, "event_id": event.id,
-                                                             "deliveries": deliveries, "error": type(exc).__name__})
-            await msg.nak(delay=delay)
+            await self._failed(msg, event, exc)
             return
         if self.spec.on_committed is not None:
             await self.spec.on_committed(event)
@@ -148,13 +218,12 @@ class ConsumerRunner:
 
     async def _process(self, event: CloudEvent, handler: Handler) -> bool:
         async with self.db.transaction() as session:
-            seen = (await session.execute(select(processed_event.c.event_id).where(
-                processed_event.c.consumer == self.durable, processed_event.c.event_id == event.id))).first()
+            seen = (await session.execute(_SEEN, {"consumer": self.durable, "event_id": event.id})).first()
             if seen is not None:
                 return True
             await handler(session, event)
-            await session.execute(insert(processed_event).values(
-                consumer=self.durable, event_id=event.id, event_type=event.type, processed_at=utcnow()))
+            await session.execute(_MARK, {"consumer": self.durable, "event_id": event.id, "event_type": event.type,
+                                          "processed_at": utcnow()})
         return False
 
     async def _dead_letter(self, msg: Msg, reason: str, deliveries: int) -> None:

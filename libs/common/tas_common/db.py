@@ -55,13 +55,16 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        from .sqlite_inline import connect
+
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30, "async_creator_fn": connect})
         _tune_sqlite(engine)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
 READ_ONLY = "tas_read_only"
+EVENTS_WRITTEN = "tas_events_written"
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
@@ -118,8 +121,10 @@ class GroupCommit:
                 self.connection = await self.db.engine.connect()
             if not self.connection.in_transaction():
                 await self.connection.begin()
+            # A savepoint only protects others' open work: a unit alone in the transaction joins it directly
+            # (on failure the whole transaction, holding only this unit's work, is rolled back).
             session = AsyncSession(bind=self.connection, expire_on_commit=False,
-                                   join_transaction_mode="create_savepoint")
+                                   join_transaction_mode="create_savepoint" if self.group else "rollback_only")
             async with session:
                 async with session.begin():
                     yield session
@@ -196,7 +201,7 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self.read_sessions = async_sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
                                                 class_=AsyncSession, expire_on_commit=False)
-        self._after_commit: list[Callable[[], None]] = []
+        self._after_commit: list[tuple[Callable[[], None], str | None]] = []
         database = make_url(url).database
         self.group_commit: GroupCommit | None = None
         if group_commit and self.dialect == "sqlite" and database not in (None, "", ":memory:"):
@@ -206,8 +211,15 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def on_commit(self, hook: Callable[[], None]) -> None:
-        self._after_commit.append(hook)
+    def on_commit(self, hook: Callable[[], None], *, when: str | None = None) -> None:
+        """Run `hook` after each unit of work commits; with `when`, only after units whose session set
+        `session.info[when]` (e.g. EVENTS_WRITTEN), so that a worker is not woken by commits irrelevant to it."""
+        self._after_commit.append((hook, when))
+
+    def on_events_committed(self, hook: Callable[[], None]) -> None:
+        """After units of work that wrote outbox events (flag set by tas_common.outbox): the relay is not woken by
+        the many commits that publish nothing (audited reads, its own marks)."""
+        self.on_commit(hook, when=EVENTS_WRITTEN)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -218,8 +230,9 @@ class Database:
             async with self.sessions() as session:
                 async with session.begin():
                     yield session
-        for hook in self._after_commit:
-            hook()
+        for hook, when in self._after_commit:
+            if when is None or session.info.get(when):
+                hook()
 
     @contextlib.asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:

@@ -1,4 +1,5 @@
-"""Dependencies every service's api/deps.py re-exports."""
+"""Dependencies every service's api/deps.py re-exports. They are `async def`: FastAPI runs a plain `def` dependency in
+its thread pool, a thread hand-off per request for a getattr (intake profile)."""
 from __future__ import annotations
 
 from typing import Annotated
@@ -9,11 +10,11 @@ from .db import Database
 from .runtime import ServiceRuntime
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
+async def get_runtime(request: Request) -> ServiceRuntime:
     return request.app.state.runtime
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     return request.app.state.runtime.db
 
 

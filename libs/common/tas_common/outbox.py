@@ -15,13 +15,15 @@ from nats.js import JetStreamContext
 from sqlalchemy import func, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from .db import Database, utcnow
+from .db import EVENTS_WRITTEN, Database, utcnow
 from .events import CloudEvent
 from .metrics import OUTBOX_DUPLICATES, OUTBOX_LAG_SECONDS, OUTBOX_PENDING, OUTBOX_PUBLISHED
 from .tables import outbox
 from .tracing import current_traceparent
 
 log = logging.getLogger("tas.outbox")
+_INSERT = insert(outbox)
+"""Built once: parameters passed to execute() skip building and coercing a `.values()` clause per event."""
 
 
 async def add_event(session: AsyncSession, event: CloudEvent, *, headers: dict[str, str] | None = None) -> None:
@@ -33,10 +35,11 @@ async def add_event(session: AsyncSession, event: CloudEvent, *, headers: dict[s
         event = event.model_copy(update={"traceparent": current_traceparent()})
     extra = event.model_extra or {}
     trace = {"traceparent": extra["traceparent"]} if extra.get("traceparent") else {}
-    await session.execute(insert(outbox).values(
-        event_id=event.id, subject=event.nats_subject, event_type=event.type, payload=event.to_bytes(),
-        headers=json.dumps({**trace, **(headers or {})}), created_at=utcnow(),
-    ))
+    session.info[EVENTS_WRITTEN] = True
+    await session.execute(_INSERT, {
+        "event_id": event.id, "subject": event.nats_subject, "event_type": event.type, "payload": event.to_bytes(),
+        "headers": json.dumps({**trace, **(headers or {})}), "created_at": utcnow(),
+    })
 
 
 async def add_events(session: AsyncSession, events: list[CloudEvent]) -> None:
@@ -44,7 +47,8 @@ async def add_events(session: AsyncSession, events: list[CloudEvent]) -> None:
     if not events:
         return
     now = utcnow()
-    await session.execute(insert(outbox), [{
+    session.info[EVENTS_WRITTEN] = True
+    await session.execute(_INSERT, [{
         "event_id": e.id, "subject": e.nats_subject, "event_type": e.type, "payload": e.to_bytes(),
         "headers": json.dumps({"traceparent": e.model_extra["traceparent"]} if e.model_extra.get("traceparent")
                               else {}), "created_at": now} for e in events])

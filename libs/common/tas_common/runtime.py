@@ -90,7 +90,7 @@ class ServiceRuntime:
                 await asyncio.sleep(1.0)
         self.relay = OutboxRelay(db=self.db, js=self.js, service=self.settings.service_name,
                                  poll_seconds=self.settings.outbox_poll_seconds)
-        self.db.on_commit(self.relay.wake)
+        self.db.on_events_committed(self.relay.wake)
         tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
         tasks += [asyncio.create_task(r.run(), name=f"consumer-{r.durable}") for r in self.runners]
         self.bus_ready.set()

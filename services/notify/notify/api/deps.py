@@ -22,7 +22,7 @@ TemplateAdmin = Annotated[Principal, Depends(allow(
     description="the local authority's notify administrators"))]
 
 
-def get_settings(request: Request) -> NotifySettings:
+async def get_settings(request: Request) -> NotifySettings:
     return request.app.state.settings
 
 

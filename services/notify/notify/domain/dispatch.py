@@ -172,7 +172,7 @@ async def run_dispatcher(runtime: ServiceRuntime) -> None:
                             buckets=buckets_from(settings))
     runtime.extras["dispatcher"] = dispatcher
     wake = asyncio.Event()
-    runtime.db.on_commit(wake.set)
+    runtime.db.on_commit(wake.set, when=notifications.QUEUED)
     sweep_every = max(1.0, min(60.0, settings.sweeper_after_seconds / 2))
     last_sweep = 0.0
     loop = asyncio.get_running_loop()

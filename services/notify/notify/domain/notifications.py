@@ -41,6 +41,9 @@ from .templates import Template, Value
 from .templates_store import template_for
 
 SOURCE = "tas/notify"
+QUEUED = "notify_queued"
+"""`session.info` flag: this unit of work created or changed a notification; the dispatcher wakes after its commit
+(tas_common.db.Database.on_commit(when=...)), not after every commit of the service."""
 SCHOOL_LEADS = ("senco", "dsl", "head")
 FINAL = ("delivered", "permanent-failure", "technical-failure", "cancelled")
 FAILED = ("permanent-failure", "technical-failure", "temporary-failure")
@@ -158,6 +161,7 @@ async def _existing(session: AsyncSession, *, dedupe_key: str, recipient_key: st
 async def _fail_now(session: AsyncSession, n: Notification, *, reason: str) -> None:
     n.status, n.failure_reason = "permanent-failure", reason[:300]
     session.add(n)
+    session.info[QUEUED] = True  # wakes the dispatcher after the commit
     await add_event(session, new_event(NotificationFailedV1(**_event_fields(n), status=n.status, reason=reason[:200]),
                                        source=SOURCE, subject=n.id))
     NOTIFICATIONS.labels(n.channel, n.status).inc()
@@ -180,6 +184,7 @@ async def create_message(session: AsyncSession, *, settings: NotifySettings, tri
                      subject=subject, body=body, not_before=when if when and when > now else None,
                      created_at=now, updated_at=now, traceparent=current_traceparent())
     session.add(n)
+    session.info[QUEUED] = True  # wakes the dispatcher after the commit
     NOTIFICATIONS.labels(channel, "created").inc()
     blocked = await recipients.suppressed(session, channel=channel, address=recipient) if recipient else None
     if blocked is not None:
@@ -220,6 +225,7 @@ async def notify_family(session: AsyncSession, *, settings: NotifySettings, chil
                              language=language, channel=contact.preferred_channel, recipient="", body="",
                              created_at=now, updated_at=now)
             session.add(n)
+            session.info[QUEUED] = True  # wakes the dispatcher after the commit
             await _fail_now(session, n, reason=f"invalid recipient: {exc}")
             created.append(n)
             continue
@@ -409,6 +415,7 @@ async def record_accepted(session: AsyncSession, *, notification_id: str, provid
     n.provider, n.provider_ref, n.updated_at = provider, provider_ref[:100], utcnow()
     n.status = "delivered" if delivered else "sending"
     session.add(n)
+    session.info[QUEUED] = True  # wakes the dispatcher after the commit
     await add_event(session, new_event(NotificationSentV1(**_event_fields(n), status="sending"),
                                        source=SOURCE, subject=n.id))
     if delivered:
@@ -430,10 +437,12 @@ async def record_failure(session: AsyncSession, *, notification_id: str, status:
         n.status, n.provider_ref = "created", None
         n.not_before = now + timedelta(seconds=min(settings.retry_base_seconds * 2 ** (n.attempts - 1), 3600))
         session.add(n)
+        session.info[QUEUED] = True  # wakes the dispatcher after the commit
         NOTIFICATIONS.labels(n.channel, "temporary-failure").inc()
         return
     n.status = "technical-failure" if status == "temporary-failure" else status
     session.add(n)
+    session.info[QUEUED] = True  # wakes the dispatcher after the commit
     await add_event(session, new_event(NotificationFailedV1(**_event_fields(n), status=n.status, reason=reason[:200]),
                                        source=SOURCE, subject=n.id))
     NOTIFICATIONS.labels(n.channel, n.status).inc()
@@ -457,12 +466,14 @@ async def apply_receipt(session: AsyncSession, *, provider: str, provider_ref: s
         if provider_ref and not n.provider_ref:
             n.provider, n.provider_ref, n.updated_at = provider, provider_ref[:100], utcnow()
             session.add(n)
+            session.info[QUEUED] = True  # wakes the dispatcher after the commit
         return n
     if status == "delivered":
         n.status, n.updated_at = "delivered", utcnow()
         if provider_ref and not n.provider_ref:
             n.provider_ref = provider_ref
         session.add(n)
+        session.info[QUEUED] = True  # wakes the dispatcher after the commit
         await add_event(session, new_event(NotificationDeliveredV1(**_event_fields(n), status="delivered"),
                                            source=SOURCE, subject=n.id))
         NOTIFICATIONS.labels(n.channel, "delivered").inc()

@@ -1,0 +1,69 @@
+"""An aiosqlite connection that runs statements which cannot wait on the event loop's own thread.
+
+aiosqlite sends every call (cursor(), execute, each fetch, cursor close) to the connection's worker thread and
+wakes the event loop when it is done: four or more thread hand-offs per statement, each costing more CPU than
+the statement itself (profile of the e2e pipeline: about half the services' CPU). A statement can only *wait*
+(busy timeout, fsync) when it takes or gives up a lock, so:
+
+- BEGIN, COMMIT, ROLLBACK, PRAGMA, connect and close still run on the worker thread (the COMMIT's fsync, the
+  busy wait for the write lock and WAL checkpoints never block the event loop);
+- SELECT runs inline (WAL: readers take no lock that a writer holds);
+- INSERT / UPDATE / DELETE / SAVEPOINT / RELEASE run inline only on a connection that holds the write lock
+  (its transaction began with BEGIN IMMEDIATE, see db._tune_sqlite), where they cannot wait for anyone; else on
+  the thread;
+- fetches and cursor() / cursor close run inline (they only compute).
+
+Calls on one connection never overlap (SQLAlchemy awaits each), so the connection is used by one thread at a
+time; it is opened with check_same_thread=False for that reason.
+"""
+from __future__ import annotations
+
+import sqlite3
+from typing import Any, Callable
+
+import aiosqlite
+
+_READ = ("SELECT",)
+_WRITE = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "RELEASE", "SELECT", "WITH")
+_COMPUTE = frozenset({"fetchone", "fetchall", "fetchmany", "cursor"})
+
+
+class InlineConnection(aiosqlite.Connection):
+    _write_locked = False
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        name = getattr(fn, "__name__", "")
+        conn = self._connection
+        if self._running and conn is not None:
+            if name in ("execute", "executemany") and args and isinstance(args[0], str):
+                head = args[0].lstrip()[:10].upper()
+                if head.startswith(_READ) or (self._write_locked and conn.in_transaction
+                                              and head.startswith(_WRITE)):
+                    return fn(*args, **kwargs)
+                result = await super()._execute(fn, *args, **kwargs)
+                if head.startswith("BEGIN"):
+                    mode = args[0].upper()
+                    self._write_locked = "IMMEDIATE" in mode or "EXCLUSIVE" in mode
+                else:
+                    self._sync_lock_state()
+                return result
+            if name in _COMPUTE or (name == "close" and isinstance(getattr(fn, "__self__", None), sqlite3.Cursor)):
+                return fn(*args, **kwargs)
+        result = await super()._execute(fn, *args, **kwargs)
+        self._sync_lock_state()
+        return result
+
+    def _sync_lock_state(self) -> None:
+        try:
+            if self._connection is None or not self._connection.in_transaction:
+                self._write_locked = False
+        except sqlite3.ProgrammingError:  # closed
+            self._write_locked = False
+
+
+def connect(database: str, **kwargs: Any) -> InlineConnection:
+    """`async_creator_fn` for SQLAlchemy's aiosqlite dialect."""
+    kwargs["check_same_thread"] = False
+    connection = InlineConnection(lambda: sqlite3.connect(database, **kwargs), 64)
+    connection._thread.daemon = True
+    return connection

@@ -1,0 +1,89 @@
+"""A fetched batch is handled in one unit of work (one commit), each message in its own savepoint: a failing
+message is rolled back and retried alone, the others' effects commit and are acked; duplicates do nothing."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+
+import tas_common.consumer as consumer_module
+from tas_common.consumer import dead_letter_subject
+from tas_common.events import CloudEvent
+from tas_common.tables import processed_event
+
+from .test_bus import child_registered, db, effect_count, js, record_effect, runner_for  # noqa: F401
+
+EXPECTED_COMMITS_FOR_ONE_BATCH = 1
+
+
+async def publish(js, event: CloudEvent, *, msg_id: bool = True) -> None:  # noqa: F811
+    await js.publish(event.nats_subject, event.to_bytes(), headers={"Nats-Msg-Id": event.id} if msg_id else None)
+
+
+async def processed_ids(database) -> set[str]:
+    async with database.reader() as session:
+        return set((await session.execute(select(processed_event.c.event_id))).scalars().all())
+
+
+async def test_a_batch_commits_once_and_a_failing_message_is_rolled_back_alone(db, js):  # noqa: F811
+    commits = []
+    sa_event.listen(db.engine.sync_engine, "commit", lambda conn: commits.append(1))
+
+    async def handler(session, event: CloudEvent) -> None:
+        await record_effect(session, event)  # written, then rolled back to the message's savepoint
+        if event.data["child_id"] == "child-poison":
+            raise ValueError("cannot handle this one")
+
+    runner = runner_for(db, js, handler, max_deliver=2)
+    await runner.ensure()
+    first, second = child_registered(1), child_registered(2)
+    poison = child_registered(3)
+    poison = poison.model_copy(update={"data": {**poison.data, "child_id": "child-poison"}})
+    for event in (first, poison, second):
+        await publish(js, event)
+    await publish(js, first, msg_id=False)  # the same event delivered twice in one batch
+
+    sub = await js.pull_subscribe_bind("tests", "TAS")
+    msgs = await sub.fetch(4, timeout=5)
+    assert len(msgs) == 4
+    await runner.handle_batch(msgs)
+    assert len(commits) == EXPECTED_COMMITS_FOR_ONE_BATCH
+    assert await effect_count(db) == 2  # first and second; not the poison's, not first's duplicate
+    assert await processed_ids(db) == {first.id, second.id}
+    await sub.unsubscribe()
+
+    # The poison message was nak'd: it comes back, fails again and is dead-lettered; the others were acked.
+    dlq = await js.pull_subscribe(dead_letter_subject("tests"), durable="dlq-check")
+    task = asyncio.create_task(runner.run())
+    dead = (await dlq.fetch(1, timeout=10))[0]
+    assert json.loads(dead.data)["id"] == poison.id
+    runner.stop()
+    await task
+    info = await js.consumer_info("TAS", "tests")
+    assert info.num_ack_pending == 0 and info.num_pending == 0
+    assert await effect_count(db) == 2
+
+
+async def test_a_batch_that_cannot_commit_is_handled_one_by_one(db, js):  # noqa: F811
+    """A failure outside any message's savepoint (here: the batch's duplicate check) loses no message."""
+    runner = runner_for(db, js, record_effect)
+    await runner.ensure()
+    events = [child_registered(n) for n in range(3)]
+    for event in events:
+        await publish(js, event)
+    sub = await js.pull_subscribe_bind("tests", "TAS")
+    msgs = await sub.fetch(3, timeout=5)
+    original = consumer_module._SEEN_ANY
+    consumer_module._SEEN_ANY = select(processed_event.c.event_id).where(  # a broken statement
+        processed_event.c.event_id == "x").with_only_columns(processed_event.c.event_id.op("nosuchop")("y"))
+    try:
+        await runner.handle_batch(msgs)
+    finally:
+        consumer_module._SEEN_ANY = original
+    assert await effect_count(db) == 3
+    assert await processed_ids(db) == {e.id for e in events}
+    await sub.unsubscribe()
+    info = await js.consumer_info("TAS", "tests")
+    assert info.num_ack_pending == 0 and info.num_pending == 0
