@@ -167,14 +167,13 @@ async def test_the_201_answers_exactly_what_a_later_read_of_the_concern_does(ref
     assert created.json() == read.json()
 
 
-async def test_a_replayed_concern_answers_the_first_response_byte_for_byte_in_json(referral_only):
+async def test_a_replayed_concern_answers_the_first_response(referral_only):
     senco = {**referral_only.headers("senco"), "Idempotency-Key": "concern-190"}
     first = await referral_only.client.post("/v1/concerns", json=concern_body(190), headers=senco)
     again = await referral_only.client.post("/v1/concerns", json=concern_body(190), headers=senco)
     assert first.status_code == again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
-    assert json.loads(first.content) == first.json()
 
 
 async def test_teachers_do_not_see_the_dsl_s_safeguarding_concerns(referral_only):

@@ -19,12 +19,12 @@ from tas_common.outbox import add_event
 from tas_common.vocab import SCHOOL_STAFF_ROLES, ConsentStatus, Urgency
 
 from . import referrals, schools
-from .schools import SchoolEntry
 from .exceptions import invalid_field
 from .paging import decode_cursor, encode_cursor
 from .models import Concern, FamilyContact, Referral, new_id
 from .schemas import (ChildIdentityPublic, ConcernCreate, ConcernPublic, ConsentUpdate, FamilyContactPublic,
                       LawfulBasis, Page)
+from .schools import SchoolEntry
 
 SOURCE = "tas/referral"
 SAFEGUARDING_READERS = ("dsl", "head", "senco")
