@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from referral.domain.models import ChildConsent
 from tas_common.cli import main as tas
 from tas_common.db import utcnow
 from tas_common.tables import audit_log, outbox
@@ -15,6 +16,7 @@ from tas_common.testing import concern_body
 from ..conftest import eventually  # noqa: TID252
 
 SCHOOL = "100000"
+child_consent = ChildConsent.__table__  # type: ignore[attr-defined]
 
 
 async def _child(system, senco, serial: int) -> dict:
@@ -57,6 +59,15 @@ async def test_withdrawn_consent_blocks_sharing_with_that_agency_until_an_overri
     assert "tas.caseload.consent.changed" in subjects
 
     refer = {"concern_id": c["concern_id"], "service_ids": ["999-salt"]}
+
+    async def withdrawal_replicated():
+        # Wait without side effects: a referral POSTed before referral has the event would be created (201).
+        async with system.runtime("referral").db.reader() as session:
+            row = (await session.execute(select(child_consent.c.status).where(
+                child_consent.c.child_id == c["child_id"], child_consent.c.agency_type == "health"))).first()
+        return row is not None and row.status == "withdrawn"
+
+    await eventually(withdrawal_replicated, what="consent.changed in referral's replica")
 
     async def blocked():
         got = await system.referral.post("/v1/referrals", json=refer, headers=senco)

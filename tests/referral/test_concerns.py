@@ -135,6 +135,47 @@ async def test_idempotency_key_creates_one_concern(referral_only):
     assert other.status_code == 422
 
 
+_SHAPES = {
+    "no contacts, no NHS number": lambda b: (b.update(family_contacts=[], consent_status="not_sought"),
+                                              b["child"].update(nhs_number=None, year_group=None)),
+    "two contacts, lawful basis": lambda b: b.update(consent_status="refused", lawful_basis="public_task",
+                                                     family_contacts=[*b["family_contacts"], {
+                                                         "name": "Sam Carer", "relationship": "carer",
+                                                         "parental_responsibility": False, "mobile": "07700 900123",
+                                                         "preferred_channel": "sms", "language": "cy"}]),
+    "graduated response, repeated areas": lambda b: b.update(
+        areas_of_need=["sensory_and_physical", "cognition_and_learning", "sensory_and_physical"],
+        already_tried=None, urgency="priority",
+        graduated_response=[{"action": "Pre-teaching key vocabulary", "started": "2026-01-05"},
+                            {"action": "Fine-motor group", "started": "2026-02-02", "ended": "2026-03-27",
+                             "outcome": "Handwriting more legible"}]),
+    "safeguarding": lambda b: b.update(safeguarding=True, consent_status="not_sought"),
+}
+
+
+@pytest.mark.parametrize("shape", list(_SHAPES))
+async def test_the_201_answers_exactly_what_a_later_read_of_the_concern_does(referral_only, shape):
+    """The creating POST builds its answer from the rows it wrote (no read-back): it must equal the stored record."""
+    dsl = referral_only.headers("dsl")
+    body = concern_body(180 + list(_SHAPES).index(shape))
+    _SHAPES[shape](body)
+    created = await referral_only.client.post("/v1/concerns", json=body, headers=dsl)
+    assert created.status_code == 201, created.text
+    assert created.headers["content-type"] == "application/json"
+    read = await referral_only.client.get(f"/v1/concerns/{created.json()['id']}", headers=dsl)
+    assert read.status_code == 200
+    assert created.json() == read.json()
+
+
+async def test_a_replayed_concern_answers_the_first_response(referral_only):
+    senco = {**referral_only.headers("senco"), "Idempotency-Key": "concern-190"}
+    first = await referral_only.client.post("/v1/concerns", json=concern_body(190), headers=senco)
+    again = await referral_only.client.post("/v1/concerns", json=concern_body(190), headers=senco)
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+
+
 async def test_teachers_do_not_see_the_dsl_s_safeguarding_concerns(referral_only):
     dsl, teacher = referral_only.headers("dsl"), referral_only.headers("teacher")
     concern = await new_concern(referral_only.client, dsl, 113, safeguarding=True)

@@ -8,7 +8,7 @@ from typing import Any, AsyncIterator
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .access import public
@@ -36,6 +36,8 @@ class RequestGuardMiddleware:
         self.form_paths = tuple(form_paths)
         self.path_body_limits = dict(path_body_limits or {})
         """Exact path → a limit other than `max_body_bytes` (e.g. a batch endpoint)."""
+        self._latency: dict[tuple[str, str, int], Histogram] = {}
+        """The histogram's child per (method, route, status): `labels()` on every request was a lookup under a lock."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,17 +56,23 @@ class RequestGuardMiddleware:
             await rejection(scope, receive, send_wrapper)
         else:
             await self.app(scope, rejection, send_wrapper)
-        route = scope.get("route")
-        REQUEST_SECONDS.labels(self.service, scope["method"], getattr(route, "path", "unmatched"),
-                               str(status_holder["status"])).observe(time.perf_counter() - started)
+        key = (scope["method"], getattr(scope.get("route"), "path", "unmatched"), status_holder["status"])
+        latency = self._latency.get(key)
+        if latency is None:
+            latency = self._latency[key] = REQUEST_SECONDS.labels(self.service, key[0], key[1], str(key[2]))
+        latency.observe(time.perf_counter() - started)
 
     async def _reject(self, scope: Scope, receive: Receive) -> Response | Receive:
         if scope["method"] not in ("POST", "PUT", "PATCH"):
             return receive
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        length = content_type = None
+        for name, value in scope["headers"]:  # ASGI header names are lower-case bytes
+            if name == b"content-length":
+                length = value.decode("latin-1")
+            elif name == b"content-type":
+                content_type = value.decode("latin-1")
         path = scope["path"]
         limit = self.path_body_limits.get(path.rstrip("/") or "/", self.max_body_bytes)
-        length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             return problem(413, "payload-too-large", "Request body too large",
                            f"the limit is {limit} bytes", path)
@@ -77,7 +85,7 @@ class RequestGuardMiddleware:
             if len(body) > limit:
                 return problem(413, "payload-too-large", "Request body too large",
                                f"the limit is {limit} bytes", path)
-        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        content_type = (content_type or "").split(";")[0].strip().lower()
         if body and not path.startswith(self.form_paths) and not (
                 content_type in JSON_TYPES or content_type.endswith("+json")):
             return problem(415, "unsupported-media-type", "Send application/json",

@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,6 +18,11 @@ from .auth import Principal
 from .db import Database, utcnow
 from .errors import InvalidInput
 from .tables import idempotency_key
+
+_FIND = select(idempotency_key).where(idempotency_key.c.principal == bindparam("principal"),
+                                      idempotency_key.c.key == bindparam("key"))
+_INSERT = insert(idempotency_key)
+"""Statements built once."""
 
 
 @dataclass(frozen=True)
@@ -36,8 +41,7 @@ def _principal_key(principal: Principal) -> str:
 
 async def replay(session: AsyncSession, *, principal: Principal, key: str, route: str,
                  body_hash: str) -> StoredResponse | None:
-    row = (await session.execute(select(idempotency_key).where(
-        idempotency_key.c.principal == _principal_key(principal), idempotency_key.c.key == key))).first()
+    row = (await session.exec(_FIND, params={"principal": _principal_key(principal), "key": key})).first()
     if row is None:
         return None
     if row.route != route or row.request_hash != body_hash:
@@ -47,16 +51,19 @@ async def replay(session: AsyncSession, *, principal: Principal, key: str, route
 
 async def remember(session: AsyncSession, *, principal: Principal, key: str, route: str, body_hash: str,
                    status_code: int, body: Any) -> None:
-    await session.execute(insert(idempotency_key).values(
-        principal=_principal_key(principal), key=key, route=route, request_hash=body_hash, status_code=status_code,
-        response=json.dumps(body, default=str).encode(), created_at=utcnow()))
+    """Store the response for retries with the same key: `body` is its JSON as sent (bytes) or a JSON value."""
+    response = body if isinstance(body, bytes) else json.dumps(body, default=str).encode()
+    await session.exec(_INSERT, params={
+        "principal": _principal_key(principal), "key": key, "route": route, "request_hash": body_hash,
+        "status_code": status_code, "response": response, "created_at": utcnow()})
 
 
 async def run_once(db: Database, *, principal: Principal, key: str | None, route: str, request_body: BaseModel,
-                   create: Callable[[AsyncSession], Awaitable[BaseModel]], status_code: int = 201) -> JSONResponse:
+                   create: Callable[[AsyncSession], Awaitable[BaseModel]], status_code: int = 201) -> Response:
     """The unit of work of a creating POST: with an Idempotency-Key, a retry returns the first response and
-    repeats no effect (on a concurrent retry the loser's transaction rolls back on the key and then replays)."""
-    body_hash = request_hash(request_body.model_dump(mode="json"))
+    repeats no effect (on a concurrent retry the loser's transaction rolls back on the key and then replays).
+    The response model is serialised to JSON once, by pydantic, for the response and for the stored copy."""
+    body_hash = request_hash(request_body.model_dump(mode="json")) if key else ""
     for attempt in range(2):
         try:
             async with db.transaction() as session:
@@ -65,11 +72,11 @@ async def run_once(db: Database, *, principal: Principal, key: str | None, route
                     if stored is not None:
                         return JSONResponse(stored.body, status_code=stored.status_code,
                                             headers={"Idempotent-Replayed": "true"})
-                result = (await create(session)).model_dump(mode="json")
+                result = (await create(session)).model_dump_json().encode()
                 if key:
                     await remember(session, principal=principal, key=key, route=route, body_hash=body_hash,
                                    status_code=status_code, body=result)
-            return JSONResponse(result, status_code=status_code)
+            return Response(result, status_code=status_code, media_type="application/json")
         except IntegrityError:
             if not key or attempt:
                 raise

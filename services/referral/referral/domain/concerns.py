@@ -21,9 +21,10 @@ from tas_common.vocab import SCHOOL_STAFF_ROLES, ConsentStatus, Urgency
 from . import referrals, schools
 from .exceptions import invalid_field
 from .paging import decode_cursor, encode_cursor
-from .models import Concern, FamilyContact, Referral, School, new_id
+from .models import Concern, FamilyContact, Referral, new_id
 from .schemas import (ChildIdentityPublic, ConcernCreate, ConcernPublic, ConsentUpdate, FamilyContactPublic,
                       LawfulBasis, Page)
+from .schools import SchoolEntry
 
 SOURCE = "tas/referral"
 SAFEGUARDING_READERS = ("dsl", "head", "senco")
@@ -40,7 +41,7 @@ def can_read_concern(principal: Principal, concern: Concern) -> bool:
     return False
 
 
-def concern_rows(*, principal: Principal, data: ConcernCreate, school: School,
+def concern_rows(*, principal: Principal, data: ConcernCreate, school: SchoolEntry,
                  mis_record_id: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The rows of a new concern and its family contacts, as plain dicts (cheap enough for a batch of 1,000).
     A safeguarding concern is top priority, and without consent it records safeguarding as the lawful basis for
@@ -86,13 +87,18 @@ def raised_event(concern: dict[str, Any], contacts: list[dict[str, Any]]) -> Clo
     ), source=SOURCE, subject=concern["id"])
 
 
+_INSERT_CONCERN = insert(Concern.__table__)  # type: ignore[attr-defined]
+_INSERT_CONTACT = insert(FamilyContact.__table__)  # type: ignore[attr-defined]
+"""Built once; the rows are passed as parameters."""
+
+
 async def insert_concerns(session: AsyncSession, concerns: list[dict[str, Any]],
                           contacts: list[dict[str, Any]]) -> None:
     """Multi-row inserts of concern and contact rows (one statement each, whatever the batch size)."""
     if concerns:
-        await session.execute(insert(Concern.__table__), concerns)  # type: ignore[attr-defined]
+        await session.exec(_INSERT_CONCERN, params=concerns)
     if contacts:
-        await session.execute(insert(FamilyContact.__table__), contacts)  # type: ignore[attr-defined]
+        await session.exec(_INSERT_CONTACT, params=contacts)
 
 
 async def raise_concern(session: AsyncSession, *, principal: Principal, data: ConcernCreate) -> ConcernPublic:
@@ -107,11 +113,13 @@ async def raise_concern(session: AsyncSession, *, principal: Principal, data: Co
     await insert_concerns(session, [row], contact_rows)
     await audit.record(session, actor=principal, action="create", resource_type="concern", resource_id=row["id"])
     await add_event(session, raised_event(row, contact_rows))
+    if not data.safeguarding:
+        return public_of_rows(row, contact_rows, school=school)
+    # The front door referral reads, and may update, the stored concern.
     concern = await session.get(Concern, row["id"])
     assert concern is not None
-    contacts = [FamilyContact(**c) for c in contact_rows]
     front_door = await route_safeguarding(session, principal=principal, concern=concern)
-    return to_public(concern, contacts, school=school, front_door=front_door)
+    return to_public(concern, [FamilyContact(**c) for c in contact_rows], school=school, front_door=front_door)
 
 
 async def route_safeguarding(session: AsyncSession, *, principal: Principal, concern: Concern) -> Referral | None:
@@ -192,7 +200,7 @@ async def link_child(session: AsyncSession, *, concern_id: str, child_id: str) -
         session.add(concern)
 
 
-def to_public(concern: Concern, contacts: list[FamilyContact], *, school: School | None = None,
+def to_public(concern: Concern, contacts: list[FamilyContact], *, school: SchoolEntry | None = None,
               front_door: Referral | None = None) -> ConcernPublic:
     routed = ["dsl"] + ([front_door.service_id] if front_door else []) if concern.safeguarding else []
     return ConcernPublic(
@@ -209,3 +217,21 @@ def to_public(concern: Concern, contacts: list[FamilyContact], *, school: School
         front_door_referral_id=front_door.id if front_door else None, mis_record_id=concern.mis_record_id,
         created_at=concern.created_at,
     )
+
+
+_CHILD_FIELDS = tuple(ChildIdentityPublic.model_fields)
+_ROW_FIELDS = tuple(f for f in ConcernPublic.model_fields
+                    if f not in ("child", "family_contacts", "school_name", "routed_to", "front_door_referral_id"))
+
+
+def public_of_rows(concern: dict[str, Any], contacts: list[dict[str, Any]], *,
+                   school: SchoolEntry | None) -> ConcernPublic:
+    """`to_public` of a concern that is not routed anywhere, from the rows just inserted (`concern_rows`) instead of
+    reading them back: one validation from plain data, no ORM objects (tests/referral/test_concerns.py checks
+    that it answers exactly what a later GET does)."""
+    return ConcernPublic.model_validate({
+        **{field: concern[field] for field in _ROW_FIELDS},
+        "child": {field: concern[field] for field in _CHILD_FIELDS},
+        "family_contacts": contacts, "school_name": school.name if school else None,
+        "routed_to": [], "front_door_referral_id": None,
+    })
