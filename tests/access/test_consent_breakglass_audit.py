@@ -3,13 +3,14 @@ real service database checked by `tas audit-verify` after real requests."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
 from tas_common.cli import main as tas
 from tas_common.db import utcnow
-from tas_common.tables import audit_log, outbox
+from tas_common.tables import audit_log, outbox, processed_event
 from tas_common.testing import concern_body
 
 from ..conftest import eventually  # noqa: TID252
@@ -57,12 +58,19 @@ async def test_withdrawn_consent_blocks_sharing_with_that_agency_until_an_overri
     assert "tas.caseload.consent.changed" in subjects
 
     refer = {"concern_id": c["concern_id"], "service_ids": ["999-salt"]}
+    async with system.runtime("caseload").db.reader() as session:
+        event_ids = [json.loads(p)["id"] for p in (await session.execute(select(outbox.c.payload).where(
+            outbox.c.subject == "tas.caseload.consent.changed"))).scalars().all()]
 
-    async def blocked():
-        got = await system.referral.post("/v1/referrals", json=refer, headers=senco)
-        return got if got.status_code == 409 else None
+    async def learned():   # read-only: polling with POST would create the referral before referral has learned
+        async with system.runtime("referral").db.reader() as session:
+            done = (await session.execute(select(processed_event.c.event_id).where(
+                processed_event.c.event_id.in_(event_ids)))).scalars().all()
+        return len(done) == len(event_ids)
 
-    r = await eventually(blocked, what="referral to learn that consent for health was withdrawn")
+    await eventually(learned, what="referral to learn that consent for health was withdrawn")
+    r = await system.referral.post("/v1/referrals", json=refer, headers=senco)
+    assert r.status_code == 409, r.text
     assert r.json()["type"].endswith("consent-required") and r.json()["agency_type"] == "health"
     # another agency type is not affected: the concern's own consent (given) still shares with the LA's services
     r = await system.referral.post("/v1/referrals", headers=senco, json={
