@@ -1,18 +1,22 @@
-"""Benchmark 4: caseload at scale. 1,000,000 fictional children and 10,000,000 chronology entries (--quick:
-10,000 and 100,000) generated straight into a migrated caseload database with sqlite3 executemany, cached under
-bench/cache/ keyed by caseload's migration head and the sizes, then served by caseload under uvicorn:
+"""Benchmark 4: caseload at scale. 1,000,000 fictional children, 10,000,000 chronology entries and 1,000,000 team
+memberships (--quick: 10,000, 100,000 and 10,000) generated straight into a migrated caseload database with
+sqlite3 executemany, cached under bench/cache/ keyed by caseload's migration head and the sizes, then served by
+caseload under uvicorn:
 
-- child lookup by UPN (`GET /v1/children?upn=`),
+- child lookup by UPN (`GET /v1/children?upn=`, a SEND officer),
 - one chronology page (`GET /v1/children/{id}/chronology?limit=50`),
-- a practitioner's caseload list: caseload has no such endpoint yet, so the equivalent query (a SENCO's
-  children at their school, 50 by name) is measured through caseload's own models and engine, in process.
+- a practitioner's caseload list (`GET /v1/caseload`): a speech and language therapist on 40 children's teams
+  (one of children / 40 such therapists), and the SENCO of a school of children / 2,000 pupils (500; first page
+  of 50).
+
+When PostgreSQL server binaries are present, the same rows are loaded into a local cluster (bench/scale_pg.py,
+cached under bench/cache/ too) and the same figures are measured with caseload on PostgreSQL.
 
 Requests go one at a time on a keep-alive connection; p50 and p99 over all of them. Reads are audited (an
-insert and a commit with fsync per read), as in production.
+insert and a commit with fsync per read; a caseload page writes one audit row per child listed), as in production.
 """
 from __future__ import annotations
 
-import asyncio
 import random
 
 import sqlite3
@@ -24,12 +28,16 @@ from typing import Any, Iterator
 from tas_common.migrations import heads, upgrade
 from tas_common.testing import FAMILY, GIVEN, fictional_nhs_number, fictional_upn
 
+from . import scale_pg
 from .report import Figure, Report, at_most, summary
 from .system import BenchSystem, migrations_dir, sqlite_url
 
 CACHE = Path(__file__).resolve().parent / "cache"
 SCHOOLS = 2000
 LA_CODE = "999"
+CASELOAD = 40
+"""Children per practitioner: every child has one speech and language therapist, one of children / 40."""
+TRUST = "bench-nhs-trust"
 KINDS = ("concern_raised", "referral_submitted", "referral_accepted", "team_member_added", "plan_published",
          "review_scheduled", "contact_changed", "note_added")
 
@@ -63,6 +71,39 @@ def _entries(children: int, per_child: int) -> Iterator[tuple[Any, ...]]:
                    f"Fictional {kind.replace('_', ' ')} entry {j} for benchmark child {i}", "team", None, None, None)
 
 
+def practitioners(children: int) -> int:
+    return max(1, children // CASELOAD)
+
+
+def practitioner_sub(k: int) -> str:
+    return f"bench-slt-{k}"
+
+
+def _team_members(children: int) -> Iterator[tuple[Any, ...]]:
+    """Child i's therapist is number i % P: each of the P therapists is on 40 teams, across many schools; each is
+    the lead professional on its first child's team."""
+    count = practitioners(children)
+    joined = "2025-09-15 09:00:00.000000"
+    for i in range(children):
+        k = i % count
+        yield (f"{i:08x}-0000-4000-9000-{i:012x}", child_id(i), practitioner_sub(k), f"Pat Therapist {k}", TRUST,
+               "health", "speech and language therapist", "[]", i < count, "bench", joined)
+
+
+CHILD_COLUMNS = ["id", "upn", "nhs_number", "given_name", "family_name", "date_of_birth", "year_group", "school_urn",
+                 "la_code", "possible_duplicate_of", "created_at"]
+ENTRY_COLUMNS = ["id", "child_id", "at", "kind", "summary", "sensitivity", "ref_type", "ref_id", "source_event_id"]
+MEMBER_COLUMNS = ["id", "child_id", "sub", "name", "org_id", "org_type", "role", "referral_ids", "lead", "added_by",
+                  "joined_at"]
+
+
+def tables(children: int, per_child: int) -> dict[str, tuple[list[str], Any]]:
+    """Table → (columns, a function giving its rows): the same rows for SQLite and PostgreSQL."""
+    return {"child": (CHILD_COLUMNS, lambda: _children(children)),
+            "chronology_entry": (ENTRY_COLUMNS, lambda: _entries(children, per_child)),
+            "team_member": (MEMBER_COLUMNS, lambda: _team_members(children))}
+
+
 def generate(path: Path, children: int, per_child: int) -> float:
     """Build the database at `path` (through a temporary file, renamed when complete); return seconds taken."""
     t0 = time.monotonic()
@@ -76,11 +117,9 @@ def generate(path: Path, children: int, per_child: int) -> float:
         conn.execute("PRAGMA synchronous=OFF")
         conn.execute("PRAGMA cache_size=-1000000")
         conn.execute("BEGIN")
-        conn.executemany("INSERT INTO child (id, upn, nhs_number, given_name, family_name, date_of_birth, year_group,"
-                         " school_urn, la_code, possible_duplicate_of, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                         _children(children))
-        conn.executemany("INSERT INTO chronology_entry (id, child_id, at, kind, summary, sensitivity, ref_type, "
-                         "ref_id, source_event_id) VALUES (?,?,?,?,?,?,?,?,?)", _entries(children, per_child))
+        for table, (columns, rows) in tables(children, per_child).items():
+            conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                             rows())
         conn.execute("COMMIT")
         conn.execute("PRAGMA journal_mode=WAL")
     finally:
@@ -100,9 +139,9 @@ def cached_database(children: int, per_child: int) -> tuple[Path, float | None]:
     return path, generate(path, children, per_child)
 
 
-def timed_gets(client: Any, paths: list[str], headers: dict[str, str]) -> tuple[list[float], int]:
+def timed_gets(client: Any, requests: list[tuple[str, dict[str, str]]]) -> tuple[list[float], int]:
     latencies, errors = [], 0
-    for path in paths:
+    for path, headers in requests:
         t0 = time.perf_counter()
         response = client.get(path, headers=headers)
         latencies.append((time.perf_counter() - t0) * 1000)
@@ -111,73 +150,82 @@ def timed_gets(client: Any, paths: list[str], headers: dict[str, str]) -> tuple[
     return latencies, errors
 
 
-async def caseload_list(url: str, urns: list[str]) -> list[float]:
-    """The query a practitioner's caseload list needs, through caseload's engine and models."""
-    from sqlmodel import select
+SERIES = ("child by UPN", "chronology page", "caseload list, therapist", "caseload list, SENCO")
 
-    from caseload.domain.models import Child
-    from tas_common.db import Database
 
-    db = Database(url)
-    latencies = []
-    try:
-        for urn in urns:
-            t0 = time.perf_counter()
-            async with db.reader() as session:
-                rows = (await session.exec(select(Child).where(Child.school_urn == urn)
-                                           .order_by(Child.family_name, Child.given_name, Child.id).limit(50))).all()
-            latencies.append((time.perf_counter() - t0) * 1000)
-            assert rows
-    finally:
-        await db.dispose()
-    return latencies
+def measure(tmp: Path, url: str, *, children: int, picks: list[int]) -> dict[str, tuple[list[float], int]]:
+    """Caseload on `url` under uvicorn; each series warmed up with its first 50 requests, then timed."""
+    system = BenchSystem(tmp, services=("caseload",), database_urls={"caseload": url})
+    rng = random.Random(11)
+    results: dict[str, tuple[list[float], int]] = {}
+    with system:
+        la = system.token("send_officer", "local_authority", la_code=LA_CODE, org_id="la-999")
+        therapists = {k: system.token("slt", "health", sub=practitioner_sub(k), org_id=TRUST)
+                      for k in {rng.randrange(practitioners(children)) for _ in picks}}
+        therapist_ks = list(therapists)
+        sencos = {urn: system.token("senco", "school", sub=f"bench-senco-{urn}", org_id=f"bench-school-{urn}",
+                                    school_urns=[urn]) for urn in {school_urn(i) for i in picks}}
+        series = {
+            "child by UPN": [(f"/v1/children?upn={fictional_upn(i, school=i // 1000 % 10000)}", la) for i in picks],
+            "chronology page": [(f"/v1/children/{child_id(i)}/chronology?limit=50", la) for i in picks],
+            "caseload list, therapist": [("/v1/caseload?limit=50", therapists[therapist_ks[n % len(therapist_ks)]])
+                                         for n in range(len(picks))],
+            "caseload list, SENCO": [("/v1/caseload?limit=50", sencos[school_urn(i)]) for i in picks],
+        }
+        with system.client("caseload") as client:
+            for name in SERIES:
+                timed_gets(client, series[name][:50])  # warm-up
+                results[name] = timed_gets(client, series[name][50:])
+    return results
+
+
+def _figures(report: Report, bench: str, label: str, results: dict[str, tuple[list[float], int]],
+             children: int) -> dict[str, Any]:
+    targets = {"child by UPN": 5, "chronology page": 20, "caseload list, therapist": 20, "caseload list, SENCO": 20}
+    notes = {"caseload list, therapist": f"GET /v1/caseload: {CASELOAD} children on the therapist's teams",
+             "caseload list, SENCO": f"GET /v1/caseload: first 50 of the school's {children // SCHOOLS:,} children"}
+    out: dict[str, Any] = {}
+    for name in SERIES:
+        latencies, errors = results[name]
+        report.latencies[f"scale{label}: {name}"] = latencies
+        s = summary(latencies)
+        out[name] = {**s, "errors": errors}
+        report.add(Figure(bench, f"{name} p50", s["p50"], "ms",
+                          note="; ".join(filter(None, (f"{len(latencies)} requests, {errors} errors",
+                                                       notes.get(name))))),
+                   Figure(bench, f"{name} p99", s["p99"], "ms", f"< {targets[name]} ms",
+                          at_most(s["p99"], targets[name])))
+    return out
 
 
 def run(report: Report, *, tmp: Path, quick: bool) -> None:
     children, per_child, samples = (10_000, 10, 300) if quick else (1_000_000, 10, 2000)
-    bench = f"scale ({children:,} children, {children * per_child:,} entries, SQLite)"
+    sizes = f"{children:,} children, {children * per_child:,} entries"
     db_path, generated = cached_database(children, per_child)
-    details: dict[str, Any] = {"children": children, "entries": children * per_child, "db": str(db_path),
-                               "generated_s": generated, "db_mb": round(db_path.stat().st_size / 1_048_576)}
+    details: dict[str, Any] = {"children": children, "entries": children * per_child,
+                               "team_members": children, "db": str(db_path), "generated_s": generated,
+                               "db_mb": round(db_path.stat().st_size / 1_048_576)}
     rng = random.Random(7)
     picks = [rng.randrange(children) for _ in range(samples + 50)]
-    url = sqlite_url(db_path)
-    system = BenchSystem(tmp, services=("caseload",), database_urls={"caseload": url})
-    with system:
-        headers = system.token("send_officer", "local_authority", la_code=LA_CODE, org_id="la-999")
-        with system.client("caseload") as client:
-            upn_paths = [f"/v1/children?upn={fictional_upn(i, school=i // 1000 % 10000)}" for i in picks]
-            chron_paths = [f"/v1/children/{child_id(i)}/chronology?limit=50" for i in picks]
-            timed_gets(client, upn_paths[:50] + chron_paths[:50], headers)  # warm-up
-            upn, upn_errors = timed_gets(client, upn_paths[50:], headers)
-            chron, chron_errors = timed_gets(client, chron_paths[50:], headers)
-    listing = asyncio.run(caseload_list(url, [school_urn(i) for i in picks[50:]]))
-    report.latencies["scale: child by UPN"] = upn
-    report.latencies["scale: chronology page"] = chron
-    report.latencies["scale: caseload list (SQL)"] = listing
-    s_upn, s_chron, s_list = summary(upn), summary(chron), summary(listing)
-    details.update({"child_by_upn_ms": s_upn, "chronology_page_ms": s_chron, "caseload_list_ms": s_list,
-                    "errors": {"upn": upn_errors, "chronology": chron_errors}})
-    report.add(
-        Figure(bench, "child by UPN p50", s_upn["p50"], "ms", note=f"{len(upn)} requests, {upn_errors} errors"),
-        Figure(bench, "child by UPN p99", s_upn["p99"], "ms", "< 5 ms", at_most(s_upn["p99"], 5)),
-        Figure(bench, "chronology page p50", s_chron["p50"], "ms", note=f"{chron_errors} errors"),
-        Figure(bench, "chronology page p99", s_chron["p99"], "ms", "< 20 ms", at_most(s_chron["p99"], 20)),
-        Figure(bench, "caseload list p50", s_list["p50"], "ms",
-               note="SQL through caseload's models: no caseload-list endpoint yet"),
-        Figure(bench, "caseload list p99", s_list["p99"], "ms", "< 20 ms", at_most(s_list["p99"], 20)),
-    )
+    results = measure(tmp / "sqlite", sqlite_url(db_path), children=children, picks=picks)
+    details["sqlite_ms"] = _figures(report, f"scale ({sizes}, SQLite)", "", results, children)
     report.notes.append(f"Scale database: {details['db_mb']:,} MB, "
                         + (f"generated in {generated:.0f} s" if generated is not None else "reused from the cache")
-                        + f" ({db_path.name}). PostgreSQL figures: "
-                        + ("not run (TAS_BENCH_PG_URL is not set)." if not _pg_url() else
-                           "TAS_BENCH_PG_URL is set, but PostgreSQL loading is pending the production issue."))
+                        + f" ({db_path.name}).")
     report.details["scale"] = details
-
-
-def _pg_url() -> str | None:
-    import os
-
-    return os.environ.get("TAS_BENCH_PG_URL") or None
-
-
+    pg = scale_pg.cached_cluster(children, per_child, tables(children, per_child), CACHE)
+    if pg is None:
+        report.add(Figure(f"scale ({sizes}, postgresql)", "all figures", "not run (no PostgreSQL)"))
+        report.notes.append("PostgreSQL figures: not run (no PostgreSQL server binaries found).")
+        return
+    cluster, loaded = pg
+    with cluster:
+        version = cluster.version()
+        results = measure(tmp / "postgresql", cluster.url(), children=children, picks=picks)
+        details["pg_mb"] = scale_pg.database_mb(cluster)
+    details.update({"pg_loaded_s": loaded, "pg_data": str(cluster.data), "pg_version": version})
+    details["postgresql_ms"] = _figures(report, f"scale ({sizes}, postgresql {version})", " (postgresql)",
+                                        results, children)
+    report.notes.append(f"PostgreSQL {version} (fsync on, durable defaults): {details['pg_mb']:,} MB, "
+                        + (f"loaded in {loaded:.0f} s" if loaded is not None else "reused from the cache")
+                        + f" ({cluster.data.name}).")

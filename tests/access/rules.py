@@ -134,6 +134,9 @@ CASELOAD: dict[str, Rule] = {
         "practitioners and families: children they have a relationship with; break-glass roles also learn the id "
         "of a child they may open by break-glass", anyone=200, params=lambda i, a: {"upn": i["upn"]},
         sees_in=f"{CASE_FAM} social_worker other_la_officer", sees_out=BREAK_GLASS, audited=False),
+    "GET /v1/caseload": Rule("practitioners, their caseload: school leads their schools' children, SEND officers "
+                             "their LA's, everyone else the children on whose team they are", anyone=200,
+                             child=False, sees_in=CASE),
     "GET /v1/children/possible-duplicates": Rule("school leads and SEND officers, for their children", anyone=200,
                                                  child=False, sees_in=""),
     "GET /v1/children/{child_id}": Rule("the child's team, school leads, LA SEND officers, family",

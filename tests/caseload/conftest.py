@@ -38,20 +38,24 @@ class Helpers:
     def family(self, child_id: str) -> dict[str, str]:
         return self.token("parent", "family", org_id=f"family-{child_id[:8]}", sub="parent-1", child_ids=[child_id])
 
-    async def child(self, serial: int, *, safeguarding: bool = False, **overrides: Any) -> dict[str, Any]:
-        """A concern raised at referral for a pupil of school 100000 in LA 999, as referral publishes it (its
-        outbox; referral's API does not take an LA code on this branch), then the child caseload made of it."""
-        body = concern_body(serial, school_urn=SCHOOL, safeguarding=safeguarding, **overrides)
+    async def child(self, serial: int, *, safeguarding: bool = False, school: str = SCHOOL, la: str = LA,
+                    child_fields: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
+        """A concern raised at referral for a pupil of school 100000 in LA 999 (or `school` in `la`), as referral
+        publishes it (its outbox; referral's API does not take an LA code on this branch), then the child caseload
+        made of it. `child_fields` overrides fields of the child's identity (names, date of birth)."""
+        body = concern_body(serial, school_urn=school, safeguarding=safeguarding, **overrides)
+        body["child"].update(child_fields or {})
         contacts = [FamilyContactV1(contact_ref=str(uuid.uuid4()), **{
             **c, "mobile": normalise_uk_mobile(c["mobile"]) if c.get("mobile") else None})
             for c in body["family_contacts"]]
-        concern = ConcernRaisedV1(concern_id=str(uuid.uuid4()), school_urn=SCHOOL, la_code=LA,
-                                  raised_by_org="school-100000", child=ChildIdentity(**body["child"]),
+        concern = ConcernRaisedV1(concern_id=str(uuid.uuid4()), school_urn=school, la_code=la,
+                                  raised_by_org=f"school-{school}", child=ChildIdentity(**body["child"]),
                                   areas_of_need=body["areas_of_need"], safeguarding=safeguarding,
                                   family_contacts=contacts, consent_status="given")
         event = await self.publish_referral(concern)
         await self.processed(event.id)
-        r = await self.system.caseload.get("/v1/children", params={"upn": body["child"]["upn"]}, headers=self.senco)
+        lead = self.senco if school == SCHOOL else self.token("senco", "school", school_urns=[school])
+        r = await self.system.caseload.get("/v1/children", params={"upn": body["child"]["upn"]}, headers=lead)
         child = next(c for c in r.json()["items"])
         return {**child, "concern_id": concern.concern_id, "body": body}
 

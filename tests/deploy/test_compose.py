@@ -198,6 +198,7 @@ def test_the_proxy_routes_the_paths_of_the_design():
     assert nginx_routes() == {
         "/v1/concerns": "referral", "/v1/referrals": "referral", "/v1/services": "referral", "/v1/mis": "referral",
         "/v1/schools": "referral", "/v1/children": "caseload", "/v1/ehc-clocks": "caseload",
+        "/v1/caseload": "caseload",
         "/v1/notifications": "notify", "/v1/contacts": "notify", "/v1/templates": "notify",
         "/v1/receipts": "notify",
     }

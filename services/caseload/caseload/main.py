@@ -5,7 +5,7 @@ from fastapi import FastAPI
 
 from tas_common.app import create_service_app
 
-from .api import access, children, ehc, plan, reviews, team
+from .api import access, caseload, children, ehc, plan, reviews, team
 from .config import CaseloadSettings
 from .events.handlers import consumer_spec
 
@@ -16,5 +16,5 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
         settings=settings, title="TAS caseload",
         description="The child's record, the team around the child, the one co-produced plan and the chronology.",
         routers=[children.router, team.router, plan.router, reviews.router, ehc.router, ehc.clocks, access.router,
-                 access.queue], consumers=[consumer_spec(settings)],
+                 access.queue, caseload.router], consumers=[consumer_spec(settings)],
     )

@@ -153,11 +153,16 @@ def visible_items(principal: Principal, child: Child, items: list[dict[str, Any]
 
 def chronology_visibility(principal: Principal, child: Child) -> ColumnElement[bool]:
     """The same rule as `can_see_item`, as SQL over ChronologyEntry (so that pages stay full)."""
+    return chronology_visibility_for(principal, safeguarding_lead=is_safeguarding_lead(principal, child))
+
+
+def chronology_visibility_for(principal: Principal, *, safeguarding_lead: bool) -> ColumnElement[bool]:
+    """`chronology_visibility` for children of whom the caller is (or is not) a safeguarding lead (a list)."""
     c = ChronologyEntry
     if principal.org_type == OrgType.family:
         return c.sensitivity == "family"  # type: ignore[return-value]
     restricted = and_(c.sensitivity == "restricted",
-                      true() if is_safeguarding_lead(principal, child) else c.org_id == principal.org_id)
+                      true() if safeguarding_lead else c.org_id == principal.org_id)
     return or_(c.sensitivity.in_(("family", "team")),  # type: ignore[attr-defined]
                and_(c.sensitivity == "agency", c.org_type == str(principal.org_type)),
                restricted if principal.org_id else false())

@@ -27,6 +27,13 @@ def new_id() -> str:
 
 
 class Child(Table, table=True):
+    __table_args__ = (
+        # a school's or an LA's children by name: the caseload list pages along these (keyset), and they serve
+        # every lookup by school or LA alone
+        Index("ix_child_school_urn_name", "school_urn", "family_name", "given_name", "id"),
+        Index("ix_child_la_code_name", "la_code", "family_name", "given_name", "id"),
+    )
+
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     upn: str = Field(unique=True, max_length=13)
     nhs_number: str | None = Field(default=None, index=True, max_length=10)
@@ -34,8 +41,8 @@ class Child(Table, table=True):
     family_name: str = Field(max_length=100)
     date_of_birth: date
     year_group: str | None = Field(default=None, max_length=10)
-    school_urn: str = Field(index=True, max_length=6)
-    la_code: str | None = Field(default=None, index=True, max_length=3)
+    school_urn: str = Field(max_length=6)
+    la_code: str | None = Field(default=None, max_length=3)
     possible_duplicate_of: str | None = Field(default=None, max_length=36)
     safeguarding: bool = Field(default=False, description="a safeguarding concern has been raised about the child")
     merged_into: str | None = Field(default=None, max_length=36, description="survivor, once merged as a duplicate")
@@ -78,7 +85,8 @@ class ChronologyEntry(Table, table=True):
 class TeamMember(Table, table=True):
     """One practitioner on the team around the child; `left_at` set when they leave (their access ends)."""
     __tablename__ = "team_member"
-    __table_args__ = (Index("ix_team_member_child_sub", "child_id", "sub", "org_id"),)
+    __table_args__ = (Index("ix_team_member_child_sub", "child_id", "sub", "org_id"),
+                      Index("ix_team_member_sub_org", "sub", "org_id"))  # a practitioner's caseload
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     child_id: str = Field(foreign_key="child.id", max_length=36)

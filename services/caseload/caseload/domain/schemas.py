@@ -31,6 +31,21 @@ class ChildPublic(BaseModel):
     created_at: datetime
 
 
+class CaseloadItem(BaseModel):
+    """One child on the caller's caseload (GET /v1/caseload)."""
+    id: str
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    year_group: str | None
+    school_urn: str
+    on_team: bool = Field(description="you are an active member of the child's team")
+    team_role: str | None = Field(description="your role on the child's team, as recorded when you joined")
+    lead: bool = Field(description="you are the child's lead professional")
+    last_activity_at: datetime | None = Field(
+        description="when the newest chronology entry you may see was recorded (null when there is none)")
+
+
 class ChronologyEntryPublic(BaseModel):
     id: str
     at: datetime

@@ -1,0 +1,113 @@
+"""The caller's caseload: the children they can work with, by name, one page at a time (GET /v1/caseload).
+
+- The SENCO, DSL or head of a school: the children of their schools (`school_urns`), or of one of them.
+- The LA's SEND officers: the children of their LA (`la_code`), or of one school in it.
+- Everyone else (health, social care, other LA and school staff): the children on whose team they are an active
+  member (matched by `sub` and `org_id`).
+
+Each item says whether the caller is on the child's team, their role there, whether they are the lead, and when
+the newest chronology entry they may see was recorded. Merged-away children never appear. Pages are ordered by
+family name, given name and id, with a keyset cursor, so that each page is one index range
+(ix_child_school_urn_name, ix_child_la_code_name, ix_team_member_sub_org), however long the list; the last
+activity of each child listed is a correlated subquery on ix_chronology_entry_child_at.
+Every child listed is a read of the child's data: one audit row each.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, tuple_
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tas_common import audit
+from tas_common.auth import OrgType, Principal
+from tas_common.errors import Forbidden, InvalidInput
+
+from .access import LA_ROLES, SAFEGUARDING_LEADS, SCHOOL_LEADS, chronology_visibility_for, not_family
+from .models import Child, ChronologyEntry, TeamMember
+from .schemas import CaseloadItem, Page
+
+
+def encode_cursor(row: Any) -> str:
+    raw = json.dumps([row.family_name, row.given_name, row.id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str, str]:
+    try:
+        family_name, given_name, child_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not all(isinstance(v, str) for v in (family_name, given_name, child_id)):
+            raise ValueError
+        return family_name, given_name, child_id
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("not a cursor this service issued", field="cursor") from None
+
+
+def _membership(principal: Principal):  # type: ignore[no-untyped-def]
+    """The caller's active membership of the child's team, as a join condition."""
+    return and_(TeamMember.child_id == Child.id, TeamMember.sub == principal.sub,
+                TeamMember.org_id == principal.org_id, TeamMember.left_at.is_(None))  # type: ignore[union-attr]
+
+
+def _last_activity(principal: Principal, *, safeguarding_lead: bool):  # type: ignore[no-untyped-def]
+    """The newest chronology entry of the row's child that the caller may see (the sensitivity rule in SQL), as
+    a correlated subquery: evaluated for the rows of the page only, an index range on ix_chronology_entry_child_at.
+    In a school lead's list every child is of the caller's school, so being its safeguarding lead is one flag."""
+    c = ChronologyEntry
+    return (select(func.max(c.at))
+            .where(c.child_id == Child.id, chronology_visibility_for(principal, safeguarding_lead=safeguarding_lead))
+            .scalar_subquery().label("last_activity_at"))
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back an aggregate's time naive (stored in UTC); PostgreSQL aware."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+COLUMNS = (Child.id, Child.given_name, Child.family_name, Child.date_of_birth, Child.year_group, Child.school_urn)
+
+
+async def my_caseload(session: AsyncSession, *, principal: Principal, school_urn: str | None = None,
+                      limit: int = 50, cursor: str | None = None) -> Page[CaseloadItem]:
+    not_family(principal)
+    if principal.org_type == OrgType.mis:
+        raise Forbidden("a school's MIS has no caseload")
+    member = (TeamMember.role, TeamMember.lead, TeamMember.id.label("member_id"))  # type: ignore[attr-defined]
+    if principal.org_type == OrgType.school and principal.has_role(*SCHOOL_LEADS):
+        if school_urn is not None and school_urn not in principal.school_urns:
+            raise Forbidden("not one of your schools", field="school_urn")
+        urns = [school_urn] if school_urn else sorted(principal.school_urns)
+        if not urns:
+            return Page[CaseloadItem](items=[])
+        activity = _last_activity(principal, safeguarding_lead=principal.has_role(*SAFEGUARDING_LEADS))
+        query = select(*COLUMNS, *member, activity).outerjoin(TeamMember, _membership(principal)).where(
+            Child.school_urn == urns[0] if len(urns) == 1 else Child.school_urn.in_(urns))  # type: ignore[attr-defined]
+    else:
+        activity = _last_activity(principal, safeguarding_lead=False)
+        if principal.org_type == OrgType.local_authority and principal.has_role(*LA_ROLES) and principal.la_code:
+            query = select(*COLUMNS, *member, activity).outerjoin(TeamMember, _membership(principal)).where(
+                Child.la_code == principal.la_code)
+        else:
+            query = select(*COLUMNS, *member, activity).join(TeamMember, _membership(principal))
+        if school_urn is not None:
+            query = query.where(Child.school_urn == school_urn)
+    query = query.where(Child.merged_into.is_(None))  # type: ignore[union-attr]
+    if cursor:
+        query = query.where(tuple_(Child.family_name, Child.given_name, Child.id) > tuple_(*decode_cursor(cursor)))
+    rows = (await session.execute(query.order_by(Child.family_name, Child.given_name, Child.id)
+                                  .limit(limit + 1))).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    await audit.record_many(session, actor=principal, entries=[
+        {"action": "read", "resource_type": "child", "resource_id": r.id, "child_id": r.id, "reason": "caseload list"}
+        for r in rows])
+    items = [CaseloadItem(id=r.id, given_name=r.given_name, family_name=r.family_name, date_of_birth=r.date_of_birth,
+                          year_group=r.year_group, school_urn=r.school_urn, on_team=r.member_id is not None,
+                          team_role=r.role, lead=bool(r.lead), last_activity_at=_utc(r.last_activity_at))
+             for r in rows]
+    return Page[CaseloadItem](items=items, next_cursor=encode_cursor(rows[-1]) if more and rows else None)
