@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import Row, bindparam, insert, select as core_select, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -68,27 +68,50 @@ def _aware(value: datetime) -> datetime:
 
 # --- replicas -------------------------------------------------------------------------------------------------
 
+_contact = Contact.__table__
+_scope = ChildScope.__table__
+_notification = Notification.__table__
+# Statements of the event handlers' hot path, built once (Core: no ORM identity map, no flush per row).
+_CONTACT_STATE = core_select(_contact.c.preferences_set_at, _contact.c.opted_out).where(
+    _contact.c.id == bindparam("b_id"))
+_INSERT_CONTACT = insert(_contact)
+_UPDATE_CONTACT = update(_contact).where(_contact.c.id == bindparam("b_id"))
+_SCOPE = core_select(_scope.c.child_id).where(_scope.c.child_id == bindparam("b_child_id"))
+_INSERT_SCOPE = insert(_scope)
+_UPDATE_SCOPE = update(_scope).where(_scope.c.child_id == bindparam("b_child_id"))
+_RECIPIENT_COLUMNS = (_contact.c.id, _contact.c.parental_responsibility, _contact.c.opted_out, _contact.c.removed,
+                      _contact.c.preferred_channel, _contact.c.mobile, _contact.c.email, _contact.c.language)
+_CHILD_CONTACTS = core_select(*_RECIPIENT_COLUMNS).where(_contact.c.child_id == bindparam("child_id")).order_by(
+    _contact.c.id)
+_NAMED_CONTACTS = _CHILD_CONTACTS.where(_contact.c.id.in_(bindparam("contact_ids", expanding=True)))
+_EXISTING = core_select(_notification.c.id).where(_notification.c.dedupe_key == bindparam("dedupe_key"),
+                                                  _notification.c.recipient_key == bindparam("recipient_key"))
+_INSERT_NOTIFICATION = insert(_notification)
+
+
 async def upsert_contact(session: AsyncSession, *, change: FamilyContactChangedV1, event_time: datetime) -> None:
     """Caseload owns contact data. A preference the contact set here later than this event is kept; an opt-out
     recorded here stays in the suppression list whatever caseload says."""
-    contact = await session.get(Contact, change.contact_id) or Contact(id=change.contact_id, child_id=change.child_id,
-                                                                      relationship=change.relationship,
-                                                                      parental_responsibility=False,
-                                                                      preferred_channel=change.preferred_channel)
-    local_newer = contact.preferences_set_at is not None and _aware(contact.preferences_set_at) > _aware(event_time)
-    fields = ["child_id", "relationship", "parental_responsibility", "mobile", "email", "removed"]
+    known = (await session.execute(_CONTACT_STATE, {"b_id": change.contact_id})).first()
+    local_newer = (known is not None and known.preferences_set_at is not None
+                   and _aware(known.preferences_set_at) > _aware(event_time))
+    values: dict[str, object] = {
+        "child_id": change.child_id, "relationship": change.relationship,
+        "parental_responsibility": change.parental_responsibility, "mobile": change.mobile, "email": change.email,
+        "removed": change.removed, "opted_out": change.opted_out or (local_newer and bool(known.opted_out)),
+        "updated_at": utcnow(),
+    }
     if not local_newer:
-        fields += ["preferred_channel", "language"]
-    for field in fields:
-        setattr(contact, field, getattr(change, field))
-    contact.opted_out = change.opted_out or (local_newer and contact.opted_out)
-    contact.updated_at = utcnow()
-    session.add(contact)
+        values |= {"preferred_channel": change.preferred_channel, "language": change.language}
+    if known is None:
+        await session.execute(_INSERT_CONTACT, {**values, "id": change.contact_id, "preferences_set_at": None})
+    else:
+        await session.execute(_UPDATE_CONTACT, {**values, "b_id": change.contact_id})
     if change.opted_out:
-        await _suppress_contact(session, contact=contact, source="caseload opt-out")
+        await _suppress_contact(session, contact=change, source="caseload opt-out")
 
 
-async def _suppress_contact(session: AsyncSession, *, contact: Contact, source: str) -> None:
+async def _suppress_contact(session: AsyncSession, *, contact: Contact | FamilyContactChangedV1, source: str) -> None:
     for channel, raw in (("sms", contact.mobile), ("email", contact.email)):
         if raw:
             try:
@@ -100,13 +123,13 @@ async def _suppress_contact(session: AsyncSession, *, contact: Contact, source: 
 
 async def remember_child_scope(session: AsyncSession, *, child_id: str, school_urn: str, la_code: str | None,
                                only_if_unknown: bool = False) -> None:
-    scope = await session.get(ChildScope, child_id)
-    if scope is not None and only_if_unknown:
+    known = (await session.execute(_SCOPE, {"b_child_id": child_id})).first() is not None
+    if known and only_if_unknown:
         return
-    scope = scope or ChildScope(child_id=child_id, school_urn=school_urn)
-    scope.school_urn = school_urn
-    scope.la_code = la_code if la_code is not None or not only_if_unknown else scope.la_code
-    session.add(scope)
+    if known:
+        await session.execute(_UPDATE_SCOPE, {"b_child_id": child_id, "school_urn": school_urn, "la_code": la_code})
+    else:
+        await session.execute(_INSERT_SCOPE, {"child_id": child_id, "school_urn": school_urn, "la_code": la_code})
 
 
 async def team_member_changed(session: AsyncSession, *, member: TeamMemberV1, added: bool) -> None:
@@ -153,18 +176,22 @@ def format_when(value: datetime, *, language: str, settings: NotifySettings) -> 
 
 # --- creating messages ----------------------------------------------------------------------------------------
 
-async def _existing(session: AsyncSession, *, dedupe_key: str, recipient_key: str) -> Notification | None:
-    return (await session.exec(select(Notification).where(
-        Notification.dedupe_key == dedupe_key, Notification.recipient_key == recipient_key))).first()
+async def _existing(session: AsyncSession, *, dedupe_key: str, recipient_key: str) -> bool:
+    return (await session.execute(_EXISTING, {"dedupe_key": dedupe_key,
+                                              "recipient_key": recipient_key})).first() is not None
 
 
-async def _fail_now(session: AsyncSession, n: Notification, *, reason: str) -> None:
-    n.status, n.failure_reason = "permanent-failure", reason[:300]
-    session.add(n)
+async def _insert(session: AsyncSession, n: Notification, *, failure: str | None = None) -> None:
+    """Write a new notification row in one INSERT; with `failure`, it is at once a permanent failure (suppressed
+    address, unusable recipient) and `notification.failed` is emitted."""
+    if failure is not None:
+        n.status, n.failure_reason = "permanent-failure", failure[:300]
+    await session.execute(_INSERT_NOTIFICATION, {column.key: getattr(n, column.key) for column in _notification.c})
     session.info[QUEUED] = True  # wakes the dispatcher after the commit
-    await add_event(session, new_event(NotificationFailedV1(**_event_fields(n), status=n.status, reason=reason[:200]),
-                                       source=SOURCE, subject=n.id))
-    NOTIFICATIONS.labels(n.channel, n.status).inc()
+    if failure is not None:
+        await add_event(session, new_event(NotificationFailedV1(**_event_fields(n), status=n.status,
+                                                                reason=failure[:200]), source=SOURCE, subject=n.id))
+        NOTIFICATIONS.labels(n.channel, n.status).inc()
 
 
 async def create_message(session: AsyncSession, *, settings: NotifySettings, trigger_event_id: str, dedupe_key: str,
@@ -173,7 +200,7 @@ async def create_message(session: AsyncSession, *, settings: NotifySettings, tri
                          not_before: datetime | None, now: datetime) -> Notification | None:
     """One message for one recipient about one fact; None when it exists already. An address on the suppression
     list gives a row that is at once `permanent-failure` (reason `suppressed: ...`), so the record shows why."""
-    if await _existing(session, dedupe_key=dedupe_key, recipient_key=recipient_key) is not None:
+    if await _existing(session, dedupe_key=dedupe_key, recipient_key=recipient_key):
         return None
     tmpl: Template = await template_for(session, name=template, channel=channel, language=language)
     subject, body = tmpl.render(values, max_fragments=settings.sms_max_fragments)
@@ -183,28 +210,26 @@ async def create_message(session: AsyncSession, *, settings: NotifySettings, tri
                      template_version=tmpl.version, language=tmpl.language, channel=channel, recipient=recipient,
                      subject=subject, body=body, not_before=when if when and when > now else None,
                      created_at=now, updated_at=now, traceparent=current_traceparent())
-    session.add(n)
-    session.info[QUEUED] = True  # wakes the dispatcher after the commit
+    blocked = await recipients.suppression_reason(session, channel=channel, address=recipient) if recipient else None
     NOTIFICATIONS.labels(channel, "created").inc()
-    blocked = await recipients.suppressed(session, channel=channel, address=recipient) if recipient else None
-    if blocked is not None:
-        await _fail_now(session, n, reason=f"suppressed: {blocked.reason}")
+    await _insert(session, n, failure=f"suppressed: {blocked}" if blocked is not None else None)
     return n
 
 
 async def family_recipients(session: AsyncSession, *, child_id: str, contact_ids: list[str] | None = None
-                            ) -> list[Contact]:
-    """The child's contacts with parental responsibility who have not opted out."""
-    query = select(Contact).where(Contact.child_id == child_id)
-    if contact_ids is not None:
-        query = query.where(col(Contact.id).in_(contact_ids))
-    contacts = list((await session.exec(query.order_by(col(Contact.id)))).all())
-    if contact_ids is not None and len(contacts) < len(set(contact_ids)):
-        raise ContactsNotYetKnown(f"{len(set(contact_ids)) - len(contacts)} contact(s) not yet known")
+                            ) -> list[Row]:
+    """The child's contacts with parental responsibility who have not opted out (rows with the contact's `id`,
+    `preferred_channel`, `mobile`, `email` and `language`)."""
+    if contact_ids is None:
+        contacts = (await session.execute(_CHILD_CONTACTS, {"child_id": child_id})).all()
+    else:
+        contacts = (await session.execute(_NAMED_CONTACTS, {"child_id": child_id, "contact_ids": contact_ids})).all()
+        if len(contacts) < len(set(contact_ids)):
+            raise ContactsNotYetKnown(f"{len(set(contact_ids)) - len(contacts)} contact(s) not yet known")
     return [c for c in contacts if c.parental_responsibility and not c.opted_out and not c.removed]
 
 
-def contact_language(contact: Contact) -> str:
+def contact_language(contact: Contact | Row) -> str:
     return (contact.language or "en")[:2].lower()
 
 
@@ -218,15 +243,13 @@ async def notify_family(session: AsyncSession, *, settings: NotifySettings, chil
         try:
             route = recipients.route_for(contact)
         except recipients.InvalidRecipient as exc:
-            if await _existing(session, dedupe_key=dedupe_key, recipient_key=contact.id) is not None:
+            if await _existing(session, dedupe_key=dedupe_key, recipient_key=contact.id):
                 continue
             n = Notification(child_id=child_id, contact_id=contact.id, trigger_event_id=trigger_event_id,
                              dedupe_key=dedupe_key, recipient_key=contact.id, template=template, template_version=0,
                              language=language, channel=contact.preferred_channel, recipient="", body="",
                              created_at=now, updated_at=now)
-            session.add(n)
-            session.info[QUEUED] = True  # wakes the dispatcher after the commit
-            await _fail_now(session, n, reason=f"invalid recipient: {exc}")
+            await _insert(session, n, failure=f"invalid recipient: {exc}")
             created.append(n)
             continue
         n = await create_message(session, settings=settings, trigger_event_id=trigger_event_id,
