@@ -358,30 +358,48 @@ async def referral_submitted(session: AsyncSession, *, settings: NotifySettings,
 
 # --- dispatching ----------------------------------------------------------------------------------------------
 
+_DUE = select(Notification).where(
+    Notification.status == "created",
+    col(Notification.not_before).is_(None) | (col(Notification.not_before) <= bindparam("now")),
+).order_by(col(Notification.created_at)).limit(bindparam("limit"))
+_DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)
+_CLAIM = update(_notification).where(
+    _notification.c.id.in_(bindparam("ids", expanding=True)), _notification.c.status == "created",
+).values(status="sending", attempts=_notification.c.attempts + 1, provider=None,
+         updated_at=bindparam("now")).returning(_notification.c.id)
+_DEFER = update(_notification).where(_notification.c.id.in_(bindparam("ids", expanding=True))).values(
+    not_before=bindparam("b_not_before"), updated_at=bindparam("now"))
+_MARK_ATTEMPTS = update(_notification).where(
+    _notification.c.id.in_(bindparam("ids", expanding=True)), _notification.c.status == "sending",
+    _notification.c.provider_ref.is_(None),
+).values(provider=bindparam("b_provider"), updated_at=bindparam("now")).returning(_notification.c.id)
+_ACCEPT = update(_notification).where(_notification.c.id == bindparam("b_id"),
+                                      _notification.c.status == "sending")
+"""The dispatcher's statements, built once: it runs them for every message."""
+
+
 async def claim_due(session: AsyncSession, *, limit: int, dialect: str, settings: NotifySettings,
                     now: datetime | None = None) -> list[Notification]:
-    """Move up to `limit` due messages from created to sending; only rows this call moved are returned. An SMS
-    that comes due inside the quiet hours is moved to their end instead."""
+    """Move up to `limit` due messages from created to sending; only rows this call moved are returned (detached
+    from the session, with their new status and attempts). An SMS that comes due inside the quiet hours is moved
+    to their end instead."""
     now = now or utcnow()
-    query = select(Notification).where(Notification.status == "created").where(
-        (col(Notification.not_before).is_(None)) | (col(Notification.not_before) <= now)
-    ).order_by(col(Notification.created_at)).limit(limit)
-    if dialect == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    due = list((await session.exec(query)).all())
-    quiet_until = quiet_hours_end(now, settings=settings)
-    claimed = []
+    due = list((await session.execute(_DUE_SKIP_LOCKED if dialect == "postgresql" else _DUE,
+                                      {"now": now, "limit": limit})).scalars().all())
     for n in due:
-        if n.channel == "sms" and quiet_until is not None:
-            await session.execute(update(Notification).where(col(Notification.id) == n.id).values(
-                not_before=quiet_until, updated_at=now))
-            continue
-        attempts = n.attempts + 1
-        result = await session.execute(update(Notification).where(
-            col(Notification.id) == n.id, col(Notification.status) == "created").values(
-            status="sending", attempts=attempts, provider=None, updated_at=now))
-        if result.rowcount == 1:
-            n.status, n.attempts, n.provider, n.updated_at = "sending", attempts, None, now
+        session.expunge(n)  # the claim below is the write; the objects only carry the rows' values
+    quiet_until = quiet_hours_end(now, settings=settings)
+    deferred = [n.id for n in due if n.channel == "sms" and quiet_until is not None]
+    if deferred:
+        await session.execute(_DEFER, {"ids": deferred, "b_not_before": quiet_until, "now": now})
+    wanted = [n for n in due if n.id not in deferred]
+    if not wanted:
+        return []
+    moved = set((await session.execute(_CLAIM, {"ids": [n.id for n in wanted], "now": now})).scalars().all())
+    claimed = []
+    for n in wanted:
+        if n.id in moved:
+            n.status, n.attempts, n.provider, n.updated_at = "sending", n.attempts + 1, None, now
             claimed.append(n)
     return claimed
 
@@ -390,10 +408,17 @@ async def mark_attempt(session: AsyncSession, *, notification_id: str, provider:
                        now: datetime | None = None) -> bool:
     """Record which provider is about to be called (the sweeper needs it after a crash). False when the row is
     no longer this sender's (not `sending`, or it has a provider reference already)."""
-    result = await session.execute(update(Notification).where(
-        col(Notification.id) == notification_id, col(Notification.status) == "sending",
-        col(Notification.provider_ref).is_(None)).values(provider=provider, updated_at=now or utcnow()))
-    return result.rowcount == 1
+    return notification_id in await mark_attempts(session, notification_ids=[notification_id], provider=provider,
+                                                  now=now)
+
+
+async def mark_attempts(session: AsyncSession, *, notification_ids: list[str], provider: str,
+                        now: datetime | None = None) -> set[str]:
+    """`mark_attempt` for many rows in one statement; returns the ids marked."""
+    if not notification_ids:
+        return set()
+    return set((await session.execute(_MARK_ATTEMPTS, {"ids": notification_ids, "b_provider": provider,
+                                                       "now": now or utcnow()})).scalars().all())
 
 
 async def release(session: AsyncSession, *, notification_id: str, not_before: datetime) -> None:
@@ -422,22 +447,29 @@ async def reclaim(session: AsyncSession, *, n: Notification, now: datetime) -> b
 
 
 async def blocked_by_suppression(session: AsyncSession, *, n: Notification) -> str | None:
-    row = await recipients.suppressed(session, channel=n.channel, address=n.recipient)
-    return row.reason if row else None
+    return await recipients.suppression_reason(session, channel=n.channel, address=n.recipient)
+
+
+async def blocked_among(session: AsyncSession, *, rows: list[Notification]) -> dict[str, str]:
+    """`blocked_by_suppression` for many rows in one query: notification id → suppression reason."""
+    reasons = await recipients.suppression_reasons(session, addresses=[(n.channel, n.recipient) for n in rows])
+    return {n.id: reasons[(n.channel, n.recipient)] for n in rows if (n.channel, n.recipient) in reasons}
 
 
 def _event_fields(n: Notification) -> dict[str, object]:
     return {"notification_id": n.id, "child_id": n.child_id, "channel": n.channel, "template": n.template}
 
 
-async def record_accepted(session: AsyncSession, *, notification_id: str, provider: str, provider_ref: str,
+async def record_accepted(session: AsyncSession, *, n: Notification, provider: str, provider_ref: str,
                           delivered: bool) -> None:
-    n = await session.get(Notification, notification_id)
-    if n is None or n.status != "sending":
+    """The provider accepted `n` (the dispatcher's copy of the row: its id, child, channel and template never
+    change). Nothing happens unless the row is still `sending` (a receipt may have finished it meanwhile)."""
+    status = "delivered" if delivered else "sending"
+    result = await session.execute(_ACCEPT, {"b_id": n.id, "provider": provider, "provider_ref": provider_ref[:100],
+                                             "status": status, "updated_at": utcnow()})
+    if result.rowcount != 1:
         return
-    n.provider, n.provider_ref, n.updated_at = provider, provider_ref[:100], utcnow()
-    n.status = "delivered" if delivered else "sending"
-    session.add(n)
+    n.provider, n.provider_ref, n.status = provider, provider_ref[:100], status
     session.info[QUEUED] = True  # wakes the dispatcher after the commit
     await add_event(session, new_event(NotificationSentV1(**_event_fields(n), status="sending"),
                                        source=SOURCE, subject=n.id))
