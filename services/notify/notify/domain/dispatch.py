@@ -38,6 +38,8 @@ from . import notifications
 from .models import Notification
 
 log = logging.getLogger("tas.notify.dispatch")
+BATCH = 50
+"""Messages claimed per round; a round that claims fewer found every message then due."""
 
 
 def providers_from(settings: NotifySettings) -> dict[str, list[Provider]]:
@@ -118,7 +120,7 @@ class Dispatcher:
         self.by_name = {p.name: p for providers in self.routes.values() for p in providers}
         self.buckets = dict(buckets or {})
 
-    async def dispatch_once(self, *, now: datetime | None = None, limit: int = 50) -> int:
+    async def dispatch_once(self, *, now: datetime | None = None, limit: int = BATCH) -> int:
         """Claim up to `limit` due messages, check the suppression list and record the first provider of each in
         ONE transaction (all before any provider is called), send them concurrently, then record every outcome
         in one more transaction."""
@@ -272,15 +274,15 @@ async def run_dispatcher(runtime: ServiceRuntime) -> None:
     loop = asyncio.get_running_loop()
     try:
         while not runtime.stopping.is_set():
+            wake.clear()  # a commit that queues a message from here on wakes the next round
             try:
                 if loop.time() - last_sweep >= sweep_every:
                     last_sweep = loop.time()
                     await dispatcher.sweep()
-                if await dispatcher.dispatch_once():
-                    continue
+                if await dispatcher.dispatch_once(limit=BATCH) == BATCH:
+                    continue  # perhaps more are due
             except Exception as exc:  # noqa: BLE001 - the dispatcher outlives a bad moment of the database
                 log.error("dispatch failed", extra={"error": type(exc).__name__})
-            wake.clear()
             try:
                 await asyncio.wait_for(wake.wait(), timeout=1.0)
             except TimeoutError:

@@ -30,7 +30,7 @@ from tas_common.events.schemas import (ConcernLinkedV1, FamilyContactChangedV1, 
                                        NotificationFailedV1, NotificationSentV1, PlanPublishedV1,
                                        ReferralEventBase, ReferralSubmittedV1, ReviewScheduledV1, TeamMemberV1)
 from tas_common.metrics import NOTIFICATIONS
-from tas_common.outbox import add_event
+from tas_common.outbox import add_event, add_events
 from tas_common.tracing import current_traceparent
 
 from ..config import NotifySettings
@@ -83,7 +83,6 @@ _RECIPIENT_COLUMNS = (_contact.c.id, _contact.c.parental_responsibility, _contac
                       _contact.c.preferred_channel, _contact.c.mobile, _contact.c.email, _contact.c.language)
 _CHILD_CONTACTS = core_select(*_RECIPIENT_COLUMNS).where(_contact.c.child_id == bindparam("child_id")).order_by(
     _contact.c.id)
-_NAMED_CONTACTS = _CHILD_CONTACTS.where(_contact.c.id.in_(bindparam("contact_ids", expanding=True)))
 _EXISTING = core_select(_notification.c.id).where(_notification.c.dedupe_key == bindparam("dedupe_key"),
                                                   _notification.c.recipient_key == bindparam("recipient_key"))
 _INSERT_NOTIFICATION = insert(_notification)
@@ -220,12 +219,12 @@ async def family_recipients(session: AsyncSession, *, child_id: str, contact_ids
                             ) -> list[Row]:
     """The child's contacts with parental responsibility who have not opted out (rows with the contact's `id`,
     `preferred_channel`, `mobile`, `email` and `language`)."""
-    if contact_ids is None:
-        contacts = (await session.execute(_CHILD_CONTACTS, {"child_id": child_id})).all()
-    else:
-        contacts = (await session.execute(_NAMED_CONTACTS, {"child_id": child_id, "contact_ids": contact_ids})).all()
-        if len(contacts) < len(set(contact_ids)):
-            raise ContactsNotYetKnown(f"{len(set(contact_ids)) - len(contacts)} contact(s) not yet known")
+    contacts = (await session.execute(_CHILD_CONTACTS, {"child_id": child_id})).all()
+    if contact_ids is not None:
+        named = set(contact_ids)
+        contacts = [c for c in contacts if c.id in named]
+        if len(contacts) < len(named):
+            raise ContactsNotYetKnown(f"{len(named) - len(contacts)} contact(s) not yet known")
     return [c for c in contacts if c.parental_responsibility and not c.opted_out and not c.removed]
 
 
@@ -470,13 +469,14 @@ async def record_accepted(session: AsyncSession, *, n: Notification, provider: s
     if result.rowcount != 1:
         return
     n.provider, n.provider_ref, n.status = provider, provider_ref[:100], status
-    session.info[QUEUED] = True  # wakes the dispatcher after the commit
-    await add_event(session, new_event(NotificationSentV1(**_event_fields(n), status="sending"),
-                                       source=SOURCE, subject=n.id))
+    trace = current_traceparent()
+    events = [new_event(NotificationSentV1(**_event_fields(n), status="sending"), source=SOURCE, subject=n.id,
+                        traceparent=trace)]
     if delivered:
-        await add_event(session, new_event(NotificationDeliveredV1(**_event_fields(n), status="delivered"),
-                                           source=SOURCE, subject=n.id))
+        events.append(new_event(NotificationDeliveredV1(**_event_fields(n), status="delivered"), source=SOURCE,
+                                subject=n.id, traceparent=trace))
         NOTIFICATIONS.labels(n.channel, "delivered").inc()
+    await add_events(session, events)
 
 
 async def record_failure(session: AsyncSession, *, notification_id: str, status: str, reason: str,

@@ -27,16 +27,15 @@ _CURRENT = core_select(_template.c.id, _template.c.name, _template.c.language, _
                        _version.c.version, _version.c.subject, _version.c.body).join(
     _version, (_version.c.template_id == _template.c.id) & (_version.c.version == _template.c.current_version)).where(
     _template.c.name == bindparam("name"), _template.c.channel == bindparam("channel"),
-    _template.c.language.in_(bindparam("languages", expanding=True)))
+    _template.c.language.in_([bindparam("language"), bindparam("fallback")]))
 """The current version of a template in the given languages: one query, built once (every message reads it)."""
 
 
 async def template_for(session: AsyncSession, *, name: str, channel: str, language: str) -> Template:
     """The current version in `language`, else in English."""
-    languages = list(dict.fromkeys((language, "en")))
     rows = {row.language: row for row in (await session.execute(_CURRENT, {
-        "name": name, "channel": channel, "languages": languages})).all()}
-    for lang in languages:
+        "name": name, "channel": channel, "language": language, "fallback": "en"})).all()}
+    for lang in (language, "en"):
         row = rows.get(lang)
         if row is not None:
             return Template(name=row.name, version=row.version, language=row.language, channel=row.channel,
