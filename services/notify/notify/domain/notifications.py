@@ -13,10 +13,12 @@ review was moved. Each final status emits `tas.notify.notification.delivered` or
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, bindparam, insert, select as core_select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -76,16 +78,29 @@ _CONTACT_STATE = core_select(_contact.c.preferences_set_at, _contact.c.opted_out
     _contact.c.id == bindparam("b_id"))
 _INSERT_CONTACT = insert(_contact)
 _UPDATE_CONTACT = update(_contact).where(_contact.c.id == bindparam("b_id"))
-_SCOPE = core_select(_scope.c.child_id).where(_scope.c.child_id == bindparam("b_child_id"))
-_INSERT_SCOPE = insert(_scope)
-_UPDATE_SCOPE = update(_scope).where(_scope.c.child_id == bindparam("b_child_id"))
+
+
+def _per_dialect(build: Callable[[Callable[..., Any]], Any]) -> dict[str, Any]:
+    """The statement for each database TAS runs on: SQLAlchemy spells INSERT ... ON CONFLICT per dialect."""
+    return {"sqlite": build(sqlite.insert), "postgresql": build(postgresql.insert)}
+
+
+def _put_scope(dialect_insert: Callable[..., Any]) -> Any:
+    statement = dialect_insert(_scope)
+    return statement.on_conflict_do_update(index_elements=[_scope.c.child_id], set_={
+        "school_urn": statement.excluded.school_urn, "la_code": statement.excluded.la_code})
+
+
+_PUT_SCOPE = _per_dialect(_put_scope)
+_ADD_SCOPE = _per_dialect(lambda dialect_insert: dialect_insert(_scope).on_conflict_do_nothing(
+    index_elements=[_scope.c.child_id]))
 _RECIPIENT_COLUMNS = (_contact.c.id, _contact.c.parental_responsibility, _contact.c.opted_out, _contact.c.removed,
                       _contact.c.preferred_channel, _contact.c.mobile, _contact.c.email, _contact.c.language)
 _CHILD_CONTACTS = core_select(*_RECIPIENT_COLUMNS).where(_contact.c.child_id == bindparam("child_id")).order_by(
     _contact.c.id)
-_EXISTING = core_select(_notification.c.id).where(_notification.c.dedupe_key == bindparam("dedupe_key"),
-                                                  _notification.c.recipient_key == bindparam("recipient_key"))
-_INSERT_NOTIFICATION = insert(_notification)
+_ADD_NOTIFICATION = _per_dialect(lambda dialect_insert: dialect_insert(_notification).on_conflict_do_nothing(
+    index_elements=[_notification.c.dedupe_key, _notification.c.recipient_key]))
+"""A notification row unless one exists for the same fact and recipient (the de-duplication key)."""
 
 
 async def upsert_contact(session: AsyncSession, *, change: FamilyContactChangedV1, event_time: datetime) -> None:
@@ -122,13 +137,8 @@ async def _suppress_contact(session: AsyncSession, *, contact: Contact | FamilyC
 
 async def remember_child_scope(session: AsyncSession, *, child_id: str, school_urn: str, la_code: str | None,
                                only_if_unknown: bool = False) -> None:
-    known = (await session.execute(_SCOPE, {"b_child_id": child_id})).first() is not None
-    if known and only_if_unknown:
-        return
-    if known:
-        await session.execute(_UPDATE_SCOPE, {"b_child_id": child_id, "school_urn": school_urn, "la_code": la_code})
-    else:
-        await session.execute(_INSERT_SCOPE, {"child_id": child_id, "school_urn": school_urn, "la_code": la_code})
+    statement = (_ADD_SCOPE if only_if_unknown else _PUT_SCOPE)[_dialect(session)]
+    await session.execute(statement, {"child_id": child_id, "school_urn": school_urn, "la_code": la_code})
 
 
 async def team_member_changed(session: AsyncSession, *, member: TeamMemberV1, added: bool) -> None:
@@ -175,22 +185,26 @@ def format_when(value: datetime, *, language: str, settings: NotifySettings) -> 
 
 # --- creating messages ----------------------------------------------------------------------------------------
 
-async def _existing(session: AsyncSession, *, dedupe_key: str, recipient_key: str) -> bool:
-    return (await session.execute(_EXISTING, {"dedupe_key": dedupe_key,
-                                              "recipient_key": recipient_key})).first() is not None
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
-async def _insert(session: AsyncSession, n: Notification, *, failure: str | None = None) -> None:
-    """Write a new notification row in one INSERT; with `failure`, it is at once a permanent failure (suppressed
-    address, unusable recipient) and `notification.failed` is emitted."""
+async def _insert(session: AsyncSession, n: Notification, *, failure: str | None = None) -> bool:
+    """Write a new notification row in one INSERT; False (and nothing written) when a row for the same fact and
+    recipient exists. With `failure`, the row is at once a permanent failure (suppressed address, unusable
+    recipient) and `notification.failed` is emitted."""
     if failure is not None:
         n.status, n.failure_reason = "permanent-failure", failure[:300]
-    await session.execute(_INSERT_NOTIFICATION, {column.key: getattr(n, column.key) for column in _notification.c})
+    result = await session.execute(_ADD_NOTIFICATION[_dialect(session)],
+                                   {column.key: getattr(n, column.key) for column in _notification.c})
+    if result.rowcount != 1:
+        return False
     session.info[QUEUED] = True  # wakes the dispatcher after the commit
     if failure is not None:
         await add_event(session, new_event(NotificationFailedV1(**_event_fields(n), status=n.status,
                                                                 reason=failure[:200]), source=SOURCE, subject=n.id))
         NOTIFICATIONS.labels(n.channel, n.status).inc()
+    return True
 
 
 async def create_message(session: AsyncSession, *, settings: NotifySettings, trigger_event_id: str, dedupe_key: str,
@@ -199,8 +213,6 @@ async def create_message(session: AsyncSession, *, settings: NotifySettings, tri
                          not_before: datetime | None, now: datetime) -> Notification | None:
     """One message for one recipient about one fact; None when it exists already. An address on the suppression
     list gives a row that is at once `permanent-failure` (reason `suppressed: ...`), so the record shows why."""
-    if await _existing(session, dedupe_key=dedupe_key, recipient_key=recipient_key):
-        return None
     tmpl: Template = await template_for(session, name=template, channel=channel, language=language)
     subject, body = tmpl.render(values, max_fragments=settings.sms_max_fragments)
     when = send_after(channel, max(_aware(not_before), now) if not_before else now, settings=settings)
@@ -210,8 +222,9 @@ async def create_message(session: AsyncSession, *, settings: NotifySettings, tri
                      subject=subject, body=body, not_before=when if when and when > now else None,
                      created_at=now, updated_at=now, traceparent=current_traceparent())
     blocked = await recipients.suppression_reason(session, channel=channel, address=recipient) if recipient else None
+    if not await _insert(session, n, failure=f"suppressed: {blocked}" if blocked is not None else None):
+        return None
     NOTIFICATIONS.labels(channel, "created").inc()
-    await _insert(session, n, failure=f"suppressed: {blocked}" if blocked is not None else None)
     return n
 
 
@@ -242,14 +255,12 @@ async def notify_family(session: AsyncSession, *, settings: NotifySettings, chil
         try:
             route = recipients.route_for(contact)
         except recipients.InvalidRecipient as exc:
-            if await _existing(session, dedupe_key=dedupe_key, recipient_key=contact.id):
-                continue
             n = Notification(child_id=child_id, contact_id=contact.id, trigger_event_id=trigger_event_id,
                              dedupe_key=dedupe_key, recipient_key=contact.id, template=template, template_version=0,
                              language=language, channel=contact.preferred_channel, recipient="", body="",
                              created_at=now, updated_at=now)
-            await _insert(session, n, failure=f"invalid recipient: {exc}")
-            created.append(n)
+            if await _insert(session, n, failure=f"invalid recipient: {exc}"):
+                created.append(n)
             continue
         n = await create_message(session, settings=settings, trigger_event_id=trigger_event_id,
                                  dedupe_key=dedupe_key, recipient_key=contact.id, template=template,
