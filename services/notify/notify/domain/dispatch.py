@@ -17,7 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.db import Database, utcnow
 from tas_common.runtime import ServiceRuntime
@@ -35,6 +38,8 @@ from . import notifications
 from .models import Notification
 
 log = logging.getLogger("tas.notify.dispatch")
+BATCH = 50
+"""Messages claimed per round; a round that claims fewer found every message then due."""
 
 
 def providers_from(settings: NotifySettings) -> dict[str, list[Provider]]:
@@ -64,6 +69,48 @@ def buckets_from(settings: NotifySettings, clock: Callable[[], float] | None = N
             for name, rate in settings.provider_rates.items()}
 
 
+@dataclass
+class Outcome:
+    """What one send of a notification came to; the dispatcher records a batch's outcomes in one transaction."""
+    n: Notification
+    accepted: Accepted | None = None
+    failed: tuple[str, str] | None = None
+    """(status, reason): temporary-failure, permanent-failure or technical-failure."""
+    retry_at: datetime | None = None
+    """Every provider was at its rate limit: the row is given back, due again at this time."""
+
+
+class Attempt:
+    """One notification's way through its channel's providers in failover order (starting with `start_with`),
+    skipping those at their rate limit, with the errors met on the way."""
+
+    def __init__(self, dispatcher: "Dispatcher", n: Notification, *, start_with: str | None = None) -> None:
+        self.n = n
+        self.providers = sorted(dispatcher.routes.get(n.channel, []), key=lambda p: p.name != start_with)
+        self.buckets = dispatcher.buckets
+        self.position = 0
+        self.errors: list[str] = []
+        self.waits: list[float] = []
+
+    def next_provider(self) -> Provider | None:
+        """The next provider with a token to spare (taking it), or None when none is left."""
+        while self.position < len(self.providers):
+            provider = self.providers[self.position]
+            self.position += 1
+            bucket = self.buckets.get(provider.name)
+            if bucket is not None and not bucket.try_take():
+                self.waits.append(bucket.seconds_until_token())
+                self.errors.append(f"{provider.name}: rate limited")
+                continue
+            return provider
+        return None
+
+    def exhausted(self) -> Outcome:
+        if self.waits and len(self.waits) == len(self.providers):  # only rate limits: not a failed attempt
+            return Outcome(self.n, retry_at=utcnow() + timedelta(seconds=min(self.waits)))
+        return Outcome(self.n, failed=("temporary-failure", "; ".join(self.errors) or "no provider"))
+
+
 class Dispatcher:
     def __init__(self, *, db: Database, settings: NotifySettings, routes: Mapping[str, Sequence[Provider]],
                  buckets: Mapping[str, TokenBucket] | None = None) -> None:
@@ -73,16 +120,79 @@ class Dispatcher:
         self.by_name = {p.name: p for providers in self.routes.values() for p in providers}
         self.buckets = dict(buckets or {})
 
-    async def dispatch_once(self, *, now: datetime | None = None, limit: int = 50) -> int:
+    async def dispatch_once(self, *, now: datetime | None = None, limit: int = BATCH) -> int:
+        """Claim up to `limit` due messages, check the suppression list and record the first provider of each in
+        ONE transaction (all before any provider is called), send them concurrently, then record every outcome
+        in one more transaction."""
+        outcomes: list[Outcome] = []
+        first: dict[str, Provider | None] = {}
         async with self.db.transaction() as session:
             claimed = await notifications.claim_due(session, limit=limit, dialect=self.db.dialect,
                                                     settings=self.settings, now=now)
-        await asyncio.gather(*(self.send_traced(n) for n in claimed))
+            blocked = await notifications.blocked_among(session, rows=claimed)
+            attempts = []
+            for n in claimed:
+                if n.id in blocked:
+                    outcomes.append(Outcome(n, failed=("permanent-failure", f"suppressed: {blocked[n.id]}")))
+                    continue
+                attempt = Attempt(self, n)
+                first[n.id] = attempt.next_provider()
+                attempts.append(attempt)
+            marked: set[str] = set()
+            for name in {p.name for p in first.values() if p is not None}:
+                marked |= await notifications.mark_attempts(
+                    session, notification_ids=[i for i, p in first.items() if p is not None and p.name == name],
+                    provider=name)
+        results = await asyncio.gather(*(self.send_traced(a, first=first[a.n.id]) for a in attempts
+                                         if first[a.n.id] is None or a.n.id in marked), return_exceptions=True)
+        outcomes += [r for r in results if isinstance(r, Outcome)]
+        await self.record(outcomes)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result  # as if unbatched: a send that raised (a crash) leaves its row to the sweeper
         return len(claimed)
 
-    async def send_traced(self, n: Notification) -> None:
-        with span(n.traceparent):  # the send and its events join the trace of the triggering event
-            await self.send_one(n)
+    async def send_traced(self, attempt: Attempt, *, first: Provider | None) -> Outcome | None:
+        with span(attempt.n.traceparent):  # the send and its events join the trace of the triggering event
+            return await self.send_one(attempt, first=first)
+
+    async def record(self, outcomes: list[Outcome]) -> None:
+        """Record outcomes in one transaction; if that fails, one by one (a row whose outcome cannot be recorded
+        stays `sending` and the sweeper finishes it)."""
+        if not outcomes:
+            return
+        try:
+            async with self.db.transaction() as session:
+                for outcome in outcomes:
+                    await self._apply(session, outcome)
+            return
+        except Exception as exc:
+            if len(outcomes) == 1:
+                raise
+            log.warning("recording sends failed; one by one", extra={"error": type(exc).__name__})
+        for outcome in outcomes:
+            try:
+                async with self.db.transaction() as session:
+                    await self._apply(session, outcome)
+            except Exception as exc:  # noqa: BLE001 - the sweeper finishes this row
+                log.error("recording a send failed", extra={"notification_id": outcome.n.id,
+                                                            "error": type(exc).__name__})
+
+    async def _apply(self, session: AsyncSession, outcome: Outcome) -> None:
+        n = outcome.n
+        with span(n.traceparent):
+            if outcome.accepted is not None:
+                await notifications.record_accepted(session, n=n, provider=outcome.accepted.provider,
+                                                    provider_ref=outcome.accepted.provider_ref,
+                                                    delivered=outcome.accepted.delivered)
+            elif outcome.failed is not None:
+                status, reason = outcome.failed
+                log.warning("send failed", extra={"notification_id": n.id, "status": status,
+                                                  "error": reason[:120]})
+                await notifications.record_failure(session, notification_id=n.id, status=status, reason=reason,
+                                                   settings=self.settings)
+            elif outcome.retry_at is not None:
+                await notifications.release(session, notification_id=n.id, not_before=outcome.retry_at)
 
     async def sweep(self, *, now: datetime | None = None) -> int:
         """Finish messages a crash left in `sending` without a provider reference."""
@@ -100,40 +210,33 @@ class Dispatcher:
                 except ProviderError:
                     continue  # cannot tell whether it went: ask again at the next sweep, never guess
                 if found is not None:
-                    await self._accepted(n, found)
+                    await self.record([Outcome(n, accepted=found)])
                     continue
-            await self.send_one(n, start_with=n.provider, looked_up=isinstance(provider, LookupProvider))
+            async with self.db.transaction() as session:
+                reason = await notifications.blocked_by_suppression(session, n=n)
+            if reason is not None:
+                await self.record([Outcome(n, failed=("permanent-failure", f"suppressed: {reason}"))])
+                continue
+            outcome = await self.send_one(Attempt(self, n, start_with=n.provider),
+                                          looked_up=isinstance(provider, LookupProvider))
+            if outcome is not None:
+                await self.record([outcome])
         return len(taken)
 
-    async def _accepted(self, n: Notification, accepted: Accepted) -> None:
-        async with self.db.transaction() as session:
-            await notifications.record_accepted(session, notification_id=n.id, provider=accepted.provider,
-                                                provider_ref=accepted.provider_ref, delivered=accepted.delivered)
-
-    async def _failed(self, n: Notification, *, status: str, reason: str) -> None:
-        log.warning("send failed", extra={"notification_id": n.id, "status": status, "error": reason[:120]})
-        async with self.db.transaction() as session:
-            await notifications.record_failure(session, notification_id=n.id, status=status, reason=reason,
-                                               settings=self.settings)
-
-    async def send_one(self, n: Notification, *, start_with: str | None = None, looked_up: bool = False) -> None:
-        async with self.db.transaction() as session:
-            reason = await notifications.blocked_by_suppression(session, n=n)
-        if reason is not None:
-            await self._failed(n, status="permanent-failure", reason=f"suppressed: {reason}")
-            return
-        providers = sorted(self.routes.get(n.channel, []), key=lambda p: p.name != start_with)
-        errors: list[str] = []
-        waits: list[float] = []
-        for provider in providers:
-            bucket = self.buckets.get(provider.name)
-            if bucket is not None and not bucket.try_take():
-                waits.append(bucket.seconds_until_token())
-                errors.append(f"{provider.name}: rate limited")
-                continue
-            async with self.db.transaction() as session:
-                if not await notifications.mark_attempt(session, notification_id=n.id, provider=provider.name):
-                    return  # no longer ours (a receipt or a sweeper finished it)
+    async def send_one(self, attempt: Attempt, *, first: Provider | None = None, looked_up: bool = False
+                       ) -> Outcome | None:
+        """Try the attempt's providers in turn until one accepts; the outcome is left to the caller to record.
+        `first`: the first provider, already chosen and recorded on the row (dispatch_once). None when the row
+        is no longer this sender's (a receipt or a sweeper finished it)."""
+        n = attempt.n
+        provider = first or attempt.next_provider()
+        marked = first is not None
+        while provider is not None:
+            if not marked:
+                async with self.db.transaction() as session:
+                    if not await notifications.mark_attempt(session, notification_id=n.id, provider=provider.name):
+                        return None
+            marked = False
             try:
                 accepted = None
                 if isinstance(provider, LookupProvider) and n.attempts > 1 and not looked_up:
@@ -144,24 +247,17 @@ class Dispatcher:
                     try:
                         found = await provider.lookup(n)
                     except ProviderError:
-                        await self._failed(n, status="temporary-failure", reason=f"{provider.name}: {exc}")
-                        return  # unknown outcome: no failover; the retry looks it up again first
+                        # unknown outcome: no failover; the retry looks it up again first
+                        return Outcome(n, failed=("temporary-failure", f"{provider.name}: {exc}"))
                     if found is not None:
-                        await self._accepted(n, found)
-                        return
-                errors.append(f"{provider.name}: {exc}")
+                        return Outcome(n, accepted=found)
+                attempt.errors.append(f"{provider.name}: {exc}")
+                provider = attempt.next_provider()
                 continue
             except (PermanentFailure, TechnicalFailure) as exc:
-                await self._failed(n, status=exc.status, reason=f"{provider.name}: {exc}")
-                return
-            await self._accepted(n, accepted)
-            return
-        if waits and len(waits) == len(providers):  # only rate limits stood in the way: not a failed attempt
-            async with self.db.transaction() as session:
-                await notifications.release(session, notification_id=n.id,
-                                            not_before=utcnow() + timedelta(seconds=min(waits)))
-            return
-        await self._failed(n, status="temporary-failure", reason="; ".join(errors) or "no provider")
+                return Outcome(n, failed=(exc.status, f"{provider.name}: {exc}"))
+            return Outcome(n, accepted=accepted)
+        return attempt.exhausted()
 
 
 async def run_dispatcher(runtime: ServiceRuntime) -> None:
@@ -178,15 +274,15 @@ async def run_dispatcher(runtime: ServiceRuntime) -> None:
     loop = asyncio.get_running_loop()
     try:
         while not runtime.stopping.is_set():
+            wake.clear()  # a commit that queues a message from here on wakes the next round
             try:
                 if loop.time() - last_sweep >= sweep_every:
                     last_sweep = loop.time()
                     await dispatcher.sweep()
-                if await dispatcher.dispatch_once():
-                    continue
+                if await dispatcher.dispatch_once(limit=BATCH) == BATCH:
+                    continue  # perhaps more are due
             except Exception as exc:  # noqa: BLE001 - the dispatcher outlives a bad moment of the database
                 log.error("dispatch failed", extra={"error": type(exc).__name__})
-            wake.clear()
             try:
                 await asyncio.wait_for(wake.wait(), timeout=1.0)
             except TimeoutError:

@@ -13,10 +13,12 @@ review was moved. Each final status emits `tas.notify.notification.delivered` or
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import Row, bindparam, insert, select as core_select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,7 +32,7 @@ from tas_common.events.schemas import (ConcernLinkedV1, FamilyContactChangedV1, 
                                        NotificationFailedV1, NotificationSentV1, PlanPublishedV1,
                                        ReferralEventBase, ReferralSubmittedV1, ReviewScheduledV1, TeamMemberV1)
 from tas_common.metrics import NOTIFICATIONS
-from tas_common.outbox import add_event
+from tas_common.outbox import add_event, add_events
 from tas_common.tracing import current_traceparent
 
 from ..config import NotifySettings
@@ -68,27 +70,62 @@ def _aware(value: datetime) -> datetime:
 
 # --- replicas -------------------------------------------------------------------------------------------------
 
+_contact = Contact.__table__
+_scope = ChildScope.__table__
+_notification = Notification.__table__
+# Statements of the event handlers' hot path, built once (Core: no ORM identity map, no flush per row).
+_CONTACT_STATE = core_select(_contact.c.preferences_set_at, _contact.c.opted_out).where(
+    _contact.c.id == bindparam("b_id"))
+_INSERT_CONTACT = insert(_contact)
+_UPDATE_CONTACT = update(_contact).where(_contact.c.id == bindparam("b_id"))
+
+
+def _per_dialect(build: Callable[[Callable[..., Any]], Any]) -> dict[str, Any]:
+    """The statement for each database TAS runs on: SQLAlchemy spells INSERT ... ON CONFLICT per dialect."""
+    return {"sqlite": build(sqlite.insert), "postgresql": build(postgresql.insert)}
+
+
+def _put_scope(dialect_insert: Callable[..., Any]) -> Any:
+    statement = dialect_insert(_scope)
+    return statement.on_conflict_do_update(index_elements=[_scope.c.child_id], set_={
+        "school_urn": statement.excluded.school_urn, "la_code": statement.excluded.la_code})
+
+
+_PUT_SCOPE = _per_dialect(_put_scope)
+_ADD_SCOPE = _per_dialect(lambda dialect_insert: dialect_insert(_scope).on_conflict_do_nothing(
+    index_elements=[_scope.c.child_id]))
+_RECIPIENT_COLUMNS = (_contact.c.id, _contact.c.parental_responsibility, _contact.c.opted_out, _contact.c.removed,
+                      _contact.c.preferred_channel, _contact.c.mobile, _contact.c.email, _contact.c.language)
+_CHILD_CONTACTS = core_select(*_RECIPIENT_COLUMNS).where(_contact.c.child_id == bindparam("child_id")).order_by(
+    _contact.c.id)
+_ADD_NOTIFICATION = _per_dialect(lambda dialect_insert: dialect_insert(_notification).on_conflict_do_nothing(
+    index_elements=[_notification.c.dedupe_key, _notification.c.recipient_key]))
+"""A notification row unless one exists for the same fact and recipient (the de-duplication key)."""
+
+
 async def upsert_contact(session: AsyncSession, *, change: FamilyContactChangedV1, event_time: datetime) -> None:
     """Caseload owns contact data. A preference the contact set here later than this event is kept; an opt-out
     recorded here stays in the suppression list whatever caseload says."""
-    contact = await session.get(Contact, change.contact_id) or Contact(id=change.contact_id, child_id=change.child_id,
-                                                                      relationship=change.relationship,
-                                                                      parental_responsibility=False,
-                                                                      preferred_channel=change.preferred_channel)
-    local_newer = contact.preferences_set_at is not None and _aware(contact.preferences_set_at) > _aware(event_time)
-    fields = ["child_id", "relationship", "parental_responsibility", "mobile", "email", "removed"]
+    known = (await session.execute(_CONTACT_STATE, {"b_id": change.contact_id})).first()
+    local_newer = (known is not None and known.preferences_set_at is not None
+                   and _aware(known.preferences_set_at) > _aware(event_time))
+    values: dict[str, object] = {
+        "child_id": change.child_id, "relationship": change.relationship,
+        "parental_responsibility": change.parental_responsibility, "mobile": change.mobile, "email": change.email,
+        "removed": change.removed, "opted_out": change.opted_out or (local_newer and bool(known.opted_out)),
+        "updated_at": utcnow(),
+    }
     if not local_newer:
-        fields += ["preferred_channel", "language"]
-    for field in fields:
-        setattr(contact, field, getattr(change, field))
-    contact.opted_out = change.opted_out or (local_newer and contact.opted_out)
-    contact.updated_at = utcnow()
-    session.add(contact)
+        values |= {"preferred_channel": change.preferred_channel, "language": change.language}
+    if known is None:
+        await session.execute(_INSERT_CONTACT, {**values, "id": change.contact_id, "preferences_set_at": None})
+    else:
+        await session.execute(_UPDATE_CONTACT, {**values, "b_id": change.contact_id})
     if change.opted_out:
-        await _suppress_contact(session, contact=contact, source="caseload opt-out")
+        await _suppress_contact(session, contact=change, source="caseload opt-out")
 
 
-async def _suppress_contact(session: AsyncSession, *, contact: Contact, source: str) -> None:
+async def _suppress_contact(session: AsyncSession, *, contact: Contact | FamilyContactChangedV1, source: str) -> None:
     for channel, raw in (("sms", contact.mobile), ("email", contact.email)):
         if raw:
             try:
@@ -100,13 +137,8 @@ async def _suppress_contact(session: AsyncSession, *, contact: Contact, source: 
 
 async def remember_child_scope(session: AsyncSession, *, child_id: str, school_urn: str, la_code: str | None,
                                only_if_unknown: bool = False) -> None:
-    scope = await session.get(ChildScope, child_id)
-    if scope is not None and only_if_unknown:
-        return
-    scope = scope or ChildScope(child_id=child_id, school_urn=school_urn)
-    scope.school_urn = school_urn
-    scope.la_code = la_code if la_code is not None or not only_if_unknown else scope.la_code
-    session.add(scope)
+    statement = (_ADD_SCOPE if only_if_unknown else _PUT_SCOPE)[_dialect(session)]
+    await session.execute(statement, {"child_id": child_id, "school_urn": school_urn, "la_code": la_code})
 
 
 async def team_member_changed(session: AsyncSession, *, member: TeamMemberV1, added: bool) -> None:
@@ -153,18 +185,26 @@ def format_when(value: datetime, *, language: str, settings: NotifySettings) -> 
 
 # --- creating messages ----------------------------------------------------------------------------------------
 
-async def _existing(session: AsyncSession, *, dedupe_key: str, recipient_key: str) -> Notification | None:
-    return (await session.exec(select(Notification).where(
-        Notification.dedupe_key == dedupe_key, Notification.recipient_key == recipient_key))).first()
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
-async def _fail_now(session: AsyncSession, n: Notification, *, reason: str) -> None:
-    n.status, n.failure_reason = "permanent-failure", reason[:300]
-    session.add(n)
+async def _insert(session: AsyncSession, n: Notification, *, failure: str | None = None) -> bool:
+    """Write a new notification row in one INSERT; False (and nothing written) when a row for the same fact and
+    recipient exists. With `failure`, the row is at once a permanent failure (suppressed address, unusable
+    recipient) and `notification.failed` is emitted."""
+    if failure is not None:
+        n.status, n.failure_reason = "permanent-failure", failure[:300]
+    result = await session.execute(_ADD_NOTIFICATION[_dialect(session)],
+                                   {column.key: getattr(n, column.key) for column in _notification.c})
+    if result.rowcount != 1:
+        return False
     session.info[QUEUED] = True  # wakes the dispatcher after the commit
-    await add_event(session, new_event(NotificationFailedV1(**_event_fields(n), status=n.status, reason=reason[:200]),
-                                       source=SOURCE, subject=n.id))
-    NOTIFICATIONS.labels(n.channel, n.status).inc()
+    if failure is not None:
+        await add_event(session, new_event(NotificationFailedV1(**_event_fields(n), status=n.status,
+                                                                reason=failure[:200]), source=SOURCE, subject=n.id))
+        NOTIFICATIONS.labels(n.channel, n.status).inc()
+    return True
 
 
 async def create_message(session: AsyncSession, *, settings: NotifySettings, trigger_event_id: str, dedupe_key: str,
@@ -173,8 +213,6 @@ async def create_message(session: AsyncSession, *, settings: NotifySettings, tri
                          not_before: datetime | None, now: datetime) -> Notification | None:
     """One message for one recipient about one fact; None when it exists already. An address on the suppression
     list gives a row that is at once `permanent-failure` (reason `suppressed: ...`), so the record shows why."""
-    if await _existing(session, dedupe_key=dedupe_key, recipient_key=recipient_key) is not None:
-        return None
     tmpl: Template = await template_for(session, name=template, channel=channel, language=language)
     subject, body = tmpl.render(values, max_fragments=settings.sms_max_fragments)
     when = send_after(channel, max(_aware(not_before), now) if not_before else now, settings=settings)
@@ -183,28 +221,27 @@ async def create_message(session: AsyncSession, *, settings: NotifySettings, tri
                      template_version=tmpl.version, language=tmpl.language, channel=channel, recipient=recipient,
                      subject=subject, body=body, not_before=when if when and when > now else None,
                      created_at=now, updated_at=now, traceparent=current_traceparent())
-    session.add(n)
-    session.info[QUEUED] = True  # wakes the dispatcher after the commit
+    blocked = await recipients.suppression_reason(session, channel=channel, address=recipient) if recipient else None
+    if not await _insert(session, n, failure=f"suppressed: {blocked}" if blocked is not None else None):
+        return None
     NOTIFICATIONS.labels(channel, "created").inc()
-    blocked = await recipients.suppressed(session, channel=channel, address=recipient) if recipient else None
-    if blocked is not None:
-        await _fail_now(session, n, reason=f"suppressed: {blocked.reason}")
     return n
 
 
 async def family_recipients(session: AsyncSession, *, child_id: str, contact_ids: list[str] | None = None
-                            ) -> list[Contact]:
-    """The child's contacts with parental responsibility who have not opted out."""
-    query = select(Contact).where(Contact.child_id == child_id)
+                            ) -> list[Row]:
+    """The child's contacts with parental responsibility who have not opted out (rows with the contact's `id`,
+    `preferred_channel`, `mobile`, `email` and `language`)."""
+    contacts = (await session.execute(_CHILD_CONTACTS, {"child_id": child_id})).all()
     if contact_ids is not None:
-        query = query.where(col(Contact.id).in_(contact_ids))
-    contacts = list((await session.exec(query.order_by(col(Contact.id)))).all())
-    if contact_ids is not None and len(contacts) < len(set(contact_ids)):
-        raise ContactsNotYetKnown(f"{len(set(contact_ids)) - len(contacts)} contact(s) not yet known")
+        named = set(contact_ids)
+        contacts = [c for c in contacts if c.id in named]
+        if len(contacts) < len(named):
+            raise ContactsNotYetKnown(f"{len(named) - len(contacts)} contact(s) not yet known")
     return [c for c in contacts if c.parental_responsibility and not c.opted_out and not c.removed]
 
 
-def contact_language(contact: Contact) -> str:
+def contact_language(contact: Contact | Row) -> str:
     return (contact.language or "en")[:2].lower()
 
 
@@ -218,16 +255,12 @@ async def notify_family(session: AsyncSession, *, settings: NotifySettings, chil
         try:
             route = recipients.route_for(contact)
         except recipients.InvalidRecipient as exc:
-            if await _existing(session, dedupe_key=dedupe_key, recipient_key=contact.id) is not None:
-                continue
             n = Notification(child_id=child_id, contact_id=contact.id, trigger_event_id=trigger_event_id,
                              dedupe_key=dedupe_key, recipient_key=contact.id, template=template, template_version=0,
                              language=language, channel=contact.preferred_channel, recipient="", body="",
                              created_at=now, updated_at=now)
-            session.add(n)
-            session.info[QUEUED] = True  # wakes the dispatcher after the commit
-            await _fail_now(session, n, reason=f"invalid recipient: {exc}")
-            created.append(n)
+            if await _insert(session, n, failure=f"invalid recipient: {exc}"):
+                created.append(n)
             continue
         n = await create_message(session, settings=settings, trigger_event_id=trigger_event_id,
                                  dedupe_key=dedupe_key, recipient_key=contact.id, template=template,
@@ -335,30 +368,48 @@ async def referral_submitted(session: AsyncSession, *, settings: NotifySettings,
 
 # --- dispatching ----------------------------------------------------------------------------------------------
 
+_DUE = select(Notification).where(
+    Notification.status == "created",
+    col(Notification.not_before).is_(None) | (col(Notification.not_before) <= bindparam("now")),
+).order_by(col(Notification.created_at)).limit(bindparam("limit"))
+_DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)
+_CLAIM = update(_notification).where(
+    _notification.c.id.in_(bindparam("ids", expanding=True)), _notification.c.status == "created",
+).values(status="sending", attempts=_notification.c.attempts + 1, provider=None,
+         updated_at=bindparam("now")).returning(_notification.c.id)
+_DEFER = update(_notification).where(_notification.c.id.in_(bindparam("ids", expanding=True))).values(
+    not_before=bindparam("b_not_before"), updated_at=bindparam("now"))
+_MARK_ATTEMPTS = update(_notification).where(
+    _notification.c.id.in_(bindparam("ids", expanding=True)), _notification.c.status == "sending",
+    _notification.c.provider_ref.is_(None),
+).values(provider=bindparam("b_provider"), updated_at=bindparam("now")).returning(_notification.c.id)
+_ACCEPT = update(_notification).where(_notification.c.id == bindparam("b_id"),
+                                      _notification.c.status == "sending")
+"""The dispatcher's statements, built once: it runs them for every message."""
+
+
 async def claim_due(session: AsyncSession, *, limit: int, dialect: str, settings: NotifySettings,
                     now: datetime | None = None) -> list[Notification]:
-    """Move up to `limit` due messages from created to sending; only rows this call moved are returned. An SMS
-    that comes due inside the quiet hours is moved to their end instead."""
+    """Move up to `limit` due messages from created to sending; only rows this call moved are returned (detached
+    from the session, with their new status and attempts). An SMS that comes due inside the quiet hours is moved
+    to their end instead."""
     now = now or utcnow()
-    query = select(Notification).where(Notification.status == "created").where(
-        (col(Notification.not_before).is_(None)) | (col(Notification.not_before) <= now)
-    ).order_by(col(Notification.created_at)).limit(limit)
-    if dialect == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    due = list((await session.exec(query)).all())
-    quiet_until = quiet_hours_end(now, settings=settings)
-    claimed = []
+    due = list((await session.execute(_DUE_SKIP_LOCKED if dialect == "postgresql" else _DUE,
+                                      {"now": now, "limit": limit})).scalars().all())
     for n in due:
-        if n.channel == "sms" and quiet_until is not None:
-            await session.execute(update(Notification).where(col(Notification.id) == n.id).values(
-                not_before=quiet_until, updated_at=now))
-            continue
-        attempts = n.attempts + 1
-        result = await session.execute(update(Notification).where(
-            col(Notification.id) == n.id, col(Notification.status) == "created").values(
-            status="sending", attempts=attempts, provider=None, updated_at=now))
-        if result.rowcount == 1:
-            n.status, n.attempts, n.provider, n.updated_at = "sending", attempts, None, now
+        session.expunge(n)  # the claim below is the write; the objects only carry the rows' values
+    quiet_until = quiet_hours_end(now, settings=settings)
+    deferred = [n.id for n in due if n.channel == "sms" and quiet_until is not None]
+    if deferred:
+        await session.execute(_DEFER, {"ids": deferred, "b_not_before": quiet_until, "now": now})
+    wanted = [n for n in due if n.id not in deferred]
+    if not wanted:
+        return []
+    moved = set((await session.execute(_CLAIM, {"ids": [n.id for n in wanted], "now": now})).scalars().all())
+    claimed = []
+    for n in wanted:
+        if n.id in moved:
+            n.status, n.attempts, n.provider, n.updated_at = "sending", n.attempts + 1, None, now
             claimed.append(n)
     return claimed
 
@@ -367,10 +418,17 @@ async def mark_attempt(session: AsyncSession, *, notification_id: str, provider:
                        now: datetime | None = None) -> bool:
     """Record which provider is about to be called (the sweeper needs it after a crash). False when the row is
     no longer this sender's (not `sending`, or it has a provider reference already)."""
-    result = await session.execute(update(Notification).where(
-        col(Notification.id) == notification_id, col(Notification.status) == "sending",
-        col(Notification.provider_ref).is_(None)).values(provider=provider, updated_at=now or utcnow()))
-    return result.rowcount == 1
+    return notification_id in await mark_attempts(session, notification_ids=[notification_id], provider=provider,
+                                                  now=now)
+
+
+async def mark_attempts(session: AsyncSession, *, notification_ids: list[str], provider: str,
+                        now: datetime | None = None) -> set[str]:
+    """`mark_attempt` for many rows in one statement; returns the ids marked."""
+    if not notification_ids:
+        return set()
+    return set((await session.execute(_MARK_ATTEMPTS, {"ids": notification_ids, "b_provider": provider,
+                                                       "now": now or utcnow()})).scalars().all())
 
 
 async def release(session: AsyncSession, *, notification_id: str, not_before: datetime) -> None:
@@ -399,29 +457,37 @@ async def reclaim(session: AsyncSession, *, n: Notification, now: datetime) -> b
 
 
 async def blocked_by_suppression(session: AsyncSession, *, n: Notification) -> str | None:
-    row = await recipients.suppressed(session, channel=n.channel, address=n.recipient)
-    return row.reason if row else None
+    return await recipients.suppression_reason(session, channel=n.channel, address=n.recipient)
+
+
+async def blocked_among(session: AsyncSession, *, rows: list[Notification]) -> dict[str, str]:
+    """`blocked_by_suppression` for many rows in one query: notification id → suppression reason."""
+    reasons = await recipients.suppression_reasons(session, addresses=[(n.channel, n.recipient) for n in rows])
+    return {n.id: reasons[(n.channel, n.recipient)] for n in rows if (n.channel, n.recipient) in reasons}
 
 
 def _event_fields(n: Notification) -> dict[str, object]:
     return {"notification_id": n.id, "child_id": n.child_id, "channel": n.channel, "template": n.template}
 
 
-async def record_accepted(session: AsyncSession, *, notification_id: str, provider: str, provider_ref: str,
+async def record_accepted(session: AsyncSession, *, n: Notification, provider: str, provider_ref: str,
                           delivered: bool) -> None:
-    n = await session.get(Notification, notification_id)
-    if n is None or n.status != "sending":
+    """The provider accepted `n` (the dispatcher's copy of the row: its id, child, channel and template never
+    change). Nothing happens unless the row is still `sending` (a receipt may have finished it meanwhile)."""
+    status = "delivered" if delivered else "sending"
+    result = await session.execute(_ACCEPT, {"b_id": n.id, "provider": provider, "provider_ref": provider_ref[:100],
+                                             "status": status, "updated_at": utcnow()})
+    if result.rowcount != 1:
         return
-    n.provider, n.provider_ref, n.updated_at = provider, provider_ref[:100], utcnow()
-    n.status = "delivered" if delivered else "sending"
-    session.add(n)
-    session.info[QUEUED] = True  # wakes the dispatcher after the commit
-    await add_event(session, new_event(NotificationSentV1(**_event_fields(n), status="sending"),
-                                       source=SOURCE, subject=n.id))
+    n.provider, n.provider_ref, n.status = provider, provider_ref[:100], status
+    trace = current_traceparent()
+    events = [new_event(NotificationSentV1(**_event_fields(n), status="sending"), source=SOURCE, subject=n.id,
+                        traceparent=trace)]
     if delivered:
-        await add_event(session, new_event(NotificationDeliveredV1(**_event_fields(n), status="delivered"),
-                                           source=SOURCE, subject=n.id))
+        events.append(new_event(NotificationDeliveredV1(**_event_fields(n), status="delivered"), source=SOURCE,
+                                subject=n.id, traceparent=trace))
         NOTIFICATIONS.labels(n.channel, "delivered").inc()
+    await add_events(session, events)
 
 
 async def record_failure(session: AsyncSession, *, notification_id: str, status: str, reason: str,

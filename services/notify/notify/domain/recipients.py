@@ -3,14 +3,20 @@ emails validated, and the suppression list that stops later sends to an address.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
+from sqlalchemy import bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.identifiers import is_valid_email, normalise_uk_mobile
 
-from .models import Contact, Suppression
+from .models import Suppression
 
 SUPPRESSION_REASONS = ("hard-bounce", "complaint", "opt-out", "sms-stop")
+_suppression = Suppression.__table__
+_REASON = select(_suppression.c.reason).where(_suppression.c.address == bindparam("address"))
+_REASONS = select(_suppression.c.address, _suppression.c.reason).where(
+    _suppression.c.address.in_(bindparam("addresses", expanding=True)))
 
 
 class InvalidRecipient(ValueError):
@@ -41,7 +47,14 @@ class Route:
     recipient: str
 
 
-def route_for(contact: Contact) -> Route:
+class Addressable(Protocol):
+    """A contact, or a row of its columns (notifications.family_recipients)."""
+    preferred_channel: str
+    mobile: str | None
+    email: str | None
+
+
+def route_for(contact: Addressable) -> Route:
     """The contact's preferred channel when its address is usable, else the other channel; InvalidRecipient when
     neither is."""
     order = [contact.preferred_channel] + [c for c in ("sms", "email") if c != contact.preferred_channel]
@@ -60,6 +73,21 @@ def route_for(contact: Contact) -> Route:
 
 async def suppressed(session: AsyncSession, *, channel: str, address: str) -> Suppression | None:
     return await session.get(Suppression, suppression_key(channel, address))
+
+
+async def suppression_reason(session: AsyncSession, *, channel: str, address: str) -> str | None:
+    """Why the address is on the suppression list, or None (`suppressed` without loading the row)."""
+    return (await session.execute(_REASON, {"address": suppression_key(channel, address)})).scalar()
+
+
+async def suppression_reasons(session: AsyncSession, *, addresses: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """`suppression_reason` for many (channel, address) pairs in one query: the suppressed pairs and why."""
+    keys = {pair: suppression_key(*pair) for pair in addresses}
+    if not keys:
+        return {}
+    rows = (await session.execute(_REASONS, {"addresses": sorted(set(keys.values()))})).all()
+    found = {row.address: row.reason for row in rows}
+    return {pair: found[key] for pair, key in keys.items() if key in found}
 
 
 async def suppress(session: AsyncSession, *, channel: str, address: str, reason: str, source: str) -> None:
