@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from tas_common.cli import main as tas
 from tas_common.db import utcnow
@@ -58,11 +58,15 @@ async def test_withdrawn_consent_blocks_sharing_with_that_agency_until_an_overri
 
     refer = {"concern_id": c["concern_id"], "service_ids": ["999-salt"]}
 
-    async def blocked():
-        got = await system.referral.post("/v1/referrals", json=refer, headers=senco)
-        return got if got.status_code == 409 else None
+    async def referral_learned() -> bool:  # before any POST: one made too early would create the referral
+        async with system.runtime("referral").db.reader() as session:
+            return (await session.execute(text(
+                "SELECT status FROM child_consent WHERE child_id = :c AND agency_type = 'health'"),
+                {"c": c["child_id"]})).scalar() == "withdrawn"
 
-    r = await eventually(blocked, what="referral to learn that consent for health was withdrawn")
+    await eventually(referral_learned, what="referral to learn that consent for health was withdrawn")
+    r = await system.referral.post("/v1/referrals", json=refer, headers=senco)
+    assert r.status_code == 409, r.text
     assert r.json()["type"].endswith("consent-required") and r.json()["agency_type"] == "health"
     # another agency type is not affected: the concern's own consent (given) still shares with the LA's services
     r = await system.referral.post("/v1/referrals", headers=senco, json={

@@ -26,6 +26,7 @@ from tas_common.events.schemas import (ChildIdentity, ChildRegisteredV1, Concern
                                        FamilyContactV1, NotificationDeliveredV1, NotificationFailedV1)
 from tas_common.outbox import add_event
 from tas_common.tables import audit_log, outbox
+from tas_common.tracing import span
 
 from ..conftest import fresh_database_url, migrate  # noqa: TID252
 
@@ -189,13 +190,14 @@ def scenario() -> list[ConcernRaisedV1]:
 async def run(database: Database, implementation: str) -> None:
     """The scenario's concerns; then (outside) a merge; then a concern for the merged record and notifications."""
     for n, c in enumerate(scenario()):
-        async with database.transaction() as session:
-            event_id = f"10000000-0000-4000-8000-{n:012d}"
-            if implementation == "reference":
-                await reference_register_concern(session, concern=c, event_id=event_id)
-            else:
-                await handlers.on_concern_raised(session, new_event(c, source="tas/referral").model_copy(
-                    update={"id": event_id}))
+        with span(None):  # as the consumer runs a handler: its events join the message's trace
+            async with database.transaction() as session:
+                event_id = f"10000000-0000-4000-8000-{n:012d}"
+                if implementation == "reference":
+                    await reference_register_concern(session, concern=c, event_id=event_id)
+                else:
+                    await handlers.on_concern_raised(session, new_event(c, source="tas/referral").model_copy(
+                        update={"id": event_id}))
 
 
 async def merge_first_into_duplicate(database: Database) -> list[str]:
@@ -244,7 +246,7 @@ async def after_merge(database: Database, implementation: str, ids: list[str]) -
 
 # --- comparing two databases up to generated ids and timestamps ----------------------------------------------
 
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|00-[0-9a-f]{32}-[0-9a-f]{16}-01")
 GENERATED = {"at", "created_at", "updated_at", "time", "merged_at", "hash", "prev_hash", "seq"}
 
 
@@ -317,5 +319,7 @@ async def test_core_register_concern_and_notifications_match_the_orm_reference(t
     assert sum(1 for c in reference["child"] if c["possible_duplicate_of"]) == 1
     assert len(reference["family_member"]) == 6
     assert sum(1 for e in reference["chronology"] if e["kind"].startswith("notification_")) == 2
+    traced = [e for e in reference["events"] if e["headers"]]
+    assert len(traced) == 18 and all(e["headers"]["traceparent"] == e["traceparent"] for e in traced)
     for table in ("child", "family_member", "plan", "chronology", "audit", "events"):
         assert candidate[table] == reference[table], table

@@ -15,7 +15,7 @@ from tas_common.errors import Forbidden, InvalidInput, NotFound
 from tas_common.events import CloudEvent, new_event
 from tas_common.events.schemas import (ChildRegisteredV1, ConcernLinkedV1, ConcernRaisedV1, FamilyContactChangedV1,
                                        FamilyContactV1)
-from tas_common.outbox import add_event
+from tas_common.outbox import add_event, add_events
 
 from . import plan as plans
 from .access import can_see_child, is_la_officer, may_break_glass, visible_child
@@ -126,6 +126,7 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
     returns the child's id."""
     found, match, similar = await _match(session, concern)
     new_child = found is None
+    events: list[CloudEvent] = []  # written together at the end, in this order
     if found is None:
         identity, now = concern.child, utcnow()
         child_id = new_id()
@@ -139,7 +140,7 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
         await session.execute(_INSERT_PLAN, {
             "id": new_id(), "child_id": child_id, "status": "draft", "revision": 1, "content": {},
             "pending_changes": [], "published_version": 0, "updated_at": now})
-        await add_event(session, new_event(ChildRegisteredV1(
+        events.append(new_event(ChildRegisteredV1(
             child_id=child_id, school_urn=school_urn, la_code=la_code, concern_id=concern.concern_id,
         ), source=SOURCE, subject=child_id))
     else:
@@ -156,7 +157,7 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
         member, changed = await _merge_contact(session, family, child_id, contact)
         member_ids.append(member["id"])
         if changed:
-            await add_event(session, contact_changed_event(member))
+            events.append(contact_changed_event(member))
     areas = ", ".join(a.replace("_", " ") for a in concern.areas_of_need) or "not stated"
     await write_entry(session, child_id=child_id, kind="concern_raised", ref_type="concern",
                       ref_id=concern.concern_id,
@@ -166,11 +167,12 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
                       org_id=concern.raised_by_org, org_type="school")
     await audit.record(session, actor=None, action="create" if new_child else "update", resource_type="child",
                        resource_id=child_id, child_id=child_id, reason=f"concern {concern.concern_id}")
-    await add_event(session, new_event(ConcernLinkedV1(
+    events.append(new_event(ConcernLinkedV1(
         child_id=child_id, concern_id=concern.concern_id, school_urn=school_urn, la_code=la_code,
         new_child=new_child, match=match, possible_duplicate_of=possible_duplicate_of,
         safeguarding=concern.safeguarding, family_contact_ids=member_ids,
     ), source=SOURCE, subject=child_id))
+    await add_events(session, events, traced=True)
     return child_id
 
 
