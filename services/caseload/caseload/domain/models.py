@@ -27,6 +27,9 @@ def new_id() -> str:
 
 
 class Child(Table, table=True):
+    __table_args__ = (Index("ix_child_school_urn_date_of_birth", "school_urn", "date_of_birth"),)
+    """For the possible-duplicate match of an incoming concern (same name, date of birth and school)."""
+
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     upn: str = Field(unique=True, max_length=13)
     nhs_number: str | None = Field(default=None, index=True, max_length=10)
