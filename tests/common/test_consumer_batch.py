@@ -66,6 +66,43 @@ async def test_a_batch_commits_once_and_a_failing_message_is_rolled_back_alone(d
     assert await effect_count(db) == 2
 
 
+async def test_a_batch_that_succeeds_runs_in_one_savepoint_and_marks_each_event_once(db, js):  # noqa: F811
+    """The common case: no handler fails, so the batch is not run a second time message by message; an event
+    already processed and an event delivered twice in the batch change nothing; every message is acked."""
+    statements: list[str] = []
+    sa_event.listen(db.engine.sync_engine, "before_cursor_execute",
+                    lambda conn, cursor, sql, *args: statements.append(sql.split()[0].upper()))
+    calls = []
+
+    async def handler(session, event: CloudEvent) -> None:
+        calls.append(event.id)
+        await record_effect(session, event)
+
+    runner = runner_for(db, js, handler)
+    await runner.ensure()
+    earlier = child_registered(0)
+    events = [child_registered(n) for n in range(1, 5)]
+    await publish(js, earlier)
+    sub = await js.pull_subscribe_bind("tests", "TAS")
+    await runner.handle_batch(await sub.fetch(1, timeout=5))  # processed before the batch
+    for event in events:
+        await publish(js, event)
+    await publish(js, earlier, msg_id=False)
+    await publish(js, events[0], msg_id=False)
+    msgs = await sub.fetch(6, timeout=5)
+    assert len(msgs) == 6
+    calls.clear()
+    statements.clear()
+    await runner.handle_batch(msgs)
+    assert calls == [e.id for e in events]  # each handler ran once: no second pass
+    assert statements.count("SAVEPOINT") <= 1
+    assert await effect_count(db) == 5
+    assert await processed_ids(db) == {earlier.id} | {e.id for e in events}
+    await sub.unsubscribe()
+    info = await js.consumer_info("TAS", "tests")
+    assert info.num_ack_pending == 0 and info.num_pending == 0
+
+
 async def test_a_batch_that_cannot_commit_is_handled_one_by_one(db, js):  # noqa: F811
     """A failure outside any message's savepoint (here: the batch's duplicate check) loses no message."""
     runner = runner_for(db, js, record_effect)

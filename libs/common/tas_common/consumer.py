@@ -124,10 +124,12 @@ class ConsumerRunner:
             await self._handle(msg)
 
     async def handle_batch(self, msgs: list[Msg]) -> None:
-        """Handle a fetched batch in ONE unit of work: each message's handler and its processed-event row run in
-        a SAVEPOINT of their own, the batch commits once, and only then is each message acked. A message whose
-        handler fails is rolled back to its savepoint alone (the others' effects stay) and is nak'd or
-        dead-lettered as in `handle`. If the batch cannot commit, every message is handled again one by one."""
+        """Handle a fetched batch in ONE unit of work that commits once; only then is each message acked. The
+        handlers first run together in one savepoint (`_all_at_once`); if one of them fails, that savepoint is
+        rolled back and the batch runs again with each message's handler and processed-event row in a SAVEPOINT
+        of its own (`_one_savepoint_each`): the failing message is rolled back alone (the others' effects stay)
+        and is nak'd or dead-lettered as in `handle`. If the batch cannot commit, every message is handled again
+        one by one."""
         ready: list[tuple[Msg, CloudEvent, Handler]] = []
         for msg in msgs:
             try:
@@ -146,25 +148,11 @@ class ConsumerRunner:
         outcomes: list[bool | Exception] = []  # duplicate?, or the handler's failure
         try:
             async with self.db.transaction() as session:
-                outcomes = []
                 seen = {row[0] for row in (await session.execute(_SEEN_ANY, {
                     "consumer": self.durable, "event_ids": [event.id for _, event, _ in ready]})).all()}
-                for msg, event, handler in ready:
-                    if event.id in seen:
-                        outcomes.append(True)
-                        continue
-                    with span((msg.headers or {}).get("traceparent")):
-                        try:
-                            async with session.begin_nested():
-                                await handler(session, event)
-                                await session.execute(_MARK, {
-                                    "consumer": self.durable, "event_id": event.id, "event_type": event.type,
-                                    "processed_at": utcnow()})
-                        except Exception as exc:  # noqa: BLE001 - this message alone is retried
-                            outcomes.append(exc)
-                            continue
-                    seen.add(event.id)  # the same event twice in one batch is a duplicate the second time
-                    outcomes.append(False)
+                together = await self._all_at_once(session, ready, seen)
+                # if a message failed: again, each message in a savepoint of its own
+                outcomes = together if together is not None else await self._one_savepoint_each(session, ready, seen)
         except Exception as exc:  # noqa: BLE001 - nothing of the batch committed: one by one, as usual
             log.warning("batch failed; handling one by one", extra={"consumer": self.durable,
                                                                     "error": type(exc).__name__})
@@ -179,6 +167,55 @@ class ConsumerRunner:
                 await self.spec.on_committed(event)
             await msg.ack()
             EVENTS_HANDLED.labels(self.durable, "duplicate" if outcome else "ok").inc()
+
+    def _mark(self, event: CloudEvent) -> dict[str, object]:
+        return {"consumer": self.durable, "event_id": event.id, "event_type": event.type, "processed_at": utcnow()}
+
+    async def _all_at_once(self, session: AsyncSession, ready: list[tuple[Msg, CloudEvent, Handler]],
+                           seen: set[str]) -> list[bool | Exception] | None:
+        """The common case, where every handler succeeds: the whole batch in ONE savepoint, the processed-event
+        rows in one statement. None when a message failed: the savepoint is rolled back, nothing of it is kept."""
+        outcomes: list[bool | Exception] = []
+        marks = []
+        handled = set(seen)
+        try:
+            async with session.begin_nested():
+                for msg, event, handler in ready:
+                    if event.id in handled:  # processed before, or the same event twice in this batch
+                        outcomes.append(True)
+                        continue
+                    with span((msg.headers or {}).get("traceparent")):
+                        await handler(session, event)
+                    handled.add(event.id)
+                    marks.append(self._mark(event))
+                    outcomes.append(False)
+                if marks:
+                    await session.execute(_MARK, marks)
+        except Exception:  # noqa: BLE001 - handled again message by message, where the failure is isolated
+            return None
+        return outcomes
+
+    async def _one_savepoint_each(self, session: AsyncSession, ready: list[tuple[Msg, CloudEvent, Handler]],
+                                  seen: set[str]) -> list[bool | Exception]:
+        """Each message's handler and its processed-event row in a savepoint of its own: a failing message is
+        rolled back alone, the others' effects stay."""
+        outcomes: list[bool | Exception] = []
+        handled = set(seen)
+        for msg, event, handler in ready:
+            if event.id in handled:
+                outcomes.append(True)
+                continue
+            with span((msg.headers or {}).get("traceparent")):
+                try:
+                    async with session.begin_nested():
+                        await handler(session, event)
+                        await session.execute(_MARK, self._mark(event))
+                except Exception as exc:  # noqa: BLE001 - this message alone is retried
+                    outcomes.append(exc)
+                    continue
+            handled.add(event.id)
+            outcomes.append(False)
+        return outcomes
 
     async def _failed(self, msg: Msg, event: CloudEvent, exc: Exception) -> None:
         deliveries = msg.metadata.num_delivered
@@ -222,8 +259,7 @@ class ConsumerRunner:
             if seen is not None:
                 return True
             await handler(session, event)
-            await session.execute(_MARK, {"consumer": self.durable, "event_id": event.id, "event_type": event.type,
-                                          "processed_at": utcnow()})
+            await session.execute(_MARK, self._mark(event))
         return False
 
     async def _dead_letter(self, msg: Msg, reason: str, deliveries: int) -> None:

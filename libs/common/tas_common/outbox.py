@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from nats.js import JetStreamContext
 from sqlalchemy import func, insert, select, update
@@ -26,32 +27,38 @@ _INSERT = insert(outbox)
 """Built once: parameters passed to execute() skip building and coercing a `.values()` clause per event."""
 
 
+def _traced(event: CloudEvent) -> CloudEvent:
+    """An event without a `traceparent` of its own gets the current one (tracing.py), so that it joins the trace of
+    the request or message that caused it."""
+    if not (event.model_extra or {}).get("traceparent") and current_traceparent():
+        return event.model_copy(update={"traceparent": current_traceparent()})
+    return event
+
+
+def _row(event: CloudEvent, headers: dict[str, str] | None, now: datetime) -> dict[str, object]:
+    extra = event.model_extra or {}
+    trace = {"traceparent": extra["traceparent"]} if extra.get("traceparent") else {}
+    return {"event_id": event.id, "subject": event.nats_subject, "event_type": event.type,
+            "payload": event.to_bytes(), "headers": json.dumps({**trace, **(headers or {})}), "created_at": now}
+
+
 async def add_event(session: AsyncSession, event: CloudEvent, *, headers: dict[str, str] | None = None) -> None:
     """Write `event` in the session's transaction. It is published after, and only if, that transaction commits.
 
     An event without a `traceparent` of its own gets the current one (tracing.py), so that it joins the trace of
     the request or message that caused it."""
-    if not (event.model_extra or {}).get("traceparent") and current_traceparent():
-        event = event.model_copy(update={"traceparent": current_traceparent()})
-    extra = event.model_extra or {}
-    trace = {"traceparent": extra["traceparent"]} if extra.get("traceparent") else {}
     session.info[EVENTS_WRITTEN] = True
-    await session.execute(_INSERT, {
-        "event_id": event.id, "subject": event.nats_subject, "event_type": event.type, "payload": event.to_bytes(),
-        "headers": json.dumps({**trace, **(headers or {})}), "created_at": utcnow(),
-    })
+    await session.execute(_INSERT, _row(_traced(event), headers, utcnow()))
 
 
-async def add_events(session: AsyncSession, events: list[CloudEvent]) -> None:
-    """`add_event` for many events in one multi-row insert (batch use cases); order is kept."""
+async def add_events(session: AsyncSession, events: list[CloudEvent], *, traced: bool = False) -> None:
+    """`add_event` for many events in one multi-row insert (batch use cases); order is kept. With `traced`, each
+    event without a `traceparent` gets the current one, exactly as `add_event` does."""
     if not events:
         return
     now = utcnow()
     session.info[EVENTS_WRITTEN] = True
-    await session.execute(_INSERT, [{
-        "event_id": e.id, "subject": e.nats_subject, "event_type": e.type, "payload": e.to_bytes(),
-        "headers": json.dumps({"traceparent": e.model_extra["traceparent"]} if e.model_extra.get("traceparent")
-                              else {}), "created_at": now} for e in events])
+    await session.execute(_INSERT, [_row(_traced(e) if traced else e, None, now) for e in events])
 
 
 @dataclass(frozen=True)

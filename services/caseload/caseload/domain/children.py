@@ -1,7 +1,11 @@
 """Use cases for the child's record. Service functions never commit: the caller's unit of work does."""
 from __future__ import annotations
 
-from sqlmodel import or_, select, update
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Row, bindparam, insert
+from sqlmodel import and_, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
@@ -11,39 +15,63 @@ from tas_common.errors import Forbidden, InvalidInput, NotFound
 from tas_common.events import CloudEvent, new_event
 from tas_common.events.schemas import (ChildRegisteredV1, ConcernLinkedV1, ConcernRaisedV1, FamilyContactChangedV1,
                                        FamilyContactV1)
-from tas_common.outbox import add_event
+from tas_common.outbox import add_event, add_events
 
 from . import plan as plans
 from .access import can_see_child, is_la_officer, may_break_glass, visible_child
-from .chronology import add_entry
-from .models import Child, ChronologyEntry, EhcRequest, FamilyMember, Plan, Review, TeamMember
+from .chronology import add_entry, write_entry
+from .models import Child, ChronologyEntry, EhcRequest, FamilyMember, Plan, Review, TeamMember, new_id
 from .schemas import ChildPublic, ChildSearchPage, PossibleDuplicate
 
 SOURCE = "tas/caseload"
 
 
-async def _match(session: AsyncSession, child: ConcernRaisedV1) -> tuple[Child | None, str, Child | None]:
-    """UPN, then NHS number; a name + date of birth + school match is only a *possible* duplicate."""
-    by_upn = (await session.exec(select(Child).where(Child.upn == child.child.upn))).first()
+_child = Child.__table__
+_family = FamilyMember.__table__
+_CHILD_COLUMNS = (_child.c.id, _child.c.upn, _child.c.nhs_number, _child.c.school_urn, _child.c.la_code,
+                  _child.c.safeguarding, _child.c.possible_duplicate_of, _child.c.merged_into)
+_MATCH = select(*_CHILD_COLUMNS).where(or_(
+    _child.c.upn == bindparam("upn"),
+    _child.c.nhs_number == bindparam("nhs_number"),
+    and_(_child.c.given_name == bindparam("given_name"), _child.c.family_name == bindparam("family_name"),
+         _child.c.date_of_birth == bindparam("date_of_birth"), _child.c.school_urn == bindparam("school_urn"),
+         _child.c.merged_into.is_(None)),
+)).order_by(_child.c.merged_into.is_not(None))
+_CHILD_BY_ID = select(*_CHILD_COLUMNS).where(_child.c.id == bindparam("id"))
+_INSERT_CHILD = insert(_child)
+_INSERT_PLAN = insert(Plan.__table__)
+_FAMILY_OF = select(_family).where(_family.c.child_id == bindparam("child_id"))
+_INSERT_MEMBER = insert(_family)
+_UPDATE_MEMBER = update(_family).where(_family.c.id == bindparam("member_id")).values(
+    preferred_channel=bindparam("preferred_channel"), language=bindparam("language"),
+    parental_responsibility=bindparam("parental_responsibility"), mobile=bindparam("mobile"),
+    email=bindparam("email"))
+"""Statements built once: register_concern runs for every concern (a MIS batch brings thousands)."""
+
+
+async def _match(session: AsyncSession, concern: ConcernRaisedV1) -> tuple[Row[Any] | None, str, str | None]:
+    """UPN, then NHS number; a name + date of birth + school match is only a *possible* duplicate. One query
+    finds the candidates of all three kinds (each by an index); the first kind that matches wins."""
+    identity = concern.child
+    rows = (await session.execute(_MATCH, {
+        "upn": identity.upn, "nhs_number": identity.nhs_number or None, "given_name": identity.given_name,
+        "family_name": identity.family_name, "date_of_birth": identity.date_of_birth,
+        "school_urn": concern.school_urn})).all()
+    by_upn = next((r for r in rows if r.upn == identity.upn), None)
     if by_upn is not None:
         return await _survivor(session, by_upn), "upn", None
-    if child.child.nhs_number:
-        by_nhs = (await session.exec(select(Child).where(Child.nhs_number == child.child.nhs_number)
-                                     .order_by(Child.merged_into.is_not(None)))).first()  # type: ignore[union-attr]
-        if by_nhs is not None:
-            return await _survivor(session, by_nhs), "nhs_number", None
-    similar = (await session.exec(select(Child).where(
-        Child.given_name == child.child.given_name, Child.family_name == child.child.family_name,
-        Child.date_of_birth == child.child.date_of_birth, Child.school_urn == child.school_urn,
-        Child.merged_into.is_(None)))).first()  # type: ignore[union-attr]
-    return None, "created", similar
+    by_nhs = next((r for r in rows if identity.nhs_number and r.nhs_number == identity.nhs_number), None)
+    if by_nhs is not None:  # unmerged records first (the query's order)
+        return await _survivor(session, by_nhs), "nhs_number", None
+    # what is left can only be a record with the same name, date of birth and school
+    return None, "created", rows[0].id if rows else None
 
 
-async def _survivor(session: AsyncSession, child: Child) -> Child:
+async def _survivor(session: AsyncSession, child: Row[Any]) -> Row[Any]:
     """A merged record's concerns go to the record it was merged into."""
     seen = {child.id}
     while child.merged_into:
-        survivor = await session.get(Child, child.merged_into)
+        survivor = (await session.execute(_CHILD_BY_ID, {"id": child.merged_into})).first()
         if survivor is None or survivor.id in seen:
             break
         seen.add(survivor.id)
@@ -51,75 +79,101 @@ async def _survivor(session: AsyncSession, child: Child) -> Child:
     return child
 
 
-async def _merge_contact(session: AsyncSession, child_id: str, contact: FamilyContactV1) -> tuple[FamilyMember, bool]:
-    conditions = [FamilyMember.mobile == contact.mobile] if contact.mobile else []
-    conditions += [FamilyMember.email == contact.email] if contact.email else []
-    existing = None
-    if conditions:
-        existing = (await session.exec(select(FamilyMember).where(
-            FamilyMember.child_id == child_id, or_(*conditions)))).first()
+async def _family_of(session: AsyncSession, child_id: str) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in (await session.execute(_FAMILY_OF, {"child_id": child_id})).all()]
+
+
+async def _merge_contact(session: AsyncSession, family: list[dict[str, Any]], child_id: str,
+                         contact: FamilyContactV1) -> tuple[dict[str, Any], bool]:
+    """Merge the contact into the first of the child's `family` (rows, in the order they were added) with the same
+    mobile or email, or add it (to the database and to `family`); returns the member and whether it changed."""
+    existing = next((m for m in family if (contact.mobile and m["mobile"] == contact.mobile)
+                     or (contact.email and m["email"] == contact.email)), None)
     if existing is not None:
-        changed = (existing.preferred_channel, existing.language, existing.parental_responsibility) != (
+        changed = (existing["preferred_channel"], existing["language"], existing["parental_responsibility"]) != (
             contact.preferred_channel, contact.language, contact.parental_responsibility)
-        existing.preferred_channel, existing.language = contact.preferred_channel, contact.language
-        existing.parental_responsibility = contact.parental_responsibility
-        existing.mobile, existing.email = contact.mobile or existing.mobile, contact.email or existing.email
-        session.add(existing)
+        existing.update(preferred_channel=contact.preferred_channel, language=contact.language,
+                        parental_responsibility=contact.parental_responsibility,
+                        mobile=contact.mobile or existing["mobile"], email=contact.email or existing["email"])
+        await session.execute(_UPDATE_MEMBER, {"member_id": existing["id"], **{k: existing[k] for k in (
+            "preferred_channel", "language", "parental_responsibility", "mobile", "email")}})
         return existing, changed
-    member = FamilyMember(child_id=child_id, name=contact.name, relationship=contact.relationship,
-                          parental_responsibility=contact.parental_responsibility, mobile=contact.mobile,
-                          email=contact.email, preferred_channel=contact.preferred_channel, language=contact.language)
-    session.add(member)
+    member = {"id": new_id(), "child_id": child_id, "name": contact.name, "relationship": contact.relationship,
+              "parental_responsibility": contact.parental_responsibility, "mobile": contact.mobile,
+              "email": contact.email, "preferred_channel": contact.preferred_channel, "language": contact.language,
+              "opted_out": False}
+    await session.execute(_INSERT_MEMBER, member)
+    family.append(member)
     return member, True
 
 
-def contact_changed_event(member: FamilyMember) -> CloudEvent:
+def contact_changed_event(member: FamilyMember | Mapping[str, Any]) -> CloudEvent:
+    """`family.contact_changed` for a family member (a FamilyMember, or a family_member row as a mapping)."""
+    m = member if isinstance(member, Mapping) else {k: getattr(member, k) for k in _CONTACT_FIELDS}
     return new_event(FamilyContactChangedV1(
-        child_id=member.child_id, contact_id=member.id, relationship=member.relationship,
-        parental_responsibility=member.parental_responsibility, mobile=member.mobile, email=member.email,
-        preferred_channel=member.preferred_channel, language=member.language, opted_out=member.opted_out,
-    ), source=SOURCE, subject=member.child_id)
+        child_id=m["child_id"], contact_id=m["id"], relationship=m["relationship"],
+        parental_responsibility=m["parental_responsibility"], mobile=m["mobile"], email=m["email"],
+        preferred_channel=m["preferred_channel"], language=m["language"], opted_out=m["opted_out"],
+    ), source=SOURCE, subject=m["child_id"])
 
 
-async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, event_id: str) -> Child:
-    """Match or create the child for an incoming concern, keep the family's contacts, write the chronology."""
-    child, match, similar = await _match(session, concern)
-    new_child = child is None
-    if child is None:
-        identity = concern.child
-        child = Child(upn=identity.upn, nhs_number=identity.nhs_number, given_name=identity.given_name,
-                      family_name=identity.family_name, date_of_birth=identity.date_of_birth,
-                      year_group=identity.year_group, school_urn=concern.school_urn, la_code=concern.la_code,
-                      possible_duplicate_of=similar.id if similar else None)
-        session.add(child)
-        await session.flush()
-        session.add(Plan(child_id=child.id))
-        await add_event(session, new_event(ChildRegisteredV1(
-            child_id=child.id, school_urn=child.school_urn, la_code=child.la_code, concern_id=concern.concern_id,
-        ), source=SOURCE, subject=child.id))
-    if concern.safeguarding and not child.safeguarding:
-        child.safeguarding = True
-        session.add(child)
-    members = []
+_CONTACT_FIELDS = ("id", "child_id", "relationship", "parental_responsibility", "mobile", "email",
+                   "preferred_channel", "language", "opted_out")
+
+
+async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, event_id: str) -> str:
+    """Match or create the child for an incoming concern, keep the family's contacts, write the chronology;
+    returns the child's id."""
+    found, match, similar = await _match(session, concern)
+    new_child = found is None
+    events: list[CloudEvent] = []  # written together at the end, in this order
+    if found is None:
+        identity, now = concern.child, utcnow()
+        child_id = new_id()
+        school_urn, la_code, possible_duplicate_of = concern.school_urn, concern.la_code, similar
+        await session.execute(_INSERT_CHILD, {
+            "id": child_id, "upn": identity.upn, "nhs_number": identity.nhs_number,
+            "given_name": identity.given_name, "family_name": identity.family_name,
+            "date_of_birth": identity.date_of_birth, "year_group": identity.year_group, "school_urn": school_urn,
+            "la_code": la_code, "possible_duplicate_of": possible_duplicate_of,
+            "safeguarding": concern.safeguarding, "merged_into": None, "merged_at": None, "created_at": now})
+        await session.execute(_INSERT_PLAN, {
+            "id": new_id(), "child_id": child_id, "status": "draft", "revision": 1, "content": {},
+            "pending_changes": [], "published_version": 0, "updated_at": now})
+        events.append(new_event(ChildRegisteredV1(
+            child_id=child_id, school_urn=school_urn, la_code=la_code, concern_id=concern.concern_id,
+        ), source=SOURCE, subject=child_id))
+    else:
+        child_id, school_urn, la_code = found.id, found.school_urn, found.la_code
+        possible_duplicate_of = found.possible_duplicate_of
+        if concern.safeguarding and not found.safeguarding:  # through the ORM: the child may be loaded already
+            child = await session.get(Child, child_id)
+            assert child is not None
+            child.safeguarding = True
+            session.add(child)
+    family = await _family_of(session, child_id) if concern.family_contacts and not new_child else []
+    member_ids = []
     for contact in concern.family_contacts:
-        member, changed = await _merge_contact(session, child.id, contact)
-        await session.flush()
-        members.append(member)
+        member, changed = await _merge_contact(session, family, child_id, contact)
+        member_ids.append(member["id"])
         if changed:
-            await add_event(session, contact_changed_event(member))
+            events.append(contact_changed_event(member))
     areas = ", ".join(a.replace("_", " ") for a in concern.areas_of_need) or "not stated"
-    add_entry(session, child_id=child.id, kind="concern_raised", ref_type="concern", ref_id=concern.concern_id,
-              summary=f"Concern raised by school {concern.school_urn} ({concern.urgency}; areas of need: {areas})",
-              sensitivity="restricted" if concern.safeguarding else "team", source_event_id=event_id,
-              org_id=concern.raised_by_org, org_type="school")
+    await write_entry(session, child_id=child_id, kind="concern_raised", ref_type="concern",
+                      ref_id=concern.concern_id,
+                      summary=f"Concern raised by school {concern.school_urn} ({concern.urgency}; "
+                              f"areas of need: {areas})",
+                      sensitivity="restricted" if concern.safeguarding else "team", source_event_id=event_id,
+                      org_id=concern.raised_by_org, org_type="school")
     await audit.record(session, actor=None, action="create" if new_child else "update", resource_type="child",
-                       resource_id=child.id, child_id=child.id, reason=f"concern {concern.concern_id}")
-    await add_event(session, new_event(ConcernLinkedV1(
-        child_id=child.id, concern_id=concern.concern_id, school_urn=child.school_urn, la_code=child.la_code,
-        new_child=new_child, match=match, possible_duplicate_of=child.possible_duplicate_of,
-        safeguarding=concern.safeguarding, family_contact_ids=[m.id for m in members],
-    ), source=SOURCE, subject=child.id))
-    return child
+                       resource_id=child_id, child_id=child_id, reason=f"concern {concern.concern_id}")
+    events.append(new_event(ConcernLinkedV1(
+        child_id=child_id, concern_id=concern.concern_id, school_urn=school_urn, la_code=la_code,
+        new_child=new_child, match=match, possible_duplicate_of=possible_duplicate_of,
+        safeguarding=concern.safeguarding, family_contact_ids=member_ids,
+    ), source=SOURCE, subject=child_id))
+    await add_events(session, events, traced=True)
+    return child_id
 
 
 async def find_children(session: AsyncSession, *, principal: Principal, upn: str) -> ChildSearchPage:

@@ -6,6 +6,7 @@ import base64
 import binascii
 from datetime import UTC, date, datetime, time
 
+from sqlalchemy import bindparam, exists, insert
 from sqlmodel import and_, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,16 +16,49 @@ from tas_common.db import utcnow
 from tas_common.errors import InvalidInput
 
 from .access import chronology_visibility, visible_child
-from .models import ChronologyEntry
+from .models import Child, ChronologyEntry, new_id
 from .schemas import ChronologyEntryPublic, Page
+
+
+_entry = ChronologyEntry.__table__
+_child = Child.__table__
+_FACT = select(_entry.c.id).where(_entry.c.child_id == bindparam("child_id"), _entry.c.kind == bindparam("kind"),
+                                  _entry.c.ref_id == bindparam("ref_id")).limit(1)
+_CHILD_AND_FACT = select(_child.c.id, exists().where(
+    _entry.c.child_id == _child.c.id, _entry.c.kind == bindparam("kind"), _entry.c.ref_id == bindparam("ref_id"),
+).label("recorded")).where(_child.c.id == bindparam("child_id"))
+_INSERT_ENTRY = insert(_entry)
+"""Statements built once: the event handlers write an entry for nearly every event."""
 
 
 async def fact_recorded(session: AsyncSession, *, child_id: str, kind: str, ref_id: str) -> bool:
     """Whether this fact (kind + the thing it is about) is already on the timeline: a second event carrying the
     same fact under another event id must change nothing."""
-    return (await session.exec(select(ChronologyEntry.id).where(
-        ChronologyEntry.child_id == child_id, ChronologyEntry.kind == kind,
-        ChronologyEntry.ref_id == ref_id))).first() is not None
+    return (await session.execute(_FACT, {"child_id": child_id, "kind": kind, "ref_id": ref_id})).first() is not None
+
+
+async def add_fact_once(session: AsyncSession, *, child_id: str, kind: str, ref_id: str, summary: str,
+                        sensitivity: str = "team", ref_type: str | None = None, source_event_id: str | None = None,
+                        org_id: str | None = None, org_type: str | None = None) -> bool:
+    """Write the entry for this fact unless it is on the timeline already (see fact_recorded) or caseload holds
+    no child `child_id`; returns whether it was written. One query for both checks."""
+    found = (await session.execute(_CHILD_AND_FACT, {"child_id": child_id, "kind": kind, "ref_id": ref_id})).first()
+    if found is None or found.recorded:
+        return False
+    await write_entry(session, child_id=child_id, kind=kind, summary=summary, sensitivity=sensitivity,
+                      ref_type=ref_type, ref_id=ref_id, source_event_id=source_event_id, org_id=org_id,
+                      org_type=org_type)
+    return True
+
+
+async def write_entry(session: AsyncSession, *, child_id: str, kind: str, summary: str, sensitivity: str = "team",
+                      ref_type: str | None = None, ref_id: str | None = None, source_event_id: str | None = None,
+                      org_id: str | None = None, org_type: str | None = None, at: datetime | None = None) -> None:
+    """`add_entry`, written at once with a statement built once (no ORM object): for the event handlers."""
+    await session.execute(_INSERT_ENTRY, {
+        "id": new_id(), "child_id": child_id, "at": at or utcnow(), "kind": kind, "summary": summary[:500],
+        "sensitivity": sensitivity, "ref_type": ref_type, "ref_id": ref_id, "source_event_id": source_event_id,
+        "org_id": org_id, "org_type": org_type})
 
 
 def add_entry(session: AsyncSession, *, child_id: str, kind: str, summary: str, sensitivity: str = "team",

@@ -15,7 +15,7 @@ from tas_common.events.schemas import (ConcernRaisedV1, NotificationDeliveredV1,
 
 from ..config import CaseloadSettings
 from ..domain import children, team
-from ..domain.chronology import add_entry, fact_recorded
+from ..domain.chronology import add_fact_once
 from ..domain.models import Child, ChronologyEntry
 
 
@@ -48,12 +48,10 @@ async def _referral_fact(session: AsyncSession, event: CloudEvent, referral: Ref
                          summary: str, *, org_id: str | None = None, org_type: str | None = None) -> Child | None:
     """Write the chronology entry for a referral decision once; None when this fact is already recorded."""
     child = await _child_of(session, referral)
-    if await fact_recorded(session, child_id=child.id, kind=kind, ref_id=referral.referral_id):
-        return None
-    add_entry(session, child_id=child.id, kind=kind, summary=summary, sensitivity=_sensitivity(referral),
-              ref_type="referral", ref_id=referral.referral_id, source_event_id=event.id, org_id=org_id,
-              org_type=org_type)
-    return child
+    written = await add_fact_once(session, child_id=child.id, kind=kind, ref_id=referral.referral_id,
+                                  summary=summary, sensitivity=_sensitivity(referral), ref_type="referral",
+                                  source_event_id=event.id, org_id=org_id, org_type=org_type)
+    return child if written else None
 
 
 async def on_referral_submitted(session: AsyncSession, event: CloudEvent) -> None:
@@ -107,11 +105,10 @@ async def on_referral_completed(session: AsyncSession, event: CloudEvent) -> Non
 
 async def _notification(session: AsyncSession, event: CloudEvent, kind: str, summary: str,
                         notification_id: str, child_id: str | None) -> None:
-    child = await session.get(Child, child_id) if child_id else None
-    if child is None or await fact_recorded(session, child_id=child.id, kind=kind, ref_id=notification_id):
-        return  # not about a child caseload holds (or already on the timeline)
-    add_entry(session, child_id=child.id, kind=kind, summary=summary, ref_type="notification",
-              ref_id=notification_id, source_event_id=event.id, org_type="notify")
+    if child_id is None:
+        return  # not about a child (nothing for the timeline); nor is one caseload does not hold (add_fact_once)
+    await add_fact_once(session, child_id=child_id, kind=kind, summary=summary, ref_type="notification",
+                        ref_id=notification_id, source_event_id=event.id, org_type="notify")
 
 
 async def on_notification_delivered(session: AsyncSession, event: CloudEvent) -> None:
