@@ -38,19 +38,24 @@ class ScriptedEmail:
         return Accepted(provider=self.name, provider_ref=f"<{notification.id}@relay>", delivered=True)
 
 
+async def referral_accepted(db: Database, settings, *, child_id: str) -> None:
+    """A referral for `child_id` accepted: queues the family's referral_accepted message."""
+    async with db.transaction() as session:
+        await notifications.referral_outcome(
+            session, settings=settings, kind="accepted", event_id=new_id(), now=datetime.now(UTC),
+            referral=ReferralAcceptedV1(referral_id=new_id(), concern_id=new_id(), child_id=child_id,
+                                        service_id="s", school_urn="100000", practitioner_sub="p",
+                                        practitioner_name="P", practitioner_org_id="o",
+                                        practitioner_org_type="health"))
+
+
 async def scenario(db: Database, settings, *, limit: int) -> tuple[dict, list[str], list[str]]:
     """Five emails (accepted, bounced, temporarily refused, crashing, suppressed since creation), dispatched in
     batches of `limit`; returns each row's end state by recipient, the provider's calls and the events."""
     for local in OUTCOMES:
         child = new_id()
         await add_contact(db, child_id=child, channel="email", email=f"{local}@example.org")
-        async with db.transaction() as session:
-            await notifications.referral_outcome(
-                session, settings=settings, kind="accepted", event_id=new_id(), now=datetime.now(UTC),
-                referral=ReferralAcceptedV1(referral_id=new_id(), concern_id=new_id(), child_id=child,
-                                            service_id="s", school_urn="100000", practitioner_sub="p",
-                                            practitioner_name="P", practitioner_org_id="o",
-                                            practitioner_org_type="health"))
+        await referral_accepted(db, settings, child_id=child)
     async with db.transaction() as session:
         await recipients.suppress(session, channel="email", address="gone@example.org", reason="complaint",
                                   source="test")
@@ -96,13 +101,7 @@ async def test_rate_limited_rows_of_a_batch_are_given_back_uncounted(db, make_se
     settings = make_settings(quiet_hours_start=0, quiet_hours_end=0)
     for i in range(3):
         await add_contact(db, child_id=(child := new_id()), channel="email", email="ok@example.org")
-        async with db.transaction() as session:
-            await notifications.referral_outcome(
-                session, settings=settings, kind="accepted", event_id=new_id(), now=datetime.now(UTC),
-                referral=ReferralAcceptedV1(referral_id=new_id(), concern_id=new_id(), child_id=child,
-                                            service_id="s", school_urn="100000", practitioner_sub="p",
-                                            practitioner_name="P", practitioner_org_id="o",
-                                            practitioner_org_type="health"))
+        await referral_accepted(db, settings, child_id=child)
     provider = ScriptedEmail()
     clock = [0.0]
     dispatcher = Dispatcher(db=db, settings=settings, routes={"email": [provider]},
