@@ -6,7 +6,8 @@ import importlib.util
 import json
 from pathlib import Path
 
-from bench import baselines, cpu_asgi, e2e, intake, loadgen, report, run, scale, smtpsink  # noqa: F401
+from bench import (baselines, cpu_asgi, e2e, hops, intake, loadgen, profile_scale, report, run, scale,  # noqa: F401
+                   smtpsink)
 from tas_common.identifiers import is_valid_nhs_number, is_valid_upn
 from tas_common.testing import fictional_nhs_number, fictional_upn
 
