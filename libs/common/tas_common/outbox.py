@@ -145,7 +145,10 @@ class OutboxRelay:
         JetStream stores them in that order), then the PubAcks are awaited in the same order. Rows count as sent
         only up to the first failure; from there on they stay unsent and the next round publishes them again in
         order, and JetStream drops (by `Nats-Msg-Id`) any of them it had already stored. One PubAck round trip per
-        batch instead of one per event (the relay was ~10% of a service's CPU, bench/NOTES.md)."""
+        batch instead of one per event (the relay was ~10% of a service's CPU, bench/NOTES.md). Order holds under
+        timeouts and disconnects (they affect every message after the first one hit); only a rejection of one
+        message that JetStream accepts the next after (none applies to the TAS stream's configuration) could let a
+        later event be stored before it."""
         acks: list[tuple[int, asyncio.Future]] = []  # type: ignore[type-arg]
         error: tuple[int, Exception] | None = None
         for row in rows:
