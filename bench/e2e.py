@@ -6,7 +6,9 @@ nats-server, referral, caseload and notify under uvicorn and the SMTP sink, each
   database). Reported as not available when referral does not serve the route yet.
 - End to end: concerns posted open-loop at a steady rate (sends are scheduled on a clock, never wait for
   responses); for each, the time from the POST to the family email being accepted by the SMTP sink, matched
-  by recipient (`parent<n>@example.org` in `concern_body(n)`).
+  by recipient (`parent<n>@example.org` in `concern_body(n)`). It starts once the MIS batch's work has drained
+  (every outbox published, every consumer caught up, from the services' /metrics): a steady state, not the tail
+  of the batch.
 """
 from __future__ import annotations
 
@@ -142,6 +144,28 @@ def wait_for_mail(out: Path, emails: list[str], timeout: float, stall: float = 3
         time.sleep(0.1)
 
 
+def backlog(system: BenchSystem) -> int:
+    """Outbox rows not yet published plus messages not yet handled, summed over the services (their /metrics)."""
+    total = 0
+    for service in system.procs:
+        with system.client(service, timeout=10) as client:
+            for line in client.get("/metrics").text.splitlines():
+                if line.startswith(("tas_outbox_pending{", "tas_consumer_pending{")):
+                    total += int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
+def wait_until_idle(system: BenchSystem, timeout: float) -> float:
+    """Until every outbox is published and every consumer has handled everything (twice in a row), so that the
+    steady-rate run does not start on an earlier benchmark's backlog; returns the seconds waited."""
+    t0 = time.monotonic()
+    quiet = 0
+    while quiet < 2 and time.monotonic() - t0 < timeout:
+        quiet = quiet + 1 if backlog(system) == 0 else 0
+        time.sleep(0.5)
+    return time.monotonic() - t0
+
+
 def end_to_end(system: BenchSystem, report: Report, *, rate: float, seconds: float) -> dict[str, Any]:
     bench = "end to end"
     serials = distinct_serials(300_000, int(rate * seconds))
@@ -211,7 +235,7 @@ def run(report: Report, *, tmp: Path, quick: bool, parts: tuple[str, ...] = ("mi
                         wait_for_mail(system.smtp.extra["out"], emails, timeout=30 if quick else 90)
                 details["mis_batch"] = mis
             if "e2e" in parts:
-                e2e: dict[str, Any] = {}
+                e2e: dict[str, Any] = {"waited_for_idle_s": round(wait_until_idle(system, timeout=120), 1)}
                 with Profiler(system, report, "e2e", seconds + 2, e2e, enabled=profile):
                     e2e |= end_to_end(system, report, rate=rate, seconds=seconds)
                 details["end_to_end"] = e2e

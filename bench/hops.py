@@ -61,9 +61,9 @@ def main() -> None:
             time.sleep(2.0)
             headers = system.token("senco", "school", school_urns=["100000"], org_id="school-100000")
             serials = distinct_serials(300_000, int(rate * seconds))
-            asyncio.run(open_loop(system.procs["referral"].url, headers, serials, rate))
+            posted = asyncio.run(open_loop(system.procs["referral"].url, headers, serials, rate))
             assert system.smtp is not None
-            wait_for_mail(system.smtp.extra["out"], [email_of(n) for n in serials], timeout=120)
+            received = wait_for_mail(system.smtp.extra["out"], [email_of(n) for n in serials], timeout=120)
             time.sleep(1.0)  # let the last outcomes commit
             referral, caseload, notify = (tmp / f"{s}.db" for s in ("referral", "caseload", "notify"))
             raised, linked = _outbox(referral, "concern.raised"), _outbox(caseload, "concern_linked")
@@ -72,6 +72,10 @@ def main() -> None:
                 notify, "SELECT created_at, updated_at FROM notification WHERE status <> 'created'")]
     start = min(raised.values())
     print(f"{len(serials)} concerns at {rate:.0f}/s for {seconds:.0f} s")
+    whole = [received[email_of(n)] - posted[n][0] for n in serials if email_of(n) in received]
+    ms = [w * 1000 for w in whole]
+    print(f"whole path, POST sent -> email accepted by the sink: p50 {percentile(ms, 50):.0f}  "
+          f"p99 {percentile(ms, 99):.0f}  max {max(ms):.0f} ms")
     _line("referral's event row -> caseload handled it",
           [(t, in_caseload[e] - t) for e, t in raised.items() if e in in_caseload], start)
     _line("caseload's event row -> notify handled it",
