@@ -14,11 +14,7 @@ Every child listed is a read of the child's data: one audit row each.
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import and_, func, tuple_
 from sqlmodel import select
@@ -26,26 +22,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
-from tas_common.errors import Forbidden, InvalidInput
+from tas_common.errors import Forbidden
 
 from .access import LA_ROLES, SAFEGUARDING_LEADS, SCHOOL_LEADS, chronology_visibility_for, not_family
 from .models import Child, ChronologyEntry, TeamMember
+from .paging import decode_cursor, encode_cursor
 from .schemas import CaseloadItem, Page
-
-
-def encode_cursor(row: Any) -> str:
-    raw = json.dumps([row.family_name, row.given_name, row.id], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[str, str, str]:
-    try:
-        family_name, given_name, child_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not all(isinstance(v, str) for v in (family_name, given_name, child_id)):
-            raise ValueError
-        return family_name, given_name, child_id
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("not a cursor this service issued", field="cursor") from None
 
 
 def _membership(principal: Principal):  # type: ignore[no-untyped-def]
@@ -98,7 +80,7 @@ async def my_caseload(session: AsyncSession, *, principal: Principal, school_urn
             query = query.where(Child.school_urn == school_urn)
     query = query.where(Child.merged_into.is_(None))  # type: ignore[union-attr]
     if cursor:
-        query = query.where(tuple_(Child.family_name, Child.given_name, Child.id) > tuple_(*decode_cursor(cursor)))
+        query = query.where(tuple_(Child.family_name, Child.given_name, Child.id) > tuple_(*decode_cursor(cursor, size=3)))
     rows = (await session.execute(query.order_by(Child.family_name, Child.given_name, Child.id)
                                   .limit(limit + 1))).all()
     more = len(rows) > limit
@@ -110,4 +92,5 @@ async def my_caseload(session: AsyncSession, *, principal: Principal, school_urn
                           year_group=r.year_group, school_urn=r.school_urn, on_team=r.member_id is not None,
                           team_role=r.role, lead=bool(r.lead), last_activity_at=_utc(r.last_activity_at))
              for r in rows]
-    return Page[CaseloadItem](items=items, next_cursor=encode_cursor(rows[-1]) if more and rows else None)
+    return Page[CaseloadItem](items=items, next_cursor=encode_cursor(rows[-1].family_name, rows[-1].given_name, rows[-1].id)
+                              if more and rows else None)

@@ -2,8 +2,6 @@
 with an opaque cursor, with the sensitivity rule applied in the query."""
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import bindparam, exists, insert
@@ -13,10 +11,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tas_common import audit
 from tas_common.auth import Principal
 from tas_common.db import utcnow
-from tas_common.errors import InvalidInput
 
 from .access import chronology_visibility, visible_child
 from .models import Child, ChronologyEntry, new_id
+from .paging import decode_cursor, encode_cursor, not_issued
 from .schemas import ChronologyEntryPublic, Page
 
 
@@ -70,17 +68,15 @@ def add_entry(session: AsyncSession, *, child_id: str, kind: str, summary: str, 
 
 
 def _encode(at: datetime, entry_id: str) -> str:
-    at = at if at.tzinfo else at.replace(tzinfo=UTC)
-    return base64.urlsafe_b64encode(f"{at.isoformat()}|{entry_id}".encode()).decode().rstrip("=")
+    return encode_cursor((at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat(), entry_id)
 
 
 def _decode(cursor: str) -> tuple[datetime, str]:
+    at, entry_id = decode_cursor(cursor, size=2)
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, entry_id = raw.split("|", 1)
         return datetime.fromisoformat(at), entry_id
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("not a cursor this service issued", field="cursor") from None
+    except ValueError:
+        raise not_issued() from None
 
 
 async def timeline(session: AsyncSession, *, principal: Principal, child_id: str, limit: int = 50,
