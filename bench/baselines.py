@@ -9,11 +9,12 @@
 
 Both accept the intake's request (`POST /v1/concerns` with the same body and headers).
 """
+
 from __future__ import annotations
 
 import os
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from fastapi import FastAPI
 from sqlmodel import Field, Session, SQLModel, create_engine
@@ -84,7 +85,7 @@ class NaiveConcern(SQLModel, table=True):
     contact_email: str | None = None
     contact_mobile: str | None = None
     consent_status: str
-    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
 def naive_app() -> FastAPI:
@@ -96,13 +97,23 @@ def naive_app() -> FastAPI:
     def create(body: NaiveConcernIn) -> dict[str, str]:
         contact = body.family_contacts[0] if body.family_contacts else None
         row = NaiveConcern(
-            school_urn=body.school_urn, upn=body.child.upn, nhs_number=body.child.nhs_number,
-            given_name=body.child.given_name, family_name=body.child.family_name,
-            date_of_birth=body.child.date_of_birth, year_group=body.child.year_group,
-            areas_of_need=",".join(body.areas_of_need), safeguarding=body.safeguarding, urgency=body.urgency,
-            summary=body.summary, already_tried=body.already_tried, consent_status=body.consent_status,
-            contact_name=contact.name if contact else None, contact_email=contact.email if contact else None,
-            contact_mobile=contact.mobile if contact else None)
+            school_urn=body.school_urn,
+            upn=body.child.upn,
+            nhs_number=body.child.nhs_number,
+            given_name=body.child.given_name,
+            family_name=body.child.family_name,
+            date_of_birth=body.child.date_of_birth,
+            year_group=body.child.year_group,
+            areas_of_need=",".join(body.areas_of_need),
+            safeguarding=body.safeguarding,
+            urgency=body.urgency,
+            summary=body.summary,
+            already_tried=body.already_tried,
+            consent_status=body.consent_status,
+            contact_name=contact.name if contact else None,
+            contact_email=contact.email if contact else None,
+            contact_mobile=contact.mobile if contact else None,
+        )
         with Session(engine) as session:
             session.add(row)
             session.commit()

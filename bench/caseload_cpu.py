@@ -6,6 +6,7 @@ and the relay publishes to a stub that acks at once; with `--nats` a real nats-s
 fetches and acks, the relay waits for each PubAck), so the NATS client's CPU is counted too. A diagnostic for
 bench/NOTES.md: far less noisy than the whole pipeline on a shared machine.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,17 +23,16 @@ from typing import Any
 import nats
 from sqlalchemy import text
 
+from caseload.events.handlers import HANDLERS
+from tas_common.consumer import ConsumerRunner, ConsumerSpec
 from tas_common.db import Database
 from tas_common.events import CloudEvent, new_event
-from tas_common.events.schemas import (ChildIdentity, ConcernRaisedV1, FamilyContactV1, NotificationDeliveredV1)
+from tas_common.events.schemas import ChildIdentity, ConcernRaisedV1, FamilyContactV1, NotificationDeliveredV1
 from tas_common.identifiers import normalise_uk_mobile
 from tas_common.migrations import upgrade
 from tas_common.outbox import OutboxRelay
 from tas_common.stream import ensure_stream
 from tas_common.testing import NatsServer, concern_body
-
-from caseload.events.handlers import HANDLERS
-from tas_common.consumer import ConsumerRunner, ConsumerSpec
 
 from .e2e import distinct_serials
 from .system import migrations_dir, sqlite_url
@@ -61,25 +61,50 @@ def concern_events(size: int) -> list[CloudEvent]:
     events = []
     for n in distinct_serials(100_000, size):
         body = concern_body(n)
-        contacts = [FamilyContactV1(contact_ref=str(uuid.uuid4()), **{
-            **c, "mobile": normalise_uk_mobile(c["mobile"]) if c.get("mobile") else None})
-            for c in body["family_contacts"]]
-        events.append(new_event(ConcernRaisedV1(
-            concern_id=str(uuid.uuid4()), school_urn=body["school_urn"], la_code="999", raised_by_org="mis-bench",
-            child=ChildIdentity(**body["child"]), areas_of_need=body["areas_of_need"],
-            family_contacts=contacts, consent_status="given"), source="tas/referral"))
+        contacts = [
+            FamilyContactV1(
+                contact_ref=str(uuid.uuid4()),
+                **{**c, "mobile": normalise_uk_mobile(c["mobile"]) if c.get("mobile") else None},
+            )
+            for c in body["family_contacts"]
+        ]
+        events.append(
+            new_event(
+                ConcernRaisedV1(
+                    concern_id=str(uuid.uuid4()),
+                    school_urn=body["school_urn"],
+                    la_code="999",
+                    raised_by_org="mis-bench",
+                    child=ChildIdentity(**body["child"]),
+                    areas_of_need=body["areas_of_need"],
+                    family_contacts=contacts,
+                    consent_status="given",
+                ),
+                source="tas/referral",
+            )
+        )
     return events
 
 
 def delivered_events(child_ids: list[str]) -> list[CloudEvent]:
-    return [new_event(NotificationDeliveredV1(
-        notification_id=str(uuid.uuid4()), child_id=child_id, template="concern_received", channel="email",
-        status="delivered"), source="tas/notify") for child_id in child_ids]
+    return [
+        new_event(
+            NotificationDeliveredV1(
+                notification_id=str(uuid.uuid4()),
+                child_id=child_id,
+                template="concern_received",
+                channel="email",
+                status="delivered",
+            ),
+            source="tas/notify",
+        )
+        for child_id in child_ids
+    ]
 
 
 async def handle_directly(runner: ConsumerRunner, events: list[CloudEvent]) -> None:
     for i in range(0, len(events), BATCH):
-        msgs = [FakeMsg(e.nats_subject, e.to_bytes()) for e in events[i:i + BATCH]]
+        msgs = [FakeMsg(e.nats_subject, e.to_bytes()) for e in events[i : i + BATCH]]
         await runner.handle_batch(msgs)  # type: ignore[arg-type]
         assert all(m.acked for m in msgs)
 
@@ -89,8 +114,7 @@ async def processed_count(db: Database) -> int:
         return int((await session.execute(text("SELECT count(*) FROM processed_event"))).scalar() or 0)
 
 
-async def run(size: int, tmp: Path, profile: cProfile.Profile | None, *, with_nats: bool = False
-              ) -> dict[str, float]:
+async def run(size: int, tmp: Path, profile: cProfile.Profile | None, *, with_nats: bool = False) -> dict[str, float]:
     url = sqlite_url(tmp / "caseload.db")
     await asyncio.to_thread(upgrade, migrations_dir("caseload"), url)
     db = Database(url)
@@ -113,7 +137,7 @@ async def run(size: int, tmp: Path, profile: cProfile.Profile | None, *, with_na
         published[0] += time.process_time() - t
         await runner.ensure()
         task = asyncio.create_task(runner.run())
-        while await processed_count(db) < before + len(events):
+        while await processed_count(db) < before + len(events):  # noqa: ASYNC110 - polls another process's database
             await asyncio.sleep(0.05)
         runner.stop()
         await task

@@ -5,6 +5,7 @@ a migrated SQLite file (WAL, synchronous=FULL, group commit) with a real nats-se
 httptools, ~0.3 ms a request here) is not included: bench.cpu_intake measures the whole process under uvicorn.
 Rounds of N requests (default 6 of 500 at 32 at once): other processes on a shared machine only ever add to a
 round's CPU time, so the minimum is the figure to compare. A diagnostic for bench/NOTES.md."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,10 +25,21 @@ from .system import AUDIENCE, ISSUER, migrations_dir, sqlite_url
 
 
 async def call(app: Any, headers: list[tuple[bytes, bytes]], body: bytes) -> int:
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-             "path": "/v1/concerns", "raw_path": b"/v1/concerns", "root_path": "", "query_string": b"",
-             "headers": [*headers, (b"content-length", str(len(body)).encode())], "client": ("127.0.0.1", 1),
-             "server": ("127.0.0.1", 80), "state": {}}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/concerns",
+        "raw_path": b"/v1/concerns",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
     sent = False
     status = 0
 
@@ -48,21 +60,40 @@ async def call(app: Any, headers: list[tuple[bytes, bytes]], body: bytes) -> int
     return status
 
 
-async def run(tmp: Path, n: int, concurrency: int, rounds: int, *, issuer: DevIssuer, nats: NatsServer,
-              url: str) -> None:
+async def run(
+    tmp: Path, n: int, concurrency: int, rounds: int, *, issuer: DevIssuer, nats: NatsServer, url: str
+) -> None:
     from referral.config import ReferralSettings
     from referral.main import create_app
 
-    settings = ReferralSettings(env="dev", database_url=url, nats_url=nats.url, dev_key_dir=tmp / "dev-issuer",
-                                jwt_issuer=ISSUER, jwt_audience=AUDIENCE, outbox_poll_seconds=0.5)
+    settings = ReferralSettings(
+        env="dev",
+        database_url=url,
+        nats_url=nats.url,
+        dev_key_dir=tmp / "dev-issuer",
+        jwt_issuer=ISSUER,
+        jwt_audience=AUDIENCE,
+        outbox_poll_seconds=0.5,
+    )
     app = create_app(settings)
-    token = issuer.mint(issuer=ISSUER, audience=AUDIENCE, sub="bench-senco", org_id="school-100000",
-                        org_type="school", roles=["senco"], school_urns=["100000"])
-    headers = [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {token}".encode()),
-               (b"content-type", b"application/json")]
+    token = issuer.mint(
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        sub="bench-senco",
+        org_id="school-100000",
+        org_type="school",
+        roles=["senco"],
+        school_urns=["100000"],
+    )
+    headers = [
+        (b"host", b"127.0.0.1"),
+        (b"authorization", f"Bearer {token}".encode()),
+        (b"content-type", b"application/json"),
+    ]
     warm = 200
     bodies = [json.dumps(concern_body(i), separators=(",", ":")).encode() for i in range(n * rounds + warm)]
     async with app.router.lifespan_context(app):
+
         async def batch(items: list[bytes]) -> list[int]:
             queue = list(reversed(items))
             statuses: list[int] = []
@@ -79,14 +110,16 @@ async def run(tmp: Path, n: int, concurrency: int, rounds: int, *, issuer: DevIs
         for r in range(rounds):
             await asyncio.sleep(0.5)  # the relay publishes the previous round's events
             cpu = time.process_time()
-            statuses = await batch(bodies[r * n:(r + 1) * n])
+            statuses = await batch(bodies[r * n : (r + 1) * n])
             await asyncio.sleep(0.5)  # and this round's, counted in it
             per_request.append(1000 * (time.process_time() - cpu) / n)
             bad = [s for s in statuses if s != 201]
             assert not bad, f"{len(bad)} requests not 201"
-    print(f"cpu_asgi: {rounds} rounds of {n} requests at concurrency {concurrency}: CPU ms/request min "
-          f"{min(per_request):.2f}, median {statistics.median(per_request):.2f} "
-          f"({', '.join(f'{x:.2f}' for x in per_request)}; relay included)")
+    print(
+        f"cpu_asgi: {rounds} rounds of {n} requests at concurrency {concurrency}: CPU ms/request min "
+        f"{min(per_request):.2f}, median {statistics.median(per_request):.2f} "
+        f"({', '.join(f'{x:.2f}' for x in per_request)}; relay included)"
+    )
 
 
 def main() -> None:

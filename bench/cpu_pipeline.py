@@ -1,6 +1,7 @@
 """`python -m bench.cpu_pipeline [N]`: CPU seconds each process spends per concern while one MIS batch of N
 concerns (default 1,000) goes through the whole pipeline, until every family email reaches the SMTP sink.
 A diagnostic for bench/NOTES.md, not one of the reported benchmarks."""
+
 import sys
 import tempfile
 import time
@@ -12,25 +13,29 @@ from .e2e import mis_batch, wait_for_mail
 from .report import Report
 from .system import BenchSystem
 
+
 def main() -> None:
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    with tempfile.TemporaryDirectory() as tmp:
-        with BenchSystem(Path(tmp), services=("referral", "caseload", "notify"), with_smtp=True) as system:
-            time.sleep(2)
-            procs = {n: psutil.Process(p.pid) for n, p in system.procs.items()}
-            procs["nats"] = psutil.Process(system.nats.process.pid) if hasattr(system.nats, "process") else None
-            procs["smtp"] = psutil.Process(system.smtp.pid)
-            procs = {k: v for k, v in procs.items() if v}
-            before = {n: sum(p.cpu_times()[:2]) for n, p in procs.items()}
-            t0 = time.monotonic()
-            r = Report(quick=True)
-            d = mis_batch(system, r, size=size, timeout=120)
-            t1 = time.monotonic()
-            wait_for_mail(system.smtp.extra["out"], d.pop("emails"), timeout=120)
-            t2 = time.monotonic()
-            after = {n: sum(p.cpu_times()[:2]) for n, p in procs.items()}
-            print({k: v for k, v in d.items()}, "mails done at %.1fs" % (t2 - t0))
-            for n in procs: print(f"{n:10s} cpu {after[n]-before[n]:6.2f}s  = {1000*(after[n]-before[n])/size:.1f} ms/concern")
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        BenchSystem(Path(tmp), services=("referral", "caseload", "notify"), with_smtp=True) as system,
+    ):
+        time.sleep(2)
+        procs = {n: psutil.Process(p.pid) for n, p in system.procs.items()}
+        procs["nats"] = psutil.Process(system.nats.process.pid) if hasattr(system.nats, "process") else None
+        procs["smtp"] = psutil.Process(system.smtp.pid)
+        procs = {k: v for k, v in procs.items() if v}
+        before = {n: sum(p.cpu_times()[:2]) for n, p in procs.items()}
+        t0 = time.monotonic()
+        r = Report(quick=True)
+        d = mis_batch(system, r, size=size, timeout=120)
+        time.monotonic()
+        wait_for_mail(system.smtp.extra["out"], d.pop("emails"), timeout=120)
+        t2 = time.monotonic()
+        after = {n: sum(p.cpu_times()[:2]) for n, p in procs.items()}
+        print(dict(d.items()), "mails done at %.1fs" % (t2 - t0))
+        for n in procs:
+            print(f"{n:10s} cpu {after[n] - before[n]:6.2f}s  = {1000 * (after[n] - before[n]) / size:.1f} ms/concern")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ nats-server, referral, caseload and notify under uvicorn and the SMTP sink, each
   (every outbox published, every consumer caught up, from the services' /metrics): a steady state, not the tail
   of the batch.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -70,12 +71,26 @@ def mis_batch(system: BenchSystem, report: Report, *, size: int, timeout: float)
         response = client.post("/v1/mis/concerns", json={"items": items}, headers=headers)
         to_2xx = time.monotonic() - t0
     if response.status_code in (404, 405):
-        report.add(Figure(bench, f"{size:,} concerns in one request", "not available", met=None,
-                          note=f"POST /v1/mis/concerns answered {response.status_code}: not built in this tree"))
+        report.add(
+            Figure(
+                bench,
+                f"{size:,} concerns in one request",
+                "not available",
+                met=None,
+                note=f"POST /v1/mis/concerns answered {response.status_code}: not built in this tree",
+            )
+        )
         return {"available": False, "status": response.status_code}
     if response.status_code >= 300:
-        report.add(Figure(bench, f"{size:,} concerns in one request", f"HTTP {response.status_code}", met=False,
-                          note=response.text[:150].replace("|", "/")))
+        report.add(
+            Figure(
+                bench,
+                f"{size:,} concerns in one request",
+                f"HTTP {response.status_code}",
+                met=False,
+                note=response.text[:150].replace("|", "/"),
+            )
+        )
         return {"available": True, "status": response.status_code, "body": response.text[:2000]}
     present = 0
     all_in_caseload: float | None = None
@@ -87,13 +102,24 @@ def mis_batch(system: BenchSystem, report: Report, *, size: int, timeout: float)
         time.sleep(0.05)
     report.add(
         Figure(bench, f"time to 2xx for {size:,} concerns", to_2xx * 1000, "ms", "< 1 s", at_most(to_2xx, 1.0)),
-        Figure(bench, f"time until all {size:,} children are in caseload", None if all_in_caseload is None
-               else all_in_caseload * 1000, "ms", "< 5 s", at_most(all_in_caseload, 5.0),
-               note="" if all_in_caseload is not None else f"only {present} within {timeout:.0f} s"),
+        Figure(
+            bench,
+            f"time until all {size:,} children are in caseload",
+            None if all_in_caseload is None else all_in_caseload * 1000,
+            "ms",
+            "< 5 s",
+            at_most(all_in_caseload, 5.0),
+            note="" if all_in_caseload is not None else f"only {present} within {timeout:.0f} s",
+        ),
     )
-    return {"available": True, "status": response.status_code, "to_2xx_s": to_2xx,
-            "all_in_caseload_s": all_in_caseload, "present": present,
-            "emails": [email_of(n) for n in serials]}
+    return {
+        "available": True,
+        "status": response.status_code,
+        "to_2xx_s": to_2xx,
+        "all_in_caseload_s": all_in_caseload,
+        "present": present,
+        "emails": [email_of(n) for n in serials],
+    }
 
 
 async def open_loop(url: str, headers: dict[str, str], serials: list[int], rate: float) -> dict[int, Any]:
@@ -101,8 +127,7 @@ async def open_loop(url: str, headers: dict[str, str], serials: list[int], rate:
     (monotonic send time, status or error name)."""
     sent: dict[int, Any] = {}
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30.0, limits=limits,
-                                 trust_env=False) as client:
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30.0, limits=limits, trust_env=False) as client:
 
         async def post(serial: int, body: dict[str, Any]) -> None:
             t = time.monotonic()
@@ -110,7 +135,7 @@ async def open_loop(url: str, headers: dict[str, str], serials: list[int], rate:
             try:
                 response = await asyncio.wait_for(client.post("/v1/concerns", json=body), timeout=30.0)
                 sent[serial] = (t, response.status_code)
-            except (httpx.HTTPError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, httpx.HTTPError) as exc:
                 sent[serial] = (t, type(exc).__name__)
 
         bodies = {n: concern_body(n) for n in serials}
@@ -183,24 +208,37 @@ def end_to_end(system: BenchSystem, report: Report, *, rate: float, seconds: flo
         Figure(bench, "p50 POST → email accepted", s["p50"], "ms", "< 100 ms", at_most(s["p50"], 100)),
         Figure(bench, "p99 POST → email accepted", s["p99"], "ms", "< 500 ms", at_most(s["p99"], 500)),
         Figure(bench, "max POST → email accepted", s["max"], "ms"),
-        Figure(bench, "lost (no email, nothing arriving for 30 s)", lost, "", "0", lost == 0,
-               note=f"{len(serials) - len(accepted)} POSTs not answered 201" if len(accepted) < len(serials)
-               else ""),
+        Figure(
+            bench,
+            "lost (no email, nothing arriving for 30 s)",
+            lost,
+            "",
+            "0",
+            lost == 0,
+            note=f"{len(serials) - len(accepted)} POSTs not answered 201" if len(accepted) < len(serials) else "",
+        ),
     )
-    return {"posted": len(serials), "accepted": len(accepted), "received": len(latencies), "lost": lost,
-            "latency_ms": s, "post_statuses": sorted({str(v[1]) for v in sent.values()})}
+    return {
+        "posted": len(serials),
+        "accepted": len(accepted),
+        "received": len(latencies),
+        "lost": lost,
+        "latency_ms": s,
+        "post_statuses": sorted({str(v[1]) for v in sent.values()}),
+    }
 
 
 class Profiler:
     """py-spy on every service of `system` for `seconds` (while the block runs); summaries go to `into`."""
 
-    def __init__(self, system: BenchSystem, report: Report, name: str, seconds: float, into: dict[str, Any],
-                 enabled: bool) -> None:
+    def __init__(
+        self, system: BenchSystem, report: Report, name: str, seconds: float, into: dict[str, Any], enabled: bool
+    ) -> None:
         self.system, self.report, self.name, self.seconds, self.into = system, report, name, seconds, into
         self.enabled = enabled
         self.running: dict[str, Any] = {}
 
-    def __enter__(self) -> "Profiler":
+    def __enter__(self) -> Profiler:
         if self.enabled:
             RESULTS.mkdir(parents=True, exist_ok=True)
             for service, proc in self.system.procs.items():
@@ -215,8 +253,9 @@ class Profiler:
             self.into.setdefault("profile", {})[service] = prof
 
 
-def run(report: Report, *, tmp: Path, quick: bool, parts: tuple[str, ...] = ("mis", "e2e"),
-        profile: bool = False) -> None:
+def run(
+    report: Report, *, tmp: Path, quick: bool, parts: tuple[str, ...] = ("mis", "e2e"), profile: bool = False
+) -> None:
     batch, rate, seconds = (200, 50.0, 8.0) if quick else (1000, 50.0, 60.0)
     if parts == ("mis",):
         batch = 1000  # one request: the real size is cheap enough for a smoke run
@@ -242,9 +281,23 @@ def run(report: Report, *, tmp: Path, quick: bool, parts: tuple[str, ...] = ("mi
         details["rss_at_rest_mb"], details["rss_peak_mb"] = rest, sampler.peak
         if "e2e" in parts:
             for service in ("caseload", "notify"):
-                report.add(Figure("memory", f"{service} RSS at rest", rest.get(service), "MB", "< 150 MB",
-                                  at_most(rest.get(service), 150)),
-                           Figure("memory", f"{service} RSS under load (peak)", sampler.peak.get(service), "MB",
-                                  "< 300 MB", at_most(sampler.peak.get(service), 300),
-                                  note="MIS batch + end-to-end run"))
+                report.add(
+                    Figure(
+                        "memory",
+                        f"{service} RSS at rest",
+                        rest.get(service),
+                        "MB",
+                        "< 150 MB",
+                        at_most(rest.get(service), 150),
+                    ),
+                    Figure(
+                        "memory",
+                        f"{service} RSS under load (peak)",
+                        sampler.peak.get(service),
+                        "MB",
+                        "< 300 MB",
+                        at_most(sampler.peak.get(service), 300),
+                        note="MIS batch + end-to-end run",
+                    ),
+                )
     report.details["e2e" if "e2e" in parts else "mis"] = details

@@ -7,6 +7,7 @@ processed_event for that, and notify's notification row (`created_at` → `updat
 the provider call). Prints p50 / p90 / max of each hop, and p50 / max per 5-second bucket of the run (a backlog
 shows as a rising bucket). A diagnostic for bench/NOTES.md, not one of the reported benchmarks.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,12 @@ def _epoch(value: str) -> float:
 
 
 def _outbox(db: Path, subject_suffix: str) -> dict[str, float]:
-    return {event_id: _epoch(created) for event_id, created in _rows(
-        db, f"SELECT event_id, created_at FROM outbox WHERE subject LIKE '%{subject_suffix}'")}
+    return {
+        event_id: _epoch(created)
+        for event_id, created in _rows(
+            db, f"SELECT event_id, created_at FROM outbox WHERE subject LIKE '%{subject_suffix}'"
+        )
+    }
 
 
 def _processed(db: Path) -> dict[str, float]:
@@ -48,8 +53,10 @@ def _line(name: str, samples: list[tuple[float, float]], start: float) -> None:
     buckets: dict[int, list[float]] = defaultdict(list)
     for began, duration in samples:
         buckets[int((began - start) // 5) * 5].append(duration * 1000)
-    print("   by 5 s of the run (p50/max ms): " + "  ".join(
-        f"{t}s {percentile(v, 50):.0f}/{max(v):.0f}" for t, v in sorted(buckets.items())))
+    print(
+        "   by 5 s of the run (p50/max ms): "
+        + "  ".join(f"{t}s {percentile(v, 50):.0f}/{max(v):.0f}" for t, v in sorted(buckets.items()))
+    )
 
 
 def main() -> None:
@@ -68,18 +75,28 @@ def main() -> None:
             referral, caseload, notify = (tmp / f"{s}.db" for s in ("referral", "caseload", "notify"))
             raised, linked = _outbox(referral, "concern.raised"), _outbox(caseload, "concern_linked")
             in_caseload, in_notify = _processed(caseload), _processed(notify)
-            sent = [(_epoch(c), _epoch(u) - _epoch(c)) for c, u in _rows(
-                notify, "SELECT created_at, updated_at FROM notification WHERE status <> 'created'")]
+            sent = [
+                (_epoch(c), _epoch(u) - _epoch(c))
+                for c, u in _rows(notify, "SELECT created_at, updated_at FROM notification WHERE status <> 'created'")
+            ]
     start = min(raised.values())
     print(f"{len(serials)} concerns at {rate:.0f}/s for {seconds:.0f} s")
     whole = [received[email_of(n)] - posted[n][0] for n in serials if email_of(n) in received]
     ms = [w * 1000 for w in whole]
-    print(f"whole path, POST sent -> email accepted by the sink: p50 {percentile(ms, 50):.0f}  "
-          f"p99 {percentile(ms, 99):.0f}  max {max(ms):.0f} ms")
-    _line("referral's event row -> caseload handled it",
-          [(t, in_caseload[e] - t) for e, t in raised.items() if e in in_caseload], start)
-    _line("caseload's event row -> notify handled it",
-          [(t, in_notify[e] - t) for e, t in linked.items() if e in in_notify], start)
+    print(
+        f"whole path, POST sent -> email accepted by the sink: p50 {percentile(ms, 50):.0f}  "
+        f"p99 {percentile(ms, 99):.0f}  max {max(ms):.0f} ms"
+    )
+    _line(
+        "referral's event row -> caseload handled it",
+        [(t, in_caseload[e] - t) for e, t in raised.items() if e in in_caseload],
+        start,
+    )
+    _line(
+        "caseload's event row -> notify handled it",
+        [(t, in_notify[e] - t) for e, t in linked.items() if e in in_notify],
+        start,
+    )
     _line("notification created -> outcome recorded (provider call included)", sent, start)
 
 

@@ -5,6 +5,7 @@ synchronous=FULL), loaded from another process at 32 connections; then the same 
 bench/baselines.py under the same uvicorn settings. When a target is missed (or with --profile) a second,
 shorter run is sampled with py-spy to show where the time goes.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,7 +43,7 @@ class RssSampler:
                     self.peak[name] = max(self.peak.get(name, 0.0), rss)
             self._stop.wait(0.2)
 
-    def __enter__(self) -> "RssSampler":
+    def __enter__(self) -> RssSampler:
         self._thread.start()
         return self
 
@@ -51,16 +52,39 @@ class RssSampler:
         self._thread.join(timeout=5)
 
 
-def load(target: Proc, *, tmp: Path, name: str, headers: dict[str, str], duration: float, warmup: float,
-         serial_start: int, connections: int = CONNECTIONS) -> dict[str, Any]:
+def load(
+    target: Proc,
+    *,
+    tmp: Path,
+    name: str,
+    headers: dict[str, str],
+    duration: float,
+    warmup: float,
+    serial_start: int,
+    connections: int = CONNECTIONS,
+) -> dict[str, Any]:
     """Run bench.loadgen against `target` in its own process; bounded by duration + warm-up + 60 s."""
-    spec = {"host": "127.0.0.1", "port": target.port, "path": "/v1/concerns", "method": "POST",
-            "headers": headers, "body": "concern", "serial_start": serial_start, "connections": connections,
-            "warmup_s": warmup, "duration_s": duration, "timeout_s": 10.0}
+    spec = {
+        "host": "127.0.0.1",
+        "port": target.port,
+        "path": "/v1/concerns",
+        "method": "POST",
+        "headers": headers,
+        "body": "concern",
+        "serial_start": serial_start,
+        "connections": connections,
+        "warmup_s": warmup,
+        "duration_s": duration,
+        "timeout_s": 10.0,
+    }
     spec_path, out_path = tmp / f"load-{name}.json", tmp / f"load-{name}-result.json"
     spec_path.write_text(json.dumps(spec))
-    subprocess.run([sys.executable, "-m", "bench.loadgen", str(spec_path), str(out_path)], check=True,
-                   timeout=duration + warmup + 60, cwd=Path(__file__).resolve().parent.parent)
+    subprocess.run(
+        [sys.executable, "-m", "bench.loadgen", str(spec_path), str(out_path)],
+        check=True,
+        timeout=duration + warmup + 60,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     return json.loads(out_path.read_text())
 
 
@@ -87,9 +111,26 @@ def profile_start(pid: int, seconds: float, raw_path: Path) -> subprocess.Popen[
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(pyspy).exists():
         return None
-    return subprocess.Popen([pyspy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "200",
-                             "--format", "raw", "--output", str(raw_path), "--nonblocking"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [
+            pyspy,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            str(raw_path),
+            "--nonblocking",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def profile_finish(proc: subprocess.Popen[str] | None, raw_path: Path, timeout: float) -> dict[str, Any]:
@@ -110,9 +151,26 @@ def profile(pid: int, seconds: float, raw_path: Path) -> dict[str, Any] | None:
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(pyspy).exists():
         return {"error": "py-spy not installed (pip install -r requirements-bench.txt)"}
-    run = subprocess.run([pyspy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "200",
-                          "--format", "raw", "--output", str(raw_path), "--nonblocking"],
-                         capture_output=True, text=True, timeout=seconds + 60)
+    run = subprocess.run(
+        [
+            pyspy,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            str(raw_path),
+            "--nonblocking",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    )
     if run.returncode != 0 or not raw_path.exists():
         return {"error": (run.stderr or run.stdout)[-500:]}
     return summarise_stacks(raw_path.read_text())
@@ -158,23 +216,26 @@ def run(report: Report, *, tmp: Path, quick: bool, force_profile: bool = False) 
         for name, app in (("bare", "bench.baselines:bare_app"), ("naive", "bench.baselines:naive_app")):
             proc = uvicorn(f"baseline-{name}", app, workdir=tmp / f"baseline-{name}", env=baseline_env)
             try:
-                results[name] = load(proc, tmp=tmp, name=name, headers=headers, duration=duration, warmup=warmup,
-                                     serial_start=1_000_000)
+                results[name] = load(
+                    proc, tmp=tmp, name=name, headers=headers, duration=duration, warmup=warmup, serial_start=1_000_000
+                )
             finally:
                 proc.stop()
         with RssSampler({"referral": referral}) as sampler:
-            results["intake"] = load(referral, tmp=tmp, name="intake", headers=headers, duration=duration,
-                                     warmup=warmup, serial_start=0)
+            results["intake"] = load(
+                referral, tmp=tmp, name="intake", headers=headers, duration=duration, warmup=warmup, serial_start=0
+            )
         db_path = Path(system.database_urls["referral"].split("///", 1)[1])
         details["outbox_backlog_after_load"] = outbox_backlog(db_path)
         details["outbox_drain_s"] = wait_drained(db_path, timeout=30 if quick else 120)
         peak = sampler.peak.get("referral")
         for k, v in results.items():
-            report.latencies["intake (POST /v1/concerns)" if k == "intake" else f"baseline: {k}"] = \
-                v["latencies_ms"]
-        stats = {k: summary(v.pop("latencies_ms")) | {kk: v[kk] for kk in ("rps", "requests", "error_count",
-                                                                             "errors", "statuses")}
-                 for k, v in results.items()}
+            report.latencies["intake (POST /v1/concerns)" if k == "intake" else f"baseline: {k}"] = v["latencies_ms"]
+        stats = {
+            k: summary(v.pop("latencies_ms"))
+            | {kk: v[kk] for kk in ("rps", "requests", "error_count", "errors", "statuses")}
+            for k, v in results.items()
+        }
         details["runs"] = stats
         i, bare, naive = stats["intake"], stats["bare"], stats["naive"]
         vs_naive = i["rps"] / naive["rps"] if naive["rps"] else None
@@ -185,30 +246,67 @@ def run(report: Report, *, tmp: Path, quick: bool, force_profile: bool = False) 
             Figure(bench, "p99 latency", i["p99"], "ms", "< 100 ms", at_most(i["p99"], 100)),
             Figure(bench, "errors", i["error_count"], "", "0", i["error_count"] == 0),
             Figure(bench, "intake / naive baseline", vs_naive, "×", "≥ 2×", at_least(vs_naive, 2.0)),
-            Figure(bench, "intake / bare baseline", None if vs_bare is None else vs_bare * 100, "%", "≥ 30%",
-                   at_least(None if vs_bare is None else vs_bare * 100, 30.0)),
-            Figure(bench, "baseline bare: throughput", bare["rps"], "req/s",
-                   note=f"p50 {bare['p50'] or 0:.1f} ms, p99 {bare['p99'] or 0:.1f} ms, errors {bare['error_count']}"),
-            Figure(bench, "baseline naive: throughput", naive["rps"], "req/s",
-                   note=f"p50 {naive['p50'] or 0:.1f} ms, p99 {naive['p99'] or 0:.1f} ms, "
-                        f"errors {naive['error_count']}"),
-            Figure(bench, "outbox backlog when the load stopped", details["outbox_backlog_after_load"], "events",
-                   note="drained in " + (f"{details['outbox_drain_s']:.1f} s" if details["outbox_drain_s"]
-                                         is not None else "(not within the wait)")),
+            Figure(
+                bench,
+                "intake / bare baseline",
+                None if vs_bare is None else vs_bare * 100,
+                "%",
+                "≥ 30%",
+                at_least(None if vs_bare is None else vs_bare * 100, 30.0),
+            ),
+            Figure(
+                bench,
+                "baseline bare: throughput",
+                bare["rps"],
+                "req/s",
+                note=f"p50 {bare['p50'] or 0:.1f} ms, p99 {bare['p99'] or 0:.1f} ms, errors {bare['error_count']}",
+            ),
+            Figure(
+                bench,
+                "baseline naive: throughput",
+                naive["rps"],
+                "req/s",
+                note=f"p50 {naive['p50'] or 0:.1f} ms, p99 {naive['p99'] or 0:.1f} ms, errors {naive['error_count']}",
+            ),
+            Figure(
+                bench,
+                "outbox backlog when the load stopped",
+                details["outbox_backlog_after_load"],
+                "events",
+                note="drained in "
+                + (
+                    f"{details['outbox_drain_s']:.1f} s"
+                    if details["outbox_drain_s"] is not None
+                    else "(not within the wait)"
+                ),
+            ),
             Figure("memory", "referral RSS at rest", rest, "MB", "< 150 MB", at_most(rest, 150)),
-            Figure("memory", "referral RSS under the intake load (peak)", peak, "MB", "< 300 MB",
-                   at_most(peak, 300)),
+            Figure("memory", "referral RSS under the intake load (peak)", peak, "MB", "< 300 MB", at_most(peak, 300)),
         )
-        missed = not (at_most(i["p99"], 100) and i["error_count"] == 0 and at_least(vs_naive, 2.0)
-                      and at_least(None if vs_bare is None else vs_bare * 100, 30.0))
+        missed = not (
+            at_most(i["p99"], 100)
+            and i["error_count"] == 0
+            and at_least(vs_naive, 2.0)
+            and at_least(None if vs_bare is None else vs_bare * 100, 30.0)
+        )
         if missed or force_profile:
             seconds = 3.0 if quick else 12.0
             raw = RESULTS / f"{report.stamp}-intake-profile.txt"
             RESULTS.mkdir(parents=True, exist_ok=True)
             holder: dict[str, Any] = {}
-            thread = threading.Thread(target=lambda: holder.update(
-                load(referral, tmp=tmp, name="intake-profiled", headers=headers, duration=seconds + 2,
-                     warmup=0.5, serial_start=5_000_000)))
+            thread = threading.Thread(
+                target=lambda: holder.update(
+                    load(
+                        referral,
+                        tmp=tmp,
+                        name="intake-profiled",
+                        headers=headers,
+                        duration=seconds + 2,
+                        warmup=0.5,
+                        serial_start=5_000_000,
+                    )
+                )
+            )
             thread.start()
             time.sleep(1.0)
             prof = profile(referral.pid, seconds, raw)

@@ -9,6 +9,7 @@ The spec (JSON): host, port, path, method, headers {name: value}, body ("concern
 connections, warmup_s, duration_s, max_requests, timeout_s. The result (JSON): requests, errors (by kind),
 statuses, elapsed_s, rps, latencies_ms (every measured request, in completion order).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -86,14 +87,15 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
             try:
                 if writer is None:
                     reader, writer = await asyncio.wait_for(
-                        asyncio.open_connection(spec["host"], spec["port"]), timeout)
+                        asyncio.open_connection(spec["host"], spec["port"]), timeout
+                    )
                 payload = request_bytes(spec, body.take())
                 sent += 1
                 t0 = time.perf_counter()
                 writer.write(payload)
                 status = await asyncio.wait_for(read_response(reader), timeout)  # type: ignore[arg-type]
                 t1 = time.perf_counter()
-            except Exception as exc:  # noqa: BLE001 - counted, the connection is reopened
+            except Exception as exc:
                 if time.perf_counter() >= measure_from:
                     errors[type(exc).__name__] += 1
                 if writer is not None:
@@ -111,10 +113,16 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
 
     await asyncio.gather(*(worker() for _ in range(connections)))
     elapsed = min(time.perf_counter(), stop_at) - measure_from
-    return {"requests": len(latencies), "errors": dict(errors), "error_count": sum(errors.values()),
-            "statuses": {str(k): v for k, v in statuses.items()}, "elapsed_s": elapsed,
-            "rps": len(latencies) / elapsed if elapsed > 0 else 0.0, "latencies_ms": latencies,
-            "connections": connections}
+    return {
+        "requests": len(latencies),
+        "errors": dict(errors),
+        "error_count": sum(errors.values()),
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "elapsed_s": elapsed,
+        "rps": len(latencies) / elapsed if elapsed > 0 else 0.0,
+        "latencies_ms": latencies,
+        "connections": connections,
+    }
 
 
 def main(argv: list[str]) -> int:

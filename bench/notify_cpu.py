@@ -5,6 +5,7 @@ work for `family.contact_changed` and `child.concern_linked` (batches of 50 even
 processed-event row, as tas_common.consumer.handle_batch does), then the dispatcher (claim, SMTP send to a sink in
 another process, record). CPU is `time.process_time()` of this process (all its threads). The outbox relay
 (publishing notification.sent / .delivered to NATS) is not included. A diagnostic for bench/NOTES.md."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,21 +37,50 @@ def events_for(n: int) -> list:
     out = []
     for i in range(n):
         child, contact = str(uuid.uuid4()), str(uuid.uuid4())
-        out.append(new_event(FamilyContactChangedV1(
-            child_id=child, contact_id=contact, relationship="parent", parental_responsibility=True,
-            mobile=f"07700 900{i % 1000:03d}", email=f"parent{i}@example.org", preferred_channel="email"),
-            source="tas/caseload", subject=child))
-        out.append(new_event(ConcernLinkedV1(
-            child_id=child, concern_id=str(uuid.uuid4()), school_urn="100000", la_code="201", new_child=True,
-            match="created", family_contact_ids=[contact]), source="tas/caseload", subject=child))
+        out.append(
+            new_event(
+                FamilyContactChangedV1(
+                    child_id=child,
+                    contact_id=contact,
+                    relationship="parent",
+                    parental_responsibility=True,
+                    mobile=f"07700 900{i % 1000:03d}",
+                    email=f"parent{i}@example.org",
+                    preferred_channel="email",
+                ),
+                source="tas/caseload",
+                subject=child,
+            )
+        )
+        out.append(
+            new_event(
+                ConcernLinkedV1(
+                    child_id=child,
+                    concern_id=str(uuid.uuid4()),
+                    school_urn="100000",
+                    la_code="201",
+                    new_child=True,
+                    match="created",
+                    family_contact_ids=[contact],
+                ),
+                source="tas/caseload",
+                subject=child,
+            )
+        )
     return out
 
 
 async def run(n: int, tmp: Path, smtp_port: int, profile: str | None) -> None:
     url = f"sqlite+aiosqlite:///{tmp / 'notify.db'}"
     await asyncio.to_thread(upgrade, ROOT / "services/notify/notify/db/migrations", url)
-    settings = NotifySettings(env="test", database_url=url, smtp_port=smtp_port, dev_key_dir=tmp / "keys",
-                              quiet_hours_start=0, quiet_hours_end=0)
+    settings = NotifySettings(
+        env="test",
+        database_url=url,
+        smtp_port=smtp_port,
+        dev_key_dir=tmp / "keys",
+        quiet_hours_start=0,
+        quiet_hours_end=0,
+    )
     db = Database(url)
     spec = consumer_spec(settings)
     dispatcher = Dispatcher(db=db, settings=settings, routes=providers_from(settings))
@@ -62,8 +92,15 @@ async def run(n: int, tmp: Path, smtp_port: int, profile: str | None) -> None:
             for event in batch:
                 async with session.begin_nested():
                     await spec.handlers[event.nats_subject](session, event)
-                    await session.execute(_MARK, {"consumer": "notify", "event_id": event.id,
-                                                  "event_type": event.type, "processed_at": utcnow()})
+                    await session.execute(
+                        _MARK,
+                        {
+                            "consumer": "notify",
+                            "event_id": event.id,
+                            "event_type": event.type,
+                            "processed_at": utcnow(),
+                        },
+                    )
 
     async def dispatch_all() -> None:
         while await dispatcher.dispatch_once():
@@ -78,7 +115,7 @@ async def run(n: int, tmp: Path, smtp_port: int, profile: str | None) -> None:
     consume_cpu = dispatch_cpu = 0.0
     for start in range(0, len(events), 50):
         c = time.process_time()
-        await consume(events[start:start + 50])
+        await consume(events[start : start + 50])
         consume_cpu += time.process_time() - c
         c = time.process_time()
         await dispatch_all()
@@ -88,15 +125,20 @@ async def run(n: int, tmp: Path, smtp_port: int, profile: str | None) -> None:
         prof.dump_stats(profile)
     c1, t1 = time.process_time(), time.monotonic()
     async with db.reader() as session:
-        delivered = (await session.execute(select(func.count()).select_from(Notification).where(
-            Notification.status == "delivered"))).scalar()
+        delivered = (
+            await session.execute(
+                select(func.count()).select_from(Notification).where(Notification.status == "delivered")
+            )
+        ).scalar()
     for provider in dispatcher.by_name.values():
         close = getattr(provider, "aclose", None)
         if close is not None:
             await close()
     await db.dispose()
-    print(f"{n} concerns, {delivered - 20} delivered, wall {t1 - t0:.1f}s; notify CPU {1000 * (c1 - c0) / n:.2f} "
-          f"ms/concern (consume {1000 * consume_cpu / n:.2f}, dispatch {1000 * dispatch_cpu / n:.2f})")
+    print(
+        f"{n} concerns, {delivered - 20} delivered, wall {t1 - t0:.1f}s; notify CPU {1000 * (c1 - c0) / n:.2f} "
+        f"ms/concern (consume {1000 * consume_cpu / n:.2f}, dispatch {1000 * dispatch_cpu / n:.2f})"
+    )
 
 
 def main() -> None:
@@ -105,13 +147,14 @@ def main() -> None:
     if "--profile" in args:
         i = args.index("--profile")
         profile = args[i + 1]
-        del args[i:i + 2]
+        del args[i : i + 2]
     n = int(args[0]) if args else 1000
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         port = free_port()
-        sink = subprocess.Popen([sys.executable, "-m", "bench.smtpsink", "--port", str(port), "--out",
-                                 str(tmp / "mail.jsonl")], cwd=ROOT)
+        sink = subprocess.Popen(
+            [sys.executable, "-m", "bench.smtpsink", "--port", str(port), "--out", str(tmp / "mail.jsonl")], cwd=ROOT
+        )
         try:
             time.sleep(1.0)
             asyncio.run(run(n, tmp, port, profile))

@@ -3,6 +3,7 @@
 Everything binds to 127.0.0.1 on a free port, lives in a temporary directory and is stopped by pid (never by
 name). Waits are bounded in time.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,9 +11,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import httpx
 
@@ -20,8 +22,17 @@ from tas_common.testing import free_port, wait_for_port
 
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parent.parent
-UVICORN_OPTIONS = ("--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "5",
-                   "--loop", "uvloop", "--http", "httptools")
+UVICORN_OPTIONS = (
+    "--no-access-log",
+    "--log-level",
+    "warning",
+    "--timeout-graceful-shutdown",
+    "5",
+    "--loop",
+    "uvloop",
+    "--http",
+    "httptools",
+)
 """The same uvicorn settings for the service under test and for both baselines (one worker, uvloop and
 httptools from `uvicorn[standard]`: `tas up` runs the services the same way; the container image's uvicorn picks
 them itself, being installed)."""
@@ -70,24 +81,50 @@ class Proc:
             return ""
 
 
-def spawn(name: str, argv: Sequence[str], *, workdir: Path, env: Mapping[str, str] | None = None,
-          port: int | None = None) -> Proc:
+def spawn(
+    name: str, argv: Sequence[str], *, workdir: Path, env: Mapping[str, str] | None = None, port: int | None = None
+) -> Proc:
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / f"{name}.log"
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), full_env.get("PYTHONPATH", "")) if p)
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(list(argv), cwd=workdir, env=full_env, stdin=subprocess.DEVNULL, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            list(argv),
+            cwd=workdir,
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     return Proc(name, process, log_path, port)
 
 
-def uvicorn(name: str, app: str, *, workdir: Path, env: Mapping[str, str] | None = None, factory: bool = True,
-            ready_path: str = "/healthz", timeout: float = 60.0) -> Proc:
+def uvicorn(
+    name: str,
+    app: str,
+    *,
+    workdir: Path,
+    env: Mapping[str, str] | None = None,
+    factory: bool = True,
+    ready_path: str = "/healthz",
+    timeout: float = 60.0,
+) -> Proc:
     """`app` is "module:attribute"; with factory=True the attribute is called to build the app."""
     port = free_port()
-    argv = [sys.executable, "-m", "uvicorn", app, *(["--factory"] if factory else []), "--host", HOST,
-            "--port", str(port), *UVICORN_OPTIONS]
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        *(["--factory"] if factory else []),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        *UVICORN_OPTIONS,
+    ]
     proc = spawn(name, argv, workdir=workdir, env=env, port=port)
     wait_http(proc, ready_path, timeout=timeout)
     return proc
@@ -111,8 +148,12 @@ def wait_http(proc: Proc, path: str, *, timeout: float = 60.0, status: int = 200
 def smtp_sink(workdir: Path) -> Proc:
     port = free_port()
     out = workdir / "smtp-received.jsonl"
-    proc = spawn("smtp", [sys.executable, "-m", "bench.smtpsink", "--port", str(port), "--out", str(out)],
-                 workdir=workdir, port=port)
+    proc = spawn(
+        "smtp",
+        [sys.executable, "-m", "bench.smtpsink", "--port", str(port), "--out", str(out)],
+        workdir=workdir,
+        port=port,
+    )
     wait_for_port(port, timeout=15)
     proc.extra["out"] = out
     return proc

@@ -2,6 +2,7 @@
 scale benchmark's series, one request at a time for 13 s, on the cached full-size SQLite database (run
 `make bench` once first: it builds bench/cache/caseload-<head>-1000000x10.db). Prints p50 / p99 and writes py-spy's
 raw collapsed stacks (all threads, idle included) to OUT.txt. A diagnostic for bench/NOTES.md."""
+
 from __future__ import annotations
 
 import random
@@ -30,8 +31,9 @@ def main() -> None:
         system = BenchSystem(Path(tmp), services=("caseload",), database_urls={"caseload": sqlite_url(databases[0])})
         with system:
             la = system.token("send_officer", "local_authority", la_code=LA_CODE, org_id="la-999")
-            senco = system.token("senco", "school", sub="profile-senco", org_id="profile-school",
-                                 school_urns=[school_urn(picks[0])])
+            senco = system.token(
+                "senco", "school", sub="profile-senco", org_id="profile-school", school_urns=[school_urn(picks[0])]
+            )
             requests = {
                 "upn": [(f"/v1/children?upn={fictional_upn(i, school=i // 1000 % 10000)}", la) for i in picks],
                 "chronology": [(f"/v1/children/{child_id(i)}/chronology?limit=50", la) for i in picks],
@@ -41,9 +43,25 @@ def main() -> None:
             with system.client("caseload") as client:
                 for path, headers in requests[:100]:  # warm-up
                     client.get(path, headers=headers)
-                spy = subprocess.Popen([str(pyspy), "record", "--pid", str(system.procs["caseload"].pid),
-                                        "--rate", "500", "--format", "raw", "--output", str(out), "--duration", "15",
-                                        "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                spy = subprocess.Popen(
+                    [
+                        str(pyspy),
+                        "record",
+                        "--pid",
+                        str(system.procs["caseload"].pid),
+                        "--rate",
+                        "500",
+                        "--format",
+                        "raw",
+                        "--output",
+                        str(out),
+                        "--duration",
+                        "15",
+                        "--nonblocking",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
                 time.sleep(1.0)
                 latencies, until = [], time.monotonic() + 13
                 for path, headers in requests[100:]:
@@ -53,8 +71,10 @@ def main() -> None:
                     client.get(path, headers=headers)
                     latencies.append((time.perf_counter() - t0) * 1000)
                 spy.wait()
-    print(f"{series}: {len(latencies)} requests, p50 {percentile(latencies, 50):.2f} ms, "
-          f"p99 {percentile(latencies, 99):.2f} ms; py-spy stacks in {out}")
+    print(
+        f"{series}: {len(latencies)} requests, p50 {percentile(latencies, 50):.2f} ms, "
+        f"p99 {percentile(latencies, 99):.2f} ms; py-spy stacks in {out}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Figures, the machine's description, and the outputs: `<stamp>.md`, `<stamp>.json` and `latency.png`."""
+
 from __future__ import annotations
 
 import json
@@ -8,10 +9,11 @@ import platform
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -53,9 +55,14 @@ def percentile(values: Sequence[float], pct: float) -> float | None:
 
 
 def summary(values: Sequence[float]) -> dict[str, float | int | None]:
-    return {"count": len(values), "p50": percentile(values, 50), "p90": percentile(values, 90),
-            "p99": percentile(values, 99), "max": max(values) if values else None,
-            "mean": sum(values) / len(values) if values else None}
+    return {
+        "count": len(values),
+        "p50": percentile(values, 50),
+        "p90": percentile(values, 90),
+        "p99": percentile(values, 99),
+        "max": max(values) if values else None,
+        "mean": sum(values) / len(values) if values else None,
+    }
 
 
 def _cpu_model() -> str:
@@ -70,8 +77,9 @@ def _cpu_model() -> str:
 
 def _git(*args: str) -> str:
     try:
-        return subprocess.run(["git", *args], capture_output=True, text=True, timeout=5,
-                              cwd=Path(__file__).resolve().parent).stdout.strip()
+        return subprocess.run(
+            ["git", *args], capture_output=True, text=True, timeout=5, cwd=Path(__file__).resolve().parent
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
 
@@ -85,10 +93,16 @@ def machine() -> dict[str, Any]:
     except (ImportError, OSError):
         ram_gb, load = None, None
     return {
-        "cpu": _cpu_model(), "cores": os.cpu_count(), "ram_gb": ram_gb, "load_average_at_start": load,
-        "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version, "git_commit": _git("rev-parse", "--short", "HEAD"),
-        "git_dirty": bool(_git("status", "--porcelain")), "argv": sys.argv[1:],
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "ram_gb": ram_gb,
+        "load_average_at_start": load,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "git_commit": _git("rev-parse", "--short", "HEAD"),
+        "git_dirty": bool(_git("status", "--porcelain")),
+        "argv": sys.argv[1:],
     }
 
 
@@ -111,12 +125,17 @@ class Report:
 
     def markdown(self) -> str:
         m = self.machine
-        lines = [f"# TAS benchmarks {'(quick smoke run: figures are indicative only)' if self.quick else ''}".strip(),
-                 "", f"Run {self.started.isoformat(timespec='seconds')} on {m['cpu']}, {m['cores']} cores, "
-                 f"{m['ram_gb']} GB RAM, {m['os']}; Python {m['python']}, SQLite {m['sqlite']}; "
-                 f"git {m['git_commit']}{' (uncommitted changes)' if m['git_dirty'] else ''}; "
-                 f"load average at start {m['load_average_at_start']}.", "",
-                 "| benchmark | figure | value | target | met? |", "| --- | --- | --- | --- | --- |"]
+        lines = [
+            f"# TAS benchmarks {'(quick smoke run: figures are indicative only)' if self.quick else ''}".strip(),
+            "",
+            f"Run {self.started.isoformat(timespec='seconds')} on {m['cpu']}, {m['cores']} cores, "
+            f"{m['ram_gb']} GB RAM, {m['os']}; Python {m['python']}, SQLite {m['sqlite']}; "
+            f"git {m['git_commit']}{' (uncommitted changes)' if m['git_dirty'] else ''}; "
+            f"load average at start {m['load_average_at_start']}.",
+            "",
+            "| benchmark | figure | value | target | met? |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         for f in self.figures:
             met = {True: "yes", False: "**no**", None: "–"}[f.met]
             figure = f"{f.figure} ({f.note})" if f.note else f.figure
@@ -125,19 +144,31 @@ class Report:
             lines += ["", "## Notes", ""] + [f"- {n}" for n in self.notes]
         profile = self.details.get("intake", {}).get("profile")
         if profile:
-            lines += ["", "## Where the intake's time goes (py-spy, referral process under load)", "",
-                      f"{profile.get('samples', 0)} samples over all threads; collapsed stacks (for speedscope or "
-                      f"flamegraph.pl): `{profile.get('stacks', '')}`. {profile.get('error', '')}".strip(), "",
-                      "| % of samples (inclusive) | function |", "| --- | --- |"]
+            lines += [
+                "",
+                "## Where the intake's time goes (py-spy, referral process under load)",
+                "",
+                f"{profile.get('samples', 0)} samples over all threads; collapsed stacks (for speedscope or "
+                f"flamegraph.pl): `{profile.get('stacks', '')}`. {profile.get('error', '')}".strip(),
+                "",
+                "| % of samples (inclusive) | function |",
+                "| --- | --- |",
+            ]
             lines += [f"| {pct:.1f} | `{name}` |" for name, pct in profile.get("inclusive", [])]
             lines += ["", "| % of samples (self) | function |", "| --- | --- |"]
             lines += [f"| {pct:.1f} | `{name}` |" for name, pct in profile.get("self", [])]
         return "\n".join(lines) + "\n"
 
     def as_json(self) -> dict[str, Any]:
-        return {"quick": self.quick, "started": self.started.isoformat(), "machine": self.machine,
-                "figures": [asdict(f) for f in self.figures], "notes": self.notes, "details": self.details,
-                "latency_summaries_ms": {k: summary(v) for k, v in self.latencies.items()}}
+        return {
+            "quick": self.quick,
+            "started": self.started.isoformat(),
+            "machine": self.machine,
+            "figures": [asdict(f) for f in self.figures],
+            "notes": self.notes,
+            "details": self.details,
+            "latency_summaries_ms": {k: summary(v) for k, v in self.latencies.items()},
+        }
 
     def write(self, directory: Path = RESULTS, *, plot: bool = True) -> dict[str, Path]:
         directory.mkdir(parents=True, exist_ok=True)
@@ -153,8 +184,10 @@ class Report:
 
     def _plot_title(self) -> str:
         m = self.machine
-        return (f"TAS latency{' (quick)' if self.quick else ''} — {m['cpu']}, {m['cores']} cores, "
-                f"Python {m['python']}, SQLite {m['sqlite']}, git {m['git_commit']}")
+        return (
+            f"TAS latency{' (quick)' if self.quick else ''} — {m['cpu']}, {m['cores']} cores, "
+            f"Python {m['python']}, SQLite {m['sqlite']}, git {m['git_commit']}"
+        )
 
 
 def plot_latencies(series: dict[str, list[float]], path: Path, *, title: str) -> None:

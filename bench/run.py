@@ -3,6 +3,7 @@
 Writes bench/results/<UTC stamp>.md (the table: benchmark, figure, target, met?), <stamp>.json (all figures,
 latency summaries and the machine's description) and bench/results/latency.png.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smoke run of each benchmark (about two minutes)")
     parser.add_argument("--only", action="append", choices=BENCHMARKS, help="repeatable; default: all")
-    parser.add_argument("--profile", action="store_true", help="profile (py-spy) the intake even when it meets its targets, and every service during e2e / mis")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile (py-spy) the intake even when it meets its targets, and every service during e2e / mis",
+    )
     args = parser.parse_args(argv)
     report = Report(quick=args.quick)
     started = time.monotonic()
@@ -44,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
                     e2e.run(report, tmp=tmp / name, quick=args.quick, parts=("mis",), profile=args.profile)
                 elif name == "scale":
                     scale.run(report, tmp=tmp / name, quick=args.quick)
-            except Exception as exc:  # noqa: BLE001 - one benchmark failing must not lose the others' figures
+            except Exception as exc:
                 traceback.print_exc()
                 failed.append(name)
                 report.add(Figure(name, "benchmark failed", f"{type(exc).__name__}: {exc}"[:200], met=False))

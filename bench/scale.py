@@ -15,15 +15,16 @@ cached under bench/cache/ too) and the same figures are measured with caseload o
 Requests go one at a time on a keep-alive connection; p50 and p99 over all of them. Reads are audited (an
 insert and a commit with fsync per read; a caseload page writes one audit row per child listed), as in production.
 """
+
 from __future__ import annotations
 
 import random
-
 import sqlite3
 import time
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from tas_common.migrations import heads, upgrade
 from tas_common.testing import FAMILY, GIVEN, fictional_nhs_number, fictional_upn
@@ -38,8 +39,16 @@ LA_CODE = "999"
 CASELOAD = 40
 """Children per practitioner: every child has one speech and language therapist, one of children / 40."""
 TRUST = "bench-nhs-trust"
-KINDS = ("concern_raised", "referral_submitted", "referral_accepted", "team_member_added", "plan_published",
-         "review_scheduled", "contact_changed", "note_added")
+KINDS = (
+    "concern_raised",
+    "referral_submitted",
+    "referral_accepted",
+    "team_member_added",
+    "plan_published",
+    "review_scheduled",
+    "contact_changed",
+    "note_added",
+)
 
 
 def child_id(i: int) -> str:
@@ -55,9 +64,19 @@ def _children(count: int) -> Iterator[tuple[Any, ...]]:
     rng = random.Random(1)
     created = "2026-01-05 09:00:00.000000"
     for i in range(count):
-        yield (child_id(i), fictional_upn(i, school=i // 1000 % 10000), fictional_nhs_number(i), rng.choice(GIVEN),
-               rng.choice(FAMILY), date(2010 + i % 12, 1 + i % 12, 1 + i % 28).isoformat(), f"Y{1 + i % 11}",
-               school_urn(i), LA_CODE, None, created)
+        yield (
+            child_id(i),
+            fictional_upn(i, school=i // 1000 % 10000),
+            fictional_nhs_number(i),
+            rng.choice(GIVEN),
+            rng.choice(FAMILY),
+            date(2010 + i % 12, 1 + i % 12, 1 + i % 28).isoformat(),
+            f"Y{1 + i % 11}",
+            school_urn(i),
+            LA_CODE,
+            None,
+            created,
+        )
 
 
 def _entries(children: int, per_child: int) -> Iterator[tuple[Any, ...]]:
@@ -67,8 +86,17 @@ def _entries(children: int, per_child: int) -> Iterator[tuple[Any, ...]]:
         for j in range(per_child):
             at = (base + timedelta(days=3 * j, seconds=i % 86400)).strftime("%Y-%m-%d %H:%M:%S.%f")
             kind = KINDS[(i + j) % len(KINDS)]
-            yield (f"{i:08x}-{j:04x}-4000-8000-000000000000", cid, at, kind,
-                   f"Fictional {kind.replace('_', ' ')} entry {j} for benchmark child {i}", "team", None, None, None)
+            yield (
+                f"{i:08x}-{j:04x}-4000-8000-000000000000",
+                cid,
+                at,
+                kind,
+                f"Fictional {kind.replace('_', ' ')} entry {j} for benchmark child {i}",
+                "team",
+                None,
+                None,
+                None,
+            )
 
 
 def practitioners(children: int) -> int:
@@ -86,22 +114,57 @@ def _team_members(children: int) -> Iterator[tuple[Any, ...]]:
     joined = "2025-09-15 09:00:00.000000"
     for i in range(children):
         k = i % count
-        yield (f"{i:08x}-0000-4000-9000-{i:012x}", child_id(i), practitioner_sub(k), f"Pat Therapist {k}", TRUST,
-               "health", "speech and language therapist", "[]", i < count, "bench", joined)
+        yield (
+            f"{i:08x}-0000-4000-9000-{i:012x}",
+            child_id(i),
+            practitioner_sub(k),
+            f"Pat Therapist {k}",
+            TRUST,
+            "health",
+            "speech and language therapist",
+            "[]",
+            i < count,
+            "bench",
+            joined,
+        )
 
 
-CHILD_COLUMNS = ["id", "upn", "nhs_number", "given_name", "family_name", "date_of_birth", "year_group", "school_urn",
-                 "la_code", "possible_duplicate_of", "created_at"]
+CHILD_COLUMNS = [
+    "id",
+    "upn",
+    "nhs_number",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "year_group",
+    "school_urn",
+    "la_code",
+    "possible_duplicate_of",
+    "created_at",
+]
 ENTRY_COLUMNS = ["id", "child_id", "at", "kind", "summary", "sensitivity", "ref_type", "ref_id", "source_event_id"]
-MEMBER_COLUMNS = ["id", "child_id", "sub", "name", "org_id", "org_type", "role", "referral_ids", "lead", "added_by",
-                  "joined_at"]
+MEMBER_COLUMNS = [
+    "id",
+    "child_id",
+    "sub",
+    "name",
+    "org_id",
+    "org_type",
+    "role",
+    "referral_ids",
+    "lead",
+    "added_by",
+    "joined_at",
+]
 
 
 def tables(children: int, per_child: int) -> dict[str, tuple[list[str], Any]]:
     """Table → (columns, a function giving its rows): the same rows for SQLite and PostgreSQL."""
-    return {"child": (CHILD_COLUMNS, lambda: _children(children)),
-            "chronology_entry": (ENTRY_COLUMNS, lambda: _entries(children, per_child)),
-            "team_member": (MEMBER_COLUMNS, lambda: _team_members(children))}
+    return {
+        "child": (CHILD_COLUMNS, lambda: _children(children)),
+        "chronology_entry": (ENTRY_COLUMNS, lambda: _entries(children, per_child)),
+        "team_member": (MEMBER_COLUMNS, lambda: _team_members(children)),
+    }
 
 
 def generate(path: Path, children: int, per_child: int) -> float:
@@ -118,8 +181,9 @@ def generate(path: Path, children: int, per_child: int) -> float:
         conn.execute("PRAGMA cache_size=-1000000")
         conn.execute("BEGIN")
         for table, (columns, rows) in tables(children, per_child).items():
-            conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                             rows())
+            conn.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows()
+            )
         conn.execute("COMMIT")
         conn.execute("PRAGMA journal_mode=WAL")
     finally:
@@ -160,16 +224,23 @@ def measure(tmp: Path, url: str, *, children: int, picks: list[int]) -> dict[str
     results: dict[str, tuple[list[float], int]] = {}
     with system:
         la = system.token("send_officer", "local_authority", la_code=LA_CODE, org_id="la-999")
-        therapists = {k: system.token("slt", "health", sub=practitioner_sub(k), org_id=TRUST)
-                      for k in {rng.randrange(practitioners(children)) for _ in picks}}
+        therapists = {
+            k: system.token("slt", "health", sub=practitioner_sub(k), org_id=TRUST)
+            for k in {rng.randrange(practitioners(children)) for _ in picks}
+        }
         therapist_ks = list(therapists)
-        sencos = {urn: system.token("senco", "school", sub=f"bench-senco-{urn}", org_id=f"bench-school-{urn}",
-                                    school_urns=[urn]) for urn in {school_urn(i) for i in picks}}
+        sencos = {
+            urn: system.token(
+                "senco", "school", sub=f"bench-senco-{urn}", org_id=f"bench-school-{urn}", school_urns=[urn]
+            )
+            for urn in {school_urn(i) for i in picks}
+        }
         series = {
             "child by UPN": [(f"/v1/children?upn={fictional_upn(i, school=i // 1000 % 10000)}", la) for i in picks],
             "chronology page": [(f"/v1/children/{child_id(i)}/chronology?limit=50", la) for i in picks],
-            "caseload list, therapist": [("/v1/caseload?limit=50", therapists[therapist_ks[n % len(therapist_ks)]])
-                                         for n in range(len(picks))],
+            "caseload list, therapist": [
+                ("/v1/caseload?limit=50", therapists[therapist_ks[n % len(therapist_ks)]]) for n in range(len(picks))
+            ],
             "caseload list, SENCO": [("/v1/caseload?limit=50", sencos[school_urn(i)]) for i in picks],
         }
         with system.client("caseload") as client:
@@ -179,22 +250,30 @@ def measure(tmp: Path, url: str, *, children: int, picks: list[int]) -> dict[str
     return results
 
 
-def _figures(report: Report, bench: str, label: str, results: dict[str, tuple[list[float], int]],
-             children: int) -> dict[str, Any]:
+def _figures(
+    report: Report, bench: str, label: str, results: dict[str, tuple[list[float], int]], children: int
+) -> dict[str, Any]:
     targets = {"child by UPN": 5, "chronology page": 20, "caseload list, therapist": 20, "caseload list, SENCO": 20}
-    notes = {"caseload list, therapist": f"GET /v1/caseload: {CASELOAD} children on the therapist's teams",
-             "caseload list, SENCO": f"GET /v1/caseload: first 50 of the school's {children // SCHOOLS:,} children"}
+    notes = {
+        "caseload list, therapist": f"GET /v1/caseload: {CASELOAD} children on the therapist's teams",
+        "caseload list, SENCO": f"GET /v1/caseload: first 50 of the school's {children // SCHOOLS:,} children",
+    }
     out: dict[str, Any] = {}
     for name in SERIES:
         latencies, errors = results[name]
         report.latencies[f"scale{label}: {name}"] = latencies
         s = summary(latencies)
         out[name] = {**s, "errors": errors}
-        report.add(Figure(bench, f"{name} p50", s["p50"], "ms",
-                          note="; ".join(filter(None, (f"{len(latencies)} requests, {errors} errors",
-                                                       notes.get(name))))),
-                   Figure(bench, f"{name} p99", s["p99"], "ms", f"< {targets[name]} ms",
-                          at_most(s["p99"], targets[name])))
+        report.add(
+            Figure(
+                bench,
+                f"{name} p50",
+                s["p50"],
+                "ms",
+                note="; ".join(filter(None, (f"{len(latencies)} requests, {errors} errors", notes.get(name)))),
+            ),
+            Figure(bench, f"{name} p99", s["p99"], "ms", f"< {targets[name]} ms", at_most(s["p99"], targets[name])),
+        )
     return out
 
 
@@ -202,16 +281,23 @@ def run(report: Report, *, tmp: Path, quick: bool) -> None:
     children, per_child, samples = (10_000, 10, 300) if quick else (1_000_000, 10, 2000)
     sizes = f"{children:,} children, {children * per_child:,} entries"
     db_path, generated = cached_database(children, per_child)
-    details: dict[str, Any] = {"children": children, "entries": children * per_child,
-                               "team_members": children, "db": str(db_path), "generated_s": generated,
-                               "db_mb": round(db_path.stat().st_size / 1_048_576)}
+    details: dict[str, Any] = {
+        "children": children,
+        "entries": children * per_child,
+        "team_members": children,
+        "db": str(db_path),
+        "generated_s": generated,
+        "db_mb": round(db_path.stat().st_size / 1_048_576),
+    }
     rng = random.Random(7)
     picks = [rng.randrange(children) for _ in range(samples + 50)]
     results = measure(tmp / "sqlite", sqlite_url(db_path), children=children, picks=picks)
     details["sqlite_ms"] = _figures(report, f"scale ({sizes}, SQLite)", "", results, children)
-    report.notes.append(f"Scale database: {details['db_mb']:,} MB, "
-                        + (f"generated in {generated:.0f} s" if generated is not None else "reused from the cache")
-                        + f" ({db_path.name}).")
+    report.notes.append(
+        f"Scale database: {details['db_mb']:,} MB, "
+        + (f"generated in {generated:.0f} s" if generated is not None else "reused from the cache")
+        + f" ({db_path.name})."
+    )
     report.details["scale"] = details
     pg = scale_pg.cached_cluster(children, per_child, tables(children, per_child), CACHE)
     if pg is None:
@@ -224,8 +310,11 @@ def run(report: Report, *, tmp: Path, quick: bool) -> None:
         results = measure(tmp / "postgresql", cluster.url(), children=children, picks=picks)
         details["pg_mb"] = scale_pg.database_mb(cluster)
     details.update({"pg_loaded_s": loaded, "pg_data": str(cluster.data), "pg_version": version})
-    details["postgresql_ms"] = _figures(report, f"scale ({sizes}, postgresql {version})", " (postgresql)",
-                                        results, children)
-    report.notes.append(f"PostgreSQL {version} (fsync on, durable defaults): {details['pg_mb']:,} MB, "
-                        + (f"loaded in {loaded:.0f} s" if loaded is not None else "reused from the cache")
-                        + f" ({cluster.data.name}).")
+    details["postgresql_ms"] = _figures(
+        report, f"scale ({sizes}, postgresql {version})", " (postgresql)", results, children
+    )
+    report.notes.append(
+        f"PostgreSQL {version} (fsync on, durable defaults): {details['pg_mb']:,} MB, "
+        + (f"loaded in {loaded:.0f} s" if loaded is not None else "reused from the cache")
+        + f" ({cluster.data.name})."
+    )

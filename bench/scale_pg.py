@@ -11,6 +11,7 @@ database, cached under bench/cache/ so that a second `make bench` does not reloa
   127.0.0.1 on a free port only, with trust authentication: the data is fictional and the cluster local.
 - As root the server runs as the `postgres` user (initdb and postgres refuse root), as in .ci/with-postgres.sh.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,9 +23,10 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterable, Iterator
+from typing import Any
 
 from tas_common.migrations import heads, upgrade
 from tas_common.testing import free_port
@@ -42,8 +44,11 @@ def find_bindir() -> Path | None:
         out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=False).stdout.strip()
         if out and (Path(out) / "initdb").exists():
             return Path(out)
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name)
-                      if p.parent.name.isdigit() else 0, reverse=True)
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        reverse=True,
+    )
     for candidate in versions:
         if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
             return candidate
@@ -70,21 +75,43 @@ def _give_to_server_user(path: Path) -> None:
 @dataclass
 class PgCluster:
     """A running cluster on a data directory; `url(database, user)` for SQLAlchemy (asyncpg)."""
+
     bindir: Path
     data: Path
     port: int = 0
 
-    def start(self) -> "PgCluster":
+    def start(self) -> PgCluster:
         self.port = free_port()
         log = self.data / "bench-server.log"
         options = " ".join(f"-c {s}" for s in SETTINGS) + f" -p {self.port} -k {self.data}"
-        subprocess.run(_as_server_user([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(log), "-w",
-                                        "-t", "120", "start", "-o", options]), check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            _as_server_user(
+                [
+                    str(self.bindir / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(log),
+                    "-w",
+                    "-t",
+                    "120",
+                    "start",
+                    "-o",
+                    options,
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         return self
 
     def stop(self) -> None:
-        subprocess.run(_as_server_user([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w",
-                                        "stop"]), check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            _as_server_user([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]),
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def url(self, database: str = "caseload", user: str = "tas") -> str:
         return f"postgresql+asyncpg://{user}:{user}@127.0.0.1:{self.port}/{database}"
@@ -97,7 +124,7 @@ class PgCluster:
         found = re.search(r"\(PostgreSQL\) ([0-9.]+)", out)  # "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
         return found.group(1) if found else "?"
 
-    def __enter__(self) -> "PgCluster":
+    def __enter__(self) -> PgCluster:
         return self.start()
 
     def __exit__(self, *_exc: object) -> None:
@@ -138,7 +165,9 @@ async def _load(cluster: PgCluster, tables: dict[str, tuple[list[str], Rows]]) -
         await conn.execute("SET maintenance_work_mem = '1GB'")
         indexes = await conn.fetch(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = ANY($1) "
-            "AND indexname NOT IN (SELECT conname FROM pg_constraint)", list(tables))
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+            list(tables),
+        )
         for index in indexes:
             await conn.execute(f'DROP INDEX "{index["indexname"]}"')
         for table, (columns, rows) in tables.items():
@@ -151,8 +180,9 @@ async def _load(cluster: PgCluster, tables: dict[str, tuple[list[str], Rows]]) -
         await conn.close()
 
 
-def cached_cluster(children: int, per_child: int, tables: dict[str, tuple[list[str], Rows]],
-                   cache: Path) -> tuple[PgCluster, float | None] | None:
+def cached_cluster(
+    children: int, per_child: int, tables: dict[str, tuple[list[str], Rows]], cache: Path
+) -> tuple[PgCluster, float | None] | None:
     """The cluster holding this data (built and loaded now if not cached: seconds taken), not started; None
     without PostgreSQL server binaries."""
     bindir = find_bindir()
@@ -169,8 +199,22 @@ def cached_cluster(children: int, per_child: int, tables: dict[str, tuple[list[s
     partial = cache / f"{data.name}.partial"
     partial.mkdir()
     _give_to_server_user(partial)
-    subprocess.run(_as_server_user([str(bindir / "initdb"), "-D", str(partial), "-U", "postgres", "--auth=trust",
-                                    "--encoding=UTF8", "--no-locale"]), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        _as_server_user(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(partial),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-locale",
+            ]
+        ),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     with PgCluster(bindir, partial) as cluster:
         asyncio.run(_load(cluster, tables))
     partial.rename(data)

@@ -4,6 +4,7 @@ so the bench process can compare it with its own send times). Message content is
 
     python -m bench.smtpsink --port PORT --out FILE
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,9 +20,9 @@ from typing import Any
 
 class Recorder:
     def __init__(self, out: Path) -> None:
-        self.out = open(out, "a", buffering=1)  # line-buffered: every line is visible as soon as written
+        self.out = open(out, "a", buffering=1)  # noqa: SIM115 - open for the sink's lifetime; line-buffered: every line is visible as soon as written
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         now = time.monotonic()
         for rcpt in envelope.rcpt_tos:
             self.out.write(json.dumps({"rcpt": rcpt.lower(), "t": now}) + "\n")

@@ -1,5 +1,6 @@
 """A throwaway TAS in a temporary directory: nats-server, the chosen services under uvicorn (each its own
 process, its own migrated SQLite database), optionally the SMTP sink, and a dev token issuer."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -22,7 +23,7 @@ ISSUER, AUDIENCE = "tas-dev", "tas"
 def migrations_dir(service: str) -> Path:
     spec = importlib.util.find_spec(service)
     assert spec is not None and spec.submodule_search_locations
-    return Path(list(spec.submodule_search_locations)[0]) / "db" / "migrations"
+    return Path(next(iter(spec.submodule_search_locations))) / "db" / "migrations"
 
 
 def sqlite_url(path: Path) -> str:
@@ -40,7 +41,7 @@ class BenchSystem:
     procs: dict[str, Proc] = field(default_factory=dict)
     issuer: DevIssuer | None = None
 
-    def start(self) -> "BenchSystem":
+    def start(self) -> BenchSystem:
         self.issuer = DevIssuer(self.tmp / "dev-issuer").ensure()
         self.nats = NatsServer(self.tmp / "nats").start()
         if self.with_smtp:
@@ -51,13 +52,23 @@ class BenchSystem:
             if url.startswith("sqlite") and not self.database_urls.get(f"{service}:premigrated"):
                 upgrade(migrations_dir(service), url)
             env = {
-                "TAS_ENV": "dev", "TAS_SERVICE_NAME": service, "TAS_DATABASE_URL": url,
-                "TAS_NATS_URL": self.nats.url, "TAS_DEV_KEY_DIR": str(self.tmp / "dev-issuer"),
-                "TAS_JWT_ISSUER": ISSUER, "TAS_JWT_AUDIENCE": AUDIENCE, "TAS_OUTBOX_POLL_SECONDS": "0.5",
+                "TAS_ENV": "dev",
+                "TAS_SERVICE_NAME": service,
+                "TAS_DATABASE_URL": url,
+                "TAS_NATS_URL": self.nats.url,
+                "TAS_DEV_KEY_DIR": str(self.tmp / "dev-issuer"),
+                "TAS_JWT_ISSUER": ISSUER,
+                "TAS_JWT_AUDIENCE": AUDIENCE,
+                "TAS_OUTBOX_POLL_SECONDS": "0.5",
             }
             if self.smtp is not None:
-                env.update({"TAS_SMTP_HOST": "127.0.0.1", "TAS_SMTP_PORT": str(self.smtp.port),
-                            "TAS_SMS_OUTBOX_PATH": str(self.tmp / "sms-outbox.jsonl")})
+                env.update(
+                    {
+                        "TAS_SMTP_HOST": "127.0.0.1",
+                        "TAS_SMTP_PORT": str(self.smtp.port),
+                        "TAS_SMS_OUTBOX_PATH": str(self.tmp / "sms-outbox.jsonl"),
+                    }
+                )
             self.procs[service] = uvicorn(service, f"{service}.main:create_app", workdir=self.tmp / service, env=env)
         for proc in self.procs.values():
             wait_http(proc, "/readyz", timeout=30)
@@ -84,7 +95,7 @@ class BenchSystem:
         if self.nats is not None:
             self.nats.stop()
 
-    def __enter__(self) -> "BenchSystem":
+    def __enter__(self) -> BenchSystem:
         try:
             return self.start()
         except BaseException:

@@ -1,6 +1,7 @@
 """Shared fixtures: a real nats-server per test, a dev token issuer, an SMTP sink, and the three services
 running in-process on temporary SQLite databases (or, with TAS_TEST_DATABASE=postgresql, on fresh PostgreSQL
 databases on the TAS_TEST_PG_URL server). Nothing here touches the dev ports or var/."""
+
 from __future__ import annotations
 
 import asyncio
@@ -65,7 +66,7 @@ def _pg_admin(statement: str) -> None:
     def target() -> None:
         try:
             asyncio.run(run())
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+        except BaseException as exc:
             failure.append(exc)
 
     thread = threading.Thread(target=target)
@@ -121,8 +122,9 @@ def database_url(tmp_path: Path) -> str:
     return fresh_database_url("test", tmp_path)
 
 
-async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 10.0,
-                     interval: float = 0.05, what: str = "condition") -> T:
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 10.0, interval: float = 0.05, what: str = "condition"
+) -> T:
     """Poll `probe` until it returns something truthy; fail with `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -150,11 +152,23 @@ def issuer(tmp_path: Path) -> DevIssuer:
 def token(issuer: DevIssuer) -> Callable[..., dict[str, str]]:
     """`token(role="senco", org_type="school", school_urns=["100000"])` → Authorization headers."""
 
-    def make(role: str | list[str] = "senco", org_type: str = "school", org_id: str | None = None,
-             sub: str | None = None, **claims: Any) -> dict[str, str]:
+    def make(
+        role: str | list[str] = "senco",
+        org_type: str = "school",
+        org_id: str | None = None,
+        sub: str | None = None,
+        **claims: Any,
+    ) -> dict[str, str]:
         roles = [role] if isinstance(role, str) else role
-        jwt = issuer.mint(issuer="tas-dev", audience="tas", sub=sub or f"{roles[0] if roles else 'user'}-1",
-                          org_id=org_id or f"{org_type}-org", org_type=org_type, roles=roles, **claims)
+        jwt = issuer.mint(
+            issuer="tas-dev",
+            audience="tas",
+            sub=sub or f"{roles[0] if roles else 'user'}-1",
+            org_id=org_id or f"{org_type}-org",
+            org_type=org_type,
+            roles=roles,
+            **claims,
+        )
         return {"Authorization": f"Bearer {jwt}"}
 
     return make
@@ -164,7 +178,7 @@ class _Collect:
     def __init__(self) -> None:
         self.messages: list[Message] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(message_from_bytes(envelope.content))
         return "250 Message accepted"
 
@@ -190,9 +204,13 @@ def service_settings(service: str, tmp_path: Path, nats_url: str, **overrides: A
     config = importlib.import_module(f"{service}.config")
     cls = next(getattr(config, n) for n in dir(config) if n.endswith("Settings") and n != "CommonSettings")
     values: dict[str, Any] = dict(
-        env="test", nats_url=nats_url,
-        dev_key_dir=tmp_path / "dev-issuer", consumer_backoff_seconds=[0.1, 0.2, 0.4],
-        consumer_ack_wait_seconds=5.0, consumer_max_deliver=4, outbox_poll_seconds=0.2,
+        env="test",
+        nats_url=nats_url,
+        dev_key_dir=tmp_path / "dev-issuer",
+        consumer_backoff_seconds=[0.1, 0.2, 0.4],
+        consumer_ack_wait_seconds=5.0,
+        consumer_max_deliver=4,
+        outbox_poll_seconds=0.2,
     )
     values.update(overrides)
     if "database_url" not in values:
@@ -229,8 +247,9 @@ async def migrate(service: str, url: str) -> None:
 
 
 @pytest.fixture
-async def system(tmp_path: Path, nats: NatsServer, smtp: SmtpSink, issuer: DevIssuer,
-                 request: pytest.FixtureRequest) -> AsyncIterator[System]:
+async def system(
+    tmp_path: Path, nats: NatsServer, smtp: SmtpSink, issuer: DevIssuer, request: pytest.FixtureRequest
+) -> AsyncIterator[System]:
     """The three services in-process against real SQLite files, a real nats-server and a real SMTP sink.
     A test may set per-service settings overrides with `@pytest.mark.settings(notify={...})`."""
     marker = request.node.get_closest_marker("settings")
@@ -241,8 +260,14 @@ async def system(tmp_path: Path, nats: NatsServer, smtp: SmtpSink, issuer: DevIs
         if service == "notify":
             # no SMS quiet hours with the wall clock (a test run at night would wait until 08:00); quiet hours
             # are tested with fixed clocks in tests/notify
-            extra = {"smtp_host": smtp.host, "smtp_port": smtp.port, "quiet_hours_start": 0, "quiet_hours_end": 0,
-                     "sms_outbox_path": tmp_path / "sms-outbox.jsonl", **extra}
+            extra = {
+                "smtp_host": smtp.host,
+                "smtp_port": smtp.port,
+                "quiet_hours_start": 0,
+                "quiet_hours_end": 0,
+                "sms_outbox_path": tmp_path / "sms-outbox.jsonl",
+                **extra,
+            }
         settings = service_settings(service, tmp_path, nats.url, **extra)
         await migrate(service, settings.database_url)
         apps[service] = importlib.import_module(f"{service}.main").create_app(settings)
@@ -250,8 +275,9 @@ async def system(tmp_path: Path, nats: NatsServer, smtp: SmtpSink, issuer: DevIs
     async with AsyncExitStack() as stack:
         for service, app in apps.items():
             await stack.enter_async_context(app.router.lifespan_context(app))
-            system.clients[service] = await stack.enter_async_context(httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url=f"http://{service}"))
+            system.clients[service] = await stack.enter_async_context(
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{service}")
+            )
         for service in SERVICES:
             await asyncio.wait_for(system.runtime(service).bus_ready.wait(), timeout=10)
         yield system

@@ -2,10 +2,11 @@
 a child in scope and one out of scope, each with a concern, referrals, a team, a published plan, a review, an EHC
 request, family contacts and a message sent to the family. Built once: the authorisation matrix asks thousands of
 questions of it."""
+
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,10 +23,9 @@ from tas_common.auth import DevIssuer
 from tas_common.tables import audit_log
 from tas_common.testing import NatsServer, concern_body, free_port
 
-from ..conftest import (SERVICES, _Collect, drop_database, eventually, fresh_database_url,  # noqa: TID252
-                        migrate, service_settings)
+from ..conftest import SERVICES, _Collect, drop_database, eventually, fresh_database_url, migrate, service_settings
 
-IN_SCHOOL, OTHER_SCHOOL, OUT_SCHOOL = "100000", "100001", "200000"   # LA 999, 999, 998
+IN_SCHOOL, OTHER_SCHOOL, OUT_SCHOOL = "100000", "100001", "200000"  # LA 999, 999, 998
 SALT, OT, OUT_EP = "999-salt", "999-occupational-therapy", "998-educational-psychology"
 
 # Every kind of caller the matrix asks about: (roles, org_type, claims). "in" is the child in scope (school
@@ -35,21 +35,26 @@ ACTORS: dict[str, tuple[list[str], str, dict[str, Any]]] = {
     "dsl": (["dsl"], "school", {"org_id": "school-100000", "sub": "dsl-1", "school_urns": [IN_SCHOOL]}),
     "head": (["head"], "school", {"org_id": "school-100000", "sub": "head-1", "school_urns": [IN_SCHOOL]}),
     "teacher": (["teacher"], "school", {"org_id": "school-100000", "sub": "teacher-1", "school_urns": [IN_SCHOOL]}),
-    "other_senco": (["senco"], "school", {"org_id": "school-100001", "sub": "senco-2",
-                                          "school_urns": [OTHER_SCHOOL]}),
-    "other_teacher": (["teacher"], "school", {"org_id": "school-100001", "sub": "teacher-2",
-                                              "school_urns": [OTHER_SCHOOL]}),
+    "other_senco": (["senco"], "school", {"org_id": "school-100001", "sub": "senco-2", "school_urns": [OTHER_SCHOOL]}),
+    "other_teacher": (
+        ["teacher"],
+        "school",
+        {"org_id": "school-100001", "sub": "teacher-2", "school_urns": [OTHER_SCHOOL]},
+    ),
     "health_member": (["slt"], "health", {"org_id": "nhs-trust-1", "sub": "slt-1", "name": "Sam Therapist"}),
     "health_other": (["slt"], "health", {"org_id": "nhs-trust-9", "sub": "slt-9"}),
     "social_worker": (["social_worker"], "social_care", {"org_id": "council-sc", "sub": "sw-1"}),
     "la_officer": (["send_officer"], "local_authority", {"org_id": "la-999-send", "sub": "so-1", "la_code": "999"}),
-    "other_la_officer": (["send_officer"], "local_authority", {"org_id": "la-997-send", "sub": "so-7",
-                                                               "la_code": "997"}),
+    "other_la_officer": (
+        ["send_officer"],
+        "local_authority",
+        {"org_id": "la-997-send", "sub": "so-7", "la_code": "997"},
+    ),
     "offer_admin": (["offer_admin"], "local_authority", {"org_id": "la-999", "sub": "admin-1", "la_code": "999"}),
     "notify_admin": (["notify_admin"], "local_authority", {"org_id": "la-999", "sub": "nadmin-1", "la_code": "999"}),
     "mis_in": (["mis_client"], "mis", {"org_id": "mis-vendor-1", "sub": "mis-1", "school_urns": [IN_SCHOOL]}),
     "mis_out": (["mis_client"], "mis", {"org_id": "mis-vendor-1", "sub": "mis-2", "school_urns": [OTHER_SCHOOL]}),
-    "family": (["parent"], "family", {}),        # sub = the in-scope child's contact, child_ids = [in]
+    "family": (["parent"], "family", {}),  # sub = the in-scope child's contact, child_ids = [in]
     "other_family": (["parent"], "family", {}),  # the family of another child (in school 100001)
     "anonymous": ([], "", {}),
 }
@@ -61,7 +66,7 @@ class World:
     issuer: DevIssuer
     apps: dict[str, Any]
     clients: dict[str, httpx.AsyncClient]
-    ids: dict[str, dict[str, str]] = field(default_factory=dict)   # "in" / "out" → path parameters and markers
+    ids: dict[str, dict[str, str]] = field(default_factory=dict)  # "in" / "out" → path parameters and markers
     actor_claims: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def headers(self, actor: str) -> dict[str, str]:
@@ -69,8 +74,15 @@ class World:
             return {}
         roles, org_type, claims = ACTORS[actor]
         claims = {**claims, **self.actor_claims.get(actor, {})}
-        jwt = self.issuer.mint(issuer="tas-dev", audience="tas", sub=claims.pop("sub"), org_id=claims.pop("org_id"),
-                               org_type=org_type, roles=roles, **claims)
+        jwt = self.issuer.mint(
+            issuer="tas-dev",
+            audience="tas",
+            sub=claims.pop("sub"),
+            org_id=claims.pop("org_id"),
+            org_type=org_type,
+            roles=roles,
+            **claims,
+        )
         return {"Authorization": f"Bearer {jwt}"}
 
     def sub(self, actor: str) -> str:
@@ -86,8 +98,15 @@ class World:
 
 
 def _token(issuer: DevIssuer, roles: list[str], org_type: str, **claims: Any) -> dict[str, str]:
-    jwt = issuer.mint(issuer="tas-dev", audience="tas", sub=claims.pop("sub"), org_id=claims.pop("org_id"),
-                      org_type=org_type, roles=roles, **claims)
+    jwt = issuer.mint(
+        issuer="tas-dev",
+        audience="tas",
+        sub=claims.pop("sub"),
+        org_id=claims.pop("org_id"),
+        org_type=org_type,
+        roles=roles,
+        **claims,
+    )
     return {"Authorization": f"Bearer {jwt}"}
 
 
@@ -121,10 +140,16 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
     for service in SERVICES:
         extra: dict[str, Any] = {}
         if service == "notify":
-            extra = {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "quiet_hours_start": 0, "quiet_hours_end": 0,
-                     "sms_outbox_path": tmp / "sms-outbox.jsonl"}
-        settings = service_settings(service, tmp, nats.url, **extra,
-                                    database_url=fresh_database_url(service, tmp, per_test=False))
+            extra = {
+                "smtp_host": "127.0.0.1",
+                "smtp_port": smtp.port,
+                "quiet_hours_start": 0,
+                "quiet_hours_end": 0,
+                "sms_outbox_path": tmp / "sms-outbox.jsonl",
+            }
+        settings = service_settings(
+            service, tmp, nats.url, **extra, database_url=fresh_database_url(service, tmp, per_test=False)
+        )
         await migrate(service, settings.database_url)
         apps[service] = importlib.import_module(f"{service}.main").create_app(settings)
     try:
@@ -132,8 +157,9 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
             clients = {}
             for service, app in apps.items():
                 await stack.enter_async_context(app.router.lifespan_context(app))
-                clients[service] = await stack.enter_async_context(httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=app), base_url=f"http://{service}"))
+                clients[service] = await stack.enter_async_context(
+                    httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{service}")
+                )
             world = World(tmp=tmp, issuer=issuer, apps=apps, clients=clients)
             await _seed(world)
             yield world
@@ -147,72 +173,118 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
 async def _seed(world: World) -> None:
     ref, case, notify = world.clients["referral"], world.clients["caseload"], world.clients["notify"]
     h = world.headers
-    out_senco = _token(world.issuer, ["senco"], "school", org_id="school-200000", sub="senco-8",
-                       school_urns=[OUT_SCHOOL])
-    out_la = _token(world.issuer, ["send_officer"], "local_authority", org_id="la-998-send", sub="so-8",
-                    la_code="998")
+    out_senco = _token(
+        world.issuer, ["senco"], "school", org_id="school-200000", sub="senco-8", school_urns=[OUT_SCHOOL]
+    )
+    out_la = _token(world.issuer, ["send_officer"], "local_authority", org_id="la-998-send", sub="so-8", la_code="998")
     other_senco = h("other_senco")
     camhs = _token(world.issuer, ["camhs"], "health", org_id="nhs-trust-5", sub="camhs-1")
-    for target, serial, school, senco, la in (("in", 101, IN_SCHOOL, h("senco"), h("la_officer")),
-                                               ("out", 202, OUT_SCHOOL, out_senco, out_la)):
+    for target, serial, school, senco, la in (
+        ("in", 101, IN_SCHOOL, h("senco"), h("la_officer")),
+        ("out", 202, OUT_SCHOOL, out_senco, out_la),
+    ):
         ids = await _raise(world, serial, school, senco)
         child = ids["child_id"]
         family = await _ok(await case.get(f"/v1/children/{child}/family", headers=senco))
         ids["member_id"] = ids["contact_id"] = family["items"][0]["id"]
         # referrals: one accepted (its therapist joins the team), one withdrawn (closed: every move is 409)
         services = (SALT, OT) if target == "in" else (OUT_EP, "998-front-door")
-        made = await _ok(await ref.post("/v1/referrals", json={"concern_id": ids["concern_id"],
-                                                               "service_ids": list(services)}, headers=senco))
+        made = await _ok(
+            await ref.post(
+                "/v1/referrals", json={"concern_id": ids["concern_id"], "service_ids": list(services)}, headers=senco
+            )
+        )
         accepted, closed = made["items"][0]["id"], made["items"][1]["id"]
-        receiver = h("health_member") if target == "in" else _token(
-            world.issuer, ["educational_psychologist"], "local_authority", org_id="la-998", sub="ep-8")
+        receiver = (
+            h("health_member")
+            if target == "in"
+            else _token(world.issuer, ["educational_psychologist"], "local_authority", org_id="la-998", sub="ep-8")
+        )
         await _ok(await ref.post(f"/v1/referrals/{accepted}/accept", headers=receiver))
-        await _ok(await ref.post(f"/v1/referrals/{closed}/withdraw", json={"reason": "Family moved away"},
-                                 headers=senco))
+        await _ok(
+            await ref.post(f"/v1/referrals/{closed}/withdraw", json={"reason": "Family moved away"}, headers=senco)
+        )
         ids["referral_id"] = closed
 
-        async def on_team() -> str | None:
+        async def on_team(child: str = child, senco: dict[str, str] = senco) -> str | None:
             r = await case.get(f"/v1/children/{child}/team", headers=senco)
             return next((m["id"] for m in r.json()["members"]), None) if r.status_code == 200 else None
 
         ids["team_member_id"] = await eventually(on_team, what="the therapist to join the team")
-        await _ok(await case.put(f"/v1/children/{child}/team/lead", json={"member_id": ids["team_member_id"]},
-                                 headers=senco))
-        added = await _ok(await case.post(f"/v1/children/{child}/team", json={
-            "sub": "helper-1", "name": "Hal Helper", "org_id": "council-sc", "org_type": "social_care"},
-            headers=senco))
+        await _ok(
+            await case.put(f"/v1/children/{child}/team/lead", json={"member_id": ids["team_member_id"]}, headers=senco)
+        )
+        added = await _ok(
+            await case.post(
+                f"/v1/children/{child}/team",
+                json={"sub": "helper-1", "name": "Hal Helper", "org_id": "council-sc", "org_type": "social_care"},
+                headers=senco,
+            )
+        )
         ids["removable_member_id"] = added["id"]
         _, etag = None, (await case.get(f"/v1/children/{child}/plan", headers=senco)).headers["ETag"]
-        await _ok(await case.put(f"/v1/children/{child}/plan", headers={**senco, "If-Match": etag}, json={
-            "needs": [{"area": "communication_and_interaction", "description": "Speech unclear to peers"}]}))
+        await _ok(
+            await case.put(
+                f"/v1/children/{child}/plan",
+                headers={**senco, "If-Match": etag},
+                json={"needs": [{"area": "communication_and_interaction", "description": "Speech unclear to peers"}]},
+            )
+        )
         await _ok(await case.post(f"/v1/children/{child}/plan/publish", json={}, headers=senco))
-        review = await _ok(await case.post(f"/v1/children/{child}/reviews", headers=senco, json={
-            "scheduled_for": "2031-02-01T15:30:00Z", "place": "School", "attendees": [{"name": "Sam Senco"}]}))
+        review = await _ok(
+            await case.post(
+                f"/v1/children/{child}/reviews",
+                headers=senco,
+                json={"scheduled_for": "2031-02-01T15:30:00Z", "place": "School", "attendees": [{"name": "Sam Senco"}]},
+            )
+        )
         ids["review_id"] = review["id"]
-        ehc = await _ok(await case.post(f"/v1/children/{child}/ehc-requests", headers=la,
-                                        json={"requested_on": date.today().isoformat()}))
+        ehc = await _ok(
+            await case.post(
+                f"/v1/children/{child}/ehc-requests", headers=la, json={"requested_on": date.today().isoformat()}
+            )
+        )
         ids["request_id"] = ehc["id"]
-        grant = await _ok(await case.post(f"/v1/children/{child}/break-glass", headers=camhs,
-                                          json={"reason": "Urgent CAMHS assessment out of hours"}))
+        grant = await _ok(
+            await case.post(
+                f"/v1/children/{child}/break-glass",
+                headers=camhs,
+                json={"reason": "Urgent CAMHS assessment out of hours"},
+            )
+        )
         ids["grant_id"] = grant["id"]
         override_by = h("dsl") if target == "in" else out_la
-        override = await _ok(await ref.post(f"/v1/concerns/{ids['concern_id']}/consent-overrides", headers=override_by,
-                                            json={"agency_type": "voluntary", "lawful_basis": "public_task",
-                                                  "reason": "Young carers support, family not reachable"}))
+        override = await _ok(
+            await ref.post(
+                f"/v1/concerns/{ids['concern_id']}/consent-overrides",
+                headers=override_by,
+                json={
+                    "agency_type": "voluntary",
+                    "lawful_basis": "public_task",
+                    "reason": "Young carers support, family not reachable",
+                },
+            )
+        )
         ids["override_id"] = override["id"]
         ids["service_id"] = SALT if target == "in" else OUT_EP
         world.ids[target] = ids
     third = await _raise(world, 303, OTHER_SCHOOL, other_senco)
     third_family = await _ok(await case.get(f"/v1/children/{third['child_id']}/family", headers=other_senco))
-    world.actor_claims["family"] = {"org_id": "family-in", "sub": world.ids["in"]["member_id"],
-                                    "child_ids": [world.ids["in"]["child_id"]]}
-    world.actor_claims["other_family"] = {"org_id": "family-third", "sub": third_family["items"][0]["id"],
-                                          "child_ids": [third["child_id"]]}
+    world.actor_claims["family"] = {
+        "org_id": "family-in",
+        "sub": world.ids["in"]["member_id"],
+        "child_ids": [world.ids["in"]["child_id"]],
+    }
+    world.actor_claims["other_family"] = {
+        "org_id": "family-third",
+        "sub": third_family["items"][0]["id"],
+        "child_ids": [third["child_id"]],
+    }
     for target in ("in", "out"):
         child = world.ids[target]["child_id"]
         scope = h("la_officer") if target == "in" else out_la
 
-        async def message() -> str | None:
+        async def message(child: str = child, scope: dict[str, str] = scope, target: str = target) -> str | None:
             r = await notify.get("/v1/notifications", params={"child_id": child}, headers=scope)
             items = r.json().get("items", []) if r.status_code == 200 else []
             return next((n["id"] for n in items if n.get("contact_id") == world.ids[target]["contact_id"]), None)
@@ -221,5 +293,9 @@ async def _seed(world: World) -> None:
     templates = await _ok(await notify.get("/v1/templates", headers=h("notify_admin")))
     first = templates["items"][0]
     for target in ("in", "out"):
-        world.ids[target].update(template_id=first["id"], template_name=first["name"],
-                                 template_channel=first["channel"], template_language=first["language"])
+        world.ids[target].update(
+            template_id=first["id"],
+            template_name=first["name"],
+            template_channel=first["channel"],
+            template_language=first["language"],
+        )

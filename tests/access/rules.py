@@ -14,52 +14,60 @@ matters); `out` the same for the child out of scope. Every other caller gets:
 A route about no particular child (`child=False`) is asked once. A list (`sees_in`/`sees_out`) must not mention
 a child (its id, UPN or concern id) to callers outside those sets.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 Body = Callable[[dict[str, str], str], Any]
 
 
 def S(status: int, actors: str) -> dict[str, int]:
-    return {a: status for a in actors.split()}
+    return dict.fromkeys(actors.split(), status)
 
 
 @dataclass(frozen=True)
 class Rule:
-    who: str                                  # for docs/access.md
+    who: str  # for docs/access.md
     ok: dict[str, int] = field(default_factory=dict)
     out: dict[str, int] = field(default_factory=dict)
     deny: str = ""
     other: int = 404
     child: bool = True
-    anyone: int | None = None                 # every caller passing the guard gets this (lists, public data)
-    public: int | None = None                 # the route is open: everyone, even without a token, gets this
+    anyone: int | None = None  # every caller passing the guard gets this (lists, public data)
+    public: int | None = None  # the route is open: everyone, even without a token, gets this
     body: Body | None = None
     params: Callable[[dict[str, str], str], dict[str, Any]] | None = None
-    ids: dict[str, str] = field(default_factory=dict)   # path parameter → key in the world's ids
+    ids: dict[str, str] = field(default_factory=dict)  # path parameter → key in the world's ids
     headers: dict[str, str] = field(default_factory=dict)
-    sees_in: str | None = None                # a list: who may see the in-scope child in it
+    sees_in: str | None = None  # a list: who may see the in-scope child in it
     sees_out: str = ""
-    audited: bool = True                      # a 2xx about a child writes an audit row naming caller and child
+    audited: bool = True  # a 2xx about a child writes an audit row naming caller and child
 
 
 LEADS = "senco dsl head"
-CASE = f"{LEADS} health_member la_officer"      # caseload: the school's leads, the team, the LA's SEND officer
+CASE = f"{LEADS} health_member la_officer"  # caseload: the school's leads, the team, the LA's SEND officer
 CASE_FAM = f"{CASE} family"
-REF_STAFF = "senco dsl head teacher"            # referral: the referring school's staff
+REF_STAFF = "senco dsl head teacher"  # referral: the referring school's staff
 REF_ALL = f"{REF_STAFF} health_member la_officer"
 BREAK_GLASS = "dsl la_officer social_worker other_la_officer"
 
 
 def _family_member(ids: dict[str, str], actor: str) -> dict[str, Any]:
-    return {"name": f"Kit {actor}", "relationship": "carer", "parental_responsibility": False,
-            "email": f"kit.{actor}@example.org", "preferred_channel": "email"}
+    return {
+        "name": f"Kit {actor}",
+        "relationship": "carer",
+        "parental_responsibility": False,
+        "email": f"kit.{actor}@example.org",
+        "preferred_channel": "email",
+    }
 
 
 def _concern(ids: dict[str, str], actor: str) -> dict[str, Any]:
     from tas_common.testing import concern_body
+
     body = concern_body(101 if ids["urn"] == "100000" else 202, school_urn=ids["urn"])
     body["child"]["upn"] = ids["upn"]
     return body
@@ -70,9 +78,16 @@ def _mis(ids: dict[str, str], actor: str) -> dict[str, Any]:
 
 
 def _service(ids: dict[str, str], actor: str) -> dict[str, Any]:
-    return {"name": "Bereavement Support", "organisation_id": "vol-1", "organisation_name": "A Charity",
-            "organisation_type": "voluntary", "taxonomy": ["bereavement"], "how_to_refer": "By email.",
-            "email": "bereavement@example.org", "target_wait_days": 21}
+    return {
+        "name": "Bereavement Support",
+        "organisation_id": "vol-1",
+        "organisation_name": "A Charity",
+        "organisation_type": "voluntary",
+        "taxonomy": ["bereavement"],
+        "how_to_refer": "By email.",
+        "email": "bereavement@example.org",
+        "target_wait_days": 21,
+    }
 
 
 REFERRAL: dict[str, Rule] = {
@@ -81,49 +96,82 @@ REFERRAL: dict[str, Rule] = {
     "GET /metrics": Rule("anyone", public=200, child=False),
     "POST /v1/concerns": Rule(
         "staff of the school named in the body (audited with the concern's id: the child is not known yet)",
-        ok=S(201, REF_STAFF), other=403, body=_concern, audited=False),
-    "GET /v1/concerns": Rule("school staff: their schools' concerns", anyone=200, child=False,
-                             sees_in=REF_STAFF),
-    "GET /v1/concerns/{concern_id}": Rule("staff of the concern's school (a teacher: not others' safeguarding)",
-                                          ok=S(200, REF_STAFF)),
-    "PUT /v1/concerns/{concern_id}/consent": Rule("staff of the concern's school", ok=S(200, REF_STAFF),
-                                                  body=lambda i, a: {"consent_status": "given"}),
+        ok=S(201, REF_STAFF),
+        other=403,
+        body=_concern,
+        audited=False,
+    ),
+    "GET /v1/concerns": Rule("school staff: their schools' concerns", anyone=200, child=False, sees_in=REF_STAFF),
+    "GET /v1/concerns/{concern_id}": Rule(
+        "staff of the concern's school (a teacher: not others' safeguarding)", ok=S(200, REF_STAFF)
+    ),
+    "PUT /v1/concerns/{concern_id}/consent": Rule(
+        "staff of the concern's school", ok=S(200, REF_STAFF), body=lambda i, a: {"consent_status": "given"}
+    ),
     "POST /v1/concerns/{concern_id}/consent-overrides": Rule(
-        "the DSL of the concern's school, the SEND officers of its LA", ok=S(201, "dsl la_officer"),
-        body=lambda i, a: {"agency_type": "voluntary", "lawful_basis": "public_task",
-                           "reason": f"Override by {a} for the matrix"}),
-    "GET /v1/consent-overrides": Rule("DSLs (their schools), SEND officers (their LA)", anyone=200, child=False,
-                                      sees_in="dsl la_officer"),
+        "the DSL of the concern's school, the SEND officers of its LA",
+        ok=S(201, "dsl la_officer"),
+        body=lambda i, a: {
+            "agency_type": "voluntary",
+            "lawful_basis": "public_task",
+            "reason": f"Override by {a} for the matrix",
+        },
+    ),
+    "GET /v1/consent-overrides": Rule(
+        "DSLs (their schools), SEND officers (their LA)", anyone=200, child=False, sees_in="dsl la_officer"
+    ),
     "POST /v1/consent-overrides/{override_id}/review": Rule(
-        "the DSL of the concern's school, the SEND officers of its LA", ok={"dsl": 200, "la_officer": 409},
-        body=lambda i, a: {"note": "Reviewed: basis recorded"}),
-    "POST /v1/mis/concerns": Rule("a school MIS, for its schools", ok=S(201, "mis_in"), other=403, body=_mis,
-                                  audited=False),
-    "POST /v1/referrals": Rule("staff of the concern's school", ok=S(409, REF_STAFF),
-                               body=lambda i, a: {"concern_id": i["concern_id"], "service_ids": [i["service_id"]]}),
-    "GET /v1/referrals": Rule("referrer's staff, receiving practitioners, the LA's SEND officers", anyone=200,
-                              child=False, sees_in=REF_ALL),
-    "GET /v1/referrals/{referral_id}": Rule("referrer's staff, receiving practitioners, the LA's SEND officers",
-                                            ok=S(200, REF_ALL)),
-    **{f"POST /v1/referrals/{{referral_id}}/{move}": Rule(
-        "the receiving service's practitioners", ok=S(409, "health_member"), deny=f"{REF_STAFF} la_officer",
-        body=body) for move, body in (
-        ("accept", None), ("decline", lambda i, a: {"reason": "Not for us"}),
-        ("redirect", lambda i, a: {"to_service_id": "999-educational-psychology", "reason": "Better there"}),
-        ("complete", None), ("first-contact", None))},
+        "the DSL of the concern's school, the SEND officers of its LA",
+        ok={"dsl": 200, "la_officer": 409},
+        body=lambda i, a: {"note": "Reviewed: basis recorded"},
+    ),
+    "POST /v1/mis/concerns": Rule(
+        "a school MIS, for its schools", ok=S(201, "mis_in"), other=403, body=_mis, audited=False
+    ),
+    "POST /v1/referrals": Rule(
+        "staff of the concern's school",
+        ok=S(409, REF_STAFF),
+        body=lambda i, a: {"concern_id": i["concern_id"], "service_ids": [i["service_id"]]},
+    ),
+    "GET /v1/referrals": Rule(
+        "referrer's staff, receiving practitioners, the LA's SEND officers", anyone=200, child=False, sees_in=REF_ALL
+    ),
+    "GET /v1/referrals/{referral_id}": Rule(
+        "referrer's staff, receiving practitioners, the LA's SEND officers", ok=S(200, REF_ALL)
+    ),
+    **{
+        f"POST /v1/referrals/{{referral_id}}/{move}": Rule(
+            "the receiving service's practitioners",
+            ok=S(409, "health_member"),
+            deny=f"{REF_STAFF} la_officer",
+            body=body,
+        )
+        for move, body in (
+            ("accept", None),
+            ("decline", lambda i, a: {"reason": "Not for us"}),
+            ("redirect", lambda i, a: {"to_service_id": "999-educational-psychology", "reason": "Better there"}),
+            ("complete", None),
+            ("first-contact", None),
+        )
+    },
     "POST /v1/referrals/{referral_id}/withdraw": Rule(
-        "the referring school's staff", ok=S(409, REF_STAFF), deny="health_member la_officer",
-        body=lambda i, a: {"reason": "No longer needed"}),
+        "the referring school's staff",
+        ok=S(409, REF_STAFF),
+        deny="health_member la_officer",
+        body=lambda i, a: {"reason": "No longer needed"},
+    ),
     "GET /v1/services": Rule("anyone signed in (the local offer is public information)", anyone=200, child=False),
     "GET /v1/services/{service_id}": Rule("anyone signed in", anyone=200, child=False),
-    "POST /v1/services": Rule("the LA's offer administrators", ok=S(201, "offer_admin"), child=False,
-                              body=_service),
-    "PUT /v1/services/{service_id}": Rule("the offer administrators of the service's LA", ok=S(428, "offer_admin"),
-                                          child=False, body=_service),
-    "GET /v1/services/{service_id}/waiting": Rule("anyone signed in (aggregate figures, no child's data)",
-                                                  anyone=200, child=False),
-    "GET /v1/schools/{urn}/waiting": Rule("the school's staff and its LA's SEND officers",
-                                          ok=S(200, f"{REF_STAFF} la_officer"), audited=False),
+    "POST /v1/services": Rule("the LA's offer administrators", ok=S(201, "offer_admin"), child=False, body=_service),
+    "PUT /v1/services/{service_id}": Rule(
+        "the offer administrators of the service's LA", ok=S(428, "offer_admin"), child=False, body=_service
+    ),
+    "GET /v1/services/{service_id}/waiting": Rule(
+        "anyone signed in (aggregate figures, no child's data)", anyone=200, child=False
+    ),
+    "GET /v1/schools/{urn}/waiting": Rule(
+        "the school's staff and its LA's SEND officers", ok=S(200, f"{REF_STAFF} la_officer"), audited=False
+    ),
 }
 
 CASELOAD: dict[str, Rule] = {
@@ -132,120 +180,196 @@ CASELOAD: dict[str, Rule] = {
     "GET /metrics": Rule("anyone", public=200, child=False),
     "GET /v1/children": Rule(
         "practitioners and families: children they have a relationship with; break-glass roles also learn the id "
-        "of a child they may open by break-glass", anyone=200, params=lambda i, a: {"upn": i["upn"]},
-        sees_in=f"{CASE_FAM} social_worker other_la_officer", sees_out=BREAK_GLASS, audited=False),
-    "GET /v1/caseload": Rule("practitioners, their caseload: school leads their schools' children, SEND officers "
-                             "their LA's, everyone else the children on whose team they are", anyone=200,
-                             child=False, sees_in=CASE),
-    "GET /v1/children/possible-duplicates": Rule("school leads and SEND officers, for their children", anyone=200,
-                                                 child=False, sees_in=""),
-    "GET /v1/children/{child_id}": Rule("the child's team, school leads, LA SEND officers, family",
-                                        ok=S(200, CASE_FAM)),
+        "of a child they may open by break-glass",
+        anyone=200,
+        params=lambda i, a: {"upn": i["upn"]},
+        sees_in=f"{CASE_FAM} social_worker other_la_officer",
+        sees_out=BREAK_GLASS,
+        audited=False,
+    ),
+    "GET /v1/caseload": Rule(
+        "practitioners, their caseload: school leads their schools' children, SEND officers "
+        "their LA's, everyone else the children on whose team they are",
+        anyone=200,
+        child=False,
+        sees_in=CASE,
+    ),
+    "GET /v1/children/possible-duplicates": Rule(
+        "school leads and SEND officers, for their children", anyone=200, child=False, sees_in=""
+    ),
+    "GET /v1/children/{child_id}": Rule(
+        "the child's team, school leads, LA SEND officers, family", ok=S(200, CASE_FAM)
+    ),
     "POST /v1/children/{child_id}/merge": Rule(
         "the LA's SEND officer of both, or the SENCO of both schools (the matrix asks to merge a child into "
-        "itself: 422 once access is granted)", ok=S(422, CASE), body=lambda i, a: {"duplicate_id": i["child_id"]}),
+        "itself: 422 once access is granted)",
+        ok=S(422, CASE),
+        body=lambda i, a: {"duplicate_id": i["child_id"]},
+    ),
     "GET /v1/children/{child_id}/chronology": Rule("as the record; items by sensitivity", ok=S(200, CASE_FAM)),
     "GET /v1/children/{child_id}/family": Rule("as the record", ok=S(200, CASE_FAM)),
-    "POST /v1/children/{child_id}/family": Rule("practitioners with a relationship", ok=S(201, CASE),
-                                                body=_family_member),
-    "PATCH /v1/children/{child_id}/family/{member_id}": Rule("practitioners with a relationship, the family",
-                                                             ok=S(200, CASE_FAM),
-                                                             body=lambda i, a: {"language": "en"}),
+    "POST /v1/children/{child_id}/family": Rule(
+        "practitioners with a relationship", ok=S(201, CASE), body=_family_member
+    ),
+    "PATCH /v1/children/{child_id}/family/{member_id}": Rule(
+        "practitioners with a relationship, the family", ok=S(200, CASE_FAM), body=lambda i, a: {"language": "en"}
+    ),
     "GET /v1/children/{child_id}/team": Rule("practitioners with a relationship", ok=S(200, CASE)),
     "POST /v1/children/{child_id}/team": Rule(
-        "the SENCO of the child's school", ok=S(201, "senco"), deny="dsl head health_member la_officer",
-        body=lambda i, a: {"sub": f"extra-{a}", "name": "Ed Extra", "org_id": "council-sc",
-                           "org_type": "social_care"}),
+        "the SENCO of the child's school",
+        ok=S(201, "senco"),
+        deny="dsl head health_member la_officer",
+        body=lambda i, a: {"sub": f"extra-{a}", "name": "Ed Extra", "org_id": "council-sc", "org_type": "social_care"},
+    ),
     "DELETE /v1/children/{child_id}/team/{member_id}": Rule(
-        "the SENCO of the child's school", ok=S(204, "senco"), deny="dsl head health_member la_officer",
-        ids={"member_id": "removable_member_id"}),
+        "the SENCO of the child's school",
+        ok=S(204, "senco"),
+        deny="dsl head health_member la_officer",
+        ids={"member_id": "removable_member_id"},
+    ),
     "PUT /v1/children/{child_id}/team/lead": Rule(
-        "the SENCO of the child's school", ok=S(200, "senco"), deny="dsl head health_member la_officer",
-        body=lambda i, a: {"member_id": i["team_member_id"]}),
+        "the SENCO of the child's school",
+        ok=S(200, "senco"),
+        deny="dsl head health_member la_officer",
+        body=lambda i, a: {"member_id": i["team_member_id"]},
+    ),
     "GET /v1/children/{child_id}/plan": Rule("as the record; items by sensitivity", ok=S(200, CASE_FAM)),
     "PUT /v1/children/{child_id}/plan": Rule(
         "practitioners with a relationship; the family in about_me (the matrix sends no If-Match: 428)",
-        ok=S(428, CASE_FAM), body=lambda i, a: {"about_me": []}),
+        ok=S(428, CASE_FAM),
+        body=lambda i, a: {"about_me": []},
+    ),
     "POST /v1/children/{child_id}/plan/publish": Rule(
-        "practitioners with a relationship (the matrix sends a stale If-Match: 412)", ok=S(412, CASE),
-        body=lambda i, a: {}, headers={"If-Match": '"stale"'}),
+        "practitioners with a relationship (the matrix sends a stale If-Match: 412)",
+        ok=S(412, CASE),
+        body=lambda i, a: {},
+        headers={"If-Match": '"stale"'},
+    ),
     "GET /v1/children/{child_id}/plan/versions": Rule("as the record", ok=S(200, CASE_FAM)),
     "GET /v1/children/{child_id}/plan/versions/{number}": Rule("as the record", ok=S(200, CASE_FAM)),
-    "GET /v1/children/{child_id}/plan/diff": Rule("as the record", ok=S(200, CASE_FAM),
-                                                  params=lambda i, a: {"from": 1, "to": 1}),
-    "GET /v1/children/{child_id}/plan/fhir": Rule("as the record, not the family",
-                                                  ok={**S(200, CASE), "family": 404}),
+    "GET /v1/children/{child_id}/plan/diff": Rule(
+        "as the record", ok=S(200, CASE_FAM), params=lambda i, a: {"from": 1, "to": 1}
+    ),
+    "GET /v1/children/{child_id}/plan/fhir": Rule("as the record, not the family", ok={**S(200, CASE), "family": 404}),
     "POST /v1/children/{child_id}/reviews": Rule(
-        "practitioners with a relationship", ok=S(201, CASE),
-        body=lambda i, a: {"scheduled_for": "2031-03-01T10:00:00Z", "place": "School",
-                           "attendees": [{"name": "Sam Senco"}]}),
+        "practitioners with a relationship",
+        ok=S(201, CASE),
+        body=lambda i, a: {
+            "scheduled_for": "2031-03-01T10:00:00Z",
+            "place": "School",
+            "attendees": [{"name": "Sam Senco"}],
+        },
+    ),
     "GET /v1/children/{child_id}/reviews": Rule("as the record", ok=S(200, CASE_FAM)),
     "POST /v1/children/{child_id}/reviews/{review_id}/progress": Rule(
-        "practitioners with a relationship (the matrix names no outcome of the plan: 422)", ok=S(422, CASE),
-        body=lambda i, a: {"progress": [{"outcome_id": "not-an-outcome", "achievement_status": "improving"}]}),
+        "practitioners with a relationship (the matrix names no outcome of the plan: 422)",
+        ok=S(422, CASE),
+        body=lambda i, a: {"progress": [{"outcome_id": "not-an-outcome", "achievement_status": "improving"}]},
+    ),
     "POST /v1/children/{child_id}/ehc-requests": Rule(
-        "the school's leads, the LA's SEND officers", ok=S(201, f"{LEADS} la_officer"), deny="health_member",
-        body=lambda i, a: {"requested_on": "2026-01-05"}),
+        "the school's leads, the LA's SEND officers",
+        ok=S(201, f"{LEADS} la_officer"),
+        deny="health_member",
+        body=lambda i, a: {"requested_on": "2026-01-05"},
+    ),
     "GET /v1/children/{child_id}/ehc-requests": Rule("as the record", ok=S(200, CASE_FAM)),
-    "PATCH /v1/children/{child_id}/ehc-requests/{request_id}": Rule("the LA's SEND officers",
-                                                                    ok=S(200, "la_officer"), body=lambda i, a: {}),
-    "GET /v1/ehc-clocks": Rule("the LA's SEND officers: their LA's clocks", anyone=200, child=False,
-                               params=lambda i, a: {"due_within_days": 60}, sees_in="la_officer"),
+    "PATCH /v1/children/{child_id}/ehc-requests/{request_id}": Rule(
+        "the LA's SEND officers", ok=S(200, "la_officer"), body=lambda i, a: {}
+    ),
+    "GET /v1/ehc-clocks": Rule(
+        "the LA's SEND officers: their LA's clocks",
+        anyone=200,
+        child=False,
+        params=lambda i, a: {"due_within_days": 60},
+        sees_in="la_officer",
+    ),
     "GET /v1/children/{child_id}/consent": Rule("as the record", ok=S(200, CASE_FAM)),
     "PUT /v1/children/{child_id}/consent": Rule(
-        "the SENCO/DSL of the child's school, a parent with parental responsibility", ok=S(200, "senco dsl family"),
+        "the SENCO/DSL of the child's school, a parent with parental responsibility",
+        ok=S(200, "senco dsl family"),
         deny="head health_member la_officer",
-        body=lambda i, a: {"agency_type": "voluntary", "status": "given"}),
+        body=lambda i, a: {"agency_type": "voluntary", "status": "given"},
+    ),
     "GET /v1/children/{child_id}/access-log": Rule(
         "the SENCO/DSL of the child's school, the lead professional, the family",
-        ok=S(200, "senco dsl health_member family"), deny="head la_officer"),
-    "GET /v1/break-glass": Rule("DSLs (their schools' children), SEND officers (their LA's)", anyone=200,
-                                child=False, sees_in="dsl la_officer"),
+        ok=S(200, "senco dsl health_member family"),
+        deny="head la_officer",
+    ),
+    "GET /v1/break-glass": Rule(
+        "DSLs (their schools' children), SEND officers (their LA's)", anyone=200, child=False, sees_in="dsl la_officer"
+    ),
     "POST /v1/break-glass/{grant_id}/review": Rule(
-        "the DSL of the child's school, the SEND officers of its LA", ok={"dsl": 200, "la_officer": 409},
-        body=lambda i, a: {"note": "Checked with the social worker"}),
+        "the DSL of the child's school, the SEND officers of its LA",
+        ok={"dsl": 200, "la_officer": 409},
+        body=lambda i, a: {"note": "Checked with the social worker"},
+    ),
     # last: its grants let their holders read the children they opened
     "POST /v1/children/{child_id}/break-glass": Rule(
         "practitioners with role dsl, send_officer, social_worker or camhs and no relationship to the child "
-        "(409 with one); read-only, for TAS_BREAK_GLASS_HOURS", ok={**S(409, "dsl la_officer"), **S(201, "social_worker other_la_officer")},
-        out=S(201, BREAK_GLASS), body=lambda i, a: {"reason": f"Out-of-hours emergency ({a})"}),
+        "(409 with one); read-only, for TAS_BREAK_GLASS_HOURS",
+        ok={**S(409, "dsl la_officer"), **S(201, "social_worker other_la_officer")},
+        out=S(201, BREAK_GLASS),
+        body=lambda i, a: {"reason": f"Out-of-hours emergency ({a})"},
+    ),
 }
 
 NOTIFY: dict[str, Rule] = {
     "GET /healthz": Rule("anyone", public=200, child=False),
     "GET /readyz": Rule("anyone", public=200, child=False),
     "GET /metrics": Rule("anyone", public=200, child=False),
-    "GET /v1/notifications": Rule("as the child's record; a family member sees the messages sent to them",
-                                  ok=S(200, CASE_FAM), params=lambda i, a: {"child_id": i["child_id"]}),
+    "GET /v1/notifications": Rule(
+        "as the child's record; a family member sees the messages sent to them",
+        ok=S(200, CASE_FAM),
+        params=lambda i, a: {"child_id": i["child_id"]},
+    ),
     "GET /v1/notifications/{notification_id}": Rule("as the list", ok=S(200, CASE_FAM)),
-    "GET /v1/contacts/{contact_id}/preferences": Rule("the contact, the child's practitioners",
-                                                      ok=S(200, CASE_FAM)),
-    "PATCH /v1/contacts/{contact_id}/preferences": Rule("the contact themselves", ok=S(200, "family"),
-                                                        body=lambda i, a: {"language": "en"}),
+    "GET /v1/contacts/{contact_id}/preferences": Rule("the contact, the child's practitioners", ok=S(200, CASE_FAM)),
+    "PATCH /v1/contacts/{contact_id}/preferences": Rule(
+        "the contact themselves", ok=S(200, "family"), body=lambda i, a: {"language": "en"}
+    ),
     "GET /v1/templates": Rule("the LA's notify administrators", ok=S(200, "notify_admin"), child=False),
-    "GET /v1/templates/{template_id}": Rule("the LA's notify administrators", ok=S(200, "notify_admin"),
-                                            child=False),
+    "GET /v1/templates/{template_id}": Rule("the LA's notify administrators", ok=S(200, "notify_admin"), child=False),
     "POST /v1/templates": Rule(
-        "the LA's notify administrators (the matrix posts an existing one: 409)", ok=S(409, "notify_admin"),
-        child=False, body=lambda i, a: {"name": i["template_name"], "channel": i["template_channel"],
-                                        "language": i["template_language"], "subject": "Hello", "body": "Hello"}),
-    "PUT /v1/templates/{template_id}": Rule("the LA's notify administrators (no If-Match: 428)",
-                                            ok=S(428, "notify_admin"), child=False, body=lambda i, a: {"body": "Hi"}),
-    "POST /v1/receipts/{provider}": Rule("providers, proving themselves (signature or bearer secret)", public=403,
-                                         child=False, body=lambda i, a: {"notification_id": "x", "status": "bounced"}),
+        "the LA's notify administrators (the matrix posts an existing one: 409)",
+        ok=S(409, "notify_admin"),
+        child=False,
+        body=lambda i, a: {
+            "name": i["template_name"],
+            "channel": i["template_channel"],
+            "language": i["template_language"],
+            "subject": "Hello",
+            "body": "Hello",
+        },
+    ),
+    "PUT /v1/templates/{template_id}": Rule(
+        "the LA's notify administrators (no If-Match: 428)",
+        ok=S(428, "notify_admin"),
+        child=False,
+        body=lambda i, a: {"body": "Hi"},
+    ),
+    "POST /v1/receipts/{provider}": Rule(
+        "providers, proving themselves (signature or bearer secret)",
+        public=403,
+        child=False,
+        body=lambda i, a: {"notification_id": "x", "status": "bounced"},
+    ),
 }
 
 RULES: dict[str, dict[str, Rule]] = {"referral": REFERRAL, "caseload": CASELOAD, "notify": NOTIFY}
 
 
 def markdown() -> str:
-    lines = ["# Who may call what", "",
-             "Generated from `tests/access/rules.py` (`python -m tests.access.rules > docs/access.md`), the table the",
-             "authorisation matrix (`tests/access/test_matrix.py`) checks against every route of every service, for",
-             "every kind of caller, about a child in scope and a child out of scope. Without a token: 401. A caller",
-             "whose organisation type or role the route does not take: 403. A caller with no relationship to the",
-             "child: 404 (the child's existence is not revealed). A caller who may see the child but not do this:",
-             "403. See README.md \"Roles and tokens\" for the roles and how to mint tokens.", ""]
+    lines = [
+        "# Who may call what",
+        "",
+        "Generated from `tests/access/rules.py` (`python -m tests.access.rules > docs/access.md`), the table the",
+        "authorisation matrix (`tests/access/test_matrix.py`) checks against every route of every service, for",
+        "every kind of caller, about a child in scope and a child out of scope. Without a token: 401. A caller",
+        "whose organisation type or role the route does not take: 403. A caller with no relationship to the",
+        "child: 404 (the child's existence is not revealed). A caller who may see the child but not do this:",
+        '403. See README.md "Roles and tokens" for the roles and how to mint tokens.',
+        "",
+    ]
     for service, rules in RULES.items():
         lines += [f"## {service}", "", "| route | who may call it |", "| --- | --- |"]
         lines += [f"| `{route}` | {rule.who} |" for route, rule in rules.items()]

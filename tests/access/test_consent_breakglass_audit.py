@@ -1,5 +1,6 @@
 """Consent per agency type gating referrals (and overrides), break-glass, the access log, and the audit chain of a
 real service database checked by `tas audit-verify` after real requests."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +14,7 @@ from tas_common.db import utcnow
 from tas_common.tables import audit_log, outbox
 from tas_common.testing import concern_body
 
-from ..conftest import eventually  # noqa: TID252
+from ..conftest import eventually
 
 SCHOOL = "100000"
 child_consent = ChildConsent.__table__  # type: ignore[attr-defined]
@@ -31,8 +32,12 @@ async def _child(system, senco, serial: int) -> dict:
 
     child_id = await eventually(linked, what="the child")
     family = (await system.caseload.get(f"/v1/children/{child_id}/family", headers=senco)).json()["items"]
-    return {"concern_id": concern["id"], "child_id": child_id, "upn": body["child"]["upn"],
-            "member_id": family[0]["id"]}
+    return {
+        "concern_id": concern["id"],
+        "child_id": child_id,
+        "upn": body["child"]["upn"],
+        "member_id": family[0]["id"],
+    }
 
 
 async def test_withdrawn_consent_blocks_sharing_with_that_agency_until_an_override(system, token):
@@ -48,10 +53,14 @@ async def test_withdrawn_consent_blocks_sharing_with_that_agency_until_an_overri
     r = await system.caseload.put(url, json={"agency_type": "health", "status": "withdrawn"}, headers=parent)
     assert r.status_code == 200, r.text
     assert [(x["agency_type"], x["status"]) for x in r.json()["current"]] == [("health", "withdrawn")]
-    assert (await system.caseload.put(url, headers=parent, json={
-        "agency_type": "health", "status": "refused", "lawful_basis": "public_task"})).status_code == 403
-    assert (await system.caseload.put(url, json={"agency_type": "health", "status": "given"},
-                                      headers=head)).status_code == 403
+    assert (
+        await system.caseload.put(
+            url, headers=parent, json={"agency_type": "health", "status": "refused", "lawful_basis": "public_task"}
+        )
+    ).status_code == 403
+    assert (
+        await system.caseload.put(url, json={"agency_type": "health", "status": "given"}, headers=head)
+    ).status_code == 403
     r = await system.caseload.put(url, json={"agency_type": "health", "status": "sometimes"}, headers=senco)
     assert r.status_code == 422 and "body.status" in r.text
     async with system.runtime("caseload").db.reader() as session:
@@ -63,8 +72,13 @@ async def test_withdrawn_consent_blocks_sharing_with_that_agency_until_an_overri
     async def withdrawal_replicated():
         # Wait without side effects: a referral POSTed before referral has the event would be created (201).
         async with system.runtime("referral").db.reader() as session:
-            row = (await session.execute(select(child_consent.c.status).where(
-                child_consent.c.child_id == c["child_id"], child_consent.c.agency_type == "health"))).first()
+            row = (
+                await session.execute(
+                    select(child_consent.c.status).where(
+                        child_consent.c.child_id == c["child_id"], child_consent.c.agency_type == "health"
+                    )
+                )
+            ).first()
         return row is not None and row.status == "withdrawn"
 
     await eventually(withdrawal_replicated, what="consent.changed in referral's replica")
@@ -76,12 +90,18 @@ async def test_withdrawn_consent_blocks_sharing_with_that_agency_until_an_overri
     r = await eventually(blocked, what="referral to learn that consent for health was withdrawn")
     assert r.json()["type"].endswith("consent-required") and r.json()["agency_type"] == "health"
     # another agency type is not affected: the concern's own consent (given) still shares with the LA's services
-    r = await system.referral.post("/v1/referrals", headers=senco, json={
-        "concern_id": c["concern_id"], "service_ids": ["999-educational-psychology"]})
+    r = await system.referral.post(
+        "/v1/referrals",
+        headers=senco,
+        json={"concern_id": c["concern_id"], "service_ids": ["999-educational-psychology"]},
+    )
     assert r.status_code == 201, r.text
 
-    override = {"agency_type": "health", "lawful_basis": "vital_interests",
-                "reason": "Swallowing risk: therapist must assess this week"}
+    override = {
+        "agency_type": "health",
+        "lawful_basis": "vital_interests",
+        "reason": "Swallowing risk: therapist must assess this week",
+    }
     path = f"/v1/concerns/{c['concern_id']}/consent-overrides"
     assert (await system.referral.post(path, json=override, headers=senco)).status_code == 403
     assert (await system.referral.post(path, json=override, headers=other_la)).status_code == 404
@@ -98,13 +118,14 @@ async def test_withdrawn_consent_blocks_sharing_with_that_agency_until_an_overri
     queue = (await system.referral.get("/v1/consent-overrides", params={"reviewed": "false"}, headers=la)).json()
     assert [o["id"] for o in queue["items"]] == [override_id]
     assert (await system.referral.get("/v1/consent-overrides", headers=other_la)).json()["items"] == []
-    r = await system.referral.post(f"/v1/consent-overrides/{override_id}/review", json={"note": "Agreed"},
-                                   headers=la)
+    r = await system.referral.post(f"/v1/consent-overrides/{override_id}/review", json={"note": "Agreed"}, headers=la)
     assert r.status_code == 200 and r.json()["reviewed_by"] == "so-1"
-    assert (await system.referral.post(f"/v1/consent-overrides/{override_id}/review", json={"note": "again"},
-                                       headers=la)).status_code == 409
-    assert (await system.referral.get("/v1/consent-overrides", params={"reviewed": "false"},
-                                      headers=la)).json()["items"] == []
+    assert (
+        await system.referral.post(f"/v1/consent-overrides/{override_id}/review", json={"note": "again"}, headers=la)
+    ).status_code == 409
+    assert (await system.referral.get("/v1/consent-overrides", params={"reviewed": "false"}, headers=la)).json()[
+        "items"
+    ] == []
 
     # consent given again: sharing with health needs no override for the next concern's referrals either
     r = await system.caseload.put(url, json={"agency_type": "health", "status": "given"}, headers=dsl)
@@ -125,29 +146,45 @@ async def test_break_glass_opens_a_record_read_only_for_a_while_and_is_flagged_a
     assert found == {"items": [], "next_cursor": None, "break_glass_required": [c["child_id"]]}
     found = (await system.caseload.get("/v1/children", params={"upn": c["upn"]}, headers=therapist)).json()
     assert found["items"] == [] and found["break_glass_required"] == []
-    assert (await system.caseload.post(f"{child}/break-glass", json={"reason": "Urgent: the child is missing"},
-                                       headers=therapist)).status_code == 403
+    assert (
+        await system.caseload.post(
+            f"{child}/break-glass", json={"reason": "Urgent: the child is missing"}, headers=therapist
+        )
+    ).status_code == 403
     r = await system.caseload.post(f"{child}/break-glass", json={"reason": "too short"}, headers=social)
     assert r.status_code == 422 and "body.reason" in r.text
 
-    r = await system.caseload.post(f"{child}/break-glass", headers=social,
-                                   json={"reason": "Strategy meeting tonight: the child is missing from home"})
+    r = await system.caseload.post(
+        f"{child}/break-glass",
+        headers=social,
+        json={"reason": "Strategy meeting tonight: the child is missing from home"},
+    )
     assert r.status_code == 201, r.text
     grant = r.json()
     lasts = datetime.fromisoformat(grant["expires_at"]) - datetime.fromisoformat(grant["granted_at"])
     assert lasts == timedelta(hours=4)
     assert (await system.caseload.get(child, headers=social)).status_code == 200
     assert (await system.caseload.get(f"{child}/plan", headers=social)).status_code == 200
-    r = await system.caseload.post(f"{child}/family", headers=social, json={
-        "name": "Jo", "relationship": "carer", "parental_responsibility": False, "email": "jo@example.org",
-        "preferred_channel": "email"})
+    r = await system.caseload.post(
+        f"{child}/family",
+        headers=social,
+        json={
+            "name": "Jo",
+            "relationship": "carer",
+            "parental_responsibility": False,
+            "email": "jo@example.org",
+            "preferred_channel": "email",
+        },
+    )
     assert r.status_code == 403 and "read access only" in r.text
-    assert (await system.caseload.post(f"{child}/break-glass", json={"reason": "Again, the same emergency"},
-                                       headers=dsl)).status_code == 409   # the DSL has a relationship already
+    assert (
+        await system.caseload.post(f"{child}/break-glass", json={"reason": "Again, the same emergency"}, headers=dsl)
+    ).status_code == 409  # the DSL has a relationship already
 
     queue = (await system.caseload.get("/v1/break-glass", params={"reviewed": "false"}, headers=dsl)).json()
     assert [(g["id"], g["sub"], g["reason"]) for g in queue["items"]] == [
-        (grant["id"], "sw-1", "Strategy meeting tonight: the child is missing from home")]
+        (grant["id"], "sw-1", "Strategy meeting tonight: the child is missing from home")
+    ]
 
     staff_log = (await system.caseload.get(f"{child}/access-log", headers=senco)).json()["items"]
     glass = [e for e in staff_log if e["break_glass"]]
@@ -155,16 +192,17 @@ async def test_break_glass_opens_a_record_read_only_for_a_while_and_is_flagged_a
     assert all(e["actor"] == "sw-1" and "missing from home" in e["reason"] for e in glass)
     family_log = (await system.caseload.get(f"{child}/access-log", headers=parent)).json()["items"]
     assert family_log and all(e["actor"] is None and e["reason"] is None for e in family_log)
-    assert any(e["break_glass"] and e["actor_org"] == "council-sc" and e["actor_org_type"] == "social_care"
-               for e in family_log)
+    assert any(
+        e["break_glass"] and e["actor_org"] == "council-sc" and e["actor_org_type"] == "social_care" for e in family_log
+    )
     assert (await system.caseload.get(f"{child}/access-log", headers=social)).status_code == 403
 
-    r = await system.caseload.post(f"/v1/break-glass/{grant['id']}/review", json={"note": "Justified"},
-                                   headers=dsl)
+    r = await system.caseload.post(f"/v1/break-glass/{grant['id']}/review", json={"note": "Justified"}, headers=dsl)
     assert r.status_code == 200 and r.json()["reviewed_by"] == "dsl-1"
 
     from caseload.domain.models import BreakGlass
-    async with system.runtime("caseload").db.transaction() as session:   # four hours later
+
+    async with system.runtime("caseload").db.transaction() as session:  # four hours later
         await session.execute(update(BreakGlass).values(expires_at=utcnow() - timedelta(seconds=1)))
     assert (await system.caseload.get(child, headers=social)).status_code == 404
     found = (await system.caseload.get("/v1/children", params={"upn": c["upn"]}, headers=social)).json()
@@ -183,12 +221,17 @@ async def test_audit_verify_detects_tampering_with_a_real_service_log(system, to
 
     assert await verify() == 0
     async with system.runtime("caseload").db.transaction() as session:
-        rows = (await session.execute(select(audit_log.c.seq, audit_log.c.action).where(
-            audit_log.c.child_id == c["child_id"], audit_log.c.actor == "senco-1"))).all()
+        rows = (
+            await session.execute(
+                select(audit_log.c.seq, audit_log.c.action).where(
+                    audit_log.c.child_id == c["child_id"], audit_log.c.actor == "senco-1"
+                )
+            )
+        ).all()
         assert len(rows) >= 4 and {r.action for r in rows} == {"read"}
         await session.execute(update(audit_log).where(audit_log.c.seq == rows[0].seq).values(actor="someone-else"))
     assert await verify() == 1
-    async with system.runtime("caseload").db.transaction() as session:   # put it back, then delete a row
+    async with system.runtime("caseload").db.transaction() as session:  # put it back, then delete a row
         await session.execute(update(audit_log).where(audit_log.c.seq == rows[0].seq).values(actor="senco-1"))
     assert await verify() == 0
     async with system.runtime("caseload").db.transaction() as session:

@@ -1,5 +1,6 @@
 """The authorisation matrix: every route of every service × every kind of caller × the child in scope and a child
 out of scope, against the rules in tests/access/rules.py. A route without a rule fails."""
+
 from __future__ import annotations
 
 import importlib
@@ -14,8 +15,7 @@ from tas_common.access import iter_api_routes, route_guards
 from .conftest import ACTORS, World
 from .rules import RULES, Rule
 
-
-SERVICES = ("referral", "notify", "caseload")   # caseload last: its break-glass rule runs last of all
+SERVICES = ("referral", "notify", "caseload")  # caseload last: its break-glass rule runs last of all
 
 
 def _routes(service: str, tmp_path: Any) -> dict[str, APIRoute]:
@@ -78,18 +78,25 @@ async def test_matrix(world: World, service: str, key: str, tmp_path: Any) -> No
     method, path = key.split(" ", 1)
     client = world.clients[service]
     wrong: list[str] = []
-    for target in (("in", "out") if rule.child else ("in",)):
+    for target in ("in", "out") if rule.child else ("in",):
         ids = world.ids[target]
-        params = {name: ids[rule.ids.get(name, name)] if name != "number" and name != "provider" else
-                  {"number": "1", "provider": "smtp"}[name] for name in re.findall(r"{(\w+)}", path)}
+        params = {
+            name: ids[rule.ids.get(name, name)]
+            if name != "number" and name != "provider"
+            else {"number": "1", "provider": "smtp"}[name]
+            for name in re.findall(r"{(\w+)}", path)
+        }
         url = path.format(**params)
         for actor in ACTORS:
             want = expected(rule, route, actor, target)
             before = await world.audit_head(service)
             response = await client.request(
-                method, url, headers={**world.headers(actor), **rule.headers},
+                method,
+                url,
+                headers={**world.headers(actor), **rule.headers},
                 params=rule.params(ids, actor) if rule.params else None,
-                json=rule.body(ids, actor) if rule.body else None)
+                json=rule.body(ids, actor) if rule.body else None,
+            )
             cell = f"{key} [{target}] {actor}: {response.status_code}, expected {want}"
             if response.status_code != want:
                 wrong.append(f"{cell} — {response.text[:160]}")
@@ -97,12 +104,12 @@ async def test_matrix(world: World, service: str, key: str, tmp_path: Any) -> No
             if response.status_code >= 300:
                 continue
             text = response.text
-            if rule.sees_in is not None:   # a list: who may learn of each child from it
+            if rule.sees_in is not None:  # a list: who may learn of each child from it
                 for t, allowed in (("in", rule.sees_in), ("out", rule.sees_out)):
                     leaked = [m for m in _markers(world, t) if m in text]
                     if leaked and actor not in allowed.split():
                         wrong.append(f"{cell} — the list reveals the {t} child ({leaked[0]})")
-            elif rule.child:   # about one child: never another
+            elif rule.child:  # about one child: never another
                 other = "out" if target == "in" else "in"
                 leaked = [m for m in _markers(world, other) if m in text]
                 if leaked:
@@ -110,8 +117,10 @@ async def test_matrix(world: World, service: str, key: str, tmp_path: Any) -> No
             if rule.child and rule.audited and rule.sees_in is None and actor != "anonymous":
                 rows = await world.audit_since(service, before)
                 if not any(r.actor == world.sub(actor) and r.child_id == ids["child_id"] for r in rows):
-                    wrong.append(f"{cell} — no audit row naming {world.sub(actor)} and the child "
-                                 f"({[(r.actor, r.action, r.child_id) for r in rows]})")
+                    wrong.append(
+                        f"{cell} — no audit row naming {world.sub(actor)} and the child "
+                        f"({[(r.actor, r.action, r.child_id) for r in rows]})"
+                    )
     assert wrong == [], "\n".join(wrong)
 
 
@@ -119,5 +128,6 @@ def test_docs_access_md_is_generated_from_the_rules():
     from pathlib import Path
 
     from .rules import markdown
+
     path = Path(__file__).parents[2] / "docs" / "access.md"
     assert path.read_text() == markdown(), "regenerate: python -m tests.access.rules > docs/access.md"

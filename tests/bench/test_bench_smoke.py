@@ -1,22 +1,24 @@
 """Keeps the benchmark harness from rotting: it imports, and the report writer renders fake figures. No benchmark
 runs here and no timing is asserted (benchmarks run under `make bench`, never `make test`)."""
+
 from __future__ import annotations
 
 import importlib.util
 import json
 from pathlib import Path
 
-from bench import (baselines, cpu_asgi, e2e, hops, intake, loadgen, profile_scale, report, run, scale,  # noqa: F401
-                   smtpsink)
+from bench import baselines, cpu_asgi, e2e, hops, intake, loadgen, profile_scale, report, run, scale, smtpsink  # noqa: F401
 from tas_common.identifiers import is_valid_nhs_number, is_valid_upn
 from tas_common.testing import fictional_nhs_number, fictional_upn
 
 
 def test_report_writer_renders_fake_figures(tmp_path: Path) -> None:
     rep = report.Report(quick=True)
-    rep.add(report.Figure("intake", "p99 latency", 42.0, "ms", "< 100 ms", report.at_most(42.0, 100)),
-            report.Figure("intake", "errors", 3, "", "0", False),
-            report.Figure("MIS batch", "1,000 concerns", "not available"))
+    rep.add(
+        report.Figure("intake", "p99 latency", 42.0, "ms", "< 100 ms", report.at_most(42.0, 100)),
+        report.Figure("intake", "errors", 3, "", "0", False),
+        report.Figure("MIS batch", "1,000 concerns", "not available"),
+    )
     rep.latencies = {"intake": [1.0, 2.0, 3.0, 50.0], "baseline: bare": [0.5, 0.6], "empty": []}
     rep.details["intake"] = {"profile": intake.summarise_stacks("main (a.py:1);work (b.py:2) 3\nmain (a.py:1) 1\n")}
     # matplotlib comes with requirements-bench.txt, which `make test` does not install: plot when it is there.

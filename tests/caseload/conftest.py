@@ -1,5 +1,6 @@
 """Helpers for caseload's tests: children made the real way (a concern raised at referral), referral events
 published the real way (referral's transactional outbox), and reads of caseload's outbox and tables."""
+
 from __future__ import annotations
 
 import json
@@ -10,14 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from tas_common.events import CloudEvent, new_event
-from tas_common.events.schemas import (ChildIdentity, ConcernRaisedV1, EventPayload, FamilyContactV1,
-                                       ReferralAcceptedV1)
+from tas_common.events.schemas import ChildIdentity, ConcernRaisedV1, EventPayload, FamilyContactV1, ReferralAcceptedV1
 from tas_common.identifiers import normalise_uk_mobile
 from tas_common.outbox import add_event
 from tas_common.tables import outbox, processed_event
 from tas_common.testing import concern_body
 
-from ..conftest import eventually  # noqa: TID252
+from ..conftest import eventually
 
 SCHOOL = "100000"
 LA = "999"
@@ -38,20 +38,39 @@ class Helpers:
     def family(self, child_id: str) -> dict[str, str]:
         return self.token("parent", "family", org_id=f"family-{child_id[:8]}", sub="parent-1", child_ids=[child_id])
 
-    async def child(self, serial: int, *, safeguarding: bool = False, school: str = SCHOOL, la: str = LA,
-                    child_fields: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
+    async def child(
+        self,
+        serial: int,
+        *,
+        safeguarding: bool = False,
+        school: str = SCHOOL,
+        la: str = LA,
+        child_fields: dict[str, Any] | None = None,
+        **overrides: Any,
+    ) -> dict[str, Any]:
         """A concern raised at referral for a pupil of school 100000 in LA 999 (or `school` in `la`), as referral
         publishes it (its outbox; referral's API does not take an LA code on this branch), then the child caseload
         made of it. `child_fields` overrides fields of the child's identity (names, date of birth)."""
         body = concern_body(serial, school_urn=school, safeguarding=safeguarding, **overrides)
         body["child"].update(child_fields or {})
-        contacts = [FamilyContactV1(contact_ref=str(uuid.uuid4()), **{
-            **c, "mobile": normalise_uk_mobile(c["mobile"]) if c.get("mobile") else None})
-            for c in body["family_contacts"]]
-        concern = ConcernRaisedV1(concern_id=str(uuid.uuid4()), school_urn=school, la_code=la,
-                                  raised_by_org=f"school-{school}", child=ChildIdentity(**body["child"]),
-                                  areas_of_need=body["areas_of_need"], safeguarding=safeguarding,
-                                  family_contacts=contacts, consent_status="given")
+        contacts = [
+            FamilyContactV1(
+                contact_ref=str(uuid.uuid4()),
+                **{**c, "mobile": normalise_uk_mobile(c["mobile"]) if c.get("mobile") else None},
+            )
+            for c in body["family_contacts"]
+        ]
+        concern = ConcernRaisedV1(
+            concern_id=str(uuid.uuid4()),
+            school_urn=school,
+            la_code=la,
+            raised_by_org=f"school-{school}",
+            child=ChildIdentity(**body["child"]),
+            areas_of_need=body["areas_of_need"],
+            safeguarding=safeguarding,
+            family_contacts=contacts,
+            consent_status="given",
+        )
         event = await self.publish_referral(concern)
         await self.processed(event.id)
         lead = self.senco if school == SCHOOL else self.token("senco", "school", school_urns=[school])
@@ -61,8 +80,11 @@ class Helpers:
 
     async def publish_referral(self, payload: EventPayload, event_id: str | None = None) -> CloudEvent:
         """Publish as referral does: an event row in referral's outbox, relayed to JetStream after commit."""
-        event = new_event(payload, source="tas/referral",
-                          subject=getattr(payload, "referral_id", None) or getattr(payload, "concern_id", None))
+        event = new_event(
+            payload,
+            source="tas/referral",
+            subject=getattr(payload, "referral_id", None) or getattr(payload, "concern_id", None),
+        )
         if event_id:
             event = event.model_copy(update={"id": event_id})
         async with self.system.runtime("referral").db.transaction() as session:
@@ -72,27 +94,51 @@ class Helpers:
     async def processed(self, event_id: str) -> None:
         async def done() -> bool:
             async with self.system.runtime("caseload").db.reader() as session:
-                return (await session.execute(select(processed_event.c.event_id).where(
-                    processed_event.c.event_id == event_id))).first() is not None
+                return (
+                    await session.execute(
+                        select(processed_event.c.event_id).where(processed_event.c.event_id == event_id)
+                    )
+                ).first() is not None
 
         await eventually(done, what=f"caseload to handle event {event_id}")
 
-    async def accept(self, child: dict[str, Any], *, sub: str = "slt-1", org_id: str = "nhs-trust-1",
-                     org_type: str = "health", role: str = "speech and language therapist",
-                     referral_id: str | None = None, safeguarding: bool = False,
-                     with_child_id: bool = True) -> CloudEvent:
-        event = await self.publish_referral(ReferralAcceptedV1(
-            referral_id=referral_id or str(uuid.uuid4()), concern_id=child["concern_id"],
-            child_id=child["id"] if with_child_id else None, service_id="svc-slt", school_urn=SCHOOL,
-            safeguarding=safeguarding, practitioner_sub=sub, practitioner_name=f"Pat {sub}",
-            practitioner_org_id=org_id, practitioner_org_type=org_type, practitioner_role=role))
+    async def accept(
+        self,
+        child: dict[str, Any],
+        *,
+        sub: str = "slt-1",
+        org_id: str = "nhs-trust-1",
+        org_type: str = "health",
+        role: str = "speech and language therapist",
+        referral_id: str | None = None,
+        safeguarding: bool = False,
+        with_child_id: bool = True,
+    ) -> CloudEvent:
+        event = await self.publish_referral(
+            ReferralAcceptedV1(
+                referral_id=referral_id or str(uuid.uuid4()),
+                concern_id=child["concern_id"],
+                child_id=child["id"] if with_child_id else None,
+                service_id="svc-slt",
+                school_urn=SCHOOL,
+                safeguarding=safeguarding,
+                practitioner_sub=sub,
+                practitioner_name=f"Pat {sub}",
+                practitioner_org_id=org_id,
+                practitioner_org_type=org_type,
+                practitioner_role=role,
+            )
+        )
         await self.processed(event.id)
         return event
 
     async def events(self, subject: str) -> list[dict[str, Any]]:
         async with self.system.runtime("caseload").db.reader() as session:
-            rows = (await session.execute(select(outbox.c.payload).where(outbox.c.subject == subject)
-                                          .order_by(outbox.c.seq))).all()
+            rows = (
+                await session.execute(
+                    select(outbox.c.payload).where(outbox.c.subject == subject).order_by(outbox.c.seq)
+                )
+            ).all()
         return [json.loads(r.payload)["data"] for r in rows]
 
     async def plan(self, child_id: str, headers: dict[str, str]) -> tuple[dict[str, Any], str]:
@@ -102,8 +148,9 @@ class Helpers:
 
     async def put_plan(self, child_id: str, headers: dict[str, str], etag: str | None, **sections: Any) -> Any:
         extra = {"If-Match": etag} if etag else {}
-        return await self.system.caseload.put(f"/v1/children/{child_id}/plan", json=sections,
-                                              headers={**headers, **extra})
+        return await self.system.caseload.put(
+            f"/v1/children/{child_id}/plan", json=sections, headers={**headers, **extra}
+        )
 
 
 @pytest.fixture

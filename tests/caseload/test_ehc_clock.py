@@ -1,4 +1,5 @@
 """The statutory clock of an EHC needs assessment, as a pure function on fixed dates."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -21,9 +22,15 @@ def test_due_dates_from_the_request():
 
 
 def test_advice_runs_from_being_asked_and_annual_review_from_the_final_plan():
-    clock = compute_clock(requested_on=REQ, today=date(2027, 3, 1), decision="assess", decision_on=date(2027, 2, 10),
-                          advice_requested_on=date(2027, 2, 12), draft_issued_on=date(2027, 4, 1),
-                          final_issued_on=date(2027, 4, 20))
+    clock = compute_clock(
+        requested_on=REQ,
+        today=date(2027, 3, 1),
+        decision="assess",
+        decision_on=date(2027, 2, 10),
+        advice_requested_on=date(2027, 2, 12),
+        draft_issued_on=date(2027, 4, 1),
+        final_issued_on=date(2027, 4, 20),
+    )
     m = by_name(clock)
     assert m["advice"].due == date(2027, 3, 26)
     assert m["decision_to_assess"].status == "done"
@@ -32,8 +39,7 @@ def test_advice_runs_from_being_asked_and_annual_review_from_the_final_plan():
 
 
 def test_breaches_late_and_overdue():
-    clock = compute_clock(requested_on=REQ, today=date(2027, 6, 1), decision="assess",
-                          decision_on=date(2027, 2, 16))
+    clock = compute_clock(requested_on=REQ, today=date(2027, 6, 1), decision="assess", decision_on=date(2027, 2, 16))
     m = by_name(clock)
     assert m["decision_to_assess"].status == "done_late" and m["decision_to_assess"].breached
     assert m["final_plan"].status == "overdue" and clock.breached
@@ -41,11 +47,16 @@ def test_breaches_late_and_overdue():
 
 
 def test_not_to_assess_stops_the_clock():
-    clock = compute_clock(requested_on=REQ, today=date(2027, 9, 1), decision="not_to_assess",
-                          decision_on=date(2027, 2, 1))
+    clock = compute_clock(
+        requested_on=REQ, today=date(2027, 9, 1), decision="not_to_assess", decision_on=date(2027, 2, 1)
+    )
     assert {m.name: m.status for m in clock.milestones} == {
-        "decision_to_assess": "done", "advice": "not_applicable", "draft_plan": "not_applicable",
-        "final_plan": "not_applicable", "annual_review": "not_applicable"}
+        "decision_to_assess": "done",
+        "advice": "not_applicable",
+        "draft_plan": "not_applicable",
+        "final_plan": "not_applicable",
+        "annual_review": "not_applicable",
+    }
     assert not clock.breached and clock.next_due is None
 
 

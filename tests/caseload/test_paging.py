@@ -1,4 +1,5 @@
 """The keyset cursor codec shared by caseload's lists (the chronology and GET /v1/caseload)."""
+
 from __future__ import annotations
 
 import pytest

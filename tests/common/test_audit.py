@@ -1,4 +1,5 @@
 """The audit chain detects an edited, a deleted and an appended-out-of-band row."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,8 +22,14 @@ async def db(database_url):
         await conn.run_sync(metadata.create_all)
     async with database.transaction() as session:
         for n in range(5):
-            await audit.record(session, actor=PRINCIPAL if n % 2 else None, action="read", resource_type="child",
-                               resource_id=f"child-{n}", child_id=f"child-{n}")
+            await audit.record(
+                session,
+                actor=PRINCIPAL if n % 2 else None,
+                action="read",
+                resource_type="child",
+                resource_id=f"child-{n}",
+                child_id=f"child-{n}",
+            )
     yield database
     await database.dispose()
 
@@ -54,6 +61,9 @@ async def test_a_rehashed_edit_still_breaks_the_next_link(db):
     async with db.transaction() as session:
         row = (await session.execute(audit_log.select().where(audit_log.c.seq == 2))).one()._asdict()
         row["reason"] = "covering tracks"
-        await session.execute(update(audit_log).where(audit_log.c.seq == 2).values(
-            reason=row["reason"], hash=audit._digest(row["prev_hash"], row)))
+        await session.execute(
+            update(audit_log)
+            .where(audit_log.c.seq == 2)
+            .values(reason=row["reason"], hash=audit._digest(row["prev_hash"], row))
+        )
     assert [b.seq for b in await breaks(db)] == [3]

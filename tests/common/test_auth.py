@@ -1,4 +1,5 @@
 """Token verification: the dev issuer and a JWKS URL; expired, foreign, unsigned and alg:none tokens refused."""
+
 from __future__ import annotations
 
 import base64
@@ -22,8 +23,15 @@ def verifier(issuer: DevIssuer) -> TokenVerifier:
 
 
 def mint(dev_issuer: DevIssuer, **overrides) -> str:
-    args = dict(issuer="tas-dev", audience="tas", sub="senco-1", org_id="school-100000", org_type="school",
-                roles=["senco"], school_urns=["100000"])
+    args = dict(
+        issuer="tas-dev",
+        audience="tas",
+        sub="senco-1",
+        org_id="school-100000",
+        org_type="school",
+        roles=["senco"],
+        school_urns=["100000"],
+    )
     args.update(overrides)
     return dev_issuer.mint(**args)
 
@@ -38,11 +46,14 @@ async def test_a_dev_token_gives_a_typed_principal(issuer, verifier):
     assert principal.roles == {"senco"} and principal.school_urns == {"100000"} and principal.la_code == "999"
 
 
-@pytest.mark.parametrize("overrides", [
-    {"ttl_seconds": -120},            # expired (beyond the 30 s leeway)
-    {"issuer": "someone-else"},       # wrong issuer
-    {"audience": "another-api"},      # wrong audience
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"ttl_seconds": -120},  # expired (beyond the 30 s leeway)
+        {"issuer": "someone-else"},  # wrong issuer
+        {"audience": "another-api"},  # wrong audience
+    ],
+)
 async def test_expired_or_foreign_tokens_are_refused(issuer, verifier, overrides):
     with pytest.raises(Unauthorized):
         await verifier.verify(mint(issuer, **overrides))
@@ -65,6 +76,7 @@ async def test_hmac_token_signed_with_the_public_key_is_refused(issuer, verifier
     body = _b64(claims)
     import hashlib
     import hmac
+
     sig = hmac.new(issuer.public_key_pem(), f"{header}.{body}".encode(), hashlib.sha256).digest()
     forged = f"{header}.{body}.{base64.urlsafe_b64encode(sig).rstrip(b'=').decode()}"
     with pytest.raises(Unauthorized):
@@ -78,8 +90,11 @@ async def test_token_from_another_key_is_refused(tmp_path, verifier):
 
 
 async def test_token_without_tas_claims_is_refused(issuer, verifier):
-    token = jwt.encode({"iss": "tas-dev", "aud": "tas", "sub": "x", "exp": int(time.time()) + 60},
-                       issuer.private_path.read_bytes(), algorithm="ES256")
+    token = jwt.encode(
+        {"iss": "tas-dev", "aud": "tas", "sub": "x", "exp": int(time.time()) + 60},
+        issuer.private_path.read_bytes(),
+        algorithm="ES256",
+    )
     with pytest.raises(Unauthorized):
         await verifier.verify(token)
 
@@ -91,7 +106,7 @@ async def test_rs256_token_verified_against_a_jwks_url():
     body = json.dumps({"keys": [jwk]}).encode()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
@@ -104,16 +119,26 @@ async def test_rs256_token_verified_against_a_jwks_url():
     server = HTTPServer(("127.0.0.1", port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        verifier = TokenVerifier(issuer="https://idp.example.org", audience="tas",
-                                 jwks_url=f"http://127.0.0.1:{port}/jwks.json")
-        claims = {"iss": "https://idp.example.org", "aud": "tas", "sub": "la-1", "exp": int(time.time()) + 60,
-                  "org_id": "la-999", "org_type": "local_authority", "roles": ["send_officer"], "la_code": "999"}
+        verifier = TokenVerifier(
+            issuer="https://idp.example.org", audience="tas", jwks_url=f"http://127.0.0.1:{port}/jwks.json"
+        )
+        claims = {
+            "iss": "https://idp.example.org",
+            "aud": "tas",
+            "sub": "la-1",
+            "exp": int(time.time()) + 60,
+            "org_id": "la-999",
+            "org_type": "local_authority",
+            "roles": ["send_officer"],
+            "la_code": "999",
+        }
         token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "idp-1"})
         principal = await verifier.verify(token)
         assert principal.org_type == OrgType.local_authority and principal.la_code == "999"
         with pytest.raises(Unauthorized):
-            await verifier.verify(jwt.encode({**claims, "aud": "other"}, key, algorithm="RS256",
-                                             headers={"kid": "idp-1"}))
+            await verifier.verify(
+                jwt.encode({**claims, "aud": "other"}, key, algorithm="RS256", headers={"kid": "idp-1"})
+            )
     finally:
         server.shutdown()
 

@@ -1,10 +1,10 @@
 """The outbox relay, the idempotent consumer runner and stream provisioning against a real nats-server and a
 real database (SQLite, or PostgreSQL in the PostgreSQL pass) holding only the infrastructure tables."""
+
 from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 
 import nats
 import pytest
@@ -18,12 +18,16 @@ from tas_common.outbox import OutboxRelay, add_event
 from tas_common.stream import ensure_stream
 from tas_common.tables import attach_infra, outbox, processed_event
 
-from ..conftest import eventually  # noqa: TID252
+from ..conftest import eventually
 
 metadata = MetaData()
 attach_infra(metadata)
-effects = Table("effect", metadata, Column("id", Integer, primary_key=True, autoincrement=True),
-                Column("event_id", String(36), nullable=False))
+effects = Table(
+    "effect",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False),
+)
 
 
 @pytest.fixture
@@ -79,10 +83,13 @@ async def test_stream_is_provisioned_as_the_design_says(js):
 
 
 async def test_event_row_exists_only_if_the_callers_transaction_commits(db):
-    with pytest.raises(RuntimeError):
+    async def failing_use_case() -> None:
         async with db.transaction() as session:
             await add_event(session, child_registered())
             raise RuntimeError("use case failed after writing its event")
+
+    with pytest.raises(RuntimeError):
+        await failing_use_case()
     assert await pending(db) == 0
     await write_events(db, [child_registered()])
     assert await pending(db) == 1
@@ -133,8 +140,14 @@ async def _zero(count) -> bool:
 
 
 def runner_for(db: Database, js, handler, *, max_deliver: int = 3, on_committed=None, ack_wait: float = 5.0):
-    spec = ConsumerSpec(durable="tests", handlers={ChildRegisteredV1.subject: handler}, max_deliver=max_deliver,
-                        backoff_seconds=[0.1, 0.2], ack_wait_seconds=ack_wait, on_committed=on_committed)
+    spec = ConsumerSpec(
+        durable="tests",
+        handlers={ChildRegisteredV1.subject: handler},
+        max_deliver=max_deliver,
+        backoff_seconds=[0.1, 0.2],
+        ack_wait_seconds=ack_wait,
+        on_committed=on_committed,
+    )
     return ConsumerRunner(db=db, js=js, stream="TAS", spec=spec)
 
 
@@ -149,8 +162,10 @@ async def test_consumer_is_created_explicitly_with_bounded_delivery(db, js):
     assert info.config.durable_name == "tests"
     assert info.config.max_deliver == 4
     assert str(getattr(info.config.ack_policy, "value", info.config.ack_policy)) == "explicit"
-    assert info.config.filter_subjects == [ChildRegisteredV1.subject] or \
-        info.config.filter_subject == ChildRegisteredV1.subject
+    assert (
+        info.config.filter_subjects == [ChildRegisteredV1.subject]
+        or info.config.filter_subject == ChildRegisteredV1.subject
+    )
 
 
 async def test_consumer_that_dies_after_commit_before_ack_does_not_repeat_the_effect(db, js):

@@ -1,4 +1,5 @@
 """docs/events.md, the payload schemas and the services' consumers agree."""
+
 from __future__ import annotations
 
 import importlib

@@ -2,6 +2,7 @@
 
 Everything runs in tmp_path on free ports: never the repo's var/, 4222, 8001-8003 or 8025.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,8 +32,15 @@ from tas_common.tables import attach_infra, audit_log
 from tas_common.testing import NatsServer, free_port
 
 Capsys = pytest.CaptureFixture[str]
-OPERATOR_ENV = ("TAS_JWT_ISSUER", "TAS_JWT_AUDIENCE", "TAS_DEV_KEY_DIR", "TAS_DATABASE_URL", "TAS_NATS_URL",
-                "TAS_STREAM_NAME", *cli.PORT_ENV.values())
+OPERATOR_ENV = (
+    "TAS_JWT_ISSUER",
+    "TAS_JWT_AUDIENCE",
+    "TAS_DEV_KEY_DIR",
+    "TAS_DATABASE_URL",
+    "TAS_NATS_URL",
+    "TAS_STREAM_NAME",
+    *cli.PORT_ENV.values(),
+)
 
 
 @pytest.fixture(autouse=True)
@@ -48,38 +56,96 @@ def verifier(key_dir: Path) -> TokenVerifier:
 
 # --- tas token ----------------------------------------------------------------------------------------------
 
+
 async def test_token_prints_one_verifiable_jwt_with_the_claims(tmp_path: Path, capsys: Capsys):
     key_dir = tmp_path / "keys"
-    rc = main(["token", "--role", "senco", "--role", "dsl", "--org-type", "school",
-               "--org-id", "school-100000", "--sub", "senco-7", "--name", "Sam Senco",
-               "--school-urn", "100000", "--school-urn", "100001", "--ttl-hours", "1",
-               "--key-dir", str(key_dir)])
+    rc = main(
+        [
+            "token",
+            "--role",
+            "senco",
+            "--role",
+            "dsl",
+            "--org-type",
+            "school",
+            "--org-id",
+            "school-100000",
+            "--sub",
+            "senco-7",
+            "--name",
+            "Sam Senco",
+            "--school-urn",
+            "100000",
+            "--school-urn",
+            "100001",
+            "--ttl-hours",
+            "1",
+            "--key-dir",
+            str(key_dir),
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0
     assert out.count("\n") == 1, "only the token, so that TOKEN=$(tas token ...) works"
     principal = await verifier(key_dir).verify(out.strip())
-    assert principal == Principal(sub="senco-7", name="Sam Senco", org_id="school-100000",
-                                  org_type=OrgType.school, roles=frozenset({"senco", "dsl"}),
-                                  school_urns=frozenset({"100000", "100001"}))
+    assert principal == Principal(
+        sub="senco-7",
+        name="Sam Senco",
+        org_id="school-100000",
+        org_type=OrgType.school,
+        roles=frozenset({"senco", "dsl"}),
+        school_urns=frozenset({"100000", "100001"}),
+    )
 
 
 async def test_token_defaults_the_subject_and_carries_family_and_la_scopes(tmp_path: Path, capsys: Capsys):
     key_dir = tmp_path / "keys"
-    assert main(["token", "--role", "parent", "--org-type", "family", "--org-id", "family-1",
-                 "--child-id", "c-1", "--key-dir", str(key_dir)]) == 0
+    assert (
+        main(
+            [
+                "token",
+                "--role",
+                "parent",
+                "--org-type",
+                "family",
+                "--org-id",
+                "family-1",
+                "--child-id",
+                "c-1",
+                "--key-dir",
+                str(key_dir),
+            ]
+        )
+        == 0
+    )
     family = await verifier(key_dir).verify(capsys.readouterr().out.strip())
     assert (family.sub, family.child_ids) == ("parent-dev", frozenset({"c-1"}))
 
-    assert main(["token", "--role", "send_officer", "--org-type", "local_authority", "--org-id", "la-999",
-                 "--la-code", "999", "--key-dir", str(key_dir)]) == 0
+    assert (
+        main(
+            [
+                "token",
+                "--role",
+                "send_officer",
+                "--org-type",
+                "local_authority",
+                "--org-id",
+                "la-999",
+                "--la-code",
+                "999",
+                "--key-dir",
+                str(key_dir),
+            ]
+        )
+        == 0
+    )
     officer = await verifier(key_dir).verify(capsys.readouterr().out.strip())
     assert (officer.sub, officer.la_code) == ("send_officer-dev", "999")
     assert officer.org_type == OrgType.local_authority
 
 
 def test_token_uses_var_dev_issuer_under_the_current_directory_by_default(tmp_path: Path):
-    assert main(["token", "--role", "senco", "--org-type", "school", "--org-id", "s",
-                 "--school-urn", "1"]) == 0
+    assert main(["token", "--role", "senco", "--org-type", "school", "--org-id", "s", "--school-urn", "1"]) == 0
     assert (tmp_path / "var" / "dev-issuer" / "private.pem").exists()
 
 
@@ -91,11 +157,13 @@ def test_token_refuses_an_unknown_org_type(capsys: Capsys):
 
 # --- environment and ports of tas up ------------------------------------------------------------------------
 
+
 def test_operator_environment_wins_except_for_the_per_service_database_and_name(tmp_path: Path):
     layout = cli.Layout.at(tmp_path)
     ports = cli.Ports(nats=1111, smtp=2222, services={"referral": 3331, "caseload": 3332, "notify": 3333})
-    base = cli.shared_env(layout, ports, {"TAS_SMTP_HOST": "mail.internal", "TAS_DATABASE_URL": "sqlite://",
-                                          "TAS_SERVICE_NAME": "oops"})
+    base = cli.shared_env(
+        layout, ports, {"TAS_SMTP_HOST": "mail.internal", "TAS_DATABASE_URL": "sqlite://", "TAS_SERVICE_NAME": "oops"}
+    )
     env = cli.service_env(layout, "notify", base)
     assert env["TAS_SMTP_HOST"] == "mail.internal"
     assert env["TAS_SMTP_PORT"] == "2222"
@@ -114,8 +182,9 @@ def test_service_ports_come_from_the_environment():
         cli.service_ports({"TAS_NOTIFY_PORT": "eighty"})
 
 
-def test_up_refuses_a_port_in_use_before_starting_anything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                           capsys: Capsys):
+def test_up_refuses_a_port_in_use_before_starting_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capsys
+):
     for name in cli.SERVICES:
         monkeypatch.setenv(cli.PORT_ENV[name], str(free_port()))
     with socket.socket() as busy:
@@ -129,6 +198,7 @@ def test_up_refuses_a_port_in_use_before_starting_anything(tmp_path: Path, monke
 
 
 # --- tas migrate --------------------------------------------------------------------------------------------
+
 
 def alembic_versions(db: Path) -> list[str]:
     with sqlite3.connect(db) as conn:
@@ -153,6 +223,7 @@ def test_migrate_one_service_honours_tas_database_url(tmp_path: Path, monkeypatc
 
 # --- tas deadletters ----------------------------------------------------------------------------------------
 
+
 async def _publish_dead_letters(url: str, count: int) -> None:
     import nats
 
@@ -161,9 +232,12 @@ async def _publish_dead_letters(url: str, count: int) -> None:
     await ensure_stream(js, name="TAS", max_age_seconds=3600)
     await js.publish("tas.referral.concern.raised", b'{"id": "not-a-dead-letter"}')
     for n in range(count):
-        headers = {"Tas-Original-Subject": "tas.referral.concern.raised",
-                   "Tas-Consumer": "caseload-referrals", "Tas-Deliveries": "5",
-                   "Tas-Error": "RuntimeError: boom"}
+        headers = {
+            "Tas-Original-Subject": "tas.referral.concern.raised",
+            "Tas-Consumer": "caseload-referrals",
+            "Tas-Deliveries": "5",
+            "Tas-Error": "RuntimeError: boom",
+        }
         body = json.dumps({"id": f"event-{n}"}).encode()
         await js.publish("tas.deadletter.caseload-referrals", body, headers=headers)
     await nc.close()
@@ -179,8 +253,10 @@ def test_deadletters_lists_each_with_its_headers_and_event_id(tmp_path: Path, ca
         assert main(["deadletters", "--nats-url", server.url]) == 0
         lines = capsys.readouterr().out.strip().splitlines()
         assert len(lines) == 3
-        assert lines[0] == ("seq=2  event-0  subject=tas.referral.concern.raised  consumer=caseload-referrals  "
-                            "deliveries=5  error=RuntimeError: boom")  # seq: what `--replay` takes
+        assert lines[0] == (
+            "seq=2  event-0  subject=tas.referral.concern.raised  consumer=caseload-referrals  "
+            "deliveries=5  error=RuntimeError: boom"
+        )  # seq: what `--replay` takes
 
         assert main(["deadletters", "--nats-url", server.url, "--limit", "2"]) == 0
         out = capsys.readouterr().out.strip().splitlines()
@@ -197,6 +273,7 @@ def test_deadletters_reports_an_unreachable_nats(capsys: Capsys):
 
 # --- tas audit-verify ---------------------------------------------------------------------------------------
 
+
 async def _audited_database(url: str, rows: int) -> None:
     metadata = MetaData()
     attach_infra(metadata)
@@ -205,8 +282,7 @@ async def _audited_database(url: str, rows: int) -> None:
         await conn.run_sync(metadata.create_all)
     async with db.transaction() as session:
         for n in range(rows):
-            await audit.record(session, actor=None, action="read", resource_type="child",
-                               resource_id=f"c-{n}")
+            await audit.record(session, actor=None, action="read", resource_type="child", resource_id=f"c-{n}")
     await db.dispose()
 
 
@@ -239,6 +315,7 @@ def test_audit_verify_defaults_to_the_service_database_under_var(tmp_path: Path,
 
 # --- tas up, as a real process ------------------------------------------------------------------------------
 
+
 class UpProcess:
     """`tas up` in a tmp root on free ports, with its stdout read line by line on a thread."""
 
@@ -251,9 +328,25 @@ class UpProcess:
         self.stderr_path = root / "up.stderr"
         with open(self.stderr_path, "wb") as stderr:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "tas_common.cli", "up", "--root", str(root), "--nats-port",
-                 str(self.nats_port), "--smtp-port", str(self.smtp_port), *extra],
-                cwd=root, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "tas_common.cli",
+                    "up",
+                    "--root",
+                    str(root),
+                    "--nats-port",
+                    str(self.nats_port),
+                    "--smtp-port",
+                    str(self.smtp_port),
+                    *extra,
+                ],
+                cwd=root,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -276,8 +369,9 @@ class UpProcess:
             self.output.append(line)
             if match := re.search(pattern, line):
                 return match
-        raise AssertionError(f"no line matching {pattern!r}; stdout: {''.join(self.output)}; "
-                             f"stderr: {self.stderr_path.read_text()}")
+        raise AssertionError(
+            f"no line matching {pattern!r}; stdout: {''.join(self.output)}; stderr: {self.stderr_path.read_text()}"
+        )
 
     def read_pids(self) -> dict[str, int]:
         text = (self.root / "var" / "tas-up.pids").read_text()
@@ -321,9 +415,12 @@ def test_up_runs_everything_and_stops_cleanly_on_sigint(tmp_path: Path):
                 assert client.get(f"http://127.0.0.1:{port}/healthz").status_code == 200, name
         principal = asyncio.run(verifier(tmp_path / "var" / "dev-issuer").verify(token))
         assert (principal.sub, principal.roles, principal.school_urns) == (
-            "senco-1", frozenset({"senco"}), frozenset({"100000"}))
+            "senco-1",
+            frozenset({"senco"}),
+            frozenset({"100000"}),
+        )
         assert (tmp_path / "var" / "dev-token.txt").read_text().strip() == token
-        assert 'sync_interval: always' in (tmp_path / "var" / "nats.conf").read_text()
+        assert "sync_interval: always" in (tmp_path / "var" / "nats.conf").read_text()
 
         up.process.send_signal(signal.SIGINT)
         assert up.process.wait(timeout=15) == 0

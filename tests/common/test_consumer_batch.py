@@ -1,5 +1,6 @@
 """A fetched batch is handled in one unit of work (one commit), each message in its own savepoint: a failing
 message is rolled back and retried alone, the others' effects commit and are acked; duplicates do nothing."""
+
 from __future__ import annotations
 
 import asyncio
@@ -70,8 +71,11 @@ async def test_a_batch_that_succeeds_runs_in_one_savepoint_and_marks_each_event_
     """The common case: no handler fails, so the batch is not run a second time message by message; an event
     already processed and an event delivered twice in the batch change nothing; every message is acked."""
     statements: list[str] = []
-    sa_event.listen(db.engine.sync_engine, "before_cursor_execute",
-                    lambda conn, cursor, sql, *args: statements.append(sql.split()[0].upper()))
+    sa_event.listen(
+        db.engine.sync_engine,
+        "before_cursor_execute",
+        lambda conn, cursor, sql, *args: statements.append(sql.split()[0].upper()),
+    )
     calls = []
 
     async def handler(session, event: CloudEvent) -> None:
@@ -113,8 +117,13 @@ async def test_a_batch_that_cannot_commit_is_handled_one_by_one(db, js):  # noqa
     sub = await js.pull_subscribe_bind("tests", "TAS")
     msgs = await sub.fetch(3, timeout=5)
     original = consumer_module._SEEN_ANY
-    consumer_module._SEEN_ANY = select(processed_event.c.event_id).where(  # a broken statement
-        processed_event.c.event_id == "x").with_only_columns(processed_event.c.event_id.op("nosuchop")("y"))
+    consumer_module._SEEN_ANY = (
+        select(processed_event.c.event_id)
+        .where(  # a broken statement
+            processed_event.c.event_id == "x"
+        )
+        .with_only_columns(processed_event.c.event_id.op("nosuchop")("y"))
+    )
     try:
         await runner.handle_batch(msgs)
     finally:

@@ -1,4 +1,5 @@
 """The dev SMTP sink stores each message atomically as an .eml file and never logs its content."""
+
 from __future__ import annotations
 
 import signal
@@ -60,8 +61,7 @@ def test_the_module_runs_as_a_process_stores_mail_and_exits_cleanly_on_sigterm(t
     port = free_port()
     log_path = tmp_path / "smtp.log"
     with open(log_path, "wb") as log:
-        argv = [sys.executable, "-m", "tas_common.devsmtp", "--port", str(port),
-                "--maildir", str(tmp_path / "mail")]
+        argv = [sys.executable, "-m", "tas_common.devsmtp", "--port", str(port), "--maildir", str(tmp_path / "mail")]
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_port(port)

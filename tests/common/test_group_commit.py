@@ -1,10 +1,11 @@
 """Group commit on SQLite: concurrent units of work share one COMMIT, each is durable when its transaction()
 returns, and a unit that fails is rolled back alone."""
+
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -35,8 +36,11 @@ async def test_concurrent_units_share_commits_and_are_durable_on_return(tmp_path
 
     async def unit(n: int) -> None:
         async with db.transaction() as session:
-            await session.execute(insert(processed_event).values(
-                consumer="c", event_id=f"e{n}", event_type="t", processed_at=datetime.now(UTC)))
+            await session.execute(
+                insert(processed_event).values(
+                    consumer="c", event_id=f"e{n}", event_type="t", processed_at=datetime.now(UTC)
+                )
+            )
             await asyncio.sleep(0)
         assert f"e{n}" in committed_ids(path)  # visible to another connection once transaction() returns
 
@@ -51,8 +55,11 @@ async def test_a_failing_unit_rolls_back_alone(tmp_path: Path) -> None:
 
     async def unit(n: int) -> None:
         async with db.transaction() as session:
-            await session.execute(insert(processed_event).values(
-                consumer="c", event_id=f"e{n}", event_type="t", processed_at=datetime.now(UTC)))
+            await session.execute(
+                insert(processed_event).values(
+                    consumer="c", event_id=f"e{n}", event_type="t", processed_at=datetime.now(UTC)
+                )
+            )
             if n % 3 == 0:
                 raise NotFound("no such thing")
 
@@ -71,7 +78,10 @@ async def test_a_unit_alone_commits_at_once(tmp_path: Path) -> None:
         async with db.transaction():
             raise NotFound("nothing written")
     async with db.transaction() as session:
-        await session.execute(insert(processed_event).values(
-            consumer="c", event_id="only", event_type="t", processed_at=datetime.now(UTC)))
+        await session.execute(
+            insert(processed_event).values(
+                consumer="c", event_id="only", event_type="t", processed_at=datetime.now(UTC)
+            )
+        )
     assert committed_ids(path) == {"only"}
     await db.dispose()

@@ -1,4 +1,5 @@
 """problem+json errors, body limit, content type, health endpoints — on a real service app."""
+
 from __future__ import annotations
 
 from tas_common.testing import concern_body
@@ -22,8 +23,11 @@ async def test_body_over_the_limit_gets_413_before_anything_is_parsed(system, to
 
 async def test_wrong_content_type_gets_415(system, token):
     senco = token("senco", "school", school_urns=["100000"])
-    response = await system.referral.post("/v1/concerns", content=b"school_urn=100000", headers={
-        **senco, "Content-Type": "application/x-www-form-urlencoded"})
+    response = await system.referral.post(
+        "/v1/concerns",
+        content=b"school_urn=100000",
+        headers={**senco, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 415
     assert response.headers["content-type"] == "application/problem+json"
 

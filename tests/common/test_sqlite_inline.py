@@ -1,6 +1,7 @@
 """SQLite statements that cannot wait run on the event loop's thread (tas_common.sqlite_inline); those that can
 wait (BEGIN IMMEDIATE behind another writer's lock, COMMIT's fsync) still run on the connection's thread, so a
 writer waiting for the lock never stalls the event loop."""
+
 from __future__ import annotations
 
 import asyncio
@@ -31,8 +32,10 @@ async def test_a_writer_waiting_for_the_lock_leaves_the_event_loop_running(tmp_p
     db, path = await migrated(tmp_path)
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
-    other.execute("INSERT INTO processed_event (consumer, event_id, event_type, processed_at) "
-                  "VALUES ('c', 'other', 't', '2026-01-01 00:00:00')")
+    other.execute(
+        "INSERT INTO processed_event (consumer, event_id, event_type, processed_at) "
+        "VALUES ('c', 'other', 't', '2026-01-01 00:00:00')"
+    )
 
     async def write() -> None:
         async with db.transaction() as session:
@@ -66,8 +69,12 @@ async def test_reads_and_writes_under_the_write_lock_run_on_the_event_loop_threa
     async with db.reader() as session:
         assert (await session.execute(text("SELECT thread_id()"))).scalar_one() == loop_thread
     async with db.transaction() as session:
-        await session.execute(text("INSERT INTO processed_event (consumer, event_id, event_type, processed_at) "
-                                   "VALUES ('c', thread_id(), 't', '2026-01-01 00:00:00')"))
+        await session.execute(
+            text(
+                "INSERT INTO processed_event (consumer, event_id, event_type, processed_at) "
+                "VALUES ('c', thread_id(), 't', '2026-01-01 00:00:00')"
+            )
+        )
     with sqlite3.connect(path) as conn:  # committed (on the connection's own thread), and written inline
         assert conn.execute("SELECT event_id FROM processed_event").fetchall() == [(loop_thread,)]
     await db.dispose()

@@ -1,18 +1,16 @@
 """Structure guarded by tests (DESIGN.md §7.10): every route declares who may call it; one Alembic head each."""
+
 from __future__ import annotations
 
 import importlib
 from pathlib import Path
 
 import pytest
-from fastapi.routing import APIRoute
 
 from tas_common.access import iter_api_routes, route_guards
 from tas_common.migrations import heads
 
 SERVICES = ("referral", "caseload", "notify")
-
-
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -28,6 +26,7 @@ def test_every_route_declares_who_may_call_it(service, tmp_path):
 
 def test_an_unguarded_route_is_detected(tmp_path):
     from fastapi import FastAPI
+
     app = FastAPI()
 
     @app.get("/open")
@@ -35,6 +34,7 @@ def test_an_unguarded_route_is_detected(tmp_path):
         return {}
 
     from fastapi import APIRouter
+
     router = APIRouter(prefix="/v1/things")
 
     @router.get("")

@@ -1,4 +1,5 @@
 """W3C trace context: parsing, new spans in the same trace, the HTTP middleware, events and logs."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,15 @@ TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 def test_a_valid_traceparent_is_parsed_and_invalid_ones_are_refused():
     assert tracing.parse(PARENT) == (TRACE_ID, "00f067aa0ba902b7", "01")
-    for bad in (None, "", "garbage", "00-" + "0" * 32 + "-00f067aa0ba902b7-01", f"00-{TRACE_ID}-{'0' * 16}-01",
-                f"ff-{TRACE_ID}-00f067aa0ba902b7-01", f"00-{TRACE_ID[:-1]}-00f067aa0ba902b7-01"):
+    for bad in (
+        None,
+        "",
+        "garbage",
+        "00-" + "0" * 32 + "-00f067aa0ba902b7-01",
+        f"00-{TRACE_ID}-{'0' * 16}-01",
+        f"ff-{TRACE_ID}-00f067aa0ba902b7-01",
+        f"00-{TRACE_ID[:-1]}-00f067aa0ba902b7-01",
+    ):
         assert tracing.parse(bad) is None, bad
 
 
@@ -48,8 +56,9 @@ async def test_the_middleware_continues_the_callers_trace_or_starts_one():
         seen.append(tracing.current_traceparent())
         return {}
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=TraceContextMiddleware(app)),
-                                 base_url="http://t") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=TraceContextMiddleware(app)), base_url="http://t"
+    ) as client:
         continued = await client.get("/probe", headers={"traceparent": PARENT})
         started = await client.get("/probe")
     assert tracing.trace_id_of(seen[0]) == TRACE_ID and seen[0] != PARENT

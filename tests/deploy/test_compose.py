@@ -1,5 +1,6 @@
 """compose.yaml holds together without a Docker engine: what it builds, mounts, runs and routes exists and agrees
 with the code (the apps' routes, the settings they read, the CLI's arguments, the NATS configuration)."""
+
 from __future__ import annotations
 
 import importlib
@@ -37,8 +38,9 @@ def api_prefixes(service: str, tmp_path: Path) -> set[str]:
     config = importlib.import_module(f"{service}.config")
     cls = next(getattr(config, n) for n in dir(config) if n.endswith("Settings") and n != "CommonSettings")
     app = importlib.import_module(f"{service}.main").create_app(cls(env="test", dev_key_dir=tmp_path))
-    return {"/".join(r.path.split("/")[:3]) for r in app.routes
-            if isinstance(r, APIRoute) and r.path.startswith("/v1/")}
+    return {
+        "/".join(r.path.split("/")[:3]) for r in app.routes if isinstance(r, APIRoute) and r.path.startswith("/v1/")
+    }
 
 
 def nginx_routes() -> dict[str, str]:
@@ -46,7 +48,8 @@ def nginx_routes() -> dict[str, str]:
     text = (ROOT / "deploy/nginx/nginx.conf").read_text()
     routes: dict[str, str] = {}
     for alternatives, upstream in re.findall(
-            r"location ~ \^/v1/\(([a-z|-]+)\)\(/\|\$\) \{\s*set \$upstream ([a-z]+):(?:\d+);", text):
+        r"location ~ \^/v1/\(([a-z|-]+)\)\(/\|\$\) \{\s*set \$upstream ([a-z]+):(?:\d+);", text
+    ):
         for name in alternatives.split("|"):
             assert f"/v1/{name}" not in routes, f"/v1/{name} is routed twice"
             routes[f"/v1/{name}"] = upstream
@@ -179,8 +182,9 @@ def test_each_nats_node_is_a_valid_jetstream_cluster_member_that_fsyncs(node):
 
 def test_the_nats_config_check_rejects_a_broken_file(tmp_path):
     broken = tmp_path / "broken.conf"
-    broken.write_text((ROOT / "deploy/nats/nats-1.conf").read_text().replace("sync_interval: always",
-                                                                            "sync_interval: sometimes"))
+    broken.write_text(
+        (ROOT / "deploy/nats/nats-1.conf").read_text().replace("sync_interval: always", "sync_interval: sometimes")
+    )
     assert subprocess.run([nats_server_binary(), "-t", "-c", str(broken)], capture_output=True).returncode != 0
 
 
@@ -196,18 +200,27 @@ def test_the_proxy_routes_every_api_prefix_the_apps_serve_to_the_app_that_serves
 
 def test_the_proxy_routes_the_paths_of_the_design():
     assert nginx_routes() == {
-        "/v1/concerns": "referral", "/v1/referrals": "referral", "/v1/services": "referral", "/v1/mis": "referral",
-        "/v1/schools": "referral", "/v1/children": "caseload", "/v1/ehc-clocks": "caseload",
+        "/v1/concerns": "referral",
+        "/v1/referrals": "referral",
+        "/v1/services": "referral",
+        "/v1/mis": "referral",
+        "/v1/schools": "referral",
+        "/v1/children": "caseload",
+        "/v1/ehc-clocks": "caseload",
         "/v1/caseload": "caseload",
-        "/v1/notifications": "notify", "/v1/contacts": "notify", "/v1/templates": "notify",
+        "/v1/notifications": "notify",
+        "/v1/contacts": "notify",
+        "/v1/templates": "notify",
         "/v1/receipts": "notify",
     }
 
 
 def test_the_proxy_matches_whole_path_segments_only():
     text = (ROOT / "deploy/nginx/nginx.conf").read_text()
-    patterns = {m.group(2): re.compile(m.group(1)) for m in re.finditer(
-        r"location ~ (\^/v1/\([a-z|-]+\)\(/\|\$\)) \{\s*set \$upstream ([a-z]+):", text)}
+    patterns = {
+        m.group(2): re.compile(m.group(1))
+        for m in re.finditer(r"location ~ (\^/v1/\([a-z|-]+\)\(/\|\$\)) \{\s*set \$upstream ([a-z]+):", text)
+    }
     assert patterns["referral"].match("/v1/mis/concerns") and patterns["referral"].match("/v1/mis")
     assert not patterns["referral"].match("/v1/mission")
     assert patterns["caseload"].match("/v1/children/abc/plan")

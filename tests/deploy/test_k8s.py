@@ -1,6 +1,7 @@
 """deploy/k8s/ validates against the Kubernetes 1.30 schemas (kubernetes-validate ships them: no network), and its
 Deployments, Services, PodDisruptionBudgets, Jobs and Ingress agree with each other, with the code and with
 compose.yaml's proxy."""
+
 from __future__ import annotations
 
 import importlib
@@ -13,7 +14,7 @@ import yaml
 
 from tas_common import cli
 
-from .test_compose import SERVICES, nginx_routes, settings_fields  # noqa: TID252
+from .test_compose import SERVICES, nginx_routes, settings_fields
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy/k8s"
@@ -40,8 +41,16 @@ def test_kustomization_lists_every_manifest_file():
 
 def test_every_manifest_validates_against_the_kubernetes_schemas():
     docs = manifests()
-    assert {d["kind"] for d in docs} >= {"Namespace", "ConfigMap", "Secret", "Deployment", "Service",
-                                          "PodDisruptionBudget", "Job", "Ingress"}
+    assert {d["kind"] for d in docs} >= {
+        "Namespace",
+        "ConfigMap",
+        "Secret",
+        "Deployment",
+        "Service",
+        "PodDisruptionBudget",
+        "Job",
+        "Ingress",
+    }
     for doc in docs:
         kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
 
@@ -104,9 +113,13 @@ def test_each_service_reads_only_settings_it_has_and_its_own_database_secret(ser
     data = dict(common)
     for source in container["envFrom"]:
         data |= config_maps[source["configMapRef"]["name"]]["data"]
-    secrets = {e["name"]: of_kind("Secret")[e["valueFrom"]["secretKeyRef"]["name"]]["stringData"][
-        e["valueFrom"]["secretKeyRef"]["key"]] for e in container["env"]
-        if "valueFrom" in e and e["name"] != "TAS_DATABASE_URL"}
+    secrets = {
+        e["name"]: of_kind("Secret")[e["valueFrom"]["secretKeyRef"]["name"]]["stringData"][
+            e["valueFrom"]["secretKeyRef"]["key"]
+        ]
+        for e in container["env"]
+        if "valueFrom" in e and e["name"] != "TAS_DATABASE_URL"
+    }
     for key, value in {**data, **secrets, "TAS_DATABASE_URL": url}.items():  # as the pod's environment
         monkeypatch.setenv(key, value)
     if secrets:  # placeholders left in are refused; the operator's real secrets are accepted

@@ -1,4 +1,5 @@
 """Real events through the real publishing path → the family's message appears once, in their language."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ from tas_common.events.schemas import ReferralAcceptedV1, ReferralSubmittedV1
 from tas_common.outbox import add_event
 from tas_common.testing import concern_body
 
-from ..conftest import eventually  # noqa: TID252
+from ..conftest import eventually
 
 
 async def _child_and_ack(system, senco, body):
@@ -40,16 +41,24 @@ async def _publish_from_referral(system, payload):
 async def _notify_caught_up(system):
     async def idle():
         return await system.runtime("notify").runners[0].pending() == 0
+
     await eventually(idle, what="notify's consumer to drain")
 
 
 async def test_referral_accepted_reaches_the_family_once_in_welsh(system, token):
     senco = token("senco", "school", school_urns=["100000"])
     child_id = await _child_and_ack(system, senco, concern_body(41, channel="email", language="cy"))
-    accepted = ReferralAcceptedV1(referral_id=str(uuid.uuid4()), concern_id=str(uuid.uuid4()), child_id=child_id,
-                                  service_id="svc-slt", school_urn="100000", practitioner_sub="slt-1",
-                                  practitioner_name="Practitioner", practitioner_org_id="nhs-trust-1",
-                                  practitioner_org_type="health")
+    accepted = ReferralAcceptedV1(
+        referral_id=str(uuid.uuid4()),
+        concern_id=str(uuid.uuid4()),
+        child_id=child_id,
+        service_id="svc-slt",
+        school_urn="100000",
+        practitioner_sub="slt-1",
+        practitioner_name="Practitioner",
+        practitioner_org_id="nhs-trust-1",
+        practitioner_org_type="health",
+    )
     event = await _publish_from_referral(system, accepted)
 
     def accepted_mail():
@@ -69,6 +78,7 @@ async def test_referral_accepted_reaches_the_family_once_in_welsh(system, token)
 
     async def relay_idle():
         return (await system.runtime("referral").relay.lag()).pending == 0
+
     await eventually(relay_idle, what="referral's outbox to publish")
     await _notify_caught_up(system)
     assert len(accepted_mail()) == 1
@@ -80,10 +90,17 @@ async def test_referral_accepted_reaches_the_family_once_in_welsh(system, token)
 async def test_sms_family_and_team_inbox_from_a_new_referral(system, token):
     senco = token("senco", "school", school_urns=["100000"])
     child_id = await _child_and_ack(system, senco, concern_body(42, channel="sms", language="en"))
-    submitted = ReferralSubmittedV1(referral_id=str(uuid.uuid4()), concern_id=str(uuid.uuid4()),
-                                    child_id=child_id, service_id="svc-ot", school_urn="100000",
-                                    service_org_id="nhs-trust-1", service_org_type="health", urgency="urgent",
-                                    service_contact_email="ot-team@example.org")
+    submitted = ReferralSubmittedV1(
+        referral_id=str(uuid.uuid4()),
+        concern_id=str(uuid.uuid4()),
+        child_id=child_id,
+        service_id="svc-ot",
+        school_urn="100000",
+        service_org_id="nhs-trust-1",
+        service_org_type="health",
+        urgency="urgent",
+        service_contact_email="ot-team@example.org",
+    )
     await _publish_from_referral(system, submitted)
 
     async def inbox_mail():

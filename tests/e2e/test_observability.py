@@ -1,5 +1,6 @@
 """Following one concern across the three services by its trace id, Prometheus metrics at /metrics, and replaying
 a dead letter with `tas deadletters --replay` once the cause is fixed."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +17,7 @@ from tas_common.events import new_event
 from tas_common.events.schemas import ConcernLinkedV1, FamilyContactChangedV1
 from tas_common.testing import concern_body
 
-from ..conftest import eventually  # noqa: TID252
+from ..conftest import eventually
 
 INCOMING = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
@@ -38,8 +39,13 @@ async def stream_messages(url: str) -> list:
     nc = await nats.connect(url)
     try:
         js = nc.jetstream()
-        sub = await js.pull_subscribe("tas.>", stream="TAS", config=ConsumerConfig(
-            ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL, mem_storage=True, inactive_threshold=10.0))
+        sub = await js.pull_subscribe(
+            "tas.>",
+            stream="TAS",
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL, mem_storage=True, inactive_threshold=10.0
+            ),
+        )
         out = []
         while True:
             try:
@@ -73,8 +79,13 @@ async def test_one_concern_is_followed_across_the_three_services_by_its_trace_id
 
     msgs = await eventually(all_published, what="notify's events in the stream")
     by_subject = {m.subject: (m.headers or {}).get("traceparent") for m in msgs}
-    chain = ["tas.referral.concern.raised", "tas.caseload.child.registered", "tas.caseload.child.concern_linked",
-             "tas.notify.notification.sent", "tas.notify.notification.delivered"]
+    chain = [
+        "tas.referral.concern.raised",
+        "tas.caseload.child.registered",
+        "tas.caseload.child.concern_linked",
+        "tas.notify.notification.sent",
+        "tas.notify.notification.delivered",
+    ]
     assert set(chain) <= set(by_subject)
     for subject in chain:
         assert tracing.trace_id_of(by_subject[subject]) == TRACE_ID, subject
@@ -82,8 +93,10 @@ async def test_one_concern_is_followed_across_the_three_services_by_its_trace_id
     spans = {subject: tracing.parse(by_subject[subject])[1] for subject in chain}
     assert spans["tas.referral.concern.raised"] == tracing.parse(request_span)[1]
     assert spans["tas.caseload.child.concern_linked"] != spans["tas.referral.concern.raised"]
-    assert spans["tas.notify.notification.sent"] not in (spans["tas.caseload.child.concern_linked"],
-                                                         spans["tas.referral.concern.raised"])
+    assert spans["tas.notify.notification.sent"] not in (
+        spans["tas.caseload.child.concern_linked"],
+        spans["tas.referral.concern.raised"],
+    )
     # the CloudEvent carries the same context as its NATS header (distributed-tracing extension)
     raised = next(m for m in msgs if m.subject == "tas.referral.concern.raised")
     assert json.loads(raised.data)["traceparent"] == by_subject["tas.referral.concern.raised"]
@@ -121,35 +134,67 @@ async def test_metrics_report_requests_outbox_consumers_notifications_and_dead_l
     async def settled():
         now = await metrics(system)
         quiet = all(value(now[s], "tas_outbox_pending", service=s) == 0 for s in now) and all(
-            value(now[s], "tas_consumer_pending", consumer=s) == 0 for s in now)
+            value(now[s], "tas_consumer_pending", consumer=s) == 0 for s in now
+        )
         return now if quiet else None
 
     after = await eventually(settled, what="outbox and consumers to drain")
     ref, case, note = after["referral"], after["caseload"], after["notify"]
-    assert value(ref, "tas_http_request_seconds_count", service="referral", method="POST", route="/v1/concerns",
-                 status="201") == value(before["referral"], "tas_http_request_seconds_count", service="referral",
-                                        method="POST", route="/v1/concerns", status="201") + 1
+    assert (
+        value(
+            ref, "tas_http_request_seconds_count", service="referral", method="POST", route="/v1/concerns", status="201"
+        )
+        == value(
+            before["referral"],
+            "tas_http_request_seconds_count",
+            service="referral",
+            method="POST",
+            route="/v1/concerns",
+            status="201",
+        )
+        + 1
+    )
     assert value(ref, "tas_outbox_published_total", service="referral") > value(
-        before["referral"], "tas_outbox_published_total", service="referral")
+        before["referral"], "tas_outbox_published_total", service="referral"
+    )
     assert value(ref, "tas_outbox_lag_seconds", service="referral") == 0
     # caseload handled concern.raised, then notify's notification.delivered for its chronology
-    assert value(case, "tas_events_handled_total", consumer="caseload", outcome="ok") == value(
-        before["caseload"], "tas_events_handled_total", consumer="caseload", outcome="ok") + 2
-    assert value(note, "tas_notifications_total", channel="email", status="delivered") == value(
-        before["notify"], "tas_notifications_total", channel="email", status="delivered") + 1
+    assert (
+        value(case, "tas_events_handled_total", consumer="caseload", outcome="ok")
+        == value(before["caseload"], "tas_events_handled_total", consumer="caseload", outcome="ok") + 2
+    )
+    assert (
+        value(note, "tas_notifications_total", channel="email", status="delivered")
+        == value(before["notify"], "tas_notifications_total", channel="email", status="delivered") + 1
+    )
 
     # an event notify cannot act on (a contact it never heard of) is retried, then dead-lettered
-    await publish(system, ConcernLinkedV1(child_id=child_id, concern_id=str(uuid.uuid4()), school_urn="100000",
-                                          new_child=False, match="upn", family_contact_ids=[str(uuid.uuid4())]))
+    await publish(
+        system,
+        ConcernLinkedV1(
+            child_id=child_id,
+            concern_id=str(uuid.uuid4()),
+            school_urn="100000",
+            new_child=False,
+            match="upn",
+            family_contact_ids=[str(uuid.uuid4())],
+        ),
+    )
 
     async def dead_lettered():
         now = (await metrics(system))["notify"]
-        return now if value(now, "tas_dead_letters_total", consumer="notify") > value(
-            before["notify"], "tas_dead_letters_total", consumer="notify") else None
+        return (
+            now
+            if value(now, "tas_dead_letters_total", consumer="notify")
+            > value(before["notify"], "tas_dead_letters_total", consumer="notify")
+            else None
+        )
 
     now = await eventually(dead_lettered, what="the dead-letter counter")
-    assert value(now, "tas_event_redeliveries_total", consumer="notify") >= value(
-        before["notify"], "tas_event_redeliveries_total", consumer="notify") + 3  # max_deliver is 4 in tests
+    assert (
+        value(now, "tas_event_redeliveries_total", consumer="notify")
+        >= value(before["notify"], "tas_event_redeliveries_total", consumer="notify") + 3
+    )  # max_deliver is 4 in tests
     assert value(now, "tas_events_handled_total", consumer="notify", outcome="retry") >= 4
 
 
@@ -167,8 +212,17 @@ async def test_a_dead_letter_is_listed_and_replayed_once_its_cause_is_fixed(syst
     replays the dead letter and the family gets its message."""
     senco = token("senco", "school", school_urns=["100000"])
     child_id, contact_id = str(uuid.uuid4()), str(uuid.uuid4())
-    await publish(system, ConcernLinkedV1(child_id=child_id, concern_id=str(uuid.uuid4()), school_urn="100000",
-                                          new_child=True, match="created", family_contact_ids=[contact_id]))
+    await publish(
+        system,
+        ConcernLinkedV1(
+            child_id=child_id,
+            concern_id=str(uuid.uuid4()),
+            school_urn="100000",
+            new_child=True,
+            match="created",
+            family_contact_ids=[contact_id],
+        ),
+    )
     url = system.nats.url
 
     async def listed():
@@ -181,9 +235,17 @@ async def test_a_dead_letter_is_listed_and_replayed_once_its_cause_is_fixed(syst
     assert "subject=tas.caseload.child.concern_linked" in line and "deliveries=4" in line
     seq = line.split()[0].removeprefix("seq=")
 
-    await publish(system, FamilyContactChangedV1(child_id=child_id, contact_id=contact_id, relationship="parent",
-                                                 parental_responsibility=True, email="parent43@example.org",
-                                                 preferred_channel="email"))
+    await publish(
+        system,
+        FamilyContactChangedV1(
+            child_id=child_id,
+            contact_id=contact_id,
+            relationship="parent",
+            parental_responsibility=True,
+            email="parent43@example.org",
+            preferred_channel="email",
+        ),
+    )
     assert await asyncio.to_thread(cli.main, ["deadletters", "--nats-url", url, "--replay", seq]) == 0
     assert "tas.caseload.child.concern_linked" in capsys.readouterr().out
     notes = await eventually(lambda: _delivered(system, child_id, senco), what="the replayed notification")

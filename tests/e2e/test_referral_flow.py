@@ -1,8 +1,8 @@
 """Concern → referral → accept across the running services: the accepted event, naming the practitioner and the
 child, reaches the JetStream stream (caseload puts the practitioner on the team from it)."""
+
 from __future__ import annotations
 
-import asyncio
 import json
 
 import nats as nats_client
@@ -10,19 +10,20 @@ from nats.js.api import DeliverPolicy
 
 from tas_common.testing import concern_body
 
-from ..conftest import eventually  # noqa: TID252
+from ..conftest import eventually
 
 
 async def _accepted_events(url: str) -> list[dict]:
     nc = await nats_client.connect(url)
     try:
-        sub = await nc.jetstream().subscribe("tas.referral.referral.accepted", ordered_consumer=True,
-                                             deliver_policy=DeliverPolicy.ALL)
+        sub = await nc.jetstream().subscribe(
+            "tas.referral.referral.accepted", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
+        )
         found = []
         while True:
             try:
                 found.append(json.loads((await sub.next_msg(timeout=0.3)).data))
-            except (asyncio.TimeoutError, nats_client.errors.TimeoutError):
+            except (TimeoutError, nats_client.errors.TimeoutError):
                 return found
     finally:
         await nc.close()
@@ -39,8 +40,9 @@ async def test_concern_referral_accept_reaches_the_stream(system, token):
         return r.json()["child_id"]
 
     child_id = await eventually(linked, what="caseload to link the concern to a child")
-    created = await system.referral.post("/v1/referrals", json={"concern_id": concern["id"],
-                                                                "service_ids": ["999-salt"]}, headers=senco)
+    created = await system.referral.post(
+        "/v1/referrals", json={"concern_id": concern["id"], "service_ids": ["999-salt"]}, headers=senco
+    )
     assert created.status_code == 201, created.text
     referral = created.json()["items"][0]
     assert referral["child_id"] == child_id
@@ -55,7 +57,15 @@ async def test_concern_referral_accept_reaches_the_stream(system, token):
     event = events[0]
     assert event["type"] == "tas.referral.referral.accepted.v1" and event["subject"] == referral["id"]
     assert event["data"] == {
-        "referral_id": referral["id"], "concern_id": concern["id"], "child_id": child_id, "service_id": "999-salt",
-        "school_urn": "100000", "safeguarding": False, "practitioner_sub": "slt-1",
-        "practitioner_name": "Sam Therapist", "practitioner_org_id": "nhs-trust-1",
-        "practitioner_org_type": "health", "practitioner_role": "slt"}
+        "referral_id": referral["id"],
+        "concern_id": concern["id"],
+        "child_id": child_id,
+        "service_id": "999-salt",
+        "school_urn": "100000",
+        "safeguarding": False,
+        "practitioner_sub": "slt-1",
+        "practitioner_name": "Sam Therapist",
+        "practitioner_org_id": "nhs-trust-1",
+        "practitioner_org_type": "health",
+        "practitioner_role": "slt",
+    }

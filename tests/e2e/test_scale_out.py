@@ -3,6 +3,7 @@ exactly once and every outbox row is published once, while the replicas' relays,
 
 Each replica is its own app with its own runtime, database pool and NATS connection; the replicas of a service
 share its durable consumer. Runs in the PostgreSQL pass (`make test-all`)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,10 +21,11 @@ from tas_common.metrics import OUTBOX_DUPLICATES
 from tas_common.tables import outbox, processed_event
 from tas_common.testing import concern_body
 
-from ..conftest import ON_POSTGRES, SERVICES, eventually, migrate, service_settings  # noqa: TID252
+from ..conftest import ON_POSTGRES, SERVICES, eventually, migrate, service_settings
 
-pytestmark = pytest.mark.skipif(not ON_POSTGRES,
-                                reason="two replicas share one PostgreSQL database; SQLite is single-node")
+pytestmark = pytest.mark.skipif(
+    not ON_POSTGRES, reason="two replicas share one PostgreSQL database; SQLite is single-node"
+)
 
 CONCERNS = 50
 REPLICAS = 2
@@ -34,21 +36,28 @@ async def replicas(tmp_path: Path, nats, smtp, issuer):
     """{service: [app, app]} sharing one database per service, one nats-server and one SMTP sink."""
     apps: dict[str, list] = {}
     for service in SERVICES:
-        extra = {"smtp_host": smtp.host, "smtp_port": smtp.port,
-                 "sms_outbox_path": tmp_path / "sms-outbox.jsonl"} if service == "notify" else {}
+        extra = (
+            {"smtp_host": smtp.host, "smtp_port": smtp.port, "sms_outbox_path": tmp_path / "sms-outbox.jsonl"}
+            if service == "notify"
+            else {}
+        )
         settings = service_settings(service, tmp_path, nats.url, **extra)
         await migrate(service, settings.database_url)
         module = importlib.import_module(f"{service}.main")
-        apps[service] = [module.create_app(service_settings(service, tmp_path, nats.url, **extra))
-                         for _ in range(REPLICAS)]
+        apps[service] = [
+            module.create_app(service_settings(service, tmp_path, nats.url, **extra)) for _ in range(REPLICAS)
+        ]
     assert len({app.state.settings.database_url for app in apps["caseload"]}) == 1  # one shared database
     async with AsyncExitStack() as stack:
         clients: dict[str, list[httpx.AsyncClient]] = {}
         for service, group in apps.items():
             for app in group:
                 await stack.enter_async_context(app.router.lifespan_context(app))
-                clients.setdefault(service, []).append(await stack.enter_async_context(httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=app), base_url=f"http://{service}")))
+                clients.setdefault(service, []).append(
+                    await stack.enter_async_context(
+                        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{service}")
+                    )
+                )
         for group in apps.values():
             for app in group:
                 await asyncio.wait_for(app.state.runtime.bus_ready.wait(), timeout=10)
@@ -78,7 +87,8 @@ async def rows(app, statement):
 
 
 async def test_two_replicas_of_each_service_handle_every_event_once_and_publish_every_row_once(
-        replicas, token, smtp, nats):
+    replicas, token, smtp, nats
+):
     apps, clients = replicas
     senco = token("senco", "school", school_urns=["100000"])
     duplicates_before = {s: OUTBOX_DUPLICATES.labels(s)._value.get() for s in SERVICES}
@@ -97,8 +107,10 @@ async def test_two_replicas_of_each_service_handle_every_event_once_and_publish_
     await eventually(all_mail_sent, timeout=60, what=f"{CONCERNS} family emails")
 
     async def outboxes_drained():
-        unsent = [await scalar(apps[s][0], select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None)))
-                  for s in SERVICES]
+        unsent = [
+            await scalar(apps[s][0], select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None)))
+            for s in SERVICES
+        ]
         return sum(unsent) == 0
 
     await eventually(outboxes_drained, timeout=30, what="every outbox row to be published")
@@ -107,8 +119,9 @@ async def test_two_replicas_of_each_service_handle_every_event_once_and_publish_
     # effects happened once: one child per concern, one notification per family, one email each
     caseload, notify, referral = apps["caseload"][0], apps["notify"][0], apps["referral"][0]
     assert await scalar(caseload, text("SELECT count(*) FROM child")) == CONCERNS
-    assert await scalar(caseload, text(
-        "SELECT count(*) FROM chronology_entry WHERE kind = 'concern_raised'")) == CONCERNS
+    assert (
+        await scalar(caseload, text("SELECT count(*) FROM chronology_entry WHERE kind = 'concern_raised'")) == CONCERNS
+    )
     assert await scalar(notify, text("SELECT count(*) FROM notification")) == CONCERNS
     assert await scalar(notify, text("SELECT count(*) FROM notification WHERE status = 'delivered'")) == CONCERNS
     assert len(smtp.messages) == CONCERNS
@@ -116,13 +129,18 @@ async def test_two_replicas_of_each_service_handle_every_event_once_and_publish_
     assert await scalar(referral, text("SELECT count(*) FROM concern WHERE child_id IS NULL")) == 0
 
     # every event was handled once per consuming service: processed_event rows = events of the handled subjects
-    handled = {s: Counter(r.event_type for r in await rows(apps[s][0], select(processed_event.c.event_type)))
-               for s in SERVICES}
-    assert handled["caseload"] == {"tas.referral.concern.raised.v1": CONCERNS,  # + the acknowledgement's outcome
-                                   "tas.notify.notification.delivered.v1": CONCERNS}
+    handled = {
+        s: Counter(r.event_type for r in await rows(apps[s][0], select(processed_event.c.event_type))) for s in SERVICES
+    }
+    assert handled["caseload"] == {
+        "tas.referral.concern.raised.v1": CONCERNS,  # + the acknowledgement's outcome
+        "tas.notify.notification.delivered.v1": CONCERNS,
+    }
     assert handled["referral"] == {"tas.caseload.child.concern_linked.v1": CONCERNS}
-    assert handled["notify"] == {"tas.caseload.child.concern_linked.v1": CONCERNS,
-                                 "tas.caseload.family.contact_changed.v1": CONCERNS}
+    assert handled["notify"] == {
+        "tas.caseload.child.concern_linked.v1": CONCERNS,
+        "tas.caseload.family.contact_changed.v1": CONCERNS,
+    }
 
     # every outbox row was published once: the stream holds exactly the outbox rows, subject by subject, and no
     # relay published a row that another replica had already published (JetStream would report a duplicate)

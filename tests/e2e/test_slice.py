@@ -1,4 +1,5 @@
 """The thin vertical slice across the three services, against a real nats-server, SQLite and SMTP."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,7 +7,7 @@ import json
 
 from tas_common.testing import concern_body
 
-from ..conftest import eventually  # noqa: TID252
+from ..conftest import eventually
 
 
 async def test_concern_creates_child_and_acknowledges_family_by_email(system, token):
@@ -75,6 +76,7 @@ async def test_safeguarding_concern_never_notifies_the_family(system, token):
         return r.json()["items"] if r.status_code == 200 else None
 
     child_id = (await eventually(child_found, what="the child"))[0]["id"]
+
     # notify has handled the linking event once it knows the child's scope; then it must have sent nothing
     async def notify_caught_up():
         r = await system.notify.get("/v1/notifications", params={"child_id": child_id}, headers=dsl)

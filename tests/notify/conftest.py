@@ -1,4 +1,5 @@
 """Fixtures for notify's tests: a migrated notify database, settings, and the fake SMS providers."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -10,15 +11,17 @@ import pytest
 from notify.config import NotifySettings
 from tas_common.db import Database
 
-from ..conftest import migrate, service_settings, sqlite_url  # noqa: TID252
+from ..conftest import migrate, service_settings, sqlite_url
 from .fakes import FakeGovukNotify, FakeTwilio
 
 
 @pytest.fixture
 def make_settings(tmp_path: Path):
     def make(**overrides: Any) -> NotifySettings:
-        return service_settings("notify", tmp_path, "nats://127.0.0.1:1", **{
-            "sms_outbox_path": tmp_path / "sms-outbox.jsonl", **overrides})
+        return service_settings(
+            "notify", tmp_path, "nats://127.0.0.1:1", **{"sms_outbox_path": tmp_path / "sms-outbox.jsonl", **overrides}
+        )
+
     return make
 
 

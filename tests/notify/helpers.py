@@ -1,4 +1,5 @@
 """Small helpers for notify's tests: seed the contact replica, run a use case in a transaction, read rows."""
+
 from __future__ import annotations
 
 import uuid
@@ -18,16 +19,36 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-async def add_contact(db: Database, *, child_id: str, contact_id: str | None = None, channel: str = "email",
-                      language: str = "en", mobile: str | None = "07700 900123",
-                      email: str | None = "parent@example.org", pr: bool = True, opted_out: bool = False,
-                      at: datetime | None = None) -> str:
+async def add_contact(
+    db: Database,
+    *,
+    child_id: str,
+    contact_id: str | None = None,
+    channel: str = "email",
+    language: str = "en",
+    mobile: str | None = "07700 900123",
+    email: str | None = "parent@example.org",
+    pr: bool = True,
+    opted_out: bool = False,
+    at: datetime | None = None,
+) -> str:
     contact_id = contact_id or new_id()
     async with db.transaction() as session:
-        await notifications.upsert_contact(session, change=FamilyContactChangedV1(
-            child_id=child_id, contact_id=contact_id, relationship="parent", parental_responsibility=pr,
-            mobile=mobile, email=email, preferred_channel=channel, language=language, opted_out=opted_out),
-            event_time=at or utcnow())
+        await notifications.upsert_contact(
+            session,
+            change=FamilyContactChangedV1(
+                child_id=child_id,
+                contact_id=contact_id,
+                relationship="parent",
+                parental_responsibility=pr,
+                mobile=mobile,
+                email=email,
+                preferred_channel=channel,
+                language=language,
+                opted_out=opted_out,
+            ),
+            event_time=at or utcnow(),
+        )
     return contact_id
 
 

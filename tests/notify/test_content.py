@@ -1,5 +1,6 @@
 """Content minimisation: every seeded template, in every language, says that something happened and where to look
 - no clinical or safeguarding words, no placeholder that could carry a child's name or a clinical field."""
+
 from __future__ import annotations
 
 import re
@@ -9,20 +10,56 @@ from sqlmodel import select
 from notify.domain.models import MessageTemplate, TemplateVersion
 from notify.domain.templates import Template, placeholders, sms_length
 
-DENY = ["diagnos", "autis", "adhd", "camhs", "mental health", "self-harm", "self harm", "abuse", "neglect",
-        "medication", "medicine", "therapy", "therapist", "safeguarding", "psychiatr", "psycholog", "disorder",
-        "social worker", "child protection", "suicide",
-        "awtistiaeth", "iechyd meddwl", "hunan-niweidio", "cam-drin", "esgeulustod", "meddyginiaeth", "therapi",
-        "diogelu"]
+DENY = [
+    "diagnos",
+    "autis",
+    "adhd",
+    "camhs",
+    "mental health",
+    "self-harm",
+    "self harm",
+    "abuse",
+    "neglect",
+    "medication",
+    "medicine",
+    "therapy",
+    "therapist",
+    "safeguarding",
+    "psychiatr",
+    "psycholog",
+    "disorder",
+    "social worker",
+    "child protection",
+    "suicide",
+    "awtistiaeth",
+    "iechyd meddwl",
+    "hunan-niweidio",
+    "cam-drin",
+    "esgeulustod",
+    "meddyginiaeth",
+    "therapi",
+    "diogelu",
+]
 ALLOWED = {"link", "review_date", "urgent", "reference"}
-FAMILY_TRIGGERS = {"concern_acknowledged", "referral_accepted", "referral_declined", "referral_redirected",
-                   "plan_shared_for_comment", "plan_agreed", "review_scheduled", "review_reminder"}
+FAMILY_TRIGGERS = {
+    "concern_acknowledged",
+    "referral_accepted",
+    "referral_declined",
+    "referral_redirected",
+    "plan_shared_for_comment",
+    "plan_agreed",
+    "review_scheduled",
+    "review_reminder",
+}
 
 
 async def _all_versions(db):
     async with db.reader() as session:
-        rows = (await session.exec(select(MessageTemplate, TemplateVersion).where(
-            TemplateVersion.template_id == MessageTemplate.id))).all()
+        rows = (
+            await session.exec(
+                select(MessageTemplate, TemplateVersion).where(TemplateVersion.template_id == MessageTemplate.id)
+            )
+        ).all()
     return rows
 
 
@@ -46,8 +83,12 @@ async def test_every_family_trigger_exists_in_english_and_welsh_by_sms_and_email
             for language in ("en", "cy"):
                 assert (name, channel, language) in have
     assert {("referral_received", "email", "en"), ("referral_received", "email", "cy")} <= have
-    values = {"link": "https://tas.example.org/family", "review_date": "30 September 2026 at 10:30",
-              "urgent": True, "reference": "ABCDEF12"}
+    values = {
+        "link": "https://tas.example.org/family",
+        "review_date": "30 September 2026 at 10:30",
+        "urgent": True,
+        "reference": "ABCDEF12",
+    }
     for t, v in rows:
         template = Template(t.name, v.version, t.language, t.channel, v.body, v.subject)
         template.validate(max_fragments=3)

@@ -1,9 +1,10 @@
 """Providers against local fakes that speak their APIs, failover, rate limits, retries within a budget, and
 exactly-once across a crash between the provider call and the commit."""
+
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
@@ -20,28 +21,51 @@ from .helpers import add_contact, new_id, outbox_types, rows
 
 
 def notify_provider(fake, **kw) -> NotifySmsProvider:
-    return NotifySmsProvider(base_url=fake.url, service_id=kw.get("service_id", fake.service_id),
-                             secret=kw.get("secret", fake.secret), template_id="tmpl-body", timeout=5)
+    return NotifySmsProvider(
+        base_url=fake.url,
+        service_id=kw.get("service_id", fake.service_id),
+        secret=kw.get("secret", fake.secret),
+        template_id="tmpl-body",
+        timeout=5,
+    )
 
 
 def twilio_provider(fake) -> TwilioSmsProvider:
-    return TwilioSmsProvider(base_url=fake.url, account_sid=fake.account_sid, auth_token=fake.auth_token,
-                             sender="+447700900999", status_callback="https://notify.example.org/v1/receipts/twilio")
+    return TwilioSmsProvider(
+        base_url=fake.url,
+        account_sid=fake.account_sid,
+        auth_token=fake.auth_token,
+        sender="+447700900999",
+        status_callback="https://notify.example.org/v1/receipts/twilio",
+    )
 
 
 async def queue_messages(db, settings, *, count: int = 1, channel: str = "sms") -> list[str]:
     ids = []
     for i in range(count):
         child = new_id()
-        await add_contact(db, child_id=child, channel=channel, mobile=f"07700 900{100 + i:03d}",
-                          email=f"p{i}@example.org")
+        await add_contact(
+            db, child_id=child, channel=channel, mobile=f"07700 900{100 + i:03d}", email=f"p{i}@example.org"
+        )
         async with db.transaction() as session:
             created = await notifications.referral_outcome(
-                session, settings=settings, kind="accepted", event_id=new_id(), now=utcnow(),
-                referral=ReferralAcceptedV1(referral_id=new_id(), concern_id=new_id(), child_id=child,
-                                            service_id="s", school_urn="100000", practitioner_sub="p",
-                                            practitioner_name="P", practitioner_org_id="o",
-                                            practitioner_org_type="health"))
+                session,
+                settings=settings,
+                kind="accepted",
+                event_id=new_id(),
+                now=utcnow(),
+                referral=ReferralAcceptedV1(
+                    referral_id=new_id(),
+                    concern_id=new_id(),
+                    child_id=child,
+                    service_id="s",
+                    school_urn="100000",
+                    practitioner_sub="p",
+                    practitioner_name="P",
+                    practitioner_org_id="o",
+                    practitioner_org_type="health",
+                ),
+            )
         ids += [n.id for n in created]
     return ids
 
@@ -87,8 +111,9 @@ async def test_twilio_gets_form_fields_basic_auth_and_a_status_callback(db, make
     assert (n.status, n.provider, n.provider_ref) == ("sending", "twilio", message["sid"])
 
 
-async def test_failover_to_the_next_provider_when_the_first_is_down(db, make_settings, fake_notify, fake_twilio,
-                                                                    daytime):
+async def test_failover_to_the_next_provider_when_the_first_is_down(
+    db, make_settings, fake_notify, fake_twilio, daytime
+):
     settings = make_settings(**daytime)
     await queue_messages(db, settings)
     fake_notify.fail_next = 1
@@ -100,8 +125,9 @@ async def test_failover_to_the_next_provider_when_the_first_is_down(db, make_set
     assert (n.status, n.provider) == ("sending", "twilio")
 
 
-async def test_rate_limit_sends_the_overflow_to_the_next_provider_then_waits(db, make_settings, fake_notify,
-                                                                            fake_twilio, daytime):
+async def test_rate_limit_sends_the_overflow_to_the_next_provider_then_waits(
+    db, make_settings, fake_notify, fake_twilio, daytime
+):
     settings = make_settings(**daytime)
     await queue_messages(db, settings, count=3)
     clock = [100.0]
@@ -127,8 +153,9 @@ def test_token_bucket():
     assert bucket.try_take() and not bucket.try_take()
 
 
-async def test_temporary_failures_retry_with_backoff_then_end_as_technical_failure(db, make_settings, fake_notify,
-                                                                                  daytime):
+async def test_temporary_failures_retry_with_backoff_then_end_as_technical_failure(
+    db, make_settings, fake_notify, daytime
+):
     settings = make_settings(send_budget=2, retry_base_seconds=30, **daytime)
     await queue_messages(db, settings)
     fake_notify.fail_next = 5
@@ -239,6 +266,7 @@ async def test_suppressed_after_creation_is_not_sent(db, make_settings, fake_not
     settings = make_settings(**daytime)
     await queue_messages(db, settings)
     from notify.domain import recipients
+
     async with db.transaction() as session:
         await recipients.suppress(session, channel="sms", address="+447700900100", reason="sms-stop", source="t")
     await Dispatcher(db=db, settings=settings, routes={"sms": [notify_provider(fake_notify)]}).dispatch_once()

@@ -1,6 +1,7 @@
 """The dispatcher's batch path (claim + suppression + first provider in one transaction, outcomes recorded in one
 transaction) gives each row the outcome it gets when dispatched alone, and the Core replica and suppression
 statements agree with the row-at-a-time reads they replaced."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from notify.providers.ratelimit import TokenBucket
 from tas_common.db import Database
 from tas_common.events.schemas import FamilyContactChangedV1, ReferralAcceptedV1
 
-from ..conftest import migrate, sqlite_url  # noqa: TID252
+from ..conftest import migrate, sqlite_url
 from .helpers import add_contact, new_id, outbox_types, rows
 
 OUTCOMES = {"ok": "accept", "bounce": "permanent", "busy": "temporary", "crash": "raise", "gone": "accept"}
@@ -20,6 +21,7 @@ OUTCOMES = {"ok": "accept", "bounce": "permanent", "busy": "temporary", "crash":
 
 class ScriptedEmail:
     """An email provider standing in for the relay: what it does depends on the recipient's local part."""
+
     name, channel = "relay", "email"
 
     def __init__(self) -> None:
@@ -42,11 +44,23 @@ async def referral_accepted(db: Database, settings, *, child_id: str) -> None:
     """A referral for `child_id` accepted: queues the family's referral_accepted message."""
     async with db.transaction() as session:
         await notifications.referral_outcome(
-            session, settings=settings, kind="accepted", event_id=new_id(), now=datetime.now(UTC),
-            referral=ReferralAcceptedV1(referral_id=new_id(), concern_id=new_id(), child_id=child_id,
-                                        service_id="s", school_urn="100000", practitioner_sub="p",
-                                        practitioner_name="P", practitioner_org_id="o",
-                                        practitioner_org_type="health"))
+            session,
+            settings=settings,
+            kind="accepted",
+            event_id=new_id(),
+            now=datetime.now(UTC),
+            referral=ReferralAcceptedV1(
+                referral_id=new_id(),
+                concern_id=new_id(),
+                child_id=child_id,
+                service_id="s",
+                school_urn="100000",
+                practitioner_sub="p",
+                practitioner_name="P",
+                practitioner_org_id="o",
+                practitioner_org_type="health",
+            ),
+        )
 
 
 async def scenario(db: Database, settings, *, limit: int) -> tuple[dict, list[str], list[str]]:
@@ -57,8 +71,9 @@ async def scenario(db: Database, settings, *, limit: int) -> tuple[dict, list[st
         await add_contact(db, child_id=child, channel="email", email=f"{local}@example.org")
         await referral_accepted(db, settings, child_id=child)
     async with db.transaction() as session:
-        await recipients.suppress(session, channel="email", address="gone@example.org", reason="complaint",
-                                  source="test")
+        await recipients.suppress(
+            session, channel="email", address="gone@example.org", reason="complaint", source="test"
+        )
     provider = ScriptedEmail()
     dispatcher = Dispatcher(db=db, settings=settings, routes={"email": [provider]})
     crashes = 0
@@ -69,8 +84,10 @@ async def scenario(db: Database, settings, *, limit: int) -> tuple[dict, list[st
         except RuntimeError:
             crashes += 1
     assert crashes == 1
-    state = {n.recipient.split("@")[0]: (n.status, n.attempts, n.provider, n.failure_reason,
-                                         n.provider_ref is not None) for n in await rows(db)}
+    state = {
+        n.recipient.split("@")[0]: (n.status, n.attempts, n.provider, n.failure_reason, n.provider_ref is not None)
+        for n in await rows(db)
+    }
     return state, sorted(provider.calls), sorted(await outbox_types(db))
 
 
@@ -93,19 +110,29 @@ async def test_a_batch_gives_each_row_the_outcome_it_gets_alone(tmp_path, make_s
     assert state["crash"] == ("sending", 1, "relay", None, False)  # the provider was recorded before the call
     assert state["gone"] == ("permanent-failure", 1, None, "suppressed: complaint", False)
     assert calls == ["bounce", "busy", "crash", "ok"]  # never the suppressed address
-    assert events == sorted(["tas.notify.notification.sent.v1", "tas.notify.notification.delivered.v1",
-                             "tas.notify.notification.failed.v1", "tas.notify.notification.failed.v1"])
+    assert events == sorted(
+        [
+            "tas.notify.notification.sent.v1",
+            "tas.notify.notification.delivered.v1",
+            "tas.notify.notification.failed.v1",
+            "tas.notify.notification.failed.v1",
+        ]
+    )
 
 
 async def test_rate_limited_rows_of_a_batch_are_given_back_uncounted(db, make_settings):
     settings = make_settings(quiet_hours_start=0, quiet_hours_end=0)
-    for i in range(3):
+    for _i in range(3):
         await add_contact(db, child_id=(child := new_id()), channel="email", email="ok@example.org")
         await referral_accepted(db, settings, child_id=child)
     provider = ScriptedEmail()
     clock = [0.0]
-    dispatcher = Dispatcher(db=db, settings=settings, routes={"email": [provider]},
-                            buckets={"relay": TokenBucket(2, clock=lambda: clock[0])})
+    dispatcher = Dispatcher(
+        db=db,
+        settings=settings,
+        routes={"email": [provider]},
+        buckets={"relay": TokenBucket(2, clock=lambda: clock[0])},
+    )
     assert await dispatcher.dispatch_once() == 3
     assert len(provider.calls) == 2
     by_status = sorted((n.status, n.attempts, n.provider) for n in await rows(db))
@@ -114,18 +141,29 @@ async def test_rate_limited_rows_of_a_batch_are_given_back_uncounted(db, make_se
 
 async def test_suppression_reasons_match_one_at_a_time_lookups(db):
     async with db.transaction() as session:
-        await recipients.suppress(session, channel="email", address="Bounced@example.org", reason="hard-bounce",
-                                  source="test")
+        await recipients.suppress(
+            session, channel="email", address="Bounced@example.org", reason="hard-bounce", source="test"
+        )
         await recipients.suppress(session, channel="sms", address="+447700900321", reason="sms-stop", source="t")
-    pairs = [("email", "bounced@example.org"), ("email", "BOUNCED@example.org"), ("email", "fine@example.org"),
-             ("sms", "+447700900321"), ("sms", "+447700900322"), ("email", "bounced@example.org")]
+    pairs = [
+        ("email", "bounced@example.org"),
+        ("email", "BOUNCED@example.org"),
+        ("email", "fine@example.org"),
+        ("sms", "+447700900321"),
+        ("sms", "+447700900322"),
+        ("email", "bounced@example.org"),
+    ]
     async with db.reader() as session:
         many = await recipients.suppression_reasons(session, addresses=pairs)
-        one_by_one = {pair: await recipients.suppression_reason(session, channel=pair[0], address=pair[1])
-                      for pair in pairs}
+        one_by_one = {
+            pair: await recipients.suppression_reason(session, channel=pair[0], address=pair[1]) for pair in pairs
+        }
     assert many == {pair: reason for pair, reason in one_by_one.items() if reason is not None}
-    assert many == {("email", "bounced@example.org"): "hard-bounce", ("email", "BOUNCED@example.org"): "hard-bounce",
-                    ("sms", "+447700900321"): "sms-stop"}
+    assert many == {
+        ("email", "bounced@example.org"): "hard-bounce",
+        ("email", "BOUNCED@example.org"): "hard-bounce",
+        ("sms", "+447700900321"): "sms-stop",
+    }
 
 
 async def test_contact_replica_update_replaces_details_and_keeps_a_newer_local_opt_out(db):
@@ -136,14 +174,28 @@ async def test_contact_replica_update_replaces_details_and_keeps_a_newer_local_o
         row.opted_out, row.preferences_set_at = True, datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
         session.add(row)
     async with db.transaction() as session:  # an older caseload event: details change, the opt-out stays
-        await notifications.upsert_contact(session, event_time=datetime(2026, 6, 10, 11, 0, tzinfo=UTC),
-                                           change=FamilyContactChangedV1(
-                                               child_id=child, contact_id=contact, relationship="carer",
-                                               parental_responsibility=False, mobile=None, email="new@example.org",
-                                               preferred_channel="sms", language="cy", opted_out=False))
+        await notifications.upsert_contact(
+            session,
+            event_time=datetime(2026, 6, 10, 11, 0, tzinfo=UTC),
+            change=FamilyContactChangedV1(
+                child_id=child,
+                contact_id=contact,
+                relationship="carer",
+                parental_responsibility=False,
+                mobile=None,
+                email="new@example.org",
+                preferred_channel="sms",
+                language="cy",
+                opted_out=False,
+            ),
+        )
     async with db.reader() as session:
         row = await session.get(notifications.Contact, contact)
     assert (row.relationship, row.parental_responsibility, row.mobile, row.email) == (
-        "carer", False, None, "new@example.org")
+        "carer",
+        False,
+        None,
+        "new@example.org",
+    )
     assert (row.opted_out, row.preferred_channel, row.language) == (True, "email", "en")
     assert row.updated_at.tzinfo is not None

@@ -1,4 +1,5 @@
 """The SMTP provider's header policy (OneLineHeaders) writes exactly the bytes compat32 writes."""
+
 from __future__ import annotations
 
 import io
@@ -20,19 +21,33 @@ def flatten(message, policy) -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("subject,language", [
-    ("The school has asked for support", "en"),
-    ("Mae'r ysgol wedi gofyn am gymorth — ŵ ŷ â", "cy"),  # non-ASCII: RFC 2047 through compat32's Header
-    ("A subject long enough that compat32 has to fold it onto a second line of the header block " * 2, "en"),
-    ("  spaces   inside and around  ", "en"),
-])
+@pytest.mark.parametrize(
+    ("subject", "language"),
+    [
+        ("The school has asked for support", "en"),
+        ("Mae'r ysgol wedi gofyn am gymorth — ŵ ŷ â", "cy"),  # non-ASCII: RFC 2047 through compat32's Header
+        ("A subject long enough that compat32 has to fold it onto a second line of the header block " * 2, "en"),
+        ("  spaces   inside and around  ", "en"),
+    ],
+)
 def test_a_message_flattens_to_the_same_bytes_as_with_compat32(subject, language):
     now = utcnow()
-    n = Notification(child_id="c", contact_id="x", trigger_event_id="t", dedupe_key="d", recipient_key="r",
-                     template="t", template_version=1, language=language, channel="email",
-                     recipient="parent@example.org", subject=subject,
-                     body="Dear parent or carer,\n\nSee https://tas.example.org/family\n\nTAS — ŵ", created_at=now,
-                     updated_at=now)
+    n = Notification(
+        child_id="c",
+        contact_id="x",
+        trigger_event_id="t",
+        dedupe_key="d",
+        recipient_key="r",
+        template="t",
+        template_version=1,
+        language=language,
+        channel="email",
+        recipient="parent@example.org",
+        subject=subject,
+        body="Dear parent or carer,\n\nSee https://tas.example.org/family\n\nTAS — ŵ",
+        created_at=now,
+        updated_at=now,
+    )
     message = SmtpProvider(host="127.0.0.1", port=1, sender="TAS <no-reply@tas.example.org>").build(n)
     message.set_boundary("boundary-for-the-test")
     assert flatten(message, POLICY) == flatten(message, compat32)

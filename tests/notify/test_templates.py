@@ -1,10 +1,18 @@
 """The template language, HTML escaping and SMS fragment counting."""
+
 from __future__ import annotations
 
 import pytest
 
-from notify.domain.templates import (MissingPersonalisation, Template, TemplateError, placeholders, plain_to_html,
-                                     render_text, sms_length)
+from notify.domain.templates import (
+    MissingPersonalisation,
+    Template,
+    TemplateError,
+    placeholders,
+    plain_to_html,
+    render_text,
+    sms_length,
+)
 
 
 def test_placeholders_are_filled_and_a_missing_value_is_an_error():
@@ -36,8 +44,9 @@ def test_malformed_placeholder_is_refused_at_validation():
 
 
 def test_html_part_escapes_template_text_and_values_and_links_urls():
-    body = render_text("Tom & Jerry <b>((x))</b>\n\nSee https://tas.example.org/a?b=1&c=2.",
-                       {"x": "<script>alert(1)</script>"})
+    body = render_text(
+        "Tom & Jerry <b>((x))</b>\n\nSee https://tas.example.org/a?b=1&c=2.", {"x": "<script>alert(1)</script>"}
+    )
     html = plain_to_html(body)
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "Tom &amp; Jerry &lt;b&gt;" in html
@@ -45,19 +54,22 @@ def test_html_part_escapes_template_text_and_values_and_links_urls():
     assert html.count("<p>") == 2
 
 
-@pytest.mark.parametrize("text,encoding,characters,fragments", [
-    ("a" * 160, "gsm7", 160, 1),
-    ("a" * 161, "gsm7", 161, 2),
-    ("a" * 306, "gsm7", 306, 2),
-    ("a" * 307, "gsm7", 307, 3),
-    ("€" * 80, "gsm7", 160, 1),          # extended characters count two
-    ("[" * 81, "gsm7", 162, 2),
-    ("é" * 160, "gsm7", 160, 1),          # é is in the GSM-7 basic set
-    ("ŵ" + "a" * 69, "ucs2", 70, 1),     # Welsh ŵ forces Unicode
-    ("ŷ" + "a" * 70, "ucs2", 71, 2),
-    ("â" * 134, "ucs2", 134, 2),
-    ("â" * 135, "ucs2", 135, 3),
-])
+@pytest.mark.parametrize(
+    ("text", "encoding", "characters", "fragments"),
+    [
+        ("a" * 160, "gsm7", 160, 1),
+        ("a" * 161, "gsm7", 161, 2),
+        ("a" * 306, "gsm7", 306, 2),
+        ("a" * 307, "gsm7", 307, 3),
+        ("€" * 80, "gsm7", 160, 1),  # extended characters count two
+        ("[" * 81, "gsm7", 162, 2),
+        ("é" * 160, "gsm7", 160, 1),  # é is in the GSM-7 basic set
+        ("ŵ" + "a" * 69, "ucs2", 70, 1),  # Welsh ŵ forces Unicode
+        ("ŷ" + "a" * 70, "ucs2", 71, 2),
+        ("â" * 134, "ucs2", 134, 2),
+        ("â" * 135, "ucs2", 135, 3),
+    ],
+)
 def test_sms_fragments(text, encoding, characters, fragments):
     length = sms_length(text)
     assert (length.encoding, length.characters, length.fragments) == (encoding, characters, fragments)

@@ -1,4 +1,5 @@
 """Triggers from events → messages, against a real (migrated) SQLite database, with fixed clocks."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -6,9 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from notify.domain import notifications, recipients
-from notify.domain.models import Notification
-from tas_common.events.schemas import (PlanPublishedV1, ReferralAcceptedV1, ReferralDeclinedV1, ReferralSubmittedV1,
-                                       ReviewScheduledV1)
+from tas_common.events.schemas import (
+    PlanPublishedV1,
+    ReferralAcceptedV1,
+    ReferralDeclinedV1,
+    ReferralSubmittedV1,
+    ReviewScheduledV1,
+)
 
 from .helpers import add_contact, new_id, outbox_types, rows
 
@@ -16,10 +21,18 @@ NOON = datetime(2026, 6, 10, 11, 0, tzinfo=UTC)  # 12:00 in London (BST)
 
 
 def accepted(child_id: str, referral_id: str | None = None, **kw) -> ReferralAcceptedV1:
-    return ReferralAcceptedV1(referral_id=referral_id or new_id(), concern_id=new_id(), child_id=child_id,
-                              service_id="svc-slt", school_urn="100000", practitioner_sub="slt-1",
-                              practitioner_name="P", practitioner_org_id="nhs-trust-1",
-                              practitioner_org_type="health", **kw)
+    return ReferralAcceptedV1(
+        referral_id=referral_id or new_id(),
+        concern_id=new_id(),
+        child_id=child_id,
+        service_id="svc-slt",
+        school_urn="100000",
+        practitioner_sub="slt-1",
+        practitioner_name="P",
+        practitioner_org_id="nhs-trust-1",
+        practitioner_org_type="health",
+        **kw,
+    )
 
 
 async def run(db, fn, **kw):
@@ -28,7 +41,8 @@ async def run(db, fn, **kw):
 
 
 async def test_referral_accepted_goes_to_each_contact_with_parental_responsibility_by_channel_and_language(
-        db, make_settings):
+    db, make_settings
+):
     settings = make_settings()
     child = new_id()
     sms_cy = await add_contact(db, child_id=child, channel="sms", language="cy", mobile="07700 900001")
@@ -36,8 +50,15 @@ async def test_referral_accepted_goes_to_each_contact_with_parental_responsibili
     await add_contact(db, child_id=child, pr=False, email="carer@example.org")
     await add_contact(db, child_id=child, opted_out=True, email="optout@example.org")
     await add_contact(db, child_id=new_id(), email="other-child@example.org")
-    await run(db, notifications.referral_outcome, settings=settings, kind="accepted", referral=accepted(child),
-              event_id=new_id(), now=NOON)
+    await run(
+        db,
+        notifications.referral_outcome,
+        settings=settings,
+        kind="accepted",
+        referral=accepted(child),
+        event_id=new_id(),
+        now=NOON,
+    )
     sent = {n.contact_id: n for n in await rows(db)}
     assert set(sent) == {sms_cy, email_en}
     sms, mail = sent[sms_cy], sent[email_en]
@@ -52,10 +73,24 @@ async def test_safeguarding_referral_and_unlinked_referral_send_nothing_to_the_f
     settings = make_settings()
     child = new_id()
     await add_contact(db, child_id=child)
-    await run(db, notifications.referral_outcome, settings=settings, kind="accepted",
-              referral=accepted(child, safeguarding=True), event_id=new_id(), now=NOON)
-    await run(db, notifications.referral_outcome, settings=settings, kind="accepted",
-              referral=accepted(None), event_id=new_id(), now=NOON)  # type: ignore[arg-type]
+    await run(
+        db,
+        notifications.referral_outcome,
+        settings=settings,
+        kind="accepted",
+        referral=accepted(child, safeguarding=True),
+        event_id=new_id(),
+        now=NOON,
+    )
+    await run(
+        db,
+        notifications.referral_outcome,
+        settings=settings,
+        kind="accepted",
+        referral=accepted(None),
+        event_id=new_id(),
+        now=NOON,
+    )  # type: ignore[arg-type]
     assert await rows(db) == []
 
 
@@ -65,26 +100,45 @@ async def test_a_second_event_about_the_same_fact_sends_nothing_more(db, make_se
     await add_contact(db, child_id=child)
     fact = accepted(child)
     for _ in range(2):  # two events (two ids) that say the same referral was accepted
-        await run(db, notifications.referral_outcome, settings=settings, kind="accepted", referral=fact,
-                  event_id=new_id(), now=NOON)
-    declined = ReferralDeclinedV1(**fact.model_dump(include={"referral_id", "concern_id", "child_id", "service_id",
-                                                             "school_urn"}), reason="not eligible")
-    await run(db, notifications.referral_outcome, settings=settings, kind="declined", referral=declined,
-              event_id=new_id(), now=NOON)
+        await run(
+            db,
+            notifications.referral_outcome,
+            settings=settings,
+            kind="accepted",
+            referral=fact,
+            event_id=new_id(),
+            now=NOON,
+        )
+    declined = ReferralDeclinedV1(
+        **fact.model_dump(include={"referral_id", "concern_id", "child_id", "service_id", "school_urn"}),
+        reason="not eligible",
+    )
+    await run(
+        db,
+        notifications.referral_outcome,
+        settings=settings,
+        kind="declined",
+        referral=declined,
+        event_id=new_id(),
+        now=NOON,
+    )
     assert sorted(n.template for n in await rows(db)) == ["referral_accepted", "referral_declined"]
     body = (await rows(db, template="referral_declined"))[0].body
     assert "not eligible" not in body  # the reason stays with the practitioners
 
 
-@pytest.mark.parametrize("now,expected", [
-    (datetime(2026, 6, 10, 20, 30, tzinfo=UTC), datetime(2026, 6, 11, 7, 0, tzinfo=UTC)),   # 21:30 BST
-    (datetime(2026, 6, 10, 1, 0, tzinfo=UTC), datetime(2026, 6, 10, 7, 0, tzinfo=UTC)),     # 02:00 BST
-    (datetime(2026, 1, 10, 21, 0, tzinfo=UTC), datetime(2026, 1, 11, 8, 0, tzinfo=UTC)),    # 21:00 GMT
-    (datetime(2026, 3, 28, 22, 0, tzinfo=UTC), datetime(2026, 3, 29, 7, 0, tzinfo=UTC)),    # clocks go forward
-    (datetime(2026, 10, 24, 21, 30, tzinfo=UTC), datetime(2026, 10, 25, 8, 0, tzinfo=UTC)),  # clocks go back
-    (datetime(2026, 6, 10, 19, 59, tzinfo=UTC), None),                                     # 20:59 BST
-    (datetime(2026, 1, 10, 8, 0, tzinfo=UTC), None),                                       # 08:00 GMT
-])
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (datetime(2026, 6, 10, 20, 30, tzinfo=UTC), datetime(2026, 6, 11, 7, 0, tzinfo=UTC)),  # 21:30 BST
+        (datetime(2026, 6, 10, 1, 0, tzinfo=UTC), datetime(2026, 6, 10, 7, 0, tzinfo=UTC)),  # 02:00 BST
+        (datetime(2026, 1, 10, 21, 0, tzinfo=UTC), datetime(2026, 1, 11, 8, 0, tzinfo=UTC)),  # 21:00 GMT
+        (datetime(2026, 3, 28, 22, 0, tzinfo=UTC), datetime(2026, 3, 29, 7, 0, tzinfo=UTC)),  # clocks go forward
+        (datetime(2026, 10, 24, 21, 30, tzinfo=UTC), datetime(2026, 10, 25, 8, 0, tzinfo=UTC)),  # clocks go back
+        (datetime(2026, 6, 10, 19, 59, tzinfo=UTC), None),  # 20:59 BST
+        (datetime(2026, 1, 10, 8, 0, tzinfo=UTC), None),  # 08:00 GMT
+    ],
+)
 def test_quiet_hours_end_in_uk_time(make_settings, now, expected):
     assert notifications.quiet_hours_end(now, settings=make_settings()) == expected
 
@@ -95,8 +149,15 @@ async def test_sms_waits_for_morning_email_does_not(db, make_settings):
     await add_contact(db, child_id=child, channel="sms")
     await add_contact(db, child_id=child, channel="email")
     late = datetime(2026, 6, 10, 21, 15, tzinfo=UTC)  # 22:15 BST
-    await run(db, notifications.referral_outcome, settings=settings, kind="accepted", referral=accepted(child),
-              event_id=new_id(), now=late)
+    await run(
+        db,
+        notifications.referral_outcome,
+        settings=settings,
+        kind="accepted",
+        referral=accepted(child),
+        event_id=new_id(),
+        now=late,
+    )
     by_channel = {n.channel: n for n in await rows(db)}
     assert by_channel["sms"].not_before.replace(tzinfo=UTC) == datetime(2026, 6, 11, 7, 0, tzinfo=UTC)
     assert by_channel["email"].not_before is None
@@ -104,8 +165,9 @@ async def test_sms_waits_for_morning_email_does_not(db, make_settings):
         claimed = await notifications.claim_due(session, limit=10, dialect="sqlite", settings=settings, now=late)
     assert [n.channel for n in claimed] == ["email"]
     async with db.transaction() as session:
-        morning = await notifications.claim_due(session, limit=10, dialect="sqlite", settings=settings,
-                                                now=datetime(2026, 6, 11, 7, 0, tzinfo=UTC))
+        morning = await notifications.claim_due(
+            session, limit=10, dialect="sqlite", settings=settings, now=datetime(2026, 6, 11, 7, 0, tzinfo=UTC)
+        )
     assert [n.channel for n in morning] == ["sms"]
 
 
@@ -113,12 +175,18 @@ async def test_a_retry_that_comes_due_at_night_is_moved_to_morning(db, make_sett
     settings = make_settings()
     child = new_id()
     await add_contact(db, child_id=child, channel="sms")
-    await run(db, notifications.referral_outcome, settings=settings, kind="accepted", referral=accepted(child),
-              event_id=new_id(), now=NOON)
+    await run(
+        db,
+        notifications.referral_outcome,
+        settings=settings,
+        kind="accepted",
+        referral=accepted(child),
+        event_id=new_id(),
+        now=NOON,
+    )
     night = datetime(2026, 6, 10, 22, 0, tzinfo=UTC)
     async with db.transaction() as session:
-        assert await notifications.claim_due(session, limit=10, dialect="sqlite", settings=settings,
-                                             now=night) == []
+        assert await notifications.claim_due(session, limit=10, dialect="sqlite", settings=settings, now=night) == []
     (n,) = await rows(db)
     assert n.status == "created" and n.not_before.replace(tzinfo=UTC) == datetime(2026, 6, 11, 7, tzinfo=UTC)
 
@@ -127,8 +195,9 @@ async def test_review_scheduled_now_and_reminder_before_and_a_move_cancels_the_o
     settings = make_settings(review_reminder_days=2)
     child = new_id()
     await add_contact(db, child_id=child, channel="email", language="cy")
-    review = ReviewScheduledV1(child_id=child, review_id=new_id(),
-                               scheduled_for=datetime(2026, 6, 20, 9, 30, tzinfo=UTC))
+    review = ReviewScheduledV1(
+        child_id=child, review_id=new_id(), scheduled_for=datetime(2026, 6, 20, 9, 30, tzinfo=UTC)
+    )
     await run(db, notifications.review_scheduled, settings=settings, review=review, event_id=new_id(), now=NOON)
     reminder, now_msg = sorted(await rows(db), key=lambda n: n.template)
     assert now_msg.template == "review_scheduled" and now_msg.not_before is None
@@ -138,8 +207,12 @@ async def test_review_scheduled_now_and_reminder_before_and_a_move_cancels_the_o
     moved = review.model_copy(update={"scheduled_for": datetime(2026, 6, 25, 9, 30, tzinfo=UTC)})
     await run(db, notifications.review_scheduled, settings=settings, review=moved, event_id=new_id(), now=NOON)
     statuses = sorted((n.template, n.status, n.body.split("ar ")[-1][:20]) for n in await rows(db))
-    assert [s[:2] for s in statuses] == [("review_reminder", "cancelled"), ("review_reminder", "created"),
-                                        ("review_scheduled", "created"), ("review_scheduled", "created")]
+    assert [s[:2] for s in statuses] == [
+        ("review_reminder", "cancelled"),
+        ("review_reminder", "created"),
+        ("review_scheduled", "created"),
+        ("review_scheduled", "created"),
+    ]
 
 
 async def test_no_reminder_when_the_review_is_too_close(db, make_settings):
@@ -151,8 +224,10 @@ async def test_no_reminder_when_the_review_is_too_close(db, make_settings):
     assert [n.template for n in await rows(db)] == ["review_scheduled"]
 
 
-@pytest.mark.parametrize("status,template", [("shared_for_comment", "plan_shared_for_comment"),
-                                             ("agreed", "plan_agreed"), ("draft", None)])
+@pytest.mark.parametrize(
+    ("status", "template"),
+    [("shared_for_comment", "plan_shared_for_comment"), ("agreed", "plan_agreed"), ("draft", None)],
+)
 async def test_plan_published(db, make_settings, status, template):
     settings = make_settings()
     child = new_id()
@@ -164,13 +239,21 @@ async def test_plan_published(db, make_settings, status, template):
 
 async def test_new_referral_tells_the_receiving_teams_inbox_marked_urgent(db, make_settings):
     settings = make_settings()
-    submitted = ReferralSubmittedV1(referral_id=new_id(), concern_id=new_id(), child_id=new_id(),
-                                    service_id="svc-slt", school_urn="100000", service_org_id="nhs-trust-1",
-                                    service_org_type="health", urgency="urgent",
-                                    service_contact_email="slt-team@example.org")
+    submitted = ReferralSubmittedV1(
+        referral_id=new_id(),
+        concern_id=new_id(),
+        child_id=new_id(),
+        service_id="svc-slt",
+        school_urn="100000",
+        service_org_id="nhs-trust-1",
+        service_org_type="health",
+        urgency="urgent",
+        service_contact_email="slt-team@example.org",
+    )
     for _ in range(2):
-        await run(db, notifications.referral_submitted, settings=settings, referral=submitted, event_id=new_id(),
-                  now=NOON)
+        await run(
+            db, notifications.referral_submitted, settings=settings, referral=submitted, event_id=new_id(), now=NOON
+        )
     (n,) = await rows(db)
     assert (n.channel, n.recipient, n.recipient_key) == ("email", "slt-team@example.org", "inbox:svc-slt")
     assert n.subject == "New request for support: urgent" and "It is marked urgent." in n.body
@@ -185,10 +268,18 @@ async def test_suppressed_address_gets_a_permanent_failure_not_a_message(db, mak
     child = new_id()
     await add_contact(db, child_id=child, email="bounced@example.org")
     async with db.transaction() as session:
-        await recipients.suppress(session, channel="email", address="bounced@example.org", reason="hard-bounce",
-                                  source="test")
-    await run(db, notifications.referral_outcome, settings=settings, kind="accepted", referral=accepted(child),
-              event_id=new_id(), now=NOON)
+        await recipients.suppress(
+            session, channel="email", address="bounced@example.org", reason="hard-bounce", source="test"
+        )
+    await run(
+        db,
+        notifications.referral_outcome,
+        settings=settings,
+        kind="accepted",
+        referral=accepted(child),
+        event_id=new_id(),
+        now=NOON,
+    )
     (n,) = await rows(db)
     assert (n.status, n.failure_reason) == ("permanent-failure", "suppressed: hard-bounce")
     assert await outbox_types(db) == ["tas.notify.notification.failed.v1"]
@@ -201,8 +292,15 @@ async def test_landline_is_refused_for_sms_and_email_used_instead_or_failure_rec
     child = new_id()
     fallback = await add_contact(db, child_id=child, channel="sms", mobile="01632 960123", email="p@example.org")
     nothing = await add_contact(db, child_id=child, channel="sms", mobile="0909 8790000", email="not-an-email")
-    await run(db, notifications.referral_outcome, settings=settings, kind="accepted", referral=accepted(child),
-              event_id=new_id(), now=NOON)
+    await run(
+        db,
+        notifications.referral_outcome,
+        settings=settings,
+        kind="accepted",
+        referral=accepted(child),
+        event_id=new_id(),
+        now=NOON,
+    )
     by_contact = {n.contact_id: n for n in await rows(db)}
     assert (by_contact[fallback].channel, by_contact[fallback].status) == ("email", "created")
     assert by_contact[nothing].status == "permanent-failure"
@@ -228,13 +326,25 @@ async def test_contact_replica_keeps_a_newer_local_preference(db, make_settings)
         row.preferred_channel, row.language = "email", "cy"
         row.preferences_set_at = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
         session.add(row)
-    await add_contact(db, child_id=child, contact_id=contact, channel="sms", language="en",
-                      at=datetime(2026, 6, 10, 11, 0, tzinfo=UTC))
+    await add_contact(
+        db,
+        child_id=child,
+        contact_id=contact,
+        channel="sms",
+        language="en",
+        at=datetime(2026, 6, 10, 11, 0, tzinfo=UTC),
+    )
     async with db.reader() as session:
         row = await session.get(notifications.Contact, contact)
     assert (row.preferred_channel, row.language) == ("email", "cy")
-    await add_contact(db, child_id=child, contact_id=contact, channel="sms", language="en",
-                      at=datetime(2026, 6, 10, 13, 0, tzinfo=UTC))
+    await add_contact(
+        db,
+        child_id=child,
+        contact_id=contact,
+        channel="sms",
+        language="en",
+        at=datetime(2026, 6, 10, 13, 0, tzinfo=UTC),
+    )
     async with db.reader() as session:
         row = await session.get(notifications.Contact, contact)
     assert (row.preferred_channel, row.language) == ("sms", "en")

@@ -1,5 +1,6 @@
 """Referral's test helpers: a module-scoped referral service on a real nats-server and SQLite (for the large
 authorisation table), tokens for each kind of caller, and readers of the JetStream stream."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,7 +20,7 @@ from nats.js.api import DeliverPolicy
 from tas_common.auth import DevIssuer
 from tas_common.testing import NatsServer, concern_body
 
-from ..conftest import drop_database, fresh_database_url, migrate, service_settings  # noqa: TID252
+from ..conftest import drop_database, fresh_database_url, migrate, service_settings
 
 SCHOOL = "100000"
 OTHER_SCHOOL = "100001"
@@ -32,14 +33,16 @@ ACTORS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "senco": ("senco", "school", {"org_id": "school-100000", "sub": "senco-1", "school_urns": [SCHOOL]}),
     "dsl": ("dsl", "school", {"org_id": "school-100000", "sub": "dsl-1", "school_urns": [SCHOOL]}),
     "teacher": ("teacher", "school", {"org_id": "school-100000", "sub": "teacher-1", "school_urns": [SCHOOL]}),
-    "other_school_senco": ("senco", "school", {"org_id": "school-100001", "sub": "senco-9",
-                                               "school_urns": [OTHER_SCHOOL]}),
+    "other_school_senco": (
+        "senco",
+        "school",
+        {"org_id": "school-100001", "sub": "senco-9", "school_urns": [OTHER_SCHOOL]},
+    ),
     "salt": ("slt", "health", {"org_id": "nhs-trust-1", "sub": "slt-1", "name": "Sam Therapist"}),
     "other_health": ("slt", "health", {"org_id": "nhs-trust-9", "sub": "slt-9"}),
     "front_door": ("social_worker", "social_care", {"org_id": "la-999-csc", "sub": "sw-1"}),
     "la_officer": ("send_officer", "local_authority", {"org_id": "la-999-send", "sub": "so-1", "la_code": "999"}),
-    "other_la_officer": ("send_officer", "local_authority", {"org_id": "la-998-send", "sub": "so-9",
-                                                             "la_code": "998"}),
+    "other_la_officer": ("send_officer", "local_authority", {"org_id": "la-998-send", "sub": "so-9", "la_code": "998"}),
     "offer_admin": ("offer_admin", "local_authority", {"org_id": "la-999", "sub": "admin-1", "la_code": "999"}),
     "family": ("parent", "family", {"org_id": "family", "sub": "parent-1", "child_ids": ["c-1"]}),
     "mis": ("mis_client", "mis", {"org_id": "mis-vendor-1", "sub": "mis-client-1", "school_urns": [SCHOOL]}),
@@ -54,6 +57,7 @@ def actor_headers(token: Callable[..., dict[str, str]], actor: str) -> dict[str,
 @dataclass
 class Referral:
     """The referral service alone, module-scoped: fast enough for a parametrized table of every role × action."""
+
     client: httpx.AsyncClient
     issuer: DevIssuer
     nats_url: str
@@ -62,8 +66,15 @@ class Referral:
     def headers(self, actor: str) -> dict[str, str]:
         role, org_type, claims = ACTORS[actor]
         claims = dict(claims)
-        jwt = self.issuer.mint(issuer="tas-dev", audience="tas", sub=claims.pop("sub"), org_id=claims.pop("org_id"),
-                               org_type=org_type, roles=[role], **claims)
+        jwt = self.issuer.mint(
+            issuer="tas-dev",
+            audience="tas",
+            sub=claims.pop("sub"),
+            org_id=claims.pop("org_id"),
+            org_type=org_type,
+            roles=[role],
+            **claims,
+        )
         return {"Authorization": f"Bearer {jwt}"}
 
 
@@ -72,15 +83,18 @@ async def referral_only(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
     tmp: Path = tmp_path_factory.mktemp("referral")
     server = NatsServer(tmp / "nats").start()
     issuer = DevIssuer(tmp / "dev-issuer").ensure()
-    settings = service_settings("referral", tmp, server.url,
-                                database_url=fresh_database_url("referral", tmp, per_test=False))
+    settings = service_settings(
+        "referral", tmp, server.url, database_url=fresh_database_url("referral", tmp, per_test=False)
+    )
     await migrate("referral", settings.database_url)
     app = importlib.import_module("referral.main").create_app(settings)
     try:
-        async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://referral") as c:
-                await asyncio.wait_for(app.state.runtime.bus_ready.wait(), timeout=10)
-                yield Referral(client=c, issuer=issuer, nats_url=server.url, app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://referral") as c,
+        ):
+            await asyncio.wait_for(app.state.runtime.bus_ready.wait(), timeout=10)
+            yield Referral(client=c, issuer=issuer, nats_url=server.url, app=app)
     finally:
         server.stop()
         drop_database(settings.database_url)
@@ -92,17 +106,18 @@ async def new_concern(client: httpx.AsyncClient, headers: dict[str, str], serial
     return response.json()
 
 
-async def new_referral(client: httpx.AsyncClient, headers: dict[str, str], serial: int, service_id: str = SALT,
-                       **overrides: Any) -> dict:
+async def new_referral(
+    client: httpx.AsyncClient, headers: dict[str, str], serial: int, service_id: str = SALT, **overrides: Any
+) -> dict:
     concern = await new_concern(client, headers, serial, **overrides)
-    response = await client.post("/v1/referrals", json={"concern_id": concern["id"], "service_ids": [service_id]},
-                                 headers=headers)
+    response = await client.post(
+        "/v1/referrals", json={"concern_id": concern["id"], "service_ids": [service_id]}, headers=headers
+    )
     assert response.status_code == 201, response.text
     return response.json()["items"][0]
 
 
-async def stream_events(nats_url: str, subject: str = "tas.>", *, expect: int = 1,
-                        timeout: float = 10.0) -> list[dict]:
+async def stream_events(nats_url: str, subject: str = "tas.>", *, expect: int = 1, timeout: float = 10.0) -> list[dict]:
     """The CloudEvents on `subject` in the TAS stream, read with an ephemeral ordered JetStream consumer; waits
     until at least `expect` are there."""
     nc = await nats_client.connect(nats_url)
@@ -117,7 +132,7 @@ async def stream_events(nats_url: str, subject: str = "tas.>", *, expect: int = 
                 while True:
                     try:
                         msg = await sub.next_msg(timeout=0.3)
-                    except (asyncio.TimeoutError, nats_client.errors.TimeoutError):
+                    except (TimeoutError, nats_client.errors.TimeoutError):
                         break
                     events.append(json.loads(msg.data))
             finally:

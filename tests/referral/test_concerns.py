@@ -1,4 +1,5 @@
 """Concerns raised by school staff: every field, the schools register, and bad input named field by field."""
+
 from __future__ import annotations
 
 import json
@@ -20,10 +21,20 @@ def _fields(response) -> set[str]:
 
 async def test_a_full_concern_is_stored_with_the_register_la_and_raised_with_it(referral_only):
     senco = referral_only.headers("senco")
-    body = concern_body(101, urgency="priority", consent_status="given",
-                        areas_of_need=["communication_and_interaction", "social_emotional_mental_health"],
-                        graduated_response=[{"action": "Talk Boost group, 3 x 20 min a week", "started": "2026-01-05",
-                                             "ended": "2026-03-27", "outcome": "Some progress with vocabulary"}])
+    body = concern_body(
+        101,
+        urgency="priority",
+        consent_status="given",
+        areas_of_need=["communication_and_interaction", "social_emotional_mental_health"],
+        graduated_response=[
+            {
+                "action": "Talk Boost group, 3 x 20 min a week",
+                "started": "2026-01-05",
+                "ended": "2026-03-27",
+                "outcome": "Some progress with vocabulary",
+            }
+        ],
+    )
     body["child"]["year_group"] = "y4"
     response = await referral_only.client.post("/v1/concerns", json=body, headers=senco)
     assert response.status_code == 201, response.text
@@ -36,8 +47,11 @@ async def test_a_full_concern_is_stored_with_the_register_la_and_raised_with_it(
     read = await referral_only.client.get(f"/v1/concerns/{concern['id']}", headers=senco)
     assert read.json()["areas_of_need"] == body["areas_of_need"]
 
-    events = [e for e in await stream_events(referral_only.nats_url, "tas.referral.concern.raised", expect=1)
-              if e["data"]["concern_id"] == concern["id"]]
+    events = [
+        e
+        for e in await stream_events(referral_only.nats_url, "tas.referral.concern.raised", expect=1)
+        if e["data"]["concern_id"] == concern["id"]
+    ]
     assert len(events) == 1
     assert events[0]["data"]["la_code"] == "999"
     assert events[0]["data"]["child"]["upn"] == body["child"]["upn"]
@@ -45,14 +59,21 @@ async def test_a_full_concern_is_stored_with_the_register_la_and_raised_with_it(
 
 async def test_every_invalid_field_is_named(referral_only):
     body = concern_body(102, urgency="whenever", areas_of_need=["maths"], consent_status="maybe")
-    body["child"].update(upn="A12345678901B", nhs_number="9434765918", year_group="Year 4",
-                         date_of_birth="2030-01-01")
+    body["child"].update(upn="A12345678901B", nhs_number="9434765918", year_group="Year 4", date_of_birth="2030-01-01")
     body["family_contacts"][0].update(mobile="01632 960000", email="not-an-email")
     response = await referral_only.client.post("/v1/concerns", json=body, headers=referral_only.headers("senco"))
     fields = _fields(response)
-    assert {"body.urgency", "body.areas_of_need.0", "body.consent_status", "body.child.upn",
-            "body.child.nhs_number", "body.child.year_group", "body.child.date_of_birth",
-            "body.family_contacts.0.mobile", "body.family_contacts.0.email"} <= fields
+    assert {
+        "body.urgency",
+        "body.areas_of_need.0",
+        "body.consent_status",
+        "body.child.upn",
+        "body.child.nhs_number",
+        "body.child.year_group",
+        "body.child.date_of_birth",
+        "body.family_contacts.0.mobile",
+        "body.family_contacts.0.email",
+    } <= fields
     assert body["child"]["upn"] not in response.text  # never echoes the submitted values
 
 
@@ -74,45 +95,58 @@ async def test_a_valid_upn_with_the_wrong_check_letter_is_refused(referral_only)
 
 
 async def test_unknown_school_is_422_naming_school_urn(referral_only):
-    headers = referral_only.issuer.mint(issuer="tas-dev", audience="tas", sub="s", org_id="school-777777",
-                                        org_type="school", roles=["senco"], school_urns=["777777"])
-    response = await referral_only.client.post("/v1/concerns", json=concern_body(105, school_urn="777777"),
-                                               headers={"Authorization": f"Bearer {headers}"})
+    headers = referral_only.issuer.mint(
+        issuer="tas-dev",
+        audience="tas",
+        sub="s",
+        org_id="school-777777",
+        org_type="school",
+        roles=["senco"],
+        school_urns=["777777"],
+    )
+    response = await referral_only.client.post(
+        "/v1/concerns", json=concern_body(105, school_urn="777777"), headers={"Authorization": f"Bearer {headers}"}
+    )
     assert _fields(response) == {"body.school_urn"}
     assert response.json()["type"] == "urn:tas:problem:validation-error"
 
 
 async def test_a_school_outside_the_token_is_403(referral_only):
-    response = await referral_only.client.post("/v1/concerns", json=concern_body(106, school_urn="100001"),
-                                               headers=referral_only.headers("senco"))
+    response = await referral_only.client.post(
+        "/v1/concerns", json=concern_body(106, school_urn="100001"), headers=referral_only.headers("senco")
+    )
     assert response.status_code == 403
 
 
 async def test_unknown_fields_are_rejected_not_dropped(referral_only):
     body = concern_body(107, favourite_colour="blue")
     body["child"]["shoe_size"] = 3
-    fields = _fields(await referral_only.client.post("/v1/concerns", json=body,
-                                                     headers=referral_only.headers("senco")))
+    fields = _fields(await referral_only.client.post("/v1/concerns", json=body, headers=referral_only.headers("senco")))
     assert fields == {"body.favourite_colour", "body.child.shoe_size"}
 
 
 async def test_a_lawful_basis_is_for_sharing_without_consent_and_comes_from_the_vocabulary(referral_only):
     senco = referral_only.headers("senco")
-    both = await referral_only.client.post("/v1/concerns", json=concern_body(108, lawful_basis="safeguarding"),
-                                           headers=senco)
+    both = await referral_only.client.post(
+        "/v1/concerns", json=concern_body(108, lawful_basis="safeguarding"), headers=senco
+    )
     assert both.status_code == 422
-    free_text = await referral_only.client.post("/v1/concerns", json=concern_body(
-        108, consent_status="refused", lawful_basis="because"), headers=senco)
+    free_text = await referral_only.client.post(
+        "/v1/concerns", json=concern_body(108, consent_status="refused", lawful_basis="because"), headers=senco
+    )
     assert _fields(free_text) == {"body.lawful_basis"}
-    concern = await new_concern(referral_only.client, senco, 108, consent_status="refused",
-                                lawful_basis="legal_obligation")
+    concern = await new_concern(
+        referral_only.client, senco, 108, consent_status="refused", lawful_basis="legal_obligation"
+    )
     assert concern["consent_status"] == "refused" and concern["lawful_basis"] == "legal_obligation"
 
 
 async def test_wrong_content_type_is_415(referral_only):
     response = await referral_only.client.post(
-        "/v1/concerns", content=json.dumps(concern_body(109)),
-        headers={**referral_only.headers("senco"), "Content-Type": "text/plain"})
+        "/v1/concerns",
+        content=json.dumps(concern_body(109)),
+        headers={**referral_only.headers("senco"), "Content-Type": "text/plain"},
+    )
     assert response.status_code == 415
     assert response.json()["type"] == "urn:tas:problem:unsupported-media-type"
 
@@ -136,19 +170,39 @@ async def test_idempotency_key_creates_one_concern(referral_only):
 
 
 _SHAPES = {
-    "no contacts, no NHS number": lambda b: (b.update(family_contacts=[], consent_status="not_sought"),
-                                              b["child"].update(nhs_number=None, year_group=None)),
-    "two contacts, lawful basis": lambda b: b.update(consent_status="refused", lawful_basis="public_task",
-                                                     family_contacts=[*b["family_contacts"], {
-                                                         "name": "Sam Carer", "relationship": "carer",
-                                                         "parental_responsibility": False, "mobile": "07700 900123",
-                                                         "preferred_channel": "sms", "language": "cy"}]),
+    "no contacts, no NHS number": lambda b: (
+        b.update(family_contacts=[], consent_status="not_sought"),
+        b["child"].update(nhs_number=None, year_group=None),
+    ),
+    "two contacts, lawful basis": lambda b: b.update(
+        consent_status="refused",
+        lawful_basis="public_task",
+        family_contacts=[
+            *b["family_contacts"],
+            {
+                "name": "Sam Carer",
+                "relationship": "carer",
+                "parental_responsibility": False,
+                "mobile": "07700 900123",
+                "preferred_channel": "sms",
+                "language": "cy",
+            },
+        ],
+    ),
     "graduated response, repeated areas": lambda b: b.update(
         areas_of_need=["sensory_and_physical", "cognition_and_learning", "sensory_and_physical"],
-        already_tried=None, urgency="priority",
-        graduated_response=[{"action": "Pre-teaching key vocabulary", "started": "2026-01-05"},
-                            {"action": "Fine-motor group", "started": "2026-02-02", "ended": "2026-03-27",
-                             "outcome": "Handwriting more legible"}]),
+        already_tried=None,
+        urgency="priority",
+        graduated_response=[
+            {"action": "Pre-teaching key vocabulary", "started": "2026-01-05"},
+            {
+                "action": "Fine-motor group",
+                "started": "2026-02-02",
+                "ended": "2026-03-27",
+                "outcome": "Handwriting more legible",
+            },
+        ],
+    ),
     "safeguarding": lambda b: b.update(safeguarding=True, consent_status="not_sought"),
 }
 
@@ -180,8 +234,9 @@ async def test_teachers_do_not_see_the_dsl_s_safeguarding_concerns(referral_only
     dsl, teacher = referral_only.headers("dsl"), referral_only.headers("teacher")
     concern = await new_concern(referral_only.client, dsl, 113, safeguarding=True)
     assert (await referral_only.client.get(f"/v1/concerns/{concern['id']}", headers=teacher)).status_code == 404
-    listed = (await referral_only.client.get("/v1/concerns", params={"safeguarding": "true"},
-                                             headers=teacher)).json()["items"]
+    listed = (await referral_only.client.get("/v1/concerns", params={"safeguarding": "true"}, headers=teacher)).json()[
+        "items"
+    ]
     assert concern["id"] not in {c["id"] for c in listed}
     queue = (await referral_only.client.get("/v1/concerns", params={"limit": 200}, headers=dsl)).json()["items"]
     assert queue[0]["safeguarding"] is True  # the DSL's queue: safeguarding first
@@ -193,8 +248,11 @@ async def test_concern_list_pages_with_a_cursor(referral_only):
     for serial in (114, 115, 116):
         await new_concern(referral_only.client, senco, serial)
     first = (await referral_only.client.get("/v1/concerns", params={"limit": 2}, headers=senco)).json()
-    second = (await referral_only.client.get("/v1/concerns", params={"limit": 2, "cursor": first["next_cursor"]},
-                                             headers=senco)).json()
+    second = (
+        await referral_only.client.get(
+            "/v1/concerns", params={"limit": 2, "cursor": first["next_cursor"]}, headers=senco
+        )
+    ).json()
     assert len(first["items"]) == 2 and first["next_cursor"]
     assert not {c["id"] for c in first["items"]} & {c["id"] for c in second["items"]}
     bad = await referral_only.client.get("/v1/concerns", params={"cursor": "nonsense"}, headers=senco)

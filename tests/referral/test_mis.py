@@ -1,5 +1,6 @@
 """MIS push: one item or a batch of up to 1,000; re-sending creates nothing twice; bad items are reported one by
 one; a school outside the client's scope refuses the whole request."""
+
 from __future__ import annotations
 
 import pytest
@@ -35,8 +36,9 @@ async def test_single_item_created_then_duplicate(referral_only):
     again = await referral_only.client.post("/v1/mis/concerns", json=item(201), headers=mis)
     assert again.status_code == 200
     assert again.json()["results"][0] == {**result, "status": "duplicate"}
-    concern = await referral_only.client.get(f"/v1/concerns/{result['concern_id']}",
-                                             headers=referral_only.headers("senco"))
+    concern = await referral_only.client.get(
+        f"/v1/concerns/{result['concern_id']}", headers=referral_only.headers("senco")
+    )
     assert concern.json()["source"] == "mis" and concern.json()["mis_record_id"] == "mis-201"
 
 
@@ -52,20 +54,40 @@ async def test_an_invalid_single_item_is_422_naming_its_fields(referral_only):
 async def test_batch_accepts_the_good_items_and_reports_each(referral_only):
     bad_upn = item(212)
     bad_upn["child"]["upn"] = "A123"
-    batch = [item(211), bad_upn, item(213, record_id="mis-211"), item(214, school_urn="100002"),
-             item(215, consent_status="given", lawful_basis="safeguarding")]
+    batch = [
+        item(211),
+        bad_upn,
+        item(213, record_id="mis-211"),
+        item(214, school_urn="100002"),
+        item(215, consent_status="given", lawful_basis="safeguarding"),
+    ]
     # a client scoped to 100000, 100002 (both in the register) and 777777 (in scope, but no such school)
-    env = {"Authorization": "Bearer " + referral_only.issuer.mint(
-        issuer="tas-dev", audience="tas", sub="mis-client-1", org_id="mis-vendor-1", org_type="mis",
-        roles=["mis_client"], school_urns=["100000", "100002", "777777"])}
+    env = {
+        "Authorization": "Bearer "
+        + referral_only.issuer.mint(
+            issuer="tas-dev",
+            audience="tas",
+            sub="mis-client-1",
+            org_id="mis-vendor-1",
+            org_type="mis",
+            roles=["mis_client"],
+            school_urns=["100000", "100002", "777777"],
+        )
+    }
     batch.append(item(216, school_urn="777777"))
     before = len(await _school_concerns(referral_only))
     response = await referral_only.client.post("/v1/mis/concerns", json={"items": batch}, headers=env)
     assert response.status_code == 200, response.text
     body = response.json()
     statuses = [(r["index"], r["status"]) for r in body["results"]]
-    assert statuses == [(0, "created"), (1, "invalid"), (2, "duplicate"), (3, "created"), (4, "invalid"),
-                        (5, "invalid")]
+    assert statuses == [
+        (0, "created"),
+        (1, "invalid"),
+        (2, "duplicate"),
+        (3, "created"),
+        (4, "invalid"),
+        (5, "invalid"),
+    ]
     assert (body["created"], body["duplicates"], body["invalid"]) == (2, 1, 3)
     results = body["results"]
     assert results[2]["concern_id"] == results[0]["concern_id"]  # the same MIS id twice in one batch
@@ -75,16 +97,23 @@ async def test_batch_accepts_the_good_items_and_reports_each(referral_only):
     assert len(await _school_concerns(referral_only)) == before + 1  # one for 100000 (the other is 100002)
 
     resend = await referral_only.client.post("/v1/mis/concerns", json={"items": batch}, headers=env)
-    assert [r["status"] for r in resend.json()["results"]] == ["duplicate", "invalid", "duplicate", "duplicate",
-                                                               "invalid", "invalid"]
+    assert [r["status"] for r in resend.json()["results"]] == [
+        "duplicate",
+        "invalid",
+        "duplicate",
+        "duplicate",
+        "invalid",
+        "invalid",
+    ]
     assert len(await _school_concerns(referral_only)) == before + 1
 
 
 async def test_a_school_outside_scope_refuses_the_whole_batch(referral_only):
     before = len(await _school_concerns(referral_only))
     batch = [item(221), item(222), item(223, school_urn="100001")]
-    response = await referral_only.client.post("/v1/mis/concerns", json={"items": batch},
-                                               headers=referral_only.headers("mis"))
+    response = await referral_only.client.post(
+        "/v1/mis/concerns", json={"items": batch}, headers=referral_only.headers("mis")
+    )
     assert response.status_code == 403
     assert len(await _school_concerns(referral_only)) == before
 
@@ -92,8 +121,9 @@ async def test_a_school_outside_scope_refuses_the_whole_batch(referral_only):
 async def test_over_1000_items_is_413_and_stores_nothing(referral_only):
     before = len(await _school_concerns(referral_only))
     batch = [item(20_000 + i) for i in range(1001)]
-    response = await referral_only.client.post("/v1/mis/concerns", json={"items": batch},
-                                               headers=referral_only.headers("mis"))
+    response = await referral_only.client.post(
+        "/v1/mis/concerns", json={"items": batch}, headers=referral_only.headers("mis")
+    )
     assert response.status_code == 413
     assert response.json()["type"] == "urn:tas:problem:batch-too-large"
     assert len(await _school_concerns(referral_only)) == before
@@ -101,8 +131,11 @@ async def test_over_1000_items_is_413_and_stores_nothing(referral_only):
 
 async def test_a_malformed_envelope_is_422(referral_only):
     mis = referral_only.headers("mis")
-    for body, field in (({"items": []}, "body.items"), ({"items": "x"}, "body.items"),
-                        ({"items": [item(231)], "extra": 1}, "body")):
+    for body, field in (
+        ({"items": []}, "body.items"),
+        ({"items": "x"}, "body.items"),
+        ({"items": [item(231)], "extra": 1}, "body"),
+    ):
         response = await referral_only.client.post("/v1/mis/concerns", json=body, headers=mis)
         assert response.status_code == 422
         assert [e["field"] for e in response.json()["errors"]] == [field]
@@ -131,18 +164,22 @@ async def test_an_idempotency_key_replays_the_first_answer(referral_only):
 
 
 async def test_wrong_content_type_is_415(referral_only):
-    response = await referral_only.client.post("/v1/mis/concerns", content=b"<concern/>",
-                                               headers={**referral_only.headers("mis"),
-                                                        "Content-Type": "application/xml"})
+    response = await referral_only.client.post(
+        "/v1/mis/concerns",
+        content=b"<concern/>",
+        headers={**referral_only.headers("mis"), "Content-Type": "application/xml"},
+    )
     assert response.status_code == 415
 
 
 async def test_two_concurrent_pushes_of_one_batch_create_each_record_once(referral_only):
     import asyncio
+
     mis = referral_only.headers("mis")
     batch = {"items": [item(250 + i, record_id=f"race-{i}") for i in range(3)]}
-    first, second = await asyncio.gather(*(referral_only.client.post("/v1/mis/concerns", json=batch, headers=mis)
-                                           for _ in range(2)))
+    first, second = await asyncio.gather(
+        *(referral_only.client.post("/v1/mis/concerns", json=batch, headers=mis) for _ in range(2))
+    )
     assert first.status_code == second.status_code == 200
     assert first.json()["created"] + second.json()["created"] == 3
     assert first.json()["duplicates"] + second.json()["duplicates"] == 3

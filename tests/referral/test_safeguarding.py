@@ -1,12 +1,13 @@
 """A safeguarding concern goes straight to the school's DSL and, as an urgent referral, to the LA's children's
 social care front door, and never produces a family notification anywhere (the whole system runs here)."""
+
 from __future__ import annotations
 
 import asyncio
 
 from tas_common.testing import concern_body
 
-from ..conftest import eventually  # noqa: TID252
+from ..conftest import eventually
 from .conftest import FRONT_DOOR, stream_events
 
 
@@ -14,6 +15,7 @@ async def _child_of(system, headers, upn):
     async def found():
         r = await system.caseload.get("/v1/children", params={"upn": upn}, headers=headers)
         return r.json()["items"] if r.status_code == 200 and r.json()["items"] else None
+
     return (await eventually(found, what="caseload to register the child"))[0]["id"]
 
 
@@ -34,8 +36,7 @@ async def test_safeguarding_concern_goes_to_dsl_and_front_door_and_never_to_the_
     front_door = (await system.referral.get("/v1/referrals", headers=social_worker)).json()["items"]
     assert [r["id"] for r in front_door] == [concern["front_door_referral_id"]]
     referral = front_door[0]
-    assert (referral["urgency"], referral["safeguarding"], referral["lawful_basis"]) == ("urgent", True,
-                                                                                         "safeguarding")
+    assert (referral["urgency"], referral["safeguarding"], referral["lawful_basis"]) == ("urgent", True, "safeguarding")
     child_id = await _child_of(system, dsl, body["child"]["upn"])
     accepted = await system.referral.post(f"/v1/referrals/{referral['id']}/accept", headers=social_worker)
     assert accepted.status_code == 200
@@ -60,8 +61,12 @@ async def test_safeguarding_concern_goes_to_dsl_and_front_door_and_never_to_the_
 
 async def test_a_safeguarding_item_from_the_mis_is_routed_too(system, token):
     mis = token("mis_client", "mis", org_id="mis-vendor-1", sub="mis-client-1", school_urns=["100000"])
-    body = {"items": [concern_body(811, mis_record_id="sg-1", safeguarding=True, consent_status="refused"),
-                      concern_body(812, mis_record_id="ok-1")]}
+    body = {
+        "items": [
+            concern_body(811, mis_record_id="sg-1", safeguarding=True, consent_status="refused"),
+            concern_body(812, mis_record_id="ok-1"),
+        ]
+    }
     response = await system.referral.post("/v1/mis/concerns", json=body, headers=mis)
     assert response.status_code == 200 and response.json()["created"] == 2
     dsl = token("dsl", "school", org_id="school-100000", sub="dsl-1", school_urns=["100000"])

@@ -3,9 +3,11 @@
 Every route takes `Depends(allow(...))` or `Depends(public)`; tests/common/test_route_guards.py fails on a route
 that has neither.
 """
+
 from __future__ import annotations
 
-from typing import Annotated, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
@@ -19,16 +21,18 @@ _bearer = HTTPBearer(auto_error=False)
 GUARD_ATTR = "__tas_guard__"
 
 
-async def authenticate(request: Request,
-                       credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+async def authenticate(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("send a bearer token")
     verifier: TokenVerifier = request.app.state.runtime.verifier
     return await verifier.verify(credentials.credentials)
 
 
-def allow(*, org_types: Iterable[OrgType | str] | None = None, roles: Iterable[str] | None = None,
-          description: str = "") -> Callable[..., Principal]:
+def allow(
+    *, org_types: Iterable[OrgType | str] | None = None, roles: Iterable[str] | None = None, description: str = ""
+) -> Callable[..., Principal]:
     """A guard: the caller must be authenticated and, when given, of one of `org_types` and hold one of `roles`."""
     wanted_orgs = frozenset(OrgType(o) for o in org_types) if org_types is not None else None
     wanted_roles = frozenset(roles) if roles is not None else None

@@ -1,10 +1,11 @@
 """The app factory every service uses: problem+json handlers, body limit, metrics, health routes, lifespan."""
+
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -27,9 +28,15 @@ class RequestGuardMiddleware:
     """Rejects bodies over the size limit (413) and non-JSON bodies (415) before any handler reads them, and
     records request latency by route template."""
 
-    def __init__(self, app: ASGIApp, *, service: str, max_body_bytes: int,
-                 form_paths: Sequence[str] = ("/v1/receipts/",),
-                 path_body_limits: Mapping[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        service: str,
+        max_body_bytes: int,
+        form_paths: Sequence[str] = ("/v1/receipts/",),
+        path_body_limits: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.service = service
         self.max_body_bytes = max_body_bytes
@@ -74,8 +81,7 @@ class RequestGuardMiddleware:
         path = scope["path"]
         limit = self.path_body_limits.get(path.rstrip("/") or "/", self.max_body_bytes)
         if length is not None and length.isdigit() and int(length) > limit:
-            return problem(413, "payload-too-large", "Request body too large",
-                           f"the limit is {limit} bytes", path)
+            return problem(413, "payload-too-large", "Request body too large", f"the limit is {limit} bytes", path)
         body = bytearray()
         more = True
         while more:
@@ -83,13 +89,20 @@ class RequestGuardMiddleware:
             body.extend(message.get("body", b""))
             more = message.get("more_body", False)
             if len(body) > limit:
-                return problem(413, "payload-too-large", "Request body too large",
-                               f"the limit is {limit} bytes", path)
+                return problem(413, "payload-too-large", "Request body too large", f"the limit is {limit} bytes", path)
         content_type = (content_type or "").split(";")[0].strip().lower()
-        if body and not path.startswith(self.form_paths) and not (
-                content_type in JSON_TYPES or content_type.endswith("+json")):
-            return problem(415, "unsupported-media-type", "Send application/json",
-                           f"content type {content_type or '(none)'} is not accepted", path)
+        if (
+            body
+            and not path.startswith(self.form_paths)
+            and not (content_type in JSON_TYPES or content_type.endswith("+json"))
+        ):
+            return problem(
+                415,
+                "unsupported-media-type",
+                "Send application/json",
+                f"content type {content_type or '(none)'} is not accepted",
+                path,
+            )
         replayed = False
 
         async def replay() -> Message:
@@ -124,9 +137,17 @@ def health_router() -> APIRouter:
     return router
 
 
-def create_service_app(*, settings: CommonSettings, title: str, description: str, routers: Sequence[APIRouter],
-                       consumers: Sequence[ConsumerSpec] = (), workers: Sequence[Worker] = (),
-                       configure_logs: bool = True, path_body_limits: Mapping[str, int] | None = None) -> FastAPI:
+def create_service_app(
+    *,
+    settings: CommonSettings,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    consumers: Sequence[ConsumerSpec] = (),
+    workers: Sequence[Worker] = (),
+    configure_logs: bool = True,
+    path_body_limits: Mapping[str, int] | None = None,
+) -> FastAPI:
     if configure_logs:
         configure_logging(settings.service_name)
     runtime = ServiceRuntime(settings, consumers=consumers, workers=workers)
@@ -141,13 +162,22 @@ def create_service_app(*, settings: CommonSettings, title: str, description: str
 
     # FastAPI's native OpenTelemetry hooks ask the global providers on every request (an os.environ read each,
     # ~1% of the intake); TAS traces with its own W3C traceparent middleware and exports Prometheus metrics.
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan,
-                  telemetry={"tracing": False, "metrics": False, "logs": False})
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.runtime = runtime
     app.state.settings = settings
     install_problem_handlers(app)
-    app.add_middleware(RequestGuardMiddleware, service=settings.service_name, max_body_bytes=settings.max_body_bytes,
-                       path_body_limits=path_body_limits)
+    app.add_middleware(
+        RequestGuardMiddleware,
+        service=settings.service_name,
+        max_body_bytes=settings.max_body_bytes,
+        path_body_limits=path_body_limits,
+    )
     app.add_middleware(TraceContextMiddleware)  # outermost: rejected requests are traced too
     app.include_router(health_router())
     for router in routers:

@@ -3,6 +3,7 @@
 Each row's hash covers its content and the previous row's hash, so editing or deleting a row breaks the chain
 and `verify_chain` (and `tas audit-verify`) reports where. The row is written in the use case's transaction.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,8 +22,7 @@ GENESIS = "0" * 64
 _HEAD = select(audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
 _INSERT = insert(audit_log)
 """Statements built once (the audit row is written by almost every use case)."""
-_FIELDS = ("at", "actor", "actor_org", "actor_org_type", "action", "resource_type", "resource_id", "child_id",
-           "reason")
+_FIELDS = ("at", "actor", "actor_org", "actor_org_type", "action", "resource_type", "resource_id", "child_id", "reason")
 
 
 def _canonical(value: object) -> object:
@@ -36,9 +36,17 @@ def _digest(prev_hash: str, row: dict[str, object]) -> str:
     return hashlib.sha256((prev_hash + json.dumps(canonical, sort_keys=True)).encode()).hexdigest()
 
 
-async def record(session: AsyncSession, *, actor: Principal | None, action: str, resource_type: str,
-                 resource_id: str, child_id: str | None = None, reason: str | None = None,
-                 system_actor: str = "system") -> None:
+async def record(
+    session: AsyncSession,
+    *,
+    actor: Principal | None,
+    action: str,
+    resource_type: str,
+    resource_id: str,
+    child_id: str | None = None,
+    reason: str | None = None,
+    system_actor: str = "system",
+) -> None:
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(727401)"))  # one chain head at a time
     head = (await session.execute(_HEAD)).scalar()
@@ -47,15 +55,23 @@ async def record(session: AsyncSession, *, actor: Principal | None, action: str,
         "actor": actor.sub if actor else system_actor,
         "actor_org": actor.org_id if actor else system_actor,
         "actor_org_type": str(actor.org_type) if actor else "system",
-        "action": action, "resource_type": resource_type, "resource_id": resource_id,
-        "child_id": child_id, "reason": reason,
+        "action": action,
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+        "child_id": child_id,
+        "reason": reason,
     }
     prev = head or GENESIS
     await session.execute(_INSERT, {**row, "prev_hash": prev, "hash": _digest(prev, row)})
 
 
-async def record_many(session: AsyncSession, *, actor: Principal | None, entries: list[dict[str, str | None]],
-                      system_actor: str = "system") -> None:
+async def record_many(
+    session: AsyncSession,
+    *,
+    actor: Principal | None,
+    entries: list[dict[str, str | None]],
+    system_actor: str = "system",
+) -> None:
     """Like `record` for many rows at once (a batch use case): one read of the chain head, one multi-row insert.
     Each entry has `action`, `resource_type`, `resource_id` and optionally `child_id` and `reason`."""
     if not entries:
@@ -68,11 +84,15 @@ async def record_many(session: AsyncSession, *, actor: Principal | None, entries
     rows = []
     for entry in entries:
         row: dict[str, object] = {
-            "at": at, "actor": actor.sub if actor else system_actor,
+            "at": at,
+            "actor": actor.sub if actor else system_actor,
             "actor_org": actor.org_id if actor else system_actor,
             "actor_org_type": str(actor.org_type) if actor else "system",
-            "action": entry["action"], "resource_type": entry["resource_type"], "resource_id": entry["resource_id"],
-            "child_id": entry.get("child_id"), "reason": entry.get("reason"),
+            "action": entry["action"],
+            "resource_type": entry["resource_type"],
+            "resource_id": entry["resource_id"],
+            "child_id": entry.get("child_id"),
+            "reason": entry.get("reason"),
         }
         digest = _digest(prev, row)
         rows.append({**row, "prev_hash": prev, "hash": digest})

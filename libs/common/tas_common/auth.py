@@ -3,15 +3,17 @@
 Only ES256 and RS256 are accepted, so `alg: none` and HMAC tokens are refused; `exp`, `iss`, `aud` and `sub` are
 required. The dev issuer keeps an EC P-256 key under `var/dev-issuer/` and mints tokens for `tas token`.
 """
+
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -59,29 +61,55 @@ class DevIssuer:
         self.private_path = self.key_dir / "private.pem"
         self.public_path = self.key_dir / "public.pem"
 
-    def ensure(self) -> "DevIssuer":
+    def ensure(self) -> DevIssuer:
         if not self.private_path.exists():
             self.key_dir.mkdir(parents=True, exist_ok=True)
             key = ec.generate_private_key(ec.SECP256R1())
-            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
+            pem = key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
             self.private_path.write_bytes(pem)
             self.private_path.chmod(0o600)
-            self.public_path.write_bytes(key.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+            self.public_path.write_bytes(
+                key.public_key().public_bytes(
+                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+                )
+            )
         return self
 
     def public_key_pem(self) -> bytes:
         return self.public_path.read_bytes()
 
-    def mint(self, *, issuer: str, audience: str, sub: str, org_id: str, org_type: str, roles: Iterable[str] = (),
-             name: str = "", school_urns: Iterable[str] = (), la_code: str | None = None,
-             child_ids: Iterable[str] = (), ttl_seconds: int = 8 * 3600) -> str:
+    def mint(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        sub: str,
+        org_id: str,
+        org_type: str,
+        roles: Iterable[str] = (),
+        name: str = "",
+        school_urns: Iterable[str] = (),
+        la_code: str | None = None,
+        child_ids: Iterable[str] = (),
+        ttl_seconds: int = 8 * 3600,
+    ) -> str:
         now = int(time.time())
         claims: dict[str, Any] = {
-            "iss": issuer, "aud": audience, "sub": sub, "iat": now, "nbf": now - 5, "exp": now + ttl_seconds,
-            "jti": str(uuid.uuid4()), "name": name, "org_id": org_id, "org_type": org_type, "roles": sorted(roles),
-            "school_urns": sorted(school_urns), "child_ids": sorted(child_ids),
+            "iss": issuer,
+            "aud": audience,
+            "sub": sub,
+            "iat": now,
+            "nbf": now - 5,
+            "exp": now + ttl_seconds,
+            "jti": str(uuid.uuid4()),
+            "name": name,
+            "org_id": org_id,
+            "org_type": org_type,
+            "roles": sorted(roles),
+            "school_urns": sorted(school_urns),
+            "child_ids": sorted(child_ids),
         }
         if la_code:
             claims["la_code"] = la_code
@@ -91,8 +119,9 @@ class DevIssuer:
 class TokenVerifier:
     """Verifies bearer tokens against a JWKS URL (production) or the dev issuer's public key."""
 
-    def __init__(self, *, issuer: str, audience: str, jwks_url: str | None = None,
-                 public_key_pem: bytes | None = None) -> None:
+    def __init__(
+        self, *, issuer: str, audience: str, jwks_url: str | None = None, public_key_pem: bytes | None = None
+    ) -> None:
         if not jwks_url and not public_key_pem:
             raise ValueError("a JWKS URL or a public key is needed to verify tokens")
         self.issuer = issuer
@@ -140,19 +169,29 @@ class TokenVerifier:
                 signing_key = (await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)).key
             else:
                 signing_key = self._public_key
-            claims = jwt.decode(token, signing_key, algorithms=ALGORITHMS, audience=self.audience,
-                                issuer=self.issuer, options={"require": ["exp", "iss", "aud", "sub"]},
-                                leeway=self.LEEWAY_SECONDS)
+            claims = jwt.decode(
+                token,
+                signing_key,
+                algorithms=ALGORITHMS,
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+                leeway=self.LEEWAY_SECONDS,
+            )
         except Unauthorized:
             raise
         except (jwt.PyJWTError, ValueError) as exc:
             raise Unauthorized(f"invalid token: {type(exc).__name__}") from exc
         try:
             return Principal(
-                sub=claims["sub"], name=claims.get("name", ""), org_id=claims["org_id"],
-                org_type=claims["org_type"], roles=frozenset(claims.get("roles", [])),
+                sub=claims["sub"],
+                name=claims.get("name", ""),
+                org_id=claims["org_id"],
+                org_type=claims["org_type"],
+                roles=frozenset(claims.get("roles", [])),
                 school_urns=frozenset(str(u) for u in claims.get("school_urns", [])),
-                la_code=claims.get("la_code"), child_ids=frozenset(claims.get("child_ids", [])),
+                la_code=claims.get("la_code"),
+                child_ids=frozenset(claims.get("child_ids", [])),
             ), float(claims["exp"])
         except (KeyError, ValueError) as exc:
             raise Unauthorized("token lacks the TAS claims (org_id, org_type)") from exc

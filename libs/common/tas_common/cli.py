@@ -10,10 +10,12 @@ Everything `tas up` owns lives under `<root>/var/`: SQLite databases, the JetStr
 mail, the SMS outbox and child logs (`var/log/<name>.log`). Heavy imports stay inside the commands so that
 `tas token` starts quickly; nothing here does I/O at import time.
 """
+
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.util
 import json
 import os
@@ -55,8 +57,13 @@ PER_SERVICE_ENV = ("TAS_SERVICE_NAME", "TAS_DATABASE_URL")
 database."""
 
 SENCO_TOKEN: dict[str, Any] = {
-    "sub": "senco-1", "name": "Sam Senco (dev)", "org_id": "school-100000", "org_type": "school",
-    "roles": ["senco"], "school_urns": ["100000"], "ttl_seconds": 8 * 3600,
+    "sub": "senco-1",
+    "name": "Sam Senco (dev)",
+    "org_id": "school-100000",
+    "org_type": "school",
+    "roles": ["senco"],
+    "school_urns": ["100000"],
+    "ttl_seconds": 8 * 3600,
 }
 
 
@@ -198,9 +205,11 @@ def check_ports(ports: Ports) -> None:
         seen[port] = label
     busy = [f"{port} ({label})" for label, port in ports.named() if port_in_use(port)]
     if busy:
-        raise CliError(f"port already in use on {HOST}: {', '.join(busy)}. Is another `tas up` running? "
-                       f"Stop it, or choose other ports (--nats-port, --smtp-port, "
-                       f"{', '.join(PORT_ENV.values())}).")
+        raise CliError(
+            f"port already in use on {HOST}: {', '.join(busy)}. Is another `tas up` running? "
+            f"Stop it, or choose other ports (--nats-port, --smtp-port, "
+            f"{', '.join(PORT_ENV.values())})."
+        )
 
 
 def find_nats_server() -> Path:
@@ -217,8 +226,9 @@ def migrations_dir(service: str) -> Path:
     """The service's Alembic directory, found without importing the service package."""
     spec = importlib.util.find_spec(service)
     if spec is None or not spec.submodule_search_locations:
-        raise CliError(f"service package {service!r} is not installed: run `make bootstrap` "
-                       f"(or pip install -e services/{service})")
+        raise CliError(
+            f"service package {service!r} is not installed: run `make bootstrap` (or pip install -e services/{service})"
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "db" / "migrations"
 
 
@@ -298,10 +308,16 @@ class Supervisor:
         with open(log_path, "ab") as log:
             log.write(f"\n--- tas up started {name} at {datetime.now(UTC).isoformat()} ---\n".encode())
             log.flush()
-            process = subprocess.Popen(list(argv), cwd=self.layout.root, env=dict(env),
-                                       stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True,
-                                       preexec_fn=self._pdeathsig)  # noqa: PLW1509 - no threads in `tas up`
+            process = subprocess.Popen(
+                list(argv),
+                cwd=self.layout.root,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=self._pdeathsig,
+            )
         child = Child(name, process, log_path)
         self.children.append(child)
         self._write_pids()
@@ -362,10 +378,8 @@ class Supervisor:
 
 
 def _signal(child: Child, signum: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         child.process.send_signal(signum)
-    except ProcessLookupError:
-        pass
 
 
 def died_message(child: Child) -> str:
@@ -396,8 +410,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     DevIssuer(key_dir).ensure()  # before the services start, so that they do not race to create it
 
     supervisor = Supervisor(layout)
-    previous = {s: signal.signal(s, supervisor.request_stop) for s in STOP_SIGNALS
-                if signal.getsignal(s) is not signal.SIG_IGN}  # under nohup, SIGHUP stays ignored
+    previous = {
+        s: signal.signal(s, supervisor.request_stop) for s in STOP_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN
+    }  # under nohup, SIGHUP stays ignored
     try:
         _migrate_for_up(layout, services, supervisor)
         _start_infrastructure(supervisor, layout, ports, env, nats_server)
@@ -440,39 +455,68 @@ def _migrate_for_up(layout: Layout, services: Iterable[str], supervisor: Supervi
         except CliError:
             raise
         except Exception as exc:
-            raise CliError(f"migrating {service} failed ({type(exc).__name__}: {exc}); "
-                           f"run `tas migrate --service {service}` for details") from exc
+            raise CliError(
+                f"migrating {service} failed ({type(exc).__name__}: {exc}); "
+                f"run `tas migrate --service {service}` for details"
+            ) from exc
 
 
-def _start_infrastructure(supervisor: Supervisor, layout: Layout, ports: Ports, env: Mapping[str, str],
-                          nats_server: Path) -> None:
+def _start_infrastructure(
+    supervisor: Supervisor, layout: Layout, ports: Ports, env: Mapping[str, str], nats_server: Path
+) -> None:
     layout.nats_conf.write_text(nats_conf_text(layout, ports.nats))
     print(f"tas up: starting nats-server on port {ports.nats} ...", flush=True)
     supervisor.start("nats", [str(nats_server), "-c", str(layout.nats_conf)], env)
-    supervisor.wait_for(lambda: port_open(ports.nats), NATS_READY_SECONDS,
-                        f"nats-server on port {ports.nats}")
+    supervisor.wait_for(lambda: port_open(ports.nats), NATS_READY_SECONDS, f"nats-server on port {ports.nats}")
     print(f"tas up: starting the SMTP sink on port {ports.smtp} ...", flush=True)
-    supervisor.start("smtp", [sys.executable, "-m", "tas_common.devsmtp", "--host", HOST,
-                              "--port", str(ports.smtp), "--maildir", str(layout.mail)], env)
-    supervisor.wait_for(lambda: port_open(ports.smtp), SMTP_READY_SECONDS,
-                        f"the SMTP sink on port {ports.smtp}")
+    supervisor.start(
+        "smtp",
+        [
+            sys.executable,
+            "-m",
+            "tas_common.devsmtp",
+            "--host",
+            HOST,
+            "--port",
+            str(ports.smtp),
+            "--maildir",
+            str(layout.mail),
+        ],
+        env,
+    )
+    supervisor.wait_for(lambda: port_open(ports.smtp), SMTP_READY_SECONDS, f"the SMTP sink on port {ports.smtp}")
 
 
 def uvicorn_argv(service: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "uvicorn", f"{service}.main:create_app", "--factory", "--host", HOST,
-            "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--timeout-graceful-shutdown", "5"]
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        f"{service}.main:create_app",
+        "--factory",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--timeout-graceful-shutdown",
+        "5",
+    ]
 
 
-def _start_services(supervisor: Supervisor, layout: Layout, ports: Ports, env: Mapping[str, str],
-                    services: list[str]) -> None:
+def _start_services(
+    supervisor: Supervisor, layout: Layout, ports: Ports, env: Mapping[str, str], services: list[str]
+) -> None:
     if not services:
         return
     import httpx
 
     for service in services:
         print(f"tas up: starting {service} on port {ports.services[service]} ...", flush=True)
-        supervisor.start(service, uvicorn_argv(service, ports.services[service]),
-                         service_env(layout, service, env))
+        supervisor.start(service, uvicorn_argv(service, ports.services[service]), service_env(layout, service, env))
     waiting = {s: f"http://{HOST}:{ports.services[s]}/healthz" for s in services}
     with httpx.Client(timeout=2.0, trust_env=False) as client:
 
@@ -486,8 +530,9 @@ def _start_services(supervisor: Supervisor, layout: Layout, ports: Ports, env: M
 
 
 def _dev_token(layout: Layout, env: Mapping[str, str], key_dir: Path) -> str:
-    token = DevIssuer(key_dir).ensure().mint(issuer=env["TAS_JWT_ISSUER"], audience=env["TAS_JWT_AUDIENCE"],
-                                             **SENCO_TOKEN)
+    token = (
+        DevIssuer(key_dir).ensure().mint(issuer=env["TAS_JWT_ISSUER"], audience=env["TAS_JWT_AUDIENCE"], **SENCO_TOKEN)
+    )
     layout.token_file.write_text(token + "\n")
     layout.token_file.chmod(0o600)
     return token
@@ -507,13 +552,14 @@ def print_summary(layout: Layout, ports: Ports, env: Mapping[str, str], token: s
         f"  {'SMS outbox':<10} {env['TAS_SMS_OUTBOX_PATH']}",
         f"  {'logs':<10} {layout.logs}/ ({logs})",
         "",
-        (f"Dev token for {SENCO_TOKEN['name']}, SENCO at school URN 100000, valid 8 h "
-         f"(also in {layout.token_file}):"),
+        (f"Dev token for {SENCO_TOKEN['name']}, SENCO at school URN 100000, valid 8 h (also in {layout.token_file}):"),
         f"export TAS_TOKEN={token}",
         "",
         "Mint others with, e.g.:",
-        (f"  tas token --key-dir {env['TAS_DEV_KEY_DIR']} --role dsl --org-type school "
-         "--org-id school-100000 --school-urn 100000"),
+        (
+            f"  tas token --key-dir {env['TAS_DEV_KEY_DIR']} --role dsl --org-type school "
+            "--org-id school-100000 --school-urn 100000"
+        ),
         "",
         "Ctrl-C stops everything.",
     ]
@@ -526,28 +572,44 @@ def print_summary(layout: Layout, ports: Ports, env: Mapping[str, str], token: s
 def cmd_token(args: argparse.Namespace) -> int:
     key_dir = Path(args.key_dir)
     if not (key_dir / "private.pem").exists():
-        print(f"tas token: created a new dev issuer key in {key_dir}; services only accept its tokens if "
-              "they use the same TAS_DEV_KEY_DIR", file=sys.stderr)
+        print(
+            f"tas token: created a new dev issuer key in {key_dir}; services only accept its tokens if "
+            "they use the same TAS_DEV_KEY_DIR",
+            file=sys.stderr,
+        )
     _warn_missing_scope(args)
-    token = DevIssuer(key_dir).ensure().mint(
-        issuer=os.environ.get("TAS_JWT_ISSUER", DEV_ISSUER),
-        audience=os.environ.get("TAS_JWT_AUDIENCE", DEV_AUDIENCE),
-        sub=args.sub or f"{args.role[0]}-dev", org_id=args.org_id, org_type=args.org_type, roles=args.role,
-        name=args.name if args.name is not None else f"{args.role[0]} (dev)", school_urns=args.school_urn,
-        la_code=args.la_code, child_ids=args.child_id, ttl_seconds=int(args.ttl_hours * 3600),
+    token = (
+        DevIssuer(key_dir)
+        .ensure()
+        .mint(
+            issuer=os.environ.get("TAS_JWT_ISSUER", DEV_ISSUER),
+            audience=os.environ.get("TAS_JWT_AUDIENCE", DEV_AUDIENCE),
+            sub=args.sub or f"{args.role[0]}-dev",
+            org_id=args.org_id,
+            org_type=args.org_type,
+            roles=args.role,
+            name=args.name if args.name is not None else f"{args.role[0]} (dev)",
+            school_urns=args.school_urn,
+            la_code=args.la_code,
+            child_ids=args.child_id,
+            ttl_seconds=int(args.ttl_hours * 3600),
+        )
     )
     print(token)
     return 0
 
 
 def _warn_missing_scope(args: argparse.Namespace) -> None:
-    needs = {OrgType.school: ("school_urn", "--school-urn"), OrgType.mis: ("school_urn", "--school-urn"),
-             OrgType.local_authority: ("la_code", "--la-code"), OrgType.family: ("child_id", "--child-id")}
+    needs = {
+        OrgType.school: ("school_urn", "--school-urn"),
+        OrgType.mis: ("school_urn", "--school-urn"),
+        OrgType.local_authority: ("la_code", "--la-code"),
+        OrgType.family: ("child_id", "--child-id"),
+    }
     if args.org_type in needs:
         attribute, flag = needs[OrgType(args.org_type)]
         if not getattr(args, attribute):
-            print(f"tas token: warning: a {args.org_type} token without {flag} is in scope of nothing",
-                  file=sys.stderr)
+            print(f"tas token: warning: a {args.org_type} token without {flag} is in scope of nothing", file=sys.stderr)
 
 
 # --- tas migrate --------------------------------------------------------------------------------------------
@@ -584,8 +646,10 @@ def cmd_deadletters(args: argparse.Namespace) -> int:
 
 
 def format_dead_letter(fields: Mapping[str, str]) -> str:
-    return (f"seq={fields['seq']}  {fields['event_id']}  subject={fields['subject']}  consumer={fields['consumer']}  "
-            f"deliveries={fields['deliveries']}  error={fields['error']}")
+    return (
+        f"seq={fields['seq']}  {fields['event_id']}  subject={fields['subject']}  consumer={fields['consumer']}  "
+        f"deliveries={fields['deliveries']}  error={fields['error']}"
+    )
 
 
 def _reachable(server_url: str) -> bool:
@@ -606,9 +670,13 @@ async def _connect_nats(url: str) -> Any:
         raise CliError(f"cannot connect to NATS at {url}; is `tas up` running?")
     try:
         # nats-py keeps retrying an unreachable server on first connect: bound it.
-        return await asyncio.wait_for(nats.connect(servers=servers, connect_timeout=2, allow_reconnect=False,
-                                                   max_reconnect_attempts=0, error_cb=quiet), timeout=5.0)
-    except Exception as exc:  # noqa: BLE001 - any connection failure is reported the same way
+        return await asyncio.wait_for(
+            nats.connect(
+                servers=servers, connect_timeout=2, allow_reconnect=False, max_reconnect_attempts=0, error_cb=quiet
+            ),
+            timeout=5.0,
+        )
+    except Exception as exc:
         raise CliError(f"cannot connect to NATS at {url} ({type(exc).__name__}); is `tas up` running?") from exc
 
 
@@ -657,8 +725,13 @@ async def fetch_dead_letters(url: str, stream: str, limit: int) -> tuple[list[st
         total = sum((info.state.subjects or {}).values())
         if total == 0 or limit <= 0:
             return [], total
-        config = ConsumerConfig(ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL,
-                                filter_subject=DEAD_LETTER_FILTER, inactive_threshold=30.0, mem_storage=True)
+        config = ConsumerConfig(
+            ack_policy=AckPolicy.NONE,
+            deliver_policy=DeliverPolicy.ALL,
+            filter_subject=DEAD_LETTER_FILTER,
+            inactive_threshold=30.0,
+            mem_storage=True,
+        )
         sub = await js.pull_subscribe(DEAD_LETTER_FILTER, stream=stream, config=config)
         lines: list[str] = []
         try:
@@ -681,8 +754,7 @@ async def fetch_dead_letters(url: str, stream: str, limit: int) -> tuple[list[st
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    url = (args.database_url or os.environ.get("TAS_DATABASE_URL")
-           or Layout.at(args.root).database_url(args.service))
+    url = args.database_url or os.environ.get("TAS_DATABASE_URL") or Layout.at(args.root).database_url(args.service)
     _require_sqlite_file(url)
     rows, breaks = asyncio.run(verify_audit(url))
     if not breaks:
@@ -717,8 +789,9 @@ async def verify_audit(url: str) -> tuple[int, list[Any]]:
             rows = (await session.execute(select(func.count()).select_from(audit_log))).scalar_one()
             breaks = await verify_chain(session)
     except (OperationalError, ProgrammingError) as exc:
-        raise CliError(f"cannot read the audit log in {safe_url(url)} ({type(exc).__name__}); "
-                       "is the database migrated?") from exc
+        raise CliError(
+            f"cannot read the audit log in {safe_url(url)} ({type(exc).__name__}); is the database migrated?"
+        ) from exc
     finally:
         await db.dispose()
     return int(rows), breaks
@@ -728,8 +801,7 @@ async def verify_audit(url: str) -> tuple[int, list[Any]]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tas",
-                                     description="Team Around the School: local development commands.")
+    parser = argparse.ArgumentParser(prog="tas", description="Team Around the School: local development commands.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_up(commands)
     _add_token(commands)
@@ -740,14 +812,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_up(commands: Any) -> None:
-    up = commands.add_parser("up", help="run NATS, the SMTP sink and the three services until Ctrl-C",
-                             description="Service ports default to 8001-8003; override them with "
-                                         + ", ".join(PORT_ENV.values()) + ".")
+    up = commands.add_parser(
+        "up",
+        help="run NATS, the SMTP sink and the three services until Ctrl-C",
+        description="Service ports default to 8001-8003; override them with " + ", ".join(PORT_ENV.values()) + ".",
+    )
     up.add_argument("--root", default=".", help="directory holding var/ (default: the current directory)")
     up.add_argument("--nats-port", type=int, default=DEFAULT_NATS_PORT)
     up.add_argument("--smtp-port", type=int, default=DEFAULT_SMTP_PORT)
-    up.add_argument("--no-services", action="store_true",
-                    help="start NATS and the SMTP sink and migrate, but run no services (run them yourself)")
+    up.add_argument(
+        "--no-services",
+        action="store_true",
+        help="start NATS and the SMTP sink and migrate, but run no services (run them yourself)",
+    )
     up.set_defaults(func=cmd_up)
 
 
@@ -762,17 +839,20 @@ def _add_token(commands: Any) -> None:
     token.add_argument("--la-code")
     token.add_argument("--child-id", action="append", default=[], help="repeatable")
     token.add_argument("--ttl-hours", type=float, default=8.0)
-    token.add_argument("--key-dir", default=os.environ.get("TAS_DEV_KEY_DIR", "var/dev-issuer"),
-                       help="dev issuer key directory (default: $TAS_DEV_KEY_DIR or var/dev-issuer)")
+    token.add_argument(
+        "--key-dir",
+        default=os.environ.get("TAS_DEV_KEY_DIR", "var/dev-issuer"),
+        help="dev issuer key directory (default: $TAS_DEV_KEY_DIR or var/dev-issuer)",
+    )
     token.set_defaults(func=cmd_token)
 
 
 def _add_migrate(commands: Any) -> None:
     migrate = commands.add_parser("migrate", help="run Alembic migrations for every service (or one)")
-    migrate.add_argument("--root", default=".",
-                         help="directory holding var/ (default: the current directory)")
-    migrate.add_argument("--service", choices=list(SERVICES),
-                         help="only this service; then TAS_DATABASE_URL, when set, is its database")
+    migrate.add_argument("--root", default=".", help="directory holding var/ (default: the current directory)")
+    migrate.add_argument(
+        "--service", choices=list(SERVICES), help="only this service; then TAS_DATABASE_URL, when set, is its database"
+    )
     migrate.set_defaults(func=cmd_migrate)
 
 
@@ -781,17 +861,19 @@ def _add_deadletters(commands: Any) -> None:
     dead.add_argument("--nats-url", default=os.environ.get("TAS_NATS_URL", f"nats://{HOST}:{DEFAULT_NATS_PORT}"))
     dead.add_argument("--stream", default=os.environ.get("TAS_STREAM_NAME", DEFAULT_STREAM))
     dead.add_argument("--limit", type=int, default=50)
-    dead.add_argument("--replay", type=int, metavar="SEQ",
-                      help="republish the dead letter with this stream sequence (the seq= of the listing) to its "
-                           "original subject")
+    dead.add_argument(
+        "--replay",
+        type=int,
+        metavar="SEQ",
+        help="republish the dead letter with this stream sequence (the seq= of the listing) to its original subject",
+    )
     dead.set_defaults(func=cmd_deadletters)
 
 
 def _add_audit_verify(commands: Any) -> None:
     audit = commands.add_parser("audit-verify", help="check a service's audit hash chain")
     audit.add_argument("--service", required=True, choices=list(SERVICES))
-    audit.add_argument("--database-url",
-                       help="default: $TAS_DATABASE_URL, else var/<service>.db under --root")
+    audit.add_argument("--database-url", help="default: $TAS_DATABASE_URL, else var/<service>.db under --root")
     audit.add_argument("--root", default=".")
     audit.set_defaults(func=cmd_audit_verify)
 

@@ -7,9 +7,11 @@ last allowed delivery the message goes to `tas.deadletter.<consumer>` (kept in t
 and is terminated, and the consumer goes on with the next one. A message that is not a valid event is
 dead-lettered at once: retrying cannot fix it.
 """
+
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -34,11 +36,13 @@ log = logging.getLogger("tas.consumer")
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 DEAD_LETTER_PREFIX = "tas.deadletter"
-_SEEN = select(processed_event.c.event_id).where(processed_event.c.consumer == bindparam("consumer"),
-                                                 processed_event.c.event_id == bindparam("event_id"))
-_SEEN_ANY = select(processed_event.c.event_id).where(processed_event.c.consumer == bindparam("consumer"),
-                                                     processed_event.c.event_id.in_(bindparam("event_ids",
-                                                                                              expanding=True)))
+_SEEN = select(processed_event.c.event_id).where(
+    processed_event.c.consumer == bindparam("consumer"), processed_event.c.event_id == bindparam("event_id")
+)
+_SEEN_ANY = select(processed_event.c.event_id).where(
+    processed_event.c.consumer == bindparam("consumer"),
+    processed_event.c.event_id.in_(bindparam("event_ids", expanding=True)),
+)
 _MARK = insert(processed_event)
 
 
@@ -82,9 +86,13 @@ class ConsumerRunner:
     def config(self) -> ConsumerConfig:
         # ack_wait must exceed the longest backoff so that a nak'd delay is not cut short by redelivery.
         return ConsumerConfig(
-            durable_name=self.spec.durable, filter_subjects=sorted(self.spec.handlers),
-            ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
-            max_deliver=self.spec.max_deliver, ack_wait=self.spec.ack_wait_seconds, max_ack_pending=1000,
+            durable_name=self.spec.durable,
+            filter_subjects=sorted(self.spec.handlers),
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            max_deliver=self.spec.max_deliver,
+            ack_wait=self.spec.ack_wait_seconds,
+            max_ack_pending=1000,
         )
 
     async def ensure(self) -> None:
@@ -106,9 +114,9 @@ class ConsumerRunner:
             while not self._stopping.is_set():
                 try:
                     msgs = await sub.fetch(self.spec.batch_size, timeout=self.spec.fetch_wait_seconds)
-                except (NatsTimeoutError, asyncio.TimeoutError):
+                except (TimeoutError, NatsTimeoutError):
                     continue
-                except Exception as exc:  # noqa: BLE001 - NATS down: wait, the client reconnects
+                except Exception as exc:
                     log.warning("fetch failed", extra={"consumer": self.durable, "error": type(exc).__name__})
                     await asyncio.sleep(0.5)
                     continue
@@ -117,10 +125,8 @@ class ConsumerRunner:
                 else:
                     await self.handle_batch(msgs)
         finally:
-            try:
+            with contextlib.suppress(Exception):
                 await sub.unsubscribe()
-            except Exception:  # noqa: BLE001 - connection may already be closed on shutdown
-                pass
 
     async def handle(self, msg: Msg) -> None:
         """Handle one message in a span that continues the message's trace (its `traceparent` header)."""
@@ -152,18 +158,25 @@ class ConsumerRunner:
         outcomes: list[bool | Exception] = []  # duplicate?, or the handler's failure
         try:
             async with self.db.transaction() as session:
-                seen = {row[0] for row in (await session.execute(_SEEN_ANY, {
-                    "consumer": self.durable, "event_ids": [event.id for _, event, _ in ready]})).all()}
+                seen = {
+                    row[0]
+                    for row in (
+                        await session.execute(
+                            _SEEN_ANY, {"consumer": self.durable, "event_ids": [event.id for _, event, _ in ready]}
+                        )
+                    ).all()
+                }
                 together = await self._all_at_once(session, ready, seen)
                 # if a message failed: again, each message in a savepoint of its own
                 outcomes = together if together is not None else await self._one_savepoint_each(session, ready, seen)
-        except Exception as exc:  # noqa: BLE001 - nothing of the batch committed: one by one, as usual
-            log.warning("batch failed; handling one by one", extra={"consumer": self.durable,
-                                                                    "error": type(exc).__name__})
+        except Exception as exc:
+            log.warning(
+                "batch failed; handling one by one", extra={"consumer": self.durable, "error": type(exc).__name__}
+            )
             for msg, _, _ in ready:
                 await self.handle(msg)
             return
-        for (msg, event, _), outcome in zip(ready, outcomes):
+        for (msg, event, _), outcome in zip(ready, outcomes, strict=False):
             if isinstance(outcome, Exception):
                 await self._failed(msg, event, outcome)
                 continue
@@ -175,8 +188,9 @@ class ConsumerRunner:
     def _mark(self, event: CloudEvent) -> dict[str, object]:
         return {"consumer": self.durable, "event_id": event.id, "event_type": event.type, "processed_at": utcnow()}
 
-    async def _all_at_once(self, session: AsyncSession, ready: list[tuple[Msg, CloudEvent, Handler]],
-                           seen: set[str]) -> list[bool | Exception] | None:
+    async def _all_at_once(
+        self, session: AsyncSession, ready: list[tuple[Msg, CloudEvent, Handler]], seen: set[str]
+    ) -> list[bool | Exception] | None:
         """The common case, where every handler succeeds: the whole batch in ONE savepoint, the processed-event
         rows in one statement. None when a message failed: the savepoint is rolled back, nothing of it is kept."""
         outcomes: list[bool | Exception] = []
@@ -195,12 +209,13 @@ class ConsumerRunner:
                     outcomes.append(False)
                 if marks:
                     await session.execute(_MARK, marks)
-        except Exception:  # noqa: BLE001 - handled again message by message, where the failure is isolated
+        except Exception:
             return None
         return outcomes
 
-    async def _one_savepoint_each(self, session: AsyncSession, ready: list[tuple[Msg, CloudEvent, Handler]],
-                                  seen: set[str]) -> list[bool | Exception]:
+    async def _one_savepoint_each(
+        self, session: AsyncSession, ready: list[tuple[Msg, CloudEvent, Handler]], seen: set[str]
+    ) -> list[bool | Exception]:
         """Each message's handler and its processed-event row in a savepoint of its own: a failing message is
         rolled back alone, the others' effects stay."""
         outcomes: list[bool | Exception] = []
@@ -214,7 +229,7 @@ class ConsumerRunner:
                     async with session.begin_nested():
                         await handler(session, event)
                         await session.execute(_MARK, self._mark(event))
-                except Exception as exc:  # noqa: BLE001 - this message alone is retried
+                except Exception as exc:
                     outcomes.append(exc)
                     continue
             handled.add(event.id)
@@ -229,8 +244,15 @@ class ConsumerRunner:
             await self._dead_letter(msg, f"{type(exc).__name__}: {exc}", deliveries)
             return
         delay = self.spec.backoff_seconds[min(deliveries - 1, len(self.spec.backoff_seconds) - 1)]
-        log.warning("handler failed; will retry", extra={"consumer": self.durable, "event_id": event.id,
-                                                         "deliveries": deliveries, "error": type(exc).__name__})
+        log.warning(
+            "handler failed; will retry",
+            extra={
+                "consumer": self.durable,
+                "event_id": event.id,
+                "deliveries": deliveries,
+                "error": type(exc).__name__,
+            },
+        )
         await msg.nak(delay=delay)
 
     async def _handle(self, msg: Msg) -> None:
@@ -249,7 +271,7 @@ class ConsumerRunner:
             return
         try:
             duplicate = await self._process(event, handler)
-        except Exception as exc:  # noqa: BLE001 - any failure is retried, then dead-lettered
+        except Exception as exc:
             await self._failed(msg, event, exc)
             return
         if self.spec.on_committed is not None:
@@ -279,8 +301,10 @@ class ConsumerRunner:
         await self.js.publish(dead_letter_subject(self.durable), msg.data, headers=headers)
         await msg.term()
         DEAD_LETTERS.labels(self.durable).inc()
-        log.error("moved to dead letters", extra={"consumer": self.durable, "deliveries": deliveries,
-                                                  "subject": msg.subject, "error": reason[:120]})
+        log.error(
+            "moved to dead letters",
+            extra={"consumer": self.durable, "deliveries": deliveries, "subject": msg.subject, "error": reason[:120]},
+        )
 
     async def pending(self) -> int:
         info = await self.js.consumer_info(self.stream, self.durable)
@@ -295,7 +319,11 @@ def describe_dead_letter(msg: Msg) -> dict[str, str]:
         event_id = json.loads(msg.data).get("id", "?")
     except ValueError:
         event_id = "?"
-    return {"seq": str(msg.metadata.sequence.stream), "event_id": event_id,
-            "subject": headers.get("Tas-Original-Subject", "?"),
-            "consumer": headers.get("Tas-Consumer", "?"), "deliveries": headers.get("Tas-Deliveries", "?"),
-            "error": headers.get("Tas-Error", "?")}
+    return {
+        "seq": str(msg.metadata.sequence.stream),
+        "event_id": event_id,
+        "subject": headers.get("Tas-Original-Subject", "?"),
+        "consumer": headers.get("Tas-Consumer", "?"),
+        "deliveries": headers.get("Tas-Deliveries", "?"),
+        "error": headers.get("Tas-Error", "?"),
+    }

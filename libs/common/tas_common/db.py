@@ -1,12 +1,13 @@
 """Database helpers: one metadata per service with a shared naming convention, an async engine tuned for
 SQLite or PostgreSQL, and the unit of work (one transaction per use case, committed in one place)."""
+
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import AsyncIterator, Callable
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import make_url
@@ -97,13 +98,14 @@ class GroupCommit:
     alone, as before. Queuing on an asyncio lock also replaces SQLite's busy-wait (sleeps of up to 100 ms
     between retries of BEGIN IMMEDIATE) with a fair FIFO queue, which is what kept the tail latency high."""
 
-    def __init__(self, db: "Database", *, max_group: int = 200) -> None:
+    def __init__(self, db: Database, *, max_group: int = 200) -> None:
         self.db = db
         self.max_group = max_group
         self.lock = asyncio.Lock()
         self.queued = 0
         self.connection: AsyncConnection | None = None
         self.group: list[asyncio.Future[None]] = []
+        self._background: set[asyncio.Future[None]] = set()
 
     @contextlib.asynccontextmanager
     async def unit(self) -> AsyncIterator[AsyncSession]:
@@ -123,11 +125,13 @@ class GroupCommit:
                 await self.connection.begin()
             # A savepoint only protects others' open work: a unit alone in the transaction joins it directly
             # (on failure the whole transaction, holding only this unit's work, is rolled back).
-            session = AsyncSession(bind=self.connection, expire_on_commit=False,
-                                   join_transaction_mode="create_savepoint" if self.group else "rollback_only")
-            async with session:
-                async with session.begin():
-                    yield session
+            session = AsyncSession(
+                bind=self.connection,
+                expire_on_commit=False,
+                join_transaction_mode="create_savepoint" if self.group else "rollback_only",
+            )
+            async with session, session.begin():
+                yield session
             done = asyncio.get_running_loop().create_future()
             self.group.append(done)
             if self.queued == 0 or len(self.group) >= self.max_group:
@@ -165,7 +169,7 @@ class GroupCommit:
             return
         try:
             await connection.rollback()
-        except Exception:  # noqa: BLE001 - a broken connection is replaced on next use
+        except Exception:
             close = True
         if close:
             self.connection = None
@@ -175,7 +179,9 @@ class GroupCommit:
     def _commit_if_abandoned(self) -> None:
         """A queued unit was cancelled: if it was the one expected to commit the open group, commit it now."""
         if self.queued == 0 and self.group:
-            asyncio.ensure_future(self._flush())
+            task = asyncio.ensure_future(self._flush())
+            self._background.add(task)  # a task nobody references may be collected before it runs
+            task.add_done_callback(self._background.discard)
 
     async def _flush(self) -> None:
         async with self.lock:
@@ -199,8 +205,9 @@ class Database:
         self.url = url
         self.engine = create_engine(url)
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
-        self.read_sessions = async_sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
-                                                class_=AsyncSession, expire_on_commit=False)
+        self.read_sessions = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), class_=AsyncSession, expire_on_commit=False
+        )
         self._after_commit: list[tuple[Callable[[], None], str | None]] = []
         database = make_url(url).database
         self.group_commit: GroupCommit | None = None
@@ -227,9 +234,8 @@ class Database:
             async with self.group_commit.unit() as session:
                 yield session
         else:
-            async with self.sessions() as session:
-                async with session.begin():
-                    yield session
+            async with self.sessions() as session, session.begin():
+                yield session
         for hook, when in self._after_commit:
             if when is None or session.info.get(when):
                 hook()
@@ -245,7 +251,7 @@ class Database:
             async with self.engine.connect() as conn:
                 await conn.exec_driver_sql("SELECT 1")
             return True
-        except Exception:  # noqa: BLE001 - readiness reports, never raises
+        except Exception:
             return False
 
     async def dispose(self) -> None:

@@ -5,6 +5,7 @@ process. Each file is written under a dot-prefixed temporary name and renamed, s
 message. The envelope sender and recipients are kept as `X-Envelope-From` / `X-Envelope-To` headers (they can
 differ from From/To, e.g. for Bcc). Messages may hold personal data: only counts are ever logged.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8025
 
 
-def store_message(maildir: Path, content: bytes, *, mail_from: str = "",
-                  rcpt_tos: list[str] | None = None) -> Path:
+def store_message(maildir: Path, content: bytes, *, mail_from: str = "", rcpt_tos: list[str] | None = None) -> Path:
     """Write one message atomically; return the final path."""
     maildir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
@@ -76,8 +76,9 @@ class MaildirHandler:
         content = envelope.original_content or envelope.content or b""
         if isinstance(content, str):
             content = content.encode("utf-8")
-        await asyncio.to_thread(store_message, self.maildir, content, mail_from=envelope.mail_from or "",
-                                rcpt_tos=list(envelope.rcpt_tos))
+        await asyncio.to_thread(
+            store_message, self.maildir, content, mail_from=envelope.mail_from or "", rcpt_tos=list(envelope.rcpt_tos)
+        )
         self.count += 1
         log.info("message stored", extra={"count": self.count})
         return "250 Message accepted for delivery"
@@ -108,8 +109,9 @@ class DevSmtpSink:
 
         _quiet_aiosmtpd()
         self.maildir.mkdir(parents=True, exist_ok=True)
-        self._controller = Controller(self.handler, hostname=self.host, port=self.port, ready_timeout=10,
-                                      enable_SMTPUTF8=True)
+        self._controller = Controller(
+            self.handler, hostname=self.host, port=self.port, ready_timeout=10, enable_SMTPUTF8=True
+        )
         self._controller.start()
         return self
 
@@ -133,7 +135,7 @@ async def serve(maildir: Path, host: str, port: int) -> int:
     from aiosmtpd.smtp import SMTP
 
     _quiet_aiosmtpd()
-    maildir.mkdir(parents=True, exist_ok=True)
+    maildir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before the sink starts listening
     handler = MaildirHandler(maildir)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -151,8 +153,9 @@ async def serve(maildir: Path, host: str, port: int) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tas_common.devsmtp",
-                                     description="Dev SMTP sink: stores every message as an .eml file.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tas_common.devsmtp", description="Dev SMTP sink: stores every message as an .eml file."
+    )
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--maildir", type=Path, default=Path("var/mail"))

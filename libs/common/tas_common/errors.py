@@ -1,4 +1,5 @@
 """Domain exceptions and the one place that maps them to RFC 9457 problem+json."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -87,9 +88,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = validation_errors(list(exc.errors()))
-        return problem(422, "validation-error", "The request has invalid fields",
-                       f"{len(errors)} invalid field(s): " + ", ".join(e["field"] for e in errors),
-                       str(request.url.path), errors=errors)
+        return problem(
+            422,
+            "validation-error",
+            "The request has invalid fields",
+            f"{len(errors)} invalid field(s): " + ", ".join(e["field"] for e in errors),
+            str(request.url.path),
+            errors=errors,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,5 +1,6 @@
 """`Idempotency-Key` for creating POSTs: the first response is stored in the same transaction as the effect, and a
 retry with the same key and body gets that response again; the same key with another body gets 422."""
+
 from __future__ import annotations
 
 import hashlib
@@ -19,8 +20,9 @@ from .db import Database, utcnow
 from .errors import InvalidInput
 from .tables import idempotency_key
 
-_FIND = select(idempotency_key).where(idempotency_key.c.principal == bindparam("principal"),
-                                      idempotency_key.c.key == bindparam("key"))
+_FIND = select(idempotency_key).where(
+    idempotency_key.c.principal == bindparam("principal"), idempotency_key.c.key == bindparam("key")
+)
 _INSERT = insert(idempotency_key)
 """Statements built once."""
 
@@ -39,8 +41,9 @@ def _principal_key(principal: Principal) -> str:
     return f"{principal.org_id}:{principal.sub}"
 
 
-async def replay(session: AsyncSession, *, principal: Principal, key: str, route: str,
-                 body_hash: str) -> StoredResponse | None:
+async def replay(
+    session: AsyncSession, *, principal: Principal, key: str, route: str, body_hash: str
+) -> StoredResponse | None:
     row = (await session.exec(_FIND, params={"principal": _principal_key(principal), "key": key})).first()
     if row is None:
         return None
@@ -49,17 +52,35 @@ async def replay(session: AsyncSession, *, principal: Principal, key: str, route
     return StoredResponse(row.status_code, json.loads(row.response))
 
 
-async def remember(session: AsyncSession, *, principal: Principal, key: str, route: str, body_hash: str,
-                   status_code: int, body: Any) -> None:
+async def remember(
+    session: AsyncSession, *, principal: Principal, key: str, route: str, body_hash: str, status_code: int, body: Any
+) -> None:
     """Store the response for retries with the same key: `body` is its JSON as sent (bytes) or a JSON value."""
     response = body if isinstance(body, bytes) else json.dumps(body, default=str).encode()
-    await session.exec(_INSERT, params={
-        "principal": _principal_key(principal), "key": key, "route": route, "request_hash": body_hash,
-        "status_code": status_code, "response": response, "created_at": utcnow()})
+    await session.exec(
+        _INSERT,
+        params={
+            "principal": _principal_key(principal),
+            "key": key,
+            "route": route,
+            "request_hash": body_hash,
+            "status_code": status_code,
+            "response": response,
+            "created_at": utcnow(),
+        },
+    )
 
 
-async def run_once(db: Database, *, principal: Principal, key: str | None, route: str, request_body: BaseModel,
-                   create: Callable[[AsyncSession], Awaitable[BaseModel]], status_code: int = 201) -> Response:
+async def run_once(
+    db: Database,
+    *,
+    principal: Principal,
+    key: str | None,
+    route: str,
+    request_body: BaseModel,
+    create: Callable[[AsyncSession], Awaitable[BaseModel]],
+    status_code: int = 201,
+) -> Response:
     """The unit of work of a creating POST: with an Idempotency-Key, a retry returns the first response and
     repeats no effect (on a concurrent retry the loser's transaction rolls back on the key and then replays).
     The response model is serialised to JSON once, by pydantic, for the response and for the stored copy."""
@@ -70,12 +91,20 @@ async def run_once(db: Database, *, principal: Principal, key: str | None, route
                 if key:
                     stored = await replay(session, principal=principal, key=key, route=route, body_hash=body_hash)
                     if stored is not None:
-                        return JSONResponse(stored.body, status_code=stored.status_code,
-                                            headers={"Idempotent-Replayed": "true"})
+                        return JSONResponse(
+                            stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
+                        )
                 result = (await create(session)).model_dump_json().encode()
                 if key:
-                    await remember(session, principal=principal, key=key, route=route, body_hash=body_hash,
-                                   status_code=status_code, body=result)
+                    await remember(
+                        session,
+                        principal=principal,
+                        key=key,
+                        route=route,
+                        body_hash=body_hash,
+                        status_code=status_code,
+                        body=result,
+                    )
             return Response(result, status_code=status_code, media_type="application/json")
         except IntegrityError:
             if not key or attempt:

@@ -1,5 +1,6 @@
 """Validators for the identifiers TAS handles: UPN (DfE check letter), NHS number (modulus 11), school URN,
 UK mobile numbers (normalised to E.164) and email addresses."""
+
 from __future__ import annotations
 
 import re
@@ -7,8 +8,10 @@ import re
 UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"  # DfE: I, O and S are never used
 _UPN_RE = re.compile(r"^[A-HJ-NP-RT-Z]\d{11}[0-9A-HJ-NP-RT-Z]$")
 _URN_RE = re.compile(r"^\d{6}$")
-_EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 
 
 def _upn_value(char: str) -> int:
@@ -27,7 +30,7 @@ def is_valid_upn(upn: str) -> bool:
 
 def nhs_check_digit(first_nine: str) -> int | None:
     """Modulus 11 with weights 10..2; None when the number can have no valid check digit (remainder 10)."""
-    total = sum(int(d) * w for d, w in zip(first_nine, range(10, 1, -1)))
+    total = sum(int(d) * w for d, w in zip(first_nine, range(10, 1, -1), strict=False))
     check = 11 - total % 11
     if check == 11:
         return 0

@@ -3,6 +3,7 @@
 Log calls pass identifiers through `extra=`; only keys in SAFE_FIELDS are emitted, so a stray
 `extra={"name": ...}` cannot leak a child's name into the logs.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,11 +13,35 @@ import time
 
 from .tracing import TraceLogFilter
 
-SAFE_FIELDS = frozenset({
-    "service", "event_id", "event_type", "subject", "concern_id", "child_id", "referral_id", "notification_id",
-    "request_id", "trace_id", "status", "method", "path", "duration_ms", "consumer", "deliveries", "count",
-    "lag", "error", "provider", "attempt", "port", "url", "principal", "org_id",
-})
+SAFE_FIELDS = frozenset(
+    {
+        "service",
+        "event_id",
+        "event_type",
+        "subject",
+        "concern_id",
+        "child_id",
+        "referral_id",
+        "notification_id",
+        "request_id",
+        "trace_id",
+        "status",
+        "method",
+        "path",
+        "duration_ms",
+        "consumer",
+        "deliveries",
+        "count",
+        "lag",
+        "error",
+        "provider",
+        "attempt",
+        "port",
+        "url",
+        "principal",
+        "org_id",
+    }
+)
 
 
 class JsonFormatter(logging.Formatter):

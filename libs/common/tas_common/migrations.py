@@ -3,6 +3,7 @@
 Revisions are named `YYYY-MM-DD_NNNN_slug` (pass `--rev-id NNNN`), constraints follow db.NAMING_CONVENTION, and
 SQLite runs in batch mode so that ALTERs work there as on PostgreSQL.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -43,8 +44,13 @@ def heads(script_location: Path) -> list[str]:
 
 
 def _configure(connection: Connection, metadata: MetaData) -> None:
-    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True, compare_type=True,
-                      compare_server_default=False)
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=True,
+        compare_type=True,
+        compare_server_default=False,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -74,8 +80,8 @@ def drift(url: str, metadata: MetaData) -> list[Any]:
         engine = create_async_engine(url, poolclass=pool.NullPool)
         async with engine.connect() as connection:
             diff = await connection.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}),
-                                              metadata))
+                lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}), metadata)
+            )
         await engine.dispose()
         return diff
 

@@ -4,9 +4,11 @@ The relay publishes each row with `Nats-Msg-Id` = event id (JetStream drops a du
 one-hour window), marks it sent only after the PubAck, and keeps retrying while NATS is unreachable. On PostgreSQL
 rows are claimed with `FOR UPDATE SKIP LOCKED`, so several replicas can run a relay each.
 """
+
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -38,8 +40,14 @@ def _traced(event: CloudEvent) -> CloudEvent:
 def _row(event: CloudEvent, headers: dict[str, str] | None, now: datetime) -> dict[str, object]:
     extra = event.model_extra or {}
     trace = {"traceparent": extra["traceparent"]} if extra.get("traceparent") else {}
-    return {"event_id": event.id, "subject": event.nats_subject, "event_type": event.type,
-            "payload": event.to_bytes(), "headers": json.dumps({**trace, **(headers or {})}), "created_at": now}
+    return {
+        "event_id": event.id,
+        "subject": event.nats_subject,
+        "event_type": event.type,
+        "payload": event.to_bytes(),
+        "headers": json.dumps({**trace, **(headers or {})}),
+        "created_at": now,
+    }
 
 
 async def add_event(session: AsyncSession, event: CloudEvent, *, headers: dict[str, str] | None = None) -> None:
@@ -68,8 +76,16 @@ class OutboxLag:
 
 
 class OutboxRelay:
-    def __init__(self, *, db: Database, js: JetStreamContext, service: str, batch_size: int = 200,
-                 poll_seconds: float = 1.0, publish_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        js: JetStreamContext,
+        service: str,
+        batch_size: int = 200,
+        poll_seconds: float = 1.0,
+        publish_timeout: float = 5.0,
+    ) -> None:
         self.db = db
         self.js = js
         self.service = service
@@ -94,17 +110,16 @@ class OutboxRelay:
                 failures = 0
                 if published:
                     continue
-            except Exception as exc:  # noqa: BLE001 - the relay outlives NATS and database outages
+            except Exception as exc:
                 failures += 1
-                log.warning("outbox publish failed; will retry", extra={"error": type(exc).__name__,
-                                                                        "attempt": failures})
+                log.warning(
+                    "outbox publish failed; will retry", extra={"error": type(exc).__name__, "attempt": failures}
+                )
                 await asyncio.sleep(min(0.2 * 2 ** min(failures, 5), 5.0))
                 continue
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
 
     async def publish_pending(self) -> int:
         """Publish one batch of unsent rows in order; returns how many were published."""
@@ -137,8 +152,12 @@ class OutboxRelay:
         return self._done(sent, error)
 
     def _unsent(self):  # type: ignore[no-untyped-def]
-        return select(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload, outbox.c.headers) \
-            .where(outbox.c.sent_at.is_(None)).order_by(outbox.c.seq).limit(self.batch_size)
+        return (
+            select(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload, outbox.c.headers)
+            .where(outbox.c.sent_at.is_(None))
+            .order_by(outbox.c.seq)
+            .limit(self.batch_size)
+        )
 
     async def _publish(self, rows: list) -> tuple[list[int], tuple[int, Exception] | None]:  # type: ignore[type-arg]
         """Publish the batch pipelined: every message is written first, in order, on the one connection (so
@@ -154,17 +173,23 @@ class OutboxRelay:
         for row in rows:
             headers = {**json.loads(row.headers), "Nats-Msg-Id": row.event_id}
             try:
-                acks.append((row.seq, await self.js.publish_async(row.subject, row.payload, headers=headers,
-                                                                  wait_stall=self.publish_timeout)))
-            except Exception as exc:  # noqa: BLE001 - stop writing at the first failure to keep the order
+                acks.append(
+                    (
+                        row.seq,
+                        await self.js.publish_async(
+                            row.subject, row.payload, headers=headers, wait_stall=self.publish_timeout
+                        ),
+                    )
+                )
+            except Exception as exc:
                 error = (row.seq, exc)
                 break
         sent: list[int] = []
         for i, (seq, future) in enumerate(acks):
             try:
                 ack = await asyncio.wait_for(future, timeout=self.publish_timeout)
-            except Exception as exc:  # noqa: BLE001 - the rows from here on are published again next round
-                for _, later in acks[i + 1:]:
+            except Exception as exc:
+                for _, later in acks[i + 1 :]:
                     later.cancel()
                 return sent, (seq, exc)
             if ack.duplicate:  # published before (e.g. by a relay that died before marking it sent)
@@ -176,8 +201,11 @@ class OutboxRelay:
     async def _mark(session: AsyncSession, sent: list[int], error: tuple[int, Exception] | None) -> None:
         if error is not None:
             seq, exc = error
-            await session.execute(update(outbox).where(outbox.c.seq == seq).values(
-                attempts=outbox.c.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:500]))
+            await session.execute(
+                update(outbox)
+                .where(outbox.c.seq == seq)
+                .values(attempts=outbox.c.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:500])
+            )
         if sent:
             await session.execute(update(outbox).where(outbox.c.seq.in_(sent)).values(sent_at=utcnow()))
 
@@ -195,8 +223,9 @@ class OutboxRelay:
 async def outbox_lag(db: Database, service: str) -> OutboxLag:
     """Unsent rows and the age of the oldest; also sets the outbox gauges (works while NATS is down)."""
     async with db.reader() as session:
-        pending, oldest = (await session.execute(
-            select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.sent_at.is_(None)))).one()
+        pending, oldest = (
+            await session.execute(select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.sent_at.is_(None)))
+        ).one()
     age = 0.0
     if oldest is not None:
         oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=utcnow().tzinfo)

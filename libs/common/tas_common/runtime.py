@@ -1,5 +1,6 @@
 """A service process's long-lived parts: database, token verifier, NATS connection, outbox relay, consumers and
 any background workers. Started and drained by the app's lifespan."""
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,9 @@ def build_verifier(settings: CommonSettings) -> TokenVerifier:
     if settings.dev_key_dir is None:
         raise ValueError("set TAS_JWKS_URL, or TAS_DEV_KEY_DIR in dev")
     issuer = DevIssuer(settings.dev_key_dir).ensure()
-    return TokenVerifier(issuer=settings.jwt_issuer, audience=settings.jwt_audience,
-                         public_key_pem=issuer.public_key_pem())
+    return TokenVerifier(
+        issuer=settings.jwt_issuer, audience=settings.jwt_audience, public_key_pem=issuer.public_key_pem()
+    )
 
 
 def nats_servers(url: str) -> list[str]:
@@ -39,8 +41,9 @@ def nats_servers(url: str) -> list[str]:
 
 
 class ServiceRuntime:
-    def __init__(self, settings: CommonSettings, *, consumers: Sequence[ConsumerSpec] = (),
-                 workers: Sequence[Worker] = ()) -> None:
+    def __init__(
+        self, settings: CommonSettings, *, consumers: Sequence[ConsumerSpec] = (), workers: Sequence[Worker] = ()
+    ) -> None:
         self.settings = settings
         self.consumer_specs = list(consumers)
         self.workers = list(workers)
@@ -64,10 +67,15 @@ class ServiceRuntime:
         delay = 0.2
         while True:
             try:
-                return await nats.connect(servers=nats_servers(self.settings.nats_url),
-                                          name=self.settings.service_name, max_reconnect_attempts=-1,
-                                          reconnect_time_wait=0.5, connect_timeout=2, allow_reconnect=True)
-            except Exception as exc:  # noqa: BLE001 - keep trying: the outbox holds events meanwhile
+                return await nats.connect(
+                    servers=nats_servers(self.settings.nats_url),
+                    name=self.settings.service_name,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
+                    connect_timeout=2,
+                    allow_reconnect=True,
+                )
+            except Exception as exc:
                 log.warning("NATS not reachable; retrying", extra={"error": type(exc).__name__})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -77,19 +85,25 @@ class ServiceRuntime:
         self.js = self.nc.jetstream()
         while True:
             try:
-                await ensure_stream(self.js, name=self.settings.stream_name,
-                                    max_age_seconds=self.settings.stream_max_age_seconds,
-                                    replicas=self.settings.stream_replicas)
-                self.runners = [ConsumerRunner(db=self.db, js=self.js, stream=self.settings.stream_name, spec=spec)
-                                for spec in self.consumer_specs]
+                await ensure_stream(
+                    self.js,
+                    name=self.settings.stream_name,
+                    max_age_seconds=self.settings.stream_max_age_seconds,
+                    replicas=self.settings.stream_replicas,
+                )
+                self.runners = [
+                    ConsumerRunner(db=self.db, js=self.js, stream=self.settings.stream_name, spec=spec)
+                    for spec in self.consumer_specs
+                ]
                 for runner in self.runners:
                     await runner.ensure()
                 break
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log.warning("stream provisioning failed; retrying", extra={"error": type(exc).__name__})
                 await asyncio.sleep(1.0)
-        self.relay = OutboxRelay(db=self.db, js=self.js, service=self.settings.service_name,
-                                 poll_seconds=self.settings.outbox_poll_seconds)
+        self.relay = OutboxRelay(
+            db=self.db, js=self.js, service=self.settings.service_name, poll_seconds=self.settings.outbox_poll_seconds
+        )
         self.db.on_events_committed(self.relay.wake)
         tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
         tasks += [asyncio.create_task(r.run(), name=f"consumer-{r.durable}") for r in self.runners]
@@ -121,7 +135,7 @@ class ServiceRuntime:
             if not task.done():
                 try:
                     await asyncio.wait_for(asyncio.shield(task), timeout=3.0)
-                except (TimeoutError, asyncio.CancelledError, Exception):  # noqa: BLE001
+                except (TimeoutError, asyncio.CancelledError, Exception):
                     task.cancel()
         for task in self._tasks:
             with contextlib.suppress(BaseException):

@@ -1,4 +1,5 @@
 """Settings shared by every service, read from `TAS_*` environment variables and validated at start."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,7 +39,7 @@ class CommonSettings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8002"
 
     @model_validator(mode="after")
-    def _refuse_dev_shortcuts_in_production(self) -> "CommonSettings":
+    def _refuse_dev_shortcuts_in_production(self) -> CommonSettings:
         if self.env == "prod":
             if not self.jwks_url:
                 raise ValueError("TAS_JWKS_URL is required outside dev: the dev issuer is for local use only")

@@ -16,10 +16,12 @@ the statement itself (profile of the e2e pipeline: about half the services' CPU)
 Calls on one connection never overlap (SQLAlchemy awaits each), so the connection is used by one thread at a
 time; it is opened with check_same_thread=False for that reason.
 """
+
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import aiosqlite
 
@@ -37,8 +39,7 @@ class InlineConnection(aiosqlite.Connection):
         if self._running and conn is not None:
             if name in ("execute", "executemany") and args and isinstance(args[0], str):
                 head = args[0].lstrip()[:10].upper()
-                if head.startswith(_READ) or (self._write_locked and conn.in_transaction
-                                              and head.startswith(_WRITE)):
+                if head.startswith(_READ) or (self._write_locked and conn.in_transaction and head.startswith(_WRITE)):
                     return fn(*args, **kwargs)
                 result = await super()._execute(fn, *args, **kwargs)
                 if head.startswith("BEGIN"):

@@ -1,4 +1,5 @@
 """Provisioning of the one JetStream stream, `TAS` on `tas.>` (file storage, one-hour duplicate window)."""
+
 from __future__ import annotations
 
 from nats.js import JetStreamContext
@@ -11,8 +12,13 @@ DUPLICATE_WINDOW_SECONDS = 3600.0
 
 def stream_config(*, name: str, max_age_seconds: float, replicas: int) -> StreamConfig:
     return StreamConfig(
-        name=name, subjects=STREAM_SUBJECTS, storage=StorageType.FILE, retention=RetentionPolicy.LIMITS,
-        discard=DiscardPolicy.OLD, duplicate_window=DUPLICATE_WINDOW_SECONDS, max_age=max_age_seconds,
+        name=name,
+        subjects=STREAM_SUBJECTS,
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
+        discard=DiscardPolicy.OLD,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        max_age=max_age_seconds,
         num_replicas=replicas,
     )
 

@@ -3,17 +3,18 @@
 They are defined once here; `attach_infra(metadata)` copies them into a service's metadata so that its Alembic
 migrations and drift test cover them. Statements built on these Table objects run against any service database.
 """
+
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text,
-                        text)
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text, text
 
 from .db import NAMING_CONVENTION
 
 infra_metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 outbox = Table(
-    "outbox", infra_metadata,
+    "outbox",
+    infra_metadata,
     Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("event_id", String(36), nullable=False, unique=True),
     Column("subject", String(200), nullable=False),
@@ -25,11 +26,11 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", String(500), nullable=True),
 )
-Index("ix_outbox_unsent", outbox.c.seq, sqlite_where=text("sent_at IS NULL"),
-      postgresql_where=text("sent_at IS NULL"))
+Index("ix_outbox_unsent", outbox.c.seq, sqlite_where=text("sent_at IS NULL"), postgresql_where=text("sent_at IS NULL"))
 
 processed_event = Table(
-    "processed_event", infra_metadata,
+    "processed_event",
+    infra_metadata,
     Column("consumer", String(100), primary_key=True),
     Column("event_id", String(36), primary_key=True),
     Column("event_type", String(200), nullable=False),
@@ -37,7 +38,8 @@ processed_event = Table(
 )
 
 idempotency_key = Table(
-    "idempotency_key", infra_metadata,
+    "idempotency_key",
+    infra_metadata,
     Column("principal", String(200), primary_key=True),
     Column("key", String(200), primary_key=True),
     Column("route", String(200), nullable=False),
@@ -48,7 +50,8 @@ idempotency_key = Table(
 )
 
 audit_log = Table(
-    "audit_log", infra_metadata,
+    "audit_log",
+    infra_metadata,
     Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("actor", String(200), nullable=False),

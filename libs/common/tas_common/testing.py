@@ -3,6 +3,7 @@
 Fictional data only: UPNs and NHS numbers with correct check characters, mobiles in Ofcom's drama range
 07700 900000-900999, emails at example.org.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,19 +59,22 @@ class NatsServer:
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
-    def start(self) -> "NatsServer":
+    def start(self) -> NatsServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.workdir / "nats.conf"
         conf.write_text(
-            'host: "127.0.0.1"\n'
-            f'jetstream {{ store_dir: "{self.workdir / "js"}", sync_interval: always }}\n')
+            f'host: "127.0.0.1"\njetstream {{ store_dir: "{self.workdir / "js"}", sync_interval: always }}\n'
+        )
         ports_dir = self.workdir / "ports"
         shutil.rmtree(ports_dir, ignore_errors=True)
         ports_dir.mkdir()
         port_arg = str(self.port) if self.port else "-1"
         log = (self.workdir / "nats.log").open("ab")
-        self.process = subprocess.Popen([nats_server_binary(), "-c", str(conf), "-p", port_arg,
-                                         "--ports_file_dir", str(ports_dir)], stdout=log, stderr=log)
+        self.process = subprocess.Popen(
+            [nats_server_binary(), "-c", str(conf), "-p", port_arg, "--ports_file_dir", str(ports_dir)],
+            stdout=log,
+            stderr=log,
+        )
         deadline = time.monotonic() + 10
         while self.port is None:
             files = list(ports_dir.glob("*.ports"))
@@ -96,10 +100,50 @@ class NatsServer:
 
 # --- fictional people ---------------------------------------------------------------------------------------
 
-GIVEN = ["Amara", "Ben", "Cerys", "Dylan", "Efa", "Finn", "Grace", "Harri", "Isla", "Jac", "Kai", "Lowri", "Maya",
-         "Noah", "Osian", "Priya", "Rhys", "Seren", "Tomos", "Zara"]
-FAMILY = ["Abbott", "Bevan", "Chowdhury", "Davies", "Evans", "Fairweather", "Griffiths", "Hughes", "Iqbal", "Jones",
-          "Khan", "Lloyd", "Morgan", "Nowak", "Owen", "Patel", "Roberts", "Singh", "Thomas", "Williams"]
+GIVEN = [
+    "Amara",
+    "Ben",
+    "Cerys",
+    "Dylan",
+    "Efa",
+    "Finn",
+    "Grace",
+    "Harri",
+    "Isla",
+    "Jac",
+    "Kai",
+    "Lowri",
+    "Maya",
+    "Noah",
+    "Osian",
+    "Priya",
+    "Rhys",
+    "Seren",
+    "Tomos",
+    "Zara",
+]
+FAMILY = [
+    "Abbott",
+    "Bevan",
+    "Chowdhury",
+    "Davies",
+    "Evans",
+    "Fairweather",
+    "Griffiths",
+    "Hughes",
+    "Iqbal",
+    "Jones",
+    "Khan",
+    "Lloyd",
+    "Morgan",
+    "Nowak",
+    "Owen",
+    "Patel",
+    "Roberts",
+    "Singh",
+    "Thomas",
+    "Williams",
+]
 
 
 def fictional_upn(serial: int, la: int = 999, school: int = 1234, year: int = 19) -> str:
@@ -122,8 +166,16 @@ def fictional_mobile(n: int) -> str:
     return f"07700 900{n % 1000:03d}"
 
 
-def concern_body(serial: int, *, school_urn: str = "100000", channel: str = "email", language: str = "en",
-                 safeguarding: bool = False, rng: random.Random | None = None, **overrides: Any) -> dict[str, Any]:
+def concern_body(
+    serial: int,
+    *,
+    school_urn: str = "100000",
+    channel: str = "email",
+    language: str = "en",
+    safeguarding: bool = False,
+    rng: random.Random | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
     rng = rng or random.Random(serial)
     given, family = rng.choice(GIVEN), rng.choice(FAMILY)
     body: dict[str, Any] = {
@@ -131,19 +183,27 @@ def concern_body(serial: int, *, school_urn: str = "100000", channel: str = "ema
         "child": {
             "upn": fictional_upn(serial, school=serial // 1000 % 10000),
             "nhs_number": fictional_nhs_number(serial),
-            "given_name": given, "family_name": family,
-            "date_of_birth": date(2016, 1 + serial % 12, 1 + serial % 28).isoformat(), "year_group": "Y4",
+            "given_name": given,
+            "family_name": family,
+            "date_of_birth": date(2016, 1 + serial % 12, 1 + serial % 28).isoformat(),
+            "year_group": "Y4",
         },
         "areas_of_need": ["communication_and_interaction"],
         "safeguarding": safeguarding,
         "summary": "Finds it hard to follow spoken instructions in class; speech is often unclear to peers.",
         "urgency": "routine",
         "already_tried": "Small-group language support for one term; visual timetable.",
-        "family_contacts": [{
-            "name": f"Alex {family}", "relationship": "parent", "parental_responsibility": True,
-            "mobile": fictional_mobile(serial), "email": f"parent{serial}@example.org",
-            "preferred_channel": channel, "language": language,
-        }],
+        "family_contacts": [
+            {
+                "name": f"Alex {family}",
+                "relationship": "parent",
+                "parental_responsibility": True,
+                "mobile": fictional_mobile(serial),
+                "email": f"parent{serial}@example.org",
+                "preferred_channel": channel,
+                "language": language,
+            }
+        ],
         "consent_status": "given",
     }
     body.update(overrides)

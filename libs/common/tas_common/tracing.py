@@ -12,6 +12,7 @@ The current `traceparent` lives in a context variable:
 
 Only ids travel: no baggage, nothing personal.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -1,4 +1,5 @@
 """Controlled vocabularies shared across services."""
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -6,6 +7,7 @@ from enum import StrEnum
 
 class AreaOfNeed(StrEnum):
     """The four broad areas of need of the SEND Code of Practice (2015), 6.28-6.35."""
+
     communication_and_interaction = "communication_and_interaction"
     cognition_and_learning = "cognition_and_learning"
     social_emotional_mental_health = "social_emotional_mental_health"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from tas_common.settings import PLACEHOLDER_SECRETS, CommonSettings
 
@@ -31,7 +31,7 @@ class NotifySettings(CommonSettings):
     """Comma-separated, in failover order: `outbox` (dev), `notify` (GOV.UK Notify), `twilio`."""
     email_providers: str = "smtp"
     provider_timeout_seconds: float = 10.0
-    provider_rates: dict[str, float] = {}
+    provider_rates: dict[str, float] = Field(default_factory=dict)
     """Messages per second per provider (token bucket, burst = one second's worth, at least 1), e.g.
     `TAS_PROVIDER_RATES='{"notify": 50, "twilio": 10}'`. A provider not named is not limited."""
 
@@ -77,9 +77,10 @@ class NotifySettings(CommonSettings):
         return self.notify_api_key[-36:] if len(self.notify_api_key) >= 74 else ""
 
     @model_validator(mode="after")
-    def _check_providers(self) -> "NotifySettings":
+    def _check_providers(self) -> NotifySettings:
         unknown = [p for p in self.sms_provider_names if p not in SMS_PROVIDERS] + [
-            p for p in self.email_provider_names if p not in EMAIL_PROVIDERS]
+            p for p in self.email_provider_names if p not in EMAIL_PROVIDERS
+        ]
         if unknown:
             raise ValueError(f"unknown provider(s) {unknown}; SMS: {SMS_PROVIDERS}, email: {EMAIL_PROVIDERS}")
         if not self.sms_provider_names or not self.email_provider_names:
@@ -89,12 +90,17 @@ class NotifySettings(CommonSettings):
             if "outbox" in self.sms_provider_names:
                 raise ValueError("the dev SMS outbox is not a provider for production")
             if "notify" in self.sms_provider_names:
-                secrets |= {"TAS_NOTIFY_API_KEY": self.notify_secret,
-                            "TAS_NOTIFY_CALLBACK_TOKEN": self.notify_callback_token}
+                secrets |= {
+                    "TAS_NOTIFY_API_KEY": self.notify_secret,
+                    "TAS_NOTIFY_CALLBACK_TOKEN": self.notify_callback_token,
+                }
             if "twilio" in self.sms_provider_names:
                 secrets |= {"TAS_TWILIO_AUTH_TOKEN": self.twilio_auth_token}
-            weak = sorted(k for k, v in secrets.items()
-                          if v.strip().lower() in PLACEHOLDER_SECRETS or "change-me" in v.lower() or len(v) < 16)
+            weak = sorted(
+                k
+                for k, v in secrets.items()
+                if v.strip().lower() in PLACEHOLDER_SECRETS or "change-me" in v.lower() or len(v) < 16
+            )
             if weak:
                 raise ValueError(f"placeholder or missing secrets outside dev: {', '.join(weak)}")
         return self

@@ -1,4 +1,5 @@
 """Notify: SMS and email to families and practitioners — never lost, never doubled, never misdirected."""
+
 from __future__ import annotations
 
 from fastapi import FastAPI
@@ -14,8 +15,10 @@ from .events.handlers import consumer_spec
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
     settings = settings or NotifySettings()
     return create_service_app(
-        settings=settings, title="TAS notify",
+        settings=settings,
+        title="TAS notify",
         description="SMS and email to families and practitioners, with delivery status.",
         routers=[notifications.router, contacts.router, templates.router, receipts.router],
-        consumers=[consumer_spec(settings)], workers=[run_dispatcher],
+        consumers=[consumer_spec(settings)],
+        workers=[run_dispatcher],
     )

@@ -1,4 +1,5 @@
 """Referral: concerns from schools and MIS, referrals to the local offer, waiting times."""
+
 from __future__ import annotations
 
 from fastapi import FastAPI
@@ -13,7 +14,8 @@ from .events.handlers import consumer_spec
 def create_app(settings: ReferralSettings | None = None) -> FastAPI:
     settings = settings or ReferralSettings()
     return create_service_app(
-        settings=settings, title="TAS referral",
+        settings=settings,
+        title="TAS referral",
         description="Concerns raised by schools and their MIS, referrals to the local offer, waiting times.",
         routers=[concerns.router, mis.router, referrals.router, services.router, schools.router, overrides.router],
         consumers=[consumer_spec(settings)],

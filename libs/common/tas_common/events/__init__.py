@@ -1,4 +1,4 @@
 from .envelope import CloudEvent, new_event
 from .schemas import EVENT_TYPES, EventPayload, payload_model
 
-__all__ = ["CloudEvent", "new_event", "EVENT_TYPES", "EventPayload", "payload_model"]
+__all__ = ["EVENT_TYPES", "CloudEvent", "EventPayload", "new_event", "payload_model"]

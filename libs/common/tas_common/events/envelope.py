@@ -1,4 +1,5 @@
 """CloudEvents 1.0 envelope (structured JSON mode). `type` is the NATS subject plus the schema version."""
+
 from __future__ import annotations
 
 import uuid
@@ -36,12 +37,14 @@ class CloudEvent(BaseModel):
         return self.model_dump_json().encode()
 
     @classmethod
-    def from_bytes(cls, raw: bytes) -> "CloudEvent":
+    def from_bytes(cls, raw: bytes) -> CloudEvent:
         return cls.model_validate_json(raw)
 
 
-def new_event(payload: EventPayload, *, source: str, subject: str | None = None,
-              traceparent: str | None = None) -> CloudEvent:
+def new_event(
+    payload: EventPayload, *, source: str, subject: str | None = None, traceparent: str | None = None
+) -> CloudEvent:
     extra = {"traceparent": traceparent} if traceparent else {}
-    return CloudEvent(source=source, type=payload.event_type(), subject=subject,
-                      data=payload.model_dump(mode="json"), **extra)
+    return CloudEvent(
+        source=source, type=payload.event_type(), subject=subject, data=payload.model_dump(mode="json"), **extra
+    )

@@ -7,6 +7,7 @@ fields they do not know, so adding an optional field is not breaking.
 Events carry ids and the least personal data the consumers need: only `concern.raised` carries the identity that
 matches a child, and only `family.contact_changed` carries contact details (notify keeps them to send messages).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -31,6 +32,7 @@ class EventPayload(BaseModel):
 
 
 # --- referral -------------------------------------------------------------------------------------------------
+
 
 class ChildIdentity(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -127,8 +129,10 @@ class ReferralCompletedV1(ReferralEventBase):
 
 # --- caseload -------------------------------------------------------------------------------------------------
 
+
 class ChildRegisteredV1(EventPayload):
     """A new child record was created (from a concern, or by hand)."""
+
     subject: ClassVar[str] = "tas.caseload.child.registered"
     consumers: ClassVar[tuple[str, ...]] = ()
     child_id: str
@@ -139,6 +143,7 @@ class ChildRegisteredV1(EventPayload):
 
 class ConcernLinkedV1(EventPayload):
     """A concern was attached to a child, new or matched. Referral records the child id; notify acknowledges."""
+
     subject: ClassVar[str] = "tas.caseload.child.concern_linked"
     consumers: ClassVar[tuple[str, ...]] = ("referral", "notify")
     child_id: str
@@ -195,6 +200,7 @@ class ReviewScheduledV1(EventPayload):
 
 class FamilyContactChangedV1(EventPayload):
     """Carries the contact details notify needs to message a family member (and nothing about the child)."""
+
     subject: ClassVar[str] = "tas.caseload.family.contact_changed"
     consumers: ClassVar[tuple[str, ...]] = ("notify",)
     child_id: str
@@ -219,6 +225,7 @@ class ConsentChangedV1(EventPayload):
 
 
 # --- notify ---------------------------------------------------------------------------------------------------
+
 
 class NotificationEventBase(EventPayload):
     notification_id: str
@@ -246,6 +253,7 @@ class NotificationFailedV1(NotificationEventBase):
 
 class ContactPreferencesChangedV1(EventPayload):
     """A family member changed their own preferences in notify. Caseload owns contact data and may apply it."""
+
     subject: ClassVar[str] = "tas.notify.contact.preferences_changed"
     consumers: ClassVar[tuple[str, ...]] = ()
     child_id: str
@@ -258,10 +266,25 @@ class ContactPreferencesChangedV1(EventPayload):
 EVENT_TYPES: dict[str, type[EventPayload]] = {
     cls.event_type(): cls
     for cls in (
-        ConcernRaisedV1, ReferralSubmittedV1, ReferralAcceptedV1, ReferralDeclinedV1, ReferralRedirectedV1,
-        ReferralWithdrawnV1, ReferralCompletedV1, ChildRegisteredV1, ConcernLinkedV1, TeamMemberAddedV1,
-        TeamMemberRemovedV1, PlanPublishedV1, ReviewScheduledV1, FamilyContactChangedV1, ConsentChangedV1,
-        NotificationSentV1, NotificationDeliveredV1, NotificationFailedV1, ContactPreferencesChangedV1,
+        ConcernRaisedV1,
+        ReferralSubmittedV1,
+        ReferralAcceptedV1,
+        ReferralDeclinedV1,
+        ReferralRedirectedV1,
+        ReferralWithdrawnV1,
+        ReferralCompletedV1,
+        ChildRegisteredV1,
+        ConcernLinkedV1,
+        TeamMemberAddedV1,
+        TeamMemberRemovedV1,
+        PlanPublishedV1,
+        ReviewScheduledV1,
+        FamilyContactChangedV1,
+        ConsentChangedV1,
+        NotificationSentV1,
+        NotificationDeliveredV1,
+        NotificationFailedV1,
+        ContactPreferencesChangedV1,
     )
 }
 

@@ -1,5 +1,6 @@
 """Who may call caseload's routes. Relationship checks to a particular child happen in domain/access.py (out of
 relationship → 404), finer role checks in the domain functions (a role that may not do it → 403)."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -12,22 +13,52 @@ from tas_common.deps import DatabaseDep, IdempotencyKey
 
 PRACTITIONER_ORGS = [OrgType.school, OrgType.health, OrgType.social_care, OrgType.local_authority]
 
-AnyPractitionerOrFamily = Annotated[Principal, Depends(allow(
-    org_types=[*PRACTITIONER_ORGS, OrgType.family],
-    description="practitioners and families; the child's record is then checked for a relationship"))]
+AnyPractitionerOrFamily = Annotated[
+    Principal,
+    Depends(
+        allow(
+            org_types=[*PRACTITIONER_ORGS, OrgType.family],
+            description="practitioners and families; the child's record is then checked for a relationship",
+        )
+    ),
+]
 
-Practitioner = Annotated[Principal, Depends(allow(
-    org_types=PRACTITIONER_ORGS, description="practitioners with a relationship to the child (not the family)"))]
+Practitioner = Annotated[
+    Principal,
+    Depends(
+        allow(
+            org_types=PRACTITIONER_ORGS, description="practitioners with a relationship to the child (not the family)"
+        )
+    ),
+]
 
-DuplicateReviewer = Annotated[Principal, Depends(allow(
-    org_types=[OrgType.school, OrgType.local_authority], roles=["senco", "dsl", "head", "send_officer"],
-    description="the school's leads or the LA's SEND officers"))]
+DuplicateReviewer = Annotated[
+    Principal,
+    Depends(
+        allow(
+            org_types=[OrgType.school, OrgType.local_authority],
+            roles=["senco", "dsl", "head", "send_officer"],
+            description="the school's leads or the LA's SEND officers",
+        )
+    ),
+]
 
-LaSendOfficer = Annotated[Principal, Depends(allow(
-    org_types=[OrgType.local_authority], roles=["send_officer"], description="the LA's SEND officers"))]
+LaSendOfficer = Annotated[
+    Principal,
+    Depends(allow(org_types=[OrgType.local_authority], roles=["send_officer"], description="the LA's SEND officers")),
+]
 
-IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=200,
-                                       description="the ETag you read; 428 without it, 412 when it is stale")]
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", max_length=200, description="the ETag you read; 428 without it, 412 when it is stale"),
+]
 
-__all__ = ["DatabaseDep", "IdempotencyKey", "AnyPractitionerOrFamily", "Practitioner", "DuplicateReviewer",
-           "LaSendOfficer", "IfMatch"]
+__all__ = [
+    "AnyPractitionerOrFamily",
+    "DatabaseDep",
+    "DuplicateReviewer",
+    "IdempotencyKey",
+    "IfMatch",
+    "LaSendOfficer",
+    "Practitioner",
+]

@@ -6,64 +6,95 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from ..domain import fhir, plan
-from ..domain.schemas import (Page, PlanDiff, PlanPublic, PlanUpdate, PlanVersionPublic, PlanVersionSummary,
-                              PublishRequest)
+from ..domain.schemas import (
+    Page,
+    PlanDiff,
+    PlanPublic,
+    PlanUpdate,
+    PlanVersionPublic,
+    PlanVersionSummary,
+    PublishRequest,
+)
 from .deps import AnyPractitionerOrFamily, DatabaseDep, IfMatch, Practitioner
 
 router = APIRouter(prefix="/v1/children/{child_id}/plan", tags=["plan"])
 
 
 @router.get("", response_model=PlanPublic, summary="The child's plan as you may see it, with its ETag")
-async def get_plan(child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep,
-                   response: Response) -> PlanPublic:
+async def get_plan(
+    child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep, response: Response
+) -> PlanPublic:
     async with db.transaction() as session:
         result = await plan.get_plan(session, principal=principal, child_id=child_id)
     response.headers["ETag"] = result.etag
     return result
 
 
-@router.put("", response_model=PlanPublic,
-            summary="Edit sections of the plan with If-Match (the family writes in about_me only)")
-async def update_plan(child_id: str, body: PlanUpdate, principal: AnyPractitionerOrFamily, db: DatabaseDep,
-                      response: Response, if_match: IfMatch = None) -> PlanPublic:
+@router.put(
+    "",
+    response_model=PlanPublic,
+    summary="Edit sections of the plan with If-Match (the family writes in about_me only)",
+)
+async def update_plan(
+    child_id: str,
+    body: PlanUpdate,
+    principal: AnyPractitionerOrFamily,
+    db: DatabaseDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PlanPublic:
     async with db.transaction() as session:
-        result = await plan.update_plan(session, principal=principal, child_id=child_id, if_match=if_match,
-                                        data=body)
+        result = await plan.update_plan(session, principal=principal, child_id=child_id, if_match=if_match, data=body)
     response.headers["ETag"] = result.etag
     return result
 
 
-@router.post("/publish", status_code=status.HTTP_201_CREATED, response_model=PlanVersionSummary,
-             summary="Publish the plan as a new immutable version (If-Match optional)")
-async def publish(child_id: str, body: PublishRequest, principal: Practitioner, db: DatabaseDep,
-                  if_match: IfMatch = None) -> PlanVersionSummary:
+@router.post(
+    "/publish",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PlanVersionSummary,
+    summary="Publish the plan as a new immutable version (If-Match optional)",
+)
+async def publish(
+    child_id: str, body: PublishRequest, principal: Practitioner, db: DatabaseDep, if_match: IfMatch = None
+) -> PlanVersionSummary:
     async with db.transaction() as session:
         return await plan.publish(session, principal=principal, child_id=child_id, if_match=if_match, data=body)
 
 
-@router.get("/versions", response_model=Page[PlanVersionSummary],
-            summary="The published versions, newest first: who changed what, for which agency")
+@router.get(
+    "/versions",
+    response_model=Page[PlanVersionSummary],
+    summary="The published versions, newest first: who changed what, for which agency",
+)
 async def versions(child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep) -> Page[PlanVersionSummary]:
     async with db.transaction() as session:
         return Page(items=await plan.list_versions(session, principal=principal, child_id=child_id))
 
 
 @router.get("/versions/{number}", response_model=PlanVersionPublic, summary="One published version")
-async def version(child_id: str, number: int, principal: AnyPractitionerOrFamily,
-                  db: DatabaseDep) -> PlanVersionPublic:
+async def version(child_id: str, number: int, principal: AnyPractitionerOrFamily, db: DatabaseDep) -> PlanVersionPublic:
     async with db.transaction() as session:
         return await plan.get_version(session, principal=principal, child_id=child_id, number=number)
 
 
 @router.get("/diff", response_model=PlanDiff, summary="What changed between two published versions")
-async def diff(child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep,
-               from_: int = Query(alias="from", ge=1), to: int = Query(ge=1)) -> PlanDiff:
+async def diff(
+    child_id: str,
+    principal: AnyPractitionerOrFamily,
+    db: DatabaseDep,
+    from_: int = Query(alias="from", ge=1),
+    to: int = Query(ge=1),
+) -> PlanDiff:
     async with db.transaction() as session:
         return await plan.diff(session, principal=principal, child_id=child_id, from_number=from_, to_number=to)
 
 
-@router.get("/fhir", response_model=dict[str, Any],
-            summary="The plan as a FHIR R4 Bundle (CarePlan, Goal, CareTeam, Patient); not in the family view")
+@router.get(
+    "/fhir",
+    response_model=dict[str, Any],
+    summary="The plan as a FHIR R4 Bundle (CarePlan, Goal, CareTeam, Patient); not in the family view",
+)
 async def export_fhir(child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep) -> JSONResponse:
     async with db.transaction() as session:
         bundle = await fhir.export(session, principal=principal, child_id=child_id)

@@ -12,14 +12,23 @@ from .deps import AnyPractitionerOrFamily, DatabaseDep, IdempotencyKey, Practiti
 router = APIRouter(prefix="/v1/children/{child_id}/reviews", tags=["reviews"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ReviewPublic,
-             summary="Schedule a review (emits review.scheduled)")
-async def schedule(child_id: str, body: ReviewCreate, principal: Practitioner, db: DatabaseDep,
-                   idempotency_key: IdempotencyKey = None) -> JSONResponse:
-    return await run_once(db, principal=principal, key=idempotency_key,
-                          route=f"POST /v1/children/{child_id}/reviews", request_body=body,
-                          create=lambda session: reviews.schedule(session, principal=principal, child_id=child_id,
-                                                                  data=body))
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReviewPublic,
+    summary="Schedule a review (emits review.scheduled)",
+)
+async def schedule(
+    child_id: str, body: ReviewCreate, principal: Practitioner, db: DatabaseDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    return await run_once(
+        db,
+        principal=principal,
+        key=idempotency_key,
+        route=f"POST /v1/children/{child_id}/reviews",
+        request_body=body,
+        create=lambda session: reviews.schedule(session, principal=principal, child_id=child_id, data=body),
+    )
 
 
 @router.get("", response_model=Page[ReviewPublic], summary="The child's reviews, newest first")
@@ -28,10 +37,13 @@ async def list_reviews(child_id: str, principal: AnyPractitionerOrFamily, db: Da
         return Page(items=await reviews.list_reviews(session, principal=principal, child_id=child_id))
 
 
-@router.post("/{review_id}/progress", response_model=ReviewPublic,
-             summary="Record progress against each outcome at the review")
-async def progress(child_id: str, review_id: str, body: ReviewProgressIn, principal: Practitioner,
-                   db: DatabaseDep) -> ReviewPublic:
+@router.post(
+    "/{review_id}/progress", response_model=ReviewPublic, summary="Record progress against each outcome at the review"
+)
+async def progress(
+    child_id: str, review_id: str, body: ReviewProgressIn, principal: Practitioner, db: DatabaseDep
+) -> ReviewPublic:
     async with db.transaction() as session:
-        return await reviews.record_progress(session, principal=principal, child_id=child_id, review_id=review_id,
-                                             data=body)
+        return await reviews.record_progress(
+            session, principal=principal, child_id=child_id, review_id=review_id, data=body
+        )

@@ -18,17 +18,35 @@ async def get_team(child_id: str, principal: Practitioner, db: DatabaseDep) -> T
         return await team.get_team(session, principal=principal, child_id=child_id)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=TeamMemberPublic,
-             summary="The SENCO adds a practitioner to the team by hand")
-async def add_member(child_id: str, body: TeamMemberCreate, principal: Practitioner, db: DatabaseDep,
-                     idempotency_key: IdempotencyKey = None) -> JSONResponse:
-    return await run_once(db, principal=principal, key=idempotency_key, route=f"POST /v1/children/{child_id}/team",
-                          request_body=body, create=lambda session: team.add_member(
-                              session, principal=principal, child_id=child_id, data=body))
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TeamMemberPublic,
+    summary="The SENCO adds a practitioner to the team by hand",
+)
+async def add_member(
+    child_id: str,
+    body: TeamMemberCreate,
+    principal: Practitioner,
+    db: DatabaseDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await run_once(
+        db,
+        principal=principal,
+        key=idempotency_key,
+        route=f"POST /v1/children/{child_id}/team",
+        request_body=body,
+        create=lambda session: team.add_member(session, principal=principal, child_id=child_id, data=body),
+    )
 
 
-@router.delete("/{member_id}", status_code=status.HTTP_204_NO_CONTENT, response_model=None,
-               summary="The SENCO removes a member from the team; their access ends")
+@router.delete(
+    "/{member_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_model=None,
+    summary="The SENCO removes a member from the team; their access ends",
+)
 async def remove_member(child_id: str, member_id: str, principal: Practitioner, db: DatabaseDep) -> Response:
     async with db.transaction() as session:
         await team.remove_member(session, principal=principal, child_id=child_id, member_id=member_id)

@@ -13,6 +13,7 @@ Break-glass: a practitioner holding one of BREAK_GLASS_ROLES may, by giving a re
 relationships for `TAS_BREAK_GLASS_HOURS` (default 4). The grant is read-only (a write answers 403), every read under
 it writes an extra `break_glass_read` audit row with the grant's reason, and it is flagged for review.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,11 +22,10 @@ from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tas_common.auth import OrgType, Principal
-from tas_common.errors import DomainError, Forbidden, NotFound
-
 from tas_common import audit
+from tas_common.auth import OrgType, Principal
 from tas_common.db import utcnow
+from tas_common.errors import DomainError, Forbidden, NotFound
 
 from .models import BreakGlass, Child, ChronologyEntry, TeamMember
 
@@ -42,13 +42,20 @@ class Gone(DomainError):
 
 
 def is_school_lead(principal: Principal, child: Child) -> bool:
-    return (principal.org_type == OrgType.school and child.school_urn in principal.school_urns
-            and principal.has_role(*SCHOOL_LEADS))
+    return (
+        principal.org_type == OrgType.school
+        and child.school_urn in principal.school_urns
+        and principal.has_role(*SCHOOL_LEADS)
+    )
 
 
 def is_la_officer(principal: Principal, child: Child) -> bool:
-    return (principal.org_type == OrgType.local_authority and child.la_code is not None
-            and child.la_code == principal.la_code and principal.has_role(*LA_ROLES))
+    return (
+        principal.org_type == OrgType.local_authority
+        and child.la_code is not None
+        and child.la_code == principal.la_code
+        and principal.has_role(*LA_ROLES)
+    )
 
 
 def is_safeguarding_lead(principal: Principal, child: Child) -> bool:
@@ -58,9 +65,16 @@ def is_safeguarding_lead(principal: Principal, child: Child) -> bool:
 async def active_membership(session: AsyncSession, principal: Principal, child_id: str) -> TeamMember | None:
     if principal.org_type in (OrgType.family, OrgType.mis):
         return None
-    return (await session.exec(select(TeamMember).where(
-        TeamMember.child_id == child_id, TeamMember.sub == principal.sub, TeamMember.org_id == principal.org_id,
-        TeamMember.left_at.is_(None)))).first()  # type: ignore[union-attr]
+    return (
+        await session.exec(
+            select(TeamMember).where(
+                TeamMember.child_id == child_id,
+                TeamMember.sub == principal.sub,
+                TeamMember.org_id == principal.org_id,
+                TeamMember.left_at.is_(None),
+            )
+        )
+    ).first()  # type: ignore[union-attr]
 
 
 def may_break_glass(principal: Principal) -> bool:
@@ -71,15 +85,26 @@ async def active_grant(session: AsyncSession, principal: Principal, child_id: st
     """The caller's unexpired break-glass grant on this child, if any."""
     if not may_break_glass(principal):
         return None
-    return (await session.exec(select(BreakGlass).where(
-        BreakGlass.child_id == child_id, BreakGlass.sub == principal.sub, BreakGlass.org_id == principal.org_id,
-        BreakGlass.expires_at > utcnow()).order_by(BreakGlass.expires_at.desc()))).first()  # type: ignore
+    return (
+        await session.exec(
+            select(BreakGlass)
+            .where(
+                BreakGlass.child_id == child_id,
+                BreakGlass.sub == principal.sub,
+                BreakGlass.org_id == principal.org_id,
+                BreakGlass.expires_at > utcnow(),
+            )
+            .order_by(BreakGlass.expires_at.desc())
+        )
+    ).first()  # type: ignore
 
 
 async def can_see_child(session: AsyncSession, principal: Principal, child: Child) -> bool:
     """A relationship, or an unexpired break-glass grant."""
-    return (await has_relationship(session, principal, child)
-            or await active_grant(session, principal, child.id) is not None)
+    return (
+        await has_relationship(session, principal, child)
+        or await active_grant(session, principal, child.id) is not None
+    )
 
 
 async def is_lead_professional(session: AsyncSession, principal: Principal, child_id: str) -> bool:
@@ -100,8 +125,9 @@ async def has_relationship(session: AsyncSession, principal: Principal, child: C
     return await active_membership(session, principal, child.id) is not None
 
 
-async def visible_child(session: AsyncSession, principal: Principal, child_id: str, *,
-                        allow_merged: bool = False, write: bool = False) -> Child:
+async def visible_child(
+    session: AsyncSession, principal: Principal, child_id: str, *, allow_merged: bool = False, write: bool = False
+) -> Child:
     """Load the child or 404; a merged duplicate is 410 with `merged_into` (404 to those who cannot see it).
     Under a break-glass grant: reads pass (and are audited as `break_glass_read`), writes are 403."""
     child = await session.get(Child, child_id)
@@ -119,8 +145,15 @@ async def visible_child(session: AsyncSession, principal: Principal, child_id: s
         raise NotFound("no such child")
     if write:
         raise Forbidden("break-glass gives read access only")
-    await audit.record(session, actor=principal, action="break_glass_read", resource_type="child",
-                       resource_id=child.id, child_id=child.id, reason=f"break-glass {grant.id}: {grant.reason}"[:500])
+    await audit.record(
+        session,
+        actor=principal,
+        action="break_glass_read",
+        resource_type="child",
+        resource_id=child.id,
+        child_id=child.id,
+        reason=f"break-glass {grant.id}: {grant.reason}"[:500],
+    )
     return child
 
 
@@ -129,8 +162,15 @@ def not_family(principal: Principal) -> None:
         raise Forbidden("families see the family view only")
 
 
-def can_see_item(principal: Principal, child: Child, *, sensitivity: str, org_id: str | None,
-                 org_type: str | None, section: str | None = None) -> bool:
+def can_see_item(
+    principal: Principal,
+    child: Child,
+    *,
+    sensitivity: str,
+    org_id: str | None,
+    org_type: str | None,
+    section: str | None = None,
+) -> bool:
     """The sensitivity rule for one item. Callers have already passed `can_see_child`."""
     if principal.org_type == OrgType.family:
         if section == "about_me":
@@ -145,10 +185,21 @@ def can_see_item(principal: Principal, child: Child, *, sensitivity: str, org_id
     return False
 
 
-def visible_items(principal: Principal, child: Child, items: list[dict[str, Any]],
-                  section: str) -> list[dict[str, Any]]:
-    return [i for i in items if can_see_item(principal, child, sensitivity=i.get("sensitivity", "team"),
-                                             org_id=i.get("org_id"), org_type=i.get("org_type"), section=section)]
+def visible_items(
+    principal: Principal, child: Child, items: list[dict[str, Any]], section: str
+) -> list[dict[str, Any]]:
+    return [
+        i
+        for i in items
+        if can_see_item(
+            principal,
+            child,
+            sensitivity=i.get("sensitivity", "team"),
+            org_id=i.get("org_id"),
+            org_type=i.get("org_type"),
+            section=section,
+        )
+    ]
 
 
 def chronology_visibility(principal: Principal, child: Child) -> ColumnElement[bool]:
@@ -161,8 +212,9 @@ def chronology_visibility_for(principal: Principal, *, safeguarding_lead: bool) 
     c = ChronologyEntry
     if principal.org_type == OrgType.family:
         return c.sensitivity == "family"  # type: ignore[return-value]
-    restricted = and_(c.sensitivity == "restricted",
-                      true() if safeguarding_lead else c.org_id == principal.org_id)
-    return or_(c.sensitivity.in_(("family", "team")),  # type: ignore[attr-defined]
-               and_(c.sensitivity == "agency", c.org_type == str(principal.org_type)),
-               restricted if principal.org_id else false())
+    restricted = and_(c.sensitivity == "restricted", true() if safeguarding_lead else c.org_id == principal.org_id)
+    return or_(
+        c.sensitivity.in_(("family", "team")),  # type: ignore[attr-defined]
+        and_(c.sensitivity == "agency", c.org_type == str(principal.org_type)),
+        restricted if principal.org_id else false(),
+    )

@@ -1,5 +1,6 @@
 """Break-glass: open a child's record outside your relationships, with a reason; time-limited, read-only, audited
 and flagged for review by the DSL of the child's school and the LA's SEND officers."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -21,8 +22,9 @@ def _public(grant: BreakGlass) -> BreakGlassPublic:
     return BreakGlassPublic.model_validate(grant, from_attributes=True)
 
 
-async def break_glass(session: AsyncSession, *, principal: Principal, child_id: str, data: BreakGlassRequest,
-                      hours: float) -> BreakGlassPublic:
+async def break_glass(
+    session: AsyncSession, *, principal: Principal, child_id: str, data: BreakGlassRequest, hours: float
+) -> BreakGlassPublic:
     if not may_break_glass(principal):
         raise Forbidden(f"break-glass is for {', '.join(BREAK_GLASS_ROLES)}")
     child = await session.get(Child, child_id)
@@ -31,13 +33,28 @@ async def break_glass(session: AsyncSession, *, principal: Principal, child_id: 
     if await has_relationship(session, principal, child):
         raise Conflict("you already have access to this child's record")
     now = utcnow()
-    grant = BreakGlass(child_id=child.id, sub=principal.sub, name=principal.name, org_id=principal.org_id,
-                       org_type=str(principal.org_type), roles=sorted(principal.roles), reason=data.reason,
-                       granted_at=now, expires_at=now + timedelta(hours=hours))
+    grant = BreakGlass(
+        child_id=child.id,
+        sub=principal.sub,
+        name=principal.name,
+        org_id=principal.org_id,
+        org_type=str(principal.org_type),
+        roles=sorted(principal.roles),
+        reason=data.reason,
+        granted_at=now,
+        expires_at=now + timedelta(hours=hours),
+    )
     session.add(grant)
     await session.flush()
-    await audit.record(session, actor=principal, action="break_glass", resource_type="child", resource_id=child.id,
-                       child_id=child.id, reason=f"break-glass {grant.id}: {data.reason}"[:500])
+    await audit.record(
+        session,
+        actor=principal,
+        action="break_glass",
+        resource_type="child",
+        resource_id=child.id,
+        child_id=child.id,
+        reason=f"break-glass {grant.id}: {data.reason}"[:500],
+    )
     return _public(grant)
 
 
@@ -49,34 +66,62 @@ def _reviewer_scope(principal: Principal):  # type: ignore[no-untyped-def]
     raise Forbidden("the review queue is for the school's DSL and the LA's SEND officers")
 
 
-async def review_queue(session: AsyncSession, *, principal: Principal, reviewed: bool | None,
-                       limit: int) -> list[BreakGlassPublic]:
+async def review_queue(
+    session: AsyncSession, *, principal: Principal, reviewed: bool | None, limit: int
+) -> list[BreakGlassPublic]:
     """Grants on the children of the caller's schools (DSL) or LA (SEND officer), unreviewed first, newest first."""
     query = select(BreakGlass).join(Child, Child.id == BreakGlass.child_id).where(_reviewer_scope(principal))
     if reviewed is not None:
-        query = query.where(BreakGlass.reviewed_at.is_not(None) if reviewed  # type: ignore[union-attr]
-                            else BreakGlass.reviewed_at.is_(None))  # type: ignore[union-attr]
-    rows = (await session.exec(query.order_by(BreakGlass.reviewed_at.is_not(None),  # type: ignore[union-attr]
-                                              BreakGlass.granted_at.desc()).limit(limit))).all()  # type: ignore
-    await audit.record_many(session, actor=principal, entries=[
-        {"action": "read", "resource_type": "break_glass", "resource_id": g.id, "child_id": g.child_id}
-        for g in rows])
+        query = query.where(
+            BreakGlass.reviewed_at.is_not(None)
+            if reviewed  # type: ignore[union-attr]
+            else BreakGlass.reviewed_at.is_(None)
+        )  # type: ignore[union-attr]
+    rows = (
+        await session.exec(
+            query.order_by(
+                BreakGlass.reviewed_at.is_not(None),  # type: ignore[union-attr]
+                BreakGlass.granted_at.desc(),
+            ).limit(limit)
+        )
+    ).all()  # type: ignore
+    await audit.record_many(
+        session,
+        actor=principal,
+        entries=[
+            {"action": "read", "resource_type": "break_glass", "resource_id": g.id, "child_id": g.child_id}
+            for g in rows
+        ],
+    )
     return [_public(g) for g in rows]
 
 
-async def review(session: AsyncSession, *, principal: Principal, grant_id: str,
-                 data: BreakGlassReview) -> BreakGlassPublic:
+async def review(
+    session: AsyncSession, *, principal: Principal, grant_id: str, data: BreakGlassReview
+) -> BreakGlassPublic:
     grant = await session.get(BreakGlass, grant_id)
     child = await session.get(Child, grant.child_id) if grant else None
-    if grant is None or child is None or not (is_safeguarding_lead(principal, child) and principal.has_role("dsl")
-                                              or is_la_officer(principal, child)):
+    if (
+        grant is None
+        or child is None
+        or not (
+            (is_safeguarding_lead(principal, child) and principal.has_role("dsl")) or is_la_officer(principal, child)
+        )
+    ):
         raise NotFound("no such break-glass grant")
     if grant.reviewed_at is not None:
         raise Conflict("already reviewed")
     grant.reviewed_at, grant.reviewed_by, grant.review_note = utcnow(), principal.sub, data.note
     session.add(grant)
-    await audit.record(session, actor=principal, action="review", resource_type="break_glass", resource_id=grant.id,
-                       child_id=child.id, reason=data.note[:500])
+    await audit.record(
+        session,
+        actor=principal,
+        action="review",
+        resource_type="break_glass",
+        resource_id=grant.id,
+        child_id=child.id,
+        reason=data.note[:500],
+    )
     return _public(grant)
 
 

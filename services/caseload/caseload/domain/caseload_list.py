@@ -12,6 +12,7 @@ family name, given name and id, with a keyset cursor, so that each page is one i
 activity of each child listed is a correlated subquery on ix_chronology_entry_child_at.
 Every child listed is a read of the child's data: one audit row each.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -32,8 +33,12 @@ from .schemas import CaseloadItem, Page
 
 def _membership(principal: Principal):  # type: ignore[no-untyped-def]
     """The caller's active membership of the child's team, as a join condition."""
-    return and_(TeamMember.child_id == Child.id, TeamMember.sub == principal.sub,
-                TeamMember.org_id == principal.org_id, TeamMember.left_at.is_(None))  # type: ignore[union-attr]
+    return and_(
+        TeamMember.child_id == Child.id,
+        TeamMember.sub == principal.sub,
+        TeamMember.org_id == principal.org_id,
+        TeamMember.left_at.is_(None),
+    )  # type: ignore[union-attr]
 
 
 def _last_activity(principal: Principal, *, safeguarding_lead: bool):  # type: ignore[no-untyped-def]
@@ -41,9 +46,12 @@ def _last_activity(principal: Principal, *, safeguarding_lead: bool):  # type: i
     a correlated subquery: evaluated for the rows of the page only, an index range on ix_chronology_entry_child_at.
     In a school lead's list every child is of the caller's school, so being its safeguarding lead is one flag."""
     c = ChronologyEntry
-    return (select(func.max(c.at))
-            .where(c.child_id == Child.id, chronology_visibility_for(principal, safeguarding_lead=safeguarding_lead))
-            .scalar_subquery().label("last_activity_at"))
+    return (
+        select(func.max(c.at))
+        .where(c.child_id == Child.id, chronology_visibility_for(principal, safeguarding_lead=safeguarding_lead))
+        .scalar_subquery()
+        .label("last_activity_at")
+    )
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -54,8 +62,14 @@ def _utc(value: datetime | None) -> datetime | None:
 COLUMNS = (Child.id, Child.given_name, Child.family_name, Child.date_of_birth, Child.year_group, Child.school_urn)
 
 
-async def my_caseload(session: AsyncSession, *, principal: Principal, school_urn: str | None = None,
-                      limit: int = 50, cursor: str | None = None) -> Page[CaseloadItem]:
+async def my_caseload(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    school_urn: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[CaseloadItem]:
     not_family(principal)
     if principal.org_type == OrgType.mis:
         raise Forbidden("a school's MIS has no caseload")
@@ -67,30 +81,61 @@ async def my_caseload(session: AsyncSession, *, principal: Principal, school_urn
         if not urns:
             return Page[CaseloadItem](items=[])
         activity = _last_activity(principal, safeguarding_lead=principal.has_role(*SAFEGUARDING_LEADS))
-        query = select(*COLUMNS, *member, activity).outerjoin(TeamMember, _membership(principal)).where(
-            Child.school_urn == urns[0] if len(urns) == 1 else Child.school_urn.in_(urns))  # type: ignore[attr-defined]
+        query = (
+            select(*COLUMNS, *member, activity)
+            .outerjoin(TeamMember, _membership(principal))
+            .where(Child.school_urn == urns[0] if len(urns) == 1 else Child.school_urn.in_(urns))
+        )  # type: ignore[attr-defined]
     else:
         activity = _last_activity(principal, safeguarding_lead=False)
         if principal.org_type == OrgType.local_authority and principal.has_role(*LA_ROLES) and principal.la_code:
-            query = select(*COLUMNS, *member, activity).outerjoin(TeamMember, _membership(principal)).where(
-                Child.la_code == principal.la_code)
+            query = (
+                select(*COLUMNS, *member, activity)
+                .outerjoin(TeamMember, _membership(principal))
+                .where(Child.la_code == principal.la_code)
+            )
         else:
             query = select(*COLUMNS, *member, activity).join(TeamMember, _membership(principal))
         if school_urn is not None:
             query = query.where(Child.school_urn == school_urn)
     query = query.where(Child.merged_into.is_(None))  # type: ignore[union-attr]
     if cursor:
-        query = query.where(tuple_(Child.family_name, Child.given_name, Child.id) > tuple_(*decode_cursor(cursor, size=3)))
-    rows = (await session.execute(query.order_by(Child.family_name, Child.given_name, Child.id)
-                                  .limit(limit + 1))).all()
+        query = query.where(
+            tuple_(Child.family_name, Child.given_name, Child.id) > tuple_(*decode_cursor(cursor, size=3))
+        )
+    rows = (await session.execute(query.order_by(Child.family_name, Child.given_name, Child.id).limit(limit + 1))).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    await audit.record_many(session, actor=principal, entries=[
-        {"action": "read", "resource_type": "child", "resource_id": r.id, "child_id": r.id, "reason": "caseload list"}
-        for r in rows])
-    items = [CaseloadItem(id=r.id, given_name=r.given_name, family_name=r.family_name, date_of_birth=r.date_of_birth,
-                          year_group=r.year_group, school_urn=r.school_urn, on_team=r.member_id is not None,
-                          team_role=r.role, lead=bool(r.lead), last_activity_at=_utc(r.last_activity_at))
-             for r in rows]
-    return Page[CaseloadItem](items=items, next_cursor=encode_cursor(rows[-1].family_name, rows[-1].given_name, rows[-1].id)
-                              if more and rows else None)
+    await audit.record_many(
+        session,
+        actor=principal,
+        entries=[
+            {
+                "action": "read",
+                "resource_type": "child",
+                "resource_id": r.id,
+                "child_id": r.id,
+                "reason": "caseload list",
+            }
+            for r in rows
+        ],
+    )
+    items = [
+        CaseloadItem(
+            id=r.id,
+            given_name=r.given_name,
+            family_name=r.family_name,
+            date_of_birth=r.date_of_birth,
+            year_group=r.year_group,
+            school_urn=r.school_urn,
+            on_team=r.member_id is not None,
+            team_role=r.role,
+            lead=bool(r.lead),
+            last_activity_at=_utc(r.last_activity_at),
+        )
+        for r in rows
+    ]
+    return Page[CaseloadItem](
+        items=items,
+        next_cursor=encode_cursor(rows[-1].family_name, rows[-1].given_name, rows[-1].id) if more and rows else None,
+    )

@@ -1,4 +1,5 @@
 """Use cases for the child's record. Service functions never commit: the caller's unit of work does."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -13,8 +14,13 @@ from tas_common.auth import OrgType, Principal
 from tas_common.db import utcnow
 from tas_common.errors import Forbidden, InvalidInput, NotFound
 from tas_common.events import CloudEvent, new_event
-from tas_common.events.schemas import (ChildRegisteredV1, ConcernLinkedV1, ConcernRaisedV1, FamilyContactChangedV1,
-                                       FamilyContactV1)
+from tas_common.events.schemas import (
+    ChildRegisteredV1,
+    ConcernLinkedV1,
+    ConcernRaisedV1,
+    FamilyContactChangedV1,
+    FamilyContactV1,
+)
 from tas_common.outbox import add_event, add_events
 
 from . import plan as plans
@@ -28,24 +34,49 @@ SOURCE = "tas/caseload"
 
 _child = Child.__table__
 _family = FamilyMember.__table__
-_CHILD_COLUMNS = (_child.c.id, _child.c.upn, _child.c.nhs_number, _child.c.school_urn, _child.c.la_code,
-                  _child.c.safeguarding, _child.c.possible_duplicate_of, _child.c.merged_into)
-_MATCH = select(*_CHILD_COLUMNS).where(or_(
-    _child.c.upn == bindparam("upn"),
-    _child.c.nhs_number == bindparam("nhs_number"),
-    and_(_child.c.given_name == bindparam("given_name"), _child.c.family_name == bindparam("family_name"),
-         _child.c.date_of_birth == bindparam("date_of_birth"), _child.c.school_urn == bindparam("school_urn"),
-         _child.c.merged_into.is_(None)),
-)).order_by(_child.c.merged_into.is_not(None))
+_CHILD_COLUMNS = (
+    _child.c.id,
+    _child.c.upn,
+    _child.c.nhs_number,
+    _child.c.school_urn,
+    _child.c.la_code,
+    _child.c.safeguarding,
+    _child.c.possible_duplicate_of,
+    _child.c.merged_into,
+)
+_MATCH = (
+    select(*_CHILD_COLUMNS)
+    .where(
+        or_(
+            _child.c.upn == bindparam("upn"),
+            _child.c.nhs_number == bindparam("nhs_number"),
+            and_(
+                _child.c.given_name == bindparam("given_name"),
+                _child.c.family_name == bindparam("family_name"),
+                _child.c.date_of_birth == bindparam("date_of_birth"),
+                _child.c.school_urn == bindparam("school_urn"),
+                _child.c.merged_into.is_(None),
+            ),
+        )
+    )
+    .order_by(_child.c.merged_into.is_not(None))
+)
 _CHILD_BY_ID = select(*_CHILD_COLUMNS).where(_child.c.id == bindparam("id"))
 _INSERT_CHILD = insert(_child)
 _INSERT_PLAN = insert(Plan.__table__)
 _FAMILY_OF = select(_family).where(_family.c.child_id == bindparam("child_id"))
 _INSERT_MEMBER = insert(_family)
-_UPDATE_MEMBER = update(_family).where(_family.c.id == bindparam("member_id")).values(
-    preferred_channel=bindparam("preferred_channel"), language=bindparam("language"),
-    parental_responsibility=bindparam("parental_responsibility"), mobile=bindparam("mobile"),
-    email=bindparam("email"))
+_UPDATE_MEMBER = (
+    update(_family)
+    .where(_family.c.id == bindparam("member_id"))
+    .values(
+        preferred_channel=bindparam("preferred_channel"),
+        language=bindparam("language"),
+        parental_responsibility=bindparam("parental_responsibility"),
+        mobile=bindparam("mobile"),
+        email=bindparam("email"),
+    )
+)
 """Statements built once: register_concern runs for every concern (a MIS batch brings thousands)."""
 
 
@@ -53,10 +84,19 @@ async def _match(session: AsyncSession, concern: ConcernRaisedV1) -> tuple[Row[A
     """UPN, then NHS number; a name + date of birth + school match is only a *possible* duplicate. One query
     finds the candidates of all three kinds (each by an index); the first kind that matches wins."""
     identity = concern.child
-    rows = (await session.execute(_MATCH, {
-        "upn": identity.upn, "nhs_number": identity.nhs_number or None, "given_name": identity.given_name,
-        "family_name": identity.family_name, "date_of_birth": identity.date_of_birth,
-        "school_urn": concern.school_urn})).all()
+    rows = (
+        await session.execute(
+            _MATCH,
+            {
+                "upn": identity.upn,
+                "nhs_number": identity.nhs_number or None,
+                "given_name": identity.given_name,
+                "family_name": identity.family_name,
+                "date_of_birth": identity.date_of_birth,
+                "school_urn": concern.school_urn,
+            },
+        )
+    ).all()
     by_upn = next((r for r in rows if r.upn == identity.upn), None)
     if by_upn is not None:
         return await _survivor(session, by_upn), "upn", None
@@ -83,25 +123,55 @@ async def _family_of(session: AsyncSession, child_id: str) -> list[dict[str, Any
     return [dict(r._mapping) for r in (await session.execute(_FAMILY_OF, {"child_id": child_id})).all()]
 
 
-async def _merge_contact(session: AsyncSession, family: list[dict[str, Any]], child_id: str,
-                         contact: FamilyContactV1) -> tuple[dict[str, Any], bool]:
+async def _merge_contact(
+    session: AsyncSession, family: list[dict[str, Any]], child_id: str, contact: FamilyContactV1
+) -> tuple[dict[str, Any], bool]:
     """Merge the contact into the first of the child's `family` (rows, in the order they were added) with the same
     mobile or email, or add it (to the database and to `family`); returns the member and whether it changed."""
-    existing = next((m for m in family if (contact.mobile and m["mobile"] == contact.mobile)
-                     or (contact.email and m["email"] == contact.email)), None)
+    existing = next(
+        (
+            m
+            for m in family
+            if (contact.mobile and m["mobile"] == contact.mobile) or (contact.email and m["email"] == contact.email)
+        ),
+        None,
+    )
     if existing is not None:
         changed = (existing["preferred_channel"], existing["language"], existing["parental_responsibility"]) != (
-            contact.preferred_channel, contact.language, contact.parental_responsibility)
-        existing.update(preferred_channel=contact.preferred_channel, language=contact.language,
-                        parental_responsibility=contact.parental_responsibility,
-                        mobile=contact.mobile or existing["mobile"], email=contact.email or existing["email"])
-        await session.execute(_UPDATE_MEMBER, {"member_id": existing["id"], **{k: existing[k] for k in (
-            "preferred_channel", "language", "parental_responsibility", "mobile", "email")}})
+            contact.preferred_channel,
+            contact.language,
+            contact.parental_responsibility,
+        )
+        existing.update(
+            preferred_channel=contact.preferred_channel,
+            language=contact.language,
+            parental_responsibility=contact.parental_responsibility,
+            mobile=contact.mobile or existing["mobile"],
+            email=contact.email or existing["email"],
+        )
+        await session.execute(
+            _UPDATE_MEMBER,
+            {
+                "member_id": existing["id"],
+                **{
+                    k: existing[k]
+                    for k in ("preferred_channel", "language", "parental_responsibility", "mobile", "email")
+                },
+            },
+        )
         return existing, changed
-    member = {"id": new_id(), "child_id": child_id, "name": contact.name, "relationship": contact.relationship,
-              "parental_responsibility": contact.parental_responsibility, "mobile": contact.mobile,
-              "email": contact.email, "preferred_channel": contact.preferred_channel, "language": contact.language,
-              "opted_out": False}
+    member = {
+        "id": new_id(),
+        "child_id": child_id,
+        "name": contact.name,
+        "relationship": contact.relationship,
+        "parental_responsibility": contact.parental_responsibility,
+        "mobile": contact.mobile,
+        "email": contact.email,
+        "preferred_channel": contact.preferred_channel,
+        "language": contact.language,
+        "opted_out": False,
+    }
     await session.execute(_INSERT_MEMBER, member)
     family.append(member)
     return member, True
@@ -110,15 +180,34 @@ async def _merge_contact(session: AsyncSession, family: list[dict[str, Any]], ch
 def contact_changed_event(member: FamilyMember | Mapping[str, Any]) -> CloudEvent:
     """`family.contact_changed` for a family member (a FamilyMember, or a family_member row as a mapping)."""
     m = member if isinstance(member, Mapping) else {k: getattr(member, k) for k in _CONTACT_FIELDS}
-    return new_event(FamilyContactChangedV1(
-        child_id=m["child_id"], contact_id=m["id"], relationship=m["relationship"],
-        parental_responsibility=m["parental_responsibility"], mobile=m["mobile"], email=m["email"],
-        preferred_channel=m["preferred_channel"], language=m["language"], opted_out=m["opted_out"],
-    ), source=SOURCE, subject=m["child_id"])
+    return new_event(
+        FamilyContactChangedV1(
+            child_id=m["child_id"],
+            contact_id=m["id"],
+            relationship=m["relationship"],
+            parental_responsibility=m["parental_responsibility"],
+            mobile=m["mobile"],
+            email=m["email"],
+            preferred_channel=m["preferred_channel"],
+            language=m["language"],
+            opted_out=m["opted_out"],
+        ),
+        source=SOURCE,
+        subject=m["child_id"],
+    )
 
 
-_CONTACT_FIELDS = ("id", "child_id", "relationship", "parental_responsibility", "mobile", "email",
-                   "preferred_channel", "language", "opted_out")
+_CONTACT_FIELDS = (
+    "id",
+    "child_id",
+    "relationship",
+    "parental_responsibility",
+    "mobile",
+    "email",
+    "preferred_channel",
+    "language",
+    "opted_out",
+)
 
 
 async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, event_id: str) -> str:
@@ -131,18 +220,50 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
         identity, now = concern.child, utcnow()
         child_id = new_id()
         school_urn, la_code, possible_duplicate_of = concern.school_urn, concern.la_code, similar
-        await session.execute(_INSERT_CHILD, {
-            "id": child_id, "upn": identity.upn, "nhs_number": identity.nhs_number,
-            "given_name": identity.given_name, "family_name": identity.family_name,
-            "date_of_birth": identity.date_of_birth, "year_group": identity.year_group, "school_urn": school_urn,
-            "la_code": la_code, "possible_duplicate_of": possible_duplicate_of,
-            "safeguarding": concern.safeguarding, "merged_into": None, "merged_at": None, "created_at": now})
-        await session.execute(_INSERT_PLAN, {
-            "id": new_id(), "child_id": child_id, "status": "draft", "revision": 1, "content": {},
-            "pending_changes": [], "published_version": 0, "updated_at": now})
-        events.append(new_event(ChildRegisteredV1(
-            child_id=child_id, school_urn=school_urn, la_code=la_code, concern_id=concern.concern_id,
-        ), source=SOURCE, subject=child_id))
+        await session.execute(
+            _INSERT_CHILD,
+            {
+                "id": child_id,
+                "upn": identity.upn,
+                "nhs_number": identity.nhs_number,
+                "given_name": identity.given_name,
+                "family_name": identity.family_name,
+                "date_of_birth": identity.date_of_birth,
+                "year_group": identity.year_group,
+                "school_urn": school_urn,
+                "la_code": la_code,
+                "possible_duplicate_of": possible_duplicate_of,
+                "safeguarding": concern.safeguarding,
+                "merged_into": None,
+                "merged_at": None,
+                "created_at": now,
+            },
+        )
+        await session.execute(
+            _INSERT_PLAN,
+            {
+                "id": new_id(),
+                "child_id": child_id,
+                "status": "draft",
+                "revision": 1,
+                "content": {},
+                "pending_changes": [],
+                "published_version": 0,
+                "updated_at": now,
+            },
+        )
+        events.append(
+            new_event(
+                ChildRegisteredV1(
+                    child_id=child_id,
+                    school_urn=school_urn,
+                    la_code=la_code,
+                    concern_id=concern.concern_id,
+                ),
+                source=SOURCE,
+                subject=child_id,
+            )
+        )
     else:
         child_id, school_urn, la_code = found.id, found.school_urn, found.la_code
         possible_duplicate_of = found.possible_duplicate_of
@@ -159,19 +280,44 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
         if changed:
             events.append(contact_changed_event(member))
     areas = ", ".join(a.replace("_", " ") for a in concern.areas_of_need) or "not stated"
-    await write_entry(session, child_id=child_id, kind="concern_raised", ref_type="concern",
-                      ref_id=concern.concern_id,
-                      summary=f"Concern raised by school {concern.school_urn} ({concern.urgency}; "
-                              f"areas of need: {areas})",
-                      sensitivity="restricted" if concern.safeguarding else "team", source_event_id=event_id,
-                      org_id=concern.raised_by_org, org_type="school")
-    await audit.record(session, actor=None, action="create" if new_child else "update", resource_type="child",
-                       resource_id=child_id, child_id=child_id, reason=f"concern {concern.concern_id}")
-    events.append(new_event(ConcernLinkedV1(
-        child_id=child_id, concern_id=concern.concern_id, school_urn=school_urn, la_code=la_code,
-        new_child=new_child, match=match, possible_duplicate_of=possible_duplicate_of,
-        safeguarding=concern.safeguarding, family_contact_ids=member_ids,
-    ), source=SOURCE, subject=child_id))
+    await write_entry(
+        session,
+        child_id=child_id,
+        kind="concern_raised",
+        ref_type="concern",
+        ref_id=concern.concern_id,
+        summary=f"Concern raised by school {concern.school_urn} ({concern.urgency}; areas of need: {areas})",
+        sensitivity="restricted" if concern.safeguarding else "team",
+        source_event_id=event_id,
+        org_id=concern.raised_by_org,
+        org_type="school",
+    )
+    await audit.record(
+        session,
+        actor=None,
+        action="create" if new_child else "update",
+        resource_type="child",
+        resource_id=child_id,
+        child_id=child_id,
+        reason=f"concern {concern.concern_id}",
+    )
+    events.append(
+        new_event(
+            ConcernLinkedV1(
+                child_id=child_id,
+                concern_id=concern.concern_id,
+                school_urn=school_urn,
+                la_code=la_code,
+                new_child=new_child,
+                match=match,
+                possible_duplicate_of=possible_duplicate_of,
+                safeguarding=concern.safeguarding,
+                family_contact_ids=member_ids,
+            ),
+            source=SOURCE,
+            subject=child_id,
+        )
+    )
     await add_events(session, events, traced=True)
     return child_id
 
@@ -180,26 +326,34 @@ async def find_children(session: AsyncSession, *, principal: Principal, upn: str
     """The children with this UPN the caller may see. To a role that may break glass, a child it may not see is
     answered only as an id under `break_glass_required` (so that it can open the record by giving a reason);
     to anyone else such a child does not exist."""
-    found = (await session.exec(select(Child).where(Child.upn == upn.upper(),
-                                                    Child.merged_into.is_(None)))).all()  # type: ignore
+    found = (await session.exec(select(Child).where(Child.upn == upn.upper(), Child.merged_into.is_(None)))).all()  # type: ignore
     visible, hidden = [], []
     for child in found:
         (visible if await can_see_child(session, principal, child) else hidden).append(child)
     for child in visible:
-        await audit.record(session, actor=principal, action="search", resource_type="child", resource_id=child.id,
-                           child_id=child.id)
+        await audit.record(
+            session, actor=principal, action="search", resource_type="child", resource_id=child.id, child_id=child.id
+        )
     hints = [c.id for c in hidden] if may_break_glass(principal) else []
     for child_id in hints:
-        await audit.record(session, actor=principal, action="search_break_glass_hint", resource_type="child",
-                           resource_id=child_id, child_id=child_id)
-    return ChildSearchPage(items=[ChildPublic.model_validate(c, from_attributes=True) for c in visible],
-                           break_glass_required=hints)
+        await audit.record(
+            session,
+            actor=principal,
+            action="search_break_glass_hint",
+            resource_type="child",
+            resource_id=child_id,
+            child_id=child_id,
+        )
+    return ChildSearchPage(
+        items=[ChildPublic.model_validate(c, from_attributes=True) for c in visible], break_glass_required=hints
+    )
 
 
 async def get_child(session: AsyncSession, *, principal: Principal, child_id: str) -> ChildPublic:
     child = await visible_child(session, principal, child_id)
-    await audit.record(session, actor=principal, action="read", resource_type="child", resource_id=child.id,
-                       child_id=child.id)
+    await audit.record(
+        session, actor=principal, action="read", resource_type="child", resource_id=child.id, child_id=child.id
+    )
     return ChildPublic.model_validate(child, from_attributes=True)
 
 
@@ -211,28 +365,53 @@ def _scope_filter(principal: Principal):  # type: ignore[no-untyped-def]
 
 async def possible_duplicates(session: AsyncSession, *, principal: Principal) -> list[PossibleDuplicate]:
     """Records flagged as possibly the same child as another, for the school's leads or the LA to decide."""
-    flagged = (await session.exec(select(Child).where(
-        Child.possible_duplicate_of.is_not(None), Child.merged_into.is_(None),  # type: ignore[union-attr]
-        _scope_filter(principal)).order_by(Child.created_at))).all()
+    flagged = (
+        await session.exec(
+            select(Child)
+            .where(
+                Child.possible_duplicate_of.is_not(None),
+                Child.merged_into.is_(None),  # type: ignore[union-attr]
+                _scope_filter(principal),
+            )
+            .order_by(Child.created_at)
+        )
+    ).all()
     pairs = []
     for child in flagged:
         other = await session.get(Child, child.possible_duplicate_of)
-        if other is None or other.merged_into or not (await can_see_child(session, principal, child)
-                                                      and await can_see_child(session, principal, other)):
+        if (
+            other is None
+            or other.merged_into
+            or not (await can_see_child(session, principal, child) and await can_see_child(session, principal, other))
+        ):
             continue
         for c in (child, other):
-            await audit.record(session, actor=principal, action="read", resource_type="child", resource_id=c.id,
-                               child_id=c.id, reason="possible duplicates")
-        pairs.append(PossibleDuplicate(child=ChildPublic.model_validate(child, from_attributes=True),
-                                       possible_duplicate_of=ChildPublic.model_validate(other, from_attributes=True)))
+            await audit.record(
+                session,
+                actor=principal,
+                action="read",
+                resource_type="child",
+                resource_id=c.id,
+                child_id=c.id,
+                reason="possible duplicates",
+            )
+        pairs.append(
+            PossibleDuplicate(
+                child=ChildPublic.model_validate(child, from_attributes=True),
+                possible_duplicate_of=ChildPublic.model_validate(other, from_attributes=True),
+            )
+        )
     return pairs
 
 
 def _may_merge(principal: Principal, a: Child, b: Child) -> bool:
     if principal.org_type == OrgType.local_authority:
         return is_la_officer(principal, a) and is_la_officer(principal, b)
-    return (principal.org_type == OrgType.school and principal.has_role("senco")
-            and {a.school_urn, b.school_urn} <= principal.school_urns)
+    return (
+        principal.org_type == OrgType.school
+        and principal.has_role("senco")
+        and {a.school_urn, b.school_urn} <= principal.school_urns
+    )
 
 
 async def merge(session: AsyncSession, *, principal: Principal, survivor_id: str, duplicate_id: str) -> ChildPublic:
@@ -247,11 +426,20 @@ async def merge(session: AsyncSession, *, principal: Principal, survivor_id: str
     if not _may_merge(principal, survivor, duplicate):
         raise Forbidden("merging needs the LA's SEND officer or the SENCO of both children's schools")
     for model in (FamilyMember, ChronologyEntry, Review, EhcRequest):
-        await session.execute(update(model).where(model.child_id == duplicate.id)  # type: ignore[arg-type]
-                           .values(child_id=survivor.id))
+        await session.execute(
+            update(model)
+            .where(model.child_id == duplicate.id)  # type: ignore[arg-type]
+            .values(child_id=survivor.id)
+        )
     moved_team = (await session.exec(select(TeamMember).where(TeamMember.child_id == duplicate.id))).all()
-    current = {(m.sub, m.org_id): m for m in (await session.exec(select(TeamMember).where(
-        TeamMember.child_id == survivor.id, TeamMember.left_at.is_(None)))).all()}  # type: ignore[union-attr]
+    current = {
+        (m.sub, m.org_id): m
+        for m in (
+            await session.exec(
+                select(TeamMember).where(TeamMember.child_id == survivor.id, TeamMember.left_at.is_(None))
+            )
+        ).all()
+    }  # type: ignore[union-attr]
     for member in moved_team:
         same = current.get((member.sub, member.org_id)) if member.left_at is None else None
         if same is not None:  # already on the survivor's team: one membership, every open referral kept
@@ -263,8 +451,11 @@ async def merge(session: AsyncSession, *, principal: Principal, survivor_id: str
         member.child_id = survivor.id
         session.add(member)
     await session.flush()
-    leads = [m for m in (await session.exec(select(TeamMember).where(
-        TeamMember.child_id == survivor.id, TeamMember.lead.is_(True)))).all()]  # type: ignore[attr-defined]
+    leads = list(
+        (
+            await session.exec(select(TeamMember).where(TeamMember.child_id == survivor.id, TeamMember.lead.is_(True)))
+        ).all()
+    )  # type: ignore[attr-defined]
     for extra in leads[1:]:  # one lead professional: the survivor's (or the first) stays
         extra.lead = False
         session.add(extra)
@@ -278,10 +469,24 @@ async def merge(session: AsyncSession, *, principal: Principal, survivor_id: str
     await session.flush()
     for member in (await session.exec(select(FamilyMember).where(FamilyMember.child_id == survivor.id))).all():
         await add_event(session, contact_changed_event(member))
-    add_entry(session, child_id=survivor.id, kind="child_merged", ref_type="child", ref_id=duplicate.id,
-              summary="A duplicate record of this child was merged into this one; its history now shows here",
-              org_id=principal.org_id, org_type=str(principal.org_type))
+    add_entry(
+        session,
+        child_id=survivor.id,
+        kind="child_merged",
+        ref_type="child",
+        ref_id=duplicate.id,
+        summary="A duplicate record of this child was merged into this one; its history now shows here",
+        org_id=principal.org_id,
+        org_type=str(principal.org_type),
+    )
     for c in (survivor, duplicate):
-        await audit.record(session, actor=principal, action="merge", resource_type="child", resource_id=c.id,
-                           child_id=c.id, reason=f"{duplicate.id} merged into {survivor.id}")
+        await audit.record(
+            session,
+            actor=principal,
+            action="merge",
+            resource_type="child",
+            resource_id=c.id,
+            child_id=c.id,
+            reason=f"{duplicate.id} merged into {survivor.id}",
+        )
     return ChildPublic.model_validate(survivor, from_attributes=True)

@@ -1,5 +1,6 @@
 """The child's one timeline: writing entries (once per fact) and reading them, newest first, filtered and paged
 with an opaque cursor, with the sensitivity rule applied in the query."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
@@ -17,14 +18,27 @@ from .models import Child, ChronologyEntry, new_id
 from .paging import decode_cursor, encode_cursor, not_issued
 from .schemas import ChronologyEntryPublic, Page
 
-
 _entry = ChronologyEntry.__table__
 _child = Child.__table__
-_FACT = select(_entry.c.id).where(_entry.c.child_id == bindparam("child_id"), _entry.c.kind == bindparam("kind"),
-                                  _entry.c.ref_id == bindparam("ref_id")).limit(1)
-_CHILD_AND_FACT = select(_child.c.id, exists().where(
-    _entry.c.child_id == _child.c.id, _entry.c.kind == bindparam("kind"), _entry.c.ref_id == bindparam("ref_id"),
-).label("recorded")).where(_child.c.id == bindparam("child_id"))
+_FACT = (
+    select(_entry.c.id)
+    .where(
+        _entry.c.child_id == bindparam("child_id"),
+        _entry.c.kind == bindparam("kind"),
+        _entry.c.ref_id == bindparam("ref_id"),
+    )
+    .limit(1)
+)
+_CHILD_AND_FACT = select(
+    _child.c.id,
+    exists()
+    .where(
+        _entry.c.child_id == _child.c.id,
+        _entry.c.kind == bindparam("kind"),
+        _entry.c.ref_id == bindparam("ref_id"),
+    )
+    .label("recorded"),
+).where(_child.c.id == bindparam("child_id"))
 _INSERT_ENTRY = insert(_entry)
 """Statements built once: the event handlers write an entry for nearly every event."""
 
@@ -35,36 +49,100 @@ async def fact_recorded(session: AsyncSession, *, child_id: str, kind: str, ref_
     return (await session.execute(_FACT, {"child_id": child_id, "kind": kind, "ref_id": ref_id})).first() is not None
 
 
-async def add_fact_once(session: AsyncSession, *, child_id: str, kind: str, ref_id: str, summary: str,
-                        sensitivity: str = "team", ref_type: str | None = None, source_event_id: str | None = None,
-                        org_id: str | None = None, org_type: str | None = None) -> bool:
+async def add_fact_once(
+    session: AsyncSession,
+    *,
+    child_id: str,
+    kind: str,
+    ref_id: str,
+    summary: str,
+    sensitivity: str = "team",
+    ref_type: str | None = None,
+    source_event_id: str | None = None,
+    org_id: str | None = None,
+    org_type: str | None = None,
+) -> bool:
     """Write the entry for this fact unless it is on the timeline already (see fact_recorded) or caseload holds
     no child `child_id`; returns whether it was written. One query for both checks."""
     found = (await session.execute(_CHILD_AND_FACT, {"child_id": child_id, "kind": kind, "ref_id": ref_id})).first()
     if found is None or found.recorded:
         return False
-    await write_entry(session, child_id=child_id, kind=kind, summary=summary, sensitivity=sensitivity,
-                      ref_type=ref_type, ref_id=ref_id, source_event_id=source_event_id, org_id=org_id,
-                      org_type=org_type)
+    await write_entry(
+        session,
+        child_id=child_id,
+        kind=kind,
+        summary=summary,
+        sensitivity=sensitivity,
+        ref_type=ref_type,
+        ref_id=ref_id,
+        source_event_id=source_event_id,
+        org_id=org_id,
+        org_type=org_type,
+    )
     return True
 
 
-async def write_entry(session: AsyncSession, *, child_id: str, kind: str, summary: str, sensitivity: str = "team",
-                      ref_type: str | None = None, ref_id: str | None = None, source_event_id: str | None = None,
-                      org_id: str | None = None, org_type: str | None = None, at: datetime | None = None) -> None:
+async def write_entry(
+    session: AsyncSession,
+    *,
+    child_id: str,
+    kind: str,
+    summary: str,
+    sensitivity: str = "team",
+    ref_type: str | None = None,
+    ref_id: str | None = None,
+    source_event_id: str | None = None,
+    org_id: str | None = None,
+    org_type: str | None = None,
+    at: datetime | None = None,
+) -> None:
     """`add_entry`, written at once with a statement built once (no ORM object): for the event handlers."""
-    await session.execute(_INSERT_ENTRY, {
-        "id": new_id(), "child_id": child_id, "at": at or utcnow(), "kind": kind, "summary": summary[:500],
-        "sensitivity": sensitivity, "ref_type": ref_type, "ref_id": ref_id, "source_event_id": source_event_id,
-        "org_id": org_id, "org_type": org_type})
+    await session.execute(
+        _INSERT_ENTRY,
+        {
+            "id": new_id(),
+            "child_id": child_id,
+            "at": at or utcnow(),
+            "kind": kind,
+            "summary": summary[:500],
+            "sensitivity": sensitivity,
+            "ref_type": ref_type,
+            "ref_id": ref_id,
+            "source_event_id": source_event_id,
+            "org_id": org_id,
+            "org_type": org_type,
+        },
+    )
 
 
-def add_entry(session: AsyncSession, *, child_id: str, kind: str, summary: str, sensitivity: str = "team",
-              ref_type: str | None = None, ref_id: str | None = None, source_event_id: str | None = None,
-              org_id: str | None = None, org_type: str | None = None, at: datetime | None = None) -> None:
-    session.add(ChronologyEntry(child_id=child_id, at=at or utcnow(), kind=kind, summary=summary[:500],
-                                sensitivity=sensitivity, ref_type=ref_type, ref_id=ref_id,
-                                source_event_id=source_event_id, org_id=org_id, org_type=org_type))
+def add_entry(
+    session: AsyncSession,
+    *,
+    child_id: str,
+    kind: str,
+    summary: str,
+    sensitivity: str = "team",
+    ref_type: str | None = None,
+    ref_id: str | None = None,
+    source_event_id: str | None = None,
+    org_id: str | None = None,
+    org_type: str | None = None,
+    at: datetime | None = None,
+) -> None:
+    session.add(
+        ChronologyEntry(
+            child_id=child_id,
+            at=at or utcnow(),
+            kind=kind,
+            summary=summary[:500],
+            sensitivity=sensitivity,
+            ref_type=ref_type,
+            ref_id=ref_id,
+            source_event_id=source_event_id,
+            org_id=org_id,
+            org_type=org_type,
+        )
+    )
 
 
 def _encode(at: datetime, entry_id: str) -> str:
@@ -79,9 +157,17 @@ def _decode(cursor: str) -> tuple[datetime, str]:
         raise not_issued() from None
 
 
-async def timeline(session: AsyncSession, *, principal: Principal, child_id: str, limit: int = 50,
-                   kinds: list[str] | None = None, from_date: date | None = None, to_date: date | None = None,
-                   cursor: str | None = None) -> Page[ChronologyEntryPublic]:
+async def timeline(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    child_id: str,
+    limit: int = 50,
+    kinds: list[str] | None = None,
+    from_date: date | None = None,
+    to_date: date | None = None,
+    cursor: str | None = None,
+) -> Page[ChronologyEntryPublic]:
     child = await visible_child(session, principal, child_id)
     c = ChronologyEntry
     query = select(c).where(c.child_id == child.id, chronology_visibility(principal, child))
@@ -97,7 +183,10 @@ async def timeline(session: AsyncSession, *, principal: Principal, child_id: str
     rows = (await session.exec(query.order_by(c.at.desc(), c.id.desc()).limit(limit + 1))).all()  # type: ignore
     more = len(rows) > limit
     rows = rows[:limit]
-    await audit.record(session, actor=principal, action="read", resource_type="chronology", resource_id=child.id,
-                       child_id=child.id)
-    return Page(items=[ChronologyEntryPublic.model_validate(e, from_attributes=True) for e in rows],
-                next_cursor=_encode(rows[-1].at, rows[-1].id) if more and rows else None)
+    await audit.record(
+        session, actor=principal, action="read", resource_type="chronology", resource_id=child.id, child_id=child.id
+    )
+    return Page(
+        items=[ChronologyEntryPublic.model_validate(e, from_attributes=True) for e in rows],
+        next_cursor=_encode(rows[-1].at, rows[-1].id) if more and rows else None,
+    )

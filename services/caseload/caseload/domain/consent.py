@@ -2,6 +2,7 @@
 SENCO or DSL of the child's school, or by a family member with parental responsibility (who may give, refuse or
 withdraw consent but not record a lawful basis). Every change emits `tas.caseload.consent.changed`, which referral
 keeps to check a new referral to an agency outside the school."""
+
 from __future__ import annotations
 
 from sqlmodel import select
@@ -27,23 +28,29 @@ def _public(row: Consent) -> ConsentPublic:
 
 
 async def _rows(session: AsyncSession, child_id: str) -> list[Consent]:
-    return list((await session.exec(select(Consent).where(Consent.child_id == child_id)
-                                    .order_by(Consent.recorded_at.desc()))).all())  # type: ignore[attr-defined]
+    return list(
+        (
+            await session.exec(select(Consent).where(Consent.child_id == child_id).order_by(Consent.recorded_at.desc()))
+        ).all()
+    )  # type: ignore[attr-defined]
 
 
 def _record(child_id: str, rows: list[Consent]) -> ConsentRecord:
     current: dict[str, Consent] = {}
     for row in rows:  # newest first
         current.setdefault(row.agency_type, row)
-    return ConsentRecord(child_id=child_id, current=[_public(r) for r in sorted(current.values(),
-                                                                              key=lambda r: r.agency_type)],
-                         history=[_public(r) for r in rows])
+    return ConsentRecord(
+        child_id=child_id,
+        current=[_public(r) for r in sorted(current.values(), key=lambda r: r.agency_type)],
+        history=[_public(r) for r in rows],
+    )
 
 
 async def get_consent(session: AsyncSession, *, principal: Principal, child_id: str) -> ConsentRecord:
     child = await visible_child(session, principal, child_id)
-    await audit.record(session, actor=principal, action="read", resource_type="consent", resource_id=child.id,
-                       child_id=child.id)
+    await audit.record(
+        session, actor=principal, action="read", resource_type="consent", resource_id=child.id, child_id=child.id
+    )
     return _record(child.id, await _rows(session, child.id))
 
 
@@ -54,26 +61,60 @@ async def _may_record(session: AsyncSession, principal: Principal, child: Child)
     return is_safeguarding_lead(principal, child)
 
 
-async def set_consent(session: AsyncSession, *, principal: Principal, child_id: str,
-                      data: ConsentUpdate) -> ConsentRecord:
+async def set_consent(
+    session: AsyncSession, *, principal: Principal, child_id: str, data: ConsentUpdate
+) -> ConsentRecord:
     child = await visible_child(session, principal, child_id, write=True)
     if not await _may_record(session, principal, child):
-        raise Forbidden("consent is recorded by the SENCO or DSL of the child's school, or by a parent with "
-                        "parental responsibility")
+        raise Forbidden(
+            "consent is recorded by the SENCO or DSL of the child's school, or by a parent with parental responsibility"
+        )
     if principal.org_type == OrgType.family and data.lawful_basis:
         raise Forbidden("a lawful basis for sharing without consent is recorded by practitioners")
-    row = Consent(child_id=child.id, agency_type=data.agency_type, status=data.status,
-                  lawful_basis=data.lawful_basis, note=data.note, recorded_by=principal.sub,
-                  recorded_by_org=principal.org_id, recorded_by_org_type=str(principal.org_type))
+    row = Consent(
+        child_id=child.id,
+        agency_type=data.agency_type,
+        status=data.status,
+        lawful_basis=data.lawful_basis,
+        note=data.note,
+        recorded_by=principal.sub,
+        recorded_by_org=principal.org_id,
+        recorded_by_org_type=str(principal.org_type),
+    )
     session.add(row)
     await session.flush()
-    await add_event(session, new_event(ConsentChangedV1(
-        child_id=child.id, agency_type=data.agency_type, status=data.status, lawful_basis=data.lawful_basis,
-    ), source=SOURCE, subject=child.id))
+    await add_event(
+        session,
+        new_event(
+            ConsentChangedV1(
+                child_id=child.id,
+                agency_type=data.agency_type,
+                status=data.status,
+                lawful_basis=data.lawful_basis,
+            ),
+            source=SOURCE,
+            subject=child.id,
+        ),
+    )
     basis = f" (lawful basis: {data.lawful_basis.replace('_', ' ')})" if data.lawful_basis else ""
-    add_entry(session, child_id=child.id, kind="consent_changed", ref_type="consent", ref_id=row.id,
-              summary=f"Consent to share with {data.agency_type.replace('_', ' ')}: {data.status}{basis}",
-              sensitivity="family", org_id=principal.org_id, org_type=str(principal.org_type))
-    await audit.record(session, actor=principal, action="update", resource_type="consent", resource_id=row.id,
-                       child_id=child.id, reason=f"{data.agency_type}: {data.status}")
+    add_entry(
+        session,
+        child_id=child.id,
+        kind="consent_changed",
+        ref_type="consent",
+        ref_id=row.id,
+        summary=f"Consent to share with {data.agency_type.replace('_', ' ')}: {data.status}{basis}",
+        sensitivity="family",
+        org_id=principal.org_id,
+        org_type=str(principal.org_type),
+    )
+    await audit.record(
+        session,
+        actor=principal,
+        action="update",
+        resource_type="consent",
+        resource_id=row.id,
+        child_id=child.id,
+        reason=f"{data.agency_type}: {data.status}",
+    )
     return _record(child.id, await _rows(session, child.id))

@@ -1,4 +1,5 @@
 """EHC needs assessment requests and their statutory clocks (the due dates come from ehc_clock)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -16,51 +17,88 @@ from .ehc_clock import compute_clock, due_soon_or_breached
 from .models import Child, EhcRequest
 from .schemas import EhcClockPublic, EhcRequestCreate, EhcRequestUpdate, MilestonePublic
 
-DATE_FIELDS = ("decision_on", "advice_requested_on", "advice_received_on", "draft_issued_on", "final_issued_on",
-               "annual_review_on")
+DATE_FIELDS = (
+    "decision_on",
+    "advice_requested_on",
+    "advice_received_on",
+    "draft_issued_on",
+    "final_issued_on",
+    "annual_review_on",
+)
 
 
 def clock_public(request: EhcRequest, today: date) -> EhcClockPublic:
-    clock = compute_clock(requested_on=request.requested_on, today=today, decision=request.decision,
-                          **{f: getattr(request, f) for f in DATE_FIELDS})
+    clock = compute_clock(
+        requested_on=request.requested_on,
+        today=today,
+        decision=request.decision,
+        **{f: getattr(request, f) for f in DATE_FIELDS},
+    )
     return EhcClockPublic(
-        id=request.id, child_id=request.child_id, la_code=request.la_code, requested_on=request.requested_on,
-        decision=request.decision, comment_period_ends=clock.comment_period_ends,
-        milestones=[MilestonePublic(name=m.name, due=m.due, completed_on=m.completed_on, status=m.status,
-                                    breached=m.breached) for m in clock.milestones],
-        breached=clock.breached, next_due=clock.next_due)
+        id=request.id,
+        child_id=request.child_id,
+        la_code=request.la_code,
+        requested_on=request.requested_on,
+        decision=request.decision,
+        comment_period_ends=clock.comment_period_ends,
+        milestones=[
+            MilestonePublic(name=m.name, due=m.due, completed_on=m.completed_on, status=m.status, breached=m.breached)
+            for m in clock.milestones
+        ],
+        breached=clock.breached,
+        next_due=clock.next_due,
+    )
 
 
-async def create_request(session: AsyncSession, *, principal: Principal, child_id: str,
-                         data: EhcRequestCreate) -> EhcClockPublic:
+async def create_request(
+    session: AsyncSession, *, principal: Principal, child_id: str, data: EhcRequestCreate
+) -> EhcClockPublic:
     child = await visible_child(session, principal, child_id, write=True)
     if not (is_la_officer(principal, child) or is_school_lead(principal, child)):
         raise Forbidden("an EHC needs assessment is requested by the school's leads or recorded by the LA")
     if data.requested_on > date.today():
         raise InvalidInput("a request date cannot be in the future", field="requested_on")
-    request = EhcRequest(child_id=child.id, la_code=child.la_code, requested_on=data.requested_on,
-                         created_by=principal.sub)
+    request = EhcRequest(
+        child_id=child.id, la_code=child.la_code, requested_on=data.requested_on, created_by=principal.sub
+    )
     session.add(request)
     await session.flush()
-    add_entry(session, child_id=child.id, kind="ehc_requested", ref_type="ehc_request", ref_id=request.id,
-              summary=f"EHC needs assessment requested on {data.requested_on:%d %B %Y}", sensitivity="family",
-              org_id=principal.org_id, org_type=str(principal.org_type))
-    await audit.record(session, actor=principal, action="create", resource_type="ehc_request",
-                       resource_id=request.id, child_id=child.id)
+    add_entry(
+        session,
+        child_id=child.id,
+        kind="ehc_requested",
+        ref_type="ehc_request",
+        ref_id=request.id,
+        summary=f"EHC needs assessment requested on {data.requested_on:%d %B %Y}",
+        sensitivity="family",
+        org_id=principal.org_id,
+        org_type=str(principal.org_type),
+    )
+    await audit.record(
+        session,
+        actor=principal,
+        action="create",
+        resource_type="ehc_request",
+        resource_id=request.id,
+        child_id=child.id,
+    )
     return clock_public(request, date.today())
 
 
 async def list_requests(session: AsyncSession, *, principal: Principal, child_id: str) -> list[EhcClockPublic]:
     child = await visible_child(session, principal, child_id)
-    rows = (await session.exec(select(EhcRequest).where(EhcRequest.child_id == child.id)
-                               .order_by(EhcRequest.requested_on))).all()
-    await audit.record(session, actor=principal, action="read", resource_type="ehc_requests", resource_id=child.id,
-                       child_id=child.id)
+    rows = (
+        await session.exec(select(EhcRequest).where(EhcRequest.child_id == child.id).order_by(EhcRequest.requested_on))
+    ).all()
+    await audit.record(
+        session, actor=principal, action="read", resource_type="ehc_requests", resource_id=child.id, child_id=child.id
+    )
     return [clock_public(r, date.today()) for r in rows]
 
 
-async def record_milestones(session: AsyncSession, *, principal: Principal, child_id: str, request_id: str,
-                            data: EhcRequestUpdate) -> EhcClockPublic:
+async def record_milestones(
+    session: AsyncSession, *, principal: Principal, child_id: str, request_id: str, data: EhcRequestUpdate
+) -> EhcClockPublic:
     child = await visible_child(session, principal, child_id, write=True)
     if not is_la_officer(principal, child):
         raise Forbidden("the LA's SEND officers record the assessment's milestones")
@@ -73,11 +111,25 @@ async def record_milestones(session: AsyncSession, *, principal: Principal, chil
     _validate(request)
     session.add(request)
     done = ", ".join(k.removesuffix("_on").replace("_", " ") for k in changes if k in DATE_FIELDS and changes[k])
-    add_entry(session, child_id=child.id, kind="ehc_milestone", ref_type="ehc_request", ref_id=request.id,
-              summary=f"EHC needs assessment: recorded {done or 'the decision'}", sensitivity="family",
-              org_id=principal.org_id, org_type=str(principal.org_type))
-    await audit.record(session, actor=principal, action="update", resource_type="ehc_request",
-                       resource_id=request.id, child_id=child.id)
+    add_entry(
+        session,
+        child_id=child.id,
+        kind="ehc_milestone",
+        ref_type="ehc_request",
+        ref_id=request.id,
+        summary=f"EHC needs assessment: recorded {done or 'the decision'}",
+        sensitivity="family",
+        org_id=principal.org_id,
+        org_type=str(principal.org_type),
+    )
+    await audit.record(
+        session,
+        actor=principal,
+        action="update",
+        resource_type="ehc_request",
+        resource_id=request.id,
+        child_id=child.id,
+    )
     return clock_public(request, date.today())
 
 
@@ -92,29 +144,46 @@ def _validate(request: EhcRequest) -> None:
     if request.final_issued_on:
         if not request.draft_issued_on:
             raise InvalidInput("a final plan follows a draft", field="final_issued_on")
-        clock = compute_clock(requested_on=request.requested_on, today=today,
-                              draft_issued_on=request.draft_issued_on)
+        clock = compute_clock(requested_on=request.requested_on, today=today, draft_issued_on=request.draft_issued_on)
         if clock.comment_period_ends and request.final_issued_on < clock.comment_period_ends:
-            raise InvalidInput("the family's 15-day comment period on the draft has not ended",
-                               field="final_issued_on")
+            raise InvalidInput("the family's 15-day comment period on the draft has not ended", field="final_issued_on")
 
 
-async def clocks_due(session: AsyncSession, *, principal: Principal, due_within_days: int,
-                     as_of: date | None = None) -> list[EhcClockPublic]:
+async def clocks_due(
+    session: AsyncSession, *, principal: Principal, due_within_days: int, as_of: date | None = None
+) -> list[EhcClockPublic]:
     """The LA's list: clocks of its children with a milestone due within the window or overdue."""
     if principal.org_type != OrgType.local_authority or not principal.la_code:
         raise Forbidden("for the local authority's SEND officers")
     today = as_of or date.today()
-    rows = (await session.exec(select(EhcRequest, Child).join(Child, Child.id == EhcRequest.child_id).where(
-        EhcRequest.la_code == principal.la_code, Child.merged_into.is_(None)))).all()  # type: ignore[union-attr]
+    rows = (
+        await session.exec(
+            select(EhcRequest, Child)
+            .join(Child, Child.id == EhcRequest.child_id)
+            .where(EhcRequest.la_code == principal.la_code, Child.merged_into.is_(None))
+        )
+    ).all()  # type: ignore[union-attr]
     result = []
     for request, child in rows:
         clock = clock_public(request, today)
-        if due_soon_or_breached(compute_clock(requested_on=request.requested_on, today=today,
-                                              decision=request.decision,
-                                              **{f: getattr(request, f) for f in DATE_FIELDS}),
-                                today=today, within_days=due_within_days):
+        if due_soon_or_breached(
+            compute_clock(
+                requested_on=request.requested_on,
+                today=today,
+                decision=request.decision,
+                **{f: getattr(request, f) for f in DATE_FIELDS},
+            ),
+            today=today,
+            within_days=due_within_days,
+        ):
             result.append(clock)
-            await audit.record(session, actor=principal, action="read", resource_type="ehc_request",
-                               resource_id=request.id, child_id=child.id, reason="clocks due")
+            await audit.record(
+                session,
+                actor=principal,
+                action="read",
+                resource_type="ehc_request",
+                resource_id=request.id,
+                child_id=child.id,
+                reason="clocks due",
+            )
     return sorted(result, key=lambda c: (not c.breached, c.next_due or date.max))

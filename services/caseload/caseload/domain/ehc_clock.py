@@ -9,6 +9,7 @@
 
 A milestone is breached when it was completed after its due date, or is still open after it.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -57,8 +58,9 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def _milestone(name: str, due: date | None, completed_on: date | None, today: date, *,
-               applicable: bool = True) -> Milestone:
+def _milestone(
+    name: str, due: date | None, completed_on: date | None, today: date, *, applicable: bool = True
+) -> Milestone:
     if not applicable:
         return Milestone(name, due, completed_on, "not_applicable")
     if completed_on is not None:
@@ -68,10 +70,18 @@ def _milestone(name: str, due: date | None, completed_on: date | None, today: da
     return Milestone(name, due, None, "overdue" if today > due else "due")
 
 
-def compute_clock(*, requested_on: date, today: date, decision: str | None = None, decision_on: date | None = None,
-                  advice_requested_on: date | None = None, advice_received_on: date | None = None,
-                  draft_issued_on: date | None = None, final_issued_on: date | None = None,
-                  annual_review_on: date | None = None) -> Clock:
+def compute_clock(
+    *,
+    requested_on: date,
+    today: date,
+    decision: str | None = None,
+    decision_on: date | None = None,
+    advice_requested_on: date | None = None,
+    advice_received_on: date | None = None,
+    draft_issued_on: date | None = None,
+    final_issued_on: date | None = None,
+    annual_review_on: date | None = None,
+) -> Clock:
     assessing = decision != "not_to_assess"
     final_due = requested_on + timedelta(weeks=FINAL_WEEKS)
     advice_due = advice_requested_on + timedelta(weeks=ADVICE_WEEKS) if advice_requested_on else None
@@ -80,8 +90,9 @@ def compute_clock(*, requested_on: date, today: date, decision: str | None = Non
         milestones=(
             _milestone("decision_to_assess", requested_on + timedelta(weeks=DECISION_WEEKS), decision_on, today),
             _milestone("advice", advice_due, advice_received_on, today, applicable=assessing),
-            _milestone("draft_plan", final_due - timedelta(days=COMMENT_DAYS), draft_issued_on, today,
-                       applicable=assessing),
+            _milestone(
+                "draft_plan", final_due - timedelta(days=COMMENT_DAYS), draft_issued_on, today, applicable=assessing
+            ),
             _milestone("final_plan", final_due, final_issued_on, today, applicable=assessing),
             _milestone("annual_review", review_due, annual_review_on, today, applicable=assessing),
         ),
@@ -91,5 +102,7 @@ def compute_clock(*, requested_on: date, today: date, decision: str | None = Non
 
 def due_soon_or_breached(clock: Clock, *, today: date, within_days: int) -> bool:
     horizon = today + timedelta(days=within_days)
-    return any(m.status == "overdue" or (m.status == "due" and m.due is not None and m.due <= horizon)
-               for m in clock.milestones)
+    return any(
+        m.status == "overdue" or (m.status == "due" and m.due is not None and m.due <= horizon)
+        for m in clock.milestones
+    )

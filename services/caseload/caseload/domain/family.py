@@ -1,5 +1,6 @@
 """The child's family: members, parental responsibility, contact details and preferences. Every change emits
 `tas.caseload.family.contact_changed` so that notify's replica of the contacts stays current."""
+
 from __future__ import annotations
 
 from sqlmodel import select
@@ -19,31 +20,48 @@ from .schemas import FamilyMemberCreate, FamilyMemberPublic, FamilyMemberUpdate,
 
 async def list_family(session: AsyncSession, *, principal: Principal, child_id: str) -> list[FamilyMemberPublic]:
     child = await visible_child(session, principal, child_id)
-    rows = (await session.exec(select(FamilyMember).where(FamilyMember.child_id == child.id)
-                               .order_by(FamilyMember.name))).all()
-    await audit.record(session, actor=principal, action="read", resource_type="family", resource_id=child.id,
-                       child_id=child.id)
+    rows = (
+        await session.exec(select(FamilyMember).where(FamilyMember.child_id == child.id).order_by(FamilyMember.name))
+    ).all()
+    await audit.record(
+        session, actor=principal, action="read", resource_type="family", resource_id=child.id, child_id=child.id
+    )
     return [FamilyMemberPublic.model_validate(m, from_attributes=True) for m in rows]
 
 
-async def add_member(session: AsyncSession, *, principal: Principal, child_id: str,
-                     data: FamilyMemberCreate) -> FamilyMemberPublic:
+async def add_member(
+    session: AsyncSession, *, principal: Principal, child_id: str, data: FamilyMemberCreate
+) -> FamilyMemberPublic:
     child = await visible_child(session, principal, child_id, write=True)
     not_family(principal)
     member = FamilyMember(child_id=child.id, **data.model_dump(mode="json"))
     session.add(member)
     await session.flush()
     await add_event(session, contact_changed_event(member))
-    add_entry(session, child_id=child.id, kind="family_changed", ref_type="family_member", ref_id=member.id,
-              summary=f"Family member added ({member.relationship})", org_id=principal.org_id,
-              org_type=str(principal.org_type))
-    await audit.record(session, actor=principal, action="create", resource_type="family_member",
-                       resource_id=member.id, child_id=child.id)
+    add_entry(
+        session,
+        child_id=child.id,
+        kind="family_changed",
+        ref_type="family_member",
+        ref_id=member.id,
+        summary=f"Family member added ({member.relationship})",
+        org_id=principal.org_id,
+        org_type=str(principal.org_type),
+    )
+    await audit.record(
+        session,
+        actor=principal,
+        action="create",
+        resource_type="family_member",
+        resource_id=member.id,
+        child_id=child.id,
+    )
     return FamilyMemberPublic.model_validate(member, from_attributes=True)
 
 
-async def update_member(session: AsyncSession, *, principal: Principal, child_id: str, member_id: str,
-                        data: FamilyMemberUpdate) -> FamilyMemberPublic:
+async def update_member(
+    session: AsyncSession, *, principal: Principal, child_id: str, member_id: str, data: FamilyMemberUpdate
+) -> FamilyMemberPublic:
     """Practitioners who can see the child, and the family itself, may change a member's details."""
     child = await visible_child(session, principal, child_id, write=True)
     member = await session.get(FamilyMember, member_id)
@@ -62,9 +80,22 @@ async def update_member(session: AsyncSession, *, principal: Principal, child_id
     session.add(member)
     await session.flush()
     await add_event(session, contact_changed_event(member))
-    add_entry(session, child_id=child.id, kind="family_changed", ref_type="family_member", ref_id=member.id,
-              summary=f"Family member's details changed ({', '.join(sorted(changes)) or 'nothing'})",
-              org_id=principal.org_id, org_type=str(principal.org_type))
-    await audit.record(session, actor=principal, action="update", resource_type="family_member",
-                       resource_id=member.id, child_id=child.id)
+    add_entry(
+        session,
+        child_id=child.id,
+        kind="family_changed",
+        ref_type="family_member",
+        ref_id=member.id,
+        summary=f"Family member's details changed ({', '.join(sorted(changes)) or 'nothing'})",
+        org_id=principal.org_id,
+        org_type=str(principal.org_type),
+    )
+    await audit.record(
+        session,
+        actor=principal,
+        action="update",
+        resource_type="family_member",
+        resource_id=member.id,
+        child_id=child.id,
+    )
     return FamilyMemberPublic.model_validate(member, from_attributes=True)

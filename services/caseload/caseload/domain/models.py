@@ -1,10 +1,10 @@
 """Caseload's tables: the child's record, family members, the team around the child, the plan and its versions,
 reviews, statutory (EHC) clocks and the chronology."""
+
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-
 from typing import Any
 
 from sqlalchemy import JSON, Column, Date, DateTime, Index, UniqueConstraint
@@ -84,9 +84,12 @@ class ChronologyEntry(Table, table=True):
 
 class TeamMember(Table, table=True):
     """One practitioner on the team around the child; `left_at` set when they leave (their access ends)."""
+
     __tablename__ = "team_member"
-    __table_args__ = (Index("ix_team_member_child_sub", "child_id", "sub", "org_id"),
-                      Index("ix_team_member_sub_org", "sub", "org_id"))  # a practitioner's caseload
+    __table_args__ = (
+        Index("ix_team_member_child_sub", "child_id", "sub", "org_id"),
+        Index("ix_team_member_sub_org", "sub", "org_id"),
+    )  # a practitioner's caseload
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     child_id: str = Field(foreign_key="child.id", max_length=36)
@@ -119,6 +122,7 @@ class Plan(Table, table=True):
 
 class PlanVersion(Table, table=True):
     """An immutable published version of the plan."""
+
     __tablename__ = "plan_version"
     __table_args__ = (UniqueConstraint("plan_id", "number", name="uq_plan_version_plan_id_number"),)
 
@@ -150,6 +154,7 @@ class Review(Table, table=True):
 
 class EhcRequest(Table, table=True):
     """An EHC needs assessment request and the dates of its statutory milestones (the clock is computed)."""
+
     __tablename__ = "ehc_request"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
@@ -186,6 +191,7 @@ class Consent(Table, table=True):
 class BreakGlass(Table, table=True):
     """A time-limited, audited grant to read a child's record outside one's relationships, with the reason given;
     flagged for review by the school's DSL and the LA until someone reviews it."""
+
     __tablename__ = "break_glass"
     __table_args__ = (Index("ix_break_glass_child_sub", "child_id", "sub", "org_id"),)
 

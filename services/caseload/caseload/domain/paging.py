@@ -1,5 +1,6 @@
 """Opaque keyset cursors for caseload's lists: the sort key of a page's last row, as URL-safe base64 of a JSON
 array of strings. A cursor the service did not issue is a 422 naming `cursor`."""
+
 from __future__ import annotations
 
 import base64

@@ -6,6 +6,7 @@ organisation. An edit replaces, per section, only the items the editor can see, 
 overwrite what is hidden from them. `Plan.revision` is the ETag: every change bumps it with a compare-and-swap
 update, so of two editors holding the same ETag one wins and the other gets 412 and loses nothing.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -26,17 +27,39 @@ from tas_common.outbox import add_event
 from .access import can_see_item, not_family, visible_child, visible_items
 from .chronology import add_entry
 from .models import Child, Plan, PlanVersion, Review
-from .schemas import (SECTIONS, AboutMeIn, ItemDiff, NeedIn, OutcomeIn, PlanChange, PlanDiff, PlanPublic,
-                      PlanSections, PlanUpdate, PlanVersionPublic, PlanVersionSummary, ProgressEntry, ProvisionIn,
-                      PublishRequest, ReviewPublic, SectionDiff)
+from .schemas import (
+    SECTIONS,
+    AboutMeIn,
+    ItemDiff,
+    NeedIn,
+    OutcomeIn,
+    PlanChange,
+    PlanDiff,
+    PlanPublic,
+    PlanSections,
+    PlanUpdate,
+    PlanVersionPublic,
+    PlanVersionSummary,
+    ProgressEntry,
+    ProvisionIn,
+    PublishRequest,
+    ReviewPublic,
+    SectionDiff,
+)
 
 SOURCE = "tas/caseload"
-SECTION_MODELS: dict[str, type[BaseModel]] = {"about_me": AboutMeIn, "needs": NeedIn, "outcomes": OutcomeIn,
-                                              "provision": ProvisionIn}
+SECTION_MODELS: dict[str, type[BaseModel]] = {
+    "about_me": AboutMeIn,
+    "needs": NeedIn,
+    "outcomes": OutcomeIn,
+    "provision": ProvisionIn,
+}
 META = ("id", "sensitivity", "author", "org_id", "org_type", "updated_by", "updated_at", "history")
-TRANSITIONS = {"draft": {"draft", "shared_for_comment", "agreed"},
-               "shared_for_comment": {"draft", "shared_for_comment", "agreed"},
-               "agreed": {"agreed", "draft"}}
+TRANSITIONS = {
+    "draft": {"draft", "shared_for_comment", "agreed"},
+    "shared_for_comment": {"draft", "shared_for_comment", "agreed"},
+    "agreed": {"agreed", "draft"},
+}
 """A published plan moves on (draft → shared with the family for comment → agreed); an agreed plan is reopened
 as a draft when it is revised (after a review)."""
 
@@ -52,8 +75,9 @@ def _check_if_match(plan: Plan, if_match: str | None, *, required: bool = True) 
         return
     tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
     if etag(plan) not in tags:
-        raise PreconditionFailed("the plan changed since you read it: read it again and re-apply your change",
-                                 current_etag=etag(plan))
+        raise PreconditionFailed(
+            "the plan changed since you read it: read it again and re-apply your change", current_etag=etag(plan)
+        )
 
 
 async def load_plan(session: AsyncSession, child: Child) -> Plan:
@@ -70,31 +94,46 @@ def _filtered(principal: Principal, child: Child, content: dict[str, Any]) -> di
 
 
 async def _reviews(session: AsyncSession, child: Child) -> list[ReviewPublic]:
-    rows = (await session.exec(select(Review).where(Review.child_id == child.id)
-                               .order_by(Review.scheduled_for))).all()
+    rows = (await session.exec(select(Review).where(Review.child_id == child.id).order_by(Review.scheduled_for))).all()
     return [ReviewPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
 async def _public(session: AsyncSession, principal: Principal, child: Child, plan: Plan) -> PlanPublic:
-    return PlanPublic(id=plan.id, child_id=child.id, status=plan.status, revision=plan.revision,  # type: ignore
-                      etag=etag(plan), published_version=plan.published_version,
-                      sections=PlanSections.model_validate(_filtered(principal, child, plan.content)),
-                      reviews=await _reviews(session, child), updated_at=plan.updated_at)
+    return PlanPublic(
+        id=plan.id,
+        child_id=child.id,
+        status=plan.status,
+        revision=plan.revision,  # type: ignore
+        etag=etag(plan),
+        published_version=plan.published_version,
+        sections=PlanSections.model_validate(_filtered(principal, child, plan.content)),
+        reviews=await _reviews(session, child),
+        updated_at=plan.updated_at,
+    )
 
 
 async def get_plan(session: AsyncSession, *, principal: Principal, child_id: str) -> PlanPublic:
     child = await visible_child(session, principal, child_id)
     plan = await load_plan(session, child)
-    await audit.record(session, actor=principal, action="read", resource_type="plan", resource_id=plan.id,
-                       child_id=child.id)
+    await audit.record(
+        session, actor=principal, action="read", resource_type="plan", resource_id=plan.id, child_id=child.id
+    )
     return await _public(session, principal, child, plan)
 
 
 def _change(principal: Principal, section: str, item: dict[str, Any], action: str) -> dict[str, Any]:
-    return {"section": section, "item_id": item["id"], "action": action, "by": principal.sub,
-            "by_org_id": principal.org_id, "by_org_type": str(principal.org_type),
-            "for_agency": item.get("org_type", ""), "sensitivity": item.get("sensitivity", "team"),
-            "item_org_id": item.get("org_id"), "at": utcnow().isoformat()}
+    return {
+        "section": section,
+        "item_id": item["id"],
+        "action": action,
+        "by": principal.sub,
+        "by_org_id": principal.org_id,
+        "by_org_type": str(principal.org_type),
+        "for_agency": item.get("org_type", ""),
+        "sensitivity": item.get("sensitivity", "team"),
+        "item_org_id": item.get("org_id"),
+        "at": utcnow().isoformat(),
+    }
 
 
 def _may_edit(principal: Principal, item: dict[str, Any]) -> bool:
@@ -103,8 +142,9 @@ def _may_edit(principal: Principal, item: dict[str, Any]) -> bool:
     return family_item == (principal.org_type == OrgType.family)
 
 
-def _apply_section(principal: Principal, child: Child, section: str, current: list[dict[str, Any]],
-                   submitted: list[BaseModel]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _apply_section(
+    principal: Principal, child: Child, section: str, current: list[dict[str, Any]], submitted: list[BaseModel]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     now = utcnow().isoformat()
     visible = {i["id"]: i for i in visible_items(principal, child, current, section)}
     by_id: dict[str, BaseModel] = {}
@@ -115,8 +155,15 @@ def _apply_section(principal: Principal, child: Child, section: str, current: li
         if principal.org_type == OrgType.family:
             fields["sensitivity"] = "family"
         if entry.id is None:  # type: ignore[attr-defined]
-            item = {"id": str(uuid.uuid4()), **fields, "author": principal.sub, "org_id": principal.org_id,
-                    "org_type": str(principal.org_type), "updated_by": principal.sub, "updated_at": now}
+            item = {
+                "id": str(uuid.uuid4()),
+                **fields,
+                "author": principal.sub,
+                "org_id": principal.org_id,
+                "org_type": str(principal.org_type),
+                "updated_by": principal.sub,
+                "updated_at": now,
+            }
             if section == "outcomes":
                 item["history"] = []
             new_items.append(item)
@@ -139,8 +186,10 @@ def _apply_section(principal: Principal, child: Child, section: str, current: li
             result.append(item)
             continue
         if not _may_edit(principal, item):
-            raise Forbidden(f"{section}: the family's own words are changed only by the family, and the family "
-                            "changes only its own words (send other items back unchanged)")
+            raise Forbidden(
+                f"{section}: the family's own words are changed only by the family, and the family "
+                "changes only its own words (send other items back unchanged)"
+            )
         if fields is None:
             changes.append(_change(principal, section, item, "removed"))
             continue
@@ -150,25 +199,40 @@ def _apply_section(principal: Principal, child: Child, section: str, current: li
     return result + new_items, changes
 
 
-async def _save(session: AsyncSession, plan: Plan, *, content: dict[str, Any], changes: list[dict[str, Any]],
-                status: str | None = None, published_version: int | None = None,
-                pending: list[dict[str, Any]] | None = None) -> Plan:
+async def _save(
+    session: AsyncSession,
+    plan: Plan,
+    *,
+    content: dict[str, Any],
+    changes: list[dict[str, Any]],
+    status: str | None = None,
+    published_version: int | None = None,
+    pending: list[dict[str, Any]] | None = None,
+) -> Plan:
     """Compare-and-swap on the revision: a concurrent writer that got there first makes this one 412."""
     values: dict[str, Any] = {
-        "revision": plan.revision + 1, "content": content, "updated_at": utcnow(),
+        "revision": plan.revision + 1,
+        "content": content,
+        "updated_at": utcnow(),
         "pending_changes": pending if pending is not None else [*plan.pending_changes, *changes],
         "status": status or plan.status,
-        "published_version": published_version if published_version is not None else plan.published_version}
-    result = await session.execute(update(Plan).where(Plan.id == plan.id, Plan.revision == plan.revision)  # type: ignore
-                                   .values(**values).execution_options(synchronize_session=False))
+        "published_version": published_version if published_version is not None else plan.published_version,
+    }
+    result = await session.execute(
+        update(Plan)
+        .where(Plan.id == plan.id, Plan.revision == plan.revision)  # type: ignore
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise PreconditionFailed("the plan changed since you read it: read it again and re-apply your change")
     await session.refresh(plan)
     return plan
 
 
-async def update_plan(session: AsyncSession, *, principal: Principal, child_id: str, if_match: str | None,
-                      data: PlanUpdate) -> PlanPublic:
+async def update_plan(
+    session: AsyncSession, *, principal: Principal, child_id: str, if_match: str | None, data: PlanUpdate
+) -> PlanPublic:
     child = await visible_child(session, principal, child_id, write=True)
     plan = await load_plan(session, child)
     given = [s for s in SECTIONS if getattr(data, s) is not None]
@@ -178,18 +242,27 @@ async def update_plan(session: AsyncSession, *, principal: Principal, child_id: 
     content = {s: list(plan.content.get(s, [])) for s in SECTIONS}
     changes: list[dict[str, Any]] = []
     for section in given:
-        content[section], section_changes = _apply_section(principal, child, section, content[section],
-                                                           getattr(data, section))
+        content[section], section_changes = _apply_section(
+            principal, child, section, content[section], getattr(data, section)
+        )
         changes += section_changes
     if changes:
         plan = await _save(session, plan, content=content, changes=changes)
-    await audit.record(session, actor=principal, action="update", resource_type="plan", resource_id=plan.id,
-                       child_id=child.id, reason=",".join(sorted({c["section"] for c in changes})) or "no change")
+    await audit.record(
+        session,
+        actor=principal,
+        action="update",
+        resource_type="plan",
+        resource_id=plan.id,
+        child_id=child.id,
+        reason=",".join(sorted({c["section"] for c in changes})) or "no change",
+    )
     return await _public(session, principal, child, plan)
 
 
-async def publish(session: AsyncSession, *, principal: Principal, child_id: str, if_match: str | None,
-                  data: PublishRequest) -> PlanVersionSummary:
+async def publish(
+    session: AsyncSession, *, principal: Principal, child_id: str, if_match: str | None, data: PublishRequest
+) -> PlanVersionSummary:
     child = await visible_child(session, principal, child_id, write=True)
     not_family(principal)
     plan = await load_plan(session, child)
@@ -202,67 +275,124 @@ async def publish(session: AsyncSession, *, principal: Principal, child_id: str,
         raise Conflict("nothing changed since the last version")
     changed_sections = sorted({c["section"] for c in changes})
     number = plan.published_version + 1
-    version = PlanVersion(plan_id=plan.id, number=number, status=status, content=plan.content, changes=changes,
-                          changed_sections=changed_sections, published_by=principal.sub,
-                          published_by_org=principal.org_id, published_by_org_type=str(principal.org_type))
+    version = PlanVersion(
+        plan_id=plan.id,
+        number=number,
+        status=status,
+        content=plan.content,
+        changes=changes,
+        changed_sections=changed_sections,
+        published_by=principal.sub,
+        published_by_org=principal.org_id,
+        published_by_org_type=str(principal.org_type),
+    )
     session.add(version)
-    plan = await _save(session, plan, content=plan.content, changes=[], status=status, published_version=number,
-                       pending=[])
-    await add_event(session, new_event(PlanPublishedV1(
-        child_id=child.id, plan_id=plan.id, version=number, status=status,  # type: ignore[arg-type]
-        changed_sections=changed_sections, safeguarding=child.safeguarding), source=SOURCE, subject=child.id))
-    add_entry(session, child_id=child.id, kind="plan_published", ref_type="plan_version", ref_id=version.id,
-              summary=f"Plan version {number} published ({status.replace('_', ' ')}); changed: "
-                      f"{', '.join(changed_sections) or 'status only'}",
-              sensitivity="team" if child.safeguarding else "family", org_id=principal.org_id,
-              org_type=str(principal.org_type))
-    await audit.record(session, actor=principal, action="publish", resource_type="plan", resource_id=plan.id,
-                       child_id=child.id, reason=f"version {number}")
+    plan = await _save(
+        session, plan, content=plan.content, changes=[], status=status, published_version=number, pending=[]
+    )
+    await add_event(
+        session,
+        new_event(
+            PlanPublishedV1(
+                child_id=child.id,
+                plan_id=plan.id,
+                version=number,
+                status=status,  # type: ignore[arg-type]
+                changed_sections=changed_sections,
+                safeguarding=child.safeguarding,
+            ),
+            source=SOURCE,
+            subject=child.id,
+        ),
+    )
+    add_entry(
+        session,
+        child_id=child.id,
+        kind="plan_published",
+        ref_type="plan_version",
+        ref_id=version.id,
+        summary=f"Plan version {number} published ({status.replace('_', ' ')}); changed: "
+        f"{', '.join(changed_sections) or 'status only'}",
+        sensitivity="team" if child.safeguarding else "family",
+        org_id=principal.org_id,
+        org_type=str(principal.org_type),
+    )
+    await audit.record(
+        session,
+        actor=principal,
+        action="publish",
+        resource_type="plan",
+        resource_id=plan.id,
+        child_id=child.id,
+        reason=f"version {number}",
+    )
     return _summary(principal, child, version)
 
 
 def _summary(principal: Principal, child: Child, version: PlanVersion) -> PlanVersionSummary:
-    changes = [PlanChange.model_validate(c) for c in version.changes if can_see_item(
-        principal, child, sensitivity=c.get("sensitivity", "team"), org_id=c.get("item_org_id"),
-        org_type=c.get("for_agency"), section=c["section"])]
-    return PlanVersionSummary(number=version.number, status=version.status,  # type: ignore[arg-type]
-                              changed_sections=sorted({c.section for c in changes}), changes=changes,
-                              published_by=version.published_by, published_by_org=version.published_by_org,
-                              published_by_org_type=version.published_by_org_type,
-                              published_at=version.published_at)
+    changes = [
+        PlanChange.model_validate(c)
+        for c in version.changes
+        if can_see_item(
+            principal,
+            child,
+            sensitivity=c.get("sensitivity", "team"),
+            org_id=c.get("item_org_id"),
+            org_type=c.get("for_agency"),
+            section=c["section"],
+        )
+    ]
+    return PlanVersionSummary(
+        number=version.number,
+        status=version.status,  # type: ignore[arg-type]
+        changed_sections=sorted({c.section for c in changes}),
+        changes=changes,
+        published_by=version.published_by,
+        published_by_org=version.published_by_org,
+        published_by_org_type=version.published_by_org_type,
+        published_at=version.published_at,
+    )
 
 
 async def list_versions(session: AsyncSession, *, principal: Principal, child_id: str) -> list[PlanVersionSummary]:
     child = await visible_child(session, principal, child_id)
     plan = await load_plan(session, child)
-    rows = (await session.exec(select(PlanVersion).where(PlanVersion.plan_id == plan.id)
-                               .order_by(PlanVersion.number.desc()))).all()  # type: ignore[attr-defined]
-    await audit.record(session, actor=principal, action="read", resource_type="plan_versions", resource_id=plan.id,
-                       child_id=child.id)
+    rows = (
+        await session.exec(
+            select(PlanVersion).where(PlanVersion.plan_id == plan.id).order_by(PlanVersion.number.desc())
+        )
+    ).all()  # type: ignore[attr-defined]
+    await audit.record(
+        session, actor=principal, action="read", resource_type="plan_versions", resource_id=plan.id, child_id=child.id
+    )
     return [_summary(principal, child, v) for v in rows]
 
 
 async def _version(session: AsyncSession, plan: Plan, number: int) -> PlanVersion:
-    version = (await session.exec(select(PlanVersion).where(PlanVersion.plan_id == plan.id,
-                                                            PlanVersion.number == number))).first()
+    version = (
+        await session.exec(select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.number == number))
+    ).first()
     if version is None:
         raise NotFound(f"no version {number} of this plan")
     return version
 
 
-async def get_version(session: AsyncSession, *, principal: Principal, child_id: str,
-                      number: int) -> PlanVersionPublic:
+async def get_version(session: AsyncSession, *, principal: Principal, child_id: str, number: int) -> PlanVersionPublic:
     child = await visible_child(session, principal, child_id)
     plan = await load_plan(session, child)
     version = await _version(session, plan, number)
-    await audit.record(session, actor=principal, action="read", resource_type="plan_version",
-                       resource_id=version.id, child_id=child.id)
-    return PlanVersionPublic(**_summary(principal, child, version).model_dump(),
-                             sections=PlanSections.model_validate(_filtered(principal, child, version.content)))
+    await audit.record(
+        session, actor=principal, action="read", resource_type="plan_version", resource_id=version.id, child_id=child.id
+    )
+    return PlanVersionPublic(
+        **_summary(principal, child, version).model_dump(),
+        sections=PlanSections.model_validate(_filtered(principal, child, version.content)),
+    )
 
 
-async def diff(session: AsyncSession, *, principal: Principal, child_id: str, from_number: int,
-               to_number: int) -> PlanDiff:
+async def diff(
+    session: AsyncSession, *, principal: Principal, child_id: str, from_number: int, to_number: int
+) -> PlanDiff:
     child = await visible_child(session, principal, child_id)
     plan = await load_plan(session, child)
     old, new = await _version(session, plan, from_number), await _version(session, plan, to_number)
@@ -273,21 +403,33 @@ async def diff(session: AsyncSession, *, principal: Principal, child_id: str, fr
         b = {i["id"]: i for i in after[section]}
         changed = []
         for item_id in a.keys() & b.keys():
-            fields = {k: {"from": a[item_id].get(k), "to": b[item_id].get(k)}
-                      for k in sorted(a[item_id].keys() | b[item_id].keys())
-                      if k not in ("updated_at",) and a[item_id].get(k) != b[item_id].get(k)}
+            fields = {
+                k: {"from": a[item_id].get(k), "to": b[item_id].get(k)}
+                for k in sorted(a[item_id].keys() | b[item_id].keys())
+                if k not in ("updated_at",) and a[item_id].get(k) != b[item_id].get(k)
+            }
             if fields:
                 changed.append(ItemDiff(id=item_id, fields=fields))
-        sections[section] = SectionDiff(added=[b[i] for i in b if i not in a], removed=[a[i] for i in a if i not in b],
-                                        changed=changed)
-    await audit.record(session, actor=principal, action="read", resource_type="plan_diff", resource_id=plan.id,
-                       child_id=child.id, reason=f"{from_number}..{to_number}")
-    return PlanDiff(from_version=from_number, to_version=to_number,
-                    status={"from": old.status, "to": new.status}, sections=sections)
+        sections[section] = SectionDiff(
+            added=[b[i] for i in b if i not in a], removed=[a[i] for i in a if i not in b], changed=changed
+        )
+    await audit.record(
+        session,
+        actor=principal,
+        action="read",
+        resource_type="plan_diff",
+        resource_id=plan.id,
+        child_id=child.id,
+        reason=f"{from_number}..{to_number}",
+    )
+    return PlanDiff(
+        from_version=from_number, to_version=to_number, status={"from": old.status, "to": new.status}, sections=sections
+    )
 
 
-async def record_progress(session: AsyncSession, *, principal: Principal, child: Child, review_id: str,
-                          entries: list[ProgressEntry]) -> None:
+async def record_progress(
+    session: AsyncSession, *, principal: Principal, child: Child, review_id: str, entries: list[ProgressEntry]
+) -> None:
     """Progress at a review feeds each outcome's achievement status and its history."""
     plan = await load_plan(session, child)
     outcomes = plan.content.get("outcomes", [])
@@ -303,11 +445,23 @@ async def record_progress(session: AsyncSession, *, principal: Principal, child:
     for item in outcomes:
         entry = by_id.get(item["id"])
         if entry is not None:
-            history = [*item.get("history", []), {"review_id": review_id, "achievement_status":
-                                                  entry.achievement_status, "note": entry.note, "at": now,
-                                                  "by": principal.sub}]
-            item = {**item, "achievement_status": entry.achievement_status, "history": history,
-                    "updated_by": principal.sub, "updated_at": now}
+            history = [
+                *item.get("history", []),
+                {
+                    "review_id": review_id,
+                    "achievement_status": entry.achievement_status,
+                    "note": entry.note,
+                    "at": now,
+                    "by": principal.sub,
+                },
+            ]
+            item = {
+                **item,
+                "achievement_status": entry.achievement_status,
+                "history": history,
+                "updated_by": principal.sub,
+                "updated_at": now,
+            }
             changes.append(_change(principal, "outcomes", item, "progress"))
         new_outcomes.append(item)
     await _save(session, plan, content={**plan.content, "outcomes": new_outcomes}, changes=changes)

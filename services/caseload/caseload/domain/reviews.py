@@ -1,4 +1,5 @@
 """Reviews in the assess-plan-do-review cycle: schedule one, then record progress against each outcome."""
+
 from __future__ import annotations
 
 from sqlmodel import select
@@ -28,46 +29,79 @@ async def schedule(session: AsyncSession, *, principal: Principal, child_id: str
     for n, attendee in enumerate(data.attendees):
         if attendee.family_member_id and attendee.family_member_id not in family_ids:
             raise InvalidInput("not a family member of this child", field=f"attendees.{n}.family_member_id")
-    review = Review(child_id=child.id, scheduled_for=data.scheduled_for, place=data.place,
-                    attendees=[a.model_dump(mode="json") for a in data.attendees], created_by=principal.sub,
-                    created_by_org=principal.org_id)
+    review = Review(
+        child_id=child.id,
+        scheduled_for=data.scheduled_for,
+        place=data.place,
+        attendees=[a.model_dump(mode="json") for a in data.attendees],
+        created_by=principal.sub,
+        created_by_org=principal.org_id,
+    )
     session.add(review)
     await session.flush()
-    await add_event(session, new_event(ReviewScheduledV1(
-        child_id=child.id, review_id=review.id, scheduled_for=data.scheduled_for, safeguarding=child.safeguarding),
-        source=SOURCE, subject=child.id))
-    add_entry(session, child_id=child.id, kind="review_scheduled", ref_type="review", ref_id=review.id,
-              summary=f"Review scheduled for {data.scheduled_for:%d %B %Y %H:%M} ({len(data.attendees)} attendees)",
-              sensitivity="team" if child.safeguarding else "family", org_id=principal.org_id,
-              org_type=str(principal.org_type))
-    await audit.record(session, actor=principal, action="create", resource_type="review", resource_id=review.id,
-                       child_id=child.id)
+    await add_event(
+        session,
+        new_event(
+            ReviewScheduledV1(
+                child_id=child.id,
+                review_id=review.id,
+                scheduled_for=data.scheduled_for,
+                safeguarding=child.safeguarding,
+            ),
+            source=SOURCE,
+            subject=child.id,
+        ),
+    )
+    add_entry(
+        session,
+        child_id=child.id,
+        kind="review_scheduled",
+        ref_type="review",
+        ref_id=review.id,
+        summary=f"Review scheduled for {data.scheduled_for:%d %B %Y %H:%M} ({len(data.attendees)} attendees)",
+        sensitivity="team" if child.safeguarding else "family",
+        org_id=principal.org_id,
+        org_type=str(principal.org_type),
+    )
+    await audit.record(
+        session, actor=principal, action="create", resource_type="review", resource_id=review.id, child_id=child.id
+    )
     return ReviewPublic.model_validate(review, from_attributes=True)
 
 
 async def list_reviews(session: AsyncSession, *, principal: Principal, child_id: str) -> list[ReviewPublic]:
     child = await visible_child(session, principal, child_id)
-    rows = (await session.exec(select(Review).where(Review.child_id == child.id)
-                               .order_by(Review.scheduled_for.desc()))).all()  # type: ignore[attr-defined]
-    await audit.record(session, actor=principal, action="read", resource_type="reviews", resource_id=child.id,
-                       child_id=child.id)
+    rows = (
+        await session.exec(select(Review).where(Review.child_id == child.id).order_by(Review.scheduled_for.desc()))
+    ).all()  # type: ignore[attr-defined]
+    await audit.record(
+        session, actor=principal, action="read", resource_type="reviews", resource_id=child.id, child_id=child.id
+    )
     return [ReviewPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
-async def record_progress(session: AsyncSession, *, principal: Principal, child_id: str, review_id: str,
-                          data: ReviewProgressIn) -> ReviewPublic:
+async def record_progress(
+    session: AsyncSession, *, principal: Principal, child_id: str, review_id: str, data: ReviewProgressIn
+) -> ReviewPublic:
     child = await visible_child(session, principal, child_id, write=True)
     not_family(principal)
     review = await session.get(Review, review_id)
     if review is None or review.child_id != child.id:
         raise NotFound("no such review")
-    await plans.record_progress(session, principal=principal, child=child, review_id=review.id,
-                                entries=data.progress)
+    await plans.record_progress(session, principal=principal, child=child, review_id=review.id, entries=data.progress)
     review.status, review.held_at = "held", review.held_at or utcnow()
     session.add(review)
-    add_entry(session, child_id=child.id, kind="review_progress", ref_type="review", ref_id=review.id,
-              summary=f"Progress recorded at the review against {len(data.progress)} outcome(s)",
-              org_id=principal.org_id, org_type=str(principal.org_type))
-    await audit.record(session, actor=principal, action="update", resource_type="review", resource_id=review.id,
-                       child_id=child.id)
+    add_entry(
+        session,
+        child_id=child.id,
+        kind="review_progress",
+        ref_type="review",
+        ref_id=review.id,
+        summary=f"Progress recorded at the review against {len(data.progress)} outcome(s)",
+        org_id=principal.org_id,
+        org_type=str(principal.org_type),
+    )
+    await audit.record(
+        session, actor=principal, action="update", resource_type="review", resource_id=review.id, child_id=child.id
+    )
     return ReviewPublic.model_validate(review, from_attributes=True)

@@ -33,6 +33,7 @@ class ChildPublic(BaseModel):
 
 class CaseloadItem(BaseModel):
     """One child on the caller's caseload (GET /v1/caseload)."""
+
     id: str
     given_name: str
     family_name: str
@@ -43,7 +44,8 @@ class CaseloadItem(BaseModel):
     team_role: str | None = Field(description="your role on the child's team, as recorded when you joined")
     lead: bool = Field(description="you are the child's lead professional")
     last_activity_at: datetime | None = Field(
-        description="when the newest chronology entry you may see was recorded (null when there is none)")
+        description="when the newest chronology entry you may see was recorded (null when there is none)"
+    )
 
 
 class ChronologyEntryPublic(BaseModel):
@@ -58,6 +60,7 @@ class ChronologyEntryPublic(BaseModel):
 
 # --- shared --------------------------------------------------------------------------------------------------
 
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -67,9 +70,11 @@ Sensitivity = Literal["family", "team", "agency", "restricted"]
 
 # --- child record --------------------------------------------------------------------------------------------
 
+
 class MergeRequest(Strict):
-    duplicate_id: str = Field(min_length=1, max_length=36,
-                              description="the record to merge into this one (the survivor)")
+    duplicate_id: str = Field(
+        min_length=1, max_length=36, description="the record to merge into this one (the survivor)"
+    )
 
 
 class PossibleDuplicate(BaseModel):
@@ -78,6 +83,7 @@ class PossibleDuplicate(BaseModel):
 
 
 # --- family --------------------------------------------------------------------------------------------------
+
 
 def _mobile(value: str | None) -> str | None:
     return None if value is None else normalise_uk_mobile(value)
@@ -103,7 +109,7 @@ class FamilyMemberCreate(Strict):
     _e = field_validator("email")(classmethod(lambda cls, v: _email(v)))
 
     @model_validator(mode="after")
-    def _channel_has_address(self) -> "FamilyMemberCreate":
+    def _channel_has_address(self) -> FamilyMemberCreate:
         check_channel(self.preferred_channel, self.mobile, self.email)
         return self
 
@@ -143,6 +149,7 @@ class FamilyMemberPublic(BaseModel):
 
 # --- team ----------------------------------------------------------------------------------------------------
 
+
 class TeamMemberCreate(Strict):
     sub: str = Field(min_length=1, max_length=200, description="the practitioner's subject in their token")
     name: str = Field(min_length=1, max_length=200)
@@ -178,8 +185,17 @@ class TeamPublic(BaseModel):
 # --- plan ----------------------------------------------------------------------------------------------------
 
 LifecycleStatus = Literal["proposed", "planned", "accepted", "active", "on-hold", "completed", "cancelled"]
-AchievementStatus = Literal["in-progress", "improving", "worsening", "no-change", "achieved", "sustaining",
-                            "not-achieved", "no-progress", "not-attainable"]
+AchievementStatus = Literal[
+    "in-progress",
+    "improving",
+    "worsening",
+    "no-change",
+    "achieved",
+    "sustaining",
+    "not-achieved",
+    "no-progress",
+    "not-attainable",
+]
 PlanStatus = Literal["draft", "shared_for_comment", "agreed"]
 SECTIONS = ("about_me", "needs", "outcomes", "provision")
 
@@ -219,7 +235,7 @@ class ProvisionIn(ItemIn):
     funded_by: str = Field(min_length=1, max_length=200)
 
     @model_validator(mode="after")
-    def _period(self) -> "ProvisionIn":
+    def _period(self) -> ProvisionIn:
         if self.end is not None and self.end < self.start:
             raise ValueError("end is before start")
         return self
@@ -228,6 +244,7 @@ class ProvisionIn(ItemIn):
 class PlanUpdate(Strict):
     """Each section given replaces the items of that section that you can see (items you cannot see are kept);
     a section left out is untouched."""
+
     about_me: list[AboutMeIn] | None = Field(default=None, max_length=200)
     needs: list[NeedIn] | None = Field(default=None, max_length=200)
     outcomes: list[OutcomeIn] | None = Field(default=None, max_length=200)
@@ -335,8 +352,9 @@ class PlanPublic(BaseModel):
 
 
 class PublishRequest(Strict):
-    status: PlanStatus | None = Field(default=None, description="move the plan on (draft → shared_for_comment → "
-                                                                  "agreed); omit to keep the status")
+    status: PlanStatus | None = Field(
+        default=None, description="move the plan on (draft → shared_for_comment → agreed); omit to keep the status"
+    )
 
 
 class PlanChange(BaseModel):
@@ -384,6 +402,7 @@ class PlanDiff(BaseModel):
 
 
 # --- EHC needs assessment clock ------------------------------------------------------------------------------
+
 
 class EhcRequestCreate(Strict):
     requested_on: date
@@ -433,7 +452,8 @@ class ConsentUpdate(BaseModel):
     agency_type: AgencyType
     status: Literal["given", "refused", "withdrawn"]
     lawful_basis: LawfulBasisName | None = Field(
-        default=None, description="a basis for sharing without consent (practitioners only)")
+        default=None, description="a basis for sharing without consent (practitioners only)"
+    )
     note: str | None = Field(default=None, max_length=1000)
 
 
@@ -456,8 +476,9 @@ class ConsentRecord(BaseModel):
 class BreakGlassRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=10, max_length=1000,
-                        description="why you need this child's record now (shown to the reviewers)")
+    reason: str = Field(
+        min_length=10, max_length=1000, description="why you need this child's record now (shown to the reviewers)"
+    )
 
 
 class BreakGlassReview(BaseModel):
@@ -484,8 +505,10 @@ class BreakGlassPublic(BaseModel):
 
 class ChildSearchPage(Page[ChildPublic]):
     break_glass_required: list[str] = Field(
-        default_factory=list, description="ids of children with this UPN whose record you may open only by "
-        "break-glass (shown only to roles that may break glass)")
+        default_factory=list,
+        description="ids of children with this UPN whose record you may open only by "
+        "break-glass (shown only to roles that may break glass)",
+    )
 
 
 class AccessLogEntry(BaseModel):

@@ -1,6 +1,7 @@
 """The team around the child. A practitioner joins when their service accepts a referral (referral's events) or
 when the SENCO adds them; they leave when the referrals that brought them are completed or withdrawn, or when the
 SENCO removes them, and their access to the child ends with it. One member is the lead professional."""
+
 from __future__ import annotations
 
 from sqlmodel import select
@@ -23,46 +24,106 @@ SOURCE = "tas/caseload"
 
 
 def public(member: TeamMember) -> TeamMemberPublic:
-    return TeamMemberPublic(id=member.id, sub=member.sub, name=member.name, org_id=member.org_id,
-                            org_type=member.org_type, role=member.role,
-                            referral_id=member.referral_ids[0] if member.referral_ids else None,
-                            referral_ids=member.referral_ids, lead=member.lead, joined_at=member.joined_at,
-                            left_at=member.left_at)
+    return TeamMemberPublic(
+        id=member.id,
+        sub=member.sub,
+        name=member.name,
+        org_id=member.org_id,
+        org_type=member.org_type,
+        role=member.role,
+        referral_id=member.referral_ids[0] if member.referral_ids else None,
+        referral_ids=member.referral_ids,
+        lead=member.lead,
+        joined_at=member.joined_at,
+        left_at=member.left_at,
+    )
 
 
 def _payload(member: TeamMember, referral_id: str | None) -> dict[str, str | None]:
-    return dict(child_id=member.child_id, member_sub=member.sub, member_name=member.name, org_id=member.org_id,
-                org_type=member.org_type, role=member.role, referral_id=referral_id)
+    return dict(
+        child_id=member.child_id,
+        member_sub=member.sub,
+        member_name=member.name,
+        org_id=member.org_id,
+        org_type=member.org_type,
+        role=member.role,
+        referral_id=referral_id,
+    )
 
 
 async def active_members(session: AsyncSession, child_id: str) -> list[TeamMember]:
-    return list((await session.exec(select(TeamMember).where(
-        TeamMember.child_id == child_id, TeamMember.left_at.is_(None))  # type: ignore[union-attr]
-        .order_by(TeamMember.joined_at))).all())
+    return list(
+        (
+            await session.exec(
+                select(TeamMember)
+                .where(TeamMember.child_id == child_id, TeamMember.left_at.is_(None))  # type: ignore[union-attr]
+                .order_by(TeamMember.joined_at)
+            )
+        ).all()
+    )
 
 
-async def join(session: AsyncSession, *, child: Child, sub: str, name: str, org_id: str, org_type: str,
-               role: str | None, referral_id: str | None, added_by: str, event_id: str | None = None) -> TeamMember:
+async def join(
+    session: AsyncSession,
+    *,
+    child: Child,
+    sub: str,
+    name: str,
+    org_id: str,
+    org_type: str,
+    role: str | None,
+    referral_id: str | None,
+    added_by: str,
+    event_id: str | None = None,
+) -> TeamMember:
     """Put a practitioner on the team, once: an active member with the same sub and organisation keeps one
     membership (the new referral is added to the ones that keep them there)."""
-    existing = next((m for m in await active_members(session, child.id) if (m.sub, m.org_id) == (sub, org_id)),
-                    None)
+    existing = next((m for m in await active_members(session, child.id) if (m.sub, m.org_id) == (sub, org_id)), None)
     if existing is not None:
         if referral_id and referral_id not in existing.referral_ids:
             existing.referral_ids = [*existing.referral_ids, referral_id]
             session.add(existing)
         return existing
-    member = TeamMember(child_id=child.id, sub=sub, name=name, org_id=org_id, org_type=org_type, role=role,
-                        referral_ids=[referral_id] if referral_id else [], added_by=added_by)
+    member = TeamMember(
+        child_id=child.id,
+        sub=sub,
+        name=name,
+        org_id=org_id,
+        org_type=org_type,
+        role=role,
+        referral_ids=[referral_id] if referral_id else [],
+        added_by=added_by,
+    )
     session.add(member)
     await session.flush()
-    await add_event(session, new_event(TeamMemberAddedV1(**_payload(member, referral_id)),  # type: ignore[arg-type]
-                                       source=SOURCE, subject=child.id))
-    add_entry(session, child_id=child.id, kind="team_member_added", ref_type="team_member", ref_id=member.id,
-              summary=f"{name} ({role or org_type}, {org_id}) joined the team", source_event_id=event_id,
-              org_id=org_id, org_type=org_type)
-    await audit.record(session, actor=None, system_actor=added_by, action="create", resource_type="team_member",
-                       resource_id=member.id, child_id=child.id)
+    await add_event(
+        session,
+        new_event(
+            TeamMemberAddedV1(**_payload(member, referral_id)),  # type: ignore[arg-type]
+            source=SOURCE,
+            subject=child.id,
+        ),
+    )
+    add_entry(
+        session,
+        child_id=child.id,
+        kind="team_member_added",
+        ref_type="team_member",
+        ref_id=member.id,
+        summary=f"{name} ({role or org_type}, {org_id}) joined the team",
+        source_event_id=event_id,
+        org_id=org_id,
+        org_type=org_type,
+    )
+    await audit.record(
+        session,
+        actor=None,
+        system_actor=added_by,
+        action="create",
+        resource_type="team_member",
+        resource_id=member.id,
+        child_id=child.id,
+    )
     return member
 
 
@@ -70,15 +131,32 @@ async def leave(session: AsyncSession, *, member: TeamMember, reason: str, event
     member.left_at = utcnow()
     member.lead = False
     session.add(member)
-    await add_event(session, new_event(TeamMemberRemovedV1(**_payload(  # type: ignore[arg-type]
-        member, member.referral_ids[-1] if member.referral_ids else None)), source=SOURCE, subject=member.child_id))
-    add_entry(session, child_id=member.child_id, kind="team_member_removed", ref_type="team_member",
-              ref_id=member.id, summary=f"{member.name} ({member.role or member.org_type}) left the team: {reason}",
-              source_event_id=event_id, org_id=member.org_id, org_type=member.org_type)
+    await add_event(
+        session,
+        new_event(
+            TeamMemberRemovedV1(
+                **_payload(  # type: ignore[arg-type]
+                    member, member.referral_ids[-1] if member.referral_ids else None
+                )
+            ),
+            source=SOURCE,
+            subject=member.child_id,
+        ),
+    )
+    add_entry(
+        session,
+        child_id=member.child_id,
+        kind="team_member_removed",
+        ref_type="team_member",
+        ref_id=member.id,
+        summary=f"{member.name} ({member.role or member.org_type}) left the team: {reason}",
+        source_event_id=event_id,
+        org_id=member.org_id,
+        org_type=member.org_type,
+    )
 
 
-async def referral_closed(session: AsyncSession, *, child: Child, referral_id: str, reason: str,
-                          event_id: str) -> None:
+async def referral_closed(session: AsyncSession, *, child: Child, referral_id: str, reason: str, event_id: str) -> None:
     """A completed or withdrawn referral no longer keeps its practitioner on the team."""
     for member in await active_members(session, child.id):
         if referral_id in member.referral_ids:
@@ -91,31 +169,50 @@ async def referral_closed(session: AsyncSession, *, child: Child, referral_id: s
 async def get_team(session: AsyncSession, *, principal: Principal, child_id: str) -> TeamPublic:
     child = await visible_child(session, principal, child_id)
     not_family(principal)
-    rows = (await session.exec(select(TeamMember).where(TeamMember.child_id == child.id)
-                               .order_by(TeamMember.joined_at))).all()
-    await audit.record(session, actor=principal, action="read", resource_type="team", resource_id=child.id,
-                       child_id=child.id)
+    rows = (
+        await session.exec(select(TeamMember).where(TeamMember.child_id == child.id).order_by(TeamMember.joined_at))
+    ).all()
+    await audit.record(
+        session, actor=principal, action="read", resource_type="team", resource_id=child.id, child_id=child.id
+    )
     current = [public(m) for m in rows if m.left_at is None]
-    return TeamPublic(members=current, lead=next((m for m in current if m.lead), None),
-                      former_members=[public(m) for m in rows if m.left_at is not None])
+    return TeamPublic(
+        members=current,
+        lead=next((m for m in current if m.lead), None),
+        former_members=[public(m) for m in rows if m.left_at is not None],
+    )
 
 
 def _require_senco(principal: Principal, child: Child) -> None:
-    if not (principal.org_type == OrgType.school and principal.has_role("senco")
-            and child.school_urn in principal.school_urns):
+    if not (
+        principal.org_type == OrgType.school
+        and principal.has_role("senco")
+        and child.school_urn in principal.school_urns
+    ):
         raise Forbidden("the SENCO of the child's school manages the team")
 
 
-async def add_member(session: AsyncSession, *, principal: Principal, child_id: str,
-                     data: TeamMemberCreate) -> TeamMemberPublic:
+async def add_member(
+    session: AsyncSession, *, principal: Principal, child_id: str, data: TeamMemberCreate
+) -> TeamMemberPublic:
     child = await visible_child(session, principal, child_id, write=True)
     _require_senco(principal, child)
     if any((m.sub, m.org_id) == (data.sub, data.org_id) for m in await active_members(session, child.id)):
         raise Conflict("already on the team")
-    member = await join(session, child=child, sub=data.sub, name=data.name, org_id=data.org_id,
-                        org_type=data.org_type, role=data.role, referral_id=None, added_by=principal.sub)
-    await audit.record(session, actor=principal, action="create", resource_type="team_member",
-                       resource_id=member.id, child_id=child.id)
+    member = await join(
+        session,
+        child=child,
+        sub=data.sub,
+        name=data.name,
+        org_id=data.org_id,
+        org_type=data.org_type,
+        role=data.role,
+        referral_id=None,
+        added_by=principal.sub,
+    )
+    await audit.record(
+        session, actor=principal, action="create", resource_type="team_member", resource_id=member.id, child_id=child.id
+    )
     return public(member)
 
 
@@ -126,12 +223,12 @@ async def remove_member(session: AsyncSession, *, principal: Principal, child_id
     if member is None or member.child_id != child.id or member.left_at is not None:
         raise NotFound("no such team member")
     await leave(session, member=member, reason=f"removed by the SENCO ({principal.sub})")
-    await audit.record(session, actor=principal, action="delete", resource_type="team_member",
-                       resource_id=member.id, child_id=child.id)
+    await audit.record(
+        session, actor=principal, action="delete", resource_type="team_member", resource_id=member.id, child_id=child.id
+    )
 
 
-async def set_lead(session: AsyncSession, *, principal: Principal, child_id: str,
-                   data: LeadProfessional) -> TeamPublic:
+async def set_lead(session: AsyncSession, *, principal: Principal, child_id: str, data: LeadProfessional) -> TeamPublic:
     child = await visible_child(session, principal, child_id, write=True)
     _require_senco(principal, child)
     members = await active_members(session, child.id)
@@ -142,10 +239,18 @@ async def set_lead(session: AsyncSession, *, principal: Principal, child_id: str
         if m.lead != (m is chosen):
             m.lead = m is chosen
             session.add(m)
-    add_entry(session, child_id=child.id, kind="lead_changed", ref_type="team_member", ref_id=chosen.id,
-              summary=f"{chosen.name} ({chosen.role or chosen.org_type}) is now the lead professional",
-              org_id=principal.org_id, org_type=str(principal.org_type))
-    await audit.record(session, actor=principal, action="update", resource_type="team_lead", resource_id=chosen.id,
-                       child_id=child.id)
+    add_entry(
+        session,
+        child_id=child.id,
+        kind="lead_changed",
+        ref_type="team_member",
+        ref_id=chosen.id,
+        summary=f"{chosen.name} ({chosen.role or chosen.org_type}) is now the lead professional",
+        org_id=principal.org_id,
+        org_type=str(principal.org_type),
+    )
+    await audit.record(
+        session, actor=principal, action="update", resource_type="team_lead", resource_id=chosen.id, child_id=child.id
+    )
     await session.flush()
     return await get_team(session, principal=principal, child_id=child.id)

@@ -1,6 +1,7 @@
 """What caseload does with other services' events. Each handler runs in the consumer runner's transaction (the
 processed-events table makes a redelivery a no-op); on top of that each records its fact once, so that the same
 fact carried by another event id changes nothing either."""
+
 from __future__ import annotations
 
 from sqlmodel import select
@@ -8,10 +9,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.consumer import ConsumerSpec, RetryLater
 from tas_common.events import CloudEvent
-from tas_common.events.schemas import (ConcernRaisedV1, NotificationDeliveredV1, NotificationFailedV1,
-                                       ReferralAcceptedV1, ReferralCompletedV1, ReferralDeclinedV1,
-                                       ReferralEventBase, ReferralRedirectedV1, ReferralSubmittedV1,
-                                       ReferralWithdrawnV1)
+from tas_common.events.schemas import (
+    ConcernRaisedV1,
+    NotificationDeliveredV1,
+    NotificationFailedV1,
+    ReferralAcceptedV1,
+    ReferralCompletedV1,
+    ReferralDeclinedV1,
+    ReferralEventBase,
+    ReferralRedirectedV1,
+    ReferralSubmittedV1,
+    ReferralWithdrawnV1,
+)
 
 from ..config import CaseloadSettings
 from ..domain import children, team
@@ -27,8 +36,13 @@ async def _child_of(session: AsyncSession, referral: ReferralEventBase) -> Child
     """The referral's child: by id when referral knew it, else through the concern caseload linked it to."""
     child = await session.get(Child, referral.child_id) if referral.child_id else None
     if child is None:
-        child_id = (await session.exec(select(ChronologyEntry.child_id).where(
-            ChronologyEntry.kind == "concern_raised", ChronologyEntry.ref_id == referral.concern_id))).first()
+        child_id = (
+            await session.exec(
+                select(ChronologyEntry.child_id).where(
+                    ChronologyEntry.kind == "concern_raised", ChronologyEntry.ref_id == referral.concern_id
+                )
+            )
+        ).first()
         child = await session.get(Child, child_id) if child_id else None
     if child is None:
         raise RetryLater("the concern has not reached caseload yet")
@@ -44,52 +58,94 @@ def _sensitivity(referral: ReferralEventBase) -> str:
     return "restricted" if referral.safeguarding else "team"
 
 
-async def _referral_fact(session: AsyncSession, event: CloudEvent, referral: ReferralEventBase, kind: str,
-                         summary: str, *, org_id: str | None = None, org_type: str | None = None) -> Child | None:
+async def _referral_fact(
+    session: AsyncSession,
+    event: CloudEvent,
+    referral: ReferralEventBase,
+    kind: str,
+    summary: str,
+    *,
+    org_id: str | None = None,
+    org_type: str | None = None,
+) -> Child | None:
     """Write the chronology entry for a referral decision once; None when this fact is already recorded."""
     child = await _child_of(session, referral)
-    written = await add_fact_once(session, child_id=child.id, kind=kind, ref_id=referral.referral_id,
-                                  summary=summary, sensitivity=_sensitivity(referral), ref_type="referral",
-                                  source_event_id=event.id, org_id=org_id, org_type=org_type)
+    written = await add_fact_once(
+        session,
+        child_id=child.id,
+        kind=kind,
+        ref_id=referral.referral_id,
+        summary=summary,
+        sensitivity=_sensitivity(referral),
+        ref_type="referral",
+        source_event_id=event.id,
+        org_id=org_id,
+        org_type=org_type,
+    )
     return child if written else None
 
 
 async def on_referral_submitted(session: AsyncSession, event: CloudEvent) -> None:
     r = ReferralSubmittedV1.model_validate(event.data)
-    await _referral_fact(session, event, r, "referral_submitted",
-                         f"Referral to service {r.service_id} ({r.service_org_id}) submitted ({r.urgency})",
-                         org_id=r.service_org_id, org_type=r.service_org_type)
+    await _referral_fact(
+        session,
+        event,
+        r,
+        "referral_submitted",
+        f"Referral to service {r.service_id} ({r.service_org_id}) submitted ({r.urgency})",
+        org_id=r.service_org_id,
+        org_type=r.service_org_type,
+    )
 
 
 async def on_referral_accepted(session: AsyncSession, event: CloudEvent) -> None:
     r = ReferralAcceptedV1.model_validate(event.data)
-    child = await _referral_fact(session, event, r, "referral_accepted",
-                                 f"Referral to service {r.service_id} accepted by {r.practitioner_name} "
-                                 f"({r.practitioner_org_id})",
-                                 org_id=r.practitioner_org_id, org_type=r.practitioner_org_type)
+    child = await _referral_fact(
+        session,
+        event,
+        r,
+        "referral_accepted",
+        f"Referral to service {r.service_id} accepted by {r.practitioner_name} ({r.practitioner_org_id})",
+        org_id=r.practitioner_org_id,
+        org_type=r.practitioner_org_type,
+    )
     if child is not None:
-        await team.join(session, child=child, sub=r.practitioner_sub, name=r.practitioner_name,
-                        org_id=r.practitioner_org_id, org_type=r.practitioner_org_type, role=r.practitioner_role,
-                        referral_id=r.referral_id, added_by=f"referral:{r.referral_id}", event_id=event.id)
+        await team.join(
+            session,
+            child=child,
+            sub=r.practitioner_sub,
+            name=r.practitioner_name,
+            org_id=r.practitioner_org_id,
+            org_type=r.practitioner_org_type,
+            role=r.practitioner_role,
+            referral_id=r.referral_id,
+            added_by=f"referral:{r.referral_id}",
+            event_id=event.id,
+        )
 
 
 async def on_referral_declined(session: AsyncSession, event: CloudEvent) -> None:
     r = ReferralDeclinedV1.model_validate(event.data)
-    await _referral_fact(session, event, r, "referral_declined",
-                         f"Referral to service {r.service_id} declined: {r.reason}")
+    await _referral_fact(
+        session, event, r, "referral_declined", f"Referral to service {r.service_id} declined: {r.reason}"
+    )
 
 
 async def on_referral_redirected(session: AsyncSession, event: CloudEvent) -> None:
     r = ReferralRedirectedV1.model_validate(event.data)
-    await _referral_fact(session, event, r, "referral_redirected",
-                         f"Referral to service {r.service_id} redirected to service {r.to_service_id}: {r.reason}")
+    await _referral_fact(
+        session,
+        event,
+        r,
+        "referral_redirected",
+        f"Referral to service {r.service_id} redirected to service {r.to_service_id}: {r.reason}",
+    )
 
 
 async def _closed(session: AsyncSession, event: CloudEvent, r: ReferralEventBase, kind: str, summary: str) -> None:
     child = await _referral_fact(session, event, r, kind, summary)
     if child is not None:
-        await team.referral_closed(session, child=child, referral_id=r.referral_id,
-                                   reason=summary, event_id=event.id)
+        await team.referral_closed(session, child=child, referral_id=r.referral_id, reason=summary, event_id=event.id)
 
 
 async def on_referral_withdrawn(session: AsyncSession, event: CloudEvent) -> None:
@@ -99,29 +155,54 @@ async def on_referral_withdrawn(session: AsyncSession, event: CloudEvent) -> Non
 
 async def on_referral_completed(session: AsyncSession, event: CloudEvent) -> None:
     r = ReferralCompletedV1.model_validate(event.data)
-    await _closed(session, event, r, "referral_completed",
-                  f"Referral to service {r.service_id} completed" + (f": {r.outcome}" if r.outcome else ""))
+    await _closed(
+        session,
+        event,
+        r,
+        "referral_completed",
+        f"Referral to service {r.service_id} completed" + (f": {r.outcome}" if r.outcome else ""),
+    )
 
 
-async def _notification(session: AsyncSession, event: CloudEvent, kind: str, summary: str,
-                        notification_id: str, child_id: str | None) -> None:
+async def _notification(
+    session: AsyncSession, event: CloudEvent, kind: str, summary: str, notification_id: str, child_id: str | None
+) -> None:
     if child_id is None:
         return  # not about a child (nothing for the timeline); nor is one caseload does not hold (add_fact_once)
-    await add_fact_once(session, child_id=child_id, kind=kind, summary=summary, ref_type="notification",
-                        ref_id=notification_id, source_event_id=event.id, org_type="notify")
+    await add_fact_once(
+        session,
+        child_id=child_id,
+        kind=kind,
+        summary=summary,
+        ref_type="notification",
+        ref_id=notification_id,
+        source_event_id=event.id,
+        org_type="notify",
+    )
 
 
 async def on_notification_delivered(session: AsyncSession, event: CloudEvent) -> None:
     n = NotificationDeliveredV1.model_validate(event.data)
-    await _notification(session, event, "notification_delivered",
-                        f"Family notification ({n.template}) by {n.channel} delivered", n.notification_id, n.child_id)
+    await _notification(
+        session,
+        event,
+        "notification_delivered",
+        f"Family notification ({n.template}) by {n.channel} delivered",
+        n.notification_id,
+        n.child_id,
+    )
 
 
 async def on_notification_failed(session: AsyncSession, event: CloudEvent) -> None:
     n = NotificationFailedV1.model_validate(event.data)
-    await _notification(session, event, "notification_failed",
-                        f"Family notification ({n.template}) by {n.channel} failed"
-                        + (f": {n.reason}" if n.reason else ""), n.notification_id, n.child_id)
+    await _notification(
+        session,
+        event,
+        "notification_failed",
+        f"Family notification ({n.template}) by {n.channel} failed" + (f": {n.reason}" if n.reason else ""),
+        n.notification_id,
+        n.child_id,
+    )
 
 
 HANDLERS = {
@@ -139,7 +220,9 @@ HANDLERS = {
 
 def consumer_spec(settings: CaseloadSettings) -> ConsumerSpec:
     return ConsumerSpec(
-        durable="caseload", handlers=HANDLERS,
-        max_deliver=settings.consumer_max_deliver, backoff_seconds=settings.consumer_backoff_seconds,
+        durable="caseload",
+        handlers=HANDLERS,
+        max_deliver=settings.consumer_max_deliver,
+        backoff_seconds=settings.consumer_backoff_seconds,
         ack_wait_seconds=settings.consumer_ack_wait_seconds,
     )

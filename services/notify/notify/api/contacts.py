@@ -12,18 +12,27 @@ router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 ContactId = Path(max_length=36)
 
 
-@router.get("/{contact_id}/preferences", response_model=PreferencesPublic,
-            summary="A contact's channel, language and opt-out (the contact, or the child's practitioners)")
-async def get_preferences(principal: PractitionerOrFamily, db: DatabaseDep,
-                          contact_id: str = ContactId) -> PreferencesPublic:
+@router.get(
+    "/{contact_id}/preferences",
+    response_model=PreferencesPublic,
+    summary="A contact's channel, language and opt-out (the contact, or the child's practitioners)",
+)
+async def get_preferences(
+    principal: PractitionerOrFamily, db: DatabaseDep, contact_id: str = ContactId
+) -> PreferencesPublic:
     async with db.transaction() as session:
         return await contacts.get_preferences(session, principal=principal, contact_id=contact_id)
 
 
-@router.patch("/{contact_id}/preferences", response_model=PreferencesPublic,
-              summary="Change your own channel, language or opt-out")
-async def update_preferences(body: PreferencesUpdate, principal: FamilyMember, db: DatabaseDep,
-                             contact_id: str = ContactId) -> PreferencesPublic:
+@router.patch(
+    "/{contact_id}/preferences",
+    response_model=PreferencesPublic,
+    summary="Change your own channel, language or opt-out",
+)
+async def update_preferences(
+    body: PreferencesUpdate, principal: FamilyMember, db: DatabaseDep, contact_id: str = ContactId
+) -> PreferencesPublic:
     async with db.transaction() as session:
-        return await contacts.update_preferences(session, principal=principal, contact_id=contact_id, change=body,
-                                                 now=utcnow())
+        return await contacts.update_preferences(
+            session, principal=principal, contact_id=contact_id, change=body, now=utcnow()
+        )

@@ -10,16 +10,30 @@ from tas_common.deps import DatabaseDep, IdempotencyKey
 
 from ..config import NotifySettings
 
-PractitionerOrFamily = Annotated[Principal, Depends(allow(
-    org_types=[OrgType.school, OrgType.health, OrgType.social_care, OrgType.local_authority, OrgType.family],
-    description="practitioners and families; each child is then checked for a relationship"))]
+PractitionerOrFamily = Annotated[
+    Principal,
+    Depends(
+        allow(
+            org_types=[OrgType.school, OrgType.health, OrgType.social_care, OrgType.local_authority, OrgType.family],
+            description="practitioners and families; each child is then checked for a relationship",
+        )
+    ),
+]
 
-FamilyMember = Annotated[Principal, Depends(allow(
-    org_types=[OrgType.family], description="a family member, for their own preferences"))]
+FamilyMember = Annotated[
+    Principal, Depends(allow(org_types=[OrgType.family], description="a family member, for their own preferences"))
+]
 
-TemplateAdmin = Annotated[Principal, Depends(allow(
-    org_types=[OrgType.local_authority], roles=["notify_admin"],
-    description="the local authority's notify administrators"))]
+TemplateAdmin = Annotated[
+    Principal,
+    Depends(
+        allow(
+            org_types=[OrgType.local_authority],
+            roles=["notify_admin"],
+            description="the local authority's notify administrators",
+        )
+    ),
+]
 
 
 async def get_settings(request: Request) -> NotifySettings:

@@ -24,31 +24,52 @@ async def list_templates(principal: TemplateAdmin, db: DatabaseDep) -> Page[Temp
 
 
 @router.get("/{template_id}", response_model=TemplatePublic, summary="One template with its version history")
-async def get_template(principal: TemplateAdmin, db: DatabaseDep, response: Response,
-                       template_id: str = TemplateId) -> TemplatePublic:
+async def get_template(
+    principal: TemplateAdmin, db: DatabaseDep, response: Response, template_id: str = TemplateId
+) -> TemplatePublic:
     async with db.transaction() as session:
         template = await templates_store.get_template(session, principal=principal, template_id=template_id)
     response.headers["ETag"] = _etag(template.version)
     return template
 
 
-@router.post("", response_model=TemplatePublic, status_code=201,
-             summary="A new template (trigger, channel, language); checked for length and content")
-async def create_template(body: TemplateCreate, principal: TemplateAdmin, db: DatabaseDep, settings: SettingsDep,
-                          idempotency_key: IdempotencyKey = None) -> Response:
+@router.post(
+    "",
+    response_model=TemplatePublic,
+    status_code=201,
+    summary="A new template (trigger, channel, language); checked for length and content",
+)
+async def create_template(
+    body: TemplateCreate,
+    principal: TemplateAdmin,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     async def create(session):  # type: ignore[no-untyped-def]
-        return await templates_store.create_template(session, principal=principal, body=body,
-                                                     max_fragments=settings.sms_max_fragments)
+        return await templates_store.create_template(
+            session, principal=principal, body=body, max_fragments=settings.sms_max_fragments
+        )
 
-    return await run_once(db, principal=principal, key=idempotency_key, route="POST /v1/templates",
-                          request_body=body, create=create)
+    return await run_once(
+        db, principal=principal, key=idempotency_key, route="POST /v1/templates", request_body=body, create=create
+    )
 
 
-@router.put("/{template_id}", response_model=TemplatePublic,
-            summary="A new version of a template (If-Match: the ETag of the version you edited)")
-async def update_template(body: TemplateUpdate, principal: TemplateAdmin, db: DatabaseDep, settings: SettingsDep,
-                          response: Response, template_id: str = TemplateId,
-                          if_match: str | None = Header(default=None, max_length=40)) -> TemplatePublic:
+@router.put(
+    "/{template_id}",
+    response_model=TemplatePublic,
+    summary="A new version of a template (If-Match: the ETag of the version you edited)",
+)
+async def update_template(
+    body: TemplateUpdate,
+    principal: TemplateAdmin,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    response: Response,
+    template_id: str = TemplateId,
+    if_match: str | None = Header(default=None, max_length=40),
+) -> TemplatePublic:
     if if_match is None:
         raise PreconditionRequired()
     try:
@@ -56,8 +77,13 @@ async def update_template(body: TemplateUpdate, principal: TemplateAdmin, db: Da
     except ValueError as exc:
         raise PreconditionFailed("If-Match is not an ETag of this template") from exc
     async with db.transaction() as session:
-        template = await templates_store.update_template(session, principal=principal, template_id=template_id,
-                                                         body=body, expected_version=expected,
-                                                         max_fragments=settings.sms_max_fragments)
+        template = await templates_store.update_template(
+            session,
+            principal=principal,
+            template_id=template_id,
+            body=body,
+            expected_version=expected,
+            max_fragments=settings.sms_max_fragments,
+        )
     response.headers["ETag"] = _etag(template.version)
     return template

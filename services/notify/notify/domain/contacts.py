@@ -2,6 +2,7 @@
 family member may change their own preferences here: the replica changes at once (and a later caseload event
 older than the change does not undo it), an opt-out goes on notify's suppression list, and
 `tas.notify.contact.preferences_changed` tells caseload, the owner, so that it can update its record."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -39,34 +40,46 @@ async def _public(session: AsyncSession, contact: Contact) -> PreferencesPublic:
     for channel, raw in (("sms", contact.mobile), ("email", contact.email)):
         if raw:
             try:
-                row = await recipients.suppressed(session, channel=channel,
-                                                  address=recipients.normalise(channel, raw))
+                row = await recipients.suppressed(session, channel=channel, address=recipients.normalise(channel, raw))
             except recipients.InvalidRecipient:
                 continue
             if row is not None:
                 reasons.append(f"{channel}: {row.reason}")
-    return PreferencesPublic(contact_id=contact.id, child_id=contact.child_id,
-                             preferred_channel=contact.preferred_channel, language=contact.language,
-                             opted_out=contact.opted_out, suppressed=reasons)
+    return PreferencesPublic(
+        contact_id=contact.id,
+        child_id=contact.child_id,
+        preferred_channel=contact.preferred_channel,
+        language=contact.language,
+        opted_out=contact.opted_out,
+        suppressed=reasons,
+    )
 
 
 async def get_preferences(session: AsyncSession, *, principal: Principal, contact_id: str) -> PreferencesPublic:
     contact = await _visible(session, principal=principal, contact_id=contact_id, write=False)
-    await audit.record(session, actor=principal, action="read", resource_type="contact_preferences",
-                       resource_id=contact.id, child_id=contact.child_id)
+    await audit.record(
+        session,
+        actor=principal,
+        action="read",
+        resource_type="contact_preferences",
+        resource_id=contact.id,
+        child_id=contact.child_id,
+    )
     return await _public(session, contact)
 
 
-async def update_preferences(session: AsyncSession, *, principal: Principal, contact_id: str,
-                             change: PreferencesUpdate, now: datetime) -> PreferencesPublic:
+async def update_preferences(
+    session: AsyncSession, *, principal: Principal, contact_id: str, change: PreferencesUpdate, now: datetime
+) -> PreferencesPublic:
     contact = await _visible(session, principal=principal, contact_id=contact_id, write=True)
     if change.preferred_channel is not None:
         raw = contact.mobile if change.preferred_channel == "sms" else contact.email
         try:
             recipients.normalise(change.preferred_channel, raw or "")
         except recipients.InvalidRecipient as exc:
-            raise InvalidInput(f"no usable {change.preferred_channel} address for this contact",
-                               field="preferred_channel") from exc
+            raise InvalidInput(
+                f"no usable {change.preferred_channel} address for this contact", field="preferred_channel"
+            ) from exc
         contact.preferred_channel = change.preferred_channel
     if change.language is not None:
         contact.language = change.language
@@ -78,17 +91,35 @@ async def update_preferences(session: AsyncSession, *, principal: Principal, con
         for channel, raw in (("sms", contact.mobile), ("email", contact.email)):
             if raw:
                 try:
-                    await recipients.unsuppress_opt_out(session, channel=channel,
-                                                        address=recipients.normalise(channel, raw))
+                    await recipients.unsuppress_opt_out(
+                        session, channel=channel, address=recipients.normalise(channel, raw)
+                    )
                 except recipients.InvalidRecipient:
                     continue
     contact.preferences_set_at = now
     contact.updated_at = now
     session.add(contact)
     await session.flush()
-    await add_event(session, new_event(ContactPreferencesChangedV1(
-        child_id=contact.child_id, contact_id=contact.id, preferred_channel=contact.preferred_channel,  # type: ignore[arg-type]
-        language=contact.language, opted_out=contact.opted_out), source=SOURCE, subject=contact.child_id))
-    await audit.record(session, actor=principal, action="update", resource_type="contact_preferences",
-                       resource_id=contact.id, child_id=contact.child_id)
+    await add_event(
+        session,
+        new_event(
+            ContactPreferencesChangedV1(
+                child_id=contact.child_id,
+                contact_id=contact.id,
+                preferred_channel=contact.preferred_channel,  # type: ignore[arg-type]
+                language=contact.language,
+                opted_out=contact.opted_out,
+            ),
+            source=SOURCE,
+            subject=contact.child_id,
+        ),
+    )
+    await audit.record(
+        session,
+        actor=principal,
+        action="update",
+        resource_type="contact_preferences",
+        resource_id=contact.id,
+        child_id=contact.child_id,
+    )
     return await _public(session, contact)

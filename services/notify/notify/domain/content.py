@@ -1,6 +1,7 @@
 """Content minimisation: a message says that something happened and where to look. Templates are refused at
 save when they use a placeholder outside the allow-list (no child's name, nothing clinical can be merged in) or a
 word from the clinical/safeguarding deny-list (English and Welsh)."""
+
 from __future__ import annotations
 
 import re
@@ -8,13 +9,52 @@ import re
 ALLOWED_PLACEHOLDERS = frozenset({"link", "review_date", "urgent", "reference"})
 
 DENY_WORDS = (
-    "diagnosis", "diagnosed", "diagnose", "autism", "autistic", "asd", "adhd", "camhs", "mental health",
-    "self-harm", "self harm", "suicide", "abuse", "neglect", "medication", "medicine", "therapy", "therapist",
-    "safeguarding", "child protection", "social worker", "psychiatr", "psycholog", "disorder", "condition",
-    "dyslexia", "epilepsy", "eating disorder", "anxiety", "depression",
+    "diagnosis",
+    "diagnosed",
+    "diagnose",
+    "autism",
+    "autistic",
+    "asd",
+    "adhd",
+    "camhs",
+    "mental health",
+    "self-harm",
+    "self harm",
+    "suicide",
+    "abuse",
+    "neglect",
+    "medication",
+    "medicine",
+    "therapy",
+    "therapist",
+    "safeguarding",
+    "child protection",
+    "social worker",
+    "psychiatr",
+    "psycholog",
+    "disorder",
+    "condition",
+    "dyslexia",
+    "epilepsy",
+    "eating disorder",
+    "anxiety",
+    "depression",
     # Welsh
-    "diagnosis", "awtistiaeth", "iechyd meddwl", "hunan-niweidio", "hunanladdiad", "cam-drin", "esgeulustod",
-    "meddyginiaeth", "therapi", "diogelu", "amddiffyn plant", "gorbryder", "iselder", "anhwylder", "cyflwr",
+    "diagnosis",
+    "awtistiaeth",
+    "iechyd meddwl",
+    "hunan-niweidio",
+    "hunanladdiad",
+    "cam-drin",
+    "esgeulustod",
+    "meddyginiaeth",
+    "therapi",
+    "diogelu",
+    "amddiffyn plant",
+    "gorbryder",
+    "iselder",
+    "anhwylder",
+    "cyflwr",
 )
 
 

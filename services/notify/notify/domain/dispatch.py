@@ -12,9 +12,11 @@ Exactly once, as far as a provider lets us:
    the same Message-ID (the receiving side can drop the duplicate); Twilio has no lookup by our id (residual risk,
    docs/notify.md).
 """
+
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,8 +29,15 @@ from tas_common.runtime import ServiceRuntime
 from tas_common.tracing import span
 
 from ..config import NotifySettings
-from ..providers.base import (Accepted, LookupProvider, PermanentFailure, Provider, ProviderError, TechnicalFailure,
-                              TemporaryFailure)
+from ..providers.base import (
+    Accepted,
+    LookupProvider,
+    PermanentFailure,
+    Provider,
+    ProviderError,
+    TechnicalFailure,
+    TemporaryFailure,
+)
 from ..providers.govuk_notify import NotifySmsProvider
 from ..providers.outbox import SmsOutboxProvider
 from ..providers.ratelimit import TokenBucket
@@ -50,28 +59,45 @@ def providers_from(settings: NotifySettings) -> dict[str, list[Provider]]:
         if name == "outbox":
             return SmsOutboxProvider(settings.sms_outbox_path)
         if name == "notify":
-            return NotifySmsProvider(base_url=settings.notify_api_url, service_id=settings.notify_service_id,
-                                     secret=settings.notify_secret, template_id=settings.notify_sms_template_id,
-                                     timeout=timeout)
-        return TwilioSmsProvider(base_url=settings.twilio_api_url, account_sid=settings.twilio_account_sid,
-                                 auth_token=settings.twilio_auth_token, sender=settings.twilio_from,
-                                 messaging_service_sid=settings.twilio_messaging_service_sid,
-                                 status_callback=f"{settings.public_base_url.rstrip('/')}/v1/receipts/twilio",
-                                 timeout=timeout)
+            return NotifySmsProvider(
+                base_url=settings.notify_api_url,
+                service_id=settings.notify_service_id,
+                secret=settings.notify_secret,
+                template_id=settings.notify_sms_template_id,
+                timeout=timeout,
+            )
+        return TwilioSmsProvider(
+            base_url=settings.twilio_api_url,
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token,
+            sender=settings.twilio_from,
+            messaging_service_sid=settings.twilio_messaging_service_sid,
+            status_callback=f"{settings.public_base_url.rstrip('/')}/v1/receipts/twilio",
+            timeout=timeout,
+        )
 
-    email: list[Provider] = [SmtpProvider(host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from,
-                                          domain=settings.smtp_message_id_domain, timeout=timeout)]
+    email: list[Provider] = [
+        SmtpProvider(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            domain=settings.smtp_message_id_domain,
+            timeout=timeout,
+        )
+    ]
     return {"email": email, "sms": [sms(name) for name in settings.sms_provider_names]}
 
 
 def buckets_from(settings: NotifySettings, clock: Callable[[], float] | None = None) -> dict[str, TokenBucket]:
-    return {name: TokenBucket(rate, **({"clock": clock} if clock else {}))
-            for name, rate in settings.provider_rates.items()}
+    return {
+        name: TokenBucket(rate, **({"clock": clock} if clock else {})) for name, rate in settings.provider_rates.items()
+    }
 
 
 @dataclass
 class Outcome:
     """What one send of a notification came to; the dispatcher records a batch's outcomes in one transaction."""
+
     n: Notification
     accepted: Accepted | None = None
     failed: tuple[str, str] | None = None
@@ -84,7 +110,7 @@ class Attempt:
     """One notification's way through its channel's providers in failover order (starting with `start_with`),
     skipping those at their rate limit, with the errors met on the way."""
 
-    def __init__(self, dispatcher: "Dispatcher", n: Notification, *, start_with: str | None = None) -> None:
+    def __init__(self, dispatcher: Dispatcher, n: Notification, *, start_with: str | None = None) -> None:
         self.n = n
         self.providers = sorted(dispatcher.routes.get(n.channel, []), key=lambda p: p.name != start_with)
         self.buckets = dispatcher.buckets
@@ -112,8 +138,14 @@ class Attempt:
 
 
 class Dispatcher:
-    def __init__(self, *, db: Database, settings: NotifySettings, routes: Mapping[str, Sequence[Provider]],
-                 buckets: Mapping[str, TokenBucket] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        settings: NotifySettings,
+        routes: Mapping[str, Sequence[Provider]],
+        buckets: Mapping[str, TokenBucket] | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.routes = {channel: list(providers) for channel, providers in routes.items()}
@@ -127,8 +159,9 @@ class Dispatcher:
         outcomes: list[Outcome] = []
         first: dict[str, Provider | None] = {}
         async with self.db.transaction() as session:
-            claimed = await notifications.claim_due(session, limit=limit, dialect=self.db.dialect,
-                                                    settings=self.settings, now=now)
+            claimed = await notifications.claim_due(
+                session, limit=limit, dialect=self.db.dialect, settings=self.settings, now=now
+            )
             blocked = await notifications.blocked_among(session, rows=claimed)
             attempts = []
             for n in claimed:
@@ -141,10 +174,14 @@ class Dispatcher:
             marked: set[str] = set()
             for name in {p.name for p in first.values() if p is not None}:
                 marked |= await notifications.mark_attempts(
-                    session, notification_ids=[i for i, p in first.items() if p is not None and p.name == name],
-                    provider=name)
-        results = await asyncio.gather(*(self.send_traced(a, first=first[a.n.id]) for a in attempts
-                                         if first[a.n.id] is None or a.n.id in marked), return_exceptions=True)
+                    session,
+                    notification_ids=[i for i, p in first.items() if p is not None and p.name == name],
+                    provider=name,
+                )
+        results = await asyncio.gather(
+            *(self.send_traced(a, first=first[a.n.id]) for a in attempts if first[a.n.id] is None or a.n.id in marked),
+            return_exceptions=True,
+        )
         outcomes += [r for r in results if isinstance(r, Outcome)]
         await self.record(outcomes)
         for result in results:
@@ -174,23 +211,28 @@ class Dispatcher:
             try:
                 async with self.db.transaction() as session:
                     await self._apply(session, outcome)
-            except Exception as exc:  # noqa: BLE001 - the sweeper finishes this row
-                log.error("recording a send failed", extra={"notification_id": outcome.n.id,
-                                                            "error": type(exc).__name__})
+            except Exception as exc:
+                log.error(
+                    "recording a send failed", extra={"notification_id": outcome.n.id, "error": type(exc).__name__}
+                )
 
     async def _apply(self, session: AsyncSession, outcome: Outcome) -> None:
         n = outcome.n
         with span(n.traceparent):
             if outcome.accepted is not None:
-                await notifications.record_accepted(session, n=n, provider=outcome.accepted.provider,
-                                                    provider_ref=outcome.accepted.provider_ref,
-                                                    delivered=outcome.accepted.delivered)
+                await notifications.record_accepted(
+                    session,
+                    n=n,
+                    provider=outcome.accepted.provider,
+                    provider_ref=outcome.accepted.provider_ref,
+                    delivered=outcome.accepted.delivered,
+                )
             elif outcome.failed is not None:
                 status, reason = outcome.failed
-                log.warning("send failed", extra={"notification_id": n.id, "status": status,
-                                                  "error": reason[:120]})
-                await notifications.record_failure(session, notification_id=n.id, status=status, reason=reason,
-                                                   settings=self.settings)
+                log.warning("send failed", extra={"notification_id": n.id, "status": status, "error": reason[:120]})
+                await notifications.record_failure(
+                    session, notification_id=n.id, status=status, reason=reason, settings=self.settings
+                )
             elif outcome.retry_at is not None:
                 await notifications.release(session, notification_id=n.id, not_before=outcome.retry_at)
 
@@ -198,8 +240,9 @@ class Dispatcher:
         """Finish messages a crash left in `sending` without a provider reference."""
         now = now or utcnow()
         async with self.db.transaction() as session:
-            rows = await notifications.stuck(session, older_than=now - timedelta(
-                seconds=self.settings.sweeper_after_seconds))
+            rows = await notifications.stuck(
+                session, older_than=now - timedelta(seconds=self.settings.sweeper_after_seconds)
+            )
             taken = [n for n in rows if await notifications.reclaim(session, n=n, now=now)]
         for n in taken:
             log.warning("resuming an interrupted send", extra={"notification_id": n.id, "provider": n.provider})
@@ -217,14 +260,16 @@ class Dispatcher:
             if reason is not None:
                 await self.record([Outcome(n, failed=("permanent-failure", f"suppressed: {reason}"))])
                 continue
-            outcome = await self.send_one(Attempt(self, n, start_with=n.provider),
-                                          looked_up=isinstance(provider, LookupProvider))
+            outcome = await self.send_one(
+                Attempt(self, n, start_with=n.provider), looked_up=isinstance(provider, LookupProvider)
+            )
             if outcome is not None:
                 await self.record([outcome])
         return len(taken)
 
-    async def send_one(self, attempt: Attempt, *, first: Provider | None = None, looked_up: bool = False
-                       ) -> Outcome | None:
+    async def send_one(
+        self, attempt: Attempt, *, first: Provider | None = None, looked_up: bool = False
+    ) -> Outcome | None:
         """Try the attempt's providers in turn until one accepts; the outcome is left to the caller to record.
         `first`: the first provider, already chosen and recorded on the row (dispatch_once). None when the row
         is no longer this sender's (a receipt or a sweeper finished it)."""
@@ -264,8 +309,12 @@ async def run_dispatcher(runtime: ServiceRuntime) -> None:
     settings: NotifySettings = runtime.settings  # type: ignore[assignment]
     routes = runtime.extras.get("providers") or providers_from(settings)
     routes = {channel: (p if isinstance(p, list) else [p]) for channel, p in routes.items()}  # type: ignore[union-attr]
-    dispatcher = Dispatcher(db=runtime.db, settings=settings, routes=routes,  # type: ignore[arg-type]
-                            buckets=buckets_from(settings))
+    dispatcher = Dispatcher(
+        db=runtime.db,
+        settings=settings,
+        routes=routes,  # type: ignore[arg-type]
+        buckets=buckets_from(settings),
+    )
     runtime.extras["dispatcher"] = dispatcher
     wake = asyncio.Event()
     runtime.db.on_commit(wake.set, when=notifications.QUEUED)
@@ -281,12 +330,10 @@ async def run_dispatcher(runtime: ServiceRuntime) -> None:
                     await dispatcher.sweep()
                 if await dispatcher.dispatch_once(limit=BATCH) == BATCH:
                     continue  # perhaps more are due
-            except Exception as exc:  # noqa: BLE001 - the dispatcher outlives a bad moment of the database
+            except Exception as exc:
                 log.error("dispatch failed", extra={"error": type(exc).__name__})
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=1.0)
-            except TimeoutError:
-                pass
     finally:
         for provider in dispatcher.by_name.values():
             close = getattr(provider, "aclose", None)

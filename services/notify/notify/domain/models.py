@@ -1,6 +1,7 @@
 """Notify's tables: the contacts it may message (a replica built from caseload's events), which children they
 belong to and who is on each child's team (replicas, for access), versioned templates, the suppression list, and
 every notification with its delivery status."""
+
 from __future__ import annotations
 
 import uuid
@@ -27,6 +28,7 @@ def new_id() -> str:
 
 class ChildScope(Table, table=True):
     """Just enough about a child to decide who may read its notifications."""
+
     __tablename__ = "child_scope"
 
     child_id: str = Field(primary_key=True, max_length=36)
@@ -52,6 +54,7 @@ class Contact(Table, table=True):
 
 class TeamMember(Table, table=True):
     """Who is on a child's team (from tas.caseload.team.member_added/removed): they may read its notifications."""
+
     __tablename__ = "team_member"
 
     child_id: str = Field(primary_key=True, max_length=36)
@@ -61,6 +64,7 @@ class TeamMember(Table, table=True):
 
 class MessageTemplate(Table, table=True):
     """One message per trigger, channel and language; its text lives in versions, the newest is current."""
+
     __tablename__ = "message_template"
     __table_args__ = (UniqueConstraint("name", "channel", "language"),)
 
@@ -95,8 +99,10 @@ class Suppression(Table, table=True):
 
 
 class Notification(Table, table=True):
-    __table_args__ = (UniqueConstraint("dedupe_key", "recipient_key"),
-                      Index("ix_notification_sending", "status", "provider_ref"))
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", "recipient_key"),
+        Index("ix_notification_sending", "status", "provider_ref"),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     child_id: str | None = Field(default=None, index=True, max_length=36)

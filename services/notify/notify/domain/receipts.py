@@ -4,6 +4,7 @@ full callback URL followed by each POST parameter name and value in name order);
 token configured for the service's callbacks; the mail relay's bounce processor sends its own bearer token.
 
 A reply STOP (Twilio inbound message, Notify received text) puts the number on the suppression list."""
+
 from __future__ import annotations
 
 import base64
@@ -26,9 +27,16 @@ from .schemas import ReceiptOutcome
 PROVIDERS = ("twilio", "notify", "smtp")
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "STOPIO", "STOP ALL"}
 TWILIO_PERMANENT = {21211, 21214, 21217, 21612, 21614, 21610, 30004, 30005, 30006}
-NOTIFY_STATUSES = {"delivered": "delivered", "permanent-failure": "permanent-failure",
-                   "temporary-failure": "temporary-failure", "technical-failure": "technical-failure",
-                   "sending": "sending", "created": "sending", "pending": "sending", "sent": "sending"}
+NOTIFY_STATUSES = {
+    "delivered": "delivered",
+    "permanent-failure": "permanent-failure",
+    "temporary-failure": "temporary-failure",
+    "technical-failure": "technical-failure",
+    "sending": "sending",
+    "created": "sending",
+    "pending": "sending",
+    "sent": "sending",
+}
 
 
 def twilio_signature(url: str, params: Mapping[str, str], auth_token: str) -> str:
@@ -57,18 +65,24 @@ async def _stop(session: AsyncSession, *, number: str, provider: str) -> Receipt
         address = recipients.normalise("sms", number)
     except recipients.InvalidRecipient:
         return ReceiptOutcome(matched=False)
-    await recipients.suppress(session, channel="sms", address=address, reason="sms-stop",
-                              source=f"{provider} reply")
+    await recipients.suppress(session, channel="sms", address=address, reason="sms-stop", source=f"{provider} reply")
     return ReceiptOutcome(matched=True, suppressed=True)
 
 
 def _outcome(n: Notification | None) -> ReceiptOutcome:
-    return ReceiptOutcome(matched=n is not None, notification_id=n.id if n else None,
-                          status=n.status if n else None)
+    return ReceiptOutcome(matched=n is not None, notification_id=n.id if n else None, status=n.status if n else None)
 
 
-async def handle(session: AsyncSession, *, provider: str, settings: NotifySettings, url: str, body: bytes,
-                 headers: Mapping[str, str], query: Mapping[str, str]) -> ReceiptOutcome:
+async def handle(
+    session: AsyncSession,
+    *,
+    provider: str,
+    settings: NotifySettings,
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+) -> ReceiptOutcome:
     """Verify and apply one receipt. A bad signature or token raises Forbidden before anything is read."""
     if provider not in PROVIDERS:
         raise NotFound("no such provider")
@@ -88,9 +102,14 @@ async def handle(session: AsyncSession, *, provider: str, settings: NotifySettin
             code = 0
         status = _twilio_status(params.get("MessageStatus", ""), code)
         n = await notifications.apply_receipt(
-            session, provider="twilio", provider_ref=params.get("MessageSid") or params.get("SmsSid"),
-            reference=query.get("ref"), status=status, reason=f"{params.get('MessageStatus')} {code or ''}".strip(),
-            settings=settings)
+            session,
+            provider="twilio",
+            provider_ref=params.get("MessageSid") or params.get("SmsSid"),
+            reference=query.get("ref"),
+            status=status,
+            reason=f"{params.get('MessageStatus')} {code or ''}".strip(),
+            settings=settings,
+        )
         return _outcome(n)
     token = settings.notify_callback_token if provider == "notify" else settings.smtp_receipt_token
     if not _bearer_ok(headers.get("authorization"), token):
@@ -109,9 +128,15 @@ async def handle(session: AsyncSession, *, provider: str, settings: NotifySettin
         status = NOTIFY_STATUSES.get(str(data.get("status", "")))
         if status is None:
             raise InvalidInput("unknown status", field="status")
-        n = await notifications.apply_receipt(session, provider="notify", provider_ref=data.get("id"),
-                                              reference=data.get("reference"), status=status,
-                                              reason=str(data.get("status")), settings=settings)
+        n = await notifications.apply_receipt(
+            session,
+            provider="notify",
+            provider_ref=data.get("id"),
+            reference=data.get("reference"),
+            status=status,
+            reason=str(data.get("status")),
+            settings=settings,
+        )
         return _outcome(n)
     # smtp: the bounce processor tells us of bounces and complaints by our notification id or Message-ID
     kind = str(data.get("status", ""))
@@ -120,23 +145,34 @@ async def handle(session: AsyncSession, *, provider: str, settings: NotifySettin
     reference = data.get("notification_id")
     n = await session.get(Notification, reference) if reference else None
     if n is None and data.get("message_id"):
-        n = (await session.exec(select(Notification).where(
-            Notification.provider_ref == str(data["message_id"])))).first()
+        n = (
+            await session.exec(select(Notification).where(Notification.provider_ref == str(data["message_id"])))
+        ).first()
     if n is None:
         return ReceiptOutcome(matched=False)
     if kind == "complained":
-        await recipients.suppress(session, channel="email", address=n.recipient, reason="complaint",
-                                  source="smtp complaint")
+        await recipients.suppress(
+            session, channel="email", address=n.recipient, reason="complaint", source="smtp complaint"
+        )
         return ReceiptOutcome(matched=True, notification_id=n.id, status=n.status, suppressed=True)
     if kind == "bounced":
-        await recipients.suppress(session, channel="email", address=n.recipient, reason="hard-bounce",
-                                  source="smtp bounce")
+        await recipients.suppress(
+            session, channel="email", address=n.recipient, reason="hard-bounce", source="smtp bounce"
+        )
         if n.status == "delivered":  # SMTP hand-over counted as delivered; the bounce says otherwise
             n.status = "sending"
             session.add(n)
             await session.flush()
-        n = await notifications.apply_receipt(session, provider="smtp", provider_ref=None, reference=n.id,
-                                              status="permanent-failure", reason="hard bounce", settings=settings)
-        return ReceiptOutcome(matched=True, notification_id=n.id if n else None, status=n.status if n else None,
-                              suppressed=True)
+        n = await notifications.apply_receipt(
+            session,
+            provider="smtp",
+            provider_ref=None,
+            reference=n.id,
+            status="permanent-failure",
+            reason="hard bounce",
+            settings=settings,
+        )
+        return ReceiptOutcome(
+            matched=True, notification_id=n.id if n else None, status=n.status if n else None, suppressed=True
+        )
     return _outcome(n)

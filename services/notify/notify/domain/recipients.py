@@ -1,5 +1,6 @@
 """Recipients: UK mobiles normalised to E.164 (landlines, premium and other non-mobile numbers refused for SMS),
 emails validated, and the suppression list that stops later sends to an address."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ SUPPRESSION_REASONS = ("hard-bounce", "complaint", "opt-out", "sms-stop")
 _suppression = Suppression.__table__
 _REASON = select(_suppression.c.reason).where(_suppression.c.address == bindparam("address"))
 _REASONS = select(_suppression.c.address, _suppression.c.reason).where(
-    _suppression.c.address.in_(bindparam("addresses", expanding=True)))
+    _suppression.c.address.in_(bindparam("addresses", expanding=True))
+)
 
 
 class InvalidRecipient(ValueError):
@@ -49,6 +51,7 @@ class Route:
 
 class Addressable(Protocol):
     """A contact, or a row of its columns (notifications.family_recipients)."""
+
     preferred_channel: str
     mobile: str | None
     email: str | None

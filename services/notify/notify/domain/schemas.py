@@ -36,6 +36,7 @@ class NotificationPublic(BaseModel):
 
 # --- templates ------------------------------------------------------------------------------------------------
 
+
 class TemplateBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
     subject: str | None = Field(default=None, max_length=200)
@@ -76,6 +77,7 @@ class TemplatePublic(BaseModel):
 
 # --- contacts -------------------------------------------------------------------------------------------------
 
+
 class PreferencesUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     preferred_channel: Channel | None = None
@@ -94,6 +96,7 @@ class PreferencesPublic(BaseModel):
 
 
 # --- receipts -------------------------------------------------------------------------------------------------
+
 
 class ReceiptOutcome(BaseModel):
     matched: bool

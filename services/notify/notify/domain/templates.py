@@ -12,13 +12,14 @@
 
 Messages say that something happened and where to look, never a diagnosis or clinical detail.
 """
+
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from math import ceil
-from typing import Mapping
 
 NAME = r"[a-z][a-z0-9_]*"
 _PLACEHOLDER = re.compile(rf"\(\(({NAME})\)\)")
@@ -28,7 +29,8 @@ _URL = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)]")
 
 GSM7_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿"
-    "abcdefghijklmnopqrstuvwxyzäöñüà")
+    "abcdefghijklmnopqrstuvwxyzäöñüà"
+)
 GSM7_EXTENDED = set("^{}\\[~]|€\f")
 
 Value = str | bool
@@ -106,8 +108,10 @@ def plain_to_html(text: str) -> str:
         escaped = html.escape(paragraph, quote=True)
         linked = _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)
         out.append("<p>" + linked.replace("\n", "<br>\n") + "</p>")
-    return ('<!DOCTYPE html>\n<html><body style="font-family: Arial, sans-serif; font-size: 19px; '
-            'line-height: 1.3">\n' + "\n".join(out) + "\n</body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html><body style="font-family: Arial, sans-serif; font-size: 19px; '
+        'line-height: 1.3">\n' + "\n".join(out) + "\n</body></html>\n"
+    )
 
 
 @dataclass(frozen=True)
@@ -131,8 +135,10 @@ class Template:
         if self.channel == "sms":
             length = sms_length(self.body)
             if length.fragments > max_fragments:
-                raise TemplateError(f"the SMS is {length.fragments} fragments ({length.characters} "
-                                    f"{length.encoding} characters); at most {max_fragments} are allowed")
+                raise TemplateError(
+                    f"the SMS is {length.fragments} fragments ({length.characters} "
+                    f"{length.encoding} characters); at most {max_fragments} are allowed"
+                )
 
     def placeholders(self) -> set[str]:
         return placeholders(self.body) | (placeholders(self.subject) if self.subject else set())

@@ -1,8 +1,10 @@
 """Templates in the database, versioned: the newest version of (name, channel, language) is the one used; each
 notification records the template id and version it was rendered from. Defaults are seeded by migration 0002."""
+
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select as core_select
+from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,23 +25,46 @@ class TemplateMissing(LookupError):
 
 _template = MessageTemplate.__table__
 _version = TemplateVersion.__table__
-_CURRENT = core_select(_template.c.id, _template.c.name, _template.c.language, _template.c.channel,
-                       _version.c.version, _version.c.subject, _version.c.body).join(
-    _version, (_version.c.template_id == _template.c.id) & (_version.c.version == _template.c.current_version)).where(
-    _template.c.name == bindparam("name"), _template.c.channel == bindparam("channel"),
-    _template.c.language.in_([bindparam("language"), bindparam("fallback")]))
+_CURRENT = (
+    core_select(
+        _template.c.id,
+        _template.c.name,
+        _template.c.language,
+        _template.c.channel,
+        _version.c.version,
+        _version.c.subject,
+        _version.c.body,
+    )
+    .join(_version, (_version.c.template_id == _template.c.id) & (_version.c.version == _template.c.current_version))
+    .where(
+        _template.c.name == bindparam("name"),
+        _template.c.channel == bindparam("channel"),
+        _template.c.language.in_([bindparam("language"), bindparam("fallback")]),
+    )
+)
 """The current version of a template in the given languages: one query, built once (every message reads it)."""
 
 
 async def template_for(session: AsyncSession, *, name: str, channel: str, language: str) -> Template:
     """The current version in `language`, else in English."""
-    rows = {row.language: row for row in (await session.execute(_CURRENT, {
-        "name": name, "channel": channel, "language": language, "fallback": "en"})).all()}
+    rows = {
+        row.language: row
+        for row in (
+            await session.execute(_CURRENT, {"name": name, "channel": channel, "language": language, "fallback": "en"})
+        ).all()
+    }
     for lang in (language, "en"):
         row = rows.get(lang)
         if row is not None:
-            return Template(name=row.name, version=row.version, language=row.language, channel=row.channel,
-                            body=row.body, subject=row.subject, id=row.id)
+            return Template(
+                name=row.name,
+                version=row.version,
+                language=row.language,
+                channel=row.channel,
+                body=row.body,
+                subject=row.subject,
+                id=row.id,
+            )
     raise TemplateMissing(f"no template {name} for {channel}")
 
 
@@ -52,34 +77,62 @@ def check(template: Template, *, max_fragments: int) -> None:
     names = template.placeholders()
     bad = content.disallowed_placeholders(names)
     if bad:
-        raise InvalidInput(f"placeholders not allowed: {', '.join(bad)}; allowed: "
-                           f"{', '.join(sorted(content.ALLOWED_PLACEHOLDERS))}", field="body")
+        raise InvalidInput(
+            f"placeholders not allowed: {', '.join(bad)}; allowed: {', '.join(sorted(content.ALLOWED_PLACEHOLDERS))}",
+            field="body",
+        )
     words = content.denied_words(f"{template.subject or ''}\n{template.body}")
     if words:
-        raise InvalidInput("a message must not carry clinical or safeguarding detail: "
-                           f"{', '.join(words)}", field="body")
+        raise InvalidInput(
+            f"a message must not carry clinical or safeguarding detail: {', '.join(words)}", field="body"
+        )
 
 
 async def _public(session: AsyncSession, row: MessageTemplate, *, history: bool = False) -> TemplatePublic:
     version = await session.get(TemplateVersion, (row.id, row.current_version))
     assert version is not None
-    template = Template(name=row.name, version=version.version, language=row.language, channel=row.channel,
-                        body=version.body, subject=version.subject, id=row.id)
+    template = Template(
+        name=row.name,
+        version=version.version,
+        language=row.language,
+        channel=row.channel,
+        body=version.body,
+        subject=version.subject,
+        id=row.id,
+    )
     versions: list[TemplateVersionPublic] = []
     if history:
-        rows = (await session.exec(select(TemplateVersion).where(TemplateVersion.template_id == row.id)
-                                   .order_by(col(TemplateVersion.version).desc()))).all()
+        rows = (
+            await session.exec(
+                select(TemplateVersion)
+                .where(TemplateVersion.template_id == row.id)
+                .order_by(col(TemplateVersion.version).desc())
+            )
+        ).all()
         versions = [TemplateVersionPublic.model_validate(v, from_attributes=True) for v in rows]
-    return TemplatePublic(id=row.id, name=row.name, channel=row.channel, language=row.language,
-                          version=version.version, subject=version.subject, body=version.body,
-                          placeholders=sorted(template.placeholders()),
-                          sms_fragments=sms_length(version.body).fragments if row.channel == "sms" else None,
-                          updated_at=row.updated_at, history=versions)
+    return TemplatePublic(
+        id=row.id,
+        name=row.name,
+        channel=row.channel,
+        language=row.language,
+        version=version.version,
+        subject=version.subject,
+        body=version.body,
+        placeholders=sorted(template.placeholders()),
+        sms_fragments=sms_length(version.body).fragments if row.channel == "sms" else None,
+        updated_at=row.updated_at,
+        history=versions,
+    )
 
 
 async def list_templates(session: AsyncSession, *, principal: Principal) -> list[TemplatePublic]:
-    rows = (await session.exec(select(MessageTemplate).order_by(
-        col(MessageTemplate.name), col(MessageTemplate.channel), col(MessageTemplate.language)))).all()
+    rows = (
+        await session.exec(
+            select(MessageTemplate).order_by(
+                col(MessageTemplate.name), col(MessageTemplate.channel), col(MessageTemplate.language)
+            )
+        )
+    ).all()
     await audit.record(session, actor=principal, action="read", resource_type="templates", resource_id="*")
     return [await _public(session, row) for row in rows]
 
@@ -92,41 +145,87 @@ async def get_template(session: AsyncSession, *, principal: Principal, template_
     return await _public(session, row, history=True)
 
 
-async def create_template(session: AsyncSession, *, principal: Principal, body: TemplateCreate,
-                          max_fragments: int) -> TemplatePublic:
-    check(Template(name=body.name, version=1, language=body.language, channel=body.channel, body=body.body,
-                   subject=body.subject), max_fragments=max_fragments)
-    exists = (await session.exec(select(MessageTemplate.id).where(
-        MessageTemplate.name == body.name, MessageTemplate.channel == body.channel,
-        MessageTemplate.language == body.language))).first()
+async def create_template(
+    session: AsyncSession, *, principal: Principal, body: TemplateCreate, max_fragments: int
+) -> TemplatePublic:
+    check(
+        Template(
+            name=body.name,
+            version=1,
+            language=body.language,
+            channel=body.channel,
+            body=body.body,
+            subject=body.subject,
+        ),
+        max_fragments=max_fragments,
+    )
+    exists = (
+        await session.exec(
+            select(MessageTemplate.id).where(
+                MessageTemplate.name == body.name,
+                MessageTemplate.channel == body.channel,
+                MessageTemplate.language == body.language,
+            )
+        )
+    ).first()
     if exists is not None:
         raise Conflict("that template exists: PUT a new version to it", template_id=exists)
     row = MessageTemplate(name=body.name, channel=body.channel, language=body.language, current_version=1)
     session.add(row)
     await session.flush()
-    session.add(TemplateVersion(template_id=row.id, version=1, subject=body.subject, body=body.body,
-                                created_by=principal.sub))
+    session.add(
+        TemplateVersion(template_id=row.id, version=1, subject=body.subject, body=body.body, created_by=principal.sub)
+    )
     await session.flush()
     await audit.record(session, actor=principal, action="create", resource_type="template", resource_id=row.id)
     return await _public(session, row)
 
 
-async def update_template(session: AsyncSession, *, principal: Principal, template_id: str, body: TemplateUpdate,
-                          expected_version: int, max_fragments: int) -> TemplatePublic:
+async def update_template(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    template_id: str,
+    body: TemplateUpdate,
+    expected_version: int,
+    max_fragments: int,
+) -> TemplatePublic:
     """A new version; the caller names the version it edited (If-Match), so a concurrent edit gets 412."""
     row = await session.get(MessageTemplate, template_id)
     if row is None:
         raise NotFound("no such template")
     if row.current_version != expected_version:
         raise PreconditionFailed(f"the template is at version {row.current_version}")
-    check(Template(name=row.name, version=row.current_version + 1, language=row.language, channel=row.channel,
-                   body=body.body, subject=body.subject), max_fragments=max_fragments)
+    check(
+        Template(
+            name=row.name,
+            version=row.current_version + 1,
+            language=row.language,
+            channel=row.channel,
+            body=body.body,
+            subject=body.subject,
+        ),
+        max_fragments=max_fragments,
+    )
     row.current_version += 1
     row.updated_at = utcnow()
     session.add(row)
-    session.add(TemplateVersion(template_id=row.id, version=row.current_version, subject=body.subject,
-                                body=body.body, created_by=principal.sub))
+    session.add(
+        TemplateVersion(
+            template_id=row.id,
+            version=row.current_version,
+            subject=body.subject,
+            body=body.body,
+            created_by=principal.sub,
+        )
+    )
     await session.flush()
-    await audit.record(session, actor=principal, action="update", resource_type="template", resource_id=row.id,
-                       reason=f"version {row.current_version}")
+    await audit.record(
+        session,
+        actor=principal,
+        action="update",
+        resource_type="template",
+        resource_id=row.id,
+        reason=f"version {row.current_version}",
+    )
     return await _public(session, row)

@@ -1,4 +1,5 @@
 """What the dispatcher needs of a provider, and how providers report failure."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ class TemporaryFailure(ProviderError):
     """Worth trying again (provider down, 5xx, rate limited, timed out): the next provider for the channel is
     tried. `ambiguous` when the provider may have accepted the message before the failure (a timeout after the
     request went out)."""
+
     status = "temporary-failure"
 
     def __init__(self, message: str, *, ambiguous: bool = False) -> None:
@@ -24,11 +26,13 @@ class TemporaryFailure(ProviderError):
 
 class PermanentFailure(ProviderError):
     """Will never succeed for this recipient (bad address, number refused)."""
+
     status = "permanent-failure"
 
 
 class TechnicalFailure(ProviderError):
     """Our side is wrong (credentials refused, request rejected as malformed): no point failing over."""
+
     status = "technical-failure"
 
 
@@ -50,6 +54,7 @@ class Provider(Protocol):
 @runtime_checkable
 class LookupProvider(Protocol):
     """A provider that can say whether it already has a message with our reference (GOV.UK Notify)."""
+
     name: str
     channel: str
 

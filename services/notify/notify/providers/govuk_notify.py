@@ -5,6 +5,7 @@ refuses tokens older than 30 seconds, so one is made per request). TAS renders t
 `body` personalisation of one Notify template whose content is `((body))`. Our notification id is the `reference`,
 so after a crash the sweeper asks Notify (`GET /v2/notifications?reference=`) whether the message went before it
 sends again."""
+
 from __future__ import annotations
 
 import time
@@ -21,20 +22,38 @@ class NotifySmsProvider:
     name = "notify"
     channel = "sms"
 
-    def __init__(self, *, base_url: str, service_id: str, secret: str, template_id: str,
-                 timeout: float = 10.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        service_id: str,
+        secret: str,
+        template_id: str,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.service_id, self.secret, self.template_id = service_id, secret, template_id
-        self.client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
-                                        trust_env=False)
+        self.client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), timeout=timeout, transport=transport, trust_env=False
+        )
 
     def _headers(self) -> dict[str, str]:
         token = jwt.encode({"iss": self.service_id, "iat": int(time.time())}, self.secret, algorithm="HS256")
         return {"Authorization": f"Bearer {token}", "User-Agent": "tas-notify/0.1"}
 
     async def send(self, notification: Notification) -> Accepted:
-        response = await call(self.client, "POST", "/v2/notifications/sms", headers=self._headers(), json={
-            "phone_number": notification.recipient, "template_id": self.template_id,
-            "personalisation": {"body": notification.body}, "reference": notification.id})
+        response = await call(
+            self.client,
+            "POST",
+            "/v2/notifications/sms",
+            headers=self._headers(),
+            json={
+                "phone_number": notification.recipient,
+                "template_id": self.template_id,
+                "personalisation": {"body": notification.body},
+                "reference": notification.id,
+            },
+        )
         raise_for(response, permanent="phone_number" in response.text)
         try:
             provider_id = str(response.json()["id"])
@@ -43,15 +62,19 @@ class NotifySmsProvider:
         return Accepted(provider=self.name, provider_ref=provider_id, delivered=False)
 
     async def lookup(self, notification: Notification) -> Accepted | None:
-        response = await call(self.client, "GET", "/v2/notifications", headers=self._headers(),
-                              params={"reference": notification.id, "template_type": "sms"})
+        response = await call(
+            self.client,
+            "GET",
+            "/v2/notifications",
+            headers=self._headers(),
+            params={"reference": notification.id, "template_type": "sms"},
+        )
         raise_for(response, permanent=False)
         found = response.json().get("notifications", [])
         if not found:
             return None
         first = found[0]
-        return Accepted(provider=self.name, provider_ref=str(first["id"]),
-                        delivered=first.get("status") == "delivered")
+        return Accepted(provider=self.name, provider_ref=str(first["id"]), delivered=first.get("status") == "delivered")
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -1,4 +1,5 @@
 """Shared HTTP plumbing for SMS providers: map transport errors and status codes to our failure kinds."""
+
 from __future__ import annotations
 
 import httpx

@@ -1,5 +1,6 @@
 """The embedded default's SMS 'provider': one JSON line per message in a local file, for a developer to read.
 A resend after a crash writes a line with the same `id`; a reader de-duplicates on it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -28,9 +29,17 @@ class SmsOutboxProvider:
             os.fsync(handle.fileno())
 
     async def send(self, notification: Notification) -> Accepted:
-        line = json.dumps({"id": notification.id, "to": notification.recipient, "body": notification.body,
-                           "language": notification.language, "template": notification.template,
-                           "at": utcnow().isoformat()}, ensure_ascii=False)
+        line = json.dumps(
+            {
+                "id": notification.id,
+                "to": notification.recipient,
+                "body": notification.body,
+                "language": notification.language,
+                "template": notification.template,
+                "at": utcnow().isoformat(),
+            },
+            ensure_ascii=False,
+        )
         try:
             await asyncio.to_thread(self._append, line)
         except OSError as exc:

@@ -1,4 +1,5 @@
 """Per-provider token buckets: `rate` messages per second with a burst of max(1, rate). The clock is injectable."""
+
 from __future__ import annotations
 
 import time
@@ -6,8 +7,7 @@ from collections.abc import Callable
 
 
 class TokenBucket:
-    def __init__(self, rate: float, *, burst: float | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, rate: float, *, burst: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate

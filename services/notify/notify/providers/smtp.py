@@ -3,6 +3,7 @@
 The Message-ID is derived from the notification id alone (`<id@domain>`), so a resend after a crash (the sweeper)
 carries the same Message-ID and the receiving side can recognise the duplicate. Up to `pool_size` connections
 are kept open between sends (checked with NOOP before reuse)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,15 +13,14 @@ import threading
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
-from email.policy import Compat32
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import Compat32
 from email.utils import formatdate
 
 from ..domain.models import Notification
 from ..domain.templates import plain_to_html
 from .base import Accepted, PermanentFailure, TemporaryFailure
-
 
 _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP
@@ -32,8 +32,13 @@ class OneLineHeaders(Compat32):
     two), without running it through email.header.Header, which was most of the CPU of flattening a message."""
 
     def _fits(self, name: str, value: object) -> bool:
-        return (isinstance(value, str) and value.isascii() and value.isprintable()
-                and self.max_line_length is not None and len(name) + 2 + len(value) <= self.max_line_length)
+        return (
+            isinstance(value, str)
+            and value.isascii()
+            and value.isprintable()
+            and self.max_line_length is not None
+            and len(name) + 2 + len(value) <= self.max_line_length
+        )
 
     def fold(self, name: str, value: str) -> str:
         if self._fits(name, value):
@@ -57,8 +62,16 @@ class SmtpProvider:
     name = "smtp"
     channel = "email"
 
-    def __init__(self, *, host: str, port: int, sender: str, domain: str = "tas.example.org",
-                 timeout: float = 10.0, pool_size: int = 4) -> None:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        sender: str,
+        domain: str = "tas.example.org",
+        timeout: float = 10.0,
+        pool_size: int = 4,
+    ) -> None:
         self.host, self.port, self.sender, self.domain, self.timeout = host, port, sender, domain, timeout
         self.pool_size = pool_size
         self._idle: list[smtplib.SMTP] = []
@@ -70,10 +83,14 @@ class SmtpProvider:
         `OneLineHeaders`."""
         message = MIMEMultipart("alternative", policy=POLICY)
         headers = {
-            "From": self.sender, "To": notification.recipient,
-            "Subject": notification.subject or "Team Around the School", "Date": formatdate(localtime=False),
-            "Message-ID": message_id(notification.id, self.domain), "X-TAS-Notification-Id": notification.id,
-            "Content-Language": notification.language, "Auto-Submitted": "auto-generated",
+            "From": self.sender,
+            "To": notification.recipient,
+            "Subject": notification.subject or "Team Around the School",
+            "Date": formatdate(localtime=False),
+            "Message-ID": message_id(notification.id, self.domain),
+            "X-TAS-Notification-Id": notification.id,
+            "Content-Language": notification.language,
+            "Auto-Submitted": "auto-generated",
         }
         for name, value in headers.items():
             message[name] = value if value.isascii() else Header(value, "utf-8")

@@ -5,6 +5,7 @@ Basic auth with the account SID and auth token). Delivery receipts come to `Stat
 Twilio takes no idempotency key: the message SID is recorded as the provider reference. The residual risk: if the
 process dies after Twilio accepted a message and before the SID is committed, the sweeper cannot ask Twilio by our
 id and sends again (docs/notify.md)."""
+
 from __future__ import annotations
 
 import httpx
@@ -21,15 +22,29 @@ class TwilioSmsProvider:
     name = "twilio"
     channel = "sms"
 
-    def __init__(self, *, base_url: str, account_sid: str, auth_token: str, sender: str = "",
-                 messaging_service_sid: str = "", status_callback: str | None = None, timeout: float = 10.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        account_sid: str,
+        auth_token: str,
+        sender: str = "",
+        messaging_service_sid: str = "",
+        status_callback: str | None = None,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         if not sender and not messaging_service_sid:
             raise ValueError("Twilio needs TAS_TWILIO_FROM or TAS_TWILIO_MESSAGING_SERVICE_SID")
         self.account_sid, self.sender, self.messaging_service_sid = account_sid, sender, messaging_service_sid
         self.status_callback = status_callback
-        self.client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
-                                        auth=httpx.BasicAuth(account_sid, auth_token), trust_env=False)
+        self.client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
+            transport=transport,
+            auth=httpx.BasicAuth(account_sid, auth_token),
+            trust_env=False,
+        )
 
     async def send(self, notification: Notification) -> Accepted:
         form = {"To": notification.recipient, "Body": notification.body}
@@ -39,8 +54,7 @@ class TwilioSmsProvider:
             form["From"] = self.sender
         if self.status_callback:
             form["StatusCallback"] = f"{self.status_callback}?ref={notification.id}"  # receipts find the row
-        response = await call(self.client, "POST", f"/2010-04-01/Accounts/{self.account_sid}/Messages.json",
-                              data=form)
+        response = await call(self.client, "POST", f"/2010-04-01/Accounts/{self.account_sid}/Messages.json", data=form)
         if response.status_code == 400:
             try:
                 code = int(response.json().get("code", 0))

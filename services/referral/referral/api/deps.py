@@ -1,4 +1,5 @@
 """Who may call referral's routes, and what routes inject."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -10,26 +11,77 @@ from tas_common.auth import OrgType, Principal
 from tas_common.deps import DatabaseDep, IdempotencyKey
 from tas_common.vocab import SCHOOL_STAFF_ROLES
 
-SchoolStaff = Annotated[Principal, Depends(allow(org_types=[OrgType.school], roles=SCHOOL_STAFF_ROLES,
-                                                  description="SENCO, DSL, teacher or head of a school"))]
-MisClient = Annotated[Principal, Depends(allow(org_types=[OrgType.mis], roles=["mis_client"],
-                                                description="a school MIS (client credentials, scoped to URNs)"))]
-AnyUser = Annotated[Principal, Depends(allow(description="anyone signed in: the local offer is public "
-                                                         "information"))]
-OfferAdmin = Annotated[Principal, Depends(allow(org_types=[OrgType.local_authority], roles=["offer_admin"],
-                                                 description="the LA's local offer administrators"))]
-ReferralParty = Annotated[Principal, Depends(allow(
-    org_types=[OrgType.school, OrgType.health, OrgType.social_care, OrgType.local_authority],
-    description="school staff, the receiving services' practitioners, LA officers; each sees only their own"))]
-SchoolOrLA = Annotated[Principal, Depends(allow(org_types=[OrgType.school, OrgType.local_authority],
-                                                 description="the school's staff and its LA's SEND officers"))]
-IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=100,
-                                       description="The ETag you read; required to update")]
+SchoolStaff = Annotated[
+    Principal,
+    Depends(
+        allow(
+            org_types=[OrgType.school], roles=SCHOOL_STAFF_ROLES, description="SENCO, DSL, teacher or head of a school"
+        )
+    ),
+]
+MisClient = Annotated[
+    Principal,
+    Depends(
+        allow(
+            org_types=[OrgType.mis],
+            roles=["mis_client"],
+            description="a school MIS (client credentials, scoped to URNs)",
+        )
+    ),
+]
+AnyUser = Annotated[Principal, Depends(allow(description="anyone signed in: the local offer is public information"))]
+OfferAdmin = Annotated[
+    Principal,
+    Depends(
+        allow(
+            org_types=[OrgType.local_authority],
+            roles=["offer_admin"],
+            description="the LA's local offer administrators",
+        )
+    ),
+]
+ReferralParty = Annotated[
+    Principal,
+    Depends(
+        allow(
+            org_types=[OrgType.school, OrgType.health, OrgType.social_care, OrgType.local_authority],
+            description="school staff, the receiving services' practitioners, LA officers; each sees only their own",
+        )
+    ),
+]
+SchoolOrLA = Annotated[
+    Principal,
+    Depends(
+        allow(
+            org_types=[OrgType.school, OrgType.local_authority],
+            description="the school's staff and its LA's SEND officers",
+        )
+    ),
+]
+IfMatch = Annotated[
+    str | None, Header(alias="If-Match", max_length=100, description="The ETag you read; required to update")
+]
 
-__all__ = ["AnyUser", "DatabaseDep", "IdempotencyKey", "IfMatch", "MisClient", "OfferAdmin", "ReferralParty",
-           "SchoolOrLA", "SchoolStaff"]
+__all__ = [
+    "AnyUser",
+    "DatabaseDep",
+    "IdempotencyKey",
+    "IfMatch",
+    "MisClient",
+    "OfferAdmin",
+    "ReferralParty",
+    "SchoolOrLA",
+    "SchoolStaff",
+]
 
-ConsentOverrider = Annotated[Principal, Depends(allow(
-    org_types=[OrgType.school, OrgType.local_authority], roles=["dsl", "send_officer"],
-    description="the school's DSL or the LA's SEND officers (consent overrides and their review)"))]
+ConsentOverrider = Annotated[
+    Principal,
+    Depends(
+        allow(
+            org_types=[OrgType.school, OrgType.local_authority],
+            roles=["dsl", "send_officer"],
+            description="the school's DSL or the LA's SEND officers (consent overrides and their review)",
+        )
+    ),
+]
 __all__ += ["ConsentOverrider"]

@@ -8,7 +8,6 @@ from sqlalchemy.exc import IntegrityError
 
 from tas_common.auth import Principal
 from tas_common.db import Database
-
 from tas_common.errors import InvalidInput
 from tas_common.idempotency import remember, replay, request_hash
 
@@ -19,54 +18,77 @@ from .deps import DatabaseDep, IdempotencyKey, MisClient
 router = APIRouter(prefix="/v1/mis", tags=["mis"])
 ROUTE = "POST /v1/mis/concerns"
 
-_ITEM = {"type": "object", "description": "A concern as for POST /v1/concerns plus `mis_record_id` (string, "
-         "1-100 characters, the MIS's own id)", "required": ["mis_record_id", "school_urn", "child", "summary"]}
-_BODY_SCHEMA = {"oneOf": [
-    _ITEM,
-    {"type": "object", "required": ["items"], "additionalProperties": False,
-     "properties": {"items": {"type": "array", "minItems": 1, "maxItems": mis.MAX_BATCH, "items": _ITEM}}},
-]}
+_ITEM = {
+    "type": "object",
+    "description": "A concern as for POST /v1/concerns plus `mis_record_id` (string, "
+    "1-100 characters, the MIS's own id)",
+    "required": ["mis_record_id", "school_urn", "child", "summary"],
+}
+_BODY_SCHEMA = {
+    "oneOf": [
+        _ITEM,
+        {
+            "type": "object",
+            "required": ["items"],
+            "additionalProperties": False,
+            "properties": {"items": {"type": "array", "minItems": 1, "maxItems": mis.MAX_BATCH, "items": _ITEM}},
+        },
+    ]
+}
 
 
-@router.post("/concerns", response_model=MisPushResult, summary="Push concerns from a school MIS (one or a batch)",
-             description="One concern, or `{\"items\": [...]}` with up to 1,000. Each item needs the MIS's own "
-                         "`mis_record_id`; re-sending one creates nothing (status `duplicate`). Bad items are "
-                         "reported per item (status `invalid`, with the fields) while the good ones are stored. "
-                         "An item for a school outside the client's scope: 403 and nothing is stored. Over 1,000 "
-                         "items: 413 `batch-too-large`. A batch answers 200; a single item 201 when created, 200 "
-                         "when a duplicate, 422 when invalid.",
-             responses={201: {"model": MisPushResult}, 403: {}, 413: {}, 422: {}},
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"schema": _BODY_SCHEMA}}}})
-async def push_concerns(principal: MisClient, db: DatabaseDep, payload: dict[str, Any] = Body(...),
-                        idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/concerns",
+    response_model=MisPushResult,
+    summary="Push concerns from a school MIS (one or a batch)",
+    description='One concern, or `{"items": [...]}` with up to 1,000. Each item needs the MIS\'s own '
+    "`mis_record_id`; re-sending one creates nothing (status `duplicate`). Bad items are "
+    "reported per item (status `invalid`, with the fields) while the good ones are stored. "
+    "An item for a school outside the client's scope: 403 and nothing is stored. Over 1,000 "
+    "items: 413 `batch-too-large`. A batch answers 200; a single item 201 when created, 200 "
+    "when a duplicate, 422 when invalid.",
+    responses={201: {"model": MisPushResult}, 403: {}, 413: {}, 422: {}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _BODY_SCHEMA}}}},
+)
+async def push_concerns(
+    principal: MisClient, db: DatabaseDep, payload: dict[str, Any] = Body(...), idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     body_hash = request_hash(payload)
     for attempt in range(2):  # a concurrent push of the same record ids loses on the unique key, then dedupes
         try:
-            return await _push_once(db, principal=principal, payload=payload, key=idempotency_key,
-                                    body_hash=body_hash)
+            return await _push_once(db, principal=principal, payload=payload, key=idempotency_key, body_hash=body_hash)
         except IntegrityError:
             if attempt:
                 raise
     raise AssertionError("unreachable")
 
 
-async def _push_once(db: Database, *, principal: Principal, payload: dict[str, Any], key: str | None,
-                     body_hash: str) -> JSONResponse:
+async def _push_once(
+    db: Database, *, principal: Principal, payload: dict[str, Any], key: str | None, body_hash: str
+) -> JSONResponse:
     async with db.transaction() as session:
         if key:
             stored = await replay(session, principal=principal, key=key, route=ROUTE, body_hash=body_hash)
             if stored is not None:
-                return JSONResponse(stored.body, status_code=stored.status_code,
-                                    headers={"Idempotent-Replayed": "true"})
+                return JSONResponse(
+                    stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
+                )
         result, is_batch = await mis.push(session, principal=principal, payload=payload)
         if not is_batch and result.invalid:
             errors = [{"field": f"body.{e['field']}", "message": e["message"]} for e in result.results[0].errors or []]
-            raise InvalidInput(f"{len(errors)} invalid field(s): " + ", ".join(e["field"] for e in errors),
-                               errors=errors)
+            raise InvalidInput(
+                f"{len(errors)} invalid field(s): " + ", ".join(e["field"] for e in errors), errors=errors
+            )
         status_code = 201 if not is_batch and result.created else 200
         body = result.model_dump(mode="json")
         if key:
-            await remember(session, principal=principal, key=key, route=ROUTE, body_hash=body_hash,
-                           status_code=status_code, body=body)
+            await remember(
+                session,
+                principal=principal,
+                key=key,
+                route=ROUTE,
+                body_hash=body_hash,
+                status_code=status_code,
+                body=body,
+            )
     return JSONResponse(body, status_code=status_code)

@@ -8,40 +8,74 @@ from fastapi.responses import JSONResponse
 from tas_common.idempotency import run_once
 
 from ..domain import referrals
-from ..domain.schemas import (AcceptIn, CompleteIn, FirstContactIn, Page, ReasonIn, RedirectIn, ReferralCreate,
-                              ReferralList, ReferralPublic, ReferralStatus)
+from ..domain.schemas import (
+    AcceptIn,
+    CompleteIn,
+    FirstContactIn,
+    Page,
+    ReasonIn,
+    RedirectIn,
+    ReferralCreate,
+    ReferralList,
+    ReferralPublic,
+    ReferralStatus,
+)
 from .deps import DatabaseDep, IdempotencyKey, ReferralParty, SchoolStaff
 
 router = APIRouter(prefix="/v1/referrals", tags=["referrals"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ReferralList,
-             summary="Refer a concern to one or more services of the local offer",
-             description="By the staff of the concern's school. A service outside the school needs the concern's "
-                         "consent `given` or a recorded lawful basis (409 `consent-required` otherwise).")
-async def create_referrals(body: ReferralCreate, principal: SchoolStaff, db: DatabaseDep,
-                           idempotency_key: IdempotencyKey = None) -> JSONResponse:
-    return await run_once(db, principal=principal, key=idempotency_key, route="POST /v1/referrals",
-                          request_body=body,
-                          create=lambda session: referrals.create_referrals(session, principal=principal, data=body))
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReferralList,
+    summary="Refer a concern to one or more services of the local offer",
+    description="By the staff of the concern's school. A service outside the school needs the concern's "
+    "consent `given` or a recorded lawful basis (409 `consent-required` otherwise).",
+)
+async def create_referrals(
+    body: ReferralCreate, principal: SchoolStaff, db: DatabaseDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    return await run_once(
+        db,
+        principal=principal,
+        key=idempotency_key,
+        route="POST /v1/referrals",
+        request_body=body,
+        create=lambda session: referrals.create_referrals(session, principal=principal, data=body),
+    )
 
 
-@router.get("", response_model=Page[ReferralPublic],
-            summary="Referrals you may see: your school's, your services', or your LA's; urgent and oldest first")
-async def list_referrals(principal: ReferralParty, db: DatabaseDep, status_: Annotated[
-                             ReferralStatus | None, Query(alias="status")] = None,
-                         service_id: Annotated[str | None, Query(max_length=36)] = None,
-                         concern_id: Annotated[str | None, Query(max_length=36)] = None,
-                         child_id: Annotated[str | None, Query(max_length=36)] = None,
-                         school_urn: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-                         safeguarding: bool | None = None,
-                         limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                         cursor: Annotated[str | None, Query(max_length=100)] = None) -> Page[ReferralPublic]:
+@router.get(
+    "",
+    response_model=Page[ReferralPublic],
+    summary="Referrals you may see: your school's, your services', or your LA's; urgent and oldest first",
+)
+async def list_referrals(
+    principal: ReferralParty,
+    db: DatabaseDep,
+    status_: Annotated[ReferralStatus | None, Query(alias="status")] = None,
+    service_id: Annotated[str | None, Query(max_length=36)] = None,
+    concern_id: Annotated[str | None, Query(max_length=36)] = None,
+    child_id: Annotated[str | None, Query(max_length=36)] = None,
+    school_urn: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    safeguarding: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> Page[ReferralPublic]:
     async with db.transaction() as session:
         return await referrals.list_referrals(
-            session, principal=principal, status=str(status_) if status_ else None, service_id=service_id,
-            concern_id=concern_id, child_id=child_id, school_urn=school_urn, safeguarding=safeguarding,
-            limit=limit, cursor=cursor)
+            session,
+            principal=principal,
+            status=str(status_) if status_ else None,
+            service_id=service_id,
+            concern_id=concern_id,
+            child_id=child_id,
+            school_urn=school_urn,
+            safeguarding=safeguarding,
+            limit=limit,
+            cursor=cursor,
+        )
 
 
 @router.get("/{referral_id}", response_model=ReferralPublic, summary="One referral")
@@ -50,52 +84,83 @@ async def get_referral(referral_id: str, principal: ReferralParty, db: DatabaseD
         return await referrals.get_referral(session, principal=principal, referral_id=referral_id)
 
 
-@router.post("/{referral_id}/accept", response_model=ReferralPublic,
-             summary="Accept (the receiving service): you join the child's team")
-async def accept(referral_id: str, principal: ReferralParty, db: DatabaseDep,
-                 body: AcceptIn | None = None) -> ReferralPublic:
+@router.post(
+    "/{referral_id}/accept",
+    response_model=ReferralPublic,
+    summary="Accept (the receiving service): you join the child's team",
+)
+async def accept(
+    referral_id: str, principal: ReferralParty, db: DatabaseDep, body: AcceptIn | None = None
+) -> ReferralPublic:
     async with db.transaction() as session:
         return await referrals.accept(session, principal=principal, referral_id=referral_id, data=body or AcceptIn())
 
 
-@router.post("/{referral_id}/decline", response_model=ReferralPublic,
-             summary="Decline with a reason the referrer sees (the receiving service)")
+@router.post(
+    "/{referral_id}/decline",
+    response_model=ReferralPublic,
+    summary="Decline with a reason the referrer sees (the receiving service)",
+)
 async def decline(referral_id: str, body: ReasonIn, principal: ReferralParty, db: DatabaseDep) -> ReferralPublic:
     async with db.transaction() as session:
         return await referrals.decline(session, principal=principal, referral_id=referral_id, data=body)
 
 
-@router.post("/{referral_id}/redirect", response_model=ReferralList,
-             summary="Redirect to another service (the receiving service): creates a linked referral",
-             description="Answers the redirected referral and the new one, in that order.")
-async def redirect(referral_id: str, body: RedirectIn, principal: ReferralParty, db: DatabaseDep,
-                   idempotency_key: IdempotencyKey = None) -> JSONResponse:
-    return await run_once(db, principal=principal, key=idempotency_key, route=f"POST /v1/referrals/{referral_id}"
-                          "/redirect", request_body=body, status_code=200,
-                          create=lambda session: referrals.redirect(session, principal=principal,
-                                                                    referral_id=referral_id, data=body))
+@router.post(
+    "/{referral_id}/redirect",
+    response_model=ReferralList,
+    summary="Redirect to another service (the receiving service): creates a linked referral",
+    description="Answers the redirected referral and the new one, in that order.",
+)
+async def redirect(
+    referral_id: str,
+    body: RedirectIn,
+    principal: ReferralParty,
+    db: DatabaseDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await run_once(
+        db,
+        principal=principal,
+        key=idempotency_key,
+        route=f"POST /v1/referrals/{referral_id}/redirect",
+        request_body=body,
+        status_code=200,
+        create=lambda session: referrals.redirect(session, principal=principal, referral_id=referral_id, data=body),
+    )
 
 
-@router.post("/{referral_id}/withdraw", response_model=ReferralPublic,
-             summary="Withdraw with a reason (the referring school)")
+@router.post(
+    "/{referral_id}/withdraw", response_model=ReferralPublic, summary="Withdraw with a reason (the referring school)"
+)
 async def withdraw(referral_id: str, body: ReasonIn, principal: ReferralParty, db: DatabaseDep) -> ReferralPublic:
     async with db.transaction() as session:
         return await referrals.withdraw(session, principal=principal, referral_id=referral_id, data=body)
 
 
-@router.post("/{referral_id}/complete", response_model=ReferralPublic,
-             summary="Complete an accepted referral (the receiving service)")
-async def complete(referral_id: str, principal: ReferralParty, db: DatabaseDep,
-                   body: CompleteIn | None = None) -> ReferralPublic:
+@router.post(
+    "/{referral_id}/complete",
+    response_model=ReferralPublic,
+    summary="Complete an accepted referral (the receiving service)",
+)
+async def complete(
+    referral_id: str, principal: ReferralParty, db: DatabaseDep, body: CompleteIn | None = None
+) -> ReferralPublic:
     async with db.transaction() as session:
-        return await referrals.complete(session, principal=principal, referral_id=referral_id,
-                                        data=body or CompleteIn())
+        return await referrals.complete(
+            session, principal=principal, referral_id=referral_id, data=body or CompleteIn()
+        )
 
 
-@router.post("/{referral_id}/first-contact", response_model=ReferralPublic,
-             summary="Record first contact with the child or family (the receiving service): stops the wait clock")
-async def first_contact(referral_id: str, principal: ReferralParty, db: DatabaseDep,
-                        body: FirstContactIn | None = None) -> ReferralPublic:
+@router.post(
+    "/{referral_id}/first-contact",
+    response_model=ReferralPublic,
+    summary="Record first contact with the child or family (the receiving service): stops the wait clock",
+)
+async def first_contact(
+    referral_id: str, principal: ReferralParty, db: DatabaseDep, body: FirstContactIn | None = None
+) -> ReferralPublic:
     async with db.transaction() as session:
-        return await referrals.first_contact(session, principal=principal, referral_id=referral_id,
-                                             contacted_at=body.contacted_at if body else None)
+        return await referrals.first_contact(
+            session, principal=principal, referral_id=referral_id, contacted_at=body.contacted_at if body else None
+        )

@@ -16,25 +16,39 @@ from .deps import AnyUser, DatabaseDep, IdempotencyKey, IfMatch, OfferAdmin
 router = APIRouter(prefix="/v1/services", tags=["local offer"])
 
 
-@router.get("", response_model=ServicePage, summary="The local offer, in the Open Referral UK shape",
-            description="Filters combine (AND); a repeated `taxonomy` or `area_of_need` matches any of its values. "
-                        "`text` matches every word against name, description, organisation and taxonomy.")
-async def list_services(principal: AnyUser, db: DatabaseDep,
-                        text: Annotated[str | None, Query(max_length=200)] = None,
-                        taxonomy: Annotated[list[str] | None, Query(max_length=10)] = None,
-                        area_of_need: Annotated[list[AreaOfNeed] | None, Query(max_length=4)] = None,
-                        age: Annotated[int | None, Query(ge=0, le=25)] = None,
-                        organization_type: OrganisationType | None = None,
-                        la_code: Annotated[str | None, Query(pattern=r"^\d{3}$")] = None,
-                        status_: Annotated[str | None, Query(alias="status", pattern="^(active|inactive)$")]
-                        = "active",
-                        page: Annotated[int, Query(ge=1)] = 1,
-                        per_page: Annotated[int, Query(ge=1, le=100)] = 20) -> ServicePage:
+@router.get(
+    "",
+    response_model=ServicePage,
+    summary="The local offer, in the Open Referral UK shape",
+    description="Filters combine (AND); a repeated `taxonomy` or `area_of_need` matches any of its values. "
+    "`text` matches every word against name, description, organisation and taxonomy.",
+)
+async def list_services(
+    principal: AnyUser,
+    db: DatabaseDep,
+    text: Annotated[str | None, Query(max_length=200)] = None,
+    taxonomy: Annotated[list[str] | None, Query(max_length=10)] = None,
+    area_of_need: Annotated[list[AreaOfNeed] | None, Query(max_length=4)] = None,
+    age: Annotated[int | None, Query(ge=0, le=25)] = None,
+    organization_type: OrganisationType | None = None,
+    la_code: Annotated[str | None, Query(pattern=r"^\d{3}$")] = None,
+    status_: Annotated[str | None, Query(alias="status", pattern="^(active|inactive)$")] = "active",
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ServicePage:
     async with db.reader() as session:
-        return await offer.list_services(session, text=text, taxonomy=taxonomy or [],
-                                         area_of_need=[str(a) for a in area_of_need or []], age=age,
-                                         organization_type=str(organization_type) if organization_type else None,
-                                         la_code=la_code, status=status_, page=page, per_page=per_page)
+        return await offer.list_services(
+            session,
+            text=text,
+            taxonomy=taxonomy or [],
+            area_of_need=[str(a) for a in area_of_need or []],
+            age=age,
+            organization_type=str(organization_type) if organization_type else None,
+            la_code=la_code,
+            status=status_,
+            page=page,
+            per_page=per_page,
+        )
 
 
 @router.get("/{service_id}", response_model=ServicePublic, summary="One service of the local offer (with ETag)")
@@ -45,29 +59,53 @@ async def get_service(service_id: str, principal: AnyUser, db: DatabaseDep, resp
     return offer.to_public(service)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ServicePublic,
-             summary="Add a service to your LA's local offer")
-async def create_service(body: ServiceWrite, principal: OfferAdmin, db: DatabaseDep,
-                         idempotency_key: IdempotencyKey = None) -> JSONResponse:
-    return await run_once(db, principal=principal, key=idempotency_key, route="POST /v1/services",
-                          request_body=body,
-                          create=lambda session: offer.create_service(session, principal=principal, data=body))
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ServicePublic,
+    summary="Add a service to your LA's local offer",
+)
+async def create_service(
+    body: ServiceWrite, principal: OfferAdmin, db: DatabaseDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    return await run_once(
+        db,
+        principal=principal,
+        key=idempotency_key,
+        route="POST /v1/services",
+        request_body=body,
+        create=lambda session: offer.create_service(session, principal=principal, data=body),
+    )
 
 
-@router.put("/{service_id}", response_model=ServicePublic,
-            summary="Replace a service of your LA's local offer (If-Match required)")
-async def update_service(service_id: str, body: ServiceWrite, principal: OfferAdmin, db: DatabaseDep,
-                         response: Response, if_match: IfMatch = None) -> ServicePublic:
+@router.put(
+    "/{service_id}",
+    response_model=ServicePublic,
+    summary="Replace a service of your LA's local offer (If-Match required)",
+)
+async def update_service(
+    service_id: str,
+    body: ServiceWrite,
+    principal: OfferAdmin,
+    db: DatabaseDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ServicePublic:
     async with db.transaction() as session:
-        updated = await offer.update_service(session, principal=principal, service_id=service_id, data=body,
-                                             if_match=if_match)
+        updated = await offer.update_service(
+            session, principal=principal, service_id=service_id, data=body, if_match=if_match
+        )
     response.headers["ETag"] = f'"{updated.version}"'
     return updated
 
 
-@router.get("/{service_id}/waiting", response_model=WaitingTimes,
-            summary="Waiting times of a service: median, 90th percentile, open, breaches of its target")
-async def service_waiting(service_id: str, principal: AnyUser, db: DatabaseDep, since: datetime | None = None,
-                          until: datetime | None = None) -> WaitingTimes:
+@router.get(
+    "/{service_id}/waiting",
+    response_model=WaitingTimes,
+    summary="Waiting times of a service: median, 90th percentile, open, breaches of its target",
+)
+async def service_waiting(
+    service_id: str, principal: AnyUser, db: DatabaseDep, since: datetime | None = None, until: datetime | None = None
+) -> WaitingTimes:
     async with db.reader() as session:
         return await waiting.service_waiting(session, service_id=service_id, since=since, until=until)

@@ -1,11 +1,11 @@
 """Use cases for concerns. Service functions never commit: the caller's unit of work does, once."""
+
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
-
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,10 +20,17 @@ from tas_common.vocab import SCHOOL_STAFF_ROLES, ConsentStatus, Urgency
 
 from . import referrals, schools
 from .exceptions import invalid_field
-from .paging import decode_cursor, encode_cursor
 from .models import Concern, FamilyContact, Referral, new_id
-from .schemas import (ChildIdentityPublic, ConcernCreate, ConcernPublic, ConsentUpdate, FamilyContactPublic,
-                      LawfulBasis, Page)
+from .paging import decode_cursor, encode_cursor
+from .schemas import (
+    ChildIdentityPublic,
+    ConcernCreate,
+    ConcernPublic,
+    ConsentUpdate,
+    FamilyContactPublic,
+    LawfulBasis,
+    Page,
+)
 from .schools import SchoolEntry
 
 SOURCE = "tas/referral"
@@ -41,8 +48,9 @@ def can_read_concern(principal: Principal, concern: Concern) -> bool:
     return False
 
 
-def concern_rows(*, principal: Principal, data: ConcernCreate, school: SchoolEntry,
-                 mis_record_id: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def concern_rows(
+    *, principal: Principal, data: ConcernCreate, school: SchoolEntry, mis_record_id: str | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The rows of a new concern and its family contacts, as plain dicts (cheap enough for a batch of 1,000).
     A safeguarding concern is top priority, and without consent it records safeguarding as the lawful basis for
     sharing it with the front door."""
@@ -52,39 +60,85 @@ def concern_rows(*, principal: Principal, data: ConcernCreate, school: SchoolEnt
     child = data.child
     concern_id = new_id()
     concern: dict[str, Any] = {
-        "id": concern_id, "school_urn": data.school_urn, "la_code": school.la_code, "raised_by_sub": principal.sub,
-        "raised_by_org": principal.org_id, "source": "mis" if principal.org_type == OrgType.mis else "staff",
-        "mis_client": principal.sub if mis_record_id else None, "mis_record_id": mis_record_id,
-        "upn": child.upn, "nhs_number": child.nhs_number, "given_name": child.given_name,
-        "family_name": child.family_name, "date_of_birth": child.date_of_birth, "year_group": child.year_group,
-        "areas_of_need": [str(a) for a in data.areas_of_need], "safeguarding": data.safeguarding,
-        "urgency": str(Urgency.urgent if data.safeguarding else data.urgency), "summary": data.summary,
+        "id": concern_id,
+        "school_urn": data.school_urn,
+        "la_code": school.la_code,
+        "raised_by_sub": principal.sub,
+        "raised_by_org": principal.org_id,
+        "source": "mis" if principal.org_type == OrgType.mis else "staff",
+        "mis_client": principal.sub if mis_record_id else None,
+        "mis_record_id": mis_record_id,
+        "upn": child.upn,
+        "nhs_number": child.nhs_number,
+        "given_name": child.given_name,
+        "family_name": child.family_name,
+        "date_of_birth": child.date_of_birth,
+        "year_group": child.year_group,
+        "areas_of_need": [str(a) for a in data.areas_of_need],
+        "safeguarding": data.safeguarding,
+        "urgency": str(Urgency.urgent if data.safeguarding else data.urgency),
+        "summary": data.summary,
         "already_tried": data.already_tried,
         "graduated_response": [s.model_dump(mode="json") for s in data.graduated_response],
-        "consent_status": str(data.consent_status), "lawful_basis": lawful_basis, "child_id": None,
+        "consent_status": str(data.consent_status),
+        "lawful_basis": lawful_basis,
+        "child_id": None,
         "created_at": utcnow(),
     }
-    contacts = [{"id": new_id(), "concern_id": concern_id, "name": c.name, "relationship": c.relationship,
-                 "parental_responsibility": c.parental_responsibility, "mobile": c.mobile, "email": c.email,
-                 "preferred_channel": str(c.preferred_channel), "language": str(c.language)}
-                for c in data.family_contacts]
+    contacts = [
+        {
+            "id": new_id(),
+            "concern_id": concern_id,
+            "name": c.name,
+            "relationship": c.relationship,
+            "parental_responsibility": c.parental_responsibility,
+            "mobile": c.mobile,
+            "email": c.email,
+            "preferred_channel": str(c.preferred_channel),
+            "language": str(c.language),
+        }
+        for c in data.family_contacts
+    ]
     return concern, contacts
 
 
 def raised_event(concern: dict[str, Any], contacts: list[dict[str, Any]]) -> CloudEvent:
-    return new_event(ConcernRaisedV1(
-        concern_id=concern["id"], school_urn=concern["school_urn"], la_code=concern["la_code"],
-        raised_by_org=concern["raised_by_org"],
-        child=ChildIdentity(upn=concern["upn"], nhs_number=concern["nhs_number"], given_name=concern["given_name"],
-                            family_name=concern["family_name"], date_of_birth=concern["date_of_birth"],
-                            year_group=concern["year_group"]),
-        areas_of_need=concern["areas_of_need"], safeguarding=concern["safeguarding"], urgency=concern["urgency"],
-        family_contacts=[FamilyContactV1(contact_ref=c["id"], name=c["name"], relationship=c["relationship"],
-                                         parental_responsibility=c["parental_responsibility"], mobile=c["mobile"],
-                                         email=c["email"], preferred_channel=c["preferred_channel"],
-                                         language=c["language"]) for c in contacts],
-        consent_status=concern["consent_status"], lawful_basis=concern["lawful_basis"],
-    ), source=SOURCE, subject=concern["id"])
+    return new_event(
+        ConcernRaisedV1(
+            concern_id=concern["id"],
+            school_urn=concern["school_urn"],
+            la_code=concern["la_code"],
+            raised_by_org=concern["raised_by_org"],
+            child=ChildIdentity(
+                upn=concern["upn"],
+                nhs_number=concern["nhs_number"],
+                given_name=concern["given_name"],
+                family_name=concern["family_name"],
+                date_of_birth=concern["date_of_birth"],
+                year_group=concern["year_group"],
+            ),
+            areas_of_need=concern["areas_of_need"],
+            safeguarding=concern["safeguarding"],
+            urgency=concern["urgency"],
+            family_contacts=[
+                FamilyContactV1(
+                    contact_ref=c["id"],
+                    name=c["name"],
+                    relationship=c["relationship"],
+                    parental_responsibility=c["parental_responsibility"],
+                    mobile=c["mobile"],
+                    email=c["email"],
+                    preferred_channel=c["preferred_channel"],
+                    language=c["language"],
+                )
+                for c in contacts
+            ],
+            consent_status=concern["consent_status"],
+            lawful_basis=concern["lawful_basis"],
+        ),
+        source=SOURCE,
+        subject=concern["id"],
+    )
 
 
 _INSERT_CONCERN = insert(Concern.__table__)  # type: ignore[attr-defined]
@@ -92,8 +146,9 @@ _INSERT_CONTACT = insert(FamilyContact.__table__)  # type: ignore[attr-defined]
 """Built once; the rows are passed as parameters."""
 
 
-async def insert_concerns(session: AsyncSession, concerns: list[dict[str, Any]],
-                          contacts: list[dict[str, Any]]) -> None:
+async def insert_concerns(
+    session: AsyncSession, concerns: list[dict[str, Any]], contacts: list[dict[str, Any]]
+) -> None:
     """Multi-row inserts of concern and contact rows (one statement each, whatever the batch size)."""
     if concerns:
         await session.exec(_INSERT_CONCERN, params=concerns)
@@ -134,16 +189,29 @@ async def get_concern(session: AsyncSession, *, principal: Principal, concern_id
     if concern is None or not can_read_concern(principal, concern):
         raise NotFound("no such concern")
     contacts = list((await session.exec(select(FamilyContact).where(FamilyContact.concern_id == concern_id))).all())
-    await audit.record(session, actor=principal, action="read", resource_type="concern", resource_id=concern.id,
-                       child_id=concern.child_id)
+    await audit.record(
+        session,
+        actor=principal,
+        action="read",
+        resource_type="concern",
+        resource_id=concern.id,
+        child_id=concern.child_id,
+    )
     school = await schools.lookup(session, concern.school_urn)
     front_door = await referrals.front_door_referral_of(session, concern) if concern.safeguarding else None
     return to_public(concern, contacts, school=school, front_door=front_door)
 
 
-async def list_concerns(session: AsyncSession, *, principal: Principal, school_urn: str | None,
-                        safeguarding: bool | None, since: datetime | None, limit: int,
-                        cursor: str | None) -> Page[ConcernPublic]:
+async def list_concerns(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    school_urn: str | None,
+    safeguarding: bool | None,
+    since: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[ConcernPublic]:
     """The concerns of the caller's schools, safeguarding and urgent first (the DSL's queue), newest first."""
     urns = sorted(principal.school_urns if school_urn is None else principal.school_urns & {school_urn})
     offset = decode_cursor(cursor)
@@ -161,19 +229,25 @@ async def list_concerns(session: AsyncSession, *, principal: Principal, school_u
     ids = [c.id for c in rows]
     contacts: dict[str, list[FamilyContact]] = {}
     if ids:
-        for contact in (await session.exec(select(FamilyContact).where(
-                FamilyContact.concern_id.in_(ids)))).all():  # type: ignore[attr-defined]
+        for contact in (await session.exec(select(FamilyContact).where(FamilyContact.concern_id.in_(ids)))).all():  # type: ignore[attr-defined]
             contacts.setdefault(contact.concern_id, []).append(contact)
     registry = await schools.lookup_many(session, {c.school_urn for c in rows})
-    await audit.record_many(session, actor=principal, entries=[
-        {"action": "read", "resource_type": "concern", "resource_id": c.id, "child_id": c.child_id} for c in rows])
-    return Page[ConcernPublic](items=[to_public(c, contacts.get(c.id, []), school=registry.get(c.school_urn))
-                                      for c in rows],
-                               next_cursor=encode_cursor(offset + limit) if more else None)
+    await audit.record_many(
+        session,
+        actor=principal,
+        entries=[
+            {"action": "read", "resource_type": "concern", "resource_id": c.id, "child_id": c.child_id} for c in rows
+        ],
+    )
+    return Page[ConcernPublic](
+        items=[to_public(c, contacts.get(c.id, []), school=registry.get(c.school_urn)) for c in rows],
+        next_cursor=encode_cursor(offset + limit) if more else None,
+    )
 
 
-async def record_consent(session: AsyncSession, *, principal: Principal, concern_id: str,
-                         data: ConsentUpdate) -> ConcernPublic:
+async def record_consent(
+    session: AsyncSession, *, principal: Principal, concern_id: str, data: ConsentUpdate
+) -> ConcernPublic:
     """Record the consent position (or a lawful basis) found after raising; it gates referrals made from now on.
     A safeguarding concern keeps a lawful basis of safeguarding unless consent is given."""
     concern = await session.get(Concern, concern_id)
@@ -184,8 +258,15 @@ async def record_consent(session: AsyncSession, *, principal: Principal, concern
         lawful_basis = LawfulBasis.safeguarding.value
     concern.consent_status, concern.lawful_basis = str(data.consent_status), lawful_basis
     session.add(concern)
-    await audit.record(session, actor=principal, action="record_consent", resource_type="concern",
-                       resource_id=concern.id, child_id=concern.child_id, reason=f"consent {concern.consent_status}")
+    await audit.record(
+        session,
+        actor=principal,
+        action="record_consent",
+        resource_type="concern",
+        resource_id=concern.id,
+        child_id=concern.child_id,
+        reason=f"consent {concern.consent_status}",
+    )
     contacts = list((await session.exec(select(FamilyContact).where(FamilyContact.concern_id == concern_id))).all())
     school = await schools.lookup(session, concern.school_urn)
     front_door = await referrals.front_door_referral_of(session, concern) if concern.safeguarding else None
@@ -200,38 +281,66 @@ async def link_child(session: AsyncSession, *, concern_id: str, child_id: str) -
         session.add(concern)
 
 
-def to_public(concern: Concern, contacts: list[FamilyContact], *, school: SchoolEntry | None = None,
-              front_door: Referral | None = None) -> ConcernPublic:
+def to_public(
+    concern: Concern,
+    contacts: list[FamilyContact],
+    *,
+    school: SchoolEntry | None = None,
+    front_door: Referral | None = None,
+) -> ConcernPublic:
     routed = ["dsl"] + ([front_door.service_id] if front_door else []) if concern.safeguarding else []
     return ConcernPublic(
-        id=concern.id, school_urn=concern.school_urn, source=concern.source,
-        child=ChildIdentityPublic(upn=concern.upn, nhs_number=concern.nhs_number, given_name=concern.given_name,
-                                  family_name=concern.family_name, date_of_birth=concern.date_of_birth,
-                                  year_group=concern.year_group),
-        child_id=concern.child_id, areas_of_need=concern.areas_of_need, safeguarding=concern.safeguarding,
-        summary=concern.summary, urgency=concern.urgency, already_tried=concern.already_tried,
+        id=concern.id,
+        school_urn=concern.school_urn,
+        source=concern.source,
+        child=ChildIdentityPublic(
+            upn=concern.upn,
+            nhs_number=concern.nhs_number,
+            given_name=concern.given_name,
+            family_name=concern.family_name,
+            date_of_birth=concern.date_of_birth,
+            year_group=concern.year_group,
+        ),
+        child_id=concern.child_id,
+        areas_of_need=concern.areas_of_need,
+        safeguarding=concern.safeguarding,
+        summary=concern.summary,
+        urgency=concern.urgency,
+        already_tried=concern.already_tried,
         graduated_response=concern.graduated_response or [],
         family_contacts=[FamilyContactPublic.model_validate(c, from_attributes=True) for c in contacts],
-        consent_status=concern.consent_status, lawful_basis=concern.lawful_basis, la_code=concern.la_code,
-        school_name=school.name if school else None, routed_to=routed,
-        front_door_referral_id=front_door.id if front_door else None, mis_record_id=concern.mis_record_id,
+        consent_status=concern.consent_status,
+        lawful_basis=concern.lawful_basis,
+        la_code=concern.la_code,
+        school_name=school.name if school else None,
+        routed_to=routed,
+        front_door_referral_id=front_door.id if front_door else None,
+        mis_record_id=concern.mis_record_id,
         created_at=concern.created_at,
     )
 
 
 _CHILD_FIELDS = tuple(ChildIdentityPublic.model_fields)
-_ROW_FIELDS = tuple(f for f in ConcernPublic.model_fields
-                    if f not in ("child", "family_contacts", "school_name", "routed_to", "front_door_referral_id"))
+_ROW_FIELDS = tuple(
+    f
+    for f in ConcernPublic.model_fields
+    if f not in ("child", "family_contacts", "school_name", "routed_to", "front_door_referral_id")
+)
 
 
-def public_of_rows(concern: dict[str, Any], contacts: list[dict[str, Any]], *,
-                   school: SchoolEntry | None) -> ConcernPublic:
+def public_of_rows(
+    concern: dict[str, Any], contacts: list[dict[str, Any]], *, school: SchoolEntry | None
+) -> ConcernPublic:
     """`to_public` of a concern that is not routed anywhere, from the rows just inserted (`concern_rows`) instead of
     reading them back: one validation from plain data, no ORM objects (tests/referral/test_concerns.py checks
     that it answers exactly what a later GET does)."""
-    return ConcernPublic.model_validate({
-        **{field: concern[field] for field in _ROW_FIELDS},
-        "child": {field: concern[field] for field in _CHILD_FIELDS},
-        "family_contacts": contacts, "school_name": school.name if school else None,
-        "routed_to": [], "front_door_referral_id": None,
-    })
+    return ConcernPublic.model_validate(
+        {
+            **{field: concern[field] for field in _ROW_FIELDS},
+            "child": {field: concern[field] for field in _CHILD_FIELDS},
+            "family_contacts": contacts,
+            "school_name": school.name if school else None,
+            "routed_to": [],
+            "front_door_referral_id": None,
+        }
+    )

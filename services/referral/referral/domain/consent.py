@@ -11,6 +11,7 @@ The newest position wins, per child and agency type (the receiving service's org
 
 Anything else is 409 `consent-required`.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -34,6 +35,7 @@ OVERRIDE_ROLES = ("dsl", "send_officer")
 
 def _aware(value: datetime) -> datetime:
     from datetime import UTC
+
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -42,8 +44,9 @@ async def consent_changed(session: AsyncSession, *, change: ConsentChangedV1, at
     row = await session.get(ChildConsent, (change.child_id, change.agency_type))
     if row is not None and _aware(row.changed_at) > _aware(at):
         return
-    row = row or ChildConsent(child_id=change.child_id, agency_type=change.agency_type, status=change.status,
-                              changed_at=at)
+    row = row or ChildConsent(
+        child_id=change.child_id, agency_type=change.agency_type, status=change.status, changed_at=at
+    )
     row.status, row.lawful_basis, row.changed_at = change.status, change.lawful_basis, at
     session.add(row)
 
@@ -58,9 +61,13 @@ async def sharing_basis(session: AsyncSession, *, concern: Concern, service: Ser
     if not shares_outside_school(service, concern):
         return concern.lawful_basis
     agency = service.organisation_type
-    override = (await session.exec(select(ConsentOverride).where(
-        ConsentOverride.concern_id == concern.id, ConsentOverride.agency_type == agency)
-        .order_by(ConsentOverride.created_at.desc()))).first()  # type: ignore[attr-defined]
+    override = (
+        await session.exec(
+            select(ConsentOverride)
+            .where(ConsentOverride.concern_id == concern.id, ConsentOverride.agency_type == agency)
+            .order_by(ConsentOverride.created_at.desc())
+        )
+    ).first()  # type: ignore[attr-defined]
     if override is not None:
         return override.lawful_basis
     if concern.safeguarding and concern.lawful_basis:
@@ -74,13 +81,17 @@ async def sharing_basis(session: AsyncSession, *, concern: Concern, service: Ser
         raise ConsentRequired(
             f"{service.name} is {agency.replace('_', ' ')}: the child's consent record says {current.status} for "
             "this agency type; a DSL or the LA's SEND officer may record an override with a lawful basis",
-            service_id=service.id, agency_type=agency)
+            service_id=service.id,
+            agency_type=agency,
+        )
     if concern.consent_status == ConsentStatus.given or concern.lawful_basis:
         return concern.lawful_basis
     raise ConsentRequired(
         f"{service.name} is outside the school: the concern records consent as {concern.consent_status} and no "
         "lawful basis; record the family's consent or a lawful basis (e.g. safeguarding) on the concern first",
-        service_id=service.id, agency_type=agency)
+        service_id=service.id,
+        agency_type=agency,
+    )
 
 
 def _may_override(principal: Principal, *, school_urn: str, la_code: str | None) -> bool:
@@ -95,25 +106,41 @@ def _public(row: ConsentOverride) -> ConsentOverridePublic:
     return ConsentOverridePublic.model_validate(row, from_attributes=True)
 
 
-async def create_override(session: AsyncSession, *, principal: Principal, concern_id: str,
-                          data: ConsentOverrideCreate) -> ConsentOverridePublic:
+async def create_override(
+    session: AsyncSession, *, principal: Principal, concern_id: str, data: ConsentOverrideCreate
+) -> ConsentOverridePublic:
     concern = await session.get(Concern, concern_id)
     if concern is None or not _may_override(principal, school_urn=concern.school_urn, la_code=concern.la_code):
         raise NotFound("no such concern")
-    row = ConsentOverride(concern_id=concern.id, school_urn=concern.school_urn, la_code=concern.la_code,
-                          child_id=concern.child_id, agency_type=data.agency_type,
-                          lawful_basis=str(data.lawful_basis), reason=data.reason, by_sub=principal.sub,
-                          by_org=principal.org_id, by_org_type=str(principal.org_type))
+    row = ConsentOverride(
+        concern_id=concern.id,
+        school_urn=concern.school_urn,
+        la_code=concern.la_code,
+        child_id=concern.child_id,
+        agency_type=data.agency_type,
+        lawful_basis=str(data.lawful_basis),
+        reason=data.reason,
+        by_sub=principal.sub,
+        by_org=principal.org_id,
+        by_org_type=str(principal.org_type),
+    )
     session.add(row)
     await session.flush()
-    await audit.record(session, actor=principal, action="consent_override", resource_type="concern",
-                       resource_id=concern.id, child_id=concern.child_id,
-                       reason=f"{data.agency_type} on {data.lawful_basis}: {data.reason}"[:500])
+    await audit.record(
+        session,
+        actor=principal,
+        action="consent_override",
+        resource_type="concern",
+        resource_id=concern.id,
+        child_id=concern.child_id,
+        reason=f"{data.agency_type} on {data.lawful_basis}: {data.reason}"[:500],
+    )
     return _public(row)
 
 
-async def list_overrides(session: AsyncSession, *, principal: Principal, reviewed: bool | None,
-                         limit: int) -> list[ConsentOverridePublic]:
+async def list_overrides(
+    session: AsyncSession, *, principal: Principal, reviewed: bool | None, limit: int
+) -> list[ConsentOverridePublic]:
     """The review list: overrides on the DSL's schools' concerns, or the SEND officer's LA's; unreviewed first."""
     if principal.org_type == OrgType.school and principal.has_role("dsl"):
         scope = ConsentOverride.school_urn.in_(sorted(principal.school_urns))  # type: ignore[attr-defined]
@@ -123,18 +150,33 @@ async def list_overrides(session: AsyncSession, *, principal: Principal, reviewe
         raise Forbidden("the overrides are reviewed by the school's DSL and the LA's SEND officers")
     query = select(ConsentOverride).where(scope)
     if reviewed is not None:
-        query = query.where(ConsentOverride.reviewed_at.is_not(None) if reviewed  # type: ignore[union-attr]
-                            else ConsentOverride.reviewed_at.is_(None))  # type: ignore[union-attr]
-    rows = (await session.exec(query.order_by(ConsentOverride.reviewed_at.is_not(None),  # type: ignore
-                                              ConsentOverride.created_at.desc()).limit(limit))).all()  # type: ignore
-    await audit.record_many(session, actor=principal, entries=[
-        {"action": "read", "resource_type": "consent_override", "resource_id": r.id, "child_id": r.child_id}
-        for r in rows])
+        query = query.where(
+            ConsentOverride.reviewed_at.is_not(None)
+            if reviewed  # type: ignore[union-attr]
+            else ConsentOverride.reviewed_at.is_(None)
+        )  # type: ignore[union-attr]
+    rows = (
+        await session.exec(
+            query.order_by(
+                ConsentOverride.reviewed_at.is_not(None),  # type: ignore
+                ConsentOverride.created_at.desc(),
+            ).limit(limit)
+        )
+    ).all()  # type: ignore
+    await audit.record_many(
+        session,
+        actor=principal,
+        entries=[
+            {"action": "read", "resource_type": "consent_override", "resource_id": r.id, "child_id": r.child_id}
+            for r in rows
+        ],
+    )
     return [_public(r) for r in rows]
 
 
-async def review_override(session: AsyncSession, *, principal: Principal, override_id: str,
-                          data: ConsentOverrideReview) -> ConsentOverridePublic:
+async def review_override(
+    session: AsyncSession, *, principal: Principal, override_id: str, data: ConsentOverrideReview
+) -> ConsentOverridePublic:
     row = await session.get(ConsentOverride, override_id)
     if row is None or not _may_override(principal, school_urn=row.school_urn, la_code=row.la_code):
         raise NotFound("no such override")
@@ -142,6 +184,13 @@ async def review_override(session: AsyncSession, *, principal: Principal, overri
         raise Conflict("already reviewed")
     row.reviewed_at, row.reviewed_by, row.review_note = utcnow(), principal.sub, data.note
     session.add(row)
-    await audit.record(session, actor=principal, action="review", resource_type="consent_override",
-                       resource_id=row.id, child_id=row.child_id, reason=data.note[:500])
+    await audit.record(
+        session,
+        actor=principal,
+        action="review",
+        resource_type="consent_override",
+        resource_id=row.id,
+        child_id=row.child_id,
+        reason=data.note[:500],
+    )
     return _public(row)

@@ -1,4 +1,5 @@
 """Referral's domain errors (mapped to problem+json by tas_common.errors)."""
+
 from __future__ import annotations
 
 from tas_common.errors import Conflict, InvalidInput, PayloadTooLarge

@@ -5,6 +5,7 @@ nothing twice. Items are validated one by one: the good ones are stored, each ba
 fields. An item for a school outside the client's scope refuses the whole request (403) and stores nothing.
 The batch is one transaction with multi-row inserts (concerns, contacts, audit rows, outbox events).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,7 +32,7 @@ def _items(payload: dict[str, Any]) -> tuple[list[Any], bool]:
         return [payload], False
     items = payload["items"]
     if set(payload) != {"items"}:
-        raise invalid_field("body", "a batch is {\"items\": [...]} and nothing else")
+        raise invalid_field("body", 'a batch is {"items": [...]} and nothing else')
     if not isinstance(items, list) or not items:
         raise invalid_field("body.items", "a non-empty list of concerns")
     if len(items) > MAX_BATCH:
@@ -40,12 +41,19 @@ def _items(payload: dict[str, Any]) -> tuple[list[Any], bool]:
 
 
 def _check_scope(principal: Principal, items: list[Any]) -> None:
-    outside = sorted({str(item["school_urn"]) for item in items if isinstance(item, dict)
-                      and isinstance(item.get("school_urn"), str | int)
-                      and str(item["school_urn"]) not in principal.school_urns})
+    outside = sorted(
+        {
+            str(item["school_urn"])
+            for item in items
+            if isinstance(item, dict)
+            and isinstance(item.get("school_urn"), str | int)
+            and str(item["school_urn"]) not in principal.school_urns
+        }
+    )
     if outside:
-        raise Forbidden(f"this MIS client may not push for {len(outside)} of the schools in the request; "
-                        "nothing was stored")
+        raise Forbidden(
+            f"this MIS client may not push for {len(outside)} of the schools in the request; nothing was stored"
+        )
 
 
 def _record_id(item: Any) -> str | None:
@@ -63,15 +71,23 @@ async def push(session: AsyncSession, *, principal: Principal, payload: dict[str
         try:
             valid.append((index, MisConcernIn.model_validate(item)))
         except ValidationError as exc:
-            results[index] = MisItemResult(index=index, mis_record_id=_record_id(item), status="invalid",
-                                           errors=validation_errors(list(exc.errors())))
+            results[index] = MisItemResult(
+                index=index,
+                mis_record_id=_record_id(item),
+                status="invalid",
+                errors=validation_errors(list(exc.errors())),
+            )
     registry = await schools.lookup_many(session, {data.school_urn for _, data in valid})
     record_ids = sorted({data.mis_record_id for _, data in valid})
     existing: dict[str, str] = {}
     for start in range(0, len(record_ids), 500):
-        rows = (await session.exec(select(Concern.mis_record_id, Concern.id).where(
-            Concern.mis_client == principal.sub,
-            Concern.mis_record_id.in_(record_ids[start:start + 500])))).all()  # type: ignore[union-attr]
+        rows = (
+            await session.exec(
+                select(Concern.mis_record_id, Concern.id).where(
+                    Concern.mis_client == principal.sub, Concern.mis_record_id.in_(record_ids[start : start + 500])
+                )
+            )
+        ).all()  # type: ignore[union-attr]
         existing.update({rid: cid for rid, cid in rows if rid})
     new_concerns: list[dict[str, Any]] = []
     new_contacts: list[dict[str, Any]] = []
@@ -79,27 +95,41 @@ async def push(session: AsyncSession, *, principal: Principal, payload: dict[str
     for index, data in valid:
         school = registry.get(data.school_urn)
         if school is None:
-            results[index] = MisItemResult(index=index, mis_record_id=data.mis_record_id, status="invalid",
-                                           errors=[{"field": "school_urn",
-                                                    "message": "no school with this URN in the register"}])
+            results[index] = MisItemResult(
+                index=index,
+                mis_record_id=data.mis_record_id,
+                status="invalid",
+                errors=[{"field": "school_urn", "message": "no school with this URN in the register"}],
+            )
             continue
         if data.mis_record_id in existing:
-            results[index] = MisItemResult(index=index, mis_record_id=data.mis_record_id, status="duplicate",
-                                           concern_id=existing[data.mis_record_id])
+            results[index] = MisItemResult(
+                index=index,
+                mis_record_id=data.mis_record_id,
+                status="duplicate",
+                concern_id=existing[data.mis_record_id],
+            )
             continue
-        concern, contacts = concerns.concern_rows(principal=principal, data=data, school=school,
-                                                  mis_record_id=data.mis_record_id)
+        concern, contacts = concerns.concern_rows(
+            principal=principal, data=data, school=school, mis_record_id=data.mis_record_id
+        )
         existing[data.mis_record_id] = concern["id"]
         new_concerns.append(concern)
         new_contacts.extend(contacts)
         events.append(concerns.raised_event(concern, contacts))
-        results[index] = MisItemResult(index=index, mis_record_id=data.mis_record_id, status="created",
-                                       concern_id=concern["id"])
+        results[index] = MisItemResult(
+            index=index, mis_record_id=data.mis_record_id, status="created", concern_id=concern["id"]
+        )
     if new_concerns:
         await concerns.insert_concerns(session, new_concerns, new_contacts)
-        await audit.record_many(session, actor=principal, entries=[
-            {"action": "create", "resource_type": "concern", "resource_id": c["id"], "reason": "mis push"}
-            for c in new_concerns])
+        await audit.record_many(
+            session,
+            actor=principal,
+            entries=[
+                {"action": "create", "resource_type": "concern", "resource_id": c["id"], "reason": "mis push"}
+                for c in new_concerns
+            ],
+        )
         await add_events(session, events)
         for concern in new_concerns:
             if concern["safeguarding"]:
@@ -107,6 +137,9 @@ async def push(session: AsyncSession, *, principal: Principal, payload: dict[str
                 assert stored is not None
                 await concerns.route_safeguarding(session, principal=principal, concern=stored)
     final = [r for r in results if r is not None]
-    return MisPushResult(created=sum(r.status == "created" for r in final),
-                         duplicates=sum(r.status == "duplicate" for r in final),
-                         invalid=sum(r.status == "invalid" for r in final), results=final), is_batch
+    return MisPushResult(
+        created=sum(r.status == "created" for r in final),
+        duplicates=sum(r.status == "duplicate" for r in final),
+        invalid=sum(r.status == "invalid" for r in final),
+        results=final,
+    ), is_batch

@@ -1,5 +1,6 @@
 """Referral's tables: the schools register, concerns raised by schools and the family contacts they name, the
 local offer (services) and referrals with their workflow clocks."""
+
 from __future__ import annotations
 
 import uuid
@@ -46,8 +47,9 @@ class Concern(Table, table=True):
     urgency: str = Field(default="routine", max_length=20)
     summary: str = Field(max_length=4000)
     already_tried: str | None = Field(default=None, max_length=4000)
-    graduated_response: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False,
-                                                                                   server_default="[]"))
+    graduated_response: list[dict] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     consent_status: str = Field(default="not_sought", max_length=20)
     lawful_basis: str | None = Field(default=None, max_length=200)
     child_id: str | None = Field(default=None, index=True, max_length=36)
@@ -124,13 +126,13 @@ class Referral(Table, table=True):
     outcome: str | None = Field(default=None, max_length=2000)
     submitted_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
     decided_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
-    first_contact_at: datetime | None = Field(default=None,
-                                              sa_column=Column(DateTime(timezone=True), nullable=True))
+    first_contact_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     closed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
 class ChildConsent(Table, table=True):
     """Caseload's current consent position per child and agency type (from `tas.caseload.consent.changed`)."""
+
     __tablename__ = "child_consent"
 
     child_id: str = Field(primary_key=True, max_length=36)
@@ -143,6 +145,7 @@ class ChildConsent(Table, table=True):
 class ConsentOverride(Table, table=True):
     """Sharing a concern with one type of agency without (or against) consent, on a lawful basis, by a DSL or the
     LA's SEND officer with a reason; flagged for review until someone reviews it."""
+
     __tablename__ = "consent_override"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)

@@ -1,4 +1,5 @@
 """The local offer: a directory of services in the Open Referral UK shape, kept by the LA's offer admins."""
+
 from __future__ import annotations
 
 import math
@@ -13,7 +14,7 @@ from tas_common.db import utcnow
 from tas_common.errors import Forbidden, NotFound, PreconditionFailed, PreconditionRequired
 
 from .models import Service
-from .schemas import (OrganizationPublic, ServicePage, ServicePublic, ServiceWrite, TaxonomyTermPublic)
+from .schemas import OrganizationPublic, ServicePage, ServicePublic, ServiceWrite, TaxonomyTermPublic
 
 FRONT_DOOR = "childrens_social_care_front_door"
 
@@ -32,24 +33,42 @@ def _wait_words(days: int | None) -> str | None:
 
 def to_public(service: Service) -> ServicePublic:
     return ServicePublic(
-        id=service.id, name=service.name, description=service.description, email=service.email,
+        id=service.id,
+        name=service.name,
+        description=service.description,
+        email=service.email,
         status=service.status,
-        organization=OrganizationPublic(id=service.organisation_id, name=service.organisation_name,
-                                        organization_type=service.organisation_type),
+        organization=OrganizationPublic(
+            id=service.organisation_id, name=service.organisation_name, organization_type=service.organisation_type
+        ),
         la_code=service.la_code,
         taxonomy_terms=[TaxonomyTermPublic(id=t, term=t.replace("_", " ")) for t in service.taxonomy],
-        areas_of_need=service.areas_of_need, minimum_age=service.minimum_age, maximum_age=service.maximum_age,
-        eligibility_description=service.eligibility_description, application_process=service.how_to_refer,
-        target_wait_days=service.target_wait_days, current_wait_days=service.current_wait_days,
-        wait_time=_wait_words(service.current_wait_days), version=service.version, updated_at=service.updated_at,
+        areas_of_need=service.areas_of_need,
+        minimum_age=service.minimum_age,
+        maximum_age=service.maximum_age,
+        eligibility_description=service.eligibility_description,
+        application_process=service.how_to_refer,
+        target_wait_days=service.target_wait_days,
+        current_wait_days=service.current_wait_days,
+        wait_time=_wait_words(service.current_wait_days),
+        version=service.version,
+        updated_at=service.updated_at,
     )
 
 
-def _matches(service: Service, *, text: str | None, taxonomy: Sequence[str], area_of_need: Sequence[str],
-             age: int | None, organization_type: str | None) -> bool:
+def _matches(
+    service: Service,
+    *,
+    text: str | None,
+    taxonomy: Sequence[str],
+    area_of_need: Sequence[str],
+    age: int | None,
+    organization_type: str | None,
+) -> bool:
     if text:
-        haystack = " ".join([service.name, service.description, service.organisation_name,
-                             " ".join(service.taxonomy).replace("_", " ")]).lower()
+        haystack = " ".join(
+            [service.name, service.description, service.organisation_name, " ".join(service.taxonomy).replace("_", " ")]
+        ).lower()
         if not all(word in haystack for word in text.lower().split()):
             return False
     if taxonomy and not set(taxonomy) & set(service.taxonomy):
@@ -61,23 +80,44 @@ def _matches(service: Service, *, text: str | None, taxonomy: Sequence[str], are
     return organization_type is None or service.organisation_type == organization_type
 
 
-async def list_services(session: AsyncSession, *, text: str | None, taxonomy: Sequence[str],
-                        area_of_need: Sequence[str], age: int | None, organization_type: str | None,
-                        la_code: str | None, status: str | None, page: int, per_page: int) -> ServicePage:
+async def list_services(
+    session: AsyncSession,
+    *,
+    text: str | None,
+    taxonomy: Sequence[str],
+    area_of_need: Sequence[str],
+    age: int | None,
+    organization_type: str | None,
+    la_code: str | None,
+    status: str | None,
+    page: int,
+    per_page: int,
+) -> ServicePage:
     """The local offer is small (tens to hundreds of services): filter in Python, page the result."""
     query = select(Service).order_by(Service.name, Service.id)
     if la_code:
         query = query.where(Service.la_code == la_code)
     if status:
         query = query.where(Service.status == status)
-    found = [s for s in (await session.exec(query)).all()
-             if _matches(s, text=text, taxonomy=taxonomy, area_of_need=area_of_need, age=age,
-                         organization_type=organization_type)]
+    found = [
+        s
+        for s in (await session.exec(query)).all()
+        if _matches(
+            s, text=text, taxonomy=taxonomy, area_of_need=area_of_need, age=age, organization_type=organization_type
+        )
+    ]
     total_pages = max(1, math.ceil(len(found) / per_page))
-    contents = found[(page - 1) * per_page: page * per_page]
-    return ServicePage(total_items=len(found), total_pages=total_pages, page_number=page, size=len(contents),
-                       first_page=page == 1, last_page=page >= total_pages, empty=not contents,
-                       contents=[to_public(s) for s in contents])
+    contents = found[(page - 1) * per_page : page * per_page]
+    return ServicePage(
+        total_items=len(found),
+        total_pages=total_pages,
+        page_number=page,
+        size=len(contents),
+        first_page=page == 1,
+        last_page=page >= total_pages,
+        empty=not contents,
+        contents=[to_public(s) for s in contents],
+    )
 
 
 async def load(session: AsyncSession, service_id: str) -> Service:
@@ -90,8 +130,11 @@ async def load(session: AsyncSession, service_id: str) -> Service:
 async def front_door_for(session: AsyncSession, la_code: str | None) -> Service | None:
     if not la_code:
         return None
-    services = (await session.exec(select(Service).where(Service.la_code == la_code, Service.status == "active")
-                                   .order_by(Service.id))).all()
+    services = (
+        await session.exec(
+            select(Service).where(Service.la_code == la_code, Service.status == "active").order_by(Service.id)
+        )
+    ).all()
     return next((s for s in services if FRONT_DOOR in s.taxonomy), None)
 
 
@@ -110,8 +153,9 @@ async def create_service(session: AsyncSession, *, principal: Principal, data: S
     return to_public(service)
 
 
-async def update_service(session: AsyncSession, *, principal: Principal, service_id: str, data: ServiceWrite,
-                         if_match: str | None) -> ServicePublic:
+async def update_service(
+    session: AsyncSession, *, principal: Principal, service_id: str, data: ServiceWrite, if_match: str | None
+) -> ServicePublic:
     la_code = _require_admin_scope(principal)
     service = await session.get(Service, service_id)
     if service is None or service.la_code != la_code:

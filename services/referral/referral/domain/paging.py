@@ -1,4 +1,5 @@
 """Opaque cursors for list endpoints (an offset, base64-encoded: clients must not build them)."""
+
 from __future__ import annotations
 
 import base64

@@ -5,6 +5,7 @@
 The receiving service (a practitioner whose token `org_id` is the service's organisation) accepts, declines,
 redirects, records first contact and completes; the referring school's staff withdraw. Every move emits its event.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -18,18 +19,36 @@ from tas_common.auth import OrgType, Principal
 from tas_common.db import utcnow
 from tas_common.errors import Forbidden, NotFound
 from tas_common.events import CloudEvent, new_event
-from tas_common.events.schemas import (ReferralAcceptedV1, ReferralCompletedV1, ReferralDeclinedV1,
-                                       ReferralRedirectedV1, ReferralSubmittedV1, ReferralWithdrawnV1)
+from tas_common.events.schemas import (
+    ReferralAcceptedV1,
+    ReferralCompletedV1,
+    ReferralDeclinedV1,
+    ReferralRedirectedV1,
+    ReferralSubmittedV1,
+    ReferralWithdrawnV1,
+)
 from tas_common.outbox import add_event
 from tas_common.vocab import SCHOOL_STAFF_ROLES, ConsentStatus, Urgency
 
 from . import consent, offer
 from .exceptions import AlreadyReferred, IllegalTransition, ServiceUnavailable, invalid_field
-from .paging import decode_cursor, encode_cursor
 from .models import Concern, FamilyContact, Referral, Service
-from .schemas import (AcceptIn, ChildIdentityPublic, CompleteIn, FamilyContactPublic, LawfulBasis, Page,
-                      ReasonIn, RedirectIn, ReferralConcernPublic, ReferralCreate, ReferralList, ReferralPublic,
-                      ReferralStatus)
+from .paging import decode_cursor, encode_cursor
+from .schemas import (
+    AcceptIn,
+    ChildIdentityPublic,
+    CompleteIn,
+    FamilyContactPublic,
+    LawfulBasis,
+    Page,
+    ReasonIn,
+    RedirectIn,
+    ReferralConcernPublic,
+    ReferralCreate,
+    ReferralList,
+    ReferralPublic,
+    ReferralStatus,
+)
 
 SOURCE = "tas/referral"
 OPEN = (ReferralStatus.submitted.value, ReferralStatus.accepted.value)
@@ -40,17 +59,24 @@ PRACTITIONER_ORG_TYPES = (OrgType.school, OrgType.health, OrgType.social_care, O
 
 # --- who may do what ------------------------------------------------------------------------------------------
 
+
 def is_school_staff_of(principal: Principal, school_urn: str) -> bool:
-    return (principal.org_type == OrgType.school and school_urn in principal.school_urns
-            and principal.has_role(*SCHOOL_STAFF_ROLES))
+    return (
+        principal.org_type == OrgType.school
+        and school_urn in principal.school_urns
+        and principal.has_role(*SCHOOL_STAFF_ROLES)
+    )
 
 
 def is_referrer(principal: Principal, referral: Referral) -> bool:
     """The referring school's staff; a teacher sees a safeguarding referral only when they made it."""
     if not is_school_staff_of(principal, referral.school_urn):
         return False
-    return (not referral.safeguarding or principal.has_role(*SAFEGUARDING_READERS)
-            or referral.referred_by_sub == principal.sub)
+    return (
+        not referral.safeguarding
+        or principal.has_role(*SAFEGUARDING_READERS)
+        or referral.referred_by_sub == principal.sub
+    )
 
 
 def is_receiver(principal: Principal, service: Service) -> bool:
@@ -58,21 +84,34 @@ def is_receiver(principal: Principal, service: Service) -> bool:
 
 
 def is_la_officer_for(principal: Principal, la_code: str | None) -> bool:
-    return (principal.org_type == OrgType.local_authority and la_code is not None
-            and principal.la_code == la_code and principal.has_role(*LA_OFFICER_ROLES))
+    return (
+        principal.org_type == OrgType.local_authority
+        and la_code is not None
+        and principal.la_code == la_code
+        and principal.has_role(*LA_OFFICER_ROLES)
+    )
 
 
 def can_see(principal: Principal, referral: Referral, service: Service) -> bool:
-    return (is_referrer(principal, referral) or is_receiver(principal, service)
-            or is_la_officer_for(principal, referral.la_code))
+    return (
+        is_referrer(principal, referral)
+        or is_receiver(principal, service)
+        or is_la_officer_for(principal, referral.la_code)
+    )
 
 
 # --- events -----------------------------------------------------------------------------------------------------
 
+
 def _base(referral: Referral, concern: Concern) -> dict[str, object]:
-    return {"referral_id": referral.id, "concern_id": referral.concern_id, "child_id": concern.child_id,
-            "service_id": referral.service_id, "school_urn": referral.school_urn,
-            "safeguarding": referral.safeguarding}
+    return {
+        "referral_id": referral.id,
+        "concern_id": referral.concern_id,
+        "child_id": concern.child_id,
+        "service_id": referral.service_id,
+        "school_urn": referral.school_urn,
+        "safeguarding": referral.safeguarding,
+    }
 
 
 def _event(payload: object, referral: Referral) -> CloudEvent:
@@ -80,29 +119,55 @@ def _event(payload: object, referral: Referral) -> CloudEvent:
 
 
 def submitted_event(referral: Referral, concern: Concern, service: Service) -> CloudEvent:
-    return _event(ReferralSubmittedV1(**_base(referral, concern), service_org_id=service.organisation_id,
-                                      service_org_type=service.organisation_type, urgency=referral.urgency,
-                                      service_contact_email=service.email), referral)
+    return _event(
+        ReferralSubmittedV1(
+            **_base(referral, concern),
+            service_org_id=service.organisation_id,
+            service_org_type=service.organisation_type,
+            urgency=referral.urgency,
+            service_contact_email=service.email,
+        ),
+        referral,
+    )
 
 
 # --- creating -----------------------------------------------------------------------------------------------------
 
+
 async def _open_referral_to(session: AsyncSession, concern_id: str, service_id: str) -> Referral | None:
-    return (await session.exec(select(Referral).where(
-        Referral.concern_id == concern_id, Referral.service_id == service_id,
-        Referral.status.in_(OPEN)))).first()  # type: ignore[attr-defined]
+    return (
+        await session.exec(
+            select(Referral).where(
+                Referral.concern_id == concern_id, Referral.service_id == service_id, Referral.status.in_(OPEN)
+            )
+        )
+    ).first()  # type: ignore[attr-defined]
 
 
-async def _submit(session: AsyncSession, *, principal: Principal, concern: Concern, service: Service,
-                  urgency: str, note: str | None, redirected_from: Referral | None = None) -> Referral:
+async def _submit(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    concern: Concern,
+    service: Service,
+    urgency: str,
+    note: str | None,
+    redirected_from: Referral | None = None,
+) -> Referral:
     if service.status != "active":
         raise ServiceUnavailable(f"{service.name} is not taking referrals", service_id=service.id)
     lawful_basis = await consent.sharing_basis(session, concern=concern, service=service)
     if await _open_referral_to(session, concern.id, service.id) is not None:
         raise AlreadyReferred(f"this concern already has an open referral to {service.name}", service_id=service.id)
     referral = Referral(
-        concern_id=concern.id, service_id=service.id, school_urn=concern.school_urn, la_code=concern.la_code,
-        urgency=urgency, safeguarding=concern.safeguarding, note=note, consent_status=concern.consent_status,
+        concern_id=concern.id,
+        service_id=service.id,
+        school_urn=concern.school_urn,
+        la_code=concern.la_code,
+        urgency=urgency,
+        safeguarding=concern.safeguarding,
+        note=note,
+        consent_status=concern.consent_status,
         lawful_basis=lawful_basis,
         referred_by_sub=redirected_from.referred_by_sub if redirected_from else principal.sub,
         referred_by_name=redirected_from.referred_by_name if redirected_from else principal.name,
@@ -111,17 +176,29 @@ async def _submit(session: AsyncSession, *, principal: Principal, concern: Conce
     )
     session.add(referral)
     await session.flush()
-    await audit.record(session, actor=principal, action="create", resource_type="referral", resource_id=referral.id,
-                       child_id=concern.child_id)
+    await audit.record(
+        session,
+        actor=principal,
+        action="create",
+        resource_type="referral",
+        resource_id=referral.id,
+        child_id=concern.child_id,
+    )
     await add_event(session, submitted_event(referral, concern, service))
     return referral
 
 
 async def create_referrals(session: AsyncSession, *, principal: Principal, data: ReferralCreate) -> ReferralList:
     concern = await session.get(Concern, data.concern_id)
-    if concern is None or not is_school_staff_of(principal, concern.school_urn) or (
-            concern.safeguarding and not principal.has_role(*SAFEGUARDING_READERS)
-            and concern.raised_by_sub != principal.sub):
+    if (
+        concern is None
+        or not is_school_staff_of(principal, concern.school_urn)
+        or (
+            concern.safeguarding
+            and not principal.has_role(*SAFEGUARDING_READERS)
+            and concern.raised_by_sub != principal.sub
+        )
+    ):
         raise NotFound("no such concern")
     services = []
     for index, service_id in enumerate(data.service_ids):
@@ -130,10 +207,12 @@ async def create_referrals(session: AsyncSession, *, principal: Principal, data:
             raise invalid_field(f"body.service_ids.{index}", "no such service in the local offer")
         services.append(service)
     urgency = str(data.urgency or concern.urgency)
-    created = [await _submit(session, principal=principal, concern=concern, service=s, urgency=urgency,
-                             note=data.note) for s in services]
+    created = [
+        await _submit(session, principal=principal, concern=concern, service=s, urgency=urgency, note=data.note)
+        for s in services
+    ]
     contacts = await _contacts(session, concern.id)
-    return ReferralList(items=[to_public(r, s, concern, contacts) for r, s in zip(created, services)])
+    return ReferralList(items=[to_public(r, s, concern, contacts) for r, s in zip(created, services, strict=False)])
 
 
 async def refer_to_front_door(session: AsyncSession, *, principal: Principal, concern: Concern) -> Referral | None:
@@ -145,26 +224,36 @@ async def refer_to_front_door(session: AsyncSession, *, principal: Principal, co
     if concern.consent_status != ConsentStatus.given and not concern.lawful_basis:
         concern.lawful_basis = LawfulBasis.safeguarding.value
         session.add(concern)
-    return await _submit(session, principal=principal, concern=concern, service=service,
-                         urgency=Urgency.urgent.value,
-                         note="Safeguarding concern raised by the school: routed to the front door automatically.")
+    return await _submit(
+        session,
+        principal=principal,
+        concern=concern,
+        service=service,
+        urgency=Urgency.urgent.value,
+        note="Safeguarding concern raised by the school: routed to the front door automatically.",
+    )
 
 
 async def front_door_referral_of(session: AsyncSession, concern: Concern) -> Referral | None:
-    rows = (await session.exec(select(Referral, Service).join(Service, Referral.service_id == Service.id)
-                               .where(Referral.concern_id == concern.id)
-                               .order_by(Referral.submitted_at))).all()
+    rows = (
+        await session.exec(
+            select(Referral, Service)
+            .join(Service, Referral.service_id == Service.id)
+            .where(Referral.concern_id == concern.id)
+            .order_by(Referral.submitted_at)
+        )
+    ).all()
     return next((r for r, s in rows if offer.FRONT_DOOR in s.taxonomy), None)
 
 
 # --- reading ------------------------------------------------------------------------------------------------------
 
+
 async def _contacts(session: AsyncSession, concern_id: str) -> list[FamilyContact]:
     return list((await session.exec(select(FamilyContact).where(FamilyContact.concern_id == concern_id))).all())
 
 
-async def _load(session: AsyncSession, principal: Principal,
-                referral_id: str) -> tuple[Referral, Service, Concern]:
+async def _load(session: AsyncSession, principal: Principal, referral_id: str) -> tuple[Referral, Service, Concern]:
     referral = await session.get(Referral, referral_id)
     if referral is None:
         raise NotFound("no such referral")
@@ -177,15 +266,30 @@ async def _load(session: AsyncSession, principal: Principal,
 
 async def get_referral(session: AsyncSession, *, principal: Principal, referral_id: str) -> ReferralPublic:
     referral, service, concern = await _load(session, principal, referral_id)
-    await audit.record(session, actor=principal, action="read", resource_type="referral", resource_id=referral.id,
-                       child_id=concern.child_id)
+    await audit.record(
+        session,
+        actor=principal,
+        action="read",
+        resource_type="referral",
+        resource_id=referral.id,
+        child_id=concern.child_id,
+    )
     return to_public(referral, service, concern, await _contacts(session, concern.id))
 
 
-async def list_referrals(session: AsyncSession, *, principal: Principal, status: str | None,
-                         service_id: str | None, concern_id: str | None, child_id: str | None,
-                         school_urn: str | None, safeguarding: bool | None, limit: int,
-                         cursor: str | None) -> Page[ReferralPublic]:
+async def list_referrals(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    status: str | None,
+    service_id: str | None,
+    concern_id: str | None,
+    child_id: str | None,
+    school_urn: str | None,
+    safeguarding: bool | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[ReferralPublic]:
     """The referrals the caller may see: their school's (school staff), their organisation's services' (the
     receiving practitioners), their LA's (SEND officers). Urgent and oldest first: a triage queue."""
     offset = decode_cursor(cursor)
@@ -201,11 +305,20 @@ async def list_referrals(session: AsyncSession, *, principal: Principal, status:
         scopes.append(Referral.la_code == principal.la_code)
     if not scopes:
         return Page[ReferralPublic](items=[])
-    query = (select(Referral, Service, Concern).join(Service, Referral.service_id == Service.id)
-             .join(Concern, Referral.concern_id == Concern.id).where(or_(*scopes)))
-    for column, value in ((Referral.status, status), (Referral.service_id, service_id),
-                          (Referral.concern_id, concern_id), (Concern.child_id, child_id),
-                          (Referral.school_urn, school_urn), (Referral.safeguarding, safeguarding)):
+    query = (
+        select(Referral, Service, Concern)
+        .join(Service, Referral.service_id == Service.id)
+        .join(Concern, Referral.concern_id == Concern.id)
+        .where(or_(*scopes))
+    )
+    for column, value in (
+        (Referral.status, status),
+        (Referral.service_id, service_id),
+        (Referral.concern_id, concern_id),
+        (Concern.child_id, child_id),
+        (Referral.school_urn, school_urn),
+        (Referral.safeguarding, safeguarding),
+    ):
         if value is not None:
             query = query.where(column == value)
     urgent_first = (Referral.urgency == Urgency.urgent.value).desc()  # type: ignore[attr-defined]
@@ -216,22 +329,30 @@ async def list_referrals(session: AsyncSession, *, principal: Principal, status:
     concern_ids = {c.id for _, _, c in rows}
     contacts: dict[str, list[FamilyContact]] = {}
     if concern_ids:
-        for contact in (await session.exec(select(FamilyContact).where(
-                FamilyContact.concern_id.in_(sorted(concern_ids))))).all():  # type: ignore[attr-defined]
+        for contact in (
+            await session.exec(select(FamilyContact).where(FamilyContact.concern_id.in_(sorted(concern_ids))))
+        ).all():  # type: ignore[attr-defined]
             contacts.setdefault(contact.concern_id, []).append(contact)
-    await audit.record_many(session, actor=principal, entries=[
-        {"action": "read", "resource_type": "referral", "resource_id": r.id, "child_id": c.child_id}
-        for r, _, c in rows])
-    return Page[ReferralPublic](items=[to_public(r, s, c, contacts.get(c.id, [])) for r, s, c in rows],
-                                next_cursor=encode_cursor(offset + limit) if more else None)
+    await audit.record_many(
+        session,
+        actor=principal,
+        entries=[
+            {"action": "read", "resource_type": "referral", "resource_id": r.id, "child_id": c.child_id}
+            for r, _, c in rows
+        ],
+    )
+    return Page[ReferralPublic](
+        items=[to_public(r, s, c, contacts.get(c.id, [])) for r, s, c in rows],
+        next_cursor=encode_cursor(offset + limit) if more else None,
+    )
 
 
 # --- the workflow -------------------------------------------------------------------------------------------------
 
+
 def _require_state(referral: Referral, allowed: tuple[str, ...], move: str) -> None:
     if referral.status not in allowed:
-        raise IllegalTransition(f"a {referral.status} referral cannot be {move}",
-                                referral_status=referral.status)
+        raise IllegalTransition(f"a {referral.status} referral cannot be {move}", referral_status=referral.status)
 
 
 def _require_receiver(principal: Principal, service: Service) -> None:
@@ -247,11 +368,25 @@ def _check_contact_time(referral: Referral, at: datetime, field: str) -> datetim
     return at
 
 
-async def _moved(session: AsyncSession, *, principal: Principal, referral: Referral, service: Service,
-                 concern: Concern, action: str, event: CloudEvent | None) -> ReferralPublic:
+async def _moved(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    referral: Referral,
+    service: Service,
+    concern: Concern,
+    action: str,
+    event: CloudEvent | None,
+) -> ReferralPublic:
     session.add(referral)
-    await audit.record(session, actor=principal, action=action, resource_type="referral", resource_id=referral.id,
-                       child_id=concern.child_id)
+    await audit.record(
+        session,
+        actor=principal,
+        action=action,
+        resource_type="referral",
+        resource_id=referral.id,
+        child_id=concern.child_id,
+    )
     if event is not None:
         await add_event(session, event)
     return to_public(referral, service, concern, await _contacts(session, concern.id))
@@ -266,16 +401,23 @@ async def accept(session: AsyncSession, *, principal: Principal, referral_id: st
     referral.decided_by_sub, referral.decided_by_name = principal.sub, principal.name
     if data.first_contact_at is not None:
         referral.first_contact_at = _check_contact_time(referral, data.first_contact_at, "body.first_contact_at")
-    event = _event(ReferralAcceptedV1(
-        **_base(referral, concern), practitioner_sub=principal.sub, practitioner_name=principal.name,
-        practitioner_org_id=principal.org_id, practitioner_org_type=str(principal.org_type),
-        practitioner_role=sorted(principal.roles)[0] if principal.roles else None), referral)
-    return await _moved(session, principal=principal, referral=referral, service=service, concern=concern,
-                        action="accept", event=event)
+    event = _event(
+        ReferralAcceptedV1(
+            **_base(referral, concern),
+            practitioner_sub=principal.sub,
+            practitioner_name=principal.name,
+            practitioner_org_id=principal.org_id,
+            practitioner_org_type=str(principal.org_type),
+            practitioner_role=sorted(principal.roles)[0] if principal.roles else None,
+        ),
+        referral,
+    )
+    return await _moved(
+        session, principal=principal, referral=referral, service=service, concern=concern, action="accept", event=event
+    )
 
 
-async def decline(session: AsyncSession, *, principal: Principal, referral_id: str,
-                  data: ReasonIn) -> ReferralPublic:
+async def decline(session: AsyncSession, *, principal: Principal, referral_id: str, data: ReasonIn) -> ReferralPublic:
     referral, service, concern = await _load(session, principal, referral_id)
     _require_receiver(principal, service)
     _require_state(referral, (ReferralStatus.submitted,), "declined")
@@ -284,12 +426,12 @@ async def decline(session: AsyncSession, *, principal: Principal, referral_id: s
     referral.decided_by_sub, referral.decided_by_name = principal.sub, principal.name
     referral.decision_reason = data.reason
     event = _event(ReferralDeclinedV1(**_base(referral, concern), reason=data.reason), referral)
-    return await _moved(session, principal=principal, referral=referral, service=service, concern=concern,
-                        action="decline", event=event)
+    return await _moved(
+        session, principal=principal, referral=referral, service=service, concern=concern, action="decline", event=event
+    )
 
 
-async def redirect(session: AsyncSession, *, principal: Principal, referral_id: str,
-                   data: RedirectIn) -> ReferralList:
+async def redirect(session: AsyncSession, *, principal: Principal, referral_id: str, data: RedirectIn) -> ReferralList:
     """Close this referral as redirected and submit a linked one to the other service."""
     referral, service, concern = await _load(session, principal, referral_id)
     _require_receiver(principal, service)
@@ -299,23 +441,40 @@ async def redirect(session: AsyncSession, *, principal: Principal, referral_id: 
         raise invalid_field("body.to_service_id", "no such service in the local offer")
     if target.id == service.id:
         raise invalid_field("body.to_service_id", "redirect to another service")
-    new = await _submit(session, principal=principal, concern=concern, service=target, urgency=referral.urgency,
-                        note=referral.note, redirected_from=referral)
+    new = await _submit(
+        session,
+        principal=principal,
+        concern=concern,
+        service=target,
+        urgency=referral.urgency,
+        note=referral.note,
+        redirected_from=referral,
+    )
     referral.status = ReferralStatus.redirected.value
     referral.decided_at = referral.closed_at = utcnow()
     referral.decided_by_sub, referral.decided_by_name = principal.sub, principal.name
     referral.decision_reason = data.reason
     referral.redirected_to_id = new.id
-    event = _event(ReferralRedirectedV1(**_base(referral, concern), new_referral_id=new.id,
-                                        to_service_id=target.id, reason=data.reason), referral)
+    event = _event(
+        ReferralRedirectedV1(
+            **_base(referral, concern), new_referral_id=new.id, to_service_id=target.id, reason=data.reason
+        ),
+        referral,
+    )
     contacts = await _contacts(session, concern.id)
-    moved = await _moved(session, principal=principal, referral=referral, service=service, concern=concern,
-                         action="redirect", event=event)
+    moved = await _moved(
+        session,
+        principal=principal,
+        referral=referral,
+        service=service,
+        concern=concern,
+        action="redirect",
+        event=event,
+    )
     return ReferralList(items=[moved, to_public(new, target, concern, contacts)])
 
 
-async def withdraw(session: AsyncSession, *, principal: Principal, referral_id: str,
-                   data: ReasonIn) -> ReferralPublic:
+async def withdraw(session: AsyncSession, *, principal: Principal, referral_id: str, data: ReasonIn) -> ReferralPublic:
     referral, service, concern = await _load(session, principal, referral_id)
     if not is_referrer(principal, referral):
         raise Forbidden("only the referring school may withdraw a referral")
@@ -324,12 +483,20 @@ async def withdraw(session: AsyncSession, *, principal: Principal, referral_id: 
     referral.closed_at = utcnow()
     referral.decision_reason = data.reason
     event = _event(ReferralWithdrawnV1(**_base(referral, concern), reason=data.reason), referral)
-    return await _moved(session, principal=principal, referral=referral, service=service, concern=concern,
-                        action="withdraw", event=event)
+    return await _moved(
+        session,
+        principal=principal,
+        referral=referral,
+        service=service,
+        concern=concern,
+        action="withdraw",
+        event=event,
+    )
 
 
-async def complete(session: AsyncSession, *, principal: Principal, referral_id: str,
-                   data: CompleteIn) -> ReferralPublic:
+async def complete(
+    session: AsyncSession, *, principal: Principal, referral_id: str, data: CompleteIn
+) -> ReferralPublic:
     referral, service, concern = await _load(session, principal, referral_id)
     _require_receiver(principal, service)
     _require_state(referral, (ReferralStatus.accepted,), "completed")
@@ -337,12 +504,20 @@ async def complete(session: AsyncSession, *, principal: Principal, referral_id: 
     referral.closed_at = utcnow()
     referral.outcome = data.outcome
     event = _event(ReferralCompletedV1(**_base(referral, concern), outcome=data.outcome), referral)
-    return await _moved(session, principal=principal, referral=referral, service=service, concern=concern,
-                        action="complete", event=event)
+    return await _moved(
+        session,
+        principal=principal,
+        referral=referral,
+        service=service,
+        concern=concern,
+        action="complete",
+        event=event,
+    )
 
 
-async def first_contact(session: AsyncSession, *, principal: Principal, referral_id: str,
-                        contacted_at: datetime | None) -> ReferralPublic:
+async def first_contact(
+    session: AsyncSession, *, principal: Principal, referral_id: str, contacted_at: datetime | None
+) -> ReferralPublic:
     """Stop the waiting clock: the receiving service first saw or spoke with the child or family."""
     referral, service, concern = await _load(session, principal, referral_id)
     _require_receiver(principal, service)
@@ -350,11 +525,19 @@ async def first_contact(session: AsyncSession, *, principal: Principal, referral
     if referral.first_contact_at is not None:
         raise IllegalTransition("first contact is already recorded", referral_status=referral.status)
     referral.first_contact_at = _check_contact_time(referral, contacted_at or utcnow(), "body.contacted_at")
-    return await _moved(session, principal=principal, referral=referral, service=service, concern=concern,
-                        action="first_contact", event=None)
+    return await _moved(
+        session,
+        principal=principal,
+        referral=referral,
+        service=service,
+        concern=concern,
+        action="first_contact",
+        event=None,
+    )
 
 
 # --- shapes -------------------------------------------------------------------------------------------------------
+
 
 def _days(start: datetime, end: datetime | None) -> float | None:
     if end is None:
@@ -364,25 +547,48 @@ def _days(start: datetime, end: datetime | None) -> float | None:
     return round((end - start).total_seconds() / 86400, 2)
 
 
-def to_public(referral: Referral, service: Service, concern: Concern,
-              contacts: list[FamilyContact]) -> ReferralPublic:
+def to_public(referral: Referral, service: Service, concern: Concern, contacts: list[FamilyContact]) -> ReferralPublic:
     return ReferralPublic(
-        id=referral.id, concern_id=referral.concern_id, child_id=concern.child_id, service_id=referral.service_id,
-        service_name=service.name, school_urn=referral.school_urn, la_code=referral.la_code,
-        status=referral.status, urgency=referral.urgency, safeguarding=referral.safeguarding, note=referral.note,
-        consent_status=referral.consent_status, lawful_basis=referral.lawful_basis,
-        referred_by_sub=referral.referred_by_sub, referred_by_name=referral.referred_by_name,
-        referred_by_org=referral.referred_by_org, redirected_from_id=referral.redirected_from_id,
-        redirected_to_id=referral.redirected_to_id, decision_reason=referral.decision_reason,
-        decided_by_name=referral.decided_by_name, outcome=referral.outcome, submitted_at=referral.submitted_at,
-        decided_at=referral.decided_at, first_contact_at=referral.first_contact_at, closed_at=referral.closed_at,
+        id=referral.id,
+        concern_id=referral.concern_id,
+        child_id=concern.child_id,
+        service_id=referral.service_id,
+        service_name=service.name,
+        school_urn=referral.school_urn,
+        la_code=referral.la_code,
+        status=referral.status,
+        urgency=referral.urgency,
+        safeguarding=referral.safeguarding,
+        note=referral.note,
+        consent_status=referral.consent_status,
+        lawful_basis=referral.lawful_basis,
+        referred_by_sub=referral.referred_by_sub,
+        referred_by_name=referral.referred_by_name,
+        referred_by_org=referral.referred_by_org,
+        redirected_from_id=referral.redirected_from_id,
+        redirected_to_id=referral.redirected_to_id,
+        decision_reason=referral.decision_reason,
+        decided_by_name=referral.decided_by_name,
+        outcome=referral.outcome,
+        submitted_at=referral.submitted_at,
+        decided_at=referral.decided_at,
+        first_contact_at=referral.first_contact_at,
+        closed_at=referral.closed_at,
         days_to_decision=_days(referral.submitted_at, referral.decided_at),
         days_to_first_contact=_days(referral.submitted_at, referral.first_contact_at),
         concern=ReferralConcernPublic(
-            child=ChildIdentityPublic(upn=concern.upn, nhs_number=concern.nhs_number, given_name=concern.given_name,
-                                      family_name=concern.family_name, date_of_birth=concern.date_of_birth,
-                                      year_group=concern.year_group),
-            areas_of_need=concern.areas_of_need, summary=concern.summary, already_tried=concern.already_tried,
+            child=ChildIdentityPublic(
+                upn=concern.upn,
+                nhs_number=concern.nhs_number,
+                given_name=concern.given_name,
+                family_name=concern.family_name,
+                date_of_birth=concern.date_of_birth,
+                year_group=concern.year_group,
+            ),
+            areas_of_need=concern.areas_of_need,
+            summary=concern.summary,
+            already_tried=concern.already_tried,
             graduated_response=concern.graduated_response or [],
-            family_contacts=[FamilyContactPublic.model_validate(c, from_attributes=True) for c in contacts]),
+            family_contacts=[FamilyContactPublic.model_validate(c, from_attributes=True) for c in contacts],
+        ),
     )

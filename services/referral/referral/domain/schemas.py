@@ -1,4 +1,5 @@
 """Request and response shapes of referral's API. Unknown fields are rejected, never dropped."""
+
 from __future__ import annotations
 
 import re
@@ -8,8 +9,14 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tas_common.identifiers import (is_valid_email, is_valid_nhs_number, is_valid_upn, is_valid_urn,
-                                    normalise_nhs_number, normalise_uk_mobile)
+from tas_common.identifiers import (
+    is_valid_email,
+    is_valid_nhs_number,
+    is_valid_upn,
+    is_valid_urn,
+    normalise_nhs_number,
+    normalise_uk_mobile,
+)
 from tas_common.vocab import AreaOfNeed, Channel, ConsentStatus, Language, Urgency
 
 
@@ -19,6 +26,7 @@ class Strict(BaseModel):
 
 class LawfulBasis(StrEnum):
     """The recorded basis for sharing without consent (UK GDPR art. 6 with the information-sharing guidance)."""
+
     safeguarding = "safeguarding"
     """A child is or may be at risk of significant harm (Children Act 1989 s.47 / s.17)."""
     legal_obligation = "legal_obligation"
@@ -52,8 +60,7 @@ class ChildIdentityIn(Strict):
     given_name: str = Field(min_length=1, max_length=100)
     family_name: str = Field(min_length=1, max_length=100)
     date_of_birth: date
-    year_group: str | None = Field(default=None, max_length=10,
-                                   description="N1, N2, R (reception), Y1 ... Y14")
+    year_group: str | None = Field(default=None, max_length=10, description="N1, N2, R (reception), Y1 ... Y14")
 
     @field_validator("year_group")
     @classmethod
@@ -109,7 +116,7 @@ class FamilyContactIn(Strict):
         return value
 
     @model_validator(mode="after")
-    def _channel_has_address(self) -> "FamilyContactIn":
+    def _channel_has_address(self) -> FamilyContactIn:
         if self.preferred_channel == Channel.sms and not self.mobile:
             raise ValueError("preferred channel sms needs a mobile number")
         if self.preferred_channel == Channel.email and not self.email:
@@ -119,13 +126,14 @@ class FamilyContactIn(Strict):
 
 class GraduatedResponseStep(Strict):
     """One round of assess-plan-do-review the school has already run."""
+
     action: str = Field(min_length=1, max_length=1000, examples=["Small-group language support, 3x20 min a week"])
     started: date | None = None
     ended: date | None = None
     outcome: str | None = Field(default=None, max_length=1000)
 
     @model_validator(mode="after")
-    def _order(self) -> "GraduatedResponseStep":
+    def _order(self) -> GraduatedResponseStep:
         if self.started and self.ended and self.ended < self.started:
             raise ValueError("ended is before started")
         return self
@@ -135,17 +143,22 @@ class ConcernCreate(Strict):
     school_urn: str
     child: ChildIdentityIn
     areas_of_need: list[AreaOfNeed] = Field(default_factory=list)
-    safeguarding: bool = Field(default=False, description="A safeguarding worry: routed to the DSL and the LA's "
-                               "front door at once; the family is never notified")
+    safeguarding: bool = Field(
+        default=False,
+        description="A safeguarding worry: routed to the DSL and the LA's "
+        "front door at once; the family is never notified",
+    )
     summary: str = Field(min_length=1, max_length=4000)
     urgency: Urgency = Urgency.routine
-    already_tried: str | None = Field(default=None, max_length=4000,
-                                      description="What the school has tried (the graduated response), in brief")
+    already_tried: str | None = Field(
+        default=None, max_length=4000, description="What the school has tried (the graduated response), in brief"
+    )
     graduated_response: list[GraduatedResponseStep] = Field(default_factory=list, max_length=20)
     family_contacts: list[FamilyContactIn] = Field(default_factory=list, max_length=6)
     consent_status: ConsentStatus = ConsentStatus.not_sought
     lawful_basis: LawfulBasis | None = Field(
-        default=None, description="Required to share beyond the school without consent")
+        default=None, description="Required to share beyond the school without consent"
+    )
 
     @field_validator("school_urn")
     @classmethod
@@ -160,7 +173,7 @@ class ConcernCreate(Strict):
         return list(dict.fromkeys(value))
 
     @model_validator(mode="after")
-    def _consent_position(self) -> "ConcernCreate":
+    def _consent_position(self) -> ConcernCreate:
         if self.consent_status == ConsentStatus.given and self.lawful_basis is not None:
             raise ValueError("lawful_basis is for sharing without consent; consent_status is given")
         return self
@@ -168,11 +181,12 @@ class ConcernCreate(Strict):
 
 class ConsentUpdate(Strict):
     """The consent position recorded after the concern was raised (e.g. the family agreed at a meeting)."""
+
     consent_status: ConsentStatus
     lawful_basis: LawfulBasis | None = None
 
     @model_validator(mode="after")
-    def _consent_position(self) -> "ConsentUpdate":
+    def _consent_position(self) -> ConsentUpdate:
         if self.consent_status == ConsentStatus.given and self.lawful_basis is not None:
             raise ValueError("lawful_basis is for sharing without consent; consent_status is given")
         return self
@@ -180,6 +194,7 @@ class ConsentUpdate(Strict):
 
 class MisConcernIn(ConcernCreate):
     """One item of an MIS push: a concern plus the MIS's own record id (re-sending it creates nothing twice)."""
+
     mis_record_id: str = Field(min_length=1, max_length=100)
 
 
@@ -220,8 +235,10 @@ class ConcernPublic(BaseModel):
     lawful_basis: str | None
     la_code: str | None = None
     school_name: str | None = None
-    routed_to: list[str] = Field(default=[], description="Where the concern went at once: `dsl` and the front "
-                                 "door referral for a safeguarding concern")
+    routed_to: list[str] = Field(
+        default=[],
+        description="Where the concern went at once: `dsl` and the front door referral for a safeguarding concern",
+    )
     front_door_referral_id: str | None = None
     mis_record_id: str | None = None
     created_at: datetime
@@ -236,6 +253,7 @@ class Page(BaseModel, Generic[T]):
 
 
 # --- MIS push -----------------------------------------------------------------------------------------------
+
 
 class MisItemResult(BaseModel):
     index: int
@@ -254,6 +272,7 @@ class MisPushResult(BaseModel):
 
 # --- the local offer (Open Referral UK shapes) ---------------------------------------------------------------
 
+
 class OrganizationPublic(BaseModel):
     id: str
     name: str
@@ -268,6 +287,7 @@ class TaxonomyTermPublic(BaseModel):
 
 class ServicePublic(BaseModel):
     """An Open Referral UK `service` with its `organization`, eligibility and taxonomy terms inlined."""
+
     id: str
     name: str
     description: str
@@ -290,6 +310,7 @@ class ServicePublic(BaseModel):
 
 class ServicePage(BaseModel):
     """Open Referral UK's page envelope."""
+
     total_items: int
     total_pages: int
     page_number: int
@@ -336,13 +357,14 @@ class ServiceWrite(Strict):
         return value
 
     @model_validator(mode="after")
-    def _ages(self) -> "ServiceWrite":
+    def _ages(self) -> ServiceWrite:
         if self.minimum_age > self.maximum_age:
             raise ValueError("minimum_age is above maximum_age")
         return self
 
 
 # --- referrals ----------------------------------------------------------------------------------------------
+
 
 class ReferralCreate(Strict):
     concern_id: str = Field(min_length=1, max_length=36)
@@ -360,7 +382,8 @@ class ReferralCreate(Strict):
 
 class AcceptIn(Strict):
     first_contact_at: datetime | None = Field(
-        default=None, description="When the service first contacted the family, if it already has")
+        default=None, description="When the service first contacted the family, if it already has"
+    )
 
 
 class ReasonIn(Strict):
@@ -383,6 +406,7 @@ class FirstContactIn(Strict):
 class ReferralConcernPublic(BaseModel):
     """What the receiving service is told about the child and the worry (shared under consent or a lawful
     basis)."""
+
     child: ChildIdentityPublic
     areas_of_need: list[str]
     summary: str
@@ -428,6 +452,7 @@ class ReferralList(BaseModel):
 
 # --- waiting times -------------------------------------------------------------------------------------------
 
+
 class WaitFigures(BaseModel):
     count: int = Field(description="Referrals measured")
     median_days: float | None
@@ -438,8 +463,9 @@ class WaitingTimes(BaseModel):
     scope: Literal["service", "school"]
     id: str
     name: str | None
-    target_wait_days: int | None = Field(description="The service's target from submission to first contact; "
-                                         "per-referral targets apply for a school")
+    target_wait_days: int | None = Field(
+        description="The service's target from submission to first contact; per-referral targets apply for a school"
+    )
     referrals: int
     to_decision: WaitFigures
     to_first_contact: WaitFigures
@@ -451,8 +477,6 @@ class WaitingTimes(BaseModel):
     as_of: datetime
 
 
-
-
 # --- consent overrides ---------------------------------------------------------------------------------------------
 
 AgencyType = Literal["health", "social_care", "local_authority", "voluntary", "school"]
@@ -460,6 +484,7 @@ AgencyType = Literal["health", "social_care", "local_authority", "voluntary", "s
 
 class ConsentOverrideCreate(Strict):
     """Share the concern with one type of agency without (or against) consent, on a lawful basis, with a reason."""
+
     agency_type: AgencyType
     lawful_basis: LawfulBasis
     reason: str = Field(min_length=10, max_length=1000)

@@ -2,6 +2,7 @@
 
 Read with Core statements built once (an ORM `session.get` per concern was a tenth of the intake's CPU), into a
 plain `SchoolEntry`: the register is seeded by a data migration and only read here."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -5,6 +5,7 @@ broke the service's target (submission to first contact).
 Percentiles interpolate linearly between the closest ranks (as `statistics.quantiles(method="inclusive")` and
 numpy's default do): the median of 1, 2, 3, 4 days is 2.5; the 90th percentile of 1..10 days is 9.1.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,8 +50,15 @@ def figures(values: list[float]) -> WaitFigures:
     return WaitFigures(count=len(values), median_days=percentile(values, 0.5), p90_days=percentile(values, 0.9))
 
 
-def measure(rows: Iterable[tuple[Referral, int]], *, scope: str, id: str, name: str | None,
-            target: int | None, now: datetime | None = None) -> WaitingTimes:
+def measure(
+    rows: Iterable[tuple[Referral, int]],
+    *,
+    scope: str,
+    id: str,
+    name: str | None,
+    target: int | None,
+    now: datetime | None = None,
+) -> WaitingTimes:
     """`rows`: each referral with its service's target wait in days."""
     now = now or utcnow()
     to_decision: list[float] = []
@@ -75,11 +83,21 @@ def measure(rows: Iterable[tuple[Referral, int]], *, scope: str, id: str, name: 
         if _days(referral.submitted_at, now) > target_days:
             breaches += 1
             open_breaches += 1
-    return WaitingTimes(scope=scope, id=id, name=name, target_wait_days=target, referrals=total,  # type: ignore
-                        to_decision=figures(to_decision), to_first_contact=figures(to_contact),
-                        open_count=awaiting_decision + awaiting_contact, awaiting_decision=awaiting_decision,
-                        awaiting_first_contact=awaiting_contact, breaches=breaches, open_breaches=open_breaches,
-                        as_of=now)
+    return WaitingTimes(
+        scope=scope,
+        id=id,
+        name=name,
+        target_wait_days=target,
+        referrals=total,  # type: ignore
+        to_decision=figures(to_decision),
+        to_first_contact=figures(to_contact),
+        open_count=awaiting_decision + awaiting_contact,
+        awaiting_decision=awaiting_decision,
+        awaiting_first_contact=awaiting_contact,
+        breaches=breaches,
+        open_breaches=open_breaches,
+        as_of=now,
+    )
 
 
 def _window(query, since: datetime | None, until: datetime | None):  # type: ignore[no-untyped-def]
@@ -90,25 +108,41 @@ def _window(query, since: datetime | None, until: datetime | None):  # type: ign
     return query
 
 
-async def service_waiting(session: AsyncSession, *, service_id: str, since: datetime | None,
-                          until: datetime | None) -> WaitingTimes:
+async def service_waiting(
+    session: AsyncSession, *, service_id: str, since: datetime | None, until: datetime | None
+) -> WaitingTimes:
     """Aggregate figures of a service of the local offer: no child's data, visible to any signed-in caller."""
     service = await offer.load(session, service_id)
-    referrals = (await session.exec(_window(select(Referral).where(Referral.service_id == service.id),
-                                            since, until))).all()
-    return measure(((r, service.target_wait_days) for r in referrals), scope="service", id=service.id,
-                   name=service.name, target=service.target_wait_days)
+    referrals = (
+        await session.exec(_window(select(Referral).where(Referral.service_id == service.id), since, until))
+    ).all()
+    return measure(
+        ((r, service.target_wait_days) for r in referrals),
+        scope="service",
+        id=service.id,
+        name=service.name,
+        target=service.target_wait_days,
+    )
 
 
-async def school_waiting(session: AsyncSession, *, principal: Principal, urn: str, since: datetime | None,
-                         until: datetime | None) -> WaitingTimes:
+async def school_waiting(
+    session: AsyncSession, *, principal: Principal, urn: str, since: datetime | None, until: datetime | None
+) -> WaitingTimes:
     """Waits of the referrals a school made, each against its own service's target; for the school's staff and
     its LA's SEND officers."""
     school = await schools.lookup(session, urn)
     if school is None or not (is_school_staff_of(principal, urn) or is_la_officer_for(principal, school.la_code)):
         raise NotFound("no such school")
-    rows = (await session.exec(_window(select(Referral, Service.target_wait_days)
-                                       .join(Service, Referral.service_id == Service.id)
-                                       .where(Referral.school_urn == urn), since, until))).all()
+    rows = (
+        await session.exec(
+            _window(
+                select(Referral, Service.target_wait_days)
+                .join(Service, Referral.service_id == Service.id)
+                .where(Referral.school_urn == urn),
+                since,
+                until,
+            )
+        )
+    ).all()
     await audit.record(session, actor=principal, action="read", resource_type="school_waiting", resource_id=urn)
     return measure(rows, scope="school", id=urn, name=school.name, target=None)

@@ -1,4 +1,5 @@
 """What referral does with other services' events."""
+
 from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,8 +23,9 @@ async def on_consent_changed(session: AsyncSession, event: CloudEvent) -> None:
 
 def consumer_spec(settings: ReferralSettings) -> ConsumerSpec:
     return ConsumerSpec(
-        durable="referral", handlers={ConcernLinkedV1.subject: on_concern_linked,
-                                     ConsentChangedV1.subject: on_consent_changed},
-        max_deliver=settings.consumer_max_deliver, backoff_seconds=settings.consumer_backoff_seconds,
+        durable="referral",
+        handlers={ConcernLinkedV1.subject: on_concern_linked, ConsentChangedV1.subject: on_consent_changed},
+        max_deliver=settings.consumer_max_deliver,
+        backoff_seconds=settings.consumer_backoff_seconds,
         ack_wait_seconds=settings.consumer_ack_wait_seconds,
     )

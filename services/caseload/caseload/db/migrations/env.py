@@ -1,5 +1,4 @@
-from tas_common.migrations import run_env
-
 from caseload.domain.models import metadata
+from tas_common.migrations import run_env
 
 run_env(metadata)
