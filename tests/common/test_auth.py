@@ -167,3 +167,48 @@ async def test_a_verified_token_is_remembered_until_it_expires(issuer, verifier,
     monkeypatch.setattr("tas_common.auth.time.time", lambda: real_time() + 10)  # beyond exp + leeway
     assert verifier._cached(token) is None  # the cache no longer vouches for it: verified afresh (and refused
     assert token not in verifier._verified  # by PyJWT's own clock once really expired, as tested above)
+
+
+def _signed(dev_issuer: DevIssuer, **claim_overrides) -> str:
+    """A token correctly signed by the dev issuer whose claims are then overridden (for malformed TAS claims)."""
+    claims = jwt.decode(mint(dev_issuer), options={"verify_signature": False})
+    claims.update(claim_overrides)
+    return jwt.encode(claims, dev_issuer.private_path.read_bytes(), algorithm="ES256", headers={"kid": "tas-dev-1"})
+
+
+async def test_a_token_whose_algorithm_does_not_fit_the_key_is_refused(issuer, verifier):
+    """An RS256 header against the dev issuer's EC key made PyJWT raise TypeError (a 500 on every route)."""
+    with pytest.raises(Unauthorized):
+        await verifier.verify("eyJhbGciOiJSUzI1NiJ9.e30.AAAA")
+    claims = jwt.decode(mint(issuer), options={"verify_signature": False})
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with pytest.raises(Unauthorized):
+        await verifier.verify(jwt.encode(claims, rsa_key, algorithm="RS256", headers={"kid": "tas-dev-1"}))
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"roles": None},
+        {"roles": "senco"},
+        {"roles": [["senco"]]},
+        {"roles": [1]},
+        {"school_urns": 5},
+        {"school_urns": [{"urn": 1}]},
+        {"child_ids": None},
+        {"child_ids": [None]},
+        {"la_code": 999},
+        {"name": ["x"]},
+        {"org_type": "martian"},
+        {"org_id": None},
+        {"sub": 7},
+    ],
+)
+async def test_a_signed_token_with_malformed_tas_claims_is_refused(issuer, verifier, claims):
+    with pytest.raises(Unauthorized):
+        await verifier.verify(_signed(issuer, **claims))
+
+
+async def test_numeric_school_urns_are_read_as_strings(issuer, verifier):
+    principal = await verifier.verify(_signed(issuer, school_urns=[100000]))
+    assert principal.school_urns == {"100000"}

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
+import jwt
+
 from tas_common.testing import concern_body
 
 
@@ -35,3 +39,15 @@ async def test_wrong_content_type_gets_415(system, token):
 async def test_unknown_route_is_a_problem_too(system):
     response = await system.referral.get("/v1/nothing-here")
     assert response.status_code == 404 and response.json()["type"] == "urn:tas:problem:not-found"
+
+
+async def test_a_token_the_verifier_cannot_read_is_a_401_problem_not_a_500(system, issuer):
+    claims = {"iss": "tas-dev", "aud": "tas", "sub": "senco-1", "exp": int(time.time()) + 60}
+    claims |= {"org_id": "school-1", "org_type": "school", "roles": None, "school_urns": 5, "child_ids": None}
+    malformed = jwt.encode(claims, issuer.private_path.read_bytes(), algorithm="ES256")
+    for token in ("eyJhbGciOiJSUzI1NiJ9.e30.AAAA", malformed):
+        for client, path in ((system.referral, "/v1/referrals"), (system.caseload, "/v1/caseload")):
+            response = await client.get(path, headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 401, (path, response.text)
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["type"] == "urn:tas:problem:unauthorized"
