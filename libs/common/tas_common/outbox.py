@@ -118,6 +118,8 @@ class OutboxRelay:
                 await asyncio.sleep(min(0.2 * 2 ** min(failures, 5), 5.0))
                 continue
             self._wake.clear()
+            if self._stopping:  # stop() came while publishing: its wake-up was just cleared
+                break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
 

@@ -110,6 +110,16 @@ class ServiceRuntime:
         self.bus_ready.set()
         await asyncio.gather(*tasks)
 
+    async def idle(self, wake: asyncio.Event, timeout: float) -> None:
+        """A worker's pause between rounds: returns when `wake` is set, when the runtime starts stopping (so that
+        shutdown does not wait out the timeout), or after `timeout` seconds."""
+        waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(self.stopping.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
     async def refresh_gauges(self) -> None:
         """Bring the outbox and consumer gauges up to date; each part on its own, so that a NATS outage still
         shows the outbox growing (the gauges keep their last value for what cannot be read)."""

@@ -16,7 +16,6 @@ Exactly once, as far as a provider lets us:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -332,8 +331,7 @@ async def run_dispatcher(runtime: ServiceRuntime) -> None:
                     continue  # perhaps more are due
             except Exception as exc:
                 log.error("dispatch failed", extra={"error": type(exc).__name__})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=1.0)
+            await runtime.idle(wake, 1.0)
     finally:
         for provider in dispatcher.by_name.values():
             close = getattr(provider, "aclose", None)
