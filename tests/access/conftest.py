@@ -56,6 +56,9 @@ ACTORS: dict[str, tuple[list[str], str, dict[str, Any]]] = {
     "mis_out": (["mis_client"], "mis", {"org_id": "mis-vendor-1", "sub": "mis-2", "school_urns": [OTHER_SCHOOL]}),
     "family": (["parent"], "family", {}),  # sub = the in-scope child's contact, child_ids = [in]
     "other_family": (["parent"], "family", {}),  # the family of another child (in school 100001)
+    # a parent of that other child whose token names the in-scope child (and the out child) in `child_ids`: a
+    # forged or mis-issued claim. Caseload and notify check the relationship in their own data.
+    "forged_family": (["parent"], "family", {}),
     "anonymous": ([], "", {}),
 }
 
@@ -279,6 +282,11 @@ async def _seed(world: World) -> None:
         "org_id": "family-third",
         "sub": third_family["items"][0]["id"],
         "child_ids": [third["child_id"]],
+    }
+    world.actor_claims["forged_family"] = {
+        "org_id": "family-third",
+        "sub": third_family["items"][0]["id"],
+        "child_ids": [third["child_id"], world.ids["in"]["child_id"], world.ids["out"]["child_id"]],
     }
     for target in ("in", "out"):
         child = world.ids[target]["child_id"]

@@ -34,9 +34,12 @@ class Helpers:
         self.ot = token("ot", "health", org_id="nhs-trust-1", sub="ot-1")
         self.social = token("social_worker", "social_care", org_id="council-sc", sub="sw-1")
         self.outsider = token("slt", "health", org_id="nhs-trust-2", sub="slt-9")
+        self.family_members: dict[str, str] = {}  # child id → the id of its first family member
 
     def family(self, child_id: str) -> dict[str, str]:
-        return self.token("parent", "family", org_id=f"family-{child_id[:8]}", sub="parent-1", child_ids=[child_id])
+        """A token of the child's first family member (caseload checks `sub` against the child's family)."""
+        sub = self.family_members[child_id]
+        return self.token("parent", "family", org_id=f"family-{child_id[:8]}", sub=sub, child_ids=[child_id])
 
     async def child(
         self,
@@ -76,6 +79,8 @@ class Helpers:
         lead = self.senco if school == SCHOOL else self.token("senco", "school", school_urns=[school])
         r = await self.system.caseload.get("/v1/children", params={"upn": body["child"]["upn"]}, headers=lead)
         child = next(c for c in r.json()["items"])
+        family = await self.system.caseload.get(f"/v1/children/{child['id']}/family", headers=lead)
+        self.family_members[child["id"]] = family.json()["items"][0]["id"]
         return {**child, "concern_id": concern.concern_id, "body": body}
 
     async def publish_referral(self, payload: EventPayload, event_id: str | None = None) -> CloudEvent:

@@ -53,7 +53,8 @@ async def test_concern_to_team_to_co_produced_plan_to_fhir(system, token):
         return res.json()["items"] if res.status_code == 200 else None
 
     child_id = (await eventually(child_found, what="the child in caseload"))[0]["id"]
-    family = token("parent", "family", org_id="family-41", sub="parent-41", child_ids=[child_id])
+    members = (await system.caseload.get(f"/v1/children/{child_id}/family", headers=senco)).json()["items"]
+    family = token("parent", "family", org_id="family-41", sub=members[0]["id"], child_ids=[child_id])
     assert (await system.caseload.get(f"/v1/children/{child_id}", headers=slt)).status_code == 404
 
     # referral's API for accepting does not exist on this branch: publish the event by referral's real path

@@ -277,8 +277,12 @@ async def test_who_reads_a_childs_notifications(system, token):
             ),
             added=True,
         )
-    mine = await seed(system, status="delivered", child_id=child, contact_id="parent-a")
+    parent_a = await add_contact(db, child_id=child, contact_id="parent-a")
+    await add_contact(db, child_id=child, contact_id="parent-b", email="b@example.org")
+    mine = await seed(system, status="delivered", child_id=child, contact_id=parent_a)
     theirs = await seed(system, status="delivered", child_id=child, contact_id="parent-b")
+    # a parent of another child whose token names this child too (a forged or mis-issued `child_ids`)
+    elsewhere = await add_contact(db, child_id=new_id(), email="c@example.org")
     allowed = [
         token("senco", "school", school_urns=["100000"]),
         token("send_officer", "local_authority", la_code="999"),
@@ -293,6 +297,8 @@ async def test_who_reads_a_childs_notifications(system, token):
     assert (await system.notify.get(f"/v1/notifications/{theirs.id}", headers=parent)).status_code == 404
     assert (await system.notify.get(f"/v1/notifications/{mine.id}", headers=parent)).status_code == 200
     denied = [
+        token([], "family", sub=elsewhere, child_ids=[child]),
+        token([], "family", sub="parent-a", child_ids=[new_id()]),
         token("slt", "health", org_id="nhs-trust-1", sub="slt-2"),
         token("senco", "school", school_urns=["999999"]),
         token("teacher", "school", school_urns=["100000"]),

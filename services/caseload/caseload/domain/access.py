@@ -27,7 +27,7 @@ from tas_common.auth import OrgType, Principal
 from tas_common.db import utcnow
 from tas_common.errors import DomainError, Forbidden, NotFound
 
-from .models import BreakGlass, Child, ChronologyEntry, TeamMember
+from .models import BreakGlass, Child, ChronologyEntry, FamilyMember, TeamMember
 
 SCHOOL_LEADS = ("senco", "dsl", "head")
 SAFEGUARDING_LEADS = ("senco", "dsl")
@@ -77,6 +77,15 @@ async def active_membership(session: AsyncSession, principal: Principal, child_i
     ).first()  # type: ignore[union-attr]
 
 
+async def is_family_member(session: AsyncSession, principal: Principal, child_id: str) -> bool:
+    """A family token names the child in `child_ids` and its `sub` is one of the child's family members here: the
+    claim alone is not trusted (a mis-issued or forged `child_ids` must not open another child's record)."""
+    if principal.org_type != OrgType.family or child_id not in principal.child_ids:
+        return False
+    member = await session.get(FamilyMember, principal.sub)
+    return member is not None and member.child_id == child_id
+
+
 def may_break_glass(principal: Principal) -> bool:
     return principal.org_type not in (OrgType.family, OrgType.mis) and principal.has_role(*BREAK_GLASS_ROLES)
 
@@ -119,7 +128,7 @@ async def has_relationship(session: AsyncSession, principal: Principal, child: C
         case OrgType.local_authority if is_la_officer(principal, child):
             return True
         case OrgType.family:
-            return child.id in principal.child_ids
+            return await is_family_member(session, principal, child.id)
         case OrgType.mis:
             return False
     return await active_membership(session, principal, child.id) is not None

@@ -849,9 +849,16 @@ async def apply_receipt(
 
 
 async def can_read_child(session: AsyncSession, *, principal: Principal, child_id: str) -> bool:
-    """Like caseload: the child's team, the school's SENCO/DSL/head, the LA's SEND officers, the family."""
+    """Like caseload: the child's team, the school's SENCO/DSL/head, the LA's SEND officers, the family (a contact
+    of this child here, whose token names the child: `child_ids` alone is not trusted)."""
     if principal.org_type == OrgType.family:
-        return child_id in principal.child_ids
+        contact = await session.get(Contact, principal.sub)
+        return (
+            child_id in principal.child_ids
+            and contact is not None
+            and not contact.removed
+            and contact.child_id == child_id
+        )
     if await session.get(TeamMember, (child_id, principal.sub, principal.org_id)) is not None:
         return True
     scope = await session.get(ChildScope, child_id)
