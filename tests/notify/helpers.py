@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from notify.domain import notifications
+from notify.domain import replicas
 from notify.domain.models import Notification
 from tas_common.db import Database, utcnow
 from tas_common.events.schemas import FamilyContactChangedV1
@@ -34,7 +34,7 @@ async def add_contact(
 ) -> str:
     contact_id = contact_id or new_id()
     async with db.transaction() as session:
-        await notifications.upsert_contact(
+        await replicas.upsert_contact(
             session,
             change=FamilyContactChangedV1(
                 child_id=child_id,

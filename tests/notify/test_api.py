@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlmodel import select
 
-from notify.domain import notifications
+from notify.domain import replicas, triggers
 from notify.domain.models import Notification, Suppression, TeamMember
 from tas_common.events.schemas import TeamMemberAddedV1
 
@@ -205,7 +205,7 @@ async def test_templates_admin(system, token):
     from tas_common.events.schemas import ReferralAcceptedV1
 
     async with db.transaction() as session:
-        (n,) = await notifications.referral_outcome(
+        (n,) = await triggers.referral_outcome(
             session,
             settings=settings,
             kind="accepted",
@@ -269,8 +269,8 @@ async def test_who_reads_a_childs_notifications(system, token):
     db = system.runtime("notify").db
     child = new_id()
     async with db.transaction() as session:
-        await notifications.remember_child_scope(session, child_id=child, school_urn="100000", la_code="999")
-        await notifications.team_member_changed(
+        await replicas.remember_child_scope(session, child_id=child, school_urn="100000", la_code="999")
+        await replicas.team_member_changed(
             session,
             member=TeamMemberAddedV1(
                 child_id=child, member_sub="slt-1", member_name="S", org_id="nhs-trust-1", org_type="health"
@@ -313,7 +313,7 @@ async def test_who_reads_a_childs_notifications(system, token):
         await system.notify.get("/v1/notifications", params={"child_id": child}, headers=token("mis", "mis"))
     ).status_code == 403
     async with db.transaction() as session:
-        await notifications.team_member_changed(
+        await replicas.team_member_changed(
             session,
             member=TeamMemberAddedV1(
                 child_id=child, member_sub="slt-1", member_name="S", org_id="nhs-trust-1", org_type="health"

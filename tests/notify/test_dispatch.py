@@ -8,7 +8,7 @@ from datetime import UTC, timedelta
 
 import pytest
 
-from notify.domain import notifications
+from notify.domain import scheduling, triggers
 from notify.domain.dispatch import Dispatcher
 from notify.providers.govuk_notify import NotifySmsProvider
 from notify.providers.ratelimit import TokenBucket
@@ -48,7 +48,7 @@ async def queue_messages(db, settings, *, count: int = 1, channel: str = "sms") 
             db, child_id=child, channel=channel, mobile=f"07700 900{100 + i:03d}", email=f"p{i}@example.org"
         )
         async with db.transaction() as session:
-            created = await notifications.referral_outcome(
+            created = await triggers.referral_outcome(
                 session,
                 settings=settings,
                 kind="accepted",
@@ -231,9 +231,9 @@ async def test_crash_before_notify_was_called_sends_once_on_sweep(db, make_setti
     settings = make_settings(sweeper_after_seconds=60, **daytime)
     await queue_messages(db, settings)
     async with db.transaction() as session:
-        (n,) = await notifications.claim_due(session, limit=5, dialect="sqlite", settings=settings)
+        (n,) = await scheduling.claim_due(session, limit=5, dialect="sqlite", settings=settings)
     async with db.transaction() as session:
-        await notifications.mark_attempt(session, notification_id=n.id, provider="notify")
+        await scheduling.mark_attempt(session, notification_id=n.id, provider="notify")
     dispatcher = Dispatcher(db=db, settings=settings, routes={"sms": [notify_provider(fake_notify)]})
     assert await dispatcher.sweep(now=utcnow() + timedelta(seconds=61)) == 1
     assert len(fake_notify.notifications) == 1
@@ -256,9 +256,9 @@ async def test_a_claimed_row_is_not_claimed_again(db, make_settings, daytime):
     settings = make_settings(**daytime)
     await queue_messages(db, settings)
     async with db.transaction() as session:
-        first = await notifications.claim_due(session, limit=5, dialect="sqlite", settings=settings)
+        first = await scheduling.claim_due(session, limit=5, dialect="sqlite", settings=settings)
     async with db.transaction() as session:
-        second = await notifications.claim_due(session, limit=5, dialect="sqlite", settings=settings)
+        second = await scheduling.claim_due(session, limit=5, dialect="sqlite", settings=settings)
     assert len(first) == 1 and second == []
 
 

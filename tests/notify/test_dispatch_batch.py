@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from notify.domain import notifications, recipients
+from notify.domain import models, recipients, replicas, triggers
 from notify.domain.dispatch import Dispatcher
 from notify.providers.base import Accepted, PermanentFailure, TemporaryFailure
 from notify.providers.ratelimit import TokenBucket
@@ -43,7 +43,7 @@ class ScriptedEmail:
 async def referral_accepted(db: Database, settings, *, child_id: str) -> None:
     """A referral for `child_id` accepted: queues the family's referral_accepted message."""
     async with db.transaction() as session:
-        await notifications.referral_outcome(
+        await triggers.referral_outcome(
             session,
             settings=settings,
             kind="accepted",
@@ -170,11 +170,11 @@ async def test_contact_replica_update_replaces_details_and_keeps_a_newer_local_o
     child, contact = new_id(), new_id()
     await add_contact(db, child_id=child, contact_id=contact, email="old@example.org", mobile="07700 900111")
     async with db.transaction() as session:
-        row = await session.get(notifications.Contact, contact)
+        row = await session.get(models.Contact, contact)
         row.opted_out, row.preferences_set_at = True, datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
         session.add(row)
     async with db.transaction() as session:  # an older caseload event: details change, the opt-out stays
-        await notifications.upsert_contact(
+        await replicas.upsert_contact(
             session,
             event_time=datetime(2026, 6, 10, 11, 0, tzinfo=UTC),
             change=FamilyContactChangedV1(
@@ -190,7 +190,7 @@ async def test_contact_replica_update_replaces_details_and_keeps_a_newer_local_o
             ),
         )
     async with db.reader() as session:
-        row = await session.get(notifications.Contact, contact)
+        row = await session.get(models.Contact, contact)
     assert (row.relationship, row.parental_responsibility, row.mobile, row.email) == (
         "carer",
         False,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notify.domain import notifications, recipients
+from notify.domain import models, recipients, scheduling, triggers
 from tas_common.events.schemas import (
     PlanPublishedV1,
     ReferralAcceptedV1,
@@ -52,7 +52,7 @@ async def test_referral_accepted_goes_to_each_contact_with_parental_responsibili
     await add_contact(db, child_id=new_id(), email="other-child@example.org")
     await run(
         db,
-        notifications.referral_outcome,
+        triggers.referral_outcome,
         settings=settings,
         kind="accepted",
         referral=accepted(child),
@@ -75,7 +75,7 @@ async def test_safeguarding_referral_and_unlinked_referral_send_nothing_to_the_f
     await add_contact(db, child_id=child)
     await run(
         db,
-        notifications.referral_outcome,
+        triggers.referral_outcome,
         settings=settings,
         kind="accepted",
         referral=accepted(child, safeguarding=True),
@@ -84,7 +84,7 @@ async def test_safeguarding_referral_and_unlinked_referral_send_nothing_to_the_f
     )
     await run(
         db,
-        notifications.referral_outcome,
+        triggers.referral_outcome,
         settings=settings,
         kind="accepted",
         referral=accepted(None),
@@ -102,7 +102,7 @@ async def test_a_second_event_about_the_same_fact_sends_nothing_more(db, make_se
     for _ in range(2):  # two events (two ids) that say the same referral was accepted
         await run(
             db,
-            notifications.referral_outcome,
+            triggers.referral_outcome,
             settings=settings,
             kind="accepted",
             referral=fact,
@@ -115,7 +115,7 @@ async def test_a_second_event_about_the_same_fact_sends_nothing_more(db, make_se
     )
     await run(
         db,
-        notifications.referral_outcome,
+        triggers.referral_outcome,
         settings=settings,
         kind="declined",
         referral=declined,
@@ -140,7 +140,7 @@ async def test_a_second_event_about_the_same_fact_sends_nothing_more(db, make_se
     ],
 )
 def test_quiet_hours_end_in_uk_time(make_settings, now, expected):
-    assert notifications.quiet_hours_end(now, settings=make_settings()) == expected
+    assert scheduling.quiet_hours_end(now, settings=make_settings()) == expected
 
 
 async def test_sms_waits_for_morning_email_does_not(db, make_settings):
@@ -151,7 +151,7 @@ async def test_sms_waits_for_morning_email_does_not(db, make_settings):
     late = datetime(2026, 6, 10, 21, 15, tzinfo=UTC)  # 22:15 BST
     await run(
         db,
-        notifications.referral_outcome,
+        triggers.referral_outcome,
         settings=settings,
         kind="accepted",
         referral=accepted(child),
@@ -162,10 +162,10 @@ async def test_sms_waits_for_morning_email_does_not(db, make_settings):
     assert by_channel["sms"].not_before.replace(tzinfo=UTC) == datetime(2026, 6, 11, 7, 0, tzinfo=UTC)
     assert by_channel["email"].not_before is None
     async with db.transaction() as session:
-        claimed = await notifications.claim_due(session, limit=10, dialect="sqlite", settings=settings, now=late)
+        claimed = await scheduling.claim_due(session, limit=10, dialect="sqlite", settings=settings, now=late)
     assert [n.channel for n in claimed] == ["email"]
     async with db.transaction() as session:
-        morning = await notifications.claim_due(
+        morning = await scheduling.claim_due(
             session, limit=10, dialect="sqlite", settings=settings, now=datetime(2026, 6, 11, 7, 0, tzinfo=UTC)
         )
     assert [n.channel for n in morning] == ["sms"]
@@ -177,7 +177,7 @@ async def test_a_retry_that_comes_due_at_night_is_moved_to_morning(db, make_sett
     await add_contact(db, child_id=child, channel="sms")
     await run(
         db,
-        notifications.referral_outcome,
+        triggers.referral_outcome,
         settings=settings,
         kind="accepted",
         referral=accepted(child),
@@ -186,7 +186,7 @@ async def test_a_retry_that_comes_due_at_night_is_moved_to_morning(db, make_sett
     )
     night = datetime(2026, 6, 10, 22, 0, tzinfo=UTC)
     async with db.transaction() as session:
-        assert await notifications.claim_due(session, limit=10, dialect="sqlite", settings=settings, now=night) == []
+        assert await scheduling.claim_due(session, limit=10, dialect="sqlite", settings=settings, now=night) == []
     (n,) = await rows(db)
     assert n.status == "created" and n.not_before.replace(tzinfo=UTC) == datetime(2026, 6, 11, 7, tzinfo=UTC)
 
@@ -198,14 +198,14 @@ async def test_review_scheduled_now_and_reminder_before_and_a_move_cancels_the_o
     review = ReviewScheduledV1(
         child_id=child, review_id=new_id(), scheduled_for=datetime(2026, 6, 20, 9, 30, tzinfo=UTC)
     )
-    await run(db, notifications.review_scheduled, settings=settings, review=review, event_id=new_id(), now=NOON)
+    await run(db, triggers.review_scheduled, settings=settings, review=review, event_id=new_id(), now=NOON)
     reminder, now_msg = sorted(await rows(db), key=lambda n: n.template)
     assert now_msg.template == "review_scheduled" and now_msg.not_before is None
     assert "20 Mehefin 2026 am 10:30" in now_msg.body  # Welsh, UK time
     assert reminder.template == "review_reminder"
     assert reminder.not_before.replace(tzinfo=UTC) == datetime(2026, 6, 18, 9, 30, tzinfo=UTC)
     moved = review.model_copy(update={"scheduled_for": datetime(2026, 6, 25, 9, 30, tzinfo=UTC)})
-    await run(db, notifications.review_scheduled, settings=settings, review=moved, event_id=new_id(), now=NOON)
+    await run(db, triggers.review_scheduled, settings=settings, review=moved, event_id=new_id(), now=NOON)
     statuses = sorted((n.template, n.status, n.body.split("ar ")[-1][:20]) for n in await rows(db))
     assert [s[:2] for s in statuses] == [
         ("review_reminder", "cancelled"),
@@ -220,7 +220,7 @@ async def test_no_reminder_when_the_review_is_too_close(db, make_settings):
     child = new_id()
     await add_contact(db, child_id=child)
     review = ReviewScheduledV1(child_id=child, review_id=new_id(), scheduled_for=NOON + timedelta(days=1))
-    await run(db, notifications.review_scheduled, settings=settings, review=review, event_id=new_id(), now=NOON)
+    await run(db, triggers.review_scheduled, settings=settings, review=review, event_id=new_id(), now=NOON)
     assert [n.template for n in await rows(db)] == ["review_scheduled"]
 
 
@@ -233,7 +233,7 @@ async def test_plan_published(db, make_settings, status, template):
     child = new_id()
     await add_contact(db, child_id=child)
     plan = PlanPublishedV1(child_id=child, plan_id=new_id(), version=2, status=status)
-    await run(db, notifications.plan_published, settings=settings, plan=plan, event_id=new_id(), now=NOON)
+    await run(db, triggers.plan_published, settings=settings, plan=plan, event_id=new_id(), now=NOON)
     assert [n.template for n in await rows(db)] == ([template] if template else [])
 
 
@@ -251,14 +251,12 @@ async def test_new_referral_tells_the_receiving_teams_inbox_marked_urgent(db, ma
         service_contact_email="slt-team@example.org",
     )
     for _ in range(2):
-        await run(
-            db, notifications.referral_submitted, settings=settings, referral=submitted, event_id=new_id(), now=NOON
-        )
+        await run(db, triggers.referral_submitted, settings=settings, referral=submitted, event_id=new_id(), now=NOON)
     (n,) = await rows(db)
     assert (n.channel, n.recipient, n.recipient_key) == ("email", "slt-team@example.org", "inbox:svc-slt")
     assert n.subject == "New request for support: urgent" and "It is marked urgent." in n.body
     routine = submitted.model_copy(update={"referral_id": new_id(), "urgency": "routine"})
-    await run(db, notifications.referral_submitted, settings=settings, referral=routine, event_id=new_id(), now=NOON)
+    await run(db, triggers.referral_submitted, settings=settings, referral=routine, event_id=new_id(), now=NOON)
     plain = (await rows(db, dedupe_key=f"referral.submitted:{routine.referral_id}"))[0]
     assert plain.subject == "New request for support" and "urgent" not in plain.body
 
@@ -273,7 +271,7 @@ async def test_suppressed_address_gets_a_permanent_failure_not_a_message(db, mak
         )
     await run(
         db,
-        notifications.referral_outcome,
+        triggers.referral_outcome,
         settings=settings,
         kind="accepted",
         referral=accepted(child),
@@ -284,7 +282,7 @@ async def test_suppressed_address_gets_a_permanent_failure_not_a_message(db, mak
     assert (n.status, n.failure_reason) == ("permanent-failure", "suppressed: hard-bounce")
     assert await outbox_types(db) == ["tas.notify.notification.failed.v1"]
     async with db.transaction() as session:
-        assert await notifications.claim_due(session, limit=10, dialect="sqlite", settings=settings, now=NOON) == []
+        assert await scheduling.claim_due(session, limit=10, dialect="sqlite", settings=settings, now=NOON) == []
 
 
 async def test_landline_is_refused_for_sms_and_email_used_instead_or_failure_recorded(db, make_settings):
@@ -294,7 +292,7 @@ async def test_landline_is_refused_for_sms_and_email_used_instead_or_failure_rec
     nothing = await add_contact(db, child_id=child, channel="sms", mobile="0909 8790000", email="not-an-email")
     await run(
         db,
-        notifications.referral_outcome,
+        triggers.referral_outcome,
         settings=settings,
         kind="accepted",
         referral=accepted(child),
@@ -322,7 +320,7 @@ async def test_contact_replica_keeps_a_newer_local_preference(db, make_settings)
     child = new_id()
     contact = await add_contact(db, child_id=child, channel="sms", language="en")
     async with db.transaction() as session:
-        row = await session.get(notifications.Contact, contact)
+        row = await session.get(models.Contact, contact)
         row.preferred_channel, row.language = "email", "cy"
         row.preferences_set_at = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
         session.add(row)
@@ -335,7 +333,7 @@ async def test_contact_replica_keeps_a_newer_local_preference(db, make_settings)
         at=datetime(2026, 6, 10, 11, 0, tzinfo=UTC),
     )
     async with db.reader() as session:
-        row = await session.get(notifications.Contact, contact)
+        row = await session.get(models.Contact, contact)
     assert (row.preferred_channel, row.language) == ("email", "cy")
     await add_contact(
         db,
@@ -346,5 +344,5 @@ async def test_contact_replica_keeps_a_newer_local_preference(db, make_settings)
         at=datetime(2026, 6, 10, 13, 0, tzinfo=UTC),
     )
     async with db.reader() as session:
-        row = await session.get(notifications.Contact, contact)
+        row = await session.get(models.Contact, contact)
     assert (row.preferred_channel, row.language) == ("sms", "en")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from ..domain import notifications
+from ..domain import reading
 from ..domain.schemas import NotificationPublic, Page
 from .deps import DatabaseDep, PractitionerOrFamily
 
@@ -17,9 +17,7 @@ async def list_notifications(
     limit: int = Query(default=50, ge=1, le=200),
 ) -> Page[NotificationPublic]:
     async with db.transaction() as session:
-        return Page(
-            items=await notifications.list_for_child(session, principal=principal, child_id=child_id, limit=limit)
-        )
+        return Page(items=await reading.list_for_child(session, principal=principal, child_id=child_id, limit=limit))
 
 
 @router.get("/{notification_id}", response_model=NotificationPublic, summary="One message and its status")
@@ -27,4 +25,4 @@ async def get_notification(
     notification_id: str, principal: PractitionerOrFamily, db: DatabaseDep
 ) -> NotificationPublic:
     async with db.transaction() as session:
-        return await notifications.get_notification(session, principal=principal, notification_id=notification_id)
+        return await reading.get_notification(session, principal=principal, notification_id=notification_id)

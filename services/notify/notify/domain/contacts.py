@@ -17,8 +17,9 @@ from tas_common.events.schemas import ContactPreferencesChangedV1
 from tas_common.outbox import add_event
 
 from . import recipients
-from .models import Contact
-from .notifications import SOURCE, _suppress_contact, can_read_child
+from .models import SOURCE, Contact
+from .reading import can_read_child
+from .replicas import suppress_contact
 from .schemas import PreferencesPublic, PreferencesUpdate
 
 
@@ -85,7 +86,7 @@ async def update_preferences(
         contact.language = change.language
     if change.opted_out is True:
         contact.opted_out = True
-        await _suppress_contact(session, contact=contact, source="contact preferences")
+        await suppress_contact(session, contact=contact, source="contact preferences")
     elif change.opted_out is False:
         contact.opted_out = False
         for channel, raw in (("sms", contact.mobile), ("email", contact.email)):

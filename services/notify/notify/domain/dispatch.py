@@ -42,7 +42,7 @@ from ..providers.outbox import SmsOutboxProvider
 from ..providers.ratelimit import TokenBucket
 from ..providers.smtp import SmtpProvider
 from ..providers.twilio import TwilioSmsProvider
-from . import notifications
+from . import lifecycle, recipients, scheduling
 from .models import Notification
 
 log = logging.getLogger("tas.notify.dispatch")
@@ -158,10 +158,10 @@ class Dispatcher:
         outcomes: list[Outcome] = []
         first: dict[str, Provider | None] = {}
         async with self.db.transaction() as session:
-            claimed = await notifications.claim_due(
+            claimed = await scheduling.claim_due(
                 session, limit=limit, dialect=self.db.dialect, settings=self.settings, now=now
             )
-            blocked = await notifications.blocked_among(session, rows=claimed)
+            blocked = await recipients.blocked_among(session, rows=claimed)
             attempts = []
             for n in claimed:
                 if n.id in blocked:
@@ -172,7 +172,7 @@ class Dispatcher:
                 attempts.append(attempt)
             marked: set[str] = set()
             for name in {p.name for p in first.values() if p is not None}:
-                marked |= await notifications.mark_attempts(
+                marked |= await scheduling.mark_attempts(
                     session,
                     notification_ids=[i for i, p in first.items() if p is not None and p.name == name],
                     provider=name,
@@ -219,7 +219,7 @@ class Dispatcher:
         n = outcome.n
         with span(n.traceparent):
             if outcome.accepted is not None:
-                await notifications.record_accepted(
+                await lifecycle.accepted(
                     session,
                     n=n,
                     provider=outcome.accepted.provider,
@@ -229,20 +229,20 @@ class Dispatcher:
             elif outcome.failed is not None:
                 status, reason = outcome.failed
                 log.warning("send failed", extra={"notification_id": n.id, "status": status, "error": reason[:120]})
-                await notifications.record_failure(
+                await lifecycle.failed(
                     session, notification_id=n.id, status=status, reason=reason, settings=self.settings
                 )
             elif outcome.retry_at is not None:
-                await notifications.release(session, notification_id=n.id, not_before=outcome.retry_at)
+                await lifecycle.release(session, notification_id=n.id, not_before=outcome.retry_at)
 
     async def sweep(self, *, now: datetime | None = None) -> int:
         """Finish messages a crash left in `sending` without a provider reference."""
         now = now or utcnow()
         async with self.db.transaction() as session:
-            rows = await notifications.stuck(
+            rows = await scheduling.stuck(
                 session, older_than=now - timedelta(seconds=self.settings.sweeper_after_seconds)
             )
-            taken = [n for n in rows if await notifications.reclaim(session, n=n, now=now)]
+            taken = [n for n in rows if await scheduling.reclaim(session, n=n, now=now)]
         for n in taken:
             log.warning("resuming an interrupted send", extra={"notification_id": n.id, "provider": n.provider})
             provider = self.by_name.get(n.provider or "")
@@ -255,7 +255,7 @@ class Dispatcher:
                     await self.record([Outcome(n, accepted=found)])
                     continue
             async with self.db.transaction() as session:
-                reason = await notifications.blocked_by_suppression(session, n=n)
+                reason = await recipients.suppression_reason(session, channel=n.channel, address=n.recipient)
             if reason is not None:
                 await self.record([Outcome(n, failed=("permanent-failure", f"suppressed: {reason}"))])
                 continue
@@ -278,7 +278,7 @@ class Dispatcher:
         while provider is not None:
             if not marked:
                 async with self.db.transaction() as session:
-                    if not await notifications.mark_attempt(session, notification_id=n.id, provider=provider.name):
+                    if not await scheduling.mark_attempt(session, notification_id=n.id, provider=provider.name):
                         return None
             marked = False
             try:
@@ -316,7 +316,7 @@ async def run_dispatcher(runtime: ServiceRuntime) -> None:
     )
     runtime.extras["dispatcher"] = dispatcher
     wake = asyncio.Event()
-    runtime.db.on_commit(wake.set, when=notifications.QUEUED)
+    runtime.db.on_commit(wake.set, when=lifecycle.QUEUED)
     sweep_every = max(1.0, min(60.0, settings.sweeper_after_seconds / 2))
     last_sweep = 0.0
     loop = asyncio.get_running_loop()

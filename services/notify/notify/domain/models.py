@@ -5,14 +5,20 @@ every notification with its delivery status."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Column, DateTime, Index, UniqueConstraint
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.db import make_registry, utcnow
 from tas_common.tables import attach_infra
 
+SOURCE = "tas/notify"
+"""The `source` of the events notify publishes."""
 registry = make_registry()
 metadata = registry.metadata
 attach_infra(metadata)
@@ -24,6 +30,15 @@ class Table(SQLModel, registry=registry):
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def per_dialect(build: Callable[[Callable[..., Any]], Any]) -> dict[str, Any]:
+    """The statement for each database TAS runs on: SQLAlchemy spells INSERT ... ON CONFLICT per dialect."""
+    return {"sqlite": build(sqlite.insert), "postgresql": build(postgresql.insert)}
+
+
+def dialect_of(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 class ChildScope(Table, table=True):

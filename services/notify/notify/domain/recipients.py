@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.identifiers import is_valid_email, normalise_uk_mobile
 
-from .models import Suppression
+from .models import Notification, Suppression
 
 SUPPRESSION_REASONS = ("hard-bounce", "complaint", "opt-out", "sms-stop")
 _suppression = Suppression.__table__
@@ -50,7 +50,7 @@ class Route:
 
 
 class Addressable(Protocol):
-    """A contact, or a row of its columns (notifications.family_recipients)."""
+    """A contact, or a row of its columns (messages.family_recipients)."""
 
     preferred_channel: str
     mobile: str | None
@@ -91,6 +91,12 @@ async def suppression_reasons(session: AsyncSession, *, addresses: list[tuple[st
     rows = (await session.execute(_REASONS, {"addresses": sorted(set(keys.values()))})).all()
     found = {row.address: row.reason for row in rows}
     return {pair: found[key] for pair, key in keys.items() if key in found}
+
+
+async def blocked_among(session: AsyncSession, *, rows: list[Notification]) -> dict[str, str]:
+    """The messages of `rows` whose address is suppressed: notification id → suppression reason (one query)."""
+    reasons = await suppression_reasons(session, addresses=[(n.channel, n.recipient) for n in rows])
+    return {n.id: reasons[(n.channel, n.recipient)] for n in rows if (n.channel, n.recipient) in reasons}
 
 
 async def suppress(session: AsyncSession, *, channel: str, address: str, reason: str, source: str) -> None:

@@ -25,19 +25,19 @@ from tas_common.events.schemas import (
 )
 
 from ..config import NotifySettings
-from ..domain import notifications
+from ..domain import replicas, triggers
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 
 
 def consumer_spec(settings: NotifySettings) -> ConsumerSpec:
     async def on_contact_changed(session: AsyncSession, event: CloudEvent) -> None:
-        await notifications.upsert_contact(
+        await replicas.upsert_contact(
             session, change=FamilyContactChangedV1.model_validate(event.data), event_time=event.time
         )
 
     async def on_concern_linked(session: AsyncSession, event: CloudEvent) -> None:
-        await notifications.acknowledge_concern(
+        await triggers.acknowledge_concern(
             session,
             settings=settings,
             linked=ConcernLinkedV1.model_validate(event.data),
@@ -47,7 +47,7 @@ def consumer_spec(settings: NotifySettings) -> ConsumerSpec:
 
     def on_referral(kind: str, model: type[ReferralAcceptedV1 | ReferralDeclinedV1 | ReferralRedirectedV1]) -> Handler:
         async def handle(session: AsyncSession, event: CloudEvent) -> None:
-            await notifications.referral_outcome(
+            await triggers.referral_outcome(
                 session,
                 settings=settings,
                 kind=kind,
@@ -59,7 +59,7 @@ def consumer_spec(settings: NotifySettings) -> ConsumerSpec:
         return handle
 
     async def on_referral_submitted(session: AsyncSession, event: CloudEvent) -> None:
-        await notifications.referral_submitted(
+        await triggers.referral_submitted(
             session,
             settings=settings,
             referral=ReferralSubmittedV1.model_validate(event.data),
@@ -68,12 +68,12 @@ def consumer_spec(settings: NotifySettings) -> ConsumerSpec:
         )
 
     async def on_plan_published(session: AsyncSession, event: CloudEvent) -> None:
-        await notifications.plan_published(
+        await triggers.plan_published(
             session, settings=settings, plan=PlanPublishedV1.model_validate(event.data), event_id=event.id, now=utcnow()
         )
 
     async def on_review_scheduled(session: AsyncSession, event: CloudEvent) -> None:
-        await notifications.review_scheduled(
+        await triggers.review_scheduled(
             session,
             settings=settings,
             review=ReviewScheduledV1.model_validate(event.data),
@@ -82,14 +82,10 @@ def consumer_spec(settings: NotifySettings) -> ConsumerSpec:
         )
 
     async def on_member_added(session: AsyncSession, event: CloudEvent) -> None:
-        await notifications.team_member_changed(
-            session, member=TeamMemberAddedV1.model_validate(event.data), added=True
-        )
+        await replicas.team_member_changed(session, member=TeamMemberAddedV1.model_validate(event.data), added=True)
 
     async def on_member_removed(session: AsyncSession, event: CloudEvent) -> None:
-        await notifications.team_member_changed(
-            session, member=TeamMemberRemovedV1.model_validate(event.data), added=False
-        )
+        await replicas.team_member_changed(session, member=TeamMemberRemovedV1.model_validate(event.data), added=False)
 
     return ConsumerSpec(
         durable="notify",

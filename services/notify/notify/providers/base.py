@@ -1,9 +1,13 @@
-"""What the dispatcher needs of a provider, and how providers report failure."""
+"""What the dispatcher needs of a provider, how providers report failure, and what a provider's callback (a
+delivery receipt, a reply) says once read and verified (each provider's module reads its own)."""
 
 from __future__ import annotations
 
+import hmac
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ..domain.models import Notification
 
@@ -61,3 +65,71 @@ class LookupProvider(Protocol):
     async def send(self, notification: Notification) -> Accepted: ...
 
     async def lookup(self, notification: Notification) -> Accepted | None: ...
+
+
+# --- receipts -------------------------------------------------------------------------------------------------
+
+STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "STOPIO", "STOP ALL"})
+
+
+class ReceiptRefused(Exception):
+    """The callback does not prove it comes from the provider (signature or token): nothing is read."""
+
+
+class ReceiptUnreadable(ValueError):
+    """A verified callback whose content makes no sense; `field` names where."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A provider's word about one of our messages."""
+
+    provider: str
+    status: str | None
+    """sending (accepted, on its way), delivered, temporary-failure, permanent-failure, technical-failure; None
+    when it changes no status (a complaint, a deferral)."""
+    reason: str = ""
+    reference: str | None = None
+    """Our notification id, when the provider echoes it."""
+    provider_ref: str | None = None
+    """The provider's own id of the message (or the Message-ID we gave it)."""
+    suppress: str | None = None
+    """A suppression reason for the message's address whatever its status (a bounce or complaint)."""
+    after_delivery: bool = False
+    """A failure that may come after the message was counted delivered (an SMTP bounce)."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message a recipient sent back."""
+
+    provider: str
+    number: str
+    text: str
+
+    @property
+    def is_stop(self) -> bool:
+        return self.text.strip().upper() in STOP_WORDS
+
+
+def require_bearer(headers: Mapping[str, str], expected: str) -> None:
+    """ReceiptRefused unless `Authorization: Bearer <expected>` (compared in constant time)."""
+    authorization = headers.get("authorization")
+    if not expected or not authorization or not authorization.lower().startswith("bearer "):
+        raise ReceiptRefused("the callback token does not match")
+    if not hmac.compare_digest(authorization[7:].strip().encode(), expected.encode()):
+        raise ReceiptRefused("the callback token does not match")
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError as exc:
+        raise ReceiptUnreadable("send a JSON object", field="body") from exc
+    if not isinstance(data, dict):
+        raise ReceiptUnreadable("send a JSON object", field="body")
+    return data

@@ -4,18 +4,53 @@ Auth is a JWT bearer token signed HS256 with the API key's secret, `iss` = the s
 refuses tokens older than 30 seconds, so one is made per request). TAS renders the text itself and sends it as the
 `body` personalisation of one Notify template whose content is `((body))`. Our notification id is the `reference`,
 so after a crash the sweeper asks Notify (`GET /v2/notifications?reference=`) whether the message went before it
-sends again."""
+sends again.
+
+Delivery-status and received-text callbacks come with the bearer token configured for the service's callbacks
+(`read_receipt`)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 import httpx
 import jwt
 
 from ..domain.models import Notification
-from .base import Accepted, TemporaryFailure
+from .base import Accepted, Receipt, ReceiptUnreadable, Reply, TemporaryFailure, json_object, require_bearer
 from .http import call, raise_for
+
+STATUSES = {
+    "delivered": "delivered",
+    "permanent-failure": "permanent-failure",
+    "temporary-failure": "temporary-failure",
+    "technical-failure": "technical-failure",
+    "sending": "sending",
+    "created": "sending",
+    "pending": "sending",
+    "sent": "sending",
+}
+"""Notify's statuses in ours."""
+
+
+def read_receipt(*, body: bytes, headers: Mapping[str, str], callback_token: str) -> Receipt | Reply:
+    """A delivery-status callback (`id`, `reference`, `status`) or a received text (`source_number`,
+    `content`), verified by the callback bearer token."""
+    require_bearer(headers, callback_token)
+    data = json_object(body)
+    if "source_number" in data and "content" in data:
+        return Reply(provider="notify", number=str(data["source_number"]), text=str(data["content"]))
+    status = STATUSES.get(str(data.get("status", "")))
+    if status is None:
+        raise ReceiptUnreadable("unknown status", field="status")
+    return Receipt(
+        provider="notify",
+        status=status,
+        reason=str(data.get("status")),
+        reference=data.get("reference"),
+        provider_ref=data.get("id"),
+    )
 
 
 class NotifySmsProvider:

@@ -2,7 +2,9 @@
 
 The Message-ID is derived from the notification id alone (`<id@domain>`), so a resend after a crash (the sweeper)
 carries the same Message-ID and the receiving side can recognise the duplicate. Up to `pool_size` connections
-are kept open between sends (checked with NOOP before reuse)."""
+are kept open between sends (checked with NOOP before reuse).
+
+The mail relay's bounce processor tells us of bounces and complaints (`read_receipt`)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import asyncio
 import contextlib
 import smtplib
 import threading
+from collections.abc import Mapping
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
@@ -20,7 +23,15 @@ from email.utils import formatdate
 
 from ..domain.models import Notification
 from ..domain.templates import plain_to_html
-from .base import Accepted, PermanentFailure, TemporaryFailure
+from .base import (
+    Accepted,
+    PermanentFailure,
+    Receipt,
+    ReceiptUnreadable,
+    TemporaryFailure,
+    json_object,
+    require_bearer,
+)
 
 _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP
@@ -149,3 +160,29 @@ class SmtpProvider:
         except (smtplib.SMTPException, OSError) as exc:
             raise TemporaryFailure(type(exc).__name__) from exc
         return Accepted(provider=self.name, provider_ref=message_id(notification.id, self.domain), delivered=True)
+
+
+def read_receipt(*, body: bytes, headers: Mapping[str, str], receipt_token: str) -> Receipt:
+    """`{"notification_id" | "message_id", "status": "bounced" | "complained" | "delivered" | "deferred"}` from
+    the bounce processor, verified by its bearer token. A bounce is a permanent failure, even of a message counted
+    delivered at hand-over, and suppresses the address; a complaint suppresses it; the others change nothing."""
+    require_bearer(headers, receipt_token)
+    data = json_object(body)
+    kind = str(data.get("status", ""))
+    if kind not in ("delivered", "bounced", "complained", "deferred"):
+        raise ReceiptUnreadable("status must be delivered, bounced, complained or deferred", field="status")
+    reference = data.get("notification_id")
+    message = data.get("message_id")
+    found = {"reference": str(reference) if reference else None, "provider_ref": str(message) if message else None}
+    if kind == "bounced":
+        return Receipt(
+            provider="smtp",
+            status="permanent-failure",
+            reason="hard bounce",
+            suppress="hard-bounce",
+            after_delivery=True,
+            **found,
+        )
+    if kind == "complained":
+        return Receipt(provider="smtp", status=None, reason="complaint", suppress="complaint", **found)
+    return Receipt(provider="smtp", status=None, reason=kind, **found)

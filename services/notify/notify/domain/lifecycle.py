@@ -1,0 +1,275 @@
+"""A notification's lifecycle: the one place where a notification's status changes.
+
+    (new) ─► created ─► sending ─► delivered
+      │        │  ▲        │ ├───► permanent-failure
+      │        │  └────────┘ └───► technical-failure
+      │        ▼   retry (temporary failure within the budget) or give back (rate limited)
+      │     cancelled
+      └─► permanent-failure   (suppressed or unusable recipient, at creation)
+
+`sending → sending` is a provider's acceptance (its reference recorded, a receipt to follow). Every change is a
+compare-and-set on the status it leaves, so a receipt, the dispatcher and the sweeper never overwrite each
+other, and a final status never changes. Each final status emits `tas.notify.notification.delivered` or
+`.failed`; acceptance emits `.sent`. A change that makes a row due sets `session.info[QUEUED]`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, update
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tas_common.db import utcnow
+from tas_common.events import new_event
+from tas_common.events.schemas import NotificationDeliveredV1, NotificationFailedV1, NotificationSentV1
+from tas_common.metrics import NOTIFICATIONS
+from tas_common.outbox import add_event, add_events
+from tas_common.tracing import current_traceparent
+
+from ..config import NotifySettings
+from .models import SOURCE, Notification, dialect_of, per_dialect
+
+NEW = "new"
+"""Not a stored status: the row does not exist yet."""
+CREATED, SENDING, DELIVERED, CANCELLED = "created", "sending", "delivered", "cancelled"
+TEMPORARY_FAILURE, PERMANENT_FAILURE, TECHNICAL_FAILURE = "temporary-failure", "permanent-failure", "technical-failure"
+FINAL = frozenset({DELIVERED, PERMANENT_FAILURE, TECHNICAL_FAILURE, CANCELLED})
+TRANSITIONS: dict[str, frozenset[str]] = {
+    NEW: frozenset({CREATED, PERMANENT_FAILURE}),
+    CREATED: frozenset({SENDING, CANCELLED}),
+    SENDING: frozenset({SENDING, CREATED, DELIVERED, PERMANENT_FAILURE, TECHNICAL_FAILURE}),
+    DELIVERED: frozenset({PERMANENT_FAILURE}),
+    # ^ an SMTP bounce after the hand-over (counted as delivered) turns it into a failure: see issue 12, item 13
+}
+QUEUED = "notify_queued"
+"""`session.info` flag: this unit of work made a notification due; the dispatcher wakes after its commit
+(tas_common.db.Database.on_commit(when=...)), not after every commit of the service."""
+
+
+class IllegalTransition(RuntimeError):
+    """A code path asked for a status change the lifecycle does not allow (a bug, never a user's input)."""
+
+
+def allowed(old: str, new: str) -> bool:
+    return new in TRANSITIONS.get(old, frozenset())
+
+
+def _check(old: str, new: str) -> None:
+    if not allowed(old, new):
+        raise IllegalTransition(f"{old} → {new}")
+
+
+def _event_fields(n: Notification) -> dict[str, object]:
+    return {"notification_id": n.id, "child_id": n.child_id, "channel": n.channel, "template": n.template}
+
+
+_notification = Notification.__table__
+_ADD = per_dialect(
+    lambda dialect_insert: dialect_insert(_notification).on_conflict_do_nothing(
+        index_elements=[_notification.c.dedupe_key, _notification.c.recipient_key]
+    )
+)
+"""A notification row unless one exists for the same fact and recipient (the de-duplication key)."""
+_CLAIM = (
+    update(_notification)
+    .where(_notification.c.id.in_(bindparam("ids", expanding=True)), _notification.c.status == CREATED)
+    .values(status=SENDING, attempts=_notification.c.attempts + 1, provider=None, updated_at=bindparam("now"))
+    .returning(_notification.c.id)
+)
+_ACCEPT = update(_notification).where(_notification.c.id == bindparam("b_id"), _notification.c.status == SENDING)
+"""The dispatcher's statements, built once: it runs them for every message."""
+
+
+async def _final(session: AsyncSession, n: Notification, *, reason: str | None = None) -> None:
+    """`n` has just reached a final status: emit its event and count it."""
+    if n.status == DELIVERED:
+        payload: Any = NotificationDeliveredV1(**_event_fields(n), status=DELIVERED)
+    else:
+        payload = NotificationFailedV1(**_event_fields(n), status=n.status, reason=(reason or "")[:200])
+    await add_event(session, new_event(payload, source=SOURCE, subject=n.id))
+    NOTIFICATIONS.labels(n.channel, n.status).inc()
+
+
+async def insert(session: AsyncSession, n: Notification, *, failure: str | None = None) -> bool:
+    """new → created (or, with `failure`, new → permanent-failure: a suppressed address, an unusable recipient,
+    so the record shows why nobody was told). One INSERT; False, and nothing written, when a row for the same
+    fact and recipient exists."""
+    n.status = CREATED if failure is None else PERMANENT_FAILURE
+    _check(NEW, n.status)
+    if failure is not None:
+        n.failure_reason = failure[:300]
+    result = await session.execute(_ADD[dialect_of(session)], {c.key: getattr(n, c.key) for c in _notification.c})
+    if result.rowcount != 1:
+        return False
+    session.info[QUEUED] = True  # wakes the dispatcher after the commit
+    if failure is not None:
+        await _final(session, n, reason=failure)
+    else:
+        NOTIFICATIONS.labels(n.channel, CREATED).inc()
+    return True
+
+
+async def claim(session: AsyncSession, *, due: list[Notification], now: datetime) -> list[Notification]:
+    """created → sending for the rows of `due` still `created` (compare-and-set: two dispatchers never both
+    claim a row); returns those, with their new status and attempts."""
+    _check(CREATED, SENDING)
+    if not due:
+        return []
+    moved = set((await session.execute(_CLAIM, {"ids": [n.id for n in due], "now": now})).scalars().all())
+    claimed = []
+    for n in due:
+        if n.id in moved:
+            n.status, n.attempts, n.provider, n.updated_at = SENDING, n.attempts + 1, None, now
+            claimed.append(n)
+    return claimed
+
+
+async def release(session: AsyncSession, *, notification_id: str, not_before: datetime) -> None:
+    """sending → created: a claimed row given back (every provider was at its rate limit), not counted as an
+    attempt."""
+    _check(SENDING, CREATED)
+    await session.execute(
+        update(Notification)
+        .where(
+            col(Notification.id) == notification_id,
+            col(Notification.status) == SENDING,
+            col(Notification.provider_ref).is_(None),
+        )
+        .values(
+            status=CREATED,
+            provider=None,
+            attempts=Notification.attempts - 1,
+            not_before=not_before,
+            updated_at=utcnow(),
+        )
+    )
+
+
+async def accepted(
+    session: AsyncSession, *, n: Notification, provider: str, provider_ref: str, delivered: bool
+) -> None:
+    """sending → sending (a receipt will follow) or → delivered (acceptance is final: SMTP hand-over, the dev
+    outbox). `n` is the dispatcher's copy of the row (its id, child, channel and template never change). Nothing
+    happens unless the row is still `sending` (a receipt may have finished it meanwhile)."""
+    status = DELIVERED if delivered else SENDING
+    _check(SENDING, status)
+    result = await session.execute(
+        _ACCEPT,
+        {
+            "b_id": n.id,
+            "provider": provider,
+            "provider_ref": provider_ref[:100],
+            "status": status,
+            "updated_at": utcnow(),
+        },
+    )
+    if result.rowcount != 1:
+        return
+    n.provider, n.provider_ref, n.status = provider, provider_ref[:100], status
+    trace = current_traceparent()
+    events = [
+        new_event(
+            NotificationSentV1(**_event_fields(n), status=SENDING), source=SOURCE, subject=n.id, traceparent=trace
+        )
+    ]
+    if delivered:
+        events.append(
+            new_event(
+                NotificationDeliveredV1(**_event_fields(n), status=DELIVERED),
+                source=SOURCE,
+                subject=n.id,
+                traceparent=trace,
+            )
+        )
+        NOTIFICATIONS.labels(n.channel, DELIVERED).inc()
+    await add_events(session, events)
+
+
+async def failed(
+    session: AsyncSession,
+    *,
+    notification_id: str,
+    status: str,
+    reason: str,
+    settings: NotifySettings,
+    now: datetime | None = None,
+) -> None:
+    """A send or a receipt failed. `status` is temporary-failure (sending → created after a backoff while the
+    budget lasts, then → technical-failure), permanent-failure or technical-failure. Nothing happens unless the
+    row is `sending`."""
+    now = now or utcnow()
+    n = await session.get(Notification, notification_id)
+    if n is None or n.status != SENDING:
+        return
+    n.failure_reason, n.updated_at = reason[:300], now
+    if status == TEMPORARY_FAILURE and n.attempts < settings.send_budget:
+        _check(SENDING, CREATED)
+        n.status, n.provider_ref = CREATED, None
+        n.not_before = now + timedelta(seconds=min(settings.retry_base_seconds * 2 ** (n.attempts - 1), 3600))
+        session.add(n)
+        session.info[QUEUED] = True  # wakes the dispatcher after the commit
+        NOTIFICATIONS.labels(n.channel, TEMPORARY_FAILURE).inc()
+        return
+    new = TECHNICAL_FAILURE if status == TEMPORARY_FAILURE else status
+    _check(SENDING, new)
+    n.status = new
+    session.add(n)
+    session.info[QUEUED] = True  # wakes the dispatcher after the commit
+    await _final(session, n, reason=reason)
+
+
+async def receipt(
+    session: AsyncSession,
+    *,
+    n: Notification,
+    provider: str,
+    provider_ref: str | None,
+    status: str,
+    reason: str,
+    settings: NotifySettings,
+    after_delivery: bool = False,
+) -> None:
+    """A provider's delivery receipt for `n`. `status` is sending (accepted, on its way: its reference is
+    remembered), delivered, or a failure (as `failed`). A receipt for a row `created` (an earlier attempt of a
+    message being retried) or already final changes nothing — except, with `after_delivery`, a failure for a
+    row `delivered` (an SMTP bounce after the hand-over)."""
+    if after_delivery and n.status == DELIVERED and status == PERMANENT_FAILURE:
+        _check(DELIVERED, PERMANENT_FAILURE)
+        n.status, n.failure_reason, n.updated_at = PERMANENT_FAILURE, f"{provider}: {reason}"[:300], utcnow()
+        session.add(n)
+        await _final(session, n, reason=f"{provider}: {reason}")
+        return
+    if n.status != SENDING:
+        return
+    if status == SENDING:
+        if provider_ref and not n.provider_ref:
+            n.provider, n.provider_ref, n.updated_at = provider, provider_ref[:100], utcnow()
+            session.add(n)
+        return
+    if status == DELIVERED:
+        _check(SENDING, DELIVERED)
+        n.status, n.updated_at = DELIVERED, utcnow()
+        if provider_ref and not n.provider_ref:
+            n.provider_ref = provider_ref[:100]
+        session.add(n)
+        await _final(session, n)
+        return
+    await failed(session, notification_id=n.id, status=status, reason=f"{provider}: {reason}", settings=settings)
+
+
+async def cancel_unsent(session: AsyncSession, *, dedupe_prefix: str, keep: str, reason: str, now: datetime) -> None:
+    """created → cancelled for the unsent rows whose fact starts with `dedupe_prefix`, except `keep` (the
+    reminders of a review that was moved)."""
+    _check(CREATED, CANCELLED)
+    await session.execute(
+        update(Notification)
+        .where(
+            col(Notification.dedupe_key).startswith(dedupe_prefix),
+            col(Notification.dedupe_key) != keep,
+            col(Notification.status) == CREATED,
+        )
+        .values(status=CANCELLED, failure_reason=reason, updated_at=now)
+    )

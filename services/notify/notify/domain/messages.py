@@ -1,0 +1,161 @@
+"""Creating messages: one for one recipient about one fact (rendered from the current template, moved out of
+the quiet hours, unique per fact and recipient), and one for each family contact of a child who may be told."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from sqlalchemy import Row, bindparam
+from sqlalchemy import select as core_select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tas_common.consumer import RetryLater
+from tas_common.tracing import current_traceparent
+
+from ..config import NotifySettings
+from . import lifecycle, recipients
+from .models import Contact, Notification
+from .scheduling import aware, send_after
+from .templates import Template, Value
+from .templates_store import template_for
+
+_contact = Contact.__table__
+_RECIPIENT_COLUMNS = (
+    _contact.c.id,
+    _contact.c.parental_responsibility,
+    _contact.c.opted_out,
+    _contact.c.removed,
+    _contact.c.preferred_channel,
+    _contact.c.mobile,
+    _contact.c.email,
+    _contact.c.language,
+)
+_CHILD_CONTACTS = (
+    core_select(*_RECIPIENT_COLUMNS).where(_contact.c.child_id == bindparam("child_id")).order_by(_contact.c.id)
+)
+
+
+class ContactsNotYetKnown(RetryLater):
+    """The trigger names contacts whose details have not arrived yet; retry the event later."""
+
+
+async def create_message(
+    session: AsyncSession,
+    *,
+    settings: NotifySettings,
+    trigger_event_id: str,
+    dedupe_key: str,
+    recipient_key: str,
+    template: str,
+    language: str,
+    channel: str,
+    recipient: str,
+    child_id: str | None,
+    contact_id: str | None,
+    values: Mapping[str, Value],
+    not_before: datetime | None,
+    now: datetime,
+) -> Notification | None:
+    """One message for one recipient about one fact; None when it exists already. An address on the suppression
+    list gives a row that is at once `permanent-failure` (reason `suppressed: ...`), so the record shows why."""
+    tmpl: Template = await template_for(session, name=template, channel=channel, language=language)
+    subject, body = tmpl.render(values, max_fragments=settings.sms_max_fragments)
+    when = send_after(channel, max(aware(not_before), now) if not_before else now, settings=settings)
+    n = Notification(
+        child_id=child_id,
+        contact_id=contact_id,
+        trigger_event_id=trigger_event_id,
+        dedupe_key=dedupe_key,
+        recipient_key=recipient_key,
+        template=tmpl.name,
+        template_id=tmpl.id,
+        template_version=tmpl.version,
+        language=tmpl.language,
+        channel=channel,
+        recipient=recipient,
+        subject=subject,
+        body=body,
+        not_before=when if when and when > now else None,
+        created_at=now,
+        updated_at=now,
+        traceparent=current_traceparent(),
+    )
+    blocked = await recipients.suppression_reason(session, channel=channel, address=recipient) if recipient else None
+    if not await lifecycle.insert(session, n, failure=f"suppressed: {blocked}" if blocked is not None else None):
+        return None
+    return n
+
+
+async def family_recipients(session: AsyncSession, *, child_id: str, contact_ids: list[str] | None = None) -> list[Row]:
+    """The child's contacts with parental responsibility who have not opted out (rows with the contact's `id`,
+    `preferred_channel`, `mobile`, `email` and `language`)."""
+    contacts = (await session.execute(_CHILD_CONTACTS, {"child_id": child_id})).all()
+    if contact_ids is not None:
+        named = set(contact_ids)
+        contacts = [c for c in contacts if c.id in named]
+        if len(contacts) < len(named):
+            raise ContactsNotYetKnown(f"{len(named) - len(contacts)} contact(s) not yet known")
+    return [c for c in contacts if c.parental_responsibility and not c.opted_out and not c.removed]
+
+
+def contact_language(contact: Contact | Row) -> str:
+    return (contact.language or "en")[:2].lower()
+
+
+async def notify_family(
+    session: AsyncSession,
+    *,
+    settings: NotifySettings,
+    child_id: str,
+    trigger_event_id: str,
+    dedupe_key: str,
+    template: str,
+    values: Callable[[str], dict[str, Value]],
+    now: datetime,
+    not_before: datetime | None = None,
+    contact_ids: list[str] | None = None,
+) -> list[Notification]:
+    created = []
+    for contact in await family_recipients(session, child_id=child_id, contact_ids=contact_ids):
+        language = contact_language(contact)
+        try:
+            route = recipients.route_for(contact)
+        except recipients.InvalidRecipient as exc:
+            n = Notification(
+                child_id=child_id,
+                contact_id=contact.id,
+                trigger_event_id=trigger_event_id,
+                dedupe_key=dedupe_key,
+                recipient_key=contact.id,
+                template=template,
+                template_version=0,
+                language=language,
+                channel=contact.preferred_channel,
+                recipient="",
+                body="",
+                created_at=now,
+                updated_at=now,
+            )
+            if await lifecycle.insert(session, n, failure=f"invalid recipient: {exc}"):
+                created.append(n)
+            continue
+        n = await create_message(
+            session,
+            settings=settings,
+            trigger_event_id=trigger_event_id,
+            dedupe_key=dedupe_key,
+            recipient_key=contact.id,
+            template=template,
+            language=language,
+            channel=route.channel,
+            recipient=route.recipient,
+            child_id=child_id,
+            contact_id=contact.id,
+            values=values(language),
+            not_before=not_before,
+            now=now,
+        )
+        if n is not None:
+            created.append(n)
+    return created

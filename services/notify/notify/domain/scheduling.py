@@ -1,0 +1,194 @@
+"""When a message may go: the SMS quiet hours, the due queue the dispatcher claims from, and the rows a crash left
+half-way. Statuses change only in `lifecycle`; this module picks the rows and moves `not_before`."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import bindparam, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tas_common.db import utcnow
+
+from ..config import NotifySettings
+from . import lifecycle
+from .models import Notification
+
+MONTHS = {
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    "cy": [
+        "Ionawr",
+        "Chwefror",
+        "Mawrth",
+        "Ebrill",
+        "Mai",
+        "Mehefin",
+        "Gorffennaf",
+        "Awst",
+        "Medi",
+        "Hydref",
+        "Tachwedd",
+        "Rhagfyr",
+    ],
+}
+
+
+def aware(value: datetime) -> datetime:
+    """`value` with UTC as its zone when it has none (SQLite returns naive datetimes)."""
+    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
+
+
+def quiet_hours_end(now: datetime, *, settings: NotifySettings) -> datetime | None:
+    """When `now` falls in the SMS quiet hours (e.g. 21:00-08:00 UK time), the next end of them (in UTC);
+    otherwise None. Wall-clock arithmetic in the zone, so the change to and from summer time is right."""
+    zone = ZoneInfo(settings.quiet_hours_zone)
+    local = aware(now).astimezone(zone)
+    start, end = settings.quiet_hours_start, settings.quiet_hours_end
+    hour = local.hour
+    quiet = (hour >= start or hour < end) if start > end else (start <= hour < end)
+    if not quiet:
+        return None
+    day = local.date() if hour < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, time(end), tzinfo=zone).astimezone(utcnow().tzinfo)
+
+
+def send_after(channel: str, when: datetime, *, settings: NotifySettings) -> datetime | None:
+    """The earliest time a message may go: `when`, moved out of the quiet hours for SMS."""
+    if channel == "sms":
+        moved = quiet_hours_end(when, settings=settings)
+        if moved is not None:
+            return moved
+    return when
+
+
+def format_when(value: datetime, *, language: str, settings: NotifySettings) -> str:
+    local = aware(value).astimezone(ZoneInfo(settings.quiet_hours_zone))
+    month = MONTHS.get(language, MONTHS["en"])[local.month - 1]
+    joiner = "am" if language == "cy" else "at"
+    return f"{local.day} {month} {local.year} {joiner} {local:%H:%M}"
+
+
+# --- the dispatcher's queue -----------------------------------------------------------------------------------
+
+_notification = Notification.__table__
+_DUE = (
+    select(Notification)
+    .where(
+        Notification.status == lifecycle.CREATED,
+        col(Notification.not_before).is_(None) | (col(Notification.not_before) <= bindparam("now")),
+    )
+    .order_by(col(Notification.created_at))
+    .limit(bindparam("limit"))
+)
+_DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)
+_DEFER = (
+    update(_notification)
+    .where(_notification.c.id.in_(bindparam("ids", expanding=True)))
+    .values(not_before=bindparam("b_not_before"), updated_at=bindparam("now"))
+)
+_MARK_ATTEMPTS = (
+    update(_notification)
+    .where(
+        _notification.c.id.in_(bindparam("ids", expanding=True)),
+        _notification.c.status == lifecycle.SENDING,
+        _notification.c.provider_ref.is_(None),
+    )
+    .values(provider=bindparam("b_provider"), updated_at=bindparam("now"))
+    .returning(_notification.c.id)
+)
+
+
+async def claim_due(
+    session: AsyncSession, *, limit: int, dialect: str, settings: NotifySettings, now: datetime | None = None
+) -> list[Notification]:
+    """Claim up to `limit` due messages (lifecycle.claim: created → sending); only rows this call moved are
+    returned (detached from the session, with their new status and attempts). An SMS that comes due inside the
+    quiet hours is moved to their end instead."""
+    now = now or utcnow()
+    due = list(
+        (await session.execute(_DUE_SKIP_LOCKED if dialect == "postgresql" else _DUE, {"now": now, "limit": limit}))
+        .scalars()
+        .all()
+    )
+    for n in due:
+        session.expunge(n)  # the claim is the write; the objects only carry the rows' values
+    quiet_until = quiet_hours_end(now, settings=settings)
+    deferred = [n.id for n in due if n.channel == "sms" and quiet_until is not None]
+    if deferred:
+        await session.execute(_DEFER, {"ids": deferred, "b_not_before": quiet_until, "now": now})
+    return await lifecycle.claim(session, due=[n for n in due if n.id not in deferred], now=now)
+
+
+async def mark_attempt(
+    session: AsyncSession, *, notification_id: str, provider: str, now: datetime | None = None
+) -> bool:
+    """Record which provider is about to be called (the sweeper needs it after a crash). False when the row is
+    no longer this sender's (not `sending`, or it has a provider reference already)."""
+    return notification_id in await mark_attempts(
+        session, notification_ids=[notification_id], provider=provider, now=now
+    )
+
+
+async def mark_attempts(
+    session: AsyncSession, *, notification_ids: list[str], provider: str, now: datetime | None = None
+) -> set[str]:
+    """`mark_attempt` for many rows in one statement; returns the ids marked."""
+    if not notification_ids:
+        return set()
+    return set(
+        (
+            await session.execute(
+                _MARK_ATTEMPTS, {"ids": notification_ids, "b_provider": provider, "now": now or utcnow()}
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+async def stuck(session: AsyncSession, *, older_than: datetime, limit: int = 50) -> list[Notification]:
+    """Messages a crash left half-way: `sending`, no provider reference, untouched since `older_than`."""
+    return list(
+        (
+            await session.exec(
+                select(Notification)
+                .where(
+                    Notification.status == lifecycle.SENDING,
+                    col(Notification.provider_ref).is_(None),
+                    col(Notification.updated_at) < older_than,
+                )
+                .order_by(col(Notification.updated_at))
+                .limit(limit)
+            )
+        ).all()
+    )
+
+
+async def reclaim(session: AsyncSession, *, n: Notification, now: datetime) -> bool:
+    """The sweeper takes a stuck row (compare-and-set on `updated_at`, so two sweepers never both do)."""
+    result = await session.execute(
+        update(Notification)
+        .where(
+            col(Notification.id) == n.id,
+            col(Notification.status) == lifecycle.SENDING,
+            col(Notification.provider_ref).is_(None),
+            col(Notification.updated_at) == n.updated_at,
+        )
+        .values(updated_at=now)
+    )
+    return result.rowcount == 1
