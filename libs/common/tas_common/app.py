@@ -17,6 +17,7 @@ from .consumer import ConsumerSpec
 from .errors import install_problem_handlers, problem
 from .logging import configure_logging
 from .metrics import REQUEST_SECONDS
+from .openapi import install_openapi, operation_id
 from .runtime import ServiceRuntime, Worker
 from .settings import CommonSettings
 from .tracing import TraceContextMiddleware
@@ -147,7 +148,9 @@ def create_service_app(
     workers: Sequence[Worker] = (),
     configure_logs: bool = True,
     path_body_limits: Mapping[str, int] | None = None,
+    request_examples: Mapping[str, Any] | None = None,
 ) -> FastAPI:
+    """`request_examples`: operationId → an example request body for the OpenAPI document."""
     if configure_logs:
         configure_logging(settings.service_name)
     runtime = ServiceRuntime(settings, consumers=consumers, workers=workers)
@@ -168,6 +171,7 @@ def create_service_app(
         version="0.1.0",
         lifespan=lifespan,
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        generate_unique_id_function=operation_id,
     )
     app.state.runtime = runtime
     app.state.settings = settings
@@ -182,4 +186,5 @@ def create_service_app(
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)
+    install_openapi(app, examples=request_examples)
     return app

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from tas_common.app import create_service_app
 
-from .api import access, caseload, children, ehc, plan, reviews, team
+from .api import access, caseload, children, ehc, examples, plan, reviews, team
 from .config import CaseloadSettings
 from .events.handlers import consumer_spec
 
@@ -29,4 +29,5 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
             caseload.router,
         ],
         consumers=[consumer_spec(settings)],
+        request_examples=examples.EXAMPLES,
     )

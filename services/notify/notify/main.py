@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from tas_common.app import create_service_app
 
-from .api import contacts, notifications, receipts, templates
+from .api import contacts, examples, notifications, receipts, templates
 from .config import NotifySettings
 from .domain.dispatch import run_dispatcher
 from .events.handlers import consumer_spec
@@ -20,5 +20,6 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         description="SMS and email to families and practitioners, with delivery status.",
         routers=[notifications.router, contacts.router, templates.router, receipts.router],
         consumers=[consumer_spec(settings)],
+        request_examples=examples.EXAMPLES,
         workers=[run_dispatcher],
     )

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from tas_common.app import create_service_app
 
-from .api import concerns, mis, overrides, referrals, schools, services
+from .api import concerns, examples, mis, overrides, referrals, schools, services
 from .config import ReferralSettings
 from .events.handlers import consumer_spec
 
@@ -19,5 +19,6 @@ def create_app(settings: ReferralSettings | None = None) -> FastAPI:
         description="Concerns raised by schools and their MIS, referrals to the local offer, waiting times.",
         routers=[concerns.router, mis.router, referrals.router, services.router, schools.router, overrides.router],
         consumers=[consumer_spec(settings)],
+        request_examples=examples.EXAMPLES,
         path_body_limits={"/v1/mis/concerns": settings.mis_max_body_bytes},
     )

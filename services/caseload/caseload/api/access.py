@@ -53,7 +53,7 @@ Reviewer = Annotated[
     response_model=ConsentRecord,
     summary="Consent and lawful basis to share, per agency type (current and history)",
 )
-async def get_consent(child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep) -> ConsentRecord:
+async def get_child_consent(child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep) -> ConsentRecord:
     async with db.transaction() as session:
         return await consent.get_consent(session, principal=principal, child_id=child_id)
 
@@ -64,7 +64,7 @@ async def get_consent(child_id: str, principal: AnyPractitionerOrFamily, db: Dat
     summary="Record consent for one agency type: given, refused or withdrawn (the school's SENCO or DSL, "
     "or a parent with parental responsibility); emits consent.changed",
 )
-async def put_consent(
+async def record_child_consent(
     child_id: str, body: ConsentUpdate, principal: AnyPractitionerOrFamily, db: DatabaseDep
 ) -> ConsentRecord:
     async with db.transaction() as session:
@@ -92,7 +92,7 @@ async def open_break_glass(
     summary="Who read or wrote the child's record in caseload, newest first (the SENCO/DSL, the lead "
     "professional and the family; the family sees organisations, not people)",
 )
-async def get_access_log(
+async def get_child_access_log(
     child_id: str,
     principal: AnyPractitionerOrFamily,
     db: DatabaseDep,
@@ -108,7 +108,7 @@ async def get_access_log(
     response_model=Page[BreakGlassPublic],
     summary="Break-glass grants on your school's (DSL) or LA's (SEND officer) children, unreviewed first",
 )
-async def list_break_glass(
+async def list_break_glass_grants(
     principal: Reviewer, db: DatabaseDep, reviewed: bool | None = None, limit: int = Query(default=50, ge=1, le=200)
 ) -> Page[BreakGlassPublic]:
     async with db.transaction() as session:
@@ -116,7 +116,7 @@ async def list_break_glass(
 
 
 @queue.post("/{grant_id}/review", response_model=BreakGlassPublic, summary="Mark a break-glass grant reviewed")
-async def review_break_glass(
+async def review_break_glass_grant(
     grant_id: str, body: BreakGlassReview, principal: Reviewer, db: DatabaseDep
 ) -> BreakGlassPublic:
     async with db.transaction() as session:

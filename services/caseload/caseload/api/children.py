@@ -44,7 +44,7 @@ async def find_children(
     response_model=Page[PossibleDuplicate],
     summary="Records flagged as possibly the same child as another (name, date of birth and school match)",
 )
-async def possible_duplicates(principal: DuplicateReviewer, db: DatabaseDep) -> Page[PossibleDuplicate]:
+async def list_possible_duplicates(principal: DuplicateReviewer, db: DatabaseDep) -> Page[PossibleDuplicate]:
     async with db.transaction() as session:
         return Page(items=await children.possible_duplicates(session, principal=principal))
 
@@ -99,7 +99,9 @@ async def get_chronology(
 
 
 @router.get("/{child_id}/family", response_model=Page[FamilyMemberPublic], summary="The child's family members")
-async def list_family(child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep) -> Page[FamilyMemberPublic]:
+async def list_family_members(
+    child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep
+) -> Page[FamilyMemberPublic]:
     async with db.transaction() as session:
         return Page(items=await family.list_family(session, principal=principal, child_id=child_id))
 

@@ -21,7 +21,7 @@ clocks = APIRouter(prefix="/v1/ehc-clocks", tags=["ehc"])
     response_model=EhcClockPublic,
     summary="Record a request for an EHC needs assessment; its statutory clock starts",
 )
-async def create_request(
+async def request_ehc_assessment(
     child_id: str,
     body: EhcRequestCreate,
     principal: Practitioner,
@@ -39,7 +39,7 @@ async def create_request(
 
 
 @router.get("", response_model=Page[EhcClockPublic], summary="The child's EHC requests and their clocks")
-async def list_requests(child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep) -> Page[EhcClockPublic]:
+async def list_ehc_requests(child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep) -> Page[EhcClockPublic]:
     async with db.transaction() as session:
         return Page(items=await ehc.list_requests(session, principal=principal, child_id=child_id))
 
@@ -49,7 +49,7 @@ async def list_requests(child_id: str, principal: AnyPractitionerOrFamily, db: D
     response_model=EhcClockPublic,
     summary="The LA records a milestone (decision, advice, draft, final plan, annual review)",
 )
-async def record_milestones(
+async def record_ehc_milestones(
     child_id: str, request_id: str, body: EhcRequestUpdate, principal: LaSendOfficer, db: DatabaseDep
 ) -> EhcClockPublic:
     async with db.transaction() as session:
@@ -63,7 +63,7 @@ async def record_milestones(
     response_model=Page[EhcClockPublic],
     summary="The LA's clocks with a milestone due within the window, or breached",
 )
-async def clocks_due(
+async def list_ehc_clocks_due(
     principal: LaSendOfficer,
     db: DatabaseDep,
     due_within_days: int = Query(default=14, ge=0, le=366),

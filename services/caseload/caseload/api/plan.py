@@ -55,7 +55,7 @@ async def update_plan(
     response_model=PlanVersionSummary,
     summary="Publish the plan as a new immutable version (If-Match optional)",
 )
-async def publish(
+async def publish_plan(
     child_id: str, body: PublishRequest, principal: Practitioner, db: DatabaseDep, if_match: IfMatch = None
 ) -> PlanVersionSummary:
     async with db.transaction() as session:
@@ -67,19 +67,23 @@ async def publish(
     response_model=Page[PlanVersionSummary],
     summary="The published versions, newest first: who changed what, for which agency",
 )
-async def versions(child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep) -> Page[PlanVersionSummary]:
+async def list_plan_versions(
+    child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep
+) -> Page[PlanVersionSummary]:
     async with db.transaction() as session:
         return Page(items=await plan.list_versions(session, principal=principal, child_id=child_id))
 
 
 @router.get("/versions/{number}", response_model=PlanVersionPublic, summary="One published version")
-async def version(child_id: str, number: int, principal: AnyPractitionerOrFamily, db: DatabaseDep) -> PlanVersionPublic:
+async def get_plan_version(
+    child_id: str, number: int, principal: AnyPractitionerOrFamily, db: DatabaseDep
+) -> PlanVersionPublic:
     async with db.transaction() as session:
         return await plan.get_version(session, principal=principal, child_id=child_id, number=number)
 
 
 @router.get("/diff", response_model=PlanDiff, summary="What changed between two published versions")
-async def diff(
+async def diff_plan_versions(
     child_id: str,
     principal: AnyPractitionerOrFamily,
     db: DatabaseDep,
@@ -95,7 +99,7 @@ async def diff(
     response_model=dict[str, Any],
     summary="The plan as a FHIR R4 Bundle (CarePlan, Goal, CareTeam, Patient); not in the family view",
 )
-async def export_fhir(child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep) -> JSONResponse:
+async def export_plan_fhir(child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep) -> JSONResponse:
     async with db.transaction() as session:
         bundle = await fhir.export(session, principal=principal, child_id=child_id)
     return JSONResponse(bundle, media_type="application/fhir+json")

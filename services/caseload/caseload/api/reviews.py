@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/children/{child_id}/reviews", tags=["reviews"])
     response_model=ReviewPublic,
     summary="Schedule a review (emits review.scheduled)",
 )
-async def schedule(
+async def schedule_review(
     child_id: str, body: ReviewCreate, principal: Practitioner, db: DatabaseDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     return await run_once(
@@ -40,7 +40,7 @@ async def list_reviews(child_id: str, principal: AnyPractitionerOrFamily, db: Da
 @router.post(
     "/{review_id}/progress", response_model=ReviewPublic, summary="Record progress against each outcome at the review"
 )
-async def progress(
+async def record_review_progress(
     child_id: str, review_id: str, body: ReviewProgressIn, principal: Practitioner, db: DatabaseDep
 ) -> ReviewPublic:
     async with db.transaction() as session:

@@ -24,7 +24,7 @@ async def get_team(child_id: str, principal: Practitioner, db: DatabaseDep) -> T
     response_model=TeamMemberPublic,
     summary="The SENCO adds a practitioner to the team by hand",
 )
-async def add_member(
+async def add_team_member(
     child_id: str,
     body: TeamMemberCreate,
     principal: Practitioner,
@@ -47,13 +47,15 @@ async def add_member(
     response_model=None,
     summary="The SENCO removes a member from the team; their access ends",
 )
-async def remove_member(child_id: str, member_id: str, principal: Practitioner, db: DatabaseDep) -> Response:
+async def remove_team_member(child_id: str, member_id: str, principal: Practitioner, db: DatabaseDep) -> Response:
     async with db.transaction() as session:
         await team.remove_member(session, principal=principal, child_id=child_id, member_id=member_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.put("/lead", response_model=TeamPublic, summary="The SENCO names the one lead professional")
-async def set_lead(child_id: str, body: LeadProfessional, principal: Practitioner, db: DatabaseDep) -> TeamPublic:
+async def set_lead_professional(
+    child_id: str, body: LeadProfessional, principal: Practitioner, db: DatabaseDep
+) -> TeamPublic:
     async with db.transaction() as session:
         return await team.set_lead(session, principal=principal, child_id=child_id, data=body)

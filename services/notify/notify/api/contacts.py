@@ -17,7 +17,7 @@ ContactId = Path(max_length=36)
     response_model=PreferencesPublic,
     summary="A contact's channel, language and opt-out (the contact, or the child's practitioners)",
 )
-async def get_preferences(
+async def get_contact_preferences(
     principal: PractitionerOrFamily, db: DatabaseDep, contact_id: str = ContactId
 ) -> PreferencesPublic:
     async with db.transaction() as session:
@@ -29,7 +29,7 @@ async def get_preferences(
     response_model=PreferencesPublic,
     summary="Change your own channel, language or opt-out",
 )
-async def update_preferences(
+async def update_contact_preferences(
     body: PreferencesUpdate, principal: FamilyMember, db: DatabaseDep, contact_id: str = ContactId
 ) -> PreferencesPublic:
     async with db.transaction() as session:

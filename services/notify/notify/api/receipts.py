@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1/receipts", tags=["receipts"])
     dependencies=[Depends(public)],
     summary="Delivery receipts and replies from a provider (verified by the provider's own signature)",
 )
-async def receive(
+async def receive_delivery_receipt(
     request: Request, db: DatabaseDep, settings: SettingsDep, provider: str = Path(pattern=r"^[a-z]{1,20}$")
 ) -> ReceiptOutcome:
     body = await request.body()

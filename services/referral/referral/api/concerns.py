@@ -75,7 +75,7 @@ async def get_concern(concern_id: str, principal: SchoolStaff, db: DatabaseDep) 
     description="Gates referrals made from now on: a service outside the school needs consent `given` or "
     "a lawful basis. Referrals already made are not changed.",
 )
-async def record_consent(
+async def record_concern_consent(
     concern_id: str, body: ConsentUpdate, principal: SchoolStaff, db: DatabaseDep
 ) -> ConcernPublic:
     async with db.transaction() as session:

@@ -21,7 +21,7 @@ router = APIRouter(tags=["consent"])
     summary="Share the concern with an agency type without consent, on a lawful basis and with a reason "
     "(the school's DSL or the LA's SEND officer); flagged for review",
 )
-async def create_override(
+async def override_consent(
     concern_id: str, body: ConsentOverrideCreate, principal: ConsentOverrider, db: DatabaseDep
 ) -> ConsentOverridePublic:
     async with db.transaction() as session:
@@ -33,7 +33,7 @@ async def create_override(
     response_model=Page[ConsentOverridePublic],
     summary="Overrides on your schools' (DSL) or LA's (SEND officer) concerns, unreviewed first",
 )
-async def list_overrides(
+async def list_consent_overrides(
     principal: ConsentOverrider,
     db: DatabaseDep,
     reviewed: bool | None = None,
@@ -50,7 +50,7 @@ async def list_overrides(
     response_model=ConsentOverridePublic,
     summary="Mark an override reviewed",
 )
-async def review_override(
+async def review_consent_override(
     override_id: str, body: ConsentOverrideReview, principal: ConsentOverrider, db: DatabaseDep
 ) -> ConsentOverridePublic:
     async with db.transaction() as session:

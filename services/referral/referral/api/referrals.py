@@ -89,7 +89,7 @@ async def get_referral(referral_id: str, principal: ReferralParty, db: DatabaseD
     response_model=ReferralPublic,
     summary="Accept (the receiving service): you join the child's team",
 )
-async def accept(
+async def accept_referral(
     referral_id: str, principal: ReferralParty, db: DatabaseDep, body: AcceptIn | None = None
 ) -> ReferralPublic:
     async with db.transaction() as session:
@@ -101,7 +101,9 @@ async def accept(
     response_model=ReferralPublic,
     summary="Decline with a reason the referrer sees (the receiving service)",
 )
-async def decline(referral_id: str, body: ReasonIn, principal: ReferralParty, db: DatabaseDep) -> ReferralPublic:
+async def decline_referral(
+    referral_id: str, body: ReasonIn, principal: ReferralParty, db: DatabaseDep
+) -> ReferralPublic:
     async with db.transaction() as session:
         return await referrals.decline(session, principal=principal, referral_id=referral_id, data=body)
 
@@ -112,7 +114,7 @@ async def decline(referral_id: str, body: ReasonIn, principal: ReferralParty, db
     summary="Redirect to another service (the receiving service): creates a linked referral",
     description="Answers the redirected referral and the new one, in that order.",
 )
-async def redirect(
+async def redirect_referral(
     referral_id: str,
     body: RedirectIn,
     principal: ReferralParty,
@@ -133,7 +135,9 @@ async def redirect(
 @router.post(
     "/{referral_id}/withdraw", response_model=ReferralPublic, summary="Withdraw with a reason (the referring school)"
 )
-async def withdraw(referral_id: str, body: ReasonIn, principal: ReferralParty, db: DatabaseDep) -> ReferralPublic:
+async def withdraw_referral(
+    referral_id: str, body: ReasonIn, principal: ReferralParty, db: DatabaseDep
+) -> ReferralPublic:
     async with db.transaction() as session:
         return await referrals.withdraw(session, principal=principal, referral_id=referral_id, data=body)
 
@@ -143,7 +147,7 @@ async def withdraw(referral_id: str, body: ReasonIn, principal: ReferralParty, d
     response_model=ReferralPublic,
     summary="Complete an accepted referral (the receiving service)",
 )
-async def complete(
+async def complete_referral(
     referral_id: str, principal: ReferralParty, db: DatabaseDep, body: CompleteIn | None = None
 ) -> ReferralPublic:
     async with db.transaction() as session:
@@ -157,7 +161,7 @@ async def complete(
     response_model=ReferralPublic,
     summary="Record first contact with the child or family (the receiving service): stops the wait clock",
 )
-async def first_contact(
+async def record_first_contact(
     referral_id: str, principal: ReferralParty, db: DatabaseDep, body: FirstContactIn | None = None
 ) -> ReferralPublic:
     async with db.transaction() as session:

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/schools", tags=["waiting times"])
     response_model=WaitingTimes,
     summary="Waiting times of the referrals a school made (its staff and its LA's SEND officers)",
 )
-async def school_waiting(
+async def get_school_waiting_times(
     urn: str, principal: SchoolOrLA, db: DatabaseDep, since: datetime | None = None, until: datetime | None = None
 ) -> WaitingTimes:
     async with db.transaction() as session:

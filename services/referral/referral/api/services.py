@@ -104,7 +104,7 @@ async def update_service(
     response_model=WaitingTimes,
     summary="Waiting times of a service: median, 90th percentile, open, breaches of its target",
 )
-async def service_waiting(
+async def get_service_waiting_times(
     service_id: str, principal: AnyUser, db: DatabaseDep, since: datetime | None = None, until: datetime | None = None
 ) -> WaitingTimes:
     async with db.reader() as session:
