@@ -161,13 +161,16 @@ async def reference_register_concern(session: AsyncSession, *, concern: ConcernR
         if changed:
             await add_event(session, children.contact_changed_event(member))
     areas = ", ".join(a.replace("_", " ") for a in concern.areas_of_need) or "not stated"
+    shared = f"consent {concern.consent_status.replace('_', ' ')}"
+    if concern.lawful_basis:
+        shared += f", shared on the lawful basis of {concern.lawful_basis.replace('_', ' ')}"
     add_entry(
         session,
         child_id=child.id,
         kind="concern_raised",
         ref_type="concern",
         ref_id=concern.concern_id,
-        summary=f"Concern raised by school {concern.school_urn} ({concern.urgency}; areas of need: {areas})",
+        summary=f"Concern raised by school {concern.school_urn} ({concern.urgency}; areas of need: {areas}; {shared})",
         sensitivity="restricted" if concern.safeguarding else "team",
         source_event_id=event_id,
         org_id=concern.raised_by_org,

@@ -10,10 +10,12 @@ matches a child, and only `family.contact_changed` carries contact details (noti
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
+
+from ..identity import ChildIdentity, FamilyContactShape
 
 Channel = Literal["sms", "email"]
 
@@ -34,26 +36,10 @@ class EventPayload(BaseModel):
 # --- referral -------------------------------------------------------------------------------------------------
 
 
-class ChildIdentity(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    upn: str
-    nhs_number: str | None = None
-    given_name: str
-    family_name: str
-    date_of_birth: date
-    year_group: str | None = None
-
-
-class FamilyContactV1(BaseModel):
+class FamilyContactV1(FamilyContactShape):
     model_config = ConfigDict(extra="ignore", frozen=True)
     contact_ref: str
-    name: str
-    relationship: str
-    parental_responsibility: bool
-    mobile: str | None = None
-    email: str | None = None
     preferred_channel: Channel
-    language: str = "en"
 
 
 class ConcernRaisedV1(EventPayload):
@@ -64,6 +50,8 @@ class ConcernRaisedV1(EventPayload):
     la_code: str | None = None
     raised_by_org: str
     child: ChildIdentity
+    """The one shape of the child's identity (tas_common.identity): a field added there is carried here. It must
+    be optional (with a default), or this payload needs a new version."""
     areas_of_need: list[str] = []
     safeguarding: bool = False
     urgency: str = "routine"

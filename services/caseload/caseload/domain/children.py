@@ -21,6 +21,7 @@ from tas_common.events.schemas import (
     FamilyContactChangedV1,
     FamilyContactV1,
 )
+from tas_common.identity import ChildIdentity, FamilyContactShape, row_of
 from tas_common.outbox import add_event, add_events
 
 from . import plan as plans
@@ -160,18 +161,7 @@ async def _merge_contact(
             },
         )
         return existing, changed
-    member = {
-        "id": new_id(),
-        "child_id": child_id,
-        "name": contact.name,
-        "relationship": contact.relationship,
-        "parental_responsibility": contact.parental_responsibility,
-        "mobile": contact.mobile,
-        "email": contact.email,
-        "preferred_channel": contact.preferred_channel,
-        "language": contact.language,
-        "opted_out": False,
-    }
+    member = row_of(FamilyContactShape, contact, id=new_id(), child_id=child_id, opted_out=False)
     await session.execute(_INSERT_MEMBER, member)
     family.append(member)
     return member, True
@@ -210,6 +200,15 @@ _CONTACT_FIELDS = (
 )
 
 
+def concern_summary(concern: ConcernRaisedV1) -> str:
+    """The chronology's line for a concern: its urgency, areas of need and the basis it was shared on."""
+    areas = ", ".join(a.replace("_", " ") for a in concern.areas_of_need) or "not stated"
+    shared = f"consent {concern.consent_status.replace('_', ' ')}"
+    if concern.lawful_basis:
+        shared += f", shared on the lawful basis of {concern.lawful_basis.replace('_', ' ')}"
+    return f"Concern raised by school {concern.school_urn} ({concern.urgency}; areas of need: {areas}; {shared})"
+
+
 async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, event_id: str) -> str:
     """Match or create the child for an incoming concern, keep the family's contacts, write the chronology;
     returns the child's id."""
@@ -217,27 +216,22 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
     new_child = found is None
     events: list[CloudEvent] = []  # written together at the end, in this order
     if found is None:
-        identity, now = concern.child, utcnow()
-        child_id = new_id()
+        now, child_id = utcnow(), new_id()
         school_urn, la_code, possible_duplicate_of = concern.school_urn, concern.la_code, similar
         await session.execute(
             _INSERT_CHILD,
-            {
-                "id": child_id,
-                "upn": identity.upn,
-                "nhs_number": identity.nhs_number,
-                "given_name": identity.given_name,
-                "family_name": identity.family_name,
-                "date_of_birth": identity.date_of_birth,
-                "year_group": identity.year_group,
-                "school_urn": school_urn,
-                "la_code": la_code,
-                "possible_duplicate_of": possible_duplicate_of,
-                "safeguarding": concern.safeguarding,
-                "merged_into": None,
-                "merged_at": None,
-                "created_at": now,
-            },
+            row_of(
+                ChildIdentity,
+                concern.child,
+                id=child_id,
+                school_urn=school_urn,
+                la_code=la_code,
+                possible_duplicate_of=possible_duplicate_of,
+                safeguarding=concern.safeguarding,
+                merged_into=None,
+                merged_at=None,
+                created_at=now,
+            ),
         )
         await session.execute(
             _INSERT_PLAN,
@@ -279,14 +273,13 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
         member_ids.append(member["id"])
         if changed:
             events.append(contact_changed_event(member))
-    areas = ", ".join(a.replace("_", " ") for a in concern.areas_of_need) or "not stated"
     await write_entry(
         session,
         child_id=child_id,
         kind="concern_raised",
         ref_type="concern",
         ref_id=concern.concern_id,
-        summary=f"Concern raised by school {concern.school_urn} ({concern.urgency}; areas of need: {areas})",
+        summary=concern_summary(concern),
         sensitivity="restricted" if concern.safeguarding else "team",
         source_event_id=event_id,
         org_id=concern.raised_by_org,

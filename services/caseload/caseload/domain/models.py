@@ -11,6 +11,7 @@ from sqlalchemy import JSON, Column, Date, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from tas_common.db import make_registry, utcnow
+from tas_common.identity import ChildIdentity, FamilyContactShape
 from tas_common.tables import attach_infra
 
 registry = make_registry()
@@ -26,8 +27,12 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-class Child(Table, table=True):
+class Child(Table, ChildIdentity, table=True):
+    """The child's record: the child's identity (the shared shape's columns), school and LA, and flags."""
+
     __table_args__ = (
+        UniqueConstraint("upn"),
+        Index(None, "nhs_number"),
         # a school's or an LA's children by name: the caseload list pages along these (keyset), and they serve
         # every lookup by school or LA alone
         Index("ix_child_school_urn_name", "school_urn", "family_name", "given_name", "id"),
@@ -35,12 +40,6 @@ class Child(Table, table=True):
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    upn: str = Field(unique=True, max_length=13)
-    nhs_number: str | None = Field(default=None, index=True, max_length=10)
-    given_name: str = Field(max_length=100)
-    family_name: str = Field(max_length=100)
-    date_of_birth: date
-    year_group: str | None = Field(default=None, max_length=10)
     school_urn: str = Field(max_length=6)
     la_code: str | None = Field(default=None, max_length=3)
     possible_duplicate_of: str | None = Field(default=None, max_length=36)
@@ -50,18 +49,11 @@ class Child(Table, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class FamilyMember(Table, table=True):
+class FamilyMember(Table, FamilyContactShape, table=True):
     __tablename__ = "family_member"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     child_id: str = Field(foreign_key="child.id", index=True, max_length=36)
-    name: str = Field(max_length=200)
-    relationship: str = Field(max_length=50)
-    parental_responsibility: bool
-    mobile: str | None = Field(default=None, max_length=20)
-    email: str | None = Field(default=None, max_length=254)
-    preferred_channel: str = Field(max_length=5)
-    language: str = Field(default="en", max_length=5)
     opted_out: bool = False
 
 

@@ -6,6 +6,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tas_common.identifiers import is_valid_email, normalise_uk_mobile
+from tas_common.identity import ChildIdentity, FamilyContactShape
 from tas_common.vocab import AreaOfNeed, Channel, Language
 
 T = TypeVar("T")
@@ -16,14 +17,10 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = None
 
 
-class ChildPublic(BaseModel):
+class ChildPublic(ChildIdentity):
+    """The child's record: the child's identity (the shared shape, tas_common.identity) and where they belong."""
+
     id: str
-    upn: str
-    nhs_number: str | None
-    given_name: str
-    family_name: str
-    date_of_birth: date
-    year_group: str | None
     school_urn: str
     la_code: str | None
     possible_duplicate_of: str | None
@@ -135,15 +132,8 @@ class FamilyMemberUpdate(Strict):
     _e = field_validator("email")(classmethod(lambda cls, v: _email(v)))
 
 
-class FamilyMemberPublic(BaseModel):
+class FamilyMemberPublic(FamilyContactShape):
     id: str
-    name: str
-    relationship: str
-    parental_responsibility: bool
-    mobile: str | None
-    email: str | None
-    preferred_channel: str
-    language: str
     opted_out: bool
 
 

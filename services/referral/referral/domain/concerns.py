@@ -14,7 +14,8 @@ from tas_common.auth import OrgType, Principal
 from tas_common.db import utcnow
 from tas_common.errors import Forbidden, NotFound
 from tas_common.events import CloudEvent, new_event
-from tas_common.events.schemas import ChildIdentity, ConcernRaisedV1, FamilyContactV1
+from tas_common.events.schemas import ConcernRaisedV1
+from tas_common.identity import ChildIdentity, FamilyContactShape, row_of
 from tas_common.outbox import add_event
 from tas_common.vocab import SCHOOL_STAFF_ROLES, ConsentStatus, Urgency
 
@@ -23,11 +24,9 @@ from .exceptions import invalid_field
 from .models import Concern, FamilyContact, Referral, new_id
 from .paging import decode_cursor, encode_cursor
 from .schemas import (
-    ChildIdentityPublic,
     ConcernCreate,
     ConcernPublic,
     ConsentUpdate,
-    FamilyContactPublic,
     LawfulBasis,
     Page,
 )
@@ -57,9 +56,8 @@ def concern_rows(
     lawful_basis = str(data.lawful_basis) if data.lawful_basis else None
     if data.safeguarding and data.consent_status != ConsentStatus.given and lawful_basis is None:
         lawful_basis = LawfulBasis.safeguarding.value
-    child = data.child
     concern_id = new_id()
-    concern: dict[str, Any] = {
+    concern: dict[str, Any] = row_of(ChildIdentity, data.child) | {
         "id": concern_id,
         "school_urn": data.school_urn,
         "la_code": school.la_code,
@@ -68,12 +66,6 @@ def concern_rows(
         "source": "mis" if principal.org_type == OrgType.mis else "staff",
         "mis_client": principal.sub if mis_record_id else None,
         "mis_record_id": mis_record_id,
-        "upn": child.upn,
-        "nhs_number": child.nhs_number,
-        "given_name": child.given_name,
-        "family_name": child.family_name,
-        "date_of_birth": child.date_of_birth,
-        "year_group": child.year_group,
         "areas_of_need": [str(a) for a in data.areas_of_need],
         "safeguarding": data.safeguarding,
         "urgency": str(Urgency.urgent if data.safeguarding else data.urgency),
@@ -85,60 +77,22 @@ def concern_rows(
         "child_id": None,
         "created_at": utcnow(),
     }
-    contacts = [
-        {
-            "id": new_id(),
-            "concern_id": concern_id,
-            "name": c.name,
-            "relationship": c.relationship,
-            "parental_responsibility": c.parental_responsibility,
-            "mobile": c.mobile,
-            "email": c.email,
-            "preferred_channel": str(c.preferred_channel),
-            "language": str(c.language),
-        }
-        for c in data.family_contacts
-    ]
+    contacts = [row_of(FamilyContactShape, c, id=new_id(), concern_id=concern_id) for c in data.family_contacts]
     return concern, contacts
 
 
 def raised_event(concern: dict[str, Any], contacts: list[dict[str, Any]]) -> CloudEvent:
-    return new_event(
-        ConcernRaisedV1(
-            concern_id=concern["id"],
-            school_urn=concern["school_urn"],
-            la_code=concern["la_code"],
-            raised_by_org=concern["raised_by_org"],
-            child=ChildIdentity(
-                upn=concern["upn"],
-                nhs_number=concern["nhs_number"],
-                given_name=concern["given_name"],
-                family_name=concern["family_name"],
-                date_of_birth=concern["date_of_birth"],
-                year_group=concern["year_group"],
-            ),
-            areas_of_need=concern["areas_of_need"],
-            safeguarding=concern["safeguarding"],
-            urgency=concern["urgency"],
-            family_contacts=[
-                FamilyContactV1(
-                    contact_ref=c["id"],
-                    name=c["name"],
-                    relationship=c["relationship"],
-                    parental_responsibility=c["parental_responsibility"],
-                    mobile=c["mobile"],
-                    email=c["email"],
-                    preferred_channel=c["preferred_channel"],
-                    language=c["language"],
-                )
-                for c in contacts
-            ],
-            consent_status=concern["consent_status"],
-            lawful_basis=concern["lawful_basis"],
-        ),
-        source=SOURCE,
-        subject=concern["id"],
+    """`concern.raised` from the rows of `concern_rows`: the payload's fields are the concern row's, by name (its
+    child is the row's identity fields), under the event's names for the ids."""
+    payload = ConcernRaisedV1.model_validate(
+        {
+            **concern,
+            "concern_id": concern["id"],
+            "child": concern,
+            "family_contacts": [{**c, "contact_ref": c["id"]} for c in contacts],
+        }
     )
+    return new_event(payload, source=SOURCE, subject=concern["id"])
 
 
 _INSERT_CONCERN = insert(Concern.__table__)  # type: ignore[attr-defined]
@@ -288,59 +242,31 @@ def to_public(
     school: SchoolEntry | None = None,
     front_door: Referral | None = None,
 ) -> ConcernPublic:
-    routed = ["dsl"] + ([front_door.service_id] if front_door else []) if concern.safeguarding else []
-    return ConcernPublic(
-        id=concern.id,
-        school_urn=concern.school_urn,
-        source=concern.source,
-        child=ChildIdentityPublic(
-            upn=concern.upn,
-            nhs_number=concern.nhs_number,
-            given_name=concern.given_name,
-            family_name=concern.family_name,
-            date_of_birth=concern.date_of_birth,
-            year_group=concern.year_group,
-        ),
-        child_id=concern.child_id,
-        areas_of_need=concern.areas_of_need,
-        safeguarding=concern.safeguarding,
-        summary=concern.summary,
-        urgency=concern.urgency,
-        already_tried=concern.already_tried,
-        graduated_response=concern.graduated_response or [],
-        family_contacts=[FamilyContactPublic.model_validate(c, from_attributes=True) for c in contacts],
-        consent_status=concern.consent_status,
-        lawful_basis=concern.lawful_basis,
-        la_code=concern.la_code,
-        school_name=school.name if school else None,
-        routed_to=routed,
-        front_door_referral_id=front_door.id if front_door else None,
-        mis_record_id=concern.mis_record_id,
-        created_at=concern.created_at,
+    return public_of_rows(
+        concern.model_dump(), [c.model_dump() for c in contacts], school=school, front_door=front_door
     )
 
 
-_CHILD_FIELDS = tuple(ChildIdentityPublic.model_fields)
-_ROW_FIELDS = tuple(
-    f
-    for f in ConcernPublic.model_fields
-    if f not in ("child", "family_contacts", "school_name", "routed_to", "front_door_referral_id")
-)
-
-
 def public_of_rows(
-    concern: dict[str, Any], contacts: list[dict[str, Any]], *, school: SchoolEntry | None
+    concern: dict[str, Any],
+    contacts: list[dict[str, Any]],
+    *,
+    school: SchoolEntry | None,
+    front_door: Referral | None = None,
 ) -> ConcernPublic:
-    """`to_public` of a concern that is not routed anywhere, from the rows just inserted (`concern_rows`) instead of
-    reading them back: one validation from plain data, no ORM objects (tests/referral/test_concerns.py checks
-    that it answers exactly what a later GET does)."""
+    """The concern as the API shows it, from its row (`concern_rows`, or a stored concern's `model_dump()`): the
+    response's fields are the row's, by name, and its child is the row's identity fields. The 201 of a new concern
+    is made from the rows just inserted, without reading them back (tests/referral/test_concerns.py checks that it
+    answers exactly what a later GET does)."""
+    routed = ["dsl"] + ([front_door.service_id] if front_door else []) if concern["safeguarding"] else []
     return ConcernPublic.model_validate(
         {
-            **{field: concern[field] for field in _ROW_FIELDS},
-            "child": {field: concern[field] for field in _CHILD_FIELDS},
+            **concern,
+            "child": concern,
+            "graduated_response": concern["graduated_response"] or [],
             "family_contacts": contacts,
             "school_name": school.name if school else None,
-            "routed_to": [],
-            "front_door_referral_id": None,
+            "routed_to": routed,
+            "front_door_referral_id": front_door.id if front_door else None,
         }
     )

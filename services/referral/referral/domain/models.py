@@ -4,12 +4,13 @@ local offer (services) and referrals with their workflow clocks."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from tas_common.db import make_registry, utcnow
+from tas_common.identity import ChildIdentity, FamilyContactShape
 from tas_common.tables import attach_infra
 
 registry = make_registry()
@@ -25,8 +26,10 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-class Concern(Table, table=True):
-    __table_args__ = (UniqueConstraint("mis_client", "mis_record_id"),)
+class Concern(Table, ChildIdentity, table=True):
+    """A concern about a child: the child's identity (the shared shape's columns) and the worry."""
+
+    __table_args__ = (UniqueConstraint("mis_client", "mis_record_id"), Index(None, "upn"))
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     school_urn: str = Field(index=True, max_length=6)
@@ -36,12 +39,6 @@ class Concern(Table, table=True):
     source: str = Field(default="staff", max_length=10)
     mis_client: str | None = Field(default=None, max_length=200)
     mis_record_id: str | None = Field(default=None, max_length=100)
-    upn: str = Field(index=True, max_length=13)
-    nhs_number: str | None = Field(default=None, max_length=10)
-    given_name: str = Field(max_length=100)
-    family_name: str = Field(max_length=100)
-    date_of_birth: date
-    year_group: str | None = Field(default=None, max_length=10)
     areas_of_need: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     safeguarding: bool = False
     urgency: str = Field(default="routine", max_length=20)
@@ -56,18 +53,11 @@ class Concern(Table, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class FamilyContact(Table, table=True):
+class FamilyContact(Table, FamilyContactShape, table=True):
     __tablename__ = "family_contact"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     concern_id: str = Field(foreign_key="concern.id", index=True, max_length=36)
-    name: str = Field(max_length=200)
-    relationship: str = Field(max_length=50)
-    parental_responsibility: bool
-    mobile: str | None = Field(default=None, max_length=20)
-    email: str | None = Field(default=None, max_length=254)
-    preferred_channel: str = Field(max_length=5)
-    language: str = Field(default="en", max_length=5)
 
 
 class School(Table, table=True):

@@ -577,14 +577,7 @@ def to_public(referral: Referral, service: Service, concern: Concern, contacts: 
         days_to_decision=_days(referral.submitted_at, referral.decided_at),
         days_to_first_contact=_days(referral.submitted_at, referral.first_contact_at),
         concern=ReferralConcernPublic(
-            child=ChildIdentityPublic(
-                upn=concern.upn,
-                nhs_number=concern.nhs_number,
-                given_name=concern.given_name,
-                family_name=concern.family_name,
-                date_of_birth=concern.date_of_birth,
-                year_group=concern.year_group,
-            ),
+            child=ChildIdentityPublic.model_validate(concern),
             areas_of_need=concern.areas_of_need,
             summary=concern.summary,
             already_tried=concern.already_tried,

@@ -17,6 +17,7 @@ from tas_common.identifiers import (
     normalise_nhs_number,
     normalise_uk_mobile,
 )
+from tas_common.identity import ChildIdentity, FamilyContactShape
 from tas_common.vocab import AreaOfNeed, Channel, ConsentStatus, Language, Urgency
 
 
@@ -54,13 +55,8 @@ class ReferralStatus(StrEnum):
 _YEAR_GROUP_RE = re.compile(r"^(N1|N2|R|Y([1-9]|1[0-4]))$")
 
 
-class ChildIdentityIn(Strict):
-    upn: str = Field(description="Unique Pupil Number, 13 characters with its DfE check letter")
-    nhs_number: str | None = Field(default=None, description="10 digits, modulus-11 check digit")
-    given_name: str = Field(min_length=1, max_length=100)
-    family_name: str = Field(min_length=1, max_length=100)
-    date_of_birth: date
-    year_group: str | None = Field(default=None, max_length=10, description="N1, N2, R (reception), Y1 ... Y14")
+class ChildIdentityIn(ChildIdentity, Strict):
+    """The child's identity as a school sends it: the shared shape (tas_common.identity) with its checks."""
 
     @field_validator("year_group")
     @classmethod
@@ -69,22 +65,24 @@ class ChildIdentityIn(Strict):
             raise ValueError("a year group is N1, N2, R or Y1 to Y14")
         return None if value is None else value.upper()
 
-    @field_validator("upn")
+    @field_validator("upn", mode="before")
     @classmethod
-    def _upn(cls, value: str) -> str:
-        value = value.upper()
+    def _upn(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value  # the type check names it
+        value = value.strip().upper()
         if not is_valid_upn(value):
             raise ValueError("not a valid UPN: 13 characters with a correct check letter")
         return value
 
-    @field_validator("nhs_number")
+    @field_validator("nhs_number", mode="before")
     @classmethod
-    def _nhs(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if not is_valid_nhs_number(value):
+    def _nhs(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if not is_valid_nhs_number(value.strip()):
             raise ValueError("not a valid NHS number: 10 digits with a correct check digit")
-        return normalise_nhs_number(value)
+        return normalise_nhs_number(value.strip())
 
     @field_validator("date_of_birth")
     @classmethod
@@ -94,12 +92,8 @@ class ChildIdentityIn(Strict):
         return value
 
 
-class FamilyContactIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
-    relationship: str = Field(min_length=1, max_length=50, examples=["mother", "father", "carer"])
-    parental_responsibility: bool
-    mobile: str | None = None
-    email: str | None = Field(default=None, max_length=254)
+class FamilyContactIn(FamilyContactShape, Strict):
+    mobile: str | None = Field(default=None, description="A UK mobile in any usual format; stored as E.164")
     preferred_channel: Channel
     language: Language = Language.en
 
@@ -198,24 +192,12 @@ class MisConcernIn(ConcernCreate):
     mis_record_id: str = Field(min_length=1, max_length=100)
 
 
-class FamilyContactPublic(BaseModel):
+class FamilyContactPublic(FamilyContactShape):
     id: str
-    name: str
-    relationship: str
-    parental_responsibility: bool
-    mobile: str | None
-    email: str | None
-    preferred_channel: str
-    language: str
 
 
-class ChildIdentityPublic(BaseModel):
-    upn: str
-    nhs_number: str | None
-    given_name: str
-    family_name: str
-    date_of_birth: date
-    year_group: str | None
+class ChildIdentityPublic(ChildIdentity):
+    """The child's identity (the shared shape, tas_common.identity)."""
 
 
 class ConcernPublic(BaseModel):
