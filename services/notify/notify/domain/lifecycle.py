@@ -9,7 +9,7 @@
 
 `sending → sending` is a provider's acceptance (its reference recorded, a receipt to follow). Every change is a
 compare-and-set on the status it leaves, so a receipt, the dispatcher and the sweeper never overwrite each
-other, and a final status never changes. Each final status emits `tas.notify.notification.delivered` or
+other, and a final status never changes (a later word from a provider is a `note` on the message). Each final status emits `tas.notify.notification.delivered` or
 `.failed`; acceptance emits `.sent`. A change that makes a row due sets `session.info[QUEUED]`.
 """
 
@@ -30,7 +30,7 @@ from tas_common.outbox import add_event, add_events
 from tas_common.tracing import current_traceparent
 
 from ..config import NotifySettings
-from .models import SOURCE, Notification, dialect_of, per_dialect
+from .models import SOURCE, Notification, NotificationEvent, dialect_of, new_id, per_dialect
 
 NEW = "new"
 """Not a stored status: the row does not exist yet."""
@@ -41,9 +41,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     NEW: frozenset({CREATED, PERMANENT_FAILURE}),
     CREATED: frozenset({SENDING, CANCELLED}),
     SENDING: frozenset({SENDING, CREATED, DELIVERED, PERMANENT_FAILURE, TECHNICAL_FAILURE}),
-    DELIVERED: frozenset({PERMANENT_FAILURE}),
-    # ^ an SMTP bounce after the hand-over (counted as delivered) turns it into a failure: see issue 12, item 13
 }
+"""A final status has no way out: what a provider says later (an email that bounces after the relay accepted
+it) is recorded beside the message (`note`), never as a new status."""
 QUEUED = "notify_queued"
 """`session.info` flag: this unit of work made a notification due; the dispatcher wakes after its commit
 (tas_common.db.Database.on_commit(when=...)), not after every commit of the service."""
@@ -81,6 +81,11 @@ _CLAIM = (
 )
 _ACCEPT = update(_notification).where(_notification.c.id == bindparam("b_id"), _notification.c.status == SENDING)
 """The dispatcher's statements, built once: it runs them for every message."""
+_ADD_NOTE = per_dialect(
+    lambda dialect_insert: dialect_insert(NotificationEvent.__table__).on_conflict_do_nothing(
+        index_elements=["notification_id", "kind"]
+    )
+)
 
 
 async def _final(session: AsyncSession, n: Notification, *, reason: str | None = None) -> None:
@@ -230,18 +235,10 @@ async def receipt(
     status: str,
     reason: str,
     settings: NotifySettings,
-    after_delivery: bool = False,
 ) -> None:
     """A provider's delivery receipt for `n`. `status` is sending (accepted, on its way: its reference is
     remembered), delivered, or a failure (as `failed`). A receipt for a row `created` (an earlier attempt of a
-    message being retried) or already final changes nothing — except, with `after_delivery`, a failure for a
-    row `delivered` (an SMTP bounce after the hand-over)."""
-    if after_delivery and n.status == DELIVERED and status == PERMANENT_FAILURE:
-        _check(DELIVERED, PERMANENT_FAILURE)
-        n.status, n.failure_reason, n.updated_at = PERMANENT_FAILURE, f"{provider}: {reason}"[:300], utcnow()
-        session.add(n)
-        await _final(session, n, reason=f"{provider}: {reason}")
-        return
+    message being retried) or already final changes nothing."""
     if n.status != SENDING:
         return
     if status == SENDING:
@@ -258,6 +255,18 @@ async def receipt(
         await _final(session, n)
         return
     await failed(session, notification_id=n.id, status=status, reason=f"{provider}: {reason}", settings=settings)
+
+
+async def note(session: AsyncSession, *, n: Notification, kind: str, detail: str) -> bool:
+    """Record what a provider said about a message whose status is final (`bounced`, `complained`), once per
+    kind; its status and history stay as they were. False when it was noted already."""
+    if n.status not in FINAL:
+        raise IllegalTransition(f"a note is for a final message, not one {n.status}")
+    result = await session.execute(
+        _ADD_NOTE[dialect_of(session)],
+        {"id": new_id(), "notification_id": n.id, "kind": kind, "detail": detail[:300], "at": utcnow()},
+    )
+    return result.rowcount == 1
 
 
 async def cancel_unsent(session: AsyncSession, *, dedupe_prefix: str, keep: str, reason: str, now: datetime) -> None:

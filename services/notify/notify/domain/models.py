@@ -146,3 +146,18 @@ class Notification(Table, table=True):
     """W3C trace context of the event that caused this message: its sent/delivered events join that trace."""
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class NotificationEvent(Table, table=True):
+    """Something a provider said about a message after its status was final (an email bounced or was reported as
+    spam after the relay had accepted it): recorded beside the message, never as a new status."""
+
+    __tablename__ = "notification_event"
+    __table_args__ = (UniqueConstraint("notification_id", "kind"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    notification_id: str = Field(max_length=36)
+    kind: str = Field(max_length=20)
+    """`bounced` or `complained`."""
+    detail: str = Field(max_length=300)
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))

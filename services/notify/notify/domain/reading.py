@@ -10,8 +10,8 @@ from tas_common import audit
 from tas_common.auth import OrgType, Principal
 from tas_common.errors import NotFound
 
-from .models import ChildScope, Contact, Notification, TeamMember
-from .schemas import NotificationPublic
+from .models import ChildScope, Contact, Notification, NotificationEvent, TeamMember
+from .schemas import NotificationEventPublic, NotificationPublic
 
 SCHOOL_LEADS = ("senco", "dsl", "head")
 
@@ -54,7 +54,7 @@ async def list_for_child(
     await audit.record(
         session, actor=principal, action="read", resource_type="notifications", resource_id=child_id, child_id=child_id
     )
-    return [NotificationPublic.model_validate(n, from_attributes=True) for n in rows]
+    return await _public(session, list(rows))
 
 
 async def get_notification(session: AsyncSession, *, principal: Principal, notification_id: str) -> NotificationPublic:
@@ -71,4 +71,28 @@ async def get_notification(session: AsyncSession, *, principal: Principal, notif
     await audit.record(
         session, actor=principal, action="read", resource_type="notification", resource_id=n.id, child_id=n.child_id
     )
-    return NotificationPublic.model_validate(n, from_attributes=True)
+    (public,) = await _public(session, [n])
+    return public
+
+
+async def history(session: AsyncSession, *, notification_ids: list[str]) -> dict[str, list[NotificationEventPublic]]:
+    """What providers said about these messages after their status was final, oldest first, by message."""
+    found: dict[str, list[NotificationEventPublic]] = {i: [] for i in notification_ids}
+    if not notification_ids:
+        return found
+    events = await session.exec(
+        select(NotificationEvent)
+        .where(col(NotificationEvent.notification_id).in_(notification_ids))
+        .order_by(col(NotificationEvent.at), col(NotificationEvent.id))
+    )
+    for e in events:
+        found[e.notification_id].append(NotificationEventPublic(kind=e.kind, detail=e.detail, at=e.at))
+    return found
+
+
+async def _public(session: AsyncSession, rows: list[Notification]) -> list[NotificationPublic]:
+    events = await history(session, notification_ids=[n.id for n in rows])
+    return [
+        NotificationPublic.model_validate(n, from_attributes=True).model_copy(update={"events": events[n.id]})
+        for n in rows
+    ]

@@ -70,7 +70,8 @@ async def _find(session: AsyncSession, receipt: Receipt) -> Notification | None:
 
 async def apply(session: AsyncSession, *, receipt: Receipt, settings: NotifySettings) -> ReceiptOutcome:
     """A receipt for one of our messages: its address suppressed when the receipt says so (a bounce or complaint
-    always; a permanent failure of a message being sent), then its status to the lifecycle."""
+    always; a permanent failure of a message being sent), then its status to the lifecycle; a bounce or complaint
+    of a message already final (an email bounced after the relay accepted it) is noted on the message."""
     n = await _find(session, receipt)
     if n is None:
         return ReceiptOutcome(matched=False)
@@ -87,6 +88,7 @@ async def apply(session: AsyncSession, *, receipt: Receipt, settings: NotifySett
         await recipients.suppress(
             session, channel=n.channel, address=n.recipient, reason="hard-bounce", source=f"{receipt.provider} receipt"
         )
+    already_final = n.status in lifecycle.FINAL
     if receipt.status is not None:
         await lifecycle.receipt(
             session,
@@ -96,8 +98,9 @@ async def apply(session: AsyncSession, *, receipt: Receipt, settings: NotifySett
             status=receipt.status,
             reason=receipt.reason,
             settings=settings,
-            after_delivery=receipt.after_delivery,
         )
+    if receipt.event is not None and already_final:
+        await lifecycle.note(session, n=n, kind=receipt.event, detail=f"{receipt.provider}: {receipt.reason}")
     return ReceiptOutcome(matched=True, notification_id=n.id, status=n.status, suppressed=receipt.suppress is not None)
 
 

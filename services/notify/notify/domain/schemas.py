@@ -15,6 +15,14 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = None
 
 
+class NotificationEventPublic(BaseModel):
+    """What a provider said about the message after its status was final (e.g. `bounced`)."""
+
+    kind: str
+    detail: str
+    at: datetime
+
+
 class NotificationPublic(BaseModel):
     id: str
     child_id: str | None
@@ -32,6 +40,8 @@ class NotificationPublic(BaseModel):
     not_before: datetime | None
     created_at: datetime
     updated_at: datetime
+    events: list[NotificationEventPublic] = []
+    """Later words from the provider (a bounce after delivery); the status above stays as it was."""
 
 
 # --- templates ------------------------------------------------------------------------------------------------

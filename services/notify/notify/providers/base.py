@@ -99,8 +99,9 @@ class Receipt:
     """The provider's own id of the message (or the Message-ID we gave it)."""
     suppress: str | None = None
     """A suppression reason for the message's address whatever its status (a bounce or complaint)."""
-    after_delivery: bool = False
-    """A failure that may come after the message was counted delivered (an SMTP bounce)."""
+    event: str | None = None
+    """What happened to the message (`bounced`, `complained`): noted on it when its status is already final,
+    as an SMTP bounce after the relay accepted the message is."""
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,8 @@ class SmtpProvider:
 def read_receipt(*, body: bytes, headers: Mapping[str, str], receipt_token: str) -> Receipt:
     """`{"notification_id" | "message_id", "status": "bounced" | "complained" | "delivered" | "deferred"}` from
     the bounce processor, verified by its bearer token. A bounce is a permanent failure, even of a message counted
-    delivered at hand-over, and suppresses the address; a complaint suppresses it; the others change nothing."""
+    delivered at hand-over, and suppresses the address; a complaint suppresses it; the others change nothing.
+    A bounce or complaint for a message already final is noted on it (`event`)."""
     require_bearer(headers, receipt_token)
     data = json_object(body)
     kind = str(data.get("status", ""))
@@ -180,9 +181,11 @@ def read_receipt(*, body: bytes, headers: Mapping[str, str], receipt_token: str)
             status="permanent-failure",
             reason="hard bounce",
             suppress="hard-bounce",
-            after_delivery=True,
+            event="bounced",
             **found,
         )
     if kind == "complained":
-        return Receipt(provider="smtp", status=None, reason="complaint", suppress="complaint", **found)
+        return Receipt(
+            provider="smtp", status=None, reason="complaint", suppress="complaint", event="complained", **found
+        )
     return Receipt(provider="smtp", status=None, reason=kind, **found)
