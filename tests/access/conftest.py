@@ -26,7 +26,7 @@ from tas_common.testing import NatsServer, concern_body, free_port
 from ..conftest import SERVICES, _Collect, drop_database, eventually, fresh_database_url, migrate, service_settings
 
 IN_SCHOOL, OTHER_SCHOOL, OUT_SCHOOL = "100000", "100001", "200000"  # LA 999, 999, 998
-SALT, OT, OUT_EP = "999-salt", "999-occupational-therapy", "998-educational-psychology"
+SALT, OUT_EP = "999-salt", "998-educational-psychology"
 
 # Every kind of caller the matrix asks about: (roles, org_type, claims). "in" is the child in scope (school
 # 100000, LA 999); "out" is a child nobody here has a relationship with (school 200000, LA 998).
@@ -43,6 +43,8 @@ ACTORS: dict[str, tuple[list[str], str, dict[str, Any]]] = {
     ),
     "health_member": (["slt"], "health", {"org_id": "nhs-trust-1", "sub": "slt-1", "name": "Sam Therapist"}),
     "health_other": (["slt"], "health", {"org_id": "nhs-trust-9", "sub": "slt-9"}),
+    # another service's practitioner in the same organisation: an OT of NHS trust 1, whose SALT has the referrals
+    "ot_same_trust": (["ot"], "health", {"org_id": "nhs-trust-1", "sub": "ot-1"}),
     "social_worker": (["social_worker"], "social_care", {"org_id": "council-sc", "sub": "sw-1"}),
     "la_officer": (["send_officer"], "local_authority", {"org_id": "la-999-send", "sub": "so-1", "la_code": "999"}),
     "other_la_officer": (
@@ -190,24 +192,30 @@ async def _seed(world: World) -> None:
         child = ids["child_id"]
         family = await _ok(await case.get(f"/v1/children/{child}/family", headers=senco))
         ids["member_id"] = ids["contact_id"] = family["items"][0]["id"]
-        # referrals: one accepted (its therapist joins the team), one withdrawn (closed: every move is 409)
-        services = (SALT, OT) if target == "in" else (OUT_EP, "998-front-door")
-        made = await _ok(
-            await ref.post(
-                "/v1/referrals", json={"concern_id": ids["concern_id"], "service_ids": list(services)}, headers=senco
-            )
-        )
-        accepted, closed = made["items"][0]["id"], made["items"][1]["id"]
+        # two referrals to one service (SALT of NHS trust 1 for "in"): the first withdrawn (closed: every move is
+        # 409), the second accepted (its therapist joins the team). The trust's OT is not SALT's: it sees neither.
+        service = SALT if target == "in" else OUT_EP
         receiver = (
             h("health_member")
             if target == "in"
-            else _token(world.issuer, ["educational_psychologist"], "local_authority", org_id="la-998", sub="ep-8")
+            else _token(world.issuer, ["ep"], "local_authority", org_id="la-998", sub="ep-8")
         )
-        await _ok(await ref.post(f"/v1/referrals/{accepted}/accept", headers=receiver))
-        await _ok(
-            await ref.post(f"/v1/referrals/{closed}/withdraw", json={"reason": "Family moved away"}, headers=senco)
-        )
-        ids["referral_id"] = closed
+        for step in ("withdraw", "accept"):
+            made = await _ok(
+                await ref.post(
+                    "/v1/referrals", json={"concern_id": ids["concern_id"], "service_ids": [service]}, headers=senco
+                )
+            )
+            referral = made["items"][0]["id"]
+            if step == "withdraw":
+                await _ok(
+                    await ref.post(
+                        f"/v1/referrals/{referral}/withdraw", json={"reason": "Family moved away"}, headers=senco
+                    )
+                )
+                ids["referral_id"] = referral
+            else:
+                await _ok(await ref.post(f"/v1/referrals/{referral}/accept", headers=receiver))
 
         async def on_team(child: str = child, senco: dict[str, str] = senco) -> str | None:
             r = await case.get(f"/v1/children/{child}/team", headers=senco)
@@ -298,6 +306,14 @@ async def _seed(world: World) -> None:
             return next((n["id"] for n in items if n.get("contact_id") == world.ids[target]["contact_id"]), None)
 
         world.ids[target]["notification_id"] = await eventually(message, what="the family's acknowledgement")
+    member = await _ok(
+        await ref.post(
+            f"/v1/services/{SALT}/members",
+            json={"sub": "locum-1", "org_id": "nhs-trust-1", "name": "Lou Locum"},
+            headers=h("offer_admin"),
+        )
+    )
+    world.ids["in"]["service_member_id"] = member["id"]
     templates = await _ok(await notify.get("/v1/templates", headers=h("notify_admin")))
     first = templates["items"][0]
     for target in ("in", "out"):

@@ -134,10 +134,14 @@ REFERRAL: dict[str, Rule] = {
         body=lambda i, a: {"concern_id": i["concern_id"], "service_ids": [i["service_id"]]},
     ),
     "GET /v1/referrals": Rule(
-        "referrer's staff, receiving practitioners, the LA's SEND officers", anyone=200, child=False, sees_in=REF_ALL
+        "referrer's staff, the receiving service's practitioners (its roles in its organisation, or members the "
+        "directory records: not others of the same organisation), the LA's SEND officers",
+        anyone=200,
+        child=False,
+        sees_in=REF_ALL,
     ),
     "GET /v1/referrals/{referral_id}": Rule(
-        "referrer's staff, receiving practitioners, the LA's SEND officers", ok=S(200, REF_ALL)
+        "referrer's staff, the receiving service's practitioners, the LA's SEND officers", ok=S(200, REF_ALL)
     ),
     **{
         f"POST /v1/referrals/{{referral_id}}/{move}": Rule(
@@ -165,6 +169,21 @@ REFERRAL: dict[str, Rule] = {
     "POST /v1/services": Rule("the LA's offer administrators", ok=S(201, "offer_admin"), child=False, body=_service),
     "PUT /v1/services/{service_id}": Rule(
         "the offer administrators of the service's LA", ok=S(428, "offer_admin"), child=False, body=_service
+    ),
+    "GET /v1/services/{service_id}/members": Rule(
+        "the offer administrators of the service's LA", ok=S(200, "offer_admin"), child=False
+    ),
+    "POST /v1/services/{service_id}/members": Rule(
+        "the offer administrators of the service's LA",
+        ok=S(201, "offer_admin"),
+        child=False,
+        body=lambda i, a: {"sub": f"assistant-{a}", "org_id": "nhs-trust-1", "name": "Ash Assistant"},
+    ),
+    "DELETE /v1/services/{service_id}/members/{member_id}": Rule(
+        "the offer administrators of the service's LA",
+        ok=S(204, "offer_admin"),
+        child=False,
+        ids={"member_id": "service_member_id"},
     ),
     "GET /v1/services/{service_id}/waiting": Rule(
         "anyone signed in (aggregate figures, no child's data)", anyone=200, child=False

@@ -27,6 +27,7 @@ OTHER_SCHOOL = "100001"
 SALT = "999-salt"
 EP = "999-educational-psychology"
 FRONT_DOOR = "999-front-door"
+OT = "999-occupational-therapy"
 
 # Who is calling: (role, org_type, claims). Practitioners belong to a service when org_id = its organisation.
 ACTORS: dict[str, tuple[str, str, dict[str, Any]]] = {

@@ -38,7 +38,13 @@ async def _setup(env) -> dict:
     service = (
         await c.post(
             "/v1/services",
-            json={**NEW, "name": "Waiting Test Service", "target_wait_days": 28, "organisation_id": "vol-waiting"},
+            json={
+                **NEW,
+                "name": "Waiting Test Service",
+                "target_wait_days": 28,
+                "organisation_id": "vol-waiting",
+                "practitioner_roles": ["counsellor"],
+            },
             headers=admin,
         )
     ).json()

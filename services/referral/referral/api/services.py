@@ -9,8 +9,17 @@ from fastapi.responses import JSONResponse
 from tas_common.idempotency import run_once
 from tas_common.vocab import AreaOfNeed
 
-from ..domain import offer, waiting
-from ..domain.schemas import OrganisationType, ServicePage, ServicePublic, ServiceWrite, WaitingTimes
+from ..domain import offer, practitioners, waiting
+from ..domain.schemas import (
+    OrganisationType,
+    Page,
+    ServiceMemberCreate,
+    ServiceMemberPublic,
+    ServicePage,
+    ServicePublic,
+    ServiceWrite,
+    WaitingTimes,
+)
 from .deps import AnyUser, DatabaseDep, IdempotencyKey, IfMatch, OfferAdmin
 
 router = APIRouter(prefix="/v1/services", tags=["local offer"])
@@ -109,3 +118,51 @@ async def get_service_waiting_times(
 ) -> WaitingTimes:
     async with db.reader() as session:
         return await waiting.service_waiting(session, service_id=service_id, since=since, until=until)
+
+
+@router.get(
+    "/{service_id}/members",
+    response_model=Page[ServiceMemberPublic],
+    summary="The practitioners the directory records as members of a service's team (beyond its roles)",
+    description="A referral is seen and decided by the service's practitioners only: callers of its organisation "
+    "holding one of its `practitioner_roles`, and the members listed here. The offer administrators of the "
+    "service's LA keep the list.",
+)
+async def list_service_members(service_id: str, principal: OfferAdmin, db: DatabaseDep) -> Page[ServiceMemberPublic]:
+    async with db.transaction() as session:
+        return Page(items=await practitioners.list_members(session, principal=principal, service_id=service_id))
+
+
+@router.post(
+    "/{service_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ServiceMemberPublic,
+    summary="Record a practitioner as a member of a service's team: they see and decide its referrals",
+)
+async def add_service_member(
+    service_id: str,
+    body: ServiceMemberCreate,
+    principal: OfferAdmin,
+    db: DatabaseDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await run_once(
+        db,
+        principal=principal,
+        key=idempotency_key,
+        route=f"POST /v1/services/{service_id}/members",
+        request_body=body,
+        create=lambda session: practitioners.add_member(session, principal=principal, service_id=service_id, data=body),
+    )
+
+
+@router.delete(
+    "/{service_id}/members/{member_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_model=None,
+    summary="Remove a member from a service's team: they no longer see its referrals",
+)
+async def remove_service_member(service_id: str, member_id: str, principal: OfferAdmin, db: DatabaseDep) -> Response:
+    async with db.transaction() as session:
+        await practitioners.remove_member(session, principal=principal, service_id=service_id, member_id=member_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

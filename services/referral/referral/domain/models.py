@@ -89,8 +89,28 @@ class Service(Table, table=True):
     target_wait_days: int = 126
     current_wait_days: int | None = None
     status: str = Field(default="active", max_length=10)
+    practitioner_roles: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
+    """Token roles that make a practitioner of the service's organisation one of this service's practitioners."""
     version: int = 1
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ServiceMember(Table, table=True):
+    """An explicit member of a service's team, recorded in the directory by the LA's offer administrators: the
+    practitioner (token `sub` + `org_id`) sees and decides the service's referrals whatever their role."""
+
+    __tablename__ = "service_member"
+    __table_args__ = (UniqueConstraint("service_id", "sub", "org_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    service_id: str = Field(foreign_key="service.id", index=True, max_length=36)
+    sub: str = Field(max_length=200)
+    org_id: str = Field(index=True, max_length=200)
+    name: str = Field(default="", max_length=200)
+    added_by: str = Field(max_length=200)
+    added_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class Referral(Table, table=True):

@@ -51,6 +51,7 @@ def to_public(service: Service) -> ServicePublic:
         target_wait_days=service.target_wait_days,
         current_wait_days=service.current_wait_days,
         wait_time=_wait_words(service.current_wait_days),
+        practitioner_roles=service.practitioner_roles,
         version=service.version,
         updated_at=service.updated_at,
     )

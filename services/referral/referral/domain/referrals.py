@@ -2,8 +2,9 @@
 
     submitted → accepted | declined | redirected | withdrawn;  accepted → completed | withdrawn
 
-The receiving service (a practitioner whose token `org_id` is the service's organisation) accepts, declines,
-redirects, records first contact and completes; the referring school's staff withdraw. Every move emits its event.
+The receiving service's practitioners (domain/practitioners.py: its roles in its organisation, or members the
+directory records) see the referral, accept, decline, redirect, record first contact and complete; others of the same
+organisation get 404. The referring school's staff withdraw. Every move emits its event.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from . import consent, offer
 from .exceptions import AlreadyReferred, IllegalTransition, ServiceUnavailable, invalid_field
 from .models import Concern, FamilyContact, Referral, Service
 from .paging import decode_cursor, encode_cursor
+from .practitioners import is_practitioner_of, services_of
 from .schemas import (
     AcceptIn,
     ChildIdentityPublic,
@@ -54,7 +56,6 @@ SOURCE = "tas/referral"
 OPEN = (ReferralStatus.submitted.value, ReferralStatus.accepted.value)
 SAFEGUARDING_READERS = ("dsl", "head", "senco")
 LA_OFFICER_ROLES = ("send_officer",)
-PRACTITIONER_ORG_TYPES = (OrgType.school, OrgType.health, OrgType.social_care, OrgType.local_authority)
 
 
 # --- who may do what ------------------------------------------------------------------------------------------
@@ -79,10 +80,6 @@ def is_referrer(principal: Principal, referral: Referral) -> bool:
     )
 
 
-def is_receiver(principal: Principal, service: Service) -> bool:
-    return principal.org_type in PRACTITIONER_ORG_TYPES and principal.org_id == service.organisation_id
-
-
 def is_la_officer_for(principal: Principal, la_code: str | None) -> bool:
     return (
         principal.org_type == OrgType.local_authority
@@ -92,11 +89,11 @@ def is_la_officer_for(principal: Principal, la_code: str | None) -> bool:
     )
 
 
-def can_see(principal: Principal, referral: Referral, service: Service) -> bool:
+async def can_see(session: AsyncSession, principal: Principal, referral: Referral, service: Service) -> bool:
     return (
         is_referrer(principal, referral)
-        or is_receiver(principal, service)
         or is_la_officer_for(principal, referral.la_code)
+        or await is_practitioner_of(session, principal, service)
     )
 
 
@@ -259,7 +256,7 @@ async def _load(session: AsyncSession, principal: Principal, referral_id: str) -
         raise NotFound("no such referral")
     service = await session.get(Service, referral.service_id)
     concern = await session.get(Concern, referral.concern_id)
-    if service is None or concern is None or not can_see(principal, referral, service):
+    if service is None or concern is None or not await can_see(session, principal, referral, service):
         raise NotFound("no such referral")
     return referral, service, concern
 
@@ -290,8 +287,8 @@ async def list_referrals(
     limit: int,
     cursor: str | None,
 ) -> Page[ReferralPublic]:
-    """The referrals the caller may see: their school's (school staff), their organisation's services' (the
-    receiving practitioners), their LA's (SEND officers). Urgent and oldest first: a triage queue."""
+    """The referrals the caller may see: their school's (school staff), their services' (the services' own
+    practitioners), their LA's (SEND officers). Urgent and oldest first: a triage queue."""
     offset = decode_cursor(cursor)
     scopes = []
     if principal.org_type == OrgType.school and principal.has_role(*SCHOOL_STAFF_ROLES):
@@ -299,8 +296,8 @@ async def list_referrals(
         if not principal.has_role(*SAFEGUARDING_READERS):
             scope = scope & ((Referral.safeguarding == False) | (Referral.referred_by_sub == principal.sub))  # noqa
         scopes.append(scope)
-    if principal.org_type in PRACTITIONER_ORG_TYPES:
-        scopes.append(Service.organisation_id == principal.org_id)
+    if services := await services_of(session, principal):
+        scopes.append(Referral.service_id.in_(services))  # type: ignore[attr-defined]
     if principal.org_type == OrgType.local_authority and principal.has_role(*LA_OFFICER_ROLES) and principal.la_code:
         scopes.append(Referral.la_code == principal.la_code)
     if not scopes:
@@ -355,8 +352,8 @@ def _require_state(referral: Referral, allowed: tuple[str, ...], move: str) -> N
         raise IllegalTransition(f"a {referral.status} referral cannot be {move}", referral_status=referral.status)
 
 
-def _require_receiver(principal: Principal, service: Service) -> None:
-    if not is_receiver(principal, service):
+async def _require_receiver(session: AsyncSession, principal: Principal, service: Service) -> None:
+    if not await is_practitioner_of(session, principal, service):
         raise Forbidden("only the receiving service's practitioners may do this")
 
 
@@ -394,7 +391,7 @@ async def _moved(
 
 async def accept(session: AsyncSession, *, principal: Principal, referral_id: str, data: AcceptIn) -> ReferralPublic:
     referral, service, concern = await _load(session, principal, referral_id)
-    _require_receiver(principal, service)
+    await _require_receiver(session, principal, service)
     _require_state(referral, (ReferralStatus.submitted,), "accepted")
     referral.status = ReferralStatus.accepted.value
     referral.decided_at = utcnow()
@@ -419,7 +416,7 @@ async def accept(session: AsyncSession, *, principal: Principal, referral_id: st
 
 async def decline(session: AsyncSession, *, principal: Principal, referral_id: str, data: ReasonIn) -> ReferralPublic:
     referral, service, concern = await _load(session, principal, referral_id)
-    _require_receiver(principal, service)
+    await _require_receiver(session, principal, service)
     _require_state(referral, (ReferralStatus.submitted,), "declined")
     referral.status = ReferralStatus.declined.value
     referral.decided_at = referral.closed_at = utcnow()
@@ -434,7 +431,7 @@ async def decline(session: AsyncSession, *, principal: Principal, referral_id: s
 async def redirect(session: AsyncSession, *, principal: Principal, referral_id: str, data: RedirectIn) -> ReferralList:
     """Close this referral as redirected and submit a linked one to the other service."""
     referral, service, concern = await _load(session, principal, referral_id)
-    _require_receiver(principal, service)
+    await _require_receiver(session, principal, service)
     _require_state(referral, (ReferralStatus.submitted,), "redirected")
     target = await session.get(Service, data.to_service_id)
     if target is None:
@@ -498,7 +495,7 @@ async def complete(
     session: AsyncSession, *, principal: Principal, referral_id: str, data: CompleteIn
 ) -> ReferralPublic:
     referral, service, concern = await _load(session, principal, referral_id)
-    _require_receiver(principal, service)
+    await _require_receiver(session, principal, service)
     _require_state(referral, (ReferralStatus.accepted,), "completed")
     referral.status = ReferralStatus.completed.value
     referral.closed_at = utcnow()
@@ -520,7 +517,7 @@ async def first_contact(
 ) -> ReferralPublic:
     """Stop the waiting clock: the receiving service first saw or spoke with the child or family."""
     referral, service, concern = await _load(session, principal, referral_id)
-    _require_receiver(principal, service)
+    await _require_receiver(session, principal, service)
     _require_state(referral, OPEN, "given a first contact")
     if referral.first_contact_at is not None:
         raise IllegalTransition("first contact is already recorded", referral_status=referral.status)

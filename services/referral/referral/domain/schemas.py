@@ -286,6 +286,10 @@ class ServicePublic(BaseModel):
     target_wait_days: int
     current_wait_days: int | None
     wait_time: str | None = Field(description="The current wait in words")
+    practitioner_roles: list[str] = Field(
+        description="Token roles whose holders in the service's organisation are its practitioners: they (and the "
+        "members the directory records) see and decide the referrals sent to it"
+    )
     version: int
     updated_at: datetime
 
@@ -322,13 +326,19 @@ class ServiceWrite(Strict):
     target_wait_days: int = Field(ge=1, le=730)
     current_wait_days: int | None = Field(default=None, ge=0, le=3650)
     status: Literal["active", "inactive"] = "active"
+    practitioner_roles: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Token roles whose holders in the service's organisation are its practitioners (e.g. `slt`); "
+        "others of the organisation see its referrals only as members recorded under /members",
+    )
 
-    @field_validator("taxonomy")
+    @field_validator("taxonomy", "practitioner_roles")
     @classmethod
-    def _taxonomy(cls, value: list[str]) -> list[str]:
+    def _codes(cls, value: list[str]) -> list[str]:
         for term in value:
             if not _TAXONOMY_RE.match(term):
-                raise ValueError("taxonomy terms are lower_snake_case codes")
+                raise ValueError("taxonomy terms and roles are lower_snake_case codes")
         return list(dict.fromkeys(value))
 
     @field_validator("email")
@@ -343,6 +353,24 @@ class ServiceWrite(Strict):
         if self.minimum_age > self.maximum_age:
             raise ValueError("minimum_age is above maximum_age")
         return self
+
+
+class ServiceMemberCreate(Strict):
+    sub: str = Field(
+        min_length=1, max_length=200, description="the practitioner's `sub` in their organisation's tokens"
+    )
+    org_id: str = Field(min_length=1, max_length=200, description="their organisation (token `org_id`)")
+    name: str = Field(default="", max_length=200)
+
+
+class ServiceMemberPublic(BaseModel):
+    id: str
+    service_id: str
+    sub: str
+    org_id: str
+    name: str
+    added_by: str
+    added_at: datetime
 
 
 # --- referrals ----------------------------------------------------------------------------------------------
