@@ -48,6 +48,7 @@ _SERVICE: dict[str, Any] = {
     "target_wait_days": 126,
     "current_wait_days": 98,
     "status": "active",
+    "practitioner_roles": ["slt"],
 }
 _ID = "6f1c2b0e-3d4a-4e5f-9a8b-7c6d5e4f3a21"
 
@@ -72,6 +73,7 @@ EXAMPLES: dict[str, Any] = {
     "record_first_contact": {"contacted_at": "2025-03-04T10:30:00Z"},
     "create_service": _SERVICE,
     "update_service": {**_SERVICE, "current_wait_days": 84},
+    "add_service_member": {"sub": "ta-1", "org_id": "nhs-trust-1", "name": "Tal Assistant"},
     "override_consent": {
         "agency_type": "social_care",
         "lawful_basis": "safeguarding",
