@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.bootstrapped
 SOURCES := libs/common/pyproject.toml services/referral/pyproject.toml services/caseload/pyproject.toml \
            services/notify/pyproject.toml requirements-dev.txt
 
-.PHONY: run test test-all bench bench-quick migrate token clean bootstrap
+.PHONY: run test test-all bench bench-quick chaos migrate token clean bootstrap
 
 bootstrap: $(STAMP)
 
@@ -49,6 +49,12 @@ bench: $(BENCH_STAMP)
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
+
+# The fault-injection suite (chaos/): a few thousand concerns while nats-server, each service and the SMTP sink
+# are killed with SIGKILL and restarted; exits non-zero when a concern was lost or a message doubled. Its short
+# version runs in `make test` (tests/chaos).
+chaos: $(STAMP)
+	$(BIN)/python -m chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

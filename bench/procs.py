@@ -65,6 +65,12 @@ class Proc:
         except psutil.Error:
             return None
 
+    def kill(self) -> None:
+        """kill -9, as a crash would: no signal handler runs, nothing is flushed or drained."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+
     def stop(self, timeout: float = 10.0) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -110,9 +116,12 @@ def uvicorn(
     factory: bool = True,
     ready_path: str = "/healthz",
     timeout: float = 60.0,
+    port: int | None = None,
+    wait: bool = True,
 ) -> Proc:
-    """`app` is "module:attribute"; with factory=True the attribute is called to build the app."""
-    port = free_port()
+    """`app` is "module:attribute"; with factory=True the attribute is called to build the app. `port`: a
+    restart passes the port its predecessor had; `wait=False` returns at once (then `wait_http` yourself)."""
+    port = port or free_port()
     argv = [
         sys.executable,
         "-m",
@@ -126,7 +135,8 @@ def uvicorn(
         *UVICORN_OPTIONS,
     ]
     proc = spawn(name, argv, workdir=workdir, env=env, port=port)
-    wait_http(proc, ready_path, timeout=timeout)
+    if wait:
+        wait_http(proc, ready_path, timeout=timeout)
     return proc
 
 
@@ -145,8 +155,9 @@ def wait_http(proc: Proc, path: str, *, timeout: float = 60.0, status: int = 200
     raise TimeoutError(f"{proc.name} not ready on {path} within {timeout}s:\n{proc.log_tail()}")
 
 
-def smtp_sink(workdir: Path) -> Proc:
-    port = free_port()
+def smtp_sink(workdir: Path, port: int | None = None) -> Proc:
+    """The sink of bench/smtpsink.py; a restart passes its predecessor's port (and appends to the same file)."""
+    port = port or free_port()
     out = workdir / "smtp-received.jsonl"
     proc = spawn(
         "smtp",

@@ -1,6 +1,8 @@
 """An SMTP sink for the end-to-end benchmark: accepts every message and appends one JSON line per recipient,
-`{"rcpt": ..., "t": <time.monotonic() when the DATA was accepted>}` (CLOCK_MONOTONIC is system-wide on Linux,
-so the bench process can compare it with its own send times). Message content is not kept.
+`{"rcpt": ..., "mid": <Message-ID>, "t": <time.monotonic() when the DATA was accepted>}` (CLOCK_MONOTONIC is
+system-wide on Linux, so the bench process can compare it with its own send times). Message content is not kept.
+Each line is written before the sink answers 250, so a sink killed after that line loses nothing it acknowledged
+(the chaos suite, chaos/, counts messages per recipient from these lines).
 
     python -m bench.smtpsink --port PORT --out FILE
 """
@@ -11,11 +13,21 @@ import argparse
 import asyncio
 import json
 import logging
+import re
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(<[^>\r\n]*>)", re.IGNORECASE | re.MULTILINE)
+
+
+def message_id(content: bytes | str | None) -> str | None:
+    """The Message-ID header of a raw message (searched in the header block only)."""
+    raw = content.encode() if isinstance(content, str) else content or b""
+    found = MESSAGE_ID.search(raw.split(b"\r\n\r\n", 1)[0])
+    return found.group(1).decode("ascii", "replace") if found else None
 
 
 class Recorder:
@@ -24,8 +36,9 @@ class Recorder:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         now = time.monotonic()
+        mid = message_id(envelope.original_content or envelope.content)
         for rcpt in envelope.rcpt_tos:
-            self.out.write(json.dumps({"rcpt": rcpt.lower(), "t": now}) + "\n")
+            self.out.write(json.dumps({"rcpt": rcpt.lower(), "mid": mid, "t": now}) + "\n")
         return "250 Message accepted for delivery"
 
 
@@ -46,16 +59,23 @@ async def serve(port: int, out: Path) -> None:
         await server.wait_closed()
 
 
-def read_received(out: Path) -> dict[str, float]:
-    """Recipient -> first acceptance time."""
-    received: dict[str, float] = {}
+def read_lines(out: Path) -> list[dict[str, Any]]:
+    """Every line the sink wrote (one per recipient of each accepted message), oldest first."""
+    items: list[dict[str, Any]] = []
     if out.exists():
         for line in out.read_text().splitlines():
             try:
-                item = json.loads(line)
+                items.append(json.loads(line))
             except ValueError:
                 continue  # a line being written
-            received.setdefault(item["rcpt"], item["t"])
+    return items
+
+
+def read_received(out: Path) -> dict[str, float]:
+    """Recipient -> first acceptance time."""
+    received: dict[str, float] = {}
+    for item in read_lines(out):
+        received.setdefault(item["rcpt"], item["t"])
     return received
 
 

@@ -1,5 +1,6 @@
 """A throwaway TAS in a temporary directory: nats-server, the chosen services under uvicorn (each its own
-process, its own migrated SQLite database), optionally the SMTP sink, and a dev token issuer."""
+process, its own migrated SQLite database), optionally the SMTP sink, and a dev token issuer. Any of them can be
+killed with SIGKILL and restarted on the same port and state (the chaos suite, chaos/, does that)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,9 @@ class BenchSystem:
     smtp: Proc | None = None
     procs: dict[str, Proc] = field(default_factory=dict)
     issuer: DevIssuer | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    """Extra environment for every service (e.g. shorter consumer timeouts), over the defaults below."""
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def start(self) -> BenchSystem:
         self.issuer = DevIssuer(self.tmp / "dev-issuer").ensure()
@@ -69,10 +73,53 @@ class BenchSystem:
                         "TAS_SMS_OUTBOX_PATH": str(self.tmp / "sms-outbox.jsonl"),
                     }
                 )
-            self.procs[service] = uvicorn(service, f"{service}.main:create_app", workdir=self.tmp / service, env=env)
-        for proc in self.procs.values():
-            wait_http(proc, "/readyz", timeout=30)
+            self.service_env[service] = env | self.env
+            self.procs[service] = uvicorn(
+                service,
+                f"{service}.main:create_app",
+                workdir=self.tmp / service,
+                env=self.service_env[service],
+                wait=False,
+            )
+        for proc in self.procs.values():  # started together, waited for together
+            wait_http(proc, "/readyz", timeout=60)
         return self
+
+    @property
+    def sms_outbox(self) -> Path:
+        return self.tmp / "sms-outbox.jsonl"
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a service (by name), "smtp" or "nats": no handler runs, nothing is drained."""
+        if name == "nats":
+            assert self.nats is not None and self.nats.process is not None
+            self.nats.process.kill()
+            self.nats.process.wait(timeout=10)
+        elif name == "smtp":
+            assert self.smtp is not None
+            self.smtp.kill()
+        else:
+            self.procs[name].kill()
+
+    def restart(self, name: str, *, wait: bool = True) -> None:
+        """Start a killed (or stopped) part again on the port and with the state it had."""
+        if name == "nats":
+            assert self.nats is not None
+            self.nats.start()
+        elif name == "smtp":
+            assert self.smtp is not None
+            self.smtp = smtp_sink(self.tmp, port=self.smtp.port)
+        else:
+            old = self.procs[name]
+            self.procs[name] = uvicorn(
+                name,
+                f"{name}.main:create_app",
+                workdir=self.tmp / name,
+                env=self.service_env[name],
+                port=old.port,
+                ready_path="/readyz",
+                wait=wait,
+            )
 
     def token(self, role: str = "senco", org_type: str = "school", **claims: Any) -> dict[str, str]:
         assert self.issuer is not None

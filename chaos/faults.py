@@ -1,0 +1,82 @@
+"""Fault injection: kill -9 one part at a chosen instant, restart it, and time how long the backlog it left takes
+to reach the families."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from .ledger import Copy, Kill, delivered_recipients
+from .load import Concern
+
+Probe = Callable[[], Awaitable[bool]]
+
+
+async def wait_for(probe: Probe, *, timeout: float, interval: float = 0.005) -> bool:
+    """Poll `probe` until true (True) or until `timeout` (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await probe():
+            return True
+        await asyncio.sleep(interval)
+    return False
+
+
+@dataclass
+class Fault:
+    """How to hurt one part: `when` picks the instant (e.g. while notify has messages claimed and not yet
+    recorded); `confirm`, checked right after the kill, says whether the kill caught what it was aimed at (if not,
+    the part is restarted and the kill tried again, up to `tries` times)."""
+
+    target: str
+    kill: Callable[[], None]
+    restart: Callable[[], None]
+    """Blocking: returns once the part answers again (run in a thread)."""
+    when: Probe | None = None
+    confirm: Probe | None = None
+    aim: str = "mid-load"
+    down_s: float = 1.0
+    tries: int = 5
+
+
+async def inject(
+    fault: Fault,
+    *,
+    concerns: Sequence[Concern],
+    copies: Callable[[], list[Copy]],
+    aim_timeout: float = 20.0,
+) -> tuple[Kill, set[str]]:
+    """Kill at the aimed instant and restart; returns the kill and its backlog: the families of concerns
+    acknowledged before the kill that had no message yet (`drained` then times how long they wait)."""
+    for attempt in range(1, fault.tries + 1):
+        aimed = fault.when is None or await wait_for(fault.when, timeout=aim_timeout)
+        killed_at = time.monotonic()
+        fault.kill()
+        caught = aimed and (fault.confirm is None or await fault.confirm())
+        if caught or not aimed or attempt == fault.tries:
+            break
+        await asyncio.to_thread(fault.restart)  # the moment passed before the kill landed: try again
+    backlog = {c.recipient for c in concerns if c.acked_at is not None and c.acked_at < killed_at}
+    backlog -= delivered_recipients(copies())
+    kill = Kill(
+        fault.target,
+        killed_at,
+        backlog=len(backlog),
+        detail=f"{fault.aim}{'' if caught else ' (aim missed)'}{f', attempt {attempt}' if attempt > 1 else ''}",
+    )
+    await asyncio.sleep(fault.down_s)
+    await asyncio.to_thread(fault.restart)
+    kill.ready_at = time.monotonic()
+    return kill, backlog
+
+
+async def drained(kill: Kill, backlog: set[str], *, copies: Callable[[], list[Copy]], timeout: float) -> None:
+    """Set `kill.drained_at` when every family of the backlog has its message (left unset after `timeout`)."""
+
+    async def backlog_delivered() -> bool:
+        return not (backlog - delivered_recipients(copies()))
+
+    if await wait_for(backlog_delivered, timeout=timeout, interval=0.2):
+        kill.drained_at = time.monotonic()
