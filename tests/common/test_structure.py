@@ -10,7 +10,7 @@ import pytest
 from tas_common.access import iter_api_routes, route_guards
 from tas_common.migrations import heads
 
-SERVICES = ("referral", "caseload", "notify")
+SERVICES = ("referral", "caseload", "notify", "web")
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -1,6 +1,7 @@
 """`tas`: the embedded default's command line.
 
-    tas up            nats-server (JetStream under var/nats), migrations, the SMTP sink and the three services
+    tas up            nats-server (JetStream under var/nats), migrations, the SMTP sink, the three API services
+                      and the web pages
     tas token         mint a dev token from the local dev issuer
     tas migrate       run the services' Alembic migrations
     tas deadletters   list the events that consumers gave up on (--replay SEQ republishes one)
@@ -35,7 +36,7 @@ from typing import Any
 from .auth import DevIssuer, OrgType
 
 HOST = "127.0.0.1"
-SERVICES: dict[str, int] = {"referral": 8001, "caseload": 8002, "notify": 8003}
+SERVICES: dict[str, int] = {"referral": 8001, "caseload": 8002, "notify": 8003, "web": 8000}
 """Service name (= Python package) → default port. The ASGI factory is `<name>.main:create_app`."""
 PORT_ENV: dict[str, str] = {name: f"TAS_{name.upper()}_PORT" for name in SERVICES}
 DEFAULT_NATS_PORT = 4222
@@ -156,13 +157,20 @@ def service_ports(environ: Mapping[str, str]) -> dict[str, int]:
 
 def shared_env(layout: Layout, ports: Ports, environ: Mapping[str, str]) -> dict[str, str]:
     """The environment every child gets: dev defaults, overridden by whatever the operator has set."""
+    url = {name: f"http://{HOST}:{ports.services.get(name, default)}" for name, default in SERVICES.items()}
     defaults = {
         "TAS_ENV": "dev",
         "TAS_NATS_URL": f"nats://{HOST}:{ports.nats}",
         "TAS_DEV_KEY_DIR": str(layout.key_dir),
         "TAS_JWT_ISSUER": DEV_ISSUER,
         "TAS_JWT_AUDIENCE": DEV_AUDIENCE,
-        "TAS_PUBLIC_BASE_URL": f"http://{HOST}:{ports.services['caseload']}",
+        "TAS_PUBLIC_BASE_URL": url["caseload"],
+        # the web pages, where family messages link, and the APIs the web service calls
+        "TAS_PUBLIC_WEB_URL": url["web"],
+        "TAS_FAMILY_PORTAL_URL": f"{url['web']}/family",
+        "TAS_REFERRAL_URL": url["referral"],
+        "TAS_CASELOAD_URL": url["caseload"],
+        "TAS_NOTIFY_URL": url["notify"],
         "TAS_SMTP_HOST": HOST,
         "TAS_SMTP_PORT": str(ports.smtp),
         "TAS_SMS_OUTBOX_PATH": str(layout.sms_outbox),
@@ -542,7 +550,9 @@ def print_summary(layout: Layout, ports: Ports, env: Mapping[str, str], token: s
     logs = ", ".join(f"{n}.log" for n in ["nats", "smtp", *(SERVICES if started else [])])
     lines = ["", f"TAS is up. Data under {layout.var}", ""]
     for service, port in ports.services.items():
-        if started:
+        if started and service == "web":
+            lines.append(f"  {service:<10} http://{HOST}:{port}   families: http://{HOST}:{port}/family")
+        elif started:
             lines.append(f"  {service:<10} http://{HOST}:{port}   docs: http://{HOST}:{port}/docs")
         else:
             lines.append(f"  {service:<10} not started (--no-services); its port would be {port}")
@@ -814,8 +824,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_up(commands: Any) -> None:
     up = commands.add_parser(
         "up",
-        help="run NATS, the SMTP sink and the three services until Ctrl-C",
-        description="Service ports default to 8001-8003; override them with " + ", ".join(PORT_ENV.values()) + ".",
+        help="run NATS, the SMTP sink, the three API services and the web pages until Ctrl-C",
+        description="Service ports default to 8001-8003 and 8000 (web); override them with "
+        + ", ".join(PORT_ENV.values())
+        + ".",
     )
     up.add_argument("--root", default=".", help="directory holding var/ (default: the current directory)")
     up.add_argument("--nats-port", type=int, default=DEFAULT_NATS_PORT)

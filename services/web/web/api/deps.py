@@ -1,0 +1,81 @@
+"""What the views inject: the person's session, the API clients, and the guards the structure test reads."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from tas_common.access import GUARD_ATTR
+
+from ..clients.caseload import CaseloadClient
+from ..clients.notify import NotifyClient
+from ..clients.referral import ReferralClient
+from ..sessions import SessionStore, WebSession
+
+
+class SignInRequired(Exception):
+    """The page needs a signed-in family member: sign in, then come back to `return_to`."""
+
+    def __init__(self, return_to: str) -> None:
+        self.return_to = return_to
+
+
+async def family_session(request: Request) -> WebSession:
+    session: WebSession | None = request.state.session
+    if session is None or not session.signed_in:
+        raise SignInRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    return session
+
+
+setattr(
+    family_session,
+    GUARD_ATTR,
+    {
+        "org_types": frozenset({"family"}),
+        "roles": None,
+        "description": "a family member signed in with a one-time code; each API then checks the child",
+    },
+)
+
+
+async def get_caseload(request: Request) -> CaseloadClient:
+    return request.app.state.caseload
+
+
+async def get_notify(request: Request) -> NotifyClient:
+    return request.app.state.notify
+
+
+async def get_referral(request: Request) -> ReferralClient:
+    return request.app.state.referral
+
+
+async def get_sessions(request: Request) -> SessionStore:
+    return request.app.state.sessions
+
+
+FamilySession = Annotated[WebSession, Depends(family_session)]
+Caseload = Annotated[CaseloadClient, Depends(get_caseload)]
+Notify = Annotated[NotifyClient, Depends(get_notify)]
+Referral = Annotated[ReferralClient, Depends(get_referral)]
+Sessions = Annotated[SessionStore, Depends(get_sessions)]
+
+
+async def ensure_session(request: Request) -> WebSession:
+    """A session for a page with a form (an anonymous one before sign-in): forms need its CSRF token."""
+    if request.state.session is None:
+        request.state.session = await request.app.state.sessions.create()
+    return request.state.session
+
+
+AnySession = Annotated[WebSession, Depends(ensure_session)]
+
+
+class CsrfFailed(Exception):
+    pass
+
+
+def check_csrf(session: WebSession | None, submitted: str | None) -> None:
+    if session is None or not session.csrf_ok(submitted):
+        raise CsrfFailed

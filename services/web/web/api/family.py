@@ -1,0 +1,383 @@
+"""The family's pages: their children, each child's plan (any published version, what changed, comments),
+"about me", reviews, referrals, the team, messages, contact details and preferences, and who looked at the record.
+Every page calls the APIs with the family member's own token; a 404 from an API is the 404 page."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from ..clients.base import ApiError, Conflict, Forbidden, Invalid, NotFound
+from ..domain import plan_view
+from ..domain.forms import FormErrors
+from ..i18n import _
+from ..templating import render
+from .deps import Caseload, FamilySession, Notify, check_csrf
+
+router = APIRouter(prefix="/family")
+
+ChildId = Annotated[str, "child id"]
+CsrfField = Annotated[str | None, Form(alias="csrf_token", max_length=100)]
+
+
+def _nav(child_id: str | None = None) -> list[dict[str, Any]]:
+    items = [{"href": "/family", "text": _("Your children")}]
+    return items
+
+
+async def _child(caseload: Any, session: Any, child_id: str) -> dict[str, Any]:
+    if len(child_id) > 36:
+        raise NotFound(404)
+    return await caseload.child(child_id, token=session.token)
+
+
+@router.get("")
+async def home(request: Request, session: FamilySession, caseload: Caseload) -> Response:
+    children = await asyncio.gather(
+        *(caseload.child(cid, token=session.token) for cid in session.child_ids), return_exceptions=True
+    )
+    visible = [c for c in children if isinstance(c, dict)]
+    for failure in children:
+        if isinstance(failure, BaseException) and not isinstance(failure, ApiError):
+            raise failure
+    return render(request, "family/home.html", children=visible, navigation=_nav())
+
+
+@router.get("/children/{child_id}")
+async def child_page(request: Request, child_id: str, session: FamilySession, caseload: Caseload) -> Response:
+    child = await _child(caseload, session, child_id)
+    return render(request, "family/child.html", child=child, navigation=_nav())
+
+
+async def _published(
+    caseload: Any, session: Any, child_id: str, number: int | None
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    versions = await caseload.versions(child_id, token=session.token)
+    shown = [v for v in versions if v["status"] != "draft"]
+    if not shown:
+        return None, versions
+    wanted = number if number is not None else shown[0]["number"]
+    if number is not None and not any(v["number"] == number for v in shown):
+        raise NotFound(404)
+    return await caseload.version(child_id, wanted, token=session.token), shown
+
+
+async def _comments(caseload: Any, session: Any, child_id: str) -> list[dict[str, Any]] | None:
+    """Comments on the plan, or None while caseload does not offer them."""
+    try:
+        return await caseload.comments(child_id, token=session.token)
+    except NotFound:
+        return None
+
+
+@router.get("/children/{child_id}/plan")
+async def plan_page(
+    request: Request,
+    child_id: str,
+    session: FamilySession,
+    caseload: Caseload,
+    version: Annotated[int | None, Query(ge=1, le=100000)] = None,
+) -> Response:
+    child = await _child(caseload, session, child_id)
+    shown, versions = await _published(caseload, session, child_id, version)
+    comments = await _comments(caseload, session, child_id) if shown else None
+    return render(
+        request,
+        "family/plan.html",
+        child=child,
+        plan=shown,
+        versions=versions,
+        latest=versions[0]["number"] if versions else None,
+        comments=plan_view.comments_by_item(comments or []),
+        comments_open=comments is not None
+        and bool(shown)
+        and shown["status"] == "shared_for_comment"
+        and shown["number"] == versions[0]["number"],
+        view=plan_view,
+        navigation=_nav(child_id),
+        errors=None,
+        form_errors=FormErrors(),
+    )
+
+
+@router.post("/children/{child_id}/plan/comments")
+async def add_comment(
+    request: Request,
+    child_id: str,
+    session: FamilySession,
+    caseload: Caseload,
+    csrf_token: CsrfField = None,
+    section: Annotated[str, Form(max_length=20)] = "",
+    item_id: Annotated[str, Form(max_length=36)] = "",
+    text: Annotated[str, Form(max_length=4000)] = "",
+    idempotency_key: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    check_csrf(session, csrf_token)
+    field_id = f"comment-{item_id}"
+    errors = FormErrors()
+    if not text.strip():
+        errors.add(field_id, _("Enter your comment"))
+    else:
+        try:
+            await caseload.add_comment(
+                child_id,
+                token=session.token,
+                section=section,
+                item_id=item_id,
+                text=text.strip(),
+                idempotency_key=idempotency_key or str(uuid.uuid4()),
+            )
+        except (Invalid, Conflict, Forbidden) as exc:
+            if isinstance(exc, Invalid):
+                errors.from_api(
+                    exc.errors,
+                    {
+                        "text": (field_id, _("Your comment must be 4000 characters or fewer")),
+                        "*": (field_id, _("This comment could not be saved. Check it and try again")),
+                    },
+                    fallback=field_id,
+                )
+            else:
+                errors.add(field_id, _("Comments on this plan have closed"))
+    if errors:
+        child = await _child(caseload, session, child_id)
+        shown, versions = await _published(caseload, session, child_id, None)
+        comments = await _comments(caseload, session, child_id)
+        return render(
+            request,
+            "family/plan.html",
+            status_code=400,
+            child=child,
+            plan=shown,
+            versions=versions,
+            latest=versions[0]["number"] if versions else None,
+            comments=plan_view.comments_by_item(comments or []),
+            comments_open=True,
+            view=plan_view,
+            navigation=_nav(child_id),
+            errors=errors.summary(),
+            form_errors=errors,
+            drafts={item_id: text},
+        )
+    return RedirectResponse(f"/family/children/{child_id}/plan?commented={item_id}#item-{item_id}", status_code=303)
+
+
+@router.get("/children/{child_id}/about-me")
+async def about_me_page(request: Request, child_id: str, session: FamilySession, caseload: Caseload) -> Response:
+    child = await _child(caseload, session, child_id)
+    plan, _etag = await caseload.plan(child_id, token=session.token)
+    ours = [i for i in plan["sections"]["about_me"] if i.get("org_type") == "family"]
+    values = {v: next((i["text"] for i in ours if i.get("voice") == v), "") for v in ("child", "family")}
+    return render(
+        request,
+        "family/about_me.html",
+        child=child,
+        values=values,
+        navigation=_nav(child_id),
+        errors=None,
+        form_errors=FormErrors(),
+    )
+
+
+@router.post("/children/{child_id}/about-me")
+async def save_about_me(
+    request: Request,
+    child_id: str,
+    session: FamilySession,
+    caseload: Caseload,
+    csrf_token: CsrfField = None,
+    child_words: Annotated[str, Form(max_length=4000)] = "",
+    family_words: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    check_csrf(session, csrf_token)
+    child = await _child(caseload, session, child_id)
+    plan, etag = await caseload.plan(child_id, token=session.token)
+    current = plan["sections"]["about_me"]
+    submitted: list[dict[str, Any]] = []
+    for item in current:  # everything we may see goes back unchanged, except our own two entries
+        if item.get("org_type") == "family" and item.get("voice") in ("child", "family"):
+            continue
+        submitted.append({k: item[k] for k in ("id", "voice", "text", "sensitivity")})
+    for voice, words in (("child", child_words), ("family", family_words)):
+        words = words.strip()
+        if not words:
+            continue
+        existing = next((i for i in current if i.get("org_type") == "family" and i.get("voice") == voice), None)
+        entry = {"voice": voice, "text": words, "sensitivity": "family"}
+        if existing:
+            entry["id"] = existing["id"]
+        submitted.append(entry)
+    errors = FormErrors()
+    try:
+        await caseload.update_about_me(child_id, token=session.token, etag=etag, about_me=submitted)
+    except Conflict:
+        errors.add("child_words", _("Someone changed the plan while you were writing. Check your words and save again"))
+    except Invalid as exc:
+        errors.from_api(
+            exc.errors,
+            {"text": ("child_words", _("Each answer must be 4000 characters or fewer"))},
+            fallback="child_words",
+        )
+    if errors:
+        return render(
+            request,
+            "family/about_me.html",
+            status_code=400,
+            child=child,
+            values={"child": child_words, "family": family_words},
+            navigation=_nav(child_id),
+            errors=errors.summary(),
+            form_errors=errors,
+        )
+    return RedirectResponse(f"/family/children/{child_id}/about-me?saved=1", status_code=303)
+
+
+@router.get("/children/{child_id}/reviews/{review_id}")
+async def review_page(
+    request: Request, child_id: str, review_id: str, session: FamilySession, caseload: Caseload
+) -> Response:
+    child = await _child(caseload, session, child_id)
+    reviews = await caseload.reviews(child_id, token=session.token)
+    review = next((r for r in reviews if r["id"] == review_id), None)
+    if review is None:
+        raise NotFound(404)
+    shown, _versions = await _published(caseload, session, child_id, None)
+    outcomes = []
+    for outcome in (shown or {}).get("sections", {}).get("outcomes", []):
+        progress = next((h for h in outcome.get("history", []) if h.get("review_id") == review_id), None)
+        outcomes.append({"outcome": outcome, "progress": progress})
+    return render(
+        request,
+        "family/review.html",
+        child=child,
+        review=review,
+        outcomes=outcomes,
+        view=plan_view,
+        navigation=_nav(child_id),
+    )
+
+
+@router.get("/children/{child_id}/referrals/{referral_id}")
+async def referral_page(
+    request: Request, child_id: str, referral_id: str, session: FamilySession, caseload: Caseload
+) -> Response:
+    child = await _child(caseload, session, child_id)
+    entries = [
+        e for e in await caseload.chronology(child_id, token=session.token, limit=200) if e.get("ref_id") == referral_id
+    ]
+    if not entries:
+        raise NotFound(404)
+    return render(request, "family/referral.html", child=child, entries=entries, navigation=_nav(child_id))
+
+
+@router.get("/children/{child_id}/team")
+async def team_page(request: Request, child_id: str, session: FamilySession, caseload: Caseload) -> Response:
+    child = await _child(caseload, session, child_id)
+    try:
+        team = await caseload.team(child_id, token=session.token)
+    except Forbidden:
+        team = None  # caseload does not show the team to families yet
+    return render(request, "family/team.html", child=child, team=team, navigation=_nav(child_id))
+
+
+@router.get("/children/{child_id}/messages")
+async def messages_page(
+    request: Request, child_id: str, session: FamilySession, caseload: Caseload, notify: Notify
+) -> Response:
+    child = await _child(caseload, session, child_id)
+    messages = await notify.notifications(child_id, token=session.token)
+    return render(request, "family/messages.html", child=child, messages=messages, navigation=_nav(child_id))
+
+
+@router.get("/children/{child_id}/who-has-looked")
+async def access_log_page(request: Request, child_id: str, session: FamilySession, caseload: Caseload) -> Response:
+    child = await _child(caseload, session, child_id)
+    entries = await caseload.access_log(child_id, token=session.token)
+    return render(request, "family/access_log.html", child=child, entries=entries, navigation=_nav(child_id))
+
+
+@router.get("/children/{child_id}/contact-details")
+async def contact_page(
+    request: Request, child_id: str, session: FamilySession, caseload: Caseload, notify: Notify
+) -> Response:
+    child = await _child(caseload, session, child_id)
+    members = await caseload.family(child_id, token=session.token)
+    me = next((m for m in members if m["id"] == session.data.get("family_member_id")), None)
+    return render(
+        request,
+        "family/contact.html",
+        child=child,
+        me=me,
+        navigation=_nav(child_id),
+        errors=None,
+        form_errors=FormErrors(),
+        saved=request.query_params.get("saved") == "1",
+    )
+
+
+@router.post("/children/{child_id}/contact-details")
+async def save_preferences(
+    request: Request,
+    child_id: str,
+    session: FamilySession,
+    caseload: Caseload,
+    csrf_token: CsrfField = None,
+    preferred_channel: Annotated[str, Form(max_length=10)] = "",
+    language: Annotated[str, Form(max_length=2)] = "",
+    opted_out: Annotated[str, Form(max_length=3)] = "",
+) -> Response:
+    check_csrf(session, csrf_token)
+    member_id = session.data.get("family_member_id")
+    child = await _child(caseload, session, child_id)
+    change: dict[str, Any] = {}
+    if preferred_channel in ("sms", "email"):
+        change["preferred_channel"] = preferred_channel
+    if language in ("en", "cy"):
+        change["language"] = language
+    if opted_out in ("yes", "no"):
+        change["opted_out"] = opted_out == "yes"
+    errors = FormErrors()
+    try:
+        await caseload.request("PATCH", f"/v1/children/{child_id}/family/{member_id}", token=session.token, json=change)
+    except Invalid as exc:
+        errors.from_api(
+            exc.errors,
+            {
+                "preferred_channel": (
+                    "preferred_channel",
+                    _("We need an email address or mobile number for that. Ask the school to add it"),
+                ),
+                "*": ("preferred_channel", _("We could not save that. Check your choices")),
+            },
+            fallback="preferred_channel",
+        )
+    if errors:
+        members = await caseload.family(child_id, token=session.token)
+        me = next((m for m in members if m["id"] == member_id), None)
+        return render(
+            request,
+            "family/contact.html",
+            status_code=400,
+            child=child,
+            me=me,
+            navigation=_nav(child_id),
+            errors=errors.summary(),
+            form_errors=errors,
+            saved=False,
+        )
+    response = RedirectResponse(f"/family/children/{child_id}/contact-details?saved=1", status_code=303)
+    if "language" in change:
+        settings = request.app.state.settings
+        response.set_cookie(
+            "tas_lang",
+            change["language"],
+            max_age=365 * 86400,
+            samesite="lax",
+            httponly=True,
+            secure=settings.secure_cookies,
+        )
+    return response

@@ -1,0 +1,114 @@
+"""One typed client per API, each calling with the signed-in person's own token (never a service account).
+
+The APIs decide who may see or do what; these clients only turn their answers into exceptions the views map to
+pages: 404 → the 404 page, 401 → sign in again, 422 → the GOV.UK error summary with the API's `errors[]`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, problem: dict[str, Any] | None = None) -> None:
+        self.status = status
+        self.problem = problem or {}
+        super().__init__(f"{status} {self.problem.get('type', '')}")
+
+    @property
+    def slug(self) -> str:
+        """The last part of the problem's stable `type` (e.g. `not-found`)."""
+        return str(self.problem.get("type", "")).rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def errors(self) -> list[dict[str, str]]:
+        return list(self.problem.get("errors") or [])
+
+
+class NotFound(ApiError):
+    """The thing does not exist, or the person may not know it does: the 404 page."""
+
+
+class SignedOut(ApiError):
+    """The token is missing, expired or refused: the person signs in again."""
+
+
+class Forbidden(ApiError):
+    pass
+
+
+class Invalid(ApiError):
+    """422 (or 400): the input was refused; `errors[]` names the fields."""
+
+
+class Conflict(ApiError):
+    """409, 412 or 428: someone else changed it first, or the state does not allow it."""
+
+
+class TooMany(ApiError):
+    pass
+
+
+class Unavailable(ApiError):
+    """The API could not be reached or failed (5xx)."""
+
+
+def raise_for(response: httpx.Response) -> None:
+    if response.status_code < 400:
+        return
+    try:
+        problem = response.json()
+    except ValueError:
+        problem = {}
+    if not isinstance(problem, dict):
+        problem = {}
+    status = response.status_code
+    cls: type[ApiError]
+    if status in (404, 410):
+        cls = NotFound
+    elif status == 401:
+        cls = SignedOut
+    elif status == 403:
+        cls = Forbidden
+    elif status in (400, 422):
+        cls = Invalid
+    elif status in (409, 412, 428):
+        cls = Conflict
+    elif status == 429:
+        cls = TooMany
+    elif status >= 500:
+        cls = Unavailable
+    else:
+        cls = ApiError
+    raise cls(status, problem)
+
+
+class ApiClient:
+    """A thin wrapper over one shared `httpx.AsyncClient` for one API."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None,
+        params: dict[str, Any] | list[tuple[str, Any]] | None = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        sent = dict(headers or {})
+        if token:
+            sent["Authorization"] = f"Bearer {token}"
+        try:
+            response = await self.http.request(method, path, params=params, json=json, headers=sent)
+        except httpx.HTTPError as exc:
+            raise Unavailable(503, {"detail": type(exc).__name__}) from exc
+        raise_for(response)
+        return response
+
+    async def get_json(self, path: str, *, token: str | None, **kwargs: Any) -> Any:
+        return (await self.request("GET", path, token=token, **kwargs)).json()

@@ -1,0 +1,81 @@
+"""Caseload: the family's children, plan, reviews, chronology, access log, family contacts and sign-in codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import ApiClient
+
+
+class CaseloadClient(ApiClient):
+    # --- sign-in with a one-time code (caseload's family issuer) ------------------------------------------
+    async def request_code(self, *, contact: str, client_address: str | None) -> None:
+        headers = {"X-Forwarded-For": client_address} if client_address else None
+        await self.request("POST", "/v1/family/codes", token=None, json={"contact": contact}, headers=headers)
+
+    async def exchange_code(self, *, contact: str, code: str, client_address: str | None) -> dict[str, Any]:
+        headers = {"X-Forwarded-For": client_address} if client_address else None
+        response = await self.request(
+            "POST", "/v1/family/tokens", token=None, json={"contact": contact, "code": code}, headers=headers
+        )
+        return response.json()
+
+    # --- the child's record (family view) ------------------------------------------------------------------
+    async def child(self, child_id: str, *, token: str) -> dict[str, Any]:
+        return await self.get_json(f"/v1/children/{child_id}", token=token)
+
+    async def plan(self, child_id: str, *, token: str) -> tuple[dict[str, Any], str]:
+        response = await self.request("GET", f"/v1/children/{child_id}/plan", token=token)
+        return response.json(), response.headers.get("ETag", "")
+
+    async def versions(self, child_id: str, *, token: str) -> list[dict[str, Any]]:
+        return (await self.get_json(f"/v1/children/{child_id}/plan/versions", token=token))["items"]
+
+    async def version(self, child_id: str, number: int, *, token: str) -> dict[str, Any]:
+        return await self.get_json(f"/v1/children/{child_id}/plan/versions/{number}", token=token)
+
+    async def update_about_me(
+        self, child_id: str, *, token: str, etag: str, about_me: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        response = await self.request(
+            "PUT",
+            f"/v1/children/{child_id}/plan",
+            token=token,
+            json={"about_me": about_me},
+            headers={"If-Match": etag},
+        )
+        return response.json()
+
+    async def comments(self, child_id: str, *, token: str) -> list[dict[str, Any]]:
+        return (await self.get_json(f"/v1/children/{child_id}/plan/comments", token=token))["items"]
+
+    async def add_comment(
+        self, child_id: str, *, token: str, section: str, item_id: str, text: str, idempotency_key: str
+    ) -> dict[str, Any]:
+        response = await self.request(
+            "POST",
+            f"/v1/children/{child_id}/plan/comments",
+            token=token,
+            json={"section": section, "item_id": item_id, "text": text},
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return response.json()
+
+    async def reviews(self, child_id: str, *, token: str) -> list[dict[str, Any]]:
+        return (await self.get_json(f"/v1/children/{child_id}/reviews", token=token))["items"]
+
+    async def team(self, child_id: str, *, token: str) -> dict[str, Any]:
+        return await self.get_json(f"/v1/children/{child_id}/team", token=token)
+
+    async def chronology(self, child_id: str, *, token: str, limit: int = 100) -> list[dict[str, Any]]:
+        return (await self.get_json(f"/v1/children/{child_id}/chronology", token=token, params={"limit": limit}))[
+            "items"
+        ]
+
+    async def access_log(self, child_id: str, *, token: str, limit: int = 50) -> list[dict[str, Any]]:
+        return (await self.get_json(f"/v1/children/{child_id}/access-log", token=token, params={"limit": limit}))[
+            "items"
+        ]
+
+    async def family(self, child_id: str, *, token: str) -> list[dict[str, Any]]:
+        return (await self.get_json(f"/v1/children/{child_id}/family", token=token))["items"]

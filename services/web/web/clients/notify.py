@@ -1,0 +1,20 @@
+"""Notify: the messages TAS sent the family, and the family member's own preferences."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import ApiClient
+
+
+class NotifyClient(ApiClient):
+    async def notifications(self, child_id: str, *, token: str, limit: int = 50) -> list[dict[str, Any]]:
+        return (await self.get_json("/v1/notifications", token=token, params={"child_id": child_id, "limit": limit}))[
+            "items"
+        ]
+
+    async def preferences(self, contact_id: str, *, token: str) -> dict[str, Any]:
+        return await self.get_json(f"/v1/contacts/{contact_id}/preferences", token=token)
+
+    async def update_preferences(self, contact_id: str, *, token: str, change: dict[str, Any]) -> dict[str, Any]:
+        return (await self.request("PATCH", f"/v1/contacts/{contact_id}/preferences", token=token, json=change)).json()

@@ -1,0 +1,44 @@
+"""The web service's settings (TAS_* environment variables, validated at start)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import model_validator
+
+from tas_common.settings import CommonSettings
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class WebSettings(CommonSettings):
+    service_name: str = "web"
+    database_url: str = "sqlite+aiosqlite:///var/web.db"
+    """Sessions only (server-side, short-lived): no domain data lives here."""
+
+    public_web_url: str = "http://127.0.0.1:8000"
+    """Where people reach these pages (TAS_PUBLIC_WEB_URL); family messages link under it."""
+    referral_url: str = "http://127.0.0.1:8001"
+    caseload_url: str = "http://127.0.0.1:8002"
+    notify_url: str = "http://127.0.0.1:8003"
+    api_timeout_seconds: float = 10.0
+
+    session_idle_minutes: float = 30.0
+    """A session not used for this long is over (the family signs in again)."""
+    session_cookie: str = "tas_session"
+    cookie_secure: bool | None = None
+    """Send the session cookie over HTTPS only; defaults to on in prod and off elsewhere (http://127.0.0.1)."""
+    max_form_bytes: int = 65_536
+
+    assets_dir: Path = PACKAGE_DIR.parent / "node_modules"
+    """Where `npm ci` put govuk-frontend (services/web/node_modules); served under /static."""
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.env == "prod" if self.cookie_secure is None else self.cookie_secure
+
+    @model_validator(mode="after")
+    def _https_in_production(self) -> WebSettings:
+        if self.env == "prod" and not self.public_web_url.startswith("https://"):
+            raise ValueError("TAS_PUBLIC_WEB_URL must be https:// in prod (cookies are Secure, HSTS is sent)")
+        return self

@@ -1,0 +1,142 @@
+"""Web: pages for families (and, later, practitioners), rendered on the server, calling the APIs with the
+signed-in person's own token. It holds no domain data: only short-lived server-side sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tas_common.db import Database
+from tas_common.logging import configure_logging
+
+from . import i18n
+from .api import family, family_sign_in, offer, pages
+from .api.deps import CsrfFailed, SignInRequired
+from .clients.base import NotFound, SignedOut, Unavailable
+from .clients.caseload import CaseloadClient
+from .clients.notify import NotifyClient
+from .clients.referral import ReferralClient
+from .config import WebSettings
+from .middleware import web_middleware
+from .security import SecurityHeadersMiddleware
+from .sessions import SessionStore
+from .static import StaticAssets
+from .templating import build_environment, render
+
+log = logging.getLogger("tas.web")
+PURGE_SECONDS = 300.0
+
+
+def create_app(
+    settings: WebSettings | None = None, *, transports: dict[str, httpx.AsyncBaseTransport] | None = None
+) -> FastAPI:
+    """`transports` (tests) carries the requests to in-process apps instead of over TCP."""
+    settings = settings or WebSettings()
+    configure_logging(settings.service_name)
+    transports = transports or {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        i18n.install(i18n.Catalogues())
+        app.state.db = Database(settings.database_url)
+        app.state.sessions = SessionStore(app.state.db, idle=timedelta(minutes=settings.session_idle_minutes))
+        clients: list[httpx.AsyncClient] = []
+        for name, url, cls in (
+            ("referral", settings.referral_url, ReferralClient),
+            ("caseload", settings.caseload_url, CaseloadClient),
+            ("notify", settings.notify_url, NotifyClient),
+        ):
+            http = httpx.AsyncClient(base_url=url, timeout=settings.api_timeout_seconds, transport=transports.get(name))
+            clients.append(http)
+            setattr(app.state, name, cls(http))
+        purger = asyncio.create_task(_purge_sessions(app.state.sessions), name="web-session-purge")
+        try:
+            yield
+        finally:
+            purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purger
+            for http in clients:
+                await http.aclose()
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title="TAS web",
+        description="Pages for families and practitioners (HTML).",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = settings
+    app.state.templates = build_environment()
+    app.state.assets = StaticAssets(settings.assets_dir)
+    app.middleware("http")(web_middleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "prod")
+    for router in (pages.router, family_sign_in.router, family.router, offer.router):
+        app.include_router(router)
+    _install_handlers(app)
+    return app
+
+
+async def _purge_sessions(store: SessionStore) -> None:
+    while True:
+        await asyncio.sleep(PURGE_SECONDS)
+        try:
+            await store.purge()
+        except Exception as exc:  # the next round tries again
+            log.warning("session purge failed", extra={"error": type(exc).__name__})
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        query = {"next": exc.return_to} | ({"timeout": "1"} if request.state.session_expired else {})
+        return RedirectResponse("/family/sign-in?" + urlencode(query), status_code=303)
+
+    @app.exception_handler(SignedOut)
+    async def _signed_out(request: Request, exc: SignedOut) -> Response:
+        session = request.state.session
+        if session is not None:
+            await request.app.state.sessions.destroy(session.id_hash)
+            request.state.session = None
+            request.state.session_ended = True
+        target = request.url.path + (f"?{request.url.query}" if request.method == "GET" and request.url.query else "")
+        return RedirectResponse("/family/sign-in?" + urlencode({"next": target}), status_code=303)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> Response:
+        return render(request, "errors/404.html", status_code=404)
+
+    @app.exception_handler(CsrfFailed)
+    async def _csrf(request: Request, exc: CsrfFailed) -> Response:
+        return render(request, "errors/403.html", status_code=403, back=request.url.path)
+
+    @app.exception_handler(Unavailable)
+    async def _unavailable(request: Request, exc: Unavailable) -> Response:
+        log.warning("API unavailable", extra={"status": exc.status})
+        return render(request, "errors/500.html", status_code=503)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return render(request, "errors/404.html", status_code=404)
+        if exc.status_code == 405:
+            return render(request, "errors/404.html", status_code=405)
+        return render(request, "errors/500.html", status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        log.exception("page failed", extra={"path": request.url.path})
+        return render(request, "errors/500.html", status_code=500)

@@ -1,0 +1,50 @@
+"""Per request: the language (cookie `tas_lang`), the server-side session (cookie, idle timeout, sent again
+only when new or rotated), and a limit on form bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request, Response
+
+from . import i18n
+from .templating import render
+
+LANG_COOKIE = "tas_lang"
+NO_SESSION_PREFIXES = ("/static/", "/healthz", "/readyz")
+
+
+async def web_middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    path = request.url.path
+    language = request.cookies.get(LANG_COOKIE)
+    i18n.current_language.set(language if language in i18n.LANGUAGES else "en")
+    request.state.session = None
+    request.state.session_expired = False
+    request.state.session_ended = False
+    if path.startswith(NO_SESSION_PREFIXES):
+        return await call_next(request)
+    settings = request.app.state.settings
+    length = request.headers.get("content-length", "")
+    if request.method == "POST" and length.isdigit() and int(length) > settings.max_form_bytes:
+        return render(request, "errors/413.html", status_code=413)
+    store = request.app.state.sessions
+    loaded = await store.load(request.cookies.get(settings.session_cookie))
+    request.state.session = loaded.session
+    request.state.session_expired = loaded.expired
+    response = await call_next(request)
+    session = request.state.session
+    if request.state.session_ended or (loaded.expired and session is None):
+        response.delete_cookie(settings.session_cookie, path="/", secure=settings.secure_cookies, httponly=True)
+    if session is not None:
+        if session.cookie_value:
+            response.set_cookie(
+                settings.session_cookie,
+                session.cookie_value,
+                httponly=True,
+                secure=settings.secure_cookies,
+                samesite="lax",
+                path="/",
+            )
+        else:
+            await store.save(session)
+    return response

@@ -1,0 +1,91 @@
+"""The family's pages in a real browser against the real services: every page accessible in both languages at
+320 px, the plan in plain language, "about me" written by the parent, and no reaching another family's child."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from .conftest import assert_accessible
+from .live import raise_concern_and_share_plan, sign_in_with_session
+
+SCREENSHOTS = os.environ.get("TAS_WEB_SCREENSHOTS")
+"""Set to a directory (docs/screenshots) to save the main pages at phone and desktop width while testing."""
+
+PAGES = ["", "/plan", "/about-me", "/team", "/messages", "/contact-details", "/who-has-looked"]
+
+
+@pytest.fixture(scope="module")
+def cases(live):
+    return {
+        "en": raise_concern_and_share_plan(live, 601, language="en"),
+        "cy": raise_concern_and_share_plan(live, 620, language="cy"),
+    }
+
+
+@pytest.mark.parametrize("language", ["en", "cy"])
+def test_every_family_page_is_accessible_in_both_languages_at_320px(new_page, live, cases, language):
+    case = cases[language]
+    page = new_page()
+    sign_in_with_session(live, page.context, case, language=language)
+    for suffix in ["/family", *(f"/family/children/{case.child_id}{p}" for p in PAGES)]:
+        response = page.goto(suffix)
+        assert response.status == 200, suffix
+        assert response.headers["cache-control"] == "no-store"
+        assert page.locator("html").get_attribute("lang") == language
+        assert page.locator("h1").count() == 1, suffix
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320, suffix
+        assert_accessible(page)
+        if SCREENSHOTS:
+            name = (suffix.rsplit("/", 1)[-1] if suffix != "/family" else "children") or "child"
+            name = "child" if name == case.child_id else name
+            Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=f"{SCREENSHOTS}/family-{name}-{language}-phone.png", full_page=True)
+
+
+def test_the_plan_reads_in_plain_language_with_its_version_and_status(new_page, live, cases):
+    case = cases["en"]
+    page = new_page(width=1024, height=800)
+    sign_in_with_session(live, page.context, case)
+    page.goto(f"/family/children/{case.child_id}/plan")
+    text = page.locator("main").inner_text()
+    assert f"{case.given_name}’s plan" in text
+    assert "Draft for you to comment on" in text
+    assert "Communication and interaction" in text  # needs by the four areas, in words
+    assert "Follows two-step instructions in class" in text
+    assert "Wednesday 31 March 2027" in text  # the outcome's date, written out
+    assert "Weekly, 30 minutes" in text and "Tuesday 1 December 2026 to Wednesday 31 March 2027" in text
+    assert "This is the first version" in text
+    page.goto(f"/family/children/{case.child_id}/plan?version=99")
+    assert page.locator("h1").inner_text() == "Page not found"
+
+
+def test_the_parent_writes_about_me_and_sees_it_in_the_plan(new_page, live, cases):
+    case = cases["en"]
+    page = new_page()
+    sign_in_with_session(live, page.context, case)
+    page.goto(f"/family/children/{case.child_id}/about-me")
+    page.get_by_label(f"What {case.given_name} says").fill("I like drawing and dinosaurs. Loud rooms are hard.")
+    page.get_by_label("What you want the team to know").fill("Mornings go better with a picture timetable.")
+    page.get_by_role("button", name="Save").click()
+    assert "Saved. The team will see your words in the plan." in page.locator("main").inner_text()
+    # edited again: the same entries change, none is added
+    page.get_by_label(f"What {case.given_name} says").fill("I like drawing. Loud rooms are hard.")
+    page.get_by_role("button", name="Save").click()
+    with live.api("caseload") as caseload:
+        about_me = caseload.get(f"/v1/children/{case.child_id}/plan", headers=case.senco).json()["sections"]["about_me"]
+    words = sorted(item["text"] for item in about_me if item["org_type"] == "family")
+    assert words == ["I like drawing. Loud rooms are hard.", "Mornings go better with a picture timetable."]
+
+
+def test_another_parent_changing_the_id_in_the_url_gets_the_404_page(new_page, live, cases):
+    mine, theirs = cases["en"], cases["cy"]
+    page = new_page()
+    sign_in_with_session(live, page.context, mine)
+    for suffix in PAGES:
+        response = page.goto(f"/family/children/{theirs.child_id}{suffix}")
+        assert response.status == 404, suffix
+        assert page.locator("h1").inner_text() == "Page not found"
+        assert theirs.given_name not in page.content()

@@ -1,0 +1,73 @@
+"""The public pages in a real browser: they render, are accessible (axe-core, 320 px, both languages), work
+without JavaScript, carry the security headers, and every form needs its CSRF token."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import assert_accessible
+
+PUBLIC_PAGES = ["/", "/family/sign-in", "/local-offer", "/privacy", "/accessibility", "/no-such-page"]
+
+
+@pytest.mark.parametrize("language", ["en", "cy"])
+def test_public_pages_are_accessible_at_320px(new_page, language):
+    page = new_page()
+    page.goto(f"/language?to={language}&next=/")
+    assert page.locator("html").get_attribute("lang") == language
+    for path in PUBLIC_PAGES:
+        page.goto(path)
+        assert page.locator("h1").count() == 1, path
+        # nothing wider than the phone: no sideways scrolling at 320 px
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
+        assert_accessible(page)
+
+
+def test_skip_link_is_the_first_thing_the_keyboard_reaches(new_page):
+    page = new_page()
+    page.goto("/family/sign-in")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.getAttribute('href')")
+    assert focused == "#main-content"
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#main-content")
+
+
+def test_pages_carry_the_security_headers_and_assets_come_from_the_service(new_page, live):
+    page = new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    response = page.goto("/family/sign-in")
+    headers = response.headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert "unsafe-inline" not in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["cache-control"] == "no-store"
+    assert all(url.startswith(live.web_url) for url in requested), requested
+    # the GOV.UK Frontend JavaScript ran (as a module, under the CSP): it marks the body
+    assert "govuk-frontend-supported" in (page.locator("body").get_attribute("class") or "")
+    css = page.request.get("/static/govuk-frontend.min.css")
+    assert css.ok and b"url(/static/assets/fonts/" in css.body()
+
+
+def test_forms_work_without_javascript_and_refuse_a_post_without_the_csrf_token(new_page, live):
+    page = new_page(java_script_enabled=False)
+    page.goto("/family/sign-in")
+    page.get_by_role("button", name="Send me a code").click()
+    # the GOV.UK error summary, linked to the field
+    summary = page.locator(".govuk-error-summary")
+    assert summary.is_visible()
+    assert summary.locator("a").get_attribute("href") == "#contact"
+    assert page.title().startswith("Error:")
+    forged = page.request.post("/family/sign-in", form={"contact": "parent@example.org"})
+    assert forged.status == 403
+    assert "Nothing has been changed" in forged.text()
+
+
+def test_a_signed_out_parent_following_a_link_is_asked_to_sign_in_and_the_return_is_kept(new_page):
+    page = new_page()
+    page.goto("/family/children/00000000-0000-0000-0000-000000000000/plan?version=2")
+    assert "/family/sign-in" in page.url
+    assert "next=%2Ffamily%2Fchildren%2F00000000-0000-0000-0000-000000000000%2Fplan%3Fversion%3D2" in page.url
+    assert page.get_by_role("heading", level=1).inner_text() == "Sign in to see your child’s plan"
