@@ -64,3 +64,45 @@ def test_the_mis_examples_items_are_valid_concerns(apps):
     example = operations(apps["referral"].openapi())["push_concerns"]["requestBody"]["content"]["application/json"]
     for item in example["example"]["items"]:
         MisConcernIn.model_validate(item)
+
+
+def _integers(schema: Any, spec: dict[str, Any], where: str, seen: set[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Every integer schema reachable from `schema` (following $refs once each), with where it is."""
+    if isinstance(schema, list):
+        return [i for n, s in enumerate(schema) for i in _integers(s, spec, f"{where}[{n}]", seen)]
+    if not isinstance(schema, dict):
+        return []
+    if "$ref" in schema:
+        ref = schema["$ref"]
+        if ref in seen:
+            return []
+        seen.add(ref)
+        target: Any = spec
+        for part in ref.removeprefix("#/").split("/"):
+            target = target[part]
+        return _integers(target, spec, ref.rsplit("/", 1)[-1], seen)
+    found = [(where, schema)] if schema.get("type") == "integer" else []
+    for key, value in schema.items():
+        if key in ("properties", "patternProperties", "$defs"):
+            found += [i for name, sub in value.items() for i in _integers(sub, spec, f"{where}.{name}", seen)]
+        elif key in ("items", "additionalProperties", "anyOf", "oneOf", "allOf", "not", "prefixItems"):
+            found += _integers(value, spec, where, seen)
+    return found
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_integer_a_caller_sends_is_bounded(apps, service):
+    """An integer beyond 64 bits reached SQLite and was a 500 (issue 12.7): each one in a path, query, header or
+    request body has a minimum and a maximum in the schema, so that validation answers 422 first."""
+    spec = apps[service].openapi()
+    unbounded = []
+    for op_id, op in operations(spec).items():
+        found = [
+            i
+            for p in op.get("parameters", [])
+            for i in _integers(p.get("schema", {}), spec, f"{p['in']}.{p['name']}", set())
+        ]
+        for media in op.get("requestBody", {}).get("content", {}).values():
+            found += _integers(media.get("schema", {}), spec, "body", set())
+        unbounded += [f"{op_id}: {w}" for w, s in found if "maximum" not in s or "minimum" not in s]
+    assert unbounded == []

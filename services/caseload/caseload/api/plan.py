@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from ..domain import fhir, plan
@@ -18,6 +18,8 @@ from ..domain.schemas import (
 from .deps import AnyPractitionerOrFamily, DatabaseDep, IfMatch, Practitioner
 
 router = APIRouter(prefix="/v1/children/{child_id}/plan", tags=["plan"])
+MAX_VERSION = 1_000_000
+"""Version numbers are bounded in the schema: one beyond 64 bits reached SQLite and was a 500."""
 
 
 @router.get("", response_model=PlanPublic, summary="The child's plan as you may see it, with its ETag")
@@ -76,7 +78,10 @@ async def list_plan_versions(
 
 @router.get("/versions/{number}", response_model=PlanVersionPublic, summary="One published version")
 async def get_plan_version(
-    child_id: str, number: int, principal: AnyPractitionerOrFamily, db: DatabaseDep
+    child_id: str,
+    principal: AnyPractitionerOrFamily,
+    db: DatabaseDep,
+    number: int = Path(ge=1, le=MAX_VERSION),
 ) -> PlanVersionPublic:
     async with db.transaction() as session:
         return await plan.get_version(session, principal=principal, child_id=child_id, number=number)
@@ -87,8 +92,8 @@ async def diff_plan_versions(
     child_id: str,
     principal: AnyPractitionerOrFamily,
     db: DatabaseDep,
-    from_: int = Query(alias="from", ge=1),
-    to: int = Query(ge=1),
+    from_: int = Query(alias="from", ge=1, le=MAX_VERSION),
+    to: int = Query(ge=1, le=MAX_VERSION),
 ) -> PlanDiff:
     async with db.transaction() as session:
         return await plan.diff(session, principal=principal, child_id=child_id, from_number=from_, to_number=to)

@@ -42,7 +42,7 @@ async def list_services(
     organization_type: OrganisationType | None = None,
     la_code: Annotated[str | None, Query(pattern=r"^\d{3}$")] = None,
     status_: Annotated[str | None, Query(alias="status", pattern="^(active|inactive)$")] = "active",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ServicePage:
     async with db.reader() as session:

@@ -17,7 +17,7 @@ def decode_cursor(cursor: str | None) -> int:
         return 0
     try:
         kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind != "o" or not value.isdigit():
+        if kind != "o" or not value.isdigit() or len(value) > 9:  # bounded: SQLite's OFFSET is 64-bit
             raise ValueError(cursor)
         return int(value)
     except (ValueError, binascii.Error, UnicodeDecodeError):
