@@ -24,6 +24,7 @@ HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parent.parent
 UVICORN_OPTIONS = (
     "--no-access-log",
+    "--no-server-header",
     "--log-level",
     "warning",
     "--timeout-graceful-shutdown",

@@ -17,4 +17,4 @@ def test_a_cursor_gives_back_its_key() -> None:
 def test_a_cursor_the_service_did_not_issue_names_the_field(cursor: str) -> None:
     with pytest.raises(InvalidInput) as raised:
         decode_cursor(cursor, size=3)
-    assert raised.value.extra == {"field": "cursor"}
+    assert [e["field"] for e in raised.value.extra["errors"]] == ["query.cursor"]

@@ -412,7 +412,9 @@ def test_up_runs_everything_and_stops_cleanly_on_sigint(tmp_path: Path):
         assert set(up.read_pids()) == {"nats", "smtp", *cli.SERVICES}
         with httpx.Client(timeout=5, trust_env=False) as client:
             for name, port in up.service_ports.items():
-                assert client.get(f"http://127.0.0.1:{port}/healthz").status_code == 200, name
+                response = client.get(f"http://127.0.0.1:{port}/healthz")
+                assert response.status_code == 200, name
+                assert "server" not in response.headers, name  # no `Server: uvicorn` (issue 12.10)
         principal = asyncio.run(verifier(tmp_path / "var" / "dev-issuer").verify(token))
         assert (principal.sub, principal.roles, principal.school_urns) == (
             "senco-1",
@@ -428,6 +430,11 @@ def test_up_runs_everything_and_stops_cleanly_on_sigint(tmp_path: Path):
         assert not (tmp_path / "var" / "tas-up.pids").exists()
         for name in ("nats", "smtp", *cli.SERVICES):
             assert (tmp_path / "var" / "log" / f"{name}.log").stat().st_size > 0
+        for name in cli.SERVICES:  # uvicorn's own lines too go through the JSON logger (issue 12.8)
+            text = (tmp_path / "var" / "log" / f"{name}.log").read_text()
+            lines = [line for line in text.splitlines() if line and not line.startswith("--- tas up")]
+            assert [line for line in lines if not line.startswith("{")] == [], name
+            assert all(json.loads(line)["service"] == name for line in lines), name
     finally:
         up.cleanup()
 

@@ -70,6 +70,7 @@ def test_every_build_context_and_dockerfile_exists_and_the_image_runs_as_non_roo
         assert context.is_dir() and dockerfile.is_file(), name
         assert build["args"]["SERVICE"] in SERVICES, name
         text = dockerfile.read_text()
+        assert all("--no-server-header" in line for line in text.splitlines() if "uvicorn" in line and "CMD" in line)
         for source in re.findall(r"^COPY\s+(\S+)\s", text, flags=re.M):
             assert (context / source.replace("${SERVICE}", build["args"]["SERVICE"])).exists(), source
         user = re.findall(r"^USER\s+(\S+)", text, flags=re.M)
@@ -93,6 +94,7 @@ def test_the_services_run_their_own_app_on_the_exposed_port_with_two_replicas(tm
         svc = services[service]
         command = svc["command"]
         assert command[:3] == ["uvicorn", f"{service}.main:create_app", "--factory"], service
+        assert "--no-server-header" in command, service  # no `Server: uvicorn` (issue 12.10)
         module, _, factory = command[1].partition(":")
         assert callable(getattr(importlib.import_module(module), factory))
         assert command[command.index("--port") + 1] == str(SERVICE_PORT) and svc["expose"] == [str(SERVICE_PORT)]

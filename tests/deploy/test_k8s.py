@@ -74,6 +74,7 @@ def test_each_service_runs_two_probed_non_root_replicas_with_resources(service):
     assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] != 0
     (container,) = pod["containers"]
     assert container["command"][:3] == ["uvicorn", f"{service}.main:create_app", "--factory"]
+    assert "--no-server-header" in container["command"]  # no `Server: uvicorn` (issue 12.10)
     port = int(container["command"][container["command"].index("--port") + 1])
     assert [p["containerPort"] for p in container["ports"] if p["name"] == "http"] == [port]
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}

@@ -122,7 +122,7 @@ async def test_unknown_fields_are_rejected_not_dropped(referral_only):
     body = concern_body(107, favourite_colour="blue")
     body["child"]["shoe_size"] = 3
     fields = _fields(await referral_only.client.post("/v1/concerns", json=body, headers=referral_only.headers("senco")))
-    assert fields == {"body.favourite_colour", "body.child.shoe_size"}
+    assert fields == {"body", "body.child"}  # where the unknown fields were; their names are not echoed
 
 
 async def test_a_lawful_basis_is_for_sharing_without_consent_and_comes_from_the_vocabulary(referral_only):

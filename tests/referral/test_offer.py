@@ -170,7 +170,7 @@ async def test_admin_input_is_validated(referral_only):
     response = await referral_only.client.post("/v1/services", json=bad, headers=referral_only.headers("offer_admin"))
     assert response.status_code == 422
     fields = {e["field"] for e in response.json()["errors"]}
-    assert {"body.email", "body.taxonomy", "body.organisation_type", "body.colour"} <= fields
+    assert {"body.email", "body.taxonomy", "body.organisation_type", "body"} <= fields
 
 
 async def test_an_inactive_service_takes_no_referrals(referral_only):

@@ -208,7 +208,7 @@ async def test_bad_referral_requests(referral_only):
         ({"concern_id": concern["id"], "service_ids": ["no-such-service"]}, "body.service_ids.0"),
         ({"concern_id": concern["id"], "service_ids": []}, "body.service_ids"),
         ({"concern_id": concern["id"], "service_ids": [SALT, SALT]}, "body.service_ids"),
-        ({"concern_id": concern["id"], "service_ids": [SALT], "priority": 1}, "body.priority"),
+        ({"concern_id": concern["id"], "service_ids": [SALT], "priority": 1}, "body"),
     ):
         response = await c.post("/v1/referrals", json=body, headers=senco)
         assert response.status_code == 422, body

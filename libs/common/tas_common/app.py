@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -23,11 +24,59 @@ from .settings import CommonSettings
 from .tracing import TraceContextMiddleware
 
 JSON_TYPES = ("application/json",)
+log = logging.getLogger("tas.http")
+
+
+class UnexpectedErrorMiddleware:
+    """An exception that no handler maps is answered with a problem+json 500 and logged ONCE, through the JSON
+    logger, with its type and code frames (never its message: it may carry personal data). It is not raised further:
+    Starlette's outer ServerErrorMiddleware and uvicorn would each print it again, as plain-text tracebacks."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            log.error(
+                "unexpected error",
+                exc_info=exc,
+                extra={"method": scope["method"], "path": route, "error": type(exc).__name__},
+            )
+            if not started:  # else the response is cut short: the client sees a broken response, not a 200
+                response = problem(500, "internal-error", "Internal error", "an unexpected error; it has been logged")
+                await response(scope, receive, send)
+
+
+NO_STORE = (b"cache-control", b"no-store")
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+
+
+def _protective_headers(headers: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """`X-Content-Type-Options: nosniff` on every response, and `Cache-Control: no-store` unless the route chose
+    its own caching: a response may carry a child's data, and no browser or proxy may keep it (issue 12.10)."""
+    out = list(headers)
+    if not any(name.lower() == b"cache-control" for name, _ in out):
+        out.append(NO_STORE)
+    out.append(NOSNIFF)
+    return out
 
 
 class RequestGuardMiddleware:
-    """Rejects bodies over the size limit (413) and non-JSON bodies (415) before any handler reads them, and
-    records request latency by route template."""
+    """Rejects bodies over the size limit (413) and non-JSON bodies (415) before any handler reads them, records
+    request latency by route template, and adds the protective headers to every response."""
 
     def __init__(
         self,
@@ -57,6 +106,7 @@ class RequestGuardMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
+                message["headers"] = _protective_headers(message.get("headers", ()))
             await send(message)
 
         rejection = await self._reject(scope, receive)
@@ -82,7 +132,7 @@ class RequestGuardMiddleware:
         path = scope["path"]
         limit = self.path_body_limits.get(path.rstrip("/") or "/", self.max_body_bytes)
         if length is not None and length.isdigit() and int(length) > limit:
-            return problem(413, "payload-too-large", "Request body too large", f"the limit is {limit} bytes", path)
+            return problem(413, "payload-too-large", "Request body too large", f"the limit is {limit} bytes")
         body = bytearray()
         more = True
         while more:
@@ -90,7 +140,7 @@ class RequestGuardMiddleware:
             body.extend(message.get("body", b""))
             more = message.get("more_body", False)
             if len(body) > limit:
-                return problem(413, "payload-too-large", "Request body too large", f"the limit is {limit} bytes", path)
+                return problem(413, "payload-too-large", "Request body too large", f"the limit is {limit} bytes")
         content_type = (content_type or "").split(";")[0].strip().lower()
         if (
             body
@@ -101,8 +151,7 @@ class RequestGuardMiddleware:
                 415,
                 "unsupported-media-type",
                 "Send application/json",
-                f"content type {content_type or '(none)'} is not accepted",
-                path,
+                "send application/json (or a +json type)",
             )
         replayed = False
 
@@ -176,6 +225,7 @@ def create_service_app(
     app.state.runtime = runtime
     app.state.settings = settings
     install_problem_handlers(app)
+    app.add_middleware(UnexpectedErrorMiddleware)  # innermost: the guard below records the 500 it answers
     app.add_middleware(
         RequestGuardMiddleware,
         service=settings.service_name,

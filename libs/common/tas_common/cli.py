@@ -512,6 +512,7 @@ def uvicorn_argv(service: str, port: int) -> list[str]:
         "httptools",
         "--timeout-graceful-shutdown",
         "5",
+        "--no-server-header",  # no `Server: uvicorn` (issue 12.10)
     ]
 
 

@@ -52,16 +52,20 @@ def make_registry() -> registry:
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """`hide_parameters`: a database error's message (logged, or in a traceback) never carries the bound values,
+    which are often a child's or a family's data."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         from .sqlite_inline import connect
 
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30, "async_creator_fn": connect})
+        engine = create_async_engine(
+            url, echo=echo, hide_parameters=True, connect_args={"timeout": 30, "async_creator_fn": connect}
+        )
         _tune_sqlite(engine)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(url, echo=echo, hide_parameters=True, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
 READ_ONLY = "tas_read_only"

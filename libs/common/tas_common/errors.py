@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -55,49 +57,81 @@ class UnsupportedMediaType(DomainError):
 
 
 class InvalidInput(DomainError):
+    """A 422, shaped as every 422 is: `errors` lists each invalid field by its schema location (`body.reason`,
+    `query.cursor`, `header.If-Match`) with a message. `field=` is the one-field shorthand."""
+
     status, slug, title = 422, "validation-error", "The request has invalid fields"
+
+    def __init__(
+        self, detail: str | None = None, *, field: str | None = None, errors: list[dict[str, str]] | None = None
+    ) -> None:
+        errors = list(errors or ([{"field": field, "message": detail or self.title}] if field else []))
+        summary = f"{len(errors)} invalid field(s): " + ", ".join(e["field"] for e in errors) if errors else None
+        super().__init__(summary if errors and detail is None else detail, errors=errors)
 
 
 class PreconditionRequired(DomainError):
     status, slug, title = 428, "precondition-required", "Send If-Match with the ETag you read"
 
 
-def problem(status: int, slug: str, title: str, detail: str, instance: str | None = None, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, slug: str, title: str, detail: str, *, headers: Mapping[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    """An RFC 9457 problem. No `instance`: the request's path is the caller's input, and nothing the caller sent
+    is echoed in an error (issue 12.9)."""
     body: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
-    if instance:
-        body["instance"] = instance
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    all_headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    all_headers.update(headers or {})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=all_headers or None)
 
 
-def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    return ".".join(str(part) for part in loc)
+UNKNOWN_FIELD = "extra_forbidden"
 
 
 def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Name every invalid field; never echo the submitted value (it may be personal data)."""
-    return [{"field": _field(e.get("loc", ())), "message": e.get("msg", "invalid")} for e in errors]
+    """Name every invalid field by its place in the schema (`body.child.upn`, `query.limit`); never echo what the
+    caller sent: not the value, and not the name of a field the schema does not have (that error names the object
+    that got it)."""
+    named = []
+    for e in errors:
+        loc = list(e.get("loc", ()))
+        if e.get("type") == UNKNOWN_FIELD:
+            named.append({"field": _field(loc[:-1]), "message": "has a field that is not in the schema"})
+        else:
+            named.append({"field": _field(loc), "message": e.get("msg", "invalid")})
+    return named
+
+
+def _field(loc: list[Any]) -> str:
+    return ".".join(str(part) for part in loc) or "body"
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return problem(exc.status, exc.slug, exc.title, exc.detail, str(request.url.path), **exc.extra)
+        return problem(exc.status, exc.slug, exc.title, exc.detail, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = validation_errors(list(exc.errors()))
-        return problem(
-            422,
-            "validation-error",
-            "The request has invalid fields",
-            f"{len(errors)} invalid field(s): " + ", ".join(e["field"] for e in errors),
-            str(request.url.path),
-            errors=errors,
-        )
+        error = InvalidInput(errors=validation_errors(list(exc.errors())))
+        return problem(422, error.slug, error.title, error.detail, **error.extra)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Routing's 404 and 405 (with its `Allow` header), and any HTTPException a library raises."""
         slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized"}.get(exc.status_code, "http-error")
-        return problem(exc.status_code, slug, str(exc.detail), str(exc.detail), str(request.url.path))
+        title = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "Error"
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names the methods of the first route on the path only
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return problem(exc.status_code, slug, title, title, headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts on this request's path."""
+    from .access import iter_api_routes  # access imports this module
+
+    path = request.url.path
+    methods = {m for r in iter_api_routes(request.app.routes) if r.path_regex.match(path) for m in r.methods or ()}
+    return sorted(methods)

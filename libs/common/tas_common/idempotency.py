@@ -48,7 +48,7 @@ async def replay(
     if row is None:
         return None
     if row.route != route or row.request_hash != body_hash:
-        raise InvalidInput("this Idempotency-Key was used with a different request", field="Idempotency-Key")
+        raise InvalidInput("this Idempotency-Key was used with a different request", field="header.Idempotency-Key")
     return StoredResponse(row.status_code, json.loads(row.response))
 
 

@@ -10,6 +10,8 @@ import json
 import logging
 import sys
 import time
+import traceback
+from types import TracebackType
 
 from .tracing import TraceLogFilter
 
@@ -62,7 +64,17 @@ class JsonFormatter(logging.Formatter):
                 out[key] = record.__dict__[key]
         if record.exc_info and record.exc_info[0] is not None:
             out["exc_type"] = record.exc_info[0].__name__
+            out["exc_frames"] = frames(record.exc_info[2])
         return json.dumps(out, default=str)
+
+
+def frames(tb: TracebackType | None, limit: int = 12) -> list[str]:
+    """Where an exception went, innermost last, as `package/module.py:line function`: the code's places only, never
+    the message or the local values (they can carry personal data)."""
+    return [
+        f"{'/'.join(frame.filename.split('/')[-2:])}:{frame.lineno} {frame.name}"
+        for frame in traceback.extract_tb(tb)[-limit:]
+    ]
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
@@ -72,4 +84,11 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for name in UVICORN_LOGGERS:  # uvicorn's own plain-text handlers: its lines go through the JSON one too
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")

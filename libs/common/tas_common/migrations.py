@@ -56,7 +56,7 @@ def _configure(connection: Connection, metadata: MetaData) -> None:
 
 
 async def _run_async(url: str, metadata: MetaData) -> None:
-    engine = create_async_engine(url, poolclass=pool.NullPool)
+    engine = create_async_engine(url, poolclass=pool.NullPool, hide_parameters=True)
     async with engine.connect() as connection:
         await connection.run_sync(_configure, metadata)
     await engine.dispose()
@@ -77,7 +77,7 @@ def drift(url: str, metadata: MetaData) -> list[Any]:
     """Differences between a migrated database and the models: empty when they agree."""
 
     async def compare() -> list[Any]:
-        engine = create_async_engine(url, poolclass=pool.NullPool)
+        engine = create_async_engine(url, poolclass=pool.NullPool, hide_parameters=True)
         async with engine.connect() as connection:
             diff = await connection.run_sync(
                 lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}), metadata)

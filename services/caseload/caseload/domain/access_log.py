@@ -39,7 +39,7 @@ async def access_log(
             if not 0 < before < 2**63:  # a 64-bit column: a larger number would overflow the driver (a 500)
                 raise ValueError(cursor)
         except ValueError:
-            raise InvalidInput("not a cursor this service issued", field="cursor") from None
+            raise InvalidInput("not a cursor this service issued", field="query.cursor") from None
         query = query.where(audit_log.c.seq < before)
     rows = (await session.execute(query.order_by(audit_log.c.seq.desc()).limit(limit + 1))).all()
     more = len(rows) > limit

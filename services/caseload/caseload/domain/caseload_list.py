@@ -76,7 +76,7 @@ async def my_caseload(
     member = (TeamMember.role, TeamMember.lead, TeamMember.id.label("member_id"))  # type: ignore[attr-defined]
     if principal.org_type == OrgType.school and principal.has_role(*SCHOOL_LEADS):
         if school_urn is not None and school_urn not in principal.school_urns:
-            raise Forbidden("not one of your schools", field="school_urn")
+            raise Forbidden("school_urn is not one of your schools")
         urns = [school_urn] if school_urn else sorted(principal.school_urns)
         if not urns:
             return Page[CaseloadItem](items=[])

@@ -412,7 +412,7 @@ async def merge(session: AsyncSession, *, principal: Principal, survivor_id: str
     the chronology move to the survivor; the duplicate stays as a tombstone that points to it (410)."""
     survivor = await visible_child(session, principal, survivor_id, write=True)
     if duplicate_id == survivor.id:
-        raise InvalidInput("a record cannot be merged into itself", field="duplicate_id")
+        raise InvalidInput("a record cannot be merged into itself", field="body.duplicate_id")
     duplicate = await session.get(Child, duplicate_id)
     if duplicate is None or duplicate.merged_into or not await can_see_child(session, principal, duplicate):
         raise NotFound("no such duplicate child")

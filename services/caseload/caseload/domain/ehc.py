@@ -57,7 +57,7 @@ async def create_request(
     if not (is_la_officer(principal, child) or is_school_lead(principal, child)):
         raise Forbidden("an EHC needs assessment is requested by the school's leads or recorded by the LA")
     if data.requested_on > date.today():
-        raise InvalidInput("a request date cannot be in the future", field="requested_on")
+        raise InvalidInput("a request date cannot be in the future", field="body.requested_on")
     request = EhcRequest(
         child_id=child.id, la_code=child.la_code, requested_on=data.requested_on, created_by=principal.sub
     )
@@ -138,15 +138,17 @@ def _validate(request: EhcRequest) -> None:
     for field in DATE_FIELDS:
         value = getattr(request, field)
         if value is not None and (value < request.requested_on or value > today):
-            raise InvalidInput(f"{field} must fall between the request date and today", field=field)
+            raise InvalidInput(f"{field} must fall between the request date and today", field=f"body.{field}")
     if request.decision_on and not request.decision:
-        raise InvalidInput("record the decision with its date", field="decision")
+        raise InvalidInput("record the decision with its date", field="body.decision")
     if request.final_issued_on:
         if not request.draft_issued_on:
-            raise InvalidInput("a final plan follows a draft", field="final_issued_on")
+            raise InvalidInput("a final plan follows a draft", field="body.final_issued_on")
         clock = compute_clock(requested_on=request.requested_on, today=today, draft_issued_on=request.draft_issued_on)
         if clock.comment_period_ends and request.final_issued_on < clock.comment_period_ends:
-            raise InvalidInput("the family's 15-day comment period on the draft has not ended", field="final_issued_on")
+            raise InvalidInput(
+                "the family's 15-day comment period on the draft has not ended", field="body.final_issued_on"
+            )
 
 
 async def clocks_due(

@@ -70,13 +70,13 @@ async def update_member(
     changes = data.model_dump(mode="json", exclude_unset=True)
     for field in ("name", "relationship", "parental_responsibility", "preferred_channel", "language", "opted_out"):
         if field in changes and changes[field] is None:
-            raise InvalidInput(f"{field} cannot be empty", field=field)
+            raise InvalidInput(f"{field} cannot be empty", field=f"body.{field}")
     for key, value in changes.items():
         setattr(member, key, value)
     try:
         check_channel(member.preferred_channel, member.mobile, member.email)
     except ValueError as exc:
-        raise InvalidInput(str(exc), field="preferred_channel") from None
+        raise InvalidInput(str(exc), field="body.preferred_channel") from None
     session.add(member)
     await session.flush()
     await add_event(session, contact_changed_event(member))

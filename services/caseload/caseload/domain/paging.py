@@ -25,4 +25,4 @@ def decode_cursor(cursor: str, *, size: int) -> tuple[str, ...]:
 
 
 def not_issued() -> InvalidInput:
-    return InvalidInput("not a cursor this service issued", field="cursor")
+    return InvalidInput("not a cursor this service issued", field="query.cursor")

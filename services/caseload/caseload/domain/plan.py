@@ -169,7 +169,7 @@ def _apply_section(
             new_items.append(item)
             changes.append(_change(principal, section, item, "added"))
         elif entry.id not in visible or entry.id in by_id:  # type: ignore[attr-defined]
-            raise InvalidInput(f"{section}[{n}].id is not an item of this section", field=f"{section}.{n}.id")
+            raise InvalidInput(f"{section}[{n}].id is not an item of this section", field=f"body.{section}.{n}.id")
         else:
             by_id[entry.id] = entry  # type: ignore[attr-defined]
     result: list[dict[str, Any]] = []
@@ -373,7 +373,7 @@ async def _version(session: AsyncSession, plan: Plan, number: int) -> PlanVersio
         await session.exec(select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.number == number))
     ).first()
     if version is None:
-        raise NotFound(f"no version {number} of this plan")
+        raise NotFound("no such version of this plan")
     return version
 
 
@@ -437,7 +437,7 @@ async def record_progress(
     by_id = {}
     for n, entry in enumerate(entries):
         if entry.outcome_id not in visible:
-            raise InvalidInput("not an outcome of this plan", field=f"progress.{n}.outcome_id")
+            raise InvalidInput("not an outcome of this plan", field=f"body.progress.{n}.outcome_id")
         by_id[entry.outcome_id] = entry
     now = utcnow().isoformat()
     changes = []

@@ -28,7 +28,7 @@ async def schedule(session: AsyncSession, *, principal: Principal, child_id: str
     family_ids = set((await session.exec(select(FamilyMember.id).where(FamilyMember.child_id == child.id))).all())
     for n, attendee in enumerate(data.attendees):
         if attendee.family_member_id and attendee.family_member_id not in family_ids:
-            raise InvalidInput("not a family member of this child", field=f"attendees.{n}.family_member_id")
+            raise InvalidInput("not a family member of this child", field=f"body.attendees.{n}.family_member_id")
     review = Review(
         child_id=child.id,
         scheduled_for=data.scheduled_for,

@@ -79,7 +79,7 @@ async def update_preferences(
             recipients.normalise(change.preferred_channel, raw or "")
         except recipients.InvalidRecipient as exc:
             raise InvalidInput(
-                f"no usable {change.preferred_channel} address for this contact", field="preferred_channel"
+                f"no usable {change.preferred_channel} address for this contact", field="body.preferred_channel"
             ) from exc
         contact.preferred_channel = change.preferred_channel
     if change.language is not None:

@@ -46,7 +46,7 @@ def read(
     except ReceiptRefused as exc:
         raise Forbidden(str(exc)) from exc
     except ReceiptUnreadable as exc:
-        raise InvalidInput(str(exc), field=exc.field) from exc
+        raise InvalidInput(str(exc), field=f"body.{exc.field}".removesuffix(".body")) from exc
     raise NotFound("no such provider")
 
 

@@ -73,18 +73,18 @@ def check(template: Template, *, max_fragments: int) -> None:
     try:
         template.validate(max_fragments=max_fragments)
     except TemplateError as exc:
-        raise InvalidInput(str(exc), field="body") from exc
+        raise InvalidInput(str(exc), field="body.body") from exc
     names = template.placeholders()
     bad = content.disallowed_placeholders(names)
     if bad:
         raise InvalidInput(
-            f"placeholders not allowed: {', '.join(bad)}; allowed: {', '.join(sorted(content.ALLOWED_PLACEHOLDERS))}",
-            field="body",
+            f"{len(bad)} placeholder(s) not allowed; allowed: {', '.join(sorted(content.ALLOWED_PLACEHOLDERS))}",
+            field="body.body",
         )
     words = content.denied_words(f"{template.subject or ''}\n{template.body}")
     if words:
         raise InvalidInput(
-            f"a message must not carry clinical or safeguarding detail: {', '.join(words)}", field="body"
+            f"a message must not carry clinical or safeguarding detail: {', '.join(words)}", field="body.body"
         )
 
 
