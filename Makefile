@@ -4,9 +4,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.bootstrapped
-SOURCES := libs/common/pyproject.toml services/referral/pyproject.toml services/caseload/pyproject.toml \
-           services/notify/pyproject.toml services/web/pyproject.toml services/web/package-lock.json \
-           requirements-dev.txt
+SOURCES := libs/common/pyproject.toml libs/dev/pyproject.toml services/referral/pyproject.toml \
+           services/caseload/pyproject.toml services/notify/pyproject.toml services/web/pyproject.toml \
+           services/web/package-lock.json requirements-dev.txt
 
 .PHONY: run test test-all bench bench-quick chaos migrate token clean bootstrap
 
@@ -17,7 +17,7 @@ $(STAMP): $(SOURCES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "bootstrap: installing TAS and its dependencies into $(VENV) (log: $(VENV)/bootstrap.log)"
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip > $(VENV)/bootstrap.log 2>&1 \
-	  && $(BIN)/python -m pip install --disable-pip-version-check -e libs/common -e services/referral \
+	  && $(BIN)/python -m pip install --disable-pip-version-check -e libs/common -e libs/dev -e services/referral \
 	     -e services/caseload -e services/notify -e services/web -r requirements-dev.txt >> $(VENV)/bootstrap.log 2>&1 \
 	  || { tail -n 30 $(VENV)/bootstrap.log; exit 1; }
 	@# The web service serves govuk-frontend (pinned in services/web/package-lock.json) from /static: no CDN.

@@ -32,7 +32,7 @@ from tas_common.identifiers import normalise_uk_mobile
 from tas_common.migrations import upgrade
 from tas_common.outbox import OutboxRelay
 from tas_common.stream import ensure_stream
-from tas_common.testing import NatsServer, concern_body
+from tas_dev.testing import NatsServer, concern_body
 
 from .e2e import distinct_serials
 from .system import migrations_dir, sqlite_url

@@ -19,7 +19,7 @@ from typing import Any
 
 from tas_common.auth import DevIssuer
 from tas_common.migrations import upgrade
-from tas_common.testing import NatsServer, concern_body
+from tas_dev.testing import NatsServer, concern_body
 
 from .system import AUDIENCE, ISSUER, migrations_dir, sqlite_url
 

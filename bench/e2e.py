@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from tas_common.identifiers import nhs_check_digit
-from tas_common.testing import concern_body
+from tas_dev.testing import concern_body
 
 from .intake import RssSampler, profile_finish, profile_start
 from .report import RESULTS, Figure, Report, at_most, summary

@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tas_common.testing import concern_body
+from tas_dev.testing import concern_body
 
 
 class Body:

@@ -28,7 +28,7 @@ from tas_common.db import Database, utcnow
 from tas_common.events import new_event
 from tas_common.events.schemas import ConcernLinkedV1, FamilyContactChangedV1
 from tas_common.migrations import upgrade
-from tas_common.testing import free_port
+from tas_dev.testing import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

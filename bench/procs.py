@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from tas_common.testing import free_port, wait_for_port
+from tas_dev.testing import free_port, wait_for_port
 
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parent.parent

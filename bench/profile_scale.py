@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tas_common.testing import fictional_upn
+from tas_dev.testing import fictional_upn
 
 from .report import percentile
 from .scale import CACHE, LA_CODE, child_id, school_urn

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tas_common.migrations import heads, upgrade
-from tas_common.testing import FAMILY, GIVEN, fictional_nhs_number, fictional_upn
+from tas_dev.testing import FAMILY, GIVEN, fictional_nhs_number, fictional_upn
 
 from . import scale_pg
 from .report import Figure, Report, at_most, summary

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from tas_common.migrations import heads, upgrade
-from tas_common.testing import free_port
+from tas_dev.testing import free_port
 
 from .system import migrations_dir
 

@@ -14,7 +14,7 @@ import httpx
 
 from tas_common.auth import DevIssuer
 from tas_common.migrations import upgrade
-from tas_common.testing import NatsServer
+from tas_dev.testing import NatsServer
 
 from .procs import Proc, smtp_sink, uvicorn, wait_http
 

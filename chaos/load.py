@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from bench.e2e import distinct_serials, email_of
-from tas_common.testing import concern_body
+from tas_dev.testing import concern_body
 
 RETRY_STATUSES = {408, 409, 425, 429, 500, 502, 503, 504}
 """Answers a client retries with the same key (a 5xx from a dying or restarting process, or from nginx)."""

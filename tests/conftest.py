@@ -24,7 +24,7 @@ from aiosmtpd.controller import Controller
 
 from tas_common.auth import DevIssuer
 from tas_common.migrations import upgrade
-from tas_common.testing import NatsServer, free_port
+from tas_dev.testing import NatsServer, free_port
 
 SERVICES = ("referral", "caseload", "notify")
 T = TypeVar("T")
@@ -141,6 +141,16 @@ def nats(tmp_path: Path) -> Iterator[NatsServer]:
     server = NatsServer(tmp_path / "nats").start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """For tests of the `tas` command: none of the caller's TAS_* settings (but the test run's own TAS_TEST_*),
+    and tmp_path as the current directory."""
+    for name in [n for n in os.environ if n.startswith("TAS_") and not n.startswith("TAS_TEST_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from tas_common.auth import DevIssuer
 from tas_common.tables import audit_log
-from tas_common.testing import NatsServer, concern_body, free_port
+from tas_dev.testing import NatsServer, concern_body, free_port
 
 from ..conftest import SERVICES, _Collect, drop_database, eventually, fresh_database_url, migrate, service_settings
 

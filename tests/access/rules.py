@@ -66,7 +66,7 @@ def _family_member(ids: dict[str, str], actor: str) -> dict[str, Any]:
 
 
 def _concern(ids: dict[str, str], actor: str) -> dict[str, Any]:
-    from tas_common.testing import concern_body
+    from tas_dev.testing import concern_body
 
     body = concern_body(101 if ids["urn"] == "100000" else 202, school_urn=ids["urn"])
     body["child"]["upn"] = ids["upn"]

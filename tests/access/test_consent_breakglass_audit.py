@@ -12,7 +12,7 @@ from referral.domain.models import ChildConsent
 from tas_common.cli import main as tas
 from tas_common.db import utcnow
 from tas_common.tables import audit_log, outbox
-from tas_common.testing import concern_body
+from tas_dev.testing import concern_body
 
 from ..conftest import eventually
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bench import baselines, cpu_asgi, e2e, hops, intake, loadgen, profile_scale, report, run, scale, smtpsink  # noqa: F401
 from tas_common.identifiers import is_valid_nhs_number, is_valid_upn
-from tas_common.testing import fictional_nhs_number, fictional_upn
+from tas_dev.testing import fictional_nhs_number, fictional_upn
 
 
 def test_report_writer_renders_fake_figures(tmp_path: Path) -> None:

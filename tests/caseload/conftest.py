@@ -15,7 +15,7 @@ from tas_common.events.schemas import ChildIdentity, ConcernRaisedV1, EventPaylo
 from tas_common.identifiers import normalise_uk_mobile
 from tas_common.outbox import add_event
 from tas_common.tables import outbox, processed_event
-from tas_common.testing import concern_body
+from tas_dev.testing import concern_body
 
 from ..conftest import eventually
 

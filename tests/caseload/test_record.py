@@ -45,7 +45,7 @@ async def test_family_members_are_kept_with_normalised_mobiles_and_each_change_i
 async def test_possible_duplicate_is_flagged_then_merged_keeping_history(system, h):
     first = await h.child(22)
     identity = first["body"]["child"]
-    from tas_common.testing import fictional_nhs_number, fictional_upn
+    from tas_dev.testing import fictional_nhs_number, fictional_upn
 
     second = await h.child(23, child={**identity, "upn": fictional_upn(523), "nhs_number": fictional_nhs_number(523)})
     assert second["id"] != first["id"] and second["possible_duplicate_of"] == first["id"]

@@ -269,7 +269,7 @@ MOBILE_A, MOBILE_B = "+447700900101", "+447700900102"
 
 
 def scenario() -> list[ConcernRaisedV1]:
-    from tas_common.testing import fictional_nhs_number, fictional_upn
+    from tas_dev.testing import fictional_nhs_number, fictional_upn
 
     upn = {n: fictional_upn(n) for n in range(1, 8)}
     nhs = {n: fictional_nhs_number(n * 7) for n in range(1, 8)}

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tas_common.auth import DevIssuer, OrgType, TokenVerifier
 from tas_common.errors import Unauthorized
-from tas_common.testing import free_port
+from tas_dev.testing import free_port
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import time
 
 import jwt
 
-from tas_common.testing import concern_body
+from tas_dev.testing import concern_body
 
 
 async def test_health_and_metrics_are_public(system):

@@ -11,7 +11,7 @@ from tas_common.identifiers import (
     normalise_uk_mobile,
     upn_check_letter,
 )
-from tas_common.testing import fictional_nhs_number, fictional_upn
+from tas_dev.testing import fictional_nhs_number, fictional_upn
 
 
 def test_upn_check_letter():

@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.engine import make_url
 
 from tas_common import cli
-from tas_common.testing import nats_server_binary
+from tas_dev.testing import nats_server_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("referral", "caseload", "notify")

@@ -10,7 +10,7 @@ from fhir.resources.R4B.bundle import Bundle
 from tas_common.events import new_event
 from tas_common.events.schemas import ReferralAcceptedV1
 from tas_common.outbox import add_event
-from tas_common.testing import concern_body
+from tas_dev.testing import concern_body
 
 from ..conftest import eventually
 

@@ -14,7 +14,7 @@ from caseload.domain.models import ChronologyEntry
 from tas_common.events.schemas import ConcernRaisedV1, FamilyContactV1
 from tas_common.identity import ChildIdentity, FamilyContactShape
 from tas_common.tables import outbox
-from tas_common.testing import concern_body
+from tas_dev.testing import concern_body
 
 from ..conftest import eventually
 

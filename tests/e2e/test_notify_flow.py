@@ -8,7 +8,7 @@ import uuid
 from tas_common.events import new_event
 from tas_common.events.schemas import ReferralAcceptedV1, ReferralSubmittedV1
 from tas_common.outbox import add_event
-from tas_common.testing import concern_body
+from tas_dev.testing import concern_body
 
 from ..conftest import eventually
 

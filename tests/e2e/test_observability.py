@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tas_common import cli, tracing
 from tas_common.events import new_event
 from tas_common.events.schemas import ConcernLinkedV1, FamilyContactChangedV1
-from tas_common.testing import concern_body
+from tas_dev.testing import concern_body
 
 from ..conftest import eventually
 

@@ -8,7 +8,7 @@ import json
 import nats as nats_client
 from nats.js.api import DeliverPolicy
 
-from tas_common.testing import concern_body
+from tas_dev.testing import concern_body
 
 from ..conftest import eventually
 

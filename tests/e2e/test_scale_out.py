@@ -19,7 +19,7 @@ from sqlalchemy import func, select, text
 
 from tas_common.metrics import OUTBOX_DUPLICATES
 from tas_common.tables import outbox, processed_event
-from tas_common.testing import concern_body
+from tas_dev.testing import concern_body
 
 from ..conftest import ON_POSTGRES, SERVICES, eventually, migrate, service_settings
 

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tas_common.testing import free_port
+from tas_dev.testing import free_port
 
 
 @dataclass

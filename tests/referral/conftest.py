@@ -18,7 +18,7 @@ import pytest_asyncio
 from nats.js.api import DeliverPolicy
 
 from tas_common.auth import DevIssuer
-from tas_common.testing import NatsServer, concern_body
+from tas_dev.testing import NatsServer, concern_body
 
 from ..conftest import drop_database, fresh_database_url, migrate, service_settings
 

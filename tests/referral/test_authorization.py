@@ -111,7 +111,7 @@ async def _act(env, action: str, actor: str) -> int:
     c, senco, me = env.client, env.headers("senco"), env.headers(actor)
     serial = next(serials)
     if action == "raise_concern":
-        from tas_common.testing import concern_body
+        from tas_dev.testing import concern_body
 
         return (await c.post("/v1/concerns", json=concern_body(serial), headers=me)).status_code
     if action == "read_concern":
@@ -125,7 +125,7 @@ async def _act(env, action: str, actor: str) -> int:
     if action == "list_referrals":
         return (await c.get("/v1/referrals", headers=me)).status_code
     if action == "mis_push":
-        from tas_common.testing import concern_body
+        from tas_dev.testing import concern_body
 
         return (
             await c.post("/v1/mis/concerns", json=concern_body(serial, mis_record_id=f"r-{serial}"), headers=me)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tas_common.testing import concern_body, fictional_upn
+from tas_dev.testing import concern_body, fictional_upn
 
 from .conftest import new_concern, stream_events
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tas_common.testing import concern_body
+from tas_dev.testing import concern_body
 
 from ..conftest import eventually
 from .conftest import FRONT_DOOR, stream_events

@@ -66,7 +66,7 @@ async def _setup(env) -> dict:
             issuer="tas-dev", audience="tas", sub="p-1", org_id="vol-waiting", org_type="health", roles=["counsellor"]
         )
     }
-    from tas_common.testing import concern_body
+    from tas_dev.testing import concern_body
 
     now = utcnow()
     db = env.app.state.runtime.db

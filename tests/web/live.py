@@ -18,7 +18,7 @@ import uvicorn
 from aiosmtpd.controller import Controller
 
 from tas_common.auth import DevIssuer
-from tas_common.testing import NatsServer, free_port
+from tas_dev.testing import NatsServer, free_port
 from tests.conftest import _Collect, drop_database, fresh_database_url, migrate, service_settings
 
 API_SERVICES = ("referral", "caseload", "notify")
@@ -179,7 +179,7 @@ class FamilyCase:
 def raise_concern_and_share_plan(live: LiveSystem, serial: int, *, language: str = "en") -> FamilyCase:
     """A SENCO raises a concern; caseload registers the child; the school writes a plan the family may see and
     shares it for comment (version 1)."""
-    from tas_common.testing import concern_body
+    from tas_dev.testing import concern_body
 
     senco = live.token("senco", "school", org_id="school-100000", school_urns=["100000"])
     body = concern_body(serial, language=language)

@@ -1,6 +1,6 @@
 """Dev SMTP sink: accepts every message and stores it as `<maildir>/<UTC timestamp>-<uuid>.eml`.
 
-`tas up` runs it as `python -m tas_common.devsmtp --port 8025 --maildir var/mail`; tests run `DevSmtpSink` in
+`tas up` runs it as `python -m tas_dev.devsmtp --port 8025 --maildir var/mail`; tests run `DevSmtpSink` in
 process. Each file is written under a dot-prefixed temporary name and renamed, so a reader never sees half a
 message. The envelope sender and recipients are kept as `X-Envelope-From` / `X-Envelope-To` headers (they can
 differ from From/To, e.g. for Bcc). Messages may hold personal data: only counts are ever logged.
@@ -154,7 +154,7 @@ async def serve(maildir: Path, host: str, port: int) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m tas_common.devsmtp", description="Dev SMTP sink: stores every message as an .eml file."
+        prog="python -m tas_dev.devsmtp", description="Dev SMTP sink: stores every message as an .eml file."
     )
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
@@ -164,7 +164,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from .logging import configure_logging
+    from tas_common.logging import configure_logging
 
     configure_logging("devsmtp")
     try:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tas_common.devsmtp import DevSmtpSink, read_messages, wait_for_messages
-from tas_common.testing import free_port, wait_for_port
+from tas_dev.devsmtp import DevSmtpSink, read_messages, wait_for_messages
+from tas_dev.testing import free_port, wait_for_port
 
 
 def message(subject: str, to: str = "parent@example.org") -> EmailMessage:
@@ -61,7 +61,7 @@ def test_the_module_runs_as_a_process_stores_mail_and_exits_cleanly_on_sigterm(t
     port = free_port()
     log_path = tmp_path / "smtp.log"
     with open(log_path, "wb") as log:
-        argv = [sys.executable, "-m", "tas_common.devsmtp", "--port", str(port), "--maildir", str(tmp_path / "mail")]
+        argv = [sys.executable, "-m", "tas_dev.devsmtp", "--port", str(port), "--maildir", str(tmp_path / "mail")]
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_port(port)
