@@ -52,7 +52,7 @@ CASE = f"{LEADS} health_member la_officer"  # caseload: the school's leads, the 
 CASE_FAM = f"{CASE} family"
 REF_STAFF = "senco dsl head teacher"  # referral: the referring school's staff
 REF_ALL = f"{REF_STAFF} health_member la_officer"
-BREAK_GLASS = "dsl la_officer social_worker other_la_officer"
+CROSS_BOUNDARY = "social_worker"  # break-glass roles that work across local authorities (the child's is 999 or 998)
 
 
 def _family_member(ids: dict[str, str], actor: str) -> dict[str, Any]:
@@ -198,12 +198,13 @@ CASELOAD: dict[str, Rule] = {
     "GET /readyz": Rule("anyone", public=200, child=False),
     "GET /metrics": Rule("anyone", public=200, child=False),
     "GET /v1/children": Rule(
-        "practitioners and families: children they have a relationship with; break-glass roles also learn the id "
-        "of a child they may open by break-glass",
+        "practitioners and families: children they have a relationship with; break-glass roles of the child's own "
+        "LA, and social workers and CAMHS of any, also learn the id of a child they may open by break-glass (a "
+        "discovery: audited and flagged for review)",
         anyone=200,
         params=lambda i, a: {"upn": i["upn"]},
-        sees_in=f"{CASE_FAM} social_worker other_la_officer",
-        sees_out=BREAK_GLASS,
+        sees_in=f"{CASE_FAM} {CROSS_BOUNDARY}",
+        sees_out=CROSS_BOUNDARY,
         audited=False,
     ),
     "GET /v1/caseload": Rule(
@@ -324,10 +325,10 @@ CASELOAD: dict[str, Rule] = {
     ),
     # last: its grants let their holders read the children they opened
     "POST /v1/children/{child_id}/break-glass": Rule(
-        "practitioners with role dsl, send_officer, social_worker or camhs and no relationship to the child "
-        "(409 with one); read-only, for TAS_BREAK_GLASS_HOURS",
-        ok={**S(409, "dsl la_officer"), **S(201, "social_worker other_la_officer")},
-        out=S(201, BREAK_GLASS),
+        "practitioners with role dsl or send_officer of the child's LA, or social_worker or camhs of any, and no "
+        "relationship to the child (409 with one); read-only, for TAS_BREAK_GLASS_HOURS",
+        ok={**S(409, "dsl la_officer"), **S(201, CROSS_BOUNDARY)},
+        out=S(201, CROSS_BOUNDARY),
         body=lambda i, a: {"reason": f"Out-of-hours emergency ({a})"},
     ),
 }

@@ -20,8 +20,8 @@ SCHOOL = "100000"
 child_consent = ChildConsent.__table__  # type: ignore[attr-defined]
 
 
-async def _child(system, senco, serial: int) -> dict:
-    body = concern_body(serial, school_urn=SCHOOL)
+async def _child(system, senco, serial: int, school: str = SCHOOL) -> dict:
+    body = concern_body(serial, school_urn=school)
     r = await system.referral.post("/v1/concerns", json=body, headers=senco)
     assert r.status_code == 201, r.text
     concern = r.json()
@@ -31,7 +31,9 @@ async def _child(system, senco, serial: int) -> dict:
         return got.json().get("child_id")
 
     child_id = await eventually(linked, what="the child")
-    family = (await system.caseload.get(f"/v1/children/{child_id}/family", headers=senco)).json()["items"]
+    got = await system.caseload.get(f"/v1/children/{child_id}/family", headers=senco)
+    assert got.status_code == 200, got.text
+    family = got.json()["items"]
     return {
         "concern_id": concern["id"],
         "child_id": child_id,
@@ -182,7 +184,7 @@ async def test_break_glass_opens_a_record_read_only_for_a_while_and_is_flagged_a
     ).status_code == 409  # the DSL has a relationship already
 
     queue = (await system.caseload.get("/v1/break-glass", params={"reviewed": "false"}, headers=dsl)).json()
-    assert [(g["id"], g["sub"], g["reason"]) for g in queue["items"]] == [
+    assert [(g["id"], g["sub"], g["reason"]) for g in queue["items"] if g["kind"] == "grant"] == [
         (grant["id"], "sw-1", "Strategy meeting tonight: the child is missing from home")
     ]
 
@@ -207,6 +209,57 @@ async def test_break_glass_opens_a_record_read_only_for_a_while_and_is_flagged_a
     assert (await system.caseload.get(child, headers=social)).status_code == 404
     found = (await system.caseload.get("/v1/children", params={"upn": c["upn"]}, headers=social)).json()
     assert found["break_glass_required"] == [c["child_id"]]
+
+
+async def test_break_glass_is_for_the_childs_own_la_and_roles_that_cross_boundaries_and_each_discovery_is_reviewed(
+    system, token
+):
+    """Issue 12.3: a SEND officer (or a DSL) of another local authority is not told that a child exists, nor may they
+    open it; a DSL of another school of the child's LA, and social workers and CAMHS anywhere, may. Every discovery is
+    an audit row and waits in the review queue of the child's DSL and LA."""
+    senco = token("senco", "school", org_id="school-100000", sub="senco-1", school_urns=[SCHOOL])
+    dsl = token("dsl", "school", org_id="school-100000", sub="dsl-1", school_urns=[SCHOOL])
+    la = token("send_officer", "local_authority", org_id="la-999-send", sub="so-1", la_code="999")
+    c = await _child(system, senco, 14)  # LA 999
+    # a child at each other school makes that school's LA known to caseload
+    await _child(system, token("senco", "school", school_urns=["100001"]), 150, school="100001")  # LA 999
+    await _child(system, token("senco", "school", school_urns=["200000"]), 160, school="200000")  # LA 998
+    callers = {
+        "so-8": token("send_officer", "local_authority", org_id="la-998-send", sub="so-8", la_code="998"),
+        "dsl-8": token("dsl", "school", org_id="school-200000", sub="dsl-8", school_urns=["200000"]),
+        "dsl-2": token("dsl", "school", org_id="school-100001", sub="dsl-2", school_urns=["100001"]),
+        "sw-8": token("social_worker", "social_care", org_id="la-998-csc", sub="sw-8"),
+        "camhs-9": token("camhs", "health", org_id="nhs-mh-trust-9", sub="camhs-9"),
+    }
+    may = {"dsl-2", "sw-8", "camhs-9"}
+    before = {g["id"] for g in (await system.caseload.get("/v1/break-glass", headers=la)).json()["items"]}
+    for sub, headers in callers.items():
+        found = (await system.caseload.get("/v1/children", params={"upn": c["upn"]}, headers=headers)).json()
+        assert found["items"] == [], sub
+        assert found["break_glass_required"] == ([c["child_id"]] if sub in may else []), sub
+    async with system.runtime("caseload").db.reader() as session:
+        hinted = (
+            await session.execute(
+                select(audit_log.c.actor).where(
+                    audit_log.c.child_id == c["child_id"], audit_log.c.action == "search_break_glass_hint"
+                )
+            )
+        ).scalars()
+        assert sorted(hinted) == sorted(may)
+    for reviewer in (dsl, la):
+        queue = (await system.caseload.get("/v1/break-glass", params={"reviewed": "false"}, headers=reviewer)).json()
+        discoveries = [g for g in queue["items"] if g["id"] not in before and g["child_id"] == c["child_id"]]
+        assert sorted((g["sub"], g["kind"]) for g in discoveries) == sorted((s, "discovery") for s in may)
+        assert all(g["expires_at"] == g["granted_at"] for g in discoveries)  # a discovery opens nothing
+    assert (await system.caseload.get(f"/v1/children/{c['child_id']}", headers=callers["dsl-2"])).status_code == 404
+    reviewed = await system.caseload.post(
+        f"/v1/break-glass/{discoveries[0]['id']}/review", json={"note": "Asked: a new pupil's record"}, headers=la
+    )
+    assert reviewed.status_code == 200 and reviewed.json()["reviewed_by"] == "so-1"
+    reason = {"reason": "Child presented at A&E in our area tonight"}
+    for sub, headers in callers.items():
+        opened = await system.caseload.post(f"/v1/children/{c['child_id']}/break-glass", json=reason, headers=headers)
+        assert opened.status_code == (201 if sub in may else 404), (sub, opened.text)
 
 
 async def test_audit_verify_detects_tampering_with_a_real_service_log(system, token):

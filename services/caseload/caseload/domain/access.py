@@ -11,7 +11,9 @@ Items (plan entries, chronology entries) carry a sensitivity, enforced on every 
 
 Break-glass: a practitioner holding one of BREAK_GLASS_ROLES may, by giving a reason, open a record outside their
 relationships for `TAS_BREAK_GLASS_HOURS` (default 4). The grant is read-only (a write answers 403), every read under
-it writes an extra `break_glass_read` audit row with the grant's reason, and it is flagged for review.
+it writes an extra `break_glass_read` audit row with the grant's reason, and it is flagged for review. It does not
+cross local authorities: a DSL or SEND officer breaks glass (and learns by a UPN search that a child exists) only on
+children of their own LA; the roles that work across boundaries by law (CROSS_BOUNDARY_ROLES) on any child.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ LA_ROLES = ("send_officer",)
 SENSITIVITIES = ("family", "team", "agency", "restricted")
 BREAK_GLASS_ROLES = ("social_worker", "camhs", "send_officer", "dsl")
 """Practitioners who may open a record outside their relationships by giving a reason (read-only, time-limited)."""
+CROSS_BOUNDARY_ROLES = {OrgType.social_care: ("social_worker",), OrgType.health: ("camhs",)}
+"""Who may break glass on a child of any local authority: children's social care and CAMHS work across boundaries
+by law (a child placed out of area, a child presenting at another area's A&E). Everyone else: the child's own LA."""
 
 
 class Gone(DomainError):
@@ -90,6 +95,31 @@ def may_break_glass(principal: Principal) -> bool:
     return principal.org_type not in (OrgType.family, OrgType.mis) and principal.has_role(*BREAK_GLASS_ROLES)
 
 
+async def local_authorities_of(session: AsyncSession, principal: Principal) -> set[str]:
+    """The caller's local authorities: an LA officer's `la_code`; for school staff, the LA of their schools as
+    caseload's own records have it (the LA each of their schools' children was registered under)."""
+    if principal.org_type == OrgType.local_authority:
+        return {principal.la_code} if principal.la_code else set()
+    if principal.org_type == OrgType.school and principal.school_urns:
+        found = await session.exec(
+            select(Child.la_code)
+            .where(Child.school_urn.in_(sorted(principal.school_urns)), Child.la_code.is_not(None))  # type: ignore
+            .distinct()
+        )
+        return {la for la in found.all() if la}
+    return set()
+
+
+async def may_break_glass_into(session: AsyncSession, principal: Principal, child: Child) -> bool:
+    """Break-glass on this child (and learning by a UPN search that it exists): a break-glass role, and either a
+    role that crosses LA boundaries by law or a caller of the child's own LA."""
+    if not may_break_glass(principal):
+        return False
+    if principal.has_role(*CROSS_BOUNDARY_ROLES.get(principal.org_type, ())):
+        return True
+    return child.la_code is not None and child.la_code in await local_authorities_of(session, principal)
+
+
 async def active_grant(session: AsyncSession, principal: Principal, child_id: str) -> BreakGlass | None:
     """The caller's unexpired break-glass grant on this child, if any."""
     if not may_break_glass(principal):
@@ -101,6 +131,7 @@ async def active_grant(session: AsyncSession, principal: Principal, child_id: st
                 BreakGlass.child_id == child_id,
                 BreakGlass.sub == principal.sub,
                 BreakGlass.org_id == principal.org_id,
+                BreakGlass.kind == "grant",
                 BreakGlass.expires_at > utcnow(),
             )
             .order_by(BreakGlass.expires_at.desc())

@@ -1,5 +1,7 @@
 """Break-glass: open a child's record outside your relationships, with a reason; time-limited, read-only, audited
-and flagged for review by the DSL of the child's school and the LA's SEND officers."""
+and flagged for review by the DSL of the child's school and the LA's SEND officers. Only on a child of your own LA,
+unless your role works across boundaries by law (domain/access.py). Learning by a UPN search that such a child
+exists (a *discovery*) is audited and waits in the same review queue."""
 
 from __future__ import annotations
 
@@ -13,7 +15,14 @@ from tas_common.auth import OrgType, Principal
 from tas_common.db import utcnow
 from tas_common.errors import Conflict, Forbidden, NotFound
 
-from .access import BREAK_GLASS_ROLES, has_relationship, is_la_officer, is_safeguarding_lead, may_break_glass
+from .access import (
+    BREAK_GLASS_ROLES,
+    has_relationship,
+    is_la_officer,
+    is_safeguarding_lead,
+    may_break_glass,
+    may_break_glass_into,
+)
 from .models import BreakGlass, Child
 from .schemas import BreakGlassPublic, BreakGlassRequest, BreakGlassReview
 
@@ -32,6 +41,8 @@ async def break_glass(
         raise NotFound("no such child")
     if await has_relationship(session, principal, child):
         raise Conflict("you already have access to this child's record")
+    if not await may_break_glass_into(session, principal, child):
+        raise NotFound("no such child")  # another LA's child: its existence is not revealed
     now = utcnow()
     grant = BreakGlass(
         child_id=child.id,
@@ -56,6 +67,38 @@ async def break_glass(
         reason=f"break-glass {grant.id}: {data.reason}"[:500],
     )
     return _public(grant)
+
+
+DISCOVERY_REASON = "A search by UPN told them that this child exists (no access was given)"
+
+
+async def record_discovery(session: AsyncSession, *, principal: Principal, child: Child) -> None:
+    """A UPN search answered this caller the child's id under `break_glass_required`: audited, and flagged for
+    review like a grant (a discovery opens nothing: it expires as it is made)."""
+    now = utcnow()
+    discovery = BreakGlass(
+        child_id=child.id,
+        sub=principal.sub,
+        name=principal.name,
+        org_id=principal.org_id,
+        org_type=str(principal.org_type),
+        roles=sorted(principal.roles),
+        kind="discovery",
+        reason=DISCOVERY_REASON,
+        granted_at=now,
+        expires_at=now,
+    )
+    session.add(discovery)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=principal,
+        action="search_break_glass_hint",
+        resource_type="child",
+        resource_id=child.id,
+        child_id=child.id,
+        reason=f"break-glass discovery {discovery.id}",
+    )
 
 
 def _reviewer_scope(principal: Principal):  # type: ignore[no-untyped-def]
@@ -125,4 +168,4 @@ async def review(
     return _public(grant)
 
 
-__all__ = ["break_glass", "review", "review_queue"]
+__all__ = ["break_glass", "record_discovery", "review", "review_queue"]

@@ -25,7 +25,8 @@ from tas_common.identity import ChildIdentity, FamilyContactShape, row_of
 from tas_common.outbox import add_event, add_events
 
 from . import plan as plans
-from .access import can_see_child, is_la_officer, may_break_glass, visible_child
+from .access import can_see_child, is_la_officer, may_break_glass_into, visible_child
+from .breakglass import record_discovery
 from .chronology import add_entry, write_entry
 from .models import Child, ChronologyEntry, EhcRequest, FamilyMember, Plan, Review, TeamMember, new_id
 from .schemas import ChildPublic, ChildSearchPage, PossibleDuplicate
@@ -316,9 +317,10 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
 
 
 async def find_children(session: AsyncSession, *, principal: Principal, upn: str) -> ChildSearchPage:
-    """The children with this UPN the caller may see. To a role that may break glass, a child it may not see is
-    answered only as an id under `break_glass_required` (so that it can open the record by giving a reason);
-    to anyone else such a child does not exist."""
+    """The children with this UPN the caller may see. To a caller who may break glass on it (a break-glass role of
+    the child's own LA, or one that crosses boundaries by law), a child it may not see is answered only as an id
+    under `break_glass_required` (so that it can open the record by giving a reason), and that discovery waits in
+    the review queue; to anyone else such a child does not exist."""
     found = (await session.exec(select(Child).where(Child.upn == upn.upper(), Child.merged_into.is_(None)))).all()  # type: ignore
     visible, hidden = [], []
     for child in found:
@@ -327,18 +329,12 @@ async def find_children(session: AsyncSession, *, principal: Principal, upn: str
         await audit.record(
             session, actor=principal, action="search", resource_type="child", resource_id=child.id, child_id=child.id
         )
-    hints = [c.id for c in hidden] if may_break_glass(principal) else []
-    for child_id in hints:
-        await audit.record(
-            session,
-            actor=principal,
-            action="search_break_glass_hint",
-            resource_type="child",
-            resource_id=child_id,
-            child_id=child_id,
-        )
+    hints = [c for c in hidden if await may_break_glass_into(session, principal, c)]
+    for child in hints:
+        await record_discovery(session, principal=principal, child=child)
     return ChildSearchPage(
-        items=[ChildPublic.model_validate(c, from_attributes=True) for c in visible], break_glass_required=hints
+        items=[ChildPublic.model_validate(c, from_attributes=True) for c in visible],
+        break_glass_required=[c.id for c in hints],
     )
 
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Date, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, DateTime, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from tas_common.db import make_registry, utcnow
@@ -194,6 +194,9 @@ class BreakGlass(Table, table=True):
     org_id: str = Field(max_length=200)
     org_type: str = Field(max_length=20)
     roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    kind: str = Field(default="grant", sa_column=Column(String(10), nullable=False, server_default="grant"))
+    """`grant` (read-only access until `expires_at`) or `discovery` (a UPN search told the caller that the child
+    exists; no access: `expires_at` = `granted_at`)."""
     reason: str = Field(max_length=1000)
     granted_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -485,6 +485,10 @@ class BreakGlassPublic(BaseModel):
     org_id: str
     org_type: str
     roles: list[str]
+    kind: Literal["grant", "discovery"] = Field(
+        description="`grant`: read-only access until `expires_at`; `discovery`: a UPN search told the caller that "
+        "the child exists (no access: it expires as it is made)"
+    )
     reason: str
     granted_at: datetime
     expires_at: datetime
