@@ -22,6 +22,7 @@ from tas_dev.testing import NatsServer, free_port
 from tests.conftest import _Collect, drop_database, fresh_database_url, migrate, service_settings
 
 API_SERVICES = ("referral", "caseload", "notify")
+FORWARDING_SECRET = "live-test-forwarding-secret-0123456789"
 T = TypeVar("T")
 
 
@@ -80,8 +81,11 @@ class LiveSystem:
                     "family_portal_url": f"{self.web_url}/family",
                     "public_web_url": self.web_url,
                 }
+            if service == "caseload":
+                extra = {"web_forwarding_secret": FORWARDING_SECRET}
             if service == "web":
                 extra = {
+                    "web_forwarding_secret": FORWARDING_SECRET,
                     "referral_url": self.url("referral"),
                     "caseload_url": self.url("caseload"),
                     "notify_url": self.url("notify"),

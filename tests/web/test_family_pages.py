@@ -14,6 +14,16 @@ from .live import raise_concern_and_share_plan, sign_in_with_session
 SCREENSHOTS = os.environ.get("TAS_WEB_SCREENSHOTS")
 """Set to a directory (docs/screenshots) to save the main pages at phone and desktop width while testing."""
 
+
+def save_screenshots(page, name: str, *, desktop: bool = False) -> None:
+    Path(SCREENSHOTS or ".").mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=f"{SCREENSHOTS}/{name}-phone.png", full_page=True)
+    if desktop:
+        page.set_viewport_size({"width": 1024, "height": 800})
+        page.screenshot(path=f"{SCREENSHOTS}/{name}-desktop.png", full_page=True)
+        page.set_viewport_size({"width": 320, "height": 720})
+
+
 PAGES = ["", "/plan", "/about-me", "/team", "/messages", "/contact-details", "/who-has-looked"]
 
 
@@ -41,8 +51,7 @@ def test_every_family_page_is_accessible_in_both_languages_at_320px(new_page, li
         if SCREENSHOTS:
             name = (suffix.rsplit("/", 1)[-1] if suffix != "/family" else "children") or "child"
             name = "child" if name == case.child_id else name
-            Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=f"{SCREENSHOTS}/family-{name}-{language}-phone.png", full_page=True)
+            save_screenshots(page, f"family-{name}-{language}", desktop=name in ("plan", "children"))
 
 
 def test_the_plan_reads_in_plain_language_with_its_version_and_status(new_page, live, cases):
@@ -89,3 +98,15 @@ def test_another_parent_changing_the_id_in_the_url_gets_the_404_page(new_page, l
         assert response.status == 404, suffix
         assert page.locator("h1").inner_text() == "Page not found"
         assert theirs.given_name not in page.content()
+
+
+def test_sign_out_from_the_menu_ends_the_session(new_page, live, cases):
+    case = cases["en"]
+    page = new_page()
+    sign_in_with_session(live, page.context, case)
+    page.goto(f"/family/children/{case.child_id}/plan")
+    page.get_by_role("button", name="Sign out").click()
+    assert page.locator("h1").inner_text() == "You have signed out"
+    page.goto(f"/family/children/{case.child_id}/plan")
+    assert "/family/sign-in?next=" in page.url
+    assert case.given_name not in page.content()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from .conftest import assert_accessible
+from .test_family_pages import SCREENSHOTS, save_screenshots
 
 PUBLIC_PAGES = ["/", "/family/sign-in", "/local-offer", "/privacy", "/accessibility", "/no-such-page"]
 
@@ -21,6 +22,8 @@ def test_public_pages_are_accessible_at_320px(new_page, language):
         # nothing wider than the phone: no sideways scrolling at 320 px
         assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
         assert_accessible(page)
+        if SCREENSHOTS and path in ("/family/sign-in", "/local-offer"):
+            save_screenshots(page, f"{path.strip('/').replace('/', '-')}-{language}", desktop=True)
 
 
 def test_skip_link_is_the_first_thing_the_keyboard_reaches(new_page):

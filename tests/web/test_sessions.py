@@ -71,13 +71,20 @@ async def test_the_session_cookie_is_httponly_lax_and_secure_in_prod(tmp_path):
 async def test_prod_requires_https_and_sends_hsts(tmp_path):
     with pytest.raises(ValueError, match="https"):
         WebSettings(env="prod", jwks_url="https://idp.example.org/jwks", database_url="postgresql+asyncpg://x/y")
-    settings = WebSettings(
+    production = dict(
         env="prod",
         jwks_url="https://idp.example.org/jwks",
         database_url="postgresql+asyncpg://x/y",
         public_web_url="https://tas.example.org",
     )
+    with pytest.raises(ValueError, match="TAS_WEB_FORWARDING_SECRET"):
+        WebSettings(**production, web_forwarding_secret="change-me")
+    settings = WebSettings(**production, web_forwarding_secret="a-long-random-shared-secret-1234")
     assert settings.secure_cookies
+    app = create_app(settings)  # no lifespan: /healthz needs neither the database nor the APIs
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://web") as client:
+        response = await client.get("/healthz")
+    assert response.headers["strict-transport-security"].startswith("max-age=31536000")
 
 
 async def test_a_session_idle_for_30_minutes_is_over_and_the_page_says_so(web):

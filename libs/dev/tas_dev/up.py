@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import secrets
 import signal
 import sys
 from collections.abc import Iterable, Mapping
@@ -79,6 +80,8 @@ def shared_env(layout: Layout, ports: Ports, environ: Mapping[str, str]) -> dict
         "TAS_REFERRAL_URL": url["referral"],
         "TAS_CASELOAD_URL": url["caseload"],
         "TAS_NOTIFY_URL": url["notify"],
+        # lets caseload trust the family's own address that web passes on (per-address sign-in limits); one per run
+        "TAS_WEB_FORWARDING_SECRET": secrets.token_urlsafe(32),
         "TAS_SMTP_HOST": HOST,
         "TAS_SMTP_PORT": str(ports.smtp),
         "TAS_SMS_OUTBOX_PATH": str(layout.sms_outbox),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import model_validator
 
-from tas_common.settings import CommonSettings
+from tas_common.settings import PLACEHOLDER_SECRETS, CommonSettings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -22,6 +22,9 @@ class WebSettings(CommonSettings):
     caseload_url: str = "http://127.0.0.1:8002"
     notify_url: str = "http://127.0.0.1:8003"
     api_timeout_seconds: float = 10.0
+    web_forwarding_secret: str = ""
+    """Shared with caseload (TAS_WEB_FORWARDING_SECRET): lets caseload trust the family's address that the web
+    service passes on, for its per-address sign-in limits. Required in prod."""
 
     session_idle_minutes: float = 30.0
     """A session not used for this long is over (the family signs in again)."""
@@ -39,6 +42,10 @@ class WebSettings(CommonSettings):
 
     @model_validator(mode="after")
     def _https_in_production(self) -> WebSettings:
-        if self.env == "prod" and not self.public_web_url.startswith("https://"):
-            raise ValueError("TAS_PUBLIC_WEB_URL must be https:// in prod (cookies are Secure, HSTS is sent)")
+        if self.env == "prod":
+            if not self.public_web_url.startswith("https://"):
+                raise ValueError("TAS_PUBLIC_WEB_URL must be https:// in prod (cookies are Secure, HSTS is sent)")
+            secret = self.web_forwarding_secret.strip()
+            if secret.lower() in PLACEHOLDER_SECRETS or "change-me" in secret.lower() or len(secret) < 16:
+                raise ValueError("placeholder or missing secret outside dev: TAS_WEB_FORWARDING_SECRET")
         return self

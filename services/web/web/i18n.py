@@ -91,6 +91,15 @@ def long_date(value: date | datetime | str | None) -> str:
     return format_date(value, "EEEE d MMMM y", locale=current_language.get())
 
 
+def plain_date(value: date | str | None) -> str:
+    """'14 February 2016' (no weekday: a date of birth)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return format_date(value, "d MMMM y", locale=current_language.get())
+
+
 def long_datetime(value: datetime | str | None) -> str:
     """'Tuesday 3 February 2027 at 3:30pm' in UK local time (Welsh: '... am 3:30yh')."""
     if value is None:
@@ -103,4 +112,4 @@ def long_datetime(value: datetime | str | None) -> str:
 
 
 def jinja_globals() -> dict[str, Any]:
-    return {"long_date": long_date, "long_datetime": long_datetime, "Markup": Markup}
+    return {"long_date": long_date, "long_datetime": long_datetime, "plain_date": plain_date, "Markup": Markup}

@@ -59,6 +59,7 @@ def create_app(
             http = httpx.AsyncClient(base_url=url, timeout=settings.api_timeout_seconds, transport=transports.get(name))
             clients.append(http)
             setattr(app.state, name, cls(http))
+        app.state.caseload.forwarding_secret = settings.web_forwarding_secret
         purger = asyncio.create_task(_purge_sessions(app.state.sessions), name="web-session-purge")
         try:
             yield

@@ -32,8 +32,9 @@ def build_environment() -> Environment:
         newstyle=True,
     )
     env.globals.update(i18n.jinja_globals())
-    env.filters["access_row"] = access_row
+    env.globals["access_rows"] = access_rows
     env.filters["need_option"] = need_option
+    env.filters["uk_mobile"] = uk_mobile
     env.globals["new_key"] = lambda: uuid.uuid4().hex
     env.filters["urlquote"] = lambda value: quote(str(value), safe="")
     return env
@@ -70,26 +71,58 @@ ORG_TYPES = {
 
 
 def org_type_text(org_type: str) -> str:
-    return i18n.gettext_(ORG_TYPES.get(org_type, N_("An organisation")))
+    return i18n.gettext_(ORG_TYPES.get(org_type, ANY_ORGANISATION))
 
 
-def access_row(entry: dict[str, Any]) -> list[dict[str, str]]:
-    """One row of the family's access log: when, which organisation (never the person or the reason), what."""
-    who = entry.get("actor_org_name") or entry.get("actor_org") or ""
-    kind = org_type_text(str(entry.get("actor_org_type", "")))
-    action = {
-        "read": i18n.gettext_("Looked at"),
-        "create": i18n.gettext_("Added to"),
-        "update": i18n.gettext_("Changed"),
-    }.get(str(entry.get("action")), i18n.gettext_("Used"))
-    return [
-        {"text": i18n.long_datetime(entry.get("at"))},
-        {"text": f"{kind}: {who}" if who else kind},
-        {"text": f"{action} {i18n.gettext_('the record')}"},
-    ]
+ANY_ORGANISATION = N_("An organisation")
+USED_THE_RECORD = N_("Used the record")
+ACTIONS = {
+    "read": N_("Looked at the record"),
+    "search": N_("Looked at the record"),
+    "export": N_("Looked at the record"),
+    "break_glass_read": N_("Looked at the record in an emergency"),
+    "break_glass": N_("Opened the record in an emergency"),
+    "create": N_("Added to the record"),
+    "update": N_("Changed the record"),
+    "publish": N_("Shared a new version of the plan"),
+    "review": N_("Recorded a review"),
+    "delete": N_("Removed something from the record"),
+    "merge": N_("Joined two records of your child into one"),
+}
+
+
+def access_rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The family's access log in plain words: which kind of organisation (its name when caseload gives one,
+    never an id, a person or a reason), what it did, when; the family's own visits and TAS's own automatic steps
+    left out; the same organisation doing the same thing in the same minute shown once, with how many times."""
+    rows: list[dict[str, Any]] = []
+    for entry in entries:
+        org_type = str(entry.get("actor_org_type", ""))
+        if org_type == "family" or entry.get("actor_org") == "system":
+            continue
+        kind = org_type_text(org_type)
+        name = entry.get("actor_org_name")
+        who = f"{name} ({kind.lower()})" if name else kind
+        what = i18n.gettext_(ACTIONS.get(str(entry.get("action")), USED_THE_RECORD))
+        when = i18n.long_datetime(entry.get("at"))
+        if rows and rows[-1]["who"] == who and rows[-1]["what"] == what and rows[-1]["when"] == when:
+            rows[-1]["times"] += 1
+            continue
+        rows.append({"when": when, "who": who, "what": what, "times": 1})
+    return rows
 
 
 def need_option(area: str, selected: str) -> dict[str, Any]:
     from .domain.plan_view import area_name
 
     return {"value": area, "text": area_name(area), "selected": area == selected}
+
+
+def uk_mobile(number: str | None) -> str:
+    """+447700900123 → 07700 900123, as a parent writes it."""
+    if not number:
+        return ""
+    if number.startswith("+44") and len(number) == 13:
+        national = "0" + number[3:]
+        return f"{national[:5]} {national[5:]}"
+    return number

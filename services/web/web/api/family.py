@@ -82,25 +82,41 @@ async def plan_page(
     caseload: Caseload,
     version: Annotated[int | None, Query(ge=1, le=100000)] = None,
 ) -> Response:
+    return await _render_plan(request, caseload, session, child_id, version)
+
+
+async def _render_plan(
+    request: Request,
+    caseload: Any,
+    session: Any,
+    child_id: str,
+    version: int | None,
+    *,
+    errors: FormErrors | None = None,
+    drafts: dict[str, str] | None = None,
+) -> Response:
     child = await _child(caseload, session, child_id)
     shown, versions = await _published(caseload, session, child_id, version)
     comments = await _comments(caseload, session, child_id) if shown else None
+    errors = errors or FormErrors()
     return render(
         request,
         "family/plan.html",
+        status_code=400 if errors else 200,
         child=child,
         plan=shown,
         versions=versions,
         latest=versions[0]["number"] if versions else None,
         comments=plan_view.comments_by_item(comments or []),
         comments_open=comments is not None
-        and bool(shown)
+        and shown is not None
         and shown["status"] == "shared_for_comment"
         and shown["number"] == versions[0]["number"],
         view=plan_view,
         navigation=_nav(child_id),
-        errors=None,
-        form_errors=FormErrors(),
+        errors=errors.summary() or None,
+        form_errors=errors,
+        drafts=drafts or {},
     )
 
 
@@ -144,25 +160,7 @@ async def add_comment(
             else:
                 errors.add(field_id, _("Comments on this plan have closed"))
     if errors:
-        child = await _child(caseload, session, child_id)
-        shown, versions = await _published(caseload, session, child_id, None)
-        comments = await _comments(caseload, session, child_id)
-        return render(
-            request,
-            "family/plan.html",
-            status_code=400,
-            child=child,
-            plan=shown,
-            versions=versions,
-            latest=versions[0]["number"] if versions else None,
-            comments=plan_view.comments_by_item(comments or []),
-            comments_open=True,
-            view=plan_view,
-            navigation=_nav(child_id),
-            errors=errors.summary(),
-            form_errors=errors,
-            drafts={item_id: text},
-        )
+        return await _render_plan(request, caseload, session, child_id, None, errors=errors, drafts={item_id: text})
     return RedirectResponse(f"/family/children/{child_id}/plan?commented={item_id}#item-{item_id}", status_code=303)
 
 

@@ -3,8 +3,10 @@ sends a one-time code there, and a right code gives a short-lived token kept in 
 
 from __future__ import annotations
 
+import base64
+import json
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -16,9 +18,10 @@ from ..clients.base import ApiError, Invalid, TooMany
 from ..domain.forms import FormErrors
 from ..domain.navigation import FAMILY_HOME, safe_return_path
 from ..i18n import _
-from ..middleware import LANG_COOKIE
-from ..templating import render
+from ..sessions import SessionStore, WebSession
+from ..templating import N_, render
 from .deps import AnySession, Caseload, Sessions, check_csrf
+from .pages import set_language_cookie
 
 router = APIRouter(prefix="/family", dependencies=[Depends(public)])
 
@@ -92,6 +95,15 @@ async def code_page(request: Request, session: AnySession) -> Response:
     return render(request, "family/code.html", contact=session.data["contact"], errors=None, form_errors=FormErrors())
 
 
+CODE_MESSAGES = {
+    "code-attempts-exhausted": N_("You have entered a wrong code too many times. Get a new code"),
+    "code-expired": N_("That code has expired. Get a new code"),
+    "code-used": N_("That code has already been used. Get a new code"),
+}
+WRONG_CODE = N_("That code is not right. Check it, or get a new code")
+TOO_MANY_TRIES = CODE_MESSAGES["code-attempts-exhausted"]
+
+
 @router.post("/sign-in/code")
 async def submit_code(
     request: Request,
@@ -107,50 +119,87 @@ async def submit_code(
         return RedirectResponse("/family/sign-in", status_code=303)
     code = "".join(ch for ch in code if not ch.isspace())
     errors = FormErrors()
+    grant = None
     if not code:
         errors.add("code", _("Enter the 6-digit code we sent you"))
     elif not (code.isdigit() and len(code) == 6):
         errors.add("code", _("The code must be 6 numbers, like 123456"))
-    grant = None
-    if not errors:
+    else:
         try:
             grant = await caseload.exchange_code(contact=contact, code=code, client_address=_client_address(request))
         except TooMany:
-            errors.add("code", _("You have entered a wrong code too many times. Get a new code"))
+            errors.add("code", _(TOO_MANY_TRIES))
         except ApiError as exc:
             if exc.status >= 500:
                 raise
-            if exc.slug in ("code-attempts-exhausted", "too-many-attempts"):
-                errors.add("code", _("You have entered a wrong code too many times. Get a new code"))
-            elif exc.slug in ("code-expired", "expired-code"):
-                errors.add("code", _("That code has expired. Get a new code"))
-            else:
-                errors.add("code", _("That code is not right, or has expired. Check it, or get a new code"))
-    if errors or grant is None:
+            errors.add(
+                "code", _(CODE_MESSAGES.get(exc.slug, N_("That code is not right. Check it, or get a new code")))
+            )
+    if grant is None:
         return render(
             request, "family/code.html", status_code=400, contact=contact, errors=errors.summary(), form_errors=errors
         )
-    return_to = session.data.get("return_to") or FAMILY_HOME
+    return await _signed_in(request, session, sessions, caseload, grant, contact)
+
+
+async def _signed_in(
+    request: Request, old: WebSession, sessions: SessionStore, caseload: Any, grant: dict[str, Any], contact: str
+) -> Response:
+    """Rotate the session (a new id and CSRF token now that it holds a token), and go where the person was going,
+    in the language of their contact preference unless they have just chosen one here."""
+    token = grant["access_token"]
+    claims = token_claims(token)
+    child_ids = list(grant.get("child_ids") or claims.get("child_ids") or [])
+    member = await _family_member(caseload, token=token, child_ids=child_ids, sub=claims.get("sub"), contact=contact)
     new = await sessions.rotate(
-        session,
+        old,
         {
-            "token": grant["access_token"],
+            "token": token,
             "token_expires_at": time.time() + float(grant.get("expires_in", 1800)),
-            "child_ids": list(grant.get("child_ids", [])),
-            "family_member_id": grant.get("family_member_id") or grant.get("sub"),
-            "language": grant.get("language"),
+            "child_ids": child_ids,
+            "family_member_id": member.get("id") if member else claims.get("sub"),
         },
     )
     request.state.session = new
-    response = RedirectResponse(return_to, status_code=303)
-    language = grant.get("language")
-    if language in i18n.LANGUAGES and not session.data.get("language_chosen"):
-        # the family's contact preference decides the language, unless they just chose one on these pages
-        settings = request.app.state.settings
-        response.set_cookie(
-            LANG_COOKIE, language, max_age=365 * 86400, samesite="lax", httponly=True, secure=settings.secure_cookies
-        )
+    response = RedirectResponse(old.data.get("return_to") or FAMILY_HOME, status_code=303)
+    language = member.get("language") if member else None
+    if language in i18n.LANGUAGES and not old.data.get("language_chosen"):
+        set_language_cookie(request, response, language)
     return response
+
+
+def token_claims(token: str) -> dict[str, Any]:
+    """The claims of a token caseload has just handed us (read, not verified: the APIs verify it on every call)."""
+    try:
+        payload = token.split(".")[1]
+        return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+    except (IndexError, ValueError):
+        return {}
+
+
+def _same_contact(member: dict[str, Any], contact: str) -> bool:
+    wanted = contact.strip().lower()
+    digits = "".join(ch for ch in contact if ch.isdigit())
+    email = (member.get("email") or "").lower()
+    mobile = "".join(ch for ch in member.get("mobile") or "" if ch.isdigit())
+    return (bool(email) and email == wanted) or (len(digits) >= 10 and mobile.endswith(digits[-10:]))
+
+
+async def _family_member(
+    caseload: Any, *, token: str, child_ids: list[str], sub: str | None, contact: str
+) -> dict[str, Any] | None:
+    """The signed-in person's own family-member record (for their language and preferences)."""
+    for child_id in child_ids[:5]:
+        try:
+            members = await caseload.family(child_id, token=token)
+        except ApiError:
+            continue
+        found = next((m for m in members if m.get("id") == sub), None) or next(
+            (m for m in members if _same_contact(m, contact)), None
+        )
+        if found:
+            return found
+    return None
 
 
 @router.post("/sign-out")

@@ -30,14 +30,18 @@ async def switch_language(
 ) -> Response:
     response = RedirectResponse(safe_language_return(next_), status_code=303)
     language = to if to in i18n.LANGUAGES else "en"
-    settings = request.app.state.settings
-    response.set_cookie(
-        LANG_COOKIE, language, max_age=365 * 86400, samesite="lax", secure=settings.secure_cookies, httponly=True
-    )
+    set_language_cookie(request, response, language)
     session = request.state.session
     if session is not None:
         session.data["language_chosen"] = language
     return response
+
+
+def set_language_cookie(request: Request, response: Response, language: str) -> None:
+    settings = request.app.state.settings
+    response.set_cookie(
+        LANG_COOKIE, language, max_age=365 * 86400, samesite="lax", secure=settings.secure_cookies, httponly=True
+    )
 
 
 @router.get("/privacy")

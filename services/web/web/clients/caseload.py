@@ -9,14 +9,31 @@ from .base import ApiClient
 
 class CaseloadClient(ApiClient):
     # --- sign-in with a one-time code (caseload's family issuer) ------------------------------------------
+    forwarding_secret: str = ""
+    """TAS_WEB_FORWARDING_SECRET: proves to caseload that the client address we name is the family's own, so
+    that its per-address limits count the family, not the web service."""
+
+    def _forwarding(self, client_address: str | None) -> dict[str, str]:
+        if not (self.forwarding_secret and client_address):
+            return {}
+        return {"X-TAS-Web-Secret": self.forwarding_secret, "X-TAS-Client-Address": client_address}
+
     async def request_code(self, *, contact: str, client_address: str | None) -> None:
-        headers = {"X-Forwarded-For": client_address} if client_address else None
-        await self.request("POST", "/v1/family/codes", token=None, json={"contact": contact}, headers=headers)
+        await self.request(
+            "POST",
+            "/v1/family/sign-in/codes",
+            token=None,
+            json={"contact": contact},
+            headers=self._forwarding(client_address),
+        )
 
     async def exchange_code(self, *, contact: str, code: str, client_address: str | None) -> dict[str, Any]:
-        headers = {"X-Forwarded-For": client_address} if client_address else None
         response = await self.request(
-            "POST", "/v1/family/tokens", token=None, json={"contact": contact, "code": code}, headers=headers
+            "POST",
+            "/v1/family/sign-in/tokens",
+            token=None,
+            json={"contact": contact, "code": code},
+            headers=self._forwarding(client_address),
         )
         return response.json()
 
