@@ -20,9 +20,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from notify.config import NotifySettings
-from notify.domain.dispatch import Dispatcher, providers_from
+from notify.domain.dispatch import Dispatcher
 from notify.domain.models import Notification
 from notify.events.handlers import consumer_spec
+from notify.providers.registry import providers_from
 from tas_common.consumer import _MARK
 from tas_common.db import Database, utcnow
 from tas_common.events import new_event

@@ -4,6 +4,7 @@ exactly-once across a crash between the provider call and the commit."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from notify.domain import scheduling, triggers
 from notify.domain.dispatch import Dispatcher
 from notify.providers.govuk_notify import NotifySmsProvider
+from notify.providers.outbox import SmsOutboxProvider
 from notify.providers.ratelimit import TokenBucket
 from notify.providers.smtp import SmtpProvider
 from notify.providers.twilio import TwilioSmsProvider
@@ -207,7 +209,7 @@ class CrashAfterSend:
 
 
 async def test_crash_between_notify_call_and_commit_does_not_send_twice(db, make_settings, fake_notify, daytime):
-    settings = make_settings(sweeper_after_seconds=60, **daytime)
+    settings = make_settings(send_lease_seconds=60, **daytime)
     (nid,) = await queue_messages(db, settings)
     real = notify_provider(fake_notify)
     crashing = Dispatcher(db=db, settings=settings, routes={"sms": [CrashAfterSend(real)]})
@@ -217,36 +219,36 @@ async def test_crash_between_notify_call_and_commit_does_not_send_twice(db, make
     assert (n.status, n.provider, n.provider_ref) == ("sending", "notify", None)
     assert len(fake_notify.notifications) == 1
     restarted = Dispatcher(db=db, settings=settings, routes={"sms": [real]})
-    assert await restarted.sweep() == 0  # not stuck long enough yet
-    assert await restarted.sweep(now=utcnow() + timedelta(seconds=61)) == 1
+    assert await restarted.recover() == 0  # the crashed sender's lease has not run out yet
+    assert await restarted.recover(now=utcnow() + timedelta(seconds=61)) == 1
     assert len(fake_notify.notifications) == 1  # looked up by reference, not sent again
     assert [r.method for r in fake_notify.requests] == ["POST", "GET"]
     (n,) = await rows(db)
     assert (n.status, n.provider_ref) == ("sending", fake_notify.notifications[0]["id"])
     assert fake_notify.notifications[0]["reference"] == nid
-    assert await restarted.sweep(now=utcnow() + timedelta(seconds=120)) == 0  # it has a reference now
+    assert await restarted.recover(now=utcnow() + timedelta(seconds=120)) == 0  # it has a reference now
 
 
-async def test_crash_before_notify_was_called_sends_once_on_sweep(db, make_settings, fake_notify, daytime):
-    settings = make_settings(sweeper_after_seconds=60, **daytime)
+async def test_crash_before_notify_was_called_sends_once_when_taken_over(db, make_settings, fake_notify, daytime):
+    settings = make_settings(send_lease_seconds=60, **daytime)
     await queue_messages(db, settings)
     async with db.transaction() as session:
-        (n,) = await scheduling.claim_due(session, limit=5, dialect="sqlite", settings=settings)
+        (n,) = await scheduling.claim_due(session, limit=5, dialect="sqlite", settings=settings, owner="crashed")
     async with db.transaction() as session:
-        await scheduling.mark_attempt(session, notification_id=n.id, provider="notify")
+        await scheduling.mark_attempt(session, notification_id=n.id, provider="notify", owner="crashed")
     dispatcher = Dispatcher(db=db, settings=settings, routes={"sms": [notify_provider(fake_notify)]})
-    assert await dispatcher.sweep(now=utcnow() + timedelta(seconds=61)) == 1
+    assert await dispatcher.recover(now=utcnow() + timedelta(seconds=61)) == 1
     assert len(fake_notify.notifications) == 1
     assert [r.method for r in fake_notify.requests] == ["GET", "POST"]
 
 
 async def test_crash_after_smtp_hand_over_resends_with_the_same_message_id(db, make_settings, smtp, daytime):
-    settings = make_settings(sweeper_after_seconds=60, **daytime)
+    settings = make_settings(send_lease_seconds=60, **daytime)
     (nid,) = await queue_messages(db, settings, channel="email")
     real = SmtpProvider(host=smtp.host, port=smtp.port, sender="TAS <no-reply@tas.example.org>")
     with pytest.raises(asyncio.CancelledError):
         await Dispatcher(db=db, settings=settings, routes={"email": [CrashAfterSend(real)]}).dispatch_once()
-    await Dispatcher(db=db, settings=settings, routes={"email": [real]}).sweep(now=utcnow() + timedelta(seconds=61))
+    await Dispatcher(db=db, settings=settings, routes={"email": [real]}).recover(now=utcnow() + timedelta(seconds=61))
     assert [m["Message-ID"] for m in smtp.messages] == [f"<{nid}@tas.example.org>"] * 2
     (n,) = await rows(db)
     assert n.status == "delivered"
@@ -256,9 +258,9 @@ async def test_a_claimed_row_is_not_claimed_again(db, make_settings, daytime):
     settings = make_settings(**daytime)
     await queue_messages(db, settings)
     async with db.transaction() as session:
-        first = await scheduling.claim_due(session, limit=5, dialect="sqlite", settings=settings)
+        first = await scheduling.claim_due(session, limit=5, dialect="sqlite", settings=settings, owner="a")
     async with db.transaction() as session:
-        second = await scheduling.claim_due(session, limit=5, dialect="sqlite", settings=settings)
+        second = await scheduling.claim_due(session, limit=5, dialect="sqlite", settings=settings, owner="b")
     assert len(first) == 1 and second == []
 
 
@@ -273,3 +275,69 @@ async def test_suppressed_after_creation_is_not_sent(db, make_settings, fake_not
     (n,) = await rows(db)
     assert (n.status, n.failure_reason) == ("permanent-failure", "suppressed: sms-stop")
     assert fake_notify.requests == []
+
+
+class Held:
+    """Wraps a real provider: the call waits until the test lets it go (a send in flight)."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.channel = inner, inner.name, inner.channel
+        self.called, self.go = asyncio.Event(), asyncio.Event()
+
+    async def send(self, notification):
+        self.called.set()
+        await self.go.wait()
+        return await self.inner.send(notification)
+
+
+async def test_a_live_senders_lease_is_renewed_and_never_taken_over(db, make_settings, smtp, daytime):
+    settings = make_settings(send_lease_seconds=10, **daytime)
+    await queue_messages(db, settings, channel="email")
+    held = Held(SmtpProvider(host=smtp.host, port=smtp.port, sender="TAS <no-reply@tas.example.org>"))
+    alive = Dispatcher(db=db, settings=settings, routes={"email": [held]})
+    other = Dispatcher(db=db, settings=settings, routes={"email": [held.inner]})
+    sending = asyncio.create_task(alive.dispatch_once())
+    await asyncio.wait_for(held.called.wait(), 10)
+    (n,) = await rows(db)
+    assert (n.status, n.lease_owner) == ("sending", alive.owner)
+    later = utcnow() + timedelta(seconds=30)
+    await alive.renew_leases(now=later)  # the live sender renews...
+    assert await other.recover(now=later + timedelta(seconds=5)) == 0  # ...so nobody takes its message over
+    held.go.set()
+    assert await sending == 1
+    (n,) = await rows(db)
+    assert (n.status, n.lease_owner, n.lease_until) == ("delivered", None, None)
+    assert len(smtp.messages) == 1 and alive.working == set()
+
+
+async def test_an_sms_whose_receipt_never_comes_times_out_to_a_final_status(db, make_settings, fake_notify, daytime):
+    settings = make_settings(receipt_timeout_seconds=3600, **daytime)
+    await queue_messages(db, settings)
+    dispatcher = Dispatcher(db=db, settings=settings, routes={"sms": [notify_provider(fake_notify)]})
+    await dispatcher.dispatch_once()
+    (n,) = await rows(db)
+    assert (n.status, n.provider) == ("sending", "notify")  # accepted; Notify's receipt never comes
+    assert await dispatcher.expire_receipts(now=utcnow() + timedelta(minutes=59)) == 0
+    assert await dispatcher.expire_receipts(now=utcnow() + timedelta(minutes=61)) == 1
+    (n,) = await rows(db)
+    assert (n.status, n.failure_reason) == ("technical-failure", "notify: no delivery receipt within 1 h")
+    assert await outbox_types(db) == ["tas.notify.notification.sent.v1", "tas.notify.notification.failed.v1"]
+    assert len(fake_notify.sends()) == 1  # never sent again
+
+
+async def test_the_dev_outbox_is_asked_before_an_interrupted_sms_is_written_again(db, make_settings, tmp_path, daytime):
+    settings = make_settings(send_lease_seconds=5, **daytime)
+    (nid,) = await queue_messages(db, settings)
+    outbox = SmsOutboxProvider(tmp_path / "outbox.jsonl")
+    with pytest.raises(asyncio.CancelledError):
+        await Dispatcher(db=db, settings=settings, routes={"sms": [CrashAfterSend(outbox)]}).dispatch_once()
+    with (tmp_path / "outbox.jsonl").open("a") as handle:
+        handle.write('{"id": "a line a crash cut sh')  # another message's write, cut short by the crash
+    restarted = Dispatcher(db=db, settings=settings, routes={"sms": [SmsOutboxProvider(tmp_path / "outbox.jsonl")]})
+    assert await restarted.recover(now=utcnow() + timedelta(seconds=6)) == 1
+    lines = (tmp_path / "outbox.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines[:1]] == [nid] and len(lines) == 2
+    (n,) = await rows(db)
+    assert (n.status, n.provider_ref) == ("delivered", nid)
+    await SmsOutboxProvider(tmp_path / "outbox.jsonl").send(n)  # the next line starts on a line of its own
+    assert json.loads((tmp_path / "outbox.jsonl").read_text().splitlines()[-1])["id"] == nid

@@ -162,11 +162,18 @@ async def test_sms_waits_for_morning_email_does_not(db, make_settings):
     assert by_channel["sms"].not_before.replace(tzinfo=UTC) == datetime(2026, 6, 11, 7, 0, tzinfo=UTC)
     assert by_channel["email"].not_before is None
     async with db.transaction() as session:
-        claimed = await scheduling.claim_due(session, limit=10, dialect="sqlite", settings=settings, now=late)
+        claimed = await scheduling.claim_due(
+            session, limit=10, dialect="sqlite", settings=settings, owner="t", now=late
+        )
     assert [n.channel for n in claimed] == ["email"]
     async with db.transaction() as session:
         morning = await scheduling.claim_due(
-            session, limit=10, dialect="sqlite", settings=settings, now=datetime(2026, 6, 11, 7, 0, tzinfo=UTC)
+            session,
+            limit=10,
+            dialect="sqlite",
+            settings=settings,
+            owner="t",
+            now=datetime(2026, 6, 11, 7, 0, tzinfo=UTC),
         )
     assert [n.channel for n in morning] == ["sms"]
 
@@ -186,7 +193,10 @@ async def test_a_retry_that_comes_due_at_night_is_moved_to_morning(db, make_sett
     )
     night = datetime(2026, 6, 10, 22, 0, tzinfo=UTC)
     async with db.transaction() as session:
-        assert await scheduling.claim_due(session, limit=10, dialect="sqlite", settings=settings, now=night) == []
+        assert (
+            await scheduling.claim_due(session, limit=10, dialect="sqlite", settings=settings, owner="t", now=night)
+            == []
+        )
     (n,) = await rows(db)
     assert n.status == "created" and n.not_before.replace(tzinfo=UTC) == datetime(2026, 6, 11, 7, tzinfo=UTC)
 
@@ -282,7 +292,10 @@ async def test_suppressed_address_gets_a_permanent_failure_not_a_message(db, mak
     assert (n.status, n.failure_reason) == ("permanent-failure", "suppressed: hard-bounce")
     assert await outbox_types(db) == ["tas.notify.notification.failed.v1"]
     async with db.transaction() as session:
-        assert await scheduling.claim_due(session, limit=10, dialect="sqlite", settings=settings, now=NOON) == []
+        assert (
+            await scheduling.claim_due(session, limit=10, dialect="sqlite", settings=settings, owner="t", now=NOON)
+            == []
+        )
 
 
 async def test_landline_is_refused_for_sms_and_email_used_instead_or_failure_recorded(db, make_settings):

@@ -52,8 +52,15 @@ class NotifySettings(CommonSettings):
     send_budget: int = 5
     """How many times a temporarily failing message is tried before it is a technical failure."""
     retry_base_seconds: float = 30.0
-    sweeper_after_seconds: float = 300.0
-    """A message still `sending` with no provider reference this long after its last attempt was interrupted."""
+    send_concurrency: int = Field(default=16, ge=1, le=500)
+    """Provider calls in flight at once in one notify process (a kill -9 can double at most these, for providers
+    that cannot be asked whether they have a message)."""
+    send_lease_seconds: float = Field(default=15.0, gt=0)
+    """A claimed message belongs to the notify process that claimed it this long, renewed while it works on it;
+    after a crash, another (or the restarted) notify takes it over when the lease runs out."""
+    receipt_timeout_seconds: float = Field(default=72 * 3600.0, gt=0)
+    """A message a provider accepted (Notify, Twilio) whose delivery receipt never comes is a technical failure
+    this long after it was accepted (GOV.UK Notify gives up on a receipt after 72 hours too)."""
     review_reminder_days: int = 2
     quiet_hours_start: int = 21
     quiet_hours_end: int = 8

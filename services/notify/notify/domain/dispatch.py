@@ -1,23 +1,29 @@
 """The dispatcher: a background worker that claims due notifications and hands each to the providers for its
-channel, in failover order, within their rate limits; and the sweeper that finishes what a crash left half-way.
+channel, in failover order, within their rate limits; and takes over the sends a crashed process left half-way.
 
 Exactly once, as far as a provider lets us:
-1. a row is claimed atomically (created → sending) before any provider is called, so two dispatchers never both
-   send it;
-2. before each provider call the row records which provider is being called (`mark_attempt`), and the provider is
-   given our notification id (Notify `reference`, SMTP `Message-ID`, outbox `id`);
-3. a row still `sending` with no provider reference `sweeper_after_seconds` after its last attempt is one a crash
-   interrupted between the provider call and the commit: for a provider that can be asked (GOV.UK Notify) the
-   sweeper looks the reference up and records what it finds before it sends anything again; SMTP is resent with
-   the same Message-ID (the receiving side can drop the duplicate); Twilio has no lookup by our id (residual risk,
-   docs/notify.md).
+1. a row is claimed atomically (created → sending) with a lease for this process before any provider is called,
+   so two dispatchers never both send it;
+2. before each provider call the row records which provider is being called, and the provider is given our
+   notification id (Notify `reference`, SMTP `Message-ID`, outbox `id`, Twilio `StatusCallback ?ref=`);
+3. each outcome is recorded as soon as its provider answers (at most `send_concurrency` calls are in flight);
+4. the lease is renewed while the process works on the row; when a process dies its leases run out within
+   `send_lease_seconds` and another (or the restarted) process takes the rows over: for a provider that can be
+   asked (GOV.UK Notify by reference, the dev outbox by id) it asks first and records what it finds, so such a
+   send is never repeated; SMTP is resent with the same Message-ID and Twilio again (residual risk: only the
+   calls in flight at the instant of the crash, docs/notify.md);
+5. a message accepted by a provider whose receipt never comes is a technical failure after
+   `receipt_timeout_seconds`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,65 +43,25 @@ from ..providers.base import (
     TechnicalFailure,
     TemporaryFailure,
 )
-from ..providers.govuk_notify import NotifySmsProvider
-from ..providers.outbox import SmsOutboxProvider
 from ..providers.ratelimit import TokenBucket
-from ..providers.smtp import SmtpProvider
-from ..providers.twilio import TwilioSmsProvider
+from ..providers.registry import buckets_from, providers_from
 from . import lifecycle, recipients, scheduling
 from .models import Notification
 
 log = logging.getLogger("tas.notify.dispatch")
 BATCH = 50
 """Messages claimed per round; a round that claims fewer found every message then due."""
+RECORD_TRIES = 3
 
 
-def providers_from(settings: NotifySettings) -> dict[str, list[Provider]]:
-    """The providers for each channel, in failover order, from settings."""
-    timeout = settings.provider_timeout_seconds
-
-    def sms(name: str) -> Provider:
-        if name == "outbox":
-            return SmsOutboxProvider(settings.sms_outbox_path)
-        if name == "notify":
-            return NotifySmsProvider(
-                base_url=settings.notify_api_url,
-                service_id=settings.notify_service_id,
-                secret=settings.notify_secret,
-                template_id=settings.notify_sms_template_id,
-                timeout=timeout,
-            )
-        return TwilioSmsProvider(
-            base_url=settings.twilio_api_url,
-            account_sid=settings.twilio_account_sid,
-            auth_token=settings.twilio_auth_token,
-            sender=settings.twilio_from,
-            messaging_service_sid=settings.twilio_messaging_service_sid,
-            status_callback=f"{settings.public_base_url.rstrip('/')}/v1/receipts/twilio",
-            timeout=timeout,
-        )
-
-    email: list[Provider] = [
-        SmtpProvider(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            sender=settings.smtp_from,
-            domain=settings.smtp_message_id_domain,
-            timeout=timeout,
-        )
-    ]
-    return {"email": email, "sms": [sms(name) for name in settings.sms_provider_names]}
-
-
-def buckets_from(settings: NotifySettings, clock: Callable[[], float] | None = None) -> dict[str, TokenBucket]:
-    return {
-        name: TokenBucket(rate, **({"clock": clock} if clock else {})) for name, rate in settings.provider_rates.items()
-    }
+def process_id() -> str:
+    """Who holds a lease: this host and process, and a random part (a restarted process is someone else)."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
 class Outcome:
-    """What one send of a notification came to; the dispatcher records a batch's outcomes in one transaction."""
+    """What one send of a notification came to; recorded as soon as it is known."""
 
     n: Notification
     accepted: Accepted | None = None
@@ -144,28 +110,35 @@ class Dispatcher:
         settings: NotifySettings,
         routes: Mapping[str, Sequence[Provider]],
         buckets: Mapping[str, TokenBucket] | None = None,
+        owner: str | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.routes = {channel: list(providers) for channel, providers in routes.items()}
         self.by_name = {p.name: p for providers in self.routes.values() for p in providers}
         self.buckets = dict(buckets or {})
+        self.owner = owner or process_id()
+        self.working: set[str] = set()
+        """Ids of the messages this dispatcher holds a lease on and is working on: only these leases are renewed."""
+        self.calls = asyncio.Semaphore(settings.send_concurrency)
 
     async def dispatch_once(self, *, now: datetime | None = None, limit: int = BATCH) -> int:
-        """Claim up to `limit` due messages, check the suppression list and record the first provider of each in
-        ONE transaction (all before any provider is called), send them concurrently, then record every outcome
-        in one more transaction."""
-        outcomes: list[Outcome] = []
+        """Claim up to `limit` due messages, fail those whose address is suppressed and record the first provider
+        of each other in ONE transaction (all before any provider is called), then send them, at most
+        `send_concurrency` at a time, recording each outcome as soon as its provider answers."""
+        now = now or utcnow()
         first: dict[str, Provider | None] = {}
         async with self.db.transaction() as session:
             claimed = await scheduling.claim_due(
-                session, limit=limit, dialect=self.db.dialect, settings=self.settings, now=now
+                session, limit=limit, dialect=self.db.dialect, settings=self.settings, owner=self.owner, now=now
             )
             blocked = await recipients.blocked_among(session, rows=claimed)
             attempts = []
             for n in claimed:
                 if n.id in blocked:
-                    outcomes.append(Outcome(n, failed=("permanent-failure", f"suppressed: {blocked[n.id]}")))
+                    await self._apply(
+                        session, Outcome(n, failed=(lifecycle.PERMANENT_FAILURE, f"suppressed: {blocked[n.id]}"))
+                    )
                     continue
                 attempt = Attempt(self, n)
                 first[n.id] = attempt.next_provider()
@@ -176,109 +149,145 @@ class Dispatcher:
                     session,
                     notification_ids=[i for i, p in first.items() if p is not None and p.name == name],
                     provider=name,
+                    owner=self.owner,
                 )
-        results = await asyncio.gather(
-            *(self.send_traced(a, first=first[a.n.id]) for a in attempts if first[a.n.id] is None or a.n.id in marked),
-            return_exceptions=True,
-        )
-        outcomes += [r for r in results if isinstance(r, Outcome)]
-        await self.record(outcomes)
+        runs = [a for a in attempts if first[a.n.id] is None or a.n.id in marked]
+        self.working |= {a.n.id for a in runs}
+        results = await asyncio.gather(*(self._run(a, first=first[a.n.id]) for a in runs), return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
-                raise result  # as if unbatched: a send that raised (a crash) leaves its row to the sweeper
+                raise result  # a send that raised (a crash) leaves its row to be taken over when its lease ends
         return len(claimed)
 
-    async def send_traced(self, attempt: Attempt, *, first: Provider | None) -> Outcome | None:
-        with span(attempt.n.traceparent):  # the send and its events join the trace of the triggering event
-            return await self.send_one(attempt, first=first)
-
-    async def record(self, outcomes: list[Outcome]) -> None:
-        """Record outcomes in one transaction; if that fails, one by one (a row whose outcome cannot be recorded
-        stays `sending` and the sweeper finishes it)."""
-        if not outcomes:
-            return
+    async def _run(self, attempt: Attempt, *, first: Provider | None = None, looked_up: bool = False) -> None:
+        """Send one message and record its outcome at once, within the concurrency limit: no more than
+        `send_concurrency` messages are ever between their provider call and its record."""
         try:
-            async with self.db.transaction() as session:
-                for outcome in outcomes:
-                    await self._apply(session, outcome)
-            return
-        except Exception as exc:
-            if len(outcomes) == 1:
-                raise
-            log.warning("recording sends failed; one by one", extra={"error": type(exc).__name__})
-        for outcome in outcomes:
+            with span(attempt.n.traceparent):  # the send and its events join the trace of the triggering event
+                async with self.calls:  # held until the outcome is recorded: at most this many are in doubt
+                    outcome = await self.send_one(attempt, first=first, looked_up=looked_up)
+                    if outcome is not None:
+                        await self.record(outcome)
+        finally:
+            self.working.discard(attempt.n.id)
+
+    async def record(self, outcome: Outcome) -> None:
+        """Record one outcome in its own transaction (on SQLite, group-committed with the others of the moment),
+        tried again briefly; a row whose outcome cannot be recorded is taken over when its lease ends."""
+        for attempt in range(RECORD_TRIES):
             try:
                 async with self.db.transaction() as session:
                     await self._apply(session, outcome)
+                return
             except Exception as exc:
-                log.error(
-                    "recording a send failed", extra={"notification_id": outcome.n.id, "error": type(exc).__name__}
-                )
+                if attempt == RECORD_TRIES - 1:
+                    log.error(
+                        "recording a send failed",
+                        extra={"notification_id": outcome.n.id, "error": type(exc).__name__},
+                    )
+                    return
+                await asyncio.sleep(0.2 * 2**attempt)
 
     async def _apply(self, session: AsyncSession, outcome: Outcome) -> None:
         n = outcome.n
-        with span(n.traceparent):
-            if outcome.accepted is not None:
-                await lifecycle.accepted(
-                    session,
-                    n=n,
-                    provider=outcome.accepted.provider,
-                    provider_ref=outcome.accepted.provider_ref,
-                    delivered=outcome.accepted.delivered,
-                )
-            elif outcome.failed is not None:
-                status, reason = outcome.failed
-                log.warning("send failed", extra={"notification_id": n.id, "status": status, "error": reason[:120]})
-                await lifecycle.failed(
-                    session, notification_id=n.id, status=status, reason=reason, settings=self.settings
-                )
-            elif outcome.retry_at is not None:
-                await lifecycle.release(session, notification_id=n.id, not_before=outcome.retry_at)
+        if outcome.accepted is not None:
+            await lifecycle.accepted(
+                session,
+                n=n,
+                provider=outcome.accepted.provider,
+                provider_ref=outcome.accepted.provider_ref,
+                delivered=outcome.accepted.delivered,
+            )
+        elif outcome.failed is not None:
+            status, reason = outcome.failed
+            log.warning("send failed", extra={"notification_id": n.id, "status": status, "error": reason[:120]})
+            await lifecycle.failed(session, notification_id=n.id, status=status, reason=reason, settings=self.settings)
+        elif outcome.retry_at is not None:
+            await lifecycle.release(session, notification_id=n.id, not_before=outcome.retry_at)
 
-    async def sweep(self, *, now: datetime | None = None) -> int:
-        """Finish messages a crash left in `sending` without a provider reference."""
+    async def recover(self, *, now: datetime | None = None) -> int:
+        """Take over the messages whose sender stopped working on them (its lease ran out: a crash) and finish
+        them: ask a provider that can be asked first; send again only what it does not have."""
         now = now or utcnow()
         async with self.db.transaction() as session:
-            rows = await scheduling.stuck(
-                session, older_than=now - timedelta(seconds=self.settings.sweeper_after_seconds)
+            taken = await scheduling.take_over(
+                session, owner=self.owner, settings=self.settings, now=now, dialect=self.db.dialect
             )
-            taken = [n for n in rows if await scheduling.reclaim(session, n=n, now=now)]
-        for n in taken:
-            log.warning("resuming an interrupted send", extra={"notification_id": n.id, "provider": n.provider})
-            provider = self.by_name.get(n.provider or "")
+        taken = [n for n in taken if n.id not in self.working]
+        self.working |= {n.id for n in taken}
+        results = await asyncio.gather(*(self._resume(n) for n in taken), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return len(taken)
+
+    async def _resume(self, n: Notification) -> None:
+        log.warning("resuming an interrupted send", extra={"notification_id": n.id, "provider": n.provider})
+        provider = self.by_name.get(n.provider or "")
+        try:
             if isinstance(provider, LookupProvider):
                 try:
-                    found = await provider.lookup(n)
+                    async with self.calls:
+                        found = await provider.lookup(n)
                 except ProviderError:
-                    continue  # cannot tell whether it went: ask again at the next sweep, never guess
+                    return  # cannot tell whether it went: asked again when this lease runs out, never guessed
                 if found is not None:
-                    await self.record([Outcome(n, accepted=found)])
-                    continue
-            async with self.db.transaction() as session:
+                    await self.record(Outcome(n, accepted=found))
+                    return
+            async with self.db.reader() as session:
                 reason = await recipients.suppression_reason(session, channel=n.channel, address=n.recipient)
             if reason is not None:
-                await self.record([Outcome(n, failed=("permanent-failure", f"suppressed: {reason}"))])
-                continue
-            outcome = await self.send_one(
-                Attempt(self, n, start_with=n.provider), looked_up=isinstance(provider, LookupProvider)
-            )
-            if outcome is not None:
-                await self.record([outcome])
-        return len(taken)
+                await self.record(Outcome(n, failed=(lifecycle.PERMANENT_FAILURE, f"suppressed: {reason}")))
+                return
+            await self._run(Attempt(self, n, start_with=n.provider), looked_up=isinstance(provider, LookupProvider))
+        finally:
+            self.working.discard(n.id)
+
+    async def renew_leases(self, *, now: datetime | None = None) -> None:
+        """Extend the leases of the messages this dispatcher is working on."""
+        if self.working:
+            async with self.db.transaction() as session:
+                await scheduling.renew(
+                    session,
+                    owner=self.owner,
+                    notification_ids=sorted(self.working),
+                    settings=self.settings,
+                    now=now or utcnow(),
+                )
+
+    async def expire_receipts(self, *, now: datetime | None = None) -> int:
+        """A message a provider accepted whose receipt has not come within `receipt_timeout_seconds` is a
+        technical failure (never sent again: it may well have arrived)."""
+        now = now or utcnow()
+        hours = self.settings.receipt_timeout_seconds / 3600
+        async with self.db.transaction() as session:
+            overdue = await scheduling.receipt_overdue(session, settings=self.settings, now=now)
+            for n in overdue:
+                await lifecycle.failed(
+                    session,
+                    notification_id=n.id,
+                    status=lifecycle.TECHNICAL_FAILURE,
+                    reason=f"{n.provider}: no delivery receipt within {hours:g} h",
+                    settings=self.settings,
+                    now=now,
+                )
+        return len(overdue)
 
     async def send_one(
         self, attempt: Attempt, *, first: Provider | None = None, looked_up: bool = False
     ) -> Outcome | None:
         """Try the attempt's providers in turn until one accepts; the outcome is left to the caller to record.
         `first`: the first provider, already chosen and recorded on the row (dispatch_once). None when the row
-        is no longer this sender's (a receipt or a sweeper finished it)."""
+        is no longer this sender's (a receipt finished it, or another process took it over)."""
         n = attempt.n
         provider = first or attempt.next_provider()
         marked = first is not None
         while provider is not None:
             if not marked:
                 async with self.db.transaction() as session:
-                    if not await scheduling.mark_attempt(session, notification_id=n.id, provider=provider.name):
+                    if not await scheduling.mark_attempt(
+                        session, notification_id=n.id, provider=provider.name, owner=self.owner
+                    ):
                         return None
             marked = False
             try:
@@ -292,7 +301,7 @@ class Dispatcher:
                         found = await provider.lookup(n)
                     except ProviderError:
                         # unknown outcome: no failover; the retry looks it up again first
-                        return Outcome(n, failed=("temporary-failure", f"{provider.name}: {exc}"))
+                        return Outcome(n, failed=(lifecycle.TEMPORARY_FAILURE, f"{provider.name}: {exc}"))
                     if found is not None:
                         return Outcome(n, accepted=found)
                 attempt.errors.append(f"{provider.name}: {exc}")
@@ -302,6 +311,17 @@ class Dispatcher:
                 return Outcome(n, failed=(exc.status, f"{provider.name}: {exc}"))
             return Outcome(n, accepted=accepted)
         return attempt.exhausted()
+
+
+async def _every(runtime: ServiceRuntime, seconds: float, job: Callable[[], Awaitable[object]], what: str) -> None:
+    """Run `job` every `seconds` until the service stops; a failure is logged and the next round tried."""
+    never = asyncio.Event()
+    while not runtime.stopping.is_set():
+        try:
+            await job()
+        except Exception as exc:
+            log.error(f"{what} failed", extra={"error": type(exc).__name__})
+        await runtime.idle(never, seconds)
 
 
 async def run_dispatcher(runtime: ServiceRuntime) -> None:
@@ -317,22 +337,27 @@ async def run_dispatcher(runtime: ServiceRuntime) -> None:
     runtime.extras["dispatcher"] = dispatcher
     wake = asyncio.Event()
     runtime.db.on_commit(wake.set, when=lifecycle.QUEUED)
-    sweep_every = max(1.0, min(60.0, settings.sweeper_after_seconds / 2))
-    last_sweep = 0.0
-    loop = asyncio.get_running_loop()
+    lease = settings.send_lease_seconds
+    background = [
+        asyncio.create_task(_every(runtime, lease / 5, dispatcher.renew_leases, "renewing leases")),
+        asyncio.create_task(_every(runtime, max(0.2, lease / 4), dispatcher.recover, "taking over sends")),
+        asyncio.create_task(
+            _every(runtime, min(60.0, settings.receipt_timeout_seconds / 4), dispatcher.expire_receipts, "receipts")
+        ),
+    ]
     try:
         while not runtime.stopping.is_set():
             wake.clear()  # a commit that queues a message from here on wakes the next round
             try:
-                if loop.time() - last_sweep >= sweep_every:
-                    last_sweep = loop.time()
-                    await dispatcher.sweep()
                 if await dispatcher.dispatch_once(limit=BATCH) == BATCH:
                     continue  # perhaps more are due
             except Exception as exc:
                 log.error("dispatch failed", extra={"error": type(exc).__name__})
             await runtime.idle(wake, 1.0)
     finally:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         for provider in dispatcher.by_name.values():
             close = getattr(provider, "aclose", None)
             if close is not None:

@@ -8,9 +8,11 @@
       └─► permanent-failure   (suppressed or unusable recipient, at creation)
 
 `sending → sending` is a provider's acceptance (its reference recorded, a receipt to follow). Every change is a
-compare-and-set on the status it leaves, so a receipt, the dispatcher and the sweeper never overwrite each
-other, and a final status never changes (a later word from a provider is a `note` on the message). Each final status emits `tas.notify.notification.delivered` or
-`.failed`; acceptance emits `.sent`. A change that makes a row due sets `session.info[QUEUED]`.
+compare-and-set on the status it leaves, so a receipt, the dispatcher and a take-over never overwrite each
+other, and a final status never changes (a later word from a provider is a `note` on the message). Each final
+status emits `tas.notify.notification.delivered` or `.failed`; acceptance emits `.sent`. A change that makes a
+row due sets `session.info[QUEUED]`. A claim leases the row to its sender; leaving `sending` (or acceptance)
+ends the lease.
 """
 
 from __future__ import annotations
@@ -76,7 +78,14 @@ _ADD = per_dialect(
 _CLAIM = (
     update(_notification)
     .where(_notification.c.id.in_(bindparam("ids", expanding=True)), _notification.c.status == CREATED)
-    .values(status=SENDING, attempts=_notification.c.attempts + 1, provider=None, updated_at=bindparam("now"))
+    .values(
+        status=SENDING,
+        attempts=_notification.c.attempts + 1,
+        provider=None,
+        lease_owner=bindparam("owner"),
+        lease_until=bindparam("until"),
+        updated_at=bindparam("now"),
+    )
     .returning(_notification.c.id)
 )
 _ACCEPT = update(_notification).where(_notification.c.id == bindparam("b_id"), _notification.c.status == SENDING)
@@ -117,17 +126,21 @@ async def insert(session: AsyncSession, n: Notification, *, failure: str | None 
     return True
 
 
-async def claim(session: AsyncSession, *, due: list[Notification], now: datetime) -> list[Notification]:
+async def claim(
+    session: AsyncSession, *, due: list[Notification], now: datetime, owner: str, lease_until: datetime
+) -> list[Notification]:
     """created → sending for the rows of `due` still `created` (compare-and-set: two dispatchers never both
-    claim a row); returns those, with their new status and attempts."""
+    claim a row), leased to `owner` until `lease_until`; returns those, with their new status and attempts."""
     _check(CREATED, SENDING)
     if not due:
         return []
-    moved = set((await session.execute(_CLAIM, {"ids": [n.id for n in due], "now": now})).scalars().all())
+    values = {"ids": [n.id for n in due], "now": now, "owner": owner, "until": lease_until}
+    moved = set((await session.execute(_CLAIM, values)).scalars().all())
     claimed = []
     for n in due:
         if n.id in moved:
             n.status, n.attempts, n.provider, n.updated_at = SENDING, n.attempts + 1, None, now
+            n.lease_owner, n.lease_until = owner, lease_until
             claimed.append(n)
     return claimed
 
@@ -148,6 +161,8 @@ async def release(session: AsyncSession, *, notification_id: str, not_before: da
             provider=None,
             attempts=Notification.attempts - 1,
             not_before=not_before,
+            lease_owner=None,
+            lease_until=None,
             updated_at=utcnow(),
         )
     )
@@ -157,7 +172,7 @@ async def accepted(
     session: AsyncSession, *, n: Notification, provider: str, provider_ref: str, delivered: bool
 ) -> None:
     """sending → sending (a receipt will follow) or → delivered (acceptance is final: SMTP hand-over, the dev
-    outbox). `n` is the dispatcher's copy of the row (its id, child, channel and template never change). Nothing
+    outbox); the lease ends (a message with a provider reference is nobody's to send again). `n` is the dispatcher's copy of the row (its id, child, channel and template never change). Nothing
     happens unless the row is still `sending` (a receipt may have finished it meanwhile)."""
     status = DELIVERED if delivered else SENDING
     _check(SENDING, status)
@@ -168,6 +183,8 @@ async def accepted(
             "provider": provider,
             "provider_ref": provider_ref[:100],
             "status": status,
+            "lease_owner": None,
+            "lease_until": None,
             "updated_at": utcnow(),
         },
     )
@@ -209,7 +226,7 @@ async def failed(
     n = await session.get(Notification, notification_id)
     if n is None or n.status != SENDING:
         return
-    n.failure_reason, n.updated_at = reason[:300], now
+    n.failure_reason, n.updated_at, n.lease_owner, n.lease_until = reason[:300], now, None, None
     if status == TEMPORARY_FAILURE and n.attempts < settings.send_budget:
         _check(SENDING, CREATED)
         n.status, n.provider_ref = CREATED, None

@@ -142,6 +142,10 @@ class Notification(Table, table=True):
     attempts: int = 0
     failure_reason: str | None = Field(default=None, max_length=300)
     not_before: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    lease_owner: str | None = Field(default=None, max_length=64)
+    """The notify process working on the message while it is `sending` without a provider reference."""
+    lease_until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    """Until when the lease holds; renewed while its owner works, taken over by another process after it."""
     traceparent: str | None = Field(default=None, max_length=55)
     """W3C trace context of the event that caused this message: its sent/delivered events join that trace."""
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -1,5 +1,6 @@
-"""When a message may go: the SMS quiet hours, the due queue the dispatcher claims from, and the rows a crash left
-half-way. Statuses change only in `lifecycle`; this module picks the rows and moves `not_before`."""
+"""When a message may go: the SMS quiet hours, the due queue the dispatcher claims from, the leases on messages
+being sent (renewed by their owner, taken over after a crash), and the messages whose receipt is overdue.
+Statuses change only in `lifecycle`; this module picks the rows, moves `not_before` and the leases."""
 
 from __future__ import annotations
 
@@ -107,6 +108,7 @@ _MARK_ATTEMPTS = (
         _notification.c.id.in_(bindparam("ids", expanding=True)),
         _notification.c.status == lifecycle.SENDING,
         _notification.c.provider_ref.is_(None),
+        _notification.c.lease_owner == bindparam("owner"),
     )
     .values(provider=bindparam("b_provider"), updated_at=bindparam("now"))
     .returning(_notification.c.id)
@@ -114,11 +116,17 @@ _MARK_ATTEMPTS = (
 
 
 async def claim_due(
-    session: AsyncSession, *, limit: int, dialect: str, settings: NotifySettings, now: datetime | None = None
+    session: AsyncSession,
+    *,
+    limit: int,
+    dialect: str,
+    settings: NotifySettings,
+    owner: str,
+    now: datetime | None = None,
 ) -> list[Notification]:
-    """Claim up to `limit` due messages (lifecycle.claim: created → sending); only rows this call moved are
-    returned (detached from the session, with their new status and attempts). An SMS that comes due inside the
-    quiet hours is moved to their end instead."""
+    """Claim up to `limit` due messages for `owner` (lifecycle.claim: created → sending, leased for
+    `send_lease_seconds`); only rows this call moved are returned (detached from the session, with their new
+    status and attempts). An SMS that comes due inside the quiet hours is moved to their end instead."""
     now = now or utcnow()
     due = list(
         (await session.execute(_DUE_SKIP_LOCKED if dialect == "postgresql" else _DUE, {"now": now, "limit": limit}))
@@ -131,64 +139,118 @@ async def claim_due(
     deferred = [n.id for n in due if n.channel == "sms" and quiet_until is not None]
     if deferred:
         await session.execute(_DEFER, {"ids": deferred, "b_not_before": quiet_until, "now": now})
-    return await lifecycle.claim(session, due=[n for n in due if n.id not in deferred], now=now)
+    return await lifecycle.claim(
+        session,
+        due=[n for n in due if n.id not in deferred],
+        now=now,
+        owner=owner,
+        lease_until=now + timedelta(seconds=settings.send_lease_seconds),
+    )
 
 
 async def mark_attempt(
-    session: AsyncSession, *, notification_id: str, provider: str, now: datetime | None = None
+    session: AsyncSession, *, notification_id: str, provider: str, owner: str, now: datetime | None = None
 ) -> bool:
-    """Record which provider is about to be called (the sweeper needs it after a crash). False when the row is
-    no longer this sender's (not `sending`, or it has a provider reference already)."""
+    """Record which provider is about to be called (whoever takes the message over after a crash needs it).
+    False when the row is no longer this sender's (not `sending`, a provider reference already, another owner)."""
     return notification_id in await mark_attempts(
-        session, notification_ids=[notification_id], provider=provider, now=now
+        session, notification_ids=[notification_id], provider=provider, owner=owner, now=now
     )
 
 
 async def mark_attempts(
-    session: AsyncSession, *, notification_ids: list[str], provider: str, now: datetime | None = None
+    session: AsyncSession, *, notification_ids: list[str], provider: str, owner: str, now: datetime | None = None
 ) -> set[str]:
     """`mark_attempt` for many rows in one statement; returns the ids marked."""
     if not notification_ids:
         return set()
-    return set(
-        (
-            await session.execute(
-                _MARK_ATTEMPTS, {"ids": notification_ids, "b_provider": provider, "now": now or utcnow()}
-            )
-        )
-        .scalars()
-        .all()
+    values = {"ids": notification_ids, "b_provider": provider, "owner": owner, "now": now or utcnow()}
+    return set((await session.execute(_MARK_ATTEMPTS, values)).scalars().all())
+
+
+_INTERRUPTED = (
+    select(Notification)
+    .where(
+        Notification.status == lifecycle.SENDING,
+        col(Notification.provider_ref).is_(None),
+        (col(Notification.lease_until) < bindparam("now"))
+        | (col(Notification.lease_until).is_(None) & (col(Notification.updated_at) < bindparam("legacy_before"))),
     )
+    .order_by(col(Notification.lease_until))
+    .limit(bindparam("limit"))
+)
+_INTERRUPTED_SKIP_LOCKED = _INTERRUPTED.with_for_update(skip_locked=True)
+_TAKE_OVER = (
+    update(_notification)
+    .where(
+        _notification.c.id.in_(bindparam("ids", expanding=True)),
+        _notification.c.status == lifecycle.SENDING,
+        _notification.c.provider_ref.is_(None),
+        (_notification.c.lease_until < bindparam("now")) | _notification.c.lease_until.is_(None),
+    )
+    .values(lease_owner=bindparam("owner"), lease_until=bindparam("until"))
+    .returning(_notification.c.id)
+)
+_RENEW = (
+    update(_notification)
+    .where(
+        _notification.c.id.in_(bindparam("ids", expanding=True)),
+        _notification.c.lease_owner == bindparam("owner"),
+        _notification.c.status == lifecycle.SENDING,
+    )
+    .values(lease_until=bindparam("until"))
+)
 
 
-async def stuck(session: AsyncSession, *, older_than: datetime, limit: int = 50) -> list[Notification]:
-    """Messages a crash left half-way: `sending`, no provider reference, untouched since `older_than`."""
+async def take_over(
+    session: AsyncSession, *, owner: str, settings: NotifySettings, now: datetime, dialect: str, limit: int = 50
+) -> list[Notification]:
+    """Messages whose sender stopped working on them (a crash: `sending`, no provider reference, the lease run
+    out) become `owner`'s, leased anew; returns them (detached), each with the provider that was being called.
+    Compare-and-set on the expired lease, so two processes never both take one."""
+    lease = timedelta(seconds=settings.send_lease_seconds)
+    statement = _INTERRUPTED_SKIP_LOCKED if dialect == "postgresql" else _INTERRUPTED
+    found = list(
+        (await session.execute(statement, {"now": now, "legacy_before": now - lease, "limit": limit})).scalars().all()
+    )
+    for n in found:
+        session.expunge(n)
+    if not found:
+        return []
+    until = now + lease
+    values = {"ids": [n.id for n in found], "now": now, "owner": owner, "until": until}
+    taken = set((await session.execute(_TAKE_OVER, values)).scalars().all())
+    for n in found:
+        n.lease_owner, n.lease_until = owner, until
+    return [n for n in found if n.id in taken]
+
+
+async def renew(
+    session: AsyncSession, *, owner: str, notification_ids: list[str], settings: NotifySettings, now: datetime
+) -> None:
+    """Extend `owner`'s leases on the messages it is still working on."""
+    if notification_ids:
+        until = now + timedelta(seconds=settings.send_lease_seconds)
+        await session.execute(_RENEW, {"ids": notification_ids, "owner": owner, "until": until})
+
+
+async def receipt_overdue(
+    session: AsyncSession, *, settings: NotifySettings, now: datetime, limit: int = 100
+) -> list[Notification]:
+    """Messages a provider accepted (`sending` with its reference) whose delivery receipt has not come within
+    `receipt_timeout_seconds`."""
+    before = now - timedelta(seconds=settings.receipt_timeout_seconds)
     return list(
         (
             await session.exec(
                 select(Notification)
                 .where(
                     Notification.status == lifecycle.SENDING,
-                    col(Notification.provider_ref).is_(None),
-                    col(Notification.updated_at) < older_than,
+                    col(Notification.provider_ref).is_not(None),
+                    col(Notification.updated_at) < before,
                 )
                 .order_by(col(Notification.updated_at))
                 .limit(limit)
             )
         ).all()
     )
-
-
-async def reclaim(session: AsyncSession, *, n: Notification, now: datetime) -> bool:
-    """The sweeper takes a stuck row (compare-and-set on `updated_at`, so two sweepers never both do)."""
-    result = await session.execute(
-        update(Notification)
-        .where(
-            col(Notification.id) == n.id,
-            col(Notification.status) == lifecycle.SENDING,
-            col(Notification.provider_ref).is_(None),
-            col(Notification.updated_at) == n.updated_at,
-        )
-        .values(updated_at=now)
-    )
-    return result.rowcount == 1

@@ -3,8 +3,8 @@
 Auth is a JWT bearer token signed HS256 with the API key's secret, `iss` = the service id and `iat` = now (Notify
 refuses tokens older than 30 seconds, so one is made per request). TAS renders the text itself and sends it as the
 `body` personalisation of one Notify template whose content is `((body))`. Our notification id is the `reference`,
-so after a crash the sweeper asks Notify (`GET /v2/notifications?reference=`) whether the message went before it
-sends again.
+so after a crash whoever takes the message over asks Notify (`GET /v2/notifications?reference=`) whether the
+message went before it sends again.
 
 Delivery-status and received-text callbacks come with the bearer token configured for the service's callbacks
 (`read_receipt`)."""

@@ -1,6 +1,6 @@
 """Email over SMTP as multipart/alternative (plain text and escaped HTML).
 
-The Message-ID is derived from the notification id alone (`<id@domain>`), so a resend after a crash (the sweeper)
+The Message-ID is derived from the notification id alone (`<id@domain>`), so a resend after a crash (a take-over)
 carries the same Message-ID and the receiving side can recognise the duplicate. Up to `pool_size` connections
 are kept open between sends (checked with NOOP before reuse).
 

@@ -3,8 +3,8 @@ Basic auth with the account SID and auth token). Delivery receipts come to `Stat
 `X-Twilio-Signature` (`read_receipt`).
 
 Twilio takes no idempotency key: the message SID is recorded as the provider reference. The residual risk: if the
-process dies after Twilio accepted a message and before the SID is committed, the sweeper cannot ask Twilio by our
-id and sends again (docs/notify.md)."""
+process dies after Twilio accepted a message and before the SID is committed, whoever takes the message over
+cannot ask Twilio by our id and sends again (docs/notify.md)."""
 
 from __future__ import annotations
 
