@@ -1,6 +1,6 @@
-"""Who may see a child's record (DESIGN.md §5): the child's team members, the child's school's SENCO/DSL/head, the
-LA's SEND officers, and the child's own family (the family-facing view). Anyone else is told the child does not
-exist (404). A merged duplicate answers 410 with a pointer to the survivor, to those who may see the survivor.
+"""Who may see a child's record: the rule every service shares (tas_common.visibility: the child's team members, the
+child's school's SENCO/DSL/head, the LA's SEND officers, and the child's own family, who get the family-facing view),
+asked of caseload's own team and family records. Anyone else is told the child does not exist (404). A merged duplicate answers 410 with a pointer to the survivor, to those who may see the survivor.
 
 Items (plan entries, chronology entries) carry a sensitivity, enforced on every read path:
 
@@ -28,12 +28,13 @@ from tas_common import audit
 from tas_common.auth import OrgType, Principal
 from tas_common.db import utcnow
 from tas_common.errors import DomainError, Forbidden, NotFound
+from tas_common.visibility import (
+    is_safeguarding_lead,
+    may_see_child,
+)
 
 from .models import BreakGlass, Child, ChronologyEntry, FamilyMember, TeamMember
 
-SCHOOL_LEADS = ("senco", "dsl", "head")
-SAFEGUARDING_LEADS = ("senco", "dsl")
-LA_ROLES = ("send_officer",)
 SENSITIVITIES = ("family", "team", "agency", "restricted")
 BREAK_GLASS_ROLES = ("social_worker", "camhs", "send_officer", "dsl")
 """Practitioners who may open a record outside their relationships by giving a reason (read-only, time-limited)."""
@@ -44,27 +45,6 @@ by law (a child placed out of area, a child presenting at another area's A&E). E
 
 class Gone(DomainError):
     status, slug, title = 410, "merged", "This record was merged into another"
-
-
-def is_school_lead(principal: Principal, child: Child) -> bool:
-    return (
-        principal.org_type == OrgType.school
-        and child.school_urn in principal.school_urns
-        and principal.has_role(*SCHOOL_LEADS)
-    )
-
-
-def is_la_officer(principal: Principal, child: Child) -> bool:
-    return (
-        principal.org_type == OrgType.local_authority
-        and child.la_code is not None
-        and child.la_code == principal.la_code
-        and principal.has_role(*LA_ROLES)
-    )
-
-
-def is_safeguarding_lead(principal: Principal, child: Child) -> bool:
-    return is_school_lead(principal, child) and principal.has_role(*SAFEGUARDING_LEADS)
 
 
 async def active_membership(session: AsyncSession, principal: Principal, child_id: str) -> TeamMember | None:
@@ -153,16 +133,15 @@ async def is_lead_professional(session: AsyncSession, principal: Principal, chil
 
 
 async def has_relationship(session: AsyncSession, principal: Principal, child: Child) -> bool:
-    match principal.org_type:
-        case OrgType.school if is_school_lead(principal, child):
-            return True
-        case OrgType.local_authority if is_la_officer(principal, child):
-            return True
-        case OrgType.family:
-            return await is_family_member(session, principal, child.id)
-        case OrgType.mis:
-            return False
-    return await active_membership(session, principal, child.id) is not None
+    """The shared rule (tas_common.visibility), asked of caseload's own team and family records."""
+
+    async def on_team() -> bool:
+        return await active_membership(session, principal, child.id) is not None
+
+    async def in_family() -> bool:
+        return await is_family_member(session, principal, child.id)
+
+    return await may_see_child(principal, child.id, child, on_team=on_team, in_family=in_family)
 
 
 async def visible_child(

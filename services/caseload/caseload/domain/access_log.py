@@ -12,8 +12,9 @@ from tas_common import audit
 from tas_common.auth import OrgType, Principal
 from tas_common.errors import Forbidden, InvalidInput
 from tas_common.tables import audit_log
+from tas_common.visibility import is_school_lead
 
-from .access import is_lead_professional, is_school_lead, visible_child
+from .access import is_lead_professional, visible_child
 from .schemas import AccessLogEntry, Page
 
 BREAK_GLASS_ACTIONS = ("break_glass", "break_glass_read")

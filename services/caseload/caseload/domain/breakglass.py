@@ -14,15 +14,9 @@ from tas_common import audit
 from tas_common.auth import OrgType, Principal
 from tas_common.db import utcnow
 from tas_common.errors import Conflict, Forbidden, NotFound
+from tas_common.visibility import is_la_officer, is_safeguarding_lead
 
-from .access import (
-    BREAK_GLASS_ROLES,
-    has_relationship,
-    is_la_officer,
-    is_safeguarding_lead,
-    may_break_glass,
-    may_break_glass_into,
-)
+from .access import BREAK_GLASS_ROLES, has_relationship, may_break_glass, may_break_glass_into
 from .models import BreakGlass, Child
 from .schemas import BreakGlassPublic, BreakGlassRequest, BreakGlassReview
 

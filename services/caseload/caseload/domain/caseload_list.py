@@ -24,8 +24,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
 from tas_common.errors import Forbidden
+from tas_common.visibility import LA_OFFICER_ROLES, SAFEGUARDING_LEADS, SCHOOL_LEADS
 
-from .access import LA_ROLES, SAFEGUARDING_LEADS, SCHOOL_LEADS, chronology_visibility_for, not_family
+from .access import chronology_visibility_for, not_family
 from .models import Child, ChronologyEntry, TeamMember
 from .paging import decode_cursor, encode_cursor
 from .schemas import CaseloadItem, Page
@@ -88,7 +89,11 @@ async def my_caseload(
         )  # type: ignore[attr-defined]
     else:
         activity = _last_activity(principal, safeguarding_lead=False)
-        if principal.org_type == OrgType.local_authority and principal.has_role(*LA_ROLES) and principal.la_code:
+        if (
+            principal.org_type == OrgType.local_authority
+            and principal.has_role(*LA_OFFICER_ROLES)
+            and principal.la_code
+        ):
             query = (
                 select(*COLUMNS, *member, activity)
                 .outerjoin(TeamMember, _membership(principal))

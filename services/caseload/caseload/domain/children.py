@@ -23,9 +23,10 @@ from tas_common.events.schemas import (
 )
 from tas_common.identity import ChildIdentity, FamilyContactShape, row_of
 from tas_common.outbox import add_event, add_events
+from tas_common.visibility import is_la_officer
 
 from . import plan as plans
-from .access import can_see_child, is_la_officer, may_break_glass_into, visible_child
+from .access import can_see_child, may_break_glass_into, visible_child
 from .breakglass import record_discovery
 from .chronology import add_entry, write_entry
 from .models import Child, ChronologyEntry, EhcRequest, FamilyMember, Plan, Review, TeamMember, new_id

@@ -14,8 +14,9 @@ from tas_common.errors import Forbidden
 from tas_common.events import new_event
 from tas_common.events.schemas import ConsentChangedV1
 from tas_common.outbox import add_event
+from tas_common.visibility import is_safeguarding_lead
 
-from .access import is_safeguarding_lead, visible_child
+from .access import visible_child
 from .chronology import add_entry
 from .models import Child, Consent, FamilyMember
 from .schemas import ConsentPublic, ConsentRecord, ConsentUpdate

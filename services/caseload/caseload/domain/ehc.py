@@ -10,8 +10,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
 from tas_common.errors import Forbidden, InvalidInput, NotFound
+from tas_common.visibility import is_la_officer, is_school_lead
 
-from .access import is_la_officer, is_school_lead, visible_child
+from .access import visible_child
 from .chronology import add_entry
 from .ehc_clock import compute_clock, due_soon_or_breached
 from .models import Child, EhcRequest

@@ -1,5 +1,5 @@
-"""Reading notifications: who may see a child's messages (as caseload decides who sees the child: the child's
-team, the school's SENCO/DSL/head, the LA's SEND officers, the family), and a family member only their own."""
+"""Reading notifications: who may see a child's messages (whoever may see the child, by the rule every service
+shares: tas_common.visibility), and a family member only their own."""
 
 from __future__ import annotations
 
@@ -9,34 +9,25 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
 from tas_common.errors import NotFound
+from tas_common.visibility import may_see_child
 
 from .models import ChildScope, Contact, Notification, NotificationEvent, TeamMember
 from .schemas import NotificationEventPublic, NotificationPublic
 
-SCHOOL_LEADS = ("senco", "dsl", "head")
-
 
 async def can_read_child(session: AsyncSession, *, principal: Principal, child_id: str) -> bool:
-    """Like caseload: the child's team, the school's SENCO/DSL/head, the LA's SEND officers, the family (a contact
-    of this child here, whose token names the child: `child_ids` alone is not trusted)."""
-    if principal.org_type == OrgType.family:
+    """The shared rule (tas_common.visibility), asked of notify's replicas: the team it keeps from caseload's
+    events, and its contacts (a family token's `sub` must be a contact of this child here)."""
+
+    async def on_team() -> bool:
+        return await session.get(TeamMember, (child_id, principal.sub, principal.org_id)) is not None
+
+    async def in_family() -> bool:
         contact = await session.get(Contact, principal.sub)
-        return (
-            child_id in principal.child_ids
-            and contact is not None
-            and not contact.removed
-            and contact.child_id == child_id
-        )
-    if await session.get(TeamMember, (child_id, principal.sub, principal.org_id)) is not None:
-        return True
+        return contact is not None and not contact.removed and contact.child_id == child_id
+
     scope = await session.get(ChildScope, child_id)
-    if scope is None:
-        return False
-    if principal.org_type == OrgType.school:
-        return scope.school_urn in principal.school_urns and principal.has_role(*SCHOOL_LEADS)
-    if principal.org_type == OrgType.local_authority:
-        return scope.la_code is not None and scope.la_code == principal.la_code and principal.has_role("send_officer")
-    return False
+    return await may_see_child(principal, child_id, scope, on_team=on_team, in_family=in_family)
 
 
 async def list_for_child(

@@ -29,6 +29,7 @@ from tas_common.events.schemas import (
     ReferralWithdrawnV1,
 )
 from tas_common.outbox import add_event
+from tas_common.visibility import LA_OFFICER_ROLES, is_la_officer
 from tas_common.vocab import SCHOOL_STAFF_ROLES, ConsentStatus, Urgency
 
 from . import consent, offer
@@ -55,7 +56,6 @@ from .schemas import (
 SOURCE = "tas/referral"
 OPEN = (ReferralStatus.submitted.value, ReferralStatus.accepted.value)
 SAFEGUARDING_READERS = ("dsl", "head", "senco")
-LA_OFFICER_ROLES = ("send_officer",)
 
 
 # --- who may do what ------------------------------------------------------------------------------------------
@@ -80,19 +80,10 @@ def is_referrer(principal: Principal, referral: Referral) -> bool:
     )
 
 
-def is_la_officer_for(principal: Principal, la_code: str | None) -> bool:
-    return (
-        principal.org_type == OrgType.local_authority
-        and la_code is not None
-        and principal.la_code == la_code
-        and principal.has_role(*LA_OFFICER_ROLES)
-    )
-
-
 async def can_see(session: AsyncSession, principal: Principal, referral: Referral, service: Service) -> bool:
     return (
         is_referrer(principal, referral)
-        or is_la_officer_for(principal, referral.la_code)
+        or is_la_officer(principal, referral)
         or await is_practitioner_of(session, principal, service)
     )
 

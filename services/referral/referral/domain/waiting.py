@@ -19,10 +19,11 @@ from tas_common import audit
 from tas_common.auth import Principal
 from tas_common.db import utcnow
 from tas_common.errors import NotFound
+from tas_common.visibility import is_la_officer
 
 from . import offer, schools
 from .models import Referral, Service
-from .referrals import is_la_officer_for, is_school_staff_of
+from .referrals import is_school_staff_of
 from .schemas import ReferralStatus, WaitFigures, WaitingTimes
 
 DAY = 86400.0
@@ -131,7 +132,7 @@ async def school_waiting(
     """Waits of the referrals a school made, each against its own service's target; for the school's staff and
     its LA's SEND officers."""
     school = await schools.lookup(session, urn)
-    if school is None or not (is_school_staff_of(principal, urn) or is_la_officer_for(principal, school.la_code)):
+    if school is None or not (is_school_staff_of(principal, urn) or is_la_officer(principal, school)):
         raise NotFound("no such school")
     rows = (
         await session.exec(
