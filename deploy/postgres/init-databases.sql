@@ -4,6 +4,8 @@
 CREATE ROLE referral LOGIN PASSWORD 'change-me-referral';
 CREATE ROLE caseload LOGIN PASSWORD 'change-me-caseload';
 CREATE ROLE notify   LOGIN PASSWORD 'change-me-notify';
+CREATE ROLE web      LOGIN PASSWORD 'change-me-web';
 CREATE DATABASE referral OWNER referral;
 CREATE DATABASE caseload OWNER caseload;
 CREATE DATABASE notify   OWNER notify;
+CREATE DATABASE web      OWNER web;

@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fastapi.routing import APIRoute
 from sqlalchemy.engine import make_url
 
 from tas_common import cli
 from tas_dev.testing import nats_server_binary
 
+from .routing import services
+
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("referral", "caseload", "notify")
+SERVICES = tuple(services())  # every service on disk (tests/deploy/routing.py)
 NATS_NODES = ("nats-1", "nats-2", "nats-3")
 SERVICE_PORT = 8000
 
@@ -31,29 +32,6 @@ def settings_fields(service: str) -> set[str]:
     config = importlib.import_module(f"{service}.config")
     cls = next(getattr(config, n) for n in dir(config) if n.endswith("Settings") and n != "CommonSettings")
     return set(cls.model_fields)
-
-
-def api_prefixes(service: str, tmp_path: Path) -> set[str]:
-    """`/v1/<first segment>` of every route the service's app serves."""
-    config = importlib.import_module(f"{service}.config")
-    cls = next(getattr(config, n) for n in dir(config) if n.endswith("Settings") and n != "CommonSettings")
-    app = importlib.import_module(f"{service}.main").create_app(cls(env="test", dev_key_dir=tmp_path))
-    return {
-        "/".join(r.path.split("/")[:3]) for r in app.routes if isinstance(r, APIRoute) and r.path.startswith("/v1/")
-    }
-
-
-def nginx_routes() -> dict[str, str]:
-    """prefix (`/v1/concerns`) → upstream service, from deploy/nginx/nginx.conf's regex locations."""
-    text = (ROOT / "deploy/nginx/nginx.conf").read_text()
-    routes: dict[str, str] = {}
-    for alternatives, upstream in re.findall(
-        r"location ~ \^/v1/\(([a-z|-]+)\)\(/\|\$\) \{\s*set \$upstream ([a-z]+):(?:\d+);", text
-    ):
-        for name in alternatives.split("|"):
-            assert f"/v1/{name}" not in routes, f"/v1/{name} is routed twice"
-            routes[f"/v1/{name}"] = upstream
-    return routes
 
 
 # ---------------------------------------------------------------------------------------------- builds and files
@@ -71,7 +49,7 @@ def test_every_build_context_and_dockerfile_exists_and_the_image_runs_as_non_roo
         assert build["args"]["SERVICE"] in SERVICES, name
         text = dockerfile.read_text()
         assert all("--no-server-header" in line for line in text.splitlines() if "uvicorn" in line and "CMD" in line)
-        for source in re.findall(r"^COPY\s+(\S+)\s", text, flags=re.M):
+        for source in re.findall(r"^COPY\s+(?!--from=)(\S+)\s", text, flags=re.M):
             assert (context / source.replace("${SERVICE}", build["args"]["SERVICE"])).exists(), source
         user = re.findall(r"^USER\s+(\S+)", text, flags=re.M)
         assert user and user[-1].split(":")[0] not in ("root", "0"), "the image must not run as root"
@@ -127,7 +105,7 @@ def test_each_service_has_its_own_database_and_its_migration_targets_it():
         args = cli.build_parser().parse_args(migration["command"][1:])
         assert migration["command"][0] == "tas" and args.func is cli.cmd_migrate and args.service == service
         assert migration["build"]["args"]["SERVICE"] == service
-    assert len(databases) == 3
+    assert len(databases) == len(SERVICES)
     init = (ROOT / "deploy/postgres/init-databases.sql").read_text()
     for service in SERVICES:
         url = make_url(services[service]["environment"]["TAS_DATABASE_URL"])
@@ -193,40 +171,10 @@ def test_the_nats_config_check_rejects_a_broken_file(tmp_path):
 # ---------------------------------------------------------------------------------------------- the one host
 
 
-def test_the_proxy_routes_every_api_prefix_the_apps_serve_to_the_app_that_serves_it(tmp_path):
-    routes = nginx_routes()
-    for service in SERVICES:
-        for prefix in api_prefixes(service, tmp_path):
-            assert routes.get(prefix) == service, f"{prefix} (served by {service}) is routed to {routes.get(prefix)}"
-
-
-def test_the_proxy_routes_the_paths_of_the_design():
-    assert nginx_routes() == {
-        "/v1/concerns": "referral",
-        "/v1/referrals": "referral",
-        "/v1/services": "referral",
-        "/v1/mis": "referral",
-        "/v1/schools": "referral",
-        "/v1/children": "caseload",
-        "/v1/ehc-clocks": "caseload",
-        "/v1/caseload": "caseload",
-        "/v1/notifications": "notify",
-        "/v1/contacts": "notify",
-        "/v1/templates": "notify",
-        "/v1/receipts": "notify",
-    }
-
-
-def test_the_proxy_matches_whole_path_segments_only():
+def test_the_proxy_is_published_on_one_port_with_its_own_health_check():
+    """What it routes is tests/deploy/test_routing.py's: derived from the apps' route tables."""
     text = (ROOT / "deploy/nginx/nginx.conf").read_text()
-    patterns = {
-        m.group(2): re.compile(m.group(1))
-        for m in re.finditer(r"location ~ (\^/v1/\([a-z|-]+\)\(/\|\$\)) \{\s*set \$upstream ([a-z]+):", text)
-    }
-    assert patterns["referral"].match("/v1/mis/concerns") and patterns["referral"].match("/v1/mis")
-    assert not patterns["referral"].match("/v1/mission")
-    assert patterns["caseload"].match("/v1/children/abc/plan")
-    assert not any(p.match("/healthz") for p in patterns.values())
     proxy = compose()["services"]["proxy"]
     assert proxy["ports"] == ["8080:8080"] and "listen 8080;" in text
     assert shlex.join(proxy["healthcheck"]["test"]).endswith("http://127.0.0.1:8080/healthz")
+    assert set(SERVICES) <= set(proxy["depends_on"])
