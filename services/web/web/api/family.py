@@ -298,6 +298,12 @@ async def access_log_page(request: Request, child_id: str, session: FamilySessio
     return render(request, "family/access_log.html", child=child, entries=entries, navigation=_nav(child_id))
 
 
+def _me(members: list[dict[str, Any]], session: Any) -> dict[str, Any] | None:
+    """The signed-in person among the child's family: caseload keeps one family-member record per child."""
+    mine = {session.data.get("family_member_id"), *session.data.get("member_ids", [])}
+    return next((m for m in members if m["id"] in mine), None)
+
+
 @router.get("/children/{child_id}/contact-details")
 async def contact_page(
     request: Request, child_id: str, session: FamilySession, caseload: Caseload, notify: Notify
@@ -329,8 +335,11 @@ async def save_preferences(
     opted_out: Annotated[str, Form(max_length=3)] = "",
 ) -> Response:
     check_csrf(session, csrf_token)
-    member_id = session.data.get("family_member_id")
     child = await _child(caseload, session, child_id)
+    me = _me(await caseload.family(child_id, token=session.token), session)
+    if me is None:
+        raise NotFound(404)
+    member_id = me["id"]
     change: dict[str, Any] = {}
     if preferred_channel in ("sms", "email"):
         change["preferred_channel"] = preferred_channel
@@ -354,8 +363,7 @@ async def save_preferences(
             fallback="preferred_channel",
         )
     if errors:
-        members = await caseload.family(child_id, token=session.token)
-        me = next((m for m in members if m["id"] == member_id), None)
+        me = _me(await caseload.family(child_id, token=session.token), session)
         return render(
             request,
             "family/contact.html",

@@ -158,11 +158,12 @@ async def _signed_in(
             "token_expires_at": time.time() + float(grant.get("expires_in", 1800)),
             "child_ids": child_ids,
             "family_member_id": member.get("id") if member else claims.get("sub"),
+            "member_ids": list(grant.get("member_ids") or claims.get("member_ids") or []),
         },
     )
     request.state.session = new
     response = RedirectResponse(old.data.get("return_to") or FAMILY_HOME, status_code=303)
-    language = member.get("language") if member else None
+    language = grant.get("language") or (member.get("language") if member else None)
     if language in i18n.LANGUAGES and not old.data.get("language_chosen"):
         set_language_cookie(request, response, language)
     return response
