@@ -8,6 +8,7 @@ import json
 
 import nats
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 from tas_common.consumer import ConsumerRunner, ConsumerSpec, dead_letter_subject
@@ -252,3 +253,73 @@ async def test_a_reader_is_not_blocked_by_an_open_write_transaction(db):
         count = await asyncio.wait_for(pending(db), timeout=2)  # would wait 30 s on the busy timeout if blocked
     assert count == 1
     assert await pending(db) == 2
+
+
+async def test_a_dead_letter_that_cannot_be_published_is_retried_and_the_consumer_lives_on(db, js, nats):
+    """Issue 12.15: NATS went down just as a message had its last delivery; publishing its dead letter failed and
+    the exception ended the consumer's task for good. Now the dead letter is retried until it is stored."""
+
+    async def fail_and_take_nats_down(session, event: CloudEvent) -> None:
+        if event.data["child_id"] == "child-poison":
+            nats.stop()
+            raise ValueError("cannot handle this one")
+        await record_effect(session, event)
+
+    runner = runner_for(db, js, fail_and_take_nats_down, max_deliver=1)
+    await runner.ensure()
+    poison = child_registered()
+    poison = poison.model_copy(update={"data": {**poison.data, "child_id": "child-poison"}})
+    await js.publish(poison.nats_subject, poison.to_bytes(), headers={"Nats-Msg-Id": poison.id})
+    task = asyncio.create_task(runner.run())
+    await eventually(lambda: _true(runner.dead_letters_failing.down), timeout=15, what="the dead letter to fail")
+    nats.start()
+    dlq = await js.pull_subscribe(dead_letter_subject("tests"), durable="dlq-check")
+    dead = (await dlq.fetch(1, timeout=20))[0]
+    assert json.loads(dead.data)["id"] == poison.id and dead.headers["Tas-Deliveries"] == "1"
+    good = child_registered(2)
+    await js.publish(good.nats_subject, good.to_bytes(), headers={"Nats-Msg-Id": good.id})
+    await eventually(lambda: _equals(effect_count(db), 1), timeout=15, what="the consumer to go on after the outage")
+    assert not task.done() and runner.healthy
+    runner.stop()
+    await task
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def test_a_deleted_durable_consumer_is_reported_then_created_again(db, js):
+    """A runner that cannot fetch is not healthy (the runtime's /readyz says so, tests/common/test_http.py); once
+    the stream is back it creates its durable consumer again and goes on."""
+    runner = runner_for(db, js, record_effect)
+    await runner.ensure()
+    task = asyncio.create_task(runner.run())
+    await eventually(lambda: _true(runner.healthy), what="the runner to start")
+    await js.delete_stream("TAS")
+    await eventually(lambda: _true(not runner.healthy), what="the runner to notice its consumer is gone")
+    await ensure_stream(js, name="TAS", max_age_seconds=3600)
+    await eventually(lambda: _true(runner.healthy), timeout=15, what="the runner to create its consumer again")
+    event = child_registered()
+    await js.publish(event.nats_subject, event.to_bytes(), headers={"Nats-Msg-Id": event.id})
+    await eventually(lambda: _equals(effect_count(db), 1), what="the event handled by the re-created consumer")
+    runner.stop()
+    await task
+
+
+async def test_redeliveries_are_counted_in_the_batch_path_too(db, js):
+    """Issue 12.16: `tas_event_redeliveries_total` counted only messages handled one by one."""
+    runner = runner_for(db, js, record_effect)
+    await runner.ensure()
+    events = [child_registered(n) for n in range(3)]
+    for event in events:
+        await js.publish(event.nats_subject, event.to_bytes(), headers={"Nats-Msg-Id": event.id})
+    sub = await js.pull_subscribe_bind("tests", "TAS")
+    for msg in await sub.fetch(3, timeout=5):  # delivered once, not acknowledged: all three come again
+        await msg.nak()
+    await sub.unsubscribe()
+    before = REGISTRY.get_sample_value("tas_event_redeliveries_total", {"consumer": "tests"}) or 0.0
+    task = asyncio.create_task(runner.run())
+    await eventually(lambda: _equals(effect_count(db), 3), what="the three redelivered events handled")
+    runner.stop()
+    await task
+    assert REGISTRY.get_sample_value("tas_event_redeliveries_total", {"consumer": "tests"}) == before + 3

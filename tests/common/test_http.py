@@ -6,13 +6,16 @@ import time
 
 import jwt
 
+from tas_common.stream import ensure_stream
 from tas_dev.testing import concern_body
+
+from ..conftest import eventually
 
 
 async def test_health_and_metrics_are_public(system):
     assert (await system.referral.get("/healthz")).json() == {"status": "alive"}
     ready = await system.caseload.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"] == {"database": True, "nats": True}
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": True, "nats": True, "consumers": True}
     metrics = await system.notify.get("/metrics")
     assert metrics.status_code == 200 and "tas_outbox_pending" in metrics.text
 
@@ -51,3 +54,20 @@ async def test_a_token_the_verifier_cannot_read_is_a_401_problem_not_a_500(syste
             assert response.status_code == 401, (path, response.text)
             assert response.headers["content-type"] == "application/problem+json"
             assert response.json()["type"] == "urn:tas:problem:unauthorized"
+
+
+async def test_readyz_reports_a_consumer_that_cannot_run(system):
+    """Issue 12.15: a consumer that is not running made no difference to /readyz. Its stream deleted under it,
+    caseload's consumer cannot fetch: not ready (while NATS is); once the stream is back it recreates its durable
+    consumer and is ready again."""
+    js = system.runtime("caseload").js
+    await js.delete_stream("TAS")
+
+    async def readiness(status: int) -> dict | None:
+        response = await system.caseload.get("/readyz")
+        return response.json()["checks"] if response.status_code == status else None
+
+    checks = await eventually(lambda: readiness(503), what="caseload to report its consumer")
+    assert checks == {"database": True, "nats": True, "consumers": False}
+    await ensure_stream(js, name="TAS", max_age_seconds=3600)
+    await eventually(lambda: readiness(200), timeout=15, what="caseload's consumer to run again")

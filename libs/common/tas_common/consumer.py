@@ -6,6 +6,10 @@ transaction (one commit), each message in a savepoint of its own (`handle_batch`
 last allowed delivery the message goes to `tas.deadletter.<consumer>` (kept in the stream, visible to operators)
 and is terminated, and the consumer goes on with the next one. A message that is not a valid event is
 dead-lettered at once: retrying cannot fix it.
+
+Nothing but `stop()` ends a runner: a round that fails (NATS gone, the durable consumer deleted, an ack that cannot
+be sent) is logged as an outage (outage.py: once, then summaries) and retried, and a dead letter that cannot be
+published is retried until it is stored (its message has had its last delivery: dropping it would lose it).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError
 from pydantic import ValidationError
 from sqlalchemy import bindparam, insert, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,6 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from .db import Database, utcnow
 from .events import CloudEvent
 from .metrics import CONSUMER_PENDING, DEAD_LETTERS, EVENT_REDELIVERIES, EVENTS_HANDLED
+from .outage import OutageLog
 from .tables import processed_event
 from .tracing import span
 
@@ -72,12 +77,33 @@ def dead_letter_subject(durable: str) -> str:
 
 
 class ConsumerRunner:
-    def __init__(self, *, db: Database, js: JetStreamContext, stream: str, spec: ConsumerSpec) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        js: JetStreamContext,
+        stream: str,
+        spec: ConsumerSpec,
+        outage_log_seconds: float = 60.0,
+    ) -> None:
         self.db = db
         self.js = js
         self.stream = stream
         self.spec = spec
         self._stopping = asyncio.Event()
+        self.failing = OutageLog(
+            log, f"consumer {spec.durable}", summary_seconds=outage_log_seconds, consumer=spec.durable
+        )
+        """A round that fails: logged once, then summaries. While it is down the runner is not healthy."""
+        self.dead_letters_failing = OutageLog(
+            log, f"dead letters of {spec.durable}", summary_seconds=outage_log_seconds, consumer=spec.durable
+        )
+        self.running = False
+        """In its loop (set by `run`): the runtime's /readyz reports a runner that is not."""
+
+    @property
+    def healthy(self) -> bool:
+        return self.running and not self.failing.down
 
     @property
     def durable(self) -> str:
@@ -109,24 +135,58 @@ class ConsumerRunner:
 
     async def run(self) -> None:
         """Fetch and handle messages until `stop()`; the message in hand is finished before returning."""
-        sub = await self.js.pull_subscribe_bind(self.spec.durable, self.stream)
+        sub = None
+        rebind = False
+        delay = self.RETRY_FIRST_SECONDS
+        self.running = True
         try:
             while not self._stopping.is_set():
                 try:
-                    msgs = await sub.fetch(self.spec.batch_size, timeout=self.spec.fetch_wait_seconds)
-                except (TimeoutError, NatsTimeoutError):
-                    continue
+                    if sub is None:
+                        if rebind:  # the durable consumer was deleted (or its stream re-created): create it again
+                            await self.ensure()
+                        sub = await self.js.pull_subscribe_bind(self.spec.durable, self.stream)
+                    try:
+                        msgs = await sub.fetch(self.spec.batch_size, timeout=self.spec.fetch_wait_seconds)
+                    except (TimeoutError, NatsTimeoutError):
+                        msgs = []
+                    self._count_redeliveries(msgs)
+                    if len(msgs) == 1:
+                        await self.handle(msgs[0])
+                    elif msgs:
+                        await self.handle_batch(msgs)
+                    self.failing.recovered()
+                    delay = self.RETRY_FIRST_SECONDS
                 except Exception as exc:
-                    log.warning("fetch failed", extra={"consumer": self.durable, "error": type(exc).__name__})
-                    await asyncio.sleep(0.5)
-                    continue
-                if len(msgs) == 1:
-                    await self.handle(msgs[0])
-                else:
-                    await self.handle_batch(msgs)
+                    self.failing.failed(exc)
+                    if isinstance(exc, APIError) and sub is not None:
+                        await self._unsubscribe(sub)
+                        sub, rebind = None, True
+                    await self._pause(delay)
+                    delay = min(delay * 2, self.RETRY_MAX_SECONDS)
         finally:
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
+            self.running = False
+            if sub is not None:
+                await self._unsubscribe(sub)
+
+    RETRY_FIRST_SECONDS = 0.5
+    RETRY_MAX_SECONDS = 5.0
+
+    @staticmethod
+    async def _unsubscribe(sub: object) -> None:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()  # type: ignore[attr-defined]
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait before a retry; a `stop()` ends the wait."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    def _count_redeliveries(self, msgs: list[Msg]) -> None:
+        """Every fetched message delivered before, whether it is then handled alone or in a batch."""
+        again = sum(1 for msg in msgs if msg.metadata.num_delivered > 1)
+        if again:
+            EVENT_REDELIVERIES.labels(self.durable).inc(again)
 
     async def handle(self, msg: Msg) -> None:
         """Handle one message in a span that continues the message's trace (its `traceparent` header)."""
@@ -257,8 +317,6 @@ class ConsumerRunner:
 
     async def _handle(self, msg: Msg) -> None:
         deliveries = msg.metadata.num_delivered
-        if deliveries > 1:
-            EVENT_REDELIVERIES.labels(self.durable).inc()
         try:
             event = CloudEvent.from_bytes(msg.data)
             event.payload()
@@ -298,13 +356,29 @@ class ConsumerRunner:
             "Tas-Error": reason[:300],
             **({"traceparent": msg.headers["traceparent"]} if msg.headers and "traceparent" in msg.headers else {}),
         }
-        await self.js.publish(dead_letter_subject(self.durable), msg.data, headers=headers)
+        await self._publish_dead_letter(msg.data, headers)
         await msg.term()
         DEAD_LETTERS.labels(self.durable).inc()
         log.error(
             "moved to dead letters",
             extra={"consumer": self.durable, "deliveries": deliveries, "subject": msg.subject, "error": reason[:120]},
         )
+
+    async def _publish_dead_letter(self, data: bytes, headers: dict[str, str]) -> None:
+        """Publish until JetStream stores it (its `Nats-Msg-Id` makes a retry safe); only a stop() gives up."""
+        delay = 0.2
+        while True:
+            try:
+                await self.js.publish(dead_letter_subject(self.durable), data, headers=headers)
+            except Exception as exc:
+                if self._stopping.is_set():
+                    raise
+                self.dead_letters_failing.failed(exc)
+                await self._pause(delay)
+                delay = min(delay * 2, self.RETRY_MAX_SECONDS)
+                continue
+            self.dead_letters_failing.recovered()
+            return
 
     async def pending(self) -> int:
         info = await self.js.consumer_info(self.stream, self.durable)

@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from .db import EVENTS_WRITTEN, Database, utcnow
 from .events import CloudEvent
 from .metrics import OUTBOX_DUPLICATES, OUTBOX_LAG_SECONDS, OUTBOX_PENDING, OUTBOX_PUBLISHED
+from .outage import OutageLog
 from .tables import outbox
 from .tracing import current_traceparent
 
@@ -85,6 +86,7 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_seconds: float = 1.0,
         publish_timeout: float = 5.0,
+        outage_log_seconds: float = 60.0,
     ) -> None:
         self.db = db
         self.js = js
@@ -94,6 +96,7 @@ class OutboxRelay:
         self.publish_timeout = publish_timeout
         self._wake = asyncio.Event()
         self._stopping = False
+        self.failing = OutageLog(log, "outbox relay", summary_seconds=outage_log_seconds)
 
     def wake(self) -> None:
         self._wake.set()
@@ -108,13 +111,12 @@ class OutboxRelay:
             try:
                 published = await self.publish_pending()
                 failures = 0
+                self.failing.recovered()
                 if published:
                     continue
             except Exception as exc:
                 failures += 1
-                log.warning(
-                    "outbox publish failed; will retry", extra={"error": type(exc).__name__, "attempt": failures}
-                )
+                self.failing.failed(exc)
                 await asyncio.sleep(min(0.2 * 2 ** min(failures, 5), 5.0))
                 continue
             self._wake.clear()

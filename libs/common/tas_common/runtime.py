@@ -9,12 +9,14 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 import nats
+import nats.errors
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from .auth import DevIssuer, TokenVerifier
 from .consumer import ConsumerRunner, ConsumerSpec
 from .db import Database
+from .outage import OutageLog
 from .outbox import OutboxRelay, outbox_lag
 from .settings import CommonSettings
 from .stream import ensure_stream
@@ -22,6 +24,8 @@ from .stream import ensure_stream
 log = logging.getLogger("tas.runtime")
 
 Worker = Callable[["ServiceRuntime"], Awaitable[None]]
+CONNECTION_ERRORS = (OSError, TimeoutError, nats.errors.StaleConnectionError, nats.errors.ConnectionClosedError)
+"""What nats-py reports when the connection is lost or refused (UnexpectedEOF is a StaleConnectionError)."""
 
 
 def build_verifier(settings: CommonSettings) -> TokenVerifier:
@@ -57,6 +61,8 @@ class ServiceRuntime:
         self.extras: dict[str, object] = {}
         self.stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self.nats_outage = OutageLog(log, "NATS", summary_seconds=settings.outage_log_seconds)
+        """The connection: lost (once), still lost (a summary at most every `outage_log_seconds`), back (once)."""
 
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._run_bus(), name=f"{self.settings.service_name}-bus"))
@@ -67,18 +73,39 @@ class ServiceRuntime:
         delay = 0.2
         while True:
             try:
-                return await nats.connect(
+                nc = await nats.connect(
                     servers=nats_servers(self.settings.nats_url),
                     name=self.settings.service_name,
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,
                     connect_timeout=2,
                     allow_reconnect=True,
+                    error_cb=self._nats_error,
+                    disconnected_cb=self._nats_disconnected,
+                    reconnected_cb=self._nats_reconnected,
                 )
             except Exception as exc:
-                log.warning("NATS not reachable; retrying", extra={"error": type(exc).__name__})
+                self.nats_outage.failed(exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+                continue
+            self.nats_outage.recovered()
+            return nc
+
+    async def _nats_error(self, exc: Exception) -> None:
+        """nats-py's default logs every failed reconnect attempt (every 0.5 s while NATS is down): a lost or
+        refused connection is part of the outage; anything else (e.g. a slow consumer) is logged as itself."""
+        if isinstance(exc, CONNECTION_ERRORS) or not (self.nc is not None and self.nc.is_connected):
+            self.nats_outage.failed(exc)
+        else:
+            log.warning("NATS error", extra={"error": type(exc).__name__})
+
+    async def _nats_disconnected(self) -> None:
+        if not self.stopping.is_set():
+            self.nats_outage.failed()
+
+    async def _nats_reconnected(self) -> None:
+        self.nats_outage.recovered()
 
     async def _run_bus(self) -> None:
         self.nc = await self._connect()
@@ -92,7 +119,13 @@ class ServiceRuntime:
                     replicas=self.settings.stream_replicas,
                 )
                 self.runners = [
-                    ConsumerRunner(db=self.db, js=self.js, stream=self.settings.stream_name, spec=spec)
+                    ConsumerRunner(
+                        db=self.db,
+                        js=self.js,
+                        stream=self.settings.stream_name,
+                        spec=spec,
+                        outage_log_seconds=self.settings.outage_log_seconds,
+                    )
                     for spec in self.consumer_specs
                 ]
                 for runner in self.runners:
@@ -102,13 +135,37 @@ class ServiceRuntime:
                 log.warning("stream provisioning failed; retrying", extra={"error": type(exc).__name__})
                 await asyncio.sleep(1.0)
         self.relay = OutboxRelay(
-            db=self.db, js=self.js, service=self.settings.service_name, poll_seconds=self.settings.outbox_poll_seconds
+            db=self.db,
+            js=self.js,
+            service=self.settings.service_name,
+            poll_seconds=self.settings.outbox_poll_seconds,
+            outage_log_seconds=self.settings.outage_log_seconds,
         )
         self.db.on_events_committed(self.relay.wake)
-        tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
-        tasks += [asyncio.create_task(r.run(), name=f"consumer-{r.durable}") for r in self.runners]
+        tasks = [asyncio.create_task(self._keep_running("outbox relay", self.relay.run), name="outbox-relay")]
+        tasks += [
+            asyncio.create_task(self._keep_running(f"consumer {r.durable}", r.run), name=f"consumer-{r.durable}")
+            for r in self.runners
+        ]
         self.bus_ready.set()
         await asyncio.gather(*tasks)
+
+    async def _keep_running(self, what: str, run: Callable[[], Awaitable[None]]) -> None:
+        """Run a bus task until the runtime stops; if it ever ends otherwise (a bug: the relay and the runners
+        retry their own failures), log it and start it again, so that it never dies silently. While it is down,
+        /readyz says so (a runner's `running` is false)."""
+        restarts = OutageLog(log, f"{what} task", summary_seconds=self.settings.outage_log_seconds)
+        delay = 0.5
+        while not self.stopping.is_set():
+            try:
+                await run()
+                if self.stopping.is_set():
+                    return
+                raise RuntimeError("returned without being stopped")
+            except Exception as exc:
+                restarts.failed(exc)
+            await self.idle(asyncio.Event(), delay)
+            delay = min(delay * 2, 10.0)
 
     async def idle(self, wake: asyncio.Event, timeout: float) -> None:
         """A worker's pause between rounds: returns when `wake` is set, when the runtime starts stopping (so that
@@ -130,7 +187,13 @@ class ServiceRuntime:
                 await asyncio.wait_for(runner.pending(), timeout=2.0)
 
     async def ready(self) -> dict[str, bool]:
-        return {"database": await self.db.ping(), "nats": bool(self.nc and self.nc.is_connected)}
+        """Database and NATS reachable, and every consumer in its loop and not failing (a consumer that cannot
+        fetch, e.g. its durable consumer was deleted, is not ready even while NATS is)."""
+        return {
+            "database": await self.db.ping(),
+            "nats": bool(self.nc and self.nc.is_connected),
+            "consumers": self.bus_ready.is_set() and all(runner.healthy for runner in self.runners),
+        }
 
     async def stop(self) -> None:
         """Drain: stop fetching, let the message in hand finish, flush the relay, close connections."""

@@ -35,6 +35,8 @@ class CommonSettings(BaseSettings):
     consumer_backoff_seconds: list[float] = [1.0, 5.0, 30.0, 120.0]
     consumer_ack_wait_seconds: float = 30.0
     outbox_poll_seconds: float = 1.0
+    outage_log_seconds: float = 60.0
+    """While NATS (or a consumer, the relay) keeps failing: one line when it starts, then a summary this often."""
 
     public_base_url: str = "http://127.0.0.1:8002"
 
