@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from tas_common.access import allow
 from tas_common.auth import OrgType, Principal
+from tas_common.paging import Page
 
 from ..domain import breakglass, consent
 from ..domain.access import BREAK_GLASS_ROLES
@@ -19,7 +20,6 @@ from ..domain.schemas import (
     BreakGlassReview,
     ConsentRecord,
     ConsentUpdate,
-    Page,
 )
 from .deps import PRACTITIONER_ORGS, AnyPractitionerOrFamily, DatabaseDep
 
@@ -97,7 +97,7 @@ async def get_child_access_log(
     principal: AnyPractitionerOrFamily,
     db: DatabaseDep,
     limit: int = Query(default=50, ge=1, le=200),
-    cursor: str | None = Query(default=None, max_length=20),
+    cursor: str | None = Query(default=None, max_length=100),
 ) -> Page[AccessLogEntry]:
     async with db.transaction() as session:
         return await access_log(session, principal=principal, child_id=child_id, limit=limit, cursor=cursor)

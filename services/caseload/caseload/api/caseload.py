@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
+from tas_common.paging import Page
+
 from ..domain.caseload_list import my_caseload
-from ..domain.schemas import CaseloadItem, Page
+from ..domain.schemas import CaseloadItem
 from .deps import DatabaseDep, Practitioner
 
 router = APIRouter(prefix="/v1/caseload", tags=["caseload"])

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
 from tas_common.idempotency import run_once
+from tas_common.paging import Page
 
 from ..domain import children, family
 from ..domain.chronology import timeline
@@ -17,7 +18,6 @@ from ..domain.schemas import (
     FamilyMemberPublic,
     FamilyMemberUpdate,
     MergeRequest,
-    Page,
     PossibleDuplicate,
 )
 from .deps import AnyPractitionerOrFamily, DatabaseDep, DuplicateReviewer, IdempotencyKey, Practitioner

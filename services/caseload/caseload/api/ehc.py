@@ -6,9 +6,10 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
 from tas_common.idempotency import run_once
+from tas_common.paging import Page
 
 from ..domain import ehc
-from ..domain.schemas import EhcClockPublic, EhcRequestCreate, EhcRequestUpdate, Page
+from ..domain.schemas import EhcClockPublic, EhcRequestCreate, EhcRequestUpdate
 from .deps import AnyPractitionerOrFamily, DatabaseDep, IdempotencyKey, LaSendOfficer, Practitioner
 
 router = APIRouter(prefix="/v1/children/{child_id}/ehc-requests", tags=["ehc"])

@@ -5,16 +5,10 @@ from typing import Any
 from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 
+from tas_common.paging import Page
+
 from ..domain import fhir, plan
-from ..domain.schemas import (
-    Page,
-    PlanDiff,
-    PlanPublic,
-    PlanUpdate,
-    PlanVersionPublic,
-    PlanVersionSummary,
-    PublishRequest,
-)
+from ..domain.schemas import PlanDiff, PlanPublic, PlanUpdate, PlanVersionPublic, PlanVersionSummary, PublishRequest
 from .deps import AnyPractitionerOrFamily, DatabaseDep, IfMatch, Practitioner
 
 router = APIRouter(prefix="/v1/children/{child_id}/plan", tags=["plan"])

@@ -10,14 +10,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
-from tas_common.errors import Forbidden, InvalidInput
+from tas_common.errors import Forbidden
+from tas_common.paging import Key, Keyset, Page
 from tas_common.tables import audit_log
 from tas_common.visibility import is_school_lead
 
 from .access import is_lead_professional, visible_child
-from .schemas import AccessLogEntry, Page
+from .schemas import AccessLogEntry
 
 BREAK_GLASS_ACTIONS = ("break_glass", "break_glass_read")
+
+
+ORDER = Keyset("access-log", Key(audit_log.c.seq, descending=True))
+"""Newest first."""
 
 
 async def access_log(
@@ -35,14 +40,8 @@ async def access_log(
         )
     query = select(audit_log).where(audit_log.c.child_id == child.id)
     if cursor:
-        try:
-            before = int(cursor)
-            if not 0 < before < 2**63:  # a 64-bit column: a larger number would overflow the driver (a 500)
-                raise ValueError(cursor)
-        except ValueError:
-            raise InvalidInput("not a cursor this service issued", field="query.cursor") from None
-        query = query.where(audit_log.c.seq < before)
-    rows = (await session.execute(query.order_by(audit_log.c.seq.desc()).limit(limit + 1))).all()
+        query = query.where(ORDER.after(cursor))
+    rows = (await session.execute(query.order_by(*ORDER.order_by()).limit(limit + 1))).all()
     more = len(rows) > limit
     rows = rows[:limit]
     await audit.record(
@@ -61,4 +60,4 @@ async def access_log(
         )
         for r in rows
     ]
-    return Page[AccessLogEntry](items=items, next_cursor=str(rows[-1].seq) if more and rows else None)
+    return Page[AccessLogEntry](items=items, next_cursor=ORDER.cursor((rows[-1].seq,)) if more and rows else None)

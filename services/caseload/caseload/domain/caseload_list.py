@@ -17,19 +17,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, func, tuple_
+from sqlalchemy import and_, func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
 from tas_common.errors import Forbidden
+from tas_common.paging import Key, Keyset, Page
 from tas_common.visibility import LA_OFFICER_ROLES, SAFEGUARDING_LEADS, SCHOOL_LEADS
 
 from .access import chronology_visibility_for, not_family
 from .models import Child, ChronologyEntry, TeamMember
-from .paging import decode_cursor, encode_cursor
-from .schemas import CaseloadItem, Page
+from .schemas import CaseloadItem
 
 
 def _membership(principal: Principal):  # type: ignore[no-untyped-def]
@@ -60,6 +60,8 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
+ORDER = Keyset("caseload", Key(Child.family_name), Key(Child.given_name), Key(Child.id))
+"""By name: each page is one range of the (school or LA, family name, given name, id) indexes."""
 COLUMNS = (Child.id, Child.given_name, Child.family_name, Child.date_of_birth, Child.year_group, Child.school_urn)
 
 
@@ -105,10 +107,8 @@ async def my_caseload(
             query = query.where(Child.school_urn == school_urn)
     query = query.where(Child.merged_into.is_(None))  # type: ignore[union-attr]
     if cursor:
-        query = query.where(
-            tuple_(Child.family_name, Child.given_name, Child.id) > tuple_(*decode_cursor(cursor, size=3))
-        )
-    rows = (await session.execute(query.order_by(Child.family_name, Child.given_name, Child.id).limit(limit + 1))).all()
+        query = query.where(ORDER.after(cursor))
+    rows = (await session.execute(query.order_by(*ORDER.order_by()).limit(limit + 1))).all()
     more = len(rows) > limit
     rows = rows[:limit]
     await audit.record_many(
@@ -142,5 +142,5 @@ async def my_caseload(
     ]
     return Page[CaseloadItem](
         items=items,
-        next_cursor=encode_cursor(rows[-1].family_name, rows[-1].given_name, rows[-1].id) if more and rows else None,
+        next_cursor=ORDER.cursor((rows[-1].family_name, rows[-1].given_name, rows[-1].id)) if more and rows else None,
     )

@@ -6,17 +6,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import bindparam, exists, insert
-from sqlmodel import and_, or_, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
 from tas_common.auth import Principal
 from tas_common.db import utcnow
+from tas_common.paging import Key, Keyset, Page
 
 from .access import chronology_visibility, visible_child
 from .models import Child, ChronologyEntry, new_id
-from .paging import decode_cursor, encode_cursor, not_issued
-from .schemas import ChronologyEntryPublic, Page
+from .schemas import ChronologyEntryPublic
 
 _entry = ChronologyEntry.__table__
 _child = Child.__table__
@@ -145,16 +145,8 @@ def add_entry(
     )
 
 
-def _encode(at: datetime, entry_id: str) -> str:
-    return encode_cursor((at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat(), entry_id)
-
-
-def _decode(cursor: str) -> tuple[datetime, str]:
-    at, entry_id = decode_cursor(cursor, size=2)
-    try:
-        return datetime.fromisoformat(at), entry_id
-    except ValueError:
-        raise not_issued() from None
+ORDER = Keyset("chronology", Key(ChronologyEntry.at, descending=True), Key(ChronologyEntry.id, descending=True))
+"""Newest first."""
 
 
 async def timeline(
@@ -178,9 +170,8 @@ async def timeline(
     if to_date:
         query = query.where(c.at <= datetime.combine(to_date, time.max, UTC))
     if cursor:
-        at, entry_id = _decode(cursor)
-        query = query.where(or_(c.at < at, and_(c.at == at, c.id < entry_id)))
-    rows = (await session.exec(query.order_by(c.at.desc(), c.id.desc()).limit(limit + 1))).all()  # type: ignore
+        query = query.where(ORDER.after(cursor))
+    rows = (await session.exec(query.order_by(*ORDER.order_by()).limit(limit + 1))).all()
     more = len(rows) > limit
     rows = rows[:limit]
     await audit.record(
@@ -188,5 +179,5 @@ async def timeline(
     )
     return Page(
         items=[ChronologyEntryPublic.model_validate(e, from_attributes=True) for e in rows],
-        next_cursor=_encode(rows[-1].at, rows[-1].id) if more and rows else None,
+        next_cursor=ORDER.cursor((rows[-1].at, rows[-1].id)) if more and rows else None,
     )

@@ -1,20 +1,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tas_common.identifiers import is_valid_email, normalise_uk_mobile
 from tas_common.identity import ChildIdentity, FamilyContactShape
+from tas_common.paging import Page
+from tas_common.schemas import Strict
 from tas_common.vocab import AreaOfNeed, Channel, Language
-
-T = TypeVar("T")
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = None
 
 
 class ChildPublic(ChildIdentity):
@@ -56,10 +51,6 @@ class ChronologyEntryPublic(BaseModel):
 
 
 # --- shared --------------------------------------------------------------------------------------------------
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 Sensitivity = Literal["family", "team", "agency", "restricted"]

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
+from tas_common.paging import Page
+
 from ..domain import reading
-from ..domain.schemas import NotificationPublic, Page
+from ..domain.schemas import NotificationPublic
 from .deps import DatabaseDep, PractitionerOrFamily
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])

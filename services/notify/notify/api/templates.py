@@ -4,9 +4,10 @@ from fastapi import APIRouter, Header, Path, Response
 
 from tas_common.errors import PreconditionFailed, PreconditionRequired
 from tas_common.idempotency import run_once
+from tas_common.paging import Page
 
 from ..domain import templates_store
-from ..domain.schemas import Page, TemplateCreate, TemplatePublic, TemplateUpdate
+from ..domain.schemas import TemplateCreate, TemplatePublic, TemplateUpdate
 from .deps import DatabaseDep, IdempotencyKey, SettingsDep, TemplateAdmin
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])

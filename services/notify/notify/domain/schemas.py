@@ -1,18 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Generic, Literal, TypeVar
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-T = TypeVar("T")
 Channel = Literal["sms", "email"]
 Language = Literal["en", "cy"]
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = None
 
 
 class NotificationEventPublic(BaseModel):

@@ -7,9 +7,10 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
 from tas_common.idempotency import run_once
+from tas_common.paging import Page
 
 from ..domain import concerns
-from ..domain.schemas import ConcernCreate, ConcernPublic, ConsentUpdate, Page
+from ..domain.schemas import ConcernCreate, ConcernPublic, ConsentUpdate
 from .deps import DatabaseDep, IdempotencyKey, SchoolStaff
 
 router = APIRouter(prefix="/v1/concerns", tags=["concerns"])
@@ -48,7 +49,7 @@ async def list_concerns(
     safeguarding: bool | None = None,
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[ConcernPublic]:
     async with db.transaction() as session:
         return await concerns.list_concerns(

@@ -7,8 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from tas_common.paging import Page
+
 from ..domain import consent
-from ..domain.schemas import ConsentOverrideCreate, ConsentOverridePublic, ConsentOverrideReview, Page
+from ..domain.schemas import ConsentOverrideCreate, ConsentOverridePublic, ConsentOverrideReview
 from .deps import ConsentOverrider, DatabaseDep
 
 router = APIRouter(tags=["consent"])

@@ -6,13 +6,13 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
 from tas_common.idempotency import run_once
+from tas_common.paging import Page
 
 from ..domain import referrals
 from ..domain.schemas import (
     AcceptIn,
     CompleteIn,
     FirstContactIn,
-    Page,
     ReasonIn,
     RedirectIn,
     ReferralCreate,
@@ -61,7 +61,7 @@ async def list_referrals(
     school_urn: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     safeguarding: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[ReferralPublic]:
     async with db.transaction() as session:
         return await referrals.list_referrals(

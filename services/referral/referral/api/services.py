@@ -7,12 +7,12 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from tas_common.idempotency import run_once
+from tas_common.paging import Page
 from tas_common.vocab import AreaOfNeed
 
 from ..domain import offer, practitioners, waiting
 from ..domain.schemas import (
     OrganisationType,
-    Page,
     ServiceMemberCreate,
     ServiceMemberPublic,
     ServicePage,

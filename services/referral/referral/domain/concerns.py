@@ -17,19 +17,13 @@ from tas_common.events import CloudEvent, new_event
 from tas_common.events.schemas import ConcernRaisedV1
 from tas_common.identity import ChildIdentity, FamilyContactShape, row_of
 from tas_common.outbox import add_event
+from tas_common.paging import Key, Keyset, Page
 from tas_common.vocab import SCHOOL_STAFF_ROLES, ConsentStatus, Urgency
 
 from . import referrals, schools
 from .exceptions import invalid_field
 from .models import Concern, FamilyContact, Referral, new_id
-from .paging import decode_cursor, encode_cursor
-from .schemas import (
-    ConcernCreate,
-    ConcernPublic,
-    ConsentUpdate,
-    LawfulBasis,
-    Page,
-)
+from .schemas import ConcernCreate, ConcernPublic, ConsentUpdate, LawfulBasis
 from .schools import SchoolEntry
 
 SOURCE = "tas/referral"
@@ -156,6 +150,16 @@ async def get_concern(session: AsyncSession, *, principal: Principal, concern_id
     return to_public(concern, contacts, school=school, front_door=front_door)
 
 
+CONCERN_ORDER = Keyset(
+    "concerns", Key(Concern.safeguarding, descending=True), Key(Concern.created_at, descending=True), Key(Concern.id)
+)
+"""The DSL's queue: safeguarding first, then newest first."""
+
+
+def _key(concern: Concern) -> tuple[object, ...]:
+    return concern.safeguarding, concern.created_at, concern.id
+
+
 async def list_concerns(
     session: AsyncSession,
     *,
@@ -168,7 +172,6 @@ async def list_concerns(
 ) -> Page[ConcernPublic]:
     """The concerns of the caller's schools, safeguarding and urgent first (the DSL's queue), newest first."""
     urns = sorted(principal.school_urns if school_urn is None else principal.school_urns & {school_urn})
-    offset = decode_cursor(cursor)
     query = select(Concern).where(Concern.school_urn.in_(urns))  # type: ignore[attr-defined]
     if safeguarding is not None:
         query = query.where(Concern.safeguarding == safeguarding)
@@ -176,8 +179,9 @@ async def list_concerns(
         query = query.where(Concern.created_at >= since)
     if not principal.has_role(*SAFEGUARDING_READERS):  # a teacher: own safeguarding concerns only
         query = query.where((Concern.safeguarding == False) | (Concern.raised_by_sub == principal.sub))  # noqa: E712
-    query = query.order_by(Concern.safeguarding.desc(), Concern.created_at.desc(), Concern.id)  # type: ignore
-    rows = list((await session.exec(query.offset(offset).limit(limit + 1))).all())
+    if cursor:
+        query = query.where(CONCERN_ORDER.after(cursor))
+    rows = list((await session.exec(query.order_by(*CONCERN_ORDER.order_by()).limit(limit + 1))).all())
     more = len(rows) > limit
     rows = rows[:limit]
     ids = [c.id for c in rows]
@@ -195,7 +199,7 @@ async def list_concerns(
     )
     return Page[ConcernPublic](
         items=[to_public(c, contacts.get(c.id, []), school=registry.get(c.school_urn)) for c in rows],
-        next_cursor=encode_cursor(offset + limit) if more else None,
+        next_cursor=CONCERN_ORDER.cursor(_key(rows[-1])) if more else None,
     )
 
 

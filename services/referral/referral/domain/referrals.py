@@ -29,13 +29,13 @@ from tas_common.events.schemas import (
     ReferralWithdrawnV1,
 )
 from tas_common.outbox import add_event
+from tas_common.paging import Key, Keyset, Page
 from tas_common.visibility import LA_OFFICER_ROLES, is_la_officer
 from tas_common.vocab import SCHOOL_STAFF_ROLES, ConsentStatus, Urgency
 
 from . import consent, offer
 from .exceptions import AlreadyReferred, IllegalTransition, ServiceUnavailable, invalid_field
 from .models import Concern, FamilyContact, Referral, Service
-from .paging import decode_cursor, encode_cursor
 from .practitioners import is_practitioner_of, services_of
 from .schemas import (
     AcceptIn,
@@ -43,7 +43,6 @@ from .schemas import (
     CompleteIn,
     FamilyContactPublic,
     LawfulBasis,
-    Page,
     ReasonIn,
     RedirectIn,
     ReferralConcernPublic,
@@ -265,6 +264,19 @@ async def get_referral(session: AsyncSession, *, principal: Principal, referral_
     return to_public(referral, service, concern, await _contacts(session, concern.id))
 
 
+REFERRAL_ORDER = Keyset(
+    "referrals",
+    Key(Referral.urgency == Urgency.urgent.value, descending=True),
+    Key(Referral.submitted_at),
+    Key(Referral.id),
+)
+"""A triage queue: urgent first, then oldest first."""
+
+
+def _key(referral: Referral) -> tuple[object, ...]:
+    return referral.urgency == Urgency.urgent.value, referral.submitted_at, referral.id
+
+
 async def list_referrals(
     session: AsyncSession,
     *,
@@ -280,7 +292,6 @@ async def list_referrals(
 ) -> Page[ReferralPublic]:
     """The referrals the caller may see: their school's (school staff), their services' (the services' own
     practitioners), their LA's (SEND officers). Urgent and oldest first: a triage queue."""
-    offset = decode_cursor(cursor)
     scopes = []
     if principal.org_type == OrgType.school and principal.has_role(*SCHOOL_STAFF_ROLES):
         scope = Referral.school_urn.in_(sorted(principal.school_urns))  # type: ignore[attr-defined]
@@ -309,8 +320,9 @@ async def list_referrals(
     ):
         if value is not None:
             query = query.where(column == value)
-    urgent_first = (Referral.urgency == Urgency.urgent.value).desc()  # type: ignore[attr-defined]
-    query = query.order_by(urgent_first, Referral.submitted_at, Referral.id).offset(offset).limit(limit + 1)
+    if cursor:
+        query = query.where(REFERRAL_ORDER.after(cursor))
+    query = query.order_by(*REFERRAL_ORDER.order_by()).limit(limit + 1)
     rows = list((await session.exec(query)).all())
     more = len(rows) > limit
     rows = rows[:limit]
@@ -331,7 +343,7 @@ async def list_referrals(
     )
     return Page[ReferralPublic](
         items=[to_public(r, s, c, contacts.get(c.id, [])) for r, s, c in rows],
-        next_cursor=encode_cursor(offset + limit) if more else None,
+        next_cursor=REFERRAL_ORDER.cursor(_key(rows[-1][0])) if more else None,
     )
 
 

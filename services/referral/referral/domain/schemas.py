@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from tas_common.identifiers import (
     is_valid_email,
@@ -18,11 +18,8 @@ from tas_common.identifiers import (
     normalise_uk_mobile,
 )
 from tas_common.identity import ChildIdentity, FamilyContactShape
+from tas_common.schemas import Strict
 from tas_common.vocab import AreaOfNeed, Channel, ConsentStatus, Language, Urgency
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class LawfulBasis(StrEnum):
@@ -224,14 +221,6 @@ class ConcernPublic(BaseModel):
     front_door_referral_id: str | None = None
     mis_record_id: str | None = None
     created_at: datetime
-
-
-T = TypeVar("T")
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = None
 
 
 # --- MIS push -----------------------------------------------------------------------------------------------
