@@ -8,7 +8,7 @@ SOURCES := libs/common/pyproject.toml libs/dev/pyproject.toml services/referral/
            services/caseload/pyproject.toml services/notify/pyproject.toml services/web/pyproject.toml \
            services/web/package-lock.json requirements-dev.txt
 
-.PHONY: run test test-all bench bench-quick chaos migrate token clean bootstrap
+.PHONY: run test test-all bench bench-quick chaos rehearsal migrate token clean bootstrap
 
 bootstrap: $(STAMP)
 
@@ -63,6 +63,12 @@ bench-quick: $(BENCH_STAMP)
 # version runs in `make test` (tests/chaos).
 chaos: $(STAMP)
 	$(BIN)/python -m chaos $(CHAOS_ARGS)
+
+# The production shape as processes (no containers): a three-node JetStream cluster (R3), PostgreSQL with fsync on,
+# two replicas of each service, Debian's nginx with deploy/nginx/nginx.conf; kills the stream leader, a replica of
+# each service, restarts PostgreSQL, all under load. Installs nginx/PostgreSQL from Debian's packages if missing.
+rehearsal: $(STAMP)
+	$(BIN)/python -m chaos.rehearsal $(REHEARSAL_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -39,6 +39,8 @@ class Fault:
     aim: str = "mid-load"
     down_s: float = 1.0
     tries: int = 5
+    blocking: bool = False
+    """`kill` takes a while (a restart of PostgreSQL): run it in a thread so that the load goes on meanwhile."""
 
 
 async def inject(
@@ -46,20 +48,26 @@ async def inject(
     *,
     concerns: Sequence[Concern],
     copies: Callable[[], list[Copy]],
+    earlier: set[str] | None = None,
     aim_timeout: float = 20.0,
 ) -> tuple[Kill, set[str]]:
     """Kill at the aimed instant and restart; returns the kill and its backlog: the families of concerns
-    acknowledged before the kill that had no message yet (`drained` then times how long they wait)."""
+    acknowledged before the kill that had no message yet, less those already in an `earlier` kill's backlog
+    (`drained` then times how long they wait)."""
     for attempt in range(1, fault.tries + 1):
         aimed = fault.when is None or await wait_for(fault.when, timeout=aim_timeout)
         killed_at = time.monotonic()
-        fault.kill()
+        if fault.blocking:
+            await asyncio.to_thread(fault.kill)
+        else:
+            fault.kill()
         caught = aimed and (fault.confirm is None or await fault.confirm())
         if caught or not aimed or attempt == fault.tries:
             break
         await asyncio.to_thread(fault.restart)  # the moment passed before the kill landed: try again
     backlog = {c.recipient for c in concerns if c.acked_at is not None and c.acked_at < killed_at}
     backlog -= delivered_recipients(copies())
+    backlog -= earlier or set()
     kill = Kill(
         fault.target,
         killed_at,

@@ -146,9 +146,20 @@ async def check(
     stream: dict[str, Any],
     kills: Sequence[Kill],
     window_s: float = 2.0,
+    max_drain_s: float = 60.0,
 ) -> Verdict:
-    """Every guarantee, as figures and as a list of violations (empty when everything held)."""
+    """Every guarantee, as figures and as a list of violations (empty when everything held). `max_drain_s`: how
+    long, after a restart, the families owed a message before the kill may wait for it (item 14: a restarted
+    notify resolves its predecessor's interrupted messages within seconds; consumers redeliver after their ack
+    wait, 30 s by default)."""
     v = Verdict()
+    for k in kills:
+        if k.backlog and (k.drain_s is None or k.drain_s > max_drain_s):
+            waited = "still waiting" if k.drain_s is None else f"{k.drain_s:.0f} s"
+            v.violations.append(
+                f"after kill -9 {k.target}: {k.backlog} famil(ies) owed a message before it waited more than "
+                f"{max_drain_s:.0f} s after the restart ({waited})"
+            )
     acked = [c for c in concerns if c.acked_at is not None]
     unacked = {c.upn for c in concerns if c.acked_at is None}
     v.figures["concerns"] = len(concerns)

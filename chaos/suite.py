@@ -24,10 +24,13 @@ from typing import Any
 from bench.system import BenchSystem
 
 from .faults import Fault, drained, inject, wait_for
-from .ledger import Databases, Kill, Verdict, check, sink_copies, stream_state
+from .ledger import Copy, Databases, Kill, Verdict, check, sink_copies, stream_state
 from .load import Concern, Driver, make_concerns
 
 SERVICES = ("referral", "caseload", "notify")
+UNFINISHED = (
+    "SELECT count(*) FROM notification WHERE status NOT IN ('delivered', 'permanent-failure', 'technical-failure')"
+)
 TARGETS = ("referral", "nats", "caseload", "smtp", "notify")
 
 QUICK_ENV = {
@@ -61,6 +64,8 @@ class Options:
     """How long to wait, after the load, for everything to settle: past notify's 300-s sweeper, so that what it
     resends shows up as the doubles it makes."""
     window_s: float = 2.0
+    max_drain_s: float = 60.0
+    """A kill's backlog still undelivered this long after the restart is a violation (see ledger.check)."""
     quick: bool = False
     env: dict[str, str] = field(default_factory=dict)
 
@@ -167,23 +172,18 @@ def faults_for(
     }
 
 
-async def settled(system: BenchSystem, dbs: Databases, concerns: list[Concern]) -> bool:
+async def settled(dbs: Databases, copies: list[Copy], nats_url: str, concerns: list[Concern]) -> bool:
     """Everything owed has arrived and nothing is left to do anywhere."""
-    assert system.smtp is not None
-    copies = sink_copies(system.smtp.extra["out"], system.sms_outbox)
     got = {c.recipient for c in copies}
     if any(c.acked_at is not None and c.recipient not in got for c in concerns):
         return False
     try:
-        if await dbs.scalar(
-            "notify",
-            "SELECT count(*) FROM notification WHERE status NOT IN ('delivered', 'permanent-failure', 'technical-failure')",
-        ):
+        if await dbs.scalar("notify", UNFINISHED):
             return False
         for service in SERVICES:
             if await dbs.scalar(service, "SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
                 return False
-        state = await stream_state(system.nats.url if system.nats else "")
+        state = await stream_state(nats_url)
     except Exception:
         return False
     return not any(c["pending"] or c["ack_pending"] for c in state["consumers"].values())
@@ -227,13 +227,15 @@ async def exercise(system: BenchSystem, options: Options, concerns: list[Concern
         load = asyncio.create_task(driver.run(concerns, stop))
         kills: list[Kill] = []
         watching = []
+        owed: set[str] = set()
 
         def copies():
             return sink_copies(system.smtp.extra["out"], system.sms_outbox)  # type: ignore[union-attr]
 
         for fault in schedule:
             await asyncio.sleep(options.gap_s)
-            kill, backlog = await inject(fault, concerns=concerns, copies=copies)
+            kill, backlog = await inject(fault, concerns=concerns, copies=copies, earlier=owed)
+            owed |= backlog
             if load.done():
                 kill.detail += "; after the load ended"
             kills.append(kill)
@@ -242,7 +244,11 @@ async def exercise(system: BenchSystem, options: Options, concerns: list[Concern
         stop.set()
         await load
         concerns = [c for c in concerns if c.attempts]  # those sent
-        await wait_for(lambda: settled(system, dbs, concerns), timeout=options.final_timeout, interval=0.5)
+        await wait_for(
+            lambda: settled(dbs, copies(), system.nats.url, concerns),  # type: ignore[union-attr]
+            timeout=options.final_timeout,
+            interval=0.5,
+        )
         await asyncio.sleep(1.0)  # a late duplicate (a redelivery, a second send) gets the chance to show itself
         for task in watching:
             task.cancel()
@@ -253,6 +259,7 @@ async def exercise(system: BenchSystem, options: Options, concerns: list[Concern
             stream=await stream_state(system.nats.url),
             kills=kills,
             window_s=options.window_s,
+            max_drain_s=options.max_drain_s,
         )
         verdict.figures["unacknowledged (client gave up)"] = sum(1 for c in concerns if c.acked_at is None)
         if driver.unexpected:
