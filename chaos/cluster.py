@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.procs import REPO, Proc, spawn
-from tas_common.testing import free_port, nats_server_binary, wait_for_port
+from tas_dev.testing import free_port, nats_server_binary, wait_for_port
 
 # --- NATS ---------------------------------------------------------------------------------------------------
 
