@@ -213,12 +213,12 @@ def nginx_binary() -> str:
     return shutil.which("nginx") or "/usr/sbin/nginx"
 
 
-def start_nginx(tmp: Path, upstreams: dict[str, list[int]]) -> Proc:
+def start_nginx(tmp: Path, upstreams: dict[str, list[int]], port: int | None = None) -> Proc:
     workdir = tmp / "nginx"
     workdir.mkdir(parents=True, exist_ok=True)
     workdir.chmod(0o777)  # the workers (user nobody) buffer large request bodies to files here
     tmp.chmod(0o755)  # ... and must be able to reach it
-    port = free_port()
+    port = port or free_port()
     conf = workdir / "nginx.conf"
     source = (REPO / "deploy" / "nginx" / "nginx.conf").read_text()
     conf.write_text(nginx_config(source, port=port, upstreams=upstreams, workdir=workdir))

@@ -4,7 +4,8 @@ What runs, each as its own process on 127.0.0.1 (free ports, a temporary directo
 - three nats-server nodes as one JetStream cluster (deploy/nats/nats-{1,2,3}.conf), the stream `TAS` at R3;
 - PostgreSQL from Debian's packages with fsync on, its databases and roles from deploy/postgres/init-databases.sql,
   each service's schema from its one-shot `tas migrate --service <svc>`;
-- two replicas of referral, caseload and notify (uvicorn, as compose.yaml runs them), sharing their databases;
+- two replicas of referral, caseload, notify and web (uvicorn, as compose.yaml runs them), sharing their
+  databases (web calls the APIs through nginx, where compose uses the service names);
 - Debian's nginx with deploy/nginx/nginx.conf in front (only its ports, upstreams and paths rewritten);
 - the SMTP sink (bench/smtpsink.py) and notify's dev SMS outbox.
 
@@ -36,6 +37,7 @@ import nats
 from bench.procs import Proc, uvicorn, wait_http
 from bench.smtpsink import read_lines  # noqa: F401 - the sink's format, read by ledger.sink_copies
 from tas_common.auth import DevIssuer
+from tas_dev.testing import free_port
 
 from .cluster import NatsCluster, Postgres, start_nginx
 from .faults import Fault, drained, inject, wait_for
@@ -44,6 +46,12 @@ from .load import Driver, make_concerns
 from .suite import BASE_ENV, SERVICES, Result, settled
 
 REPLICAS = 2
+RUN = (*SERVICES, "web")
+"""Every service compose.yaml runs; the checks of chaos/ledger.py are about the three APIs (web keeps no domain
+data)."""
+WEB_PAGES = {p: {"get": {}} for p in ("/", "/sign-in", "/family", "/family/sign-in", "/local-offer", "/privacy")}
+"""web serves no OpenAPI document: its pages of DESIGN.md §4 (each answers itself, or redirects to sign-in)."""
+NOT_PUBLIC = ("/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json")
 ISSUER, AUDIENCE = "tas-dev", "tas"
 PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000"
 
@@ -75,7 +83,7 @@ class Shape:
         self.nats = NatsCluster(self.tmp).start()
         self.pg = Postgres().start()
         self.smtp = smtp_sink(self.tmp)
-        for service in SERVICES:  # the one-shot migration of each service, as compose's migrate-<svc>
+        for service in RUN:  # the one-shot migration of each service, as compose's migrate-<svc>
             subprocess.run(
                 [str(Path(sys.executable).parent / "tas"), "migrate", "--service", service],
                 env={**_environ(), "TAS_DATABASE_URL": self.pg.url(service)},
@@ -90,8 +98,17 @@ class Shape:
             "TAS_NATS_URL": self.nats.url,
             "TAS_STREAM_REPLICAS": "3",
         }
-        for service in SERVICES:
+        nginx_port = free_port()
+        public = f"http://127.0.0.1:{nginx_port}"
+        for service in RUN:
             env = common | {"TAS_SERVICE_NAME": service, "TAS_DATABASE_URL": self.pg.url(service)}
+            if service == "web":
+                env |= {
+                    "TAS_PUBLIC_WEB_URL": public,
+                    "TAS_REFERRAL_URL": public,
+                    "TAS_CASELOAD_URL": public,
+                    "TAS_NOTIFY_URL": public,
+                }
             if service == "notify":
                 env |= {
                     "TAS_SMTP_HOST": "127.0.0.1",
@@ -106,8 +123,8 @@ class Shape:
                 )
         for proc in self.replicas.values():
             wait_http(proc, "/readyz", timeout=90)
-        upstreams = {s: [self.replicas[f"{s}-{n}"].port or 0 for n in range(1, REPLICAS + 1)] for s in SERVICES}
-        self.nginx = start_nginx(self.tmp, upstreams)
+        upstreams = {s: [self.replicas[f"{s}-{n}"].port or 0 for n in range(1, REPLICAS + 1)] for s in RUN}
+        self.nginx = start_nginx(self.tmp, upstreams, port=nginx_port)
         return self
 
     def restart_replica(self, name: str) -> None:
@@ -161,16 +178,18 @@ async def stream_leader(url: str) -> tuple[str, list[str]]:
 
 
 async def public_routes(shape: Shape, token: dict[str, str]) -> dict[str, Any]:
-    """Ask every public route of the three apps (their own OpenAPI documents) through nginx; a route answers when
-    the app itself answered (its `traceresponse` header) with anything but a gateway error."""
+    """Ask every public route of the apps (each app's own OpenAPI document; web's pages are in it too) through
+    nginx; a route answers when the app itself answered (its `traceresponse` header) with anything but a gateway
+    error. The apps' /healthz, /readyz, /metrics and docs are each replica's own and not published."""
     failures: list[str] = []
     asked = 0
     async with httpx.AsyncClient(timeout=30.0, trust_env=False) as client:
-        for service in SERVICES:
-            spec = (await client.get(shape.replicas[f"{service}-1"].url + "/openapi.json")).json()
-            for path, operations in sorted(spec["paths"].items()):
-                if not path.startswith(("/v1/", "/oruk")):
-                    continue  # /healthz, /readyz, /metrics, /docs: each replica's own, not routed publicly
+        for service in RUN:
+            response = await client.get(shape.replicas[f"{service}-1"].url + "/openapi.json")
+            paths = response.json()["paths"] if response.status_code == 200 else WEB_PAGES
+            for path, operations in sorted(paths.items()):
+                if path.startswith(NOT_PUBLIC) or (service != "web" and not path.startswith("/v1/")):
+                    continue
                 concrete = path
                 for name in [p.split("}")[0] for p in path.split("{")[1:]]:
                     concrete = concrete.replace("{" + name + "}", PLACEHOLDER_ID)
@@ -179,9 +198,12 @@ async def public_routes(shape: Shape, token: dict[str, str]) -> dict[str, Any]:
                         continue
                     asked += 1
                     kwargs: dict[str, Any] = {"json": {}} if method in ("post", "put", "patch") else {}
-                    response = await client.request(method.upper(), shape.url + concrete, headers=token, **kwargs)
-                    if "traceresponse" not in response.headers or response.status_code in (502, 503, 504):
-                        failures.append(f"{method.upper()} {path} -> {response.status_code} (not from {service})")
+                    answer = await client.request(method.upper(), shape.url + concrete, headers=token, **kwargs)
+                    page = service == "web" and (
+                        answer.headers.get("content-type", "").startswith("text/html") or answer.is_redirect
+                    )
+                    if not (page or "traceresponse" in answer.headers) or answer.status_code in (502, 503, 504):
+                        failures.append(f"{method.upper()} {path} -> {answer.status_code} (not from {service})")
     return {"asked": asked, "failures": failures}
 
 
