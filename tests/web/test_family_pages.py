@@ -110,3 +110,30 @@ def test_sign_out_from_the_menu_ends_the_session(new_page, live, cases):
     page.goto(f"/family/children/{case.child_id}/plan")
     assert "/family/sign-in?next=" in page.url
     assert case.given_name not in page.content()
+
+
+@pytest.mark.parametrize("language", ["en", "cy"])
+def test_the_local_offer_searches_by_text_need_and_age(new_page, live, cases, language):
+    """Signed in, the directory answers with the parent's token (the API keeps it behind a token for now; once it
+    is public the same page answers without one)."""
+    page = new_page()
+    sign_in_with_session(live, page.context, cases[language], language=language)
+    page.goto("/local-offer")
+    page.locator("#q").fill("speech")
+    page.locator("#need").select_option("communication_and_interaction")
+    page.locator("#age").fill("9")
+    page.locator("form[action='/local-offer'] button").click()
+    assert "q=speech" in page.url and "need=communication_and_interaction" in page.url
+    results = page.locator("main .tas-item")
+    assert results.count() >= 1
+    first = results.first.inner_text()
+    assert "speech" in first.lower() or "lleferydd" in first.lower()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    assert_accessible(page)
+    if SCREENSHOTS:
+        save_screenshots(page, f"local-offer-results-{language}", desktop=True)
+    contact = results.first.locator("a[href^='mailto:']")
+    assert contact.count() == 1 and "@example.org" in contact.inner_text()
+    results.first.locator("h3 a").click()
+    assert page.locator("h1").count() == 1
+    assert_accessible(page)

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from . import i18n
 
@@ -35,6 +36,7 @@ def build_environment() -> Environment:
     env.globals["access_rows"] = access_rows
     env.filters["need_option"] = need_option
     env.filters["uk_mobile"] = uk_mobile
+    env.globals["mailto"] = mailto
     env.globals["new_key"] = lambda: uuid.uuid4().hex
     env.filters["urlquote"] = lambda value: quote(str(value), safe="")
     return env
@@ -126,3 +128,11 @@ def uk_mobile(number: str | None) -> str:
         national = "0" + number[3:]
         return f"{national[:5]} {national[5:]}"
     return number
+
+
+def mailto(address: str | None) -> Markup:
+    """A link that opens the person's email app (GOV.UK link style; long addresses wrap on a phone)."""
+    if not address:
+        return Markup("")
+    safe = escape(address)
+    return Markup(f'<a class="govuk-link tas-break-word" href="mailto:{safe}">{safe}</a>')

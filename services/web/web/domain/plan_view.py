@@ -101,3 +101,7 @@ def changes_summary(version: dict[str, Any]) -> str:
         if text not in seen:
             seen.append(text)
     return ", ".join(seen)
+
+
+def areas_text(areas: list[str]) -> str:
+    return ", ".join(area_name(area) for area in areas)
