@@ -136,3 +136,24 @@ async def test_sign_out_needs_the_csrf_token_and_ends_the_session(web):
     assert done.status_code == 303 and done.headers["location"] == "/family/signed-out"
     assert (await store.load(current.cookie_value)).session is None
     assert 'tas_session=""' in done.headers["set-cookie"] or "max-age=0" in done.headers["set-cookie"].lower()
+
+
+async def test_sessions_unused_for_longer_than_the_idle_timeout_are_purged(web):
+    app, _client = web
+    store = app.state.sessions
+    old = await store.create({"token": "t"})
+    fresh = await store.create({})
+    assert await store.purge(now=utcnow() + timedelta(minutes=31)) == 2
+    assert await store.purge() == 0
+    for gone in (old, fresh):
+        assert (await store.load(gone.cookie_value)).session is None
+
+
+async def test_an_api_that_cannot_be_reached_is_the_service_problem_page_and_nothing_is_lost(web):
+    _app, client = web  # caseload_url points at a closed port
+    page = await client.get("/family/sign-in")
+    csrf = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    response = await client.post("/family/sign-in", data={"csrf_token": csrf, "contact": "parent@example.org"})
+    assert response.status_code == 503
+    assert "Sorry, there is a problem with the service" in response.text
+    assert response.headers["cache-control"] == "no-store"
