@@ -46,11 +46,6 @@ async def test_kill_9_of_nats_referral_caseload_and_the_smtp_sink_mid_load_loses
     assert not [k.detail for k in result.kills if "aim missed" in k.detail]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 14 (notify's dispatcher leases) has not landed: a kill -9 of notify mid-send leaves the "
-    "claimed messages `sending` until the 300-s sweeper resends them. When this passes, remove this marker.",
-)
 async def test_kill_9_of_notify_mid_send_loses_and_doubles_nothing(chaos_system: BenchSystem) -> None:
     options = Options.short()
     options.targets = ("notify",)
