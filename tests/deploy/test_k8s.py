@@ -13,7 +13,9 @@ import pytest
 import yaml
 
 from tas_common import cli
+from tas_common.metrics_server import check_exposure
 
+from .routing import WEB
 from .test_compose import SERVICES, settings_fields
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,14 +123,32 @@ def test_each_service_reads_only_settings_it_has_and_its_own_database_secret(ser
         for e in container["env"]
         if "valueFrom" in e and e["name"] != "TAS_DATABASE_URL"
     }
-    for key, value in {**data, **secrets, "TAS_DATABASE_URL": url}.items():  # as the pod's environment
+    values = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    for key, value in {**data, **values, **secrets, "TAS_DATABASE_URL": url}.items():  # as the pod's environment
         monkeypatch.setenv(key, value)
     if secrets:  # placeholders left in are refused; the operator's real secrets are accepted
         with pytest.raises(ValueError, match="placeholder"):
             cls()
         for key in secrets:  # GOV.UK Notify keys are `<name>-<service id>-<secret id>`
             monkeypatch.setenv(key, f"tas_live-{uuid.uuid4()}-{uuid.uuid4()}")
-    cls()
+    settings = cls()
+    if service != WEB:  # the API services' app refuses open metrics in prod (web serves none)
+        check_exposure(settings)
+
+
+@pytest.mark.parametrize("service", [s for s in SERVICES if s != WEB])
+def test_each_api_is_scraped_on_its_own_metrics_port_which_its_service_does_not_expose(service):
+    """Issue 12.5: Prometheus finds the pods by annotation and scrapes the metrics port; the Service (and so the
+    Ingress) offers only http, where a prod app serves no /metrics."""
+    deployment = of_kind("Deployment")[service]
+    pod = deployment["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    annotations = pod["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/path"] == "/metrics"
+    assert annotations["prometheus.io/port"] == env["TAS_METRICS_PORT"] == str(ports["metrics"]) != str(ports["http"])
+    assert [p["targetPort"] for p in of_kind("Service")[service]["spec"]["ports"]] == ["http"]
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .access import public
@@ -18,6 +18,7 @@ from .consumer import ConsumerSpec
 from .errors import install_problem_handlers, problem
 from .logging import configure_logging
 from .metrics import REQUEST_SECONDS
+from .metrics_server import MetricsServer, check_exposure, metrics_router, render_latest
 from .openapi import install_openapi, operation_id
 from .runtime import ServiceRuntime, Worker
 from .settings import CommonSettings
@@ -178,12 +179,6 @@ def health_router() -> APIRouter:
         body = {"status": "ready" if all(checks.values()) else "not ready", "checks": checks}
         return JSONResponse(body, status_code=200 if all(checks.values()) else 503)
 
-    @router.get("/metrics", dependencies=[Depends(public)], response_class=Response)
-    async def metrics(request: Request) -> Response:
-        runtime: ServiceRuntime = request.app.state.runtime
-        await runtime.refresh_gauges()
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
     return router
 
 
@@ -199,17 +194,37 @@ def create_service_app(
     path_body_limits: Mapping[str, int] | None = None,
     request_examples: Mapping[str, Any] | None = None,
 ) -> FastAPI:
-    """`request_examples`: operationId → an example request body for the OpenAPI document."""
+    """`request_examples`: operationId → an example request body for the OpenAPI document. In prod the API docs
+    (/docs, /redoc, /openapi.json) are off, and /metrics is on its own port or behind a token (metrics_server.py)."""
+    check_exposure(settings)
     if configure_logs:
         configure_logging(settings.service_name)
     runtime = ServiceRuntime(settings, consumers=consumers, workers=workers)
+
+    async def render_metrics() -> bytes:
+        return await render_latest(runtime.refresh_gauges)
+
+    metrics_server = (
+        MetricsServer(
+            host=settings.metrics_host,
+            port=settings.metrics_port,
+            render=render_metrics,
+            token=settings.metrics_token,
+        )
+        if settings.metrics_port is not None
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         try:
+            if metrics_server is not None:
+                await metrics_server.start()
             yield
         finally:
+            if metrics_server is not None:
+                await metrics_server.stop()
             await runtime.stop()
 
     # FastAPI's native OpenTelemetry hooks ask the global providers on every request (an os.environ read each,
@@ -221,6 +236,7 @@ def create_service_app(
         lifespan=lifespan,
         telemetry={"tracing": False, "metrics": False, "logs": False},
         generate_unique_id_function=operation_id,
+        **({"docs_url": None, "redoc_url": None, "openapi_url": None} if settings.env == "prod" else {}),
     )
     app.state.runtime = runtime
     app.state.settings = settings
@@ -234,6 +250,8 @@ def create_service_app(
     )
     app.add_middleware(TraceContextMiddleware)  # outermost: rejected requests are traced too
     app.include_router(health_router())
+    if metrics_server is None:
+        app.include_router(metrics_router(render_metrics, settings.metrics_token))
     for router in routers:
         app.include_router(router)
     install_openapi(app, examples=request_examples)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev"}
@@ -39,6 +39,14 @@ class CommonSettings(BaseSettings):
     """While NATS (or a consumer, the relay) keeps failing: one line when it starts, then a summary this often."""
 
     public_base_url: str = "http://127.0.0.1:8002"
+
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """Serve /metrics on this port, a listener of its own, instead of the API port (TAS_METRICS_PORT): for the
+    Prometheus scrape inside the cluster, never through the public host. In prod this or a token is required."""
+    metrics_host: str = "0.0.0.0"
+    """The address the metrics port listens on."""
+    metrics_token: str | None = None
+    """When set, a scrape of /metrics (on either port) needs `Authorization: Bearer <token>` (TAS_METRICS_TOKEN)."""
 
     @model_validator(mode="after")
     def _refuse_dev_shortcuts_in_production(self) -> CommonSettings:
