@@ -1,17 +1,16 @@
-"""Shared fixtures: a real nats-server per test, a dev token issuer, an SMTP sink, and the three services
-running in-process on temporary SQLite databases (or, with TAS_TEST_DATABASE=postgresql, on fresh PostgreSQL
-databases on the TAS_TEST_PG_URL server). Nothing here touches the dev ports or var/."""
+"""Shared fixtures: a real NATS per test (an account of its own on the session's nats-server), a dev token
+issuer, an SMTP sink, and the three services running in-process on temporary SQLite databases (or, with
+TAS_TEST_DATABASE=postgresql, on fresh PostgreSQL databases on the TAS_TEST_PG_URL server), each a copy of a
+template migrated once per session (tests/databases.py). Nothing here touches the dev ports or var/."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib
 import os
-import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -23,97 +22,43 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tas_common.auth import DevIssuer
-from tas_common.migrations import upgrade
-from tas_dev.testing import NatsServer, free_port
+from tas_dev.testing import NatsAccount, NatsAccountPool, NatsServer, free_port
+
+from .databases import (
+    ON_POSTGRES,
+    drop_database,
+    drop_templates,
+    drop_test_databases,
+    fresh_database_url,
+    migrate,
+    migrations_dir,
+    sqlite_url,
+)
+from .settle import settled
+
+__all__ = [  # what the other conftest files and tests import from here
+    "ON_POSTGRES",
+    "SERVICES",
+    "System",
+    "drop_database",
+    "eventually",
+    "fresh_database_url",
+    "migrate",
+    "migrations_dir",
+    "service_settings",
+    "settled",
+    "sqlite_url",
+]
 
 SERVICES = ("referral", "caseload", "notify")
 T = TypeVar("T")
-
-
-def migrations_dir(service: str) -> Path:
-    return Path(importlib.import_module(service).__file__).parent / "db" / "migrations"  # type: ignore[arg-type]
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite+aiosqlite:///{path}"
-
-
-# --- the database under test: SQLite by default, PostgreSQL with TAS_TEST_DATABASE=postgresql ------------------
-
-ON_POSTGRES = os.environ.get("TAS_TEST_DATABASE", "sqlite").lower() in ("postgresql", "postgres", "pg")
-_pg_created: dict[tuple[str, str], str] = {}
-_pg_long_lived: dict[tuple[str, str], str] = {}
-
-
-def _pg_admin(statement: str) -> None:
-    """Run one statement on the server's maintenance database (from a thread: callers may be inside a loop)."""
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    url = os.environ.get("TAS_TEST_PG_URL")
-    if not url:
-        raise RuntimeError("TAS_TEST_DATABASE=postgresql needs TAS_TEST_PG_URL (see .ci/with-postgres.sh)")
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    failure: list[BaseException] = []
-
-    async def run() -> None:
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    def target() -> None:
-        try:
-            asyncio.run(run())
-        except BaseException as exc:
-            failure.append(exc)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
-
-
-def fresh_database_url(name: str, tmp_path: Path, *, per_test: bool = True) -> str:
-    """An empty database for this test: `<tmp_path>/<name>.db`, or on PostgreSQL a new `test_<uuid>` database
-    (dropped after the test). The same name in the same test gives the same database, as a file path would.
-    A module-scoped fixture passes `per_test=False` and drops it itself with `drop_database`."""
-    if not ON_POSTGRES:
-        return sqlite_url(tmp_path / f"{name}.db")
-    from sqlalchemy.engine import make_url
-
-    key = (str(tmp_path), name)
-    created = _pg_created if per_test else _pg_long_lived
-    if key not in created:
-        database = f"test_{uuid.uuid4().hex}"
-        _pg_admin(f'CREATE DATABASE "{database}"')
-        created[key] = database
-    url = make_url(os.environ["TAS_TEST_PG_URL"]).set(database=created[key])
-    return url.render_as_string(hide_password=False)
-
-
-def drop_database(url: str) -> None:
-    """Drop a database made with `per_test=False` (SQLite files go with their temporary directory)."""
-    if not ON_POSTGRES:
-        return
-    from sqlalchemy.engine import make_url
-
-    database = make_url(url).database
-    for key, name in list(_pg_long_lived.items()):
-        if name == database:
-            del _pg_long_lived[key]
-    _pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 @pytest.fixture(autouse=True)
 def _drop_test_databases() -> Iterator[None]:
     """Set up before (so torn down after) every other fixture of a test: drops its PostgreSQL databases."""
     yield
-    while _pg_created:
-        _, database = _pg_created.popitem()
-        _pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    drop_test_databases()
 
 
 @pytest.fixture
@@ -136,11 +81,45 @@ async def eventually(
         await asyncio.sleep(interval)
 
 
+# --- NATS: one nats-server per session, one account (own subjects and streams) per test ------------------------
+
+Nats = NatsServer | NatsAccount
+
+
+@pytest.fixture(scope="session")
+def nats_accounts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsAccountPool]:
+    """The session's shared nats-server, started on first use, with a pool of accounts."""
+    pool = NatsAccountPool(tmp_path_factory.mktemp("nats-shared")).start()
+    yield pool
+    pool.stop()
+
+
+@contextmanager
+def nats_for(request: pytest.FixtureRequest, workdir: Path, *, own: bool = False) -> Iterator[Nats]:
+    """A NATS to oneself: an account on the session's shared server (its own subjects and JetStream streams,
+    deleted afterwards), or with `own=True` or `@pytest.mark.own_nats` a nats-server of one's own, which the
+    holder may stop and restart. Module-scoped fixtures use it too."""
+    if not own and request.node.get_closest_marker("own_nats") is None:
+        pool: NatsAccountPool = request.getfixturevalue("nats_accounts")
+        account = pool.lease()
+        if account is not None:
+            try:
+                yield account
+            finally:
+                pool.release(account)
+            return
+    server = NatsServer(workdir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def nats(tmp_path: Path) -> Iterator[NatsServer]:
-    server = NatsServer(tmp_path / "nats").start()
-    yield server
-    server.stop()
+def nats(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Nats]:
+    """This test's NATS (see `nats_for`): `.url` to connect; `.stop()`/`.start()` need `@pytest.mark.own_nats`."""
+    with nats_for(request, tmp_path / "nats") as server:
+        yield server
 
 
 @pytest.fixture
@@ -231,7 +210,7 @@ def service_settings(service: str, tmp_path: Path, nats_url: str, **overrides: A
 @dataclass
 class System:
     tmp: Path
-    nats: NatsServer
+    nats: Nats
     smtp: SmtpSink
     apps: dict[str, Any]
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
@@ -251,16 +230,18 @@ class System:
     def runtime(self, service: str) -> Any:
         return self.apps[service].state.runtime
 
-
-async def migrate(service: str, url: str) -> None:
-    await asyncio.to_thread(upgrade, migrations_dir(service), url)
+    async def settled(self, timeout: float = 15.0) -> None:
+        """Wait until nothing is in flight in the three services (tests/settle.py): what a test checks did not
+        happen, after this, will not."""
+        await settled([self.runtime(service) for service in self.apps], timeout=timeout)
 
 
 @pytest.fixture
 async def system(
-    tmp_path: Path, nats: NatsServer, smtp: SmtpSink, issuer: DevIssuer, request: pytest.FixtureRequest
+    tmp_path: Path, nats: Nats, smtp: SmtpSink, issuer: DevIssuer, request: pytest.FixtureRequest
 ) -> AsyncIterator[System]:
-    """The three services in-process against real SQLite files, a real nats-server and a real SMTP sink.
+    """The three services in-process against real SQLite files (copies of migrated templates), a real
+    nats-server (an account of the test's own on the shared one, see `nats_for`) and a real SMTP sink.
     A test may set per-service settings overrides with `@pytest.mark.settings(notify={...})`."""
     marker = request.node.get_closest_marker("settings")
     overrides: dict[str, dict[str, Any]] = marker.kwargs if marker else {}
@@ -282,16 +263,44 @@ async def system(
         await migrate(service, settings.database_url)
         apps[service] = importlib.import_module(f"{service}.main").create_app(settings)
     system = System(tmp=tmp_path, nats=nats, smtp=smtp, apps=apps)
-    async with AsyncExitStack() as stack:
-        for service, app in apps.items():
-            await stack.enter_async_context(app.router.lifespan_context(app))
-            system.clients[service] = await stack.enter_async_context(
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{service}")
-            )
+    async with running(apps) as clients:
+        system.clients.update(clients)
         for service in SERVICES:
             await asyncio.wait_for(system.runtime(service).bus_ready.wait(), timeout=10)
         yield system
 
 
+@asynccontextmanager
+async def running(apps: dict[str, Any]) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
+    """Start the apps' lifespans in order and give an in-process client for each; afterwards stop them all at
+    once (each drains on its own: stopping them one after the other only adds up their waits)."""
+    lifespans: list[Any] = []
+    try:
+        async with AsyncExitStack() as stack:
+            clients = {}
+            for service, app in apps.items():
+                lifespan = app.router.lifespan_context(app)
+                await lifespan.__aenter__()
+                lifespans.append(lifespan)
+                clients[service] = await stack.enter_async_context(
+                    httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{service}")
+                )
+            yield clients
+    finally:
+        outcomes = await asyncio.gather(
+            *(lifespan.__aexit__(None, None, None) for lifespan in lifespans), return_exceptions=True
+        )
+        failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+        if failures:
+            raise failures[0]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "settings(**per_service): override settings of the `system` fixture")
+    config.addinivalue_line(
+        "markers", "own_nats: the test gets a nats-server of its own (it stops or restarts it), not a shared account"
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    drop_templates()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -21,9 +21,20 @@ from sqlalchemy import func, select
 
 from tas_common.auth import DevIssuer
 from tas_common.tables import audit_log
-from tas_dev.testing import NatsServer, concern_body, free_port
+from tas_dev.testing import concern_body, free_port
 
-from ..conftest import SERVICES, _Collect, drop_database, eventually, fresh_database_url, migrate, service_settings
+from ..conftest import (
+    SERVICES,
+    Nats,
+    _Collect,
+    drop_database,
+    eventually,
+    fresh_database_url,
+    migrate,
+    nats_for,
+    running,
+    service_settings,
+)
 
 IN_SCHOOL, OTHER_SCHOOL, OUT_SCHOOL = "100000", "100001", "200000"  # LA 999, 999, 998
 SALT, OUT_EP = "999-salt", "998-educational-psychology"
@@ -134,9 +145,15 @@ async def _raise(world: World, serial: int, school: str, headers: dict[str, str]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+async def world(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> AsyncIterator[World]:
     tmp: Path = tmp_path_factory.mktemp("access")
-    nats = NatsServer(tmp / "nats").start()
+    with nats_for(request, tmp / "nats") as nats:
+        async with _world(tmp, nats) as built:
+            yield built
+
+
+@asynccontextmanager
+async def _world(tmp: Path, nats: Nats) -> AsyncIterator[World]:
     issuer = DevIssuer(tmp / "dev-issuer").ensure()
     handler = _Collect()
     smtp = Controller(handler, hostname="127.0.0.1", port=free_port())
@@ -158,19 +175,12 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         await migrate(service, settings.database_url)
         apps[service] = importlib.import_module(f"{service}.main").create_app(settings)
     try:
-        async with AsyncExitStack() as stack:
-            clients = {}
-            for service, app in apps.items():
-                await stack.enter_async_context(app.router.lifespan_context(app))
-                clients[service] = await stack.enter_async_context(
-                    httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{service}")
-                )
+        async with running(apps) as clients:
             world = World(tmp=tmp, issuer=issuer, apps=apps, clients=clients)
             await _seed(world)
             yield world
     finally:
         smtp.stop()
-        nats.stop()
         for app in apps.values():
             drop_database(app.state.settings.database_url)
 

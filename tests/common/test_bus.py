@@ -115,6 +115,7 @@ async def test_relay_publishes_with_msg_id_marks_sent_after_puback_and_reports_l
     assert (await js.stream_info("TAS")).state.messages == 3
 
 
+@pytest.mark.own_nats
 async def test_relay_keeps_retrying_while_nats_is_down_and_publishes_after_restart(db, nats):
     nc = await nats_connect(nats.url)
     js = nc.jetstream()
@@ -124,10 +125,13 @@ async def test_relay_keeps_retrying_while_nats_is_down_and_publishes_after_resta
     nats.stop()
     await write_events(db, [child_registered(1)])
     relay.wake()
-    await asyncio.sleep(1.0)
+
+    async def attempted() -> bool:
+        async with db.reader() as session:
+            return (await session.execute(select(outbox.c.attempts))).scalar_one() >= 1
+
+    await eventually(attempted, what="the relay to try to publish while NATS is down")
     assert await pending(db) == 1  # not marked sent without a PubAck
-    async with db.reader() as session:
-        assert (await session.execute(select(outbox.c.attempts))).scalar_one() >= 1
     nats.start()
     await eventually(lambda: _zero(pending(db)), timeout=15, what="the relay to publish after NATS restarts")
     assert (await js.stream_info("TAS")).state.messages == 1

@@ -252,7 +252,7 @@ async def test_a_dead_letter_is_listed_and_replayed_once_its_cause_is_fixed(syst
     assert [n["recipient"] for n in notes] == ["parent43@example.org"]
     # replaying the same dead letter again publishes nothing new (same Nats-Msg-Id), so nothing is sent twice
     assert await asyncio.to_thread(cli.main, ["deadletters", "--nats-url", url, "--replay", seq]) == 0
-    await asyncio.sleep(0.5)
+    await system.settled()
     assert len(system.smtp.messages) == 1
     assert await asyncio.to_thread(cli.main, ["deadletters", "--nats-url", url, "--replay", "999999"]) == 1
     assert "no message with sequence 999999" in capsys.readouterr().err

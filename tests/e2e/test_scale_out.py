@@ -21,7 +21,7 @@ from tas_common.metrics import OUTBOX_DUPLICATES
 from tas_common.tables import outbox, processed_event
 from tas_dev.testing import concern_body
 
-from ..conftest import ON_POSTGRES, SERVICES, eventually, migrate, service_settings
+from ..conftest import ON_POSTGRES, SERVICES, eventually, migrate, service_settings, settled
 
 pytestmark = pytest.mark.skipif(
     not ON_POSTGRES, reason="two replicas share one PostgreSQL database; SQLite is single-node"
@@ -114,7 +114,7 @@ async def test_two_replicas_of_each_service_handle_every_event_once_and_publish_
         return sum(unsent) == 0
 
     await eventually(outboxes_drained, timeout=30, what="every outbox row to be published")
-    await asyncio.sleep(1.0)  # give a duplicate delivery or a second send the chance to show itself
+    await settled(app.state.runtime for group in apps.values() for app in group)  # a duplicate would show by now
 
     # effects happened once: one child per concern, one notification per family, one email each
     caseload, notify, referral = apps["caseload"][0], apps["notify"][0], apps["referral"][0]

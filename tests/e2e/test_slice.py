@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from tas_dev.testing import concern_body
@@ -86,5 +85,5 @@ async def test_safeguarding_concern_never_notifies_the_family(system, token):
     family = {"parent3@example.org", "+447700900003"}
     # the LA front door's team inbox may be told of the automatic referral; the family never is
     assert [n for n in response.json()["items"] if n["recipient"] in family] == []
-    await asyncio.sleep(0.5)
+    await system.settled()
     assert not any(m["To"] in family for m in system.smtp.messages)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import pytest
 
 from tas_dev.testing import concern_body
 
@@ -33,7 +33,7 @@ async def test_same_concern_posted_twice_with_one_idempotency_key_has_one_effect
     children = await eventually(lambda: _child(system, body["child"]["upn"], senco), what="the child")
     assert len(children) == 1
     notes = await eventually(lambda: _delivered(system, children[0]["id"], senco), what="the notification")
-    await asyncio.sleep(0.5)  # give any duplicate a chance to show up
+    await system.settled()  # a duplicate would have shown up by now
     assert (
         len(
             (
@@ -67,6 +67,7 @@ async def test_a_second_concern_for_the_same_pupil_matches_the_child(system, tok
     assert len(await eventually(two_concerns_on_one_child, what="two concerns on one child")) == 1
 
 
+@pytest.mark.own_nats
 async def test_concern_posted_while_nats_is_down_arrives_after_restart(system, token):
     senco = token("senco", "school", school_urns=["100000"])
     system.nats.stop()

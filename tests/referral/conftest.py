@@ -7,6 +7,7 @@ import asyncio
 import importlib
 import json
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,9 @@ import pytest_asyncio
 from nats.js.api import DeliverPolicy
 
 from tas_common.auth import DevIssuer
-from tas_dev.testing import NatsServer, concern_body
+from tas_dev.testing import concern_body
 
-from ..conftest import drop_database, fresh_database_url, migrate, service_settings
+from ..conftest import Nats, drop_database, fresh_database_url, migrate, nats_for, service_settings
 
 SCHOOL = "100000"
 OTHER_SCHOOL = "100001"
@@ -80,9 +81,17 @@ class Referral:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def referral_only(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Referral]:
+async def referral_only(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> AsyncIterator[Referral]:
     tmp: Path = tmp_path_factory.mktemp("referral")
-    server = NatsServer(tmp / "nats").start()
+    with nats_for(request, tmp / "nats") as server:
+        async with _referral_only(tmp, server) as built:
+            yield built
+
+
+@asynccontextmanager
+async def _referral_only(tmp: Path, server: Nats) -> AsyncIterator[Referral]:
     issuer = DevIssuer(tmp / "dev-issuer").ensure()
     settings = service_settings(
         "referral", tmp, server.url, database_url=fresh_database_url("referral", tmp, per_test=False)
@@ -97,7 +106,6 @@ async def referral_only(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
             await asyncio.wait_for(app.state.runtime.bus_ready.wait(), timeout=10)
             yield Referral(client=c, issuer=issuer, nats_url=server.url, app=app)
     finally:
-        server.stop()
         drop_database(settings.database_url)
 
 

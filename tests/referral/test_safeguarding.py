@@ -3,8 +3,6 @@ social care front door, and never produces a family notification anywhere (the w
 
 from __future__ import annotations
 
-import asyncio
-
 from tas_dev.testing import concern_body
 
 from ..conftest import eventually
@@ -54,7 +52,7 @@ async def test_safeguarding_concern_goes_to_dsl_and_front_door_and_never_to_the_
     family = {body["family_contacts"][0]["email"], "+447700900801"}
     items = (await eventually(notify_caught_up, what="notify to know the child")).json()["items"]
     assert [n for n in items if n["recipient"] in family] == []
-    await asyncio.sleep(0.5)  # the front door's team inbox may be told of the referral; the family never is
+    await system.settled()  # the front door's team inbox may be told of the referral; the family never is
     assert not any(m["To"] in family for m in system.smtp.messages)
     assert not (system.tmp / "sms-outbox.jsonl").exists()
 

@@ -38,6 +38,7 @@ class LiveSystem:
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _servers: list[uvicorn.Server] = field(default_factory=list)
+    _serving: list[asyncio.Task[None]] = field(default_factory=list)
     _urls: list[str] = field(default_factory=list)
 
     def url(self, service: str) -> str:
@@ -102,7 +103,7 @@ class LiveSystem:
                 uvicorn.Config(app, host="127.0.0.1", port=self.ports[service], log_level="warning", lifespan="on")
             )
             self._servers.append(server)
-            asyncio.get_running_loop().create_task(server.serve())
+            self._serving.append(asyncio.get_running_loop().create_task(server.serve()))
         async with httpx.AsyncClient(timeout=2.0, trust_env=False) as client:
             for service in self.ports:
                 for _ in range(400):
@@ -122,14 +123,9 @@ class LiveSystem:
             for server in self._servers:
                 server.should_exit = True
 
-            async def wait_stopped() -> None:
-                for _ in range(200):
-                    if all(not s.started or getattr(s, "_stopped", False) for s in self._servers):
-                        break
-                    await asyncio.sleep(0.05)
-                    if all(s.started is False for s in self._servers):
-                        break
-                await asyncio.sleep(0.5)
+            async def wait_stopped() -> None:  # each serve() returns once its app's lifespan has shut down
+                if self._serving:
+                    await asyncio.wait(self._serving, timeout=25)
 
             try:
                 self.run(wait_stopped(), timeout=30)
