@@ -102,22 +102,23 @@ def drop_test_databases() -> None:
 
 # --- migrated templates -------------------------------------------------------------------------------------
 
-_templates: dict[str, str] = {}
-"""service → a migrated SQLite file, or the name of a migrated PostgreSQL database, built once per session."""
+_templates: dict[tuple[str, str], str] = {}
+"""(backend, service) → a migrated SQLite file, or the name of a migrated PostgreSQL database, built once per
+session (a PostgreSQL run still migrates the odd SQLite file)."""
 _template_dir: Path | None = None
 _template_lock = threading.Lock()
 
 
-def _template(service: str) -> str:
+def _template(service: str, backend: str) -> str:
     global _template_dir
     with _template_lock:
-        if service in _templates:
-            return _templates[service]
-        if ON_POSTGRES:
+        if (backend, service) in _templates:
+            return _templates[backend, service]
+        if backend == "postgresql":
             database = f"tmpl_{service}_{uuid.uuid4().hex[:12]}"
             _pg_admin(f'CREATE DATABASE "{database}"')
             upgrade(migrations_dir(service), _pg_url(database))
-            _templates[service] = database
+            _templates[backend, service] = database
         else:
             _template_dir = _template_dir or Path(tempfile.mkdtemp(prefix="tas-test-templates-"))
             path = _template_dir / f"{service}.db"
@@ -125,8 +126,8 @@ def _template(service: str) -> str:
             with sqlite3.connect(path) as conn:  # one self-contained file: WAL folded in
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 conn.execute("PRAGMA journal_mode=DELETE")
-            _templates[service] = str(path)
-        return _templates[service]
+            _templates[backend, service] = str(path)
+        return _templates[backend, service]
 
 
 def _migrate_from_template(service: str, url: str) -> bool:
@@ -136,14 +137,14 @@ def _migrate_from_template(service: str, url: str) -> bool:
         target = Path(str(parsed.database))
         if not parsed.database or parsed.database == ":memory:" or (target.exists() and target.stat().st_size):
             return False
-        template = _template(service)
+        template = _template(service, "sqlite")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(template, target)
         return True
     database = str(parsed.database)
     if database not in _pg_untouched:
         return False
-    template = _template(service)
+    template = _template(service, "postgresql")
     _pg_admin(f'DROP DATABASE IF EXISTS "{database}"', f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
     _pg_untouched.discard(database)
     return True
@@ -162,9 +163,9 @@ async def migrate(service: str, url: str) -> None:
 
 def drop_templates() -> None:
     """At the end of the session."""
-    for service, template in list(_templates.items()):
-        if ON_POSTGRES:
+    for (backend, service), template in list(_templates.items()):
+        if backend == "postgresql":
             _pg_admin(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
-        del _templates[service]
+        del _templates[backend, service]
     if _template_dir is not None:
         shutil.rmtree(_template_dir, ignore_errors=True)
