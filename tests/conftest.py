@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -99,7 +100,7 @@ def nats_for(request: pytest.FixtureRequest, workdir: Path, *, own: bool = False
     """A NATS to oneself: an account on the session's shared server (its own subjects and JetStream streams,
     deleted afterwards), or with `own=True` or `@pytest.mark.own_nats` a nats-server of one's own, which the
     holder may stop and restart. Module-scoped fixtures use it too."""
-    if not own and request.node.get_closest_marker("own_nats") is None:
+    if not (own or _stops_nats(request)):
         pool: NatsAccountPool = request.getfixturevalue("nats_accounts")
         account = pool.lease()
         if account is not None:
@@ -113,6 +114,18 @@ def nats_for(request: pytest.FixtureRequest, workdir: Path, *, own: bool = False
         yield server
     finally:
         server.stop()
+
+
+def _stops_nats(request: pytest.FixtureRequest) -> bool:
+    """Marked `own_nats`, or (so that a test written before the shared server keeps working) a test whose own
+    code calls `nats.stop()`."""
+    if request.node.get_closest_marker("own_nats") is not None:
+        return True
+    function = getattr(request, "function", None)
+    try:
+        return function is not None and "nats.stop()" in inspect.getsource(function)
+    except (OSError, TypeError):
+        return False
 
 
 @pytest.fixture

@@ -259,6 +259,7 @@ async def test_a_reader_is_not_blocked_by_an_open_write_transaction(db):
     assert await pending(db) == 2
 
 
+@pytest.mark.own_nats
 async def test_a_dead_letter_that_cannot_be_published_is_retried_and_the_consumer_lives_on(db, js, nats):
     """Issue 12.15: NATS went down just as a message had its last delivery; publishing its dead letter failed and
     the exception ended the consumer's task for good. Now the dead letter is retried until it is stored."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from tas_common.outage import OutageLog
 
 from ..conftest import eventually
@@ -38,6 +40,7 @@ def test_an_outage_is_one_line_then_a_summary_per_period_then_one_line_when_it_e
     assert not outage.down
 
 
+@pytest.mark.own_nats
 async def test_while_nats_is_down_each_service_logs_it_once_and_once_when_it_is_back(system):
     runtimes = [system.runtime(service) for service in system.apps]
     records = Records()
