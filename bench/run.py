@@ -13,13 +13,14 @@ import time
 import traceback
 from pathlib import Path
 
-from . import e2e, intake, scale
+from . import e2e, intake, scale, web_plan
 from .report import Figure, Report
 
-BENCHMARKS = ("intake", "e2e", "scale", "mis")
-DEFAULT = ("intake", "e2e", "scale")
+BENCHMARKS = ("intake", "e2e", "scale", "mis", "web")
+DEFAULT = ("intake", "e2e", "scale", "web")
 """intake (+ memory of referral), e2e (MIS batch, end to end, memory of all three services), scale; `mis`
-runs the MIS batch (1,000 concerns) alone."""
+runs the MIS batch (1,000 concerns) alone; web: the family's plan page beside the API call it wraps, on the scale
+database."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
                     e2e.run(report, tmp=tmp / name, quick=args.quick, parts=("mis",), profile=args.profile)
                 elif name == "scale":
                     scale.run(report, tmp=tmp / name, quick=args.quick)
+                elif name == "web":
+                    web_plan.run(report, tmp=tmp / name, quick=args.quick)
             except Exception as exc:
                 traceback.print_exc()
                 failed.append(name)

@@ -157,3 +157,17 @@ async def test_an_api_that_cannot_be_reached_is_the_service_problem_page_and_not
     assert response.status_code == 503
     assert "Sorry, there is a problem with the service" in response.text
     assert response.headers["cache-control"] == "no-store"
+
+
+async def test_a_request_that_changes_nothing_moves_the_idle_clock_at_most_once_a_minute(web):
+    app, _client = web
+    store = app.state.sessions
+    created = await store.create({"token": "t"})
+    first = (await store.load(created.cookie_value)).session
+    assert first is not None and not first.needs_saving(utcnow())  # just created: nothing to write
+    assert first.needs_saving(utcnow() + timedelta(seconds=61))  # a minute on: the clock moves
+    first.data["return_to"] = "/family"
+    assert first.needs_saving(utcnow())  # changed data is always written
+    await store.save(first)
+    again = (await store.load(created.cookie_value)).session
+    assert again is not None and again.data["return_to"] == "/family" and not again.needs_saving(utcnow())

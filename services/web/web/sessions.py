@@ -17,6 +17,8 @@ from tas_common.db import Database, utcnow
 
 from .domain.models import web_session
 
+TOUCH_EVERY = timedelta(minutes=1)
+
 
 def _hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
@@ -29,6 +31,15 @@ class WebSession:
     data: dict[str, Any] = field(default_factory=dict)
     cookie_value: str | None = None
     """Set when the cookie must be (re)sent: a new or rotated session."""
+    last_seen_at: datetime | None = None
+    saved_data: str = ""
+    """The data as stored: a request that changed nothing writes only to move the idle clock on, at most once a
+    minute (each write is an fsync)."""
+
+    def needs_saving(self, now: datetime) -> bool:
+        if json.dumps(self.data, sort_keys=True) != self.saved_data:
+            return True
+        return self.last_seen_at is None or now - self.last_seen_at >= TOUCH_EVERY
 
     @property
     def token(self) -> str | None:
@@ -72,7 +83,16 @@ class SessionStore:
         if now - last_seen > self.idle:
             await self.destroy(id_hash)
             return Loaded(None, expired=bool(json.loads(row.data).get("token")))
-        return Loaded(WebSession(id_hash=id_hash, csrf=row.csrf, data=json.loads(row.data)))
+        data = json.loads(row.data)
+        return Loaded(
+            WebSession(
+                id_hash=id_hash,
+                csrf=row.csrf,
+                data=data,
+                last_seen_at=last_seen,
+                saved_data=json.dumps(data, sort_keys=True),
+            )
+        )
 
     async def create(self, data: dict[str, Any] | None = None) -> WebSession:
         value = secrets.token_urlsafe(32)
@@ -94,11 +114,15 @@ class SessionStore:
 
     async def save(self, current: WebSession) -> None:
         """Store the data and mark the session used now (the idle clock restarts)."""
+        now = utcnow()
+        if not current.needs_saving(now):
+            return
+        current.last_seen_at, current.saved_data = now, json.dumps(current.data, sort_keys=True)
         async with self.db.transaction() as session:
             await session.execute(
                 update(web_session)
                 .where(web_session.c.id_hash == current.id_hash)
-                .values(data=json.dumps(current.data), last_seen_at=utcnow())
+                .values(data=json.dumps(current.data), last_seen_at=now)
             )
 
     async def rotate(self, current: WebSession, data: dict[str, Any]) -> WebSession:

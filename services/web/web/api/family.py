@@ -95,9 +95,12 @@ async def _render_plan(
     errors: FormErrors | None = None,
     drafts: dict[str, str] | None = None,
 ) -> Response:
-    child = await _child(caseload, session, child_id)
-    shown, versions = await _published(caseload, session, child_id, version)
-    comments = await _comments(caseload, session, child_id) if shown else None
+    # one round of calls in parallel (each API checks the person on its own), then the version itself
+    child, (shown, versions), comments = await asyncio.gather(
+        _child(caseload, session, child_id),
+        _published(caseload, session, child_id, version),
+        _comments(caseload, session, child_id),
+    )
     errors = errors or FormErrors()
     return render(
         request,
