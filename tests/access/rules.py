@@ -232,7 +232,9 @@ CASELOAD: dict[str, Rule] = {
         "practitioners with a relationship", ok=S(201, CASE), body=_family_member
     ),
     "PATCH /v1/children/{child_id}/family/{member_id}": Rule(
-        "practitioners with a relationship, the family", ok=S(200, CASE_FAM), body=lambda i, a: {"language": "en"}
+        "practitioners with a relationship, the family",
+        ok=S(200, CASE_FAM),
+        body=lambda i, a: {"relationship": "parent"},
     ),
     "GET /v1/children/{child_id}/team": Rule("practitioners with a relationship", ok=S(200, CASE)),
     "POST /v1/children/{child_id}/team": Rule(

@@ -93,17 +93,12 @@ async def _ref_merge_contact(
         existing = (
             await session.exec(orm_select(FamilyMember).where(FamilyMember.child_id == child_id, or_(*conditions)))
         ).first()
-    if existing is not None:
-        changed = (existing.preferred_channel, existing.language, existing.parental_responsibility) != (
-            contact.preferred_channel,
-            contact.language,
-            contact.parental_responsibility,
-        )
-        existing.preferred_channel, existing.language = contact.preferred_channel, contact.language
+    if existing is not None:  # its preferred channel and language are notify's: a later intake leaves them
+        before = (existing.parental_responsibility, existing.mobile, existing.email)
         existing.parental_responsibility = contact.parental_responsibility
         existing.mobile, existing.email = contact.mobile or existing.mobile, contact.email or existing.email
         session.add(existing)
-        return existing, changed
+        return existing, before != (existing.parental_responsibility, existing.mobile, existing.email)
     member = FamilyMember(
         child_id=child_id,
         name=contact.name,
@@ -290,7 +285,8 @@ def scenario() -> list[ConcernRaisedV1]:
                 ),
             ],
         ),
-        # the same child by UPN: one contact unchanged, one whose preferences changed, one new (email only)
+        # the same child by UPN: one contact unchanged, one now with parental responsibility (its new preferences
+        # at intake are not applied: notify owns them), one new (email only)
         concern(
             2,
             identity(upn[1], nhs[1]),
@@ -309,7 +305,7 @@ def scenario() -> list[ConcernRaisedV1]:
             safeguarding=True,
             areas=[],
         ),
-        # another UPN, the same NHS number: the same child
+        # another UPN, the same NHS number: the same child (a new language at intake: notify owns it, no change)
         concern(
             3, identity(upn[2], nhs[1]), [contact("c6", email="parent1@example.org", mobile=MOBILE_A, language="pl")]
         ),
@@ -507,6 +503,6 @@ async def test_core_register_concern_and_notifications_match_the_orm_reference(t
     assert len(reference["family_member"]) == 6
     assert sum(1 for e in reference["chronology"] if e["kind"].startswith("notification_")) == 2
     traced = [e for e in reference["events"] if e["headers"]]
-    assert len(traced) == 18 and all(e["headers"]["traceparent"] == e["traceparent"] for e in traced)
+    assert len(traced) == 17 and all(e["headers"]["traceparent"] == e["traceparent"] for e in traced)
     for table in ("child", "family_member", "plan", "chronology", "audit", "events"):
         assert candidate[table] == reference[table], table

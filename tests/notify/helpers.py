@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, select
 
 from notify.domain import replicas
 from notify.domain.models import Notification
-from tas_common.db import Database, utcnow
+from tas_common.db import Database
 from tas_common.events.schemas import FamilyContactChangedV1
 from tas_common.tables import outbox
 
@@ -30,7 +30,6 @@ async def add_contact(
     email: str | None = "parent@example.org",
     pr: bool = True,
     opted_out: bool = False,
-    at: datetime | None = None,
 ) -> str:
     contact_id = contact_id or new_id()
     async with db.transaction() as session:
@@ -47,7 +46,6 @@ async def add_contact(
                 language=language,
                 opted_out=opted_out,
             ),
-            event_time=at or utcnow(),
         )
     return contact_id
 
@@ -63,3 +61,12 @@ async def rows(db: Database, **where: Any) -> list[Notification]:
 async def outbox_types(db: Database) -> list[str]:
     async with db.reader() as session:
         return [r.event_type for r in (await session.execute(select(outbox.c.event_type).order_by(outbox.c.seq)))]
+
+
+async def outbox_events(db: Database, event_type: str) -> list[dict[str, Any]]:
+    """The payloads of the events of `event_type` written to the outbox, in order."""
+    async with db.reader() as session:
+        rows = await session.execute(
+            select(outbox.c.payload).where(outbox.c.event_type == event_type).order_by(outbox.c.seq)
+        )
+        return [json.loads(r.payload)["data"] for r in rows]

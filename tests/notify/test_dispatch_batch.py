@@ -166,17 +166,16 @@ async def test_suppression_reasons_match_one_at_a_time_lookups(db):
     }
 
 
-async def test_contact_replica_update_replaces_details_and_keeps_a_newer_local_opt_out(db):
+async def test_contact_replica_update_replaces_details_and_keeps_the_contacts_opt_out(db):
     child, contact = new_id(), new_id()
     await add_contact(db, child_id=child, contact_id=contact, email="old@example.org", mobile="07700 900111")
     async with db.transaction() as session:
         row = await session.get(models.Contact, contact)
-        row.opted_out, row.preferences_set_at = True, datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+        row.opted_out = True
         session.add(row)
-    async with db.transaction() as session:  # an older caseload event: details change, the opt-out stays
+    async with db.transaction() as session:  # a later caseload event: details change, the opt-out stays
         await replicas.upsert_contact(
             session,
-            event_time=datetime(2026, 6, 10, 11, 0, tzinfo=UTC),
             change=FamilyContactChangedV1(
                 child_id=child,
                 contact_id=contact,

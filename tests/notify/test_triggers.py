@@ -271,10 +271,10 @@ async def test_new_referral_tells_the_receiving_teams_inbox_marked_urgent(db, ma
     assert plain.subject == "New request for support" and "urgent" not in plain.body
 
 
-async def test_suppressed_address_gets_a_permanent_failure_not_a_message(db, make_settings):
+async def test_a_suppressed_channel_falls_back_to_the_contacts_other_channel(db, make_settings):
     settings = make_settings()
     child = new_id()
-    await add_contact(db, child_id=child, email="bounced@example.org")
+    await add_contact(db, child_id=child, channel="email", email="bounced@example.org", mobile="07700 900125")
     async with db.transaction() as session:
         await recipients.suppress(
             session, channel="email", address="bounced@example.org", reason="hard-bounce", source="test"
@@ -289,8 +289,34 @@ async def test_suppressed_address_gets_a_permanent_failure_not_a_message(db, mak
         now=NOON,
     )
     (n,) = await rows(db)
-    assert (n.status, n.failure_reason) == ("permanent-failure", "suppressed: hard-bounce")
-    assert await outbox_types(db) == ["tas.notify.notification.failed.v1"]
+    assert (n.status, n.channel, n.recipient) == ("created", "sms", "+447700900125")
+
+
+async def test_suppressed_address_gets_a_permanent_failure_not_a_message(db, make_settings):
+    settings = make_settings()
+    child = new_id()
+    await add_contact(db, child_id=child, email="bounced@example.org", mobile=None)
+    async with db.transaction() as session:
+        await recipients.suppress(
+            session, channel="email", address="bounced@example.org", reason="hard-bounce", source="test"
+        )
+    await run(
+        db,
+        triggers.referral_outcome,
+        settings=settings,
+        kind="accepted",
+        referral=accepted(child),
+        event_id=new_id(),
+        now=NOON,
+    )
+    (n,) = await rows(db)
+    assert (n.status, n.failure_reason) == ("permanent-failure", "suppressed: email: hard-bounce; no sms address")
+    assert n.recipient == "bounced@example.org"
+    # the only contact cannot be reached at all: the school is told (through caseload)
+    assert await outbox_types(db) == [
+        "tas.notify.notification.failed.v1",
+        "tas.notify.family.reachability_changed.v1",
+    ]
     async with db.transaction() as session:
         assert (
             await scheduling.claim_due(session, limit=10, dialect="sqlite", settings=settings, owner="t", now=NOON)
@@ -329,33 +355,15 @@ def test_recipient_normalisation():
         recipients.normalise("email", "ann@@example")
 
 
-async def test_contact_replica_keeps_a_newer_local_preference(db, make_settings):
+async def test_the_contacts_own_preferences_are_notifys_and_caseload_events_change_only_details(db, make_settings):
     child = new_id()
-    contact = await add_contact(db, child_id=child, channel="sms", language="en")
+    contact = await add_contact(db, child_id=child, channel="sms", language="en")  # the first event seeds them
     async with db.transaction() as session:
         row = await session.get(models.Contact, contact)
-        row.preferred_channel, row.language = "email", "cy"
-        row.preferences_set_at = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+        row.preferred_channel, row.language = "email", "cy"  # the contact's own choice, here
         session.add(row)
-    await add_contact(
-        db,
-        child_id=child,
-        contact_id=contact,
-        channel="sms",
-        language="en",
-        at=datetime(2026, 6, 10, 11, 0, tzinfo=UTC),
-    )
+    # a later caseload event (a practitioner edited the mobile) carries caseload's old preferences
+    await add_contact(db, child_id=child, contact_id=contact, channel="sms", language="en", mobile="07700 900124")
     async with db.reader() as session:
         row = await session.get(models.Contact, contact)
-    assert (row.preferred_channel, row.language) == ("email", "cy")
-    await add_contact(
-        db,
-        child_id=child,
-        contact_id=contact,
-        channel="sms",
-        language="en",
-        at=datetime(2026, 6, 10, 13, 0, tzinfo=UTC),
-    )
-    async with db.reader() as session:
-        row = await session.get(models.Contact, contact)
-    assert (row.preferred_channel, row.language) == ("sms", "en")
+    assert (row.preferred_channel, row.language, row.mobile) == ("email", "cy", "+447700900124")

@@ -18,7 +18,7 @@ EXAMPLES: dict[str, Any] = {
         "preferred_channel": "sms",
         "language": "en",
     },
-    "update_family_member": {"mobile": "07700 900003", "preferred_channel": "sms"},
+    "update_family_member": {"mobile": "07700 900003"},
     "add_team_member": {
         "sub": "slt-1",
         "name": "Priya Example",

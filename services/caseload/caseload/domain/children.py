@@ -73,8 +73,6 @@ _UPDATE_MEMBER = (
     update(_family)
     .where(_family.c.id == bindparam("member_id"))
     .values(
-        preferred_channel=bindparam("preferred_channel"),
-        language=bindparam("language"),
         parental_responsibility=bindparam("parental_responsibility"),
         mobile=bindparam("mobile"),
         email=bindparam("email"),
@@ -140,29 +138,19 @@ async def _merge_contact(
         None,
     )
     if existing is not None:
-        changed = (existing["preferred_channel"], existing["language"], existing["parental_responsibility"]) != (
-            contact.preferred_channel,
-            contact.language,
-            contact.parental_responsibility,
-        )
+        # a known member's preferred channel and language are notify's (the family's own): a later concern's
+        # intake does not change them
+        before = (existing["parental_responsibility"], existing["mobile"], existing["email"])
         existing.update(
-            preferred_channel=contact.preferred_channel,
-            language=contact.language,
             parental_responsibility=contact.parental_responsibility,
             mobile=contact.mobile or existing["mobile"],
             email=contact.email or existing["email"],
         )
         await session.execute(
             _UPDATE_MEMBER,
-            {
-                "member_id": existing["id"],
-                **{
-                    k: existing[k]
-                    for k in ("preferred_channel", "language", "parental_responsibility", "mobile", "email")
-                },
-            },
+            {"member_id": existing["id"], **{k: existing[k] for k in ("parental_responsibility", "mobile", "email")}},
         )
-        return existing, changed
+        return existing, before != (existing["parental_responsibility"], existing["mobile"], existing["email"])
     member = row_of(FamilyContactShape, contact, id=new_id(), child_id=child_id, opted_out=False)
     await session.execute(_INSERT_MEMBER, member)
     family.append(member)

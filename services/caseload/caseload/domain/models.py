@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Date, DateTime, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Index, Integer, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from tas_common.db import make_registry, utcnow
@@ -50,11 +50,25 @@ class Child(Table, ChildIdentity, table=True):
 
 
 class FamilyMember(Table, FamilyContactShape, table=True):
+    """A parent or carer. Caseload owns who they are and their addresses; their preferred channel, language,
+    opt-out and reachability are a replica of notify's, which owns them (tas.notify.contact.preferences_changed):
+    the school's intake seeds them, the family changes them in notify."""
+
     __tablename__ = "family_member"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     child_id: str = Field(foreign_key="child.id", index=True, max_length=36)
     opted_out: bool = False
+    suppressed: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, default=list, server_default="[]")
+    )
+    """Channels notify cannot use for them and why: [{"channel": "sms", "reason": "sms-stop"}, ...]."""
+    reachable: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, default=True, server_default="1"))
+    """False when notify has no channel left for them (opted out, or every address stopped, bounced or missing)."""
+    preferences_version: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, default=0, server_default="0")
+    )
+    """The `version` of the last preferences_changed applied: an older one is ignored."""
 
 
 class ChronologyEntry(Table, table=True):

@@ -110,22 +110,34 @@ def check_channel(channel: str, mobile: str | None, email: str | None) -> None:
 
 
 class FamilyMemberUpdate(Strict):
+    """Who the family member is and how to reach them. Their preferred channel, language and opting out are
+    theirs, changed in notify (`PATCH /v1/contacts/{id}/preferences`), which owns them: sent here they are an
+    unknown field (422)."""
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     relationship: str | None = Field(default=None, min_length=1, max_length=50)
     parental_responsibility: bool | None = None
     mobile: str | None = None
     email: str | None = Field(default=None, max_length=254)
-    preferred_channel: Channel | None = None
-    language: Language | None = None
-    opted_out: bool | None = None
 
     _m = field_validator("mobile")(classmethod(lambda cls, v: _mobile(v)))
     _e = field_validator("email")(classmethod(lambda cls, v: _email(v)))
 
 
+class ChannelBlockPublic(BaseModel):
+    channel: Channel
+    reason: str
+    """`opt-out`, `sms-stop` (replied STOP), `hard-bounce` (bounced), `complaint`."""
+
+
 class FamilyMemberPublic(FamilyContactShape):
+    """A family member. `preferred_channel`, `language`, `opted_out`, `suppressed` and `reachable` are what notify
+    (which owns them) last said: the family member's own choices and what the networks reported."""
+
     id: str
     opted_out: bool
+    suppressed: list[ChannelBlockPublic] = Field(default_factory=list)
+    reachable: bool = True
 
 
 # --- team ----------------------------------------------------------------------------------------------------

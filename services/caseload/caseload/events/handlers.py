@@ -11,6 +11,8 @@ from tas_common.consumer import ConsumerSpec, RetryLater
 from tas_common.events import CloudEvent
 from tas_common.events.schemas import (
     ConcernRaisedV1,
+    ContactPreferencesChangedV1,
+    FamilyReachabilityChangedV1,
     NotificationDeliveredV1,
     NotificationFailedV1,
     ReferralAcceptedV1,
@@ -23,7 +25,7 @@ from tas_common.events.schemas import (
 )
 
 from ..config import CaseloadSettings
-from ..domain import children, team
+from ..domain import children, family, team
 from ..domain.chronology import add_fact_once
 from ..domain.models import Child, ChronologyEntry
 
@@ -205,6 +207,18 @@ async def on_notification_failed(session: AsyncSession, event: CloudEvent) -> No
     )
 
 
+async def on_contact_preferences_changed(session: AsyncSession, event: CloudEvent) -> None:
+    await family.apply_preferences(
+        session, change=ContactPreferencesChangedV1.model_validate(event.data), event_id=event.id
+    )
+
+
+async def on_family_reachability_changed(session: AsyncSession, event: CloudEvent) -> None:
+    await family.family_reachability(
+        session, change=FamilyReachabilityChangedV1.model_validate(event.data), event_id=event.id
+    )
+
+
 HANDLERS = {
     ConcernRaisedV1.subject: on_concern_raised,
     ReferralSubmittedV1.subject: on_referral_submitted,
@@ -215,6 +229,8 @@ HANDLERS = {
     ReferralCompletedV1.subject: on_referral_completed,
     NotificationDeliveredV1.subject: on_notification_delivered,
     NotificationFailedV1.subject: on_notification_failed,
+    ContactPreferencesChangedV1.subject: on_contact_preferences_changed,
+    FamilyReachabilityChangedV1.subject: on_family_reachability_changed,
 }
 
 

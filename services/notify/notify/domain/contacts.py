@@ -1,7 +1,7 @@
-"""Contacts' preferences (channel, language, opt-out). Caseload owns contact data; notify keeps a replica. A
-family member may change their own preferences here: the replica changes at once (and a later caseload event
-older than the change does not undo it), an opt-out goes on notify's suppression list, and
-`tas.notify.contact.preferences_changed` tells caseload, the owner, so that it can update its record."""
+"""Contacts' preferences (channel, language, opt-out), which notify owns (caseload owns who the contact is and
+their addresses). A family member changes their own here: an opt-out goes on notify's suppression list, opting
+back in lifts it (and a reply STOP) but never a bounce or complaint, and `tas.notify.contact.preferences_changed`
+tells caseload, which keeps a replica for practitioners to see (reach.contact_changed)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
 from tas_common.errors import InvalidInput, NotFound
-from tas_common.events import new_event
-from tas_common.events.schemas import ContactPreferencesChangedV1
-from tas_common.outbox import add_event
 
-from . import recipients
-from .models import SOURCE, Contact
+from . import reach, recipients
+from .models import Contact
 from .reading import can_read_child
 from .replicas import suppress_contact
 from .schemas import PreferencesPublic, PreferencesUpdate
@@ -37,22 +34,15 @@ async def _visible(session: AsyncSession, *, principal: Principal, contact_id: s
 
 
 async def _public(session: AsyncSession, contact: Contact) -> PreferencesPublic:
-    reasons = []
-    for channel, raw in (("sms", contact.mobile), ("email", contact.email)):
-        if raw:
-            try:
-                row = await recipients.suppressed(session, channel=channel, address=recipients.normalise(channel, raw))
-            except recipients.InvalidRecipient:
-                continue
-            if row is not None:
-                reasons.append(f"{channel}: {row.reason}")
+    found = (await reach.assess_all(session, [contact]))[contact.id]
     return PreferencesPublic(
         contact_id=contact.id,
         child_id=contact.child_id,
         preferred_channel=contact.preferred_channel,
         language=contact.language,
         opted_out=contact.opted_out,
-        suppressed=reasons,
+        suppressed=[f"{channel}: {reason}" for channel, reason in found.blocks],
+        reachable=found.reachable,
     )
 
 
@@ -89,6 +79,8 @@ async def update_preferences(
         await suppress_contact(session, contact=contact, source="contact preferences")
     elif change.opted_out is False:
         contact.opted_out = False
+        if contact.sms_block == "sms-stop":  # opting back in lifts a reply STOP too (not a complaint)
+            contact.sms_block = None
         for channel, raw in (("sms", contact.mobile), ("email", contact.email)):
             if raw:
                 try:
@@ -101,20 +93,7 @@ async def update_preferences(
     contact.updated_at = now
     session.add(contact)
     await session.flush()
-    await add_event(
-        session,
-        new_event(
-            ContactPreferencesChangedV1(
-                child_id=contact.child_id,
-                contact_id=contact.id,
-                preferred_channel=contact.preferred_channel,  # type: ignore[arg-type]
-                language=contact.language,
-                opted_out=contact.opted_out,
-            ),
-            source=SOURCE,
-            subject=contact.child_id,
-        ),
-    )
+    await reach.contact_changed(session, contact_id=contact.id, preferences=True)
     await audit.record(
         session,
         actor=principal,

@@ -14,7 +14,7 @@ from tas_common.consumer import RetryLater
 from tas_common.tracing import current_traceparent
 
 from ..config import NotifySettings
-from . import lifecycle, recipients
+from . import lifecycle, reach, recipients
 from .models import Contact, Notification
 from .scheduling import aware, send_after
 from .templates import Template, Value
@@ -30,6 +30,8 @@ _RECIPIENT_COLUMNS = (
     _contact.c.mobile,
     _contact.c.email,
     _contact.c.language,
+    _contact.c.sms_block,
+    _contact.c.email_block,
 )
 _CHILD_CONTACTS = (
     core_select(*_RECIPIENT_COLUMNS).where(_contact.c.child_id == bindparam("child_id")).order_by(_contact.c.id)
@@ -116,12 +118,22 @@ async def notify_family(
     not_before: datetime | None = None,
     contact_ids: list[str] | None = None,
 ) -> list[Notification]:
+    """One message for each of the child's contacts who may be told, by their preferred channel when it can be
+    used, else by their other one (reach.assess). A contact with no channel left gets a row that is at once a
+    `permanent-failure` saying why (`suppressed: ...` or `invalid recipient: ...`), and the family is checked: the
+    school is told when none of them can be reached."""
     created = []
-    for contact in await family_recipients(session, child_id=child_id, contact_ids=contact_ids):
+    contacts = await family_recipients(session, child_id=child_id, contact_ids=contact_ids)
+    reaches = await reach.assess_all(session, contacts)
+    unreachable = False
+    for contact in contacts:
         language = contact_language(contact)
-        try:
-            route = recipients.route_for(contact)
-        except recipients.InvalidRecipient as exc:
+        route = reaches[contact.id].route
+        if route is None:
+            unreachable = True
+            found = reaches[contact.id]
+            kind = "suppressed" if found.blocks else "invalid recipient"
+            preferred, _ = reach.address_of(contact, contact.preferred_channel)
             n = Notification(
                 child_id=child_id,
                 contact_id=contact.id,
@@ -132,12 +144,12 @@ async def notify_family(
                 template_version=0,
                 language=language,
                 channel=contact.preferred_channel,
-                recipient="",
+                recipient=preferred or "",
                 body="",
                 created_at=now,
                 updated_at=now,
             )
-            if await lifecycle.insert(session, n, failure=f"invalid recipient: {exc}"):
+            if await lifecycle.insert(session, n, failure=f"{kind}: {'; '.join(found.problems)}"):
                 created.append(n)
             continue
         n = await create_message(
@@ -158,4 +170,6 @@ async def notify_family(
         )
         if n is not None:
             created.append(n)
+    if unreachable:
+        await reach.check_family(session, child_id=child_id)
     return created

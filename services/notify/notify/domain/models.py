@@ -52,18 +52,41 @@ class ChildScope(Table, table=True):
 
 
 class Contact(Table, table=True):
+    """A family contact. Who they are and their addresses are a replica of caseload's; their preferences and
+    opt-outs are notify's own (seeded once from caseload's first event about them, then changed only here)."""
+
     id: str = Field(primary_key=True, max_length=36)
     child_id: str = Field(index=True, max_length=36)
     relationship: str = Field(max_length=50)
     parental_responsibility: bool
-    mobile: str | None = Field(default=None, max_length=20)
+    mobile: str | None = Field(default=None, index=True, max_length=20)
+    """E.164 when it is a valid UK mobile (as caseload sends it), else as caseload sent it."""
     email: str | None = Field(default=None, max_length=254)
     preferred_channel: str = Field(max_length=5)
     language: str = Field(default="en", max_length=5)
     opted_out: bool = False
     removed: bool = False
+    sms_block: str | None = Field(default=None, max_length=20)
+    """The contact stopped SMS (`sms-stop`: replied STOP): it holds whatever their mobile number becomes."""
+    email_block: str | None = Field(default=None, max_length=20)
+    """The contact stopped email (`complaint`: reported a message as spam)."""
     preferences_set_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
-    """When the contact last changed their channel or language here; older caseload events do not undo it."""
+    """When the contact last changed their own channel, language or opt-out here."""
+    reach_version: int = 0
+    """How many times notify has told caseload about this contact's preferences or reachability."""
+    reach_published: str | None = Field(default=None, max_length=200)
+    """What notify last told caseload about the contact's reachability (None: nothing beyond what caseload sent)."""
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class FamilyReach(Table, table=True):
+    """A child whose family notify cannot reach (no contact with parental responsibility left to message); no row
+    means reachable. Kept so that the school is told once when it happens, and once when it ends."""
+
+    __tablename__ = "family_reach"
+
+    child_id: str = Field(primary_key=True, max_length=36)
+    reachable: bool
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
 
 

@@ -17,7 +17,7 @@ from tas_common.errors import Forbidden, InvalidInput, NotFound
 from ..config import NotifySettings
 from ..providers import govuk_notify, smtp, twilio
 from ..providers.base import Receipt, ReceiptRefused, ReceiptUnreadable, Reply
-from . import lifecycle, recipients
+from . import lifecycle, reach, recipients
 from .models import Notification
 from .schemas import ReceiptOutcome
 
@@ -58,6 +58,7 @@ async def _stop(session: AsyncSession, *, reply: Reply) -> ReceiptOutcome:
     await recipients.suppress(
         session, channel="sms", address=address, reason="sms-stop", source=f"{reply.provider} reply"
     )
+    await reach.address_changed(session, channel="sms", address=address, block="sms-stop")
     return ReceiptOutcome(matched=True, suppressed=True)
 
 
@@ -75,8 +76,10 @@ async def apply(session: AsyncSession, *, receipt: Receipt, settings: NotifySett
     n = await _find(session, receipt)
     if n is None:
         return ReceiptOutcome(matched=False)
+    suppressed = None
     if receipt.suppress is not None and n.recipient:
         kind = "complaint" if receipt.suppress == "complaint" else "bounce"
+        suppressed = receipt.suppress
         await recipients.suppress(
             session,
             channel=n.channel,
@@ -85,9 +88,13 @@ async def apply(session: AsyncSession, *, receipt: Receipt, settings: NotifySett
             source=f"{receipt.provider} {kind}",
         )
     elif receipt.status == lifecycle.PERMANENT_FAILURE and n.status == lifecycle.SENDING and n.recipient:
+        suppressed = "hard-bounce"
         await recipients.suppress(
             session, channel=n.channel, address=n.recipient, reason="hard-bounce", source=f"{receipt.provider} receipt"
         )
+    if suppressed is not None:  # the contacts with this address are told about (a complaint stops their email)
+        block = "complaint" if suppressed == "complaint" else None
+        await reach.address_changed(session, channel=n.channel, address=n.recipient, block=block)
     already_final = n.status in lifecycle.FINAL
     if receipt.status is not None:
         await lifecycle.receipt(

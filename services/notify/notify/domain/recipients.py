@@ -4,7 +4,6 @@ emails validated, and the suppression list that stops later sends to an address.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 from sqlalchemy import bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -47,31 +46,6 @@ def suppression_key(channel: str, address: str) -> str:
 class Route:
     channel: str
     recipient: str
-
-
-class Addressable(Protocol):
-    """A contact, or a row of its columns (messages.family_recipients)."""
-
-    preferred_channel: str
-    mobile: str | None
-    email: str | None
-
-
-def route_for(contact: Addressable) -> Route:
-    """The contact's preferred channel when its address is usable, else the other channel; InvalidRecipient when
-    neither is."""
-    order = [contact.preferred_channel] + [c for c in ("sms", "email") if c != contact.preferred_channel]
-    problems = []
-    for channel in order:
-        raw = contact.mobile if channel == "sms" else contact.email
-        if not raw:
-            problems.append(f"no {channel} address")
-            continue
-        try:
-            return Route(channel, normalise(channel, raw))
-        except InvalidRecipient as exc:
-            problems.append(f"{channel}: {exc}")
-    raise InvalidRecipient("; ".join(problems))
 
 
 async def suppressed(session: AsyncSession, *, channel: str, address: str) -> Suppression | None:

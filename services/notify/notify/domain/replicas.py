@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, update
@@ -14,16 +13,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tas_common.db import utcnow
 from tas_common.events.schemas import FamilyContactChangedV1, TeamMemberV1
 
-from . import recipients
+from . import reach, recipients
 from .models import ChildScope, Contact, TeamMember, dialect_of, per_dialect
-from .scheduling import aware
 
 _contact = Contact.__table__
 _scope = ChildScope.__table__
 # Statements of the event handlers' hot path, built once (Core: no ORM identity map, no flush per row).
-_CONTACT_STATE = core_select(_contact.c.preferences_set_at, _contact.c.opted_out).where(
-    _contact.c.id == bindparam("b_id")
-)
+_CONTACT_STATE = core_select(
+    _contact.c.parental_responsibility, _contact.c.removed, _contact.c.mobile, _contact.c.email
+).where(_contact.c.id == bindparam("b_id"))
 _INSERT_CONTACT = insert(_contact)
 _UPDATE_CONTACT = update(_contact).where(_contact.c.id == bindparam("b_id"))
 
@@ -42,33 +40,48 @@ _ADD_SCOPE = per_dialect(
 )
 
 
-async def upsert_contact(session: AsyncSession, *, change: FamilyContactChangedV1, event_time: datetime) -> None:
-    """Caseload owns contact data. A preference the contact set here later than this event is kept; an opt-out
-    recorded here stays in the suppression list whatever caseload says."""
+def _stored_mobile(mobile: str | None) -> str | None:
+    """E.164 for a valid UK mobile (a reply STOP finds the contact by it), else as caseload sent it."""
+    if not mobile:
+        return mobile
+    try:
+        return recipients.normalise("sms", mobile)
+    except recipients.InvalidRecipient:
+        return mobile
+
+
+async def upsert_contact(session: AsyncSession, *, change: FamilyContactChangedV1) -> None:
+    """Caseload owns who a contact is and their addresses; notify owns their preferences and opt-outs. The
+    preferences on caseload's first event about a contact (what the school recorded) seed notify's; later events
+    change the contact's details only, so a practitioner's edit never undoes the contact's own choice. When the
+    contact's reach may have changed (a new contact, an address, parental responsibility), caseload is told what
+    notify knows and the family is checked (reach.contact_changed)."""
     known = (await session.execute(_CONTACT_STATE, {"b_id": change.contact_id})).first()
-    local_newer = (
-        known is not None
-        and known.preferences_set_at is not None
-        and aware(known.preferences_set_at) > aware(event_time)
-    )
-    values: dict[str, object] = {
+    details: dict[str, object] = {
         "child_id": change.child_id,
         "relationship": change.relationship,
         "parental_responsibility": change.parental_responsibility,
-        "mobile": change.mobile,
+        "mobile": _stored_mobile(change.mobile),
         "email": change.email,
         "removed": change.removed,
-        "opted_out": change.opted_out or (local_newer and bool(known.opted_out)),
         "updated_at": utcnow(),
     }
-    if not local_newer:
-        values |= {"preferred_channel": change.preferred_channel, "language": change.language}
     if known is None:
-        await session.execute(_INSERT_CONTACT, {**values, "id": change.contact_id, "preferences_set_at": None})
+        seed = {
+            "preferred_channel": change.preferred_channel,
+            "language": change.language,
+            "opted_out": change.opted_out,
+            "preferences_set_at": None,
+            "reach_version": 0,
+        }
+        await session.execute(_INSERT_CONTACT, {**details, **seed, "id": change.contact_id})
+        if change.opted_out:
+            await suppress_contact(session, contact=change, source="caseload opt-out")
     else:
-        await session.execute(_UPDATE_CONTACT, {**values, "b_id": change.contact_id})
-    if change.opted_out:
-        await suppress_contact(session, contact=change, source="caseload opt-out")
+        await session.execute(_UPDATE_CONTACT, {**details, "b_id": change.contact_id})
+        if tuple(known) == tuple(details[k] for k in ("parental_responsibility", "removed", "mobile", "email")):
+            return  # nothing that decides whether the contact can be messaged
+    await reach.contact_changed(session, contact_id=change.contact_id)
 
 
 async def suppress_contact(session: AsyncSession, *, contact: Contact | FamilyContactChangedV1, source: str) -> None:

@@ -96,7 +96,9 @@ class PreferencesPublic(BaseModel):
     language: str
     opted_out: bool
     suppressed: list[str]
-    """Reasons the contact's addresses are on the suppression list (e.g. `opt-out`, `hard-bounce`)."""
+    """Each channel the contact cannot be messaged on and why (`sms: sms-stop`, `email: hard-bounce`, ...)."""
+    reachable: bool = True
+    """False when no channel is left (opted out, or every address stopped, bounced or missing)."""
 
 
 # --- receipts -------------------------------------------------------------------------------------------------

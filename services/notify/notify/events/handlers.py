@@ -32,9 +32,7 @@ Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 
 def consumer_spec(settings: NotifySettings) -> ConsumerSpec:
     async def on_contact_changed(session: AsyncSession, event: CloudEvent) -> None:
-        await replicas.upsert_contact(
-            session, change=FamilyContactChangedV1.model_validate(event.data), event_time=event.time
-        )
+        await replicas.upsert_contact(session, change=FamilyContactChangedV1.model_validate(event.data))
 
     async def on_concern_linked(session: AsyncSession, event: CloudEvent) -> None:
         await triggers.acknowledge_concern(
