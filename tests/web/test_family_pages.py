@@ -137,3 +137,23 @@ def test_the_local_offer_searches_by_text_need_and_age(new_page, live, cases, la
     results.first.locator("h3 a").click()
     assert page.locator("h1").count() == 1
     assert_accessible(page)
+
+
+def test_the_parent_changes_channel_and_language_and_the_pages_follow(new_page, live, cases):
+    case = cases["en"]
+    page = new_page()
+    sign_in_with_session(live, page.context, case)
+    page.goto(f"/family/children/{case.child_id}/contact-details")
+    assert page.get_by_label("Email", exact=True).is_checked()
+    page.get_by_label("Text message").check()
+    page.get_by_label("Cymraeg").check()
+    page.get_by_role("button", name="Save").click()
+    # the page now speaks Welsh, and notify (which owns the preferences) has them
+    assert page.locator("html").get_attribute("lang") == "cy"
+    assert "Mae eich dewisiadau wedi’u cadw." in page.locator("main").inner_text()
+    assert page.get_by_label("Neges destun").is_checked()
+    parent = live.token("parent", "family", sub=case.member_id, org_id="f", child_ids=[case.child_id])
+    with live.api("notify") as notify:
+        prefs = notify.get(f"/v1/contacts/{case.member_id}/preferences", headers=parent).json()
+    assert (prefs["preferred_channel"], prefs["language"]) == ("sms", "cy")
+    assert_accessible(page)

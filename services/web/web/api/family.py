@@ -17,6 +17,7 @@ from ..domain.forms import FormErrors
 from ..i18n import _
 from ..templating import render
 from .deps import Caseload, FamilySession, Notify, check_csrf
+from .pages import set_language_cookie
 
 router = APIRouter(prefix="/family")
 
@@ -312,18 +313,29 @@ async def contact_page(
     request: Request, child_id: str, session: FamilySession, caseload: Caseload, notify: Notify
 ) -> Response:
     child = await _child(caseload, session, child_id)
-    members = await caseload.family(child_id, token=session.token)
-    me = next((m for m in members if m["id"] == session.data.get("family_member_id")), None)
+    me = _me(await caseload.family(child_id, token=session.token), session)
     return render(
         request,
         "family/contact.html",
         child=child,
         me=me,
+        prefs=await _preferences(notify, session, me),
         navigation=_nav(child_id),
         errors=None,
         form_errors=FormErrors(),
         saved=request.query_params.get("saved") == "1",
     )
+
+
+async def _preferences(notify: Any, session: Any, me: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The person's channel, language and opt-out as notify (which owns them) has them; caseload's copy of them
+    when notify has not heard of the contact yet."""
+    if me is None:
+        return None
+    try:
+        return await notify.preferences(me["id"], token=session.token)
+    except NotFound:
+        return {key: me.get(key) for key in ("preferred_channel", "language", "opted_out")}
 
 
 @router.post("/children/{child_id}/contact-details")
@@ -332,6 +344,7 @@ async def save_preferences(
     child_id: str,
     session: FamilySession,
     caseload: Caseload,
+    notify: Notify,
     csrf_token: CsrfField = None,
     preferred_channel: Annotated[str, Form(max_length=10)] = "",
     language: Annotated[str, Form(max_length=2)] = "",
@@ -342,7 +355,6 @@ async def save_preferences(
     me = _me(await caseload.family(child_id, token=session.token), session)
     if me is None:
         raise NotFound(404)
-    member_id = me["id"]
     change: dict[str, Any] = {}
     if preferred_channel in ("sms", "email"):
         change["preferred_channel"] = preferred_channel
@@ -352,7 +364,7 @@ async def save_preferences(
         change["opted_out"] = opted_out == "yes"
     errors = FormErrors()
     try:
-        await caseload.request("PATCH", f"/v1/children/{child_id}/family/{member_id}", token=session.token, json=change)
+        await notify.update_preferences(me["id"], token=session.token, change=change)
     except Invalid as exc:
         errors.from_api(
             exc.errors,
@@ -366,13 +378,13 @@ async def save_preferences(
             fallback="preferred_channel",
         )
     if errors:
-        me = _me(await caseload.family(child_id, token=session.token), session)
         return render(
             request,
             "family/contact.html",
             status_code=400,
             child=child,
             me=me,
+            prefs={**(await _preferences(notify, session, me) or {}), **change},
             navigation=_nav(child_id),
             errors=errors.summary(),
             form_errors=errors,
@@ -380,13 +392,5 @@ async def save_preferences(
         )
     response = RedirectResponse(f"/family/children/{child_id}/contact-details?saved=1", status_code=303)
     if "language" in change:
-        settings = request.app.state.settings
-        response.set_cookie(
-            "tas_lang",
-            change["language"],
-            max_age=365 * 86400,
-            samesite="lax",
-            httponly=True,
-            secure=settings.secure_cookies,
-        )
+        set_language_cookie(request, response, change["language"])
     return response
