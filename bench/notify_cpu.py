@@ -92,7 +92,8 @@ async def run(n: int, tmp: Path, smtp_port: int, profile: str | None) -> None:
         async with db.transaction() as session:
             for event in batch:
                 async with session.begin_nested():
-                    await spec.handlers[event.nats_subject](session, event)
+                    payload = event.payload()
+                    await spec.handlers[type(payload)](session, payload, event)
                     await session.execute(
                         _MARK,
                         {

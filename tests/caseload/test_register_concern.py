@@ -337,7 +337,7 @@ async def run(database: Database, implementation: str) -> None:
                     await reference_register_concern(session, concern=c, event_id=event_id)
                 else:
                     await handlers.on_concern_raised(
-                        session, new_event(c, source="tas/referral").model_copy(update={"id": event_id})
+                        session, c, new_event(c, source="tas/referral").model_copy(update={"id": event_id})
                     )
 
 
@@ -374,6 +374,7 @@ async def after_merge(database: Database, implementation: str, ids: list[str]) -
         else:
             await handlers.on_concern_raised(
                 session,
+                c,
                 new_event(c, source="tas/referral").model_copy(update={"id": "20000000-0000-4000-8000-000000000001"}),
             )
     for n, (model, notification_id, child_id) in enumerate(notifications):
@@ -404,7 +405,7 @@ async def after_merge(database: Database, implementation: str, ids: list[str]) -
                     if model is NotificationFailedV1
                     else handlers.on_notification_delivered
                 )
-                await handler(session, event)
+                await handler(session, payload, event)
 
 
 # --- comparing two databases up to generated ids and timestamps ----------------------------------------------

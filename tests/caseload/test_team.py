@@ -35,7 +35,9 @@ async def test_a_redelivered_event_and_the_same_fact_under_a_new_id_change_nothi
     referral_id = str(uuid.uuid4())
     first = await h.accept(child, referral_id=referral_id)
     runner = system.runtime("caseload").runners[0]
-    assert await runner._process(first, on_referral_accepted) is True  # the processed-events table says: seen
+    assert (
+        await runner._process(first, first.payload(), on_referral_accepted) is True
+    )  # the processed-events table says: seen
     again = await h.accept(child, referral_id=referral_id)  # same fact, another event id
     assert again.id != first.id
     team = (await system.caseload.get(f"/v1/children/{child['id']}/team", headers=h.senco)).json()

@@ -147,7 +147,7 @@ async def _zero(count) -> bool:
 def runner_for(db: Database, js, handler, *, max_deliver: int = 3, on_committed=None, ack_wait: float = 5.0):
     spec = ConsumerSpec(
         durable="tests",
-        handlers={ChildRegisteredV1.subject: handler},
+        handlers={ChildRegisteredV1: handler},
         max_deliver=max_deliver,
         backoff_seconds=[0.1, 0.2],
         ack_wait_seconds=ack_wait,
@@ -156,7 +156,7 @@ def runner_for(db: Database, js, handler, *, max_deliver: int = 3, on_committed=
     return ConsumerRunner(db=db, js=js, stream="TAS", spec=spec)
 
 
-async def record_effect(session, event: CloudEvent) -> None:
+async def record_effect(session, payload, event: CloudEvent) -> None:
     await session.execute(insert(effects).values(event_id=event.id))
 
 
@@ -207,10 +207,10 @@ async def test_consumer_that_dies_after_commit_before_ack_does_not_repeat_the_ef
 
 
 async def test_a_message_that_always_fails_is_dead_lettered_and_the_consumer_goes_on(db, js):
-    async def handler(session, event: CloudEvent) -> None:
+    async def handler(session, payload, event: CloudEvent) -> None:
         if event.data["child_id"] == "child-poison":
             raise ValueError("cannot handle this one")
-        await record_effect(session, event)
+        await record_effect(session, payload, event)
 
     runner = runner_for(db, js, handler, max_deliver=3)
     await runner.ensure()
@@ -264,11 +264,11 @@ async def test_a_dead_letter_that_cannot_be_published_is_retried_and_the_consume
     """Issue 12.15: NATS went down just as a message had its last delivery; publishing its dead letter failed and
     the exception ended the consumer's task for good. Now the dead letter is retried until it is stored."""
 
-    async def fail_and_take_nats_down(session, event: CloudEvent) -> None:
+    async def fail_and_take_nats_down(session, payload, event: CloudEvent) -> None:
         if event.data["child_id"] == "child-poison":
             nats.stop()
             raise ValueError("cannot handle this one")
-        await record_effect(session, event)
+        await record_effect(session, payload, event)
 
     runner = runner_for(db, js, fail_and_take_nats_down, max_deliver=1)
     await runner.ensure()

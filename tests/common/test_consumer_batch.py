@@ -32,8 +32,8 @@ async def test_a_batch_commits_once_and_a_failing_message_is_rolled_back_alone(d
     commits = []
     sa_event.listen(db.engine.sync_engine, "commit", lambda conn: commits.append(1))
 
-    async def handler(session, event: CloudEvent) -> None:
-        await record_effect(session, event)  # written, then rolled back to the message's savepoint
+    async def handler(session, payload, event: CloudEvent) -> None:
+        await record_effect(session, payload, event)  # written, then rolled back to the message's savepoint
         if event.data["child_id"] == "child-poison":
             raise ValueError("cannot handle this one")
 
@@ -78,9 +78,9 @@ async def test_a_batch_that_succeeds_runs_in_one_savepoint_and_marks_each_event_
     )
     calls = []
 
-    async def handler(session, event: CloudEvent) -> None:
+    async def handler(session, payload, event: CloudEvent) -> None:
         calls.append(event.id)
-        await record_effect(session, event)
+        await record_effect(session, payload, event)
 
     runner = runner_for(db, js, handler)
     await runner.ensure()

@@ -1,7 +1,8 @@
 """Idempotent consumer runner on a durable JetStream pull consumer.
 
-For each message: parse the CloudEvent, and in ONE database transaction check the processed-events table, run the
-handler, and record the event id; ack only after that commit. A fetched batch of several messages shares one
+For each message: parse the CloudEvent and validate its payload (once: the handler is given the typed payload), and
+in ONE database transaction check the processed-events table, run the handler, and record the event id; ack only
+after that commit. A service's handlers are one dict, payload type → handler. A fetched batch of several messages shares one
 transaction (one commit), each message in a savepoint of its own (`handle_batch`). A handler failure is nak'd with a backoff; on the
 last allowed delivery the message goes to `tas.deadletter.<consumer>` (kept in the stream, visible to operators)
 and is terminated, and the consumer goes on with the next one. A message that is not a valid event is
@@ -16,10 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -31,7 +32,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .db import Database, utcnow
-from .events import CloudEvent
+from .events import CloudEvent, EventPayload
 from .metrics import CONSUMER_PENDING, DEAD_LETTERS, EVENT_REDELIVERIES, EVENTS_HANDLED
 from .outage import OutageLog
 from .tables import processed_event
@@ -39,7 +40,10 @@ from .tracing import span
 
 log = logging.getLogger("tas.consumer")
 
-Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+Handler = Callable[[AsyncSession, Any, CloudEvent], Awaitable[None]]
+"""`handler(session, payload, event)`: the payload is the event's, validated once by the runner into the payload type
+the handler is keyed by; the envelope gives the event's id and time."""
+Handlers = Mapping[type[EventPayload], Handler]
 DEAD_LETTER_PREFIX = "tas.deadletter"
 _SEEN = select(processed_event.c.event_id).where(
     processed_event.c.consumer == bindparam("consumer"), processed_event.c.event_id == bindparam("event_id")
@@ -58,8 +62,8 @@ class RetryLater(Exception):
 @dataclass
 class ConsumerSpec:
     durable: str
-    handlers: Mapping[str, Handler]
-    """NATS subject (e.g. `tas.referral.concern.raised`) → handler. The consumer filters on these subjects."""
+    handlers: Handlers
+    """Payload type (e.g. `ConcernRaisedV1`) → handler. The consumer filters on their subjects."""
     max_deliver: int = 5
     backoff_seconds: Sequence[float] = (1.0, 5.0, 30.0, 120.0)
     ack_wait_seconds: float = 30.0
@@ -70,6 +74,19 @@ class ConsumerSpec:
     waited ~0.5 s a hop). An idle consumer polls this often (a cheap request to the server)."""
     on_committed: Callable[[CloudEvent], Awaitable[None]] | None = field(default=None, repr=False)
     """Called after the handler's transaction commits and before the ack (observability and fault injection)."""
+
+    @property
+    def subjects(self) -> list[str]:
+        return sorted({payload.subject for payload in self.handlers})
+
+
+class Ready(NamedTuple):
+    """A message ready for its handler."""
+
+    msg: Msg
+    event: CloudEvent
+    payload: EventPayload
+    handler: Handler
 
 
 def dead_letter_subject(durable: str) -> str:
@@ -113,7 +130,7 @@ class ConsumerRunner:
         # ack_wait must exceed the longest backoff so that a nak'd delay is not cut short by redelivery.
         return ConsumerConfig(
             durable_name=self.spec.durable,
-            filter_subjects=sorted(self.spec.handlers),
+            filter_subjects=self.spec.subjects,
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
             max_deliver=self.spec.max_deliver,
@@ -200,19 +217,7 @@ class ConsumerRunner:
         of its own (`_one_savepoint_each`): the failing message is rolled back alone (the others' effects stay)
         and is nak'd or dead-lettered as in `handle`. If the batch cannot commit, every message is handled again
         one by one."""
-        ready: list[tuple[Msg, CloudEvent, Handler]] = []
-        for msg in msgs:
-            try:
-                event = CloudEvent.from_bytes(msg.data)
-                event.payload()
-            except (ValidationError, ValueError) as exc:
-                await self._dead_letter(msg, f"invalid event: {type(exc).__name__}", msg.metadata.num_delivered)
-                continue
-            handler = self.spec.handlers.get(msg.subject)
-            if handler is None:
-                await msg.ack()
-                continue
-            ready.append((msg, event, handler))
+        ready = [r for r in [await self._prepare(msg) for msg in msgs] if r is not None]
         if not ready:
             return
         outcomes: list[bool | Exception] = []  # duplicate?, or the handler's failure
@@ -222,7 +227,7 @@ class ConsumerRunner:
                     row[0]
                     for row in (
                         await session.execute(
-                            _SEEN_ANY, {"consumer": self.durable, "event_ids": [event.id for _, event, _ in ready]}
+                            _SEEN_ANY, {"consumer": self.durable, "event_ids": [r.event.id for r in ready]}
                         )
                     ).all()
                 }
@@ -233,10 +238,10 @@ class ConsumerRunner:
             log.warning(
                 "batch failed; handling one by one", extra={"consumer": self.durable, "error": type(exc).__name__}
             )
-            for msg, _, _ in ready:
-                await self.handle(msg)
+            for r in ready:
+                await self.handle(r.msg)
             return
-        for (msg, event, _), outcome in zip(ready, outcomes, strict=False):
+        for (msg, event, _, _), outcome in zip(ready, outcomes, strict=False):
             if isinstance(outcome, Exception):
                 await self._failed(msg, event, outcome)
                 continue
@@ -249,7 +254,7 @@ class ConsumerRunner:
         return {"consumer": self.durable, "event_id": event.id, "event_type": event.type, "processed_at": utcnow()}
 
     async def _all_at_once(
-        self, session: AsyncSession, ready: list[tuple[Msg, CloudEvent, Handler]], seen: set[str]
+        self, session: AsyncSession, ready: list[Ready], seen: set[str]
     ) -> list[bool | Exception] | None:
         """The common case, where every handler succeeds: the whole batch in ONE savepoint, the processed-event
         rows in one statement. None when a message failed: the savepoint is rolled back, nothing of it is kept."""
@@ -258,12 +263,12 @@ class ConsumerRunner:
         handled = set(seen)
         try:
             async with session.begin_nested():
-                for msg, event, handler in ready:
+                for msg, event, payload, handler in ready:
                     if event.id in handled:  # processed before, or the same event twice in this batch
                         outcomes.append(True)
                         continue
                     with span((msg.headers or {}).get("traceparent")):
-                        await handler(session, event)
+                        await handler(session, payload, event)
                     handled.add(event.id)
                     marks.append(self._mark(event))
                     outcomes.append(False)
@@ -274,20 +279,20 @@ class ConsumerRunner:
         return outcomes
 
     async def _one_savepoint_each(
-        self, session: AsyncSession, ready: list[tuple[Msg, CloudEvent, Handler]], seen: set[str]
+        self, session: AsyncSession, ready: list[Ready], seen: set[str]
     ) -> list[bool | Exception]:
         """Each message's handler and its processed-event row in a savepoint of its own: a failing message is
         rolled back alone, the others' effects stay."""
         outcomes: list[bool | Exception] = []
         handled = set(seen)
-        for msg, event, handler in ready:
+        for msg, event, payload, handler in ready:
             if event.id in handled:
                 outcomes.append(True)
                 continue
             with span((msg.headers or {}).get("traceparent")):
                 try:
                     async with session.begin_nested():
-                        await handler(session, event)
+                        await handler(session, payload, event)
                         await session.execute(_MARK, self._mark(event))
                 except Exception as exc:
                     outcomes.append(exc)
@@ -315,20 +320,32 @@ class ConsumerRunner:
         )
         await msg.nak(delay=delay)
 
-    async def _handle(self, msg: Msg) -> None:
-        deliveries = msg.metadata.num_delivered
+    async def _prepare(self, msg: Msg) -> Ready | None:
+        """The message's event, its payload validated (the only time) and its handler; None when there is nothing
+        to run: a message that is not a valid event, or a version of a handled event this consumer has no handler
+        for, is dead-lettered (retrying cannot help); a subject no longer handled (filter changed) is acked."""
         try:
             event = CloudEvent.from_bytes(msg.data)
-            event.payload()
+            payload = event.payload()
         except (ValidationError, ValueError) as exc:
-            await self._dead_letter(msg, f"invalid event: {type(exc).__name__}", deliveries)
-            return
-        handler = self.spec.handlers.get(msg.subject)
-        if handler is None:  # subject no longer handled (filter changed): nothing to do
+            await self._dead_letter(msg, f"invalid event: {type(exc).__name__}", msg.metadata.num_delivered)
+            return None
+        handler = self.spec.handlers.get(type(payload))
+        if handler is not None:
+            return Ready(msg, event, payload, handler)
+        if payload.subject in self.spec.subjects:
+            await self._dead_letter(msg, f"no handler for {event.type}", msg.metadata.num_delivered)
+        else:
             await msg.ack()
+        return None
+
+    async def _handle(self, msg: Msg) -> None:
+        ready = await self._prepare(msg)
+        if ready is None:
             return
+        event = ready.event
         try:
-            duplicate = await self._process(event, handler)
+            duplicate = await self._process(event, ready.payload, ready.handler)
         except Exception as exc:
             await self._failed(msg, event, exc)
             return
@@ -337,12 +354,12 @@ class ConsumerRunner:
         await msg.ack()
         EVENTS_HANDLED.labels(self.durable, "duplicate" if duplicate else "ok").inc()
 
-    async def _process(self, event: CloudEvent, handler: Handler) -> bool:
+    async def _process(self, event: CloudEvent, payload: EventPayload, handler: Handler) -> bool:
         async with self.db.transaction() as session:
             seen = (await session.execute(_SEEN, {"consumer": self.durable, "event_id": event.id})).first()
             if seen is not None:
                 return True
-            await handler(session, event)
+            await handler(session, payload, event)
             await session.execute(_MARK, self._mark(event))
         return False
 
@@ -385,19 +402,3 @@ class ConsumerRunner:
         pending = int(info.num_pending or 0) + int(info.num_ack_pending or 0)
         CONSUMER_PENDING.labels(self.durable).set(pending)
         return pending
-
-
-def describe_dead_letter(msg: Msg) -> dict[str, str]:
-    headers = msg.headers or {}
-    try:
-        event_id = json.loads(msg.data).get("id", "?")
-    except ValueError:
-        event_id = "?"
-    return {
-        "seq": str(msg.metadata.sequence.stream),
-        "event_id": event_id,
-        "subject": headers.get("Tas-Original-Subject", "?"),
-        "consumer": headers.get("Tas-Consumer", "?"),
-        "deliveries": headers.get("Tas-Deliveries", "?"),
-        "error": headers.get("Tas-Error", "?"),
-    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -110,8 +111,6 @@ async def fetch_dead_letters(url: str, stream: str, limit: int) -> tuple[list[st
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
     from nats.js.errors import NotFoundError
 
-    from ..consumer import describe_dead_letter
-
     nc = await _connect_nats(url)
     try:
         js = nc.jetstream()
@@ -161,3 +160,20 @@ def add_parser(commands: Any) -> None:
         help="republish the dead letter with this stream sequence (the seq= of the listing) to its original subject",
     )
     dead.set_defaults(func=cmd_deadletters)
+
+
+def describe_dead_letter(msg: Any) -> dict[str, str]:
+    """A dead letter (a NATS message) as the headers the consumer runner gave it."""
+    headers = msg.headers or {}
+    try:
+        event_id = json.loads(msg.data).get("id", "?")
+    except ValueError:
+        event_id = "?"
+    return {
+        "seq": str(msg.metadata.sequence.stream),
+        "event_id": event_id,
+        "subject": headers.get("Tas-Original-Subject", "?"),
+        "consumer": headers.get("Tas-Consumer", "?"),
+        "deliveries": headers.get("Tas-Deliveries", "?"),
+        "error": headers.get("Tas-Error", "?"),
+    }

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tas_common.consumer import ConsumerSpec, RetryLater
+from tas_common.consumer import ConsumerSpec, Handlers, RetryLater
 from tas_common.events import CloudEvent
 from tas_common.events.schemas import (
     ConcernRaisedV1,
@@ -30,8 +30,8 @@ from ..domain.chronology import add_fact_once
 from ..domain.models import Child, ChronologyEntry
 
 
-async def on_concern_raised(session: AsyncSession, event: CloudEvent) -> None:
-    await children.register_concern(session, concern=ConcernRaisedV1.model_validate(event.data), event_id=event.id)
+async def on_concern_raised(session: AsyncSession, concern: ConcernRaisedV1, event: CloudEvent) -> None:
+    await children.register_concern(session, concern=concern, event_id=event.id)
 
 
 async def _child_of(session: AsyncSession, referral: ReferralEventBase) -> Child:
@@ -87,8 +87,7 @@ async def _referral_fact(
     return child if written else None
 
 
-async def on_referral_submitted(session: AsyncSession, event: CloudEvent) -> None:
-    r = ReferralSubmittedV1.model_validate(event.data)
+async def on_referral_submitted(session: AsyncSession, r: ReferralSubmittedV1, event: CloudEvent) -> None:
     await _referral_fact(
         session,
         event,
@@ -100,8 +99,7 @@ async def on_referral_submitted(session: AsyncSession, event: CloudEvent) -> Non
     )
 
 
-async def on_referral_accepted(session: AsyncSession, event: CloudEvent) -> None:
-    r = ReferralAcceptedV1.model_validate(event.data)
+async def on_referral_accepted(session: AsyncSession, r: ReferralAcceptedV1, event: CloudEvent) -> None:
     child = await _referral_fact(
         session,
         event,
@@ -126,15 +124,13 @@ async def on_referral_accepted(session: AsyncSession, event: CloudEvent) -> None
         )
 
 
-async def on_referral_declined(session: AsyncSession, event: CloudEvent) -> None:
-    r = ReferralDeclinedV1.model_validate(event.data)
+async def on_referral_declined(session: AsyncSession, r: ReferralDeclinedV1, event: CloudEvent) -> None:
     await _referral_fact(
         session, event, r, "referral_declined", f"Referral to service {r.service_id} declined: {r.reason}"
     )
 
 
-async def on_referral_redirected(session: AsyncSession, event: CloudEvent) -> None:
-    r = ReferralRedirectedV1.model_validate(event.data)
+async def on_referral_redirected(session: AsyncSession, r: ReferralRedirectedV1, event: CloudEvent) -> None:
     await _referral_fact(
         session,
         event,
@@ -150,13 +146,11 @@ async def _closed(session: AsyncSession, event: CloudEvent, r: ReferralEventBase
         await team.referral_closed(session, child=child, referral_id=r.referral_id, reason=summary, event_id=event.id)
 
 
-async def on_referral_withdrawn(session: AsyncSession, event: CloudEvent) -> None:
-    r = ReferralWithdrawnV1.model_validate(event.data)
+async def on_referral_withdrawn(session: AsyncSession, r: ReferralWithdrawnV1, event: CloudEvent) -> None:
     await _closed(session, event, r, "referral_withdrawn", f"Referral to service {r.service_id} withdrawn: {r.reason}")
 
 
-async def on_referral_completed(session: AsyncSession, event: CloudEvent) -> None:
-    r = ReferralCompletedV1.model_validate(event.data)
+async def on_referral_completed(session: AsyncSession, r: ReferralCompletedV1, event: CloudEvent) -> None:
     await _closed(
         session,
         event,
@@ -183,8 +177,7 @@ async def _notification(
     )
 
 
-async def on_notification_delivered(session: AsyncSession, event: CloudEvent) -> None:
-    n = NotificationDeliveredV1.model_validate(event.data)
+async def on_notification_delivered(session: AsyncSession, n: NotificationDeliveredV1, event: CloudEvent) -> None:
     await _notification(
         session,
         event,
@@ -195,8 +188,7 @@ async def on_notification_delivered(session: AsyncSession, event: CloudEvent) ->
     )
 
 
-async def on_notification_failed(session: AsyncSession, event: CloudEvent) -> None:
-    n = NotificationFailedV1.model_validate(event.data)
+async def on_notification_failed(session: AsyncSession, n: NotificationFailedV1, event: CloudEvent) -> None:
     await _notification(
         session,
         event,
@@ -207,31 +199,32 @@ async def on_notification_failed(session: AsyncSession, event: CloudEvent) -> No
     )
 
 
-async def on_contact_preferences_changed(session: AsyncSession, event: CloudEvent) -> None:
-    await family.apply_preferences(
-        session, change=ContactPreferencesChangedV1.model_validate(event.data), event_id=event.id
-    )
+async def on_contact_preferences_changed(
+    session: AsyncSession, change: ContactPreferencesChangedV1, event: CloudEvent
+) -> None:
+    await family.apply_preferences(session, change=change, event_id=event.id)
 
 
-async def on_family_reachability_changed(session: AsyncSession, event: CloudEvent) -> None:
-    await family.family_reachability(
-        session, change=FamilyReachabilityChangedV1.model_validate(event.data), event_id=event.id
-    )
+async def on_family_reachability_changed(
+    session: AsyncSession, change: FamilyReachabilityChangedV1, event: CloudEvent
+) -> None:
+    await family.family_reachability(session, change=change, event_id=event.id)
 
 
-HANDLERS = {
-    ConcernRaisedV1.subject: on_concern_raised,
-    ReferralSubmittedV1.subject: on_referral_submitted,
-    ReferralAcceptedV1.subject: on_referral_accepted,
-    ReferralDeclinedV1.subject: on_referral_declined,
-    ReferralRedirectedV1.subject: on_referral_redirected,
-    ReferralWithdrawnV1.subject: on_referral_withdrawn,
-    ReferralCompletedV1.subject: on_referral_completed,
-    NotificationDeliveredV1.subject: on_notification_delivered,
-    NotificationFailedV1.subject: on_notification_failed,
-    ContactPreferencesChangedV1.subject: on_contact_preferences_changed,
-    FamilyReachabilityChangedV1.subject: on_family_reachability_changed,
+HANDLERS: Handlers = {
+    ConcernRaisedV1: on_concern_raised,
+    ReferralSubmittedV1: on_referral_submitted,
+    ReferralAcceptedV1: on_referral_accepted,
+    ReferralDeclinedV1: on_referral_declined,
+    ReferralRedirectedV1: on_referral_redirected,
+    ReferralWithdrawnV1: on_referral_withdrawn,
+    ReferralCompletedV1: on_referral_completed,
+    NotificationDeliveredV1: on_notification_delivered,
+    NotificationFailedV1: on_notification_failed,
+    ContactPreferencesChangedV1: on_contact_preferences_changed,
+    FamilyReachabilityChangedV1: on_family_reachability_changed,
 }
+"""Caseload's handlers, by the payload type each is given."""
 
 
 def consumer_spec(settings: CaseloadSettings) -> ConsumerSpec:

@@ -4,11 +4,11 @@ twice; a second event about the same fact is caught by the notification's de-dup
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from functools import partial
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tas_common.consumer import ConsumerSpec
+from tas_common.consumer import ConsumerSpec, Handlers
 from tas_common.db import utcnow
 from tas_common.events import CloudEvent
 from tas_common.events.schemas import (
@@ -27,78 +27,78 @@ from tas_common.events.schemas import (
 from ..config import NotifySettings
 from ..domain import replicas, triggers
 
-Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+Outcome = ReferralAcceptedV1 | ReferralDeclinedV1 | ReferralRedirectedV1
+OUTCOMES: dict[type[Outcome], str] = {
+    ReferralAcceptedV1: "accepted",
+    ReferralDeclinedV1: "declined",
+    ReferralRedirectedV1: "redirected",
+}
+
+
+async def on_contact_changed(session: AsyncSession, change: FamilyContactChangedV1, event: CloudEvent) -> None:
+    await replicas.upsert_contact(session, change=change)
+
+
+async def on_member_added(session: AsyncSession, member: TeamMemberAddedV1, event: CloudEvent) -> None:
+    await replicas.team_member_changed(session, member=member, added=True)
+
+
+async def on_member_removed(session: AsyncSession, member: TeamMemberRemovedV1, event: CloudEvent) -> None:
+    await replicas.team_member_changed(session, member=member, added=False)
+
+
+async def on_concern_linked(
+    session: AsyncSession, linked: ConcernLinkedV1, event: CloudEvent, *, settings: NotifySettings
+) -> None:
+    await triggers.acknowledge_concern(session, settings=settings, linked=linked, event_id=event.id, now=utcnow())
+
+
+async def on_referral_submitted(
+    session: AsyncSession, referral: ReferralSubmittedV1, event: CloudEvent, *, settings: NotifySettings
+) -> None:
+    await triggers.referral_submitted(session, settings=settings, referral=referral, event_id=event.id, now=utcnow())
+
+
+async def on_referral_outcome(
+    session: AsyncSession, referral: Outcome, event: CloudEvent, *, settings: NotifySettings
+) -> None:
+    await triggers.referral_outcome(
+        session, settings=settings, kind=OUTCOMES[type(referral)], referral=referral, event_id=event.id, now=utcnow()
+    )
+
+
+async def on_plan_published(
+    session: AsyncSession, plan: PlanPublishedV1, event: CloudEvent, *, settings: NotifySettings
+) -> None:
+    await triggers.plan_published(session, settings=settings, plan=plan, event_id=event.id, now=utcnow())
+
+
+async def on_review_scheduled(
+    session: AsyncSession, review: ReviewScheduledV1, event: CloudEvent, *, settings: NotifySettings
+) -> None:
+    await triggers.review_scheduled(session, settings=settings, review=review, event_id=event.id, now=utcnow())
+
+
+def handlers(settings: NotifySettings) -> Handlers:
+    """Notify's handlers, by the payload type each is given; the triggers' settings are bound here."""
+    return {
+        FamilyContactChangedV1: on_contact_changed,
+        TeamMemberAddedV1: on_member_added,
+        TeamMemberRemovedV1: on_member_removed,
+        ConcernLinkedV1: partial(on_concern_linked, settings=settings),
+        ReferralSubmittedV1: partial(on_referral_submitted, settings=settings),
+        ReferralAcceptedV1: partial(on_referral_outcome, settings=settings),
+        ReferralDeclinedV1: partial(on_referral_outcome, settings=settings),
+        ReferralRedirectedV1: partial(on_referral_outcome, settings=settings),
+        PlanPublishedV1: partial(on_plan_published, settings=settings),
+        ReviewScheduledV1: partial(on_review_scheduled, settings=settings),
+    }
 
 
 def consumer_spec(settings: NotifySettings) -> ConsumerSpec:
-    async def on_contact_changed(session: AsyncSession, event: CloudEvent) -> None:
-        await replicas.upsert_contact(session, change=FamilyContactChangedV1.model_validate(event.data))
-
-    async def on_concern_linked(session: AsyncSession, event: CloudEvent) -> None:
-        await triggers.acknowledge_concern(
-            session,
-            settings=settings,
-            linked=ConcernLinkedV1.model_validate(event.data),
-            event_id=event.id,
-            now=utcnow(),
-        )
-
-    def on_referral(kind: str, model: type[ReferralAcceptedV1 | ReferralDeclinedV1 | ReferralRedirectedV1]) -> Handler:
-        async def handle(session: AsyncSession, event: CloudEvent) -> None:
-            await triggers.referral_outcome(
-                session,
-                settings=settings,
-                kind=kind,
-                referral=model.model_validate(event.data),
-                event_id=event.id,
-                now=utcnow(),
-            )
-
-        return handle
-
-    async def on_referral_submitted(session: AsyncSession, event: CloudEvent) -> None:
-        await triggers.referral_submitted(
-            session,
-            settings=settings,
-            referral=ReferralSubmittedV1.model_validate(event.data),
-            event_id=event.id,
-            now=utcnow(),
-        )
-
-    async def on_plan_published(session: AsyncSession, event: CloudEvent) -> None:
-        await triggers.plan_published(
-            session, settings=settings, plan=PlanPublishedV1.model_validate(event.data), event_id=event.id, now=utcnow()
-        )
-
-    async def on_review_scheduled(session: AsyncSession, event: CloudEvent) -> None:
-        await triggers.review_scheduled(
-            session,
-            settings=settings,
-            review=ReviewScheduledV1.model_validate(event.data),
-            event_id=event.id,
-            now=utcnow(),
-        )
-
-    async def on_member_added(session: AsyncSession, event: CloudEvent) -> None:
-        await replicas.team_member_changed(session, member=TeamMemberAddedV1.model_validate(event.data), added=True)
-
-    async def on_member_removed(session: AsyncSession, event: CloudEvent) -> None:
-        await replicas.team_member_changed(session, member=TeamMemberRemovedV1.model_validate(event.data), added=False)
-
     return ConsumerSpec(
         durable="notify",
-        handlers={
-            FamilyContactChangedV1.subject: on_contact_changed,
-            ConcernLinkedV1.subject: on_concern_linked,
-            ReferralSubmittedV1.subject: on_referral_submitted,
-            ReferralAcceptedV1.subject: on_referral("accepted", ReferralAcceptedV1),
-            ReferralDeclinedV1.subject: on_referral("declined", ReferralDeclinedV1),
-            ReferralRedirectedV1.subject: on_referral("redirected", ReferralRedirectedV1),
-            PlanPublishedV1.subject: on_plan_published,
-            ReviewScheduledV1.subject: on_review_scheduled,
-            TeamMemberAddedV1.subject: on_member_added,
-            TeamMemberRemovedV1.subject: on_member_removed,
-        },
+        handlers=handlers(settings),
         max_deliver=settings.consumer_max_deliver,
         backoff_seconds=settings.consumer_backoff_seconds,
         ack_wait_seconds=settings.consumer_ack_wait_seconds,
