@@ -209,6 +209,7 @@ def service_settings(service: str, tmp_path: Path, nats_url: str, **overrides: A
         env="test",
         nats_url=nats_url,
         dev_key_dir=tmp_path / "dev-issuer",
+        family_key_dir=tmp_path / "family-issuer",
         consumer_backoff_seconds=[0.1, 0.2, 0.4],
         consumer_ack_wait_seconds=5.0,
         consumer_max_deliver=4,

@@ -325,6 +325,29 @@ CASELOAD: dict[str, Rule] = {
         ok={"dsl": 200, "la_officer": 409},
         body=lambda i, a: {"note": "Checked with the social worker"},
     ),
+    "GET /v1/children/{child_id}/family-contact-restriction": Rule(
+        "practitioners with a relationship (not the family)", ok=S(200, CASE)
+    ),
+    "PUT /v1/children/{child_id}/family-contact-restriction": Rule(
+        "the DSL of the child's school, children's social care on the child's team (the matrix lifts a "
+        "restriction that is not set: 409)",
+        ok={"dsl": 409},
+        deny="senco head health_member la_officer",
+        body=lambda i, a: {"restricted": False, "reason": f"Matrix check by {a}"},
+    ),
+    "POST /v1/family/sign-in/codes": Rule(
+        "anyone, without a token (the answer never says whether the contact is held; rate-limited)",
+        public=202,
+        child=False,
+        body=lambda i, a: {"contact": f"matrix.{a}@example.org"},
+    ),
+    "POST /v1/family/sign-in/tokens": Rule(
+        "anyone, without a token (the matrix sends a code never asked for: 400 code-expired)",
+        public=400,
+        child=False,
+        body=lambda i, a: {"contact": f"matrix.{a}@example.org", "code": "123456"},
+    ),
+    "GET /.well-known/jwks.json": Rule("anyone (the family issuer's public keys)", public=200, child=False),
     # last: its grants let their holders read the children they opened
     "POST /v1/children/{child_id}/break-glass": Rule(
         "practitioners with role dsl or send_officer of the child's LA, or social_worker or camhs of any, and no "

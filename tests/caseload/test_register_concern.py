@@ -18,16 +18,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from caseload.domain import children
 from caseload.domain.chronology import add_entry, fact_recorded
-from caseload.domain.models import Child, FamilyMember, Plan
+from caseload.domain.models import Child, FamilyContactRestriction, FamilyMember, Plan
 from caseload.events import handlers
 from tas_common import audit
-from tas_common.db import Database
+from tas_common.db import Database, utcnow
 from tas_common.events import new_event
 from tas_common.events.schemas import (
     ChildIdentity,
     ChildRegisteredV1,
     ConcernLinkedV1,
     ConcernRaisedV1,
+    FamilyContactRestrictionChangedV1,
     FamilyContactV1,
     NotificationDeliveredV1,
     NotificationFailedV1,
@@ -145,9 +146,45 @@ async def reference_register_concern(session: AsyncSession, *, concern: ConcernR
                 subject=child.id,
             ),
         )
-    if concern.safeguarding and not child.safeguarding:
-        child.safeguarding = True
+    restrict = concern.safeguarding and not child.family_contact_restricted
+    if concern.safeguarding and not (child.safeguarding and child.family_contact_restricted):
+        child.safeguarding = child.family_contact_restricted = True
         session.add(child)
+    if restrict:
+        now = utcnow()
+        session.add(
+            FamilyContactRestriction(
+                child_id=child.id,
+                restricted=True,
+                reason="A safeguarding concern was raised",
+                source="safeguarding_concern",
+                by_sub="system",
+                by_org="system",
+                by_org_type="system",
+                at=now,
+            )
+        )
+        await add_event(
+            session,
+            new_event(
+                FamilyContactRestrictionChangedV1(
+                    child_id=child.id, restricted=True, source="safeguarding_concern", changed_at=now
+                ),
+                source=SOURCE,
+                subject=child.id,
+            ),
+        )
+        add_entry(
+            session,
+            child_id=child.id,
+            kind="family_contact_restricted",
+            ref_type="concern",
+            ref_id=concern.concern_id,
+            summary="Family contact restricted (a safeguarding concern was raised): no messages or sign-in "
+            "codes go to the family until the DSL lifts it",
+            source_event_id=event_id,
+            org_type="system",
+        )
     members = []
     for contact in concern.family_contacts:
         member, changed = await _ref_merge_contact(session, child.id, contact)
@@ -413,7 +450,7 @@ async def after_merge(database: Database, implementation: str, ids: list[str]) -
 UUID = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|00-[0-9a-f]{32}-[0-9a-f]{16}-01"
 )
-GENERATED = {"at", "created_at", "updated_at", "time", "merged_at", "hash", "prev_hash", "seq"}
+GENERATED = {"at", "changed_at", "created_at", "updated_at", "time", "merged_at", "hash", "prev_hash", "seq"}
 
 
 class Normaliser:
@@ -459,6 +496,9 @@ async def snapshot(database: Database) -> dict[str, Any]:
                 "ORDER BY c.upn, f.name, f.relationship, f.email, f.mobile"
             ),
             "plan": await rows("SELECT p.* FROM plan p JOIN child c ON c.id = p.child_id ORDER BY c.upn"),
+            "restriction": await rows(
+                "SELECT r.* FROM family_contact_restriction r JOIN child c ON c.id = r.child_id ORDER BY c.upn"
+            ),
             "chronology": await rows(
                 "SELECT e.* FROM chronology_entry e JOIN child c ON c.id = e.child_id ORDER BY c.upn, e.kind, e.ref_id"
             ),
@@ -504,6 +544,7 @@ async def test_core_register_concern_and_notifications_match_the_orm_reference(t
     assert len(reference["family_member"]) == 6
     assert sum(1 for e in reference["chronology"] if e["kind"].startswith("notification_")) == 2
     traced = [e for e in reference["events"] if e["headers"]]
-    assert len(traced) == 17 and all(e["headers"]["traceparent"] == e["traceparent"] for e in traced)
-    for table in ("child", "family_member", "plan", "chronology", "audit", "events"):
+    assert len(traced) == 19 and all(e["headers"]["traceparent"] == e["traceparent"] for e in traced)
+    assert sum(1 for r in reference["restriction"] if r["restricted"]) == 2
+    for table in ("child", "family_member", "plan", "restriction", "chronology", "audit", "events"):
         assert candidate[table] == reference[table], table

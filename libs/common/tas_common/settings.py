@@ -48,6 +48,20 @@ class CommonSettings(BaseSettings):
     metrics_token: str | None = None
     """When set, a scrape of /metrics (on either port) needs `Authorization: Bearer <token>` (TAS_METRICS_TOKEN)."""
 
+    family_issuer: str = "tas-family"
+    """`iss` of the family tokens caseload mints after a one-time code; trusted for `org_type: family` only."""
+    family_jwks_url: str | None = None
+    """Caseload's `/.well-known/jwks.json`, where the other services fetch the family issuer's keys (production).
+    Without it they read the public key from `TAS_FAMILY_KEY_DIR` (the embedded default)."""
+    family_key_dir: Path | None = Path("var/family-issuer")
+    """The embedded default's family issuer key (and the sign-in code sealing key), created on first use."""
+    signin_code_key: str | None = None
+    """Base64 of 32 random bytes, shared by caseload and notify only: the one-time sign-in code travels sealed
+    with it (AES-256-GCM) from caseload to notify. Without it (dev) a key file under `TAS_FAMILY_KEY_DIR`."""
+    web_forwarding_secret: str | None = None
+    """Shared with the web service: a request that carries it in `X-TAS-Web-Secret` may name the family's own
+    address in `X-TAS-Client-Address` (for rate limits). From anyone else that header is ignored."""
+
     @model_validator(mode="after")
     def _refuse_dev_shortcuts_in_production(self) -> CommonSettings:
         if self.env == "prod":

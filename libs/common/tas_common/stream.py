@@ -1,4 +1,5 @@
-"""Provisioning of the one JetStream stream, `TAS` on `tas.>` (file storage, one-hour duplicate window)."""
+"""Provisioning of the one JetStream stream, `TAS` on `tas.>` (file storage, one-hour duplicate window, per-message
+TTLs allowed)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ def stream_config(*, name: str, max_age_seconds: float, replicas: int) -> Stream
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
         max_age=max_age_seconds,
         num_replicas=replicas,
+        allow_msg_ttl=True,  # a message may carry `Nats-TTL` (one-time sign-in codes leave the stream soon)
     )
 
 

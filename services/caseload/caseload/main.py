@@ -6,14 +6,16 @@ from fastapi import FastAPI
 
 from tas_common.app import create_service_app
 
-from .api import access, caseload, children, ehc, examples, plan, reviews, team
+from .api import access, caseload, children, ehc, examples, family, plan, reviews, signin, team
 from .config import CaseloadSettings
 from .events.handlers import consumer_spec
+from .events.signin_dispatcher import run_signin_dispatcher
+from .keys import FamilyKeys
 
 
 def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
     settings = settings or CaseloadSettings()
-    return create_service_app(
+    app = create_service_app(
         settings=settings,
         title="TAS caseload",
         description="The child's record, the team around the child, the one co-produced plan and the chronology.",
@@ -27,7 +29,13 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
             access.router,
             access.queue,
             caseload.router,
+            family.router,
+            signin.router,
+            signin.wellknown,
         ],
         consumers=[consumer_spec(settings)],
         request_examples=examples.EXAMPLES,
+        workers=[run_signin_dispatcher],
     )
+    app.state.runtime.extras["family_keys"] = FamilyKeys(settings)
+    return app

@@ -203,6 +203,34 @@ class FamilyContactChangedV1(EventPayload):
     removed: bool = False
 
 
+class FamilySignInCodeIssuedV1(EventPayload):
+    """A family member asked to sign in with an email address or mobile number the school holds: notify sends
+    the one-time code on that channel. The code travels sealed (AES-256-GCM under `TAS_SIGNIN_CODE_KEY`, which
+    only caseload and notify hold, with `challenge_id` as associated data), and the message carries a `Nats-TTL`
+    so that the stream drops it soon after the code expires."""
+
+    subject: ClassVar[str] = "tas.caseload.family.sign_in_code_issued"
+    consumers: ClassVar[tuple[str, ...]] = ()
+    challenge_id: str
+    contact_id: str
+    child_id: str
+    channel: Channel
+    sealed_code: str
+    expires_at: datetime
+
+
+class FamilyContactRestrictionChangedV1(EventPayload):
+    """The child's "family contact restricted" flag was set or lifted. While it is set, no message and no sign-in
+    code goes to the child's family. `changed_at` orders the changes (a replica keeps the newest)."""
+
+    subject: ClassVar[str] = "tas.caseload.child.family_contact_restriction_changed"
+    consumers: ClassVar[tuple[str, ...]] = ()
+    child_id: str
+    restricted: bool
+    source: Literal["safeguarding_concern", "practitioner"]
+    changed_at: datetime
+
+
 class ConsentChangedV1(EventPayload):
     subject: ClassVar[str] = "tas.caseload.consent.changed"
     consumers: ClassVar[tuple[str, ...]] = ("referral",)
@@ -302,6 +330,8 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         ReviewScheduledV1,
         FamilyContactChangedV1,
         ConsentChangedV1,
+        FamilySignInCodeIssuedV1,
+        FamilyContactRestrictionChangedV1,
         NotificationSentV1,
         NotificationDeliveredV1,
         NotificationFailedV1,

@@ -138,8 +138,8 @@ async def has_relationship(session: AsyncSession, principal: Principal, child: C
     async def on_team() -> bool:
         return await active_membership(session, principal, child.id) is not None
 
-    async def in_family() -> bool:
-        return await is_family_member(session, principal, child.id)
+    async def in_family() -> bool:  # not while family contact is restricted (a token minted before fails too)
+        return not child.family_contact_restricted and await is_family_member(session, principal, child.id)
 
     return await may_see_child(principal, child.id, child, on_team=on_team, in_family=in_family)
 

@@ -29,7 +29,18 @@ from . import plan as plans
 from .access import can_see_child, may_break_glass_into, visible_child
 from .breakglass import record_discovery
 from .chronology import add_entry, write_entry
-from .models import Child, ChronologyEntry, EhcRequest, FamilyMember, Plan, Review, TeamMember, new_id
+from .models import (
+    Child,
+    ChronologyEntry,
+    EhcRequest,
+    FamilyContactRestriction,
+    FamilyMember,
+    Plan,
+    Review,
+    TeamMember,
+    new_id,
+)
+from .restriction import changed_event, history_row
 from .schemas import ChildPublic, ChildSearchPage, PossibleDuplicate
 
 SOURCE = "tas/caseload"
@@ -44,6 +55,7 @@ _CHILD_COLUMNS = (
     _child.c.school_urn,
     _child.c.la_code,
     _child.c.safeguarding,
+    _child.c.family_contact_restricted,
     _child.c.possible_duplicate_of,
     _child.c.merged_into,
 )
@@ -67,6 +79,7 @@ _MATCH = (
 _CHILD_BY_ID = select(*_CHILD_COLUMNS).where(_child.c.id == bindparam("id"))
 _INSERT_CHILD = insert(_child)
 _INSERT_PLAN = insert(Plan.__table__)
+_INSERT_RESTRICTION = insert(FamilyContactRestriction.__table__)
 _FAMILY_OF = select(_family).where(_family.c.child_id == bindparam("child_id"))
 _INSERT_MEMBER = insert(_family)
 _UPDATE_MEMBER = (
@@ -218,6 +231,7 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
                 la_code=la_code,
                 possible_duplicate_of=possible_duplicate_of,
                 safeguarding=concern.safeguarding,
+                family_contact_restricted=concern.safeguarding,
                 merged_into=None,
                 merged_at=None,
                 created_at=now,
@@ -251,11 +265,27 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
     else:
         child_id, school_urn, la_code = found.id, found.school_urn, found.la_code
         possible_duplicate_of = found.possible_duplicate_of
-        if concern.safeguarding and not found.safeguarding:  # through the ORM: the child may be loaded already
-            child = await session.get(Child, child_id)
+        if concern.safeguarding and not (found.safeguarding and found.family_contact_restricted):
+            child = await session.get(Child, child_id)  # through the ORM: the child may be loaded already
             assert child is not None
-            child.safeguarding = True
+            child.safeguarding = child.family_contact_restricted = True
             session.add(child)
+    if concern.safeguarding and (new_child or not found.family_contact_restricted):
+        # a safeguarding concern restricts family contact until the DSL or the LA's front door lifts it
+        now = utcnow()
+        await session.execute(_INSERT_RESTRICTION, history_row(child_id, at=now))
+        events.append(changed_event(child_id, restricted=True, source="safeguarding_concern", at=now))
+        await write_entry(
+            session,
+            child_id=child_id,
+            kind="family_contact_restricted",
+            ref_type="concern",
+            ref_id=concern.concern_id,
+            summary="Family contact restricted (a safeguarding concern was raised): no messages or sign-in "
+            "codes go to the family until the DSL lifts it",
+            source_event_id=event_id,
+            org_type="system",
+        )
     family = await _family_of(session, child_id) if concern.family_contacts and not new_child else []
     member_ids = []
     for contact in concern.family_contacts:
@@ -439,6 +469,14 @@ async def merge(session: AsyncSession, *, principal: Principal, survivor_id: str
         session.add(extra)
     await plans.absorb(session, principal=principal, survivor=survivor, duplicate=duplicate)
     survivor.safeguarding = survivor.safeguarding or duplicate.safeguarding
+    if duplicate.family_contact_restricted and not survivor.family_contact_restricted:
+        survivor.family_contact_restricted = True  # the stricter position survives; the DSL can lift it
+        now = utcnow()
+        await session.execute(
+            _INSERT_RESTRICTION,
+            {**history_row(survivor.id, at=now), "reason": "Merged with a record whose family contact was restricted"},
+        )
+        await add_event(session, changed_event(survivor.id, restricted=True, source="safeguarding_concern", at=now))
     survivor.nhs_number = survivor.nhs_number or duplicate.nhs_number
     if survivor.possible_duplicate_of == duplicate.id:
         survivor.possible_duplicate_of = None

@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Index, Integer, String, UniqueConstraint, false, func
 from sqlmodel import Field, SQLModel
 
 from tas_common.db import make_registry, utcnow
@@ -44,6 +44,12 @@ class Child(Table, ChildIdentity, table=True):
     la_code: str | None = Field(default=None, max_length=3)
     possible_duplicate_of: str | None = Field(default=None, max_length=36)
     safeguarding: bool = Field(default=False, description="a safeguarding concern has been raised about the child")
+    family_contact_restricted: bool = Field(
+        default=False,
+        sa_column_kwargs={"server_default": false()},
+        description="no message and no sign-in code goes to the family for this child (set when a safeguarding "
+        "concern is raised; the DSL or the LA's front door lifts it with a reason)",
+    )
     merged_into: str | None = Field(default=None, max_length=36, description="survivor, once merged as a duplicate")
     merged_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
@@ -55,6 +61,11 @@ class FamilyMember(Table, FamilyContactShape, table=True):
     the school's intake seeds them, the family changes them in notify."""
 
     __tablename__ = "family_member"
+    __table_args__ = (
+        # a family signing in gives an email address or a mobile number: the members it reaches
+        Index("ix_family_member_mobile", "mobile"),
+        Index("ix_family_member_email_lower", func.lower(Column("email"))),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     child_id: str = Field(foreign_key="child.id", index=True, max_length=36)
@@ -217,3 +228,53 @@ class BreakGlass(Table, table=True):
     reviewed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     reviewed_by: str | None = Field(default=None, max_length=200)
     review_note: str | None = Field(default=None, max_length=1000)
+
+
+class FamilyContactRestriction(Table, table=True):
+    """Each time the child's "family contact restricted" flag was set or lifted: by whom, why (append-only)."""
+
+    __tablename__ = "family_contact_restriction"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    child_id: str = Field(foreign_key="child.id", index=True, max_length=36)
+    restricted: bool
+    reason: str = Field(max_length=1000)
+    source: str = Field(max_length=30, description="safeguarding_concern (set by the system) or practitioner")
+    by_sub: str = Field(max_length=200)
+    by_org: str = Field(max_length=200)
+    by_org_type: str = Field(max_length=20)
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SignInChallenge(Table, table=True):
+    """A one-time code asked for with an email address or mobile number. Nothing here names the contact: its
+    key is an HMAC (`TAS_SIGNIN_PEPPER`), the code is kept only as an HMAC, and the contact and the code sealed
+    for the dispatcher and for notify are cleared as soon as the code is handed to the outbox."""
+
+    __tablename__ = "signin_challenge"
+    __table_args__ = (
+        Index("ix_signin_challenge_contact", "contact_key", "created_at"),
+        Index("ix_signin_challenge_dispatch", "dispatched_at", "expires_at"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    contact_key: str = Field(max_length=64)
+    channel: str = Field(max_length=5)
+    code_hash: str = Field(max_length=64)
+    sealed_contact: str | None = Field(default=None, max_length=600)
+    sealed_code: str | None = Field(default=None, max_length=200)
+    attempts: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    dispatched_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class SignInThrottle(Table, table=True):
+    """A fixed-window counter per contact or client address (both as HMACs), shared by every replica."""
+
+    __tablename__ = "signin_throttle"
+
+    key: str = Field(primary_key=True, max_length=80)
+    window_started: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    count: int = 0

@@ -20,6 +20,9 @@ class ChildPublic(ChildIdentity):
     la_code: str | None
     possible_duplicate_of: str | None
     safeguarding: bool = False
+    family_contact_restricted: bool = Field(
+        default=False, description="no message and no sign-in code goes to the family while this is set"
+    )
     created_at: datetime
 
 
