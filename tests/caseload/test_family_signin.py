@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from caseload.domain.models import SignInChallenge
 from tas_common.db import utcnow
-from tas_common.issuers import signin_code_box
+from tas_common.issuers import SigningKey, signin_code_box
 from tas_common.tables import audit_log, outbox
 
 from ..conftest import eventually
@@ -76,7 +76,7 @@ async def test_a_held_contact_gets_a_code_that_signs_in_once_for_its_children(sy
     caplog.set_level(logging.DEBUG)
     first = await h.child(601, family_contacts=contacts("Jo.Bloggs@example.org"))
     second = await h.child(602, family_contacts=contacts("jo.bloggs@example.org"))
-    await h.child(603, family_contacts=contacts("someone.else@example.org", mobile="07700 900501"))
+    third = await h.child(603, family_contacts=contacts("someone.else@example.org", mobile="07700 900501"))
     held, unknown = await ask(system, "JO.BLOGGS@example.org"), await ask(system, "nobody@example.org")
     assert held.status_code == unknown.status_code == 202
     assert (
@@ -125,6 +125,21 @@ async def test_a_held_contact_gets_a_code_that_signs_in_once_for_its_children(sy
     assert sorted(claims["child_ids"]) == sorted(token["child_ids"]) and len(claims["member_ids"]) == 2
     assert claims["sub"] in claims["member_ids"] and claims["exp"] - claims["iat"] == 3600
     assert jwt.get_unverified_header(token["access_token"])["kid"] == jwks["keys"][0]["kid"]
+    # the services accept the family issuer's token, for these two children only
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    for child in (first, second):
+        assert (await system.caseload.get(f"/v1/children/{child['id']}", headers=bearer)).status_code == 200
+        r = await system.notify.get("/v1/notifications", params={"child_id": child["id"]}, headers=bearer)
+        assert r.status_code == 200, r.text
+    assert (await system.caseload.get(f"/v1/children/{third['id']}", headers=bearer)).status_code == 404
+    r = await system.notify.get("/v1/notifications", params={"child_id": third["id"]}, headers=bearer)
+    assert r.status_code == 404
+    # the family issuer's key vouches for families only: a "school" token signed with it is refused
+    forged, _ = SigningKey(key_dir=system.tmp / "family-issuer").mint(
+        {**claims, "org_type": "school", "roles": ["senco"], "school_urns": ["100000"]}, ttl_seconds=600
+    )
+    r = await system.caseload.get(f"/v1/children/{first['id']}", headers={"Authorization": f"Bearer {forged}"})
+    assert r.status_code == 401
     again = await system.caseload.post(TOKENS, json={"contact": "jo.bloggs@example.org", "code": code})
     assert again.status_code == 400 and again.json()["type"].endswith("code-used")
     async with system.runtime("caseload").db.reader() as session:

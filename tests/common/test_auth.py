@@ -212,3 +212,81 @@ async def test_a_signed_token_with_malformed_tas_claims_is_refused(issuer, verif
 async def test_numeric_school_urns_are_read_as_strings(issuer, verifier):
     principal = await verifier.verify(_signed(issuer, school_urns=[100000]))
     assert principal.school_urns == {"100000"}
+
+
+# --- several trusted issuers, each limited to the organisation types it may vouch for ---------------------------
+
+
+def _issuers(dev_issuer: DevIssuer, family_key, *, prod: bool = False) -> TokenVerifier:
+    from tas_common.auth import TrustedIssuer, pem_key
+
+    main_types = frozenset(OrgType) - {OrgType.family} if prod else None
+    return TokenVerifier(
+        audience="tas",
+        issuers=[
+            TrustedIssuer("tas-dev", org_types=main_types, public_key=pem_key(dev_issuer.public_key_pem())),
+            TrustedIssuer("tas-family", org_types=frozenset({OrgType.family}), public_key=family_key.public_key),
+        ],
+    )
+
+
+def _family(family_key, **claims) -> str:
+    body = {
+        "iss": "tas-family",
+        "aud": "tas",
+        "sub": "member-1",
+        "org_id": "family",
+        "org_type": "family",
+        "roles": ["parent"],
+        "child_ids": ["child-1", "child-2"],
+        "member_ids": ["member-1", "member-2"],
+        **claims,
+    }
+    return family_key.mint(body, ttl_seconds=600)[0]
+
+
+async def test_the_family_issuer_is_trusted_for_families_only(issuer, tmp_path):
+    from tas_common.issuers import SigningKey
+
+    family_key = SigningKey(key_dir=tmp_path / "family")
+    verifier = _issuers(issuer, family_key)
+    principal = await verifier.verify(_family(family_key))
+    assert principal.org_type == OrgType.family and principal.child_ids == {"child-1", "child-2"}
+    assert principal.family_member_ids == {"member-1", "member-2"}
+    for forged in ({"org_type": "school", "school_urns": ["100000"]}, {"org_type": "mis"}, {"org_type": "health"}):
+        with pytest.raises(Unauthorized, match="may not vouch"):
+            await verifier.verify(_family(family_key, **forged))
+    # the main issuer still vouches for practitioners (and, in dev and test only, for families: `tas token`)
+    assert (await verifier.verify(mint(issuer))).org_type == OrgType.school
+    assert (await verifier.verify(mint(issuer, org_type="family", child_ids=["c"]))).org_type == OrgType.family
+    prod = _issuers(issuer, family_key, prod=True)
+    with pytest.raises(Unauthorized, match="may not vouch"):
+        await prod.verify(mint(issuer, org_type="family", child_ids=["c"]))
+    assert (await prod.verify(_family(family_key))).org_type == OrgType.family
+    # an issuer nobody trusts; the family issuer's name on a token signed with another key
+    with pytest.raises(Unauthorized, match="not trusted"):
+        await verifier.verify(mint(issuer, issuer="tas-elsewhere"))
+    with pytest.raises(Unauthorized):
+        await verifier.verify(mint(issuer, issuer="tas-family", org_type="family"))
+
+
+async def test_a_family_key_not_written_yet_refuses_until_it_is(issuer, tmp_path):
+    from tas_common.auth import TrustedIssuer
+    from tas_common.issuers import PublicKeyFile, SigningKey
+
+    family_dir = tmp_path / "family"
+    verifier = TokenVerifier(
+        audience="tas",
+        issuers=[
+            TrustedIssuer(
+                "tas-family",
+                org_types=frozenset({OrgType.family}),
+                public_key=PublicKeyFile(family_dir / "public.pem").get,
+            )
+        ],
+    )
+    family_key = SigningKey(key_dir=family_dir)
+    with pytest.raises(Unauthorized, match="not available"):
+        await verifier.verify(_family(SigningKey(key_dir=tmp_path / "elsewhere")))
+    token = _family(family_key)  # creates the key files
+    assert (await verifier.verify(token)).sub == "member-1"

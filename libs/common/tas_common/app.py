@@ -14,6 +14,7 @@ from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .access import public
+from .auth import TrustedIssuer
 from .consumer import ConsumerSpec
 from .errors import install_problem_handlers, problem
 from .logging import configure_logging
@@ -193,13 +194,15 @@ def create_service_app(
     configure_logs: bool = True,
     path_body_limits: Mapping[str, int] | None = None,
     request_examples: Mapping[str, Any] | None = None,
+    own_issuers: Sequence[TrustedIssuer] = (),
 ) -> FastAPI:
     """`request_examples`: operationId → an example request body for the OpenAPI document. In prod the API docs
-    (/docs, /redoc, /openapi.json) are off, and /metrics is on its own port or behind a token (metrics_server.py)."""
+    (/docs, /redoc, /openapi.json) are off, and /metrics is on its own port or behind a token (metrics_server.py).
+    `own_issuers`: token issuers the service runs itself, trusted with its own keys (runtime.build_verifier)."""
     check_exposure(settings)
     if configure_logs:
         configure_logging(settings.service_name)
-    runtime = ServiceRuntime(settings, consumers=consumers, workers=workers)
+    runtime = ServiceRuntime(settings, consumers=consumers, workers=workers, own_issuers=own_issuers)
 
     async def render_metrics() -> bytes:
         return await render_latest(runtime.refresh_gauges)

@@ -1,7 +1,12 @@
-"""Bearer JWT verification (JWKS URL or the local dev issuer) giving a typed Principal.
+"""Bearer JWT verification giving a typed Principal, against several trusted issuers.
 
 Only ES256 and RS256 are accepted, so `alg: none` and HMAC tokens are refused; `exp`, `iss`, `aud` and `sub` are
-required. The dev issuer keeps an EC P-256 key under `var/dev-issuer/` and mints tokens for `tas token`.
+required. Each trusted issuer (`TrustedIssuer`) has its own keys (a JWKS URL, or a public key) and may be limited to
+the organisation types it may vouch for: the organisations' OIDC provider (or, in the embedded default, the dev
+issuer, which keeps an EC P-256 key under `var/dev-issuer/` and mints tokens for `tas token`); caseload's family
+issuer, for `org_type: family` only; and referral's client-credentials issuer for registered MIS clients, for
+`org_type: mis` only, plugs in the same way. A token from an issuer not trusted, or vouching for an organisation type
+its issuer may not, is refused (401).
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ import asyncio
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -48,9 +54,16 @@ class Principal(BaseModel):
     school_urns: frozenset[str] = Field(default_factory=frozenset)
     la_code: str | None = None
     child_ids: frozenset[str] = Field(default_factory=frozenset)
+    member_ids: frozenset[str] = Field(default_factory=frozenset)
+    """A family token: the family member records (one per child) of the person signed in; `sub` is one of them."""
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
+
+    @property
+    def family_member_ids(self) -> frozenset[str]:
+        """The family member records a family token speaks for: `sub` and `member_ids`."""
+        return self.member_ids | {self.sub}
 
 
 class TasClaims(BaseModel):
@@ -67,6 +80,7 @@ class TasClaims(BaseModel):
     school_urns: list[StrictStr | StrictInt] = Field(default_factory=list)
     la_code: StrictStr | None = None
     child_ids: list[StrictStr] = Field(default_factory=list)
+    member_ids: list[StrictStr] = Field(default_factory=list)
 
     def principal(self) -> Principal:
         return Principal(
@@ -78,6 +92,7 @@ class TasClaims(BaseModel):
             school_urns=frozenset(str(u) for u in self.school_urns),
             la_code=self.la_code,
             child_ids=frozenset(self.child_ids),
+            member_ids=frozenset(self.member_ids),
         )
 
 
@@ -144,19 +159,67 @@ class DevIssuer:
         return jwt.encode(claims, self.private_path.read_bytes(), algorithm="ES256", headers={"kid": DEV_KID})
 
 
+KeySource = Callable[[], Any]
+"""Returns the issuer's public key object, or None while it is not available (e.g. a file not written yet)."""
+
+
+@dataclass(frozen=True)
+class TrustedIssuer:
+    """An issuer whose tokens a service accepts: its `iss`, its keys (a JWKS URL, or a public key source) and the
+    organisation types it may vouch for (None: any)."""
+
+    issuer: str
+    org_types: frozenset[OrgType] | None = None
+    jwks_url: str | None = None
+    public_key: KeySource | None = None
+
+    def __post_init__(self) -> None:
+        if not self.jwks_url and self.public_key is None:
+            raise ValueError(f"issuer {self.issuer}: a JWKS URL or a public key is needed to verify its tokens")
+
+
+def pem_key(public_key_pem: bytes) -> KeySource:
+    """A key source for a PEM, parsed once (PyJWT would parse the PEM on every request)."""
+    key = serialization.load_pem_public_key(public_key_pem)
+    return lambda: key
+
+
 class TokenVerifier:
-    """Verifies bearer tokens against a JWKS URL (production) or the dev issuer's public key."""
+    """Verifies bearer tokens against their issuer's keys: the issuer is read from the token (`iss`), must be one of
+    the trusted ones, and must be allowed to vouch for the token's `org_type`.
+
+    `TokenVerifier(issuer=..., audience=..., jwks_url=... | public_key_pem=...)` trusts one issuer for every
+    organisation type; `TokenVerifier(audience=..., issuers=[TrustedIssuer(...), ...])` trusts several."""
 
     def __init__(
-        self, *, issuer: str, audience: str, jwks_url: str | None = None, public_key_pem: bytes | None = None
+        self,
+        *,
+        audience: str,
+        issuer: str | None = None,
+        jwks_url: str | None = None,
+        public_key_pem: bytes | None = None,
+        issuers: Sequence[TrustedIssuer] = (),
     ) -> None:
-        if not jwks_url and not public_key_pem:
-            raise ValueError("a JWKS URL or a public key is needed to verify tokens")
-        self.issuer = issuer
+        trusted = list(issuers)
+        if issuer is not None:
+            if not jwks_url and not public_key_pem:
+                raise ValueError("a JWKS URL or a public key is needed to verify tokens")
+            trusted.insert(
+                0,
+                TrustedIssuer(
+                    issuer=issuer, jwks_url=jwks_url, public_key=pem_key(public_key_pem) if public_key_pem else None
+                ),
+            )
+        if not trusted:
+            raise ValueError("trust at least one issuer")
         self.audience = audience
-        # The key object, parsed once (PyJWT would parse the PEM on every request).
-        self._public_key = serialization.load_pem_public_key(public_key_pem) if public_key_pem else None
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300) if jwks_url else None
+        self.issuers = {t.issuer: t for t in trusted}
+        if len(self.issuers) != len(trusted):
+            raise ValueError("an issuer is trusted twice")
+        self.issuer = trusted[0].issuer
+        self._jwks = {
+            t.issuer: jwt.PyJWKClient(t.jwks_url, cache_keys=True, lifespan=300) for t in trusted if t.jwks_url
+        }
         self._verified: OrderedDict[str, tuple[Principal, float, float]] = OrderedDict()
 
     VERIFIED_CACHE_SIZE = 2048
@@ -188,21 +251,31 @@ class TokenVerifier:
             self._verified.popitem(last=False)
         return principal
 
+    async def _signing_key(self, trusted: TrustedIssuer, token: str) -> Any:
+        client = self._jwks.get(trusted.issuer)
+        if client is not None:
+            return (await asyncio.to_thread(client.get_signing_key_from_jwt, token)).key
+        assert trusted.public_key is not None
+        key = trusted.public_key()
+        if key is None:
+            raise Unauthorized(f"the keys of issuer {trusted.issuer} are not available yet")
+        return key
+
     async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") not in ALGORITHMS:
                 raise Unauthorized("token algorithm not accepted")
-            if self._jwks is not None:
-                signing_key = (await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)).key
-            else:
-                signing_key = self._public_key
+            unverified = jwt.decode(token, options={"verify_signature": False})
+            trusted = self.issuers.get(unverified.get("iss")) if isinstance(unverified.get("iss"), str) else None
+            if trusted is None:
+                raise Unauthorized("token issuer not trusted")
             claims = jwt.decode(
                 token,
-                signing_key,
+                await self._signing_key(trusted, token),
                 algorithms=ALGORITHMS,
                 audience=self.audience,
-                issuer=self.issuer,
+                issuer=trusted.issuer,
                 options={"require": ["exp", "iss", "aud", "sub"]},
                 leeway=self.LEEWAY_SECONDS,
             )
@@ -211,6 +284,9 @@ class TokenVerifier:
         except (jwt.PyJWTError, ValueError, TypeError) as exc:  # TypeError: a key that does not fit the algorithm
             raise Unauthorized(f"invalid token: {type(exc).__name__}") from exc
         try:
-            return TasClaims.model_validate(claims).principal(), float(claims["exp"])
+            principal = TasClaims.model_validate(claims).principal()
         except (ValidationError, TypeError, ValueError) as exc:
             raise Unauthorized("token lacks the TAS claims or they are malformed") from exc
+        if trusted.org_types is not None and principal.org_type not in trusted.org_types:
+            raise Unauthorized(f"issuer {trusted.issuer} may not vouch for organisation type {principal.org_type}")
+        return principal, float(claims["exp"])

@@ -13,9 +13,10 @@ import nats.errors
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
-from .auth import DevIssuer, TokenVerifier
+from .auth import DevIssuer, OrgType, TokenVerifier, TrustedIssuer, pem_key
 from .consumer import ConsumerRunner, ConsumerSpec
 from .db import Database
+from .issuers import PublicKeyFile
 from .outage import OutageLog
 from .outbox import OutboxRelay, outbox_lag
 from .settings import CommonSettings
@@ -28,15 +29,39 @@ CONNECTION_ERRORS = (OSError, TimeoutError, nats.errors.StaleConnectionError, na
 """What nats-py reports when the connection is lost or refused (UnexpectedEOF is a StaleConnectionError)."""
 
 
-def build_verifier(settings: CommonSettings) -> TokenVerifier:
+def main_issuer(settings: CommonSettings) -> TrustedIssuer:
+    """The organisations' OIDC provider (`TAS_JWKS_URL`), or in the embedded default the dev issuer. In production
+    it may not vouch for families: only caseload's family issuer does."""
+    org_types = frozenset(OrgType) - {OrgType.family} if settings.env == "prod" else None
     if settings.jwks_url:
-        return TokenVerifier(issuer=settings.jwt_issuer, audience=settings.jwt_audience, jwks_url=settings.jwks_url)
+        return TrustedIssuer(settings.jwt_issuer, org_types=org_types, jwks_url=settings.jwks_url)
     if settings.dev_key_dir is None:
         raise ValueError("set TAS_JWKS_URL, or TAS_DEV_KEY_DIR in dev")
     issuer = DevIssuer(settings.dev_key_dir).ensure()
-    return TokenVerifier(
-        issuer=settings.jwt_issuer, audience=settings.jwt_audience, public_key_pem=issuer.public_key_pem()
+    return TrustedIssuer(settings.jwt_issuer, org_types=org_types, public_key=pem_key(issuer.public_key_pem()))
+
+
+def family_issuer(settings: CommonSettings) -> TrustedIssuer | None:
+    """Caseload's family issuer, trusted for `org_type: family` only: its JWKS (`TAS_FAMILY_JWKS_URL`), or in the
+    embedded default its public key under `TAS_FAMILY_KEY_DIR` (read once caseload has written it)."""
+    only = frozenset({OrgType.family})
+    if settings.family_jwks_url:
+        return TrustedIssuer(settings.family_issuer, org_types=only, jwks_url=settings.family_jwks_url)
+    if settings.family_key_dir is None or settings.env == "prod":
+        return None  # production: without TAS_FAMILY_JWKS_URL, family tokens are not accepted
+    return TrustedIssuer(
+        settings.family_issuer, org_types=only, public_key=PublicKeyFile(settings.family_key_dir / "public.pem").get
     )
+
+
+def build_verifier(settings: CommonSettings, own_issuers: Sequence[TrustedIssuer] = ()) -> TokenVerifier:
+    """The issuers a service trusts: the main one, the family issuer and any the service runs itself
+    (`own_issuers`, which replace a default of the same `iss`: caseload verifies its family tokens with its own
+    key; referral will do the same with its MIS client-credentials issuer, which the others then trust through
+    its JWKS)."""
+    trusted = {t.issuer: t for t in (main_issuer(settings), family_issuer(settings)) if t is not None}
+    trusted |= {t.issuer: t for t in own_issuers}
+    return TokenVerifier(audience=settings.jwt_audience, issuers=list(trusted.values()))
 
 
 def nats_servers(url: str) -> list[str]:
@@ -46,13 +71,18 @@ def nats_servers(url: str) -> list[str]:
 
 class ServiceRuntime:
     def __init__(
-        self, settings: CommonSettings, *, consumers: Sequence[ConsumerSpec] = (), workers: Sequence[Worker] = ()
+        self,
+        settings: CommonSettings,
+        *,
+        consumers: Sequence[ConsumerSpec] = (),
+        workers: Sequence[Worker] = (),
+        own_issuers: Sequence[TrustedIssuer] = (),
     ) -> None:
         self.settings = settings
         self.consumer_specs = list(consumers)
         self.workers = list(workers)
         self.db = Database(settings.database_url)
-        self.verifier = build_verifier(settings)
+        self.verifier = build_verifier(settings, own_issuers)
         self.nc: NATS | None = None
         self.js: JetStreamContext | None = None
         self.relay: OutboxRelay | None = None

@@ -64,6 +64,8 @@ class CommonSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_dev_shortcuts_in_production(self) -> CommonSettings:
+        if self.family_issuer == self.jwt_issuer:
+            raise ValueError("TAS_FAMILY_ISSUER must differ from TAS_JWT_ISSUER: each issuer vouches for its own")
         if self.env == "prod":
             if not self.jwks_url:
                 raise ValueError("TAS_JWKS_URL is required outside dev: the dev issuer is for local use only")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from tas_common.app import create_service_app
+from tas_common.auth import OrgType, TrustedIssuer
 
 from .api import access, caseload, children, ehc, examples, family, plan, reviews, signin, team
 from .config import CaseloadSettings
@@ -15,6 +16,7 @@ from .keys import FamilyKeys
 
 def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
     settings = settings or CaseloadSettings()
+    keys = FamilyKeys(settings)
     app = create_service_app(
         settings=settings,
         title="TAS caseload",
@@ -36,6 +38,12 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
         consumers=[consumer_spec(settings)],
         request_examples=examples.EXAMPLES,
         workers=[run_signin_dispatcher],
+        # caseload verifies the family tokens it mints with its own key (the others fetch its JWKS)
+        own_issuers=[
+            TrustedIssuer(
+                settings.family_issuer, org_types=frozenset({OrgType.family}), public_key=keys.signing.public_key
+            )
+        ],
     )
-    app.state.runtime.extras["family_keys"] = FamilyKeys(settings)
+    app.state.runtime.extras["family_keys"] = keys
     return app

@@ -62,13 +62,25 @@ async def active_membership(session: AsyncSession, principal: Principal, child_i
     ).first()  # type: ignore[union-attr]
 
 
-async def is_family_member(session: AsyncSession, principal: Principal, child_id: str) -> bool:
-    """A family token names the child in `child_ids` and its `sub` is one of the child's family members here: the
-    claim alone is not trusted (a mis-issued or forged `child_ids` must not open another child's record)."""
+async def family_member_of(session: AsyncSession, principal: Principal, child_id: str) -> FamilyMember | None:
+    """The caller's own family member record for this child: a family token names the child in `child_ids` and
+    one of the family members it speaks for (`sub`, or one of `member_ids` when one person is the contact of
+    several children) is the child's family member here. The claims alone are not trusted (a mis-issued or forged
+    `child_ids` must not open another child's record)."""
     if principal.org_type != OrgType.family or child_id not in principal.child_ids:
-        return False
-    member = await session.get(FamilyMember, principal.sub)
-    return member is not None and member.child_id == child_id
+        return None
+    return (
+        await session.exec(
+            select(FamilyMember).where(
+                FamilyMember.id.in_(sorted(principal.family_member_ids)),  # type: ignore[attr-defined]
+                FamilyMember.child_id == child_id,
+            )
+        )
+    ).first()
+
+
+async def is_family_member(session: AsyncSession, principal: Principal, child_id: str) -> bool:
+    return await family_member_of(session, principal, child_id) is not None
 
 
 def may_break_glass(principal: Principal) -> bool:

@@ -16,9 +16,9 @@ from tas_common.events.schemas import ConsentChangedV1
 from tas_common.outbox import add_event
 from tas_common.visibility import is_safeguarding_lead
 
-from .access import visible_child
+from .access import family_member_of, visible_child
 from .chronology import add_entry
-from .models import Child, Consent, FamilyMember
+from .models import Child, Consent
 from .schemas import ConsentPublic, ConsentRecord, ConsentUpdate
 
 SOURCE = "tas/caseload"
@@ -57,8 +57,8 @@ async def get_consent(session: AsyncSession, *, principal: Principal, child_id: 
 
 async def _may_record(session: AsyncSession, principal: Principal, child: Child) -> bool:
     if principal.org_type == OrgType.family:
-        member = await session.get(FamilyMember, principal.sub)
-        return member is not None and member.child_id == child.id and member.parental_responsibility
+        member = await family_member_of(session, principal, child.id)
+        return member is not None and member.parental_responsibility
     return is_safeguarding_lead(principal, child)
 
 

@@ -25,7 +25,7 @@ async def _visible(session: AsyncSession, *, principal: Principal, contact_id: s
     if contact is None or contact.removed:
         raise NotFound("no such contact")
     if principal.org_type == OrgType.family:
-        ok = contact.id == principal.sub and contact.child_id in principal.child_ids
+        ok = contact.id in principal.family_member_ids and contact.child_id in principal.child_ids
     else:
         ok = not write and await can_read_child(session, principal=principal, child_id=contact.child_id)
     if not ok:

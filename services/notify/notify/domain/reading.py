@@ -17,14 +17,16 @@ from .schemas import NotificationEventPublic, NotificationPublic
 
 async def can_read_child(session: AsyncSession, *, principal: Principal, child_id: str) -> bool:
     """The shared rule (tas_common.visibility), asked of notify's replicas: the team it keeps from caseload's
-    events, and its contacts (a family token's `sub` must be a contact of this child here)."""
+    events, and its contacts (a family token's `sub` or `member_ids` must name a contact of this child here)."""
 
     async def on_team() -> bool:
         return await session.get(TeamMember, (child_id, principal.sub, principal.org_id)) is not None
 
-    async def in_family() -> bool:
-        contact = await session.get(Contact, principal.sub)
-        return contact is not None and not contact.removed and contact.child_id == child_id
+    async def in_family() -> bool:  # `sub`, or one of `member_ids`: one person who is the contact of several children
+        contacts = (
+            await session.exec(select(Contact).where(col(Contact.id).in_(sorted(principal.family_member_ids))))
+        ).all()
+        return any(c.child_id == child_id and not c.removed for c in contacts)
 
     scope = await session.get(ChildScope, child_id)
     return await may_see_child(principal, child_id, scope, on_team=on_team, in_family=in_family)
@@ -33,12 +35,13 @@ async def can_read_child(session: AsyncSession, *, principal: Principal, child_i
 async def list_for_child(
     session: AsyncSession, *, principal: Principal, child_id: str, limit: int
 ) -> list[NotificationPublic]:
-    """A family member sees only the messages sent to them (their token's `sub` is their contact id)."""
+    """A family member sees only the messages sent to them (their token's `sub` or `member_ids`: their contact
+    ids)."""
     if not await can_read_child(session, principal=principal, child_id=child_id):
         raise NotFound("no such child")
     query = select(Notification).where(Notification.child_id == child_id)
     if principal.org_type == OrgType.family:
-        query = query.where(Notification.contact_id == principal.sub)
+        query = query.where(col(Notification.contact_id).in_(sorted(principal.family_member_ids)))
     rows = (
         await session.exec(query.order_by(col(Notification.created_at).desc(), col(Notification.id)).limit(limit))
     ).all()
@@ -56,7 +59,7 @@ async def get_notification(session: AsyncSession, *, principal: Principal, notif
         and await can_read_child(session, principal=principal, child_id=n.child_id)
     )
     if visible and principal.org_type == OrgType.family:
-        visible = n.contact_id == principal.sub  # type: ignore[union-attr]
+        visible = n.contact_id in principal.family_member_ids  # type: ignore[union-attr]
     if not visible or n is None:
         raise NotFound("no such notification")
     await audit.record(
