@@ -34,7 +34,7 @@ async def test_a_safeguarding_concern_restricts_and_the_dsl_lifts_with_a_reason(
         (h.la, 403),  # a SEND officer is not the front door
         (not_on_team, 404),
         (h.family(cid), 403),
-        (h.family("another-child"), 403),
+        (h.token("parent", "family", sub="someone", child_ids=["another-child"]), 403),
         (h.outsider, 404),
     ):
         assert (await system.caseload.put(url(cid), json=lift, headers=caller)).status_code == status

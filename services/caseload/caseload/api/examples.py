@@ -8,6 +8,12 @@ from typing import Any
 _ID = "6f1c2b0e-3d4a-4e5f-9a8b-7c6d5e4f3a21"
 
 EXAMPLES: dict[str, Any] = {
+    "set_family_contact_restriction": {
+        "restricted": False,
+        "reason": "Strategy meeting on 3 February agreed the family can be told about the plan again.",
+    },
+    "request_sign_in_code": {"contact": "parent2@example.org"},
+    "exchange_sign_in_code": {"contact": "parent2@example.org", "code": "493817"},
     "merge_child": {"duplicate_id": _ID},
     "add_family_member": {
         "name": "Sam Fairweather",

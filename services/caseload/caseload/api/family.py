@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/children/{child_id}", tags=["family"])
     response_model=RestrictionPublic,
     summary="Whether family contact is restricted (no messages, no sign-in codes), with its history",
 )
-async def get_restriction(child_id: str, principal: Practitioner, db: DatabaseDep) -> RestrictionPublic:
+async def get_family_contact_restriction(child_id: str, principal: Practitioner, db: DatabaseDep) -> RestrictionPublic:
     async with db.transaction() as session:
         return await restriction.get_restriction(session, principal=principal, child_id=child_id)
 
@@ -27,7 +27,7 @@ async def get_restriction(child_id: str, principal: Practitioner, db: DatabaseDe
     summary="Set or lift the restriction with a reason (the DSL of the child's school or the LA's front door; "
     "409 when it is already so)",
 )
-async def put_restriction(
+async def set_family_contact_restriction(
     child_id: str, body: RestrictionUpdate, principal: Practitioner, db: DatabaseDep
 ) -> RestrictionPublic:
     async with db.transaction() as session:

@@ -53,7 +53,7 @@ def _keys(request: Request) -> FamilyKeys:
     response_model=CodeRequested,
     summary="Ask for a one-time code: the same answer whether or not the details are held (429 over the limits)",
 )
-async def request_code(
+async def request_sign_in_code(
     body: CodeRequest,
     request: Request,
     db: DatabaseDep,
@@ -79,7 +79,7 @@ async def request_code(
     summary="Exchange a one-time code for a short-lived family token (400 code-expired, code-used, "
     "code-incorrect or code-attempts-exhausted; 429 over the limits)",
 )
-async def exchange_code(
+async def exchange_sign_in_code(
     body: CodeExchange,
     request: Request,
     db: DatabaseDep,
@@ -107,6 +107,6 @@ async def exchange_code(
     response_model=Jwks,
     summary="The family issuer's public keys (ES256), for the services that accept family tokens",
 )
-async def jwks(request: Request, response: Response) -> Jwks:
+async def get_family_jwks(request: Request, response: Response) -> Jwks:
     response.headers["Cache-Control"] = "public, max-age=300"
     return Jwks.model_validate(_keys(request).signing.jwks())
