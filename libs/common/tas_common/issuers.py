@@ -198,3 +198,16 @@ def signin_code_box(*, key_b64: str | None, key_dir: Path | None) -> SealedBox:
     if key_dir is None:
         raise ValueError("set TAS_SIGNIN_CODE_KEY, or TAS_FAMILY_KEY_DIR in dev")
     return SealedBox(key_file=Path(key_dir) / "signin-code.key")
+
+
+def web_forwarding_secret(*, configured: str | None, key_dir: Path | None, env: str) -> str | None:
+    """The secret the web service proves itself to caseload with (`TAS_WEB_FORWARDING_SECRET`); in the embedded
+    default (not prod) a file under `TAS_FAMILY_KEY_DIR` that both find, created on first use."""
+    if configured:
+        return configured
+    if env == "prod" or key_dir is None:
+        return None
+    path = Path(key_dir) / "web-forwarding.secret"
+    if not path.exists():
+        write_secret_file(path, secrets.token_urlsafe(32).encode())
+    return path.read_text().strip()

@@ -3,7 +3,8 @@
 - the family issuer's signing key (`TAS_FAMILY_SIGNING_KEY`, or `<TAS_FAMILY_KEY_DIR>/private.pem` in dev);
 - the pepper of the HMACs that stand in for codes, contacts and client addresses (`TAS_SIGNIN_PEPPER`, or
   `<TAS_FAMILY_KEY_DIR>/signin-pepper.key`), from which the key that seals a contact for the dispatcher is derived;
-- the box shared with notify that a code travels in (`TAS_SIGNIN_CODE_KEY`, or `<dir>/signin-code.key`).
+- the box shared with notify that a code travels in (`TAS_SIGNIN_CODE_KEY`, or `<dir>/signin-code.key`);
+- the secret the web service proves itself with (`TAS_WEB_FORWARDING_SECRET`, or `<dir>/web-forwarding.secret`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import hmac
 import secrets
 from pathlib import Path
 
-from tas_common.issuers import SealedBox, SigningKey, signin_code_box, write_secret_file
+from tas_common.issuers import SealedBox, SigningKey, signin_code_box, web_forwarding_secret, write_secret_file
 
 from .config import CaseloadSettings
 
@@ -33,6 +34,16 @@ class FamilyKeys:
         self._pepper_file = Path(key_dir) / "signin-pepper.key" if key_dir is not None else None
         self._pepper: bytes | None = None
         self._contact_box: SealedBox | None = None
+        self._web_secret = (settings.web_forwarding_secret, key_dir, settings.env)
+        self._web_secret_value: str | None = None
+
+    @property
+    def web_secret(self) -> str | None:
+        """What the web service sends in `X-TAS-Web-Secret` (api/signin.py)."""
+        if self._web_secret_value is None:
+            configured, key_dir, env = self._web_secret
+            self._web_secret_value = web_forwarding_secret(configured=configured, key_dir=key_dir, env=env)
+        return self._web_secret_value
 
     @property
     def pepper(self) -> bytes:

@@ -1,6 +1,7 @@
 """Signing in without an account (open routes: the family has no token yet) and the family issuer's JWKS.
 
-The web service calls these for the family. It proves itself with `X-TAS-Web-Secret` (`TAS_WEB_FORWARDING_SECRET`)
+The web service calls these for the family. It proves itself with `X-TAS-Web-Secret` (`TAS_WEB_FORWARDING_SECRET`;
+in the embedded default a file under `TAS_FAMILY_KEY_DIR` that both read)
 and then names the family's own address in `X-TAS-Client-Address`, which the per-address rate limits count; from
 any other caller that header is ignored and the connection's address counts."""
 
@@ -34,7 +35,7 @@ ClientAddress = Annotated[
 
 
 def client_address(request: Request, web_secret: str | None, forwarded: str | None) -> str:
-    expected = request.app.state.settings.web_forwarding_secret
+    expected = _keys(request).web_secret
     if expected and web_secret and forwarded and hmac.compare_digest(web_secret.encode(), expected.encode()):
         try:
             return str(ipaddress.ip_address(forwarded.strip()))

@@ -355,4 +355,7 @@ async def exchange_code(
         expires_in=ttl,
         expires_at=datetime.fromtimestamp(expires, now.tzinfo),
         child_ids=list(claims["child_ids"]),  # type: ignore[call-overload]
+        family_member_id=str(claims["sub"]),
+        member_ids=list(claims["member_ids"]),  # type: ignore[call-overload]
+        language=members[0][0].language,
     )

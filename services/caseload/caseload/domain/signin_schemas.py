@@ -37,6 +37,9 @@ class FamilyToken(BaseModel):
     expires_in: int = Field(description="seconds until the token expires")
     expires_at: datetime
     child_ids: list[str] = Field(description="the children this token is for")
+    family_member_id: str = Field(description="the token's `sub`: this person's family member record (first child)")
+    member_ids: list[str] = Field(description="this person's family member records, one per child")
+    language: str = Field(description="the person's language preference as the school holds it (`en` or `cy`)")
 
 
 class Jwk(BaseModel):

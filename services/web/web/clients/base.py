@@ -5,6 +5,7 @@ pages: 404 → the 404 page, 401 → sign in again, 422 → the GOV.UK error sum
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -19,7 +20,7 @@ class ApiError(Exception):
     @property
     def slug(self) -> str:
         """The last part of the problem's stable `type` (e.g. `not-found`)."""
-        return str(self.problem.get("type", "")).rstrip("/").rsplit("/", 1)[-1]
+        return re.split(r"[/:]", str(self.problem.get("type", "")).rstrip("/"))[-1]
 
     @property
     def errors(self) -> list[dict[str, str]]:
