@@ -112,7 +112,7 @@ async def test_a_held_contact_gets_a_code_that_signs_in_once_for_its_children(sy
     wrong = "000000" if code != "000000" else "111111"
     r = await system.caseload.post(TOKENS, json={"contact": "jo.bloggs@example.org", "code": wrong})
     assert r.status_code == 400 and r.json()["type"].endswith("code-incorrect") and r.json()["attempts_left"] == 4
-    assert r.json()["errors"][0]["field"] == "code"
+    assert r.json()["errors"][0]["field"] == "body.code"
     r = await system.caseload.post(TOKENS, json={"contact": "jo.bloggs@example.org", "code": code})
     assert r.status_code == 200, r.text
     assert r.headers["Cache-Control"] == "no-store"
@@ -180,7 +180,7 @@ async def test_five_wrong_codes_spend_the_code_and_an_expired_code_is_refused(sy
 
 async def test_bad_input_is_a_problem_naming_the_field(system):
     r = await ask(system, "not a contact")
-    assert r.status_code == 422 and fields(r.json()) == ["contact"]
+    assert r.status_code == 422 and fields(r.json()) == ["body.contact"]
     r = await system.caseload.post(TOKENS, json={"contact": "a@example.org", "code": "12ab56"})
     assert r.status_code == 422 and fields(r.json())[0].endswith("code")
 

@@ -57,7 +57,7 @@ class CodeRefused(DomainError):
     field_message = "Enter the code we sent you"
 
     def __init__(self, detail: str | None = None, **extra: object) -> None:
-        super().__init__(detail, errors=[{"field": "code", "message": detail or self.title}], **extra)
+        super().__init__(detail, errors=[{"field": "body.code", "message": detail or self.title}], **extra)
 
 
 class CodeExpired(CodeRefused):
@@ -86,13 +86,15 @@ def parse_contact(value: str) -> Contact:
     value = value.strip()
     if "@" in value:
         if not is_valid_email(value):
-            raise InvalidInput("Enter an email address in the correct format, like name@example.org", field="contact")
+            raise InvalidInput(
+                "Enter an email address in the correct format, like name@example.org", field="body.contact"
+            )
         return Contact("email", value.lower())
     try:
         return Contact("sms", normalise_uk_mobile(value))
     except ValueError:
         raise InvalidInput(
-            "Enter the email address or UK mobile number the school holds for you", field="contact"
+            "Enter the email address or UK mobile number the school holds for you", field="body.contact"
         ) from None
 
 
