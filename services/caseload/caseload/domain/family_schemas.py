@@ -5,17 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+from tas_common.schemas import Strict
 
 # --- family contact restriction ------------------------------------------------------------------------------
 
 
-class RestrictionUpdate(_Strict):
+class RestrictionUpdate(Strict):
     restricted: bool = Field(description="true sets the restriction, false lifts it")
     reason: str = Field(
         min_length=10, max_length=1000, description="why (kept with the history, never shown to the family)"

@@ -6,12 +6,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+from tas_common.schemas import Strict
 
 
-class CodeRequest(_Strict):
+class CodeRequest(Strict):
     contact: str = Field(
         min_length=3,
         max_length=254,
@@ -26,7 +24,7 @@ class CodeRequested(BaseModel):
     expires_in: int = Field(description="seconds a code stays valid")
 
 
-class CodeExchange(_Strict):
+class CodeExchange(Strict):
     contact: str = Field(min_length=3, max_length=254, description="the same email address or mobile number")
     code: str = Field(pattern=r"^\d{6}$", description="the 6-digit code", examples=["123456"])
 
