@@ -78,11 +78,13 @@ def test_the_parent_writes_about_me_and_sees_it_in_the_plan(new_page, live, case
     page.goto(f"/family/children/{case.child_id}/about-me")
     page.get_by_label(f"What {case.given_name} says").fill("I like drawing and dinosaurs. Loud rooms are hard.")
     page.get_by_label("What you want the team to know").fill("Mornings go better with a picture timetable.")
-    page.get_by_role("button", name="Save").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save").click()
     assert "Saved. The team will see your words in the plan." in page.locator("main").inner_text()
     # edited again: the same entries change, none is added
     page.get_by_label(f"What {case.given_name} says").fill("I like drawing. Loud rooms are hard.")
-    page.get_by_role("button", name="Save").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save").click()
     with live.api("caseload") as caseload:
         about_me = caseload.get(f"/v1/children/{case.child_id}/plan", headers=case.senco).json()["sections"]["about_me"]
     words = sorted(item["text"] for item in about_me if item["org_type"] == "family")
@@ -105,7 +107,8 @@ def test_sign_out_from_the_menu_ends_the_session(new_page, live, cases):
     page = new_page()
     sign_in_with_session(live, page.context, case)
     page.goto(f"/family/children/{case.child_id}/plan")
-    page.get_by_role("button", name="Sign out").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign out").click()
     assert page.locator("h1").inner_text() == "You have signed out"
     page.goto(f"/family/children/{case.child_id}/plan")
     assert "/family/sign-in?next=" in page.url
@@ -122,7 +125,8 @@ def test_the_local_offer_searches_by_text_need_and_age(new_page, live, cases, la
     page.locator("#q").fill("speech")
     page.locator("#need").select_option("communication_and_interaction")
     page.locator("#age").fill("9")
-    page.locator("form[action='/local-offer'] button").click()
+    with page.expect_navigation():
+        page.locator("form[action='/local-offer'] button").click()
     assert "q=speech" in page.url and "need=communication_and_interaction" in page.url
     results = page.locator("main .tas-item")
     assert results.count() >= 1
@@ -134,7 +138,8 @@ def test_the_local_offer_searches_by_text_need_and_age(new_page, live, cases, la
         save_screenshots(page, f"local-offer-results-{language}", desktop=True)
     contact = results.first.locator("a[href^='mailto:']")
     assert contact.count() == 1 and "@example.org" in contact.inner_text()
-    results.first.locator("h3 a").click()
+    with page.expect_navigation():
+        results.first.locator("h3 a").click()
     assert page.locator("h1").count() == 1
     assert_accessible(page)
 
@@ -147,7 +152,8 @@ def test_the_parent_changes_channel_and_language_and_the_pages_follow(new_page, 
     assert page.get_by_label("Email", exact=True).is_checked()
     page.get_by_label("Text message").check()
     page.get_by_label("Cymraeg").check()
-    page.get_by_role("button", name="Save").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save").click()
     # the page now speaks Welsh, and notify (which owns the preferences) has them
     assert page.locator("html").get_attribute("lang") == "cy"
     assert "Mae eich dewisiadau wedi’u cadw." in page.locator("main").inner_text()
@@ -157,3 +163,46 @@ def test_the_parent_changes_channel_and_language_and_the_pages_follow(new_page, 
         prefs = notify.get(f"/v1/contacts/{case.member_id}/preferences", headers=parent).json()
     assert (prefs["preferred_channel"], prefs["language"]) == ("sms", "cy")
     assert_accessible(page)
+
+
+def test_a_new_version_says_what_changed_and_the_review_shows_progress(new_page, live):
+    case = raise_concern_and_share_plan(live, 607)
+    with live.api("caseload") as caseload:
+        review = caseload.post(
+            f"/v1/children/{case.child_id}/reviews",
+            headers=case.senco,
+            json={
+                "scheduled_for": "2027-02-02T15:30:00Z",
+                "place": "Oak Class, Brook Primary",
+                "attendees": [{"name": "Ms Senco", "role": "SENCO"}],
+            },
+        ).json()
+        plan = caseload.get(f"/v1/children/{case.child_id}/plan", headers=case.senco).json()
+        outcome = plan["sections"]["outcomes"][0]
+        progress = caseload.post(
+            f"/v1/children/{case.child_id}/reviews/{review['id']}/progress",
+            headers=case.senco,
+            json={"progress": [{"outcome_id": outcome["id"], "achievement_status": "improving"}]},
+        )
+        assert progress.status_code == 200, progress.text
+        agreed = caseload.post(
+            f"/v1/children/{case.child_id}/plan/publish", headers=case.senco, json={"status": "agreed"}
+        )
+        assert agreed.status_code == 201, agreed.text
+    page = new_page()
+    sign_in_with_session(live, page.context, case)
+    page.goto(f"/family/children/{case.child_id}/plan")
+    text = page.locator("main").inner_text()
+    assert "Agreed" in text and "2 (the newest)" in text
+    assert "Outcomes: progress recorded" in text
+    assert "Getting better" in text  # the outcome's progress at the review, in words
+    with page.expect_navigation():
+        page.get_by_role("link", name="Version 1").click()
+    assert "This is an older version of the plan." in page.locator("main").inner_text()
+    page.goto(f"/family/children/{case.child_id}/reviews/{review['id']}")
+    text = page.locator("main").inner_text()
+    assert "Tuesday 2 February 2027 at 3:30pm" in text and "Oak Class, Brook Primary" in text
+    assert "Getting better" in text
+    assert_accessible(page)
+    missing = page.goto(f"/family/children/{case.child_id}/reviews/00000000-0000-0000-0000-000000000000")
+    assert missing.status == 404
