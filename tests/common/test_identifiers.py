@@ -8,6 +8,7 @@ from tas_common.identifiers import (
     is_valid_email,
     is_valid_nhs_number,
     is_valid_upn,
+    normalise_email,
     normalise_uk_mobile,
     upn_check_letter,
 )
@@ -95,3 +96,23 @@ async def test_timestamps_read_back_from_sqlite_are_utc_aware(tmp_path):
         assert abs((utcnow() - loaded.created_at).total_seconds()) < 60
         assert not session.dirty  # setting the zone did not mark the row changed
     await db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [("+44 7797 123456", "+447797123456"), ("07624 123456", "+447624123456"), ("447700900123", "+447700900123")],
+)
+def test_mobiles_of_the_whole_uk_numbering_plan_normalise(raw, e164):
+    assert normalise_uk_mobile(raw) == e164  # Jersey and the Isle of Man too (libphonenumber's metadata)
+
+
+@pytest.mark.parametrize("raw", ["07700 900ABC", "07797 123456 ext. 12", "07600 123456", "+44"])
+def test_letters_extensions_pagers_and_fragments_are_refused(raw):
+    with pytest.raises(ValueError, match="not a UK"):
+        normalise_uk_mobile(raw)
+
+
+def test_email_addresses_on_special_use_domains_or_beyond_ascii_are_refused():
+    assert normalise_email("Parent2@Example.ORG") == "Parent2@example.org"
+    for bad in ("kit@localhost", "kit@school.test", "zoë@example.org", "a" * 250 + "@example.org"):
+        assert not is_valid_email(bad)

@@ -11,6 +11,7 @@ import pytest
 
 from notify.domain import scheduling, triggers
 from notify.domain.dispatch import Dispatcher
+from notify.domain.models import Notification
 from notify.providers.govuk_notify import NotifySmsProvider
 from notify.providers.outbox import SmsOutboxProvider
 from notify.providers.ratelimit import TokenBucket
@@ -341,3 +342,58 @@ async def test_the_dev_outbox_is_asked_before_an_interrupted_sms_is_written_agai
     assert (n.status, n.provider_ref) == ("delivered", nid)
     await SmsOutboxProvider(tmp_path / "outbox.jsonl").send(n)  # the next line starts on a line of its own
     assert json.loads((tmp_path / "outbox.jsonl").read_text().splitlines()[-1])["id"] == nid
+
+
+class Refusing:
+    """An SMTP server that refuses some recipients at RCPT: `gone@...` for good (550), `full@...` for now (452)."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        local = address.split("@")[0]
+        if local in ("gone", "full"):
+            return "550 5.1.1 no such mailbox" if local == "gone" else "452 4.2.2 mailbox full"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        return "250 Message accepted"
+
+
+async def test_smtp_refusals_are_permanent_or_temporary_by_their_code(make_settings, daytime):
+    from aiosmtpd.controller import Controller
+
+    from notify.providers.base import PermanentFailure, TemporaryFailure
+    from tas_dev.testing import free_port
+
+    controller = Controller(Refusing(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    provider = SmtpProvider(host="127.0.0.1", port=controller.port, sender="TAS <no-reply@tas.example.org>")
+    try:
+        message = Notification(**MESSAGE, recipient="gone@example.org")
+        with pytest.raises(PermanentFailure):
+            await provider.send(message)
+        with pytest.raises(TemporaryFailure) as deferred:
+            await provider.send(Notification(**MESSAGE, recipient="full@example.org"))
+        assert not deferred.value.ambiguous
+        accepted = await provider.send(Notification(**MESSAGE, recipient="ok@example.org"))
+        assert accepted.delivered and accepted.provider_ref.endswith("@tas.example.org>")
+    finally:
+        await provider.aclose()
+        controller.stop()
+    with pytest.raises(TemporaryFailure) as down:  # nobody listening: nothing can have been sent
+        await provider.send(Notification(**MESSAGE, recipient="ok@example.org"))
+    assert not down.value.ambiguous
+
+
+MESSAGE = {
+    "child_id": "c",
+    "contact_id": "x",
+    "trigger_event_id": "t",
+    "dedupe_key": "d",
+    "recipient_key": "r",
+    "template": "t",
+    "template_version": 1,
+    "language": "en",
+    "channel": "email",
+    "subject": "Team Around the School",
+    "body": "Dear parent or carer",
+}

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tas_common.identifiers import is_valid_email, normalise_uk_mobile
+from tas_common.identifiers import normalise_email, normalise_uk_mobile
 
 from .models import Notification, Suppression
 
@@ -31,11 +31,10 @@ def normalise(channel: str, address: str) -> str:
             return normalise_uk_mobile(address)
         except ValueError as exc:
             raise InvalidRecipient(str(exc)) from exc
-    address = address.strip()
-    if not is_valid_email(address):
-        raise InvalidRecipient("not a valid email address")
-    local, _, domain = address.rpartition("@")
-    return f"{local}@{domain.lower()}"
+    try:
+        return normalise_email(address.strip())
+    except ValueError as exc:
+        raise InvalidRecipient("not a valid email address") from exc
 
 
 def suppression_key(channel: str, address: str) -> str:

@@ -2,24 +2,26 @@
 
 The Message-ID is derived from the notification id alone (`<id@domain>`), so a resend after a crash (a take-over)
 carries the same Message-ID and the receiving side can recognise the duplicate. Up to `pool_size` connections
-are kept open between sends (checked with NOOP before reuse).
+are kept open between sends (checked with NOOP before reuse). aiosmtplib speaks SMTP on the event loop: no thread
+per send.
 
 The mail relay's bounce processor tells us of bounces and complaints (`read_receipt`)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import smtplib
-import threading
+import io
 from collections.abc import Mapping
 from email.charset import QP, Charset
+from email.generator import BytesGenerator
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import Compat32
-from email.utils import formatdate
+from email.utils import formatdate, parseaddr
+
+import aiosmtplib
 
 from ..domain.models import Notification
 from ..domain.templates import plain_to_html
@@ -84,9 +86,9 @@ class SmtpProvider:
         pool_size: int = 4,
     ) -> None:
         self.host, self.port, self.sender, self.domain, self.timeout = host, port, sender, domain, timeout
+        self.envelope_sender = parseaddr(sender)[1] or sender
         self.pool_size = pool_size
-        self._idle: list[smtplib.SMTP] = []
-        self._lock = threading.Lock()
+        self._idle: list[aiosmtplib.SMTP] = []
 
     def build(self, notification: Notification) -> Message:
         """multipart/alternative built with the compat32 classes: the `email.policy.default` header objects
@@ -109,55 +111,59 @@ class SmtpProvider:
         message.attach(MIMEText(plain_to_html(notification.body), "html", _UTF8_QP, policy=POLICY))
         return message
 
-    def _connection(self) -> smtplib.SMTP:
-        """An idle connection that still answers NOOP, or a new one."""
-        while True:
-            with self._lock:
-                client = self._idle.pop() if self._idle else None
-            if client is None:
-                return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            try:
-                if client.noop()[0] == 250:
-                    return client
-            except (smtplib.SMTPException, OSError):
-                pass
-            with contextlib.suppress(Exception):
-                client.close()
+    @staticmethod
+    def flatten(message: Message) -> bytes:
+        out = io.BytesIO()
+        BytesGenerator(out, policy=POLICY).flatten(message, linesep="\r\n")
+        return out.getvalue()
 
-    def _send_sync(self, message: Message) -> None:
-        client = self._connection()
+    async def _connection(self) -> aiosmtplib.SMTP:
+        """An idle connection that still answers NOOP, or a new one (no STARTTLS unless configured: as before)."""
+        while self._idle:
+            client = self._idle.pop()
+            try:
+                if (await client.noop()).code == 250:
+                    return client
+            except (aiosmtplib.SMTPException, OSError):
+                pass
+            client.close()
+        client = aiosmtplib.SMTP(hostname=self.host, port=self.port, timeout=self.timeout, start_tls=False)
+        await client.connect()
+        return client
+
+    async def _send(self, recipient: str, data: bytes) -> None:
+        client = await self._connection()
         try:
-            client.send_message(message)
+            await client.sendmail(self.envelope_sender, [recipient], data)
         except BaseException:
-            with contextlib.suppress(Exception):
-                client.close()
+            client.close()
             raise
-        with self._lock:
-            if len(self._idle) < self.pool_size:
-                self._idle.append(client)
-                return
-        with contextlib.suppress(Exception):
-            client.quit()
+        if len(self._idle) < self.pool_size:
+            self._idle.append(client)
+            return
+        with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+            await client.quit()
 
     async def aclose(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
+        idle, self._idle = self._idle, []
         for client in idle:
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(client.quit)
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                await client.quit()
 
     async def send(self, notification: Notification) -> Accepted:
-        message = self.build(notification)
+        data = self.flatten(self.build(notification))
         try:
-            await asyncio.to_thread(self._send_sync, message)
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
+            await self._send(notification.recipient, data)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [refused.code for refused in exc.recipients]
             if codes and all(500 <= c < 600 for c in codes):
                 raise PermanentFailure("recipient refused") from exc
             raise TemporaryFailure("recipient deferred") from exc
-        except (smtplib.SMTPServerDisconnected, TimeoutError) as exc:
+        except aiosmtplib.SMTPConnectError as exc:  # nothing was sent (a connect timeout included)
+            raise TemporaryFailure(type(exc).__name__) from exc
+        except (aiosmtplib.SMTPServerDisconnected, TimeoutError) as exc:  # it may have been accepted
             raise TemporaryFailure(type(exc).__name__, ambiguous=True) from exc
-        except (smtplib.SMTPException, OSError) as exc:
+        except (aiosmtplib.SMTPException, OSError) as exc:
             raise TemporaryFailure(type(exc).__name__) from exc
         return Accepted(provider=self.name, provider_ref=message_id(notification.id, self.domain), delivered=True)
 
