@@ -36,6 +36,7 @@ async def web_middleware(request: Request, call_next: Callable[[Request], Awaita
     if request.state.session_ended or (loaded.expired and session is None):
         response.delete_cookie(settings.session_cookie, path="/", secure=settings.secure_cookies, httponly=True)
     if session is not None:
+        await store.save(session)  # only when its data changed, or to move the idle clock (at most once a minute)
         if session.cookie_value:
             response.set_cookie(
                 settings.session_cookie,
@@ -45,6 +46,4 @@ async def web_middleware(request: Request, call_next: Callable[[Request], Awaita
                 samesite="lax",
                 path="/",
             )
-        else:
-            await store.save(session)
     return response

@@ -96,10 +96,15 @@ class SessionStore:
 
     async def create(self, data: dict[str, Any] | None = None) -> WebSession:
         value = secrets.token_urlsafe(32)
-        created = WebSession(
-            id_hash=_hash(value), csrf=secrets.token_urlsafe(32), data=dict(data or {}), cookie_value=value
-        )
         now = utcnow()
+        created = WebSession(
+            id_hash=_hash(value),
+            csrf=secrets.token_urlsafe(32),
+            data=dict(data or {}),
+            cookie_value=value,
+            last_seen_at=now,
+            saved_data=json.dumps(dict(data or {}), sort_keys=True),
+        )
         async with self.db.transaction() as session:
             await session.execute(
                 insert(web_session).values(

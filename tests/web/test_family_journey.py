@@ -1,0 +1,174 @@
+"""The family's journey end to end in a real browser against the real services, NATS and the SMTP sink: a concern
+is raised, the parent's email arrives, its link leads to sign-in, a one-time code is sent, the parent signs in and
+lands on the page the message was about, and sees the plan shared for comment; and each way a sign-in goes wrong
+does the right thing (a wrong code five times, a used code, an expired code).
+
+The code: caseload seals it into `tas.caseload.family.sign_in_code_issued` for notify to send. Until notify sends
+it (the family engineer's part of issue 13), these tests read it where notify will, from that event on the real
+NATS stream, opened with the key caseload and notify share; the rest of the path is the real one."""
+
+from __future__ import annotations
+
+import re
+import time
+from email.message import Message
+from typing import Any
+
+from tas_common.events.envelope import CloudEvent
+from tas_common.issuers import signin_code_box
+
+from .conftest import assert_accessible
+from .live import FamilyCase, LiveSystem, raise_concern_and_share_plan, wait_until
+
+SUBJECT = "tas.caseload.family.sign_in_code_issued"
+LINK = re.compile(r"https?://[^\s\"'<>]+")
+
+
+def _text(message: Message) -> str:
+    parts = [p for p in message.walk() if p.get_content_type() == "text/plain"]
+    payload = parts[0].get_payload(decode=True) if parts else b""
+    return payload.decode() if isinstance(payload, bytes) else str(payload)
+
+
+def mail_to(live: LiveSystem, address: str) -> str:
+    """The first email the sink received for `address` (waiting for it)."""
+    return wait_until(
+        lambda: next((_text(m) for m in list(live.mail) if address in (m.get("To") or "")), None),
+        timeout=20,
+        what=f"an email to {address}",
+    )
+
+
+def codes_sent(live: LiveSystem, contact_id: str) -> list[str]:
+    """Every one-time code caseload has issued for this family member, oldest first, opened as notify opens it."""
+
+    async def read() -> list[str]:
+        from nats.errors import TimeoutError as NatsTimeout
+
+        js = live.apps["caseload"].state.runtime.js
+        subscription = await js.pull_subscribe(SUBJECT, stream="TAS")
+        found: list[str] = []
+        try:
+            while True:
+                try:
+                    messages = await subscription.fetch(50, timeout=0.5)
+                except NatsTimeout:
+                    break
+                for message in messages:
+                    event = CloudEvent.from_bytes(message.data)
+                    data: dict[str, Any] = event.data  # type: ignore[assignment]
+                    if data["contact_id"] == contact_id:
+                        box = signin_code_box(key_b64=None, key_dir=live.tmp / "family-issuer")
+                        found.append(box.open(data["sealed_code"], aad=data["challenge_id"]))
+        finally:
+            await subscription.unsubscribe()
+        return found
+
+    return live.run(read())
+
+
+def new_code(live: LiveSystem, case: FamilyCase, before: int) -> str:
+    return wait_until(
+        lambda: (codes_sent(live, case.member_id)[before:] or [None])[0], timeout=20, what="a sign-in code"
+    )
+
+
+def ask_for_a_code(page: Any, live: LiveSystem, case: FamilyCase) -> str:
+    before = len(codes_sent(live, case.member_id))
+    page.locator("#contact").fill(case.email)
+    with page.expect_navigation():
+        page.locator("form[action='/family/sign-in'] button").click()
+    assert page.locator("h1").inner_text() in ("Check your messages", "Gwiriwch eich negeseuon")
+    return new_code(live, case, before)
+
+
+def enter_code(page: Any, code: str) -> None:
+    page.locator("#code").fill(code)
+    with page.expect_navigation():
+        page.locator("form[action='/family/sign-in/code'] button").click()
+
+
+def test_from_the_message_to_the_plan_shared_for_comment(new_page, live):
+    case = raise_concern_and_share_plan(live, 630)
+    body = mail_to(live, case.email)  # the family was told about the concern, with a link to these pages
+    link = next(link for link in LINK.findall(body) if link.startswith(live.web_url))
+    page = new_page()
+    page.goto(link)
+    assert "/family/sign-in" in page.url
+    assert_accessible(page)
+    code = ask_for_a_code(page, live, case)
+    assert_accessible(page)
+    enter_code(page, code)
+    assert page.url == link or page.url.startswith(link)  # back where the message pointed
+    assert page.locator("h1").inner_text() == "Your children"
+    with page.expect_navigation():
+        page.get_by_role("link", name=case.given_name, exact=False).first.click()
+    with page.expect_navigation():
+        page.get_by_role("link", name=f"{case.given_name}’s plan").click()
+    text = page.locator("main").inner_text()
+    assert "Draft for you to comment on" in text and "Follows two-step instructions in class" in text
+
+
+def test_the_same_in_welsh_and_a_deep_link_lands_on_its_page(new_page, live):
+    case = raise_concern_and_share_plan(live, 640, language="cy")
+    assert "Annwyl riant neu ofalwr" in mail_to(live, case.email)  # the family's messages are in Welsh too
+    target = f"/family/children/{case.child_id}/plan?version=1"
+    page = new_page()
+    page.goto(f"/language?to=cy&next={target}")
+    assert "/family/sign-in" in page.url and page.locator("html").get_attribute("lang") == "cy"
+    code = ask_for_a_code(page, live, case)
+    enter_code(page, code)
+    assert page.url.endswith(target)
+    text = page.locator("main").inner_text()
+    assert "Drafft i chi roi sylwadau arno" in text and "Cyfathrebu a rhyngweithio" in text
+    assert_accessible(page)
+
+
+def test_a_wrong_code_five_times_then_even_the_right_one_is_refused(new_page, live):
+    case = raise_concern_and_share_plan(live, 650)
+    page = new_page()
+    page.goto("/family/sign-in")
+    code = ask_for_a_code(page, live, case)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    for _ in range(5):
+        enter_code(page, wrong)
+        summary = page.locator(".govuk-error-summary")
+        assert summary.is_visible() and summary.locator("a").get_attribute("href") == "#code"
+    assert_accessible(page)
+    enter_code(page, code)
+    assert "too many times" in page.locator(".govuk-error-summary").inner_text()
+    assert page.locator("h1").inner_text() == "Check your messages"  # not signed in
+
+
+def test_a_code_works_once_and_an_expired_code_is_refused(new_page, live):
+    case = raise_concern_and_share_plan(live, 660)
+    page = new_page()
+    page.goto("/family/sign-in")
+    code = ask_for_a_code(page, live, case)
+    enter_code(page, code)
+    assert page.locator("h1").inner_text() == "Your children"
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign out").click()
+    # the same code again, from another browser
+    other = new_page()
+    other.goto("/family/sign-in")
+    other.locator("#contact").fill(case.email)
+    with other.expect_navigation():
+        other.locator("form[action='/family/sign-in'] button").click()
+    enter_code(other, code)  # refused: used (or, once a newer code is out, simply not the code)
+    assert other.locator(".govuk-error-summary").is_visible()
+    assert other.locator("h1").inner_text() == "Check your messages"  # not signed in
+    # a code past its 10 minutes: the challenge's clock moved on in caseload's own database
+    fresh = new_code(live, case, len(codes_sent(live, case.member_id)) - 1)
+    live.run(_expire_challenges(live))
+    enter_code(other, fresh)
+    assert "expired" in other.locator(".govuk-error-summary").inner_text()
+
+
+async def _expire_challenges(live: LiveSystem) -> None:
+    from sqlalchemy import text
+
+    async with live.apps["caseload"].state.runtime.db.transaction() as session:
+        await session.execute(
+            text("UPDATE signin_challenge SET expires_at = :past"), {"past": time.strftime("2000-01-01 00:00:00")}
+        )
