@@ -164,8 +164,10 @@ REFERRAL: dict[str, Rule] = {
         deny="health_member la_officer",
         body=lambda i, a: {"reason": "No longer needed"},
     ),
-    "GET /v1/services": Rule("anyone signed in (the local offer is public information)", anyone=200, child=False),
-    "GET /v1/services/{service_id}": Rule("anyone signed in", anyone=200, child=False),
+    "GET /v1/services": Rule(
+        "anyone, without a token (the local offer is a public directory by law)", public=200, child=False
+    ),
+    "GET /v1/services/{service_id}": Rule("anyone, without a token", public=200, child=False),
     "POST /v1/services": Rule("the LA's offer administrators", ok=S(201, "offer_admin"), child=False, body=_service),
     "PUT /v1/services/{service_id}": Rule(
         "the offer administrators of the service's LA", ok=S(428, "offer_admin"), child=False, body=_service

@@ -24,6 +24,34 @@ def test_every_route_declares_who_may_call_it(service, tmp_path):
     assert unguarded == []
 
 
+OPERATIONAL_PUBLIC = {"GET /healthz", "GET /readyz", "GET /metrics"}
+PUBLIC_ROUTES = {
+    "referral": OPERATIONAL_PUBLIC
+    | {
+        # the local offer is a public directory by law (Children and Families Act 2014 s.30); writes stay guarded
+        "GET /v1/services",
+        "GET /v1/services/{service_id}",
+    },
+    "caseload": OPERATIONAL_PUBLIC,
+    "notify": OPERATIONAL_PUBLIC | {"POST /v1/receipts/{provider}"},  # providers prove themselves (signature)
+}
+
+
+@pytest.mark.parametrize("service", sorted(PUBLIC_ROUTES))
+def test_an_api_route_is_open_only_when_listed_here(service, tmp_path):
+    """`public` is a deliberate choice: an API route that takes no token is one of the few listed above."""
+    config = importlib.import_module(f"{service}.config")
+    settings_cls = next(getattr(config, n) for n in dir(config) if n.endswith("Settings") and n != "CommonSettings")
+    app = importlib.import_module(f"{service}.main").create_app(settings_cls(env="test", dev_key_dir=tmp_path))
+    open_routes = {
+        f"{method} {route.path}"
+        for route in iter_api_routes(app.routes)
+        if any(guard.get("public") for guard in route_guards(route))
+        for method in sorted(route.methods - {"HEAD"})
+    }
+    assert open_routes == PUBLIC_ROUTES[service]
+
+
 def test_an_unguarded_route_is_detected(tmp_path):
     from fastapi import FastAPI
 

@@ -160,7 +160,7 @@ async def test_authorisation_table(referral_only, action, actor, expected):
 
 
 async def test_no_token_is_401(referral_only):
-    for method, path in (("GET", "/v1/services"), ("GET", "/v1/referrals"), ("POST", "/v1/mis/concerns")):
+    for method, path in (("POST", "/v1/services"), ("GET", "/v1/referrals"), ("POST", "/v1/mis/concerns")):
         response = await referral_only.client.request(method, path, json={} if method == "POST" else None)
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"

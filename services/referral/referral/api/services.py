@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import JSONResponse
 
+from tas_common.access import public
 from tas_common.idempotency import run_once
 from tas_common.paging import Page
 from tas_common.vocab import AreaOfNeed
@@ -28,12 +29,14 @@ router = APIRouter(prefix="/v1/services", tags=["local offer"])
 @router.get(
     "",
     response_model=ServicePage,
-    summary="The local offer, in the Open Referral UK shape",
-    description="Filters combine (AND); a repeated `taxonomy` or `area_of_need` matches any of its values. "
-    "`text` matches every word against name, description, organisation and taxonomy.",
+    dependencies=[Depends(public)],
+    summary="The local offer, in the Open Referral UK shape (open: no token needed)",
+    description="A public directory by law (Children and Families Act 2014 s.30): readable without a token. "
+    "Filters combine (AND); a repeated `taxonomy` or `area_of_need` matches any of its values. "
+    "`text` matches every word against name, description, organisation and taxonomy; `postcode` (a full postcode "
+    "or a district such as `ZX1`) keeps the services whose service areas cover its district.",
 )
 async def list_services(
-    principal: AnyUser,
     db: DatabaseDep,
     text: Annotated[str | None, Query(max_length=200)] = None,
     taxonomy: Annotated[list[str] | None, Query(max_length=10)] = None,
@@ -41,6 +44,7 @@ async def list_services(
     age: Annotated[int | None, Query(ge=0, le=25)] = None,
     organization_type: OrganisationType | None = None,
     la_code: Annotated[str | None, Query(pattern=r"^\d{3}$")] = None,
+    postcode: Annotated[str | None, Query(max_length=10)] = None,
     status_: Annotated[str | None, Query(alias="status", pattern="^(active|inactive)$")] = "active",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -54,18 +58,24 @@ async def list_services(
             age=age,
             organization_type=str(organization_type) if organization_type else None,
             la_code=la_code,
+            postcode=postcode,
             status=status_,
             page=page,
             per_page=per_page,
         )
 
 
-@router.get("/{service_id}", response_model=ServicePublic, summary="One service of the local offer (with ETag)")
-async def get_service(service_id: str, principal: AnyUser, db: DatabaseDep, response: Response) -> ServicePublic:
+@router.get(
+    "/{service_id}",
+    response_model=ServicePublic,
+    dependencies=[Depends(public)],
+    summary="One service of the local offer, with ETag (open: no token needed)",
+)
+async def get_service(service_id: str, db: DatabaseDep, response: Response) -> ServicePublic:
     async with db.reader() as session:
-        service = await offer.load(session, service_id)
-    response.headers["ETag"] = offer.etag(service)
-    return offer.to_public(service)
+        found, etag = await offer.get_service(session, service_id)
+    response.headers["ETag"] = etag
+    return found
 
 
 @router.post(

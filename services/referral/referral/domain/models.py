@@ -93,8 +93,127 @@ class Service(Table, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
     )
     """Token roles that make a practitioner of the service's organisation one of this service's practitioners."""
+    oruk_id: str = Field(default_factory=new_id, unique=True, max_length=36)
+    """The UUID the Open Referral UK feed publishes for the service (its `id` here is a readable code)."""
+    url: str | None = Field(default=None, max_length=500)
+    """The service's own web page, if it has one."""
     version: int = 1
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Organisation(Table, table=True):
+    """An organisation that runs services of the local offer (Open Referral UK's `organization`). Its `id` is the
+    `organisation_id` of its services and of its practitioners' tokens (`org_id`); `oruk_id` is the UUID the
+    Open Referral UK feed publishes."""
+
+    id: str = Field(primary_key=True, max_length=200)
+    oruk_id: str = Field(default_factory=new_id, unique=True, max_length=36)
+    name: str = Field(max_length=200)
+    description: str = Field(default="", max_length=2000)
+    organisation_type: str = Field(max_length=20)
+    email: str | None = Field(default=None, max_length=254)
+    website: str | None = Field(default=None, max_length=500)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Location(Table, table=True):
+    """A place where services are delivered (a clinic, a family hub, a school base); several services may share
+    one. Addresses and coordinates are fictional."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    la_code: str = Field(index=True, max_length=3)
+    name: str = Field(max_length=200)
+    description: str = Field(default="", max_length=2000)
+    address_1: str = Field(max_length=200)
+    city: str = Field(max_length=100)
+    county: str = Field(default="", max_length=100)
+    postcode: str = Field(max_length=8)
+    country: str = Field(default="GB", max_length=2)
+    latitude: float | None = None
+    longitude: float | None = None
+    accessibility: str | None = Field(default=None, max_length=1000)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ServiceAtLocation(Table, table=True):
+    __tablename__ = "service_at_location"
+    __table_args__ = (UniqueConstraint("service_id", "location_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    service_id: str = Field(foreign_key="service.id", index=True, max_length=36)
+    location_id: str = Field(foreign_key="location.id", index=True, max_length=36)
+
+
+class ServiceContact(Table, table=True):
+    """A way to reach a service: a team or a role (never a practitioner's own number), with its phone and inbox."""
+
+    __tablename__ = "service_contact"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    service_id: str = Field(foreign_key="service.id", index=True, max_length=36)
+    position: int = 0
+    name: str = Field(max_length=200)
+    title: str = Field(default="", max_length=200)
+    phone: str | None = Field(default=None, max_length=20)
+    email: str | None = Field(default=None, max_length=254)
+
+
+class ServiceSchedule(Table, table=True):
+    """When a service is open, as an RFC 5545 weekly or monthly rule in UK local time (at one of its locations, or
+    for the service as a whole when `service_at_location_id` is empty)."""
+
+    __tablename__ = "service_schedule"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    service_id: str = Field(foreign_key="service.id", index=True, max_length=36)
+    service_at_location_id: str | None = Field(default=None, foreign_key="service_at_location.id", max_length=36)
+    position: int = 0
+    freq: str = Field(default="WEEKLY", max_length=10)
+    interval: int | None = None
+    byday: str = Field(default="MO,TU,WE,TH,FR", max_length=40)
+    bymonthday: str | None = Field(default=None, max_length=40)
+    opens_at: str = Field(max_length=5)
+    closes_at: str = Field(max_length=5)
+    description: str = Field(default="", max_length=500)
+    attending_type: str | None = Field(default=None, max_length=20)
+    notes: str | None = Field(default=None, max_length=500)
+
+
+class ServiceCostOption(Table, table=True):
+    __tablename__ = "service_cost_option"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    service_id: str = Field(foreign_key="service.id", index=True, max_length=36)
+    position: int = 0
+    option: str = Field(max_length=200)
+    amount: float = 0.0
+    amount_description: str | None = Field(default=None, max_length=200)
+
+
+class ServiceArea(Table, table=True):
+    """Where a service is available: named, described, and the postcode districts it covers (how a postcode
+    search finds it)."""
+
+    __tablename__ = "service_area"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    service_id: str = Field(foreign_key="service.id", index=True, max_length=36)
+    name: str = Field(max_length=200)
+    description: str = Field(default="", max_length=1000)
+    postcode_districts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class PostcodeDistrict(Table, table=True):
+    """The (fictional) gazetteer of the postcode districts the local offer covers: the centre of each, so that a
+    postcode can be placed for a distance search without asking an outside service."""
+
+    __tablename__ = "postcode_district"
+
+    district: str = Field(primary_key=True, max_length=4)
+    la_code: str = Field(index=True, max_length=3)
+    name: str = Field(max_length=100)
+    latitude: float
+    longitude: float
 
 
 class ServiceMember(Table, table=True):

@@ -13,7 +13,9 @@ from tas_common.auth import Principal
 from tas_common.db import utcnow
 from tas_common.errors import Forbidden, NotFound, PreconditionFailed, PreconditionRequired
 
-from .models import Service
+from . import current_wait, directory
+from .directory_schemas import CurrentWait
+from .models import Organisation, Service
 from .schemas import OrganizationPublic, ServicePage, ServicePublic, ServiceWrite, TaxonomyTermPublic
 
 FRONT_DOOR = "childrens_social_care_front_door"
@@ -23,15 +25,24 @@ def etag(service: Service) -> str:
     return f'"{service.version}"'
 
 
-def _wait_words(days: int | None) -> str | None:
-    if days is None:
-        return None
-    if days < 14:
-        return f"about {days} day{'s' if days != 1 else ''}"
-    return f"about {round(days / 7)} weeks"
+DETAIL_FIELDS = frozenset(
+    {
+        "organisation_description",
+        "organisation_email",
+        "organisation_website",
+        "locations",
+        "contacts",
+        "schedules",
+        "cost_options",
+        "service_areas",
+    }
+)
+"""ServiceWrite's fields kept beside the service's own row (directory.py)."""
 
 
-def to_public(service: Service) -> ServicePublic:
+def to_public(
+    service: Service, *, details: directory.Details, wait: CurrentWait, organisation: Organisation | None
+) -> ServicePublic:
     return ServicePublic(
         id=service.id,
         name=service.name,
@@ -39,7 +50,12 @@ def to_public(service: Service) -> ServicePublic:
         email=service.email,
         status=service.status,
         organization=OrganizationPublic(
-            id=service.organisation_id, name=service.organisation_name, organization_type=service.organisation_type
+            id=service.organisation_id,
+            name=service.organisation_name,
+            organization_type=service.organisation_type,
+            description=organisation.description if organisation else "",
+            email=organisation.email if organisation else None,
+            website=organisation.website if organisation else None,
         ),
         la_code=service.la_code,
         taxonomy_terms=[TaxonomyTermPublic(id=t, term=t.replace("_", " ")) for t in service.taxonomy],
@@ -48,13 +64,28 @@ def to_public(service: Service) -> ServicePublic:
         maximum_age=service.maximum_age,
         eligibility_description=service.eligibility_description,
         application_process=service.how_to_refer,
+        url=service.url,
         target_wait_days=service.target_wait_days,
-        current_wait_days=service.current_wait_days,
-        wait_time=_wait_words(service.current_wait_days),
+        current_wait_days=wait.days,
+        wait_time=wait.text,
+        waiting=wait,
         practitioner_roles=service.practitioner_roles,
         version=service.version,
         updated_at=service.updated_at,
+        oruk_id=service.oruk_id,
+        **directory.public_parts(details),
     )
+
+
+async def publish(session: AsyncSession, services: Sequence[Service]) -> list[ServicePublic]:
+    """The services as the local offer shows them, with their details and current waits (a few queries)."""
+    details = await directory.details_of(session, [s.id for s in services])
+    waits = await current_wait.current_waits(session, services)
+    organisations = await directory.organisations(session, (s.organisation_id for s in services))
+    return [
+        to_public(s, details=details[s.id], wait=waits[s.id], organisation=organisations.get(s.organisation_id))
+        for s in services
+    ]
 
 
 def _matches(
@@ -90,11 +121,13 @@ async def list_services(
     age: int | None,
     organization_type: str | None,
     la_code: str | None,
+    postcode: str | None = None,
     status: str | None,
     page: int,
     per_page: int,
 ) -> ServicePage:
-    """The local offer is small (tens to hundreds of services): filter in Python, page the result."""
+    """The local offer is small (tens to hundreds of services): filter in Python, page the result. `postcode` (or a
+    district alone) keeps the services whose service areas cover its district."""
     query = select(Service).order_by(Service.name, Service.id)
     if la_code:
         query = query.where(Service.la_code == la_code)
@@ -107,6 +140,10 @@ async def list_services(
             s, text=text, taxonomy=taxonomy, area_of_need=area_of_need, age=age, organization_type=organization_type
         )
     ]
+    if postcode is not None:
+        district = await directory.place(session, postcode)
+        areas = await directory.all_areas(session)
+        found = [s for s in found if district is not None and directory.covers(areas[s.id], district.district)]
     total_pages = max(1, math.ceil(len(found) / per_page))
     contents = found[(page - 1) * per_page : page * per_page]
     return ServicePage(
@@ -117,8 +154,14 @@ async def list_services(
         first_page=page == 1,
         last_page=page >= total_pages,
         empty=not contents,
-        contents=[to_public(s) for s in contents],
+        contents=await publish(session, contents),
     )
+
+
+async def get_service(session: AsyncSession, service_id: str) -> tuple[ServicePublic, str]:
+    """One service as the local offer shows it, and its ETag."""
+    service = await load(session, service_id)
+    return (await publish(session, [service]))[0], etag(service)
 
 
 async def load(session: AsyncSession, service_id: str) -> Service:
@@ -145,13 +188,32 @@ def _require_admin_scope(principal: Principal) -> str:
     return principal.la_code
 
 
+def _row_values(data: ServiceWrite) -> dict[str, object]:
+    return data.model_dump(mode="json", exclude=set(DETAIL_FIELDS))
+
+
+async def _write_around(session: AsyncSession, *, service: Service, data: ServiceWrite, la_code: str) -> None:
+    await directory.upsert_organisation(
+        session,
+        org_id=data.organisation_id,
+        name=data.organisation_name,
+        organisation_type=str(data.organisation_type),
+        description=data.organisation_description,
+        email=data.organisation_email,
+        website=data.organisation_website,
+    )
+    await directory.replace_details(session, service=service, data=data, la_code=la_code)
+
+
 async def create_service(session: AsyncSession, *, principal: Principal, data: ServiceWrite) -> ServicePublic:
     la_code = _require_admin_scope(principal)
-    service = Service(**data.model_dump(mode="json"), la_code=la_code)
+    service = Service(**_row_values(data), la_code=la_code)
     session.add(service)
     await session.flush()
+    await _write_around(session, service=service, data=data, la_code=la_code)
+    await session.flush()
     await audit.record(session, actor=principal, action="create", resource_type="service", resource_id=service.id)
-    return to_public(service)
+    return (await publish(session, [service]))[0]
 
 
 async def update_service(
@@ -165,10 +227,12 @@ async def update_service(
         raise PreconditionRequired("send If-Match with the ETag of the service you read")
     if if_match.removeprefix("W/") != etag(service):
         raise PreconditionFailed("the service changed since you read it; read it again")
-    for key, value in data.model_dump(mode="json").items():
+    for key, value in _row_values(data).items():
         setattr(service, key, value)
     service.version += 1
     service.updated_at = utcnow()
     session.add(service)
+    await _write_around(session, service=service, data=data, la_code=la_code)
+    await session.flush()
     await audit.record(session, actor=principal, action="update", resource_type="service", resource_id=service.id)
-    return to_public(service)
+    return (await publish(session, [service]))[0]

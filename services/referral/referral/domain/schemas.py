@@ -21,6 +21,20 @@ from tas_common.identity import ChildIdentity, FamilyContactShape
 from tas_common.schemas import Strict
 from tas_common.vocab import AreaOfNeed, Channel, ConsentStatus, Language, Urgency
 
+from .directory_schemas import (
+    ContactPublic,
+    ContactWrite,
+    CostOptionPublic,
+    CostOptionWrite,
+    CurrentWait,
+    LocationPublic,
+    LocationWrite,
+    SchedulePublic,
+    ScheduleWrite,
+    ServiceAreaPublic,
+    ServiceAreaWrite,
+)
+
 
 class LawfulBasis(StrEnum):
     """The recorded basis for sharing without consent (UK GDPR art. 6 with the information-sharing guidance)."""
@@ -248,6 +262,9 @@ class OrganizationPublic(BaseModel):
     id: str
     name: str
     organization_type: str
+    description: str = ""
+    email: str | None = None
+    website: str | None = None
 
 
 class TaxonomyTermPublic(BaseModel):
@@ -272,9 +289,20 @@ class ServicePublic(BaseModel):
     maximum_age: int
     eligibility_description: str | None
     application_process: str = Field(description="How to refer")
+    url: str | None = Field(description="The service's own web page, if it has one")
     target_wait_days: int
-    current_wait_days: int | None
-    wait_time: str | None = Field(description="The current wait in words")
+    current_wait_days: int | None = Field(
+        description="The wait shown (`waiting.days`): the median of 5 or more recent referrals, else the service's "
+        "own estimate; never a figure computed from 1 to 4 referrals"
+    )
+    wait_time: str | None = Field(description="The current wait in words (`waiting.text`)")
+    waiting: CurrentWait
+    locations: list[LocationPublic]
+    contacts: list[ContactPublic]
+    schedules: list[SchedulePublic]
+    cost_options: list[CostOptionPublic]
+    service_areas: list[ServiceAreaPublic]
+    oruk_id: str = Field(description="The service's id in the Open Referral UK feed (/oruk/services/{oruk_id})")
     practitioner_roles: list[str] = Field(
         description="Token roles whose holders in the service's organisation are its practitioners: they (and the "
         "members the directory records) see and decide the referrals sent to it"
@@ -321,6 +349,19 @@ class ServiceWrite(Strict):
         description="Token roles whose holders in the service's organisation are its practitioners (e.g. `slt`); "
         "others of the organisation see its referrals only as members recorded under /members",
     )
+    url: str | None = Field(default=None, max_length=500, pattern=r"^https://", description="Its own web page")
+    organisation_description: str | None = Field(
+        default=None, max_length=2000, description="What the organisation is (kept when left out)"
+    )
+    organisation_email: str | None = Field(default=None, max_length=254)
+    organisation_website: str | None = Field(default=None, max_length=500, pattern=r"^https://")
+    locations: list[LocationWrite] | None = Field(
+        default=None, max_length=20, description="Where it is delivered; left out: kept as they are"
+    )
+    contacts: list[ContactWrite] | None = Field(default=None, max_length=20, description="Left out: kept")
+    schedules: list[ScheduleWrite] | None = Field(default=None, max_length=50, description="Left out: kept")
+    cost_options: list[CostOptionWrite] | None = Field(default=None, max_length=20, description="Left out: kept")
+    service_areas: list[ServiceAreaWrite] | None = Field(default=None, max_length=20, description="Left out: kept")
 
     @field_validator("taxonomy", "practitioner_roles")
     @classmethod
@@ -330,10 +371,10 @@ class ServiceWrite(Strict):
                 raise ValueError("taxonomy terms and roles are lower_snake_case codes")
         return list(dict.fromkeys(value))
 
-    @field_validator("email")
+    @field_validator("email", "organisation_email")
     @classmethod
-    def _email(cls, value: str) -> str:
-        if not is_valid_email(value):
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not is_valid_email(value):
             raise ValueError("not a valid email address")
         return value
 
