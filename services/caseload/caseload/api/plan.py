@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Path, Query, Response, status
-from fastapi.responses import JSONResponse
 
 from tas_common.paging import Page
 
@@ -98,7 +97,7 @@ async def diff_plan_versions(
     response_model=dict[str, Any],
     summary="The plan as a FHIR R4 Bundle (CarePlan, Goal, CareTeam, Patient); not in the family view",
 )
-async def export_plan_fhir(child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep) -> JSONResponse:
+async def export_plan_fhir(child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep) -> Response:
     async with db.transaction() as session:
         bundle = await fhir.export(session, principal=principal, child_id=child_id)
-    return JSONResponse(bundle, media_type="application/fhir+json")
+    return Response(bundle.model_dump_json(), media_type="application/fhir+json")

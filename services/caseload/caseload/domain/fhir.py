@@ -1,11 +1,25 @@
-"""FHIR R4 export of the plan: a `collection` Bundle with Patient, CarePlan, one Goal per outcome and CareTeam.
-Items are filtered by the caller's sensitivity rule exactly as on GET /plan; the family gets 404 here (the export
-is for practitioners' systems; families read the plan itself)."""
+"""FHIR R4 export of the plan: a `collection` Bundle with Patient, CarePlan, one Goal per outcome and CareTeam, built
+as `fhir.resources` objects (its R4B models, which validate each resource and element as it is made: a plan that
+would give an invalid resource fails here, not in the receiving system). Items are filtered by the caller's
+sensitivity rule exactly as on GET /plan; the family gets 404 here (the export is for practitioners' systems;
+families read the plan itself)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from fhir.resources.R4B.bundle import Bundle, BundleEntry
+from fhir.resources.R4B.careplan import CarePlan, CarePlanActivity, CarePlanActivityDetail
+from fhir.resources.R4B.careteam import CareTeam, CareTeamParticipant
+from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.coding import Coding
+from fhir.resources.R4B.goal import Goal, GoalTarget
+from fhir.resources.R4B.humanname import HumanName
+from fhir.resources.R4B.identifier import Identifier
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.period import Period
+from fhir.resources.R4B.reference import Reference
+from fhir.resources.R4B.resource import Resource
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
@@ -39,7 +53,7 @@ def _urn(kind: str, item_id: str) -> str:
     return f"urn:uuid:{item_id}" if len(item_id) == 36 else f"urn:tas:{kind}:{item_id}"
 
 
-async def export(session: AsyncSession, *, principal: Principal, child_id: str) -> dict[str, Any]:
+async def export(session: AsyncSession, *, principal: Principal, child_id: str) -> Bundle:
     child = await visible_child(session, principal, child_id)
     if principal.org_type == OrgType.family:
         raise NotFound("no FHIR export in the family view")
@@ -57,6 +71,43 @@ async def export(session: AsyncSession, *, principal: Principal, child_id: str) 
     )
 
 
+def _patient(child: Child) -> Patient:
+    return Patient(
+        id=child.id,
+        name=[HumanName(family=child.family_name, given=[child.given_name])],
+        birthDate=child.date_of_birth,
+        identifier=[Identifier(system=NHS_NUMBER_SYSTEM, value=child.nhs_number)] if child.nhs_number else None,
+    )
+
+
+def _goal(item: dict[str, Any], patient: Reference) -> Goal:
+    code = item.get("achievement_status")
+    return Goal(
+        id=item["id"],
+        lifecycleStatus=item["lifecycle_status"],
+        description=CodeableConcept(text=item["description"]),
+        subject=patient,
+        target=[GoalTarget(detailString=item["measure"], dueDate=item.get("target_date"))],
+        category=[CodeableConcept(text=item["area"].replace("_", " "))] if item.get("area") else None,
+        achievementStatus=CodeableConcept(
+            coding=[Coding(system=GOAL_ACHIEVEMENT_SYSTEM, code=code, display=ACHIEVEMENT_DISPLAY[code])]
+        )
+        if code
+        else None,
+    )
+
+
+def _activity(provision: dict[str, Any]) -> CarePlanActivity:
+    return CarePlanActivity(
+        detail=CarePlanActivityDetail(
+            status="in-progress",
+            description=f"{provision['what']} ({provision['frequency']})",
+            scheduledPeriod=Period(start=provision["start"], end=provision.get("end")),
+            performer=[Reference(display=provision.get("person") or provision["agency"])],
+        )
+    )
+
+
 def build_bundle(
     principal: Principal,
     child: Child,
@@ -64,84 +115,42 @@ def build_bundle(
     status: str,
     content: dict[str, Any],
     team: list[tuple[str, str, str, str, bool]],
-) -> dict[str, Any]:
-    patient_ref = _urn("patient", child.id)
+) -> Bundle:
+    patient_ref = Reference(reference=_urn("patient", child.id))
     careteam_ref = _urn("careteam", f"team-{child.id}")
-    patient: dict[str, Any] = {
-        "resourceType": "Patient",
-        "id": child.id,
-        "name": [{"family": child.family_name, "given": [child.given_name]}],
-        "birthDate": child.date_of_birth.isoformat(),
-    }
-    if child.nhs_number:
-        patient["identifier"] = [{"system": NHS_NUMBER_SYSTEM, "value": child.nhs_number}]
-    goals = []
-    for item in visible_items(principal, child, content.get("outcomes", []), "outcomes"):
-        goal: dict[str, Any] = {
-            "resourceType": "Goal",
-            "id": item["id"],
-            "lifecycleStatus": item["lifecycle_status"],
-            "description": {"text": item["description"]},
-            "subject": {"reference": patient_ref},
-            "target": [
-                {
-                    "detailString": item["measure"],
-                    **({"dueDate": item["target_date"]} if item.get("target_date") else {}),
-                }
-            ],
-        }
-        if item.get("area"):
-            goal["category"] = [{"text": item["area"].replace("_", " ")}]
-        if item.get("achievement_status"):
-            code = item["achievement_status"]
-            goal["achievementStatus"] = {
-                "coding": [{"system": GOAL_ACHIEVEMENT_SYSTEM, "code": code, "display": ACHIEVEMENT_DISPLAY[code]}]
-            }
-        goals.append(goal)
-    careteam = {
-        "resourceType": "CareTeam",
-        "id": f"team-{child.id}",
-        "status": "active",
-        "name": "Team around the child",
-        "subject": {"reference": patient_ref},
-        "participant": [
-            {"role": [{"text": role}], "member": {"display": name}, "onBehalfOf": {"display": org_id}}
-            for _, name, org_id, role, _ in team
-        ],
-    }
-    activities = [
-        {
-            "detail": {
-                "status": "in-progress",
-                "description": f"{p['what']} ({p['frequency']})",
-                "scheduledPeriod": {"start": p["start"], **({"end": p["end"]} if p.get("end") else {})},
-                "performer": [{"display": p.get("person") or p["agency"]}],
-            }
-        }
-        for p in visible_items(principal, child, content.get("provision", []), "provision")
+    goals = [
+        _goal(item, patient_ref) for item in visible_items(principal, child, content.get("outcomes", []), "outcomes")
     ]
-    careplan: dict[str, Any] = {
-        "resourceType": "CarePlan",
-        "id": plan_id,
-        "status": CAREPLAN_STATUS[status],
-        "intent": "plan",
-        "title": "Support plan",
-        "subject": {"reference": patient_ref},
-        "careTeam": [{"reference": careteam_ref}],
-        "goal": [{"reference": _urn("goal", g["id"])} for g in goals],
-        "description": " ".join(
-            n["description"] for n in visible_items(principal, child, content.get("needs", []), "needs")
-        )[:4000]
+    careteam = CareTeam(
+        id=f"team-{child.id}",
+        status="active",
+        name="Team around the child",
+        subject=patient_ref,
+        participant=[
+            CareTeamParticipant(
+                role=[CodeableConcept(text=role)], member=Reference(display=name), onBehalfOf=Reference(display=org_id)
+            )
+            for _, name, org_id, role, _ in team
+        ]
         or None,
-    }
-    if activities:
-        careplan["activity"] = activities
-    if careplan["description"] is None:
-        del careplan["description"]
-    entries = [(patient_ref, patient), (_urn("careplan", plan_id), careplan), (careteam_ref, careteam)]
-    entries += [(_urn("goal", g["id"]), g) for g in goals]
-    return {
-        "resourceType": "Bundle",
-        "type": "collection",
-        "entry": [{"fullUrl": url, "resource": resource} for url, resource in entries],
-    }
+    )
+    needs = " ".join(n["description"] for n in visible_items(principal, child, content.get("needs", []), "needs"))
+    careplan = CarePlan(
+        id=plan_id,
+        status=CAREPLAN_STATUS[status],
+        intent="plan",
+        title="Support plan",
+        subject=patient_ref,
+        careTeam=[Reference(reference=careteam_ref)],
+        goal=[Reference(reference=_urn("goal", g.id)) for g in goals] or None,
+        description=needs[:4000] or None,
+        activity=[_activity(p) for p in visible_items(principal, child, content.get("provision", []), "provision")]
+        or None,
+    )
+    entries: list[tuple[str, Resource]] = [
+        (_urn("patient", child.id), _patient(child)),
+        (_urn("careplan", plan_id), careplan),
+        (careteam_ref, careteam),
+        *((_urn("goal", g.id), g) for g in goals),
+    ]
+    return Bundle(type="collection", entry=[BundleEntry(fullUrl=url, resource=resource) for url, resource in entries])
