@@ -251,7 +251,10 @@ async def _seed(world: World) -> None:
                 json={"needs": [{"area": "communication_and_interaction", "description": "Speech unclear to peers"}]},
             )
         )
-        await _ok(await case.post(f"/v1/children/{child}/plan/publish", json={}, headers=senco))
+        # shared for comment: the family sees version 1 and may comment on it
+        await _ok(
+            await case.post(f"/v1/children/{child}/plan/publish", json={"status": "shared_for_comment"}, headers=senco)
+        )
         review = await _ok(
             await case.post(
                 f"/v1/children/{child}/reviews",

@@ -269,6 +269,17 @@ CASELOAD: dict[str, Rule] = {
         body=lambda i, a: {},
         headers={"If-Match": '"stale"'},
     ),
+    "GET /v1/children/{child_id}/plan/comments": Rule(
+        "as the record (the family: its own threads, on versions shared with it)", ok=S(200, CASE_FAM)
+    ),
+    "POST /v1/children/{child_id}/plan/comments": Rule(
+        "the family (a new comment) and practitioners with a relationship (a reply in a family's thread), while "
+        "the newest version is shared for comment (the matrix names no item: 422; a practitioner starting a "
+        "thread: 403)",
+        ok={"family": 422},
+        deny=CASE,
+        body=lambda i, a: {"section": "needs", "item_id": "not-an-item", "text": f"Matrix comment by {a}"},
+    ),
     "GET /v1/children/{child_id}/plan/versions": Rule("as the record", ok=S(200, CASE_FAM)),
     "GET /v1/children/{child_id}/plan/versions/{number}": Rule("as the record", ok=S(200, CASE_FAM)),
     "GET /v1/children/{child_id}/plan/diff": Rule(

@@ -59,13 +59,25 @@ async def test_family_writes_about_me_but_not_needs_and_sees_only_family_items(s
         cid,
         h.senco,
         etag,
-        needs=[NEED, {**NEED, "sensitivity": "family", "description": "Needs visual prompts"}],
+        needs=[{**NEED, "sensitivity": "team"}, {**NEED, "description": "Needs visual prompts"}],
         about_me=[{"voice": "child", "text": "I like trains", "sensitivity": "team"}],
     )
+    # items are the family's unless marked otherwise, and the editor is told which the family will see
+    assert [(n["sensitivity"], n["family_visible"]) for n in r.json()["sections"]["needs"]] == [
+        ("team", False),
+        ("family", True),
+    ]
     etag = r.headers["ETag"]
     r = await h.put_plan(cid, h.slt, etag, outcomes=[{**OUTCOME, "sensitivity": "agency"}])
     assert r.status_code == 200
+    plan, _ = await h.plan(cid, family)
+    assert (plan["shared_version"], plan["sections"]["needs"]) == (None, [])  # nothing shared with them yet
+    r = await system.caseload.post(
+        f"/v1/children/{cid}/plan/publish", json={"status": "shared_for_comment"}, headers=h.senco
+    )
+    assert r.status_code == 201, r.text
     plan, etag = await h.plan(cid, family)
+    assert (plan["shared_version"], plan["status"]) == (1, "shared_for_comment")
     assert [n["description"] for n in plan["sections"]["needs"]] == ["Needs visual prompts"]
     assert plan["sections"]["outcomes"] == []  # a health-only item
     assert [a["text"] for a in plan["sections"]["about_me"]] == ["I like trains"]

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from tas_common.app import create_service_app
 from tas_common.auth import OrgType, TrustedIssuer
 
-from .api import access, caseload, children, ehc, examples, family, plan, reviews, signin, team
+from .api import access, caseload, children, comments, ehc, examples, family, plan, reviews, signin, team
 from .config import CaseloadSettings
 from .events.handlers import consumer_spec
 from .events.signin_dispatcher import run_signin_dispatcher
@@ -25,6 +25,7 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
             children.router,
             team.router,
             plan.router,
+            comments.router,
             reviews.router,
             ehc.router,
             ehc.clocks,

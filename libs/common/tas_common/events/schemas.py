@@ -175,6 +175,28 @@ class PlanPublishedV1(EventPayload):
     status: Literal["draft", "shared_for_comment", "agreed"]
     changed_sections: list[str] = []
     safeguarding: bool = False
+    family_contact_restricted: bool = False
+    """While the child's family contact is restricted, nothing goes to the family (a replica may lag: this says it)."""
+
+
+class PlanCommentAddedV1(EventPayload):
+    """The family commented on an item of a plan version shared for comment, or a practitioner replied in the
+    family's thread. Carries ids only (never the words): notify tells the team about a family's comment and the
+    family member who started the thread (`thread_member_id`) about a reply."""
+
+    subject: ClassVar[str] = "tas.caseload.plan.comment_added"
+    consumers: ClassVar[tuple[str, ...]] = ()
+    child_id: str
+    plan_id: str
+    version: int
+    comment_id: str
+    section: str
+    item_id: str
+    in_reply_to: str | None = None
+    author_org_type: str
+    author_org_id: str
+    thread_member_id: str | None = None
+    family_contact_restricted: bool = False
 
 
 class ReviewScheduledV1(EventPayload):
@@ -327,6 +349,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         TeamMemberAddedV1,
         TeamMemberRemovedV1,
         PlanPublishedV1,
+        PlanCommentAddedV1,
         ReviewScheduledV1,
         FamilyContactChangedV1,
         ConsentChangedV1,

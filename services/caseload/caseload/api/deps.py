@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 
 from tas_common.access import allow
 from tas_common.auth import OrgType, Principal
@@ -48,6 +48,14 @@ LaSendOfficer = Annotated[
     Depends(allow(org_types=[OrgType.local_authority], roles=["send_officer"], description="the LA's SEND officers")),
 ]
 
+
+async def comment_days(request: Request) -> int:
+    """TAS_PLAN_COMMENT_DAYS: how long a plan (not an EHC draft) shared for comment takes the family's comments."""
+    return int(request.app.state.settings.plan_comment_days)
+
+
+CommentDays = Annotated[int, Depends(comment_days)]
+
 IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", max_length=200, description="the ETag you read; 428 without it, 412 when it is stale"),
@@ -55,6 +63,7 @@ IfMatch = Annotated[
 
 __all__ = [
     "AnyPractitionerOrFamily",
+    "CommentDays",
     "DatabaseDep",
     "DuplicateReviewer",
     "IdempotencyKey",

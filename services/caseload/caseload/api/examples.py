@@ -13,6 +13,11 @@ EXAMPLES: dict[str, Any] = {
         "reason": "Strategy meeting on 3 February agreed the family can be told about the plan again.",
     },
     "request_sign_in_code": {"contact": "parent2@example.org"},
+    "add_plan_comment": {
+        "section": "outcomes",
+        "item_id": _ID,
+        "text": "At home he follows two-step instructions when we show him pictures too.",
+    },
     "exchange_sign_in_code": {"contact": "parent2@example.org", "code": "493817"},
     "merge_child": {"duplicate_id": _ID},
     "add_family_member": {

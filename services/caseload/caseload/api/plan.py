@@ -6,9 +6,9 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from tas_common.paging import Page
 
-from ..domain import fhir, plan
+from ..domain import fhir, plan, plan_versions
 from ..domain.schemas import PlanDiff, PlanPublic, PlanUpdate, PlanVersionPublic, PlanVersionSummary, PublishRequest
-from .deps import AnyPractitionerOrFamily, DatabaseDep, IfMatch, Practitioner
+from .deps import AnyPractitionerOrFamily, CommentDays, DatabaseDep, IfMatch, Practitioner
 
 router = APIRouter(prefix="/v1/children/{child_id}/plan", tags=["plan"])
 MAX_VERSION = 1_000_000
@@ -17,10 +17,10 @@ MAX_VERSION = 1_000_000
 
 @router.get("", response_model=PlanPublic, summary="The child's plan as you may see it, with its ETag")
 async def get_plan(
-    child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep, response: Response
+    child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep, response: Response, days: CommentDays
 ) -> PlanPublic:
     async with db.transaction() as session:
-        result = await plan.get_plan(session, principal=principal, child_id=child_id)
+        result = await plan.get_plan(session, principal=principal, child_id=child_id, comment_days=days)
     response.headers["ETag"] = result.etag
     return result
 
@@ -28,7 +28,8 @@ async def get_plan(
 @router.put(
     "",
     response_model=PlanPublic,
-    summary="Edit sections of the plan with If-Match (the family writes in about_me only)",
+    summary="Edit sections of the plan with If-Match (the family writes in about_me only); each item you get back "
+    "says whether the family will see it (`family_visible`)",
 )
 async def update_plan(
     child_id: str,
@@ -36,10 +37,13 @@ async def update_plan(
     principal: AnyPractitionerOrFamily,
     db: DatabaseDep,
     response: Response,
+    days: CommentDays,
     if_match: IfMatch = None,
 ) -> PlanPublic:
     async with db.transaction() as session:
-        result = await plan.update_plan(session, principal=principal, child_id=child_id, if_match=if_match, data=body)
+        result = await plan.update_plan(
+            session, principal=principal, child_id=child_id, if_match=if_match, data=body, comment_days=days
+        )
     response.headers["ETag"] = result.etag
     return result
 
@@ -66,7 +70,7 @@ async def list_plan_versions(
     child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep
 ) -> Page[PlanVersionSummary]:
     async with db.transaction() as session:
-        return Page(items=await plan.list_versions(session, principal=principal, child_id=child_id))
+        return Page(items=await plan_versions.list_versions(session, principal=principal, child_id=child_id))
 
 
 @router.get("/versions/{number}", response_model=PlanVersionPublic, summary="One published version")
@@ -74,10 +78,13 @@ async def get_plan_version(
     child_id: str,
     principal: AnyPractitionerOrFamily,
     db: DatabaseDep,
+    days: CommentDays,
     number: int = Path(ge=1, le=MAX_VERSION),
 ) -> PlanVersionPublic:
     async with db.transaction() as session:
-        return await plan.get_version(session, principal=principal, child_id=child_id, number=number)
+        return await plan_versions.get_version(
+            session, principal=principal, child_id=child_id, number=number, comment_days=days
+        )
 
 
 @router.get("/diff", response_model=PlanDiff, summary="What changed between two published versions")
@@ -89,7 +96,9 @@ async def diff_plan_versions(
     to: int = Query(ge=1, le=MAX_VERSION),
 ) -> PlanDiff:
     async with db.transaction() as session:
-        return await plan.diff(session, principal=principal, child_id=child_id, from_number=from_, to_number=to)
+        return await plan_versions.diff(
+            session, principal=principal, child_id=child_id, from_number=from_, to_number=to
+        )
 
 
 @router.get(

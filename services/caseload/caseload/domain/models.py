@@ -278,3 +278,40 @@ class SignInThrottle(Table, table=True):
     key: str = Field(primary_key=True, max_length=80)
     window_started: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     count: int = 0
+
+
+class PlanComment(Table, table=True):
+    """A comment by the family on a need, outcome or provision of a plan version shared for comment, or a reply in
+    its thread (`in_reply_to`: the comment that starts it). Kept with the version it was made on."""
+
+    __tablename__ = "plan_comment"
+    __table_args__ = (Index("ix_plan_comment_child_version", "child_id", "version", "created_at"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    child_id: str = Field(foreign_key="child.id", max_length=36)
+    plan_id: str = Field(foreign_key="plan.id", max_length=36)
+    version: int
+    section: str = Field(max_length=20)
+    item_id: str = Field(max_length=36)
+    in_reply_to: str | None = Field(default=None, max_length=36)
+    text: str = Field(max_length=2000)
+    author_sub: str = Field(max_length=200)
+    author_org_id: str = Field(max_length=200)
+    author_org_type: str = Field(max_length=20)
+    author_member_id: str | None = Field(default=None, max_length=36, description="a family member's own record")
+    author_name: str = Field(default="", max_length=200)
+    author_role: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Organisation(Table, table=True):
+    """The organisations caseload has heard of (schools from concerns, services from referrals), by the `org_id`
+    their people's tokens carry: their names and public contact, for the family's view of the team and of who
+    looked at the record. Never a person's details."""
+
+    id: str = Field(primary_key=True, max_length=200)
+    name: str = Field(max_length=200)
+    org_type: str = Field(max_length=20)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=30)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))

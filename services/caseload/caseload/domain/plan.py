@@ -19,32 +19,28 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
 from tas_common.db import utcnow
-from tas_common.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, PreconditionRequired
+from tas_common.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed, PreconditionRequired
 from tas_common.events import new_event
 from tas_common.events.schemas import PlanPublishedV1
 from tas_common.outbox import add_event
 
-from .access import can_see_item, not_family, visible_child, visible_items
+from . import plan_family
+from .access import not_family, visible_child, visible_items
 from .chronology import add_entry
 from .models import Child, Plan, PlanVersion, Review
 from .schemas import (
     SECTIONS,
     AboutMeIn,
-    ItemDiff,
     NeedIn,
     OutcomeIn,
-    PlanChange,
-    PlanDiff,
     PlanPublic,
     PlanSections,
     PlanUpdate,
-    PlanVersionPublic,
     PlanVersionSummary,
     ProgressEntry,
     ProvisionIn,
     PublishRequest,
     ReviewPublic,
-    SectionDiff,
 )
 
 SOURCE = "tas/caseload"
@@ -89,8 +85,9 @@ async def load_plan(session: AsyncSession, child: Child) -> Plan:
     return plan
 
 
-def _filtered(principal: Principal, child: Child, content: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    return {s: visible_items(principal, child, content.get(s, []), s) for s in SECTIONS}
+def filtered(principal: Principal, child: Child, content: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The items the caller may see, each saying whether the family will see it (plan_family)."""
+    return {s: plan_family.marked(visible_items(principal, child, content.get(s, []), s), s) for s in SECTIONS}
 
 
 async def _reviews(session: AsyncSession, child: Child) -> list[ReviewPublic]:
@@ -98,27 +95,49 @@ async def _reviews(session: AsyncSession, child: Child) -> list[ReviewPublic]:
     return [ReviewPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
-async def _public(session: AsyncSession, principal: Principal, child: Child, plan: Plan) -> PlanPublic:
+async def _public(
+    session: AsyncSession, principal: Principal, child: Child, plan: Plan, *, comment_days: int
+) -> PlanPublic:
+    """The working copy; for the family, the version shared with them with the working copy's about me."""
+    shared = await plan_family.latest_shared(session, plan)
+    sections = filtered(principal, child, plan.content)
+    status, published = plan.status, plan.published_version
+    newest = await plan_family.newest(session, plan)
+    if plan_family.is_family(principal):
+        shown = filtered(principal, child, shared.content) if shared is not None else {}
+        sections = {s: sections[s] if s == "about_me" else shown.get(s, []) for s in SECTIONS}
+        status, published = (shared.status, shared.number) if shared is not None else ("draft", 0)
+        newest = shared if shared is not None and shared.number == plan.published_version else None
     return PlanPublic(
         id=plan.id,
         child_id=child.id,
-        status=plan.status,
-        revision=plan.revision,  # type: ignore
+        status=status,  # type: ignore[arg-type]
+        revision=plan.revision,
         etag=etag(plan),
-        published_version=plan.published_version,
-        sections=PlanSections.model_validate(_filtered(principal, child, plan.content)),
+        published_version=published,
+        shared_version=shared.number if shared is not None else None,
+        comment_period=await plan_family.comment_period(
+            session, child=child, plan=plan, version=newest, default_days=comment_days
+        ),
+        sections=PlanSections.model_validate(sections),
         reviews=await _reviews(session, child),
         updated_at=plan.updated_at,
     )
 
 
-async def get_plan(session: AsyncSession, *, principal: Principal, child_id: str) -> PlanPublic:
+async def get_plan(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    child_id: str,
+    comment_days: int = plan_family.DEFAULT_COMMENT_DAYS,
+) -> PlanPublic:
     child = await visible_child(session, principal, child_id)
     plan = await load_plan(session, child)
     await audit.record(
         session, actor=principal, action="read", resource_type="plan", resource_id=plan.id, child_id=child.id
     )
-    return await _public(session, principal, child, plan)
+    return await _public(session, principal, child, plan, comment_days=comment_days)
 
 
 def _change(principal: Principal, section: str, item: dict[str, Any], action: str) -> dict[str, Any]:
@@ -231,13 +250,21 @@ async def _save(
 
 
 async def update_plan(
-    session: AsyncSession, *, principal: Principal, child_id: str, if_match: str | None, data: PlanUpdate
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    child_id: str,
+    if_match: str | None,
+    data: PlanUpdate,
+    comment_days: int = plan_family.DEFAULT_COMMENT_DAYS,
 ) -> PlanPublic:
     child = await visible_child(session, principal, child_id, write=True)
     plan = await load_plan(session, child)
     given = [s for s in SECTIONS if getattr(data, s) is not None]
     if principal.org_type == OrgType.family and set(given) - {"about_me"}:
         raise Forbidden("families write in about_me; the other sections are the practitioners'")
+    if principal.org_type == OrgType.family and any(i.voice == "practitioner" for i in data.about_me or []):
+        raise InvalidInput("the family writes its own and the child's words", field="body.about_me")
     _check_if_match(plan, if_match)
     content = {s: list(plan.content.get(s, [])) for s in SECTIONS}
     changes: list[dict[str, Any]] = []
@@ -257,7 +284,7 @@ async def update_plan(
         child_id=child.id,
         reason=",".join(sorted({c["section"] for c in changes})) or "no change",
     )
-    return await _public(session, principal, child, plan)
+    return await _public(session, principal, child, plan, comment_days=comment_days)
 
 
 async def publish(
@@ -300,6 +327,7 @@ async def publish(
                 status=status,  # type: ignore[arg-type]
                 changed_sections=changed_sections,
                 safeguarding=child.safeguarding,
+                family_contact_restricted=child.family_contact_restricted,
             ),
             source=SOURCE,
             subject=child.id,
@@ -313,7 +341,7 @@ async def publish(
         ref_id=version.id,
         summary=f"Plan version {number} published ({status.replace('_', ' ')}); changed: "
         f"{', '.join(changed_sections) or 'status only'}",
-        sensitivity="team" if child.safeguarding else "family",
+        sensitivity="family" if status in plan_family.FAMILY_STATUSES else "team",  # a draft is not the family's
         org_id=principal.org_id,
         org_type=str(principal.org_type),
     )
@@ -326,105 +354,9 @@ async def publish(
         child_id=child.id,
         reason=f"version {number}",
     )
-    return _summary(principal, child, version)
+    from .plan_versions import summary  # plan_versions builds on this module
 
-
-def _summary(principal: Principal, child: Child, version: PlanVersion) -> PlanVersionSummary:
-    changes = [
-        PlanChange.model_validate(c)
-        for c in version.changes
-        if can_see_item(
-            principal,
-            child,
-            sensitivity=c.get("sensitivity", "team"),
-            org_id=c.get("item_org_id"),
-            org_type=c.get("for_agency"),
-            section=c["section"],
-        )
-    ]
-    return PlanVersionSummary(
-        number=version.number,
-        status=version.status,  # type: ignore[arg-type]
-        changed_sections=sorted({c.section for c in changes}),
-        changes=changes,
-        published_by=version.published_by,
-        published_by_org=version.published_by_org,
-        published_by_org_type=version.published_by_org_type,
-        published_at=version.published_at,
-    )
-
-
-async def list_versions(session: AsyncSession, *, principal: Principal, child_id: str) -> list[PlanVersionSummary]:
-    child = await visible_child(session, principal, child_id)
-    plan = await load_plan(session, child)
-    rows = (
-        await session.exec(
-            select(PlanVersion).where(PlanVersion.plan_id == plan.id).order_by(PlanVersion.number.desc())
-        )
-    ).all()  # type: ignore[attr-defined]
-    await audit.record(
-        session, actor=principal, action="read", resource_type="plan_versions", resource_id=plan.id, child_id=child.id
-    )
-    return [_summary(principal, child, v) for v in rows]
-
-
-async def _version(session: AsyncSession, plan: Plan, number: int) -> PlanVersion:
-    version = (
-        await session.exec(select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.number == number))
-    ).first()
-    if version is None:
-        raise NotFound("no such version of this plan")
-    return version
-
-
-async def get_version(session: AsyncSession, *, principal: Principal, child_id: str, number: int) -> PlanVersionPublic:
-    child = await visible_child(session, principal, child_id)
-    plan = await load_plan(session, child)
-    version = await _version(session, plan, number)
-    await audit.record(
-        session, actor=principal, action="read", resource_type="plan_version", resource_id=version.id, child_id=child.id
-    )
-    return PlanVersionPublic(
-        **_summary(principal, child, version).model_dump(),
-        sections=PlanSections.model_validate(_filtered(principal, child, version.content)),
-    )
-
-
-async def diff(
-    session: AsyncSession, *, principal: Principal, child_id: str, from_number: int, to_number: int
-) -> PlanDiff:
-    child = await visible_child(session, principal, child_id)
-    plan = await load_plan(session, child)
-    old, new = await _version(session, plan, from_number), await _version(session, plan, to_number)
-    before, after = _filtered(principal, child, old.content), _filtered(principal, child, new.content)
-    sections: dict[str, SectionDiff] = {}
-    for section in SECTIONS:
-        a = {i["id"]: i for i in before[section]}
-        b = {i["id"]: i for i in after[section]}
-        changed = []
-        for item_id in a.keys() & b.keys():
-            fields = {
-                k: {"from": a[item_id].get(k), "to": b[item_id].get(k)}
-                for k in sorted(a[item_id].keys() | b[item_id].keys())
-                if k not in ("updated_at",) and a[item_id].get(k) != b[item_id].get(k)
-            }
-            if fields:
-                changed.append(ItemDiff(id=item_id, fields=fields))
-        sections[section] = SectionDiff(
-            added=[b[i] for i in b if i not in a], removed=[a[i] for i in a if i not in b], changed=changed
-        )
-    await audit.record(
-        session,
-        actor=principal,
-        action="read",
-        resource_type="plan_diff",
-        resource_id=plan.id,
-        child_id=child.id,
-        reason=f"{from_number}..{to_number}",
-    )
-    return PlanDiff(
-        from_version=from_number, to_version=to_number, status={"from": old.status, "to": new.status}, sections=sections
-    )
+    return summary(principal, child, version)
 
 
 async def record_progress(

@@ -11,6 +11,8 @@ from tas_common.paging import Page
 from tas_common.schemas import Strict
 from tas_common.vocab import AreaOfNeed, Channel, Language
 
+from .family_schemas import CommentPeriod
+
 
 class ChildPublic(ChildIdentity):
     """The child's record: the child's identity (the shared shape, tas_common.identity) and where they belong."""
@@ -198,7 +200,11 @@ SECTIONS = ("about_me", "needs", "outcomes", "provision")
 
 class ItemIn(Strict):
     id: str | None = Field(default=None, max_length=36, description="omit for a new item; give it to change one")
-    sensitivity: Sensitivity = "team"
+    sensitivity: Sensitivity = Field(
+        default="family",
+        description="who may see it: `family` (everyone who may see the child, the family included: the plan is the "
+        "family's plan), or with a reason not to share it `team`, `agency` or `restricted`",
+    )
 
 
 class AboutMeIn(ItemIn):
@@ -250,6 +256,9 @@ class PlanUpdate(Strict):
 class ItemMeta(BaseModel):
     id: str
     sensitivity: Sensitivity
+    family_visible: bool = Field(
+        default=False, description="the family sees this item once the plan is shared with them (for comment or agreed)"
+    )
     author: str
     org_id: str
     org_type: str
@@ -338,10 +347,18 @@ class ReviewPublic(BaseModel):
 class PlanPublic(BaseModel):
     id: str
     child_id: str
-    status: PlanStatus
+    status: PlanStatus = Field(description="the working copy's status (the family: the shared version's)")
     revision: int
     etag: str
     published_version: int
+    shared_version: int | None = Field(
+        default=None,
+        description="the newest version shared with the family (for comment or agreed), null before one is; the "
+        "family sees that version's needs, outcomes and provision, and the working copy's about me",
+    )
+    comment_period: CommentPeriod | None = Field(
+        default=None, description="while the newest version is shared for comment: until when the family may comment"
+    )
     sections: PlanSections
     reviews: list[ReviewPublic]
     updated_at: datetime
@@ -377,6 +394,7 @@ class PlanVersionSummary(BaseModel):
 
 class PlanVersionPublic(PlanVersionSummary):
     sections: PlanSections
+    comment_period: CommentPeriod | None = None
 
 
 class ItemDiff(BaseModel):
