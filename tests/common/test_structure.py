@@ -32,7 +32,14 @@ PUBLIC_ROUTES = {
         "GET /v1/services",
         "GET /v1/services/{service_id}",
     },
-    "caseload": OPERATIONAL_PUBLIC,
+    "caseload": OPERATIONAL_PUBLIC
+    | {
+        # the family has no token before it signs in (a one-time code; rate-limited, nothing revealed), and the
+        # family issuer's public keys are public by design
+        "POST /v1/family/sign-in/codes",
+        "POST /v1/family/sign-in/tokens",
+        "GET /.well-known/jwks.json",
+    },
     "notify": OPERATIONAL_PUBLIC | {"POST /v1/receipts/{provider}"},  # providers prove themselves (signature)
 }
 
