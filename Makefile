@@ -8,7 +8,7 @@ SOURCES := libs/common/pyproject.toml libs/dev/pyproject.toml services/referral/
            services/caseload/pyproject.toml services/notify/pyproject.toml services/web/pyproject.toml \
            services/web/package-lock.json requirements-dev.txt
 
-.PHONY: run test test-all bench bench-quick chaos rehearsal migrate token clean bootstrap
+.PHONY: run test test-all fuzz bench bench-quick chaos rehearsal migrate token clean bootstrap
 
 bootstrap: $(STAMP)
 
@@ -37,10 +37,17 @@ test: $(STAMP)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests - failing"; exit 1; fi; exit $$rc
 
-# The suite twice: on SQLite, then on a throwaway PostgreSQL server (installed from Debian's packages if missing).
+# The suite twice: on SQLite, then on a throwaway PostgreSQL server (installed from Debian's packages if missing);
+# then the schemathesis run with ten times `make test`'s budget.
 test-all: $(STAMP)
 	$(MAKE) --no-print-directory test
 	./.ci/with-postgres.sh $(MAKE) --no-print-directory test
+	$(MAKE) --no-print-directory fuzz
+
+# Schemathesis against each service's OpenAPI: TAS_FUZZ_REQUESTS per service (make test runs 300).
+FUZZ_REQUESTS ?= 3000
+fuzz: $(STAMP)
+	TAS_FUZZ_REQUESTS=$(FUZZ_REQUESTS) $(BIN)/python -m pytest -q -p no:cacheprovider tests/contract/test_fuzz.py
 
 migrate: $(STAMP)
 	$(BIN)/tas migrate

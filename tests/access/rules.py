@@ -94,6 +94,8 @@ REFERRAL: dict[str, Rule] = {
     "GET /healthz": Rule("anyone", public=200, child=False),
     "GET /readyz": Rule("anyone", public=200, child=False),
     "GET /metrics": Rule("anyone", public=200, child=False),
+    "GET /docs": Rule("anyone (off in prod)", public=200, child=False),
+    "GET /redoc": Rule("anyone (off in prod)", public=200, child=False),
     "POST /v1/concerns": Rule(
         "staff of the school named in the body (audited with the concern's id: the child is not known yet)",
         ok=S(201, REF_STAFF),
@@ -199,6 +201,8 @@ CASELOAD: dict[str, Rule] = {
     "GET /healthz": Rule("anyone", public=200, child=False),
     "GET /readyz": Rule("anyone", public=200, child=False),
     "GET /metrics": Rule("anyone", public=200, child=False),
+    "GET /docs": Rule("anyone (off in prod)", public=200, child=False),
+    "GET /redoc": Rule("anyone (off in prod)", public=200, child=False),
     "GET /v1/children": Rule(
         "practitioners and families: children they have a relationship with; break-glass roles of the child's own "
         "LA, and social workers and CAMHS of any, also learn the id of a child they may open by break-glass (a "
@@ -375,6 +379,8 @@ NOTIFY: dict[str, Rule] = {
     "GET /healthz": Rule("anyone", public=200, child=False),
     "GET /readyz": Rule("anyone", public=200, child=False),
     "GET /metrics": Rule("anyone", public=200, child=False),
+    "GET /docs": Rule("anyone (off in prod)", public=200, child=False),
+    "GET /redoc": Rule("anyone (off in prod)", public=200, child=False),
     "GET /v1/notifications": Rule(
         "as the child's record; a family member sees the messages sent to them",
         ok=S(200, CASE_FAM),

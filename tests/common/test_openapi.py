@@ -4,9 +4,12 @@ every request body that the operation really accepts."""
 from __future__ import annotations
 
 import importlib
+import json
+import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import TypeAdapter
@@ -36,7 +39,7 @@ def test_every_operation_has_a_meaningful_unique_id(apps, service):
     spec = app.openapi()
     ids = [op["operationId"] for item in spec["paths"].values() for op in item.values()]
     assert len(ids) == len(set(ids)), "operationIds repeat"
-    assert sorted(ids) == sorted(r.name for r in iter_api_routes(app.routes))
+    assert sorted(ids) == sorted(r.name for r in iter_api_routes(app.routes) if r.include_in_schema)
     vague = [i for i in ids if "_" not in i and i not in OPERATIONS_ONE_WORD]
     assert vague == [], "an operationId says what it does to what (verb_noun), e.g. accept_referral"
 
@@ -47,7 +50,7 @@ def test_every_request_body_has_an_example_the_operation_accepts(apps, service):
     by_id = operations(app.openapi())
     checked = 0
     for route in iter_api_routes(app.routes):
-        op = by_id[route.name]
+        op = by_id.get(route.name, {})  # (the docs pages are not operations)
         if "requestBody" not in op:
             continue
         for media_type, media in op["requestBody"]["content"].items():
@@ -106,3 +109,49 @@ def test_every_integer_a_caller_sends_is_bounded(apps, service):
             found += _integers(media.get("schema", {}), spec, "body", set())
         unbounded += [f"{op_id}: {w}" for w, s in found if "maximum" not in s or "minimum" not in s]
     assert unbounded == []
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+async def test_the_docs_pages_load_their_assets_from_the_service_itself(apps, page):
+    """Issue 16.3: FastAPI's pages load Swagger UI and ReDoc from a CDN, blank on a network without it."""
+    for service, app in apps.items():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{service}") as client:
+            html = await client.get(page)
+            assert html.status_code == 200 and html.headers["content-type"].startswith("text/html"), service
+            urls = re.findall(r"""(?:src|href)=["']([^"']+)["']|url: ?["']([^"']+)["']""", html.text)
+            urls = [u for pair in urls for u in pair if u] + re.findall(r"spec-url=\"([^\"]+)\"", html.text)
+            assert urls and all(u.startswith("/") for u in urls), (service, urls)  # nothing from elsewhere
+            for url in set(urls):
+                asset = await client.get(url)
+                assert asset.status_code == 200 and len(asset.content) > 100, (service, url)
+            assert "/openapi.json" in urls
+
+
+def test_no_docs_without_an_openapi_document():
+    from tas_common.docs import install_docs
+
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    install_docs(app)
+    assert [getattr(r, "path", None) for r in app.routes] == []
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_error_is_documented_as_the_one_problem_schema(apps, service):
+    """Issue 16.1: no FastAPI HTTPValidationError (TAS never sends it); every 4xx an operation lists is
+    application/problem+json with the shared Problem schema; what a route's shape implies is listed."""
+    spec = apps[service].openapi()
+    assert "HTTPValidationError" not in json.dumps(spec)
+    problem = spec["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) == {"type", "title", "status", "detail"} and "errors" in problem["properties"]
+    for op_id, op in operations(spec).items():
+        errors = {code: r for code, r in op["responses"].items() if code.startswith("4")}
+        for code, response in errors.items():
+            assert response["content"] == {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            }, (op_id, code)
+        if op.get("security"):
+            assert {"401", "403"} <= set(errors), op_id
+        if any(p["in"] == "path" for p in op.get("parameters", [])):
+            assert "404" in errors, op_id
+        if "requestBody" in op:
+            assert {"413", "415", "422"} <= set(errors), op_id

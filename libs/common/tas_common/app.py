@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .access import public
 from .auth import TrustedIssuer
 from .consumer import ConsumerSpec
+from .docs import install_docs
 from .errors import install_problem_handlers, problem
 from .logging import configure_logging
 from .metrics import REQUEST_SECONDS
@@ -195,9 +196,11 @@ def create_service_app(
     path_body_limits: Mapping[str, int] | None = None,
     request_examples: Mapping[str, Any] | None = None,
     own_issuers: Sequence[TrustedIssuer] = (),
+    path_problems: Mapping[str, Sequence[int]] | None = None,
 ) -> FastAPI:
-    """`request_examples`: operationId → an example request body for the OpenAPI document. In prod the API docs
-    (/docs, /redoc, /openapi.json) are off, and /metrics is on its own port or behind a token (metrics_server.py).
+    """`request_examples`: operationId → an example request body for the OpenAPI document; `path_problems`: a path
+    parameter → the errors every route with it can answer (openapi.py). In prod the API docs (/docs, /redoc,
+    /openapi.json) are off, and /metrics is on its own port or behind a token (metrics_server.py).
     `own_issuers`: token issuers the service runs itself, trusted with its own keys (runtime.build_verifier)."""
     check_exposure(settings)
     if configure_logs:
@@ -239,7 +242,9 @@ def create_service_app(
         lifespan=lifespan,
         telemetry={"tracing": False, "metrics": False, "logs": False},
         generate_unique_id_function=operation_id,
-        **({"docs_url": None, "redoc_url": None, "openapi_url": None} if settings.env == "prod" else {}),
+        docs_url=None,  # FastAPI's pages load their assets from a CDN: docs.py serves them (while openapi_url is on)
+        redoc_url=None,
+        **({"openapi_url": None} if settings.env == "prod" else {}),
     )
     app.state.runtime = runtime
     app.state.settings = settings
@@ -257,5 +262,6 @@ def create_service_app(
         app.include_router(metrics_router(render_metrics, settings.metrics_token))
     for router in routers:
         app.include_router(router)
-    install_openapi(app, examples=request_examples)
+    install_openapi(app, examples=request_examples, path_problems=path_problems)
+    install_docs(app)
     return app

@@ -123,6 +123,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         """Routing's 404 and 405 (with its `Allow` header), and any HTTPException a library raises."""
+        if exc.status_code == 400 and request.method in ("POST", "PUT", "PATCH"):
+            # FastAPI's "error parsing the body" (e.g. bytes that are not UTF-8): a 422 like any JSON it cannot read
+            error = InvalidInput(field="body", detail="the body is not valid JSON")
+            return problem(422, error.slug, error.title, error.detail, **error.extra)
         slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized"}.get(exc.status_code, "http-error")
         title = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "Error"
         headers = dict(exc.headers or {})

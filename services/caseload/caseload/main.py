@@ -45,6 +45,7 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
                 settings.family_issuer, org_types=frozenset({OrgType.family}), public_key=keys.signing.public_key
             )
         ],
+        path_problems={"child_id": [410]},  # a merged record answers 410 with `merged_into`
     )
     app.state.runtime.extras["family_keys"] = keys
     return app

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from tas_common.access import allow
 from tas_common.auth import OrgType, Principal
+from tas_common.openapi import problems
 from tas_common.paging import Page
 
 from ..domain import breakglass, consent
@@ -77,6 +78,7 @@ async def record_child_consent(
     response_model=BreakGlassPublic,
     summary="Open a record outside your relationships by giving a reason (read-only, time-limited, "
     "audited and flagged for review)",
+    responses=problems(409),
 )
 async def open_break_glass(
     child_id: str, body: BreakGlassRequest, principal: BreakGlassCaller, db: DatabaseDep, request: Request
@@ -115,7 +117,12 @@ async def list_break_glass_grants(
         return Page(items=await breakglass.review_queue(session, principal=principal, reviewed=reviewed, limit=limit))
 
 
-@queue.post("/{grant_id}/review", response_model=BreakGlassPublic, summary="Mark a break-glass grant reviewed")
+@queue.post(
+    "/{grant_id}/review",
+    response_model=BreakGlassPublic,
+    summary="Mark a break-glass grant reviewed",
+    responses=problems(409),
+)
 async def review_break_glass_grant(
     grant_id: str, body: BreakGlassReview, principal: Reviewer, db: DatabaseDep
 ) -> BreakGlassPublic:

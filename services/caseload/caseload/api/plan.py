@@ -4,6 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from tas_common.openapi import problems
 from tas_common.paging import Page
 
 from ..domain import fhir, plan, plan_versions
@@ -30,6 +31,7 @@ async def get_plan(
     response_model=PlanPublic,
     summary="Edit sections of the plan with If-Match (the family writes in about_me only); each item you get back "
     "says whether the family will see it (`family_visible`)",
+    responses=problems(428),
 )
 async def update_plan(
     child_id: str,
@@ -53,6 +55,7 @@ async def update_plan(
     status_code=status.HTTP_201_CREATED,
     response_model=PlanVersionSummary,
     summary="Publish the plan as a new immutable version (If-Match optional)",
+    responses=problems(409),
 )
 async def publish_plan(
     child_id: str, body: PublishRequest, principal: Practitioner, db: DatabaseDep, if_match: IfMatch = None

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Response, status
 from fastapi.responses import JSONResponse
 
 from tas_common.idempotency import run_once
+from tas_common.openapi import problems
 
 from ..domain import team
 from ..domain.schemas import LeadProfessional, TeamMemberCreate, TeamMemberPublic, TeamPublic
@@ -23,6 +24,7 @@ async def get_team(child_id: str, principal: Practitioner, db: DatabaseDep) -> T
     status_code=status.HTTP_201_CREATED,
     response_model=TeamMemberPublic,
     summary="The SENCO adds a practitioner to the team by hand",
+    responses=problems(409),
 )
 async def add_team_member(
     child_id: str,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
+from tas_common.openapi import problems
 from tas_common.paging import Page
 
 from ..domain import reading
@@ -11,7 +12,12 @@ from .deps import DatabaseDep, PractitionerOrFamily
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 
 
-@router.get("", response_model=Page[NotificationPublic], summary="Messages sent about a child, newest first")
+@router.get(
+    "",
+    response_model=Page[NotificationPublic],
+    summary="Messages sent about a child, newest first",
+    responses=problems(404),
+)
 async def list_notifications(
     principal: PractitionerOrFamily,
     db: DatabaseDep,

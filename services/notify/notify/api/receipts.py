@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path, Request
 
 from tas_common.access import public
+from tas_common.openapi import problems
 
 from ..domain import receipts
 from ..domain.schemas import ReceiptOutcome
@@ -16,6 +17,7 @@ router = APIRouter(prefix="/v1/receipts", tags=["receipts"])
     response_model=ReceiptOutcome,
     dependencies=[Depends(public)],
     summary="Delivery receipts and replies from a provider (verified by the provider's own signature)",
+    responses=problems(403),
 )
 async def receive_delivery_receipt(
     request: Request, db: DatabaseDep, settings: SettingsDep, provider: str = Path(pattern=r"^[a-z]{1,20}$")

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Header, Path, Response
 
 from tas_common.errors import PreconditionFailed, PreconditionRequired
 from tas_common.idempotency import run_once
+from tas_common.openapi import problems
 from tas_common.paging import Page
 
 from ..domain import templates_store
@@ -39,6 +40,7 @@ async def get_template(
     response_model=TemplatePublic,
     status_code=201,
     summary="A new template (trigger, channel, language); checked for length and content",
+    responses=problems(409),
 )
 async def create_template(
     body: TemplateCreate,
@@ -61,6 +63,7 @@ async def create_template(
     "/{template_id}",
     response_model=TemplatePublic,
     summary="A new version of a template (If-Match: the ETag of the version you edited)",
+    responses=problems(428),
 )
 async def update_template(
     body: TemplateUpdate,

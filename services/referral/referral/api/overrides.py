@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from tas_common.openapi import problems
 from tas_common.paging import Page
 
 from ..domain import consent
@@ -51,6 +52,7 @@ async def list_consent_overrides(
     "/v1/consent-overrides/{override_id}/review",
     response_model=ConsentOverridePublic,
     summary="Mark an override reviewed",
+    responses=problems(409),
 )
 async def review_consent_override(
     override_id: str, body: ConsentOverrideReview, principal: ConsentOverrider, db: DatabaseDep

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
 from tas_common.idempotency import run_once
+from tas_common.openapi import problems
 from tas_common.paging import Page
 
 from ..domain import referrals
@@ -32,6 +33,7 @@ router = APIRouter(prefix="/v1/referrals", tags=["referrals"])
     summary="Refer a concern to one or more services of the local offer",
     description="By the staff of the concern's school. A service outside the school needs the concern's "
     "consent `given` or a recorded lawful basis (409 `consent-required` otherwise).",
+    responses=problems(404, 409),
 )
 async def create_referrals(
     body: ReferralCreate, principal: SchoolStaff, db: DatabaseDep, idempotency_key: IdempotencyKey = None
@@ -88,6 +90,7 @@ async def get_referral(referral_id: str, principal: ReferralParty, db: DatabaseD
     "/{referral_id}/accept",
     response_model=ReferralPublic,
     summary="Accept (the receiving service): you join the child's team",
+    responses=problems(409),
 )
 async def accept_referral(
     referral_id: str, principal: ReferralParty, db: DatabaseDep, body: AcceptIn | None = None
@@ -100,6 +103,7 @@ async def accept_referral(
     "/{referral_id}/decline",
     response_model=ReferralPublic,
     summary="Decline with a reason the referrer sees (the receiving service)",
+    responses=problems(409),
 )
 async def decline_referral(
     referral_id: str, body: ReasonIn, principal: ReferralParty, db: DatabaseDep
@@ -113,6 +117,7 @@ async def decline_referral(
     response_model=ReferralList,
     summary="Redirect to another service (the receiving service): creates a linked referral",
     description="Answers the redirected referral and the new one, in that order.",
+    responses=problems(409),
 )
 async def redirect_referral(
     referral_id: str,
@@ -133,7 +138,10 @@ async def redirect_referral(
 
 
 @router.post(
-    "/{referral_id}/withdraw", response_model=ReferralPublic, summary="Withdraw with a reason (the referring school)"
+    "/{referral_id}/withdraw",
+    response_model=ReferralPublic,
+    summary="Withdraw with a reason (the referring school)",
+    responses=problems(409),
 )
 async def withdraw_referral(
     referral_id: str, body: ReasonIn, principal: ReferralParty, db: DatabaseDep
@@ -146,6 +154,7 @@ async def withdraw_referral(
     "/{referral_id}/complete",
     response_model=ReferralPublic,
     summary="Complete an accepted referral (the receiving service)",
+    responses=problems(409),
 )
 async def complete_referral(
     referral_id: str, principal: ReferralParty, db: DatabaseDep, body: CompleteIn | None = None
@@ -160,6 +169,7 @@ async def complete_referral(
     "/{referral_id}/first-contact",
     response_model=ReferralPublic,
     summary="Record first contact with the child or family (the receiving service): stops the wait clock",
+    responses=problems(409),
 )
 async def record_first_contact(
     referral_id: str, principal: ReferralParty, db: DatabaseDep, body: FirstContactIn | None = None

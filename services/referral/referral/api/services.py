@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from tas_common.access import public
 from tas_common.idempotency import run_once
+from tas_common.openapi import problems
 from tas_common.paging import Page
 from tas_common.vocab import AreaOfNeed
 
@@ -101,6 +102,7 @@ async def create_service(
     "/{service_id}",
     response_model=ServicePublic,
     summary="Replace a service of your LA's local offer (If-Match required)",
+    responses=problems(428),
 )
 async def update_service(
     service_id: str,
@@ -148,6 +150,7 @@ async def list_service_members(service_id: str, principal: OfferAdmin, db: Datab
     status_code=status.HTTP_201_CREATED,
     response_model=ServiceMemberPublic,
     summary="Record a practitioner as a member of a service's team: they see and decide its referrals",
+    responses=problems(409),
 )
 async def add_service_member(
     service_id: str,
