@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 
 from tas_common.access import public
+from tas_common.openapi import problems
 
 from ..domain import signin
 from ..domain.signin_schemas import CodeExchange, CodeRequest, CodeRequested, FamilyToken, Jwks
@@ -53,6 +54,7 @@ def _keys(request: Request) -> FamilyKeys:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=CodeRequested,
     summary="Ask for a one-time code: the same answer whether or not the details are held (429 over the limits)",
+    responses=problems(429),
 )
 async def request_sign_in_code(
     body: CodeRequest,
@@ -79,6 +81,7 @@ async def request_sign_in_code(
     response_model=FamilyToken,
     summary="Exchange a one-time code for a short-lived family token (400 code-expired, code-used, "
     "code-incorrect or code-attempts-exhausted; 429 over the limits)",
+    responses=problems(400, 429),
 )
 async def exchange_sign_in_code(
     body: CodeExchange,
