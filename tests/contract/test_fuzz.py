@@ -26,6 +26,8 @@ from schemathesis.checks import (
 )
 from schemathesis.core.failures import FailureGroup
 
+from tas_common.openapi import is_any_string
+
 REQUESTS = int(os.environ.get("TAS_FUZZ_REQUESTS", "300"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
@@ -50,8 +52,16 @@ ROLES: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def takes_input(operation: Any) -> bool:
-    return bool(operation.definition.raw.get("parameters") or operation.definition.raw.get("requestBody"))
+def can_be_invalid(operation: Any) -> bool:
+    """Whether any input can be made invalid: a body, a token, a parameter other than a path segment that is any
+    string (e.g. the public GET /v1/services/{service_id} takes nothing else)."""
+    raw = operation.definition.raw
+    parameters = raw.get("parameters", [])
+    return bool(
+        raw.get("requestBody")
+        or raw.get("security")
+        or any(p["in"] != "path" or not is_any_string(p.get("schema", {})) for p in parameters)
+    )
 
 
 def fuzz(schema: Any, send: Any, tokens: list[dict[str, str]]) -> tuple[Counter[str], list[str]]:
@@ -65,7 +75,7 @@ def fuzz(schema: Any, send: Any, tokens: list[dict[str, str]]) -> tuple[Counter[
         (operation, mode)
         for operation in operations
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-        if mode == GenerationMode.POSITIVE or takes_input(operation)
+        if mode == GenerationMode.POSITIVE or can_be_invalid(operation)
     ]
     examples = max(1, math.ceil(REQUESTS / len(runs)))
 

@@ -108,7 +108,12 @@ def _add_examples(spec: dict[str, Any], examples: Mapping[str, Any]) -> None:
                 media["example"] = examples[op_id]
 
 
-_ANY_STRING = {"type": "string"}
+ANNOTATIONS = frozenset({"title", "description", "examples", "example"})
+
+
+def is_any_string(schema: Mapping[str, Any]) -> bool:
+    """A schema that every string satisfies (no pattern, length, format): such a parameter cannot be invalid."""
+    return {k: v for k, v in schema.items() if k not in ANNOTATIONS} == {"type": "string"}
 
 
 def implied_statuses(route: APIRoute, op: Mapping[str, Any]) -> set[int]:
@@ -119,7 +124,7 @@ def implied_statuses(route: APIRoute, op: Mapping[str, Any]) -> set[int]:
     parameters = op.get("parameters", [])
     if any(p["in"] == "path" for p in parameters):
         statuses.add(404)
-    if "requestBody" in op or any(p["in"] != "path" or p.get("schema") != _ANY_STRING for p in parameters):
+    if "requestBody" in op or any(p["in"] != "path" or not is_any_string(p.get("schema", {})) for p in parameters):
         statuses.add(422)  # (a path parameter that is any string cannot be invalid)
     if route.methods & {"POST", "PUT", "PATCH"}:
         statuses |= {413, 415}
