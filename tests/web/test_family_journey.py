@@ -118,6 +118,33 @@ def test_from_the_message_to_the_plan_shared_for_comment(new_page, live):
         page.get_by_role("link", name=f"{case.given_name}’s plan").click()
     text = page.locator("main").inner_text()
     assert "Draft for you to comment on" in text and "Follows two-step instructions in class" in text
+    assert "You can comment until" in text
+    # the parent comments on the outcome
+    with live.api("caseload") as caseload:
+        outcome = caseload.get(f"/v1/children/{case.child_id}/plan", headers=case.senco).json()["sections"]["outcomes"][
+            0
+        ]
+    page.locator(f"#comment-{outcome['id']}").fill("Could the class teacher use the picture cards too?")
+    with page.expect_navigation():
+        page.locator(f"#item-{outcome['id']} form button").click()
+    assert "Your comment has been sent to the team." in page.locator("main").inner_text()
+    assert_accessible(page)
+    # a practitioner replies through the API, in the parent's thread
+    with live.api("caseload") as caseload:
+        thread = caseload.get(f"/v1/children/{case.child_id}/plan/comments", headers=case.senco).json()["items"]
+        first = next(c for c in thread if c["item_id"] == outcome["id"])
+        assert first["text"] == "Could the class teacher use the picture cards too?" and first["by_family"]
+        reply = caseload.post(
+            f"/v1/children/{case.child_id}/plan/comments",
+            headers={**case.senco, "Idempotency-Key": "reply-1"},
+            json={"in_reply_to": first["id"], "text": "Yes: we will add them to the plan from next week."},
+        )
+        assert reply.status_code == 201, reply.text
+    page.reload()
+    item = page.locator(f"#item-{outcome['id']}").inner_text()
+    assert "Could the class teacher use the picture cards too?" in item
+    assert "Yes: we will add them to the plan from next week." in item
+    assert item.index("picture cards too?") < item.index("Yes: we will add them")  # the reply follows
 
 
 def test_the_same_in_welsh_and_a_deep_link_lands_on_its_page(new_page, live):

@@ -20,6 +20,7 @@ from .deps import Caseload, FamilySession, Notify, check_csrf
 from .pages import set_language_cookie
 
 router = APIRouter(prefix="/family")
+MAX_COMMENT = 2000
 
 ChildId = Annotated[str, "child id"]
 CsrfField = Annotated[str | None, Form(alias="csrf_token", max_length=100)]
@@ -67,12 +68,12 @@ async def _published(
     return await caseload.version(child_id, wanted, token=session.token), shown
 
 
-async def _comments(caseload: Any, session: Any, child_id: str) -> list[dict[str, Any]] | None:
-    """Comments on the plan, or None while caseload does not offer them."""
+async def _comments(caseload: Any, session: Any, child_id: str, version: int | None) -> dict[str, Any]:
+    """The comments on the version shown and its comment period (none while caseload offers no comments)."""
     try:
-        return await caseload.comments(child_id, token=session.token)
+        return await caseload.comments(child_id, token=session.token, version=version)
     except NotFound:
-        return None
+        return {"items": [], "comment_period": None}
 
 
 @router.get("/children/{child_id}/plan")
@@ -100,7 +101,11 @@ async def _render_plan(
     child, (shown, versions), comments = await asyncio.gather(
         _child(caseload, session, child_id),
         _published(caseload, session, child_id, version),
-        _comments(caseload, session, child_id),
+        _comments(caseload, session, child_id, version),
+    )
+    period = comments.get("comment_period") or None
+    comments_open = bool(
+        shown is not None and period and period.get("open") and period.get("version") == shown["number"]
     )
     errors = errors or FormErrors()
     return render(
@@ -111,11 +116,9 @@ async def _render_plan(
         plan=shown,
         versions=versions,
         latest=versions[0]["number"] if versions else None,
-        comments=plan_view.comments_by_item(comments or []),
-        comments_open=comments is not None
-        and shown is not None
-        and shown["status"] == "shared_for_comment"
-        and shown["number"] == versions[0]["number"],
+        comments=plan_view.comments_by_item(comments.get("items") or []),
+        comments_open=comments_open,
+        comment_period=period,
         view=plan_view,
         navigation=_nav(child_id),
         errors=errors.summary() or None,
@@ -141,6 +144,8 @@ async def add_comment(
     errors = FormErrors()
     if not text.strip():
         errors.add(field_id, _("Enter your comment"))
+    elif len(text.strip()) > MAX_COMMENT:
+        errors.add(field_id, _("Your comment must be 2000 characters or fewer"))
     else:
         try:
             await caseload.add_comment(
@@ -156,7 +161,7 @@ async def add_comment(
                 errors.from_api(
                     exc.errors,
                     {
-                        "text": (field_id, _("Your comment must be 4000 characters or fewer")),
+                        "text": (field_id, _("Your comment must be 2000 characters or fewer")),
                         "*": (field_id, _("This comment could not be saved. Check it and try again")),
                     },
                     fallback=field_id,

@@ -63,8 +63,10 @@ class CaseloadClient(ApiClient):
         )
         return response.json()
 
-    async def comments(self, child_id: str, *, token: str) -> list[dict[str, Any]]:
-        return (await self.get_json(f"/v1/children/{child_id}/plan/comments", token=token))["items"]
+    async def comments(self, child_id: str, *, token: str, version: int | None = None) -> dict[str, Any]:
+        """`{"items": [...], "version": n, "comment_period": {"open", "ends_at", ...} | None}`."""
+        params = {"version": version} if version is not None else None
+        return await self.get_json(f"/v1/children/{child_id}/plan/comments", token=token, params=params)
 
     async def add_comment(
         self, child_id: str, *, token: str, section: str, item_id: str, text: str, idempotency_key: str
