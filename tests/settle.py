@@ -26,6 +26,8 @@ NOTIFY_IN_FLIGHT = text(
 )
 """A message due to be sent, or claimed and not yet accepted by a provider (a `sending` message with a provider
 reference waits for a receipt, which no clock brings)."""
+CASELOAD_IN_FLIGHT = text("SELECT count(*) FROM signin_challenge WHERE dispatched_at IS NULL")
+"""A sign-in code asked for that caseload's dispatcher has not handed on (or found nobody for) yet."""
 
 
 async def in_flight(runtime: Any) -> list[str]:
@@ -38,6 +40,10 @@ async def in_flight(runtime: Any) -> list[str]:
         ).scalar_one()
         if unsent:
             busy.append(f"{name}: {unsent} outbox rows unsent")
+        if name == "caseload":
+            asked = (await session.execute(CASELOAD_IN_FLIGHT)).scalar_one()
+            if asked:
+                busy.append(f"caseload: {asked} sign-in codes not yet dispatched")
         if name == "notify":
             due = (await session.execute(NOTIFY_IN_FLIGHT, {"now": utcnow()})).scalar_one()
             if due:

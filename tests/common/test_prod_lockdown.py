@@ -37,6 +37,7 @@ def _prod(service: str, tmp_path: Path, **overrides):
         }
     if service == "notify":  # notify refuses its dev providers and placeholder secrets in prod
         values |= {
+            "signin_code_key": "c2VhbGluZy1rZXktMDEyMzQ1Njc4OWFiY2RlZjAxMjM=",
             "sms_providers": "twilio",
             "twilio_account_sid": "AC" + "1" * 32,
             "twilio_auth_token": "twilio-token-0123456789",

@@ -40,7 +40,7 @@ DENY = [
     "therapi",
     "diogelu",
 ]
-ALLOWED = {"link", "review_date", "urgent", "reference"}
+ALLOWED = {"link", "review_date", "urgent", "reference", "code", "minutes"}
 FAMILY_TRIGGERS = {
     "concern_acknowledged",
     "referral_accepted",
@@ -88,6 +88,8 @@ async def test_every_family_trigger_exists_in_english_and_welsh_by_sms_and_email
         "review_date": "30 September 2026 at 10:30",
         "urgent": True,
         "reference": "ABCDEF12",
+        "code": "123456",
+        "minutes": "10",
     }
     for t, v in rows:
         template = Template(t.name, v.version, t.language, t.channel, v.body, v.subject)

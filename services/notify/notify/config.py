@@ -24,7 +24,11 @@ class NotifySettings(CommonSettings):
     smtp_receipt_token: str = "dev"
     """Bearer token the mail relay's bounce processor sends to `POST /v1/receipts/smtp`."""
     sms_outbox_path: Path = Path("var/sms-outbox.jsonl")
+    public_web_url: str = "http://127.0.0.1:8000"
+    """Where families reach the web pages (TAS_PUBLIC_WEB_URL): every family message links to its page under it
+    (domain/links.py, docs/notify.md)."""
     family_portal_url: str = "https://tas.example.org/family"
+    """Superseded by TAS_PUBLIC_WEB_URL (the family pages are `<public_web_url>/family/...`)."""
     practitioner_portal_url: str = "https://tas.example.org/referrals"
 
     sms_providers: str = "outbox"
@@ -93,7 +97,10 @@ class NotifySettings(CommonSettings):
         if not self.sms_provider_names or not self.email_provider_names:
             raise ValueError("configure at least one SMS and one email provider")
         if self.env == "prod":
-            secrets: dict[str, str] = {"TAS_SMTP_RECEIPT_TOKEN": self.smtp_receipt_token}
+            secrets: dict[str, str] = {
+                "TAS_SMTP_RECEIPT_TOKEN": self.smtp_receipt_token,
+                "TAS_SIGNIN_CODE_KEY": self.signin_code_key or "",  # opens the sign-in codes caseload sends
+            }
             if "outbox" in self.sms_provider_names:
                 raise ValueError("the dev SMS outbox is not a provider for production")
             if "notify" in self.sms_provider_names:

@@ -206,6 +206,8 @@ class ReviewScheduledV1(EventPayload):
     review_id: str
     scheduled_for: datetime
     safeguarding: bool = False
+    family_contact_restricted: bool = False
+    """While the child's family contact is restricted, nothing goes to the family (a replica may lag: this says it)."""
 
 
 class FamilyContactChangedV1(EventPayload):
@@ -232,7 +234,7 @@ class FamilySignInCodeIssuedV1(EventPayload):
     so that the stream drops it soon after the code expires."""
 
     subject: ClassVar[str] = "tas.caseload.family.sign_in_code_issued"
-    consumers: ClassVar[tuple[str, ...]] = ()
+    consumers: ClassVar[tuple[str, ...]] = ("notify",)
     challenge_id: str
     contact_id: str
     child_id: str
@@ -246,7 +248,7 @@ class FamilyContactRestrictionChangedV1(EventPayload):
     code goes to the child's family. `changed_at` orders the changes (a replica keeps the newest)."""
 
     subject: ClassVar[str] = "tas.caseload.child.family_contact_restriction_changed"
-    consumers: ClassVar[tuple[str, ...]] = ()
+    consumers: ClassVar[tuple[str, ...]] = ("notify",)
     child_id: str
     restricted: bool
     source: Literal["safeguarding_concern", "practitioner"]

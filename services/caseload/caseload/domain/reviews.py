@@ -47,6 +47,7 @@ async def schedule(session: AsyncSession, *, principal: Principal, child_id: str
                 review_id=review.id,
                 scheduled_for=data.scheduled_for,
                 safeguarding=child.safeguarding,
+                family_contact_restricted=child.family_contact_restricted,
             ),
             source=SOURCE,
             subject=child.id,

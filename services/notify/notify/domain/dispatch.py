@@ -45,7 +45,7 @@ from ..providers.base import (
 )
 from ..providers.ratelimit import TokenBucket
 from ..providers.registry import buckets_from, providers_from
-from . import lifecycle, recipients, scheduling
+from . import lifecycle, recipients, scheduling, sign_in
 from .models import Notification
 
 log = logging.getLogger("tas.notify.dispatch")
@@ -121,6 +121,8 @@ class Dispatcher:
         self.working: set[str] = set()
         """Ids of the messages this dispatcher holds a lease on and is working on: only these leases are renewed."""
         self.calls = asyncio.Semaphore(settings.send_concurrency)
+        self.box = sign_in.code_box(settings)
+        """Opens a sign-in code at the moment its message goes to a provider (sign_in.outgoing)."""
 
     async def dispatch_once(self, *, now: datetime | None = None, limit: int = BATCH) -> int:
         """Claim up to `limit` due messages, fail those whose address is suppressed and record the first provider
@@ -190,6 +192,10 @@ class Dispatcher:
 
     async def _apply(self, session: AsyncSession, outcome: Outcome) -> None:
         n = outcome.n
+        final = outcome.failed is not None and outcome.failed[0] != lifecycle.TEMPORARY_FAILURE
+        expired = n.expires_at is not None and scheduling.aware(n.expires_at) <= utcnow()
+        if n.secret and (outcome.accepted is not None or final or expired):
+            await lifecycle.forget_secret(session, notification_id=n.id)  # sent, or failed: the code is not kept
         if outcome.accepted is not None:
             await lifecycle.accepted(
                 session,
@@ -294,7 +300,12 @@ class Dispatcher:
                 accepted = None
                 if isinstance(provider, LookupProvider) and n.attempts > 1 and not looked_up:
                     accepted = await provider.lookup(n)  # an earlier attempt may have gone
-                accepted = accepted or await provider.send(n)
+                if accepted is None:
+                    try:
+                        message = sign_in.outgoing(n, box=self.box, now=utcnow())  # a sign-in code: filled in here
+                    except ValueError as exc:
+                        return Outcome(n, failed=(lifecycle.PERMANENT_FAILURE, str(exc)))
+                    accepted = await provider.send(message)
             except TemporaryFailure as exc:
                 if exc.ambiguous and isinstance(provider, LookupProvider):
                     try:

@@ -299,3 +299,26 @@ async def cancel_unsent(session: AsyncSession, *, dedupe_prefix: str, keep: str,
         )
         .values(status=CANCELLED, failure_reason=reason, updated_at=now)
     )
+
+
+async def forget_secret(session: AsyncSession, *, notification_id: str) -> None:
+    """A sign-in code's message has been handed to a provider or has failed: its sealed code is not kept."""
+    await session.execute(
+        update(Notification)
+        .where(col(Notification.id) == notification_id, col(Notification.secret).is_not(None))
+        .values(secret=None)
+    )
+
+
+async def cancel_family_unsent(session: AsyncSession, *, child_id: str, reason: str, now: datetime) -> None:
+    """created → cancelled for every message to the child's family not sent yet (family contact restricted)."""
+    _check(CREATED, CANCELLED)
+    await session.execute(
+        update(Notification)
+        .where(
+            col(Notification.child_id) == child_id,
+            col(Notification.contact_id).is_not(None),
+            col(Notification.status) == CREATED,
+        )
+        .values(status=CANCELLED, failure_reason=reason, secret=None, updated_at=now)
+    )

@@ -15,7 +15,7 @@ from tas_common.tracing import current_traceparent
 
 from ..config import NotifySettings
 from . import lifecycle, reach, recipients
-from .models import Contact, Notification
+from .models import ChildScope, Contact, Notification
 from .scheduling import aware, send_after
 from .templates import Template, Value
 from .templates_store import template_for
@@ -118,11 +118,15 @@ async def notify_family(
     not_before: datetime | None = None,
     contact_ids: list[str] | None = None,
 ) -> list[Notification]:
-    """One message for each of the child's contacts who may be told, by their preferred channel when it can be
+    """One message for each of the child's contacts who may be told (none while the child's family contact is
+    restricted), by their preferred channel when it can be
     used, else by their other one (reach.assess). A contact with no channel left gets a row that is at once a
     `permanent-failure` saying why (`suppressed: ...` or `invalid recipient: ...`), and the family is checked: the
     school is told when none of them can be reached."""
-    created = []
+    created: list[Notification] = []
+    scope = await session.get(ChildScope, child_id)
+    if scope is not None and scope.family_contact_restricted:
+        return created  # the DSL (or children's social care) has restricted contact with this child's family
     contacts = await family_recipients(session, child_id=child_id, contact_ids=contact_ids)
     reaches = await reach.assess_all(session, contacts)
     unreachable = False

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, UniqueConstraint, false
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -42,13 +42,20 @@ def dialect_of(session: AsyncSession) -> str:
 
 
 class ChildScope(Table, table=True):
-    """Just enough about a child to decide who may read its notifications."""
+    """Just enough about a child to decide who may read its notifications, and whether its family may be told
+    anything (a replica of caseload's "family contact restricted" flag)."""
 
     __tablename__ = "child_scope"
 
     child_id: str = Field(primary_key=True, max_length=36)
     school_urn: str = Field(max_length=6)
     la_code: str | None = Field(default=None, max_length=3)
+    family_contact_restricted: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    """While true no message and no sign-in code goes to the child's family."""
+    restriction_changed_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    """When caseload changed the flag (a replica keeps the newest change, whatever order events arrive in)."""
 
 
 class Contact(Table, table=True):
@@ -171,6 +178,13 @@ class Notification(Table, table=True):
     """Until when the lease holds; renewed while its owner works, taken over by another process after it."""
     traceparent: str | None = Field(default=None, max_length=55)
     """W3C trace context of the event that caused this message: its sent/delivered events join that trace."""
+    secret: str | None = Field(default=None, max_length=300)
+    """A one-time sign-in code, still sealed as caseload sent it (TAS_SIGNIN_CODE_KEY): opened only to hand the
+    message to a provider, cleared once the message is sent or has failed. The body holds `((code))` instead."""
+    secret_ref: str | None = Field(default=None, max_length=36)
+    """What the sealed code is bound to (the sign-in challenge's id)."""
+    expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    """Not sent after this (a code that has expired): it fails instead."""
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
 

@@ -13,6 +13,7 @@ from tas_common.visibility import may_see_child
 
 from .models import ChildScope, Contact, Notification, NotificationEvent, TeamMember
 from .schemas import NotificationEventPublic, NotificationPublic
+from .sign_in import masked
 
 
 async def can_read_child(session: AsyncSession, *, principal: Principal, child_id: str) -> bool:
@@ -87,6 +88,8 @@ async def history(session: AsyncSession, *, notification_ids: list[str]) -> dict
 async def _public(session: AsyncSession, rows: list[Notification]) -> list[NotificationPublic]:
     events = await history(session, notification_ids=[n.id for n in rows])
     return [
-        NotificationPublic.model_validate(n, from_attributes=True).model_copy(update={"events": events[n.id]})
+        NotificationPublic.model_validate(n, from_attributes=True).model_copy(
+            update={"events": events[n.id], "body": masked(n.body), "subject": masked(n.subject)}
+        )
         for n in rows
     ]

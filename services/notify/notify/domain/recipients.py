@@ -66,10 +66,18 @@ async def suppression_reasons(session: AsyncSession, *, addresses: list[tuple[st
     return {pair: found[key] for pair, key in keys.items() if key in found}
 
 
+OPT_OUTS = ("opt-out",)
+"""What stops notifications but not a sign-in code the person asked for themselves (a message with a `secret`)."""
+
+
 async def blocked_among(session: AsyncSession, *, rows: list[Notification]) -> dict[str, str]:
     """The messages of `rows` whose address is suppressed: notification id → suppression reason (one query)."""
     reasons = await suppression_reasons(session, addresses=[(n.channel, n.recipient) for n in rows])
-    return {n.id: reasons[(n.channel, n.recipient)] for n in rows if (n.channel, n.recipient) in reasons}
+    return {
+        n.id: reasons[(n.channel, n.recipient)]
+        for n in rows
+        if (n.channel, n.recipient) in reasons and not (n.secret and reasons[(n.channel, n.recipient)] in OPT_OUTS)
+    }
 
 
 async def suppress(session: AsyncSession, *, channel: str, address: str, reason: str, source: str) -> None:

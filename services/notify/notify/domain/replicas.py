@@ -1,9 +1,11 @@
 """Notify's replicas of other services' data, built from their events: the contacts it may message (caseload's
-`family.contact_changed`), each child's school and LA (for who may read), and each child's team."""
+`family.contact_changed`), each child's school and LA (for who may read) and whether its family contact is
+restricted (`child.family_contact_restriction_changed`), and each child's team."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, update
@@ -11,10 +13,11 @@ from sqlalchemy import select as core_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.db import utcnow
-from tas_common.events.schemas import FamilyContactChangedV1, TeamMemberV1
+from tas_common.events.schemas import FamilyContactChangedV1, FamilyContactRestrictionChangedV1, TeamMemberV1
 
-from . import reach, recipients
+from . import lifecycle, reach, recipients
 from .models import ChildScope, Contact, TeamMember, dialect_of, per_dialect
+from .scheduling import aware
 
 _contact = Contact.__table__
 _scope = ChildScope.__table__
@@ -110,3 +113,28 @@ async def team_member_changed(session: AsyncSession, *, member: TeamMemberV1, ad
     elif not added and existing is not None:
         await session.delete(existing)
         await session.flush()
+
+
+async def restriction_changed(
+    session: AsyncSession, *, change: FamilyContactRestrictionChangedV1, now: datetime
+) -> None:
+    """Keep caseload's "family contact restricted" flag (the newest change wins, whatever order the events come
+    in). Setting it cancels every message to the child's family not sent yet: nothing goes while it is set."""
+    at = aware(change.changed_at)
+    scope = await session.get(ChildScope, change.child_id)
+    if scope is None:  # before caseload's concern_linked: the school is filled in when that comes
+        scope = ChildScope(child_id=change.child_id, school_urn="", la_code=None)
+    elif scope.restriction_changed_at is not None and aware(scope.restriction_changed_at) > at:
+        return  # an older change arriving late
+    scope.family_contact_restricted, scope.restriction_changed_at = change.restricted, at
+    session.add(scope)
+    await session.flush()
+    if change.restricted:
+        await lifecycle.cancel_family_unsent(
+            session, child_id=change.child_id, reason="family contact restricted", now=now
+        )
+
+
+async def family_contact_restricted(session: AsyncSession, child_id: str) -> bool:
+    scope = await session.get(ChildScope, child_id)
+    return scope is not None and scope.family_contact_restricted

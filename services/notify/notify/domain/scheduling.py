@@ -126,7 +126,8 @@ async def claim_due(
 ) -> list[Notification]:
     """Claim up to `limit` due messages for `owner` (lifecycle.claim: created → sending, leased for
     `send_lease_seconds`); only rows this call moved are returned (detached from the session, with their new
-    status and attempts). An SMS that comes due inside the quiet hours is moved to their end instead."""
+    status and attempts). An SMS that comes due inside the quiet hours is moved to their end instead — except a
+    sign-in code, which the person is waiting for (a message with a `secret`, sign_in.py)."""
     now = now or utcnow()
     due = list(
         (await session.execute(_DUE_SKIP_LOCKED if dialect == "postgresql" else _DUE, {"now": now, "limit": limit}))
@@ -136,7 +137,7 @@ async def claim_due(
     for n in due:
         session.expunge(n)  # the claim is the write; the objects only carry the rows' values
     quiet_until = quiet_hours_end(now, settings=settings)
-    deferred = [n.id for n in due if n.channel == "sms" and quiet_until is not None]
+    deferred = [n.id for n in due if n.channel == "sms" and quiet_until is not None and not n.secret]
     if deferred:
         await session.execute(_DEFER, {"ids": deferred, "b_not_before": quiet_until, "now": now})
     return await lifecycle.claim(

@@ -87,7 +87,7 @@ async def plan_published(
     session: AsyncSession, *, settings: NotifySettings, plan: PlanPublishedV1, event_id: str, now: datetime
 ) -> list[Notification]:
     template = PLAN_TEMPLATES.get(plan.status)
-    if template is None or plan.safeguarding:
+    if template is None or plan.family_contact_restricted:  # (and notify_family checks the replica)
         return []
     return await notify_family(
         session,
@@ -106,7 +106,7 @@ async def review_scheduled(
 ) -> list[Notification]:
     """Tell the family now, and remind them `review_reminder_days` before (a `not_before` row). A review moved
     to another time cancels the reminders for the old time that have not gone."""
-    if review.safeguarding:
+    if review.family_contact_restricted:  # (and notify_family checks the replica)
         return []
     when = aware(review.scheduled_for)
     stamp = when.astimezone(utcnow().tzinfo).strftime("%Y%m%dT%H%M")

@@ -14,6 +14,8 @@ from tas_common.events import CloudEvent
 from tas_common.events.schemas import (
     ConcernLinkedV1,
     FamilyContactChangedV1,
+    FamilyContactRestrictionChangedV1,
+    FamilySignInCodeIssuedV1,
     PlanPublishedV1,
     ReferralAcceptedV1,
     ReferralDeclinedV1,
@@ -25,7 +27,7 @@ from tas_common.events.schemas import (
 )
 
 from ..config import NotifySettings
-from ..domain import replicas, triggers
+from ..domain import replicas, sign_in, triggers
 
 Outcome = ReferralAcceptedV1 | ReferralDeclinedV1 | ReferralRedirectedV1
 OUTCOMES: dict[type[Outcome], str] = {
@@ -37,6 +39,18 @@ OUTCOMES: dict[type[Outcome], str] = {
 
 async def on_contact_changed(session: AsyncSession, change: FamilyContactChangedV1, event: CloudEvent) -> None:
     await replicas.upsert_contact(session, change=change)
+
+
+async def on_restriction_changed(
+    session: AsyncSession, change: FamilyContactRestrictionChangedV1, event: CloudEvent
+) -> None:
+    await replicas.restriction_changed(session, change=change, now=utcnow())
+
+
+async def on_sign_in_code(
+    session: AsyncSession, issued: FamilySignInCodeIssuedV1, event: CloudEvent, *, settings: NotifySettings
+) -> None:
+    await sign_in.send_code(session, settings=settings, issued=issued, event_id=event.id, now=utcnow())
 
 
 async def on_member_added(session: AsyncSession, member: TeamMemberAddedV1, event: CloudEvent) -> None:
@@ -83,6 +97,8 @@ def handlers(settings: NotifySettings) -> Handlers:
     """Notify's handlers, by the payload type each is given; the triggers' settings are bound here."""
     return {
         FamilyContactChangedV1: on_contact_changed,
+        FamilyContactRestrictionChangedV1: on_restriction_changed,
+        FamilySignInCodeIssuedV1: partial(on_sign_in_code, settings=settings),
         TeamMemberAddedV1: on_member_added,
         TeamMemberRemovedV1: on_member_removed,
         ConcernLinkedV1: partial(on_concern_linked, settings=settings),
