@@ -149,7 +149,9 @@ async def test_a_held_contact_gets_a_code_that_signs_in_once_for_its_children(sy
         ]
     expected = [(action, c["id"]) for action in ("sign_in_code_sent", "sign_in") for c in (first, second)]
     assert sorted(actions) == sorted(expected)
-    assert not [rec for rec in caplog.records if code in rec.getMessage() or code in str(rec.__dict__)]
+    # nothing TAS logged holds the code (the SMTP sink's own debug log, the recipient's mail server, is the delivery)
+    logged = [rec for rec in caplog.records if rec.name != "mail.log"]
+    assert not [rec for rec in logged if code in rec.getMessage() or code in str(rec.__dict__)]
 
 
 async def test_five_wrong_codes_spend_the_code_and_an_expired_code_is_refused(system, h):
