@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
 from tas_common.idempotency import run_once
+from tas_common.openapi import problems
 
 from ..domain import comments
 from ..domain.family_schemas import CommentCreate, CommentList, CommentPublic
@@ -38,6 +39,7 @@ async def list_plan_comments(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=CommentPublic,
+    responses=problems(409),
     summary="Comment on a need, outcome or provision of the version shared for comment (the family), or reply in "
     "a family's thread (`in_reply_to`); 409 comments-closed or comment-period-ended; emits plan.comment_added",
 )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from tas_common.openapi import problems
+
 from ..domain import restriction
 from ..domain.family_schemas import RestrictionPublic, RestrictionUpdate
 from .deps import DatabaseDep, Practitioner
@@ -24,6 +26,7 @@ async def get_family_contact_restriction(child_id: str, principal: Practitioner,
 @router.put(
     "/family-contact-restriction",
     response_model=RestrictionPublic,
+    responses=problems(409),
     summary="Set or lift the restriction with a reason (the DSL of the child's school or the LA's front door; "
     "409 when it is already so)",
 )
