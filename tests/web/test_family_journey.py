@@ -18,6 +18,7 @@ from tas_common.events.envelope import CloudEvent
 from tas_common.issuers import signin_code_box
 
 from .conftest import assert_accessible
+from .test_family_pages import SCREENSHOTS
 from .live import FamilyCase, LiveSystem, raise_concern_and_share_plan, wait_until
 
 SUBJECT = "tas.caseload.family.sign_in_code_issued"
@@ -145,6 +146,10 @@ def test_from_the_message_to_the_plan_shared_for_comment(new_page, live):
     assert "Could the class teacher use the picture cards too?" in item
     assert "Yes: we will add them to the plan from next week." in item
     assert item.index("picture cards too?") < item.index("Yes: we will add them")  # the reply follows
+    assert_accessible(page)
+    if SCREENSHOTS:
+        page.locator(f"#item-{outcome['id']}").scroll_into_view_if_needed()
+        page.screenshot(path=f"{SCREENSHOTS}/family-plan-comment-reply-en-phone.png")
 
 
 def test_the_same_in_welsh_and_a_deep_link_lands_on_its_page(new_page, live):

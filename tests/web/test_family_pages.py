@@ -116,12 +116,11 @@ def test_sign_out_from_the_menu_ends_the_session(new_page, live, cases):
 
 
 @pytest.mark.parametrize("language", ["en", "cy"])
-def test_the_local_offer_searches_by_text_need_and_age(new_page, live, cases, language):
-    """Signed in, the directory answers with the parent's token (the API keeps it behind a token for now; once it
-    is public the same page answers without one)."""
+def test_the_local_offer_searches_by_text_need_and_age(new_page, live, language):
+    """The local offer is public: no sign-in (the page asks referral's directory without a token)."""
     page = new_page()
-    sign_in_with_session(live, page.context, cases[language], language=language)
-    page.goto("/local-offer")
+    page.goto(f"/language?to={language}&next=/local-offer")
+    assert page.context.cookies() and not any(c["name"] == "tas_session" for c in page.context.cookies())
     page.locator("#q").fill("speech")
     page.locator("#need").select_option("communication_and_interaction")
     page.locator("#age").fill("9")
