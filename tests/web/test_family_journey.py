@@ -18,8 +18,8 @@ from tas_common.events.envelope import CloudEvent
 from tas_common.issuers import signin_code_box
 
 from .conftest import assert_accessible
-from .test_family_pages import SCREENSHOTS
 from .live import FamilyCase, LiveSystem, raise_concern_and_share_plan, wait_until
+from .test_family_pages import SCREENSHOTS
 
 SUBJECT = "tas.caseload.family.sign_in_code_issued"
 LINK = re.compile(r"https?://[^\s\"'<>]+")
