@@ -24,7 +24,8 @@ def test_every_route_declares_who_may_call_it(service, tmp_path):
     assert unguarded == []
 
 
-OPERATIONAL_PUBLIC = {"GET /healthz", "GET /readyz", "GET /metrics"}
+OPERATIONAL_PUBLIC = {"GET /healthz", "GET /readyz", "GET /metrics", "GET /docs", "GET /redoc"}
+"""Health, metrics and the self-served API docs (Swagger UI, ReDoc: off with TAS_ENV=prod)."""
 PUBLIC_ROUTES = {
     "referral": OPERATIONAL_PUBLIC
     | {
