@@ -8,7 +8,7 @@ SOURCES := libs/common/pyproject.toml libs/dev/pyproject.toml services/referral/
            services/caseload/pyproject.toml services/notify/pyproject.toml services/web/pyproject.toml \
            services/web/package-lock.json requirements-dev.txt
 
-.PHONY: run test test-all fuzz bench bench-quick chaos rehearsal migrate token clean bootstrap
+.PHONY: run check test test-all fuzz bench bench-quick chaos rehearsal migrate token clean bootstrap
 
 bootstrap: $(STAMP)
 
@@ -33,7 +33,14 @@ $(STAMP): $(SOURCES)
 run: $(STAMP)
 	$(BIN)/tas up
 
-test: $(STAMP)
+# Static checks, run first by `make test` (so by CI): ruff's lint and format check, and mypy on libs/common,
+# libs/dev and every service's domain and api packages. Their rule sets, and why, are in pyproject.toml.
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: check
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests - failing"; exit 1; fi; exit $$rc
 

@@ -170,6 +170,7 @@ def profile(pid: int, seconds: float, raw_path: Path) -> dict[str, Any] | None:
         capture_output=True,
         text=True,
         timeout=seconds + 60,
+        check=False,  # a failed profile is reported in the result, not raised
     )
     if run.returncode != 0 or not raw_path.exists():
         return {"error": (run.stderr or run.stdout)[-500:]}

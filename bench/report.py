@@ -78,7 +78,7 @@ def _cpu_model() -> str:
 def _git(*args: str) -> str:
     try:
         return subprocess.run(
-            ["git", *args], capture_output=True, text=True, timeout=5, cwd=Path(__file__).resolve().parent
+            ["git", *args], capture_output=True, text=True, timeout=5, cwd=Path(__file__).resolve().parent, check=False
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""

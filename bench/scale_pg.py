@@ -120,7 +120,9 @@ class PgCluster:
         return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
 
     def version(self) -> str:
-        out = subprocess.run([str(self.bindir / "postgres"), "--version"], capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [str(self.bindir / "postgres"), "--version"], capture_output=True, text=True, check=False
+        ).stdout  # no version is reported as "?"
         found = re.search(r"\(PostgreSQL\) ([0-9.]+)", out)  # "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
         return found.group(1) if found else "?"
 

@@ -54,3 +54,17 @@ def test_the_scan_sees_an_import_of_dev_tooling(tmp_path: Path):
     sample = tmp_path / "sample.py"
     sample.write_text("import os\nfrom aiosmtpd.controller import Controller\nfrom .local import x\n")
     assert imported_modules(sample) == {"os", "aiosmtpd"}
+
+
+MYPY_DEBT = 41
+"""Modules of the services' domain and api packages that mypy does not check yet (pyproject.toml). The number
+may only go down: lower it when you delete a line there."""
+
+
+def test_the_list_of_modules_mypy_skips_only_shrinks():
+    overrides = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["overrides"]
+    skipped = [m for o in overrides if o.get("ignore_errors") for m in o["module"]]
+    assert len(skipped) <= MYPY_DEBT, "a module was added to mypy's known debt: type it instead"
+    for module in skipped:
+        path = ROOT / "services" / module.split(".")[0] / Path(*module.split("."))
+        assert path.with_suffix(".py").exists() or (path / "__init__.py").exists(), f"{module} is gone: delete it"

@@ -6,7 +6,7 @@ that has neither.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -32,7 +32,7 @@ async def authenticate(
 
 def allow(
     *, org_types: Iterable[OrgType | str] | None = None, roles: Iterable[str] | None = None, description: str = ""
-) -> Callable[..., Principal]:
+) -> Callable[..., Awaitable[Principal]]:
     """A guard: the caller must be authenticated and, when given, of one of `org_types` and hold one of `roles`."""
     wanted_orgs = frozenset(OrgType(o) for o in org_types) if org_types is not None else None
     wanted_roles = frozenset(roles) if roles is not None else None

@@ -235,6 +235,7 @@ def create_service_app(
 
     # FastAPI's native OpenTelemetry hooks ask the global providers on every request (an os.environ read each,
     # ~1% of the intake); TAS traces with its own W3C traceparent middleware and exports Prometheus metrics.
+    hidden_in_prod: dict[str, Any] = {"openapi_url": None} if settings.env == "prod" else {}
     app = FastAPI(
         title=title,
         description=description,
@@ -244,7 +245,7 @@ def create_service_app(
         generate_unique_id_function=operation_id,
         docs_url=None,  # FastAPI's pages load their assets from a CDN: docs.py serves them (while openapi_url is on)
         redoc_url=None,
-        **({"openapi_url": None} if settings.env == "prod" else {}),
+        **hidden_in_prod,
     )
     app.state.runtime = runtime
     app.state.settings = settings

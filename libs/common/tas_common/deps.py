@@ -12,11 +12,13 @@ from .runtime import ServiceRuntime
 
 
 async def get_runtime(request: Request) -> ServiceRuntime:
-    return request.app.state.runtime
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
 
 
 async def get_db(request: Request) -> Database:
-    return request.app.state.runtime.db
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime.db
 
 
 RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]

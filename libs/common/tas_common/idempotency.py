@@ -44,7 +44,7 @@ def _principal_key(principal: Principal) -> str:
 async def replay(
     session: AsyncSession, *, principal: Principal, key: str, route: str, body_hash: str
 ) -> StoredResponse | None:
-    row = (await session.exec(_FIND, params={"principal": _principal_key(principal), "key": key})).first()
+    row = (await session.execute(_FIND, {"principal": _principal_key(principal), "key": key})).first()
     if row is None:
         return None
     if row.route != route or row.request_hash != body_hash:

@@ -12,6 +12,7 @@ import sys
 import time
 import traceback
 from types import TracebackType
+from typing import Any
 
 from .tracing import TraceLogFilter
 
@@ -52,7 +53,7 @@ class JsonFormatter(logging.Formatter):
         self.service = service
 
     def format(self, record: logging.LogRecord) -> str:
-        out = {
+        out: dict[str, Any] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "service": self.service,

@@ -65,6 +65,8 @@ async def _run_async(url: str, metadata: MetaData) -> None:
 def run_env(metadata: MetaData) -> None:
     """Body of every service's migrations/env.py."""
     url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic: no sqlalchemy.url in the configuration")
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=metadata, literal_binds=True, render_as_batch=True)
         with context.begin_transaction():
@@ -79,7 +81,7 @@ def drift(url: str, metadata: MetaData) -> list[Any]:
     async def compare() -> list[Any]:
         engine = create_async_engine(url, poolclass=pool.NullPool, hide_parameters=True)
         async with engine.connect() as connection:
-            diff = await connection.run_sync(
+            diff: list[Any] = await connection.run_sync(
                 lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}), metadata)
             )
         await engine.dispose()

@@ -11,11 +11,13 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from nats.js import JetStreamContext
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Row, Select, func, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .db import EVENTS_WRITTEN, Database, utcnow
@@ -101,6 +103,9 @@ class OutboxRelay:
     def wake(self) -> None:
         self._wake.set()
 
+    def stop_requested(self) -> bool:
+        return self._stopping
+
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
@@ -120,7 +125,7 @@ class OutboxRelay:
                 await asyncio.sleep(min(0.2 * 2 ** min(failures, 5), 5.0))
                 continue
             self._wake.clear()
-            if self._stopping:  # stop() came while publishing: its wake-up was just cleared
+            if self.stop_requested():  # stop() came while publishing: its wake-up was just cleared
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
@@ -155,7 +160,7 @@ class OutboxRelay:
             await self._mark(session, sent, error)
         return self._done(sent, error)
 
-    def _unsent(self):  # type: ignore[no-untyped-def]
+    def _unsent(self) -> Select[Any]:
         return (
             select(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload, outbox.c.headers)
             .where(outbox.c.sent_at.is_(None))
@@ -163,7 +168,7 @@ class OutboxRelay:
             .limit(self.batch_size)
         )
 
-    async def _publish(self, rows: list) -> tuple[list[int], tuple[int, Exception] | None]:  # type: ignore[type-arg]
+    async def _publish(self, rows: Sequence[Row[Any]]) -> tuple[list[int], tuple[int, Exception] | None]:
         """Publish the batch pipelined: every message is written first, in order, on the one connection (so
         JetStream stores them in that order), then the PubAcks are awaited in the same order. Rows count as sent
         only up to the first failure; from there on they stay unsent and the next round publishes them again in

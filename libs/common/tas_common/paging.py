@@ -92,17 +92,21 @@ class Keyset:
 
 
 def _beyond(key: Key, value: Any) -> ColumnElement[bool]:
+    column: ColumnElement[Any] = key.column
     if key.kind is bool:  # false < true: past `true` descending is `false`; past `false` ascending is `true`
         if key.descending:
-            return not_(key.column) if value else false()
-        return false() if value else key.column
-    return key.column < value if key.descending else key.column > value
+            return not_(column) if value else false()
+        return false() if value else column
+    beyond: ColumnElement[bool] = column < value if key.descending else column > value
+    return beyond
 
 
 def _equal(key: Key, value: Any) -> ColumnElement[bool]:
+    column: ColumnElement[Any] = key.column
     if key.kind is bool:
-        return key.column if value else not_(key.column)
-    return key.column == value
+        return column if value else not_(column)
+    same: ColumnElement[bool] = column == value
+    return same
 
 
 def _encode(value: Any) -> Any:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
 import nats
 import nats.errors
@@ -24,7 +25,7 @@ from .stream import ensure_stream
 
 log = logging.getLogger("tas.runtime")
 
-Worker = Callable[["ServiceRuntime"], Awaitable[None]]
+Worker = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]
 CONNECTION_ERRORS = (OSError, TimeoutError, nats.errors.StaleConnectionError, nats.errors.ConnectionClosedError)
 """What nats-py reports when the connection is lost or refused (UnexpectedEOF is a StaleConnectionError)."""
 

@@ -41,7 +41,7 @@ class InlineConnection(aiosqlite.Connection):
                 head = args[0].lstrip()[:10].upper()
                 if head.startswith(_READ) or (self._write_locked and conn.in_transaction and head.startswith(_WRITE)):
                     return fn(*args, **kwargs)
-                result = await super()._execute(fn, *args, **kwargs)
+                result = await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
                 if head.startswith("BEGIN"):
                     mode = args[0].upper()
                     self._write_locked = "IMMEDIATE" in mode or "EXCLUSIVE" in mode
@@ -50,7 +50,7 @@ class InlineConnection(aiosqlite.Connection):
                 return result
             if name in _COMPUTE or (name == "close" and isinstance(getattr(fn, "__self__", None), sqlite3.Cursor)):
                 return fn(*args, **kwargs)
-        result = await super()._execute(fn, *args, **kwargs)
+        result = await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
         self._sync_lock_state()
         return result
 

@@ -19,8 +19,9 @@ import contextlib
 import logging
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextvars import ContextVar
+from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -92,7 +93,7 @@ class TraceContextMiddleware:
         incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"traceparent"), None)
         with span(incoming) as traceparent:
 
-            async def send_with_trace(message: dict) -> None:  # type: ignore[type-arg]
+            async def send_with_trace(message: MutableMapping[str, Any]) -> None:
                 if message["type"] == "http.response.start":
                     message.setdefault("headers", [])
                     message["headers"] = [*message["headers"], (b"traceresponse", traceparent.encode())]

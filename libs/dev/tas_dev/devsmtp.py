@@ -49,7 +49,7 @@ def read_messages(maildir: Path) -> list[EmailMessage]:
     messages: list[EmailMessage] = []
     for path in sorted(Path(maildir).glob("*.eml")):
         with open(path, "rb") as fh:
-            messages.append(parser.parse(fh))  # type: ignore[arg-type]
+            messages.append(parser.parse(fh))
     return messages
 
 

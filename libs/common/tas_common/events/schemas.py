@@ -37,7 +37,7 @@ class EventPayload(BaseModel):
 
 
 class FamilyContactV1(FamilyContactShape):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)  # type: ignore[assignment]  # SQLModel's own TypedDict
     contact_ref: str
     preferred_channel: Channel
 
