@@ -4,11 +4,14 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.bootstrapped
-SOURCES := libs/common/pyproject.toml libs/dev/pyproject.toml services/referral/pyproject.toml \
-           services/caseload/pyproject.toml services/notify/pyproject.toml services/web/pyproject.toml \
-           services/web/package-lock.json requirements-dev.txt
+# The local packages: runtime code (in production images) and dev tooling (never). Add a new one here.
+RUNTIME_PACKAGES := libs/common services/referral services/caseload services/notify services/web
+DEV_PACKAGES     := libs/dev
+# Third-party packages come only from the hashed locks in requirements/ (`make lock` writes them).
+SOURCES := requirements/dev.lock $(foreach p,$(RUNTIME_PACKAGES) $(DEV_PACKAGES),$(p)/pyproject.toml) \
+           services/web/package-lock.json
 
-.PHONY: run check test test-all fuzz bench bench-quick chaos rehearsal migrate token clean bootstrap
+.PHONY: run check lock lock-upgrade test test-all fuzz bench bench-quick chaos rehearsal migrate token clean bootstrap
 
 bootstrap: $(STAMP)
 
@@ -17,8 +20,10 @@ $(STAMP): $(SOURCES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "bootstrap: installing TAS and its dependencies into $(VENV) (log: $(VENV)/bootstrap.log)"
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip > $(VENV)/bootstrap.log 2>&1 \
-	  && $(BIN)/python -m pip install --disable-pip-version-check -e libs/common -e libs/dev -e services/referral \
-	     -e services/caseload -e services/notify -e services/web -r requirements-dev.txt >> $(VENV)/bootstrap.log 2>&1 \
+	  && $(BIN)/python -m pip install --disable-pip-version-check --require-hashes -r requirements/dev.lock \
+	     >> $(VENV)/bootstrap.log 2>&1 \
+	  && $(BIN)/python -m pip install --disable-pip-version-check --no-deps \
+	     $(foreach p,$(RUNTIME_PACKAGES) $(DEV_PACKAGES),-e $(p)) >> $(VENV)/bootstrap.log 2>&1 \
 	  || { tail -n 30 $(VENV)/bootstrap.log; exit 1; }
 	@# The web service serves govuk-frontend (pinned in services/web/package-lock.json) from /static: no CDN.
 	@command -v npm > /dev/null || { echo "bootstrap: npm is needed for the web service's GOV.UK Frontend assets"; exit 1; }
@@ -61,8 +66,8 @@ migrate: $(STAMP)
 
 BENCH_STAMP := $(VENV)/.bench-installed
 
-$(BENCH_STAMP): $(STAMP) requirements-bench.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+$(BENCH_STAMP): $(STAMP) requirements/bench.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/bench.lock
 	@touch $(BENCH_STAMP)
 
 # Benchmarks are not tests: `make test` never runs them. Results go to bench/results/ (gitignored).
@@ -83,6 +88,23 @@ chaos: $(STAMP)
 # each service, restarts PostgreSQL, all under load. Installs nginx/PostgreSQL from Debian's packages if missing.
 rehearsal: $(STAMP)
 	$(BIN)/python -m chaos.rehearsal $(REHEARSAL_ARGS)
+
+# The locks: every third-party package pinned with its hashes. runtime.lock is what production images install;
+# dev.lock (the bootstrap's) adds libs/dev and requirements-dev.txt at the same versions; bench.lock what
+# `make bench` adds. After adding a dependency to a pyproject.toml or requirements-*.txt, run `make lock` (it
+# keeps every other pin) and commit the locks; `make lock-upgrade` moves everything to the newest versions.
+LOCAL_NAMES := tas-common tas-dev tas-referral tas-caseload tas-notify tas-web
+UV_COMPILE   = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+               --custom-compile-command "make lock" $(foreach n,$(LOCAL_NAMES),--no-emit-package $(n)) $(UV_ARGS)
+
+lock:
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(UV_COMPILE) requirements/runtime.in -o requirements/runtime.lock
+	$(UV_COMPILE) requirements/dev.in -o requirements/dev.lock
+	$(UV_COMPILE) requirements/bench.in -o requirements/bench.lock
+
+lock-upgrade:
+	$(MAKE) --no-print-directory lock UV_ARGS=--upgrade
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
