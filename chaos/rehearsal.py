@@ -50,7 +50,7 @@ RUN = (*SERVICES, "web")
 """Every service compose.yaml runs; the checks of chaos/ledger.py are about the three APIs (web keeps no domain
 data)."""
 WEB_PAGES = {p: {"get": {}} for p in ("/", "/sign-in", "/family", "/family/sign-in", "/local-offer", "/privacy")}
-"""web serves no OpenAPI document: its pages of DESIGN.md §4 (each answers itself, or redirects to sign-in)."""
+"""web serves no OpenAPI document: its pages of docs/architecture.md §4 (each answers itself, or redirects to sign-in)."""
 NOT_PUBLIC = ("/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json")
 ISSUER, AUDIENCE = "tas-dev", "tas"
 PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000"

@@ -69,9 +69,10 @@ def database_url(tmp_path: Path) -> str:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 10.0, interval: float = 0.05, what: str = "condition"
+    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 30.0, interval: float = 0.05, what: str = "condition"
 ) -> T:
-    """Poll `probe` until it returns something truthy; fail with `what` after `timeout` seconds."""
+    """Poll `probe` until it returns something truthy; fail with `what` after `timeout` seconds (generous: on a
+    loaded machine every hop is slow, and a test that passes never waits it out)."""
     deadline = time.monotonic() + timeout
     while True:
         result = await probe()
@@ -244,7 +245,7 @@ class System:
     def runtime(self, service: str) -> Any:
         return self.apps[service].state.runtime
 
-    async def settled(self, timeout: float = 15.0) -> None:
+    async def settled(self, timeout: float = 30.0) -> None:
         """Wait until nothing is in flight in the three services (tests/settle.py): what a test checks did not
         happen, after this, will not."""
         await settled([self.runtime(service) for service in self.apps], timeout=timeout)

@@ -57,7 +57,7 @@ async def in_flight(runtime: Any) -> list[str]:
     return busy
 
 
-async def settled(runtimes: Iterable[Any], *, timeout: float = 15.0, interval: float = 0.05) -> None:
+async def settled(runtimes: Iterable[Any], *, timeout: float = 30.0, interval: float = 0.05) -> None:
     """Return once two passes in a row find nothing in flight in any of `runtimes`; fail after `timeout`."""
     runtimes = list(runtimes)
     deadline = time.monotonic() + timeout

@@ -116,3 +116,22 @@ def test_email_addresses_on_special_use_domains_or_beyond_ascii_are_refused():
     assert normalise_email("Parent2@Example.ORG") == "Parent2@example.org"
     for bad in ("kit@localhost", "kit@school.test", "zoë@example.org", "a" * 250 + "@example.org"):
         assert not is_valid_email(bad)
+
+
+def test_the_year_group_by_age_follows_the_english_school_year():
+    from datetime import date
+
+    from tas_common.identifiers import year_group_fits, year_group_of
+
+    autumn, summer = date(2026, 11, 29), date(2027, 7, 1)  # one school year, two dates in it
+    for when in (autumn, summer):
+        assert year_group_of(date(2021, 9, 1), when) == "R"  # turns five during the year: reception
+        assert year_group_of(date(2021, 8, 31), when) == "Y1"  # a day older: the year above
+        assert year_group_of(date(2016, 2, 2), when) == "Y6"
+        assert year_group_of(date(2023, 1, 1), when) == "N2"
+        assert year_group_of(date(2008, 1, 1), when) == "Y14"
+        assert year_group_of(date(2005, 1, 1), when) is None  # past Y14 by age
+    assert year_group_of(date(2016, 2, 2), date(2027, 9, 1)) == "Y7"  # the next school year
+    assert year_group_fits("Y5", date(2016, 2, 2), autumn) and year_group_fits("Y7", date(2016, 2, 2), autumn)
+    assert not year_group_fits("Y4", date(2016, 2, 2), autumn)
+    assert year_group_fits("Y13", date(2005, 1, 1), autumn) and not year_group_fits("Y9", date(2005, 1, 1), autumn)

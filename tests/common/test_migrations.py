@@ -1,4 +1,4 @@
-"""Models and migrations agree (DESIGN.md §7.8), migrations are reversible, and the drift check can fail — on
+"""Models and migrations agree (docs/architecture.md §7.8), migrations are reversible, and the drift check can fail — on
 SQLite, and on PostgreSQL when the run is configured for it (TAS_TEST_DATABASE=postgresql)."""
 
 from __future__ import annotations

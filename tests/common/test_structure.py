@@ -1,4 +1,4 @@
-"""Structure guarded by tests (DESIGN.md §7.10): every route declares who may call it; one Alembic head each."""
+"""Structure guarded by tests (docs/architecture.md §7.10): every route declares who may call it; one Alembic head each."""
 
 from __future__ import annotations
 

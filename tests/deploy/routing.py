@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Mount
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = "web"
-"""The service that takes every path that is not an API path (DESIGN.md §4)."""
+"""The service that takes every path that is not an API path (docs/architecture.md §4)."""
 OPERATIONAL = ("/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json")
 """Served by every app on its own port for probes, scrapers and developers; never through the public host."""
 NGINX_ITSELF = "nginx"

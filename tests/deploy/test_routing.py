@@ -96,7 +96,7 @@ def test_the_operational_endpoints_of_the_service_are_not_public(service, key_di
 
 def test_web_takes_only_what_is_not_an_api_path(key_dir):
     if WEB not in services():
-        pytest.fail("services/web is the catch-all of DESIGN.md §4")
+        pytest.fail("services/web is the catch-all of docs/architecture.md §4")
     prefixes = expected_prefixes(key_dir)
     clashes = [p for p in public_paths(WEB, key_dir) if p.startswith("/v1") or prefix_of(p) in prefixes]
     assert clashes == []

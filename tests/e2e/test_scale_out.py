@@ -1,4 +1,4 @@
-"""Two replicas of each service on one PostgreSQL database per service (DESIGN.md §6): every event is handled
+"""Two replicas of each service on one PostgreSQL database per service (docs/architecture.md §6): every event is handled
 exactly once and every outbox row is published once, while the replicas' relays, consumers and dispatchers race.
 
 Each replica is its own app with its own runtime, database pool and NATS connection; the replicas of a service

@@ -1,4 +1,4 @@
-"""Who may do what: each caller against each action, in and out of scope (DESIGN.md §5).
+"""Who may do what: each caller against each action, in and out of scope (docs/architecture.md §5).
 
 Not visible to the caller → 404 (a referral, concern or school they may not know exists); visible but not theirs to
 move, or a caller type the route refuses → 403."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 
+from tas_common.identifiers import year_group_of
 from tas_dev.testing import concern_body, fictional_upn
 
 from .conftest import new_concern, stream_events
@@ -35,12 +37,13 @@ async def test_a_full_concern_is_stored_with_the_register_la_and_raised_with_it(
             }
         ],
     )
-    body["child"]["year_group"] = "y4"
+    expected = body["child"]["year_group"]
+    body["child"]["year_group"] = expected.lower()
     response = await referral_only.client.post("/v1/concerns", json=body, headers=senco)
     assert response.status_code == 201, response.text
     concern = response.json()
     assert concern["la_code"] == "999" and concern["school_name"] == "Meadowbank Primary School"
-    assert concern["child"]["year_group"] == "Y4"
+    assert concern["child"]["year_group"] == expected
     assert concern["graduated_response"][0]["outcome"] == "Some progress with vocabulary"
     assert concern["family_contacts"][0]["mobile"] == "+447700900101"
     assert concern["routed_to"] == [] and concern["front_door_referral_id"] is None
@@ -75,6 +78,26 @@ async def test_every_invalid_field_is_named(referral_only):
         "body.family_contacts.0.email",
     } <= fields
     assert body["child"]["upn"] not in response.text  # never echoes the submitted values
+
+
+async def test_a_year_group_that_does_not_fit_the_date_of_birth_is_422(referral_only):
+    senco = referral_only.headers("senco")
+    today = date.today()
+    born = date(today.year - 10, 1, 15)  # in Y5 or Y6 by age, whatever the day of the year
+    by_age = year_group_of(born, today)
+    assert by_age in ("Y5", "Y6")
+    for given, status in (("R", 422), ("Y2", 422), ("Y10", 422), (by_age, 201)):
+        body = concern_body(107)
+        body["child"].update(date_of_birth=born.isoformat(), year_group=given)
+        response = await referral_only.client.post("/v1/concerns", json=body, headers=senco)
+        assert response.status_code == status, (given, response.text)
+        if status == 422:
+            assert _fields(response) == {"body.child.year_group"}
+            assert f"by age the child is in {by_age}" in response.text
+    one_below = f"Y{int(by_age[1:]) - 1}"  # taught a year below their age group: accepted
+    body = concern_body(108)
+    body["child"].update(date_of_birth=born.isoformat(), year_group=one_below)
+    assert (await referral_only.client.post("/v1/concerns", json=body, headers=senco)).status_code == 201
 
 
 @pytest.mark.parametrize("upn", ["A12345678901", "I999123419001", "b999123419001", "99912341900A1"])

@@ -5,6 +5,7 @@ addresses (`email-validator`, syntax only: no DNS lookup)."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -90,3 +91,35 @@ def is_valid_email(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# --- year groups (England) ------------------------------------------------------------------------------------
+
+YEAR_GROUPS = ("N1", "N2", "R", *(f"Y{n}" for n in range(1, 15)))
+"""In school order: nursery (two years), reception, Year 1 to Year 14 (post-16 in a special school or college)."""
+
+
+def _year_index(date_of_birth: date, on: date) -> int:
+    """The child's place in YEAR_GROUPS by age on `on` (below 0 before nursery, past the end after Y14). An English
+    school year runs from 1 September; a child starts reception in the school year in which they turn five."""
+    last_august = date(on.year if on.month >= 9 else on.year - 1, 8, 31)
+    age = last_august.year - date_of_birth.year
+    if (last_august.month, last_august.day) < (date_of_birth.month, date_of_birth.day):
+        age -= 1
+    return age - 4 + YEAR_GROUPS.index("R")
+
+
+def year_group_of(date_of_birth: date, on: date) -> str | None:
+    """The year group of a child born on `date_of_birth` on the date `on`, by age; None outside N1 to Y14."""
+    index = _year_index(date_of_birth, on)
+    return YEAR_GROUPS[index] if 0 <= index < len(YEAR_GROUPS) else None
+
+
+def year_group_fits(year_group: str, date_of_birth: date, on: date) -> bool:
+    """True when the year group is the child's by age or one either side (a child may be taught a year above or,
+    as many summer-born and SEN children are, a year below their age group); a young person past Y14 by age
+    (SEND support runs to 25) may be in Y12 to Y14."""
+    expected, given = _year_index(date_of_birth, on), YEAR_GROUPS.index(year_group)
+    if expected >= len(YEAR_GROUPS):
+        return given >= YEAR_GROUPS.index("Y12")
+    return abs(expected - given) <= 1

@@ -1,4 +1,4 @@
-"""Who may see a child (DESIGN §5): the one rule, for every service that holds a child's data.
+"""Who may see a child (docs/architecture.md §5): the one rule, for every service that holds a child's data.
 
 A child is visible to
 

@@ -10,7 +10,7 @@ import random
 from datetime import date
 from typing import Any
 
-from tas_common.identifiers import nhs_check_digit, upn_check_letter
+from tas_common.identifiers import nhs_check_digit, upn_check_letter, year_group_of
 
 from .natsserver import NatsAccount, NatsAccountPool, NatsServer, free_port, nats_server_binary, wait_for_port
 
@@ -109,6 +109,7 @@ def concern_body(
     **overrides: Any,
 ) -> dict[str, Any]:
     rng = rng or random.Random(serial)
+    born = date(2016, 1 + serial % 12, 1 + serial % 28)
     given, family = rng.choice(GIVEN), rng.choice(FAMILY)
     body: dict[str, Any] = {
         "school_urn": school_urn,
@@ -117,8 +118,8 @@ def concern_body(
             "nhs_number": fictional_nhs_number(serial),
             "given_name": given,
             "family_name": family,
-            "date_of_birth": date(2016, 1 + serial % 12, 1 + serial % 28).isoformat(),
-            "year_group": "Y4",
+            "date_of_birth": born.isoformat(),
+            "year_group": year_group_of(born, date.today()),
         },
         "areas_of_need": ["communication_and_interaction"],
         "safeguarding": safeguarding,

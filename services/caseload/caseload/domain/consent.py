@@ -1,4 +1,4 @@
-"""Consent and lawful basis to share the child's information, per agency type (DESIGN.md §5). Recorded by the
+"""Consent and lawful basis to share the child's information, per agency type (docs/architecture.md §5). Recorded by the
 SENCO or DSL of the child's school, or by a family member with parental responsibility (who may give, refuse or
 withdraw consent but not record a lawful basis). Every change emits `tas.caseload.consent.changed`, which referral
 keeps to check a new referral to an agency outside the school."""

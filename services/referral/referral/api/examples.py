@@ -12,7 +12,7 @@ CONCERN: dict[str, Any] = {
         "nhs_number": "9990000018",
         "given_name": "Maya",
         "family_name": "Fairweather",
-        "date_of_birth": "2016-02-02",
+        "date_of_birth": "2018-02-02",
         "year_group": "Y4",
     },
     "areas_of_need": ["communication_and_interaction"],

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from tas_common.identifiers import (
     is_valid_email,
@@ -16,6 +16,8 @@ from tas_common.identifiers import (
     is_valid_urn,
     normalise_nhs_number,
     normalise_uk_mobile,
+    year_group_fits,
+    year_group_of,
 )
 from tas_common.identity import ChildIdentity, FamilyContactShape
 from tas_common.schemas import Strict
@@ -71,10 +73,19 @@ class ChildIdentityIn(ChildIdentity, Strict):
 
     @field_validator("year_group")
     @classmethod
-    def _year_group(cls, value: str | None) -> str | None:
-        if value is not None and not _YEAR_GROUP_RE.match(value.upper()):
+    def _year_group(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if not _YEAR_GROUP_RE.match(value.upper()):
             raise ValueError("a year group is N1, N2, R or Y1 to Y14")
-        return None if value is None else value.upper()
+        born = info.data.get("date_of_birth")  # validated before it (field order); absent when it was invalid
+        if born is not None and not year_group_fits(value.upper(), born, date.today()):
+            expected = year_group_of(born, date.today()) or "outside N1 to Y14"
+            raise ValueError(
+                f"{value.upper()} does not fit the date of birth: by age the child is in {expected} this school year "
+                "(one year either side is accepted)"
+            )
+        return value.upper()
 
     @field_validator("upn", mode="before")
     @classmethod
