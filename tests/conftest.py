@@ -32,6 +32,7 @@ from .databases import (
     drop_test_databases,
     fresh_database_url,
     migrate,
+    migrated_database_url,
     migrations_dir,
     sqlite_url,
 )
@@ -217,8 +218,8 @@ def service_settings(service: str, tmp_path: Path, nats_url: str, **overrides: A
         outbox_poll_seconds=0.2,
     )
     values.update(overrides)
-    if "database_url" not in values:
-        values["database_url"] = fresh_database_url(service, tmp_path)
+    if "database_url" not in values:  # a migrated one (on PostgreSQL lent from a pool: see tests/databases.py)
+        values["database_url"] = migrated_database_url(service, tmp_path)
     return cls(**values)
 
 

@@ -267,7 +267,8 @@ class TokenVerifier:
             if header.get("alg") not in ALGORITHMS:
                 raise Unauthorized("token algorithm not accepted")
             unverified = jwt.decode(token, options={"verify_signature": False})
-            trusted = self.issuers.get(unverified.get("iss")) if isinstance(unverified.get("iss"), str) else None
+            claimed = unverified.get("iss")
+            trusted = self.issuers.get(claimed) if isinstance(claimed, str) else None
             if trusted is None:
                 raise Unauthorized("token issuer not trusted")
             claims = jwt.decode(
