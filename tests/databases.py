@@ -95,6 +95,9 @@ def drop_database(url: str) -> None:
     for key, name in list(_pg_long_lived.items()):
         if name == database:
             del _pg_long_lived[key]
+    for key, (_, name) in list(_pg_leased.items()):  # a pooled one dropped by its test: not given back
+        if name == database:
+            del _pg_leased[key]
     _pg_untouched.discard(str(database))
     _pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
@@ -248,7 +251,10 @@ async def _reset(database: str, seed: _Seed) -> bool:
     """Back to the template's content; False when the database no longer has the template's shape."""
     import asyncpg
 
-    conn = await asyncpg.connect(_dsn(database))
+    try:
+        conn = await asyncpg.connect(_dsn(database))
+    except asyncpg.InvalidCatalogNameError:  # dropped meanwhile
+        return False
     try:
         names = {
             r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
