@@ -126,7 +126,7 @@ def implied_statuses(route: APIRoute, op: Mapping[str, Any]) -> set[int]:
         statuses.add(404)
     if "requestBody" in op or any(p["in"] != "path" or not is_any_string(p.get("schema", {})) for p in parameters):
         statuses.add(422)  # (a path parameter that is any string cannot be invalid)
-    if route.methods & {"POST", "PUT", "PATCH"}:
+    if (route.methods or set()) & {"POST", "PUT", "PATCH"}:
         statuses |= {413, 415}
     if any(p["in"] == "header" and p["name"].lower() == "if-match" for p in parameters):
         statuses.add(412)
