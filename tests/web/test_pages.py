@@ -75,3 +75,47 @@ def test_a_signed_out_parent_following_a_link_is_asked_to_sign_in_and_the_return
     assert "/family/sign-in" in page.url
     assert "next=%2Ffamily%2Fchildren%2F00000000-0000-0000-0000-000000000000%2Fplan%3Fversion%3D2" in page.url
     assert page.get_by_role("heading", level=1).inner_text() == "Sign in to see your child’s plan"
+
+
+def test_a_page_that_fails_unexpectedly_is_the_error_page_logged_once_without_its_message(live):
+    """Issue 12.8 for the web service: an exception no handler maps is the GOV.UK error page (500), logged once
+    through the JSON logger with its type and frames, never its message (it may carry personal data), and not
+    raised further for Starlette and uvicorn to print as plain-text tracebacks."""
+    import logging
+
+    import httpx
+    from fastapi import APIRouter, Depends
+
+    from tas_common.access import public
+
+    personal = "Grace Thomas 07700 900123"
+    router = APIRouter()
+
+    @router.get("/test-crash", dependencies=[Depends(public)])
+    async def crash() -> None:
+        raise RuntimeError(f"a bug that mentions {personal}")
+
+    live.apps["web"].include_router(router)
+
+    class Records(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.records: list[logging.LogRecord] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.records.append(record)
+
+    records = Records()
+    logging.getLogger().addHandler(records)
+    try:
+        response = httpx.get(f"{live.web_url}/test-crash", timeout=10)
+    finally:
+        logging.getLogger().removeHandler(records)
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Sorry, there is a problem with the service" in response.text and personal not in response.text
+    assert response.headers["cache-control"] == "no-store" and response.headers["x-frame-options"] == "DENY"
+    errors = [r for r in records.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, [r.getMessage() for r in errors]
+    assert errors[0].exc_info and errors[0].exc_info[0] is RuntimeError
+    assert personal not in errors[0].getMessage()

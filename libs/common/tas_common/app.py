@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -33,10 +33,13 @@ log = logging.getLogger("tas.http")
 class UnexpectedErrorMiddleware:
     """An exception that no handler maps is answered with a problem+json 500 and logged ONCE, through the JSON
     logger, with its type and code frames (never its message: it may carry personal data). It is not raised further:
-    Starlette's outer ServerErrorMiddleware and uvicorn would each print it again, as plain-text tracebacks."""
+    Starlette's outer ServerErrorMiddleware and uvicorn would each print it again, as plain-text tracebacks.
+    `respond` builds the answer from the request's scope (the web service renders its error page); by default a
+    problem+json."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, respond: Callable[[Scope], Response] | None = None) -> None:
         self.app = app
+        self.respond = respond or _internal_error_problem
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,8 +62,11 @@ class UnexpectedErrorMiddleware:
                 extra={"method": scope["method"], "path": route, "error": type(exc).__name__},
             )
             if not started:  # else the response is cut short: the client sees a broken response, not a 200
-                response = problem(500, "internal-error", "Internal error", "an unexpected error; it has been logged")
-                await response(scope, receive, send)
+                await self.respond(scope)(scope, receive, send)
+
+
+def _internal_error_problem(_: Scope) -> Response:
+    return problem(500, "internal-error", "Internal error", "an unexpected error; it has been logged")
 
 
 NO_STORE = (b"cache-control", b"no-store")

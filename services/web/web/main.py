@@ -15,7 +15,9 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
+from tas_common.app import UnexpectedErrorMiddleware
 from tas_common.db import Database
 from tas_common.logging import configure_logging
 
@@ -83,6 +85,7 @@ def create_app(
     app.state.settings = settings
     app.state.templates = build_environment()
     app.state.assets = StaticAssets(settings.assets_dir)
+    app.add_middleware(UnexpectedErrorMiddleware, respond=_crash_page)  # innermost: sessions and headers still run
     app.middleware("http")(web_middleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "prod")
     for router in (pages.router, family_sign_in.router, family.router, offer.router):
@@ -137,7 +140,8 @@ def _install_handlers(app: FastAPI) -> None:
             return render(request, "errors/404.html", status_code=405)
         return render(request, "errors/500.html", status_code=exc.status_code)
 
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> Response:
-        log.exception("page failed", extra={"path": request.url.path})
-        return render(request, "errors/500.html", status_code=500)
+
+def _crash_page(scope: Scope) -> Response:
+    """The answer to an exception no handler maps (tas_common's UnexpectedErrorMiddleware logs it once, as JSON,
+    without its message, and does not raise it further for uvicorn to print again)."""
+    return render(Request(scope), "errors/500.html", status_code=500)
