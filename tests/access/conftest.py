@@ -185,6 +185,21 @@ async def _world(tmp: Path, nats: Nats) -> AsyncIterator[World]:
             drop_database(app.state.settings.database_url)
 
 
+async def _oruk_ids(ref: httpx.AsyncClient, service_id: str) -> dict[str, str]:
+    """The ids of the Open Referral UK feed's objects around a service (path parameters of /oruk/.../{id})."""
+    service = await _ok(
+        await ref.get(f"/oruk/services/{(await _ok(await ref.get(f'/v1/services/{service_id}')))['oruk_id']}")
+    )
+    term = service["attributes"][0]["taxonomy_term"]
+    return {
+        "oruk_service_id": service["id"],
+        "oruk_service_at_location_id": service["service_at_locations"][0]["id"],
+        "oruk_organization_id": service["organization"]["id"],
+        "oruk_taxonomy_id": term["taxonomy_id"],
+        "oruk_taxonomy_term_id": term["id"],
+    }
+
+
 async def _seed(world: World) -> None:
     ref, case, notify = world.clients["referral"], world.clients["caseload"], world.clients["notify"]
     h = world.headers
@@ -291,6 +306,7 @@ async def _seed(world: World) -> None:
         )
         ids["override_id"] = override["id"]
         ids["service_id"] = SALT if target == "in" else OUT_EP
+        ids.update(await _oruk_ids(ref, ids["service_id"]))
         world.ids[target] = ids
     third = await _raise(world, 303, OTHER_SCHOOL, other_senco)
     third_family = await _ok(await case.get(f"/v1/children/{third['child_id']}/family", headers=other_senco))

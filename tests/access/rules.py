@@ -192,6 +192,27 @@ REFERRAL: dict[str, Rule] = {
     "GET /v1/services/{service_id}/waiting": Rule(
         "anyone signed in (aggregate figures, no child's data)", anyone=200, child=False
     ),
+    **{
+        f"GET /oruk{path}": Rule(
+            "anyone, without a token, from any origin (the Open Referral UK feed of the local offer)",
+            public=200,
+            child=False,
+            ids={"id": f"oruk_{kind}_id"} if kind else {},
+        )
+        for path, kind in (
+            ("/", None),
+            ("/services", None),
+            ("/services/{id}", "service"),
+            ("/service_at_locations", None),
+            ("/service_at_locations/{id}", "service_at_location"),
+            ("/organizations", None),
+            ("/organizations/{id}", "organization"),
+            ("/taxonomies", None),
+            ("/taxonomies/{id}", "taxonomy"),
+            ("/taxonomy_terms", None),
+            ("/taxonomy_terms/{id}", "taxonomy_term"),
+        )
+    },
     "GET /v1/schools/{urn}/waiting": Rule(
         "the school's staff and its LA's SEND officers", ok=S(200, f"{REF_STAFF} la_officer"), audited=False
     ),

@@ -32,6 +32,23 @@ PUBLIC_ROUTES = {
         # the local offer is a public directory by law (Children and Families Act 2014 s.30); writes stay guarded
         "GET /v1/services",
         "GET /v1/services/{service_id}",
+        # its Open Referral UK feed, open as the profile's compliance rules ask
+        *(
+            f"GET /oruk{path}"
+            for path in (
+                "/",
+                "/services",
+                "/services/{id}",
+                "/service_at_locations",
+                "/service_at_locations/{id}",
+                "/organizations",
+                "/organizations/{id}",
+                "/taxonomies",
+                "/taxonomies/{id}",
+                "/taxonomy_terms",
+                "/taxonomy_terms/{id}",
+            )
+        ),
     },
     "caseload": OPERATIONAL_PUBLIC
     | {

@@ -126,6 +126,27 @@ async def new_referral(
     return response.json()["items"][0]
 
 
+async def first_contacted(env: Referral, service_id: str, waits: list[int], serial: int) -> None:
+    """Referrals to the service (from the SENCO of school 100000) that reached first contact yesterday after
+    waiting these many days each."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from referral.domain.models import Referral as ReferralRow
+    from tas_common.db import utcnow
+
+    senco, now = env.headers("senco"), utcnow()
+    for n, days in enumerate(waits):
+        referral = await new_referral(env.client, senco, serial + n, service_id=service_id)
+        async with env.app.state.runtime.db.transaction() as session:
+            await session.execute(
+                update(ReferralRow)
+                .where(ReferralRow.id == referral["id"])  # type: ignore[arg-type]
+                .values(submitted_at=now - timedelta(days=days + 1), first_contact_at=now - timedelta(days=1))
+            )
+
+
 async def stream_events(nats_url: str, subject: str = "tas.>", *, expect: int = 1, timeout: float = 10.0) -> list[dict]:
     """The CloudEvents on `subject` in the TAS stream, read with an ephemeral ordered JetStream consumer; waits
     until at least `expect` are there."""

@@ -4,15 +4,9 @@ honest about small numbers."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from sqlalchemy import update
 
-from referral.domain.models import Referral
-from tas_common.db import utcnow
-
-from .conftest import SALT, new_referral
+from .conftest import SALT, first_contacted
 from .test_offer import NEW
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -75,25 +69,12 @@ async def test_a_postcode_that_is_not_one_is_422(referral_only):
     assert [e["field"] for e in response.json()["errors"]] == ["query.postcode"]
 
 
-async def _referrals_first_contacted(referral_only, service_id: str, waits: list[int], serial: int) -> None:
-    senco = referral_only.headers("senco")
-    now = utcnow()
-    for n, days in enumerate(waits):
-        referral = await new_referral(referral_only.client, senco, serial + n, service_id=service_id)
-        async with referral_only.app.state.runtime.db.transaction() as session:
-            await session.execute(
-                update(Referral)
-                .where(Referral.id == referral["id"])  # type: ignore[arg-type]
-                .values(submitted_at=now - timedelta(days=days + 1), first_contact_at=now - timedelta(days=1))
-            )
-
-
 async def test_a_wait_from_fewer_than_5_referrals_is_never_shown(referral_only):
     c, admin = referral_only.client, referral_only.headers("offer_admin")
     service = (await c.post("/v1/services", json={**NEW, "name": "Small Numbers Service"}, headers=admin)).json()
     assert service["waiting"]["basis"] == "service_estimate" and service["current_wait_days"] == 10
 
-    await _referrals_first_contacted(referral_only, service["id"], [61, 63, 65], serial=820)
+    await first_contacted(referral_only, service["id"], [61, 63, 65], serial=820)
     few = (await c.get(f"/v1/services/{service['id']}")).json()
     assert few["waiting"] == {
         "basis": "fewer_than_5_referrals",
@@ -104,7 +85,7 @@ async def test_a_wait_from_fewer_than_5_referrals_is_never_shown(referral_only):
     }
     assert few["current_wait_days"] == 10 and "63" not in str(few["waiting"]) and "9 weeks" not in few["wait_time"]
 
-    await _referrals_first_contacted(referral_only, service["id"], [70, 80], serial=830)
+    await first_contacted(referral_only, service["id"], [70, 80], serial=830)
     enough = (await c.get(f"/v1/services/{service['id']}")).json()
     assert enough["waiting"]["basis"] == "measured"
     assert (enough["current_wait_days"], enough["waiting"]["referrals_measured"]) == (65, 5)

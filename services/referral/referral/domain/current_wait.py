@@ -81,6 +81,8 @@ async def current_waits(
     )
     durations: dict[str, list[float]] = {s.id: [] for s in services}
     for service_id, submitted_at, first_contact_at in rows.all():
+        if first_contact_at is None:  # not selected (the filter needs one); for the type checker
+            continue
         days = (_aware(first_contact_at) - _aware(submitted_at)).total_seconds() / 86400.0
         durations[service_id].append(days)
     return {s.id: current_wait(durations[s.id], estimate=s.current_wait_days) for s in services}

@@ -8,6 +8,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -50,32 +51,37 @@ class Details:
     areas: list[ServiceArea] = field(default_factory=list)
 
 
+async def placements(session: AsyncSession, service_ids: list[str]) -> list[tuple[ServiceAtLocation, Location]]:
+    """The services' links to their locations, with the location, by location name."""
+    rows = await session.exec(
+        select(ServiceAtLocation, Location)
+        .join(Location, col(ServiceAtLocation.location_id) == col(Location.id))
+        .where(col(ServiceAtLocation.service_id).in_(service_ids))
+        .order_by(Location.name, Location.id)
+    )
+    return list(rows.all())
+
+
 async def details_of(session: AsyncSession, service_ids: Sequence[str]) -> dict[str, Details]:
     found: dict[str, Details] = {sid: Details() for sid in service_ids}
     if not service_ids:
         return found
     ids = list(service_ids)
-    placed = await session.exec(
-        select(ServiceAtLocation, Location)
-        .join(Location, col(ServiceAtLocation.location_id) == col(Location.id))
-        .where(col(ServiceAtLocation.service_id).in_(ids))
-        .order_by(Location.name, Location.id)
-    )
-    for link, location in placed.all():
+    for link, location in await placements(session, ids):
         found[link.service_id].locations.append((link, location))
-    for model, attr in (
-        (ServiceContact, "contacts"),
-        (ServiceSchedule, "schedules"),
-        (ServiceCostOption, "cost_options"),
-    ):
-        rows = await session.exec(
-            select(model).where(col(model.service_id).in_(ids)).order_by(model.position, model.id)  # type: ignore[attr-defined]
-        )
-        for row in rows.all():
-            getattr(found[row.service_id], attr).append(row)
-    for area in (
-        await session.exec(select(ServiceArea).where(col(ServiceArea.service_id).in_(ids)).order_by(ServiceArea.id))
+    contacts = select(ServiceContact).where(col(ServiceContact.service_id).in_(ids))
+    for contact in (await session.exec(contacts.order_by(col(ServiceContact.position), col(ServiceContact.id)))).all():
+        found[contact.service_id].contacts.append(contact)
+    schedules = select(ServiceSchedule).where(col(ServiceSchedule.service_id).in_(ids))
+    for schedule in (
+        await session.exec(schedules.order_by(col(ServiceSchedule.position), col(ServiceSchedule.id)))
     ).all():
+        found[schedule.service_id].schedules.append(schedule)
+    costs = select(ServiceCostOption).where(col(ServiceCostOption.service_id).in_(ids))
+    for cost in (await session.exec(costs.order_by(col(ServiceCostOption.position), col(ServiceCostOption.id)))).all():
+        found[cost.service_id].cost_options.append(cost)
+    areas = select(ServiceArea).where(col(ServiceArea.service_id).in_(ids)).order_by(col(ServiceArea.id))
+    for area in (await session.exec(areas)).all():
         found[area.service_id].areas.append(area)
     return found
 
@@ -142,7 +148,7 @@ def location_public(location: Location) -> LocationPublic:
     )
 
 
-def public_parts(details: Details) -> dict[str, list]:
+def public_parts(details: Details) -> dict[str, list[Any]]:
     """The keyword arguments of ServicePublic that the details give."""
     location_of = {link.id: loc.id for link, loc in details.locations}
     return {
@@ -151,7 +157,7 @@ def public_parts(details: Details) -> dict[str, list]:
         "schedules": [
             SchedulePublic(
                 location_id=location_of.get(s.service_at_location_id or ""),
-                freq=s.freq,  # type: ignore[arg-type]
+                freq="MONTHLY" if s.freq == "MONTHLY" else "WEEKLY",
                 interval=s.interval,
                 byday=s.byday,
                 bymonthday=s.bymonthday,
@@ -277,12 +283,18 @@ async def replace_details(session: AsyncSession, *, service: Service, data: obje
             session.add(
                 ServiceSchedule(service_id=service.id, service_at_location_id=link_id, position=index, **values)
             )
-    for attr, model in (("contacts", ServiceContact), ("cost_options", ServiceCostOption)):
-        items = getattr(data, attr, None)
-        if items is None:
-            continue
-        await session.execute(delete(model).where(col(model.service_id) == service.id))  # type: ignore[attr-defined]
-        session.add_all(model(service_id=service.id, position=i, **x.model_dump()) for i, x in enumerate(items))
+    contacts = getattr(data, "contacts", None)
+    if contacts is not None:
+        await session.execute(delete(ServiceContact).where(col(ServiceContact.service_id) == service.id))
+        session.add_all(
+            ServiceContact(service_id=service.id, position=i, **x.model_dump()) for i, x in enumerate(contacts)
+        )
+    costs = getattr(data, "cost_options", None)
+    if costs is not None:
+        await session.execute(delete(ServiceCostOption).where(col(ServiceCostOption.service_id) == service.id))
+        session.add_all(
+            ServiceCostOption(service_id=service.id, position=i, **x.model_dump()) for i, x in enumerate(costs)
+        )
     areas = getattr(data, "service_areas", None)
     if areas is not None:
         await session.execute(delete(ServiceArea).where(col(ServiceArea.service_id) == service.id))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+from typing import Any
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,6 +16,7 @@ from tas_common.errors import Forbidden, NotFound, PreconditionFailed, Precondit
 from . import current_wait, directory
 from .directory_schemas import CurrentWait
 from .models import Organisation, Service
+from .oruk_schemas import page_of
 from .schemas import OrganizationPublic, ServicePage, ServicePublic, ServiceWrite, TaxonomyTermPublic
 
 FRONT_DOOR = "childrens_social_care_front_door"
@@ -88,6 +89,14 @@ async def publish(session: AsyncSession, services: Sequence[Service]) -> list[Se
     ]
 
 
+def matches_text(service: Service, text: str) -> bool:
+    """Every word of `text` is in the service's name, description, organisation or taxonomy."""
+    haystack = " ".join(
+        [service.name, service.description, service.organisation_name, " ".join(service.taxonomy).replace("_", " ")]
+    ).lower()
+    return all(word in haystack for word in text.lower().split())
+
+
 def _matches(
     service: Service,
     *,
@@ -97,12 +106,8 @@ def _matches(
     age: int | None,
     organization_type: str | None,
 ) -> bool:
-    if text:
-        haystack = " ".join(
-            [service.name, service.description, service.organisation_name, " ".join(service.taxonomy).replace("_", " ")]
-        ).lower()
-        if not all(word in haystack for word in text.lower().split()):
-            return False
+    if text and not matches_text(service, text):
+        return False
     if taxonomy and not set(taxonomy) & set(service.taxonomy):
         return False
     if area_of_need and not set(area_of_need) & set(service.areas_of_need):
@@ -144,18 +149,8 @@ async def list_services(
         district = await directory.place(session, postcode)
         areas = await directory.all_areas(session)
         found = [s for s in found if district is not None and directory.covers(areas[s.id], district.district)]
-    total_pages = max(1, math.ceil(len(found) / per_page))
-    contents = found[(page - 1) * per_page : page * per_page]
-    return ServicePage(
-        total_items=len(found),
-        total_pages=total_pages,
-        page_number=page,
-        size=len(contents),
-        first_page=page == 1,
-        last_page=page >= total_pages,
-        empty=not contents,
-        contents=await publish(session, contents),
-    )
+    envelope, contents = page_of(found, page, per_page)
+    return ServicePage(**envelope, contents=await publish(session, contents))
 
 
 async def get_service(session: AsyncSession, service_id: str) -> tuple[ServicePublic, str]:
@@ -188,7 +183,7 @@ def _require_admin_scope(principal: Principal) -> str:
     return principal.la_code
 
 
-def _row_values(data: ServiceWrite) -> dict[str, object]:
+def _row_values(data: ServiceWrite) -> dict[str, Any]:
     return data.model_dump(mode="json", exclude=set(DETAIL_FIELDS))
 
 

@@ -36,6 +36,7 @@ from .directory_schemas import (
     ServiceAreaPublic,
     ServiceAreaWrite,
 )
+from .oruk_schemas import PageEnvelope
 
 
 class LawfulBasis(StrEnum):
@@ -322,16 +323,9 @@ class ServicePublic(BaseModel):
     updated_at: datetime
 
 
-class ServicePage(BaseModel):
+class ServicePage(PageEnvelope):
     """Open Referral UK's page envelope."""
 
-    total_items: int
-    total_pages: int
-    page_number: int
-    size: int
-    first_page: bool
-    last_page: bool
-    empty: bool
     contents: list[ServicePublic]
 
 
