@@ -2,13 +2,38 @@
 
 They are defined once here; `attach_infra(metadata)` copies them into a service's metadata so that its Alembic
 migrations and drift test cover them. Statements built on these Table objects run against any service database.
+`table_of(Model)` gives a service's own table model as such a Table.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    inspect,
+    text,
+)
+from sqlmodel import SQLModel
 
 from .db import NAMING_CONVENTION
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core `Table` of a table model, for statements built on its columns (`table.c.x`), typed: SQLModel sets
+    `Model.__table__` when the class is created but does not declare it."""
+    table = inspect(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return table
+
 
 infra_metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

@@ -37,7 +37,8 @@ TemplateAdmin = Annotated[
 
 
 async def get_settings(request: Request) -> NotifySettings:
-    return request.app.state.settings
+    settings: NotifySettings = request.app.state.settings  # set by tas_common.app.create_app
+    return settings
 
 
 SettingsDep = Annotated[NotifySettings, Depends(get_settings)]

@@ -335,14 +335,24 @@ async def _every(runtime: ServiceRuntime, seconds: float, job: Callable[[], Awai
         await runtime.idle(never, seconds)
 
 
+def _routes(given: object, settings: NotifySettings) -> dict[str, list[Provider]]:
+    """Each channel's providers: those given in `runtime.extras["providers"]` (a provider or a list of them per
+    channel), else those the settings configure."""
+    if not given:
+        return providers_from(settings)
+    if not isinstance(given, Mapping):
+        raise TypeError("runtime.extras['providers'] maps each channel to its providers")
+    return {channel: (p if isinstance(p, list) else [p]) for channel, p in given.items()}
+
+
 async def run_dispatcher(runtime: ServiceRuntime) -> None:
-    settings: NotifySettings = runtime.settings  # type: ignore[assignment]
-    routes = runtime.extras.get("providers") or providers_from(settings)
-    routes = {channel: (p if isinstance(p, list) else [p]) for channel, p in routes.items()}  # type: ignore[union-attr]
+    settings = runtime.settings
+    if not isinstance(settings, NotifySettings):
+        raise TypeError("the dispatcher runs in notify, with its settings")
     dispatcher = Dispatcher(
         db=runtime.db,
         settings=settings,
-        routes=routes,  # type: ignore[arg-type]
+        routes=_routes(runtime.extras.get("providers"), settings),
         buckets=buckets_from(settings),
     )
     runtime.extras["dispatcher"] = dispatcher

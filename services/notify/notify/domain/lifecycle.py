@@ -29,6 +29,7 @@ from tas_common.events import new_event
 from tas_common.events.schemas import NotificationDeliveredV1, NotificationFailedV1, NotificationSentV1
 from tas_common.metrics import NOTIFICATIONS
 from tas_common.outbox import add_event, add_events
+from tas_common.tables import table_of
 from tas_common.tracing import current_traceparent
 
 from ..config import NotifySettings
@@ -68,7 +69,7 @@ def _event_fields(n: Notification) -> dict[str, object]:
     return {"notification_id": n.id, "child_id": n.child_id, "channel": n.channel, "template": n.template}
 
 
-_notification = Notification.__table__
+_notification = table_of(Notification)
 _ADD = per_dialect(
     lambda dialect_insert: dialect_insert(_notification).on_conflict_do_nothing(
         index_elements=[_notification.c.dedupe_key, _notification.c.recipient_key]
@@ -91,7 +92,7 @@ _CLAIM = (
 _ACCEPT = update(_notification).where(_notification.c.id == bindparam("b_id"), _notification.c.status == SENDING)
 """The dispatcher's statements, built once: it runs them for every message."""
 _ADD_NOTE = per_dialect(
-    lambda dialect_insert: dialect_insert(NotificationEvent.__table__).on_conflict_do_nothing(
+    lambda dialect_insert: dialect_insert(table_of(NotificationEvent)).on_conflict_do_nothing(
         index_elements=["notification_id", "kind"]
     )
 )
@@ -115,7 +116,7 @@ async def insert(session: AsyncSession, n: Notification, *, failure: str | None 
     _check(NEW, n.status)
     if failure is not None:
         n.failure_reason = failure[:300]
-    result = await session.execute(_ADD[dialect_of(session)], {c.key: getattr(n, c.key) for c in _notification.c})
+    result = await session.exec(_ADD[dialect_of(session)], params={c.key: getattr(n, c.key) for c in _notification.c})
     if result.rowcount != 1:
         return False
     session.info[QUEUED] = True  # wakes the dispatcher after the commit
@@ -176,9 +177,9 @@ async def accepted(
     happens unless the row is still `sending` (a receipt may have finished it meanwhile)."""
     status = DELIVERED if delivered else SENDING
     _check(SENDING, status)
-    result = await session.execute(
+    result = await session.exec(
         _ACCEPT,
-        {
+        params={
             "b_id": n.id,
             "provider": provider,
             "provider_ref": provider_ref[:100],
@@ -279,9 +280,9 @@ async def note(session: AsyncSession, *, n: Notification, kind: str, detail: str
     kind; its status and history stay as they were. False when it was noted already."""
     if n.status not in FINAL:
         raise IllegalTransition(f"a note is for a final message, not one {n.status}")
-    result = await session.execute(
+    result = await session.exec(
         _ADD_NOTE[dialect_of(session)],
-        {"id": new_id(), "notification_id": n.id, "kind": kind, "detail": detail[:300], "at": utcnow()},
+        params={"id": new_id(), "notification_id": n.id, "kind": kind, "detail": detail[:300], "at": utcnow()},
     )
     return result.rowcount == 1
 

@@ -3,14 +3,16 @@ the quiet hours, unique per fact and recipient), and one for each family contact
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import Row, bindparam
+from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.consumer import RetryLater
+from tas_common.tables import table_of
 from tas_common.tracing import current_traceparent
 
 from ..config import NotifySettings
@@ -20,7 +22,7 @@ from .scheduling import aware, send_after
 from .templates import Template, Value
 from .templates_store import template_for
 
-_contact = Contact.__table__
+_contact = table_of(Contact)
 _RECIPIENT_COLUMNS = (
     _contact.c.id,
     _contact.c.parental_responsibility,
@@ -89,10 +91,20 @@ async def create_message(
     return n
 
 
-async def family_recipients(session: AsyncSession, *, child_id: str, contact_ids: list[str] | None = None) -> list[Row]:
+class Recipient(reach.Reachable, Protocol):
+    """A contact as `family_recipients` reads it: a row of `_RECIPIENT_COLUMNS` (or the Contact itself)."""
+
+    parental_responsibility: bool
+    removed: bool
+    language: str
+
+
+async def family_recipients(
+    session: AsyncSession, *, child_id: str, contact_ids: list[str] | None = None
+) -> list[Recipient]:
     """The child's contacts with parental responsibility who have not opted out (rows with the contact's `id`,
     `preferred_channel`, `mobile`, `email` and `language`)."""
-    contacts = (await session.execute(_CHILD_CONTACTS, {"child_id": child_id})).all()
+    contacts: Sequence[Recipient] = (await session.execute(_CHILD_CONTACTS, {"child_id": child_id})).all()
     if contact_ids is not None:
         named = set(contact_ids)
         contacts = [c for c in contacts if c.id in named]
@@ -101,7 +113,7 @@ async def family_recipients(session: AsyncSession, *, child_id: str, contact_ids
     return [c for c in contacts if c.parental_responsibility and not c.opted_out and not c.removed]
 
 
-def contact_language(contact: Contact | Row) -> str:
+def contact_language(contact: Recipient) -> str:
     return (contact.language or "en")[:2].lower()
 
 
@@ -138,7 +150,7 @@ async def notify_family(
             found = reaches[contact.id]
             kind = "suppressed" if found.blocks else "invalid recipient"
             preferred, _ = reach.address_of(contact, contact.preferred_channel)
-            n = Notification(
+            refused = Notification(
                 child_id=child_id,
                 contact_id=contact.id,
                 trigger_event_id=trigger_event_id,
@@ -153,8 +165,8 @@ async def notify_family(
                 created_at=now,
                 updated_at=now,
             )
-            if await lifecycle.insert(session, n, failure=f"{kind}: {'; '.join(found.problems)}"):
-                created.append(n)
+            if await lifecycle.insert(session, refused, failure=f"{kind}: {'; '.join(found.problems)}"):
+                created.append(refused)
             continue
         n = await create_message(
             session,

@@ -7,9 +7,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, UniqueConstraint, false
+from sqlalchemy import Column, DateTime, Index, Insert, UniqueConstraint, false
+from sqlalchemy import Table as SqlTable
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -32,8 +32,13 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def per_dialect(build: Callable[[Callable[..., Any]], Any]) -> dict[str, Any]:
-    """The statement for each database TAS runs on: SQLAlchemy spells INSERT ... ON CONFLICT per dialect."""
+DialectInsert = Callable[[SqlTable], sqlite.Insert | postgresql.Insert]
+"""`sqlite.insert` or `postgresql.insert`: an INSERT that can say what to do ON CONFLICT."""
+
+
+def per_dialect(build: Callable[[DialectInsert], Insert]) -> dict[str, Insert]:
+    """The statement for each database TAS runs on: SQLAlchemy spells INSERT ... ON CONFLICT per dialect (`build`
+    is given that dialect's `insert`)."""
     return {"sqlite": build(sqlite.insert), "postgresql": build(postgresql.insert)}
 
 

@@ -132,10 +132,10 @@ async def contact_changed(session: AsyncSession, *, contact_id: str, preferences
                 ContactPreferencesChangedV1(
                     child_id=contact.child_id,
                     contact_id=contact.id,
-                    preferred_channel=contact.preferred_channel,  # type: ignore[arg-type]
+                    preferred_channel=contact.preferred_channel,
                     language=contact.language,
                     opted_out=contact.opted_out,
-                    suppressed=tuple(ChannelBlock(channel=c, reason=r) for c, r in reach.blocks),  # type: ignore[arg-type]
+                    suppressed=tuple(ChannelBlock(channel=c, reason=r) for c, r in reach.blocks),
                     reachable=reach.reachable,
                     version=contact.reach_version,
                 ),

@@ -54,15 +54,12 @@ async def list_for_child(
 
 async def get_notification(session: AsyncSession, *, principal: Principal, notification_id: str) -> NotificationPublic:
     n = await session.get(Notification, notification_id)
-    visible = (
-        n is not None
-        and n.child_id is not None
-        and await can_read_child(session, principal=principal, child_id=n.child_id)
-    )
-    if visible and principal.org_type == OrgType.family:
-        visible = n.contact_id in principal.family_member_ids  # type: ignore[union-attr]
-    if not visible or n is None:
+    if n is None or n.child_id is None or not await can_read_child(session, principal=principal, child_id=n.child_id):
         raise NotFound("no such notification")
+    if principal.org_type == OrgType.family and (
+        n.contact_id is None or n.contact_id not in principal.family_member_ids
+    ):
+        raise NotFound("no such notification")  # a family member reads the messages sent to them only
     await audit.record(
         session, actor=principal, action="read", resource_type="notification", resource_id=n.id, child_id=n.child_id
     )

@@ -9,11 +9,12 @@ from sqlalchemy import bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.identifiers import normalise_email, normalise_uk_mobile
+from tas_common.tables import table_of
 
 from .models import Notification, Suppression
 
 SUPPRESSION_REASONS = ("hard-bounce", "complaint", "opt-out", "sms-stop")
-_suppression = Suppression.__table__
+_suppression = table_of(Suppression)
 _REASON = select(_suppression.c.reason).where(_suppression.c.address == bindparam("address"))
 _REASONS = select(_suppression.c.address, _suppression.c.reason).where(
     _suppression.c.address.in_(bindparam("addresses", expanding=True))

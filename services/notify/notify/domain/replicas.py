@@ -4,23 +4,22 @@ restricted (`child.family_contact_restriction_changed`), and each child's team."
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Insert, bindparam, insert, update
 from sqlalchemy import select as core_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.db import utcnow
 from tas_common.events.schemas import FamilyContactChangedV1, FamilyContactRestrictionChangedV1, TeamMemberV1
+from tas_common.tables import table_of
 
 from . import lifecycle, reach, recipients
-from .models import ChildScope, Contact, TeamMember, dialect_of, per_dialect
+from .models import ChildScope, Contact, DialectInsert, TeamMember, dialect_of, per_dialect
 from .scheduling import aware
 
-_contact = Contact.__table__
-_scope = ChildScope.__table__
+_contact = table_of(Contact)
+_scope = table_of(ChildScope)
 # Statements of the event handlers' hot path, built once (Core: no ORM identity map, no flush per row).
 _CONTACT_STATE = core_select(
     _contact.c.parental_responsibility, _contact.c.removed, _contact.c.mobile, _contact.c.email
@@ -29,7 +28,7 @@ _INSERT_CONTACT = insert(_contact)
 _UPDATE_CONTACT = update(_contact).where(_contact.c.id == bindparam("b_id"))
 
 
-def _put_scope(dialect_insert: Callable[..., Any]) -> Any:
+def _put_scope(dialect_insert: DialectInsert) -> Insert:
     statement = dialect_insert(_scope)
     return statement.on_conflict_do_update(
         index_elements=[_scope.c.child_id],

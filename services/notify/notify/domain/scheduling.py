@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.db import utcnow
+from tas_common.tables import table_of
 
 from ..config import NotifySettings
 from . import lifecycle
@@ -86,7 +87,7 @@ def format_when(value: datetime, *, language: str, settings: NotifySettings) -> 
 
 # --- the dispatcher's queue -----------------------------------------------------------------------------------
 
-_notification = Notification.__table__
+_notification = table_of(Notification)
 _DUE = (
     select(Notification)
     .where(

@@ -12,6 +12,7 @@ from tas_common import audit
 from tas_common.auth import Principal
 from tas_common.db import utcnow
 from tas_common.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from tas_common.tables import table_of
 
 from . import content
 from .models import MessageTemplate, TemplateVersion
@@ -23,8 +24,8 @@ class TemplateMissing(LookupError):
     pass
 
 
-_template = MessageTemplate.__table__
-_version = TemplateVersion.__table__
+_template = table_of(MessageTemplate)
+_version = table_of(TemplateVersion)
 _CURRENT = (
     core_select(
         _template.c.id,

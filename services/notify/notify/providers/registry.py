@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from ..config import NotifySettings
@@ -51,6 +52,4 @@ def providers_from(settings: NotifySettings) -> dict[str, list[Provider]]:
 
 
 def buckets_from(settings: NotifySettings, clock: Callable[[], float] | None = None) -> dict[str, TokenBucket]:
-    return {
-        name: TokenBucket(rate, **({"clock": clock} if clock else {})) for name, rate in settings.provider_rates.items()
-    }
+    return {name: TokenBucket(rate, clock=clock or time.monotonic) for name, rate in settings.provider_rates.items()}

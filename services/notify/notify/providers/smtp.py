@@ -17,7 +17,7 @@ from email.generator import BytesGenerator
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
+from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import Compat32
 from email.utils import formatdate, parseaddr
 
@@ -67,6 +67,14 @@ class OneLineHeaders(Compat32):
 POLICY = OneLineHeaders()
 
 
+def _text_part(text: str, subtype: str) -> MIMENonMultipart:
+    """What `MIMEText(text, subtype, _UTF8_QP)` builds (UTF-8, quoted-printable), spelled with the calls that
+    typeshed types for a Charset (MIMEText's stub accepts a charset's name only)."""
+    part = MIMENonMultipart("text", subtype, policy=POLICY, charset=str(_UTF8_QP))
+    part.set_payload(text, _UTF8_QP)
+    return part
+
+
 def message_id(notification_id: str, domain: str) -> str:
     return f"<{notification_id}@{domain}>"
 
@@ -106,9 +114,13 @@ class SmtpProvider:
             "Auto-Submitted": "auto-generated",
         }
         for name, value in headers.items():
-            message[name] = value if value.isascii() else Header(value, "utf-8")
-        message.attach(MIMEText(notification.body, "plain", _UTF8_QP, policy=POLICY))
-        message.attach(MIMEText(plain_to_html(notification.body), "html", _UTF8_QP, policy=POLICY))
+            if value.isascii():
+                message[name] = value
+            else:
+                # typeshed allows str only; compat32 (this message's policy) documents Header values
+                message[name] = Header(value, "utf-8")  # type: ignore[assignment]
+        message.attach(_text_part(notification.body, "plain"))
+        message.attach(_text_part(plain_to_html(notification.body), "html"))
         return message
 
     @staticmethod
