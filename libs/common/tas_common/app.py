@@ -240,7 +240,8 @@ def create_service_app(
             await runtime.stop()
 
     # FastAPI's native OpenTelemetry hooks ask the global providers on every request (an os.environ read each,
-    # ~1% of the intake); TAS traces with its own W3C traceparent middleware and exports Prometheus metrics.
+    # ~1% of the intake); TAS traces with its own W3C traceparent middleware (exporting over OTLP when
+    # TAS_OTLP_ENDPOINT is set, with a tracer provider of its own: telemetry.py) and exports Prometheus metrics.
     hidden_in_prod: dict[str, Any] = {"openapi_url": None} if settings.env == "prod" else {}
     app = FastAPI(
         title=title,
@@ -263,7 +264,7 @@ def create_service_app(
         max_body_bytes=settings.max_body_bytes,
         path_body_limits=path_body_limits,
     )
-    app.add_middleware(TraceContextMiddleware)  # outermost: rejected requests are traced too
+    app.add_middleware(TraceContextMiddleware, telemetry=runtime.telemetry)  # outermost: rejected requests too
     app.include_router(health_router())
     if metrics_server is None:
         app.include_router(metrics_router(render_metrics, settings.metrics_token))

@@ -36,7 +36,8 @@ from .events import CloudEvent, EventPayload
 from .metrics import CONSUMER_PENDING, DEAD_LETTERS, EVENT_REDELIVERIES, EVENTS_HANDLED
 from .outage import OutageLog
 from .tables import processed_event
-from .tracing import span
+from .telemetry import Telemetry
+from .tracing import message_span
 
 log = logging.getLogger("tas.consumer")
 
@@ -102,8 +103,10 @@ class ConsumerRunner:
         stream: str,
         spec: ConsumerSpec,
         outage_log_seconds: float = 60.0,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.db = db
+        self.telemetry = telemetry
         self.js = js
         self.stream = stream
         self.spec = spec
@@ -207,7 +210,7 @@ class ConsumerRunner:
 
     async def handle(self, msg: Msg) -> None:
         """Handle one message in a span that continues the message's trace (its `traceparent` header)."""
-        with span((msg.headers or {}).get("traceparent")):
+        with self._span(msg):
             await self._handle(msg)
 
     async def handle_batch(self, msgs: list[Msg]) -> None:
@@ -250,6 +253,10 @@ class ConsumerRunner:
             await msg.ack()
             EVENTS_HANDLED.labels(self.durable, "duplicate" if outcome else "ok").inc()
 
+    def _span(self, msg: Msg) -> contextlib.AbstractContextManager[str]:
+        tracer = self.telemetry.tracer if self.telemetry is not None else None
+        return message_span(msg.headers or {}, subject=msg.subject, consumer=self.durable, tracer=tracer)
+
     def _mark(self, event: CloudEvent) -> dict[str, object]:
         return {"consumer": self.durable, "event_id": event.id, "event_type": event.type, "processed_at": utcnow()}
 
@@ -267,7 +274,7 @@ class ConsumerRunner:
                     if event.id in handled:  # processed before, or the same event twice in this batch
                         outcomes.append(True)
                         continue
-                    with span((msg.headers or {}).get("traceparent")):
+                    with self._span(msg):
                         await handler(session, payload, event)
                     handled.add(event.id)
                     marks.append(self._mark(event))
@@ -289,7 +296,7 @@ class ConsumerRunner:
             if event.id in handled:
                 outcomes.append(True)
                 continue
-            with span((msg.headers or {}).get("traceparent")):
+            with self._span(msg):
                 try:
                     async with session.begin_nested():
                         await handler(session, payload, event)

@@ -22,6 +22,7 @@ from .outage import OutageLog
 from .outbox import OutboxRelay, outbox_lag
 from .settings import CommonSettings
 from .stream import ensure_stream
+from .telemetry import Telemetry
 
 log = logging.getLogger("tas.runtime")
 
@@ -84,6 +85,7 @@ class ServiceRuntime:
         self.workers = list(workers)
         self.db = Database(settings.database_url)
         self.verifier = build_verifier(settings, own_issuers)
+        self.telemetry = Telemetry(settings)
         self.nc: NATS | None = None
         self.js: JetStreamContext | None = None
         self.relay: OutboxRelay | None = None
@@ -96,6 +98,7 @@ class ServiceRuntime:
         """The connection: lost (once), still lost (a summary at most every `outage_log_seconds`), back (once)."""
 
     async def start(self) -> None:
+        self.telemetry.start()
         self._tasks.append(asyncio.create_task(self._run_bus(), name=f"{self.settings.service_name}-bus"))
         for worker in self.workers:
             self._tasks.append(asyncio.create_task(worker(self), name=getattr(worker, "__name__", "worker")))
@@ -156,6 +159,7 @@ class ServiceRuntime:
                         stream=self.settings.stream_name,
                         spec=spec,
                         outage_log_seconds=self.settings.outage_log_seconds,
+                        telemetry=self.telemetry,
                     )
                     for spec in self.consumer_specs
                 ]
@@ -248,3 +252,4 @@ class ServiceRuntime:
             with contextlib.suppress(Exception):
                 await self.nc.drain()
         await self.db.dispose()
+        await asyncio.to_thread(self.telemetry.stop)  # the spans of the drain are exported too

@@ -48,6 +48,14 @@ class CommonSettings(BaseSettings):
     metrics_token: str | None = None
     """When set, a scrape of /metrics (on either port) needs `Authorization: Bearer <token>` (TAS_METRICS_TOKEN)."""
 
+    otlp_endpoint: str | None = None
+    """A collector's OTLP/HTTP base URL (TAS_OTLP_ENDPOINT, e.g. http://otel-collector:4318): set, the service exports
+    its spans there (telemetry.py); unset, the default, nothing is exported (the traceparent still travels)."""
+    otlp_export_seconds: float = Field(default=5.0, gt=0, le=60)
+    """How often finished spans are sent, in a batch."""
+    otlp_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    """How long one export (and the last one, at shutdown) may take before it is dropped."""
+
     family_issuer: str = "tas-family"
     """`iss` of the family tokens caseload mints after a one-time code; trusted for `org_type: family` only."""
     family_jwks_url: str | None = None

@@ -27,10 +27,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from opentelemetry.trace import SpanKind
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.db import Database, utcnow
 from tas_common.runtime import ServiceRuntime
+from tas_common.telemetry import Telemetry
 from tas_common.tracing import span
 
 from ..config import NotifySettings
@@ -111,8 +113,10 @@ class Dispatcher:
         routes: Mapping[str, Sequence[Provider]],
         buckets: Mapping[str, TokenBucket] | None = None,
         owner: str | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.db = db
+        self.telemetry = telemetry
         self.settings = settings
         self.routes = {channel: list(providers) for channel, providers in routes.items()}
         self.by_name = {p.name: p for providers in self.routes.values() for p in providers}
@@ -165,7 +169,13 @@ class Dispatcher:
         """Send one message and record its outcome at once, within the concurrency limit: no more than
         `send_concurrency` messages are ever between their provider call and its record."""
         try:
-            with span(attempt.n.traceparent):  # the send and its events join the trace of the triggering event
+            with span(  # the send and its events join the trace of the triggering event
+                attempt.n.traceparent,
+                tracer=self.telemetry.tracer if self.telemetry is not None else None,
+                name=f"send {attempt.n.channel}",
+                kind=SpanKind.CLIENT,
+                attributes={"tas.notification.id": attempt.n.id, "tas.notification.channel": attempt.n.channel},
+            ):
                 async with self.calls:  # held until the outcome is recorded: at most this many are in doubt
                     outcome = await self.send_one(attempt, first=first, looked_up=looked_up)
                     if outcome is not None:
@@ -354,6 +364,7 @@ async def run_dispatcher(runtime: ServiceRuntime) -> None:
         settings=settings,
         routes=_routes(runtime.extras.get("providers"), settings),
         buckets=buckets_from(settings),
+        telemetry=runtime.telemetry,
     )
     runtime.extras["dispatcher"] = dispatcher
     wake = asyncio.Event()
