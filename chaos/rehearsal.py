@@ -4,7 +4,7 @@ What runs, each as its own process on 127.0.0.1 (free ports, a temporary directo
 - three nats-server nodes as one JetStream cluster (deploy/nats/nats-{1,2,3}.conf), the stream `TAS` at R3;
 - PostgreSQL from Debian's packages with fsync on, its databases and roles from deploy/postgres/init-databases.sql,
   each service's schema from its one-shot `tas migrate --service <svc>`;
-- two replicas of referral, caseload, notify and web (uvicorn, as compose.yaml runs them), sharing their
+- two replicas of referral, caseload, notify, insights and web (uvicorn, as compose.yaml runs them), sharing their
   databases (web calls the APIs through nginx, where compose uses the service names);
 - Debian's nginx with deploy/nginx/nginx.conf in front (only its ports, upstreams and paths rewritten);
 - the SMTP sink (bench/smtpsink.py) and notify's dev SMS outbox.
@@ -46,9 +46,9 @@ from .load import Driver, make_concerns
 from .suite import BASE_ENV, SERVICES, Result, settled
 
 REPLICAS = 2
-RUN = (*SERVICES, "web")
+RUN = (*SERVICES, "insights", "web")
 """Every service compose.yaml runs; the checks of chaos/ledger.py are about the three APIs (web keeps no domain
-data)."""
+data; insights only reads the stream)."""
 WEB_PAGES = {p: {"get": {}} for p in ("/", "/sign-in", "/family", "/family/sign-in", "/local-offer", "/privacy")}
 """web serves no OpenAPI document: its pages of docs/architecture.md §4 (each answers itself, or redirects to sign-in)."""
 NOT_PUBLIC = ("/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json")

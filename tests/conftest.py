@@ -243,6 +243,10 @@ class System:
     def notify(self) -> httpx.AsyncClient:
         return self.clients["notify"]
 
+    @property
+    def insights(self) -> httpx.AsyncClient:
+        return self.clients["insights"]
+
     def runtime(self, service: str) -> Any:
         return self.apps[service].state.runtime
 
@@ -258,11 +262,13 @@ async def system(
 ) -> AsyncIterator[System]:
     """The three services in-process against real SQLite files (copies of migrated templates), a real
     nats-server (an account of the test's own on the shared one, see `nats_for`) and a real SMTP sink.
-    A test may set per-service settings overrides with `@pytest.mark.settings(notify={...})`."""
+    A test may set per-service settings overrides with `@pytest.mark.settings(notify={...})`, and run insights too
+    with `@pytest.mark.insights`."""
     marker = request.node.get_closest_marker("settings")
     overrides: dict[str, dict[str, Any]] = marker.kwargs if marker else {}
+    services = (*SERVICES, "insights") if request.node.get_closest_marker("insights") else SERVICES
     apps = {}
-    for service in SERVICES:
+    for service in services:
         extra = dict(overrides.get(service, {}))
         if service == "notify":
             # no SMS quiet hours with the wall clock (a test run at night would wait until 08:00); quiet hours
@@ -281,7 +287,7 @@ async def system(
     system = System(tmp=tmp_path, nats=nats, smtp=smtp, apps=apps)
     async with running(apps) as clients:
         system.clients.update(clients)
-        for service in SERVICES:
+        for service in services:
             await asyncio.wait_for(system.runtime(service).bus_ready.wait(), timeout=10)
         yield system
 
@@ -313,6 +319,7 @@ async def running(apps: dict[str, Any]) -> AsyncIterator[dict[str, httpx.AsyncCl
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "settings(**per_service): override settings of the `system` fixture")
+    config.addinivalue_line("markers", "insights: the `system` fixture runs insights beside the three services")
     config.addinivalue_line(
         "markers", "own_nats: the test gets a nats-server of its own (it stops or restarts it), not a shared account"
     )

@@ -159,7 +159,7 @@ async def _world(tmp: Path, nats: Nats) -> AsyncIterator[World]:
     smtp = Controller(handler, hostname="127.0.0.1", port=free_port())
     smtp.start()
     apps = {}
-    for service in SERVICES:
+    for service in (*SERVICES, "insights"):
         extra: dict[str, Any] = {}
         if service == "notify":
             extra = {
@@ -343,6 +343,14 @@ async def _seed(world: World) -> None:
         )
     )
     world.ids["in"]["service_member_id"] = member["id"]
+    insights = world.clients["insights"]
+
+    async def announced() -> bool:  # referral's migration announced the register and the offer
+        asks = ({"school_urn": IN_SCHOOL}, {"service_id": SALT})
+        answers = [await insights.get("/v1/insights/waiting", params=q, headers=h("la_officer")) for q in asks]
+        return all(r.status_code == 200 for r in answers)
+
+    await eventually(announced, what="insights to know the school and the service")
     templates = await _ok(await notify.get("/v1/templates", headers=h("notify_admin")))
     first = templates["items"][0]
     for target in ("in", "out"):

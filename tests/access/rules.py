@@ -440,7 +440,46 @@ NOTIFY: dict[str, Rule] = {
     ),
 }
 
-RULES: dict[str, dict[str, Rule]] = {"referral": REFERRAL, "caseload": CASELOAD, "notify": NOTIFY}
+
+def _insights_scope(ids: dict[str, str], actor: str) -> dict[str, str]:
+    """Each caller asks about the scope its kind would: school staff about the in-scope child's school, health and
+    social care about the in-scope child's service (SALT of NHS trust 1), LA staff about LA 999."""
+    from .conftest import ACTORS
+
+    _, org_type, _ = ACTORS[actor]
+    if org_type == "local_authority":
+        return {"la_code": "999", "period": "last-12-months"}
+    if org_type in ("health", "social_care"):
+        return {"service_id": ids["service_id"]}
+    return {"school_urn": "100000"}
+
+
+INSIGHTS_READERS = f"{LEADS} health_member la_officer"
+INSIGHTS: dict[str, Rule] = {
+    "GET /healthz": Rule("anyone", public=200, child=False),
+    "GET /readyz": Rule("anyone", public=200, child=False),
+    "GET /metrics": Rule("anyone", public=200, child=False),
+    "GET /docs": Rule("anyone (off in prod)", public=200, child=False),
+    "GET /redoc": Rule("anyone (off in prod)", public=200, child=False),
+    **{
+        f"GET /v1/insights/{answer}": Rule(
+            "an LA's SEND officers (their LA, its schools and services), a school's leads (their school), a "
+            "service's practitioners or `service_manager` (their service); families and MIS clients 403; audited",
+            ok=S(200, INSIGHTS_READERS),
+            child=False,
+            other=403,
+            params=_insights_scope,
+        )
+        for answer in ("waiting",)
+    },
+}
+
+RULES: dict[str, dict[str, Rule]] = {
+    "referral": REFERRAL,
+    "caseload": CASELOAD,
+    "notify": NOTIFY,
+    "insights": INSIGHTS,
+}
 
 
 def markdown() -> str:

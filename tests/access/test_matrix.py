@@ -15,7 +15,7 @@ from tas_common.access import iter_api_routes, route_guards
 from .conftest import ACTORS, World
 from .rules import RULES, Rule
 
-SERVICES = ("referral", "notify", "caseload")  # caseload last: its break-glass rule runs last of all
+SERVICES = ("referral", "notify", "insights", "caseload")  # caseload last: its break-glass rule runs last of all
 
 
 def _routes(service: str, tmp_path: Any) -> dict[str, APIRoute]:

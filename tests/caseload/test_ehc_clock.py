@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from caseload.domain.ehc_clock import add_months, compute_clock, due_soon_or_breached
+from tas_common.ehc_clock import add_months, compute_clock, due_soon_or_breached
 
 REQ = date(2027, 1, 4)
 

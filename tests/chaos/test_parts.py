@@ -13,7 +13,13 @@ from chaos.ledger import Copy, Kill, excusable
 
 def test_the_repo_nginx_config_is_templated_only_for_ports_upstreams_and_paths(tmp_path: Path) -> None:
     source = (REPO / "deploy" / "nginx" / "nginx.conf").read_text()
-    upstreams = {"referral": [1001, 1002], "caseload": [1003, 1004], "notify": [1005, 1006], "web": [1007, 1008]}
+    upstreams = {
+        "referral": [1001, 1002],
+        "caseload": [1003, 1004],
+        "notify": [1005, 1006],
+        "insights": [1009, 1010],
+        "web": [1007, 1008],
+    }
     text = nginx_config(source, port=1000, upstreams=upstreams, workdir=tmp_path)
     assert ":8000" not in text and "/tmp/nginx.pid" not in text and "listen 127.0.0.1:1000;" in text
     for name, ports in upstreams.items():

@@ -13,7 +13,7 @@ from tas_common.consumer import ConsumerSpec
 from tas_common.events.schemas import EVENT_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("referral", "caseload", "notify")
+SERVICES = ("referral", "caseload", "notify", "insights")
 
 
 def catalogue_rows() -> dict[str, tuple[str, str]]:

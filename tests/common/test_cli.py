@@ -146,7 +146,7 @@ def test_migrate_creates_every_services_database(tmp_path: Path, capsys: Capsys)
     assert main(["migrate"]) == 0
     for service in cli.SERVICES:
         assert alembic_versions(tmp_path / "var" / f"{service}.db"), service
-    assert capsys.readouterr().out.count("migrated") == len(cli.SERVICES) == 4
+    assert capsys.readouterr().out.count("migrated") == len(cli.SERVICES) == 5
 
 
 def test_migrate_one_service_honours_tas_database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

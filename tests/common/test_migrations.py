@@ -12,7 +12,7 @@ from sqlalchemy import Column, MetaData, String
 
 from tas_common.migrations import downgrade, drift, upgrade
 
-SERVICES = ("referral", "caseload", "notify", "web")
+SERVICES = ("referral", "caseload", "notify", "insights", "web")
 
 
 def location(service: str) -> Path:

@@ -8,7 +8,7 @@ import importlib
 import pytest
 from sqlalchemy import DateTime
 
-SERVICES = ("referral", "caseload", "notify")
+SERVICES = ("referral", "caseload", "notify", "insights")
 
 
 @pytest.mark.parametrize("service", SERVICES)

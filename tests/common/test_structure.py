@@ -10,7 +10,7 @@ import pytest
 from tas_common.access import iter_api_routes, route_guards
 from tas_common.migrations import heads
 
-SERVICES = ("referral", "caseload", "notify", "web")
+SERVICES = ("referral", "caseload", "notify", "insights", "web")
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -59,6 +59,7 @@ PUBLIC_ROUTES = {
         "GET /.well-known/jwks.json",
     },
     "notify": OPERATIONAL_PUBLIC | {"POST /v1/receipts/{provider}"},  # providers prove themselves (signature)
+    "insights": OPERATIONAL_PUBLIC,
 }
 
 

@@ -68,6 +68,7 @@ def test_every_port_comes_from_the_environment():
         "referral": 8001,
         "caseload": 9002,
         "notify": 8003,
+        "insights": 8004,
         "web": 8000,
     }
     assert nats_and_smtp_ports({}) == (4222, 8025)

@@ -53,15 +53,18 @@ async def test_refer_to_two_services_accept_contact_complete(referral_only):
     done = await c.post(f"/v1/referrals/{salt_ref['id']}/complete", json={"outcome": "Targets met"}, headers=salt)
     assert done.json()["status"] == "completed" and done.json()["outcome"] == "Targets met"
 
-    events = await _events_for(referral_only, salt_ref["id"], 3)
+    events = await _events_for(referral_only, salt_ref["id"], 4)
     types = [e["type"] for e in events]
     assert types == [
         "tas.referral.referral.submitted.v1",
         "tas.referral.referral.accepted.v1",
+        "tas.referral.referral.first_contact_recorded.v1",
         "tas.referral.referral.completed.v1",
     ]
+    assert events[2]["data"]["first_contact_at"][:19] == contact.json()["first_contact_at"][:19]
     submitted, accepted_event = events[0]["data"], events[1]["data"]
     assert submitted["service_contact_email"] == "salt.referrals@example.org"
+    assert (submitted["la_code"], submitted["target_wait_days"]) == ("999", 126)
     assert submitted["service_org_id"] == "nhs-trust-1" and submitted["service_org_type"] == "health"
     assert accepted_event["practitioner_sub"] == "slt-1"
     assert accepted_event["practitioner_name"] == "Sam Therapist"

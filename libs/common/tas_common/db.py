@@ -16,6 +16,8 @@ from sqlalchemy.orm import Mapper, registry
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from . import clock
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -26,7 +28,8 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The time now (tas_common.clock: tests and `tas demo-data` may set it for the code they run)."""
+    return clock.now()
 
 
 def _as_utc(target: object, *_: object) -> None:

@@ -80,6 +80,7 @@ def shared_env(layout: Layout, ports: Ports, environ: Mapping[str, str]) -> dict
         "TAS_REFERRAL_URL": url["referral"],
         "TAS_CASELOAD_URL": url["caseload"],
         "TAS_NOTIFY_URL": url["notify"],
+        "TAS_INSIGHTS_URL": url["insights"],
         # lets caseload trust the family's own address that web passes on (per-address sign-in limits); one per run
         "TAS_WEB_FORWARDING_SECRET": secrets.token_urlsafe(32),
         "TAS_SMTP_HOST": HOST,

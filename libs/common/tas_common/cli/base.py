@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 HOST = "127.0.0.1"
-SERVICES: dict[str, int] = {"referral": 8001, "caseload": 8002, "notify": 8003, "web": 8000}
+SERVICES: dict[str, int] = {"referral": 8001, "caseload": 8002, "notify": 8003, "insights": 8004, "web": 8000}
 """Service name (= Python package) → default port. The ASGI factory is `<name>.main:create_app`."""
 PORT_ENV: dict[str, str] = {name: f"TAS_{name.upper()}_PORT" for name in SERVICES}
 DEFAULT_NATS_PORT = 4222

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .schemas import EventPayload, payload_model
+from .. import clock
+from .base import EventPayload
+from .schemas import payload_model
 
 
 class CloudEvent(BaseModel):
@@ -19,7 +21,7 @@ class CloudEvent(BaseModel):
     source: str
     type: str
     subject: str | None = None
-    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    time: datetime = Field(default_factory=clock.now)
     datacontenttype: Literal["application/json"] = "application/json"
     data: dict[str, Any]
 

@@ -13,25 +13,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..identity import ChildIdentity, FamilyContactShape
-
-Channel = Literal["sms", "email"]
-
-
-class EventPayload(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    subject: ClassVar[str]
-    schema_version: ClassVar[int] = 1
-    consumers: ClassVar[tuple[str, ...]] = ()
-    """Services that consume the event; empty means external (documented in docs/events.md)."""
-
-    @classmethod
-    def event_type(cls) -> str:
-        return f"{cls.subject}.v{cls.schema_version}"
-
+from .base import Channel, EventPayload
+from .facts import (
+    EhcRequestRecordedV1,
+    ReviewProgressRecordedV1,
+    SchoolUpdatedV1,
+    ServiceUpdatedV1,
+)
 
 # --- referral -------------------------------------------------------------------------------------------------
 
@@ -44,7 +35,8 @@ class FamilyContactV1(FamilyContactShape):
 
 class ConcernRaisedV1(EventPayload):
     subject: ClassVar[str] = "tas.referral.concern.raised"
-    consumers: ClassVar[tuple[str, ...]] = ("caseload",)
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "insights")
+    """Insights keeps only its ids and codes (school, LA, areas of need, urgency), never the child's identity."""
     concern_id: str
     school_urn: str
     la_code: str | None = None
@@ -52,10 +44,10 @@ class ConcernRaisedV1(EventPayload):
     child: ChildIdentity
     """The one shape of the child's identity (tas_common.identity): a field added there is carried here. It must
     be optional (with a default), or this payload needs a new version."""
-    areas_of_need: list[str] = []
+    areas_of_need: list[str] = Field(default_factory=list)
     safeguarding: bool = False
     urgency: str = "routine"
-    family_contacts: list[FamilyContactV1] = []
+    family_contacts: list[FamilyContactV1] = Field(default_factory=list)
     consent_status: str = "not_sought"
     lawful_basis: str | None = None
 
@@ -71,17 +63,21 @@ class ReferralEventBase(EventPayload):
 
 class ReferralSubmittedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.submitted"
-    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify")
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify", "insights")
     service_org_id: str
     service_org_type: str
     urgency: str = "routine"
     service_contact_email: str | None = None
     """The receiving service's team inbox from the local offer (not a person's address); notify tells it."""
+    la_code: str | None = None
+    """The concern's local authority (optional: added for insights; absent from events made before)."""
+    target_wait_days: int | None = None
+    """The service's target from submission to first contact when the referral was made (optional, as la_code)."""
 
 
 class ReferralAcceptedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.accepted"
-    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify")
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify", "insights")
     practitioner_sub: str
     practitioner_name: str
     practitioner_org_id: str
@@ -91,13 +87,13 @@ class ReferralAcceptedV1(ReferralEventBase):
 
 class ReferralDeclinedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.declined"
-    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify")
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify", "insights")
     reason: str
 
 
 class ReferralRedirectedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.redirected"
-    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify")
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify", "insights")
     new_referral_id: str
     to_service_id: str
     reason: str
@@ -105,14 +101,23 @@ class ReferralRedirectedV1(ReferralEventBase):
 
 class ReferralWithdrawnV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.withdrawn"
-    consumers: ClassVar[tuple[str, ...]] = ("caseload",)
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "insights")
     reason: str
 
 
 class ReferralCompletedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.completed"
-    consumers: ClassVar[tuple[str, ...]] = ("caseload",)
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "insights")
     outcome: str | None = None
+
+
+class ReferralFirstContactRecordedV1(ReferralEventBase):
+    """The receiving service first saw or spoke with the child or family: the waiting clock stops. `first_contact_at`
+    is when that happened (recorded afterwards, so not the event's time)."""
+
+    subject: ClassVar[str] = "tas.referral.referral.first_contact_recorded"
+    consumers: ClassVar[tuple[str, ...]] = ("insights",)
+    first_contact_at: datetime
 
 
 # --- caseload -------------------------------------------------------------------------------------------------
@@ -133,7 +138,7 @@ class ConcernLinkedV1(EventPayload):
     """A concern was attached to a child, new or matched. Referral records the child id; notify acknowledges."""
 
     subject: ClassVar[str] = "tas.caseload.child.concern_linked"
-    consumers: ClassVar[tuple[str, ...]] = ("referral", "notify")
+    consumers: ClassVar[tuple[str, ...]] = ("referral", "notify", "insights")
     child_id: str
     concern_id: str
     school_urn: str
@@ -142,7 +147,7 @@ class ConcernLinkedV1(EventPayload):
     match: Literal["created", "upn", "nhs_number"]
     possible_duplicate_of: str | None = None
     safeguarding: bool = False
-    family_contact_ids: list[str] = []
+    family_contact_ids: list[str] = Field(default_factory=list)
     """The family members this concern named; notify waits until it knows each of them."""
 
 
@@ -173,7 +178,7 @@ class PlanPublishedV1(EventPayload):
     plan_id: str
     version: int
     status: Literal["draft", "shared_for_comment", "agreed"]
-    changed_sections: list[str] = []
+    changed_sections: list[str] = Field(default_factory=list)
     safeguarding: bool = False
     family_contact_restricted: bool = False
     """While the child's family contact is restricted, nothing goes to the family (a replica may lag: this says it)."""
@@ -346,6 +351,9 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         ReferralRedirectedV1,
         ReferralWithdrawnV1,
         ReferralCompletedV1,
+        ReferralFirstContactRecordedV1,
+        SchoolUpdatedV1,
+        ServiceUpdatedV1,
         ChildRegisteredV1,
         ConcernLinkedV1,
         TeamMemberAddedV1,
@@ -355,6 +363,8 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         ReviewScheduledV1,
         FamilyContactChangedV1,
         ConsentChangedV1,
+        EhcRequestRecordedV1,
+        ReviewProgressRecordedV1,
         FamilySignInCodeIssuedV1,
         FamilyContactRestrictionChangedV1,
         NotificationSentV1,

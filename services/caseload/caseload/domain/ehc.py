@@ -9,12 +9,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
+from tas_common.clock import today as today_utc
+from tas_common.ehc_clock import compute_clock, due_soon_or_breached
 from tas_common.errors import Forbidden, InvalidInput, NotFound
+from tas_common.events import new_event
+from tas_common.events.facts import EhcRequestRecordedV1
+from tas_common.outbox import add_event
 from tas_common.visibility import is_la_officer, is_school_lead
 
 from .access import visible_child
 from .chronology import add_entry
-from .ehc_clock import compute_clock, due_soon_or_breached
 from .models import Child, EhcRequest
 from .schemas import EhcClockPublic, EhcRequestCreate, EhcRequestUpdate, MilestonePublic
 
@@ -41,6 +45,8 @@ def clock_public(request: EhcRequest, today: date) -> EhcClockPublic:
         la_code=request.la_code,
         requested_on=request.requested_on,
         decision=request.decision,
+        decision_exception=request.decision_exception,
+        final_exception=request.final_exception,
         comment_period_ends=clock.comment_period_ends,
         milestones=[
             MilestonePublic(name=m.name, due=m.due, completed_on=m.completed_on, status=m.status, breached=m.breached)
@@ -57,13 +63,12 @@ async def create_request(
     child = await visible_child(session, principal, child_id, write=True)
     if not (is_la_officer(principal, child) or is_school_lead(principal, child)):
         raise Forbidden("an EHC needs assessment is requested by the school's leads or recorded by the LA")
-    if data.requested_on > date.today():
+    if data.requested_on > today_utc():
         raise InvalidInput("a request date cannot be in the future", field="body.requested_on")
     request = EhcRequest(
         child_id=child.id, la_code=child.la_code, requested_on=data.requested_on, created_by=principal.sub
     )
-    session.add(request)
-    await session.flush()
+    await _recorded(session, request, child)
     add_entry(
         session,
         child_id=child.id,
@@ -83,7 +88,7 @@ async def create_request(
         resource_id=request.id,
         child_id=child.id,
     )
-    return clock_public(request, date.today())
+    return clock_public(request, today_utc())
 
 
 async def list_requests(session: AsyncSession, *, principal: Principal, child_id: str) -> list[EhcClockPublic]:
@@ -94,7 +99,7 @@ async def list_requests(session: AsyncSession, *, principal: Principal, child_id
     await audit.record(
         session, actor=principal, action="read", resource_type="ehc_requests", resource_id=child.id, child_id=child.id
     )
-    return [clock_public(r, date.today()) for r in rows]
+    return [clock_public(r, today_utc()) for r in rows]
 
 
 async def record_milestones(
@@ -110,7 +115,7 @@ async def record_milestones(
     for key, value in changes.items():
         setattr(request, key, value)
     _validate(request)
-    session.add(request)
+    await _recorded(session, request, child)
     done = ", ".join(k.removesuffix("_on").replace("_", " ") for k in changes if k in DATE_FIELDS and changes[k])
     add_entry(
         session,
@@ -131,11 +136,37 @@ async def record_milestones(
         resource_id=request.id,
         child_id=child.id,
     )
-    return clock_public(request, date.today())
+    return clock_public(request, today_utc())
+
+
+async def _recorded(session: AsyncSession, request: EhcRequest, child: Child) -> None:
+    """Save the request and tell insights how it now stands (its whole state, with a new version)."""
+    request.version = (request.version or 0) + 1
+    session.add(request)
+    await session.flush()
+    await add_event(
+        session,
+        new_event(
+            EhcRequestRecordedV1(
+                request_id=request.id,
+                child_id=child.id,
+                la_code=request.la_code,
+                school_urn=child.school_urn,
+                requested_on=request.requested_on,
+                decision=request.decision,
+                decision_exception=request.decision_exception,
+                final_exception=request.final_exception,
+                version=request.version,
+                **{f: getattr(request, f) for f in DATE_FIELDS},
+            ),
+            source="tas/caseload",
+            subject=child.id,
+        ),
+    )
 
 
 def _validate(request: EhcRequest) -> None:
-    today = date.today()
+    today = today_utc()
     for field in DATE_FIELDS:
         value = getattr(request, field)
         if value is not None and (value < request.requested_on or value > today):
@@ -158,7 +189,7 @@ async def clocks_due(
     """The LA's list: clocks of its children with a milestone due within the window or overdue."""
     if principal.org_type != OrgType.local_authority or not principal.la_code:
         raise Forbidden("for the local authority's SEND officers")
-    today = as_of or date.today()
+    today = as_of or today_utc()
     rows = (
         await session.exec(
             select(EhcRequest, Child)

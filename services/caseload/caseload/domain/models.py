@@ -185,6 +185,12 @@ class EhcRequest(Table, table=True):
     draft_issued_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     final_issued_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     annual_review_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    decision_exception: str | None = Field(default=None, max_length=40)
+    """vocab.EhcException: why the 6-week decision's time limit did not apply, if it did not (SEN2 counts apart)."""
+    final_exception: str | None = Field(default=None, max_length=40)
+    """vocab.EhcException: why the 20-week time limit did not apply, if it did not."""
+    version: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0, server_default="0"))
+    """Grows with every change; tas.caseload.ehc_request.recorded carries it (a consumer keeps the newest)."""
     created_by: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
 

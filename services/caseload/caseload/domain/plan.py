@@ -361,8 +361,9 @@ async def publish(
 
 async def record_progress(
     session: AsyncSession, *, principal: Principal, child: Child, review_id: str, entries: list[ProgressEntry]
-) -> None:
-    """Progress at a review feeds each outcome's achievement status and its history."""
+) -> dict[str, str | None]:
+    """Progress at a review feeds each outcome's achievement status and its history. Returns each outcome's area of
+    need (its id → the area, or None), for the event that tells insights."""
     plan = await load_plan(session, child)
     outcomes = plan.content.get("outcomes", [])
     visible = {i["id"] for i in visible_items(principal, child, outcomes, "outcomes")}
@@ -397,6 +398,7 @@ async def record_progress(
             changes.append(_change(principal, "outcomes", item, "progress"))
         new_outcomes.append(item)
     await _save(session, plan, content={**plan.content, "outcomes": new_outcomes}, changes=changes)
+    return {item["id"]: item.get("area") for item in outcomes if item["id"] in by_id}
 
 
 async def absorb(session: AsyncSession, *, principal: Principal, survivor: Child, duplicate: Child) -> None:

@@ -10,6 +10,7 @@ from tas_common.auth import Principal
 from tas_common.db import utcnow
 from tas_common.errors import InvalidInput, NotFound
 from tas_common.events import new_event
+from tas_common.events.facts import OutcomeProgressFact, ReviewProgressRecordedV1
 from tas_common.events.schemas import ReviewScheduledV1
 from tas_common.outbox import add_event
 
@@ -89,9 +90,31 @@ async def record_progress(
     review = await session.get(Review, review_id)
     if review is None or review.child_id != child.id:
         raise NotFound("no such review")
-    await plans.record_progress(session, principal=principal, child=child, review_id=review.id, entries=data.progress)
+    areas = await plans.record_progress(
+        session, principal=principal, child=child, review_id=review.id, entries=data.progress
+    )
     review.status, review.held_at = "held", review.held_at or utcnow()
     session.add(review)
+    await add_event(
+        session,
+        new_event(
+            ReviewProgressRecordedV1(
+                child_id=child.id,
+                review_id=review.id,
+                la_code=child.la_code,
+                school_urn=child.school_urn,
+                held_at=review.held_at,
+                outcomes=tuple(
+                    OutcomeProgressFact(
+                        outcome_id=e.outcome_id, area=areas.get(e.outcome_id), achievement_status=e.achievement_status
+                    )
+                    for e in data.progress
+                ),
+            ),
+            source=SOURCE,
+            subject=child.id,
+        ),
+    )
     add_entry(
         session,
         child_id=child.id,

@@ -9,7 +9,7 @@ from tas_common.identifiers import is_valid_email, normalise_uk_mobile
 from tas_common.identity import ChildIdentity, FamilyContactShape
 from tas_common.paging import Page
 from tas_common.schemas import Strict
-from tas_common.vocab import AreaOfNeed, Channel, Language
+from tas_common.vocab import AreaOfNeed, Channel, EhcException, Language
 
 from .family_schemas import CommentPeriod
 
@@ -430,6 +430,12 @@ class EhcRequestUpdate(Strict):
     draft_issued_on: date | None = None
     final_issued_on: date | None = None
     annual_review_on: date | None = None
+    decision_exception: EhcException | None = Field(
+        default=None, description="a statutory exception to the 6-week decision (SEND Regulations 2014, reg. 10(4))"
+    )
+    final_exception: EhcException | None = Field(
+        default=None, description="a statutory exception to the 20-week plan (SEND Regulations 2014, reg. 13(3))"
+    )
 
 
 class MilestonePublic(BaseModel):
@@ -446,6 +452,8 @@ class EhcClockPublic(BaseModel):
     la_code: str | None
     requested_on: date
     decision: str | None
+    decision_exception: str | None = None
+    final_exception: str | None = None
     comment_period_ends: date | None
     milestones: list[MilestonePublic]
     breached: bool

@@ -4,9 +4,9 @@ local offer (services) and referrals with their workflow clocks."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from tas_common.db import make_registry, utcnow
@@ -67,6 +67,8 @@ class School(Table, table=True):
     name: str = Field(max_length=200)
     la_code: str = Field(index=True, max_length=3)
     phase: str = Field(default="primary", max_length=20)
+    pupils_on_roll: int | None = Field(default=None, ge=0, description="number on roll at the January census")
+    roll_census_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
 
 
 class Service(Table, table=True):

@@ -12,8 +12,9 @@ from tas_common import audit
 from tas_common.auth import Principal
 from tas_common.db import utcnow
 from tas_common.errors import Forbidden, NotFound, PreconditionFailed, PreconditionRequired
+from tas_common.outbox import add_event
 
-from . import current_wait, directory
+from . import announcements, current_wait, directory
 from .directory_schemas import CurrentWait
 from .models import Organisation, Service
 from .oruk_schemas import page_of
@@ -208,6 +209,7 @@ async def create_service(session: AsyncSession, *, principal: Principal, data: S
     await _write_around(session, service=service, data=data, la_code=la_code)
     await session.flush()
     await audit.record(session, actor=principal, action="create", resource_type="service", resource_id=service.id)
+    await add_event(session, announcements.service_updated(service))
     return (await publish(session, [service]))[0]
 
 
@@ -230,4 +232,5 @@ async def update_service(
     await _write_around(session, service=service, data=data, la_code=la_code)
     await session.flush()
     await audit.record(session, actor=principal, action="update", resource_type="service", resource_id=service.id)
+    await add_event(session, announcements.service_updated(service))
     return (await publish(session, [service]))[0]

@@ -24,6 +24,7 @@ from tas_common.events.schemas import (
     ReferralAcceptedV1,
     ReferralCompletedV1,
     ReferralDeclinedV1,
+    ReferralFirstContactRecordedV1,
     ReferralRedirectedV1,
     ReferralSubmittedV1,
     ReferralWithdrawnV1,
@@ -33,7 +34,7 @@ from tas_common.paging import Key, Keyset, Page
 from tas_common.visibility import LA_OFFICER_ROLES, is_la_officer
 from tas_common.vocab import SCHOOL_STAFF_ROLES, ConsentStatus, Urgency
 
-from . import consent, offer
+from . import consent, offer, wait_clock
 from .exceptions import AlreadyReferred, IllegalTransition, ServiceUnavailable, invalid_field
 from .models import Concern, FamilyContact, Referral, Service
 from .practitioners import is_practitioner_of, services_of
@@ -113,8 +114,17 @@ def submitted_event(referral: Referral, concern: Concern, service: Service) -> C
             service_org_type=service.organisation_type,
             urgency=referral.urgency,
             service_contact_email=service.email,
+            la_code=referral.la_code,
+            target_wait_days=service.target_wait_days,
         ),
         referral,
+    )
+
+
+def first_contact_event(referral: Referral, concern: Concern) -> CloudEvent:
+    assert referral.first_contact_at is not None
+    return _event(
+        ReferralFirstContactRecordedV1(**_base(referral, concern), first_contact_at=referral.first_contact_at), referral
     )
 
 
@@ -401,6 +411,7 @@ async def accept(session: AsyncSession, *, principal: Principal, referral_id: st
     referral.decided_by_sub, referral.decided_by_name = principal.sub, principal.name
     if data.first_contact_at is not None:
         referral.first_contact_at = _check_contact_time(referral, data.first_contact_at, "body.first_contact_at")
+        await add_event(session, first_contact_event(referral, concern))
     event = _event(
         ReferralAcceptedV1(
             **_base(referral, concern),
@@ -532,7 +543,7 @@ async def first_contact(
         service=service,
         concern=concern,
         action="first_contact",
-        event=None,
+        event=first_contact_event(referral, concern),
     )
 
 
@@ -576,6 +587,9 @@ def to_public(referral: Referral, service: Service, concern: Concern, contacts: 
         closed_at=referral.closed_at,
         days_to_decision=_days(referral.submitted_at, referral.decided_at),
         days_to_first_contact=_days(referral.submitted_at, referral.first_contact_at),
+        days_waiting=(waited := wait_clock.days_waiting(referral)),
+        target_wait_days=service.target_wait_days,
+        breached=wait_clock.breached(waited, service.target_wait_days),
         concern=ReferralConcernPublic(
             child=ChildIdentityPublic.model_validate(concern),
             areas_of_need=concern.areas_of_need,

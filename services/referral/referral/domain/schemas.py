@@ -488,6 +488,12 @@ class ReferralPublic(BaseModel):
     closed_at: datetime | None
     days_to_decision: float | None
     days_to_first_contact: float | None
+    days_waiting: int | None = Field(
+        description="Whole days from the day it was submitted to the day of first contact, or to today while it "
+        "waits; null when it closed without first contact"
+    )
+    target_wait_days: int = Field(description="The service's target from submission to first contact, in days")
+    breached: bool = Field(description="It waited (or has waited so far) longer than the service's target")
     concern: ReferralConcernPublic | None = None
 
 

@@ -1,0 +1,101 @@
+"""`GET /v1/insights/{waiting|timeliness|outcomes|schools}`: one answer, for one LA, school or service and a period;
+as JSON, or one of its tables as CSV. Every read is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tas_common import audit
+from tas_common.auth import Principal
+from tas_common.clock import today
+from tas_common.db import Database
+
+from ..domain import waiting
+from ..domain.access import Scope, authorise, requested
+from ..domain.periods import Period, parse_period
+from ..domain.schemas import Answer
+from .csv import CSV_TYPE, csv_response, wants_csv
+from .deps import DatabaseDep, Format, InsightsReader, LaCode, PeriodText, SchoolUrn, ServiceId, TableName
+
+router = APIRouter(prefix="/v1/insights", tags=["insights"])
+Builder = Callable[..., Awaitable[Answer]]
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The answer, or a table as CSV"}
+}
+
+
+async def _answer(
+    request: Request,
+    db: Database,
+    principal: Principal,
+    name: str,
+    build: Builder,
+    *,
+    la_code: str | None,
+    school_urn: str | None,
+    service_id: str | None,
+    period: str | None,
+    format_: str | None,
+    table: str | None,
+) -> Answer | Response:
+    kind, scope_id = requested(la_code, school_urn, service_id)
+    span = parse_period(period, today=today())
+    async with db.transaction() as session:
+        scope = await authorise(session, principal, kind, scope_id)
+        answer = await build(session, scope=scope, period=span, principal=principal)
+        await audit.record(
+            session,
+            actor=principal,
+            action="read",
+            resource_type=f"insights_{name}",
+            resource_id=f"{kind}:{scope_id}",
+            reason=span.label,
+        )
+    if wants_csv(request, format_):
+        return csv_response(answer, table)
+    return answer
+
+
+async def _waiting(session: AsyncSession, *, scope: Scope, period: Period, principal: Principal) -> Answer:
+    return await waiting.answer(session, scope=scope, period=period)
+
+
+@router.get(
+    "/waiting",
+    response_model=Answer,
+    responses=CSV_RESPONSE,
+    summary="Waiting: days to decision and to first contact (median, 90th percentile, histogram, by month) and "
+    "the referrals waiting now against their service's target",
+)
+async def get_waiting(
+    request: Request,
+    principal: InsightsReader,
+    db: DatabaseDep,
+    la_code: LaCode = None,
+    school_urn: SchoolUrn = None,
+    service_id: ServiceId = None,
+    period: PeriodText = None,
+    format: Format = None,
+    table: TableName = None,
+) -> Any:
+    return await _answer(
+        request,
+        db,
+        principal,
+        "waiting",
+        _waiting,
+        la_code=la_code,
+        school_urn=school_urn,
+        service_id=service_id,
+        period=period,
+        format_=format,
+        table=table,
+    )
+
+
+__all__ = ["CSV_TYPE", "router"]

@@ -1,0 +1,113 @@
+"""Insights in the running system: referral's and caseload's real events reach it through the stream, its answer
+says what happened and never a small number, each read is audited, a CSV is the same table, and the wrong person
+gets 403 (or 404 for a school it does not know). Referral's own API says which referral is over target."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tas_common import clock
+from tas_common.tables import audit_log
+from tas_dev.testing import concern_body
+
+from ..conftest import eventually
+
+pytestmark = pytest.mark.insights
+
+SENCO = {"role": "senco", "org_type": "school", "org_id": "school-100000", "school_urns": ["100000"]}
+SLT = {"role": "slt", "org_type": "health", "org_id": "nhs-trust-1", "sub": "slt-1", "name": "Sam Therapist"}
+LA = {"role": "send_officer", "org_type": "local_authority", "org_id": "la-999", "sub": "so-1", "la_code": "999"}
+
+
+async def _referral_waited(system, senco, slt, serial: int, submitted: datetime, contact_days: int | None) -> str:
+    with clock.at(submitted):
+        concern = (await system.referral.post("/v1/concerns", json=concern_body(serial), headers=senco)).json()
+        made = await system.referral.post(
+            "/v1/referrals", json={"concern_id": concern["id"], "service_ids": ["999-salt"]}, headers=senco
+        )
+        referral = made.json()["items"][0]["id"]
+    if contact_days is not None:
+        with clock.at(submitted + timedelta(days=contact_days)):
+            r = await system.referral.post(f"/v1/referrals/{referral}/accept", headers=slt)
+            assert r.status_code == 200, r.text
+            r = await system.referral.post(f"/v1/referrals/{referral}/first-contact", json={}, headers=slt)
+            assert r.status_code == 200, r.text
+    return referral
+
+
+async def test_waiting_from_the_real_stream(system, token):
+    senco, slt, la = token(**SENCO), token(**SLT), token(**LA)
+    now = datetime.now(UTC)
+    start = now - timedelta(days=300)
+    waits = [10, 20, 40, 60, 200]  # the last is over SALT's 126-day target
+    for n, wait in enumerate(waits):
+        await _referral_waited(system, senco, slt, 9100 + n, start, wait)
+    late = await _referral_waited(system, senco, slt, 9200, now - timedelta(days=130), None)
+
+    listed = (await system.referral.get(f"/v1/referrals/{late}", headers=senco)).json()
+    assert (listed["days_waiting"], listed["target_wait_days"], listed["breached"]) == (130, 126, True)
+
+    async def measured():
+        r = await system.insights.get("/v1/insights/waiting", params={"service_id": "999-salt"}, headers=slt)
+        if r.status_code != 200:
+            return None
+        summary = {row["measure"]: row for row in r.json()["tables"][0]["rows"]}
+        waiting_now = next(t for t in r.json()["tables"] if t["name"] == "waiting_now")["rows"][-1]["waiting"]
+        return r.json() if summary["Referral to first contact"]["referrals"] == 5 and waiting_now != 0 else None
+
+    answer = await eventually(measured, timeout=20, what="insights to measure the five waits")
+    contact = answer["tables"][0]["rows"][1]
+    assert contact["median_days"] == 40.0 and contact["over_target"] == "fewer than 5"
+    now_table = next(t for t in answer["tables"] if t["name"] == "waiting_now")
+    assert now_table["rows"][-1] == {"band": "All", "waiting": "fewer than 5", "over_target": "fewer than 5"}
+
+    csv_answer = await system.insights.get(
+        "/v1/insights/waiting",
+        params={"service_id": "999-salt", "table": "summary"},
+        headers={**slt, "Accept": "text/csv"},
+    )
+    assert csv_answer.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(csv_answer.text)))
+    assert rows[1]["referrals"] == "5" and rows[1]["over_target"] == "fewer than 5"
+    assert "attachment" in csv_answer.headers["content-disposition"]
+
+    school = await system.insights.get("/v1/insights/waiting", params={"school_urn": "100000"}, headers=la)
+    assert school.status_code == 200
+    async with system.runtime("insights").db.reader() as session:
+        audited = (await session.execute(select(audit_log).where(audit_log.c.actor == "so-1"))).all()
+    assert [(a.action, a.resource_type, a.resource_id) for a in audited] == [
+        ("read", "insights_waiting", "school:100000")
+    ]
+
+
+async def test_the_wrong_people_are_refused(system, token):
+    async def ask(claims, **params):
+        return (await system.insights.get("/v1/insights/waiting", params=params, headers=token(**claims))).status_code
+
+    other_la = {**LA, "sub": "so-8", "org_id": "la-998", "la_code": "998"}
+    teacher = {**SENCO, "role": "teacher", "sub": "teacher-1"}
+    ot = {**SLT, "role": "ot", "sub": "ot-1"}
+    parent = {"role": "parent", "org_type": "family", "org_id": "family-1", "sub": "m-1", "child_ids": ["c-1"]}
+    mis = {"role": "mis_client", "org_type": "mis", "org_id": "mis-1", "school_urns": ["100000"]}
+    manager = {"role": "service_manager", "org_type": "health", "org_id": "nhs-trust-1", "sub": "manager-1"}
+
+    async def known():
+        return await ask(LA, school_urn="100000") == 200
+
+    await eventually(known, timeout=20, what="insights to know the school register")
+    assert await ask(other_la, la_code="999") == 403
+    assert await ask(other_la, school_urn="100000") == 403
+    assert await ask(teacher, school_urn="100000") == 403
+    assert await ask(ot, service_id="999-salt") == 403
+    assert await ask(manager, service_id="999-salt") == 200
+    assert await ask(parent, school_urn="100000") == 403
+    assert await ask(mis, school_urn="100000") == 403
+    assert await ask(LA, school_urn="123456") == 404
+    assert await ask(LA, la_code="999", school_urn="100000") == 422
+    assert await ask(LA, la_code="999", period="2025-13") == 422
+    assert (await system.insights.get("/v1/insights/waiting", params={"la_code": "999"})).status_code == 401
