@@ -119,11 +119,21 @@ async def stream_state(nats_url: str, stream: str = "TAS") -> dict[str, Any]:
         js = nc.jetstream()
         info = await js.stream_info(stream, subjects_filter="tas.deadletter.>")
         dead = sum((info.state.subjects or {}).values())
+        samples = []  # the newest dead letter of each consumer: which event, and why (its Tas-* headers)
+        for subject in info.state.subjects or {}:
+            last = await js.get_last_msg(stream, subject)
+            headers = last.headers or {}
+            samples.append({k: v for k, v in headers.items() if k.startswith("Tas-")})
         consumers = {
             c.name: {"pending": c.num_pending, "ack_pending": c.num_ack_pending}
             for c in await js.consumers_info(stream)
         }
-        return {"dead_letters": dead, "consumers": consumers, "messages": info.state.messages}
+        return {
+            "dead_letters": dead,
+            "dead_letter_samples": samples,
+            "consumers": consumers,
+            "messages": info.state.messages,
+        }
     finally:
         with contextlib.suppress(Exception):
             await nc.close()
@@ -239,7 +249,9 @@ async def check(
         v.violations.append(f"outboxes not drained: {unsent}")
     v.figures["dead letters"] = stream["dead_letters"]
     if stream["dead_letters"]:
-        v.violations.append(f"{stream['dead_letters']} dead letter(s) in the stream")
+        v.violations.append(
+            f"{stream['dead_letters']} dead letter(s) in the stream: {stream.get('dead_letter_samples', [])}"
+        )
     behind = {n: c for n, c in stream["consumers"].items() if c["pending"] or c["ack_pending"]}
     if behind:
         v.violations.append(f"consumers not caught up: {behind}")
