@@ -464,13 +464,14 @@ INSIGHTS: dict[str, Rule] = {
     **{
         f"GET /v1/insights/{answer}": Rule(
             "an LA's SEND officers (their LA, its schools and services), a school's leads (their school), a "
-            "service's practitioners or `service_manager` (their service); families and MIS clients 403; audited",
-            ok=S(200, INSIGHTS_READERS),
+            "service's practitioners or `service_manager` (their service); families and MIS clients 403; audited"
+            + ("" if per_service else " (per LA or school: a service's practitioners get 422)"),
+            ok=S(200, INSIGHTS_READERS) if per_service else {**S(200, f"{LEADS} la_officer"), "health_member": 422},
             child=False,
             other=403,
             params=_insights_scope,
         )
-        for answer in ("waiting",)
+        for answer, per_service in (("waiting", True), ("timeliness", False), ("outcomes", True), ("schools", False))
     },
 }
 

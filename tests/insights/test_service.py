@@ -97,7 +97,7 @@ async def test_the_wrong_people_are_refused(system, token):
     manager = {"role": "service_manager", "org_type": "health", "org_id": "nhs-trust-1", "sub": "manager-1"}
 
     async def known():
-        return await ask(LA, school_urn="100000") == 200
+        return await ask(LA, school_urn="100000") == 200 and await ask(LA, service_id="999-salt") == 200
 
     await eventually(known, timeout=20, what="insights to know the school register")
     assert await ask(other_la, la_code="999") == 403
@@ -111,3 +111,80 @@ async def test_the_wrong_people_are_refused(system, token):
     assert await ask(LA, la_code="999", school_urn="100000") == 422
     assert await ask(LA, la_code="999", period="2025-13") == 422
     assert (await system.insights.get("/v1/insights/waiting", params={"la_code": "999"})).status_code == 401
+
+
+async def test_caseload_facts_reach_the_tallies(system, token):
+    """An EHC request's milestones and the progress at a review, recorded through caseload's API, become insights'
+    facts through the stream (the answers' arithmetic is tests/insights/test_answers.py's)."""
+    from insights.domain.models import EhcRequest, OutcomeObservation, Tally
+
+    senco, la = token(**SENCO), token(**LA)
+    concern = (await system.referral.post("/v1/concerns", json=concern_body(9300), headers=senco)).json()
+
+    async def linked():
+        return (await system.referral.get(f"/v1/concerns/{concern['id']}", headers=senco)).json().get("child_id")
+
+    child = await eventually(linked, what="the child")
+    requested = datetime.now(UTC).date() - timedelta(days=200)
+    made = await system.caseload.post(
+        f"/v1/children/{child}/ehc-requests", json={"requested_on": requested.isoformat()}, headers=la
+    )
+    assert made.status_code == 201, made.text
+    milestones = {
+        "decision": "assess",
+        "decision_on": (requested + timedelta(days=50)).isoformat(),
+        "decision_exception": "absent_from_area",
+        "draft_issued_on": (requested + timedelta(days=150)).isoformat(),
+        "final_issued_on": (requested + timedelta(days=170)).isoformat(),
+    }
+    patched = await system.caseload.patch(
+        f"/v1/children/{child}/ehc-requests/{made.json()['id']}", json=milestones, headers=la
+    )
+    assert patched.status_code == 200 and patched.json()["decision_exception"] == "absent_from_area", patched.text
+    plan = await system.caseload.get(f"/v1/children/{child}/plan", headers=senco)
+    outcome = {"area": "cognition_and_learning", "description": "Reads a short text", "measure": "Reads it aloud"}
+    put = await system.caseload.put(
+        f"/v1/children/{child}/plan", json={"outcomes": [outcome]}, headers={**senco, "If-Match": plan.headers["ETag"]}
+    )
+    outcome_id = put.json()["sections"]["outcomes"][0]["id"]
+    review = await system.caseload.post(
+        f"/v1/children/{child}/reviews",
+        json={"scheduled_for": "2026-01-10T10:00:00Z", "place": "School", "attendees": [{"name": "Sam Senco"}]},
+        headers=senco,
+    )
+    progress = await system.caseload.post(
+        f"/v1/children/{child}/reviews/{review.json()['id']}/progress",
+        json={"progress": [{"outcome_id": outcome_id, "achievement_status": "improving", "note": "Never stored"}]},
+        headers=senco,
+    )
+    assert progress.status_code == 200, progress.text
+
+    async def facts():
+        async with system.runtime("insights").db.reader() as session:
+            request = (await session.execute(select(EhcRequest))).scalars().first()
+            seen = (await session.execute(select(OutcomeObservation))).scalars().all()
+            return (request, seen) if request is not None and request.final_issued_on and seen else None
+
+    request, observed = await eventually(facts, timeout=20, what="insights to hold the EHC request and the review")
+    assert (request.decision_exception, request.school_urn, request.version) == ("absent_from_area", "100000", 2)
+    assert [(o.outcome_id, o.area, o.status, o.cycle) for o in observed] == [
+        (outcome_id, "cognition_and_learning", "improving", 1)
+    ]
+    async with system.runtime("insights").db.reader() as session:
+        plans = (
+            (await session.execute(select(Tally).where(Tally.metric == "ehc_plans", Tally.scope == "la")))
+            .scalars()
+            .all()
+        )
+    assert [(t.k1, t.k2, t.n) for t in plans] == [("170", "", 1)]
+    body = concern_body(9300)
+    identity = [body["child"]["upn"], body["child"]["given_name"], body["child"]["family_name"]]
+    identity += [c["email"] for c in body["family_contacts"]] + [c["name"] for c in body["family_contacts"]]
+    identity += ["Never stored", body["summary"], outcome["description"]]
+    from insights.domain.models import metadata
+
+    async with system.runtime("insights").db.reader() as session:
+        for table in metadata.sorted_tables:
+            for row in (await session.execute(select(table))).all():
+                text = " ".join(str(v) for v in row)
+                assert not [s for s in identity if s in text], f"{table.name} holds personal data or free text"

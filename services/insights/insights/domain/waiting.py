@@ -88,6 +88,7 @@ async def answer(session: AsyncSession, *, scope: Scope, period: Period) -> Answ
             ("month", "first_contact", month),
             [("month_over", month), sheet.cell(("month_within", month), n_month - month_breaches[month], shown=False)],
         )
+    sheet.line(within, [("month_within", month) for month in months])
     now_tables = _waiting_now(sheet, open_rows, as_of)
     sheet.settle()
 
@@ -196,6 +197,7 @@ def _waiting_now(sheet: Sheet, rows: Sequence[Any], as_of: datetime) -> Callable
                 sheet.cell(("now_band_within", band), by_band[band] - over_band[band], shown=False),
             ],
         )
+    sheet.line(("now_within",), [("now_band_within", band) for band, _, _ in BANDS])
     services = sorted({s for s, _, _, _ in waited})
     by_service = Counter(s for s, _, _, _ in waited)
     over_service = Counter(s for s, _, b, _ in waited if b)
@@ -212,6 +214,7 @@ def _waiting_now(sheet: Sheet, rows: Sequence[Any], as_of: datetime) -> Callable
                 sheet.cell(("now_service_within", s), by_service[s] - over_service[s], shown=False),
             ],
         )
+    sheet.line(("now_within",), [("now_service_within", s) for s in services])
     undecided = sheet.cell(("now_undecided",), sum(1 for w in waited if w[3] == "submitted"))
     sheet.line(everyone, [undecided, sheet.cell(("now_decided",), len(waited) - sheet.counts[undecided], shown=False)])
 
