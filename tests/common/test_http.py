@@ -39,6 +39,23 @@ async def test_wrong_content_type_gets_415(system, token):
     assert response.headers["content-type"] == "application/problem+json"
 
 
+async def test_the_nul_character_is_refused_before_any_database_sees_it(system, token):
+    """PostgreSQL's text cannot hold NUL: a fuzzed `?upn=` carrying one was a 500 on PostgreSQL (and a row of
+    nonsense on SQLite). In a query it is a 422 naming the query, in a JSON body a 422 naming the body, and a path
+    holding it names nothing (404); no concern is stored."""
+    senco = token("senco", "school", school_urns=["100000"])
+    query = await system.caseload.get("/v1/children", params={"upn": "A12345678901\x00"}, headers=senco)
+    assert query.status_code == 422, query.text
+    assert [e["field"] for e in query.json()["errors"]] == ["query"]
+    body = await system.referral.post("/v1/concerns", json=concern_body(1, summary="a\x00b"), headers=senco)
+    assert body.status_code == 422, body.text
+    assert [e["field"] for e in body.json()["errors"]] == ["body"]
+    path = await system.caseload.get("/v1/children/abc%00def", headers=senco)
+    assert path.status_code == 404 and path.headers["content-type"] == "application/problem+json"
+    listed = await system.referral.get("/v1/concerns", headers=senco)
+    assert listed.status_code == 200 and listed.json()["items"] == []
+
+
 async def test_unknown_route_is_a_problem_too(system):
     response = await system.referral.get("/v1/nothing-here")
     assert response.status_code == 404 and response.json()["type"] == "urn:tas:problem:not-found"

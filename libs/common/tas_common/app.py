@@ -17,7 +17,7 @@ from .access import public
 from .auth import TrustedIssuer
 from .consumer import ConsumerSpec
 from .docs import install_docs
-from .errors import install_problem_handlers, problem
+from .errors import InvalidInput, install_problem_handlers, problem
 from .logging import configure_logging
 from .metrics import REQUEST_SECONDS
 from .metrics_server import MetricsServer, check_exposure, metrics_router, render_latest
@@ -83,6 +83,25 @@ def _protective_headers(headers: Sequence[tuple[bytes, bytes]]) -> list[tuple[by
     return out
 
 
+NUL_IN_JSON = b"\\u0000"
+"""The NUL character as JSON escapes it. No text TAS keeps may hold it (PostgreSQL's text cannot), so a request
+carrying one is invalid input, refused before any handler or database sees it."""
+
+
+def _invalid(field: str, message: str) -> Response:
+    error = InvalidInput(errors=[{"field": field, "message": message}])
+    return problem(422, error.slug, error.title, error.detail, **error.extra)
+
+
+def _nul_rejection(scope: Scope) -> Response | None:
+    """A path holding NUL names nothing that exists (404); a query holding it is invalid (422)."""
+    if "\x00" in scope["path"]:
+        return problem(404, "not-found", "Not Found", "Not Found")
+    if b"%00" in scope.get("query_string", b""):
+        return _invalid("query", "a parameter may not contain the NUL character (%00)")
+    return None
+
+
 class RequestGuardMiddleware:
     """Rejects bodies over the size limit (413) and non-JSON bodies (415) before any handler reads them, records
     request latency by route template, and adds the protective headers to every response."""
@@ -130,6 +149,9 @@ class RequestGuardMiddleware:
         latency.observe(time.perf_counter() - started)
 
     async def _reject(self, scope: Scope, receive: Receive) -> Response | Receive:
+        nul = _nul_rejection(scope)
+        if nul is not None:
+            return nul
         if scope["method"] not in ("POST", "PUT", "PATCH"):
             return receive
         length = content_type = None
@@ -162,6 +184,8 @@ class RequestGuardMiddleware:
                 "Send application/json",
                 "send application/json (or a +json type)",
             )
+        if NUL_IN_JSON in body:
+            return _invalid("body", "text may not contain the NUL character (\\u0000)")
         replayed = False
 
         async def replay() -> Message:
