@@ -3,6 +3,8 @@ one; a school outside the client's scope refuses the whole request."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
 from tas_dev.testing import concern_body
@@ -57,7 +59,7 @@ async def test_batch_accepts_the_good_items_and_reports_each(referral_only):
     batch = [
         item(211),
         bad_upn,
-        item(213, record_id="mis-211"),
+        item(211),  # the same record, unchanged, twice in one batch
         item(214, school_urn="100002"),
         item(215, consent_status="given", lawful_basis="safeguarding"),
     ]
@@ -185,3 +187,142 @@ async def test_two_concurrent_pushes_of_one_batch_create_each_record_once(referr
     assert first.json()["duplicates"] + second.json()["duplicates"] == 3
     ids = {r["concern_id"] for r in first.json()["results"]} | {r["concern_id"] for r in second.json()["results"]}
     assert len(ids) == 3
+
+
+# --- a re-send with changed content (issue 12.11): updated as a new version, or a conflict naming the fields -------
+
+
+async def _concern(env, concern_id: str, actor: str = "dsl") -> dict:
+    response = await env.client.get(f"/v1/concerns/{concern_id}", headers=env.headers(actor))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_a_changed_resend_updates_the_concern_as_a_new_version(referral_only):
+    mis = referral_only.headers("mis")
+    first = (await referral_only.client.post("/v1/mis/concerns", json=item(261), headers=mis)).json()["results"][0]
+    changed = item(261, summary="Now also struggling to read aloud.", areas_of_need=["cognition_and_learning"])
+    response = await referral_only.client.post("/v1/mis/concerns", json={"items": [changed]}, headers=mis)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["created"], body["duplicates"], body["updated"], body["conflicts"]) == (0, 0, 1, 0)
+    result = body["results"][0]
+    assert result["status"] == "updated" and result["concern_id"] == first["concern_id"]
+    assert result["changed"] == ["areas_of_need", "summary"] and result["version"] == 2
+    assert "read aloud" not in response.text  # field names only, never values
+    concern = await _concern(referral_only, first["concern_id"])
+    assert concern["summary"] == "Now also struggling to read aloud." and concern["version"] == 2
+    assert concern["areas_of_need"] == ["cognition_and_learning"]
+    again = await referral_only.client.post("/v1/mis/concerns", json=changed, headers=mis)
+    assert again.status_code == 200 and again.json()["results"][0]["status"] == "duplicate"
+    events = await stream_events(referral_only.nats_url, "tas.referral.concern.updated", expect=1)
+    mine = [e["data"] for e in events if e["data"]["concern_id"] == first["concern_id"]]
+    assert [(e["version"], e["changed_fields"], e["escalated"]) for e in mine] == [
+        (2, ["areas_of_need", "summary"], False)
+    ]
+    assert "read aloud" not in str(mine)
+
+
+async def test_a_resend_that_raises_safeguarding_is_routed_as_a_new_safeguarding_concern(referral_only):
+    mis = referral_only.headers("mis")
+    first = (
+        await referral_only.client.post(
+            "/v1/mis/concerns", json=item(262, consent_status="not_sought", lawful_basis="public_task"), headers=mis
+        )
+    ).json()["results"][0]
+    referred = await referral_only.client.post(
+        "/v1/referrals",
+        json={"concern_id": first["concern_id"], "service_ids": ["999-salt"]},
+        headers=referral_only.headers("senco"),
+    )
+    assert referred.status_code == 201, referred.text
+    raised = item(262, safeguarding=True, consent_status="not_sought")  # and the basis it had is dropped
+    escalated = await referral_only.client.post("/v1/mis/concerns", json=raised, headers=mis)
+    assert escalated.status_code == 200, escalated.text
+    result = escalated.json()["results"][0]
+    assert result["status"] == "updated" and result["changed"] == ["lawful_basis", "safeguarding"]
+    concern = await _concern(referral_only, first["concern_id"])
+    assert concern["safeguarding"] is True and concern["urgency"] == "urgent"
+    assert concern["front_door_referral_id"] and concern["routed_to"][0] == "dsl"
+    assert concern["lawful_basis"] == "safeguarding"  # no consent was given: shared on the safeguarding basis
+    # the teacher who did not raise it no longer sees it (it is in the DSL's queue)
+    hidden = await referral_only.client.get(
+        f"/v1/concerns/{first['concern_id']}", headers=referral_only.headers("teacher")
+    )
+    assert hidden.status_code == 404
+    submitted = await stream_events(referral_only.nats_url, "tas.referral.referral.submitted", expect=1)
+    front_door = [e["data"] for e in submitted if e["data"]["referral_id"] == concern["front_door_referral_id"]]
+    assert front_door and front_door[0]["safeguarding"] is True and front_door[0]["urgency"] == "urgent"
+    # the open referral made before is now a safeguarding one: its later events tell no service to message the family
+    salt = await referral_only.client.get(
+        f"/v1/referrals/{referred.json()['items'][0]['id']}", headers=referral_only.headers("dsl")
+    )
+    assert salt.json()["safeguarding"] is True
+    updated = await stream_events(referral_only.nats_url, "tas.referral.concern.updated", expect=1)
+    mine = [e["data"] for e in updated if e["data"]["concern_id"] == first["concern_id"]]
+    assert mine and mine[0]["escalated"] is True and mine[0]["safeguarding"] is True
+    again = await referral_only.client.post("/v1/mis/concerns", json=raised, headers=mis)
+    assert again.json()["results"][0]["status"] == "duplicate"  # and no second front door referral
+    assert (await _concern(referral_only, first["concern_id"]))["front_door_referral_id"] == concern[
+        "front_door_referral_id"
+    ]
+
+
+async def test_a_resend_that_would_change_whose_concern_it_is_is_a_conflict_naming_the_fields(referral_only):
+    mis = referral_only.headers("mis")
+    first = (await referral_only.client.post("/v1/mis/concerns", json=item(263), headers=mis)).json()["results"][0]
+    other = item(263)
+    born = date.fromisoformat(other["child"]["date_of_birth"])
+    other["child"]["given_name"], other["child"]["date_of_birth"] = "Zebedee", str(born + timedelta(days=1))
+    other["family_contacts"][0]["email"] = "someone.else@example.org"
+    for _ in range(2):  # a conflict stays a conflict until the vendor acts: it never becomes a silent duplicate
+        response = await referral_only.client.post("/v1/mis/concerns", json={"items": [other]}, headers=mis)
+        body = response.json()
+        assert response.status_code == 200 and body["conflicts"] == 1 and body["updated"] == 0
+        result = body["results"][0]
+        assert result["status"] == "conflict" and result["concern_id"] == first["concern_id"]
+        assert result["conflicts"] == ["child.date_of_birth", "child.given_name", "family_contacts"]
+        assert result["changed"] == []  # nothing applied
+        assert "Zebedee" not in response.text and "someone.else" not in response.text
+    concern = await _concern(referral_only, first["concern_id"])
+    assert concern["child"]["given_name"] == item(263)["child"]["given_name"] and concern["version"] == 1
+
+
+async def test_a_conflict_never_holds_back_a_raise_to_safeguarding(referral_only):
+    mis = referral_only.headers("mis")
+    first = (await referral_only.client.post("/v1/mis/concerns", json=item(264), headers=mis)).json()["results"][0]
+    both = item(264, safeguarding=True)
+    both["child"]["family_name"] = "Otherton"
+    response = await referral_only.client.post("/v1/mis/concerns", json=both, headers=mis)
+    result = response.json()["results"][0]
+    assert result["status"] == "conflict" and result["conflicts"] == ["child.family_name"]
+    assert result["changed"] == ["safeguarding"] and result["version"] == 2
+    concern = await _concern(referral_only, first["concern_id"])
+    assert concern["safeguarding"] is True and concern["front_door_referral_id"]
+
+
+async def test_a_resend_cannot_stand_down_a_safeguarding_concern(referral_only):
+    mis = referral_only.headers("mis")
+    first = (
+        await referral_only.client.post("/v1/mis/concerns", json=item(265, safeguarding=True), headers=mis)
+    ).json()["results"][0]
+    response = await referral_only.client.post("/v1/mis/concerns", json=item(265), headers=mis)
+    result = response.json()["results"][0]
+    assert result["status"] == "conflict" and result["conflicts"] == ["safeguarding"]
+    assert (await _concern(referral_only, first["concern_id"]))["safeguarding"] is True
+
+
+async def test_a_resend_does_not_undo_what_the_school_recorded_since(referral_only):
+    """The comparison is with what the MIS sent last, not with the concern as it is now: the school recorded
+    consent through the API after the push, and an unchanged re-send leaves it so."""
+    mis = referral_only.headers("mis")
+    first = (await referral_only.client.post("/v1/mis/concerns", json=item(266), headers=mis)).json()["results"][0]
+    consent = await referral_only.client.put(
+        f"/v1/concerns/{first['concern_id']}/consent",
+        json={"consent_status": "given"},
+        headers=referral_only.headers("senco"),
+    )
+    assert consent.status_code == 200, consent.text
+    again = await referral_only.client.post("/v1/mis/concerns", json=item(266), headers=mis)
+    assert again.json()["results"][0]["status"] == "duplicate"
+    assert (await _concern(referral_only, first["concern_id"]))["consent_status"] == "given"

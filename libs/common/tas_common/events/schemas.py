@@ -52,6 +52,27 @@ class ConcernRaisedV1(EventPayload):
     lawful_basis: str | None = None
 
 
+class ConcernUpdatedV1(EventPayload):
+    """A school's MIS re-sent a concern with changed content and referral made a new version of it. Carries the
+    changed fields' names and the codes that route it, never the words: `escalated` is true when this version made
+    it a safeguarding concern (caseload restricts family contact and marks the child, as for a new one)."""
+
+    subject: ClassVar[str] = "tas.referral.concern.updated"
+    consumers: ClassVar[tuple[str, ...]] = ("caseload",)
+    concern_id: str
+    child_id: str | None = None
+    school_urn: str
+    la_code: str | None = None
+    version: int
+    changed_fields: list[str]
+    safeguarding: bool = False
+    escalated: bool = False
+    urgency: str = "routine"
+    areas_of_need: list[str] = Field(default_factory=list)
+    consent_status: str = "not_sought"
+    lawful_basis: str | None = None
+
+
 class ReferralEventBase(EventPayload):
     referral_id: str
     concern_id: str
@@ -345,6 +366,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
     cls.event_type(): cls
     for cls in (
         ConcernRaisedV1,
+        ConcernUpdatedV1,
         ReferralSubmittedV1,
         ReferralAcceptedV1,
         ReferralDeclinedV1,

@@ -33,14 +33,13 @@ from .models import (
     Child,
     ChronologyEntry,
     EhcRequest,
-    FamilyContactRestriction,
     FamilyMember,
     Plan,
     Review,
     TeamMember,
     new_id,
 )
-from .restriction import changed_event, history_row
+from .restriction import INSERT_RESTRICTION, changed_event, history_row, restrict_for_safeguarding
 from .schemas import ChildPublic, ChildSearchPage, PossibleDuplicate
 
 SOURCE = "tas/caseload"
@@ -79,7 +78,6 @@ _MATCH = (
 _CHILD_BY_ID = select(*_CHILD_COLUMNS).where(_child.c.id == bindparam("id"))
 _INSERT_CHILD = insert(_child)
 _INSERT_PLAN = insert(Plan.__table__)
-_INSERT_RESTRICTION = insert(FamilyContactRestriction.__table__)
 _FAMILY_OF = select(_family).where(_family.c.child_id == bindparam("child_id"))
 _INSERT_MEMBER = insert(_family)
 _UPDATE_MEMBER = (
@@ -272,19 +270,10 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
             session.add(child)
     if concern.safeguarding and (new_child or not found.family_contact_restricted):
         # a safeguarding concern restricts family contact until the DSL or the LA's front door lifts it
-        now = utcnow()
-        await session.execute(_INSERT_RESTRICTION, history_row(child_id, at=now))
-        events.append(changed_event(child_id, restricted=True, source="safeguarding_concern", at=now))
-        await write_entry(
-            session,
-            child_id=child_id,
-            kind="family_contact_restricted",
-            ref_type="concern",
-            ref_id=concern.concern_id,
-            summary="Family contact restricted (a safeguarding concern was raised): no messages or sign-in "
-            "codes go to the family until the DSL lifts it",
-            source_event_id=event_id,
-            org_type="system",
+        events.append(
+            await restrict_for_safeguarding(
+                session, child_id=child_id, concern_id=concern.concern_id, event_id=event_id
+            )
         )
     family = await _family_of(session, child_id) if concern.family_contacts and not new_child else []
     member_ids = []
@@ -473,7 +462,7 @@ async def merge(session: AsyncSession, *, principal: Principal, survivor_id: str
         survivor.family_contact_restricted = True  # the stricter position survives; the DSL can lift it
         now = utcnow()
         await session.execute(
-            _INSERT_RESTRICTION,
+            INSERT_RESTRICTION,
             {**history_row(survivor.id, at=now), "reason": "Merged with a record whose family contact was restricted"},
         )
         await add_event(session, changed_event(survivor.id, restricted=True, source="safeguarding_concern", at=now))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,7 +22,7 @@ from tas_common.events.schemas import FamilyContactRestrictionChangedV1
 from tas_common.outbox import add_event
 
 from .access import active_membership, is_safeguarding_lead, visible_child
-from .chronology import add_entry
+from .chronology import add_entry, write_entry
 from .family_schemas import RestrictionChange, RestrictionPublic, RestrictionUpdate
 from .models import Child, FamilyContactRestriction, new_id
 
@@ -55,6 +56,33 @@ def history_row(child_id: str, *, at: datetime) -> dict[str, object]:
         "by_org_type": "system",
         "at": at,
     }
+
+
+INSERT_RESTRICTION = insert(FamilyContactRestriction.__table__)  # type: ignore[attr-defined]
+"""Built once (the event handlers write with Core)."""
+
+
+async def restrict_for_safeguarding(
+    session: AsyncSession, *, child_id: str, concern_id: str, event_id: str, escalated: bool = False
+) -> CloudEvent:
+    """A safeguarding concern (raised as one, or `escalated` to one by a later version) restricts the child's family
+    contact until the DSL or the LA's front door lifts it: the history row and the chronology entry are written;
+    the change's event is returned for the caller to emit in its order."""
+    now = utcnow()
+    await session.execute(INSERT_RESTRICTION, history_row(child_id, at=now))
+    why = "a concern became a safeguarding concern" if escalated else "a safeguarding concern was raised"
+    await write_entry(
+        session,
+        child_id=child_id,
+        kind="family_contact_restricted",
+        ref_type="concern",
+        ref_id=concern_id,
+        summary=f"Family contact restricted ({why}): no messages or sign-in codes go to the family until the DSL "
+        "lifts it",
+        source_event_id=event_id,
+        org_type="system",
+    )
+    return changed_event(child_id, restricted=True, source="safeguarding_concern", at=now)
 
 
 async def may_change(session: AsyncSession, principal: Principal, child: Child) -> bool:

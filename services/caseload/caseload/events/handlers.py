@@ -4,13 +4,13 @@ fact carried by another event id changes nothing either."""
 
 from __future__ import annotations
 
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tas_common.consumer import ConsumerSpec, Handlers, RetryLater
+from tas_common.consumer import ConsumerSpec, Handlers
 from tas_common.events import CloudEvent
 from tas_common.events.schemas import (
     ConcernRaisedV1,
+    ConcernUpdatedV1,
     ContactPreferencesChangedV1,
     FamilyReachabilityChangedV1,
     NotificationDeliveredV1,
@@ -25,35 +25,22 @@ from tas_common.events.schemas import (
 )
 
 from ..config import CaseloadSettings
-from ..domain import children, family, team
+from ..domain import children, concern_updates, family, team
 from ..domain.chronology import add_fact_once
-from ..domain.models import Child, ChronologyEntry
+from ..domain.models import Child
 
 
 async def on_concern_raised(session: AsyncSession, concern: ConcernRaisedV1, event: CloudEvent) -> None:
     await children.register_concern(session, concern=concern, event_id=event.id)
 
 
+async def on_concern_updated(session: AsyncSession, change: ConcernUpdatedV1, event: CloudEvent) -> None:
+    await concern_updates.concern_updated(session, change=change, event_id=event.id)
+
+
 async def _child_of(session: AsyncSession, referral: ReferralEventBase) -> Child:
     """The referral's child: by id when referral knew it, else through the concern caseload linked it to."""
-    child = await session.get(Child, referral.child_id) if referral.child_id else None
-    if child is None:
-        child_id = (
-            await session.exec(
-                select(ChronologyEntry.child_id).where(
-                    ChronologyEntry.kind == "concern_raised", ChronologyEntry.ref_id == referral.concern_id
-                )
-            )
-        ).first()
-        child = await session.get(Child, child_id) if child_id else None
-    if child is None:
-        raise RetryLater("the concern has not reached caseload yet")
-    while child.merged_into:
-        survivor = await session.get(Child, child.merged_into)
-        if survivor is None:
-            break
-        child = survivor
-    return child
+    return await concern_updates.child_of_concern(session, child_id=referral.child_id, concern_id=referral.concern_id)
 
 
 def _sensitivity(referral: ReferralEventBase) -> str:
@@ -213,6 +200,7 @@ async def on_family_reachability_changed(
 
 HANDLERS: Handlers = {
     ConcernRaisedV1: on_concern_raised,
+    ConcernUpdatedV1: on_concern_updated,
     ReferralSubmittedV1: on_referral_submitted,
     ReferralAcceptedV1: on_referral_accepted,
     ReferralDeclinedV1: on_referral_declined,

@@ -42,11 +42,14 @@ _BODY_SCHEMA = {
     response_model=MisPushResult,
     summary="Push concerns from a school MIS (one or a batch)",
     description='One concern, or `{"items": [...]}` with up to 1,000. Each item needs the MIS\'s own '
-    "`mis_record_id`; re-sending one creates nothing (status `duplicate`). Bad items are "
+    "`mis_record_id`; re-sending one creates nothing: unchanged it is `duplicate`; changed, the concern "
+    "gets a new version (`updated`, naming the `changed` fields; a raise to safeguarding is routed as a new "
+    "safeguarding concern) or, for what a re-send may not change (the school, the child's identity, family "
+    "contacts, standing safeguarding down), `conflict` naming those fields. Bad items are "
     "reported per item (status `invalid`, with the fields) while the good ones are stored. "
     "An item for a school outside the client's scope: 403 and nothing is stored. Over 1,000 "
     "items: 413 `batch-too-large`. A batch answers 200; a single item 201 when created, 200 "
-    "when a duplicate, 422 when invalid.",
+    "when a duplicate, updated or a conflict, 422 when invalid.",
     responses={201: {"model": MisPushResult}, 403: {}, 413: {}, 422: {}},
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _BODY_SCHEMA}}}},
 )

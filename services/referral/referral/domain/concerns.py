@@ -70,6 +70,9 @@ def concern_rows(
         "lawful_basis": lawful_basis,
         "child_id": None,
         "created_at": utcnow(),
+        "version": 1,
+        "mis_fields": None,
+        "updated_at": None,
     }
     contacts = [row_of(FamilyContactShape, c, id=new_id(), concern_id=concern_id) for c in data.family_contacts]
     return concern, contacts

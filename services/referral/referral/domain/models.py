@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Date, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from tas_common.db import make_registry, utcnow
@@ -51,6 +51,31 @@ class Concern(Table, ChildIdentity, table=True):
     lawful_basis: str | None = Field(default=None, max_length=200)
     child_id: str | None = Field(default=None, index=True, max_length=36)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
+    """1 when raised; each change a school's MIS re-sends makes a new version (`concern_version` keeps the old)."""
+    mis_fields: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """A concern pushed by an MIS: a digest per field of what the MIS sent last (field name → SHA-256), so that a
+    re-send is compared with what the MIS said before, not with what the school recorded since."""
+    updated_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class ConcernVersion(Table, table=True):
+    """A concern as it was before a re-send from the school's MIS changed it: the fields that changed (by name)
+    and their values before, who changed them and when. The concern row is always the newest version."""
+
+    __tablename__ = "concern_version"
+    __table_args__ = (UniqueConstraint("concern_id", "version"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    concern_id: str = Field(foreign_key="concern.id", index=True, max_length=36)
+    version: int
+    """The version this change made (the concern's `version` after it)."""
+    changed_fields: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    previous: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    """The changed fields' values in the version before."""
+    by_sub: str = Field(max_length=200)
+    by_org: str = Field(max_length=200)
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class FamilyContact(Table, FamilyContactShape, table=True):

@@ -247,6 +247,8 @@ class ConcernPublic(BaseModel):
     front_door_referral_id: str | None = None
     mis_record_id: str | None = None
     created_at: datetime
+    version: int = Field(default=1, description="1 when raised; each change an MIS re-send made adds one")
+    updated_at: datetime | None = None
 
 
 # --- MIS push -----------------------------------------------------------------------------------------------
@@ -255,14 +257,28 @@ class ConcernPublic(BaseModel):
 class MisItemResult(BaseModel):
     index: int
     mis_record_id: str | None
-    status: Literal["created", "duplicate", "invalid"]
+    status: Literal["created", "duplicate", "updated", "conflict", "invalid"] = Field(
+        description="`created`; `duplicate` (the record id was sent before with the same content); `updated` (sent "
+        "before with changed content: a new version of the concern); `conflict` (the re-send would change whose "
+        "concern it is, its family contacts, or stand down safeguarding: those fields, in `conflicts`, were not "
+        "applied; any others, in `changed`, were); `invalid` (see `errors`)"
+    )
     concern_id: str | None = None
+    version: int | None = Field(default=None, description="The concern's version after this item")
+    changed: list[str] | None = Field(
+        default=None, description="`updated`/`conflict`: the fields this re-send changed (names, never values)"
+    )
+    conflicts: list[str] | None = Field(
+        default=None, description="`conflict`: the fields that differ but a re-send may not change (names only)"
+    )
     errors: list[dict[str, str]] | None = None
 
 
 class MisPushResult(BaseModel):
     created: int
     duplicates: int
+    updated: int = 0
+    conflicts: int = 0
     invalid: int
     results: list[MisItemResult]
 
