@@ -6,8 +6,9 @@
     tas migrate       run the services' Alembic migrations
     tas deadletters   list the events that consumers gave up on (--replay SEQ republishes one)
     tas audit-verify  check a service's audit hash chain
+    tas insights rebuild  rebuild insights' read model from a replay of the stream
 
-`migrate`, `deadletters` and `audit-verify` are operator commands and ship in the production image; `tas up` is
+`migrate`, `deadletters`, `audit-verify` and `insights` are operator commands and ship in the production image; `tas up` is
 dev tooling and lives in `tas_dev` (libs/dev), which production images do not install. The commands find what
 `tas up` started from any directory (`var/tas-up.json`, see `base.find_root`). Heavy imports stay inside the
 commands so that `tas token` starts quickly; nothing here does I/O at import time.
@@ -20,7 +21,7 @@ import importlib.util
 import sys
 from typing import Any
 
-from . import audit, deadletters, migrate, token
+from . import audit, deadletters, insights, migrate, token
 from .audit import cmd_audit_verify
 from .base import PORT_ENV, SERVICES, CliError, Layout
 from .deadletters import cmd_deadletters
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_parser(commands)
     deadletters.add_parser(commands)
     audit.add_parser(commands)
+    insights.add_parser(commands)
     return parser
 
 
