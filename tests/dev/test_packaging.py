@@ -56,7 +56,7 @@ def test_the_scan_sees_an_import_of_dev_tooling(tmp_path: Path):
     assert imported_modules(sample) == {"os", "aiosmtpd"}
 
 
-MYPY_DEBT = 37
+MYPY_DEBT = 27
 """Modules of the services' domain and api packages that mypy does not check yet (pyproject.toml). The number
 may only go down: lower it when you delete a line there."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -89,7 +89,7 @@ def problem(
 UNKNOWN_FIELD = "extra_forbidden"
 
 
-def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+def validation_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     """Name every invalid field by its place in the schema (`body.child.upn`, `query.limit`); never echo what the
     caller sent: not the value, and not the name of a field the schema does not have (that error names the object
     that got it)."""

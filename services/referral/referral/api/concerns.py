@@ -3,8 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Response, status
 
 from tas_common.idempotency import run_once
 from tas_common.paging import Page
@@ -26,7 +25,7 @@ router = APIRouter(prefix="/v1/concerns", tags=["concerns"])
 )
 async def raise_concern(
     body: ConcernCreate, principal: SchoolStaff, db: DatabaseDep, idempotency_key: IdempotencyKey = None
-) -> JSONResponse:
+) -> Response:
     return await run_once(
         db,
         principal=principal,

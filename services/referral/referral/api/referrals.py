@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Response, status
 
 from tas_common.idempotency import run_once
 from tas_common.openapi import problems
@@ -37,7 +36,7 @@ router = APIRouter(prefix="/v1/referrals", tags=["referrals"])
 )
 async def create_referrals(
     body: ReferralCreate, principal: SchoolStaff, db: DatabaseDep, idempotency_key: IdempotencyKey = None
-) -> JSONResponse:
+) -> Response:
     return await run_once(
         db,
         principal=principal,
@@ -125,7 +124,7 @@ async def redirect_referral(
     principal: ReferralParty,
     db: DatabaseDep,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     return await run_once(
         db,
         principal=principal,

@@ -4,7 +4,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from fastapi.responses import JSONResponse
 
 from tas_common.access import public
 from tas_common.idempotency import run_once
@@ -87,7 +86,7 @@ async def get_service(service_id: str, db: DatabaseDep, response: Response) -> S
 )
 async def create_service(
     body: ServiceWrite, principal: OfferAdmin, db: DatabaseDep, idempotency_key: IdempotencyKey = None
-) -> JSONResponse:
+) -> Response:
     return await run_once(
         db,
         principal=principal,
@@ -158,7 +157,7 @@ async def add_service_member(
     principal: OfferAdmin,
     db: DatabaseDep,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     return await run_once(
         db,
         principal=principal,

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
@@ -18,6 +18,7 @@ from tas_common.events.schemas import ConcernRaisedV1
 from tas_common.identity import ChildIdentity, FamilyContactShape, row_of
 from tas_common.outbox import add_event
 from tas_common.paging import Key, Keyset, Page
+from tas_common.tables import table_of
 from tas_common.vocab import SCHOOL_STAFF_ROLES, ConsentStatus, Urgency
 
 from . import referrals, schools
@@ -92,8 +93,8 @@ def raised_event(concern: dict[str, Any], contacts: list[dict[str, Any]]) -> Clo
     return new_event(payload, source=SOURCE, subject=concern["id"])
 
 
-_INSERT_CONCERN = insert(Concern.__table__)  # type: ignore[attr-defined]
-_INSERT_CONTACT = insert(FamilyContact.__table__)  # type: ignore[attr-defined]
+_INSERT_CONCERN = insert(table_of(Concern))
+_INSERT_CONTACT = insert(table_of(FamilyContact))
 """Built once; the rows are passed as parameters."""
 
 
@@ -175,7 +176,7 @@ async def list_concerns(
 ) -> Page[ConcernPublic]:
     """The concerns of the caller's schools, safeguarding and urgent first (the DSL's queue), newest first."""
     urns = sorted(principal.school_urns if school_urn is None else principal.school_urns & {school_urn})
-    query = select(Concern).where(Concern.school_urn.in_(urns))  # type: ignore[attr-defined]
+    query = select(Concern).where(col(Concern.school_urn).in_(urns))
     if safeguarding is not None:
         query = query.where(Concern.safeguarding == safeguarding)
     if since is not None:
@@ -190,7 +191,7 @@ async def list_concerns(
     ids = [c.id for c in rows]
     contacts: dict[str, list[FamilyContact]] = {}
     if ids:
-        for contact in (await session.exec(select(FamilyContact).where(FamilyContact.concern_id.in_(ids)))).all():  # type: ignore[attr-defined]
+        for contact in (await session.exec(select(FamilyContact).where(col(FamilyContact.concern_id).in_(ids)))).all():
             contacts.setdefault(contact.concern_id, []).append(contact)
     registry = await schools.lookup_many(session, {c.school_urn for c in rows})
     await audit.record_many(

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import select
+from sqlalchemy import ColumnElement
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
@@ -65,9 +66,9 @@ async def sharing_basis(session: AsyncSession, *, concern: Concern, service: Ser
         await session.exec(
             select(ConsentOverride)
             .where(ConsentOverride.concern_id == concern.id, ConsentOverride.agency_type == agency)
-            .order_by(ConsentOverride.created_at.desc())
+            .order_by(col(ConsentOverride.created_at).desc())
         )
-    ).first()  # type: ignore[attr-defined]
+    ).first()
     if override is not None:
         return override.lawful_basis
     if concern.safeguarding and concern.lawful_basis:
@@ -142,27 +143,25 @@ async def list_overrides(
     session: AsyncSession, *, principal: Principal, reviewed: bool | None, limit: int
 ) -> list[ConsentOverridePublic]:
     """The review list: overrides on the DSL's schools' concerns, or the SEND officer's LA's; unreviewed first."""
+    scope: ColumnElement[bool]
     if principal.org_type == OrgType.school and principal.has_role("dsl"):
-        scope = ConsentOverride.school_urn.in_(sorted(principal.school_urns))  # type: ignore[attr-defined]
+        scope = col(ConsentOverride.school_urn).in_(sorted(principal.school_urns))
     elif principal.org_type == OrgType.local_authority and principal.has_role("send_officer") and principal.la_code:
-        scope = ConsentOverride.la_code == principal.la_code
+        scope = col(ConsentOverride.la_code) == principal.la_code
     else:
         raise Forbidden("the overrides are reviewed by the school's DSL and the LA's SEND officers")
     query = select(ConsentOverride).where(scope)
     if reviewed is not None:
-        query = query.where(
-            ConsentOverride.reviewed_at.is_not(None)
-            if reviewed  # type: ignore[union-attr]
-            else ConsentOverride.reviewed_at.is_(None)
-        )  # type: ignore[union-attr]
+        reviewed_at = col(ConsentOverride.reviewed_at)
+        query = query.where(reviewed_at.is_not(None) if reviewed else reviewed_at.is_(None))
     rows = (
         await session.exec(
             query.order_by(
-                ConsentOverride.reviewed_at.is_not(None),  # type: ignore
-                ConsentOverride.created_at.desc(),
+                col(ConsentOverride.reviewed_at).is_not(None),
+                col(ConsentOverride.created_at).desc(),
             ).limit(limit)
         )
-    ).all()  # type: ignore
+    ).all()
     await audit.record_many(
         session,
         actor=principal,

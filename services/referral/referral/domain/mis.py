@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
@@ -160,10 +160,12 @@ async def _stored(
     for start in range(0, len(record_ids), 500):
         rows = (
             await session.exec(
-                select(Concern.mis_record_id, Concern.id, Concern.version, Concern.mis_fields).where(
-                    Concern.mis_client == principal.sub, Concern.mis_record_id.in_(record_ids[start : start + 500])
+                select(
+                    col(Concern.mis_record_id), col(Concern.id), col(Concern.version), col(Concern.mis_fields)
+                ).where(
+                    Concern.mis_client == principal.sub, col(Concern.mis_record_id).in_(record_ids[start : start + 500])
                 )
             )
-        ).all()  # type: ignore[union-attr]
+        ).all()
         found.update({rid: (cid, version, fields) for rid, cid, version, fields in rows if rid})
     return found

@@ -26,7 +26,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
@@ -214,7 +214,7 @@ async def _escalate(session: AsyncSession, *, principal: Principal, concern: Con
     door at once unless a referral there is open already."""
     open_referrals = (
         await session.exec(
-            select(Referral).where(Referral.concern_id == concern.id, Referral.status.in_(referrals.OPEN))  # type: ignore[attr-defined]
+            select(Referral).where(Referral.concern_id == concern.id, col(Referral.status).in_(referrals.OPEN))
         )
     ).all()
     for referral in open_referrals:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -44,7 +45,7 @@ class Concern(Table, ChildIdentity, table=True):
     urgency: str = Field(default="routine", max_length=20)
     summary: str = Field(max_length=4000)
     already_tried: str | None = Field(default=None, max_length=4000)
-    graduated_response: list[dict] = Field(
+    graduated_response: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
     )
     consent_status: str = Field(default="not_sought", max_length=20)
@@ -71,7 +72,7 @@ class ConcernVersion(Table, table=True):
     version: int
     """The version this change made (the concern's `version` after it)."""
     changed_fields: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    previous: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    previous: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     """The changed fields' values in the version before."""
     by_sub: str = Field(max_length=200)
     by_org: str = Field(max_length=200)

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import or_
-from sqlmodel import select
+from sqlalchemy import ColumnElement, or_
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
 from tas_common.db import utcnow
 from tas_common.errors import Forbidden, NotFound
-from tas_common.events import CloudEvent, new_event
+from tas_common.events import CloudEvent, EventPayload, new_event
 from tas_common.events.schemas import (
     ReferralAcceptedV1,
     ReferralCompletedV1,
@@ -102,8 +102,8 @@ def _base(referral: Referral, concern: Concern) -> dict[str, object]:
     }
 
 
-def _event(payload: object, referral: Referral) -> CloudEvent:
-    return new_event(payload, source=SOURCE, subject=referral.id)  # type: ignore[arg-type]
+def _event(payload: EventPayload, referral: Referral) -> CloudEvent:
+    return new_event(payload, source=SOURCE, subject=referral.id)
 
 
 def submitted_event(referral: Referral, concern: Concern, service: Service) -> CloudEvent:
@@ -135,10 +135,10 @@ async def _open_referral_to(session: AsyncSession, concern_id: str, service_id: 
     return (
         await session.exec(
             select(Referral).where(
-                Referral.concern_id == concern_id, Referral.service_id == service_id, Referral.status.in_(OPEN)
+                Referral.concern_id == concern_id, Referral.service_id == service_id, col(Referral.status).in_(OPEN)
             )
         )
-    ).first()  # type: ignore[attr-defined]
+    ).first()
 
 
 async def _submit(
@@ -235,9 +235,9 @@ async def front_door_referral_of(session: AsyncSession, concern: Concern) -> Ref
     rows = (
         await session.exec(
             select(Referral, Service)
-            .join(Service, Referral.service_id == Service.id)
+            .join(Service, col(Referral.service_id) == col(Service.id))
             .where(Referral.concern_id == concern.id)
-            .order_by(Referral.submitted_at)
+            .order_by(col(Referral.submitted_at))
         )
     ).all()
     return next((r for r, s in rows if offer.FRONT_DOOR in s.taxonomy), None)
@@ -302,22 +302,23 @@ async def list_referrals(
 ) -> Page[ReferralPublic]:
     """The referrals the caller may see: their school's (school staff), their services' (the services' own
     practitioners), their LA's (SEND officers). Urgent and oldest first: a triage queue."""
-    scopes = []
+    scopes: list[ColumnElement[bool]] = []
     if principal.org_type == OrgType.school and principal.has_role(*SCHOOL_STAFF_ROLES):
-        scope = Referral.school_urn.in_(sorted(principal.school_urns))  # type: ignore[attr-defined]
+        scope: ColumnElement[bool] = col(Referral.school_urn).in_(sorted(principal.school_urns))
         if not principal.has_role(*SAFEGUARDING_READERS):
-            scope = scope & ((Referral.safeguarding == False) | (Referral.referred_by_sub == principal.sub))  # noqa
+            not_safeguarding = col(Referral.safeguarding) == False  # noqa: E712 (SQL: safeguarding = false)
+            scope = scope & (not_safeguarding | (col(Referral.referred_by_sub) == principal.sub))
         scopes.append(scope)
     if services := await services_of(session, principal):
-        scopes.append(Referral.service_id.in_(services))  # type: ignore[attr-defined]
+        scopes.append(col(Referral.service_id).in_(services))
     if principal.org_type == OrgType.local_authority and principal.has_role(*LA_OFFICER_ROLES) and principal.la_code:
-        scopes.append(Referral.la_code == principal.la_code)
+        scopes.append(col(Referral.la_code) == principal.la_code)
     if not scopes:
         return Page[ReferralPublic](items=[])
     query = (
         select(Referral, Service, Concern)
-        .join(Service, Referral.service_id == Service.id)
-        .join(Concern, Referral.concern_id == Concern.id)
+        .join(Service, col(Referral.service_id) == col(Service.id))
+        .join(Concern, col(Referral.concern_id) == col(Concern.id))
         .where(or_(*scopes))
     )
     for column, value in (
@@ -340,8 +341,8 @@ async def list_referrals(
     contacts: dict[str, list[FamilyContact]] = {}
     if concern_ids:
         for contact in (
-            await session.exec(select(FamilyContact).where(FamilyContact.concern_id.in_(sorted(concern_ids))))
-        ).all():  # type: ignore[attr-defined]
+            await session.exec(select(FamilyContact).where(col(FamilyContact.concern_id).in_(sorted(concern_ids))))
+        ).all():
             contacts.setdefault(contact.concern_id, []).append(contact)
     await audit.record_many(
         session,

@@ -20,7 +20,7 @@ from tas_common.identifiers import (
     year_group_of,
 )
 from tas_common.identity import ChildIdentity, FamilyContactShape
-from tas_common.schemas import Strict
+from tas_common.schemas import Strict, strict_config
 from tas_common.vocab import AreaOfNeed, Channel, ConsentStatus, Language, Urgency
 
 from .directory_schemas import (
@@ -72,6 +72,8 @@ _YEAR_GROUP_RE = re.compile(r"^(N1|N2|R|Y([1-9]|1[0-4]))$")
 class ChildIdentityIn(ChildIdentity, Strict):
     """The child's identity as a school sends it: the shared shape (tas_common.identity) with its checks."""
 
+    model_config = strict_config(ChildIdentity.model_config)
+
     @field_validator("year_group")
     @classmethod
     def _year_group(cls, value: str | None, info: ValidationInfo) -> str | None:
@@ -116,6 +118,8 @@ class ChildIdentityIn(ChildIdentity, Strict):
 
 
 class FamilyContactIn(FamilyContactShape, Strict):
+    model_config = strict_config(FamilyContactShape.model_config)
+
     mobile: str | None = Field(default=None, description="A UK mobile in any usual format; stored as E.164")
     preferred_channel: Channel
     language: Language = Language.en

@@ -11,6 +11,8 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tas_common.tables import table_of
+
 from .models import School
 
 
@@ -20,14 +22,14 @@ class SchoolEntry(NamedTuple):
     la_code: str
 
 
-_school = School.__table__  # type: ignore[attr-defined]
+_school = table_of(School)
 _COLUMNS = (_school.c.urn, _school.c.name, _school.c.la_code)
 _BY_URN = select(*_COLUMNS).where(_school.c.urn == bindparam("urn"))
 _BY_URNS = select(*_COLUMNS).where(_school.c.urn.in_(bindparam("urns", expanding=True)))
 
 
 async def lookup(session: AsyncSession, urn: str) -> SchoolEntry | None:
-    row = (await session.exec(_BY_URN, params={"urn": urn})).first()
+    row = (await session.execute(_BY_URN, {"urn": urn})).first()
     return SchoolEntry(*row) if row is not None else None
 
 
@@ -35,5 +37,5 @@ async def lookup_many(session: AsyncSession, urns: Iterable[str]) -> dict[str, S
     wanted = sorted(set(urns))
     if not wanted:
         return {}
-    rows = (await session.exec(_BY_URNS, params={"urns": wanted})).all()
+    rows = (await session.execute(_BY_URNS, {"urns": wanted})).all()
     return {row.urn: SchoolEntry(*row) for row in rows}

@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from sqlmodel import select
+from sqlalchemy import Select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
@@ -89,7 +91,7 @@ def measure(
         id=id,
         name=name,
         target_wait_days=target,
-        referrals=total,  # type: ignore
+        referrals=total,
         to_decision=figures(to_decision),
         to_first_contact=figures(to_contact),
         open_count=awaiting_decision + awaiting_contact,
@@ -101,11 +103,14 @@ def measure(
     )
 
 
-def _window(query, since: datetime | None, until: datetime | None):  # type: ignore[no-untyped-def]
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
+
+
+def _window(query: _Query, since: datetime | None, until: datetime | None) -> _Query:
     if since is not None:
-        query = query.where(Referral.submitted_at >= since)
+        query = query.where(col(Referral.submitted_at) >= since)
     if until is not None:
-        query = query.where(Referral.submitted_at < until)
+        query = query.where(col(Referral.submitted_at) < until)
     return query
 
 
@@ -138,7 +143,7 @@ async def school_waiting(
         await session.exec(
             _window(
                 select(Referral, Service.target_wait_days)
-                .join(Service, Referral.service_id == Service.id)
+                .join(Service, col(Referral.service_id) == col(Service.id))
                 .where(Referral.school_urn == urn),
                 since,
                 until,
