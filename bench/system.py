@@ -14,11 +14,11 @@ import httpx
 
 from tas_common.auth import DevIssuer
 from tas_common.migrations import upgrade
-from tas_dev.testing import NatsServer
+from tas_dev.testing import DEV_AUDIENCE as AUDIENCE
+from tas_dev.testing import DEV_ISSUER as ISSUER
+from tas_dev.testing import NatsServer, bearer
 
 from .procs import Proc, smtp_sink, uvicorn, wait_http
-
-ISSUER, AUDIENCE = "tas-dev", "tas"
 
 
 def migrations_dir(service: str) -> Path:
@@ -125,8 +125,7 @@ class BenchSystem:
         assert self.issuer is not None
         claims.setdefault("sub", f"bench-{role}")
         claims.setdefault("org_id", f"bench-{org_type}")
-        jwt = self.issuer.mint(issuer=ISSUER, audience=AUDIENCE, org_type=org_type, roles=[role], **claims)
-        return {"Authorization": f"Bearer {jwt}"}
+        return bearer(self.issuer, roles=[role], org_type=org_type, **claims)
 
     def rss_mb(self) -> dict[str, float | None]:
         return {name: proc.rss_mb() for name, proc in self.procs.items()}

@@ -37,7 +37,9 @@ import nats
 from bench.procs import Proc, uvicorn, wait_http
 from bench.smtpsink import read_lines  # noqa: F401 - the sink's format, read by ledger.sink_copies
 from tas_common.auth import DevIssuer
-from tas_dev.testing import free_port
+from tas_dev.testing import DEV_AUDIENCE as AUDIENCE
+from tas_dev.testing import DEV_ISSUER as ISSUER
+from tas_dev.testing import bearer, free_port
 
 from .cluster import NatsCluster, Postgres, start_nginx
 from .faults import Fault, drained, inject, wait_for
@@ -52,7 +54,6 @@ data; insights only reads the stream)."""
 WEB_PAGES = {p: {"get": {}} for p in ("/", "/sign-in", "/family", "/family/sign-in", "/local-offer", "/privacy")}
 """web serves no OpenAPI document: its pages of docs/architecture.md §4 (each answers itself, or redirects to sign-in)."""
 NOT_PUBLIC = ("/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json")
-ISSUER, AUDIENCE = "tas-dev", "tas"
 PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000"
 
 
@@ -142,8 +143,7 @@ class Shape:
 
     def token(self, role: str, org_type: str, **claims: Any) -> dict[str, str]:
         assert self.issuer is not None
-        jwt = self.issuer.mint(issuer=ISSUER, audience=AUDIENCE, org_type=org_type, roles=[role], **claims)
-        return {"Authorization": f"Bearer {jwt}"}
+        return bearer(self.issuer, roles=[role], org_type=org_type, **claims)
 
     def database_urls(self) -> dict[str, str]:
         assert self.pg is not None

@@ -23,7 +23,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tas_common.auth import DevIssuer
-from tas_dev.testing import NatsAccount, NatsAccountPool, NatsServer, free_port
+from tas_dev.testing import NatsAccount, NatsAccountPool, NatsServer, bearer, free_port
 
 from .databases import (
     ON_POSTGRES,
@@ -164,16 +164,14 @@ def token(issuer: DevIssuer) -> Callable[..., dict[str, str]]:
         **claims: Any,
     ) -> dict[str, str]:
         roles = [role] if isinstance(role, str) else role
-        jwt = issuer.mint(
-            issuer="tas-dev",
-            audience="tas",
+        return bearer(
+            issuer,
+            roles=roles,
+            org_type=org_type,
             sub=sub or f"{roles[0] if roles else 'user'}-1",
             org_id=org_id or f"{org_type}-org",
-            org_type=org_type,
-            roles=roles,
             **claims,
         )
-        return {"Authorization": f"Bearer {jwt}"}
 
     return make
 

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from tas_common.auth import DevIssuer
 from tas_common.tables import audit_log
-from tas_dev.testing import concern_body, free_port
+from tas_dev.testing import bearer, concern_body, free_port
 
 from ..conftest import (
     SERVICES,
@@ -89,17 +89,7 @@ class World:
         if actor == "anonymous":
             return {}
         roles, org_type, claims = ACTORS[actor]
-        claims = {**claims, **self.actor_claims.get(actor, {})}
-        jwt = self.issuer.mint(
-            issuer="tas-dev",
-            audience="tas",
-            sub=claims.pop("sub"),
-            org_id=claims.pop("org_id"),
-            org_type=org_type,
-            roles=roles,
-            **claims,
-        )
-        return {"Authorization": f"Bearer {jwt}"}
+        return _token(self.issuer, roles, org_type, **{**claims, **self.actor_claims.get(actor, {})})
 
     def sub(self, actor: str) -> str:
         return {**ACTORS[actor][2], **self.actor_claims.get(actor, {})}["sub"]
@@ -114,16 +104,7 @@ class World:
 
 
 def _token(issuer: DevIssuer, roles: list[str], org_type: str, **claims: Any) -> dict[str, str]:
-    jwt = issuer.mint(
-        issuer="tas-dev",
-        audience="tas",
-        sub=claims.pop("sub"),
-        org_id=claims.pop("org_id"),
-        org_type=org_type,
-        roles=roles,
-        **claims,
-    )
-    return {"Authorization": f"Bearer {jwt}"}
+    return bearer(issuer, roles=roles, org_type=org_type, **claims)
 
 
 async def _ok(response: httpx.Response, *codes: int) -> dict[str, Any]:

@@ -3,16 +3,12 @@ publish → versions → a FHIR R4 export that validates, across the real servic
 
 from __future__ import annotations
 
-import uuid
-
 from fhir.resources.R4B.bundle import Bundle
 
-from tas_common.events import new_event
-from tas_common.events.schemas import ReferralAcceptedV1
-from tas_common.outbox import add_event
-from tas_dev.testing import concern_body
+from tas_dev.testing import concern_body, referral_accepted
 
 from ..conftest import eventually
+from .flows import publish_from_referral
 
 GOAL_LIFECYCLE = {
     "proposed",
@@ -58,23 +54,13 @@ async def test_concern_to_team_to_co_produced_plan_to_fhir(system, token):
     assert (await system.caseload.get(f"/v1/children/{child_id}", headers=slt)).status_code == 404
 
     # referral's API for accepting does not exist on this branch: publish the event by referral's real path
-    accepted = new_event(
-        ReferralAcceptedV1(
-            referral_id=str(uuid.uuid4()),
-            concern_id=concern_id,
-            child_id=None,
-            service_id="svc-slt",
-            school_urn="100000",
-            practitioner_sub="slt-1",
-            practitioner_name="Pat Therapist",
-            practitioner_org_id="nhs-trust-1",
-            practitioner_org_type="health",
-            practitioner_role="speech and language therapist",
-        ),
-        source="tas/referral",
+    accepted = referral_accepted(
+        None,
+        concern_id=concern_id,
+        practitioner_name="Pat Therapist",
+        practitioner_role="speech and language therapist",
     )
-    async with system.runtime("referral").db.transaction() as session:
-        await add_event(session, accepted)
+    await publish_from_referral(system, accepted)
 
     async def on_team():
         res = await system.caseload.get(f"/v1/children/{child_id}", headers=slt)

@@ -9,13 +9,10 @@ import uuid
 import pytest
 
 from notify.domain.models import Contact
-from tas_common.events import new_event
-from tas_common.events.schemas import ReferralAcceptedV1
-from tas_common.outbox import add_event
-from tas_dev.testing import concern_body
+from tas_dev.testing import concern_body, referral_accepted
 
 from ..conftest import eventually
-from .test_notify_flow import _child_and_ack
+from .flows import child_and_ack, publish_from_referral
 
 CALLBACK = "notify-callback-token-0123456789"
 pytestmark = pytest.mark.settings(notify={"notify_callback_token": CALLBACK})
@@ -45,7 +42,7 @@ async def _caseload_shows(system, senco, child_id: str, check) -> dict:
 
 async def test_a_parents_choices_survive_a_practitioners_edit_and_stop_falls_back_to_email(system, token):
     senco = token("senco", "school", school_urns=["100000"])
-    child_id = await _child_and_ack(system, senco, concern_body(61, channel="sms"))
+    child_id = await child_and_ack(system, senco, concern_body(61, channel="sms"))
     parent = await _parent(system, senco, child_id)
     me = token([], "family", sub=parent["id"], child_ids=[child_id])
     prefs = f"/v1/contacts/{parent['id']}/preferences"
@@ -70,19 +67,7 @@ async def test_a_parents_choices_survive_a_practitioners_edit_and_stop_falls_bac
     assert shown["suppressed"] == [{"channel": "sms", "reason": "sms-stop"}] and shown["reachable"] is True
 
     # the next message falls back to the parent's email, in Welsh; nothing goes to the new number
-    accepted = ReferralAcceptedV1(
-        referral_id=str(uuid.uuid4()),
-        concern_id=str(uuid.uuid4()),
-        child_id=child_id,
-        service_id="svc-slt",
-        school_urn="100000",
-        practitioner_sub="slt-1",
-        practitioner_name="Practitioner",
-        practitioner_org_id="nhs-trust-1",
-        practitioner_org_type="health",
-    )
-    async with system.runtime("referral").db.transaction() as session:
-        await add_event(session, new_event(accepted, source="tas/referral", subject=accepted.referral_id))
+    await publish_from_referral(system, referral_accepted(child_id))
 
     async def mailed():
         found = [m for m in system.smtp.messages if m["To"] == "parent61@example.org"]
@@ -96,7 +81,7 @@ async def test_a_parents_choices_survive_a_practitioners_edit_and_stop_falls_bac
 
 async def test_an_opt_out_survives_a_new_mobile_and_the_school_is_told_the_family_cannot_be_reached(system, token):
     senco = token("senco", "school", school_urns=["100000"])
-    child_id = await _child_and_ack(system, senco, concern_body(62, channel="sms"))
+    child_id = await child_and_ack(system, senco, concern_body(62, channel="sms"))
     parent = await _parent(system, senco, child_id)
     me = token([], "family", sub=parent["id"], child_ids=[child_id])
     prefs = f"/v1/contacts/{parent['id']}/preferences"

@@ -5,61 +5,18 @@ from __future__ import annotations
 import json
 import uuid
 
-from tas_common.events import new_event
 from tas_common.events.schemas import ReferralAcceptedV1, ReferralSubmittedV1
-from tas_common.outbox import add_event
-from tas_dev.testing import concern_body
+from tas_dev.testing import concern_body, referral_accepted
 
 from ..conftest import eventually
-
-
-async def _child_and_ack(system, senco, body):
-    assert (await system.referral.post("/v1/concerns", json=body, headers=senco)).status_code == 201
-
-    async def child_found():
-        r = await system.caseload.get("/v1/children", params={"upn": body["child"]["upn"]}, headers=senco)
-        return r.json()["items"] if r.status_code == 200 else None
-
-    child_id = (await eventually(child_found, what="the child"))[0]["id"]
-
-    async def acknowledged():
-        r = await system.notify.get("/v1/notifications", params={"child_id": child_id}, headers=senco)
-        items = r.json().get("items", []) if r.status_code == 200 else []
-        return items if any(n["status"] == "delivered" for n in items) else None
-
-    await eventually(acknowledged, what="the acknowledgement")
-    return child_id
-
-
-async def _publish_from_referral(system, payload):
-    event = new_event(payload, source="tas/referral", subject=payload.referral_id)
-    async with system.runtime("referral").db.transaction() as session:
-        await add_event(session, event)
-    return event
-
-
-async def _notify_caught_up(system):
-    async def idle():
-        return await system.runtime("notify").runners[0].pending() == 0
-
-    await eventually(idle, what="notify's consumer to drain")
+from .flows import child_and_ack, notify_caught_up, publish_from_referral
 
 
 async def test_referral_accepted_reaches_the_family_once_in_welsh(system, token):
     senco = token("senco", "school", school_urns=["100000"])
-    child_id = await _child_and_ack(system, senco, concern_body(41, channel="email", language="cy"))
-    accepted = ReferralAcceptedV1(
-        referral_id=str(uuid.uuid4()),
-        concern_id=str(uuid.uuid4()),
-        child_id=child_id,
-        service_id="svc-slt",
-        school_urn="100000",
-        practitioner_sub="slt-1",
-        practitioner_name="Practitioner",
-        practitioner_org_id="nhs-trust-1",
-        practitioner_org_type="health",
-    )
-    event = await _publish_from_referral(system, accepted)
+    child_id = await child_and_ack(system, senco, concern_body(41, channel="email", language="cy"))
+    accepted = referral_accepted(child_id)
+    event = await publish_from_referral(system, accepted)
 
     def accepted_mail():
         return [m for m in system.smtp.messages if m["Subject"] == "Mae gwasanaeth wedi derbyn y cais am gymorth"]
@@ -73,14 +30,14 @@ async def test_referral_accepted_reaches_the_family_once_in_welsh(system, token)
     # the same fact: neither sends anything more
     js = system.runtime("referral").js
     await js.publish(ReferralAcceptedV1.subject, event.to_bytes(), headers={"Nats-Msg-Id": f"again-{event.id}"})
-    await _publish_from_referral(system, accepted)
-    await _notify_caught_up(system)
+    await publish_from_referral(system, accepted)
+    await notify_caught_up(system)
 
     async def relay_idle():
         return (await system.runtime("referral").relay.lag()).pending == 0
 
     await eventually(relay_idle, what="referral's outbox to publish")
-    await _notify_caught_up(system)
+    await notify_caught_up(system)
     assert len(accepted_mail()) == 1
     r = await system.notify.get("/v1/notifications", params={"child_id": child_id}, headers=senco)
     templates = sorted(n["template"] for n in r.json()["items"])
@@ -89,7 +46,7 @@ async def test_referral_accepted_reaches_the_family_once_in_welsh(system, token)
 
 async def test_sms_family_and_team_inbox_from_a_new_referral(system, token):
     senco = token("senco", "school", school_urns=["100000"])
-    child_id = await _child_and_ack(system, senco, concern_body(42, channel="sms", language="en"))
+    child_id = await child_and_ack(system, senco, concern_body(42, channel="sms", language="en"))
     submitted = ReferralSubmittedV1(
         referral_id=str(uuid.uuid4()),
         concern_id=str(uuid.uuid4()),
@@ -101,7 +58,7 @@ async def test_sms_family_and_team_inbox_from_a_new_referral(system, token):
         urgency="urgent",
         service_contact_email="ot-team@example.org",
     )
-    await _publish_from_referral(system, submitted)
+    await publish_from_referral(system, submitted)
 
     async def inbox_mail():
         found = [m for m in system.smtp.messages if m["To"] == "ot-team@example.org"]

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, select
 
-from notify.domain import replicas
+from notify.config import NotifySettings
+from notify.domain import replicas, triggers
 from notify.domain.models import Notification
-from tas_common.db import Database
+from tas_common.db import Database, utcnow
 from tas_common.events.schemas import FamilyContactChangedV1
 from tas_common.tables import outbox
+from tas_dev.testing import referral_accepted
 
 
 def new_id() -> str:
@@ -24,6 +27,7 @@ async def add_contact(
     *,
     child_id: str,
     contact_id: str | None = None,
+    relationship: str = "parent",
     channel: str = "email",
     language: str = "en",
     mobile: str | None = "07700 900123",
@@ -38,7 +42,7 @@ async def add_contact(
             change=FamilyContactChangedV1(
                 child_id=child_id,
                 contact_id=contact_id,
-                relationship="parent",
+                relationship=relationship,
                 parental_responsibility=pr,
                 mobile=mobile,
                 email=email,
@@ -48,6 +52,21 @@ async def add_contact(
             ),
         )
     return contact_id
+
+
+async def accept_referral(
+    db: Database, settings: NotifySettings, *, child_id: str, now: datetime | None = None
+) -> list[Notification]:
+    """A referral for `child_id` accepted (a new event): the family's referral_accepted messages it queues."""
+    async with db.transaction() as session:
+        return await triggers.referral_outcome(
+            session,
+            settings=settings,
+            kind="accepted",
+            referral=referral_accepted(child_id),
+            event_id=new_id(),
+            now=now or utcnow(),
+        )
 
 
 async def rows(db: Database, **where: Any) -> list[Notification]:

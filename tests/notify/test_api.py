@@ -3,17 +3,18 @@ and who may read a child's notifications."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
 from sqlmodel import select
 
-from notify.domain import replicas, triggers
+from notify.domain import replicas
 from notify.domain.models import Notification, Suppression, TeamMember
 from tas_common.events.schemas import TeamMemberAddedV1
 
 from .fakes import twilio_sign
-from .helpers import add_contact, new_id
+from .helpers import accept_referral, add_contact, new_id
 
 TWILIO_TOKEN = "b" * 32
 NOTIFY_CALLBACK = "callback-token-0123456789"
@@ -200,29 +201,7 @@ async def test_templates_admin(system, token):
     child = new_id()
     await add_contact(db, child_id=child, channel="sms", language="cy")
     settings = system.apps["notify"].state.settings
-    from datetime import UTC, datetime
-
-    from tas_common.events.schemas import ReferralAcceptedV1
-
-    async with db.transaction() as session:
-        (n,) = await triggers.referral_outcome(
-            session,
-            settings=settings,
-            kind="accepted",
-            event_id=new_id(),
-            now=datetime(2026, 6, 10, 11, tzinfo=UTC),
-            referral=ReferralAcceptedV1(
-                referral_id=new_id(),
-                concern_id=new_id(),
-                child_id=child,
-                service_id="s",
-                school_urn="100000",
-                practitioner_sub="p",
-                practitioner_name="P",
-                practitioner_org_id="o",
-                practitioner_org_type="health",
-            ),
-        )
+    (n,) = await accept_referral(db, settings, child_id=child, now=datetime(2026, 6, 10, 11, tzinfo=UTC))
     assert (n.template_id, n.template_version) == (accepted_cy["id"], 2)
     assert n.body.startswith("Mae gwasanaeth wedi derbyn y cais am gymorth. Manylion:")
 

@@ -9,7 +9,7 @@ from datetime import UTC, timedelta
 
 import pytest
 
-from notify.domain import scheduling, triggers
+from notify.domain import scheduling
 from notify.domain.dispatch import Dispatcher
 from notify.domain.models import Notification
 from notify.providers.govuk_notify import NotifySmsProvider
@@ -18,9 +18,8 @@ from notify.providers.ratelimit import TokenBucket
 from notify.providers.smtp import SmtpProvider
 from notify.providers.twilio import TwilioSmsProvider
 from tas_common.db import utcnow
-from tas_common.events.schemas import ReferralAcceptedV1
 
-from .helpers import add_contact, new_id, outbox_types, rows
+from .helpers import accept_referral, add_contact, new_id, outbox_types, rows
 
 
 def notify_provider(fake, **kw) -> NotifySmsProvider:
@@ -50,25 +49,7 @@ async def queue_messages(db, settings, *, count: int = 1, channel: str = "sms") 
         await add_contact(
             db, child_id=child, channel=channel, mobile=f"07700 900{100 + i:03d}", email=f"p{i}@example.org"
         )
-        async with db.transaction() as session:
-            created = await triggers.referral_outcome(
-                session,
-                settings=settings,
-                kind="accepted",
-                event_id=new_id(),
-                now=utcnow(),
-                referral=ReferralAcceptedV1(
-                    referral_id=new_id(),
-                    concern_id=new_id(),
-                    child_id=child,
-                    service_id="s",
-                    school_urn="100000",
-                    practitioner_sub="p",
-                    practitioner_name="P",
-                    practitioner_org_id="o",
-                    practitioner_org_type="health",
-                ),
-            )
+        created = await accept_referral(db, settings, child_id=child)
         ids += [n.id for n in created]
     return ids
 

@@ -4,17 +4,14 @@ statements agree with the row-at-a-time reads they replaced."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from notify.domain import models, recipients, replicas, triggers
+from notify.domain import models, recipients
 from notify.domain.dispatch import Dispatcher
 from notify.providers.base import Accepted, PermanentFailure, TemporaryFailure
 from notify.providers.ratelimit import TokenBucket
 from tas_common.db import Database
-from tas_common.events.schemas import FamilyContactChangedV1, ReferralAcceptedV1
 
 from ..conftest import migrate, sqlite_url
-from .helpers import add_contact, new_id, outbox_types, rows
+from .helpers import accept_referral, add_contact, new_id, outbox_types, rows
 
 OUTCOMES = {"ok": "accept", "bounce": "permanent", "busy": "temporary", "crash": "raise", "gone": "accept"}
 
@@ -40,36 +37,13 @@ class ScriptedEmail:
         return Accepted(provider=self.name, provider_ref=f"<{notification.id}@relay>", delivered=True)
 
 
-async def referral_accepted(db: Database, settings, *, child_id: str) -> None:
-    """A referral for `child_id` accepted: queues the family's referral_accepted message."""
-    async with db.transaction() as session:
-        await triggers.referral_outcome(
-            session,
-            settings=settings,
-            kind="accepted",
-            event_id=new_id(),
-            now=datetime.now(UTC),
-            referral=ReferralAcceptedV1(
-                referral_id=new_id(),
-                concern_id=new_id(),
-                child_id=child_id,
-                service_id="s",
-                school_urn="100000",
-                practitioner_sub="p",
-                practitioner_name="P",
-                practitioner_org_id="o",
-                practitioner_org_type="health",
-            ),
-        )
-
-
 async def scenario(db: Database, settings, *, limit: int) -> tuple[dict, list[str], list[str]]:
     """Five emails (accepted, bounced, temporarily refused, crashing, suppressed since creation), dispatched in
     batches of `limit`; returns each row's end state by recipient, the provider's calls and the events."""
     for local in OUTCOMES:
         child = new_id()
         await add_contact(db, child_id=child, channel="email", email=f"{local}@example.org")
-        await referral_accepted(db, settings, child_id=child)
+        await accept_referral(db, settings, child_id=child)
     async with db.transaction() as session:
         await recipients.suppress(
             session, channel="email", address="gone@example.org", reason="complaint", source="test"
@@ -124,7 +98,7 @@ async def test_rate_limited_rows_of_a_batch_are_given_back_uncounted(db, make_se
     settings = make_settings(quiet_hours_start=0, quiet_hours_end=0)
     for _i in range(3):
         await add_contact(db, child_id=(child := new_id()), channel="email", email="ok@example.org")
-        await referral_accepted(db, settings, child_id=child)
+        await accept_referral(db, settings, child_id=child)
     provider = ScriptedEmail()
     clock = [0.0]
     dispatcher = Dispatcher(
@@ -173,21 +147,18 @@ async def test_contact_replica_update_replaces_details_and_keeps_the_contacts_op
         row = await session.get(models.Contact, contact)
         row.opted_out = True
         session.add(row)
-    async with db.transaction() as session:  # a later caseload event: details change, the opt-out stays
-        await replicas.upsert_contact(
-            session,
-            change=FamilyContactChangedV1(
-                child_id=child,
-                contact_id=contact,
-                relationship="carer",
-                parental_responsibility=False,
-                mobile=None,
-                email="new@example.org",
-                preferred_channel="sms",
-                language="cy",
-                opted_out=False,
-            ),
-        )
+    # a later caseload event: details change, the opt-out stays
+    await add_contact(
+        db,
+        child_id=child,
+        contact_id=contact,
+        relationship="carer",
+        pr=False,
+        mobile=None,
+        email="new@example.org",
+        channel="sms",
+        language="cy",
+    )
     async with db.reader() as session:
         row = await session.get(models.Contact, contact)
     assert (row.relationship, row.parental_responsibility, row.mobile, row.email) == (

@@ -31,18 +31,23 @@ def issued(settings, *, child_id: str, contact_id: str, code: str = "246810", mi
     )
 
 
+async def send_code(session, settings, *, child_id: str, contact_id: str) -> Notification | None:
+    """Notify's use case for one new sign_in_code_issued event (a fresh code, a new event id)."""
+    return await sign_in.send_code(
+        session,
+        settings=settings,
+        issued=issued(settings, child_id=child_id, contact_id=contact_id),
+        event_id=new_id(),
+        now=utcnow(),
+    )
+
+
 async def test_the_code_is_opened_only_to_send_it_and_forgotten_after(db, make_settings, tmp_path):
     settings = make_settings(quiet_hours_start=0, quiet_hours_end=23)  # quiet nearly all day: a code goes
     child = new_id()
     contact = await add_contact(db, child_id=child, channel="sms", mobile="07700 900611", opted_out=True)
     async with db.transaction() as session:
-        n = await sign_in.send_code(
-            session,
-            settings=settings,
-            issued=issued(settings, child_id=child, contact_id=contact),
-            event_id=new_id(),
-            now=utcnow(),
-        )
+        n = await send_code(session, settings, child_id=child, contact_id=contact)
     assert n is not None and n.not_before is None and "246810" not in n.body and n.secret
     outbox = tmp_path / "codes.jsonl"
     dispatcher = Dispatcher(db=db, settings=settings, routes={"sms": [SmsOutboxProvider(outbox)]})
@@ -58,13 +63,7 @@ async def test_an_expired_code_is_not_sent_and_nothing_goes_while_contact_is_res
     child = new_id()
     contact = await add_contact(db, child_id=child, channel="sms", mobile="07700 900612")
     async with db.transaction() as session:
-        await sign_in.send_code(
-            session,
-            settings=settings,
-            issued=issued(settings, child_id=child, contact_id=contact),
-            event_id=new_id(),
-            now=utcnow(),
-        )
+        await send_code(session, settings, child_id=child, contact_id=contact)
         # the code expires before the dispatcher gets to it
         await session.exec(
             update(Notification).where(Notification.contact_id == contact).values(expires_at=utcnow() - timedelta(1))
@@ -78,13 +77,7 @@ async def test_an_expired_code_is_not_sent_and_nothing_goes_while_contact_is_res
     # while the child's family contact is restricted: no code, and what was waiting is cancelled
     other = await add_contact(db, child_id=child, channel="sms", mobile="07700 900613")
     async with db.transaction() as session:
-        waiting = await sign_in.send_code(
-            session,
-            settings=settings,
-            issued=issued(settings, child_id=child, contact_id=other),
-            event_id=new_id(),
-            now=utcnow(),
-        )
+        waiting = await send_code(session, settings, child_id=child, contact_id=other)
         assert waiting is not None
         await replicas.restriction_changed(
             session,
@@ -93,13 +86,7 @@ async def test_an_expired_code_is_not_sent_and_nothing_goes_while_contact_is_res
             ),
             now=utcnow(),
         )
-        refused = await sign_in.send_code(
-            session,
-            settings=settings,
-            issued=issued(settings, child_id=child, contact_id=other),
-            event_id=new_id(),
-            now=utcnow(),
-        )
+        refused = await send_code(session, settings, child_id=child, contact_id=other)
     assert refused is None
     (cancelled,) = await rows(db, contact_id=other)
     assert cancelled.status == "cancelled" and cancelled.secret is None

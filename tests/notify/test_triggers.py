@@ -9,35 +9,32 @@ import pytest
 from notify.domain import models, recipients, scheduling, triggers
 from tas_common.events.schemas import (
     PlanPublishedV1,
-    ReferralAcceptedV1,
     ReferralDeclinedV1,
     ReferralSubmittedV1,
     ReviewScheduledV1,
 )
+from tas_dev.testing import referral_accepted
 
 from .helpers import add_contact, new_id, outbox_types, rows
 
 NOON = datetime(2026, 6, 10, 11, 0, tzinfo=UTC)  # 12:00 in London (BST)
 
 
-def accepted(child_id: str, referral_id: str | None = None, **kw) -> ReferralAcceptedV1:
-    return ReferralAcceptedV1(
-        referral_id=referral_id or new_id(),
-        concern_id=new_id(),
-        child_id=child_id,
-        service_id="svc-slt",
-        school_urn="100000",
-        practitioner_sub="slt-1",
-        practitioner_name="P",
-        practitioner_org_id="nhs-trust-1",
-        practitioner_org_type="health",
-        **kw,
-    )
-
-
 async def run(db, fn, **kw):
     async with db.transaction() as session:
         return await fn(session, **kw)
+
+
+async def outcome(db, settings, referral, *, kind: str = "accepted", now: datetime = NOON) -> None:
+    """The referral outcome trigger for one new event (a new event id) about `referral`."""
+    await run(
+        db, triggers.referral_outcome, settings=settings, kind=kind, referral=referral, event_id=new_id(), now=now
+    )
+
+
+async def claim(db, settings, *, now: datetime) -> list[models.Notification]:
+    """What the dispatcher would claim at `now` (SQLite's claim)."""
+    return await run(db, scheduling.claim_due, limit=10, dialect="sqlite", settings=settings, owner="t", now=now)
 
 
 async def test_referral_accepted_goes_to_each_contact_with_parental_responsibility_by_channel_and_language(
@@ -50,15 +47,7 @@ async def test_referral_accepted_goes_to_each_contact_with_parental_responsibili
     await add_contact(db, child_id=child, pr=False, email="carer@example.org")
     await add_contact(db, child_id=child, opted_out=True, email="optout@example.org")
     await add_contact(db, child_id=new_id(), email="other-child@example.org")
-    await run(
-        db,
-        triggers.referral_outcome,
-        settings=settings,
-        kind="accepted",
-        referral=accepted(child),
-        event_id=new_id(),
-        now=NOON,
-    )
+    await outcome(db, settings, referral_accepted(child))
     sent = {n.contact_id: n for n in await rows(db)}
     assert set(sent) == {sms_cy, email_en}
     sms, mail = sent[sms_cy], sent[email_en]
@@ -73,24 +62,8 @@ async def test_safeguarding_referral_and_unlinked_referral_send_nothing_to_the_f
     settings = make_settings()
     child = new_id()
     await add_contact(db, child_id=child)
-    await run(
-        db,
-        triggers.referral_outcome,
-        settings=settings,
-        kind="accepted",
-        referral=accepted(child, safeguarding=True),
-        event_id=new_id(),
-        now=NOON,
-    )
-    await run(
-        db,
-        triggers.referral_outcome,
-        settings=settings,
-        kind="accepted",
-        referral=accepted(None),
-        event_id=new_id(),
-        now=NOON,
-    )  # type: ignore[arg-type]
+    await outcome(db, settings, referral_accepted(child, safeguarding=True))
+    await outcome(db, settings, referral_accepted(None))
     assert await rows(db) == []
 
 
@@ -98,30 +71,14 @@ async def test_a_second_event_about_the_same_fact_sends_nothing_more(db, make_se
     settings = make_settings()
     child = new_id()
     await add_contact(db, child_id=child)
-    fact = accepted(child)
+    fact = referral_accepted(child)
     for _ in range(2):  # two events (two ids) that say the same referral was accepted
-        await run(
-            db,
-            triggers.referral_outcome,
-            settings=settings,
-            kind="accepted",
-            referral=fact,
-            event_id=new_id(),
-            now=NOON,
-        )
+        await outcome(db, settings, fact)
     declined = ReferralDeclinedV1(
         **fact.model_dump(include={"referral_id", "concern_id", "child_id", "service_id", "school_urn"}),
         reason="not eligible",
     )
-    await run(
-        db,
-        triggers.referral_outcome,
-        settings=settings,
-        kind="declined",
-        referral=declined,
-        event_id=new_id(),
-        now=NOON,
-    )
+    await outcome(db, settings, declined, kind="declined")
     assert sorted(n.template for n in await rows(db)) == ["referral_accepted", "referral_declined"]
     body = (await rows(db, template="referral_declined"))[0].body
     assert "not eligible" not in body  # the reason stays with the practitioners
@@ -149,32 +106,12 @@ async def test_sms_waits_for_morning_email_does_not(db, make_settings):
     await add_contact(db, child_id=child, channel="sms")
     await add_contact(db, child_id=child, channel="email")
     late = datetime(2026, 6, 10, 21, 15, tzinfo=UTC)  # 22:15 BST
-    await run(
-        db,
-        triggers.referral_outcome,
-        settings=settings,
-        kind="accepted",
-        referral=accepted(child),
-        event_id=new_id(),
-        now=late,
-    )
+    await outcome(db, settings, referral_accepted(child), now=late)
     by_channel = {n.channel: n for n in await rows(db)}
     assert by_channel["sms"].not_before.replace(tzinfo=UTC) == datetime(2026, 6, 11, 7, 0, tzinfo=UTC)
     assert by_channel["email"].not_before is None
-    async with db.transaction() as session:
-        claimed = await scheduling.claim_due(
-            session, limit=10, dialect="sqlite", settings=settings, owner="t", now=late
-        )
-    assert [n.channel for n in claimed] == ["email"]
-    async with db.transaction() as session:
-        morning = await scheduling.claim_due(
-            session,
-            limit=10,
-            dialect="sqlite",
-            settings=settings,
-            owner="t",
-            now=datetime(2026, 6, 11, 7, 0, tzinfo=UTC),
-        )
+    assert [n.channel for n in await claim(db, settings, now=late)] == ["email"]
+    morning = await claim(db, settings, now=datetime(2026, 6, 11, 7, 0, tzinfo=UTC))
     assert [n.channel for n in morning] == ["sms"]
 
 
@@ -182,21 +119,9 @@ async def test_a_retry_that_comes_due_at_night_is_moved_to_morning(db, make_sett
     settings = make_settings()
     child = new_id()
     await add_contact(db, child_id=child, channel="sms")
-    await run(
-        db,
-        triggers.referral_outcome,
-        settings=settings,
-        kind="accepted",
-        referral=accepted(child),
-        event_id=new_id(),
-        now=NOON,
-    )
+    await outcome(db, settings, referral_accepted(child))
     night = datetime(2026, 6, 10, 22, 0, tzinfo=UTC)
-    async with db.transaction() as session:
-        assert (
-            await scheduling.claim_due(session, limit=10, dialect="sqlite", settings=settings, owner="t", now=night)
-            == []
-        )
+    assert await claim(db, settings, now=night) == []
     (n,) = await rows(db)
     assert n.status == "created" and n.not_before.replace(tzinfo=UTC) == datetime(2026, 6, 11, 7, tzinfo=UTC)
 
@@ -279,15 +204,7 @@ async def test_a_suppressed_channel_falls_back_to_the_contacts_other_channel(db,
         await recipients.suppress(
             session, channel="email", address="bounced@example.org", reason="hard-bounce", source="test"
         )
-    await run(
-        db,
-        triggers.referral_outcome,
-        settings=settings,
-        kind="accepted",
-        referral=accepted(child),
-        event_id=new_id(),
-        now=NOON,
-    )
+    await outcome(db, settings, referral_accepted(child))
     (n,) = await rows(db)
     assert (n.status, n.channel, n.recipient) == ("created", "sms", "+447700900125")
 
@@ -300,15 +217,7 @@ async def test_suppressed_address_gets_a_permanent_failure_not_a_message(db, mak
         await recipients.suppress(
             session, channel="email", address="bounced@example.org", reason="hard-bounce", source="test"
         )
-    await run(
-        db,
-        triggers.referral_outcome,
-        settings=settings,
-        kind="accepted",
-        referral=accepted(child),
-        event_id=new_id(),
-        now=NOON,
-    )
+    await outcome(db, settings, referral_accepted(child))
     (n,) = await rows(db)
     assert (n.status, n.failure_reason) == ("permanent-failure", "suppressed: email: hard-bounce; no sms address")
     assert n.recipient == "bounced@example.org"
@@ -317,11 +226,7 @@ async def test_suppressed_address_gets_a_permanent_failure_not_a_message(db, mak
         "tas.notify.notification.failed.v1",
         "tas.notify.family.reachability_changed.v1",
     ]
-    async with db.transaction() as session:
-        assert (
-            await scheduling.claim_due(session, limit=10, dialect="sqlite", settings=settings, owner="t", now=NOON)
-            == []
-        )
+    assert await claim(db, settings, now=NOON) == []
 
 
 async def test_landline_is_refused_for_sms_and_email_used_instead_or_failure_recorded(db, make_settings):
@@ -329,15 +234,7 @@ async def test_landline_is_refused_for_sms_and_email_used_instead_or_failure_rec
     child = new_id()
     fallback = await add_contact(db, child_id=child, channel="sms", mobile="01632 960123", email="p@example.org")
     nothing = await add_contact(db, child_id=child, channel="sms", mobile="0909 8790000", email="not-an-email")
-    await run(
-        db,
-        triggers.referral_outcome,
-        settings=settings,
-        kind="accepted",
-        referral=accepted(child),
-        event_id=new_id(),
-        now=NOON,
-    )
+    await outcome(db, settings, referral_accepted(child))
     by_contact = {n.contact_id: n for n in await rows(db)}
     assert (by_contact[fallback].channel, by_contact[fallback].status) == ("email", "created")
     assert by_contact[nothing].status == "permanent-failure"

@@ -19,7 +19,7 @@ import pytest_asyncio
 from nats.js.api import DeliverPolicy
 
 from tas_common.auth import DevIssuer
-from tas_dev.testing import concern_body
+from tas_dev.testing import bearer, concern_body
 
 from ..conftest import Nats, drop_database, fresh_database_url, migrate, nats_for, service_settings
 
@@ -67,17 +67,7 @@ class Referral:
 
     def headers(self, actor: str) -> dict[str, str]:
         role, org_type, claims = ACTORS[actor]
-        claims = dict(claims)
-        jwt = self.issuer.mint(
-            issuer="tas-dev",
-            audience="tas",
-            sub=claims.pop("sub"),
-            org_id=claims.pop("org_id"),
-            org_type=org_type,
-            roles=[role],
-            **claims,
-        )
-        return {"Authorization": f"Bearer {jwt}"}
+        return bearer(self.issuer, roles=[role], org_type=org_type, **claims)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

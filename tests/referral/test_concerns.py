@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from tas_common.identifiers import year_group_of
-from tas_dev.testing import concern_body, fictional_upn
+from tas_dev.testing import bearer, concern_body, fictional_upn
 
 from .conftest import new_concern, stream_events
 
@@ -118,17 +118,16 @@ async def test_a_valid_upn_with_the_wrong_check_letter_is_refused(referral_only)
 
 
 async def test_unknown_school_is_422_naming_school_urn(referral_only):
-    headers = referral_only.issuer.mint(
-        issuer="tas-dev",
-        audience="tas",
+    headers = bearer(
+        referral_only.issuer,
+        roles=["senco"],
+        org_type="school",
         sub="s",
         org_id="school-777777",
-        org_type="school",
-        roles=["senco"],
         school_urns=["777777"],
     )
     response = await referral_only.client.post(
-        "/v1/concerns", json=concern_body(105, school_urn="777777"), headers={"Authorization": f"Bearer {headers}"}
+        "/v1/concerns", json=concern_body(105, school_urn="777777"), headers=headers
     )
     assert _fields(response) == {"body.school_urn"}
     assert response.json()["type"] == "urn:tas:problem:validation-error"

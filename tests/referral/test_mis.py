@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tas_dev.testing import concern_body
+from tas_dev.testing import bearer, concern_body
 
 from .conftest import stream_events
 
@@ -64,18 +64,14 @@ async def test_batch_accepts_the_good_items_and_reports_each(referral_only):
         item(215, consent_status="given", lawful_basis="safeguarding"),
     ]
     # a client scoped to 100000, 100002 (both in the register) and 777777 (in scope, but no such school)
-    env = {
-        "Authorization": "Bearer "
-        + referral_only.issuer.mint(
-            issuer="tas-dev",
-            audience="tas",
-            sub="mis-client-1",
-            org_id="mis-vendor-1",
-            org_type="mis",
-            roles=["mis_client"],
-            school_urns=["100000", "100002", "777777"],
-        )
-    }
+    env = bearer(
+        referral_only.issuer,
+        roles=["mis_client"],
+        org_type="mis",
+        sub="mis-client-1",
+        org_id="mis-vendor-1",
+        school_urns=["100000", "100002", "777777"],
+    )
     batch.append(item(216, school_urn="777777"))
     before = len(await _school_concerns(referral_only))
     response = await referral_only.client.post("/v1/mis/concerns", json={"items": batch}, headers=env)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tas_dev.testing import bearer
+
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 NEW = {
@@ -136,16 +138,15 @@ async def test_admin_creates_and_updates_with_if_match(referral_only):
     stale = await c.put(path, json=NEW, headers={**admin, "If-Match": '"1"'})
     assert stale.status_code == 412
 
-    other_la = referral_only.issuer.mint(
-        issuer="tas-dev",
-        audience="tas",
+    other_la = bearer(
+        referral_only.issuer,
+        roles=["offer_admin"],
+        org_type="local_authority",
         sub="admin-9",
         org_id="la-998",
-        org_type="local_authority",
-        roles=["offer_admin"],
         la_code="998",
     )
-    response = await c.put(path, json=NEW, headers={"Authorization": f"Bearer {other_la}", "If-Match": '"2"'})
+    response = await c.put(path, json=NEW, headers={**other_la, "If-Match": '"2"'})
     assert response.status_code == 404
 
 

@@ -8,6 +8,8 @@ import itertools
 
 import pytest
 
+from tas_dev.testing import bearer
+
 from .conftest import OT, SALT, new_referral
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -15,8 +17,7 @@ SERIALS = itertools.count(7700)
 
 
 def _token(env, role: str, org_type: str, **claims) -> dict[str, str]:
-    jwt = env.issuer.mint(issuer="tas-dev", audience="tas", org_type=org_type, roles=[role], **claims)
-    return {"Authorization": f"Bearer {jwt}"}
+    return bearer(env.issuer, roles=[role], org_type=org_type, **claims)
 
 
 async def test_another_service_of_the_same_trust_neither_sees_nor_decides_the_referral(referral_only):

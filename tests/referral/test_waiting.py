@@ -19,6 +19,7 @@ from sqlalchemy import update
 
 from referral.domain.models import Referral
 from tas_common.db import utcnow
+from tas_dev.testing import bearer
 
 from .test_offer import NEW
 
@@ -48,24 +49,10 @@ async def _setup(env) -> dict:
             headers=admin,
         )
     ).json()
-    senco = {
-        "Authorization": "Bearer "
-        + env.issuer.mint(
-            issuer="tas-dev",
-            audience="tas",
-            sub="senco-3",
-            org_id="school-100003",
-            org_type="school",
-            roles=["senco"],
-            school_urns=["100003"],
-        )
-    }
-    practitioner = {
-        "Authorization": "Bearer "
-        + env.issuer.mint(
-            issuer="tas-dev", audience="tas", sub="p-1", org_id="vol-waiting", org_type="health", roles=["counsellor"]
-        )
-    }
+    senco = bearer(
+        env.issuer, roles=["senco"], org_type="school", sub="senco-3", org_id="school-100003", school_urns=["100003"]
+    )
+    practitioner = bearer(env.issuer, roles=["counsellor"], org_type="health", sub="p-1", org_id="vol-waiting")
     from tas_dev.testing import concern_body
 
     now = utcnow()
@@ -159,12 +146,9 @@ async def test_first_contact_cannot_precede_the_referral_or_be_in_the_future(ref
         )
     ).json()["items"]
     waiting = next(r for r in listed if r["first_contact_at"] is None)
-    practitioner = {
-        "Authorization": "Bearer "
-        + referral_only.issuer.mint(
-            issuer="tas-dev", audience="tas", sub="p-1", org_id="vol-waiting", org_type="health", roles=["counsellor"]
-        )
-    }
+    practitioner = bearer(
+        referral_only.issuer, roles=["counsellor"], org_type="health", sub="p-1", org_id="vol-waiting"
+    )
     path = f"/v1/referrals/{waiting['id']}/first-contact"
     for when in (utcnow() - timedelta(days=30), utcnow() + timedelta(days=2)):
         response = await referral_only.client.post(path, json={"contacted_at": when.isoformat()}, headers=practitioner)

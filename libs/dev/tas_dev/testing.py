@@ -7,27 +7,50 @@ Fictional data only: UPNs and NHS numbers with correct check characters, mobiles
 from __future__ import annotations
 
 import random
+import uuid
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from tas_common.auth import DevIssuer
+from tas_common.events.schemas import ReferralAcceptedV1
 from tas_common.identifiers import nhs_check_digit, upn_check_letter, year_group_of
 
 from .natsserver import NatsAccount, NatsAccountPool, NatsServer, free_port, nats_server_binary, wait_for_port
 
 __all__ = [
+    "DEV_AUDIENCE",
+    "DEV_ISSUER",
     "FAMILY",
     "GIVEN",
     "NatsAccount",
     "NatsAccountPool",
     "NatsServer",
+    "bearer",
     "concern_body",
     "fictional_mobile",
     "fictional_nhs_number",
     "fictional_upn",
     "free_port",
     "nats_server_binary",
+    "referral_accepted",
     "wait_for_port",
 ]
+
+
+# The issuer and audience the dev and test settings trust (TAS_JWT_ISSUER, TAS_JWT_AUDIENCE).
+DEV_ISSUER, DEV_AUDIENCE = "tas-dev", "tas"
+
+
+def bearer(
+    issuer: DevIssuer, *, roles: Iterable[str], org_type: str, sub: str, org_id: str, **claims: Any
+) -> dict[str, str]:
+    """Authorization headers with a token of the dev `issuer` for one person (`claims`: name, school_urns,
+    la_code, child_ids, ttl_seconds)."""
+    jwt = issuer.mint(
+        issuer=DEV_ISSUER, audience=DEV_AUDIENCE, sub=sub, org_id=org_id, org_type=org_type, roles=roles, **claims
+    )
+    return {"Authorization": f"Bearer {jwt}"}
 
 
 # --- fictional people ---------------------------------------------------------------------------------------
@@ -141,3 +164,20 @@ def concern_body(
     }
     body.update(overrides)
     return body
+
+
+def referral_accepted(child_id: str | None, **overrides: Any) -> ReferralAcceptedV1:
+    """The event that speech and language therapy accepted a referral (new referral and concern ids) for
+    `child_id`; `overrides` replace any field."""
+    fields: dict[str, Any] = {
+        "referral_id": str(uuid.uuid4()),
+        "concern_id": str(uuid.uuid4()),
+        "child_id": child_id,
+        "service_id": "svc-slt",
+        "school_urn": "100000",
+        "practitioner_sub": "slt-1",
+        "practitioner_name": "Practitioner",
+        "practitioner_org_id": "nhs-trust-1",
+        "practitioner_org_type": "health",
+    }
+    return ReferralAcceptedV1(**(fields | overrides))
