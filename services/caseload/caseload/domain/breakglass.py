@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
 from tas_common.db import utcnow
 from tas_common.errors import Conflict, Forbidden, NotFound
+from tas_common.review import list_for_review, mark_reviewed
 from tas_common.visibility import is_la_officer, is_safeguarding_lead
 
 from .access import BREAK_GLASS_ROLES, has_relationship, may_break_glass, may_break_glass_into
@@ -108,27 +109,15 @@ async def review_queue(
 ) -> list[BreakGlassPublic]:
     """Grants on the children of the caller's schools (DSL) or LA (SEND officer), unreviewed first, newest first."""
     query = select(BreakGlass).join(Child, Child.id == BreakGlass.child_id).where(_reviewer_scope(principal))
-    if reviewed is not None:
-        query = query.where(
-            BreakGlass.reviewed_at.is_not(None)
-            if reviewed  # type: ignore[union-attr]
-            else BreakGlass.reviewed_at.is_(None)
-        )  # type: ignore[union-attr]
-    rows = (
-        await session.exec(
-            query.order_by(
-                BreakGlass.reviewed_at.is_not(None),  # type: ignore[union-attr]
-                BreakGlass.granted_at.desc(),
-            ).limit(limit)
-        )
-    ).all()  # type: ignore
-    await audit.record_many(
+    rows = await list_for_review(
         session,
-        actor=principal,
-        entries=[
-            {"action": "read", "resource_type": "break_glass", "resource_id": g.id, "child_id": g.child_id}
-            for g in rows
-        ],
+        query,
+        principal=principal,
+        resource_type="break_glass",
+        reviewed_at=col(BreakGlass.reviewed_at),
+        newest=col(BreakGlass.granted_at),
+        reviewed=reviewed,
+        limit=limit,
     )
     return [_public(g) for g in rows]
 
@@ -146,19 +135,7 @@ async def review(
         )
     ):
         raise NotFound("no such break-glass grant")
-    if grant.reviewed_at is not None:
-        raise Conflict("already reviewed")
-    grant.reviewed_at, grant.reviewed_by, grant.review_note = utcnow(), principal.sub, data.note
-    session.add(grant)
-    await audit.record(
-        session,
-        actor=principal,
-        action="review",
-        resource_type="break_glass",
-        resource_id=grant.id,
-        child_id=child.id,
-        reason=data.note[:500],
-    )
+    await mark_reviewed(session, grant, principal=principal, resource_type="break_glass", note=data.note)
     return _public(grant)
 
 

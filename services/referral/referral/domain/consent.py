@@ -22,9 +22,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
-from tas_common.db import utcnow
-from tas_common.errors import Conflict, Forbidden, NotFound
+from tas_common.errors import Forbidden, NotFound
 from tas_common.events.schemas import ConsentChangedV1
+from tas_common.review import list_for_review, mark_reviewed
 from tas_common.vocab import ConsentStatus
 
 from .exceptions import ConsentRequired
@@ -150,25 +150,15 @@ async def list_overrides(
         scope = col(ConsentOverride.la_code) == principal.la_code
     else:
         raise Forbidden("the overrides are reviewed by the school's DSL and the LA's SEND officers")
-    query = select(ConsentOverride).where(scope)
-    if reviewed is not None:
-        reviewed_at = col(ConsentOverride.reviewed_at)
-        query = query.where(reviewed_at.is_not(None) if reviewed else reviewed_at.is_(None))
-    rows = (
-        await session.exec(
-            query.order_by(
-                col(ConsentOverride.reviewed_at).is_not(None),
-                col(ConsentOverride.created_at).desc(),
-            ).limit(limit)
-        )
-    ).all()
-    await audit.record_many(
+    rows = await list_for_review(
         session,
-        actor=principal,
-        entries=[
-            {"action": "read", "resource_type": "consent_override", "resource_id": r.id, "child_id": r.child_id}
-            for r in rows
-        ],
+        select(ConsentOverride).where(scope),
+        principal=principal,
+        resource_type="consent_override",
+        reviewed_at=col(ConsentOverride.reviewed_at),
+        newest=col(ConsentOverride.created_at),
+        reviewed=reviewed,
+        limit=limit,
     )
     return [_public(r) for r in rows]
 
@@ -179,17 +169,5 @@ async def review_override(
     row = await session.get(ConsentOverride, override_id)
     if row is None or not _may_override(principal, school_urn=row.school_urn, la_code=row.la_code):
         raise NotFound("no such override")
-    if row.reviewed_at is not None:
-        raise Conflict("already reviewed")
-    row.reviewed_at, row.reviewed_by, row.review_note = utcnow(), principal.sub, data.note
-    session.add(row)
-    await audit.record(
-        session,
-        actor=principal,
-        action="review",
-        resource_type="consent_override",
-        resource_id=row.id,
-        child_id=row.child_id,
-        reason=data.note[:500],
-    )
+    await mark_reviewed(session, row, principal=principal, resource_type="consent_override", note=data.note)
     return _public(row)
