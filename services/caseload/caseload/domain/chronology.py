@@ -145,6 +145,45 @@ def add_entry(
     )
 
 
+async def record_change(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    child_id: str,
+    action: str,
+    kind: str,
+    summary: str,
+    ref_type: str,
+    ref_id: str,
+    sensitivity: str = "team",
+    reason: str | None = None,
+    resource_type: str | None = None,
+    resource_id: str | None = None,
+) -> None:
+    """A change `principal` made to the child's record: its chronology entry (by their organisation) and its audit
+    row (`action` on the resource, by default the entry's `ref_type` and `ref_id`)."""
+    add_entry(
+        session,
+        child_id=child_id,
+        kind=kind,
+        summary=summary,
+        sensitivity=sensitivity,
+        ref_type=ref_type,
+        ref_id=ref_id,
+        org_id=principal.org_id,
+        org_type=str(principal.org_type),
+    )
+    await audit.record(
+        session,
+        actor=principal,
+        action=action,
+        resource_type=resource_type or ref_type,
+        resource_id=resource_id or ref_id,
+        child_id=child_id,
+        reason=reason,
+    )
+
+
 ORDER = Keyset("chronology", Key(ChronologyEntry.at, descending=True), Key(ChronologyEntry.id, descending=True))
 """Newest first."""
 

@@ -17,7 +17,7 @@ from tas_common.outbox import add_event
 from tas_common.visibility import is_safeguarding_lead
 
 from .access import family_member_of, visible_child
-from .chronology import add_entry
+from .chronology import record_change
 from .models import Child, Consent
 from .schemas import ConsentPublic, ConsentRecord, ConsentUpdate
 
@@ -98,24 +98,16 @@ async def set_consent(
         ),
     )
     basis = f" (lawful basis: {data.lawful_basis.replace('_', ' ')})" if data.lawful_basis else ""
-    add_entry(
+    await record_change(
         session,
+        principal=principal,
         child_id=child.id,
+        action="update",
         kind="consent_changed",
+        summary=f"Consent to share with {data.agency_type.replace('_', ' ')}: {data.status}{basis}",
         ref_type="consent",
         ref_id=row.id,
-        summary=f"Consent to share with {data.agency_type.replace('_', ' ')}: {data.status}{basis}",
         sensitivity="family",
-        org_id=principal.org_id,
-        org_type=str(principal.org_type),
-    )
-    await audit.record(
-        session,
-        actor=principal,
-        action="update",
-        resource_type="consent",
-        resource_id=row.id,
-        child_id=child.id,
         reason=f"{data.agency_type}: {data.status}",
     )
     return _record(child.id, await _rows(session, child.id))

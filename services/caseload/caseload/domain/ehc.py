@@ -18,7 +18,7 @@ from tas_common.outbox import add_event
 from tas_common.visibility import is_la_officer, is_school_lead
 
 from .access import visible_child
-from .chronology import add_entry
+from .chronology import record_change
 from .models import Child, EhcRequest
 from .schemas import EhcClockPublic, EhcRequestCreate, EhcRequestUpdate, MilestonePublic
 
@@ -69,24 +69,16 @@ async def create_request(
         child_id=child.id, la_code=child.la_code, requested_on=data.requested_on, created_by=principal.sub
     )
     await _recorded(session, request, child)
-    add_entry(
+    await record_change(
         session,
+        principal=principal,
         child_id=child.id,
+        action="create",
         kind="ehc_requested",
+        summary=f"EHC needs assessment requested on {data.requested_on:%d %B %Y}",
         ref_type="ehc_request",
         ref_id=request.id,
-        summary=f"EHC needs assessment requested on {data.requested_on:%d %B %Y}",
         sensitivity="family",
-        org_id=principal.org_id,
-        org_type=str(principal.org_type),
-    )
-    await audit.record(
-        session,
-        actor=principal,
-        action="create",
-        resource_type="ehc_request",
-        resource_id=request.id,
-        child_id=child.id,
     )
     return clock_public(request, today_utc())
 
@@ -117,24 +109,16 @@ async def record_milestones(
     _validate(request)
     await _recorded(session, request, child)
     done = ", ".join(k.removesuffix("_on").replace("_", " ") for k in changes if k in DATE_FIELDS and changes[k])
-    add_entry(
+    await record_change(
         session,
+        principal=principal,
         child_id=child.id,
+        action="update",
         kind="ehc_milestone",
+        summary=f"EHC needs assessment: recorded {done or 'the decision'}",
         ref_type="ehc_request",
         ref_id=request.id,
-        summary=f"EHC needs assessment: recorded {done or 'the decision'}",
         sensitivity="family",
-        org_id=principal.org_id,
-        org_type=str(principal.org_type),
-    )
-    await audit.record(
-        session,
-        actor=principal,
-        action="update",
-        resource_type="ehc_request",
-        resource_id=request.id,
-        child_id=child.id,
     )
     return clock_public(request, today_utc())
 

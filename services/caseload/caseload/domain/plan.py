@@ -26,7 +26,7 @@ from tas_common.outbox import add_event
 
 from . import plan_family
 from .access import not_family, visible_child, visible_items
-from .chronology import add_entry
+from .chronology import record_change
 from .models import Child, Plan, PlanVersion, Review
 from .schemas import (
     SECTIONS,
@@ -333,26 +333,20 @@ async def publish(
             subject=child.id,
         ),
     )
-    add_entry(
+    await record_change(
         session,
+        principal=principal,
         child_id=child.id,
+        action="publish",
         kind="plan_published",
-        ref_type="plan_version",
-        ref_id=version.id,
         summary=f"Plan version {number} published ({status.replace('_', ' ')}); changed: "
         f"{', '.join(changed_sections) or 'status only'}",
+        ref_type="plan_version",
+        ref_id=version.id,
         sensitivity="family" if status in plan_family.FAMILY_STATUSES else "team",  # a draft is not the family's
-        org_id=principal.org_id,
-        org_type=str(principal.org_type),
-    )
-    await audit.record(
-        session,
-        actor=principal,
-        action="publish",
+        reason=f"version {number}",
         resource_type="plan",
         resource_id=plan.id,
-        child_id=child.id,
-        reason=f"version {number}",
     )
     from .plan_versions import summary  # plan_versions builds on this module
 

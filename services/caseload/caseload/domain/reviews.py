@@ -16,7 +16,7 @@ from tas_common.outbox import add_event
 
 from . import plan as plans
 from .access import not_family, visible_child
-from .chronology import add_entry
+from .chronology import record_change
 from .models import FamilyMember, Review
 from .schemas import ReviewCreate, ReviewProgressIn, ReviewPublic
 
@@ -54,19 +54,16 @@ async def schedule(session: AsyncSession, *, principal: Principal, child_id: str
             subject=child.id,
         ),
     )
-    add_entry(
+    await record_change(
         session,
+        principal=principal,
         child_id=child.id,
+        action="create",
         kind="review_scheduled",
+        summary=f"Review scheduled for {data.scheduled_for:%d %B %Y %H:%M} ({len(data.attendees)} attendees)",
         ref_type="review",
         ref_id=review.id,
-        summary=f"Review scheduled for {data.scheduled_for:%d %B %Y %H:%M} ({len(data.attendees)} attendees)",
         sensitivity="team" if child.safeguarding else "family",
-        org_id=principal.org_id,
-        org_type=str(principal.org_type),
-    )
-    await audit.record(
-        session, actor=principal, action="create", resource_type="review", resource_id=review.id, child_id=child.id
     )
     return ReviewPublic.model_validate(review, from_attributes=True)
 
@@ -115,17 +112,14 @@ async def record_progress(
             subject=child.id,
         ),
     )
-    add_entry(
+    await record_change(
         session,
+        principal=principal,
         child_id=child.id,
+        action="update",
         kind="review_progress",
+        summary=f"Progress recorded at the review against {len(data.progress)} outcome(s)",
         ref_type="review",
         ref_id=review.id,
-        summary=f"Progress recorded at the review against {len(data.progress)} outcome(s)",
-        org_id=principal.org_id,
-        org_type=str(principal.org_type),
-    )
-    await audit.record(
-        session, actor=principal, action="update", resource_type="review", resource_id=review.id, child_id=child.id
     )
     return ReviewPublic.model_validate(review, from_attributes=True)

@@ -16,7 +16,7 @@ from tas_common.events.schemas import TeamMemberAddedV1, TeamMemberRemovedV1
 from tas_common.outbox import add_event
 
 from .access import not_family, visible_child
-from .chronology import add_entry
+from .chronology import add_entry, record_change
 from .models import Child, TeamMember
 from .schemas import LeadProfessional, TeamMemberCreate, TeamMemberPublic, TeamPublic
 
@@ -239,18 +239,16 @@ async def set_lead(session: AsyncSession, *, principal: Principal, child_id: str
         if m.lead != (m is chosen):
             m.lead = m is chosen
             session.add(m)
-    add_entry(
+    await record_change(
         session,
+        principal=principal,
         child_id=child.id,
+        action="update",
         kind="lead_changed",
+        summary=f"{chosen.name} ({chosen.role or chosen.org_type}) is now the lead professional",
         ref_type="team_member",
         ref_id=chosen.id,
-        summary=f"{chosen.name} ({chosen.role or chosen.org_type}) is now the lead professional",
-        org_id=principal.org_id,
-        org_type=str(principal.org_type),
-    )
-    await audit.record(
-        session, actor=principal, action="update", resource_type="team_lead", resource_id=chosen.id, child_id=child.id
+        resource_type="team_lead",
     )
     await session.flush()
     return await get_team(session, principal=principal, child_id=child.id)
