@@ -2,16 +2,17 @@
 
     tas up            nats-server, migrations, the SMTP sink, the API services and the web pages (dev tooling:
                       the tas-dev package)
+    tas demo-data     a year of fictional activity for LA 999 through the running services (dev tooling)
     tas token         mint a dev token from the local dev issuer
     tas migrate       run the services' Alembic migrations
     tas deadletters   list the events that consumers gave up on (--replay SEQ republishes one)
     tas audit-verify  check a service's audit hash chain
     tas insights rebuild  rebuild insights' read model from a replay of the stream
 
-`migrate`, `deadletters`, `audit-verify` and `insights` are operator commands and ship in the production image; `tas up` is
-dev tooling and lives in `tas_dev` (libs/dev), which production images do not install. The commands find what
-`tas up` started from any directory (`var/tas-up.json`, see `base.find_root`). Heavy imports stay inside the
-commands so that `tas token` starts quickly; nothing here does I/O at import time.
+`migrate`, `deadletters`, `audit-verify` and `insights` are operator commands and ship in the production image;
+`tas up` and `tas demo-data` are dev tooling and live in `tas_dev` (libs/dev), which production images do not
+install. The commands find what `tas up` started from any directory (`var/tas-up.json`, see `base.find_root`).
+Heavy imports stay inside the commands so that `tas token` starts quickly; nothing here does I/O at import time.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tas", description="Team Around the School: local development commands.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_up(commands)
+    _add_demo_data(commands)
     token.add_parser(commands)
     migrate.add_parser(commands)
     deadletters.add_parser(commands)
@@ -63,6 +65,13 @@ def _add_up(commands: Any) -> None:
         return
     up = commands.add_parser("up", help="(needs the tas-dev package) run the whole system locally")
     up.set_defaults(func=_up_not_installed)
+
+
+def _add_demo_data(commands: Any) -> None:
+    if importlib.util.find_spec("tas_dev") is not None:
+        from tas_dev.demo_drive import add_parser
+
+        add_parser(commands)
 
 
 def _up_not_installed(_args: argparse.Namespace) -> int:
