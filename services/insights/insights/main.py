@@ -9,6 +9,7 @@ from tas_common.app import create_service_app
 
 from .api import answers
 from .config import InsightsSettings
+from .events.alert_sweep import run_alert_sweep
 from .events.handlers import consumer_spec
 
 
@@ -21,4 +22,5 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
         "small numbers are never shown.",
         routers=[answers.router],
         consumers=[consumer_spec(settings)],
+        workers=[run_alert_sweep],
     )

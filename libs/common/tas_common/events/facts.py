@@ -96,3 +96,35 @@ class ReviewProgressRecordedV1(EventPayload):
     school_urn: str | None = None
     held_at: datetime
     outcomes: tuple[OutcomeProgressFact, ...]
+
+
+# --- insights: alerts --------------------------------------------------------------------------------------------
+
+
+class AlertFact(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    key: str
+    """The breach, unique: `<kind>:<ref_id>:<recipient>` (raised once, ever)."""
+    kind: str
+    """`referral_over_target`, `ehc_decision_due`, `ehc_decision_overdue`, `ehc_final_due`, `ehc_final_overdue`."""
+    ref_id: str
+    """The referral or the EHC request."""
+    service_id: str | None = None
+    school_urn: str | None = None
+    la_code: str | None = None
+    due_on: date
+    """The target date (a referral's first contact) or the statutory date (6 or 20 weeks from the request)."""
+
+
+class AlertsRaisedV1(EventPayload):
+    """Breaches found by insights' alert sweep for one recipient, each raised once ever: a referral waiting for first
+    contact past its service's target (to the service's team and to the referring school's SENCO), an EHC milestone
+    due within 7 days or overdue (to the LA's SEND officers). Never to a family. `digest` when the sweep found many
+    for the recipient at once (one message listing them). Ids, codes and dates only."""
+
+    subject: ClassVar[str] = "tas.insights.alerts.raised"
+    recipient_type: str
+    """`service` (its team inbox), `school` (its SENCO) or `la` (its SEND officers)."""
+    recipient_id: str
+    alerts: tuple[AlertFact, ...]
+    digest: bool = False

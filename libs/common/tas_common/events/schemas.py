@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..identity import ChildIdentity, FamilyContactShape
 from .base import Channel, EventPayload
 from .facts import (
+    AlertsRaisedV1,
     EhcRequestRecordedV1,
     ReviewProgressRecordedV1,
     SchoolUpdatedV1,
@@ -394,6 +395,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         NotificationFailedV1,
         ContactPreferencesChangedV1,
         FamilyReachabilityChangedV1,
+        AlertsRaisedV1,
     )
 }
 
