@@ -13,14 +13,14 @@ import time
 import traceback
 from pathlib import Path
 
-from . import e2e, intake, scale, web_plan
+from . import e2e, insights, intake, scale, web_plan
 from .report import Figure, Report
 
-BENCHMARKS = ("intake", "e2e", "scale", "mis", "web")
-DEFAULT = ("intake", "e2e", "scale", "web")
+BENCHMARKS = ("intake", "e2e", "scale", "mis", "web", "insights")
+DEFAULT = ("intake", "e2e", "scale", "web", "insights")
 """intake (+ memory of referral), e2e (MIS batch, end to end, memory of all three services), scale; `mis`
 runs the MIS batch (1,000 concerns) alone; web: the family's plan page beside the API call it wraps, on the scale
-database."""
+database; insights: the rebuild rate and each answer's latency on the demo generator's plan at scale."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
                     scale.run(report, tmp=tmp / name, quick=args.quick)
                 elif name == "web":
                     web_plan.run(report, tmp=tmp / name, quick=args.quick)
+                elif name == "insights":
+                    insights.run(report, tmp=tmp / name, quick=args.quick)
             except Exception as exc:
                 traceback.print_exc()
                 failed.append(name)
