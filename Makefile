@@ -45,9 +45,15 @@ check: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Two pytest-xdist workers, each taking whole files (module fixtures stay in one process): the suite is CPU-bound on
+# one core without them. Then the fault-injection tests marked `alone`, in one process with the machine to itself.
+# `make test PYTEST_ARGS=tests/web` runs a part; `PYTEST_PARALLEL=` runs the first part in one process.
+PYTEST_PARALLEL ?= -n 2 --dist loadfile
 test: check
-	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
-	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests - failing"; exit 1; fi; exit $$rc
+	@$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not alone" $(PYTEST_ARGS); first=$$?; \
+	  $(BIN)/python -m pytest -m alone $(PYTEST_ARGS); second=$$?; \
+	  if [ $$first -eq 5 ] && [ $$second -eq 5 ]; then echo "make test: pytest collected no tests - failing"; exit 1; fi; \
+	  for rc in $$first $$second; do if [ $$rc -ne 0 ] && [ $$rc -ne 5 ]; then exit $$rc; fi; done
 
 # The suite twice: on SQLite, then on a throwaway PostgreSQL server (installed from Debian's packages if missing).
 # The long schemathesis run (`make fuzz`) is apart: ten times make test's budget would not fit test-all's 12 minutes.

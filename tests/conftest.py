@@ -321,6 +321,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "own_nats: the test gets a nats-server of its own (it stops or restarts it), not a shared account"
     )
+    config.addinivalue_line(
+        "markers",
+        "alone: a fault-injection test whose drain bounds assume the machine to itself; make test runs these after "
+        "the parallel part, in one process",
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

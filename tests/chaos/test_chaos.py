@@ -16,6 +16,8 @@ from bench.system import BenchSystem
 from chaos.load import make_concerns
 from chaos.suite import Options, exercise, start_system
 
+pytestmark = pytest.mark.alone
+
 
 @pytest.fixture(scope="module")
 def chaos_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSystem]:

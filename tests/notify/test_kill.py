@@ -26,6 +26,8 @@ from tas_dev.testing import NatsServer, free_port, wait_for_port
 from ..conftest import eventually, fresh_database_url, migrate
 from .helpers import new_id
 
+pytestmark = pytest.mark.alone
+
 EMAILS, SMS = 240, 120
 CONCURRENCY = 4
 LEASE_SECONDS = 2

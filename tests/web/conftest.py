@@ -45,8 +45,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSystem]:
     system.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium per test module (a launch is about a second): closed after the module, so that asyncio tests
+    that a pytest-xdist worker runs after it find no Playwright loop left running in the main thread."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
