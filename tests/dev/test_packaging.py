@@ -54,7 +54,7 @@ def test_the_scan_sees_an_import_of_dev_tooling(tmp_path: Path):
     assert imported_modules(sample) == {"os", "aiosmtpd"}
 
 
-MYPY_DEBT = 27
+MYPY_DEBT = 6
 """Modules of the services' domain and api packages that mypy does not check yet (pyproject.toml). The number
 may only go down: lower it when you delete a line there."""
 

@@ -14,10 +14,17 @@ import hashlib
 import hmac
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tas_common.issuers import SealedBox, SigningKey, signin_code_box, web_forwarding_secret, write_secret_file
 
 from .config import CaseloadSettings
+
+if TYPE_CHECKING:
+    from tas_common.runtime import ServiceRuntime
+
+EXTRA = "family_keys"
+"""Where the service keeps its FamilyKeys in `runtime.extras` (main.create_app)."""
 
 
 class FamilyKeys:
@@ -70,3 +77,11 @@ class FamilyKeys:
             derived = hmac.new(self.pepper, b"tas-signin-contact-seal", hashlib.sha256).digest()
             self._contact_box = SealedBox(key_b64=base64.b64encode(derived).decode())
         return self._contact_box
+
+
+def family_keys_of(runtime: ServiceRuntime) -> FamilyKeys:
+    """The service's FamilyKeys, as create_app keeps them in `runtime.extras`."""
+    keys = runtime.extras[EXTRA]
+    if not isinstance(keys, FamilyKeys):
+        raise TypeError(f"runtime.extras[{EXTRA!r}] is not the service's FamilyKeys")
+    return keys

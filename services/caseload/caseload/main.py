@@ -11,7 +11,7 @@ from .api import access, caseload, children, comments, ehc, examples, family, pl
 from .config import CaseloadSettings
 from .events.handlers import consumer_spec
 from .events.signin_dispatcher import run_signin_dispatcher
-from .keys import FamilyKeys
+from .keys import EXTRA, FamilyKeys
 
 
 def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
@@ -47,5 +47,5 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
         ],
         path_problems={"child_id": [410]},  # a merged record answers 410 with `merged_into`
     )
-    app.state.runtime.extras["family_keys"] = keys
+    app.state.runtime.extras[EXTRA] = keys
     return app

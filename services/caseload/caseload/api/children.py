@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Query, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Response, status
 
 from tas_common.idempotency import run_once
 from tas_common.paging import Page
@@ -118,7 +117,7 @@ async def add_family_member(
     principal: Practitioner,
     db: DatabaseDep,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     return await run_once(
         db,
         principal=principal,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Response, status
 
 from tas_common.idempotency import run_once
 from tas_common.openapi import problems
@@ -50,7 +49,7 @@ async def add_plan_comment(
     db: DatabaseDep,
     days: CommentDays,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     return await run_once(
         db,
         principal=principal,

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Query, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Response, status
 
 from tas_common.idempotency import run_once
 from tas_common.paging import Page
@@ -28,7 +27,7 @@ async def request_ehc_assessment(
     principal: Practitioner,
     db: DatabaseDep,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     return await run_once(
         db,
         principal=principal,

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Response, status
 
 from tas_common.idempotency import run_once
 from tas_common.paging import Page
@@ -21,7 +20,7 @@ router = APIRouter(prefix="/v1/children/{child_id}/reviews", tags=["reviews"])
 )
 async def schedule_review(
     child_id: str, body: ReviewCreate, principal: Practitioner, db: DatabaseDep, idempotency_key: IdempotencyKey = None
-) -> JSONResponse:
+) -> Response:
     return await run_once(
         db,
         principal=principal,

@@ -18,7 +18,7 @@ from tas_common.openapi import problems
 
 from ..domain import signin
 from ..domain.signin_schemas import CodeExchange, CodeRequest, CodeRequested, FamilyToken, Jwks
-from ..keys import FamilyKeys
+from ..keys import FamilyKeys, family_keys_of
 from .deps import DatabaseDep
 
 router = APIRouter(prefix="/v1/family/sign-in", tags=["family sign-in"], dependencies=[Depends(public)])
@@ -46,7 +46,7 @@ def client_address(request: Request, web_secret: str | None, forwarded: str | No
 
 
 def _keys(request: Request) -> FamilyKeys:
-    return request.app.state.runtime.extras["family_keys"]  # type: ignore[no-any-return]
+    return family_keys_of(request.app.state.runtime)
 
 
 @router.post(

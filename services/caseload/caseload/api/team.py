@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
-from fastapi.responses import JSONResponse
 
 from tas_common.idempotency import run_once
 from tas_common.openapi import problems
@@ -32,7 +31,7 @@ async def add_team_member(
     principal: Practitioner,
     db: DatabaseDep,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     return await run_once(
         db,
         principal=principal,

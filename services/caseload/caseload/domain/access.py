@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, true
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
@@ -56,10 +56,10 @@ async def active_membership(session: AsyncSession, principal: Principal, child_i
                 TeamMember.child_id == child_id,
                 TeamMember.sub == principal.sub,
                 TeamMember.org_id == principal.org_id,
-                TeamMember.left_at.is_(None),
+                col(TeamMember.left_at).is_(None),
             )
         )
-    ).first()  # type: ignore[union-attr]
+    ).first()
 
 
 async def family_member_of(session: AsyncSession, principal: Principal, child_id: str) -> FamilyMember | None:
@@ -72,7 +72,7 @@ async def family_member_of(session: AsyncSession, principal: Principal, child_id
     return (
         await session.exec(
             select(FamilyMember).where(
-                FamilyMember.id.in_(sorted(principal.family_member_ids)),  # type: ignore[attr-defined]
+                col(FamilyMember.id).in_(sorted(principal.family_member_ids)),
                 FamilyMember.child_id == child_id,
             )
         )
@@ -95,7 +95,7 @@ async def local_authorities_of(session: AsyncSession, principal: Principal) -> s
     if principal.org_type == OrgType.school and principal.school_urns:
         found = await session.exec(
             select(Child.la_code)
-            .where(Child.school_urn.in_(sorted(principal.school_urns)), Child.la_code.is_not(None))  # type: ignore
+            .where(col(Child.school_urn).in_(sorted(principal.school_urns)), col(Child.la_code).is_not(None))
             .distinct()
         )
         return {la for la in found.all() if la}
@@ -126,9 +126,9 @@ async def active_grant(session: AsyncSession, principal: Principal, child_id: st
                 BreakGlass.kind == "grant",
                 BreakGlass.expires_at > utcnow(),
             )
-            .order_by(BreakGlass.expires_at.desc())
+            .order_by(col(BreakGlass.expires_at).desc())
         )
-    ).first()  # type: ignore
+    ).first()
 
 
 async def can_see_child(session: AsyncSession, principal: Principal, child: Child) -> bool:
@@ -242,10 +242,12 @@ def chronology_visibility_for(principal: Principal, *, safeguarding_lead: bool) 
     """`chronology_visibility` for children of whom the caller is (or is not) a safeguarding lead (a list)."""
     c = ChronologyEntry
     if principal.org_type == OrgType.family:
-        return c.sensitivity == "family"  # type: ignore[return-value]
-    restricted = and_(c.sensitivity == "restricted", true() if safeguarding_lead else c.org_id == principal.org_id)
+        return col(c.sensitivity) == "family"
+    restricted = and_(
+        col(c.sensitivity) == "restricted", true() if safeguarding_lead else col(c.org_id) == principal.org_id
+    )
     return or_(
-        c.sensitivity.in_(("family", "team")),  # type: ignore[attr-defined]
-        and_(c.sensitivity == "agency", c.org_type == str(principal.org_type)),
+        col(c.sensitivity).in_(("family", "team")),
+        and_(col(c.sensitivity) == "agency", col(c.org_type) == str(principal.org_type)),
         restricted if principal.org_id else false(),
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -96,11 +97,11 @@ async def record_discovery(session: AsyncSession, *, principal: Principal, child
     )
 
 
-def _reviewer_scope(principal: Principal):  # type: ignore[no-untyped-def]
+def _reviewer_scope(principal: Principal) -> ColumnElement[bool]:
     if principal.org_type == OrgType.local_authority and principal.has_role("send_officer") and principal.la_code:
-        return Child.la_code == principal.la_code
+        return col(Child.la_code) == principal.la_code
     if principal.org_type == OrgType.school and principal.has_role("dsl"):
-        return Child.school_urn.in_(sorted(principal.school_urns))  # type: ignore[attr-defined]
+        return col(Child.school_urn).in_(sorted(principal.school_urns))
     raise Forbidden("the review queue is for the school's DSL and the LA's SEND officers")
 
 
@@ -108,7 +109,7 @@ async def review_queue(
     session: AsyncSession, *, principal: Principal, reviewed: bool | None, limit: int
 ) -> list[BreakGlassPublic]:
     """Grants on the children of the caller's schools (DSL) or LA (SEND officer), unreviewed first, newest first."""
-    query = select(BreakGlass).join(Child, Child.id == BreakGlass.child_id).where(_reviewer_scope(principal))
+    query = select(BreakGlass).join(Child, col(Child.id) == col(BreakGlass.child_id)).where(_reviewer_scope(principal))
     rows = await list_for_review(
         session,
         query,

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, func
-from sqlmodel import select
+from sqlalchemy import ColumnElement, Label, and_, func, label, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
@@ -32,24 +32,26 @@ from .models import Child, ChronologyEntry, TeamMember
 from .schemas import CaseloadItem
 
 
-def _membership(principal: Principal):  # type: ignore[no-untyped-def]
+def _membership(principal: Principal) -> ColumnElement[bool]:
     """The caller's active membership of the child's team, as a join condition."""
     return and_(
-        TeamMember.child_id == Child.id,
-        TeamMember.sub == principal.sub,
-        TeamMember.org_id == principal.org_id,
-        TeamMember.left_at.is_(None),
-    )  # type: ignore[union-attr]
+        col(TeamMember.child_id) == col(Child.id),
+        col(TeamMember.sub) == principal.sub,
+        col(TeamMember.org_id) == principal.org_id,
+        col(TeamMember.left_at).is_(None),
+    )
 
 
-def _last_activity(principal: Principal, *, safeguarding_lead: bool):  # type: ignore[no-untyped-def]
+def _last_activity(principal: Principal, *, safeguarding_lead: bool) -> Label[datetime]:
     """The newest chronology entry of the row's child that the caller may see (the sensitivity rule in SQL), as
     a correlated subquery: evaluated for the rows of the page only, an index range on ix_chronology_entry_child_at.
     In a school lead's list every child is of the caller's school, so being its safeguarding lead is one flag."""
     c = ChronologyEntry
     return (
-        select(func.max(c.at))
-        .where(c.child_id == Child.id, chronology_visibility_for(principal, safeguarding_lead=safeguarding_lead))
+        select(func.max(col(c.at)))
+        .where(
+            col(c.child_id) == col(Child.id), chronology_visibility_for(principal, safeguarding_lead=safeguarding_lead)
+        )
         .scalar_subquery()
         .label("last_activity_at")
     )
@@ -62,7 +64,14 @@ def _utc(value: datetime | None) -> datetime | None:
 
 ORDER = Keyset("caseload", Key(Child.family_name), Key(Child.given_name), Key(Child.id))
 """By name: each page is one range of the (school or LA, family name, given name, id) indexes."""
-COLUMNS = (Child.id, Child.given_name, Child.family_name, Child.date_of_birth, Child.year_group, Child.school_urn)
+COLUMNS = (
+    col(Child.id),
+    col(Child.given_name),
+    col(Child.family_name),
+    col(Child.date_of_birth),
+    col(Child.year_group),
+    col(Child.school_urn),
+)
 
 
 async def my_caseload(
@@ -76,7 +85,7 @@ async def my_caseload(
     not_family(principal)
     if principal.org_type == OrgType.mis:
         raise Forbidden("a school's MIS has no caseload")
-    member = (TeamMember.role, TeamMember.lead, TeamMember.id.label("member_id"))  # type: ignore[attr-defined]
+    member = (col(TeamMember.role), col(TeamMember.lead), label("member_id", col(TeamMember.id)))
     if principal.org_type == OrgType.school and principal.has_role(*SCHOOL_LEADS):
         if school_urn is not None and school_urn not in principal.school_urns:
             raise Forbidden("school_urn is not one of your schools")
@@ -87,8 +96,8 @@ async def my_caseload(
         query = (
             select(*COLUMNS, *member, activity)
             .outerjoin(TeamMember, _membership(principal))
-            .where(Child.school_urn == urns[0] if len(urns) == 1 else Child.school_urn.in_(urns))
-        )  # type: ignore[attr-defined]
+            .where(col(Child.school_urn) == urns[0] if len(urns) == 1 else col(Child.school_urn).in_(urns))
+        )
     else:
         activity = _last_activity(principal, safeguarding_lead=False)
         if (
@@ -99,13 +108,13 @@ async def my_caseload(
             query = (
                 select(*COLUMNS, *member, activity)
                 .outerjoin(TeamMember, _membership(principal))
-                .where(Child.la_code == principal.la_code)
+                .where(col(Child.la_code) == principal.la_code)
             )
         else:
             query = select(*COLUMNS, *member, activity).join(TeamMember, _membership(principal))
         if school_urn is not None:
-            query = query.where(Child.school_urn == school_urn)
-    query = query.where(Child.merged_into.is_(None))  # type: ignore[union-attr]
+            query = query.where(col(Child.school_urn) == school_urn)
+    query = query.where(col(Child.merged_into).is_(None))
     if cursor:
         query = query.where(ORDER.after(cursor))
     rows = (await session.execute(query.order_by(*ORDER.order_by()).limit(limit + 1))).all()

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert
-from sqlmodel import and_, or_, select, update
+from sqlalchemy import ColumnElement, Row, bindparam, insert
+from sqlalchemy import select as core_select
+from sqlmodel import and_, col, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
@@ -23,6 +24,7 @@ from tas_common.events.schemas import (
 )
 from tas_common.identity import ChildIdentity, FamilyContactShape, row_of
 from tas_common.outbox import add_event, add_events
+from tas_common.tables import table_of
 from tas_common.visibility import is_la_officer
 
 from . import plan as plans
@@ -45,8 +47,8 @@ from .schemas import ChildPublic, ChildSearchPage, PossibleDuplicate
 SOURCE = "tas/caseload"
 
 
-_child = Child.__table__
-_family = FamilyMember.__table__
+_child = table_of(Child)
+_family = table_of(FamilyMember)
 _CHILD_COLUMNS = (
     _child.c.id,
     _child.c.upn,
@@ -59,7 +61,7 @@ _CHILD_COLUMNS = (
     _child.c.merged_into,
 )
 _MATCH = (
-    select(*_CHILD_COLUMNS)
+    core_select(*_CHILD_COLUMNS)
     .where(
         or_(
             _child.c.upn == bindparam("upn"),
@@ -75,10 +77,10 @@ _MATCH = (
     )
     .order_by(_child.c.merged_into.is_not(None))
 )
-_CHILD_BY_ID = select(*_CHILD_COLUMNS).where(_child.c.id == bindparam("id"))
+_CHILD_BY_ID = core_select(*_CHILD_COLUMNS).where(_child.c.id == bindparam("id"))
 _INSERT_CHILD = insert(_child)
-_INSERT_PLAN = insert(Plan.__table__)
-_FAMILY_OF = select(_family).where(_family.c.child_id == bindparam("child_id"))
+_INSERT_PLAN = insert(table_of(Plan))
+_FAMILY_OF = core_select(_family).where(_family.c.child_id == bindparam("child_id"))
 _INSERT_MEMBER = insert(_family)
 _UPDATE_MEMBER = (
     update(_family)
@@ -268,7 +270,7 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
             assert child is not None
             child.safeguarding = child.family_contact_restricted = True
             session.add(child)
-    if concern.safeguarding and (new_child or not found.family_contact_restricted):
+    if concern.safeguarding and (found is None or not found.family_contact_restricted):
         # a safeguarding concern restricts family contact until the DSL or the LA's front door lifts it
         events.append(
             await restrict_for_safeguarding(
@@ -329,8 +331,9 @@ async def find_children(session: AsyncSession, *, principal: Principal, upn: str
     the child's own LA, or one that crosses boundaries by law), a child it may not see is answered only as an id
     under `break_glass_required` (so that it can open the record by giving a reason), and that discovery waits in
     the review queue; to anyone else such a child does not exist."""
-    found = (await session.exec(select(Child).where(Child.upn == upn.upper(), Child.merged_into.is_(None)))).all()  # type: ignore
-    visible, hidden = [], []
+    found = (await session.exec(select(Child).where(Child.upn == upn.upper(), col(Child.merged_into).is_(None)))).all()
+    visible: list[Child] = []
+    hidden: list[Child] = []
     for child in found:
         (visible if await can_see_child(session, principal, child) else hidden).append(child)
     for child in visible:
@@ -354,10 +357,10 @@ async def get_child(session: AsyncSession, *, principal: Principal, child_id: st
     return ChildPublic.model_validate(child, from_attributes=True)
 
 
-def _scope_filter(principal: Principal):  # type: ignore[no-untyped-def]
+def _scope_filter(principal: Principal) -> ColumnElement[bool]:
     if principal.org_type == OrgType.local_authority:
-        return Child.la_code == principal.la_code
-    return Child.school_urn.in_(principal.school_urns)  # type: ignore[attr-defined]
+        return col(Child.la_code) == principal.la_code
+    return col(Child.school_urn).in_(principal.school_urns)
 
 
 async def possible_duplicates(session: AsyncSession, *, principal: Principal) -> list[PossibleDuplicate]:
@@ -366,11 +369,11 @@ async def possible_duplicates(session: AsyncSession, *, principal: Principal) ->
         await session.exec(
             select(Child)
             .where(
-                Child.possible_duplicate_of.is_not(None),
-                Child.merged_into.is_(None),  # type: ignore[union-attr]
+                col(Child.possible_duplicate_of).is_not(None),
+                col(Child.merged_into).is_(None),
                 _scope_filter(principal),
             )
-            .order_by(Child.created_at)
+            .order_by(col(Child.created_at))
         )
     ).all()
     pairs = []
@@ -423,20 +426,16 @@ async def merge(session: AsyncSession, *, principal: Principal, survivor_id: str
     if not _may_merge(principal, survivor, duplicate):
         raise Forbidden("merging needs the LA's SEND officer or the SENCO of both children's schools")
     for model in (FamilyMember, ChronologyEntry, Review, EhcRequest):
-        await session.execute(
-            update(model)
-            .where(model.child_id == duplicate.id)  # type: ignore[arg-type]
-            .values(child_id=survivor.id)
-        )
+        await session.execute(update(model).where(col(model.child_id) == duplicate.id).values(child_id=survivor.id))
     moved_team = (await session.exec(select(TeamMember).where(TeamMember.child_id == duplicate.id))).all()
     current = {
         (m.sub, m.org_id): m
         for m in (
             await session.exec(
-                select(TeamMember).where(TeamMember.child_id == survivor.id, TeamMember.left_at.is_(None))
+                select(TeamMember).where(TeamMember.child_id == survivor.id, col(TeamMember.left_at).is_(None))
             )
         ).all()
-    }  # type: ignore[union-attr]
+    }
     for member in moved_team:
         same = current.get((member.sub, member.org_id)) if member.left_at is None else None
         if same is not None:  # already on the survivor's team: one membership, every open referral kept
@@ -450,9 +449,11 @@ async def merge(session: AsyncSession, *, principal: Principal, survivor_id: str
     await session.flush()
     leads = list(
         (
-            await session.exec(select(TeamMember).where(TeamMember.child_id == survivor.id, TeamMember.lead.is_(True)))
+            await session.exec(
+                select(TeamMember).where(TeamMember.child_id == survivor.id, col(TeamMember.lead).is_(True))
+            )
         ).all()
-    )  # type: ignore[attr-defined]
+    )
     for extra in leads[1:]:  # one lead professional: the survivor's (or the first) stays
         extra.lead = False
         session.add(extra)
@@ -472,8 +473,8 @@ async def merge(session: AsyncSession, *, principal: Principal, survivor_id: str
     duplicate.merged_into, duplicate.merged_at, duplicate.possible_duplicate_of = survivor.id, utcnow(), None
     session.add_all([survivor, duplicate])
     await session.flush()
-    for member in (await session.exec(select(FamilyMember).where(FamilyMember.child_id == survivor.id))).all():
-        await add_event(session, contact_changed_event(member))
+    for contact in (await session.exec(select(FamilyMember).where(FamilyMember.child_id == survivor.id))).all():
+        await add_event(session, contact_changed_event(contact))
     add_entry(
         session,
         child_id=survivor.id,

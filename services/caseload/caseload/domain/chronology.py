@@ -6,20 +6,21 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import bindparam, exists, insert
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
 from tas_common.auth import Principal
 from tas_common.db import utcnow
 from tas_common.paging import Key, Keyset, Page
+from tas_common.tables import table_of
 
 from .access import chronology_visibility, visible_child
 from .models import Child, ChronologyEntry, new_id
 from .schemas import ChronologyEntryPublic
 
-_entry = ChronologyEntry.__table__
-_child = Child.__table__
+_entry = table_of(ChronologyEntry)
+_child = table_of(Child)
 _FACT = (
     select(_entry.c.id)
     .where(
@@ -203,11 +204,11 @@ async def timeline(
     c = ChronologyEntry
     query = select(c).where(c.child_id == child.id, chronology_visibility(principal, child))
     if kinds:
-        query = query.where(c.kind.in_(kinds))  # type: ignore[attr-defined]
+        query = query.where(col(c.kind).in_(kinds))
     if from_date:
-        query = query.where(c.at >= datetime.combine(from_date, time.min, UTC))
+        query = query.where(col(c.at) >= datetime.combine(from_date, time.min, UTC))
     if to_date:
-        query = query.where(c.at <= datetime.combine(to_date, time.max, UTC))
+        query = query.where(col(c.at) <= datetime.combine(to_date, time.max, UTC))
     if cursor:
         query = query.where(ORDER.after(cursor))
     rows = (await session.exec(query.order_by(*ORDER.order_by()).limit(limit + 1))).all()

@@ -47,7 +47,8 @@ class CommentPeriodEnded(DomainError):
 
 
 def _item(principal: Principal, child: Child, version: PlanVersion, section: str, item_id: str) -> dict[str, Any]:
-    item = next((i for i in version.content.get(section, []) if i.get("id") == item_id), None)
+    items: list[dict[str, Any]] = version.content.get(section, [])
+    item = next((i for i in items if i.get("id") == item_id), None)
     if item is None or not can_see_item(
         principal,
         child,

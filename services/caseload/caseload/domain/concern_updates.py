@@ -5,7 +5,7 @@ the chronology's entries about it become restricted."""
 
 from __future__ import annotations
 
-from sqlmodel import select, update
+from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
@@ -51,7 +51,7 @@ async def concern_updated(session: AsyncSession, *, change: ConcernUpdatedV1, ev
             session.add(child)
         await session.exec(
             update(ChronologyEntry)
-            .where(ChronologyEntry.ref_type == "concern", ChronologyEntry.ref_id == change.concern_id)  # type: ignore[arg-type]
+            .where(col(ChronologyEntry.ref_type) == "concern", col(ChronologyEntry.ref_id) == change.concern_id)
             .values(sensitivity="restricted")
         )
         if not was_restricted:

@@ -5,7 +5,7 @@ keeps to check a new referral to an agency outside the school."""
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
@@ -31,9 +31,11 @@ def _public(row: Consent) -> ConsentPublic:
 async def _rows(session: AsyncSession, child_id: str) -> list[Consent]:
     return list(
         (
-            await session.exec(select(Consent).where(Consent.child_id == child_id).order_by(Consent.recorded_at.desc()))
+            await session.exec(
+                select(Consent).where(Consent.child_id == child_id).order_by(col(Consent.recorded_at).desc())
+            )
         ).all()
-    )  # type: ignore[attr-defined]
+    )
 
 
 def _record(child_id: str, rows: list[Consent]) -> ConsentRecord:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
@@ -86,7 +86,9 @@ async def create_request(
 async def list_requests(session: AsyncSession, *, principal: Principal, child_id: str) -> list[EhcClockPublic]:
     child = await visible_child(session, principal, child_id)
     rows = (
-        await session.exec(select(EhcRequest).where(EhcRequest.child_id == child.id).order_by(EhcRequest.requested_on))
+        await session.exec(
+            select(EhcRequest).where(EhcRequest.child_id == child.id).order_by(col(EhcRequest.requested_on))
+        )
     ).all()
     await audit.record(
         session, actor=principal, action="read", resource_type="ehc_requests", resource_id=child.id, child_id=child.id
@@ -177,10 +179,10 @@ async def clocks_due(
     rows = (
         await session.exec(
             select(EhcRequest, Child)
-            .join(Child, Child.id == EhcRequest.child_id)
-            .where(EhcRequest.la_code == principal.la_code, Child.merged_into.is_(None))
+            .join(Child, col(Child.id) == col(EhcRequest.child_id))
+            .where(EhcRequest.la_code == principal.la_code, col(Child.merged_into).is_(None))
         )
-    ).all()  # type: ignore[union-attr]
+    ).all()
     result = []
     for request, child in rows:
         clock = clock_public(request, today)

@@ -119,7 +119,8 @@ def build_bundle(
     patient_ref = Reference(reference=_urn("patient", child.id))
     careteam_ref = _urn("careteam", f"team-{child.id}")
     goals = [
-        _goal(item, patient_ref) for item in visible_items(principal, child, content.get("outcomes", []), "outcomes")
+        (_urn("goal", item["id"]), _goal(item, patient_ref))
+        for item in visible_items(principal, child, content.get("outcomes", []), "outcomes")
     ]
     careteam = CareTeam(
         id=f"team-{child.id}",
@@ -142,7 +143,7 @@ def build_bundle(
         title="Support plan",
         subject=patient_ref,
         careTeam=[Reference(reference=careteam_ref)],
-        goal=[Reference(reference=_urn("goal", g.id)) for g in goals] or None,
+        goal=[Reference(reference=url) for url, _ in goals] or None,
         description=needs[:4000] or None,
         activity=[_activity(p) for p in visible_items(principal, child, content.get("provision", []), "provision")]
         or None,
@@ -151,6 +152,6 @@ def build_bundle(
         (_urn("patient", child.id), _patient(child)),
         (_urn("careplan", plan_id), careplan),
         (careteam_ref, careteam),
-        *((_urn("goal", g.id), g) for g in goals),
+        *goals,
     ]
     return Bundle(type="collection", entry=[BundleEntry(fullUrl=url, resource=resource) for url, resource in entries])

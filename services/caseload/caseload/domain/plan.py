@@ -10,10 +10,11 @@ update, so of two editors holding the same ETag one wins and the other gets 412 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
-from sqlmodel import select, update
+from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
@@ -31,6 +32,7 @@ from .models import Child, Plan, PlanVersion, Review
 from .schemas import (
     SECTIONS,
     AboutMeIn,
+    ItemIn,
     NeedIn,
     OutcomeIn,
     PlanPublic,
@@ -91,7 +93,9 @@ def filtered(principal: Principal, child: Child, content: dict[str, Any]) -> dic
 
 
 async def _reviews(session: AsyncSession, child: Child) -> list[ReviewPublic]:
-    rows = (await session.exec(select(Review).where(Review.child_id == child.id).order_by(Review.scheduled_for))).all()
+    rows = (
+        await session.exec(select(Review).where(Review.child_id == child.id).order_by(col(Review.scheduled_for)))
+    ).all()
     return [ReviewPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
@@ -111,7 +115,7 @@ async def _public(
     return PlanPublic(
         id=plan.id,
         child_id=child.id,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         revision=plan.revision,
         etag=etag(plan),
         published_version=published,
@@ -162,18 +166,18 @@ def _may_edit(principal: Principal, item: dict[str, Any]) -> bool:
 
 
 def _apply_section(
-    principal: Principal, child: Child, section: str, current: list[dict[str, Any]], submitted: list[BaseModel]
+    principal: Principal, child: Child, section: str, current: list[dict[str, Any]], submitted: Sequence[ItemIn]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     now = utcnow().isoformat()
     visible = {i["id"]: i for i in visible_items(principal, child, current, section)}
-    by_id: dict[str, BaseModel] = {}
+    by_id: dict[str, ItemIn] = {}
     new_items: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
     for n, entry in enumerate(submitted):
         fields = entry.model_dump(mode="json", exclude={"id"})
         if principal.org_type == OrgType.family:
             fields["sensitivity"] = "family"
-        if entry.id is None:  # type: ignore[attr-defined]
+        if entry.id is None:
             item = {
                 "id": str(uuid.uuid4()),
                 **fields,
@@ -187,20 +191,22 @@ def _apply_section(
                 item["history"] = []
             new_items.append(item)
             changes.append(_change(principal, section, item, "added"))
-        elif entry.id not in visible or entry.id in by_id:  # type: ignore[attr-defined]
+        elif entry.id not in visible or entry.id in by_id:
             raise InvalidInput(f"{section}[{n}].id is not an item of this section", field=f"body.{section}.{n}.id")
         else:
-            by_id[entry.id] = entry  # type: ignore[attr-defined]
+            by_id[entry.id] = entry
     result: list[dict[str, Any]] = []
     for item in current:
         if item["id"] not in visible:
             result.append(item)  # hidden from this editor: kept as it is
             continue
-        entry = by_id.get(item["id"])
-        fields = entry.model_dump(mode="json", exclude={"id"}) if entry is not None else None
-        if fields is not None and principal.org_type == OrgType.family:
-            fields["sensitivity"] = "family" if item.get("org_type") == OrgType.family else item.get("sensitivity")
-        unchanged = fields is not None and all(item.get(k) == v for k, v in fields.items())
+        edited = by_id.get(item["id"])
+        edited_fields = edited.model_dump(mode="json", exclude={"id"}) if edited is not None else None
+        if edited_fields is not None and principal.org_type == OrgType.family:
+            edited_fields["sensitivity"] = (
+                "family" if item.get("org_type") == OrgType.family else item.get("sensitivity")
+            )
+        unchanged = edited_fields is not None and all(item.get(k) == v for k, v in edited_fields.items())
         if unchanged:
             result.append(item)
             continue
@@ -209,10 +215,10 @@ def _apply_section(
                 f"{section}: the family's own words are changed only by the family, and the family "
                 "changes only its own words (send other items back unchanged)"
             )
-        if fields is None:
+        if edited_fields is None:
             changes.append(_change(principal, section, item, "removed"))
             continue
-        updated = {**item, **fields, "updated_by": principal.sub, "updated_at": now}
+        updated = {**item, **edited_fields, "updated_by": principal.sub, "updated_at": now}
         result.append(updated)
         changes.append(_change(principal, section, updated, "changed"))
     return result + new_items, changes
@@ -237,13 +243,13 @@ async def _save(
         "status": status or plan.status,
         "published_version": published_version if published_version is not None else plan.published_version,
     }
-    result = await session.execute(
+    result = await session.exec(
         update(Plan)
-        .where(Plan.id == plan.id, Plan.revision == plan.revision)  # type: ignore
+        .where(col(Plan.id) == plan.id, col(Plan.revision) == plan.revision)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         raise PreconditionFailed("the plan changed since you read it: read it again and re-apply your change")
     await session.refresh(plan)
     return plan
@@ -324,7 +330,7 @@ async def publish(
                 child_id=child.id,
                 plan_id=plan.id,
                 version=number,
-                status=status,  # type: ignore[arg-type]
+                status=status,
                 changed_sections=changed_sections,
                 safeguarding=child.safeguarding,
                 family_contact_restricted=child.family_contact_restricted,
@@ -361,7 +367,7 @@ async def record_progress(
     plan = await load_plan(session, child)
     outcomes = plan.content.get("outcomes", [])
     visible = {i["id"] for i in visible_items(principal, child, outcomes, "outcomes")}
-    by_id = {}
+    by_id: dict[str, ProgressEntry] = {}
     for n, entry in enumerate(entries):
         if entry.outcome_id not in visible:
             raise InvalidInput("not an outcome of this plan", field=f"body.progress.{n}.outcome_id")
@@ -370,21 +376,21 @@ async def record_progress(
     changes = []
     new_outcomes = []
     for item in outcomes:
-        entry = by_id.get(item["id"])
-        if entry is not None:
+        progress = by_id.get(item["id"])
+        if progress is not None:
             history = [
                 *item.get("history", []),
                 {
                     "review_id": review_id,
-                    "achievement_status": entry.achievement_status,
-                    "note": entry.note,
+                    "achievement_status": progress.achievement_status,
+                    "note": progress.note,
                     "at": now,
                     "by": principal.sub,
                 },
             ]
             item = {
                 **item,
-                "achievement_status": entry.achievement_status,
+                "achievement_status": progress.achievement_status,
                 "history": history,
                 "updated_by": principal.sub,
                 "updated_at": now,

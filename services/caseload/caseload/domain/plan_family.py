@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
@@ -95,6 +95,7 @@ async def comment_period(
     if version is None or version.status != "shared_for_comment":
         return None
     ehc = await _ehc_draft(session, child.id)
+    kind: Literal["ehc_draft", "plan"]
     if ehc is not None and ehc.draft_issued_on is not None:
         last_day = ehc.draft_issued_on + timedelta(days=EHC_COMMENT_DAYS)
         ends, kind = datetime.combine(last_day, time(23, 59, 59), UK).astimezone(UTC), "ehc_draft"
@@ -102,4 +103,4 @@ async def comment_period(
         published = version.published_at if version.published_at.tzinfo else version.published_at.replace(tzinfo=UTC)
         ends, kind = published + timedelta(days=default_days), "plan"
     is_newest = version.number == plan.published_version
-    return CommentPeriod(version=version.number, kind=kind, ends_at=ends, open=is_newest and utcnow() < ends)  # type: ignore[arg-type]
+    return CommentPeriod(version=version.number, kind=kind, ends_at=ends, open=is_newest and utcnow() < ends)

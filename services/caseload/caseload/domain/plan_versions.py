@@ -3,7 +3,7 @@ versions shared with them (plan_family); every read is audited and filtered by s
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
@@ -41,7 +41,7 @@ def summary(principal: Principal, child: Child, version: PlanVersion) -> PlanVer
     ]
     return PlanVersionSummary(
         number=version.number,
-        status=version.status,  # type: ignore[arg-type]
+        status=version.status,
         changed_sections=sorted({c.section for c in changes}),
         changes=changes,
         published_by=version.published_by,
@@ -56,9 +56,9 @@ async def list_versions(session: AsyncSession, *, principal: Principal, child_id
     plan = await load_plan(session, child)
     rows = (
         await session.exec(
-            select(PlanVersion).where(PlanVersion.plan_id == plan.id).order_by(PlanVersion.number.desc())
+            select(PlanVersion).where(PlanVersion.plan_id == plan.id).order_by(col(PlanVersion.number).desc())
         )
-    ).all()  # type: ignore[attr-defined]
+    ).all()
     await audit.record(
         session, actor=principal, action="read", resource_type="plan_versions", resource_id=plan.id, child_id=child.id
     )

@@ -8,9 +8,10 @@ the safeguarding referral, or the allocated social worker), sets or lifts it by 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import insert
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
@@ -20,22 +21,26 @@ from tas_common.errors import Conflict, Forbidden
 from tas_common.events import CloudEvent, new_event
 from tas_common.events.schemas import FamilyContactRestrictionChangedV1
 from tas_common.outbox import add_event
+from tas_common.tables import table_of
+from tas_common.visibility import is_safeguarding_lead
 
-from .access import active_membership, is_safeguarding_lead, visible_child
+from .access import active_membership, visible_child
 from .chronology import add_entry, write_entry
 from .family_schemas import RestrictionChange, RestrictionPublic, RestrictionUpdate
 from .models import Child, FamilyContactRestriction, new_id
 
 SOURCE = "tas/caseload"
 SAFEGUARDING_REASON = "A safeguarding concern was raised"
+Source = Literal["safeguarding_concern", "practitioner"]
+"""What set or lifted the flag: a safeguarding concern (by default), or a practitioner by hand."""
 
 
-def changed_event(child_id: str, *, restricted: bool, source: str, at: datetime) -> CloudEvent:
+def changed_event(child_id: str, *, restricted: bool, source: Source, at: datetime) -> CloudEvent:
     return new_event(
         FamilyContactRestrictionChangedV1(
             child_id=child_id,
             restricted=restricted,
-            source=source,  # type: ignore[arg-type]
+            source=source,
             changed_at=at,
         ),
         source=SOURCE,
@@ -58,7 +63,7 @@ def history_row(child_id: str, *, at: datetime) -> dict[str, object]:
     }
 
 
-INSERT_RESTRICTION = insert(FamilyContactRestriction.__table__)  # type: ignore[attr-defined]
+INSERT_RESTRICTION = insert(table_of(FamilyContactRestriction))
 """Built once (the event handlers write with Core)."""
 
 
@@ -99,7 +104,7 @@ async def _public(session: AsyncSession, child: Child) -> RestrictionPublic:
         await session.exec(
             select(FamilyContactRestriction)
             .where(FamilyContactRestriction.child_id == child.id)
-            .order_by(FamilyContactRestriction.at.desc())  # type: ignore[attr-defined]
+            .order_by(col(FamilyContactRestriction.at).desc())
         )
     ).all()
     return RestrictionPublic(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
@@ -71,8 +71,8 @@ async def schedule(session: AsyncSession, *, principal: Principal, child_id: str
 async def list_reviews(session: AsyncSession, *, principal: Principal, child_id: str) -> list[ReviewPublic]:
     child = await visible_child(session, principal, child_id)
     rows = (
-        await session.exec(select(Review).where(Review.child_id == child.id).order_by(Review.scheduled_for.desc()))
-    ).all()  # type: ignore[attr-defined]
+        await session.exec(select(Review).where(Review.child_id == child.id).order_by(col(Review.scheduled_for).desc()))
+    ).all()
     await audit.record(
         session, actor=principal, action="read", resource_type="reviews", resource_id=child.id, child_id=child.id
     )

@@ -21,10 +21,11 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
@@ -124,7 +125,7 @@ async def _throttle(
             session.add(SignInThrottle(key=key, window_started=now, count=1))
     except IntegrityError:  # another request created it first: count on theirs
         await session.execute(
-            update(SignInThrottle).where(SignInThrottle.key == key).values(count=SignInThrottle.count + 1)
+            update(SignInThrottle).where(col(SignInThrottle.key) == key).values(count=col(SignInThrottle.count) + 1)
         )
     return None
 
@@ -180,16 +181,16 @@ async def reached_members(session: AsyncSession, contact: Contact) -> list[tuple
     """The family members (with their children) an email address or mobile number reaches, for children whose
     family contact is not restricted; merged-away records excluded. Ordered by child, then member."""
     match = (
-        FamilyMember.mobile == contact.canonical
+        col(FamilyMember.mobile) == contact.canonical
         if contact.channel == "sms"
-        else func.lower(FamilyMember.email) == contact.canonical
+        else func.lower(col(FamilyMember.email)) == contact.canonical
     )
     rows = (
         await session.exec(
             select(FamilyMember, Child)
-            .join(Child, Child.id == FamilyMember.child_id)  # type: ignore[arg-type]
-            .where(match, Child.merged_into.is_(None), Child.family_contact_restricted.is_(False))  # type: ignore
-            .order_by(Child.id, FamilyMember.id)
+            .join(Child, col(Child.id) == col(FamilyMember.child_id))
+            .where(match, col(Child.merged_into).is_(None), col(Child.family_contact_restricted).is_(False))
+            .order_by(col(Child.id), col(FamilyMember.id))
         )
     ).all()
     return [(m, c) for m, c in rows]
@@ -202,19 +203,19 @@ async def dispatch_pending(session: AsyncSession, *, keys: FamilyKeys, limit: in
     pending = (
         await session.exec(
             select(SignInChallenge)
-            .where(SignInChallenge.dispatched_at.is_(None))  # type: ignore[union-attr]
-            .order_by(SignInChallenge.created_at)
+            .where(col(SignInChallenge.dispatched_at).is_(None))
+            .order_by(col(SignInChallenge.created_at))
             .limit(limit)
         )
     ).all()
     for challenge in pending:
-        claimed = await session.execute(
+        claimed = await session.exec(
             update(SignInChallenge)
-            .where(SignInChallenge.id == challenge.id, SignInChallenge.dispatched_at.is_(None))  # type: ignore
+            .where(col(SignInChallenge.id) == challenge.id, col(SignInChallenge.dispatched_at).is_(None))
             .values(dispatched_at=now, sealed_contact=None, sealed_code=None)
             .execution_options(synchronize_session=False)
         )
-        if claimed.rowcount != 1 or challenge.expires_at <= now:  # type: ignore[attr-defined]
+        if claimed.rowcount != 1 or challenge.expires_at <= now:
             continue
         try:
             canonical = keys.contact_box.open(challenge.sealed_contact or "", aad=challenge.id)
@@ -231,7 +232,7 @@ async def dispatch_pending(session: AsyncSession, *, keys: FamilyKeys, limit: in
                     challenge_id=challenge.id,
                     contact_id=member.id,
                     child_id=child.id,
-                    channel=challenge.channel,  # type: ignore[arg-type]
+                    channel=challenge.channel,
                     sealed_code=challenge.sealed_code or "",
                     expires_at=challenge.expires_at,
                 ),
@@ -255,12 +256,26 @@ async def dispatch_pending(session: AsyncSession, *, keys: FamilyKeys, limit: in
                 for m, c in reached
             ],
         )
-    await session.execute(delete(SignInChallenge).where(SignInChallenge.expires_at < now - timedelta(hours=1)))
-    await session.execute(delete(SignInThrottle).where(SignInThrottle.window_started < now - timedelta(days=1)))
+    await session.execute(delete(SignInChallenge).where(col(SignInChallenge.expires_at) < now - timedelta(hours=1)))
+    await session.execute(delete(SignInThrottle).where(col(SignInThrottle.window_started) < now - timedelta(days=1)))
     return len(pending)
 
 
-def _principal(members: list[tuple[FamilyMember, Child]], issuer: str) -> dict[str, object]:
+class FamilyClaims(TypedDict):
+    """The claims of a family token (before `aud` and the times): the person, and every child they are the family
+    contact of, with their family member record for each."""
+
+    iss: str
+    sub: str
+    name: str
+    org_id: str
+    org_type: str
+    roles: list[str]
+    child_ids: list[str]
+    member_ids: list[str]
+
+
+def _principal(members: list[tuple[FamilyMember, Child]], issuer: str) -> FamilyClaims:
     first = members[0][0]
     return {
         "iss": issuer,
@@ -302,7 +317,7 @@ async def exchange_code(
         await session.exec(
             select(SignInChallenge)
             .where(SignInChallenge.contact_key == contact_key)
-            .order_by(SignInChallenge.created_at.desc())  # type: ignore[attr-defined]
+            .order_by(col(SignInChallenge.created_at).desc())
             .limit(1)
         )
     ).first()
@@ -310,13 +325,13 @@ async def exchange_code(
         return CodeExpired("The code has expired. Ask for a new code.")
     if challenge.used_at is not None:
         return CodeUsed("The code has already been used. Ask for a new code.")
-    spent = await session.execute(
+    spent = await session.exec(
         update(SignInChallenge)
-        .where(SignInChallenge.id == challenge.id, SignInChallenge.attempts < settings.signin_code_attempts)
-        .values(attempts=SignInChallenge.attempts + 1)
+        .where(col(SignInChallenge.id) == challenge.id, col(SignInChallenge.attempts) < settings.signin_code_attempts)
+        .values(attempts=col(SignInChallenge.attempts) + 1)
         .execution_options(synchronize_session=False)
     )
-    if spent.rowcount != 1:  # type: ignore[attr-defined]
+    if spent.rowcount != 1:
         return CodeAttemptsExhausted("You have entered a wrong code too many times. Ask for a new code.")
     left = settings.signin_code_attempts - challenge.attempts - 1
     members = await reached_members(session, parsed)
@@ -326,23 +341,23 @@ async def exchange_code(
         return CodeIncorrect(
             f"The code is not right. You can try {left} more time{'s' if left != 1 else ''}.", attempts_left=left
         )
-    used = await session.execute(
+    used = await session.exec(
         update(SignInChallenge)
-        .where(SignInChallenge.id == challenge.id, SignInChallenge.used_at.is_(None))  # type: ignore[union-attr]
+        .where(col(SignInChallenge.id) == challenge.id, col(SignInChallenge.used_at).is_(None))
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    if used.rowcount != 1:  # type: ignore[attr-defined]
+    if used.rowcount != 1:
         return CodeUsed("The code has already been used. Ask for a new code.")
     claims = _principal(members, settings.family_issuer)
     ttl = settings.family_token_minutes * 60
     token, expires = keys.signing.mint({**claims, "aud": settings.jwt_audience}, ttl_seconds=ttl)
     principal = Principal(
-        sub=str(claims["sub"]),
+        sub=claims["sub"],
         org_id="family",
         org_type=OrgType.family,
         roles=frozenset({"parent"}),
-        child_ids=frozenset(claims["child_ids"]),  # type: ignore[arg-type]
+        child_ids=frozenset(claims["child_ids"]),
     )
     await audit.record_many(
         session,
@@ -356,8 +371,8 @@ async def exchange_code(
         access_token=token,
         expires_in=ttl,
         expires_at=datetime.fromtimestamp(expires, now.tzinfo),
-        child_ids=list(claims["child_ids"]),  # type: ignore[call-overload]
-        family_member_id=str(claims["sub"]),
-        member_ids=list(claims["member_ids"]),  # type: ignore[call-overload]
+        child_ids=claims["child_ids"],
+        family_member_id=claims["sub"],
+        member_ids=claims["member_ids"],
         language=members[0][0].language,
     )

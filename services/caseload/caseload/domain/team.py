@@ -4,7 +4,9 @@ SENCO removes them, and their access to the child ends with it. One member is th
 
 from __future__ import annotations
 
-from sqlmodel import select
+from typing import TypeVar
+
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
@@ -12,7 +14,7 @@ from tas_common.auth import OrgType, Principal
 from tas_common.db import utcnow
 from tas_common.errors import Conflict, Forbidden, NotFound
 from tas_common.events import new_event
-from tas_common.events.schemas import TeamMemberAddedV1, TeamMemberRemovedV1
+from tas_common.events.schemas import TeamMemberAddedV1, TeamMemberRemovedV1, TeamMemberV1
 from tas_common.outbox import add_event
 
 from .access import not_family, visible_child
@@ -39,8 +41,11 @@ def public(member: TeamMember) -> TeamMemberPublic:
     )
 
 
-def _payload(member: TeamMember, referral_id: str | None) -> dict[str, str | None]:
-    return dict(
+_Payload = TypeVar("_Payload", bound=TeamMemberV1)
+
+
+def _payload(kind: type[_Payload], member: TeamMember, referral_id: str | None) -> _Payload:
+    return kind(
         child_id=member.child_id,
         member_sub=member.sub,
         member_name=member.name,
@@ -56,8 +61,8 @@ async def active_members(session: AsyncSession, child_id: str) -> list[TeamMembe
         (
             await session.exec(
                 select(TeamMember)
-                .where(TeamMember.child_id == child_id, TeamMember.left_at.is_(None))  # type: ignore[union-attr]
-                .order_by(TeamMember.joined_at)
+                .where(TeamMember.child_id == child_id, col(TeamMember.left_at).is_(None))
+                .order_by(col(TeamMember.joined_at))
             )
         ).all()
     )
@@ -99,7 +104,7 @@ async def join(
     await add_event(
         session,
         new_event(
-            TeamMemberAddedV1(**_payload(member, referral_id)),  # type: ignore[arg-type]
+            _payload(TeamMemberAddedV1, member, referral_id),
             source=SOURCE,
             subject=child.id,
         ),
@@ -134,11 +139,7 @@ async def leave(session: AsyncSession, *, member: TeamMember, reason: str, event
     await add_event(
         session,
         new_event(
-            TeamMemberRemovedV1(
-                **_payload(  # type: ignore[arg-type]
-                    member, member.referral_ids[-1] if member.referral_ids else None
-                )
-            ),
+            _payload(TeamMemberRemovedV1, member, member.referral_ids[-1] if member.referral_ids else None),
             source=SOURCE,
             subject=member.child_id,
         ),
@@ -170,7 +171,9 @@ async def get_team(session: AsyncSession, *, principal: Principal, child_id: str
     child = await visible_child(session, principal, child_id)
     not_family(principal)
     rows = (
-        await session.exec(select(TeamMember).where(TeamMember.child_id == child.id).order_by(TeamMember.joined_at))
+        await session.exec(
+            select(TeamMember).where(TeamMember.child_id == child.id).order_by(col(TeamMember.joined_at))
+        )
     ).all()
     await audit.record(
         session, actor=principal, action="read", resource_type="team", resource_id=child.id, child_id=child.id

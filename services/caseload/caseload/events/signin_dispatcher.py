@@ -10,14 +10,14 @@ import logging
 from tas_common.runtime import ServiceRuntime
 
 from ..domain import signin
-from ..keys import FamilyKeys
+from ..keys import family_keys_of
 
 log = logging.getLogger("tas.caseload.signin")
 BATCH = 50
 
 
 async def run_signin_dispatcher(runtime: ServiceRuntime) -> None:
-    keys: FamilyKeys = runtime.extras["family_keys"]  # type: ignore[assignment]
+    keys = family_keys_of(runtime)
     wake = asyncio.Event()
     runtime.db.on_commit(wake.set, when=signin.SIGNIN_REQUESTED)
     while not runtime.stopping.is_set():
