@@ -38,8 +38,8 @@ $(STAMP): $(SOURCES)
 run: $(STAMP)
 	$(BIN)/tas up
 
-# Static checks, run first by `make test` (so by CI): ruff's lint and format check, and mypy on libs/common,
-# libs/dev and every service's domain and api packages. Their rule sets, and why, are in pyproject.toml.
+# Static checks, run first by `make test` (so by CI): ruff's lint and format check, and strict mypy on libs/common,
+# libs/dev and every service's whole package. Their rule sets, and why, are in pyproject.toml.
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -46,6 +46,11 @@ class WebSession:
         return self.data.get("token")
 
     @property
+    def bearer(self) -> str:
+        """The token to call the APIs with ('' when there is none: the API answers 401, the person signs in)."""
+        return str(self.data.get("token") or "")
+
+    @property
     def signed_in(self) -> bool:
         expires = self.data.get("token_expires_at")
         return bool(self.token) and (expires is None or expires > utcnow().timestamp())

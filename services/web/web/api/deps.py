@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
@@ -39,20 +39,31 @@ setattr(
 )
 
 
+_Part = TypeVar("_Part")
+
+
+def _app_part(request: Request, name: str, kind: type[_Part]) -> _Part:
+    """What create_app keeps on `app.state` under `name` (which is untyped), checked to be a `kind`."""
+    part = getattr(request.app.state, name)
+    if not isinstance(part, kind):
+        raise TypeError(f"app.state.{name} is not a {kind.__name__}")
+    return part
+
+
 async def get_caseload(request: Request) -> CaseloadClient:
-    return request.app.state.caseload
+    return _app_part(request, "caseload", CaseloadClient)
 
 
 async def get_notify(request: Request) -> NotifyClient:
-    return request.app.state.notify
+    return _app_part(request, "notify", NotifyClient)
 
 
 async def get_referral(request: Request) -> ReferralClient:
-    return request.app.state.referral
+    return _app_part(request, "referral", ReferralClient)
 
 
 async def get_sessions(request: Request) -> SessionStore:
-    return request.app.state.sessions
+    return _app_part(request, "sessions", SessionStore)
 
 
 FamilySession = Annotated[WebSession, Depends(family_session)]
@@ -64,9 +75,11 @@ Sessions = Annotated[SessionStore, Depends(get_sessions)]
 
 async def ensure_session(request: Request) -> WebSession:
     """A session for a page with a form (an anonymous one before sign-in): forms need its CSRF token."""
-    if request.state.session is None:
-        request.state.session = await request.app.state.sessions.create()
-    return request.state.session
+    session: WebSession | None = request.state.session
+    if session is None:
+        session = await _app_part(request, "sessions", SessionStore).create()
+        request.state.session = session
+    return session
 
 
 AnySession = Annotated[WebSession, Depends(ensure_session)]

@@ -12,9 +12,12 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ..clients.base import ApiError, Conflict, Forbidden, Invalid, NotFound
+from ..clients.caseload import CaseloadClient
+from ..clients.notify import NotifyClient
 from ..domain import plan_view
 from ..domain.forms import FormErrors
 from ..i18n import _
+from ..sessions import WebSession
 from ..templating import render
 from .deps import Caseload, FamilySession, Notify, check_csrf
 from .pages import set_language_cookie
@@ -31,16 +34,16 @@ def _nav(child_id: str | None = None) -> list[dict[str, Any]]:
     return items
 
 
-async def _child(caseload: Any, session: Any, child_id: str) -> dict[str, Any]:
+async def _child(caseload: CaseloadClient, session: WebSession, child_id: str) -> dict[str, Any]:
     if len(child_id) > 36:
         raise NotFound(404)
-    return await caseload.child(child_id, token=session.token)
+    return await caseload.child(child_id, token=session.bearer)
 
 
 @router.get("")
 async def home(request: Request, session: FamilySession, caseload: Caseload) -> Response:
     children = await asyncio.gather(
-        *(caseload.child(cid, token=session.token) for cid in session.child_ids), return_exceptions=True
+        *(caseload.child(cid, token=session.bearer) for cid in session.child_ids), return_exceptions=True
     )
     visible = [c for c in children if isinstance(c, dict)]
     for failure in children:
@@ -56,22 +59,24 @@ async def child_page(request: Request, child_id: str, session: FamilySession, ca
 
 
 async def _published(
-    caseload: Any, session: Any, child_id: str, number: int | None
+    caseload: CaseloadClient, session: WebSession, child_id: str, number: int | None
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    versions = await caseload.versions(child_id, token=session.token)
+    versions = await caseload.versions(child_id, token=session.bearer)
     shown = [v for v in versions if v["status"] != "draft"]
     if not shown:
         return None, versions
     wanted = number if number is not None else shown[0]["number"]
     if number is not None and not any(v["number"] == number for v in shown):
         raise NotFound(404)
-    return await caseload.version(child_id, wanted, token=session.token), shown
+    return await caseload.version(child_id, wanted, token=session.bearer), shown
 
 
-async def _comments(caseload: Any, session: Any, child_id: str, version: int | None) -> dict[str, Any]:
+async def _comments(
+    caseload: CaseloadClient, session: WebSession, child_id: str, version: int | None
+) -> dict[str, Any]:
     """The comments on the version shown and its comment period (none while caseload offers no comments)."""
     try:
-        return await caseload.comments(child_id, token=session.token, version=version)
+        return await caseload.comments(child_id, token=session.bearer, version=version)
     except NotFound:
         return {"items": [], "comment_period": None}
 
@@ -89,8 +94,8 @@ async def plan_page(
 
 async def _render_plan(
     request: Request,
-    caseload: Any,
-    session: Any,
+    caseload: CaseloadClient,
+    session: WebSession,
     child_id: str,
     version: int | None,
     *,
@@ -150,7 +155,7 @@ async def add_comment(
         try:
             await caseload.add_comment(
                 child_id,
-                token=session.token,
+                token=session.bearer,
                 section=section,
                 item_id=item_id,
                 text=text.strip(),
@@ -176,7 +181,7 @@ async def add_comment(
 @router.get("/children/{child_id}/about-me")
 async def about_me_page(request: Request, child_id: str, session: FamilySession, caseload: Caseload) -> Response:
     child = await _child(caseload, session, child_id)
-    plan, _etag = await caseload.plan(child_id, token=session.token)
+    plan, _etag = await caseload.plan(child_id, token=session.bearer)
     ours = [i for i in plan["sections"]["about_me"] if i.get("org_type") == "family"]
     values = {v: next((i["text"] for i in ours if i.get("voice") == v), "") for v in ("child", "family")}
     return render(
@@ -202,7 +207,7 @@ async def save_about_me(
 ) -> Response:
     check_csrf(session, csrf_token)
     child = await _child(caseload, session, child_id)
-    plan, etag = await caseload.plan(child_id, token=session.token)
+    plan, etag = await caseload.plan(child_id, token=session.bearer)
     current = plan["sections"]["about_me"]
     submitted: list[dict[str, Any]] = []
     for item in current:  # everything we may see goes back unchanged, except our own two entries
@@ -220,7 +225,7 @@ async def save_about_me(
         submitted.append(entry)
     errors = FormErrors()
     try:
-        await caseload.update_about_me(child_id, token=session.token, etag=etag, about_me=submitted)
+        await caseload.update_about_me(child_id, token=session.bearer, etag=etag, about_me=submitted)
     except Conflict:
         errors.add("child_words", _("Someone changed the plan while you were writing. Check your words and save again"))
     except Invalid as exc:
@@ -248,7 +253,7 @@ async def review_page(
     request: Request, child_id: str, review_id: str, session: FamilySession, caseload: Caseload
 ) -> Response:
     child = await _child(caseload, session, child_id)
-    reviews = await caseload.reviews(child_id, token=session.token)
+    reviews = await caseload.reviews(child_id, token=session.bearer)
     review = next((r for r in reviews if r["id"] == review_id), None)
     if review is None:
         raise NotFound(404)
@@ -274,7 +279,9 @@ async def referral_page(
 ) -> Response:
     child = await _child(caseload, session, child_id)
     entries = [
-        e for e in await caseload.chronology(child_id, token=session.token, limit=200) if e.get("ref_id") == referral_id
+        e
+        for e in await caseload.chronology(child_id, token=session.bearer, limit=200)
+        if e.get("ref_id") == referral_id
     ]
     if not entries:
         raise NotFound(404)
@@ -285,7 +292,7 @@ async def referral_page(
 async def team_page(request: Request, child_id: str, session: FamilySession, caseload: Caseload) -> Response:
     child = await _child(caseload, session, child_id)
     try:
-        team = await caseload.team(child_id, token=session.token)
+        team = await caseload.team(child_id, token=session.bearer)
     except Forbidden:
         team = None  # caseload does not show the team to families yet
     return render(request, "family/team.html", child=child, team=team, navigation=_nav(child_id))
@@ -296,18 +303,18 @@ async def messages_page(
     request: Request, child_id: str, session: FamilySession, caseload: Caseload, notify: Notify
 ) -> Response:
     child = await _child(caseload, session, child_id)
-    messages = await notify.notifications(child_id, token=session.token)
+    messages = await notify.notifications(child_id, token=session.bearer)
     return render(request, "family/messages.html", child=child, messages=messages, navigation=_nav(child_id))
 
 
 @router.get("/children/{child_id}/who-has-looked")
 async def access_log_page(request: Request, child_id: str, session: FamilySession, caseload: Caseload) -> Response:
     child = await _child(caseload, session, child_id)
-    entries = await caseload.access_log(child_id, token=session.token)
+    entries = await caseload.access_log(child_id, token=session.bearer)
     return render(request, "family/access_log.html", child=child, entries=entries, navigation=_nav(child_id))
 
 
-def _me(members: list[dict[str, Any]], session: Any) -> dict[str, Any] | None:
+def _me(members: list[dict[str, Any]], session: WebSession) -> dict[str, Any] | None:
     """The signed-in person among the child's family: caseload keeps one family-member record per child."""
     mine = {session.data.get("family_member_id"), *session.data.get("member_ids", [])}
     return next((m for m in members if m["id"] in mine), None)
@@ -318,7 +325,7 @@ async def contact_page(
     request: Request, child_id: str, session: FamilySession, caseload: Caseload, notify: Notify
 ) -> Response:
     child = await _child(caseload, session, child_id)
-    me = _me(await caseload.family(child_id, token=session.token), session)
+    me = _me(await caseload.family(child_id, token=session.bearer), session)
     return render(
         request,
         "family/contact.html",
@@ -332,13 +339,13 @@ async def contact_page(
     )
 
 
-async def _preferences(notify: Any, session: Any, me: dict[str, Any] | None) -> dict[str, Any] | None:
+async def _preferences(notify: NotifyClient, session: WebSession, me: dict[str, Any] | None) -> dict[str, Any] | None:
     """The person's channel, language and opt-out as notify (which owns them) has them; caseload's copy of them
     when notify has not heard of the contact yet."""
     if me is None:
         return None
     try:
-        return await notify.preferences(me["id"], token=session.token)
+        return await notify.preferences(me["id"], token=session.bearer)
     except NotFound:
         return {key: me.get(key) for key in ("preferred_channel", "language", "opted_out")}
 
@@ -357,7 +364,7 @@ async def save_preferences(
 ) -> Response:
     check_csrf(session, csrf_token)
     child = await _child(caseload, session, child_id)
-    me = _me(await caseload.family(child_id, token=session.token), session)
+    me = _me(await caseload.family(child_id, token=session.bearer), session)
     if me is None:
         raise NotFound(404)
     change: dict[str, Any] = {}
@@ -369,7 +376,7 @@ async def save_preferences(
         change["opted_out"] = opted_out == "yes"
     errors = FormErrors()
     try:
-        await notify.update_preferences(me["id"], token=session.token, change=change)
+        await notify.update_preferences(me["id"], token=session.bearer, change=change)
     except Invalid as exc:
         errors.from_api(
             exc.errors,

@@ -15,6 +15,7 @@ from tas_common.access import public
 
 from .. import i18n
 from ..clients.base import ApiError, Invalid, TooMany
+from ..clients.caseload import CaseloadClient
 from ..domain.forms import FormErrors
 from ..domain.navigation import FAMILY_HOME, safe_return_path
 from ..i18n import _
@@ -143,7 +144,12 @@ async def submit_code(
 
 
 async def _signed_in(
-    request: Request, old: WebSession, sessions: SessionStore, caseload: Any, grant: dict[str, Any], contact: str
+    request: Request,
+    old: WebSession,
+    sessions: SessionStore,
+    caseload: CaseloadClient,
+    grant: dict[str, Any],
+    contact: str,
 ) -> Response:
     """Rotate the session (a new id and CSRF token now that it holds a token), and go where the person was going,
     in the language of their contact preference unless they have just chosen one here."""
@@ -187,7 +193,7 @@ def _same_contact(member: dict[str, Any], contact: str) -> bool:
 
 
 async def _family_member(
-    caseload: Any, *, token: str, child_ids: list[str], sub: str | None, contact: str
+    caseload: CaseloadClient, *, token: str, child_ids: list[str], sub: str | None, contact: str
 ) -> dict[str, Any] | None:
     """The signed-in person's own family-member record (for their language and preferences)."""
     for child_id in child_ids[:5]:

@@ -10,6 +10,9 @@ from typing import Any
 
 import httpx
 
+JsonObject = dict[str, Any]
+"""An API's answer: every TAS API answers a JSON object (a list comes as a page, `{"items": [...]}`)."""
+
 
 class ApiError(Exception):
     def __init__(self, status: int, problem: dict[str, Any] | None = None) -> None:
@@ -53,6 +56,22 @@ class TooMany(ApiError):
 
 class Unavailable(ApiError):
     """The API could not be reached or failed (5xx)."""
+
+
+def json_object(response: httpx.Response) -> JsonObject:
+    """The JSON object the API answered; an answer that is not one is the API failing (Unavailable)."""
+    body = response.json()
+    if not isinstance(body, dict):
+        raise Unavailable(502, {"detail": "the API's answer is not a JSON object"})
+    return body
+
+
+def items_of(page: JsonObject) -> list[JsonObject]:
+    """The `items` of a page the API answered."""
+    items = page["items"]
+    if not isinstance(items, list):
+        raise Unavailable(502, {"detail": "the API's page has no list of items"})
+    return items
 
 
 def raise_for(response: httpx.Response) -> None:
@@ -111,5 +130,9 @@ class ApiClient:
         raise_for(response)
         return response
 
-    async def get_json(self, path: str, *, token: str | None, **kwargs: Any) -> Any:
-        return (await self.request("GET", path, token=token, **kwargs)).json()
+    async def get_json(self, path: str, *, token: str | None, **kwargs: Any) -> JsonObject:
+        return json_object(await self.request("GET", path, token=token, **kwargs))
+
+    async def get_items(self, path: str, *, token: str | None, **kwargs: Any) -> list[JsonObject]:
+        """The items of the page GET `path` answers."""
+        return items_of(await self.get_json(path, token=token, **kwargs))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import ApiClient
+from .base import ApiClient, json_object
 
 
 class CaseloadClient(ApiClient):
@@ -35,7 +35,7 @@ class CaseloadClient(ApiClient):
             json={"contact": contact, "code": code},
             headers=self._forwarding(client_address),
         )
-        return response.json()
+        return json_object(response)
 
     # --- the child's record (family view) ------------------------------------------------------------------
     async def child(self, child_id: str, *, token: str) -> dict[str, Any]:
@@ -43,10 +43,10 @@ class CaseloadClient(ApiClient):
 
     async def plan(self, child_id: str, *, token: str) -> tuple[dict[str, Any], str]:
         response = await self.request("GET", f"/v1/children/{child_id}/plan", token=token)
-        return response.json(), response.headers.get("ETag", "")
+        return json_object(response), response.headers.get("ETag", "")
 
     async def versions(self, child_id: str, *, token: str) -> list[dict[str, Any]]:
-        return (await self.get_json(f"/v1/children/{child_id}/plan/versions", token=token))["items"]
+        return await self.get_items(f"/v1/children/{child_id}/plan/versions", token=token)
 
     async def version(self, child_id: str, number: int, *, token: str) -> dict[str, Any]:
         return await self.get_json(f"/v1/children/{child_id}/plan/versions/{number}", token=token)
@@ -61,7 +61,7 @@ class CaseloadClient(ApiClient):
             json={"about_me": about_me},
             headers={"If-Match": etag},
         )
-        return response.json()
+        return json_object(response)
 
     async def comments(self, child_id: str, *, token: str, version: int | None = None) -> dict[str, Any]:
         """`{"items": [...], "version": n, "comment_period": {"open", "ends_at", ...} | None}`."""
@@ -78,23 +78,19 @@ class CaseloadClient(ApiClient):
             json={"section": section, "item_id": item_id, "text": text},
             headers={"Idempotency-Key": idempotency_key},
         )
-        return response.json()
+        return json_object(response)
 
     async def reviews(self, child_id: str, *, token: str) -> list[dict[str, Any]]:
-        return (await self.get_json(f"/v1/children/{child_id}/reviews", token=token))["items"]
+        return await self.get_items(f"/v1/children/{child_id}/reviews", token=token)
 
     async def team(self, child_id: str, *, token: str) -> dict[str, Any]:
         return await self.get_json(f"/v1/children/{child_id}/team", token=token)
 
     async def chronology(self, child_id: str, *, token: str, limit: int = 100) -> list[dict[str, Any]]:
-        return (await self.get_json(f"/v1/children/{child_id}/chronology", token=token, params={"limit": limit}))[
-            "items"
-        ]
+        return await self.get_items(f"/v1/children/{child_id}/chronology", token=token, params={"limit": limit})
 
     async def access_log(self, child_id: str, *, token: str, limit: int = 50) -> list[dict[str, Any]]:
-        return (await self.get_json(f"/v1/children/{child_id}/access-log", token=token, params={"limit": limit}))[
-            "items"
-        ]
+        return await self.get_items(f"/v1/children/{child_id}/access-log", token=token, params={"limit": limit})
 
     async def family(self, child_id: str, *, token: str) -> list[dict[str, Any]]:
-        return (await self.get_json(f"/v1/children/{child_id}/family", token=token))["items"]
+        return await self.get_items(f"/v1/children/{child_id}/family", token=token)
