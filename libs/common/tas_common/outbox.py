@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from nats.js import JetStreamContext
+from nats.js import JetStreamContext, api
 from sqlalchemy import Row, Select, func, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -177,7 +177,7 @@ class OutboxRelay:
         timeouts and disconnects (they affect every message after the first one hit); only a rejection of one
         message that JetStream accepts the next after (none applies to the TAS stream's configuration) could let a
         later event be stored before it."""
-        acks: list[tuple[int, asyncio.Future]] = []  # type: ignore[type-arg]
+        acks: list[tuple[int, asyncio.Future[api.PubAck]]] = []
         error: tuple[int, Exception] | None = None
         for row in rows:
             headers = {**json.loads(row.headers), "Nats-Msg-Id": row.event_id}

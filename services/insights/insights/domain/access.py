@@ -31,11 +31,16 @@ class Scope:
 
 
 def requested(la_code: str | None, school_urn: str | None, service_id: str | None) -> tuple[ScopeKind, str]:
-    given = [(k, v) for k, v in (("la", la_code), ("school", school_urn), ("service", service_id)) if v]
+    scopes: tuple[tuple[ScopeKind, str | None], ...] = (
+        ("la", la_code),
+        ("school", school_urn),
+        ("service", service_id),
+    )
+    given = [(k, v) for k, v in scopes if v]
     if len(given) != 1:
         raise InvalidInput("give exactly one of la_code, school_urn and service_id", field="query.la_code")
     kind, value = given[0]
-    return kind, value  # type: ignore[return-value]
+    return kind, value
 
 
 def is_la_officer(principal: Principal, la_code: str) -> bool:

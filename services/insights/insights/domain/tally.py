@@ -18,10 +18,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.clock import day_of
+from tas_common.tables import table_of
 
 from .models import Tally
 
-_tally = Tally.__table__  # type: ignore[attr-defined]
+_tally = table_of(Tally)
 SCOPES = ("la", "school", "service")
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Header, Path, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.errors import PreconditionFailed, PreconditionRequired
 from tas_common.idempotency import run_once
@@ -49,7 +50,7 @@ async def create_template(
     settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    async def create(session):  # type: ignore[no-untyped-def]
+    async def create(session: AsyncSession) -> TemplatePublic:
         return await templates_store.create_template(
             session, principal=principal, body=body, max_fragments=settings.sms_max_fragments
         )
