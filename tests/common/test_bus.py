@@ -11,8 +11,9 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
-from tas_common.consumer import ConsumerRunner, ConsumerSpec, dead_letter_subject
+from tas_common.consumer import ConsumerRunner, ConsumerSpec
 from tas_common.db import Database
+from tas_common.deadletters import dead_letter_subject
 from tas_common.events import CloudEvent, new_event
 from tas_common.events.schemas import ChildRegisteredV1
 from tas_common.outbox import OutboxRelay, add_event
@@ -276,7 +277,7 @@ async def test_a_dead_letter_that_cannot_be_published_is_retried_and_the_consume
     poison = poison.model_copy(update={"data": {**poison.data, "child_id": "child-poison"}})
     await js.publish(poison.nats_subject, poison.to_bytes(), headers={"Nats-Msg-Id": poison.id})
     task = asyncio.create_task(runner.run())
-    await eventually(lambda: _true(runner.dead_letters_failing.down), timeout=15, what="the dead letter to fail")
+    await eventually(lambda: _true(runner.dead_letters.failing.down), timeout=15, what="the dead letter to fail")
     nats.start()
     dlq = await js.pull_subscribe(dead_letter_subject("tests"), durable="dlq-check")
     dead = (await dlq.fetch(1, timeout=20))[0]

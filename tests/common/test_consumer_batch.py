@@ -10,7 +10,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 import tas_common.consumer as consumer_module
-from tas_common.consumer import dead_letter_subject
+from tas_common.deadletters import dead_letter_subject
 from tas_common.events import CloudEvent
 from tas_common.tables import processed_event
 

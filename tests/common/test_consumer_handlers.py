@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from tas_common.consumer import dead_letter_subject
+from tas_common.deadletters import dead_letter_subject
 from tas_common.events import CloudEvent, new_event
 from tas_common.events.schemas import EVENT_TYPES, ChildRegisteredV1
 

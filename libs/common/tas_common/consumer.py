@@ -4,8 +4,8 @@ For each message: parse the CloudEvent and validate its payload (once: the handl
 in ONE database transaction check the processed-events table, run the handler, and record the event id; ack only
 after that commit. A service's handlers are one dict, payload type → handler. A fetched batch of several messages shares one
 transaction (one commit), each message in a savepoint of its own (`handle_batch`). A handler failure is nak'd with a backoff; on the
-last allowed delivery the message goes to `tas.deadletter.<consumer>` (kept in the stream, visible to operators)
-and is terminated, and the consumer goes on with the next one. A message that is not a valid event is
+last allowed delivery the message goes to `tas.deadletter.<consumer>` (deadletters.py: kept in the stream,
+visible to operators) and is terminated, and the consumer goes on with the next one. A message that is not a valid event is
 dead-lettered at once: retrying cannot fix it.
 
 Nothing but `stop()` ends a runner: a round that fails (NATS gone, the durable consumer deleted, an ack that cannot
@@ -32,8 +32,9 @@ from sqlalchemy import bindparam, insert, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .db import Database, utcnow
+from .deadletters import DeadLetters
 from .events import CloudEvent, EventPayload
-from .metrics import CONSUMER_PENDING, DEAD_LETTERS, EVENT_REDELIVERIES, EVENTS_HANDLED
+from .metrics import CONSUMER_PENDING, EVENT_REDELIVERIES, EVENTS_HANDLED
 from .outage import OutageLog
 from .tables import processed_event
 from .telemetry import Telemetry
@@ -45,7 +46,6 @@ Handler = Callable[[AsyncSession, Any, CloudEvent], Awaitable[None]]
 """`handler(session, payload, event)`: the payload is the event's, validated once by the runner into the payload type
 the handler is keyed by; the envelope gives the event's id and time."""
 Handlers = Mapping[type[EventPayload], Handler]
-DEAD_LETTER_PREFIX = "tas.deadletter"
 _SEEN = select(processed_event.c.event_id).where(
     processed_event.c.consumer == bindparam("consumer"), processed_event.c.event_id == bindparam("event_id")
 )
@@ -90,10 +90,6 @@ class Ready(NamedTuple):
     handler: Handler
 
 
-def dead_letter_subject(durable: str) -> str:
-    return f"{DEAD_LETTER_PREFIX}.{durable}"
-
-
 class ConsumerRunner:
     def __init__(
         self,
@@ -115,8 +111,13 @@ class ConsumerRunner:
             log, f"consumer {spec.durable}", summary_seconds=outage_log_seconds, consumer=spec.durable
         )
         """A round that fails: logged once, then summaries. While it is down the runner is not healthy."""
-        self.dead_letters_failing = OutageLog(
-            log, f"dead letters of {spec.durable}", summary_seconds=outage_log_seconds, consumer=spec.durable
+        self.dead_letters = DeadLetters(
+            js=js,
+            durable=spec.durable,
+            pause=self._pause,
+            stopping=self._stopping.is_set,
+            max_delay_seconds=self.RETRY_MAX_SECONDS,
+            outage_log_seconds=outage_log_seconds,
         )
         self.running = False
         """In its loop (set by `run`): the runtime's /readyz reports a runner that is not."""
@@ -313,7 +314,7 @@ class ConsumerRunner:
         outcome = "retry" if isinstance(exc, RetryLater) else "error"
         EVENTS_HANDLED.labels(self.durable, outcome).inc()
         if deliveries >= self.spec.max_deliver:
-            await self._dead_letter(msg, f"{type(exc).__name__}: {exc}", deliveries)
+            await self.dead_letters.move(msg, f"{type(exc).__name__}: {exc}", deliveries)
             return
         delay = self.spec.backoff_seconds[min(deliveries - 1, len(self.spec.backoff_seconds) - 1)]
         log.warning(
@@ -335,13 +336,13 @@ class ConsumerRunner:
             event = CloudEvent.from_bytes(msg.data)
             payload = event.payload()
         except (ValidationError, ValueError) as exc:
-            await self._dead_letter(msg, f"invalid event: {type(exc).__name__}", msg.metadata.num_delivered)
+            await self.dead_letters.move(msg, f"invalid event: {type(exc).__name__}", msg.metadata.num_delivered)
             return None
         handler = self.spec.handlers.get(type(payload))
         if handler is not None:
             return Ready(msg, event, payload, handler)
         if payload.subject in self.spec.subjects:
-            await self._dead_letter(msg, f"no handler for {event.type}", msg.metadata.num_delivered)
+            await self.dead_letters.move(msg, f"no handler for {event.type}", msg.metadata.num_delivered)
         else:
             await msg.ack()
         return None
@@ -369,40 +370,6 @@ class ConsumerRunner:
             await handler(session, payload, event)
             await session.execute(_MARK, self._mark(event))
         return False
-
-    async def _dead_letter(self, msg: Msg, reason: str, deliveries: int) -> None:
-        headers = {
-            "Nats-Msg-Id": f"dlq:{self.durable}:{msg.metadata.sequence.stream}",
-            "Tas-Original-Subject": msg.subject,
-            "Tas-Stream-Sequence": str(msg.metadata.sequence.stream),
-            "Tas-Consumer": self.durable,
-            "Tas-Deliveries": str(deliveries),
-            "Tas-Error": reason[:300],
-            **({"traceparent": msg.headers["traceparent"]} if msg.headers and "traceparent" in msg.headers else {}),
-        }
-        await self._publish_dead_letter(msg.data, headers)
-        await msg.term()
-        DEAD_LETTERS.labels(self.durable).inc()
-        log.error(
-            "moved to dead letters",
-            extra={"consumer": self.durable, "deliveries": deliveries, "subject": msg.subject, "error": reason[:120]},
-        )
-
-    async def _publish_dead_letter(self, data: bytes, headers: dict[str, str]) -> None:
-        """Publish until JetStream stores it (its `Nats-Msg-Id` makes a retry safe); only a stop() gives up."""
-        delay = 0.2
-        while True:
-            try:
-                await self.js.publish(dead_letter_subject(self.durable), data, headers=headers)
-            except Exception as exc:
-                if self._stopping.is_set():
-                    raise
-                self.dead_letters_failing.failed(exc)
-                await self._pause(delay)
-                delay = min(delay * 2, self.RETRY_MAX_SECONDS)
-                continue
-            self.dead_letters_failing.recovered()
-            return
 
     async def pending(self) -> int:
         info = await self.js.consumer_info(self.stream, self.durable)

@@ -9,9 +9,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from ..deadletters import DEAD_LETTER_FILTER
 from .base import DEFAULT_NATS_PORT, DEFAULT_STREAM, HOST, CliError, find_instance, port_open
-
-DEAD_LETTER_FILTER = "tas.deadletter.>"
 
 
 def cmd_deadletters(args: argparse.Namespace) -> int:
