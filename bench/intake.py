@@ -146,35 +146,10 @@ def profile_finish(proc: subprocess.Popen[str] | None, raw_path: Path, timeout: 
     return summarise_stacks(raw_path.read_text())
 
 
-def profile(pid: int, seconds: float, raw_path: Path) -> dict[str, Any] | None:
-    """py-spy record (raw collapsed stacks), summarised into the functions with the most samples."""
-    pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    if not Path(pyspy).exists():
-        return {"error": "py-spy not installed (pip install -r requirements-bench.txt)"}
-    run = subprocess.run(
-        [
-            pyspy,
-            "record",
-            "--pid",
-            str(pid),
-            "--duration",
-            str(int(seconds)),
-            "--rate",
-            "200",
-            "--format",
-            "raw",
-            "--output",
-            str(raw_path),
-            "--nonblocking",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 60,
-        check=False,  # a failed profile is reported in the result, not raised
-    )
-    if run.returncode != 0 or not raw_path.exists():
-        return {"error": (run.stderr or run.stdout)[-500:]}
-    return summarise_stacks(raw_path.read_text())
+def profile(pid: int, seconds: float, raw_path: Path) -> dict[str, Any]:
+    """py-spy record (raw collapsed stacks) for `seconds`, summarised into the functions with the most samples; a
+    failed profile is reported in the result, not raised."""
+    return profile_finish(profile_start(pid, seconds, raw_path), raw_path, timeout=seconds + 60)
 
 
 def _frame_name(frame: str) -> str:
