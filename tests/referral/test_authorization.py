@@ -15,6 +15,10 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 serials = itertools.count(5000)
 
+RECEIVER_MOVES = {"salt": 200, "senco": 403, "dsl": 403, "teacher": 403, "la_officer": 403, "family": 403, "mis": 403}
+"""The receiving service's practitioner moves a referral on (accept, decline, redirect, first contact, complete); the
+school and the LA see it but may not; anyone else is not told it exists (404)."""
+
 # action → {actor: expected status}; an actor not listed gets the action's default
 TABLE: dict[str, tuple[int, dict[str, int]]] = {
     "raise_concern": (403, {"senco": 201, "dsl": 201, "teacher": 201, "other_school_senco": 403}),
@@ -34,26 +38,11 @@ TABLE: dict[str, tuple[int, dict[str, int]]] = {
         },
     ),
     "list_referrals": (200, {"family": 403, "mis": 403}),
-    "accept": (
-        404,
-        {"salt": 200, "senco": 403, "dsl": 403, "teacher": 403, "la_officer": 403, "family": 403, "mis": 403},
-    ),
-    "decline": (
-        404,
-        {"salt": 200, "senco": 403, "dsl": 403, "teacher": 403, "la_officer": 403, "family": 403, "mis": 403},
-    ),
-    "redirect": (
-        404,
-        {"salt": 200, "senco": 403, "dsl": 403, "teacher": 403, "la_officer": 403, "family": 403, "mis": 403},
-    ),
-    "first_contact": (
-        404,
-        {"salt": 200, "senco": 403, "dsl": 403, "teacher": 403, "la_officer": 403, "family": 403, "mis": 403},
-    ),
-    "complete": (
-        404,
-        {"salt": 200, "senco": 403, "dsl": 403, "teacher": 403, "la_officer": 403, "family": 403, "mis": 403},
-    ),
+    "accept": (404, RECEIVER_MOVES),
+    "decline": (404, RECEIVER_MOVES),
+    "redirect": (404, RECEIVER_MOVES),
+    "first_contact": (404, RECEIVER_MOVES),
+    "complete": (404, RECEIVER_MOVES),
     "withdraw": (
         404,
         {"senco": 200, "dsl": 200, "teacher": 200, "salt": 403, "la_officer": 403, "family": 403, "mis": 403},
