@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from tas_common.migrations import upgrade
+from tas_dev.testing import family_plan
 
 from . import scale
 from .procs import uvicorn
@@ -31,35 +32,6 @@ from .report import Figure, Report, at_most, summary
 from .system import BenchSystem, migrations_dir, sqlite_url
 
 TARGET_MS = 150
-PLAN = {
-    "needs": [
-        {
-            "area": "communication_and_interaction",
-            "description": "Finds it hard to follow spoken instructions in a busy classroom.",
-            "sensitivity": "family",
-        }
-    ],
-    "outcomes": [
-        {
-            "area": "communication_and_interaction",
-            "description": "Follows two-step instructions in class",
-            "measure": "8 of 10 observed instructions by the end of term",
-            "target_date": "2027-03-31",
-            "lifecycle_status": "active",
-            "sensitivity": "family",
-        }
-    ],
-    "provision": [
-        {
-            "what": "Speech and language therapy sessions",
-            "agency": "NHS speech and language therapy",
-            "frequency": "Weekly, 30 minutes",
-            "start": "2026-12-01",
-            "funded_by": "NHS",
-            "sensitivity": "family",
-        }
-    ],
-}
 
 
 def prepare_child(caseload: httpx.Client, system: BenchSystem, i: int) -> tuple[str, str, int]:
@@ -84,7 +56,7 @@ def prepare_child(caseload: httpx.Client, system: BenchSystem, i: int) -> tuple[
     if not versions:
         plan = caseload.get(f"/v1/children/{cid}/plan", headers=senco)
         caseload.put(
-            f"/v1/children/{cid}/plan", headers={**senco, "If-Match": plan.headers["ETag"]}, json=PLAN
+            f"/v1/children/{cid}/plan", headers={**senco, "If-Match": plan.headers["ETag"]}, json=family_plan()
         ).raise_for_status()
         published = caseload.post(
             f"/v1/children/{cid}/plan/publish", headers=senco, json={"status": "shared_for_comment"}

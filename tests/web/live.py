@@ -179,7 +179,7 @@ class FamilyCase:
 def raise_concern_and_share_plan(live: LiveSystem, serial: int, *, language: str = "en") -> FamilyCase:
     """A SENCO raises a concern; caseload registers the child; the school writes a plan the family may see and
     shares it for comment (version 1)."""
-    from tas_dev.testing import concern_body
+    from tas_dev.testing import concern_body, family_plan
 
     senco = live.token("senco", "school", org_id="school-100000", school_urns=["100000"])
     body = concern_body(serial, language=language)
@@ -195,36 +195,7 @@ def raise_concern_and_share_plan(live: LiveSystem, serial: int, *, language: str
         written = caseload.put(
             f"/v1/children/{child['id']}/plan",
             headers={**senco, "If-Match": plan.headers["ETag"]},
-            json={
-                "needs": [
-                    {
-                        "area": "communication_and_interaction",
-                        "description": "Finds it hard to follow spoken instructions in a busy classroom.",
-                        "sensitivity": "family",
-                    }
-                ],
-                "outcomes": [
-                    {
-                        "area": "communication_and_interaction",
-                        "description": "Follows two-step instructions in class",
-                        "measure": "8 of 10 observed instructions by the end of term",
-                        "target_date": "2027-03-31",
-                        "lifecycle_status": "active",
-                        "sensitivity": "family",
-                    }
-                ],
-                "provision": [
-                    {
-                        "what": "Speech and language therapy sessions",
-                        "agency": "NHS speech and language therapy",
-                        "frequency": "Weekly, 30 minutes",
-                        "start": "2026-12-01",
-                        "end": "2027-03-31",
-                        "funded_by": "NHS",
-                        "sensitivity": "family",
-                    }
-                ],
-            },
+            json=family_plan(),
         )
         assert written.status_code == 200, written.text
         shared = caseload.post(

@@ -28,6 +28,7 @@ __all__ = [
     "NatsServer",
     "bearer",
     "concern_body",
+    "family_plan",
     "fictional_mobile",
     "fictional_nhs_number",
     "fictional_upn",
@@ -181,3 +182,38 @@ def referral_accepted(child_id: str | None, **overrides: Any) -> ReferralAccepte
         "practitioner_org_type": "health",
     }
     return ReferralAcceptedV1(**(fields | overrides))
+
+
+def family_plan() -> dict[str, Any]:
+    """A plan body (`PUT /v1/children/{id}/plan`) whose items the family may see: one need, one outcome and one
+    provision (a new dict each call)."""
+    return {
+        "needs": [
+            {
+                "area": "communication_and_interaction",
+                "description": "Finds it hard to follow spoken instructions in a busy classroom.",
+                "sensitivity": "family",
+            }
+        ],
+        "outcomes": [
+            {
+                "area": "communication_and_interaction",
+                "description": "Follows two-step instructions in class",
+                "measure": "8 of 10 observed instructions by the end of term",
+                "target_date": "2027-03-31",
+                "lifecycle_status": "active",
+                "sensitivity": "family",
+            }
+        ],
+        "provision": [
+            {
+                "what": "Speech and language therapy sessions",
+                "agency": "NHS speech and language therapy",
+                "frequency": "Weekly, 30 minutes",
+                "start": "2026-12-01",
+                "end": "2027-03-31",
+                "funded_by": "NHS",
+                "sensitivity": "family",
+            }
+        ],
+    }
