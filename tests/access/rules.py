@@ -241,6 +241,13 @@ CASELOAD: dict[str, Rule] = {
         child=False,
         sees_in=CASE,
     ),
+    "GET /v1/tasks": Rule(
+        "practitioners: reviews coming up on their caseload, EHC milestones (SEND officers), break-glass to review "
+        "(DSL, SEND officers)",
+        anyone=200,
+        child=False,
+        sees_in=CASE,
+    ),
     "GET /v1/children/possible-duplicates": Rule(
         "school leads and SEND officers, for their children", anyone=200, child=False, sees_in=""
     ),

@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from caseload.domain import children
 from caseload.domain.chronology import add_entry, fact_recorded
 from caseload.domain.models import Child, FamilyContactRestriction, FamilyMember, Plan
+from caseload.domain.search import name_keys
 from caseload.events import handlers
 from tas_common import audit
 from tas_common.db import Database, utcnow
@@ -129,6 +130,7 @@ async def reference_register_concern(session: AsyncSession, *, concern: ConcernR
             school_urn=concern.school_urn,
             la_code=concern.la_code,
             possible_duplicate_of=similar.id if similar else None,
+            **name_keys(identity.given_name, identity.family_name),
         )
         session.add(child)
         await session.flush()

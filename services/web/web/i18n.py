@@ -64,6 +64,11 @@ def gettext_(message: str, **variables: Any) -> str:
     return text % variables if variables else text
 
 
+def ngettext_raw(singular: str, plural: str, n: int) -> str:
+    """The translated form for `n`, not yet formatted (Jinja's newstyle gettext formats it with all variables)."""
+    return _translations().ngettext(singular, plural, n)
+
+
 def ngettext_(singular: str, plural: str, n: int, **variables: Any) -> str:
     text = _translations().ngettext(singular, plural, n)
     return text % {"num": n, **variables}

@@ -24,6 +24,7 @@ from tas_common.logging import configure_logging
 from . import i18n
 from .api import family, family_sign_in, offer, pages
 from .api.deps import CsrfFailed, SignInRequired
+from .api.practice.routes import ROUTERS as PRACTICE_ROUTERS
 from .clients.base import NotFound, SignedOut, Unavailable
 from .clients.caseload import CaseloadClient
 from .clients.notify import NotifyClient
@@ -88,7 +89,7 @@ def create_app(
     app.add_middleware(UnexpectedErrorMiddleware, respond=_crash_page)  # innermost: sessions and headers still run
     app.middleware("http")(web_middleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "prod")
-    for router in (pages.router, family_sign_in.router, family.router, offer.router):
+    for router in (pages.router, family_sign_in.router, family.router, offer.router, *PRACTICE_ROUTERS):
         app.include_router(router)
     _install_handlers(app)
     return app
@@ -107,7 +108,7 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:
         query = {"next": exc.return_to} | ({"timeout": "1"} if request.state.session_expired else {})
-        return RedirectResponse("/family/sign-in?" + urlencode(query), status_code=303)
+        return RedirectResponse(f"{exc.sign_in_path}?" + urlencode(query), status_code=303)
 
     @app.exception_handler(SignedOut)
     async def _signed_out(request: Request, exc: SignedOut) -> Response:
@@ -117,7 +118,8 @@ def _install_handlers(app: FastAPI) -> None:
             request.state.session = None
             request.state.session_ended = True
         target = request.url.path + (f"?{request.url.query}" if request.method == "GET" and request.url.query else "")
-        return RedirectResponse("/family/sign-in?" + urlencode({"next": target}), status_code=303)
+        sign_in = "/family/sign-in" if request.url.path.startswith("/family") else "/sign-in"
+        return RedirectResponse(f"{sign_in}?" + urlencode({"next": target}), status_code=303)
 
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound) -> Response:

@@ -29,7 +29,7 @@ def build_environment() -> Environment:
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         lambda message: i18n.gettext_(message),
-        lambda singular, plural, n: i18n.ngettext_(singular, plural, n),
+        lambda singular, plural, n: i18n.ngettext_raw(singular, plural, n),
         newstyle=True,
     )
     env.globals.update(i18n.jinja_globals())
@@ -45,11 +45,17 @@ def build_environment() -> Environment:
 def render(request: Request, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
     env: Environment = request.app.state.templates
     session = getattr(request.state, "session", None)
+    practitioner = bool(session and session.signed_in and session.data.get("kind") == "practitioner")
+    if practitioner:  # the practitioners' menu and sign-out, unless the page says otherwise
+        from .domain.practice.navigation import practitioner_defaults
+
+        context = {**practitioner_defaults(request, session), **context}
     page = env.get_template(template).render(
         request=request,
         lang=i18n.current_language.get(),
         session=session,
         signed_in=bool(session and session.signed_in),
+        practitioner=practitioner,
         csrf_token=session.csrf if session else "",
         current_path=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         **context,

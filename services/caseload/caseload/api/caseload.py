@@ -25,8 +25,14 @@ async def get_caseload(
     principal: Practitioner,
     db: DatabaseDep,
     school_urn: str | None = Query(default=None, pattern=r"^[0-9]{6}$"),
+    q: str | None = Query(
+        default=None,
+        max_length=100,
+        description="find by name (the start of the given or family name, or both; accents and case do not "
+        "matter), date of birth (31/01/2016 or 2016-01-31), UPN or NHS number",
+    ),
     limit: int = Query(default=50, ge=1, le=200),
     cursor: str | None = Query(default=None, max_length=1200),
 ) -> Page[CaseloadItem]:
     async with db.transaction() as session:
-        return await my_caseload(session, principal=principal, school_urn=school_urn, limit=limit, cursor=cursor)
+        return await my_caseload(session, principal=principal, school_urn=school_urn, q=q, limit=limit, cursor=cursor)

@@ -10,7 +10,9 @@ the newest chronology entry they may see was recorded. Merged-away children neve
 family name, given name and id, with a keyset cursor, so that each page is one index range
 (ix_child_school_urn_name, ix_child_la_code_name, ix_team_member_sub_org), however long the list; the last
 activity of each child listed is a correlated subquery on ix_chronology_entry_child_at.
-Every child listed is a read of the child's data: one audit row each.
+Every child listed is a read of the child's data: one audit row each. `q` searches within the list (by name,
+accents and case aside, date of birth, UPN or NHS number: domain/search.py) and so never finds a child the caller
+may not see.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tas_common.errors import Forbidden
 from tas_common.paging import Key, Keyset, Page
 from tas_common.visibility import LA_OFFICER_ROLES, SAFEGUARDING_LEADS, SCHOOL_LEADS
 
+from . import search
 from .access import chronology_visibility_for, not_family
 from .models import Child, ChronologyEntry, TeamMember
 from .schemas import CaseloadItem
@@ -79,9 +82,11 @@ async def my_caseload(
     *,
     principal: Principal,
     school_urn: str | None = None,
+    q: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page[CaseloadItem]:
+    """`q` narrows the list to the children found by name, date of birth, UPN or NHS number (domain/search.py)."""
     not_family(principal)
     if principal.org_type == OrgType.mis:
         raise Forbidden("a school's MIS has no caseload")
@@ -115,6 +120,8 @@ async def my_caseload(
         if school_urn is not None:
             query = query.where(col(Child.school_urn) == school_urn)
     query = query.where(col(Child.merged_into).is_(None))
+    if q is not None and q.strip():
+        query = query.where(search.condition(search.parse(q)))
     if cursor:
         query = query.where(ORDER.after(cursor))
     rows = (await session.execute(query.order_by(*ORDER.order_by()).limit(limit + 1))).all()

@@ -43,6 +43,7 @@ from .models import (
 )
 from .restriction import INSERT_RESTRICTION, changed_event, history_row, restrict_for_safeguarding
 from .schemas import ChildPublic, ChildSearchPage, PossibleDuplicate
+from .search import name_keys
 
 SOURCE = "tas/caseload"
 
@@ -230,6 +231,7 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
                 school_urn=school_urn,
                 la_code=la_code,
                 possible_duplicate_of=possible_duplicate_of,
+                **name_keys(concern.child.given_name, concern.child.family_name),
                 safeguarding=concern.safeguarding,
                 family_contact_restricted=concern.safeguarding,
                 merged_into=None,
@@ -315,6 +317,7 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
                 new_child=new_child,
                 match=match,
                 possible_duplicate_of=possible_duplicate_of,
+                **name_keys(concern.child.given_name, concern.child.family_name),
                 safeguarding=concern.safeguarding,
                 family_contact_ids=member_ids,
             ),

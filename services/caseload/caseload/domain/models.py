@@ -37,12 +37,23 @@ class Child(Table, ChildIdentity, table=True):
         # every lookup by school or LA alone
         Index("ix_child_school_urn_name", "school_urn", "family_name", "given_name", "id"),
         Index("ix_child_la_code_name", "la_code", "family_name", "given_name", "id"),
+        # finding a child on one's caseload by name, accents and case aside (domain/search.py): prefix ranges
+        Index("ix_child_school_urn_family_key", "school_urn", "family_name_key"),
+        Index("ix_child_school_urn_given_key", "school_urn", "given_name_key"),
+        Index("ix_child_la_code_family_key", "la_code", "family_name_key"),
+        Index("ix_child_la_code_given_key", "la_code", "given_name_key"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     school_urn: str = Field(max_length=6)
     la_code: str | None = Field(default=None, max_length=3)
     possible_duplicate_of: str | None = Field(default=None, max_length=36)
+    given_name_key: str = Field(
+        default="", sa_column=Column(String(100), nullable=False, server_default=""), description="folded, for search"
+    )
+    family_name_key: str = Field(
+        default="", sa_column=Column(String(100), nullable=False, server_default=""), description="folded, for search"
+    )
     safeguarding: bool = Field(default=False, description="a safeguarding concern has been raised about the child")
     family_contact_restricted: bool = Field(
         default=False,
@@ -157,6 +168,8 @@ class PlanVersion(Table, table=True):
 
 
 class Review(Table, table=True):
+    __table_args__ = (Index("ix_review_status_scheduled_for", "status", "scheduled_for"),)  # reviews coming up
+
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     child_id: str = Field(foreign_key="child.id", index=True, max_length=36)
     scheduled_for: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -61,6 +61,9 @@ async def list_referrals(
     child_id: Annotated[str | None, Query(max_length=36)] = None,
     school_urn: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     safeguarding: bool | None = None,
+    inbox: Annotated[
+        bool, Query(description="only the referrals sent to services of which you are a practitioner (to decide)")
+    ] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[ReferralPublic]:
@@ -68,6 +71,7 @@ async def list_referrals(
         return await referrals.list_referrals(
             session,
             principal=principal,
+            inbox=inbox,
             status=str(status_) if status_ else None,
             service_id=service_id,
             concern_id=concern_id,

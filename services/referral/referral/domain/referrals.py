@@ -299,11 +299,13 @@ async def list_referrals(
     safeguarding: bool | None,
     limit: int,
     cursor: str | None,
+    inbox: bool = False,
 ) -> Page[ReferralPublic]:
     """The referrals the caller may see: their school's (school staff), their services' (the services' own
-    practitioners), their LA's (SEND officers). Urgent and oldest first: a triage queue."""
+    practitioners), their LA's (SEND officers); with `inbox`, only their services' (what they decide). Urgent and
+    oldest first: a triage queue."""
     scopes: list[ColumnElement[bool]] = []
-    if principal.org_type == OrgType.school and principal.has_role(*SCHOOL_STAFF_ROLES):
+    if not inbox and principal.org_type == OrgType.school and principal.has_role(*SCHOOL_STAFF_ROLES):
         scope: ColumnElement[bool] = col(Referral.school_urn).in_(sorted(principal.school_urns))
         if not principal.has_role(*SAFEGUARDING_READERS):
             not_safeguarding = col(Referral.safeguarding) == False  # noqa: E712 (SQL: safeguarding = false)
@@ -311,7 +313,12 @@ async def list_referrals(
         scopes.append(scope)
     if services := await services_of(session, principal):
         scopes.append(col(Referral.service_id).in_(services))
-    if principal.org_type == OrgType.local_authority and principal.has_role(*LA_OFFICER_ROLES) and principal.la_code:
+    if (
+        not inbox
+        and principal.org_type == OrgType.local_authority
+        and principal.has_role(*LA_OFFICER_ROLES)
+        and principal.la_code
+    ):
         scopes.append(col(Referral.la_code) == principal.la_code)
     if not scopes:
         return Page[ReferralPublic](items=[])

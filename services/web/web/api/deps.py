@@ -15,10 +15,12 @@ from ..sessions import SessionStore, WebSession
 
 
 class SignInRequired(Exception):
-    """The page needs a signed-in family member: sign in, then come back to `return_to`."""
+    """The page needs a signed-in person: sign in (a family member at `/family/sign-in`, a practitioner at
+    `/sign-in`), then come back to `return_to`."""
 
-    def __init__(self, return_to: str) -> None:
+    def __init__(self, return_to: str, *, sign_in_path: str = "/family/sign-in") -> None:
         self.return_to = return_to
+        self.sign_in_path = sign_in_path
 
 
 async def family_session(request: Request) -> WebSession:

@@ -19,6 +19,13 @@ router = APIRouter(dependencies=[Depends(public)])
 
 @router.get("/")
 async def start(request: Request) -> Response:
+    """The start page; a signed-in practitioner's is My tasks (the APIs decide what it holds)."""
+    session = request.state.session
+    if session is not None and session.signed_in and session.data.get("kind") == "practitioner":
+        from .practice.deps import practitioner_session
+        from .practice.tasks import my_tasks
+
+        return await my_tasks(request, await practitioner_session(request))
     return render(request, "start.html")
 
 

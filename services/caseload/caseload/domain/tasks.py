@@ -1,0 +1,140 @@
+"""My tasks (GET /v1/tasks): what caseload holds that waits on the caller, for the practitioners' start page.
+
+- Reviews coming up in the next 14 days, or missed (still `scheduled` after their date, for up to 60 days), of the
+  children on the caller's caseload (the same scope as GET /v1/caseload: a school lead's schools, an LA SEND
+  officer's LA, everyone else the children on whose team they are).
+- EHC needs assessment milestones due in 14 days or overdue (the LA's SEND officers).
+- Break-glass grants and discoveries waiting for review (the school's DSL, the LA's SEND officers).
+
+Each names the child (given and family name) so that the page needs no call per child; every child named is a
+read of the child's data and is audited, as the caseload list is.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, and_
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tas_common import audit
+from tas_common.auth import OrgType, Principal
+from tas_common.db import utcnow
+from tas_common.errors import Forbidden
+from tas_common.visibility import LA_OFFICER_ROLES, SCHOOL_LEADS
+
+from . import breakglass, ehc
+from .access import not_family
+from .models import Child, Review, TeamMember
+from .schemas import BreakGlassPublic, EhcClockPublic
+
+REVIEW_HORIZON = timedelta(days=14)
+MISSED_FOR = timedelta(days=60)
+EHC_WITHIN_DAYS = 14
+LIMIT = 100
+
+
+class TaskChild(BaseModel):
+    id: str
+    given_name: str
+    family_name: str
+
+
+class ReviewDue(BaseModel):
+    child: TaskChild
+    review_id: str
+    scheduled_for: datetime
+    place: str
+    missed: bool
+
+
+class EhcDue(BaseModel):
+    child: TaskChild
+    clock: EhcClockPublic
+
+
+class GrantToReview(BaseModel):
+    child: TaskChild
+    grant: BreakGlassPublic
+
+
+class TasksPublic(BaseModel):
+    reviews_due: list[ReviewDue]
+    ehc_due: list[EhcDue]
+    break_glass_to_review: list[GrantToReview]
+
+
+def caseload_scope(principal: Principal) -> ColumnElement[bool]:
+    """The children on the caller's caseload, as a condition on Child (GET /v1/caseload's rule)."""
+    if principal.org_type == OrgType.school and principal.has_role(*SCHOOL_LEADS):
+        return Child.school_urn.in_(sorted(principal.school_urns))  # type: ignore[attr-defined]
+    if principal.org_type == OrgType.local_authority and principal.has_role(*LA_OFFICER_ROLES) and principal.la_code:
+        return Child.la_code == principal.la_code  # type: ignore[return-value]
+    on_team = select(TeamMember.child_id).where(
+        TeamMember.sub == principal.sub,
+        TeamMember.org_id == principal.org_id,
+        TeamMember.left_at.is_(None),  # type: ignore[union-attr]
+    )
+    return Child.id.in_(on_team)  # type: ignore[attr-defined]
+
+
+async def _names(session: AsyncSession, child_ids: set[str]) -> dict[str, TaskChild]:
+    if not child_ids:
+        return {}
+    rows = (
+        await session.exec(
+            select(Child.id, Child.given_name, Child.family_name).where(Child.id.in_(sorted(child_ids)))  # type: ignore
+        )
+    ).all()
+    return {r.id: TaskChild(id=r.id, given_name=r.given_name, family_name=r.family_name) for r in rows}
+
+
+async def my_tasks(session: AsyncSession, *, principal: Principal, now: datetime | None = None) -> TasksPublic:
+    not_family(principal)
+    if principal.org_type == OrgType.mis:
+        raise Forbidden("a school's MIS has no tasks")
+    now = now or utcnow()
+    rows = (
+        await session.exec(
+            select(Review.id, Review.child_id, Review.scheduled_for, Review.place, Child.given_name, Child.family_name)
+            .join(Child, Child.id == Review.child_id)
+            .where(
+                and_(
+                    Review.status == "scheduled",
+                    Review.scheduled_for >= now - MISSED_FOR,  # type: ignore[operator]
+                    Review.scheduled_for <= now + REVIEW_HORIZON,  # type: ignore[operator]
+                    Child.merged_into.is_(None),  # type: ignore[union-attr]
+                    caseload_scope(principal),
+                )
+            )
+            .order_by(Review.scheduled_for)
+            .limit(LIMIT)
+        )
+    ).all()
+    reviews = []
+    for r in rows:
+        at = r.scheduled_for if r.scheduled_for.tzinfo else r.scheduled_for.replace(tzinfo=now.tzinfo)
+        child = TaskChild(id=r.child_id, given_name=r.given_name, family_name=r.family_name)
+        reviews.append(ReviewDue(child=child, review_id=r.id, scheduled_for=at, place=r.place, missed=at < now))
+    clocks: list[EhcClockPublic] = []
+    if principal.org_type == OrgType.local_authority and principal.has_role("send_officer") and principal.la_code:
+        clocks = (await ehc.clocks_due(session, principal=principal, due_within_days=EHC_WITHIN_DAYS))[:LIMIT]
+    grants: list[BreakGlassPublic] = []
+    if principal.has_role("dsl", "send_officer") and principal.org_type in (OrgType.school, OrgType.local_authority):
+        grants = await breakglass.review_queue(session, principal=principal, reviewed=False, limit=LIMIT)
+    names = await _names(session, {c.child_id for c in clocks} | {g.child_id for g in grants})
+    await audit.record_many(
+        session,
+        actor=principal,
+        entries=[
+            {"action": "read", "resource_type": "review", "resource_id": r.review_id, "child_id": r.child.id}
+            for r in reviews
+        ],
+    )
+    return TasksPublic(
+        reviews_due=reviews,
+        ehc_due=[EhcDue(child=names[c.child_id], clock=c) for c in clocks if c.child_id in names],
+        break_glass_to_review=[GrantToReview(child=names[g.child_id], grant=g) for g in grants if g.child_id in names],
+    )

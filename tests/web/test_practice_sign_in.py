@@ -1,0 +1,41 @@
+"""Practitioners signing in: the dev personas of the embedded default (refused in prod), the start page becoming
+My tasks, sign out."""
+
+from __future__ import annotations
+
+from .conftest import assert_accessible
+from .practice import sign_in_as
+from .test_family_pages import SCREENSHOTS, save_screenshots
+
+
+def test_a_senco_signs_in_as_a_persona_and_lands_on_my_tasks_then_signs_out(new_page, live):
+    page = new_page()
+    page.goto("/caseload")
+    assert "/sign-in?next=%2Fcaseload" in page.url
+    assert page.get_by_role("heading", level=1).inner_text() == "Sign in to Team Around the School"
+    assert_accessible(page)
+    if SCREENSHOTS:
+        save_screenshots(page, "practice-sign-in-en", desktop=True)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    assert page.locator(".govuk-error-summary").is_visible()  # nobody chosen
+    page.get_by_label("Alex Morgan").check()
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    assert page.url.endswith("/caseload")
+    page.goto("/")
+    assert page.get_by_role("heading", level=1).inner_text() == "My tasks"
+    assert "Alex Morgan" in page.locator("main").inner_text()
+    assert_accessible(page)
+    page.get_by_role("button", name="Menu").click()  # at 320 px the menu is folded away
+    page.get_by_role("button", name="Sign out").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "You have signed out"
+    page.goto("/caseload")
+    assert "/sign-in" in page.url
+
+
+def test_my_tasks_in_welsh_is_accessible(new_page, live):
+    page = new_page()
+    sign_in_as(live, page.context, "dsl", language="cy")
+    page.goto("/")
+    assert page.locator("html").get_attribute("lang") == "cy"
+    assert page.get_by_role("heading", level=1).inner_text() == "Fy nhasgau"
+    assert_accessible(page)
