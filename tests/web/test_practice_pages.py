@@ -11,7 +11,8 @@ from .live import raise_concern_and_share_plan
 from .practice import sign_in_as
 from .test_family_pages import SCREENSHOTS, save_screenshots
 
-CHILD_PAGES = ["", "/chronology", "/access-log", "/duplicates"]
+CHILD_PAGES = ["", "/chronology", "/access-log", "/duplicates", "/plan", "/plan/versions", "/plan/needs/new"]
+OUTSIDER_ONLY = ["/plan.pdf"]
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,7 @@ def test_the_chronology_filters_by_kind(new_page, live, case):
 def test_a_practitioner_outside_the_childs_relationships_gets_the_404_page_everywhere(new_page, live, case):
     page = new_page()
     sign_in_as(live, page.context, "slt")  # not on this child's team
-    for suffix in CHILD_PAGES:
+    for suffix in CHILD_PAGES + OUTSIDER_ONLY:
         response = page.goto(f"/children/{case.child_id}{suffix}")
         assert response.status == 404, suffix
         assert page.locator("h1").inner_text() == "Page not found"

@@ -185,7 +185,9 @@ async def clocks_due(
     ).all()
     result = []
     for request, child in rows:
-        clock = clock_public(request, today)
+        clock = clock_public(request, today).model_copy(
+            update={"child_given_name": child.given_name, "child_family_name": child.family_name}
+        )
         if due_soon_or_breached(
             compute_clock(
                 requested_on=request.requested_on,

@@ -52,7 +52,18 @@ SECTION_MODELS: dict[str, type[BaseModel]] = {
     "outcomes": OutcomeIn,
     "provision": ProvisionIn,
 }
-META = ("id", "sensitivity", "author", "org_id", "org_type", "updated_by", "updated_at", "history")
+META = (
+    "id",
+    "sensitivity",
+    "author",
+    "author_name",
+    "org_id",
+    "org_type",
+    "updated_by",
+    "updated_by_name",
+    "updated_at",
+    "history",
+)
 TRANSITIONS = {
     "draft": {"draft", "shared_for_comment", "agreed"},
     "shared_for_comment": {"draft", "shared_for_comment", "agreed"},
@@ -182,9 +193,11 @@ def _apply_section(
                 "id": str(uuid.uuid4()),
                 **fields,
                 "author": principal.sub,
+                "author_name": principal.name,
                 "org_id": principal.org_id,
                 "org_type": str(principal.org_type),
                 "updated_by": principal.sub,
+                "updated_by_name": principal.name,
                 "updated_at": now,
             }
             if section == "outcomes":
@@ -218,7 +231,13 @@ def _apply_section(
         if edited_fields is None:
             changes.append(_change(principal, section, item, "removed"))
             continue
-        updated = {**item, **edited_fields, "updated_by": principal.sub, "updated_at": now}
+        updated = {
+            **item,
+            **edited_fields,
+            "updated_by": principal.sub,
+            "updated_by_name": principal.name,
+            "updated_at": now,
+        }
         result.append(updated)
         changes.append(_change(principal, section, updated, "changed"))
     return result + new_items, changes

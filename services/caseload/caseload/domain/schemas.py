@@ -260,9 +260,11 @@ class ItemMeta(BaseModel):
         default=False, description="the family sees this item once the plan is shared with them (for comment or agreed)"
     )
     author: str
+    author_name: str = Field(default="", description="the author's name as their token gave it")
     org_id: str
     org_type: str
     updated_by: str
+    updated_by_name: str = Field(default="", description="who changed it last, by name")
     updated_at: datetime
 
 
@@ -458,6 +460,8 @@ class EhcClockPublic(BaseModel):
     milestones: list[MilestonePublic]
     breached: bool
     next_due: date | None
+    child_given_name: str | None = Field(default=None, description="in the LA's list (GET /v1/ehc-clocks) only")
+    child_family_name: str | None = Field(default=None, description="in the LA's list (GET /v1/ehc-clocks) only")
 
 
 # --- consent, break-glass, access log ------------------------------------------------------------------------------

@@ -5,6 +5,8 @@
   officer's LA, everyone else the children on whose team they are).
 - EHC needs assessment milestones due in 14 days or overdue (the LA's SEND officers).
 - Break-glass grants and discoveries waiting for review (the school's DSL, the LA's SEND officers).
+- Family comments to answer: threads on the newest version of a plan shared for comment, on the caller's caseload,
+  whose newest comment is the family's.
 
 Each names the child (given and family name) so that the page needs no call per child; every child named is a
 read of the child's data and is audited, as the caseload list is.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, and_
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,7 +29,7 @@ from tas_common.visibility import LA_OFFICER_ROLES, SCHOOL_LEADS
 
 from . import breakglass, ehc
 from .access import not_family
-from .models import Child, Review, TeamMember
+from .models import Child, Plan, PlanComment, Review, TeamMember
 from .schemas import BreakGlassPublic, EhcClockPublic
 
 REVIEW_HORIZON = timedelta(days=14)
@@ -60,10 +62,21 @@ class GrantToReview(BaseModel):
     grant: BreakGlassPublic
 
 
+class CommentToAnswer(BaseModel):
+    child: TaskChild
+    comment_id: str = Field(description="the family's newest comment in the thread (answer it with in_reply_to)")
+    section: str
+    item_id: str
+    version: int
+    text: str = Field(description="the start of the family's words")
+    created_at: datetime
+
+
 class TasksPublic(BaseModel):
     reviews_due: list[ReviewDue]
     ehc_due: list[EhcDue]
     break_glass_to_review: list[GrantToReview]
+    comments_to_answer: list[CommentToAnswer]
 
 
 def caseload_scope(principal: Principal) -> ColumnElement[bool]:
@@ -133,8 +146,55 @@ async def my_tasks(session: AsyncSession, *, principal: Principal, now: datetime
             for r in reviews
         ],
     )
+    comments = await _comments_to_answer(session, principal)
+    await audit.record_many(
+        session,
+        actor=principal,
+        entries=[
+            {"action": "read", "resource_type": "plan_comment", "resource_id": c.comment_id, "child_id": c.child.id}
+            for c in comments
+        ],
+    )
     return TasksPublic(
+        comments_to_answer=comments,
         reviews_due=reviews,
         ehc_due=[EhcDue(child=names[c.child_id], clock=c) for c in clocks if c.child_id in names],
         break_glass_to_review=[GrantToReview(child=names[g.child_id], grant=g) for g in grants if g.child_id in names],
     )
+
+
+async def _comments_to_answer(session: AsyncSession, principal: Principal) -> list[CommentToAnswer]:
+    """Threads on the newest version of plans shared for comment whose newest comment is the family's."""
+    c = PlanComment
+    rows = (
+        await session.exec(
+            select(c, Child.given_name, Child.family_name)
+            .join(Plan, Plan.id == c.plan_id)
+            .join(Child, Child.id == c.child_id)
+            .where(
+                Plan.status == "shared_for_comment",
+                c.version == Plan.published_version,
+                Child.merged_into.is_(None),  # type: ignore[union-attr]
+                caseload_scope(principal),
+            )
+            .order_by(c.created_at)
+            .limit(LIMIT * 5)
+        )
+    ).all()
+    newest: dict[str, tuple[PlanComment, str, str]] = {}
+    for comment, given, family in rows:
+        newest[comment.in_reply_to or comment.id] = (comment, given, family)  # oldest first: the last one stays
+    answers = [
+        CommentToAnswer(
+            child=TaskChild(id=comment.child_id, given_name=given, family_name=family),
+            comment_id=comment.id,
+            section=comment.section,
+            item_id=comment.item_id,
+            version=comment.version,
+            text=comment.text[:200],
+            created_at=comment.created_at,
+        )
+        for comment, given, family in newest.values()
+        if comment.author_org_type == OrgType.family
+    ]
+    return sorted(answers, key=lambda a: a.created_at)[:LIMIT]

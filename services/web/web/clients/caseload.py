@@ -69,13 +69,24 @@ class CaseloadClient(ApiClient):
         return await self.get_json(f"/v1/children/{child_id}/plan/comments", token=token, params=params)
 
     async def add_comment(
-        self, child_id: str, *, token: str, section: str, item_id: str, text: str, idempotency_key: str
+        self,
+        child_id: str,
+        *,
+        token: str,
+        section: str,
+        item_id: str,
+        text: str,
+        idempotency_key: str,
+        in_reply_to: str | None = None,
     ) -> dict[str, Any]:
+        body = {"section": section, "item_id": item_id, "text": text}
+        if in_reply_to:
+            body["in_reply_to"] = in_reply_to  # a practitioner answering a family's comment
         response = await self.request(
             "POST",
             f"/v1/children/{child_id}/plan/comments",
             token=token,
-            json={"section": section, "item_id": item_id, "text": text},
+            json=body,
             headers={"Idempotency-Key": idempotency_key},
         )
         return json_object(response)
@@ -149,11 +160,11 @@ class CaseloadClient(ApiClient):
         return response.json(), response.headers.get("ETag", "")
 
     async def publish(self, child_id: str, *, token: str, etag: str, status: str | None) -> dict[str, Any]:
+        """Publish the plan as it was read (`etag`; 412 when it changed since)."""
         body = {"status": status} if status else {}
+        headers = {"If-Match": etag} if etag else None
         return (
-            await self.request(
-                "POST", f"/v1/children/{child_id}/plan/publish", token=token, json=body, headers={"If-Match": etag}
-            )
+            await self.request("POST", f"/v1/children/{child_id}/plan/publish", token=token, json=body, headers=headers)
         ).json()
 
     async def diff(self, child_id: str, *, token: str, from_: int, to: int) -> dict[str, Any]:

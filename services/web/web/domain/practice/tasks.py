@@ -67,7 +67,7 @@ async def gather(*, me: Me, token: str, caseload: Any, referral: Any, now: datet
     results = dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
     from_caseload = results["caseload"] or {}
     overrides = results.get("overrides", [])
-    names = await _child_names(caseload, token, {o["child_id"] for o in overrides if o.get("child_id")})
+    names = await child_names(caseload, token, {o["child_id"] for o in overrides if o.get("child_id")})
     for o in overrides:
         o["child"] = names.get(o.get("child_id") or "")
     return Tasks(
@@ -80,7 +80,7 @@ async def gather(*, me: Me, token: str, caseload: Any, referral: Any, now: datet
     )
 
 
-async def _child_names(caseload: Any, token: str, child_ids: set[str]) -> dict[str, dict[str, Any]]:
+async def child_names(caseload: Any, token: str, child_ids: set[str]) -> dict[str, dict[str, Any]]:
     found = await asyncio.gather(
         *(caseload.child(cid, token=token) for cid in sorted(child_ids)[:50]), return_exceptions=True
     )

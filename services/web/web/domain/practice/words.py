@@ -183,3 +183,13 @@ def time_left(expires_at: str, now: datetime | None = None) -> str:
             + i18n.ngettext_("%(num)s minute", "%(num)s minutes", minutes)
         )
     return i18n.ngettext_("%(num)s minute", "%(num)s minutes", minutes)
+
+
+def date_text(value: Any) -> str:
+    """A date written out, or what was typed when it is not a date (a form being corrected)."""
+    if not value:
+        return ""
+    try:
+        return i18n.long_date(value)
+    except (TypeError, ValueError):
+        return str(value)
