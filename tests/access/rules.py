@@ -241,6 +241,7 @@ CASELOAD: dict[str, Rule] = {
         child=False,
         sees_in=CASE,
     ),
+    "GET /v1/me": Rule("anyone signed in: who their own token says they are", anyone=200, child=False, audited=False),
     "GET /v1/tasks": Rule(
         "practitioners: reviews coming up on their caseload, EHC milestones (SEND officers), break-glass to review "
         "(DSL, SEND officers)",

@@ -20,8 +20,12 @@ from aiosmtpd.controller import Controller
 from tas_common.auth import DevIssuer
 from tas_dev.testing import NatsServer, free_port
 from tests.conftest import _Collect, drop_database, fresh_database_url, migrate, service_settings
+from tests.web.oidc_provider import AUDIENCE as OIDC_AUDIENCE
+from tests.web.oidc_provider import CLIENT_ID as OIDC_CLIENT_ID
+from tests.web.oidc_provider import TestProvider
 
 API_SERVICES = ("referral", "caseload", "notify")
+OIDC_NAME = "Fictional Community Health NHS Trust"
 FORWARDING_SECRET = "live-test-forwarding-secret-0123456789"
 T = TypeVar("T")
 
@@ -35,6 +39,8 @@ class LiveSystem:
     ports: dict[str, int] = field(default_factory=dict)
     apps: dict[str, Any] = field(default_factory=dict)
     issuer: DevIssuer | None = None
+    oidc: TestProvider | None = None
+    oidc_port: int = 0
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _servers: list[uvicorn.Server] = field(default_factory=list)
@@ -62,6 +68,8 @@ class LiveSystem:
         self.smtp = Controller(handler, hostname="127.0.0.1", port=free_port())
         self.smtp.start()
         self.ports = {name: free_port() for name in (*API_SERVICES, "web")}
+        self.oidc_port = free_port()
+        self.oidc = TestProvider(f"http://127.0.0.1:{self.oidc_port}", f"{self.web_url}/sign-in/callback")
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="live-system", daemon=True)
         self._thread.start()
@@ -69,7 +77,13 @@ class LiveSystem:
         return self
 
     async def _start_services(self, web_overrides: dict[str, Any]) -> None:
-        assert self.nats is not None and self.smtp is not None
+        assert self.nats is not None and self.smtp is not None and self.oidc is not None
+        # the organisation's OIDC provider that practitioners sign in with (tests/web/oidc_provider.py)
+        provider = uvicorn.Server(
+            uvicorn.Config(self.oidc.app, host="127.0.0.1", port=self.oidc_port, log_level="warning", lifespan="off")
+        )
+        self._servers.append(provider)
+        self._serving.append(asyncio.get_running_loop().create_task(provider.serve()))
         for service in (*API_SERVICES, "web"):
             extra: dict[str, Any] = {}
             if service == "notify":
@@ -93,6 +107,10 @@ class LiveSystem:
                     "public_web_url": self.web_url,
                     **web_overrides,
                 }
+            if service in API_SERVICES:
+                extra["trusted_issuers"] = [self.trusted_provider()]
+            if service == "web":
+                extra |= {"oidc_issuer": self.oidc.issuer, "oidc_client_id": OIDC_CLIENT_ID, "oidc_name": OIDC_NAME}
             database_url = fresh_database_url(service, self.tmp, per_test=False)
             self._urls.append(database_url)
             settings = service_settings(service, self.tmp, self.nats.url, database_url=database_url, **extra)
@@ -117,6 +135,20 @@ class LiveSystem:
                     raise RuntimeError(f"{service} did not start")
         for service in API_SERVICES:
             await asyncio.wait_for(self.apps[service].state.runtime.bus_ready.wait(), timeout=20)
+
+    def trusted_provider(self) -> dict[str, Any]:
+        """How the services trust the test provider: an NHS trust's, vouching for its own health staff; TAS claims
+        from configuration (organisation) and from its token (roles from its groups)."""
+        assert self.oidc is not None
+        return {
+            "issuer": self.oidc.issuer,
+            "jwks_url": f"{self.oidc.issuer}/jwks",
+            "org_types": ["health"],
+            "audience": OIDC_AUDIENCE,
+            "claim_names": {"roles": "groups"},
+            "role_map": {"SALT-Therapists": "slt", "OT-Staff": "ot"},
+            "claims": {"org_type": "health", "org_id": "nhs-trust-1"},
+        }
 
     def stop(self) -> None:
         if self._loop is not None:

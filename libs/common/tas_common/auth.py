@@ -15,8 +15,8 @@ import asyncio
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -164,14 +164,41 @@ KeySource = Callable[[], Any]
 
 
 @dataclass(frozen=True)
+class ClaimMapping:
+    """How an organisation's identity provider's token becomes TAS claims: `names` reads a TAS claim from another
+    claim of the provider's (`{"roles": "groups"}`), `roles` turns the provider's values into TAS roles (values not
+    listed are dropped), and `fixed` sets claims from configuration (`{"org_type": "health", "org_id": "nhs-trust-1"}`:
+    the provider of one organisation vouches for that organisation only, whatever its token says)."""
+
+    names: Mapping[str, str] = field(default_factory=dict)
+    roles: Mapping[str, str] = field(default_factory=dict)
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+
+    def apply(self, claims: dict[str, Any]) -> dict[str, Any]:
+        mapped = dict(claims)
+        for tas, theirs in self.names.items():
+            if theirs in claims:
+                mapped[tas] = claims[theirs]
+        if self.roles:
+            given = mapped.get("roles")
+            values = [given] if isinstance(given, str) else given if isinstance(given, list) else []
+            mapped["roles"] = sorted({self.roles[v] for v in values if isinstance(v, str) and v in self.roles})
+        mapped.update(self.fixed)
+        return mapped
+
+
+@dataclass(frozen=True)
 class TrustedIssuer:
-    """An issuer whose tokens a service accepts: its `iss`, its keys (a JWKS URL, or a public key source) and the
-    organisation types it may vouch for (None: any)."""
+    """An issuer whose tokens a service accepts: its `iss`, its keys (a JWKS URL, or a public key source), the
+    organisation types it may vouch for (None: any), the audience its tokens carry (None: the service's) and how its
+    claims become TAS claims (None: they are TAS claims already)."""
 
     issuer: str
     org_types: frozenset[OrgType] | None = None
     jwks_url: str | None = None
     public_key: KeySource | None = None
+    audience: str | None = None
+    claims: ClaimMapping | None = None
 
     def __post_init__(self) -> None:
         if not self.jwks_url and self.public_key is None:
@@ -275,7 +302,7 @@ class TokenVerifier:
                 token,
                 await self._signing_key(trusted, token),
                 algorithms=ALGORITHMS,
-                audience=self.audience,
+                audience=trusted.audience or self.audience,
                 issuer=trusted.issuer,
                 options={"require": ["exp", "iss", "aud", "sub"]},
                 leeway=self.LEEWAY_SECONDS,
@@ -284,6 +311,8 @@ class TokenVerifier:
             raise
         except (jwt.PyJWTError, ValueError, TypeError) as exc:  # TypeError: a key that does not fit the algorithm
             raise Unauthorized(f"invalid token: {type(exc).__name__}") from exc
+        if trusted.claims is not None:
+            claims = trusted.claims.apply(claims)
         try:
             principal = TasClaims.model_validate(claims).principal()
         except (ValidationError, TypeError, ValueError) as exc:

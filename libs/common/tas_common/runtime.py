@@ -14,7 +14,7 @@ import nats.errors
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
-from .auth import DevIssuer, OrgType, TokenVerifier, TrustedIssuer, pem_key
+from .auth import ClaimMapping, DevIssuer, OrgType, TokenVerifier, TrustedIssuer, pem_key
 from .consumer import ConsumerRunner, ConsumerSpec
 from .db import Database
 from .issuers import PublicKeyFile
@@ -56,12 +56,27 @@ def family_issuer(settings: CommonSettings) -> TrustedIssuer | None:
     )
 
 
+def organisation_issuers(settings: CommonSettings) -> list[TrustedIssuer]:
+    """The organisations' own OIDC providers (TAS_TRUSTED_ISSUERS), each for the organisation types configured."""
+    return [
+        TrustedIssuer(
+            c.issuer,
+            org_types=frozenset(OrgType(o) for o in c.org_types),
+            jwks_url=c.jwks_url,
+            audience=c.audience,
+            claims=ClaimMapping(names=c.claim_names, roles=c.role_map, fixed=c.claims),
+        )
+        for c in settings.trusted_issuers
+    ]
+
+
 def build_verifier(settings: CommonSettings, own_issuers: Sequence[TrustedIssuer] = ()) -> TokenVerifier:
     """The issuers a service trusts: the main one, the family issuer and any the service runs itself
     (`own_issuers`, which replace a default of the same `iss`: caseload verifies its family tokens with its own
     key; referral will do the same with its MIS client-credentials issuer, which the others then trust through
     its JWKS)."""
     trusted = {t.issuer: t for t in (main_issuer(settings), family_issuer(settings)) if t is not None}
+    trusted |= {t.issuer: t for t in organisation_issuers(settings)}
     trusted |= {t.issuer: t for t in own_issuers}
     return TokenVerifier(audience=settings.jwt_audience, issuers=list(trusted.values()))
 

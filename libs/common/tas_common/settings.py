@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev"}
+
+
+class IssuerConfig(BaseModel):
+    """An organisation's OpenID Connect provider that the services trust (`TAS_TRUSTED_ISSUERS`, a JSON list): its
+    `issuer` (`iss`), `jwks_url`, the `org_types` it may vouch for, the `audience` of its access tokens, and how its
+    claims become TAS claims: `claim_names` (TAS claim → the provider's claim), `role_map` (the provider's role or
+    group → a TAS role) and `claims` (fixed TAS claims from configuration, e.g. `org_type`, `org_id`, `la_code`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer: str
+    jwks_url: str
+    org_types: list[str] = Field(min_length=1)
+    audience: str | None = None
+    claim_names: dict[str, str] = Field(default_factory=dict)
+    role_map: dict[str, str] = Field(default_factory=dict)
+    claims: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _never_families(self) -> IssuerConfig:
+        if "family" in self.org_types or self.claims.get("org_type") == "family":
+            raise ValueError("an organisation's provider does not vouch for families: caseload's family issuer does")
+        return self
 
 
 class CommonSettings(BaseSettings):
@@ -55,6 +78,10 @@ class CommonSettings(BaseSettings):
     """How often finished spans are sent, in a batch."""
     otlp_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     """How long one export (and the last one, at shutdown) may take before it is dropped."""
+
+    trusted_issuers: list[IssuerConfig] = []
+    """Organisations' OIDC providers trusted beside the main issuer (TAS_TRUSTED_ISSUERS, JSON): practitioners
+    signed in to the web pages with their own organisation's provider call the APIs with its access token."""
 
     family_issuer: str = "tas-family"
     """`iss` of the family tokens caseload mints after a one-time code; trusted for `org_type: family` only."""

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from tas_common.app import create_service_app
 from tas_common.auth import OrgType, TrustedIssuer
 
-from .api import access, caseload, children, comments, ehc, examples, family, plan, reviews, signin, tasks, team
+from .api import access, caseload, children, comments, ehc, examples, family, me, plan, reviews, signin, tasks, team
 from .config import CaseloadSettings
 from .events.handlers import consumer_spec
 from .events.signin_dispatcher import run_signin_dispatcher
@@ -36,6 +36,7 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
             signin.router,
             signin.wellknown,
             tasks.router,
+            me.router,
         ],
         consumers=[consumer_spec(settings)],
         request_examples=examples.EXAMPLES,

@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from fastapi import FastAPI, Request
@@ -30,6 +30,7 @@ from .clients.caseload import CaseloadClient
 from .clients.notify import NotifyClient
 from .clients.referral import ReferralClient
 from .config import WebSettings
+from .domain.practice.oidc import OidcProvider
 from .middleware import web_middleware
 from .security import SecurityHeadersMiddleware
 from .sessions import SessionStore
@@ -63,6 +64,8 @@ def create_app(
             clients.append(http)
             setattr(app.state, name, cls(http))
         app.state.caseload.forwarding_secret = settings.web_forwarding_secret
+        oidc = settings.oidc()
+        app.state.oidc = OidcProvider(oidc, transport=transports.get("oidc")) if oidc else None
         purger = asyncio.create_task(_purge_sessions(app.state.sessions), name="web-session-purge")
         try:
             yield
@@ -88,7 +91,12 @@ def create_app(
     app.state.assets = StaticAssets(settings.assets_dir)
     app.add_middleware(UnexpectedErrorMiddleware, respond=_crash_page)  # innermost: sessions and headers still run
     app.middleware("http")(web_middleware)
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "prod")
+    provider = urlsplit(settings.oidc_issuer) if settings.oidc_issuer else None
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        hsts=settings.env == "prod",
+        form_targets=(f"{provider.scheme}://{provider.netloc}",) if provider else (),
+    )
     for router in (pages.router, family_sign_in.router, family.router, offer.router, *PRACTICE_ROUTERS):
         app.include_router(router)
     _install_handlers(app)

@@ -13,9 +13,12 @@ STATIC_PREFIX = "/static/"
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool, form_targets: tuple[str, ...] = ()) -> None:
+        """`form_targets`: origins a form may lead to besides this site (the practitioners' identity provider,
+        which signing in and signing out redirect to)."""
         self.app = app
         self.hsts = hsts
+        self.csp = CSP.replace("form-action 'self'", " ".join(("form-action 'self'", *form_targets))).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -27,7 +30,7 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control" or static]
                 headers += [
-                    (b"content-security-policy", CSP.encode()),
+                    (b"content-security-policy", self.csp),
                     (b"x-frame-options", b"DENY"),
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"no-referrer"),

@@ -172,3 +172,7 @@ class CaseloadClient(ApiClient):
 
     async def chronology_page(self, child_id: str, *, token: str, params: list[tuple[str, Any]]) -> dict[str, Any]:
         return await self.get_json(f"/v1/children/{child_id}/chronology", token=token, params=params)
+
+    async def me(self, *, token: str) -> dict[str, Any]:
+        """Who the token's holder is, as the services read it (an organisation's provider's claims mapped)."""
+        return await self.get_json("/v1/me", token=token)

@@ -4,6 +4,7 @@ Either way the session holds the access token (never the browser) and who they a
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -11,17 +12,19 @@ from fastapi.responses import RedirectResponse, Response
 
 from tas_common.access import public
 
-from ...clients.base import NotFound
+from ...clients.base import Forbidden, NotFound, SignedOut
 from ...domain.forms import FormErrors
 from ...domain.practice import personas
 from ...domain.practice.navigation import safe_practice_return
+from ...domain.practice.oidc import SignInFailed
 from ...i18n import _
 from ...sessions import SessionStore, WebSession
 from ...templating import render
-from ..deps import AnySession, Sessions, check_csrf
+from ..deps import AnySession, Caseload, Sessions, check_csrf
 from .deps import CsrfField
 
 router = APIRouter(dependencies=[Depends(public)])
+log = logging.getLogger("tas.web")
 
 
 def dev_sign_in_allowed(request: Request) -> bool:
@@ -93,6 +96,50 @@ async def dev_sign_in(
         sessions,
         {"provider": "dev", "token": token, "token_expires_at": expires_at, "me": chosen.me.as_dict()},
     )
+
+
+@router.post("/sign-in/oidc")
+async def oidc_sign_in(request: Request, session: AnySession, csrf_token: CsrfField = None) -> Response:
+    """Off to the organisation's provider (authorization code with PKCE); it comes back to /sign-in/callback."""
+    oidc = getattr(request.app.state, "oidc", None)
+    if oidc is None:
+        raise NotFound(404)
+    check_csrf(session, csrf_token)
+    url = await oidc.start(session, return_to=session.data.get("practice_return_to") or "/")
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/sign-in/callback")
+async def oidc_callback(
+    request: Request,
+    session: AnySession,
+    sessions: Sessions,
+    caseload: Caseload,
+    code: Annotated[str, Query(max_length=2000)] = "",
+    state: Annotated[str, Query(max_length=200)] = "",
+    error: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    oidc = getattr(request.app.state, "oidc", None)
+    if oidc is None:
+        raise NotFound(404)
+    errors = FormErrors()
+    try:
+        if error:
+            raise SignInFailed(error)
+        tokens = await oidc.finish(session, code=code, state=state)
+        me = await caseload.me(token=tokens["token"])
+    except (SignInFailed, SignedOut, Forbidden) as exc:
+        log.info("practitioner sign-in refused", extra={"reason": type(exc).__name__})
+        errors.add(
+            "sign-in",
+            _(
+                "We could not sign you in with your organisation’s account. Try again, or ask your IT team whether your account is set up for TAS"
+            ),
+        )
+        return _page(request, errors, status_code=400)
+    session.data["practice_return_to"] = tokens.pop("return_to", None) or "/"
+    tokens.pop("subject", None)
+    return await start_session(request, session, sessions, {"provider": "oidc", **tokens, "me": me})
 
 
 @router.post("/sign-out")
