@@ -40,3 +40,19 @@ def sign_in_as(live: LiveSystem, context: Any, key: str, *, language: str = "en"
             {"name": "tas_lang", "value": language, "url": live.web_url},
         ]
     )
+
+
+def shoot(page: Any, name: str) -> None:
+    """Screenshots of the page at phone (320 px) and desktop (1024 px) width, under TAS_WEB_SCREENSHOTS."""
+    import os
+    from pathlib import Path
+
+    folder = os.environ.get("TAS_WEB_SCREENSHOTS")
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    before = page.viewport_size
+    for label, size in (("phone", {"width": 320, "height": 720}), ("desktop", {"width": 1024, "height": 800})):
+        page.set_viewport_size(size)
+        page.screenshot(path=f"{folder}/{name}-{label}.png", full_page=True)
+    page.set_viewport_size(before)

@@ -8,8 +8,8 @@ import pytest
 
 from .conftest import assert_accessible
 from .live import raise_concern_and_share_plan
-from .practice import sign_in_as
-from .test_family_pages import SCREENSHOTS, save_screenshots
+from .practice import shoot, sign_in_as
+from .test_family_pages import SCREENSHOTS
 
 CHILD_PAGES = ["", "/chronology", "/access-log", "/duplicates", "/plan", "/plan/versions", "/plan/needs/new"]
 OUTSIDER_ONLY = ["/plan.pdf"]
@@ -37,7 +37,7 @@ def test_the_senco_finds_the_child_and_every_page_of_the_record_is_accessible(ne
         assert page.evaluate("document.documentElement.scrollWidth") <= 320, suffix
         assert_accessible(page)
         if SCREENSHOTS and suffix in ("", "/chronology"):
-            save_screenshots(page, f"practice-child{suffix.replace('/', '-')}-{language}", desktop=True)
+            shoot(page, f"practice-child{suffix.replace('/', '-')}-{language}")
 
 
 def test_the_chronology_filters_by_kind(new_page, live, case):

@@ -8,8 +8,8 @@ import pytest
 
 from .conftest import assert_accessible
 from .live import raise_concern_and_share_plan
-from .practice import sign_in_as
-from .test_family_pages import SCREENSHOTS, save_screenshots
+from .practice import shoot, sign_in_as
+from .test_family_pages import SCREENSHOTS
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def test_two_people_edit_the_same_need_and_the_second_keeps_their_words(new_page
     )
     assert_accessible(senco)
     if SCREENSHOTS:
-        save_screenshots(senco, "practice-plan-conflict-en", desktop=True)
+        shoot(senco, "practice-plan-conflict-en")
     senco.locator("#item-description").fill(
         "Needs instructions broken into steps (DSL's words). Visual timetable helps (SENCO)."
     )
@@ -85,7 +85,7 @@ def test_publish_for_comment_with_what_changed_then_versions_and_their_differenc
     diff = page.locator("main").inner_text()
     assert "Added: Covers ears in assembly." in diff
     if SCREENSHOTS:
-        save_screenshots(page, "practice-plan-versions-en", desktop=True)
+        shoot(page, "practice-plan-versions-en")
 
 
 def test_the_form_shows_the_apis_errors_in_the_error_summary(new_page, live, case):

@@ -4,8 +4,8 @@ My tasks, sign out."""
 from __future__ import annotations
 
 from .conftest import assert_accessible
-from .practice import sign_in_as
-from .test_family_pages import SCREENSHOTS, save_screenshots
+from .practice import shoot, sign_in_as
+from .test_family_pages import SCREENSHOTS
 
 
 def test_a_senco_signs_in_as_a_persona_and_lands_on_my_tasks_then_signs_out(new_page, live):
@@ -15,7 +15,7 @@ def test_a_senco_signs_in_as_a_persona_and_lands_on_my_tasks_then_signs_out(new_
     assert page.get_by_role("heading", level=1).inner_text() == "Sign in to Team Around the School"
     assert_accessible(page)
     if SCREENSHOTS:
-        save_screenshots(page, "practice-sign-in-en", desktop=True)
+        shoot(page, "practice-sign-in-en")
     page.get_by_role("button", name="Sign in", exact=True).click()
     assert page.locator(".govuk-error-summary").is_visible()  # nobody chosen
     page.get_by_label("Alex Morgan").check()
@@ -39,3 +39,4 @@ def test_my_tasks_in_welsh_is_accessible(new_page, live):
     assert page.locator("html").get_attribute("lang") == "cy"
     assert page.get_by_role("heading", level=1).inner_text() == "Fy nhasgau"
     assert_accessible(page)
+    shoot(page, "practice-my-tasks-dsl-cy")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from .conftest import assert_accessible
 from .live import wait_until
-from .practice import headers_of, sign_in_as
-from .test_family_pages import SCREENSHOTS, save_screenshots
+from .practice import headers_of, shoot, sign_in_as
+from .test_family_pages import SCREENSHOTS
 
 
 def fill_concern(page, *, given: str, family: str, upn: str, email: str, safeguarding: bool = False) -> None:
@@ -44,7 +44,7 @@ def test_the_senco_raises_a_concern_refers_it_and_the_therapist_accepts_and_writ
     assert summary.locator("a[href='#summary']").count() == 1
     assert_accessible(senco)
     if SCREENSHOTS:
-        save_screenshots(senco, "practice-concern-errors-en", desktop=True)
+        shoot(senco, "practice-concern-errors-en")
     upn = fictional_upn(731)
     fill_concern(senco, given="Noor", family="Haddad", upn=upn, email="sam.parent.731@example.org")
     senco.get_by_role("button", name="Raise the concern").click()
@@ -63,7 +63,7 @@ def test_the_senco_raises_a_concern_refers_it_and_the_therapist_accepts_and_writ
     assert "waiting 0 days" in therapist.locator("#referrals + ul").inner_text()
     assert_accessible(therapist)
     if SCREENSHOTS:
-        save_screenshots(therapist, "practice-my-tasks-therapist-en", desktop=True)
+        shoot(therapist, "practice-my-tasks-therapist-en")
     link.click()
     assert "Assessment of receptive language, please." in therapist.locator("main").inner_text()
     assert_accessible(therapist)
@@ -93,7 +93,7 @@ def test_the_senco_raises_a_concern_refers_it_and_the_therapist_accepts_and_writ
     assert "Written by Priya Shah" in text
     assert_accessible(therapist)
     if SCREENSHOTS:
-        save_screenshots(therapist, "practice-plan-editor-en", desktop=True)
+        shoot(therapist, "practice-plan-editor-en")
 
 
 def test_a_safeguarding_concern_is_in_the_dsls_queue_urgent_first_and_a_dsl_reviews_a_consent_override(new_page, live):
@@ -151,7 +151,7 @@ def test_a_send_officer_sees_an_ehc_milestone_due_and_a_social_worker_breaks_gla
     assert case.given_name in page.locator("#this-week-list").inner_text()
     assert_accessible(page)
     if SCREENSHOTS:
-        save_screenshots(page, "practice-ehc-en", desktop=True)
+        shoot(page, "practice-ehc-en")
 
     social = new_page(width=1024, height=900)
     sign_in_as(live, social.context, "social_worker")
@@ -167,7 +167,7 @@ def test_a_send_officer_sees_an_ehc_milestone_due_and_a_social_worker_breaks_gla
     assert "you cannot change anything" in banner and "left" in banner
     assert_accessible(social)
     if SCREENSHOTS:
-        save_screenshots(social, "practice-break-glass-en", desktop=True)
+        shoot(social, "practice-break-glass-en")
     # the LA's SEND officer reviews it from My tasks
     page.goto("/")
     page.locator("#break-glass + ul a").first.click()
@@ -210,6 +210,7 @@ def test_the_parent_comments_on_the_shared_plan_and_the_therapist_answers_from_m
     therapist.goto("/")
     assert "At home he manages two steps" in therapist.locator("#comments + ul").inner_text()
     therapist.locator("#comments + ul a").first.click()
+    shoot(therapist, "practice-plan-family-comment-en")
     therapist.locator("textarea[id^=reply-]").first.fill("Thank you: we will use pictures in sessions too.")
     therapist.get_by_role("button", name="Send answer").first.click()
     assert "Your answer has been sent to the family." in therapist.locator("main").inner_text()

@@ -27,8 +27,10 @@ Short = Annotated[str, Form(max_length=200)]
 
 
 async def _comments(caseload: Any, token: str, child_id: str) -> list[dict[str, Any]] | None:
+    """The comments on the newest version (the family's threads and the answers), or None when there are none to
+    show (no version shared)."""
     try:
-        return await caseload.comments(child_id, token=token)
+        return list((await caseload.comments(child_id, token=token)).get("items") or [])
     except (NotFound, Forbidden):
         return None
 
