@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy.orm import Mapped
+from sqlmodel import col
 
 from tas_common.identifiers import is_valid_nhs_number, is_valid_upn, normalise_nhs_number
 
@@ -67,23 +69,23 @@ def parse(q: str) -> Query:
     return Query(words=words)
 
 
-def _starts(column: ColumnElement[str] | object, prefix: str) -> ColumnElement[bool]:
+def _starts(column: Mapped[str], prefix: str) -> ColumnElement[bool]:
     upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return and_(column >= prefix, column < upper, column.like(prefix + "%"))  # type: ignore[operator,union-attr]
+    return and_(column >= prefix, column < upper, column.like(prefix + "%"))
 
 
 def condition(query: Query) -> ColumnElement[bool]:
     """The search as a condition on Child (to AND with the caseload's own scope)."""
     if query.upn:
-        return Child.upn == query.upn  # type: ignore[return-value]
+        return col(Child.upn) == query.upn
     if query.nhs_number:
-        return Child.nhs_number == query.nhs_number  # type: ignore[return-value]
+        return col(Child.nhs_number) == query.nhs_number
     if query.date_of_birth:
-        return Child.date_of_birth == query.date_of_birth  # type: ignore[return-value]
+        return col(Child.date_of_birth) == query.date_of_birth
     words = query.words
     if not words:
         return false()
-    given, family = Child.given_name_key, Child.family_name_key
+    given, family = col(Child.given_name_key), col(Child.family_name_key)
     if len(words) == 1:
         return or_(_starts(given, words[0]), _starts(family, words[0]))
     return or_(

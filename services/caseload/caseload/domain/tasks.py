@@ -17,8 +17,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, and_
-from sqlmodel import select
+from sqlalchemy import ColumnElement
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
@@ -82,26 +82,22 @@ class TasksPublic(BaseModel):
 def caseload_scope(principal: Principal) -> ColumnElement[bool]:
     """The children on the caller's caseload, as a condition on Child (GET /v1/caseload's rule)."""
     if principal.org_type == OrgType.school and principal.has_role(*SCHOOL_LEADS):
-        return Child.school_urn.in_(sorted(principal.school_urns))  # type: ignore[attr-defined]
+        return col(Child.school_urn).in_(sorted(principal.school_urns))
     if principal.org_type == OrgType.local_authority and principal.has_role(*LA_OFFICER_ROLES) and principal.la_code:
-        return Child.la_code == principal.la_code  # type: ignore[return-value]
+        return col(Child.la_code) == principal.la_code
     on_team = select(TeamMember.child_id).where(
-        TeamMember.sub == principal.sub,
-        TeamMember.org_id == principal.org_id,
-        TeamMember.left_at.is_(None),  # type: ignore[union-attr]
+        col(TeamMember.sub) == principal.sub,
+        col(TeamMember.org_id) == principal.org_id,
+        col(TeamMember.left_at).is_(None),
     )
-    return Child.id.in_(on_team)  # type: ignore[attr-defined]
+    return col(Child.id).in_(on_team)
 
 
 async def _names(session: AsyncSession, child_ids: set[str]) -> dict[str, TaskChild]:
     if not child_ids:
         return {}
-    rows = (
-        await session.exec(
-            select(Child.id, Child.given_name, Child.family_name).where(Child.id.in_(sorted(child_ids)))  # type: ignore
-        )
-    ).all()
-    return {r.id: TaskChild(id=r.id, given_name=r.given_name, family_name=r.family_name) for r in rows}
+    rows = (await session.exec(select(Child).where(col(Child.id).in_(sorted(child_ids))))).all()
+    return {c.id: TaskChild(id=c.id, given_name=c.given_name, family_name=c.family_name) for c in rows}
 
 
 async def my_tasks(session: AsyncSession, *, principal: Principal, now: datetime | None = None) -> TasksPublic:
@@ -111,26 +107,26 @@ async def my_tasks(session: AsyncSession, *, principal: Principal, now: datetime
     now = now or utcnow()
     rows = (
         await session.exec(
-            select(Review.id, Review.child_id, Review.scheduled_for, Review.place, Child.given_name, Child.family_name)
-            .join(Child, Child.id == Review.child_id)
+            select(Review, Child)
+            .join(Child, col(Child.id) == col(Review.child_id))
             .where(
-                and_(
-                    Review.status == "scheduled",
-                    Review.scheduled_for >= now - MISSED_FOR,  # type: ignore[operator]
-                    Review.scheduled_for <= now + REVIEW_HORIZON,  # type: ignore[operator]
-                    Child.merged_into.is_(None),  # type: ignore[union-attr]
-                    caseload_scope(principal),
-                )
+                col(Review.status) == "scheduled",
+                col(Review.scheduled_for) >= now - MISSED_FOR,
+                col(Review.scheduled_for) <= now + REVIEW_HORIZON,
+                col(Child.merged_into).is_(None),
+                caseload_scope(principal),
             )
-            .order_by(Review.scheduled_for)
+            .order_by(col(Review.scheduled_for))
             .limit(LIMIT)
         )
     ).all()
     reviews = []
-    for r in rows:
-        at = r.scheduled_for if r.scheduled_for.tzinfo else r.scheduled_for.replace(tzinfo=now.tzinfo)
-        child = TaskChild(id=r.child_id, given_name=r.given_name, family_name=r.family_name)
-        reviews.append(ReviewDue(child=child, review_id=r.id, scheduled_for=at, place=r.place, missed=at < now))
+    for review, child in rows:
+        at = review.scheduled_for if review.scheduled_for.tzinfo else review.scheduled_for.replace(tzinfo=now.tzinfo)
+        named = TaskChild(id=child.id, given_name=child.given_name, family_name=child.family_name)
+        reviews.append(
+            ReviewDue(child=named, review_id=review.id, scheduled_for=at, place=review.place, missed=at < now)
+        )
     clocks: list[EhcClockPublic] = []
     if principal.org_type == OrgType.local_authority and principal.has_role("send_officer") and principal.la_code:
         clocks = (await ehc.clocks_due(session, principal=principal, due_within_days=EHC_WITHIN_DAYS))[:LIMIT]
@@ -168,22 +164,22 @@ async def _comments_to_answer(session: AsyncSession, principal: Principal) -> li
     c = PlanComment
     rows = (
         await session.exec(
-            select(c, Child.given_name, Child.family_name)
-            .join(Plan, Plan.id == c.plan_id)
-            .join(Child, Child.id == c.child_id)
+            select(c, Child)
+            .join(Plan, col(Plan.id) == col(c.plan_id))
+            .join(Child, col(Child.id) == col(c.child_id))
             .where(
-                Plan.status == "shared_for_comment",
-                c.version == Plan.published_version,
-                Child.merged_into.is_(None),  # type: ignore[union-attr]
+                col(Plan.status) == "shared_for_comment",
+                col(c.version) == col(Plan.published_version),
+                col(Child.merged_into).is_(None),
                 caseload_scope(principal),
             )
-            .order_by(c.created_at)
+            .order_by(col(c.created_at))
             .limit(LIMIT * 5)
         )
     ).all()
     newest: dict[str, tuple[PlanComment, str, str]] = {}
-    for comment, given, family in rows:
-        newest[comment.in_reply_to or comment.id] = (comment, given, family)  # oldest first: the last one stays
+    for comment, child in rows:  # oldest first: the last one of each thread stays
+        newest[comment.in_reply_to or comment.id] = (comment, child.given_name, child.family_name)
     answers = [
         CommentToAnswer(
             child=TaskChild(id=comment.child_id, given_name=given, family_name=family),

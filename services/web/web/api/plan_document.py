@@ -74,11 +74,11 @@ async def _pdf(
 async def practitioner_pdf(
     request: Request, child_id: str, session: PractitionerSession, caseload: Caseload, version: Version = None
 ) -> Response:
-    return await _pdf(request, caseload, session.token or "", child_id, family=False, number=version)
+    return await _pdf(request, caseload, session.bearer, child_id, family=False, number=version)
 
 
 @router.get("/family/children/{child_id}/plan.pdf")
 async def family_pdf(
     request: Request, child_id: str, session: FamilySession, caseload: Caseload, version: Version = None
 ) -> Response:
-    return await _pdf(request, caseload, session.token or "", child_id, family=True, number=version)
+    return await _pdf(request, caseload, session.bearer, child_id, family=True, number=version)

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ...clients.base import Conflict, Forbidden, Invalid, NotFound
+from ...clients.caseload import CaseloadClient
+from ...clients.referral import ReferralClient
 from ...domain.forms import FormErrors
 from ...domain.practice import child_view, tasks, words
 from ...i18n import _
@@ -21,7 +23,7 @@ router = APIRouter()
 Note = Annotated[str, Form(max_length=1000)]
 
 
-async def _override(referral: Any, token: str, override_id: str) -> dict[str, Any]:
+async def _override(referral: ReferralClient, token: str, override_id: str) -> dict[str, Any]:
     found = next((o for o in await referral.consent_overrides(token=token) if o["id"] == override_id), None)
     if found is None:
         raise NotFound(404)
@@ -31,10 +33,10 @@ async def _override(referral: Any, token: str, override_id: str) -> dict[str, An
 async def _override_page(
     request: Request, session: Any, referral: Any, caseload: Any, override_id: str, errors: FormErrors, status: int
 ) -> Response:
-    override = await _override(referral, session.token, override_id)
+    override = await _override(referral, session.bearer, override_id)
     child = None
     if override.get("child_id"):
-        names = await tasks.child_names(caseload, session.token, {override["child_id"]})
+        names = await tasks.child_names(caseload, session.bearer, {override["child_id"]})
         child = names.get(override["child_id"])
     return render(
         request,
@@ -71,7 +73,7 @@ async def review_override(
         errors.add("review-note", _("Write what you checked"))
     else:
         try:
-            await referral.review_override(override_id[:36], token=session.token, note=note.strip())
+            await referral.review_override(override_id[:36], token=session.bearer, note=note.strip())
         except Conflict:
             errors.add("review-note", _("Someone has already reviewed this"))
         except (Invalid, Forbidden):
@@ -100,12 +102,12 @@ async def break_glass_search(
             errors.add("upn", _("Enter a UPN: 13 characters, like A123456789012"))
         else:
             try:
-                found = await caseload.find_by_upn(wanted, token=session.token)
+                found = await caseload.find_by_upn(wanted, token=session.bearer)
             except Invalid:
                 errors.add("upn", _("Enter a UPN: 13 characters, like A123456789012"))
     queue = None
     if me.reviewer:
-        queue = await caseload.break_glass_queue(token=session.token, reviewed=False)
+        queue = await caseload.break_glass_queue(token=session.bearer, reviewed=False)
     return render(
         request,
         "practice/break_glass.html",
@@ -144,7 +146,7 @@ async def open_record(
     child_id = child_id[:36]
     errors = FormErrors()
     try:
-        grant = await caseload.break_glass(child_id, token=session.token, reason=reason.strip())
+        grant = await caseload.break_glass(child_id, token=session.bearer, reason=reason.strip())
     except Invalid:
         errors.add("reason", _("Give your reason in at least 10 characters: the reviewers will read it"))
     except Conflict:
@@ -163,7 +165,7 @@ async def open_record(
     return RedirectResponse(f"/children/{child_id}", status_code=303)
 
 
-async def _grant(caseload: Any, token: str, grant_id: str) -> dict[str, Any]:
+async def _grant(caseload: CaseloadClient, token: str, grant_id: str) -> dict[str, Any]:
     queue = await caseload.break_glass_queue(token=token)
     found = next((g for g in queue if g["id"] == grant_id), None)
     if found is None:
@@ -173,8 +175,8 @@ async def _grant(caseload: Any, token: str, grant_id: str) -> dict[str, Any]:
 
 @router.get("/break-glass/reviews/{grant_id}")
 async def grant_page(request: Request, grant_id: str, session: PractitionerSession, caseload: Caseload) -> Response:
-    grant = await _grant(caseload, session.token, grant_id[:36])
-    names = await tasks.child_names(caseload, session.token, {grant["child_id"]})
+    grant = await _grant(caseload, session.bearer, grant_id[:36])
+    names = await tasks.child_names(caseload, session.bearer, {grant["child_id"]})
     return render(
         request,
         "practice/grant.html",
@@ -202,12 +204,12 @@ async def review_grant(
         errors.add("review-note", _("Write what you checked"))
     else:
         try:
-            await caseload.review_break_glass(grant_id, token=session.token, note=note.strip())
+            await caseload.review_break_glass(grant_id, token=session.bearer, note=note.strip())
         except Conflict:
             errors.add("review-note", _("Someone has already reviewed this"))
     if errors:
-        grant = await _grant(caseload, session.token, grant_id)
-        names = await tasks.child_names(caseload, session.token, {grant["child_id"]})
+        grant = await _grant(caseload, session.bearer, grant_id)
+        names = await tasks.child_names(caseload, session.bearer, {grant["child_id"]})
         return render(
             request,
             "practice/grant.html",

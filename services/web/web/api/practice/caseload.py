@@ -29,7 +29,7 @@ async def my_caseload(
 ) -> Response:
     query = (q or "").strip()
     try:
-        page = await caseload.caseload(token=session.token, q=query or None, cursor=cursor, limit=PER_PAGE)
+        page = await caseload.caseload(token=session.bearer, q=query or None, cursor=cursor, limit=PER_PAGE)
     except Invalid:
         page = {"items": [], "next_cursor": None}
     return render(

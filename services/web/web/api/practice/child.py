@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ...clients.base import ApiError, Conflict, Invalid, NotFound
+from ...clients.caseload import CaseloadClient
 from ...domain.forms import FormErrors
 from ...domain.practice import child_view, words
 from ...i18n import _
@@ -22,10 +23,10 @@ from .deps import CsrfField, MeDep, PractitionerSession
 router = APIRouter(prefix="/children/{child_id}")
 
 
-async def load_child(caseload: Any, session: Any, child_id: str) -> dict[str, Any]:
+async def load_child(caseload: CaseloadClient, session: Any, child_id: str) -> dict[str, Any]:
     if len(child_id) > 36:
         raise NotFound(404)
-    return await caseload.child(child_id, token=session.token)
+    return await caseload.child(child_id, token=session.bearer)
 
 
 async def allowed(coro: Any) -> Any:
@@ -60,7 +61,7 @@ async def summary(
     referral: Referral,
 ) -> Response:
     child = await load_child(caseload, session, child_id)
-    token = session.token
+    token = session.bearer
     team, consent, referrals, reviews, ehc = await asyncio.gather(
         allowed(caseload.team(child_id, token=token)),
         allowed(caseload.consent(child_id, token=token)),
@@ -112,7 +113,7 @@ async def chronology(
     if cursor:
         params.append(("cursor", cursor))
     try:
-        entries = await caseload.chronology_page(child_id, token=session.token, params=params)
+        entries = await caseload.chronology_page(child_id, token=session.bearer, params=params)
     except Invalid:
         entries = {"items": [], "next_cursor": None}
         errors.add("chronology-from", _("The dates could not be used: check them"))
@@ -135,12 +136,12 @@ async def chronology(
 @router.get("/access-log")
 async def access_log(request: Request, child_id: str, session: PractitionerSession, caseload: Caseload) -> Response:
     child = await load_child(caseload, session, child_id)
-    entries = await allowed(caseload.access_log(child_id, token=session.token, limit=100))
+    entries = await allowed(caseload.access_log(child_id, token=session.bearer, limit=100))
     return page(request, "practice/access_log.html", session, child, section="access", entries=entries)
 
 
 async def _duplicates_of(caseload: Any, session: Any, child_id: str) -> list[dict[str, Any]] | None:
-    found = await allowed(caseload.possible_duplicates(token=session.token))
+    found = await allowed(caseload.possible_duplicates(token=session.bearer))
     if found is None:
         return None
     return [d for d in found if child_id in (d["child"]["id"], d["possible_duplicate_of"]["id"])]
@@ -179,7 +180,7 @@ async def merge(
         errors.add("confirm", _("Confirm that these are the same child"))
     else:
         try:
-            await caseload.merge(child_id, token=session.token, duplicate_id=duplicate_id)
+            await caseload.merge(child_id, token=session.bearer, duplicate_id=duplicate_id)
         except (Invalid, Conflict) as exc:
             errors.add("confirm", _("These records cannot be merged: %(why)s", why=exc.problem.get("detail", "")))
         except NotFound:

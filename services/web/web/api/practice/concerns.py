@@ -32,7 +32,7 @@ async def concerns(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     queue = safeguarding == "yes"
-    page = await referral.concerns(token=session.token, safeguarding=True if queue else None, cursor=cursor, limit=50)
+    page = await referral.concerns(token=session.bearer, safeguarding=True if queue else None, cursor=cursor, limit=50)
     items = page["items"]
     if queue:  # the DSL's queue: urgent first, then oldest first
         items = sorted(items, key=lambda c: (URGENCY_ORDER.get(c["urgency"], 3), c["created_at"]))
@@ -78,7 +78,7 @@ async def raise_concern(request: Request, session: PractitionerSession, me: MeDe
     key = str(form.get("idempotency_key") or "")[:64] or uuid.uuid4().hex
     values = {k: str(v) for k, v in form.items()} | {"areas_of_need": form.getlist("areas_of_need")}
     try:
-        concern = await referral.raise_concern(token=session.token, body=body, idempotency_key=key)
+        concern = await referral.raise_concern(token=session.bearer, body=body, idempotency_key=key)
     except Invalid as exc:
         return _form(request, me, values, concern_form.errors_from_api(exc.errors), status_code=400)
     except ApiError as exc:
@@ -96,8 +96,8 @@ async def concern_page(
 ) -> Response:
     if len(concern_id) > 36:
         raise NotFound(404)
-    concern = await referral.concern(concern_id, token=session.token)
-    referrals = await referral.referrals(token=session.token, concern_id=concern_id, limit=50)
+    concern = await referral.concern(concern_id, token=session.bearer)
+    referrals = await referral.referrals(token=session.bearer, concern_id=concern_id, limit=50)
     return render(
         request,
         "practice/concern.html",
@@ -126,7 +126,7 @@ async def override_consent(
     check_csrf(session, csrf_token)
     body = {"agency_type": agency_type, "lawful_basis": lawful_basis, "reason": reason.strip()}
     try:
-        await referral.override_consent(concern_id, token=session.token, body=body)
+        await referral.override_consent(concern_id, token=session.bearer, body=body)
     except (Invalid, Conflict) as exc:
         errors = FormErrors()
         messages = {
@@ -136,8 +136,8 @@ async def override_consent(
             "*": ("override-reason", _("Check your answers")),
         }
         errors.from_api(exc.errors, messages, fallback="override-reason")
-        concern = await referral.concern(concern_id, token=session.token)
-        referrals = await referral.referrals(token=session.token, concern_id=concern_id, limit=50)
+        concern = await referral.concern(concern_id, token=session.bearer)
+        referrals = await referral.referrals(token=session.bearer, concern_id=concern_id, limit=50)
         return render(
             request,
             "practice/concern.html",

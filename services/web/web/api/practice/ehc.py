@@ -19,7 +19,7 @@ HORIZON_DAYS = 366
 
 @router.get("/ehc")
 async def ehc_clocks(request: Request, session: PractitionerSession, me: MeDep, caseload: Caseload) -> Response:
-    clocks = await caseload.ehc_clocks(token=session.token, due_within_days=HORIZON_DAYS)
+    clocks = await caseload.ehc_clocks(token=session.bearer, due_within_days=HORIZON_DAYS)
     today = date.today()
     week_end = today + timedelta(days=7)
     late, this_week, later = [], [], []

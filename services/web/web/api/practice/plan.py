@@ -40,7 +40,7 @@ async def editor(
     request: Request, child_id: str, session: PractitionerSession, me: MeDep, caseload: Caseload
 ) -> Response:
     child = await load_child(caseload, session, child_id)
-    token = session.token
+    token = session.bearer
     (plan, etag), versions, comments = await asyncio.gather(
         caseload.plan(child_id, token=token),
         caseload.versions(child_id, token=token),
@@ -119,7 +119,7 @@ async def item_page(
 ) -> Response:
     _check_section(section)
     child = await load_child(caseload, session, child_id)
-    plan, etag = await caseload.plan(child_id, token=session.token)
+    plan, etag = await caseload.plan(child_id, token=session.bearer)
     if item_id == "new":
         defaults = {"sensitivity": "family", "voice": "practitioner", "lifecycle_status": "active"}
         return _item_form(request, session, child, section=section, item_id="new", values=defaults, etag=etag, base="")
@@ -179,7 +179,7 @@ async def save_item(
     new = item_id == "new"
     read_etag = etag
     for _attempt in range(ATTEMPTS):
-        plan, etag_now = await caseload.plan(child_id, token=session.token)
+        plan, etag_now = await caseload.plan(child_id, token=session.bearer)
         current = None if new else plan_edit.find(plan, section, item_id)
         if not new and etag_now != read_etag and plan_edit.item_changed_since(current, base):
             return _item_form(  # someone else changed this very item: theirs beside mine, mine kept in the form
@@ -200,7 +200,7 @@ async def save_item(
         try:
             await caseload.update_plan(
                 child_id,
-                token=session.token,
+                token=session.bearer,
                 etag=etag_now,
                 sections={section: plan_edit.section_with(section, items, None if new else item_id, values)},
             )
@@ -266,7 +266,7 @@ async def publish(
     await load_child(caseload, session, child_id)
     chosen = status if status in ("draft", "shared_for_comment", "agreed") else None
     try:
-        version = await caseload.publish(child_id, token=session.token, etag=etag, status=chosen)
+        version = await caseload.publish(child_id, token=session.bearer, etag=etag, status=chosen)
     except (Conflict, Forbidden) as exc:
         if exc.status == 412:
             why = "changed"
@@ -288,10 +288,10 @@ async def versions_page(
     to: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
 ) -> Response:
     child = await load_child(caseload, session, child_id)
-    versions = await caseload.versions(child_id, token=session.token)
+    versions = await caseload.versions(child_id, token=session.bearer)
     diff = None
     if from_ is not None and to is not None:
-        diff = await caseload.diff(child_id, token=session.token, from_=from_, to=to)
+        diff = await caseload.diff(child_id, token=session.bearer, from_=from_, to=to)
     return page(
         request,
         "practice/plan_versions.html",
@@ -324,7 +324,7 @@ async def reply(
         try:
             await caseload.add_comment(
                 child_id,
-                token=session.token,
+                token=session.bearer,
                 section=section,
                 item_id=item_id,
                 text=text.strip(),

@@ -29,7 +29,8 @@ async def _services(referral: Any, token: str, la_code: str | None) -> list[dict
     params: list[tuple[str, Any]] = [("per_page", 100)]
     if la_code:
         params.append(("la_code", la_code))
-    return (await referral.services(token=token, params=params))["contents"]
+    contents: list[dict[str, Any]] = (await referral.services(token=token, params=params))["contents"]
+    return contents
 
 
 def _refer_page(
@@ -65,8 +66,8 @@ def _refer_page(
 async def refer_page(request: Request, concern_id: str, session: PractitionerSession, referral: Referral) -> Response:
     if len(concern_id) > 36:
         raise NotFound(404)
-    concern = await referral.concern(concern_id, token=session.token)
-    services = await _services(referral, session.token, concern.get("la_code"))
+    concern = await referral.concern(concern_id, token=session.bearer)
+    services = await _services(referral, session.bearer, concern.get("la_code"))
     return _refer_page(request, concern, services, chosen=[], note="", errors=FormErrors())
 
 
@@ -85,7 +86,7 @@ async def refer(request: Request, concern_id: str, session: PractitionerSession,
             body["note"] = note
         try:
             await referral.create_referrals(
-                token=session.token, body=body, idempotency_key=str(form.get("key") or uuid.uuid4().hex)[:64]
+                token=session.bearer, body=body, idempotency_key=str(form.get("key") or uuid.uuid4().hex)[:64]
             )
         except Conflict as exc:
             if exc.slug == "consent-required":
@@ -101,8 +102,8 @@ async def refer(request: Request, concern_id: str, session: PractitionerSession,
         except Invalid:
             errors.add("service_ids", _("Check the services you chose"))
     if errors:
-        concern = await referral.concern(concern_id, token=session.token)
-        services = await _services(referral, session.token, concern.get("la_code"))
+        concern = await referral.concern(concern_id, token=session.bearer)
+        services = await _services(referral, session.bearer, concern.get("la_code"))
         return _refer_page(request, concern, services, chosen=chosen, note=note, errors=errors, status_code=400)
     return RedirectResponse(f"/concerns/{concern_id}?referred=1#referrals", status_code=303)
 
@@ -117,7 +118,7 @@ async def inbox(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     status = status if status in STATES else "submitted"
-    page = await referral.referrals(token=session.token, inbox=True, status=status, cursor=cursor, limit=50)
+    page = await referral.referrals(token=session.bearer, inbox=True, status=status, cursor=cursor, limit=50)
     now = datetime.now(UTC)
     for r in page["items"]:
         r["days_waiting"] = tasks.days_waiting(r["submitted_at"], now)
@@ -145,10 +146,10 @@ async def _referral_page(
 ) -> Response:
     if len(referral_id) > 36:
         raise NotFound(404)
-    found = await referral.referral(referral_id, token=session.token)
-    service = await referral.service(found["service_id"], token=session.token)
+    found = await referral.referral(referral_id, token=session.bearer)
+    service = await referral.service(found["service_id"], token=session.bearer)
     others = [
-        s for s in await _services(referral, session.token, found.get("la_code")) if s["id"] != found["service_id"]
+        s for s in await _services(referral, session.bearer, found.get("la_code")) if s["id"] != found["service_id"]
     ]
     errors = errors or FormErrors()
     return render(
@@ -202,7 +203,7 @@ async def move_referral(
     errors = FormErrors()
     field = f"{move}-reason" if move in ("decline", "withdraw", "redirect") else move
     try:
-        await referral.move_referral(referral_id, move, token=session.token, body=body)
+        await referral.move_referral(referral_id, move, token=session.bearer, body=body)
     except Invalid as exc:
         messages = {
             "reason": (field, _("Give the reason: the referrer will read it")),

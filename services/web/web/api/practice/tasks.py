@@ -14,6 +14,6 @@ from ...templating import render
 async def my_tasks(request: Request, session: WebSession) -> Response:
     me = me_of(session)
     found = await tasks.gather(
-        me=me, token=session.token or "", caseload=request.app.state.caseload, referral=request.app.state.referral
+        me=me, token=session.bearer or "", caseload=request.app.state.caseload, referral=request.app.state.referral
     )
     return render(request, "practice/tasks.html", me=me, tasks=found, view=words)
