@@ -13,14 +13,15 @@ import time
 import traceback
 from pathlib import Path
 
-from . import e2e, insights, intake, scale, web_plan
+from . import e2e, insights, intake, scale, web_plan, web_practice
 from .report import Figure, Report
 
-BENCHMARKS = ("intake", "e2e", "scale", "mis", "web", "insights")
-DEFAULT = ("intake", "e2e", "scale", "web", "insights")
+BENCHMARKS = ("intake", "e2e", "scale", "mis", "web", "practice", "insights")
+DEFAULT = ("intake", "e2e", "scale", "web", "practice", "insights")
 """intake (+ memory of referral), e2e (MIS batch, end to end, memory of all three services), scale; `mis`
 runs the MIS batch (1,000 concerns) alone; web: the family's plan page beside the API call it wraps, on the scale
-database; insights: the rebuild rate and each answer's latency on the demo generator's plan at scale."""
+database; practice: the practitioners' My tasks, My caseload and child pages beside the API calls they wrap, on the
+scale database; insights: the rebuild rate and each answer's latency on the demo generator's plan at scale."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
                     scale.run(report, tmp=tmp / name, quick=args.quick)
                 elif name == "web":
                     web_plan.run(report, tmp=tmp / name, quick=args.quick)
+                elif name == "practice":
+                    web_practice.run(report, tmp=tmp / name, quick=args.quick)
                 elif name == "insights":
                     insights.run(report, tmp=tmp / name, quick=args.quick)
             except Exception as exc:

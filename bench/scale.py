@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from caseload.domain.search import fold
 from tas_common.migrations import heads, upgrade
 from tas_dev.testing import FAMILY, GIVEN, fictional_nhs_number, fictional_upn
 
@@ -64,18 +65,21 @@ def _children(count: int) -> Iterator[tuple[Any, ...]]:
     rng = random.Random(1)
     created = "2026-01-05 09:00:00.000000"
     for i in range(count):
+        given, family = rng.choice(GIVEN), rng.choice(FAMILY)
         yield (
             child_id(i),
             fictional_upn(i, school=i // 1000 % 10000),
             fictional_nhs_number(i),
-            rng.choice(GIVEN),
-            rng.choice(FAMILY),
+            given,
+            family,
             date(2010 + i % 12, 1 + i % 12, 1 + i % 28).isoformat(),
             f"Y{1 + i % 11}",
             school_urn(i),
             LA_CODE,
             None,
             created,
+            fold(given),
+            fold(family),
         )
 
 
@@ -141,6 +145,8 @@ CHILD_COLUMNS = [
     "la_code",
     "possible_duplicate_of",
     "created_at",
+    "given_name_key",
+    "family_name_key",
 ]
 ENTRY_COLUMNS = ["id", "child_id", "at", "kind", "summary", "sensitivity", "ref_type", "ref_id", "source_event_id"]
 MEMBER_COLUMNS = [

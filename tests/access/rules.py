@@ -255,6 +255,9 @@ CASELOAD: dict[str, Rule] = {
     "GET /v1/children/{child_id}": Rule(
         "the child's team, school leads, LA SEND officers, family", ok=S(200, CASE_FAM)
     ),
+    "GET /v1/children/{child_id}/summary": Rule(
+        "practitioners with a relationship (the child, team, consent, reviews, EHC in one read)", ok=S(200, CASE)
+    ),
     "POST /v1/children/{child_id}/merge": Rule(
         "the LA's SEND officer of both, or the SENCO of both schools (the matrix asks to merge a child into "
         "itself: 422 once access is granted)",

@@ -8,6 +8,7 @@ from tas_common.idempotency import run_once
 from tas_common.paging import Page
 
 from ..domain import children, family
+from ..domain.child_summary import ChildSummary, child_summary
 from ..domain.chronology import timeline
 from ..domain.schemas import (
     ChildPublic,
@@ -56,6 +57,17 @@ async def list_possible_duplicates(principal: DuplicateReviewer, db: DatabaseDep
 async def get_child(child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep) -> ChildPublic:
     async with db.transaction() as session:
         return await children.get_child(session, principal=principal, child_id=child_id)
+
+
+@router.get(
+    "/{child_id}/summary",
+    response_model=ChildSummary,
+    summary="The child, the team, consent, reviews and EHC requests in one read (practitioners)",
+    description="Each part as its own route gives it, with the same access checks and audit rows.",
+)
+async def get_child_summary(child_id: str, principal: Practitioner, db: DatabaseDep) -> ChildSummary:
+    async with db.transaction() as session:
+        return await child_summary(session, principal=principal, child_id=child_id)
 
 
 @router.post(

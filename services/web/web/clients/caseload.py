@@ -176,3 +176,7 @@ class CaseloadClient(ApiClient):
     async def me(self, *, token: str) -> dict[str, Any]:
         """Who the token's holder is, as the services read it (an organisation's provider's claims mapped)."""
         return await self.get_json("/v1/me", token=token)
+
+    async def summary(self, child_id: str, *, token: str) -> dict[str, Any]:
+        """The child, the team, consent, reviews and EHC requests in one read (practitioners)."""
+        return await self.get_json(f"/v1/children/{child_id}/summary", token=token)

@@ -60,15 +60,15 @@ async def summary(
     caseload: Caseload,
     referral: Referral,
 ) -> Response:
-    child = await load_child(caseload, session, child_id)
+    if len(child_id) > 36:
+        raise NotFound(404)
     token = session.bearer
-    team, consent, referrals, reviews, ehc = await asyncio.gather(
-        allowed(caseload.team(child_id, token=token)),
-        allowed(caseload.consent(child_id, token=token)),
+    found, referrals = await asyncio.gather(
+        caseload.summary(child_id, token=token),  # the child, team, consent, reviews, EHC: one read
         allowed(referral.referrals(token=token, child_id=child_id, limit=50)),
-        allowed(caseload.reviews(child_id, token=token)),
-        allowed(caseload.ehc_requests(child_id, token=token)),
     )
+    child, team, consent = found["child"], found["team"], found["consent"]
+    reviews, ehc = found["reviews"], found["ehc_requests"]
     return page(
         request,
         "practice/child.html",
