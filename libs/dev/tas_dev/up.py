@@ -269,7 +269,10 @@ def print_summary(layout: Layout, ports: Ports, env: Mapping[str, str], token: s
     lines = ["", f"TAS is up. Data under {layout.var}", ""]
     for service, port in ports.services.items():
         if started and service == "web":
-            lines.append(f"  {service:<10} http://{HOST}:{port}   families: http://{HOST}:{port}/family")
+            lines.append(
+                f"  {service:<10} http://{HOST}:{port}   families: http://{HOST}:{port}/family   "
+                f"practitioners: http://{HOST}:{port}/sign-in"
+            )
         elif started:
             lines.append(f"  {service:<10} http://{HOST}:{port}   docs: http://{HOST}:{port}/docs")
         else:
