@@ -190,6 +190,24 @@ class Report:
         )
 
 
+def add_page_latencies(
+    report: Report, bench: str, results: dict[str, list[float]], *, key: str, target_ms: float, targeted: str
+) -> None:
+    """Each series of a page benchmark as p50 and p99 figures (the series whose name holds `targeted` held to
+    `target_ms` at p99), its latencies kept for the plot, and its summary under `report.details[key]`."""
+    details: dict[str, Any] = {}
+    for name, latencies in results.items():
+        report.latencies[f"web: {name}"] = latencies
+        s = summary(latencies)
+        details[name] = s
+        target = f"< {target_ms:g} ms" if targeted in name else ""
+        report.add(
+            Figure(bench, f"{name} p50", s["p50"], "ms", note=f"{len(latencies)} requests"),
+            Figure(bench, f"{name} p99", s["p99"], "ms", target, at_most(s["p99"], target_ms) if target else None),
+        )
+    report.details[key] = details
+
+
 def plot_latencies(series: dict[str, list[float]], path: Path, *, title: str) -> None:
     """Latency distributions: empirical CDFs on a log axis (left) and box plots (right)."""
     import matplotlib

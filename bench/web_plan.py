@@ -19,7 +19,6 @@ import sqlite3
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -28,7 +27,7 @@ from tas_dev.testing import family_plan
 
 from . import scale
 from .procs import uvicorn
-from .report import Figure, Report, at_most, summary
+from .report import Report, add_page_latencies
 from .system import BenchSystem, migrations_dir, sqlite_url
 
 TARGET_MS = 150
@@ -147,14 +146,4 @@ def run(report: Report, *, tmp: Path, quick: bool) -> None:
     picks = rng.sample(range(children), samples + 50)
     results = measure(tmp, children=children, picks=picks)
     bench = f"family plan page ({children:,} children)"
-    details: dict[str, Any] = {}
-    for name, latencies in results.items():
-        report.latencies[f"web: {name}"] = latencies
-        s = summary(latencies)
-        details[name] = s
-        target = f"< {TARGET_MS} ms" if name.startswith("plan page") else ""
-        report.add(
-            Figure(bench, f"{name} p50", s["p50"], "ms", note=f"{len(latencies)} requests"),
-            Figure(bench, f"{name} p99", s["p99"], "ms", target, at_most(s["p99"], TARGET_MS) if target else None),
-        )
-    report.details["web_plan"] = details
+    add_page_latencies(report, bench, results, key="web_plan", target_ms=TARGET_MS, targeted="plan page")

@@ -5,8 +5,8 @@ uvicorn:
 - My tasks (`GET /`) beside `GET /v1/tasks` (caseload; the page also asks referral for the referrals waiting for the
   practitioner's services),
 - My caseload (`GET /caseload`, 25 children a page) beside `GET /v1/caseload?limit=25`,
-- the child (`GET /children/{id}`: the child, the team, consent, referrals, reviews and EHC requests, in parallel)
-  beside `GET /v1/children/{id}`,
+- the child (`GET /children/{id}`: caseload's summary of the child, with its team, consent, reviews and EHC
+  requests, and referral's list of the child's referrals, in parallel) beside `GET /v1/children/{id}/summary`,
 
 for the SENCO of a school of children / 2,000 pupils (500) and for a speech and language therapist on 40 teams, as
 in the scale benchmark. Each practitioner's session is written straight into the web service's session table, as
@@ -32,11 +32,12 @@ from tas_common.migrations import upgrade
 
 from . import scale
 from .procs import uvicorn
-from .report import Figure, Report, at_most, summary
+from .report import Report, add_page_latencies
 from .system import BenchSystem, migrations_dir, sqlite_url
 
 TARGET_MS = 150
 PAGES = ("My tasks", "My caseload", "the child")
+API_CALL = {"My tasks": "/v1/tasks", "My caseload": "/v1/caseload", "the child": "/v1/children/{id}/summary"}
 
 
 def _me(claims: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +125,7 @@ def measure(tmp: Path, *, children: int, picks: list[int]) -> dict[str, list[flo
                 child = scale.child_id(int(person) - 100000 + scale.SCHOOLS * (n % (children // scale.SCHOOLS)))
             series["My tasks"].append((person, "/", "/v1/tasks"))
             series["My caseload"].append((person, "/caseload", "/v1/caseload?limit=25"))
-            series["the child"].append((person, f"/children/{child}", f"/v1/children/{child}"))
+            series["the child"].append((person, f"/children/{child}", f"/v1/children/{child}/summary"))
         try:
             with (
                 httpx.Client(base_url=web.url, timeout=30.0, trust_env=False) as pages,
@@ -145,7 +146,7 @@ def measure(tmp: Path, *, children: int, picks: list[int]) -> dict[str, list[flo
                             page_ms.append((t1 - t0) * 1000)
                             api_ms.append((t2 - t1) * 1000)
                     results[f"{name} (web)"] = page_ms
-                    results[f"{name} (API {series[name][0][2].split('?')[0]})"] = api_ms
+                    results[f"{name} (API {API_CALL[name]})"] = api_ms
         finally:
             web.stop()
     return results
@@ -157,14 +158,4 @@ def run(report: Report, *, tmp: Path, quick: bool) -> None:
     picks = rng.sample(range(children), samples + 50)
     results = measure(tmp, children=children, picks=picks)
     bench = f"practitioners' pages ({children:,} children)"
-    details: dict[str, Any] = {}
-    for name, latencies in results.items():
-        report.latencies[f"web: {name}"] = latencies
-        s = summary(latencies)
-        details[name] = s
-        target = f"< {TARGET_MS} ms" if name.endswith("(web)") else ""
-        report.add(
-            Figure(bench, f"{name} p50", s["p50"], "ms", note=f"{len(latencies)} requests"),
-            Figure(bench, f"{name} p99", s["p99"], "ms", target, at_most(s["p99"], TARGET_MS) if target else None),
-        )
-    report.details["web_practice"] = details
+    add_page_latencies(report, bench, results, key="web_practice", target_ms=TARGET_MS, targeted="(web)")

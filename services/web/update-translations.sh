@@ -6,4 +6,4 @@ cd "$(dirname "$0")"
 BIN=../../.venv/bin
 "$BIN/pybabel" extract -F babel.cfg -k _ -k gettext_ -k N_ -k ngettext_:1,2 --no-location --sort-output \
   -o web/translations/messages.pot .
-"$BIN/pybabel" update -i web/translations/messages.pot -d web/translations -l cy --no-fuzzy-matching
+"$BIN/pybabel" update -i web/translations/messages.pot -d web/translations -l cy --no-fuzzy-matching -w 120

@@ -7,7 +7,7 @@ from typing import Any
 
 from web.domain.practice import personas
 
-from .live import LiveSystem
+from .live import FamilyCase, LiveSystem, wait_until
 
 
 def persona_token(live: LiveSystem, key: str) -> str:
@@ -56,3 +56,33 @@ def shoot(page: Any, name: str) -> None:
         page.set_viewport_size(size)
         page.screenshot(path=f"{folder}/{name}-{label}.png", full_page=True)
     page.set_viewport_size(before)
+
+
+def refer(live: LiveSystem, case: FamilyCase, service_id: str) -> str:
+    """The SENCO refers the case's concern to a service (through the API); the referral's id."""
+    with live.api("referral") as referral:
+        concern_id = next(
+            c["id"]
+            for c in referral.get("/v1/concerns", headers=case.senco, params={"limit": 200}).json()["items"]
+            if c.get("child_id") == case.child_id
+        )
+        made = referral.post(
+            "/v1/referrals", json={"concern_id": concern_id, "service_ids": [service_id]}, headers=case.senco
+        )
+        assert made.status_code == 201, made.text
+        return str(made.json()["items"][0]["id"])
+
+
+def put_therapist_on_team(live: LiveSystem, case: FamilyCase) -> str:
+    """The case referred to speech and language therapy and accepted by the therapist persona, who is then on the
+    child's team (caseload hears of it by an event); the referral's id."""
+    referral_id = refer(live, case, "999-salt")
+    slt = headers_of(live, "slt")
+    with live.api("referral") as referral, live.api("caseload") as caseload:
+        accepted = referral.post(f"/v1/referrals/{referral_id}/accept", headers=slt)
+        assert accepted.status_code == 200, accepted.text
+        wait_until(
+            lambda: caseload.get(f"/v1/children/{case.child_id}", headers=slt).status_code == 200,
+            what="the therapist on the team",
+        )
+    return referral_id

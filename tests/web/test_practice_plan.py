@@ -8,36 +8,38 @@ import pytest
 
 from .conftest import assert_accessible
 from .live import raise_concern_and_share_plan
-from .practice import shoot, sign_in_as
+from .practice import put_therapist_on_team, shoot, sign_in_as
 from .test_family_pages import SCREENSHOTS
 
 
 @pytest.fixture(scope="module")
 def case(live):
-    return raise_concern_and_share_plan(live, 711)
+    case = raise_concern_and_share_plan(live, 711)
+    put_therapist_on_team(live, case)
+    return case
 
 
-def test_two_people_edit_the_same_need_and_the_second_keeps_their_words(new_page, live, case):
-    senco, dsl = new_page(width=1024, height=900), new_page(width=1024, height=900)
+def test_the_senco_and_the_therapist_edit_the_same_need_and_the_second_keeps_their_words(new_page, live, case):
+    senco, therapist = new_page(width=1024, height=900), new_page(width=1024, height=900)
     sign_in_as(live, senco.context, "senco")
-    sign_in_as(live, dsl.context, "dsl")
+    sign_in_as(live, therapist.context, "slt")
     senco.goto(f"/children/{case.child_id}/plan")
     assert "The family will see this" in senco.locator("main").inner_text()
     assert_accessible(senco)
     change = senco.get_by_role("link", name="Change Needs")
     href = change.first.get_attribute("href")
     senco.goto(href)
-    dsl.goto(href)  # both open the same need
+    therapist.goto(href)  # both open the same need
     assert_accessible(senco)
-    dsl.locator("#item-description").fill("Needs instructions broken into steps (DSL's words).")
-    dsl.get_by_role("button", name="Save", exact=True).click()
-    assert "Saved" in dsl.locator("main").inner_text()
+    therapist.locator("#item-description").fill("Needs instructions broken into steps (therapist's words).")
+    therapist.get_by_role("button", name="Save", exact=True).click()
+    assert "Saved" in therapist.locator("main").inner_text()
     senco.locator("#item-description").fill("Finds it hard to follow spoken instructions; visual timetable helps.")
     senco.get_by_role("button", name="Save", exact=True).click()
     # the conflict: their version beside mine, my words still in the form
     main = senco.locator("main").inner_text()
     assert "Someone else changed this while you were editing it" in main
-    assert "Needs instructions broken into steps (DSL's words)." in senco.locator("#their-version").inner_text()
+    assert "Needs instructions broken into steps (therapist's words)." in senco.locator("#their-version").inner_text()
     assert senco.locator("#item-description").input_value() == (
         "Finds it hard to follow spoken instructions; visual timetable helps."
     )
@@ -45,7 +47,7 @@ def test_two_people_edit_the_same_need_and_the_second_keeps_their_words(new_page
     if SCREENSHOTS:
         shoot(senco, "practice-plan-conflict-en")
     senco.locator("#item-description").fill(
-        "Needs instructions broken into steps (DSL's words). Visual timetable helps (SENCO)."
+        "Needs instructions broken into steps (therapist's words). Visual timetable helps (SENCO)."
     )
     senco.get_by_role("button", name="Save my version").click()
     assert "Saved" in senco.locator("main").inner_text()
@@ -53,14 +55,14 @@ def test_two_people_edit_the_same_need_and_the_second_keeps_their_words(new_page
 
 
 def test_an_edit_of_another_item_meanwhile_is_applied_on_top_without_asking(new_page, live, case):
-    senco, dsl = new_page(width=1024, height=900), new_page(width=1024, height=900)
+    senco, therapist = new_page(width=1024, height=900), new_page(width=1024, height=900)
     sign_in_as(live, senco.context, "senco")
-    sign_in_as(live, dsl.context, "dsl")
+    sign_in_as(live, therapist.context, "slt")
     senco.goto(f"/children/{case.child_id}/plan/outcomes/new")
-    dsl.goto(f"/children/{case.child_id}/plan")
-    dsl.get_by_role("link", name="Change Provision").first.click()
-    dsl.locator("#item-frequency").fill("Twice weekly, 30 minutes")
-    dsl.get_by_role("button", name="Save", exact=True).click()
+    therapist.goto(f"/children/{case.child_id}/plan")
+    therapist.get_by_role("link", name="Change Provision").first.click()
+    therapist.locator("#item-frequency").fill("Twice weekly, 30 minutes")
+    therapist.get_by_role("button", name="Save", exact=True).click()
     senco.locator("#item-description").fill("Asks for help when stuck")
     senco.locator("#item-measure").fill("Asks an adult at least once a lesson, observed over two weeks")
     senco.get_by_label("The team only: not the family").check()

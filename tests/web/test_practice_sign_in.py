@@ -4,7 +4,7 @@ My tasks, sign out."""
 from __future__ import annotations
 
 from .conftest import assert_accessible
-from .practice import shoot, sign_in_as
+from .practice import shoot
 from .test_family_pages import SCREENSHOTS
 
 
@@ -30,13 +30,3 @@ def test_a_senco_signs_in_as_a_persona_and_lands_on_my_tasks_then_signs_out(new_
     assert page.get_by_role("heading", level=1).inner_text() == "You have signed out"
     page.goto("/caseload")
     assert "/sign-in" in page.url
-
-
-def test_my_tasks_in_welsh_is_accessible(new_page, live):
-    page = new_page()
-    sign_in_as(live, page.context, "dsl", language="cy")
-    page.goto("/")
-    assert page.locator("html").get_attribute("lang") == "cy"
-    assert page.get_by_role("heading", level=1).inner_text() == "Fy nhasgau"
-    assert_accessible(page)
-    shoot(page, "practice-my-tasks-dsl-cy")

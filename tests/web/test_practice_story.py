@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .conftest import assert_accessible
 from .live import wait_until
-from .practice import headers_of, shoot, sign_in_as
+from .practice import headers_of, put_therapist_on_team, refer, shoot, sign_in_as
 from .test_family_pages import SCREENSHOTS
 
 
@@ -69,6 +69,7 @@ def test_the_senco_raises_a_concern_refers_it_and_the_therapist_accepts_and_writ
     assert_accessible(therapist)
     therapist.get_by_role("button", name="Accept").click()
     assert "Done." in therapist.locator("main").inner_text()
+    referral_page = therapist.url.split("?")[0]
     with live.api("caseload") as caseload:  # caseload puts the therapist on the team (an event away)
         child_id = wait_until(
             lambda: next(
@@ -94,6 +95,49 @@ def test_the_senco_raises_a_concern_refers_it_and_the_therapist_accepts_and_writ
     assert_accessible(therapist)
     if SCREENSHOTS:
         shoot(therapist, "practice-plan-editor-en")
+    # first contact, then the referral completed with its outcome
+    therapist.goto(referral_page)
+    therapist.get_by_role("button", name="Record first contact").click()
+    assert "First contact" in therapist.locator("main dl").first.inner_text()
+    therapist.locator("#complete").fill("Assessed; weekly therapy is in the plan.")
+    therapist.get_by_role("button", name="Complete the referral").click()
+    main = therapist.locator("main").inner_text()
+    assert "Completed" in main and "Assessed; weekly therapy is in the plan." in main
+
+
+def test_the_front_door_redirects_a_referral_and_the_therapist_declines_it_with_a_reason(new_page, live):
+    from .live import raise_concern_and_share_plan
+
+    case = raise_concern_and_share_plan(live, 735)
+    referral_id = refer(live, case, "999-front-door")
+    social = new_page(width=1024, height=900)
+    sign_in_as(live, social.context, "social_worker")
+    social.goto("/referrals")
+    social.get_by_role("link", name=case.given_name, exact=False).first.click()
+    social.get_by_text("Redirect to another service").click()
+    social.get_by_role("button", name="Redirect the referral").click()  # nothing chosen, no reason
+    summary = social.locator(".govuk-error-summary")
+    assert summary.locator("a[href='#redirect-to']").count() == 1
+    assert_accessible(social)
+    social.get_by_text("Redirect to another service").click()
+    social.get_by_label("Send it to").select_option("999-salt")
+    social.locator("#redirect-reason").fill("No safeguarding concern; a language need: speech and language therapy.")
+    social.get_by_role("button", name="Redirect the referral").click()
+    assert "Redirected" in social.locator("main").inner_text()
+
+    therapist = new_page(width=1024, height=900)
+    sign_in_as(live, therapist.context, "slt")
+    therapist.goto("/")
+    therapist.locator("#referrals + ul").get_by_role("link", name=case.given_name, exact=False).first.click()
+    therapist.get_by_text("Decline", exact=True).click()
+    therapist.locator("#decline-reason").fill("Already seen by the school's own therapist this term.")
+    therapist.get_by_role("button", name="Decline the referral").click()
+    assert "Declined" in therapist.locator("main").inner_text()
+    with live.api("referral") as referral:  # what the SENCO reads
+        mine = referral.get("/v1/referrals", params={"child_id": case.child_id}, headers=case.senco).json()["items"]
+    states = {r["id"]: (r["status"], r.get("decision_reason")) for r in mine}
+    assert states[referral_id][0] == "redirected"
+    assert ("declined", "Already seen by the school's own therapist this term.") in states.values()
 
 
 def test_a_safeguarding_concern_is_in_the_dsls_queue_urgent_first_and_a_dsl_reviews_a_consent_override(new_page, live):
@@ -118,6 +162,15 @@ def test_a_safeguarding_concern_is_in_the_dsls_queue_urgent_first_and_a_dsl_revi
     dsl.get_by_label("Reason").fill("Young carer; family support needed while the assessment runs.")
     dsl.get_by_role("button", name="Record and share").click()
     assert "Recorded." in dsl.locator("main").inner_text()
+    welsh = new_page()
+    sign_in_as(live, welsh.context, "dsl", language="cy")
+    welsh.goto("/")
+    assert welsh.locator("html").get_attribute("lang") == "cy"
+    assert welsh.get_by_role("heading", level=1).inner_text() == "Fy nhasgau"
+    assert "Ellis Moor" in welsh.locator("#overrides + ul").inner_text()
+    assert_accessible(welsh)
+    if SCREENSHOTS:
+        shoot(welsh, "practice-my-tasks-dsl-cy")
     dsl.goto("/")
     dsl.locator("#overrides + ul a").first.click()
     assert_accessible(dsl)
@@ -180,23 +233,7 @@ def test_the_parent_comments_on_the_shared_plan_and_the_therapist_answers_from_m
     from .live import raise_concern_and_share_plan, sign_in_with_session
 
     case = raise_concern_and_share_plan(live, 734)
-    slt = headers_of(live, "slt")
-    with live.api("referral") as referral, live.api("caseload") as caseload:
-        concern_id = next(
-            c["id"]
-            for c in referral.get("/v1/concerns", headers=case.senco, params={"limit": 200}).json()["items"]
-            if c.get("child_id") == case.child_id
-        )
-        made = referral.post(
-            "/v1/referrals", json={"concern_id": concern_id, "service_ids": ["999-salt"]}, headers=case.senco
-        )
-        assert made.status_code == 201, made.text
-        accepted = referral.post(f"/v1/referrals/{made.json()['items'][0]['id']}/accept", headers=slt)
-        assert accepted.status_code == 200, accepted.text
-        wait_until(
-            lambda: caseload.get(f"/v1/children/{case.child_id}", headers=slt).status_code == 200,
-            what="the therapist on the team",
-        )
+    put_therapist_on_team(live, case)
     parent = new_page()
     sign_in_with_session(live, parent.context, case)
     parent.goto(f"/family/children/{case.child_id}/plan")

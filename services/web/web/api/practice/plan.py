@@ -207,14 +207,21 @@ async def save_item(
         except Conflict:
             read_etag = etag_now  # it changed again under us: read it again and decide again
             continue
-        except Invalid as exc:
+        except (Invalid, Forbidden) as exc:
+            first = f"item-{plan_edit.INPUT_FIELDS[section][0]}"
             errors = FormErrors()
-            errors.from_api(
-                exc.errors,
-                {name: (f"item-{name}", _("Check this answer")) for name in plan_edit.INPUT_FIELDS[section]}
-                | {"*": (f"item-{plan_edit.INPUT_FIELDS[section][0]}", _("Check your answers"))},
-                fallback=f"item-{plan_edit.INPUT_FIELDS[section][0]}",
-            )
+            if isinstance(exc, Invalid):
+                errors.from_api(
+                    exc.errors,
+                    {name: (f"item-{name}", _("Check this answer")) for name in plan_edit.INPUT_FIELDS[section]}
+                    | {"*": (first, _("Check your answers"))},
+                    fallback=first,
+                )
+            else:
+                errors.add(
+                    first,
+                    _("You cannot change this: the family’s own words are theirs, and emergency access is read-only"),
+                )
             return _item_form(
                 request,
                 session,
@@ -226,26 +233,7 @@ async def save_item(
                 etag=etag,
                 base=base,
                 errors=errors,
-                status_code=400,
-            )
-        except Forbidden:
-            errors = FormErrors()
-            errors.add(
-                f"item-{plan_edit.INPUT_FIELDS[section][0]}",
-                _("You cannot change this: the family’s own words are theirs, and emergency access is read-only"),
-            )
-            return _item_form(
-                request,
-                session,
-                child,
-                section=section,
-                item_id=item_id,
-                item=current,
-                values={**form, "sensitivity": sensitivity},
-                etag=etag,
-                base=base,
-                errors=errors,
-                status_code=403,
+                status_code=400 if isinstance(exc, Invalid) else 403,
             )
         anchor = f"#item-{item_id}" if not new and values is not None else f"#{section}"
         return RedirectResponse(f"/children/{child_id}/plan?saved={section}{anchor}", status_code=303)

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from ...clients.base import ApiError, Conflict, Forbidden, Invalid, NotFound
 from ...domain import plan_view
 from ...domain.forms import FormErrors
-from ...domain.practice import tasks, words
+from ...domain.practice import words
 from ...i18n import _
 from ...templating import render
 from ..deps import Referral, check_csrf
@@ -119,9 +119,6 @@ async def inbox(
 ) -> Response:
     status = status if status in STATES else "submitted"
     page = await referral.referrals(token=session.bearer, inbox=True, status=status, cursor=cursor, limit=50)
-    now = datetime.now(UTC)
-    for r in page["items"]:
-        r["days_waiting"] = tasks.days_waiting(r["submitted_at"], now)
     return render(
         request,
         "practice/inbox.html",
@@ -147,7 +144,6 @@ async def _referral_page(
     if len(referral_id) > 36:
         raise NotFound(404)
     found = await referral.referral(referral_id, token=session.bearer)
-    service = await referral.service(found["service_id"], token=session.bearer)
     others = [
         s for s in await _services(referral, session.bearer, found.get("la_code")) if s["id"] != found["service_id"]
     ]
@@ -157,9 +153,8 @@ async def _referral_page(
         "practice/referral.html",
         status_code=status_code,
         referral=found,
-        service=service,
         others=others,
-        days=tasks.days_waiting(found["submitted_at"], datetime.now(UTC)),
+        days=max(0, (datetime.now(UTC) - datetime.fromisoformat(found["submitted_at"])).days),
         values=values or {},
         pv=plan_view,
         view=words,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from ...clients.base import ApiError
@@ -26,24 +25,12 @@ class Tasks:
         return sum(len(x) for x in (self.referrals, self.reviews, self.comments, self.ehc, self.overrides, self.grants))
 
 
-def days_waiting(submitted_at: str, now: datetime) -> int:
-    return max(0, (now - datetime.fromisoformat(submitted_at)).days)
-
-
-async def _inbox(referral: Any, token: str, now: datetime) -> list[dict[str, Any]]:
+async def _inbox(referral: Any, token: str) -> list[dict[str, Any]]:
     """Referrals sent to my services and waiting for a decision, each with its days waiting against the service's
-    target (a breach when the wait is over the target)."""
+    target and its breach flag as referral's API counts them; urgent first, then breaches, then the longest wait."""
     page = await referral.referrals(token=token, inbox=True, status="submitted", limit=100)
-    items = page["items"]
-    ids = sorted({r["service_id"] for r in items})
-    services = await asyncio.gather(*(referral.service(sid, token=token) for sid in ids))
-    targets = {s["id"]: s.get("target_wait_days") for s in services}
-    for r in items:
-        r["days_waiting"] = days_waiting(r["submitted_at"], now)
-        target = targets.get(r["service_id"])
-        r["target_wait_days"] = target
-        r["breach"] = target is not None and r["days_waiting"] > target
-    return sorted(items, key=lambda r: (r["urgency"] != "urgent", not r["breach"], -r["days_waiting"]))
+    items: list[dict[str, Any]] = page["items"]
+    return sorted(items, key=lambda r: (r["urgency"] != "urgent", not r["breached"], -(r["days_waiting"] or 0)))
 
 
 async def _optional(coro: Any, default: Any) -> Any:
@@ -56,10 +43,9 @@ async def _optional(coro: Any, default: Any) -> Any:
         raise
 
 
-async def gather(*, me: Me, token: str, caseload: Any, referral: Any, now: datetime | None = None) -> Tasks:
-    now = now or datetime.now(UTC)
+async def gather(*, me: Me, token: str, caseload: Any, referral: Any) -> Tasks:
     jobs: dict[str, Any] = {
-        "referrals": _optional(_inbox(referral, token, now), []),
+        "referrals": _optional(_inbox(referral, token), []),
         "caseload": _optional(caseload.tasks(token=token), {}),
     }
     if me.reviewer:
