@@ -122,50 +122,50 @@ class CaseloadClient(ApiClient):
         return await self.get_json(f"/v1/children/{child_id}/consent", token=token)
 
     async def ehc_requests(self, child_id: str, *, token: str) -> list[dict[str, Any]]:
-        return (await self.get_json(f"/v1/children/{child_id}/ehc-requests", token=token))["items"]
+        return await self.get_items(f"/v1/children/{child_id}/ehc-requests", token=token)
 
     async def ehc_clocks(self, *, token: str, due_within_days: int = 14) -> list[dict[str, Any]]:
-        return (await self.get_json("/v1/ehc-clocks", token=token, params={"due_within_days": due_within_days}))[
-            "items"
-        ]
+        return await self.get_items("/v1/ehc-clocks", token=token, params={"due_within_days": due_within_days})
 
     async def break_glass_queue(self, *, token: str, reviewed: bool | None = None) -> list[dict[str, Any]]:
         params = {} if reviewed is None else {"reviewed": "true" if reviewed else "false"}
-        return (await self.get_json("/v1/break-glass", token=token, params=params))["items"]
+        return await self.get_items("/v1/break-glass", token=token, params=params)
 
     async def break_glass(self, child_id: str, *, token: str, reason: str) -> dict[str, Any]:
-        return (
+        return json_object(
             await self.request("POST", f"/v1/children/{child_id}/break-glass", token=token, json={"reason": reason})
-        ).json()
+        )
 
     async def review_break_glass(self, grant_id: str, *, token: str, note: str) -> dict[str, Any]:
-        return (
+        return json_object(
             await self.request("POST", f"/v1/break-glass/{grant_id}/review", token=token, json={"note": note})
-        ).json()
+        )
 
     async def possible_duplicates(self, *, token: str) -> list[dict[str, Any]]:
-        return (await self.get_json("/v1/children/possible-duplicates", token=token))["items"]
+        return await self.get_items("/v1/children/possible-duplicates", token=token)
 
     async def merge(self, child_id: str, *, token: str, duplicate_id: str) -> dict[str, Any]:
-        return (
+        return json_object(
             await self.request(
                 "POST", f"/v1/children/{child_id}/merge", token=token, json={"duplicate_id": duplicate_id}
             )
-        ).json()
+        )
 
-    async def update_plan(self, child_id: str, *, token: str, etag: str, sections: dict[str, Any]) -> tuple[dict, str]:
+    async def update_plan(
+        self, child_id: str, *, token: str, etag: str, sections: dict[str, Any]
+    ) -> tuple[dict[str, Any], str]:
         response = await self.request(
             "PUT", f"/v1/children/{child_id}/plan", token=token, json=sections, headers={"If-Match": etag}
         )
-        return response.json(), response.headers.get("ETag", "")
+        return json_object(response), response.headers.get("ETag", "")
 
     async def publish(self, child_id: str, *, token: str, etag: str, status: str | None) -> dict[str, Any]:
         """Publish the plan as it was read (`etag`; 412 when it changed since)."""
         body = {"status": status} if status else {}
         headers = {"If-Match": etag} if etag else None
-        return (
+        return json_object(
             await self.request("POST", f"/v1/children/{child_id}/plan/publish", token=token, json=body, headers=headers)
-        ).json()
+        )
 
     async def diff(self, child_id: str, *, token: str, from_: int, to: int) -> dict[str, Any]:
         return await self.get_json(f"/v1/children/{child_id}/plan/diff", token=token, params={"from": from_, "to": to})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import ApiClient
+from .base import ApiClient, json_object
 
 
 class ReferralClient(ApiClient):
@@ -28,15 +28,15 @@ class ReferralClient(ApiClient):
     ) -> Any:
         """accept, decline, redirect, withdraw, complete or first-contact."""
         headers = {"Idempotency-Key": body.pop("idempotency_key")} if body and "idempotency_key" in body else None
-        return (
+        return json_object(
             await self.request("POST", f"/v1/referrals/{referral_id}/{move}", token=token, json=body, headers=headers)
-        ).json()
+        )
 
     async def create_referrals(self, *, token: str, body: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         response = await self.request(
             "POST", "/v1/referrals", token=token, json=body, headers={"Idempotency-Key": idempotency_key}
         )
-        return response.json()
+        return json_object(response)
 
     async def concerns(self, *, token: str, **params: Any) -> dict[str, Any]:
         query = {k: ("true" if v is True else "false" if v is False else v) for k, v in params.items() if v is not None}
@@ -49,18 +49,18 @@ class ReferralClient(ApiClient):
         response = await self.request(
             "POST", "/v1/concerns", token=token, json=body, headers={"Idempotency-Key": idempotency_key}
         )
-        return response.json()
+        return json_object(response)
 
     async def consent_overrides(self, *, token: str, reviewed: bool | None = None) -> list[dict[str, Any]]:
         params = {} if reviewed is None else {"reviewed": "true" if reviewed else "false"}
-        return (await self.get_json("/v1/consent-overrides", token=token, params=params))["items"]
+        return await self.get_items("/v1/consent-overrides", token=token, params=params)
 
     async def override_consent(self, concern_id: str, *, token: str, body: dict[str, Any]) -> dict[str, Any]:
-        return (
+        return json_object(
             await self.request("POST", f"/v1/concerns/{concern_id}/consent-overrides", token=token, json=body)
-        ).json()
+        )
 
     async def review_override(self, override_id: str, *, token: str, note: str) -> dict[str, Any]:
-        return (
+        return json_object(
             await self.request("POST", f"/v1/consent-overrides/{override_id}/review", token=token, json={"note": note})
-        ).json()
+        )
