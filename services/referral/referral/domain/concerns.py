@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
 from tas_common.db import utcnow
+from tas_common.driver import DriverStatement
 from tas_common.errors import Forbidden, NotFound
 from tas_common.events import CloudEvent, new_event
 from tas_common.events.schemas import ConcernRaisedV1
@@ -93,19 +94,19 @@ def raised_event(concern: dict[str, Any], contacts: list[dict[str, Any]]) -> Clo
     return new_event(payload, source=SOURCE, subject=concern["id"])
 
 
-_INSERT_CONCERN = insert(table_of(Concern))
-_INSERT_CONTACT = insert(table_of(FamilyContact))
-"""Built once; the rows are passed as parameters."""
+_INSERT_CONCERN = DriverStatement(insert(table_of(Concern)), columns=[c.name for c in table_of(Concern).columns])
+_INSERT_CONTACT = DriverStatement(
+    insert(table_of(FamilyContact)), columns=[c.name for c in table_of(FamilyContact).columns]
+)
+"""Compiled once, run on the driver (tas_common.driver); every row passes every column."""
 
 
 async def insert_concerns(
     session: AsyncSession, concerns: list[dict[str, Any]], contacts: list[dict[str, Any]]
 ) -> None:
     """Multi-row inserts of concern and contact rows (one statement each, whatever the batch size)."""
-    if concerns:
-        await session.exec(_INSERT_CONCERN, params=concerns)
-    if contacts:
-        await session.exec(_INSERT_CONTACT, params=contacts)
+    await _INSERT_CONCERN.execute(session, concerns)
+    await _INSERT_CONTACT.execute(session, contacts)
 
 
 async def raise_concern(session: AsyncSession, *, principal: Principal, data: ConcernCreate) -> ConcernPublic:
