@@ -263,7 +263,16 @@ CASELOAD: dict[str, Rule] = {
         ok=S(200, CASE_FAM),
         body=lambda i, a: {"relationship": "parent"},
     ),
-    "GET /v1/children/{child_id}/team": Rule("practitioners with a relationship", ok=S(200, CASE)),
+    "GET /v1/children/{child_id}/team": Rule(
+        "as the record (the family: the current team without ids)", ok=S(200, CASE_FAM)
+    ),
+    "PUT /v1/children/{child_id}/team/{member_id}/contact": Rule(
+        "the team member themselves (what they share with the family)",
+        ok={"health_member": 200},
+        deny="senco dsl head la_officer",
+        ids={"member_id": "team_member_id"},
+        body=lambda i, a: {"shared_phone": "01632 960999"},
+    ),
     "POST /v1/children/{child_id}/team": Rule(
         "the SENCO of the child's school",
         ok=S(201, "senco"),

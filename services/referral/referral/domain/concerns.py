@@ -80,15 +80,18 @@ def concern_rows(
     return concern, contacts
 
 
-def raised_event(concern: dict[str, Any], contacts: list[dict[str, Any]]) -> CloudEvent:
+def raised_event(concern: dict[str, Any], contacts: list[dict[str, Any]], school: SchoolEntry) -> CloudEvent:
     """`concern.raised` from the rows of `concern_rows`: the payload's fields are the concern row's, by name (its
-    child is the row's identity fields), under the event's names for the ids."""
+    child is the row's identity fields), under the event's names for the ids; and the school's public contact."""
     payload = ConcernRaisedV1.model_validate(
         {
             **concern,
             "concern_id": concern["id"],
             "child": concern,
             "family_contacts": [{**c, "contact_ref": c["id"]} for c in contacts],
+            "school_name": school.name,
+            "school_phone": school.phone,
+            "school_email": school.email,
         }
     )
     return new_event(payload, source=SOURCE, subject=concern["id"])
@@ -120,7 +123,7 @@ async def raise_concern(session: AsyncSession, *, principal: Principal, data: Co
     row, contact_rows = concern_rows(principal=principal, data=data, school=school)
     await insert_concerns(session, [row], contact_rows)
     await audit.record(session, actor=principal, action="create", resource_type="concern", resource_id=row["id"])
-    await add_event(session, raised_event(row, contact_rows))
+    await add_event(session, raised_event(row, contact_rows, school))
     if not data.safeguarding:
         return public_of_rows(row, contact_rows, school=school)
     # The front door referral reads, and may update, the stored concern.

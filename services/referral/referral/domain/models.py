@@ -87,7 +87,8 @@ class FamilyContact(Table, FamilyContactShape, table=True):
 
 
 class School(Table, table=True):
-    """The (fictional) register of schools: URN → name and local authority. Seeded by a data migration."""
+    """The (fictional) register of schools: URN → name, local authority and the office's public phone and email
+    (families are told how to contact the school). Seeded by data migrations."""
 
     urn: str = Field(primary_key=True, max_length=6)
     name: str = Field(max_length=200)
@@ -95,6 +96,8 @@ class School(Table, table=True):
     phase: str = Field(default="primary", max_length=20)
     pupils_on_roll: int | None = Field(default=None, ge=0, description="number on roll at the January census")
     roll_census_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    phone: str | None = Field(default=None, max_length=30)
+    email: str | None = Field(default=None, max_length=254)
 
 
 class Service(Table, table=True):

@@ -1,4 +1,4 @@
-"""The schools register: URN → name and local authority.
+"""The schools register: URN → name, local authority and the office's public contact.
 
 Read with Core statements built once (an ORM `session.get` per concern was a tenth of the intake's CPU; one URN's
 lookup runs on the driver, tas_common.driver), into a plain `SchoolEntry`: the register is seeded by a data migration and only read here."""
@@ -21,10 +21,12 @@ class SchoolEntry(NamedTuple):
     urn: str
     name: str
     la_code: str
+    phone: str | None = None
+    email: str | None = None
 
 
 _school = table_of(School)
-_COLUMNS = (_school.c.urn, _school.c.name, _school.c.la_code)
+_COLUMNS = (_school.c.urn, _school.c.name, _school.c.la_code, _school.c.phone, _school.c.email)
 _BY_URN = DriverStatement(select(*_COLUMNS).where(_school.c.urn == bindparam("urn")))
 _BY_URNS = select(*_COLUMNS).where(_school.c.urn.in_(bindparam("urns", expanding=True)))
 
