@@ -93,7 +93,7 @@ async def _team_roles(
             )
         )
     ).all()
-    return {(r.sub, r.org_id): r.role.capitalize() for r in rows if r.role}
+    return {(sub, org_id): role.capitalize() for sub, org_id, role in rows if role}
 
 
 ORDER = Keyset("access-log", Key(audit_log.c.seq, descending=True))
