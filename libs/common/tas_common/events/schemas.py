@@ -132,13 +132,13 @@ class ReferralRedirectedV1(ReferralEventBase):
 
 class ReferralWithdrawnV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.withdrawn"
-    consumers: ClassVar[tuple[str, ...]] = ("caseload", "insights")
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify", "insights")
     reason: str
 
 
 class ReferralCompletedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.completed"
-    consumers: ClassVar[tuple[str, ...]] = ("caseload", "insights")
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify", "insights")
     outcome: str | None = None
 
 
