@@ -142,6 +142,10 @@ REFERRAL: dict[str, Rule] = {
         child=False,
         sees_in=REF_ALL,
     ),
+    "GET /v1/referrals/children/{child_id}": Rule(
+        "the child's family: service and status only (no note, reason or outcome; no safeguarding referral)",
+        ok=S(200, "family"),
+    ),
     "GET /v1/referrals/{referral_id}": Rule(
         "referrer's staff, the receiving service's practitioners, the LA's SEND officers", ok=S(200, REF_ALL)
     ),

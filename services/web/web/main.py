@@ -22,14 +22,14 @@ from tas_common.db import Database
 from tas_common.logging import configure_logging
 
 from . import i18n
-from .api import family, family_sign_in, offer, pages
+from .api import family, family_record, family_sign_in, offer, pages
 from .api.deps import CsrfFailed, SignInRequired
 from .clients.base import NotFound, SignedOut, Unavailable
 from .clients.caseload import CaseloadClient
 from .clients.notify import NotifyClient
 from .clients.referral import ReferralClient
 from .config import WebSettings
-from .middleware import web_middleware
+from .middleware import HeadAsGet, web_middleware
 from .security import SecurityHeadersMiddleware
 from .sessions import SessionStore
 from .static import StaticAssets
@@ -88,7 +88,8 @@ def create_app(
     app.add_middleware(UnexpectedErrorMiddleware, respond=_crash_page)  # innermost: sessions and headers still run
     app.middleware("http")(web_middleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "prod")
-    for router in (pages.router, family_sign_in.router, family.router, offer.router):
+    app.add_middleware(HeadAsGet)  # outermost: HEAD is GET without the body, wherever GET answers
+    for router in (pages.router, family_sign_in.router, family.router, family_record.router, offer.router):
         app.include_router(router)
     _install_handlers(app)
     return app

@@ -329,7 +329,7 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
                 possible_duplicate_of=possible_duplicate_of,
                 safeguarding=concern.safeguarding,
                 family_contact_ids=member_ids,
-                child_given_name=concern.child.given_name if new_child else found.given_name,
+                child_given_name=concern.child.given_name if new_child or found is None else found.given_name,
                 school_name=school.name if school is not None else None,
                 school_phone=school.phone if school is not None else None,
                 school_email=school.email if school is not None else None,

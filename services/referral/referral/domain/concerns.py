@@ -239,11 +239,17 @@ async def record_consent(
     return to_public(concern, contacts, school=school, front_door=front_door)
 
 
-async def link_child(session: AsyncSession, *, concern_id: str, child_id: str) -> None:
-    """Caseload matched or created the child for this concern."""
+async def link_child(
+    session: AsyncSession, *, concern_id: str, child_id: str, family_member_ids: list[str] | None = None
+) -> None:
+    """Caseload matched or created the child for this concern, and gave the family members it named their ids."""
     concern = await session.get(Concern, concern_id)
-    if concern is not None and concern.child_id != child_id:
+    if concern is None:
+        return
+    members = sorted(set(concern.family_member_ids or []) | set(family_member_ids or []))
+    if concern.child_id != child_id or members != sorted(concern.family_member_ids or []):
         concern.child_id = child_id
+        concern.family_member_ids = members
         session.add(concern)
 
 

@@ -51,6 +51,11 @@ class Concern(Table, ChildIdentity, table=True):
     consent_status: str = Field(default="not_sought", max_length=20)
     lawful_basis: str | None = Field(default=None, max_length=200)
     child_id: str | None = Field(default=None, index=True, max_length=36)
+    family_member_ids: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
+    """Caseload's ids of the family members this concern named (concern_linked): who may read the child's
+    referrals as its family."""
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
     """1 when raised; each change a school's MIS re-sends makes a new version (`concern_version` keeps the old)."""
