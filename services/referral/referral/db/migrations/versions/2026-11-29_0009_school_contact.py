@@ -2,8 +2,8 @@
 school). The seeded fictional schools get numbers from Ofcom's drama range (01632 960xxx) and @example.org
 addresses; other schools' contacts stay empty until the register is loaded with them.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-29 15:54:47.656476
 """
 from typing import Sequence, Union
@@ -15,8 +15,8 @@ import sqlmodel
 from alembic import op
 
 
-revision: str = '0008'
-down_revision: Union[str, None] = '0007'
+revision: str = '0009'
+down_revision: Union[str, None] = '0008'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
