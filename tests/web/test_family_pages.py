@@ -103,6 +103,7 @@ def test_the_team_the_referral_and_who_looked_name_organisations_and_roles_in_pl
     team = page.locator("main").inner_text()
     assert "Robin Ashby" in team and "Fictional Community Health NHS Trust" in team
     assert "Children's Speech and Language Therapy" in team and "nhs-trust-1" not in team
+    assert "Speech and language therapist" in team  # the role in words, not the token's `slt`
     assert "Your child’s school" in team and "We cannot show the team" not in team
     page.goto(f"/family/children/{case.child_id}")
     page.get_by_role("link", name="Children's Speech and Language Therapy").click()
@@ -111,6 +112,8 @@ def test_the_team_the_referral_and_who_looked_name_organisations_and_roles_in_pl
     assert "Accepted: the service is working with your child" in referral
     assert "Children's Speech and Language Therapy accepted the request" in referral
     assert " at " in referral and "UTC" not in referral  # when, in UK local time, written out
+    assert page.get_by_role("link", name="Children's Speech and Language Therapy").count() == 1  # its offer page
+    assert "<a " not in referral and " or office@" in referral  # the school's phone or email
     page.goto(f"/family/children/{case.child_id}/who-has-looked")
     looked = page.locator("main").inner_text()
     assert "Fictional Community Health NHS Trust" in looked  # the organisation's name, not its id or kind

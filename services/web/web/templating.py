@@ -36,6 +36,7 @@ def build_environment() -> Environment:
     env.globals["access_rows"] = access_rows
     env.globals["org_type_text"] = org_type_text
     env.globals["waiting_text"] = waiting_text
+    env.filters["role_text"] = role_text
     env.filters["need_option"] = need_option
     env.filters["uk_mobile"] = uk_mobile
     env.globals["mailto"] = mailto
@@ -121,6 +122,29 @@ ROLES = {
 the child's team is the team's own words and is shown as it is."""
 
 
+ROLE_NAMES = {
+    "slt": N_("Speech and language therapist"),
+    "ot": N_("Occupational therapist"),
+    "physio": N_("Physiotherapist"),
+    "ep": N_("Educational psychologist"),
+    "school_nurse": N_("School nurse"),
+    "senco": N_("SENCO (special educational needs co-ordinator)"),
+    "dsl": N_("Designated safeguarding lead"),
+    "head": N_("Headteacher"),
+    "teacher": N_("Teacher"),
+    "social_worker": N_("Social worker"),
+    "send_officer": N_("SEND officer at the council"),
+}
+"""A team role as tokens name it (`slt`), in words; a role not listed is shown as it is."""
+
+
+def role_text(role: str | None) -> str:
+    if not role:
+        return ""
+    known = ROLE_NAMES.get(role.lower())
+    return i18n.gettext_(known) if known else role
+
+
 def access_rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The family's access log in plain words: the organisation's name (what kind it is when caseload does not know
     its name; never an id, a person or a reason), the person's role, what it did, when in UK local time; the
@@ -134,14 +158,14 @@ def access_rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         name = entry.get("organisation_name")
         who = str(name) if name and name not in CASELOAD_KINDS else org_type_text(org_type)
         role = entry.get("role")
-        role_text = i18n.gettext_(ROLES[role]) if role in ROLES else (str(role) if role else "")
+        role_words = i18n.gettext_(ROLES[role]) if role in ROLES else role_text(role)
         what = i18n.gettext_(ACTIONS.get(str(entry.get("action")), USED_THE_RECORD))
         when = i18n.long_datetime(entry.get("at"))
         last = rows[-1] if rows else None
-        if last and (last["who"], last["role"], last["what"], last["when"]) == (who, role_text, what, when):
+        if last and (last["who"], last["role"], last["what"], last["when"]) == (who, role_words, what, when):
             last["times"] += 1
             continue
-        rows.append({"when": when, "who": who, "role": role_text, "what": what, "times": 1})
+        rows.append({"when": when, "who": who, "role": role_words, "what": what, "times": 1})
     return rows
 
 
