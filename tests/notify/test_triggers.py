@@ -311,11 +311,11 @@ async def test_family_messages_name_the_child_and_service_say_how_to_reach_the_s
     home = f"https://tas.example.org/family/children/{child}"
     ack = sent["concern_acknowledged", email_en]
     assert ack.subject == "The school has asked for support for Sam"
-    assert f"See what happens next: {home} Questions? Contact Oakfield Primary School on 01632 960123" in ack.body
+    assert f"See what happens next: {home}\n\nQuestions? Contact Oakfield Primary School on 01632 960123" in ack.body
     done = sent["referral_completed", email_en]
     assert done.subject == "Support for Sam: Speech and Language Therapy has finished"
     assert "Speech and Language Therapy has finished working with Sam." in done.body
-    assert f"{home}/referrals/{referral_id} Questions? Contact Oakfield Primary School" in done.body
+    assert f"{home}/referrals/{referral_id}\n\nQuestions? Contact Oakfield Primary School" in done.body
     assert done.body.startswith("Dear parent or carer,") and "Sanders" not in done.body
     welsh = sent["referral_completed", sms_cy]
     assert welsh.body.startswith("Mae gwaith Speech and Language Therapy gyda Sam wedi dod i ben.")

@@ -22,76 +22,78 @@ from alembic import op
 
 NAMESPACE = uuid.UUID("6f1c8a53-5d0e-4f57-9a53-2d8f3b0c7a11")  # as migration 0002: ids from name:channel:language
 BY = "migration 0008"
-ASK_EN = "((school_contact?? Questions? Contact ((school_contact)).))"
-ASK_CY = "((school_contact?? Cwestiynau? Cysylltwch gyda ((school_contact)).))"
+ASK = {  # how to contact the school, after the link: on the same line in an SMS, a paragraph of its own in an email
+    "en": "Questions? Contact ((school_contact)).",
+    "cy": "Cwestiynau? Cysylltwch gyda ((school_contact)).",
+}
 FAMILY = {
     # name: (en sms, cy sms, en subject, cy subject)
     "concern_acknowledged": (
         "Team Around the School: the school has asked for support for ((child_name)). See what happens next: "
-        "((link))" + ASK_EN,
+        "((link))",
         "Mae'r ysgol wedi gofyn am gymorth ar gyfer ((child_name)). Gwelwch beth sy'n digwydd nesaf: ((link))"
-        + ASK_CY,
+       ,
         "The school has asked for support for ((child_name))",
         "Mae'r ysgol wedi gofyn am gymorth ar gyfer ((child_name))"),
     "referral_accepted": (
         "Team Around the School: the request for support for ((child_name)) has been accepted by "
-        "((service_name)), who will be in touch. See the details: ((link))" + ASK_EN,
+        "((service_name)), who will be in touch. See the details: ((link))",
         "Mae'r cais am gymorth ar gyfer ((child_name)) wedi'i dderbyn gan ((service_name)), a fydd yn cysylltu "
-        "gyda chi. Gwelwch y manylion: ((link))" + ASK_CY,
+        "gyda chi. Gwelwch y manylion: ((link))",
         "Support for ((child_name)): the request has been accepted",
         "Cymorth ar gyfer ((child_name)): mae'r cais wedi'i dderbyn"),
     "referral_declined": (
         "Team Around the School: ((service_name)) cannot help ((child_name)) this time. The school will talk to "
-        "you about what happens next. See the details: ((link))" + ASK_EN,
+        "you about what happens next. See the details: ((link))",
         "Ateb gan ((service_name)) am gymorth ar gyfer ((child_name)): ni allant helpu y tro hwn. Bydd yr ysgol "
-        "yn siarad gyda chi am y camau nesaf. Gwelwch y manylion: ((link))" + ASK_CY,
+        "yn siarad gyda chi am y camau nesaf. Gwelwch y manylion: ((link))",
         "Support for ((child_name)): an answer from ((service_name))",
         "Cymorth ar gyfer ((child_name)): ateb gan ((service_name))"),
     "referral_redirected": (
         "Team Around the School: the request for support for ((child_name)) has been passed by ((service_name)) "
-        "to another service that may be better able to help. See the details: ((link))" + ASK_EN,
+        "to another service that may be better able to help. See the details: ((link))",
         "Mae'r cais am gymorth ar gyfer ((child_name)) wedi'i anfon gan ((service_name)) at wasanaeth arall a "
-        "allai helpu'n well. Gwelwch y manylion: ((link))" + ASK_CY,
+        "allai helpu'n well. Gwelwch y manylion: ((link))",
         "Support for ((child_name)): the request has moved to another service",
         "Cymorth ar gyfer ((child_name)): mae'r cais wedi symud i wasanaeth arall"),
     "referral_withdrawn": (
         "Team Around the School: the request to ((service_name)) for support for ((child_name)) has been "
-        "withdrawn. See the details: ((link))" + ASK_EN,
+        "withdrawn. See the details: ((link))",
         "Mae'r cais am gymorth gan ((service_name)) ar gyfer ((child_name)) wedi'i ganslo. Gwelwch y manylion: "
-        "((link))" + ASK_CY,
+        "((link))",
         "Support for ((child_name)): a request has been withdrawn",
         "Cymorth ar gyfer ((child_name)): mae cais wedi'i ganslo"),
     "referral_completed": (
         "Team Around the School: ((service_name)) has finished working with ((child_name)). See the details: "
-        "((link))" + ASK_EN,
-        "Mae gwaith ((service_name)) gyda ((child_name)) wedi dod i ben. Gwelwch y manylion: ((link))" + ASK_CY,
+        "((link))",
+        "Mae gwaith ((service_name)) gyda ((child_name)) wedi dod i ben. Gwelwch y manylion: ((link))",
         "Support for ((child_name)): ((service_name)) has finished",
         "Cymorth ar gyfer ((child_name)): mae gwaith ((service_name)) wedi dod i ben"),
     "plan_shared_for_comment": (
         "Team Around the School: a draft of ((child_name))'s support plan is ready for you to read and comment "
-        "on: ((link))" + ASK_EN,
+        "on: ((link))",
         "Mae drafft o gynllun cymorth ((child_name)) yn barod i chi ei ddarllen a rhoi sylwadau arno: ((link))"
-        + ASK_CY,
+       ,
         "The draft support plan for ((child_name)) is ready for your comments",
         "Mae drafft cynllun cymorth ((child_name)) yn barod am eich sylwadau"),
     "plan_agreed": (
         "Team Around the School: ((child_name))'s support plan has been agreed. You can read it at ((link))"
-        + ASK_EN,
-        "Mae cynllun cymorth ((child_name)) wedi'i gytuno. Gallwch ei ddarllen yn ((link))" + ASK_CY,
+       ,
+        "Mae cynllun cymorth ((child_name)) wedi'i gytuno. Gallwch ei ddarllen yn ((link))",
         "The support plan for ((child_name)) has been agreed",
         "Mae cynllun cymorth ((child_name)) wedi'i gytuno"),
     "review_scheduled": (
         "Team Around the School: a review of ((child_name))'s support plan has been arranged for "
-        "((review_date)). See the details and tell us your views: ((link))" + ASK_EN,
+        "((review_date)). See the details and tell us your views: ((link))",
         "Mae adolygiad o gynllun cymorth ((child_name)) wedi'i drefnu ar gyfer ((review_date)). Gwelwch y "
-        "manylion a dywedwch wrthym beth yw eich barn: ((link))" + ASK_CY,
+        "manylion a dywedwch wrthym beth yw eich barn: ((link))",
         "A review of the support plan for ((child_name)) has been arranged",
         "Mae adolygiad o gynllun cymorth ((child_name)) wedi'i drefnu"),
     "review_reminder": (
         "Team Around the School reminder: the review of ((child_name))'s support plan is on ((review_date)). "
-        "See the details: ((link))" + ASK_EN,
+        "See the details: ((link))",
         "Nodyn atgoffa: mae adolygiad cynllun cymorth ((child_name)) ar ((review_date)). Gwelwch y manylion: "
-        "((link))" + ASK_CY,
+        "((link))",
         "Reminder: review of the support plan for ((child_name)) on ((review_date))",
         "Nodyn atgoffa: adolygiad cynllun cymorth ((child_name)) ar ((review_date))"),
 }
@@ -116,9 +118,11 @@ def _rows() -> list[dict]:
     rows = []
     for name, (sms_en, sms_cy, subject_en, subject_cy) in FAMILY.items():
         for language, sms, subject in (("en", sms_en, subject_en), ("cy", sms_cy, subject_cy)):
-            rows.append(dict(name=name, channel="sms", language=language, subject=None, body=sms))
+            ask = ASK[language]
+            rows.append(dict(name=name, channel="sms", language=language, subject=None,
+                             body=f"{sms}((school_contact?? {ask}))"))
             rows.append(dict(name=name, channel="email", language=language, subject=subject,
-                             body=f"{GREETING[language]}\n\n{sms}\n\n{SIGN_OFF[language]}"))
+                             body=f"{GREETING[language]}\n\n{sms}\n\n((school_contact??{ask}\n\n)){SIGN_OFF[language]}"))
     return rows
 
 
