@@ -68,14 +68,27 @@ async def child_page(
 async def _published(
     caseload: CaseloadClient, session: WebSession, child_id: str, number: int | None
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The version shown and the published versions. A page that names its version (a message's link does) asks
+    for the list and the version at once; otherwise the newest published one is asked for after the list."""
+    if number is not None:
+        versions, asked = await asyncio.gather(
+            caseload.versions(child_id, token=session.bearer),
+            caseload.version(child_id, number, token=session.bearer),
+            return_exceptions=True,
+        )
+        for failed in (versions, asked):
+            if isinstance(failed, BaseException):
+                raise failed
+        assert isinstance(versions, list) and isinstance(asked, dict)
+        shown = [v for v in versions if v["status"] != "draft"]
+        if not any(v["number"] == number for v in shown):
+            raise NotFound(404)  # a draft is not the family's to see
+        return asked, shown
     versions = await caseload.versions(child_id, token=session.bearer)
     shown = [v for v in versions if v["status"] != "draft"]
     if not shown:
         return None, versions
-    wanted = number if number is not None else shown[0]["number"]
-    if number is not None and not any(v["number"] == number for v in shown):
-        raise NotFound(404)
-    return await caseload.version(child_id, wanted, token=session.bearer), shown
+    return await caseload.version(child_id, shown[0]["number"], token=session.bearer), shown
 
 
 async def _comments(
