@@ -71,6 +71,7 @@ def concern_rows(
         "consent_status": str(data.consent_status),
         "lawful_basis": lawful_basis,
         "child_id": None,
+        "family_member_ids": [],
         "created_at": utcnow(),
         "version": 1,
         "mis_fields": None,
