@@ -1,4 +1,4 @@
-"""The two baselines the intake is compared with, served by uvicorn with the same settings as the service.
+"""The three baselines the intake is compared with, served by uvicorn with the same settings as the service.
 
 - `bare`: a FastAPI endpoint that returns JSON and does nothing else (it does not even read the body): the
   ceiling that FastAPI + uvicorn allow on this machine.
@@ -6,17 +6,26 @@
   thread pool), the body parsed into a model, one row with columns like referral's `concern` inserted through a
   synchronous SQLModel session into SQLite with SQLite's default settings (rollback journal, synchronous=FULL
   by default, SQLAlchemy's default pool and 5-second busy timeout). No auth check, no outbox, no audit.
+- `floor`: the bare endpoint plus the rows the intake writes, written with the raw driver (`sqlite3`) in one
+  transaction per request on referral's own migrated schema (WAL, synchronous=FULL, as the service): the school
+  looked up, the concern, its family contacts, the audit row linked to the chain's head, the outbox row. The body
+  is parsed with `json.loads` and not validated; no auth, no framework dependencies, no relay, no group commit
+  (each request commits, fsync included, on the event loop). How close the intake can get in this stack.
 
-Both accept the intake's request (`POST /v1/concerns` with the same body and headers).
+All three accept the intake's request (`POST /v1/concerns` with the same body and headers).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import sqlite3
 import uuid
 from datetime import UTC, date, datetime
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from sqlmodel import Field, Session, SQLModel, create_engine
 
 
@@ -121,6 +130,79 @@ def naive_app() -> FastAPI:
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    return app
+
+
+_FLOOR_AUDIT = ("at", "actor", "actor_org", "actor_org_type", "action", "resource_type", "resource_id", "child_id")
+
+
+def _insert(table: str, row: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    return f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
+
+
+def floor_app() -> FastAPI:
+    """BENCH_FLOOR_DB: a SQLite file migrated with referral's migrations (schools register included)."""
+    conn = sqlite3.connect(os.environ["BENCH_FLOOR_DB"], isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    app = FastAPI()
+
+    @app.post("/v1/concerns")
+    async def create(request: Request) -> Response:
+        body = json.loads(await request.body())
+        now = datetime.now(UTC).isoformat()
+        concern_id = str(uuid.uuid4())
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            school = conn.execute("SELECT name, la_code FROM school WHERE urn = ?", (body["school_urn"],)).fetchone()
+            child = body["child"]
+            concern = {
+                **{k: child.get(k) for k in ("upn", "nhs_number", "given_name", "family_name", "date_of_birth")},
+                "year_group": child.get("year_group"),
+                "id": concern_id,
+                "school_urn": body["school_urn"],
+                "la_code": school[1],
+                "raised_by_sub": "floor",
+                "raised_by_org": "school-" + body["school_urn"],
+                "source": "staff",
+                "areas_of_need": json.dumps(body["areas_of_need"]),
+                "safeguarding": int(body.get("safeguarding", False)),
+                "urgency": body.get("urgency", "routine"),
+                "summary": body["summary"],
+                "already_tried": body.get("already_tried"),
+                "graduated_response": "[]",
+                "consent_status": body.get("consent_status", "not_sought"),
+                "created_at": now,
+            }
+            conn.execute(*_insert("concern", concern))
+            for contact in body.get("family_contacts", []):
+                conn.execute(*_insert("family_contact", {**contact, "id": str(uuid.uuid4()), "concern_id": concern_id}))
+            head = conn.execute("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+            prev = head[0] if head else "0" * 64
+            audit = dict(
+                zip(_FLOOR_AUDIT, (now, "floor", "floor", "school", "create", "concern", concern_id, None), strict=True)
+            )
+            digest = hashlib.sha256((prev + json.dumps(audit, sort_keys=True)).encode()).hexdigest()
+            conn.execute(*_insert("audit_log", {**audit, "prev_hash": prev, "hash": digest}))
+            event = {"id": str(uuid.uuid4()), "type": "concern.raised", "data": {**concern, "family": body}}
+            outbox = {
+                "event_id": event["id"],
+                "subject": "tas.referral.concern.raised",
+                "event_type": "concern.raised",
+                "payload": json.dumps(event).encode(),
+                "created_at": now,
+            }
+            conn.execute(*_insert("outbox", outbox))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return Response(json.dumps({"id": concern_id}), status_code=201, media_type="application/json")
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
         return {"status": "alive"}
 
     return app

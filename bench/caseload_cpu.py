@@ -56,6 +56,14 @@ class StubJetStream:
     async def publish(self, subject: str, payload: bytes, *, headers: dict[str, str], timeout: float) -> Any:
         return SimpleNamespace(duplicate=False)
 
+    async def publish_async(
+        self, subject: str, payload: bytes, *, headers: dict[str, str], wait_stall: float
+    ) -> asyncio.Future[Any]:
+        """The relay's pipelined publish (outbox.py): the PubAck, already there."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future.set_result(SimpleNamespace(duplicate=False))
+        return future
+
 
 def concern_events(size: int) -> list[CloudEvent]:
     events = []

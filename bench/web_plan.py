@@ -6,7 +6,8 @@ Before timing, each sampled child gets (through caseload's API, as the SENCO of 
 plan the family may see, shared for comment; a child already prepared by an earlier run is reused. Each parent's
 session is written straight into the web service's own session table, as signing in would leave it. Requests go
 one at a time on keep-alive connections, page and API alternating per child; the first 50 of each are a warm-up.
-The page makes four API calls (the child, the versions, the version, the comments), each audited by caseload.
+The page makes four API calls (the child, the versions, the version, the comments), each audited by caseload;
+from a message's link (`?version=n`) all four go at once, else the version after the list.
 """
 
 from __future__ import annotations
@@ -91,7 +92,11 @@ def write_sessions(db: Path, parents: list[tuple[str, str, str]]) -> dict[str, s
 def measure(tmp: Path, *, children: int, picks: list[int]) -> dict[str, list[float]]:
     db_path, _ = scale.cached_database(children, 10)  # the scale benchmark's database (10 entries a child)
     system = BenchSystem(tmp, services=("caseload",), database_urls={"caseload": sqlite_url(db_path)})
-    results: dict[str, list[float]] = {"plan page (web)": [], "plan version (API)": []}
+    results: dict[str, list[float]] = {
+        "plan page (web)": [],
+        "plan version (API)": [],
+        "plan page from a message's link, ?version=n (web)": [],
+    }
     with system:
         caseload_url = system.procs["caseload"].url
         with system.client("caseload") as caseload:
@@ -123,18 +128,23 @@ def measure(tmp: Path, *, children: int, picks: list[int]) -> dict[str, list[flo
             ):
                 for n, (cid, _member, number) in enumerate(prepared):
                     bearer = {"Authorization": f"Bearer {parents[n][2]}"}
+                    session = {"tas_session": cookies[cid]}
                     t0 = time.perf_counter()
-                    page = page_client.get(f"/family/children/{cid}/plan", cookies={"tas_session": cookies[cid]})
+                    page = page_client.get(f"/family/children/{cid}/plan", cookies=session)
                     t1 = time.perf_counter()
                     api = api_client.get(f"/v1/children/{cid}/plan/versions/{number}", headers=bearer)
                     t2 = time.perf_counter()
-                    if page.status_code != 200 or "Follows two-step instructions" not in page.text:
-                        raise RuntimeError(f"the plan page answered {page.status_code}")
+                    linked = page_client.get(f"/family/children/{cid}/plan?version={number}", cookies=session)
+                    t3 = time.perf_counter()
+                    for answer in (page, linked):
+                        if answer.status_code != 200 or "Follows two-step instructions" not in answer.text:
+                            raise RuntimeError(f"the plan page answered {answer.status_code}")
                     if api.status_code != 200:
                         raise RuntimeError(f"the API answered {api.status_code}")
                     if n >= 50:  # the first 50: warm-up
                         results["plan page (web)"].append((t1 - t0) * 1000)
                         results["plan version (API)"].append((t2 - t1) * 1000)
+                        results["plan page from a message's link, ?version=n (web)"].append((t3 - t2) * 1000)
         finally:
             web.stop()
     return results

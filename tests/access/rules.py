@@ -142,6 +142,10 @@ REFERRAL: dict[str, Rule] = {
         child=False,
         sees_in=REF_ALL,
     ),
+    "GET /v1/referrals/children/{child_id}": Rule(
+        "the child's family: service and status only (no note, reason or outcome; no safeguarding referral)",
+        ok=S(200, "family"),
+    ),
     "GET /v1/referrals/{referral_id}": Rule(
         "referrer's staff, the receiving service's practitioners, the LA's SEND officers", ok=S(200, REF_ALL)
     ),
@@ -274,7 +278,16 @@ CASELOAD: dict[str, Rule] = {
         ok=S(200, CASE_FAM),
         body=lambda i, a: {"relationship": "parent"},
     ),
-    "GET /v1/children/{child_id}/team": Rule("practitioners with a relationship", ok=S(200, CASE)),
+    "GET /v1/children/{child_id}/team": Rule(
+        "as the record (the family: the current team without ids)", ok=S(200, CASE_FAM)
+    ),
+    "PUT /v1/children/{child_id}/team/{member_id}/contact": Rule(
+        "the team member themselves (what they share with the family)",
+        ok={"health_member": 200},
+        deny="senco dsl head la_officer",
+        ids={"member_id": "team_member_id"},
+        body=lambda i, a: {"shared_phone": "01632 960999"},
+    ),
     "POST /v1/children/{child_id}/team": Rule(
         "the SENCO of the child's school",
         ok=S(201, "senco"),

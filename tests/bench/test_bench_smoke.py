@@ -60,3 +60,37 @@ def test_scale_generator_writes_a_migrated_database(tmp_path: Path) -> None:
         assert conn.execute("SELECT count(*) FROM chronology_entry").fetchone()[0] == 60
         assert conn.execute("SELECT count(DISTINCT upn) FROM child").fetchone()[0] == 20
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_the_floor_baseline_writes_the_intakes_rows_on_referrals_schema(tmp_path: Path) -> None:
+    """The floor (bench/baselines.py) writes into referral's migrated schema: it fails here when the schema moves."""
+    import asyncio
+    import os
+    import sqlite3
+
+    import httpx
+
+    from bench.system import migrations_dir, sqlite_url
+    from tas_common.migrations import upgrade
+    from tas_dev.testing import concern_body
+
+    path = tmp_path / "floor.db"
+    upgrade(migrations_dir("referral"), sqlite_url(path))
+    os.environ["BENCH_FLOOR_DB"] = str(path)
+    try:
+        app = baselines.floor_app()
+    finally:
+        del os.environ["BENCH_FLOOR_DB"]
+
+    async def post_three() -> list[int]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://floor") as client:
+            return [(await client.post("/v1/concerns", json=concern_body(n))).status_code for n in range(3)]
+
+    assert asyncio.run(post_three()) == [201, 201, 201]
+    with sqlite3.connect(path) as conn:
+        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("concern", "audit_log")}
+        counts["family_contact"] = conn.execute("SELECT count(*) FROM family_contact").fetchone()[0]
+        counts["outbox"] = conn.execute("SELECT count(*) FROM outbox WHERE event_type = 'concern.raised'").fetchone()[0]
+        links = conn.execute("SELECT prev_hash, hash FROM audit_log ORDER BY seq").fetchall()
+    assert counts == {"concern": 3, "audit_log": 3, "family_contact": 3, "outbox": 3}
+    assert [p for p, _ in links[1:]] == [h for _, h in links[:-1]]

@@ -73,6 +73,9 @@ class Helpers:
             safeguarding=safeguarding,
             family_contacts=contacts,
             consent_status="given",
+            school_name=f"School {school}",  # as referral's register gives it
+            school_phone="01632 960000",
+            school_email=f"office.{school}@example.org",
         )
         event = await self.publish_referral(concern)
         await self.processed(event.id)
@@ -118,6 +121,8 @@ class Helpers:
         referral_id: str | None = None,
         safeguarding: bool = False,
         with_child_id: bool = True,
+        organisation_name: str | None = None,
+        service_name: str | None = None,
     ) -> CloudEvent:
         event = await self.publish_referral(
             ReferralAcceptedV1(
@@ -132,6 +137,9 @@ class Helpers:
                 practitioner_org_id=org_id,
                 practitioner_org_type=org_type,
                 practitioner_role=role,
+                organisation_name=organisation_name,
+                service_name=service_name,
+                service_contact_email="team.inbox@example.org" if service_name else None,
             )
         )
         await self.processed(event.id)

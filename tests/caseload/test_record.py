@@ -35,14 +35,22 @@ async def test_family_members_are_kept_with_normalised_mobiles_and_each_change_i
     r = await system.caseload.patch(
         f"{url}/{member['id']}", json={"mobile": "07700 900322"}, headers=h.family(child["id"])
     )
+    assert r.status_code == 404  # another parent's details are not this parent's to change
+    own = h.family_members[child["id"]]
+    r = await system.caseload.patch(f"{url}/{own}", json={"mobile": "07700 900333"}, headers=h.family(child["id"]))
+    assert r.status_code == 200 and r.json()["mobile"] == "+447700900333"
+    r = await system.caseload.patch(f"{url}/{member['id']}", json={"mobile": "07700 900322"}, headers=h.senco)
     assert r.status_code == 200 and r.json()["mobile"] == "+447700900322"
     r = await system.caseload.patch(f"{url}/{member['id']}", json={"mobile": None}, headers=h.senco)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.mobile"  # sms needs a mobile
     events = (await h.events("tas.caseload.family.contact_changed"))[before:]
-    assert [(e["contact_id"], e["language"], e["opted_out"], e["mobile"]) for e in events] == [
+    assert [
+        (e["contact_id"], e["language"], e["opted_out"], e["mobile"]) for e in events if e["contact_id"] == member["id"]
+    ] == [
         (member["id"], "cy", False, "+447700900321"),
         (member["id"], "cy", False, "+447700900322"),
     ]
+    assert [e["mobile"] for e in events if e["contact_id"] == own] == ["+447700900333"]
     listed = (await system.caseload.get(url, headers=h.la)).json()["items"]
     assert member["id"] in {m["id"] for m in listed}
 

@@ -85,3 +85,28 @@ async def test_a_unit_alone_commits_at_once(tmp_path: Path) -> None:
         )
     assert committed_ids(path) == {"only"}
     await db.dispose()
+
+
+async def test_a_group_whose_transaction_was_lost_is_not_confirmed(tmp_path: Path) -> None:
+    """SQLite may roll a whole transaction back by itself (disk full, I/O error): a unit that finds its savepoint
+    gone fails, and the units before it in the same group are told so instead of being confirmed."""
+    db, path = await migrated(tmp_path)
+
+    async def unit(n: int) -> None:
+        async with db.transaction() as session:
+            await session.execute(
+                insert(processed_event).values(
+                    consumer="c", event_id=f"e{n}", event_type="t", processed_at=datetime.now(UTC)
+                )
+            )
+            if n == 2:
+                raw = (await session.connection()).sync_connection.connection.driver_connection._connection
+                raw.execute("ROLLBACK")  # what SQLite does on SQLITE_FULL / SQLITE_IOERR
+                raise NotFound("the disk is full")
+
+    results = await asyncio.gather(*(unit(n) for n in range(3)), return_exceptions=True)
+    assert all(isinstance(r, Exception) for r in results), results
+    assert committed_ids(path) == set()
+    await unit(9)  # the writer recovers
+    assert committed_ids(path) == {"e9"}
+    await db.dispose()

@@ -67,6 +67,7 @@ async def test_every_field_of_a_raised_concern_reaches_caseload(system, token):
     child = (await system.caseload.get(f"/v1/children/{child_id}", headers=senco)).json()
     family = (await system.caseload.get(f"/v1/children/{child_id}/family", headers=senco)).json()["items"]
     entries = (await system.caseload.get(f"/v1/children/{child_id}/chronology", headers=senco)).json()["items"]
+    school = (await system.caseload.get(f"/v1/children/{child_id}/team", headers=senco)).json()["school"]
     entry = next(e for e in entries if e["kind"] == "concern_raised")
     async with system.runtime("caseload").db.reader() as session:
         entry_row = await session.get(ChronologyEntry, entry["id"])
@@ -77,6 +78,9 @@ async def test_every_field_of_a_raised_concern_reaches_caseload(system, token):
     reached = {
         "concern_id": entry["ref_id"] == sent["concern_id"],
         "school_urn": child["school_urn"] == sent["school_urn"],
+        "school_name": school["name"] == sent["school_name"],  # how the family contacts the school (the team)
+        "school_phone": school["phone"] == sent["school_phone"],
+        "school_email": school["email"] == sent["school_email"],
         "la_code": child["la_code"] == sent["la_code"],
         "raised_by_org": entry_row.org_id == sent["raised_by_org"],
         "safeguarding": child["safeguarding"] is True and entry["sensitivity"] == "restricted",

@@ -19,7 +19,7 @@ async def test_referral_accepted_reaches_the_family_once_in_welsh(system, token)
     event = await publish_from_referral(system, accepted)
 
     def accepted_mail():
-        return [m for m in system.smtp.messages if m["Subject"] == "Mae gwasanaeth wedi derbyn y cais am gymorth"]
+        return [m for m in system.smtp.messages if m["Subject"].endswith(": mae'r cais wedi'i dderbyn")]
 
     async def mailed():
         return accepted_mail() or None
@@ -68,4 +68,5 @@ async def test_sms_family_and_team_inbox_from_a_new_referral(system, token):
     assert mail["Subject"] == "New request for support: urgent"
     lines = [json.loads(line) for line in (system.tmp / "sms-outbox.jsonl").read_text().splitlines()]
     assert [line["to"] for line in lines] == ["+447700900042"]  # the family's acknowledgement, by SMS, once
-    assert concern_body(42)["child"]["given_name"] not in lines[0]["body"]
+    child = concern_body(42)["child"]  # which child: the first name only, never the family name
+    assert child["given_name"] in lines[0]["body"] and child["family_name"] not in lines[0]["body"]

@@ -68,4 +68,7 @@ async def test_concern_referral_accept_reaches_the_stream(system, token):
         "practitioner_org_id": "nhs-trust-1",
         "practitioner_org_type": "health",
         "practitioner_role": "slt",
+        "service_name": "Children's Speech and Language Therapy",
+        "organisation_name": "Fictional Community Health NHS Trust",
+        "service_contact_email": "salt.referrals@example.org",
     }

@@ -158,23 +158,23 @@ async def test_templates_admin(system, token):
     accepted_cy = next(
         t for t in listed if (t["name"], t["channel"], t["language"]) == ("referral_accepted", "sms", "cy")
     )
-    assert accepted_cy["version"] == 1 and accepted_cy["sms_fragments"] == 2
+    assert accepted_cy["version"] == 2 and accepted_cy["sms_fragments"] == 2  # migration 0008's text
     path = f"/v1/templates/{accepted_cy['id']}"
     new_body = {"body": "Mae gwasanaeth wedi derbyn y cais am gymorth. Manylion: ((link))"}
     assert (await system.notify.put(path, json=new_body, headers=admin)).status_code == 428
     assert (await system.notify.put(path, json=new_body, headers={**admin, "If-Match": '"7"'})).status_code == 412
-    updated = await system.notify.put(path, json=new_body, headers={**admin, "If-Match": '"1"'})
-    assert updated.status_code == 200 and updated.json()["version"] == 2 and updated.headers["ETag"] == '"2"'
+    updated = await system.notify.put(path, json=new_body, headers={**admin, "If-Match": '"2"'})
+    assert updated.status_code == 200 and updated.json()["version"] == 3 and updated.headers["ETag"] == '"3"'
     history = (await system.notify.get(path, headers=admin)).json()["history"]
-    assert [h["version"] for h in history] == [2, 1] and history[0]["created_by"] == "admin-1"
+    assert [h["version"] for h in history] == [3, 2, 1] and history[0]["created_by"] == "admin-1"
     for bad, field in [
         ({"body": "Your child's ADHD assessment: ((link))"}, "body.body"),
-        ({"body": "Hello ((child_name))"}, "body.body"),
+        ({"body": "Hello ((child_surname))"}, "body.body"),
         ({"body": "ŵ" * 202}, "body.body"),
         ({"body": "Broken ((link)"}, "body.body"),
         ({"body": "ok", "colour": "red"}, "body"),  # the unknown key itself is not echoed
     ]:
-        response = await system.notify.put(path, json=bad, headers={**admin, "If-Match": '"2"'})
+        response = await system.notify.put(path, json=bad, headers={**admin, "If-Match": '"3"'})
         assert response.status_code == 422, bad
         assert response.headers["content-type"].startswith("application/problem+json")
         assert [e["field"] for e in response.json()["errors"]] == [field] and "colour" not in response.text
@@ -202,7 +202,7 @@ async def test_templates_admin(system, token):
     await add_contact(db, child_id=child, channel="sms", language="cy")
     settings = system.apps["notify"].state.settings
     (n,) = await accept_referral(db, settings, child_id=child, now=datetime(2026, 6, 10, 11, tzinfo=UTC))
-    assert (n.template_id, n.template_version) == (accepted_cy["id"], 2)
+    assert (n.template_id, n.template_version) == (accepted_cy["id"], 3)
     assert n.body.startswith("Mae gwasanaeth wedi derbyn y cais am gymorth. Manylion:")
 
 

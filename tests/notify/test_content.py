@@ -1,5 +1,6 @@
 """Content minimisation: every seeded template, in every language, says that something happened and where to look
-- no clinical or safeguarding words, no placeholder that could carry a child's name or a clinical field."""
+- no clinical or safeguarding words, no placeholder that could carry a clinical field. A family message names the
+child by first name, the service and how to contact the school (so that it does not look like phishing)."""
 
 from __future__ import annotations
 
@@ -40,12 +41,24 @@ DENY = [
     "therapi",
     "diogelu",
 ]
-ALLOWED = {"link", "review_date", "urgent", "reference", "code", "minutes"}
+ALLOWED = {
+    "link",
+    "review_date",
+    "urgent",
+    "reference",
+    "code",
+    "minutes",
+    "child_name",
+    "service_name",
+    "school_contact",
+}
 FAMILY_TRIGGERS = {
     "concern_acknowledged",
     "referral_accepted",
     "referral_declined",
     "referral_redirected",
+    "referral_withdrawn",
+    "referral_completed",
     "plan_shared_for_comment",
     "plan_agreed",
     "review_scheduled",
@@ -72,7 +85,6 @@ async def test_no_template_carries_clinical_words_or_unsafe_placeholders(db):
             assert not re.search(rf"(?<![a-z]){re.escape(word)}", text), f"{template.name}/{template.language}: {word}"
         names = placeholders(version.body) | placeholders(version.subject or "")
         assert names <= ALLOWED, f"{template.name}/{template.language}: {names - ALLOWED}"
-        assert "name" not in " ".join(names)
 
 
 async def test_every_family_trigger_exists_in_english_and_welsh_by_sms_and_email_within_three_fragments(db):
@@ -83,8 +95,12 @@ async def test_every_family_trigger_exists_in_english_and_welsh_by_sms_and_email
             for language in ("en", "cy"):
                 assert (name, channel, language) in have
     assert {("referral_received", "email", "en"), ("referral_received", "email", "cy")} <= have
-    values = {
-        "link": "https://tas.example.org/family",
+    values = {  # as long as they come: the link to a referral's page, a long school contact
+        "link": "https://tas.example.org/family/children/0488b4a9-eba3-4c0b-baf3-66be9c0a71d2/referrals/"
+        "3f6357ed-c89a-4947-b05b-d3a8ad7704cb",
+        "child_name": "Samantha",
+        "service_name": "Speech and Language Therapy (Northshire Community Health)",
+        "school_contact": "Oakfield Primary School on 01632 960123 or office@oakfield-primary.example.org",
         "review_date": "30 September 2026 at 10:30",
         "urgent": True,
         "reference": "ABCDEF12",
@@ -92,6 +108,8 @@ async def test_every_family_trigger_exists_in_english_and_welsh_by_sms_and_email
         "minutes": "10",
     }
     for t, v in rows:
+        if v.version != t.current_version:
+            continue  # history: never rendered again
         template = Template(t.name, v.version, t.language, t.channel, v.body, v.subject)
         template.validate(max_fragments=3)
         _, body = template.render(values)

@@ -68,7 +68,7 @@ async def test_govuk_notify_gets_our_id_as_reference_with_a_valid_jwt(db, make_s
     (request,) = fake_notify.sends()
     assert request.body["phone_number"] == "+447700900100"
     assert request.body["reference"] == nid and request.body["template_id"] == "tmpl-body"
-    assert "accepted the request" in request.body["personalisation"]["body"]
+    assert "has been accepted by" in request.body["personalisation"]["body"]
     (n,) = await rows(db)
     assert (n.status, n.provider, n.provider_ref) == ("sending", "notify", fake_notify.notifications[0]["id"])
     assert await outbox_types(db) == ["tas.notify.notification.sent.v1"]
@@ -167,10 +167,10 @@ async def test_email_is_multipart_with_escaped_html_and_a_stable_message_id(db, 
     assert mail.get_content_type() == "multipart/alternative"
     plain, html = mail.get_payload()
     assert plain.get_content_type() == "text/plain" and html.get_content_type() == "text/html"
-    assert "accepted the request" in plain.get_payload(decode=True).decode()
+    assert "has been accepted by" in plain.get_payload(decode=True).decode()
     html_text = html.get_payload(decode=True).decode()
     assert "<p>Dear parent or carer,</p>" in html_text
-    assert '<a href="https://tas.example.org/family">' in html_text
+    assert f'<a href="{settings.public_web_url}/family/children/' in html_text
     (n,) = await rows(db)
     assert n.status == "delivered"
     assert await outbox_types(db) == ["tas.notify.notification.sent.v1", "tas.notify.notification.delivered.v1"]

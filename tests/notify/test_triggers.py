@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notify.domain import models, recipients, scheduling, triggers
+from notify.domain import models, recipients, scheduling, templates, triggers
 from tas_common.events.schemas import (
+    ConcernLinkedV1,
     PlanPublishedV1,
+    ReferralCompletedV1,
     ReferralDeclinedV1,
     ReferralSubmittedV1,
     ReviewScheduledV1,
@@ -52,10 +54,10 @@ async def test_referral_accepted_goes_to_each_contact_with_parental_responsibili
     assert set(sent) == {sms_cy, email_en}
     sms, mail = sent[sms_cy], sent[email_en]
     assert (sms.channel, sms.recipient, sms.language) == ("sms", "+447700900001", "cy")
-    assert "derbyn y cais" in sms.body and sms.template == "referral_accepted" and sms.template_version == 1
+    assert "wedi'i dderbyn" in sms.body and sms.template == "referral_accepted" and sms.template_version == 2
     assert sms.template_id is not None and sms.not_before is None
     assert (mail.channel, mail.recipient, mail.language) == ("email", "Parent2@example.org", "en")
-    assert mail.subject == "A service has accepted the request for support"
+    assert mail.subject == "Support for your child: the request has been accepted"
 
 
 async def test_safeguarding_referral_and_unlinked_referral_send_nothing_to_the_family(db, make_settings):
@@ -264,3 +266,80 @@ async def test_the_contacts_own_preferences_are_notifys_and_caseload_events_chan
     async with db.reader() as session:
         row = await session.get(models.Contact, contact)
     assert (row.preferred_channel, row.language, row.mobile) == ("email", "cy", "+447700900124")
+
+
+async def test_family_messages_name_the_child_and_service_say_how_to_reach_the_school_and_link_to_the_page(
+    db, make_settings
+):
+    """A parent reads: which child (first name only), which service, the school's contact, and a link to the exact
+    page under TAS_PUBLIC_WEB_URL; a new message when a service finishes (English and Welsh, SMS and email)."""
+    settings = make_settings(public_web_url="https://tas.example.org/")
+    child, referral_id = new_id(), new_id()
+    sms_cy = await add_contact(db, child_id=child, channel="sms", language="cy", mobile="07700 900002")
+    email_en = await add_contact(db, child_id=child, channel="email", email="parent3@example.org")
+    linked = ConcernLinkedV1(
+        child_id=child,
+        concern_id=new_id(),
+        school_urn="100000",
+        new_child=True,
+        match="created",
+        family_contact_ids=[sms_cy, email_en],
+        child_given_name="Sam",
+        school_name="Oakfield Primary School",
+        school_phone="01632 960123",
+        school_email="office@oakfield.example.org",
+    )
+    await run(db, triggers.acknowledge_concern, settings=settings, linked=linked, event_id=new_id(), now=NOON)
+    completed = ReferralCompletedV1(
+        referral_id=referral_id,
+        concern_id=linked.concern_id,
+        child_id=child,
+        service_id="svc-slt",
+        school_urn="100000",
+        service_name="Speech and Language Therapy",
+    )
+    await run(
+        db,
+        triggers.referral_outcome,
+        settings=settings,
+        kind="completed",
+        referral=completed,
+        event_id=new_id(),
+        now=NOON,
+    )
+    sent = {(n.template, n.contact_id): n for n in await rows(db)}
+    home = f"https://tas.example.org/family/children/{child}"
+    ack = sent["concern_acknowledged", email_en]
+    assert ack.subject == "The school has asked for support for Sam"
+    assert f"See what happens next: {home}\n\nQuestions? Contact Oakfield Primary School on 01632 960123" in ack.body
+    done = sent["referral_completed", email_en]
+    assert done.subject == "Support for Sam: Speech and Language Therapy has finished"
+    assert "Speech and Language Therapy has finished working with Sam." in done.body
+    assert f"{home}/referrals/{referral_id}\n\nQuestions? Contact Oakfield Primary School" in done.body
+    assert done.body.startswith("Dear parent or carer,") and "Sanders" not in done.body
+    welsh = sent["referral_completed", sms_cy]
+    assert welsh.body.startswith("Mae gwaith Speech and Language Therapy gyda Sam wedi dod i ben.")
+    assert "Cysylltwch gyda Oakfield Primary School ar 01632 960123 neu office@oakfield.example.org" in welsh.body
+    assert templates.sms_length(welsh.body).encoding == "gsm7"  # with its link, three fragments at most
+
+
+async def test_an_sms_too_long_with_the_schools_contact_goes_without_it(db, make_settings):
+    settings = make_settings(public_web_url="https://tas.example.org")
+    child = new_id()
+    contact = await add_contact(db, child_id=child, channel="sms", language="cy", mobile="07700 900003")
+    linked = ConcernLinkedV1(
+        child_id=child,
+        concern_id=new_id(),
+        school_urn="100000",
+        new_child=True,
+        match="created",
+        family_contact_ids=[contact],
+        child_given_name="Siôn",  # ô: the whole SMS is UCS-2, 201 characters in three parts
+        school_name="Ysgol Gymraeg Bro Taf a'r Cymoedd Cyfagos",
+        school_phone="01632 960124",
+        school_email="swyddfa@ysgol-bro-taf.example.org",
+    )
+    await run(db, triggers.acknowledge_concern, settings=settings, linked=linked, event_id=new_id(), now=NOON)
+    (n,) = await rows(db)
+    assert n.body.startswith("Mae'r ysgol wedi gofyn am gymorth ar gyfer Siôn.") and "Cysylltwch" not in n.body
+    assert templates.sms_length(n.body).fragments <= settings.sms_max_fragments

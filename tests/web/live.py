@@ -206,6 +206,8 @@ class FamilyCase:
     given_name: str
     email: str
     senco: dict[str, str]
+    concern_id: str = ""
+    referral_id: str = ""
 
 
 def raise_concern_and_share_plan(live: LiveSystem, serial: int, *, language: str = "en") -> FamilyCase:
@@ -216,7 +218,8 @@ def raise_concern_and_share_plan(live: LiveSystem, serial: int, *, language: str
     senco = live.token("senco", "school", org_id="school-100000", school_urns=["100000"])
     body = concern_body(serial, language=language)
     with live.api("referral") as referral, live.api("caseload") as caseload:
-        assert referral.post("/v1/concerns", json=body, headers=senco).status_code == 201
+        raised = referral.post("/v1/concerns", json=body, headers=senco)
+        assert raised.status_code == 201, raised.text
         upn = body["child"]["upn"]
         child = wait_until(
             lambda: (caseload.get("/v1/children", params={"upn": upn}, headers=senco).json().get("items") or [None])[0],
@@ -234,7 +237,26 @@ def raise_concern_and_share_plan(live: LiveSystem, serial: int, *, language: str
             f"/v1/children/{child['id']}/plan/publish", headers=senco, json={"status": "shared_for_comment"}
         )
         assert shared.status_code == 201, shared.text
-    return FamilyCase(child["id"], member["id"], child["given_name"], member["email"], senco)
+    return FamilyCase(child["id"], member["id"], child["given_name"], member["email"], senco, raised.json()["id"])
+
+
+def refer_and_accept(live: LiveSystem, case: FamilyCase, *, service_id: str = "999-salt") -> str:
+    """The school refers the child to a service of the local offer and its therapist accepts (joining the team);
+    returns the referral's id once caseload has the therapist on the team."""
+    therapist = live.token("slt", "health", org_id="nhs-trust-1", sub=f"slt-{case.child_id[:8]}", name="Robin Ashby")
+    with live.api("referral") as referral, live.api("caseload") as caseload:
+        made = referral.post(
+            "/v1/referrals", json={"concern_id": case.concern_id, "service_ids": [service_id]}, headers=case.senco
+        )
+        assert made.status_code == 201, made.text
+        referral_id = str(made.json()["items"][0]["id"])
+        assert referral.post(f"/v1/referrals/{referral_id}/accept", headers=therapist).status_code == 200
+        wait_until(
+            lambda: caseload.get(f"/v1/children/{case.child_id}/team", headers=case.senco).json()["members"],
+            what="the therapist on the team",
+        )
+        assert caseload.get(f"/v1/children/{case.child_id}/plan", headers=therapist).status_code == 200  # a look
+    return referral_id
 
 
 def sign_in_with_session(live: LiveSystem, context: Any, case: FamilyCase, *, language: str = "en") -> None:

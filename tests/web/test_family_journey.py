@@ -77,6 +77,8 @@ def test_from_the_message_to_the_plan_shared_for_comment(new_page, live):
     case = raise_concern_and_share_plan(live, 630)
     body = mail_to(live, case.email)  # the family was told about the concern, with a link to these pages
     link = next(link for link in LINK.findall(body) if link.startswith(live.web_url))
+    assert link == f"{live.web_url}/family/children/{case.child_id}"  # the child's own page
+    assert f"support for {case.given_name}." in body and "Questions? Contact " in body  # which child; the school
     page = new_page()
     page.goto(link)
     assert "/family/sign-in" in page.url
@@ -84,10 +86,8 @@ def test_from_the_message_to_the_plan_shared_for_comment(new_page, live):
     code = ask_for_a_code(page, live, case)
     assert_accessible(page)
     enter_code(page, code)
-    assert page.url == link or page.url.startswith(link)  # back where the message pointed
-    assert page.locator("h1").inner_text() == "Your children"
-    with page.expect_navigation():
-        page.get_by_role("link", name=case.given_name, exact=False).first.click()
+    assert page.url == link or page.url.startswith(link)  # back where the message pointed: the child's page
+    assert page.locator("h1").inner_text().startswith(case.given_name)
     with page.expect_navigation():
         page.get_by_role("link", name=f"{case.given_name}’s plan").click()
     text = page.locator("main").inner_text()

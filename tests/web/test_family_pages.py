@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import assert_accessible
-from .live import raise_concern_and_share_plan, sign_in_with_session
+from .live import raise_concern_and_share_plan, refer_and_accept, sign_in_with_session
 
 SCREENSHOTS = os.environ.get("TAS_WEB_SCREENSHOTS")
 """Set to a directory (docs/screenshots) to save the main pages at phone and desktop width while testing."""
@@ -29,10 +29,13 @@ PAGES = ["", "/plan", "/about-me", "/team", "/messages", "/contact-details", "/w
 
 @pytest.fixture(scope="module")
 def cases(live):
-    return {
+    made = {
         "en": raise_concern_and_share_plan(live, 601, language="en"),
         "cy": raise_concern_and_share_plan(live, 620, language="cy"),
     }
+    for case in made.values():  # a service takes each child on: the team, a referral and its page
+        case.referral_id = refer_and_accept(live, case)
+    return made
 
 
 @pytest.mark.parametrize("language", ["en", "cy"])
@@ -40,7 +43,8 @@ def test_every_family_page_is_accessible_in_both_languages_at_320px(new_page, li
     case = cases[language]
     page = new_page()
     sign_in_with_session(live, page.context, case, language=language)
-    for suffix in ["/family", *(f"/family/children/{case.child_id}{p}" for p in PAGES)]:
+    referral = f"/referrals/{case.referral_id}"
+    for suffix in ["/family", *(f"/family/children/{case.child_id}{p}" for p in [*PAGES, referral])]:
         response = page.goto(suffix)
         assert response.status == 200, suffix
         assert response.headers["cache-control"] == "no-store"
@@ -50,7 +54,7 @@ def test_every_family_page_is_accessible_in_both_languages_at_320px(new_page, li
         assert_accessible(page)
         if SCREENSHOTS:
             name = (suffix.rsplit("/", 1)[-1] if suffix != "/family" else "children") or "child"
-            name = "child" if name == case.child_id else name
+            name = "child" if name == case.child_id else "referral" if name == case.referral_id else name
             save_screenshots(page, f"family-{name}-{language}", desktop=name in ("plan", "children"))
 
 
@@ -91,6 +95,33 @@ def test_the_parent_writes_about_me_and_sees_it_in_the_plan(new_page, live, case
     assert words == ["I like drawing. Loud rooms are hard.", "Mornings go better with a picture timetable."]
 
 
+def test_the_team_the_referral_and_who_looked_name_organisations_and_roles_in_plain_words(new_page, live, cases):
+    case = cases["en"]
+    page = new_page(width=1024, height=800)
+    sign_in_with_session(live, page.context, case)
+    page.goto(f"/family/children/{case.child_id}/team")
+    team = page.locator("main").inner_text()
+    assert "Robin Ashby" in team and "Fictional Community Health NHS Trust" in team
+    assert "Children's Speech and Language Therapy" in team and "nhs-trust-1" not in team
+    assert "Speech and language therapist" in team  # the role in words, not the token's `slt`
+    assert "Your child’s school" in team and "We cannot show the team" not in team
+    page.goto(f"/family/children/{case.child_id}")
+    page.get_by_role("link", name="Children's Speech and Language Therapy").click()
+    assert page.url.endswith(f"/referrals/{case.referral_id}")
+    referral = page.locator("main").inner_text()
+    assert "Accepted: the service is working with your child" in referral
+    assert "Children's Speech and Language Therapy accepted the request" in referral
+    assert " at " in referral and "UTC" not in referral  # when, in UK local time, written out
+    assert page.get_by_role("link", name="Children's Speech and Language Therapy").count() == 1  # its offer page
+    assert "<a " not in referral and " or office@" in referral  # the school's phone or email
+    page.goto(f"/family/children/{case.child_id}/who-has-looked")
+    looked = page.locator("main").inner_text()
+    assert "Fictional Community Health NHS Trust" in looked  # the organisation's name, not its id or kind
+    assert "school-100000" not in looked and "Robin Ashby" not in looked  # never an id or a person
+    page.goto(f"/family/children/{case.child_id}/referrals/{cases['cy'].referral_id}")  # not their child's
+    assert page.locator("h1").inner_text() == "Page not found"
+
+
 def test_another_parent_changing_the_id_in_the_url_gets_the_404_page(new_page, live, cases):
     mine, theirs = cases["en"], cases["cy"]
     page = new_page()
@@ -124,13 +155,24 @@ def test_the_local_offer_searches_by_text_need_and_age(new_page, live, language)
     page.locator("#q").fill("speech")
     page.locator("#need").select_option("communication_and_interaction")
     page.locator("#age").fill("9")
+    page.locator("#postcode").fill("zx1 2ab")
     with page.expect_navigation():
         page.locator("form[action='/local-offer'] button").click()
-    assert "q=speech" in page.url and "need=communication_and_interaction" in page.url
+    assert "q=speech" in page.url and "need=communication_and_interaction" in page.url and "postcode=zx1" in page.url
     results = page.locator("main .tas-item")
     assert results.count() >= 1
     first = results.first.inner_text()
     assert "speech" in first.lower() or "lleferydd" in first.lower()
+    with live.api("referral") as referral:  # the same search through the API: the page says the wait's basis
+        params = {"text": "speech", "area_of_need": "communication_and_interaction", "age": 9, "postcode": "ZX1 2AB"}
+        found = referral.get("/v1/services", params=params).json()
+    assert found["total_items"] == results.count() >= 1
+    basis = found["contents"][0]["waiting"]["basis"]
+    said = {
+        "en": {"measured": "recent referrals", "service_estimate": "own estimate", "not_known": "Not known"},
+        "cy": {"measured": "atgyfeiriad diweddar", "service_estimate": "amcangyfrif", "not_known": "Ddim yn hysbys"},
+    }[language]
+    assert said.get(basis, said["service_estimate"]) in first, (basis, first)
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
     assert_accessible(page)
     if SCREENSHOTS:
@@ -141,6 +183,10 @@ def test_the_local_offer_searches_by_text_need_and_age(new_page, live, language)
         results.first.locator("h3 a").click()
     assert page.locator("h1").count() == 1
     assert_accessible(page)
+    if language == "en":  # a postcode that is not one: said on the field, nothing else breaks
+        page.goto("/local-offer?postcode=NOT+A+CODE")
+        assert "Enter a postcode, like ZX1 2AB" in page.locator("main").inner_text()
+        assert_accessible(page)
 
 
 def test_the_parent_changes_channel_and_language_and_the_pages_follow(new_page, live, cases):

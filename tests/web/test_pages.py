@@ -54,6 +54,13 @@ def test_pages_carry_the_security_headers_and_assets_come_from_the_service(new_p
     assert "govuk-frontend-supported" in (page.locator("body").get_attribute("class") or "")
     css = page.request.get("/static/govuk-frontend.min.css")
     assert css.ok and b"url(/static/assets/fonts/" in css.body()
+    # HEAD answers wherever GET does: the same status and headers, no body
+    for path, status in (("/", 200), ("/local-offer", 200), ("/static/govuk-frontend.min.css", 200), ("/nope", 404)):
+        got, head = page.request.get(path), page.request.head(path)
+        assert (got.status, head.status) == (status, status), path
+        assert head.body() == b"" and head.headers["content-type"] == got.headers["content-type"], path
+    signed_out = page.request.head("/family", max_redirects=0)
+    assert signed_out.status == 303 and "/family/sign-in" in signed_out.headers["location"]
 
 
 def test_forms_work_without_javascript_and_refuse_a_post_without_the_csrf_token(new_page, live):

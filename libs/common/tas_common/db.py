@@ -10,13 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import DateTime, MetaData, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Mapper, registry
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from . import clock
+from .driver import prebind, run_inline
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -72,6 +73,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 
 READ_ONLY = "tas_read_only"
+_UNIT = "tas_unit"
 EVENTS_WRITTEN = "tas_events_written"
 
 
@@ -94,6 +96,27 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         # A reader (Database.reader) takes a snapshot without the write lock: WAL lets it run beside the writer.
         conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
+    _inline_savepoints(engine.sync_engine.dialect)
+
+
+def _inline_savepoints(dialect: Dialect) -> None:
+    """SQLAlchemy compiles every SAVEPOINT, RELEASE and ROLLBACK TO anew (each savepoint has a new name), through a
+    full execution context: ~25% of a group-committed unit of work's CPU (bench/NOTES.md, issue 18). On the
+    connection that holds the write lock they run on the sqlite3 connection directly (driver.run_inline); else as
+    before. The engine's listeners still see them."""
+    for method, verb in (
+        ("do_savepoint", "SAVEPOINT"),
+        ("do_release_savepoint", "RELEASE SAVEPOINT"),
+        ("do_rollback_to_savepoint", "ROLLBACK TO SAVEPOINT"),
+    ):
+        fallback = getattr(dialect, method)
+
+        def run(connection: Connection, name: str, verb: str = verb, fallback: Callable[..., None] = fallback) -> None:
+            if not run_inline(connection, f"{verb} {name}"):
+                fallback(connection, name)
+
+        setattr(dialect, method, run)
+
 
 class GroupCommit:
     """Group commit for SQLite: units of work run one after another on one writer connection, each inside its
@@ -112,6 +135,9 @@ class GroupCommit:
         self.queued = 0
         self.connection: AsyncConnection | None = None
         self.group: list[asyncio.Future[None]] = []
+        self.broken = False
+        """A unit's savepoint could not be rolled back or released: the shared transaction is not what the units
+        wrote, so the next COMMIT fails the whole group instead of confirming it."""
         self._background: set[asyncio.Future[None]] = set()
 
     @contextlib.asynccontextmanager
@@ -130,14 +156,7 @@ class GroupCommit:
                 self.connection = await self.db.engine.connect()
             if not self.connection.in_transaction():
                 await self.connection.begin()
-            # A savepoint only protects others' open work: a unit alone in the transaction joins it directly
-            # (on failure the whole transaction, holding only this unit's work, is rolled back).
-            session = AsyncSession(
-                bind=self.connection,
-                expire_on_commit=False,
-                join_transaction_mode="create_savepoint" if self.group else "rollback_only",
-            )
-            async with session, session.begin():
+            async with self._session(self.connection) as session:
                 yield session
             done = asyncio.get_running_loop().create_future()
             self.group.append(done)
@@ -146,7 +165,7 @@ class GroupCommit:
         except BaseException:
             # This unit is rolled back to its savepoint. With no one else's work open, drop the transaction; if
             # others' work is open and nobody is queued to commit it, commit it now.
-            if self.group and (self.queued == 0 or done is not None):
+            if self.group and (self.queued == 0 or done is not None or self.broken):
                 await asyncio.shield(asyncio.ensure_future(self._commit()))
             elif not self.group and self.connection is not None and self.connection.in_transaction():
                 await asyncio.shield(asyncio.ensure_future(self._rollback()))
@@ -155,10 +174,46 @@ class GroupCommit:
             self.lock.release()
         await asyncio.shield(done)
 
+    @contextlib.asynccontextmanager
+    async def _session(self, connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+        """The unit's session on the group's connection. A savepoint only protects others' open work: a unit alone
+        in the transaction joins it directly (on failure the whole transaction, holding only this unit's work, is
+        rolled back). A unit that joins a group runs in a SAVEPOINT emitted on the sqlite3 connection itself
+        (driver.run_inline, a few microseconds); its session, if the unit uses the ORM at all, begins a savepoint of
+        its own inside it. The session is not begun up front: statements run on the driver (tas_common.driver) use
+        the unit's connection directly, so a unit that never touches the ORM costs no ORM transaction."""
+        sync = connection.sync_connection
+        assert sync is not None
+        grouped = bool(self.group)
+        if grouped and not run_inline(sync, f"SAVEPOINT {_UNIT}"):
+            raise RuntimeError("the group commit's connection does not hold the write lock")
+        session = AsyncSession(
+            bind=connection,
+            expire_on_commit=False,
+            join_transaction_mode="create_savepoint" if grouped else "rollback_only",
+        )
+        prebind(session, sync)
+        try:
+            async with session:
+                yield session
+                if session.in_transaction():
+                    await session.commit()
+        except BaseException:
+            if grouped and not (
+                run_inline(sync, f"ROLLBACK TO SAVEPOINT {_UNIT}") and run_inline(sync, f"RELEASE SAVEPOINT {_UNIT}")
+            ):
+                self.broken = True  # the transaction is gone (SQLite rolled it back): nobody's work may be confirmed
+            raise
+        if grouped and not run_inline(sync, f"RELEASE SAVEPOINT {_UNIT}"):
+            self.broken = True
+            raise RuntimeError("the group commit's transaction was lost")
+
     async def _commit(self) -> None:
         group, self.group = self.group, []
         try:
             assert self.connection is not None
+            if self.broken:
+                raise RuntimeError("the group commit's transaction was lost before its COMMIT")
             await self.connection.commit()
         except BaseException as exc:
             await self._rollback(close=True)
@@ -171,6 +226,7 @@ class GroupCommit:
                 future.set_result(None)
 
     async def _rollback(self, *, close: bool = False) -> None:
+        self.broken = False
         connection = self.connection
         if connection is None:
             return
@@ -241,8 +297,10 @@ class Database:
             async with self.group_commit.unit() as session:
                 yield session
         else:
-            async with self.sessions() as session, session.begin():
+            async with self.sessions() as session:
                 yield session
+                if session.in_transaction():  # anything the unit did through the session began its transaction
+                    await session.commit()
         for hook, when in self._after_commit:
             if when is None or session.info.get(when):
                 hook()

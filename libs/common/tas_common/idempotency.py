@@ -17,14 +17,23 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .auth import Principal
 from .db import Database, utcnow
+from .driver import DriverStatement
 from .errors import InvalidInput
 from .tables import idempotency_key
 
-_FIND = select(idempotency_key).where(
-    idempotency_key.c.principal == bindparam("principal"), idempotency_key.c.key == bindparam("key")
+_FIND = DriverStatement(
+    select(
+        idempotency_key.c.route,
+        idempotency_key.c.request_hash,
+        idempotency_key.c.status_code,
+        idempotency_key.c.response,
+    ).where(idempotency_key.c.principal == bindparam("principal"), idempotency_key.c.key == bindparam("key"))
 )
-_INSERT = insert(idempotency_key)
-"""Statements built once."""
+_INSERT = DriverStatement(
+    insert(idempotency_key),
+    columns=("principal", "key", "route", "request_hash", "status_code", "response", "created_at"),
+)
+"""Compiled once, run on the driver (tas_common.driver)."""
 
 
 @dataclass(frozen=True)
@@ -44,12 +53,13 @@ def _principal_key(principal: Principal) -> str:
 async def replay(
     session: AsyncSession, *, principal: Principal, key: str, route: str, body_hash: str
 ) -> StoredResponse | None:
-    row = (await session.execute(_FIND, {"principal": _principal_key(principal), "key": key})).first()
+    row = await _FIND.first(session, {"principal": _principal_key(principal), "key": key})
     if row is None:
         return None
-    if row.route != route or row.request_hash != body_hash:
+    stored_route, stored_hash, status_code, response = row
+    if stored_route != route or stored_hash != body_hash:
         raise InvalidInput("this Idempotency-Key was used with a different request", field="header.Idempotency-Key")
-    return StoredResponse(row.status_code, json.loads(row.response))
+    return StoredResponse(status_code, json.loads(response))
 
 
 async def remember(
@@ -57,9 +67,9 @@ async def remember(
 ) -> None:
     """Store the response for retries with the same key: `body` is its JSON as sent (bytes) or a JSON value."""
     response = body if isinstance(body, bytes) else json.dumps(body, default=str).encode()
-    await session.exec(
-        _INSERT,
-        params={
+    await _INSERT.execute(
+        session,
+        {
             "principal": _principal_key(principal),
             "key": key,
             "route": route,

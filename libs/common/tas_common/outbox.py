@@ -21,6 +21,7 @@ from sqlalchemy import Row, Select, func, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .db import EVENTS_WRITTEN, Database, utcnow
+from .driver import DriverStatement
 from .events import CloudEvent
 from .metrics import OUTBOX_DUPLICATES, OUTBOX_LAG_SECONDS, OUTBOX_PENDING, OUTBOX_PUBLISHED
 from .outage import OutageLog
@@ -28,8 +29,10 @@ from .tables import outbox
 from .tracing import current_traceparent
 
 log = logging.getLogger("tas.outbox")
-_INSERT = insert(outbox)
-"""Built once: parameters passed to execute() skip building and coercing a `.values()` clause per event."""
+_INSERT = DriverStatement(
+    insert(outbox), columns=("event_id", "subject", "event_type", "payload", "headers", "created_at")
+)
+"""Compiled once and run on the driver (tas_common.driver): an event row costs a few microseconds to write."""
 
 
 def _traced(event: CloudEvent) -> CloudEvent:
@@ -59,7 +62,7 @@ async def add_event(session: AsyncSession, event: CloudEvent, *, headers: dict[s
     An event without a `traceparent` of its own gets the current one (tracing.py), so that it joins the trace of
     the request or message that caused it."""
     session.info[EVENTS_WRITTEN] = True
-    await session.execute(_INSERT, _row(_traced(event), headers, utcnow()))
+    await _INSERT.execute(session, _row(_traced(event), headers, utcnow()))
 
 
 async def add_events(session: AsyncSession, events: list[CloudEvent], *, traced: bool = False) -> None:
@@ -69,7 +72,7 @@ async def add_events(session: AsyncSession, events: list[CloudEvent], *, traced:
         return
     now = utcnow()
     session.info[EVENTS_WRITTEN] = True
-    await session.execute(_INSERT, [_row(_traced(e) if traced else e, None, now) for e in events])
+    await _INSERT.execute(session, [_row(_traced(e) if traced else e, None, now) for e in events])
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from tas_common.db import Database
 from tas_common.logging import configure_logging
 
 from . import i18n
-from .api import family, family_sign_in, offer, pages
+from .api import family, family_record, family_sign_in, offer, pages
 from .api.deps import CsrfFailed, SignInRequired
 from .api.practice.routes import ROUTERS as PRACTICE_ROUTERS
 from .clients.base import NotFound, SignedOut, Unavailable
@@ -31,7 +31,7 @@ from .clients.notify import NotifyClient
 from .clients.referral import ReferralClient
 from .config import WebSettings
 from .domain.practice.oidc import OidcProvider
-from .middleware import web_middleware
+from .middleware import HeadAsGet, web_middleware
 from .security import SecurityHeadersMiddleware
 from .sessions import SessionStore
 from .static import StaticAssets
@@ -97,7 +97,9 @@ def create_app(
         hsts=settings.env == "prod",
         form_targets=(f"{provider.scheme}://{provider.netloc}",) if provider else (),
     )
-    for router in (pages.router, family_sign_in.router, family.router, offer.router, *PRACTICE_ROUTERS):
+    app.add_middleware(HeadAsGet)  # outermost: HEAD is GET without the body, wherever GET answers
+    routers = (pages.router, family_sign_in.router, family.router, family_record.router, offer.router)
+    for router in (*routers, *PRACTICE_ROUTERS):
         app.include_router(router)
     _install_handlers(app)
     return app

@@ -1,11 +1,12 @@
 """Per request: the language (cookie `tas_lang`), the server-side session (cookie, idle timeout, sent again
-only when new or rotated), and a limit on form bodies."""
+only when new or rotated), and a limit on form bodies. HEAD answers wherever GET does (as GET, without the body)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import i18n
 from .templating import render
@@ -47,3 +48,23 @@ async def web_middleware(request: Request, call_next: Callable[[Request], Awaita
                 path="/",
             )
     return response
+
+
+class HeadAsGet:
+    """HEAD is GET without the body (RFC 9110 9.3.2): the same status and headers, Content-Length included. FastAPI
+    routes answer only the methods they name, so a HEAD (a link checker, an uptime probe) would otherwise be 405."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)

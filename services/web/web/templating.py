@@ -34,6 +34,9 @@ def build_environment() -> Environment:
     )
     env.globals.update(i18n.jinja_globals())
     env.globals["access_rows"] = access_rows
+    env.globals["org_type_text"] = org_type_text
+    env.globals["waiting_text"] = waiting_text
+    env.filters["role_text"] = role_text
     env.filters["need_option"] = need_option
     env.filters["uk_mobile"] = uk_mobile
     env.globals["mailto"] = mailto
@@ -99,25 +102,97 @@ ACTIONS = {
 }
 
 
+CASELOAD_KINDS = frozenset(
+    {
+        "A school",
+        "A health service",
+        "Children's social care",
+        "The local authority",
+        "Your family",
+        "The school's information system",
+        "TAS itself",
+        "An organisation",
+        "You",
+        "The family",
+    }
+)
+"""What caseload says instead of a name when it has not heard of the organisation (caseload/domain/
+organisations.py): the page says it in the reader's language (ORG_TYPES) instead."""
+ROLES = {
+    "School staff": N_("School staff"),
+    "Local authority staff": N_("Council staff"),
+    "Health professional": N_("Health professional"),
+    "Social care worker": N_("Social care worker"),
+}
+"""Caseload's words for a person's kind of work (when they are not on the child's team), translated; a role on
+the child's team is the team's own words and is shown as it is."""
+
+
+ROLE_NAMES = {
+    "slt": N_("Speech and language therapist"),
+    "ot": N_("Occupational therapist"),
+    "physio": N_("Physiotherapist"),
+    "ep": N_("Educational psychologist"),
+    "school_nurse": N_("School nurse"),
+    "senco": N_("SENCO (special educational needs co-ordinator)"),
+    "dsl": N_("Designated safeguarding lead"),
+    "head": N_("Headteacher"),
+    "teacher": N_("Teacher"),
+    "social_worker": N_("Social worker"),
+    "send_officer": N_("SEND officer at the council"),
+}
+"""A team role as tokens name it (`slt`), in words; a role not listed is shown as it is."""
+
+
+def role_text(role: str | None) -> str:
+    if not role:
+        return ""
+    known = ROLE_NAMES.get(role.lower())
+    return i18n.gettext_(known) if known else role
+
+
 def access_rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The family's access log in plain words: which kind of organisation (its name when caseload gives one,
-    never an id, a person or a reason), what it did, when; the family's own visits and TAS's own automatic steps
-    left out; the same organisation doing the same thing in the same minute shown once, with how many times."""
+    """The family's access log in plain words: the organisation's name (what kind it is when caseload does not know
+    its name; never an id, a person or a reason), the person's role, what it did, when in UK local time; the
+    family's own visits and TAS's own automatic steps left out; the same organisation and role doing the same thing
+    in the same minute shown once, with how many times."""
     rows: list[dict[str, Any]] = []
     for entry in entries:
         org_type = str(entry.get("actor_org_type", ""))
-        if org_type == "family" or entry.get("actor_org") == "system":
+        if org_type in ("family", "system", "notify") or entry.get("actor_org") == "system":
             continue
-        kind = org_type_text(org_type)
-        name = entry.get("actor_org_name")
-        who = f"{name} ({kind.lower()})" if name else kind
+        name = entry.get("organisation_name")
+        who = str(name) if name and name not in CASELOAD_KINDS else org_type_text(org_type)
+        role = entry.get("role")
+        role_words = i18n.gettext_(ROLES[role]) if role in ROLES else role_text(role)
         what = i18n.gettext_(ACTIONS.get(str(entry.get("action")), USED_THE_RECORD))
         when = i18n.long_datetime(entry.get("at"))
-        if rows and rows[-1]["who"] == who and rows[-1]["what"] == what and rows[-1]["when"] == when:
-            rows[-1]["times"] += 1
+        last = rows[-1] if rows else None
+        if last and (last["who"], last["role"], last["what"], last["when"]) == (who, role_words, what, when):
+            last["times"] += 1
             continue
-        rows.append({"when": when, "who": who, "what": what, "times": 1})
+        rows.append({"when": when, "who": who, "role": role_words, "what": what, "times": 1})
     return rows
+
+
+def waiting_text(waiting: dict[str, Any] | None) -> str:
+    """The local offer's current wait, honest about what it is (the directory's `waiting.basis`): measured from 5
+    or more recent referrals, the service's own estimate, or too few referrals to say."""
+    waiting = waiting or {}
+    basis, days = waiting.get("basis"), waiting.get("days")
+    estimate = waiting.get("service_estimate_days")
+    if basis == "measured" and days is not None:
+        return i18n.gettext_("About %(days)s days: the middle wait of %(n)s recent referrals") % {
+            "days": days,
+            "n": waiting.get("referrals_measured") or 5,
+        }
+    if basis in ("service_estimate", "fewer_than_5_referrals") and (estimate or days) is not None:
+        return i18n.gettext_("About %(days)s days: the service’s own estimate, not yet measured") % {
+            "days": estimate if estimate is not None else days
+        }
+    if basis == "fewer_than_5_referrals":
+        return i18n.gettext_("Not known yet: too few recent referrals to measure")
+    return i18n.gettext_("Not known")
 
 
 def need_option(area: str, selected: str) -> dict[str, Any]:

@@ -49,6 +49,10 @@ class ConcernRaisedV1(EventPayload):
     safeguarding: bool = False
     urgency: str = "routine"
     family_contacts: list[FamilyContactV1] = Field(default_factory=list)
+    school_name: str | None = None
+    school_phone: str | None = None
+    school_email: str | None = None
+    """The school's public contact from the schools register (the family is told how to reach the school)."""
     consent_status: str = "not_sought"
     lawful_basis: str | None = None
 
@@ -81,6 +85,13 @@ class ReferralEventBase(EventPayload):
     service_id: str
     school_urn: str
     safeguarding: bool = False
+    service_name: str | None = None
+    """The service's name in the local offer (what the family is told: "Speech and Language Therapy ...")."""
+    organisation_name: str | None = None
+    """The organisation that runs the service."""
+    service_contact_email: str | None = None
+    """The service's team inbox from the local offer (not a person's address): notify tells it of a new referral,
+    and the family sees it as how to contact the service."""
 
 
 class ReferralSubmittedV1(ReferralEventBase):
@@ -89,8 +100,6 @@ class ReferralSubmittedV1(ReferralEventBase):
     service_org_id: str
     service_org_type: str
     urgency: str = "routine"
-    service_contact_email: str | None = None
-    """The receiving service's team inbox from the local offer (not a person's address); notify tells it."""
     la_code: str | None = None
     """The concern's local authority (optional: added for insights; absent from events made before)."""
     target_wait_days: int | None = None
@@ -123,13 +132,13 @@ class ReferralRedirectedV1(ReferralEventBase):
 
 class ReferralWithdrawnV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.withdrawn"
-    consumers: ClassVar[tuple[str, ...]] = ("caseload", "insights")
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify", "insights")
     reason: str
 
 
 class ReferralCompletedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.completed"
-    consumers: ClassVar[tuple[str, ...]] = ("caseload", "insights")
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify", "insights")
     outcome: str | None = None
 
 
@@ -171,6 +180,12 @@ class ConcernLinkedV1(EventPayload):
     safeguarding: bool = False
     family_contact_ids: list[str] = Field(default_factory=list)
     """The family members this concern named; notify waits until it knows each of them."""
+    child_given_name: str | None = None
+    """The child's first name only: family messages say which child they are about."""
+    school_name: str | None = None
+    school_phone: str | None = None
+    school_email: str | None = None
+    """How the family contacts the school (the schools register's public office contact)."""
 
 
 class TeamMemberV1(EventPayload):

@@ -13,6 +13,7 @@ EXAMPLES: dict[str, Any] = {
         "reason": "Strategy meeting on 3 February agreed the family can be told about the plan again.",
     },
     "request_sign_in_code": {"contact": "parent2@example.org"},
+    "share_team_member_contact": {"shared_phone": "01632 960123", "shared_email": None},
     "add_plan_comment": {
         "section": "outcomes",
         "item_id": _ID,

@@ -6,14 +6,19 @@ from tas_common.idempotency import run_once
 from tas_common.openapi import problems
 
 from ..domain import team
-from ..domain.schemas import LeadProfessional, TeamMemberCreate, TeamMemberPublic, TeamPublic
-from .deps import DatabaseDep, IdempotencyKey, Practitioner
+from ..domain.schemas import LeadProfessional, TeamMemberContact, TeamMemberCreate, TeamMemberPublic, TeamPublic
+from .deps import AnyPractitionerOrFamily, DatabaseDep, IdempotencyKey, Practitioner
 
 router = APIRouter(prefix="/v1/children/{child_id}/team", tags=["team"])
 
 
-@router.get("", response_model=TeamPublic, summary="The team around the child, its lead and former members")
-async def get_team(child_id: str, principal: Practitioner, db: DatabaseDep) -> TeamPublic:
+@router.get(
+    "",
+    response_model=TeamPublic,
+    summary="The team around the child: organisations, roles, the lead, how to contact them and the school (the "
+    "family sees the current team without ids; practitioners also see former members)",
+)
+async def get_team(child_id: str, principal: AnyPractitionerOrFamily, db: DatabaseDep) -> TeamPublic:
     async with db.transaction() as session:
         return await team.get_team(session, principal=principal, child_id=child_id)
 
@@ -60,3 +65,16 @@ async def set_lead_professional(
 ) -> TeamPublic:
     async with db.transaction() as session:
         return await team.set_lead(session, principal=principal, child_id=child_id, data=body)
+
+
+@router.put(
+    "/{member_id}/contact",
+    response_model=TeamMemberPublic,
+    summary="A practitioner chooses the work phone or email the family sees for them (their own membership only; "
+    "null clears it)",
+)
+async def share_team_member_contact(
+    child_id: str, member_id: str, body: TeamMemberContact, principal: Practitioner, db: DatabaseDep
+) -> TeamMemberPublic:
+    async with db.transaction() as session:
+        return await team.share_contact(session, principal=principal, child_id=child_id, member_id=member_id, data=body)

@@ -27,6 +27,28 @@ def _public(grant: BreakGlass) -> BreakGlassPublic:
     return BreakGlassPublic.model_validate(grant, from_attributes=True)
 
 
+async def _recorded(
+    session: AsyncSession, principal: Principal, child: Child, *, kind: str, reason: str, hours: float
+) -> BreakGlass:
+    """A grant (or a discovery, which opens nothing: `hours` 0) for `principal` on `child`, written (with its id)."""
+    now = utcnow()
+    row = BreakGlass(
+        child_id=child.id,
+        sub=principal.sub,
+        name=principal.name,
+        org_id=principal.org_id,
+        org_type=str(principal.org_type),
+        roles=sorted(principal.roles),
+        kind=kind,
+        reason=reason,
+        granted_at=now,
+        expires_at=now + timedelta(hours=hours),
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
 async def break_glass(
     session: AsyncSession, *, principal: Principal, child_id: str, data: BreakGlassRequest, hours: float
 ) -> BreakGlassPublic:
@@ -39,20 +61,7 @@ async def break_glass(
         raise Conflict("you already have access to this child's record")
     if not await may_break_glass_into(session, principal, child):
         raise NotFound("no such child")  # another LA's child: its existence is not revealed
-    now = utcnow()
-    grant = BreakGlass(
-        child_id=child.id,
-        sub=principal.sub,
-        name=principal.name,
-        org_id=principal.org_id,
-        org_type=str(principal.org_type),
-        roles=sorted(principal.roles),
-        reason=data.reason,
-        granted_at=now,
-        expires_at=now + timedelta(hours=hours),
-    )
-    session.add(grant)
-    await session.flush()
+    grant = await _recorded(session, principal, child, kind="grant", reason=data.reason, hours=hours)
     await audit.record(
         session,
         actor=principal,
@@ -71,21 +80,7 @@ DISCOVERY_REASON = "A search by UPN told them that this child exists (no access 
 async def record_discovery(session: AsyncSession, *, principal: Principal, child: Child) -> None:
     """A UPN search answered this caller the child's id under `break_glass_required`: audited, and flagged for
     review like a grant (a discovery opens nothing: it expires as it is made)."""
-    now = utcnow()
-    discovery = BreakGlass(
-        child_id=child.id,
-        sub=principal.sub,
-        name=principal.name,
-        org_id=principal.org_id,
-        org_type=str(principal.org_type),
-        roles=sorted(principal.roles),
-        kind="discovery",
-        reason=DISCOVERY_REASON,
-        granted_at=now,
-        expires_at=now,
-    )
-    session.add(discovery)
-    await session.flush()
+    discovery = await _recorded(session, principal, child, kind="discovery", reason=DISCOVERY_REASON, hours=0)
     await audit.record(
         session,
         actor=principal,

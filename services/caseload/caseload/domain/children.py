@@ -27,6 +27,7 @@ from tas_common.outbox import add_event, add_events
 from tas_common.tables import table_of
 from tas_common.visibility import is_la_officer
 
+from . import organisations
 from . import plan as plans
 from .access import can_see_child, may_break_glass_into, visible_child
 from .breakglass import record_discovery
@@ -52,6 +53,7 @@ _child = table_of(Child)
 _family = table_of(FamilyMember)
 _CHILD_COLUMNS = (
     _child.c.id,
+    _child.c.given_name,
     _child.c.upn,
     _child.c.nhs_number,
     _child.c.school_urn,
@@ -279,6 +281,16 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
                 session, child_id=child_id, concern_id=concern.concern_id, event_id=event_id
             )
         )
+    school = await organisations.remember_school(
+        session,
+        urn=concern.school_urn,
+        name=concern.school_name,
+        phone=concern.school_phone,
+        email=concern.school_email,
+    )
+    await organisations.remember(session, org_id=concern.raised_by_org, name=concern.school_name, org_type="school")
+    if school_urn != concern.school_urn:  # a matched child of another school: that school's contact
+        school = await organisations.school_of(session, school_urn)
     family = await _family_of(session, child_id) if concern.family_contacts and not new_child else []
     member_ids = []
     for contact in concern.family_contacts:
@@ -320,6 +332,10 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
                 **name_keys(concern.child.given_name, concern.child.family_name),
                 safeguarding=concern.safeguarding,
                 family_contact_ids=member_ids,
+                child_given_name=concern.child.given_name if new_child or found is None else found.given_name,
+                school_name=school.name if school is not None else None,
+                school_phone=school.phone if school is not None else None,
+                school_email=school.email if school is not None else None,
             ),
             source=SOURCE,
             subject=child_id,

@@ -10,7 +10,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
-from tas_common.auth import Principal
+from tas_common.auth import OrgType, Principal
 from tas_common.errors import InvalidInput, NotFound
 from tas_common.events.schemas import ContactPreferencesChangedV1, FamilyReachabilityChangedV1
 from tas_common.outbox import add_event
@@ -27,6 +27,8 @@ async def list_family(session: AsyncSession, *, principal: Principal, child_id: 
     rows = (
         await session.exec(select(FamilyMember).where(FamilyMember.child_id == child.id).order_by(FamilyMember.name))
     ).all()
+    if principal.org_type == OrgType.family:  # their own details as the school holds them, not another parent's
+        rows = [m for m in rows if m.id in principal.family_member_ids]
     await audit.record(
         session, actor=principal, action="read", resource_type="family", resource_id=child.id, child_id=child.id
     )
@@ -66,10 +68,13 @@ async def add_member(
 async def update_member(
     session: AsyncSession, *, principal: Principal, child_id: str, member_id: str, data: FamilyMemberUpdate
 ) -> FamilyMemberPublic:
-    """Practitioners who can see the child, and the family itself, may change a member's details."""
+    """Practitioners who can see the child, and the family member themselves (not another parent), may change a
+    member's details."""
     child = await visible_child(session, principal, child_id, write=True)
     member = await session.get(FamilyMember, member_id)
     if member is None or member.child_id != child.id:
+        raise NotFound("no such family member")
+    if principal.org_type == OrgType.family and member.id not in principal.family_member_ids:
         raise NotFound("no such family member")
     changes = data.model_dump(mode="json", exclude_unset=True)
     for field in ("name", "relationship", "parental_responsibility"):

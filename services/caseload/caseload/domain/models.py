@@ -129,6 +129,10 @@ class TeamMember(Table, table=True):
     referral_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     """The open referrals that keep this member on the team; empty for a member the SENCO added by hand."""
     lead: bool = False
+    service_name: str | None = Field(default=None, max_length=200, description="the service that brought them")
+    contact_email: str | None = Field(default=None, max_length=254, description="the service's team inbox")
+    shared_phone: str | None = Field(default=None, max_length=30, description="a work number they chose to share")
+    shared_email: str | None = Field(default=None, max_length=254, description="a work address they chose to share")
     added_by: str = Field(max_length=200)
     joined_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
     left_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
@@ -333,4 +337,15 @@ class Organisation(Table, table=True):
     org_type: str = Field(max_length=20)
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=30)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class School(Table, table=True):
+    """The schools caseload has heard of (from concerns): name and the office's public contact, so that the family
+    is told how to contact the school."""
+
+    urn: str = Field(primary_key=True, max_length=6)
+    name: str = Field(max_length=200)
+    phone: str | None = Field(default=None, max_length=30)
+    email: str | None = Field(default=None, max_length=254)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.db import utcnow
 
-from .models import Organisation
+from .models import Organisation, School
 
 KINDS = {
     "school": "A school",
@@ -56,3 +56,25 @@ async def remember(
     row.email, row.phone = email or row.email, phone or row.phone
     row.updated_at = utcnow()
     session.add(row)
+
+
+async def remember_school(
+    session: AsyncSession, *, urn: str, name: str | None, phone: str | None, email: str | None
+) -> School | None:
+    """Record (or refresh) a school's name and office contact from a concern (a missing value keeps the old);
+    the school as caseload now knows it."""
+    row = await session.get(School, urn)
+    if not name:
+        return row
+    if row is None:
+        row = School(urn=urn, name=name, phone=phone, email=email)
+    elif (row.name, row.phone, row.email) == (name, phone or row.phone, email or row.email):
+        return row
+    else:
+        row.name, row.phone, row.email, row.updated_at = name, phone or row.phone, email or row.email, utcnow()
+    session.add(row)
+    return row
+
+
+async def school_of(session: AsyncSession, urn: str) -> School | None:
+    return await session.get(School, urn)

@@ -162,10 +162,15 @@ class LeadProfessional(Strict):
 
 class TeamMemberPublic(BaseModel):
     id: str
-    sub: str
+    sub: str | None = Field(description="their subject in their token (not shown to the family)")
     name: str
-    org_id: str
+    org_id: str | None = Field(description="not shown to the family: it sees the organisation's name")
     org_type: str
+    organisation_name: str | None = Field(default=None, description="the organisation's name, when caseload knows it")
+    service_name: str | None = Field(default=None, description="the service of the local offer that brought them")
+    contact_email: str | None = Field(default=None, description="the service's team inbox")
+    shared_phone: str | None = Field(default=None, description="a work number the practitioner chose to share")
+    shared_email: str | None = Field(default=None, description="a work address the practitioner chose to share")
     role: str | None
     referral_id: str | None
     referral_ids: list[str]
@@ -174,10 +179,27 @@ class TeamMemberPublic(BaseModel):
     left_at: datetime | None
 
 
+class SchoolContact(BaseModel):
+    urn: str
+    name: str | None
+    phone: str | None
+    email: str | None
+
+
 class TeamPublic(BaseModel):
     members: list[TeamMemberPublic]
     lead: TeamMemberPublic | None
-    former_members: list[TeamMemberPublic]
+    former_members: list[TeamMemberPublic] = Field(description="(not shown to the family)")
+    school: SchoolContact | None = Field(default=None, description="how to contact the child's school")
+
+
+class TeamMemberContact(Strict):
+    """What a practitioner chooses to share with the family about how to reach them (null: nothing)."""
+
+    shared_phone: str | None = Field(default=None, max_length=30, pattern=r"^\+?[0-9 ()-]{7,30}$")
+    shared_email: str | None = Field(default=None, max_length=254)
+
+    _e = field_validator("shared_email")(classmethod(lambda cls, v: _email(v)))
 
 
 # --- plan ----------------------------------------------------------------------------------------------------
@@ -546,7 +568,16 @@ class AccessLogEntry(BaseModel):
     action: str
     resource_type: str
     actor: str | None = Field(description="the person (not shown to the family)")
-    actor_org: str
+    actor_org: str | None = Field(description="the organisation's id (not shown to the family: it sees the name)")
     actor_org_type: str
+    organisation_name: str = Field(
+        description="the organisation's name as caseload knows it, else what kind of organisation it is "
+        "(`A health service`, `The local authority`); `You` / `Your family` for the family's own visits"
+    )
+    role: str | None = Field(
+        description="the person's role in plain words (their role on the team, else their kind of work: "
+        "`School staff`); never their name"
+    )
+    summary: str = Field(description="what happened, in plain English (`Looked at the plan`)")
     break_glass: bool
     reason: str | None = Field(description="not shown to the family")

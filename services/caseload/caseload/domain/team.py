@@ -17,24 +17,38 @@ from tas_common.events import new_event
 from tas_common.events.schemas import TeamMemberAddedV1, TeamMemberRemovedV1, TeamMemberV1
 from tas_common.outbox import add_event
 
-from .access import not_family, visible_child
+from . import organisations
+from .access import visible_child
 from .chronology import add_entry, record_change
 from .models import Child, TeamMember
-from .schemas import LeadProfessional, TeamMemberCreate, TeamMemberPublic, TeamPublic
+from .schemas import (
+    LeadProfessional,
+    SchoolContact,
+    TeamMemberContact,
+    TeamMemberCreate,
+    TeamMemberPublic,
+    TeamPublic,
+)
 
 SOURCE = "tas/caseload"
 
 
-def public(member: TeamMember) -> TeamMemberPublic:
+def public(member: TeamMember, names: dict[str, str] | None = None, *, family: bool = False) -> TeamMemberPublic:
+    """A member as practitioners see them; to the family, without ids or referrals (organisation by name)."""
     return TeamMemberPublic(
         id=member.id,
-        sub=member.sub,
+        sub=None if family else member.sub,
         name=member.name,
-        org_id=member.org_id,
+        org_id=None if family else member.org_id,
         org_type=member.org_type,
+        organisation_name=(names or {}).get(member.org_id),
+        service_name=member.service_name,
+        contact_email=member.contact_email,
+        shared_phone=member.shared_phone,
+        shared_email=member.shared_email,
         role=member.role,
-        referral_id=member.referral_ids[0] if member.referral_ids else None,
-        referral_ids=member.referral_ids,
+        referral_id=None if family else (member.referral_ids[0] if member.referral_ids else None),
+        referral_ids=[] if family else member.referral_ids,
         lead=member.lead,
         joined_at=member.joined_at,
         left_at=member.left_at,
@@ -80,6 +94,8 @@ async def join(
     referral_id: str | None,
     added_by: str,
     event_id: str | None = None,
+    service_name: str | None = None,
+    contact_email: str | None = None,
 ) -> TeamMember:
     """Put a practitioner on the team, once: an active member with the same sub and organisation keeps one
     membership (the new referral is added to the ones that keep them there)."""
@@ -87,6 +103,8 @@ async def join(
     if existing is not None:
         if referral_id and referral_id not in existing.referral_ids:
             existing.referral_ids = [*existing.referral_ids, referral_id]
+            existing.service_name = service_name or existing.service_name
+            existing.contact_email = contact_email or existing.contact_email
             session.add(existing)
         return existing
     member = TeamMember(
@@ -98,6 +116,8 @@ async def join(
         role=role,
         referral_ids=[referral_id] if referral_id else [],
         added_by=added_by,
+        service_name=service_name,
+        contact_email=contact_email,
     )
     session.add(member)
     await session.flush()
@@ -168,8 +188,11 @@ async def referral_closed(session: AsyncSession, *, child: Child, referral_id: s
 
 
 async def get_team(session: AsyncSession, *, principal: Principal, child_id: str) -> TeamPublic:
+    """The team around the child: each member's organisation, role, the lead professional and how to contact
+    them (their service's team inbox; a phone or email only when the practitioner chose to share one), and how to
+    contact the school. The family sees the current team without ids or referrals."""
     child = await visible_child(session, principal, child_id)
-    not_family(principal)
+    family = principal.org_type == OrgType.family
     rows = (
         await session.exec(
             select(TeamMember).where(TeamMember.child_id == child.id).order_by(col(TeamMember.joined_at))
@@ -178,12 +201,43 @@ async def get_team(session: AsyncSession, *, principal: Principal, child_id: str
     await audit.record(
         session, actor=principal, action="read", resource_type="team", resource_id=child.id, child_id=child.id
     )
-    current = [public(m) for m in rows if m.left_at is None]
+    names = await organisations.names_of(session, [m.org_id for m in rows])
+    current = [public(m, names, family=family) for m in rows if m.left_at is None]
+    school = await organisations.school_of(session, child.school_urn)
     return TeamPublic(
         members=current,
         lead=next((m for m in current if m.lead), None),
-        former_members=[public(m) for m in rows if m.left_at is not None],
+        former_members=[] if family else [public(m, names) for m in rows if m.left_at is not None],
+        school=SchoolContact(
+            urn=child.school_urn,
+            name=school.name if school else None,
+            phone=school.phone if school else None,
+            email=school.email if school else None,
+        ),
     )
+
+
+async def share_contact(
+    session: AsyncSession, *, principal: Principal, child_id: str, member_id: str, data: TeamMemberContact
+) -> TeamMemberPublic:
+    """A practitioner chooses the work phone or email the family sees for them (null clears it): only their own."""
+    child = await visible_child(session, principal, child_id, write=True)
+    member = await session.get(TeamMember, member_id)
+    if member is None or member.child_id != child.id or member.left_at is not None:
+        raise NotFound("no such team member")
+    if (member.sub, member.org_id) != (principal.sub, principal.org_id):
+        raise Forbidden("each practitioner decides what they share with the family")
+    member.shared_phone, member.shared_email = data.shared_phone, data.shared_email
+    session.add(member)
+    await audit.record(
+        session,
+        actor=principal,
+        action="update",
+        resource_type="team_member_contact",
+        resource_id=member.id,
+        child_id=child.id,
+    )
+    return public(member, await organisations.names_of(session, [member.org_id]))
 
 
 def _require_senco(principal: Principal, child: Child) -> None:

@@ -25,7 +25,7 @@ from tas_common.events.schemas import (
 )
 
 from ..config import CaseloadSettings
-from ..domain import children, concern_updates, family, team
+from ..domain import children, concern_updates, family, organisations, team
 from ..domain.chronology import add_fact_once
 from ..domain.models import Child
 
@@ -75,6 +75,9 @@ async def _referral_fact(
 
 
 async def on_referral_submitted(session: AsyncSession, r: ReferralSubmittedV1, event: CloudEvent) -> None:
+    await organisations.remember(
+        session, org_id=r.service_org_id, name=r.organisation_name, org_type=r.service_org_type
+    )
     await _referral_fact(
         session,
         event,
@@ -87,6 +90,9 @@ async def on_referral_submitted(session: AsyncSession, r: ReferralSubmittedV1, e
 
 
 async def on_referral_accepted(session: AsyncSession, r: ReferralAcceptedV1, event: CloudEvent) -> None:
+    await organisations.remember(
+        session, org_id=r.practitioner_org_id, name=r.organisation_name, org_type=r.practitioner_org_type
+    )
     child = await _referral_fact(
         session,
         event,
@@ -108,6 +114,8 @@ async def on_referral_accepted(session: AsyncSession, r: ReferralAcceptedV1, eve
             referral_id=r.referral_id,
             added_by=f"referral:{r.referral_id}",
             event_id=event.id,
+            service_name=r.service_name,
+            contact_email=r.service_contact_email,
         )
 
 

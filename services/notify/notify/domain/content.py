@@ -1,12 +1,16 @@
 """Content minimisation: a message says that something happened and where to look. Templates are refused at
-save when they use a placeholder outside the allow-list (no child's name, nothing clinical can be merged in) or a
-word from the clinical/safeguarding deny-list (English and Welsh)."""
+save when they use a placeholder outside the allow-list (nothing clinical can be merged in) or a
+word from the clinical/safeguarding deny-list (English and Welsh). A family message may name the child by first
+name (`child_name`), the service of the local offer (`service_name`) and how to contact the school
+(`school_contact`): an SMS from an unknown sender with a bare link looks like phishing."""
 
 from __future__ import annotations
 
 import re
 
-ALLOWED_PLACEHOLDERS = frozenset({"link", "review_date", "urgent", "reference"})
+ALLOWED_PLACEHOLDERS = frozenset(
+    {"link", "review_date", "urgent", "reference", "child_name", "service_name", "school_contact"}
+)
 
 DENY_WORDS = (
     "diagnosis",

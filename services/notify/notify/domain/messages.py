@@ -19,7 +19,7 @@ from ..config import NotifySettings
 from . import lifecycle, reach, recipients
 from .models import ChildScope, Contact, Notification
 from .scheduling import aware, send_after
-from .templates import Template, Value
+from .templates import Template, TemplateError, Value
 from .templates_store import template_for
 
 _contact = table_of(Contact)
@@ -64,7 +64,13 @@ async def create_message(
     """One message for one recipient about one fact; None when it exists already. An address on the suppression
     list gives a row that is at once `permanent-failure` (reason `suppressed: ...`), so the record shows why."""
     tmpl: Template = await template_for(session, name=template, channel=channel, language=language)
-    subject, body = tmpl.render(values, max_fragments=settings.sms_max_fragments)
+    try:
+        subject, body = tmpl.render(values, max_fragments=settings.sms_max_fragments)
+    except TemplateError:
+        if channel != "sms" or not values.get("school_contact"):
+            raise
+        # too long for an SMS (a long name, or a character outside GSM-7): the school's contact is left out
+        subject, body = tmpl.render({**values, "school_contact": ""}, max_fragments=settings.sms_max_fragments)
     when = send_after(channel, max(aware(not_before), now) if not_before else now, settings=settings)
     n = Notification(
         child_id=child_id,

@@ -61,6 +61,12 @@ class ChildScope(Table, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     """When caseload changed the flag (a replica keeps the newest change, whatever order events arrive in)."""
+    child_given_name: str | None = Field(default=None, max_length=100)
+    """The child's first name only (from concern_linked): family messages say which child they are about."""
+    school_name: str | None = Field(default=None, max_length=200)
+    school_phone: str | None = Field(default=None, max_length=30)
+    school_email: str | None = Field(default=None, max_length=254)
+    """How the family contacts the school (its public office contact): every family message says so."""
 
 
 class Contact(Table, table=True):

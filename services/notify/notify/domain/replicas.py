@@ -11,7 +11,12 @@ from sqlalchemy import select as core_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.db import utcnow
-from tas_common.events.schemas import FamilyContactChangedV1, FamilyContactRestrictionChangedV1, TeamMemberV1
+from tas_common.events.schemas import (
+    ConcernLinkedV1,
+    FamilyContactChangedV1,
+    FamilyContactRestrictionChangedV1,
+    TeamMemberV1,
+)
 from tas_common.tables import table_of
 
 from . import lifecycle, reach, recipients
@@ -102,6 +107,20 @@ async def remember_child_scope(
 ) -> None:
     statement = (_ADD_SCOPE if only_if_unknown else _PUT_SCOPE)[dialect_of(session)]
     await session.execute(statement, {"child_id": child_id, "school_urn": school_urn, "la_code": la_code})
+
+
+async def remember_child_details(session: AsyncSession, *, linked: ConcernLinkedV1) -> None:
+    """The child's first name and the school's office contact, for what family messages say (the newest concern's
+    values win; one it does not carry is kept)."""
+    details = {
+        "child_given_name": linked.child_given_name,
+        "school_name": linked.school_name,
+        "school_phone": linked.school_phone,
+        "school_email": linked.school_email,
+    }
+    known = {key: value for key, value in details.items() if value}
+    if known:
+        await session.execute(update(_scope).where(_scope.c.child_id == linked.child_id).values(**known))
 
 
 async def team_member_changed(session: AsyncSession, *, member: TeamMemberV1, added: bool) -> None:

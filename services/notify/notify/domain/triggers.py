@@ -1,6 +1,9 @@
 """Triggers: what each event from referral and caseload tells whom. Family messages go to the child's contacts
 who may be told (never for a safeguarding item); a new referral goes to the receiving service's team inbox. Each
-runs in the event handler's transaction, so a redelivered event creates nothing twice."""
+runs in the event handler's transaction, so a redelivered event creates nothing twice.
+
+Every family message links to the exact page it is about (links.py) and says which child (first name only), which
+service, and how to contact the school (family_words.py)."""
 
 from __future__ import annotations
 
@@ -18,10 +21,10 @@ from tas_common.events.schemas import (
 )
 
 from ..config import NotifySettings
-from . import lifecycle, recipients
+from . import family_words, lifecycle, links, recipients
 from .messages import create_message, notify_family
 from .models import Notification
-from .replicas import remember_child_scope
+from .replicas import remember_child_details, remember_child_scope
 from .scheduling import aware, format_when
 from .templates import Value
 
@@ -29,6 +32,8 @@ REFERRAL_TEMPLATES = {
     "accepted": "referral_accepted",
     "declined": "referral_declined",
     "redirected": "referral_redirected",
+    "withdrawn": "referral_withdrawn",
+    "completed": "referral_completed",
 }
 PLAN_TEMPLATES = {"shared_for_comment": "plan_shared_for_comment", "agreed": "plan_agreed"}
 
@@ -38,8 +43,10 @@ async def acknowledge_concern(
 ) -> list[Notification]:
     """Tell the family that the school asked for support, unless the concern is a safeguarding one."""
     await remember_child_scope(session, child_id=linked.child_id, school_urn=linked.school_urn, la_code=linked.la_code)
+    await remember_child_details(session, linked=linked)
     if linked.safeguarding:
         return []
+    words = await family_words.about(session, child_id=linked.child_id)
     return await notify_family(
         session,
         settings=settings,
@@ -47,7 +54,7 @@ async def acknowledge_concern(
         trigger_event_id=event_id,
         dedupe_key=f"concern.linked:{linked.concern_id}",
         template="concern_acknowledged",
-        values=lambda _: {"link": settings.family_portal_url},
+        values=lambda language: words.values(language, link=links.child(settings, linked.child_id)),
         now=now,
         contact_ids=linked.family_contact_ids,
     )
@@ -62,8 +69,9 @@ async def referral_outcome(
     event_id: str,
     now: datetime,
 ) -> list[Notification]:
-    """Referral accepted / declined / redirected → the family. Nothing for a safeguarding referral, nor for one
-    not yet linked to a child (there is no family to address)."""
+    """Referral accepted / declined / redirected / withdrawn / completed → the family, linking to the referral's
+    page. Nothing for a safeguarding referral, nor for one not yet linked to a child (there is no family to
+    address)."""
     if referral.child_id is None:
         return []
     await remember_child_scope(
@@ -71,14 +79,17 @@ async def referral_outcome(
     )
     if referral.safeguarding:
         return []
+    child_id = referral.child_id
+    words = await family_words.about(session, child_id=child_id)
+    link = links.referral(settings, child_id, referral.referral_id)
     return await notify_family(
         session,
         settings=settings,
-        child_id=referral.child_id,
+        child_id=child_id,
         trigger_event_id=event_id,
         dedupe_key=f"referral.{kind}:{referral.referral_id}",
         template=REFERRAL_TEMPLATES[kind],
-        values=lambda _: {"link": settings.family_portal_url},
+        values=lambda language: words.values(language, link=link, service_name=referral.service_name),
         now=now,
     )
 
@@ -89,6 +100,8 @@ async def plan_published(
     template = PLAN_TEMPLATES.get(plan.status)
     if template is None or plan.family_contact_restricted:  # (and notify_family checks the replica)
         return []
+    words = await family_words.about(session, child_id=plan.child_id)
+    link = links.plan(settings, plan.child_id, plan.version)
     return await notify_family(
         session,
         settings=settings,
@@ -96,7 +109,7 @@ async def plan_published(
         trigger_event_id=event_id,
         dedupe_key=f"plan.{plan.status}:{plan.plan_id}:v{plan.version}",
         template=template,
-        values=lambda _: {"link": settings.family_portal_url},
+        values=lambda language: words.values(language, link=link),
         now=now,
     )
 
@@ -118,9 +131,12 @@ async def review_scheduled(
         now=now,
     )
 
+    words = await family_words.about(session, child_id=review.child_id)
+    link = links.review(settings, review.child_id, review.review_id)
+
     def values(language: str) -> dict[str, Value]:
         return {
-            "link": settings.family_portal_url,
+            **words.values(language, link=link),
             "review_date": format_when(when, language=language, settings=settings),
         }
 

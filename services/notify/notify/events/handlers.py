@@ -18,9 +18,11 @@ from tas_common.events.schemas import (
     FamilySignInCodeIssuedV1,
     PlanPublishedV1,
     ReferralAcceptedV1,
+    ReferralCompletedV1,
     ReferralDeclinedV1,
     ReferralRedirectedV1,
     ReferralSubmittedV1,
+    ReferralWithdrawnV1,
     ReviewScheduledV1,
     TeamMemberAddedV1,
     TeamMemberRemovedV1,
@@ -29,11 +31,13 @@ from tas_common.events.schemas import (
 from ..config import NotifySettings
 from ..domain import replicas, sign_in, triggers
 
-Outcome = ReferralAcceptedV1 | ReferralDeclinedV1 | ReferralRedirectedV1
+Outcome = ReferralAcceptedV1 | ReferralDeclinedV1 | ReferralRedirectedV1 | ReferralWithdrawnV1 | ReferralCompletedV1
 OUTCOMES: dict[type[Outcome], str] = {
     ReferralAcceptedV1: "accepted",
     ReferralDeclinedV1: "declined",
     ReferralRedirectedV1: "redirected",
+    ReferralWithdrawnV1: "withdrawn",
+    ReferralCompletedV1: "completed",
 }
 
 
@@ -106,6 +110,8 @@ def handlers(settings: NotifySettings) -> Handlers:
         ReferralAcceptedV1: partial(on_referral_outcome, settings=settings),
         ReferralDeclinedV1: partial(on_referral_outcome, settings=settings),
         ReferralRedirectedV1: partial(on_referral_outcome, settings=settings),
+        ReferralWithdrawnV1: partial(on_referral_outcome, settings=settings),
+        ReferralCompletedV1: partial(on_referral_outcome, settings=settings),
         PlanPublishedV1: partial(on_plan_published, settings=settings),
         ReviewScheduledV1: partial(on_review_scheduled, settings=settings),
     }

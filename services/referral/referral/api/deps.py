@@ -49,6 +49,10 @@ ReferralParty = Annotated[
         )
     ),
 ]
+Family = Annotated[
+    Principal,
+    Depends(allow(org_types=[OrgType.family], description="the child's family (caseload's family issuer)")),
+]
 SchoolOrLA = Annotated[
     Principal,
     Depends(
@@ -65,6 +69,7 @@ IfMatch = Annotated[
 __all__ = [
     "AnyUser",
     "DatabaseDep",
+    "Family",
     "IdempotencyKey",
     "IfMatch",
     "MisClient",

@@ -8,10 +8,11 @@ from tas_common.idempotency import run_once
 from tas_common.openapi import problems
 from tas_common.paging import Page
 
-from ..domain import referrals
+from ..domain import family_view, referrals
 from ..domain.schemas import (
     AcceptIn,
     CompleteIn,
+    FamilyReferralList,
     FirstContactIn,
     ReasonIn,
     RedirectIn,
@@ -20,7 +21,7 @@ from ..domain.schemas import (
     ReferralPublic,
     ReferralStatus,
 )
-from .deps import DatabaseDep, IdempotencyKey, ReferralParty, SchoolStaff
+from .deps import DatabaseDep, Family, IdempotencyKey, ReferralParty, SchoolStaff
 
 router = APIRouter(prefix="/v1/referrals", tags=["referrals"])
 
@@ -81,6 +82,21 @@ async def list_referrals(
             limit=limit,
             cursor=cursor,
         )
+
+
+@router.get(
+    "/children/{child_id}",
+    response_model=FamilyReferralList,
+    summary="The family: their child's referrals, newest first — the service and where each stands",
+    description="For a family token of the child (404 for any other child): service, organisation, the "
+    "service's team inbox, status and its dates. Never the school's note, a reason, an outcome's words or who "
+    "decided; safeguarding referrals are not listed.",
+    responses=problems(404),
+)
+async def family_referrals(child_id: str, principal: Family, db: DatabaseDep) -> FamilyReferralList:
+    async with db.transaction() as session:
+        items = await family_view.family_referrals(session, principal=principal, child_id=child_id[:64])
+        return FamilyReferralList(items=items)
 
 
 @router.get("/{referral_id}", response_model=ReferralPublic, summary="One referral")

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
 from tas_common.db import utcnow
+from tas_common.driver import DriverStatement
 from tas_common.errors import Forbidden, NotFound
 from tas_common.events import CloudEvent, new_event
 from tas_common.events.schemas import ConcernRaisedV1
@@ -70,6 +71,7 @@ def concern_rows(
         "consent_status": str(data.consent_status),
         "lawful_basis": lawful_basis,
         "child_id": None,
+        "family_member_ids": [],
         "created_at": utcnow(),
         "version": 1,
         "mis_fields": None,
@@ -79,33 +81,36 @@ def concern_rows(
     return concern, contacts
 
 
-def raised_event(concern: dict[str, Any], contacts: list[dict[str, Any]]) -> CloudEvent:
+def raised_event(concern: dict[str, Any], contacts: list[dict[str, Any]], school: SchoolEntry) -> CloudEvent:
     """`concern.raised` from the rows of `concern_rows`: the payload's fields are the concern row's, by name (its
-    child is the row's identity fields), under the event's names for the ids."""
+    child is the row's identity fields), under the event's names for the ids; and the school's public contact."""
     payload = ConcernRaisedV1.model_validate(
         {
             **concern,
             "concern_id": concern["id"],
             "child": concern,
             "family_contacts": [{**c, "contact_ref": c["id"]} for c in contacts],
+            "school_name": school.name,
+            "school_phone": school.phone,
+            "school_email": school.email,
         }
     )
     return new_event(payload, source=SOURCE, subject=concern["id"])
 
 
-_INSERT_CONCERN = insert(table_of(Concern))
-_INSERT_CONTACT = insert(table_of(FamilyContact))
-"""Built once; the rows are passed as parameters."""
+_INSERT_CONCERN = DriverStatement(insert(table_of(Concern)), columns=[c.name for c in table_of(Concern).columns])
+_INSERT_CONTACT = DriverStatement(
+    insert(table_of(FamilyContact)), columns=[c.name for c in table_of(FamilyContact).columns]
+)
+"""Compiled once, run on the driver (tas_common.driver); every row passes every column."""
 
 
 async def insert_concerns(
     session: AsyncSession, concerns: list[dict[str, Any]], contacts: list[dict[str, Any]]
 ) -> None:
     """Multi-row inserts of concern and contact rows (one statement each, whatever the batch size)."""
-    if concerns:
-        await session.exec(_INSERT_CONCERN, params=concerns)
-    if contacts:
-        await session.exec(_INSERT_CONTACT, params=contacts)
+    await _INSERT_CONCERN.execute(session, concerns)
+    await _INSERT_CONTACT.execute(session, contacts)
 
 
 async def raise_concern(session: AsyncSession, *, principal: Principal, data: ConcernCreate) -> ConcernPublic:
@@ -119,7 +124,7 @@ async def raise_concern(session: AsyncSession, *, principal: Principal, data: Co
     row, contact_rows = concern_rows(principal=principal, data=data, school=school)
     await insert_concerns(session, [row], contact_rows)
     await audit.record(session, actor=principal, action="create", resource_type="concern", resource_id=row["id"])
-    await add_event(session, raised_event(row, contact_rows))
+    await add_event(session, raised_event(row, contact_rows, school))
     if not data.safeguarding:
         return public_of_rows(row, contact_rows, school=school)
     # The front door referral reads, and may update, the stored concern.
@@ -235,11 +240,17 @@ async def record_consent(
     return to_public(concern, contacts, school=school, front_door=front_door)
 
 
-async def link_child(session: AsyncSession, *, concern_id: str, child_id: str) -> None:
-    """Caseload matched or created the child for this concern."""
+async def link_child(
+    session: AsyncSession, *, concern_id: str, child_id: str, family_member_ids: list[str] | None = None
+) -> None:
+    """Caseload matched or created the child for this concern, and gave the family members it named their ids."""
     concern = await session.get(Concern, concern_id)
-    if concern is not None and concern.child_id != child_id:
+    if concern is None:
+        return
+    members = sorted(set(concern.family_member_ids or []) | set(family_member_ids or []))
+    if concern.child_id != child_id or members != sorted(concern.family_member_ids or []):
         concern.child_id = child_id
+        concern.family_member_ids = members
         session.add(concern)
 
 

@@ -117,7 +117,7 @@ async def push(session: AsyncSession, *, principal: Principal, payload: dict[str
         existing[data.mis_record_id] = (concern["id"], 1, None)  # a repeat later in the batch is a re-send
         new_concerns.append(concern)
         new_contacts.extend(contacts)
-        events.append(concerns.raised_event(concern, contacts))
+        events.append(concerns.raised_event(concern, contacts, school))
         results[index] = MisItemResult(
             index=index, mis_record_id=data.mis_record_id, status="created", concern_id=concern["id"], version=1
         )

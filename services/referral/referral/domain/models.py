@@ -51,6 +51,11 @@ class Concern(Table, ChildIdentity, table=True):
     consent_status: str = Field(default="not_sought", max_length=20)
     lawful_basis: str | None = Field(default=None, max_length=200)
     child_id: str | None = Field(default=None, index=True, max_length=36)
+    family_member_ids: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
+    """Caseload's ids of the family members this concern named (concern_linked): who may read the child's
+    referrals as its family."""
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
     """1 when raised; each change a school's MIS re-sends makes a new version (`concern_version` keeps the old)."""
@@ -87,7 +92,8 @@ class FamilyContact(Table, FamilyContactShape, table=True):
 
 
 class School(Table, table=True):
-    """The (fictional) register of schools: URN → name and local authority. Seeded by a data migration."""
+    """The (fictional) register of schools: URN → name, local authority and the office's public phone and email
+    (families are told how to contact the school). Seeded by data migrations."""
 
     urn: str = Field(primary_key=True, max_length=6)
     name: str = Field(max_length=200)
@@ -95,6 +101,8 @@ class School(Table, table=True):
     phase: str = Field(default="primary", max_length=20)
     pupils_on_roll: int | None = Field(default=None, ge=0, description="number on roll at the January census")
     roll_census_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    phone: str | None = Field(default=None, max_length=30)
+    email: str | None = Field(default=None, max_length=254)
 
 
 class Service(Table, table=True):

@@ -91,7 +91,7 @@ async def can_see(session: AsyncSession, principal: Principal, referral: Referra
 # --- events -----------------------------------------------------------------------------------------------------
 
 
-def _base(referral: Referral, concern: Concern) -> dict[str, object]:
+def _base(referral: Referral, concern: Concern, service: Service | None = None) -> dict[str, object]:
     return {
         "referral_id": referral.id,
         "concern_id": referral.concern_id,
@@ -99,6 +99,9 @@ def _base(referral: Referral, concern: Concern) -> dict[str, object]:
         "service_id": referral.service_id,
         "school_urn": referral.school_urn,
         "safeguarding": referral.safeguarding,
+        "service_name": service.name if service is not None else None,
+        "organisation_name": service.organisation_name if service is not None else None,
+        "service_contact_email": service.email if service is not None else None,
     }
 
 
@@ -109,11 +112,10 @@ def _event(payload: EventPayload, referral: Referral) -> CloudEvent:
 def submitted_event(referral: Referral, concern: Concern, service: Service) -> CloudEvent:
     return _event(
         ReferralSubmittedV1(
-            **_base(referral, concern),
+            **_base(referral, concern, service),
             service_org_id=service.organisation_id,
             service_org_type=service.organisation_type,
             urgency=referral.urgency,
-            service_contact_email=service.email,
             la_code=referral.la_code,
             target_wait_days=service.target_wait_days,
         ),
@@ -422,7 +424,7 @@ async def accept(session: AsyncSession, *, principal: Principal, referral_id: st
         await add_event(session, first_contact_event(referral, concern))
     event = _event(
         ReferralAcceptedV1(
-            **_base(referral, concern),
+            **_base(referral, concern, service),
             practitioner_sub=principal.sub,
             practitioner_name=principal.name,
             practitioner_org_id=principal.org_id,
@@ -444,7 +446,7 @@ async def decline(session: AsyncSession, *, principal: Principal, referral_id: s
     referral.decided_at = referral.closed_at = utcnow()
     referral.decided_by_sub, referral.decided_by_name = principal.sub, principal.name
     referral.decision_reason = data.reason
-    event = _event(ReferralDeclinedV1(**_base(referral, concern), reason=data.reason), referral)
+    event = _event(ReferralDeclinedV1(**_base(referral, concern, service), reason=data.reason), referral)
     return await _moved(
         session, principal=principal, referral=referral, service=service, concern=concern, action="decline", event=event
     )
@@ -476,7 +478,7 @@ async def redirect(session: AsyncSession, *, principal: Principal, referral_id: 
     referral.redirected_to_id = new.id
     event = _event(
         ReferralRedirectedV1(
-            **_base(referral, concern), new_referral_id=new.id, to_service_id=target.id, reason=data.reason
+            **_base(referral, concern, service), new_referral_id=new.id, to_service_id=target.id, reason=data.reason
         ),
         referral,
     )
@@ -501,7 +503,7 @@ async def withdraw(session: AsyncSession, *, principal: Principal, referral_id: 
     referral.status = ReferralStatus.withdrawn.value
     referral.closed_at = utcnow()
     referral.decision_reason = data.reason
-    event = _event(ReferralWithdrawnV1(**_base(referral, concern), reason=data.reason), referral)
+    event = _event(ReferralWithdrawnV1(**_base(referral, concern, service), reason=data.reason), referral)
     return await _moved(
         session,
         principal=principal,
@@ -522,7 +524,7 @@ async def complete(
     referral.status = ReferralStatus.completed.value
     referral.closed_at = utcnow()
     referral.outcome = data.outcome
-    event = _event(ReferralCompletedV1(**_base(referral, concern), outcome=data.outcome), referral)
+    event = _event(ReferralCompletedV1(**_base(referral, concern, service), outcome=data.outcome), referral)
     return await _moved(
         session,
         principal=principal,

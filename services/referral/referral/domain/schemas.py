@@ -480,6 +480,28 @@ class ReferralConcernPublic(BaseModel):
     family_contacts: list[FamilyContactPublic]
 
 
+class FamilyReferral(BaseModel):
+    """A referral as the child's family sees it: the service and where the request stands, no words of anyone's."""
+
+    id: str
+    service_id: str
+    service_name: str
+    organisation_name: str
+    service_email: str = Field(description="the service's team inbox from the local offer (not a person's)")
+    status: str = Field(description="submitted, accepted, declined, redirected, withdrawn or completed")
+    submitted_at: datetime
+    decided_at: datetime | None
+    first_contact_at: datetime | None
+    closed_at: datetime | None
+    redirected_from_id: str | None
+    redirected_to_id: str | None
+    redirected_to_service_name: str | None = Field(description="when redirected: the service it went to")
+
+
+class FamilyReferralList(BaseModel):
+    items: list[FamilyReferral]
+
+
 class ReferralPublic(BaseModel):
     id: str
     concern_id: str

@@ -13,7 +13,9 @@ from ..domain import concerns, consent
 
 
 async def on_concern_linked(session: AsyncSession, linked: ConcernLinkedV1, event: CloudEvent) -> None:
-    await concerns.link_child(session, concern_id=linked.concern_id, child_id=linked.child_id)
+    await concerns.link_child(
+        session, concern_id=linked.concern_id, child_id=linked.child_id, family_member_ids=linked.family_contact_ids
+    )
 
 
 async def on_consent_changed(session: AsyncSession, change: ConsentChangedV1, event: CloudEvent) -> None:

@@ -1,5 +1,6 @@
 """The family's pages: their children, each child's plan (any published version, what changed, comments),
-"about me", reviews, referrals, the team, messages, contact details and preferences, and who looked at the record.
+"about me", reviews, contact details and preferences (the team, referrals, messages and who looked at the record
+are in family_record.py).
 Every page calls the APIs with the family member's own token; a 404 from an API is the 404 page."""
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ..clients.base import ApiError, Conflict, Forbidden, Invalid, NotFound
+from ..clients.base import ApiError, Conflict, Forbidden, Invalid, NotFound, Unavailable
 from ..clients.caseload import CaseloadClient
 from ..clients.notify import NotifyClient
-from ..domain import plan_view
+from ..domain import plan_view, referral_view
 from ..domain.forms import FormErrors
 from ..i18n import _
 from ..sessions import WebSession
 from ..templating import render
-from .deps import Caseload, FamilySession, Notify, check_csrf
+from .deps import Caseload, FamilySession, Notify, Referral, check_csrf
 from .pages import set_language_cookie
 
 router = APIRouter(prefix="/family")
@@ -29,12 +30,12 @@ ChildId = Annotated[str, "child id"]
 CsrfField = Annotated[str | None, Form(alias="csrf_token", max_length=100)]
 
 
-def _nav(child_id: str | None = None) -> list[dict[str, Any]]:
+def nav(child_id: str | None = None) -> list[dict[str, Any]]:
     items = [{"href": "/family", "text": _("Your children")}]
     return items
 
 
-async def _child(caseload: CaseloadClient, session: WebSession, child_id: str) -> dict[str, Any]:
+async def child_of(caseload: CaseloadClient, session: WebSession, child_id: str) -> dict[str, Any]:
     if len(child_id) > 36:
         raise NotFound(404)
     return await caseload.child(child_id, token=session.bearer)
@@ -49,26 +50,45 @@ async def home(request: Request, session: FamilySession, caseload: Caseload) -> 
     for failure in children:
         if isinstance(failure, BaseException) and not isinstance(failure, ApiError):
             raise failure
-    return render(request, "family/home.html", children=visible, navigation=_nav())
+    return render(request, "family/home.html", children=visible, navigation=nav())
 
 
 @router.get("/children/{child_id}")
-async def child_page(request: Request, child_id: str, session: FamilySession, caseload: Caseload) -> Response:
-    child = await _child(caseload, session, child_id)
-    return render(request, "family/child.html", child=child, navigation=_nav())
+async def child_page(
+    request: Request, child_id: str, session: FamilySession, caseload: Caseload, referral: Referral
+) -> Response:
+    child = await child_of(caseload, session, child_id)
+    try:
+        referrals = await referral.family_referrals(child_id, token=session.bearer)
+    except (NotFound, Forbidden, Unavailable):
+        referrals = None  # the page still shows the rest; the section says it cannot show them now
+    return render(request, "family/child.html", child=child, referrals=referrals, view=referral_view, navigation=nav())
 
 
 async def _published(
     caseload: CaseloadClient, session: WebSession, child_id: str, number: int | None
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The version shown and the published versions. A page that names its version (a message's link does) asks
+    for the list and the version at once; otherwise the newest published one is asked for after the list."""
+    if number is not None:
+        versions, asked = await asyncio.gather(
+            caseload.versions(child_id, token=session.bearer),
+            caseload.version(child_id, number, token=session.bearer),
+            return_exceptions=True,
+        )
+        for failed in (versions, asked):
+            if isinstance(failed, BaseException):
+                raise failed
+        assert isinstance(versions, list) and isinstance(asked, dict)
+        shown = [v for v in versions if v["status"] != "draft"]
+        if not any(v["number"] == number for v in shown):
+            raise NotFound(404)  # a draft is not the family's to see
+        return asked, shown
     versions = await caseload.versions(child_id, token=session.bearer)
     shown = [v for v in versions if v["status"] != "draft"]
     if not shown:
         return None, versions
-    wanted = number if number is not None else shown[0]["number"]
-    if number is not None and not any(v["number"] == number for v in shown):
-        raise NotFound(404)
-    return await caseload.version(child_id, wanted, token=session.bearer), shown
+    return await caseload.version(child_id, shown[0]["number"], token=session.bearer), shown
 
 
 async def _comments(
@@ -104,7 +124,7 @@ async def _render_plan(
 ) -> Response:
     # one round of calls in parallel (each API checks the person on its own), then the version itself
     child, (shown, versions), comments = await asyncio.gather(
-        _child(caseload, session, child_id),
+        child_of(caseload, session, child_id),
         _published(caseload, session, child_id, version),
         _comments(caseload, session, child_id, version),
     )
@@ -125,7 +145,7 @@ async def _render_plan(
         comments_open=comments_open,
         comment_period=period,
         view=plan_view,
-        navigation=_nav(child_id),
+        navigation=nav(child_id),
         errors=errors.summary() or None,
         form_errors=errors,
         drafts=drafts or {},
@@ -180,7 +200,7 @@ async def add_comment(
 
 @router.get("/children/{child_id}/about-me")
 async def about_me_page(request: Request, child_id: str, session: FamilySession, caseload: Caseload) -> Response:
-    child = await _child(caseload, session, child_id)
+    child = await child_of(caseload, session, child_id)
     plan, _etag = await caseload.plan(child_id, token=session.bearer)
     ours = [i for i in plan["sections"]["about_me"] if i.get("org_type") == "family"]
     values = {v: next((i["text"] for i in ours if i.get("voice") == v), "") for v in ("child", "family")}
@@ -189,7 +209,7 @@ async def about_me_page(request: Request, child_id: str, session: FamilySession,
         "family/about_me.html",
         child=child,
         values=values,
-        navigation=_nav(child_id),
+        navigation=nav(child_id),
         errors=None,
         form_errors=FormErrors(),
     )
@@ -206,7 +226,7 @@ async def save_about_me(
     family_words: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     check_csrf(session, csrf_token)
-    child = await _child(caseload, session, child_id)
+    child = await child_of(caseload, session, child_id)
     plan, etag = await caseload.plan(child_id, token=session.bearer)
     current = plan["sections"]["about_me"]
     submitted: list[dict[str, Any]] = []
@@ -241,7 +261,7 @@ async def save_about_me(
             status_code=400,
             child=child,
             values={"child": child_words, "family": family_words},
-            navigation=_nav(child_id),
+            navigation=nav(child_id),
             errors=errors.summary(),
             form_errors=errors,
         )
@@ -252,7 +272,7 @@ async def save_about_me(
 async def review_page(
     request: Request, child_id: str, review_id: str, session: FamilySession, caseload: Caseload
 ) -> Response:
-    child = await _child(caseload, session, child_id)
+    child = await child_of(caseload, session, child_id)
     reviews = await caseload.reviews(child_id, token=session.bearer)
     review = next((r for r in reviews if r["id"] == review_id), None)
     if review is None:
@@ -269,49 +289,8 @@ async def review_page(
         review=review,
         outcomes=outcomes,
         view=plan_view,
-        navigation=_nav(child_id),
+        navigation=nav(child_id),
     )
-
-
-@router.get("/children/{child_id}/referrals/{referral_id}")
-async def referral_page(
-    request: Request, child_id: str, referral_id: str, session: FamilySession, caseload: Caseload
-) -> Response:
-    child = await _child(caseload, session, child_id)
-    entries = [
-        e
-        for e in await caseload.chronology(child_id, token=session.bearer, limit=200)
-        if e.get("ref_id") == referral_id
-    ]
-    if not entries:
-        raise NotFound(404)
-    return render(request, "family/referral.html", child=child, entries=entries, navigation=_nav(child_id))
-
-
-@router.get("/children/{child_id}/team")
-async def team_page(request: Request, child_id: str, session: FamilySession, caseload: Caseload) -> Response:
-    child = await _child(caseload, session, child_id)
-    try:
-        team = await caseload.team(child_id, token=session.bearer)
-    except Forbidden:
-        team = None  # caseload does not show the team to families yet
-    return render(request, "family/team.html", child=child, team=team, navigation=_nav(child_id))
-
-
-@router.get("/children/{child_id}/messages")
-async def messages_page(
-    request: Request, child_id: str, session: FamilySession, caseload: Caseload, notify: Notify
-) -> Response:
-    child = await _child(caseload, session, child_id)
-    messages = await notify.notifications(child_id, token=session.bearer)
-    return render(request, "family/messages.html", child=child, messages=messages, navigation=_nav(child_id))
-
-
-@router.get("/children/{child_id}/who-has-looked")
-async def access_log_page(request: Request, child_id: str, session: FamilySession, caseload: Caseload) -> Response:
-    child = await _child(caseload, session, child_id)
-    entries = await caseload.access_log(child_id, token=session.bearer)
-    return render(request, "family/access_log.html", child=child, entries=entries, navigation=_nav(child_id))
 
 
 def _me(members: list[dict[str, Any]], session: WebSession) -> dict[str, Any] | None:
@@ -324,7 +303,7 @@ def _me(members: list[dict[str, Any]], session: WebSession) -> dict[str, Any] | 
 async def contact_page(
     request: Request, child_id: str, session: FamilySession, caseload: Caseload, notify: Notify
 ) -> Response:
-    child = await _child(caseload, session, child_id)
+    child = await child_of(caseload, session, child_id)
     me = _me(await caseload.family(child_id, token=session.bearer), session)
     return render(
         request,
@@ -332,7 +311,7 @@ async def contact_page(
         child=child,
         me=me,
         prefs=await _preferences(notify, session, me),
-        navigation=_nav(child_id),
+        navigation=nav(child_id),
         errors=None,
         form_errors=FormErrors(),
         saved=request.query_params.get("saved") == "1",
@@ -363,7 +342,7 @@ async def save_preferences(
     opted_out: Annotated[str, Form(max_length=3)] = "",
 ) -> Response:
     check_csrf(session, csrf_token)
-    child = await _child(caseload, session, child_id)
+    child = await child_of(caseload, session, child_id)
     me = _me(await caseload.family(child_id, token=session.bearer), session)
     if me is None:
         raise NotFound(404)
@@ -397,7 +376,7 @@ async def save_preferences(
             child=child,
             me=me,
             prefs={**(await _preferences(notify, session, me) or {}), **change},
-            navigation=_nav(child_id),
+            navigation=nav(child_id),
             errors=errors.summary(),
             form_errors=errors,
             saved=False,

@@ -1,7 +1,9 @@
-"""The local offer: a public directory by law, readable without signing in (search by text, need, age, area)."""
+"""The local offer: a public directory by law, readable without signing in (search by text, need, age and
+postcode; the honest current wait of each service)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -15,6 +17,8 @@ from ..templating import render
 from .deps import Referral
 
 router = APIRouter(prefix="/local-offer", dependencies=[Depends(public)])
+POSTCODE = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?( ?[0-9][A-Z]{2})?")
+"""A UK postcode, or its first part (the district): `ZX1 2AB`, `ZX1`."""
 PER_PAGE = 10
 
 
@@ -26,6 +30,7 @@ async def search(
     need: Annotated[str | None, Query(max_length=50)] = None,
     age: Annotated[str | None, Query(max_length=3)] = None,
     area: Annotated[str | None, Query(max_length=3)] = None,
+    postcode: Annotated[str | None, Query(max_length=10)] = None,
     page: Annotated[int, Query(ge=1, le=1000)] = 1,
 ) -> Response:
     params: list[tuple[str, Any]] = [("page", page), ("per_page", PER_PAGE)]
@@ -38,20 +43,28 @@ async def search(
         params.append(("age", age_value))
     if area and area.isdigit() and len(area) == 3:
         params.append(("la_code", area))
+    place = (postcode or "").strip().upper()
+    postcode_invalid = bool(place) and POSTCODE.fullmatch(place) is None
+    if place and not postcode_invalid:
+        params.append(("postcode", place))
     session = request.state.session
     token = session.token if session is not None and session.signed_in else None
     result: dict[str, Any] | None
     try:
         result = await referral.services(token=token, params=params)
-    except (SignedOut, Invalid):
-        result = None  # the directory is not open to the public yet (or the query was refused)
+    except Invalid as exc:  # a postcode the directory does not take; anything else: the directory cannot answer
+        postcode_invalid = postcode_invalid or any(str(e.get("field", "")).endswith("postcode") for e in exc.errors)
+        result = None
+    except SignedOut:
+        result = None  # the directory is not open to the public (or the query was refused)
     return render(
         request,
         "offer/search.html",
         service_url="/local-offer",
         result=result,
-        query={"q": q or "", "need": need or "", "age": age or "", "area": area or ""},
+        query={"q": q or "", "need": need or "", "age": age or "", "area": area or "", "postcode": postcode or ""},
         age_invalid=bool(age and age_value is None),
+        postcode_invalid=postcode_invalid,
         view=plan_view,
         page=page,
     )

@@ -1,4 +1,4 @@
-"""Referral: the local offer (public: no token)."""
+"""Referral: the local offer (public: no token), and the family's view of their child's referrals."""
 
 from __future__ import annotations
 
@@ -64,3 +64,8 @@ class ReferralClient(ApiClient):
         return json_object(
             await self.request("POST", f"/v1/consent-overrides/{override_id}/review", token=token, json={"note": note})
         )
+
+    async def family_referrals(self, child_id: str, *, token: str) -> list[dict[str, Any]]:
+        """The child's referrals as the family sees them (service, status, dates; no one's words)."""
+        items: list[dict[str, Any]] = (await self.get_json(f"/v1/referrals/children/{child_id}", token=token))["items"]
+        return items

@@ -4,8 +4,8 @@ prefix indexes per school and per LA, for GET /v1/caseload?q=; and reviews by st
 Existing rows get their keys here, folded as domain/search.py folds (a copy: a migration does not change when the
 code does).
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-29 15:10:00
 """
 import re
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0010'
-down_revision: Union[str, None] = '0009'
+revision: str = '0011'
+down_revision: Union[str, None] = '0010'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
