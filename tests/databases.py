@@ -310,7 +310,12 @@ def _migrated_database_url(service: str, tmp_path: Path) -> str:
 def _give_back(lent: list[tuple[str, str]]) -> None:
     """Reset the test's pooled databases (all at once) and put them back; drop one whose shape changed."""
     names = ", ".join(f"'{database}'" for _, database in lent)
-    _pg_admin(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname IN ({names})")
+    # only the tests' own connections: an autovacuum worker on one of these databases belongs to the superuser, and
+    # terminating it is refused ("must be a superuser to terminate superuser process")
+    _pg_admin(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname IN ({names}) AND usename = current_user AND pid <> pg_backend_pid()"
+    )
 
     async def reset_all() -> list[bool]:
         return list(await asyncio.gather(*(_reset(database, _seeds[service]) for service, database in lent)))
