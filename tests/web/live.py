@@ -24,7 +24,7 @@ from tests.web.oidc_provider import AUDIENCE as OIDC_AUDIENCE
 from tests.web.oidc_provider import CLIENT_ID as OIDC_CLIENT_ID
 from tests.web.oidc_provider import TestProvider
 
-API_SERVICES = ("referral", "caseload", "notify")
+API_SERVICES = ("referral", "caseload", "notify", "insights")
 OIDC_NAME = "Fictional Community Health NHS Trust"
 FORWARDING_SECRET = "live-test-forwarding-secret-0123456789"
 T = TypeVar("T")
@@ -104,6 +104,7 @@ class LiveSystem:
                     "referral_url": self.url("referral"),
                     "caseload_url": self.url("caseload"),
                     "notify_url": self.url("notify"),
+                    "insights_url": self.url("insights"),
                     "public_web_url": self.web_url,
                     **web_overrides,
                 }

@@ -23,6 +23,7 @@ class WebSettings(CommonSettings):
     referral_url: str = "http://127.0.0.1:8001"
     caseload_url: str = "http://127.0.0.1:8002"
     notify_url: str = "http://127.0.0.1:8003"
+    insights_url: str = "http://127.0.0.1:8004"
     api_timeout_seconds: float = 10.0
     web_forwarding_secret: str = ""
     """Shared with caseload (TAS_WEB_FORWARDING_SECRET): lets caseload trust the family's address that the web

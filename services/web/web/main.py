@@ -22,11 +22,12 @@ from tas_common.db import Database
 from tas_common.logging import configure_logging
 
 from . import i18n
-from .api import family, family_record, family_sign_in, offer, pages
+from .api import family, family_record, family_sign_in, insights, offer, pages
 from .api.deps import CsrfFailed, SignInRequired
 from .api.practice.routes import ROUTERS as PRACTICE_ROUTERS
 from .clients.base import NotFound, SignedOut, Unavailable
 from .clients.caseload import CaseloadClient
+from .clients.insights import InsightsClient
 from .clients.notify import NotifyClient
 from .clients.referral import ReferralClient
 from .config import WebSettings
@@ -59,6 +60,7 @@ def create_app(
             ("referral", settings.referral_url, ReferralClient),
             ("caseload", settings.caseload_url, CaseloadClient),
             ("notify", settings.notify_url, NotifyClient),
+            ("insights", settings.insights_url, InsightsClient),
         ):
             http = httpx.AsyncClient(base_url=url, timeout=settings.api_timeout_seconds, transport=transports.get(name))
             clients.append(http)
@@ -98,7 +100,7 @@ def create_app(
         form_targets=(f"{provider.scheme}://{provider.netloc}",) if provider else (),
     )
     app.add_middleware(HeadAsGet)  # outermost: HEAD is GET without the body, wherever GET answers
-    routers = (pages.router, family_sign_in.router, family.router, family_record.router, offer.router)
+    routers = (pages.router, family_sign_in.router, family.router, family_record.router, offer.router, insights.router)
     for router in (*routers, *PRACTICE_ROUTERS):
         app.include_router(router)
     _install_handlers(app)
@@ -119,6 +121,10 @@ def _install_handlers(app: FastAPI) -> None:
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:
         query = {"next": exc.return_to} | ({"timeout": "1"} if request.state.session_expired else {})
         return RedirectResponse(f"{exc.sign_in_path}?" + urlencode(query), status_code=303)
+
+    @app.exception_handler(insights.InsightsSignIn)
+    async def _insights_sign_in(request: Request, exc: insights.InsightsSignIn) -> Response:
+        return insights.sign_in_redirect(request)
 
     @app.exception_handler(SignedOut)
     async def _signed_out(request: Request, exc: SignedOut) -> Response:

@@ -1,0 +1,187 @@
+"""The insights pages (issue 15): each of insights' four answers as a chart (SVG drawn by matplotlib, served from a
+route with the page's own access check) beside its tables, each table downloadable as CSV. Every call goes to
+insights with the signed-in practitioner's own token: insights decides who may see which LA, school or service, and
+its 403/404 is the page's 403/404."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from tas_common.access import GUARD_ATTR
+
+from ..clients.base import Forbidden, Invalid, NotFound
+from ..clients.insights import InsightsClient
+from ..domain import insights_view
+from ..sessions import WebSession
+from ..templating import render
+
+
+class InsightsSignIn(Exception):
+    """Not signed in: practitioners sign in at /sign-in, then come back."""
+
+
+async def signed_in_session(request: Request) -> WebSession:
+    session: WebSession | None = request.state.session
+    if session is None or not session.signed_in:
+        raise InsightsSignIn
+    return session
+
+
+setattr(
+    signed_in_session,
+    GUARD_ATTR,
+    {
+        "org_types": None,
+        "roles": None,
+        "description": "anyone signed in; insights then decides (LA SEND officers, school leads, a service's "
+        "practitioners; families and MIS clients get 403)",
+    },
+)
+
+
+async def get_insights(request: Request) -> InsightsClient:
+    client: InsightsClient = request.app.state.insights
+    return client
+
+
+Session = Annotated[WebSession, Depends(signed_in_session)]
+Insights = Annotated[InsightsClient, Depends(get_insights)]
+ScopeQuery = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+PeriodQuery = Annotated[str | None, Query(max_length=20, pattern=r"^[0-9a-z/.-]+$")]
+TableQuery = Annotated[str | None, Query(max_length=40, pattern=r"^[a-z_]+$")]
+
+router = APIRouter(prefix="/insights")
+
+
+def _claims(token: str) -> dict[str, Any]:
+    """The token's claims, unverified: only to choose the scope a page opens on (insights checks the token)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def _scope(session: WebSession, la_code: str | None, school_urn: str | None, service_id: str | None) -> dict[str, str]:
+    given = {k: v for k, v in (("la_code", la_code), ("school_urn", school_urn), ("service_id", service_id)) if v}
+    if given:
+        return dict([next(iter(given.items()))])
+    claims = _claims(session.token or "")
+    if claims.get("la_code"):
+        return {"la_code": str(claims["la_code"])}
+    urns = claims.get("school_urns") or []
+    if urns:
+        return {"school_urn": str(urns[0])}
+    return {}
+
+
+async def _ask(
+    request: Request, insights: InsightsClient, session: WebSession, name: str, params: dict[str, str]
+) -> dict[str, Any] | Response:
+    try:
+        return await insights.answer(name, token=session.token or "", params=params)
+    except Forbidden:
+        return render(request, "insights/forbidden.html", status_code=403)
+    except (Invalid, NotFound):
+        return render(request, "errors/404.html", status_code=404)
+
+
+def _common(name: str) -> None:
+    async def page(
+        request: Request,
+        session: Session,
+        insights: Insights,
+        la_code: ScopeQuery = None,
+        school_urn: ScopeQuery = None,
+        service_id: ScopeQuery = None,
+        period: PeriodQuery = None,
+    ) -> Response:
+        params = _scope(session, la_code, school_urn, service_id) | ({"period": period} if period else {})
+        if not params.keys() & set(insights_view.SCOPE_PARAMS):
+            return render(request, "insights/forbidden.html", status_code=403)
+        answer = await _ask(request, insights, session, name, params)
+        if isinstance(answer, Response):
+            return answer
+        query = urlencode(params)
+        return render(
+            request,
+            "insights/answer.html",
+            name=name,
+            answer=answer,
+            chart=insights_view.chart_table(answer, name),
+            query=query,
+            answers=insights_view.ANSWERS,
+        )
+
+    async def chart(
+        request: Request,
+        session: Session,
+        insights: Insights,
+        la_code: ScopeQuery = None,
+        school_urn: ScopeQuery = None,
+        service_id: ScopeQuery = None,
+        period: PeriodQuery = None,
+    ) -> Response:
+        params = _scope(session, la_code, school_urn, service_id) | ({"period": period} if period else {})
+        answer = await _ask(request, insights, session, name, params)
+        if isinstance(answer, Response):
+            return answer
+        table = insights_view.chart_table(answer, name)
+        if table is None:
+            return render(request, "errors/404.html", status_code=404)
+        svg = insights_view.svg_chart(table, name, title=str(table.get("title", "")))
+        return Response(svg, media_type="image/svg+xml")
+
+    async def csv(
+        request: Request,
+        session: Session,
+        insights: Insights,
+        la_code: ScopeQuery = None,
+        school_urn: ScopeQuery = None,
+        service_id: ScopeQuery = None,
+        period: PeriodQuery = None,
+        table: TableQuery = None,
+    ) -> Response:
+        params = _scope(session, la_code, school_urn, service_id) | ({"period": period} if period else {})
+        if table:
+            params["table"] = table
+        try:
+            found = await insights.csv(name, token=session.token or "", params=params)
+        except Forbidden:
+            return render(request, "insights/forbidden.html", status_code=403)
+        except (Invalid, NotFound):
+            return render(request, "errors/404.html", status_code=404)
+        disposition = found.headers.get("content-disposition", f'attachment; filename="insights-{name}.csv"')
+        return Response(
+            found.content, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition}
+        )
+
+    page.__name__, chart.__name__, csv.__name__ = f"insights_{name}", f"insights_{name}_chart", f"insights_{name}_csv"
+    router.add_api_route(f"/{name}", page, methods=["GET"])
+    router.add_api_route(f"/{name}.svg", chart, methods=["GET"])
+    router.add_api_route(f"/{name}.csv", csv, methods=["GET"])
+
+
+for _name in insights_view.ANSWERS:
+    _common(_name)
+
+
+@router.get("")
+async def index(request: Request, session: Session) -> Response:
+    return RedirectResponse("/insights/waiting" + (f"?{request.url.query}" if request.url.query else ""), 303)
+
+
+def sign_in_redirect(request: Request) -> Response:
+    """Practitioners sign in at /sign-in (the practitioners' pages); back here afterwards."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse("/sign-in?" + urlencode({"next": target}), status_code=303)
+
+
+__all__ = ["InsightsSignIn", "router", "sign_in_redirect"]

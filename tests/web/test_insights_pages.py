@@ -1,0 +1,112 @@
+"""The insights pages (issue 15) in a real browser against the live system (insights fed by the real stream): an LA
+SEND officer reads the four answers, each a chart beside its table, in English and Welsh (axe: 0 violations), sees
+a small count as "fewer than 5" as insights gives it, and downloads a table as CSV through the web service; a
+family member signed in and a school lead asking about another LA are refused with 403."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from tas_dev.testing import concern_body
+
+from .conftest import assert_accessible
+from .live import LiveSystem, wait_until
+
+SCHOOL = "100012"  # an LA 999 school no other browser test raises concerns at: its counts stay small
+LA = {"org_id": "la-999", "sub": "so-1", "la_code": "999"}
+SCREENSHOT = "insights-schools.png"  # TAS_SCREENSHOTS=docs/screenshots saves it for the README
+
+
+def _signed_in(live: LiveSystem, context: Any, headers: dict[str, str], *, kind: str, language: str = "en") -> None:
+    """A session made directly in the web service's store holding a dev-issuer token (the practitioners' sign-in
+    itself is the practitioners' pages' own test)."""
+    session = live.run(
+        live.apps["web"].state.sessions.create(
+            {
+                "token": headers["Authorization"].removeprefix("Bearer "),
+                "token_expires_at": time.time() + 3600,
+                "kind": kind,
+            }
+        )
+    )
+    context.add_cookies(
+        [
+            {"name": "tas_session", "value": session.cookie_value, "url": live.web_url},
+            {"name": "tas_lang", "value": language, "url": live.web_url},
+        ]
+    )
+
+
+def test_insights_pages(live: LiveSystem, new_page: Any) -> None:
+    senco = live.token("senco", "school", org_id=f"school-{SCHOOL}", school_urns=[SCHOOL])
+    officer = live.token("send_officer", "local_authority", **LA)
+    with live.api("referral") as referral, live.api("insights") as insights:
+        made = referral.post("/v1/concerns", json=concern_body(7301, school_urn=SCHOOL), headers=senco)
+        assert made.status_code == 201, made.text
+
+        def counted() -> dict[str, Any] | None:
+            answer = insights.get("/v1/insights/schools", params={"la_code": "999"}, headers=officer)
+            if answer.status_code != 200:
+                return None
+            rows = answer.json()["tables"][0]["rows"]
+            return next((r for r in rows if r["concerns"] == "fewer than 5" and SCHOOL in str(r)), None)
+
+        row = wait_until(counted, timeout=20, what="insights to count the concern")
+
+    page = new_page(width=1100, height=900)
+    _signed_in(live, page.context, officer, kind="practitioner")
+    for name, heading in (
+        ("waiting", "Waiting for help"),
+        ("timeliness", "EHC needs assessments on time"),
+        ("outcomes", "Outcomes for children"),
+        ("schools", "Schools compared"),
+    ):
+        response = page.goto(f"/insights/{name}")
+        assert response.status == 200 and page.locator("h1").inner_text() == heading
+        chart = page.locator("img.tas-chart")
+        assert chart.count() == 1
+        svg = page.request.get(chart.get_attribute("src"))
+        assert svg.status == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+        assert "<svg" in svg.text() and "<path" in svg.text()
+        assert chart.evaluate("img => img.complete && img.naturalWidth > 0")
+        assert_accessible(page)
+
+    # the school's row on the page is insights' row, "fewer than 5" as insights gives it
+    line = page.locator("tr", has=page.locator("th", has_text=str(row["school_urn"])))
+    assert "fewer than 5" in line.first.inner_text()
+    if os.environ.get("TAS_SCREENSHOTS"):
+        page.screenshot(path=os.path.join(os.environ["TAS_SCREENSHOTS"], SCREENSHOT), full_page=True)
+
+    with page.expect_download() as download_info:
+        page.locator("a", has_text="Download this table (CSV)").first.click()
+    rows = list(csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text(encoding="utf-8"))))
+    assert any(r["concerns"] == "fewer than 5" and SCHOOL in str(r) for r in rows)
+
+    welsh = new_page()
+    _signed_in(live, welsh.context, officer, kind="practitioner", language="cy")
+    for name in ("waiting", "timeliness", "outcomes", "schools"):
+        assert welsh.goto(f"/insights/{name}").status == 200
+        assert welsh.locator("html").get_attribute("lang") == "cy"
+        assert_accessible(welsh)
+
+    # a family member, and a school's lead asking about the whole LA: insights says 403, so does the page
+    parent = live.token("parent", "family", sub="m-1", org_id="family-m-1", child_ids=["c-1"])
+    family = new_page()
+    _signed_in(live, family.context, parent, kind="family")
+    for url in (
+        "/insights/waiting?la_code=999",
+        "/insights/schools.svg?la_code=999",
+        "/insights/outcomes.csv?la_code=999",
+    ):
+        assert family.goto(url).status == 403
+    lead = new_page()
+    _signed_in(live, lead.context, senco, kind="practitioner")
+    assert lead.goto("/insights/schools?la_code=999").status == 403
+    assert lead.goto("/insights/schools").status == 200  # their own school, peers anonymised
+    signed_out = new_page()
+    assert signed_out.goto("/insights/waiting").url.startswith(f"{live.web_url}/sign-in?next=")
