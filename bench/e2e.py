@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 
 from tas_common.identifiers import nhs_check_digit
 from tas_dev.testing import concern_body
@@ -201,6 +200,8 @@ CPU_PER_CONCERN_MS = 10.0
 
 def pipeline_cpu(system: BenchSystem) -> dict[str, float]:
     """CPU seconds (user + system) used so far by each process of the pipeline."""
+    import psutil  # bench.lock's: the chaos suite and the tests import this module from make test's environment
+
     pids = {name: proc.pid for name, proc in system.procs.items()}
     if system.smtp is not None:
         pids["smtp sink"] = system.smtp.pid
