@@ -65,6 +65,11 @@ ACTORS: dict[str, tuple[list[str], str, dict[str, Any]]] = {
     ),
     "offer_admin": (["offer_admin"], "local_authority", {"org_id": "la-999", "sub": "admin-1", "la_code": "999"}),
     "notify_admin": (["notify_admin"], "local_authority", {"org_id": "la-999", "sub": "nadmin-1", "la_code": "999"}),
+    "integration_admin": (
+        ["integration_admin"],
+        "local_authority",
+        {"org_id": "la-999", "sub": "iadmin-1", "la_code": "999"},
+    ),
     "mis_in": (["mis_client"], "mis", {"org_id": "mis-vendor-1", "sub": "mis-1", "school_urns": [IN_SCHOOL]}),
     "mis_out": (["mis_client"], "mis", {"org_id": "mis-vendor-1", "sub": "mis-2", "school_urns": [OTHER_SCHOOL]}),
     "family": (["parent"], "family", {}),  # sub = the in-scope child's contact, child_ids = [in]
@@ -150,6 +155,8 @@ async def _world(tmp: Path, nats: Nats) -> AsyncIterator[World]:
                 "quiet_hours_end": 0,
                 "sms_outbox_path": tmp / "sms-outbox.jsonl",
             }
+        if service == "caseload":  # each kind of caller asks for a sign-in code from the one test address
+            extra = {"signin_requests_per_address": 4 * len(ACTORS)}
         settings = service_settings(
             service, tmp, nats.url, **extra, database_url=fresh_database_url(service, tmp, per_test=False)
         )
@@ -332,6 +339,13 @@ async def _seed(world: World) -> None:
         return all(r.status_code == 200 for r in answers)
 
     await eventually(announced, what="insights to know the school and the service")
+    from tests.access.rules import mis_client_body
+
+    client = await _ok(
+        await ref.post("/v1/mis/clients", json=mis_client_body({}, "seed"), headers=h("integration_admin"))
+    )
+    for target in ("in", "out"):
+        world.ids[target].update(mis_client_id=client["id"], mis_credential_id=client["credentials"][0]["id"])
     templates = await _ok(await notify.get("/v1/templates", headers=h("notify_admin")))
     first = templates["items"][0]
     for target in ("in", "out"):

@@ -77,6 +77,10 @@ def _mis(ids: dict[str, str], actor: str) -> dict[str, Any]:
     return {**_concern(ids, actor), "mis_record_id": f"MIS-{ids['urn']}"}
 
 
+def mis_client_body(ids: dict[str, str], actor: str) -> dict[str, Any]:
+    return {"name": f"Vendor for {actor}", "school_urns": ["100000"], "client_secret": True}
+
+
 def _service(ids: dict[str, str], actor: str) -> dict[str, Any]:
     return {
         "name": "Bereavement Support",
@@ -217,6 +221,44 @@ REFERRAL: dict[str, Rule] = {
             ("/taxonomy_terms/{id}", "taxonomy_term"),
         )
     },
+    "POST /v1/mis/clients": Rule(
+        "the LA's integration administrators, for schools of their LA",
+        ok=S(201, "integration_admin"),
+        child=False,
+        body=mis_client_body,
+    ),
+    "GET /v1/mis/clients": Rule("the LA's integration administrators", ok=S(200, "integration_admin"), child=False),
+    "GET /v1/mis/clients/{client_id}": Rule(
+        "the integration administrators of the client's LA",
+        ok=S(200, "integration_admin"),
+        child=False,
+        ids={"client_id": "mis_client_id"},
+    ),
+    "POST /v1/mis/clients/{client_id}/credentials": Rule(
+        "the integration administrators of the client's LA",
+        ok=S(201, "integration_admin"),
+        child=False,
+        ids={"client_id": "mis_client_id"},
+        body=lambda i, a: {"client_secret": True, "retire_others_after_hours": 24},
+    ),
+    "POST /v1/mis/clients/{client_id}/credentials/{credential_id}/revoke": Rule(
+        "the integration administrators of the client's LA",
+        ok=S(200, "integration_admin"),
+        child=False,
+        ids={"client_id": "mis_client_id", "credential_id": "mis_credential_id"},
+    ),
+    "POST /v1/mis/clients/{client_id}/revoke": Rule(
+        "the integration administrators of the client's LA",
+        ok=S(200, "integration_admin"),
+        child=False,
+        ids={"client_id": "mis_client_id"},
+    ),
+    "POST /v1/mis/oauth/token": Rule(
+        "anyone, without a token: the client authenticates with its key or secret (none here: 400)",
+        public=400,
+        child=False,
+    ),
+    "GET /v1/mis/oauth/jwks": Rule("anyone, without a token (the MIS issuer's public keys)", public=200, child=False),
     "GET /v1/schools/{urn}/waiting": Rule(
         "the school's staff and its LA's SEND officers", ok=S(200, f"{REF_STAFF} la_officer"), audited=False
     ),

@@ -57,6 +57,8 @@ def test_every_request_body_has_an_example_the_operation_accepts(apps, service):
             continue
         for media_type, media in op["requestBody"]["content"].items():
             assert "example" in media or "examples" in media, f"{route.name} ({media_type}) has no example"
+        if route.body_field is None:  # a body the route reads itself (an OAuth form): its example is checked above
+            continue
         example: Any = op["requestBody"]["content"]["application/json"]["example"]
         TypeAdapter(route.body_field.field_info.annotation).validate_python(example)  # raises if not valid
         checked += 1

@@ -35,6 +35,12 @@ def _prod(service: str, tmp_path: Path, **overrides):
             "signin_code_key": "c2VhbGluZy1rZXktMDEyMzQ1Njc4OWFiY2RlZjAxMjM=",
             "web_forwarding_secret": "forwarding-0123456789",
         }
+    if service == "referral":  # referral refuses to run its MIS client issuer on placeholder secrets in prod
+        values |= {
+            "mis_signing_key": "-----BEGIN PRIVATE KEY-----\n(an EC P-256 key, read when first used)",
+            "mis_token_url": "https://tas.example.org/v1/mis/oauth/token",
+            "webhook_secret_key": "c2VhbGluZy1rZXktMDEyMzQ1Njc4OWFiY2RlZjAxMjM=",
+        }
     if service == "notify":  # notify refuses its dev providers and placeholder secrets in prod
         values |= {
             "signin_code_key": "c2VhbGluZy1rZXktMDEyMzQ1Njc4OWFiY2RlZjAxMjM=",

@@ -49,6 +49,10 @@ PUBLIC_ROUTES = {
                 "/taxonomy_terms/{id}",
             )
         ),
+        # an MIS client has no token before it asks for one (it authenticates with its key or secret), and the
+        # MIS issuer's public keys are public by design
+        "POST /v1/mis/oauth/token",
+        "GET /v1/mis/oauth/jwks",
     },
     "caseload": OPERATIONAL_PUBLIC
     | {

@@ -37,6 +37,7 @@ ROLES: dict[str, list[dict[str, Any]]] = {
         {"role": "slt", "org_type": "health", "org_id": "nhs-trust-1", "sub": "slt-1"},
         {"role": "offer_admin", "org_type": "local_authority", "org_id": "la-999", "la_code": "999"},
         {"role": "mis_client", "org_type": "mis", "org_id": "mis-vendor-1", "school_urns": ["100000"]},
+        {"role": "integration_admin", "org_type": "local_authority", "org_id": "la-999", "la_code": "999"},
     ],
     "caseload": [
         {"role": "senco", "org_type": "school", "org_id": "school-100000", "school_urns": ["100000"]},

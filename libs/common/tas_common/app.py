@@ -227,11 +227,14 @@ def create_service_app(
     request_examples: Mapping[str, Any] | None = None,
     own_issuers: Sequence[TrustedIssuer] = (),
     path_problems: Mapping[str, Sequence[int]] | None = None,
+    form_paths: Sequence[str] = (),
 ) -> FastAPI:
     """`request_examples`: operationId → an example request body for the OpenAPI document; `path_problems`: a path
     parameter → the errors every route with it can answer (openapi.py). In prod the API docs (/docs, /redoc,
     /openapi.json) are off, and /metrics is on its own port or behind a token (metrics_server.py).
-    `own_issuers`: token issuers the service runs itself, trusted with its own keys (runtime.build_verifier)."""
+    `own_issuers`: token issuers the service runs itself, trusted with its own keys (runtime.build_verifier).
+    `form_paths`: path prefixes that take `application/x-www-form-urlencoded` bodies besides JSON (an OAuth token
+    endpoint), added to the provider receipts' `/v1/receipts/`."""
     check_exposure(settings)
     if configure_logs:
         configure_logging(settings.service_name)
@@ -287,6 +290,7 @@ def create_service_app(
         service=settings.service_name,
         max_body_bytes=settings.max_body_bytes,
         path_body_limits=path_body_limits,
+        form_paths=("/v1/receipts/", *form_paths),
     )
     app.add_middleware(TraceContextMiddleware, telemetry=runtime.telemetry)  # outermost: rejected requests too
     app.include_router(health_router())

@@ -70,12 +70,25 @@ def organisation_issuers(settings: CommonSettings) -> list[TrustedIssuer]:
     ]
 
 
+def mis_issuer(settings: CommonSettings) -> TrustedIssuer | None:
+    """Referral's client-credentials issuer for registered MIS clients, trusted for `org_type: mis` only: its JWKS
+    (`TAS_MIS_JWKS_URL`), or in the embedded default its public key under `TAS_MIS_KEY_DIR`."""
+    only = frozenset({OrgType.mis})
+    if settings.mis_jwks_url:
+        return TrustedIssuer(settings.mis_issuer, org_types=only, jwks_url=settings.mis_jwks_url)
+    if settings.mis_key_dir is None or settings.env == "prod":
+        return None  # production: without TAS_MIS_JWKS_URL, the MIS issuer's tokens are not accepted
+    return TrustedIssuer(
+        settings.mis_issuer, org_types=only, public_key=PublicKeyFile(settings.mis_key_dir / "public.pem").get
+    )
+
+
 def build_verifier(settings: CommonSettings, own_issuers: Sequence[TrustedIssuer] = ()) -> TokenVerifier:
-    """The issuers a service trusts: the main one, the family issuer and any the service runs itself
+    """The issuers a service trusts: the main one, the family issuer, the MIS issuer and any the service runs itself
     (`own_issuers`, which replace a default of the same `iss`: caseload verifies its family tokens with its own
-    key; referral will do the same with its MIS client-credentials issuer, which the others then trust through
-    its JWKS)."""
-    trusted = {t.issuer: t for t in (main_issuer(settings), family_issuer(settings)) if t is not None}
+    key, referral its MIS client-credentials tokens; the others trust them through their JWKS)."""
+    defaults = (main_issuer(settings), family_issuer(settings), mis_issuer(settings))
+    trusted = {t.issuer: t for t in defaults if t is not None}
     trusted |= {t.issuer: t for t in organisation_issuers(settings)}
     trusted |= {t.issuer: t for t in own_issuers}
     return TokenVerifier(audience=settings.jwt_audience, issuers=list(trusted.values()))

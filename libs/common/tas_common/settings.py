@@ -90,6 +90,14 @@ class CommonSettings(BaseSettings):
     Without it they read the public key from `TAS_FAMILY_KEY_DIR` (the embedded default)."""
     family_key_dir: Path | None = Path("var/family-issuer")
     """The embedded default's family issuer key (and the sign-in code sealing key), created on first use."""
+    mis_issuer: str = "tas-mis"
+    """`iss` of the tokens referral's client-credentials endpoint issues to registered MIS clients; trusted for
+    `org_type: mis` only."""
+    mis_jwks_url: str | None = None
+    """Referral's `/v1/mis/oauth/jwks`, where the other services fetch the MIS issuer's keys (production). Without it
+    they read the public key from `TAS_MIS_KEY_DIR` (the embedded default)."""
+    mis_key_dir: Path | None = Path("var/mis-issuer")
+    """The embedded default's MIS issuer key (and the key that seals webhook secrets), created on first use."""
     signin_code_key: str | None = None
     """Base64 of 32 random bytes, shared by caseload and notify only: the one-time sign-in code travels sealed
     with it (AES-256-GCM) from caseload to notify. Without it (dev) a key file under `TAS_FAMILY_KEY_DIR`."""
@@ -99,8 +107,10 @@ class CommonSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_dev_shortcuts_in_production(self) -> CommonSettings:
-        if self.family_issuer == self.jwt_issuer:
-            raise ValueError("TAS_FAMILY_ISSUER must differ from TAS_JWT_ISSUER: each issuer vouches for its own")
+        if len({self.jwt_issuer, self.family_issuer, self.mis_issuer}) != 3:
+            raise ValueError(
+                "TAS_JWT_ISSUER, TAS_FAMILY_ISSUER and TAS_MIS_ISSUER must differ: each issuer vouches for its own"
+            )
         if self.env == "prod":
             if not self.jwks_url:
                 raise ValueError("TAS_JWKS_URL is required outside dev: the dev issuer is for local use only")

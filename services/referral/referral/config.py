@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from tas_common.settings import CommonSettings
+from pydantic import Field, model_validator
+
+from tas_common.settings import PLACEHOLDER_SECRETS, CommonSettings
 
 
 class ReferralSettings(CommonSettings):
@@ -11,3 +13,40 @@ class ReferralSettings(CommonSettings):
     public_web_url: str = "http://127.0.0.1:8000"
     """The web service's public address (TAS_PUBLIC_WEB_URL): the Open Referral UK feed links each service without
     a page of its own to its page in the local offer there."""
+
+    mis_signing_key: str | None = None
+    """PEM of the EC P-256 key that signs MIS client tokens (production). Without it (dev) `TAS_MIS_KEY_DIR`."""
+    mis_token_url: str = "http://127.0.0.1:8001/v1/mis/oauth/token"
+    """The token endpoint's URL as MIS clients call it: a client assertion's `aud` must be this URL."""
+    mis_token_seconds: int = Field(default=300, ge=30, le=3600)
+    """How long an MIS client token lives (TAS_MIS_TOKEN_SECONDS)."""
+    mis_assertion_max_seconds: int = Field(default=3600, ge=30, le=3600)
+    """The longest a client assertion may live (its `exp` minus now; standard client libraries default to an hour)."""
+    mis_revocation_cache_seconds: float = Field(default=15.0, ge=0.0, le=60.0)
+    """How long a replica trusts what it last read about a client's registration (revoked, its schools): revocation
+    takes effect on every replica within this, and tokens already issued are refused from then on."""
+    mis_rate_per_minute: int = Field(default=600, ge=1)
+    """Requests one MIS client may make per minute to the MIS routes, per replica (TAS_MIS_RATE_PER_MINUTE)."""
+    mis_rate_burst: int = Field(default=60, ge=1)
+    """Requests one MIS client may make at once before the per-minute rate applies."""
+
+    webhook_secret_key: str | None = None
+    """Base64 of 32 random bytes: seals webhook signing secrets at rest (production). Without it, a key file under
+    `TAS_MIS_KEY_DIR` (dev)."""
+
+    @model_validator(mode="after")
+    def _mis_issuer_key_in_production(self) -> ReferralSettings:
+        if self.env == "prod":
+            missing = sorted(
+                name
+                for name, value in (
+                    ("TAS_MIS_SIGNING_KEY", self.mis_signing_key),
+                    ("TAS_WEBHOOK_SECRET_KEY", self.webhook_secret_key),
+                )
+                if not value or value.strip().lower() in PLACEHOLDER_SECRETS or len(value.strip()) < 16
+            )
+            if missing:
+                raise ValueError(f"placeholder or missing secrets outside dev: {', '.join(missing)}")
+            if not self.mis_token_url.startswith("https://"):
+                raise ValueError("TAS_MIS_TOKEN_URL must be an https:// URL outside dev")
+        return self

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 
 from tas_common.access import allow
 from tas_common.auth import OrgType, Principal
 from tas_common.deps import DatabaseDep, IdempotencyKey
 from tas_common.vocab import SCHOOL_STAFF_ROLES
+
+from ..domain.mis_gate import ClientGate
 
 SchoolStaff = Annotated[
     Principal,
@@ -19,13 +21,32 @@ SchoolStaff = Annotated[
         )
     ),
 ]
-MisClient = Annotated[
+_MisToken = Annotated[
     Principal,
     Depends(
         allow(
             org_types=[OrgType.mis],
             roles=["mis_client"],
             description="a school MIS (client credentials, scoped to URNs)",
+        )
+    ),
+]
+
+
+async def _admitted(request: Request, principal: _MisToken) -> Principal:
+    """A registered client that is revoked gets 401; its schools are its registration's now; over its rate, 429."""
+    gate: ClientGate = request.app.state.runtime.extras["mis_gate"]
+    return await gate.admit(principal)
+
+
+MisClient = Annotated[Principal, Depends(_admitted)]
+IntegrationAdmin = Annotated[
+    Principal,
+    Depends(
+        allow(
+            org_types=[OrgType.local_authority],
+            roles=["integration_admin"],
+            description="the LA's integration administrators (MIS client registrations)",
         )
     ),
 ]
@@ -72,6 +93,7 @@ __all__ = [
     "Family",
     "IdempotencyKey",
     "IfMatch",
+    "IntegrationAdmin",
     "MisClient",
     "OfferAdmin",
     "ReferralParty",

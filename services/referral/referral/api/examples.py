@@ -51,6 +51,13 @@ _SERVICE: dict[str, Any] = {
     "practitioner_roles": ["slt"],
 }
 _ID = "6f1c2b0e-3d4a-4e5f-9a8b-7c6d5e4f3a21"
+_PUBLIC_KEY = {  # an EC P-256 public key (a vendor's: TAS never sees the private half)
+    "kty": "EC",
+    "crv": "P-256",
+    "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+    "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+    "kid": "vendor-key-2026-11",
+}
 
 EXAMPLES: dict[str, Any] = {
     "raise_concern": CONCERN,
@@ -80,4 +87,18 @@ EXAMPLES: dict[str, Any] = {
         "reason": "Disclosure today suggests risk of significant harm; the family may not be told yet.",
     },
     "review_consent_override": {"note": "Reviewed with the DSL: the basis and the reason stand."},
+    "register_mis_client": {
+        "name": "Example MIS (Brackenford primaries)",
+        "school_urns": ["100000", "100001"],
+        "public_key": _PUBLIC_KEY,
+    },
+    "add_mis_client_credential": {
+        "public_key": {**_PUBLIC_KEY, "kid": "vendor-key-2027-05"},
+        "retire_others_after_hours": 168,
+    },
+    "issue_mis_token": {
+        "grant_type": "client_credentials",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": "eyJhbGciOiJFUzI1NiIsImtpZCI6InZlbmRvci1rZXktMjAyNi0xMSJ9.eyJpc3MiOiIuLi4ifQ.c2ln",
+    },
 }

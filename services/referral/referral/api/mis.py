@@ -10,6 +10,7 @@ from tas_common.auth import Principal
 from tas_common.db import Database
 from tas_common.errors import InvalidInput
 from tas_common.idempotency import remember, replay, request_hash
+from tas_common.openapi import problems
 
 from ..domain import mis
 from ..domain.schemas import MisPushResult
@@ -50,7 +51,7 @@ _BODY_SCHEMA = {
     "An item for a school outside the client's scope: 403 and nothing is stored. Over 1,000 "
     "items: 413 `batch-too-large`. A batch answers 200; a single item 201 when created, 200 "
     "when a duplicate, updated or a conflict, 422 when invalid.",
-    responses={201: {"model": MisPushResult}, 403: {}, 413: {}, 422: {}},
+    responses={201: {"model": MisPushResult}, 403: {}, 413: {}, 422: {}, **problems(429)},
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _BODY_SCHEMA}}}},
 )
 async def push_concerns(

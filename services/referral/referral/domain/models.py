@@ -328,3 +328,6 @@ class ConsentOverride(Table, table=True):
     reviewed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     reviewed_by: str | None = Field(default=None, max_length=200)
     review_note: str | None = Field(default=None, max_length=1000)
+
+
+from . import models_mis as _mis_tables  # noqa: E402,F401  (the MIS tables join this metadata)

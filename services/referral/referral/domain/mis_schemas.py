@@ -1,0 +1,116 @@
+"""The API's shapes for MIS clients: registration and credentials (the LA), tokens, read back and webhooks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import jwt
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from tas_common.identifiers import is_valid_urn
+from tas_common.schemas import Strict
+
+WEBHOOK_EVENT_TYPES = ("concern.linked", "referral.decided", "review.scheduled")
+WebhookEventType = Literal["concern.linked", "referral.decided", "review.scheduled"]
+
+
+def public_jwk(value: dict[str, Any]) -> dict[str, Any]:
+    """A public signing key as a JWK (EC P-256 or RSA of at least 2048 bits), never a private one."""
+    if not isinstance(value, dict) or value.get("kty") not in ("EC", "RSA"):
+        raise ValueError("a public JWK with kty EC (P-256) or RSA")
+    if any(private in value for private in ("d", "p", "q", "dp", "dq", "qi", "k")):
+        raise ValueError("this is a private key: send only its public half")
+    if value["kty"] == "EC" and value.get("crv") != "P-256":
+        raise ValueError("an EC key must be on curve P-256 (ES256)")
+    try:
+        key = jwt.PyJWK(value)
+    except Exception as exc:  # PyJWKError, a malformed member
+        raise ValueError("not a usable public JWK") from exc
+    if value["kty"] == "RSA" and getattr(key.key, "key_size", 0) < 2048:
+        raise ValueError("an RSA key must have at least 2048 bits")
+    allowed = {"kty", "crv", "x", "y", "n", "e", "kid", "alg", "use"}
+    return {name: member for name, member in value.items() if name in allowed}
+
+
+class CredentialIn(Strict):
+    """A credential to add: a public key for `private_key_jwt` (preferred), or `client_secret: true` for TAS to make
+    a secret (shown once, kept only as a hash)."""
+
+    public_key: dict[str, Any] | None = Field(default=None, description="A public JWK: EC P-256 or RSA ≥ 2048 bits")
+    client_secret: bool = Field(default=False, description="Make a client secret (shown once in the answer)")
+
+    @field_validator("public_key")
+    @classmethod
+    def _public(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if value is None else public_jwk(value)
+
+    @model_validator(mode="after")
+    def _one(self) -> CredentialIn:
+        if (self.public_key is None) == (not self.client_secret):
+            raise ValueError("send either public_key or client_secret: true")
+        return self
+
+
+class CredentialRotate(CredentialIn):
+    retire_others_after_hours: int = Field(
+        default=168,
+        ge=0,
+        le=720,
+        description="The client's other active credentials keep working this long, then expire (0: at once)",
+    )
+
+
+class ClientCreate(CredentialIn):
+    name: str = Field(min_length=1, max_length=200, description="The vendor and the product, as the LA knows them")
+    school_urns: list[str] = Field(min_length=1, max_length=1000, description="The schools it may push for")
+
+    @field_validator("school_urns")
+    @classmethod
+    def _urns(cls, value: list[str]) -> list[str]:
+        for urn in value:
+            if not is_valid_urn(urn):
+                raise ValueError("a school URN is 6 digits")
+        return sorted(set(value))
+
+
+class CredentialPublic(BaseModel):
+    id: str
+    kind: Literal["public_key", "client_secret"]
+    kid: str | None = Field(default=None, description="A public key's `kid` (its RFC 7638 thumbprint if it had none)")
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    active: bool
+
+
+class CredentialCreated(CredentialPublic):
+    client_secret: str | None = Field(default=None, description="Shown once: TAS keeps only its hash")
+
+
+class ClientPublic(BaseModel):
+    id: str = Field(description="The OAuth `client_id` (and the `sub` of its tokens)")
+    name: str
+    la_code: str
+    school_urns: list[str]
+    status: Literal["active", "revoked"]
+    created_at: datetime
+    revoked_at: datetime | None = None
+    credentials: list[CredentialPublic] = []
+
+
+class ClientCreated(ClientPublic):
+    client_secret: str | None = Field(default=None, description="Shown once: TAS keeps only its hash")
+
+
+class TokenResponse(BaseModel):
+    """RFC 6749 §5.1."""
+
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    scope: str = "mis"
+
+
+class Jwks(BaseModel):
+    keys: list[dict[str, str]]
