@@ -339,13 +339,20 @@ async def _seed(world: World) -> None:
         return all(r.status_code == 200 for r in answers)
 
     await eventually(announced, what="insights to know the school and the service")
-    from tests.access.rules import mis_client_body
+    from tests.access.rules import mis_client_body, mis_seed_body
 
     client = await _ok(
         await ref.post("/v1/mis/clients", json=mis_client_body({}, "seed"), headers=h("integration_admin"))
     )
+    pushed = await _ok(
+        await ref.post("/v1/mis/concerns", json=mis_seed_body(world.ids["in"], "seed"), headers=h("mis_in"))
+    )
     for target in ("in", "out"):
-        world.ids[target].update(mis_client_id=client["id"], mis_credential_id=client["credentials"][0]["id"])
+        world.ids[target].update(
+            mis_client_id=client["id"],
+            mis_credential_id=client["credentials"][0]["id"],
+            mis_record_id=pushed["results"][0]["mis_record_id"],
+        )
     templates = await _ok(await notify.get("/v1/templates", headers=h("notify_admin")))
     first = templates["items"][0]
     for target in ("in", "out"):

@@ -77,6 +77,10 @@ def _mis(ids: dict[str, str], actor: str) -> dict[str, Any]:
     return {**_concern(ids, actor), "mis_record_id": f"MIS-{ids['urn']}"}
 
 
+def mis_seed_body(ids: dict[str, str], actor: str) -> dict[str, Any]:
+    return {**_concern(ids, actor), "mis_record_id": "MIS-SEED"}
+
+
 def mis_client_body(ids: dict[str, str], actor: str) -> dict[str, Any]:
     return {"name": f"Vendor for {actor}", "school_urns": ["100000"], "client_secret": True}
 
@@ -221,6 +225,18 @@ REFERRAL: dict[str, Rule] = {
             ("/taxonomy_terms/{id}", "taxonomy_term"),
         )
     },
+    "GET /v1/mis/concerns": Rule(
+        "an MIS client: what became of its own pushes, for its schools (ids and statuses)",
+        anyone=200,
+        child=False,
+        sees_in="",
+    ),
+    "GET /v1/mis/concerns/{mis_record_id}": Rule(
+        "the MIS client that pushed it, while the school is in its scope",
+        ok=S(200, "mis_in"),
+        child=False,
+        ids={"mis_record_id": "mis_record_id"},
+    ),
     "POST /v1/mis/clients": Rule(
         "the LA's integration administrators, for schools of their LA",
         ok=S(201, "integration_admin"),

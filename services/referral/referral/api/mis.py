@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
@@ -11,8 +11,10 @@ from tas_common.db import Database
 from tas_common.errors import InvalidInput
 from tas_common.idempotency import remember, replay, request_hash
 from tas_common.openapi import problems
+from tas_common.paging import Page
 
-from ..domain import mis
+from ..domain import mis, mis_readback
+from ..domain.mis_schemas import MisConcernStatus
 from ..domain.schemas import MisPushResult
 from .deps import DatabaseDep, IdempotencyKey, MisClient
 
@@ -96,3 +98,35 @@ async def _push_once(
                 body=body,
             )
     return JSONResponse(body, status_code=status_code)
+
+
+@router.get(
+    "/concerns",
+    response_model=Page[MisConcernStatus],
+    summary="What became of the concerns this client pushed (its schools; oldest first; keyset cursor)",
+    responses=problems(429),
+)
+async def list_mis_concern_statuses(
+    principal: MisClient,
+    db: DatabaseDep,
+    school_urn: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Page[MisConcernStatus]:
+    async with db.transaction() as session:
+        return await mis_readback.list_statuses(
+            session, principal=principal, school_urn=school_urn, limit=limit, cursor=cursor
+        )
+
+
+@router.get(
+    "/concerns/{mis_record_id}",
+    response_model=MisConcernStatus,
+    summary="One pushed concern by the MIS's own record id: stored, linked, its referrals' decisions",
+    responses=problems(429),
+)
+async def get_mis_concern_status(
+    principal: MisClient, db: DatabaseDep, mis_record_id: Annotated[str, Path(min_length=1, max_length=100)]
+) -> MisConcernStatus:
+    async with db.transaction() as session:
+        return await mis_readback.get_status(session, principal=principal, mis_record_id=mis_record_id)

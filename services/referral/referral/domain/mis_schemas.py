@@ -114,3 +114,36 @@ class TokenResponse(BaseModel):
 
 class Jwks(BaseModel):
     keys: list[dict[str, str]]
+
+
+class MisReferralStatus(BaseModel):
+    """What became of a referral made from a concern the MIS pushed: the service and the decision's dates, never
+    the reasons, notes or outcomes (another agency's words)."""
+
+    referral_id: str
+    service_id: str
+    service_name: str
+    status: str
+    submitted_at: datetime
+    decided_at: datetime | None = None
+    first_contact_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+class MisConcernStatus(BaseModel):
+    mis_record_id: str
+    concern_id: str
+    school_urn: str
+    status: Literal["stored", "linked"] = Field(
+        description="`stored`; `linked` once caseload has matched or created the child's record"
+    )
+    version: int
+    stored_at: datetime
+    updated_at: datetime | None = None
+    safeguarding: bool
+    referrals: list[MisReferralStatus] = Field(
+        default=[],
+        description="Its referrals and their decisions. A safeguarding concern's are not shown (the DSL follows "
+        "them in TAS): `referrals_withheld` is true",
+    )
+    referrals_withheld: bool = False
