@@ -339,7 +339,7 @@ async def _seed(world: World) -> None:
         return all(r.status_code == 200 for r in answers)
 
     await eventually(announced, what="insights to know the school and the service")
-    from tests.access.rules import mis_client_body, mis_seed_body
+    from tests.access.rules import mis_client_body, mis_seed_body, webhook_body
 
     client = await _ok(
         await ref.post("/v1/mis/clients", json=mis_client_body({}, "seed"), headers=h("integration_admin"))
@@ -347,8 +347,15 @@ async def _seed(world: World) -> None:
     pushed = await _ok(
         await ref.post("/v1/mis/concerns", json=mis_seed_body(world.ids["in"], "seed"), headers=h("mis_in"))
     )
+    hooks = [
+        await _ok(await ref.post("/v1/mis/webhooks", json=webhook_body({}, "seed"), headers=h("mis_in")))
+        for _ in range(2)
+    ]
     for target in ("in", "out"):
         world.ids[target].update(
+            webhook_id=hooks[0]["id"],
+            webhook_delete_id=hooks[1]["id"],
+            delivery_id=hooks[0]["id"],  # no delivery has this id: a replay of it is 404 to everyone
             mis_client_id=client["id"],
             mis_credential_id=client["credentials"][0]["id"],
             mis_record_id=pushed["results"][0]["mis_record_id"],

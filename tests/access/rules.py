@@ -81,6 +81,10 @@ def mis_seed_body(ids: dict[str, str], actor: str) -> dict[str, Any]:
     return {**_concern(ids, actor), "mis_record_id": "MIS-SEED"}
 
 
+def webhook_body(ids: dict[str, str], actor: str) -> dict[str, Any]:
+    return {"url": f"https://mis.example.org/hooks/{actor}", "event_types": ["referral.decided"]}
+
+
 def mis_client_body(ids: dict[str, str], actor: str) -> dict[str, Any]:
     return {"name": f"Vendor for {actor}", "school_urns": ["100000"], "client_secret": True}
 
@@ -236,6 +240,38 @@ REFERRAL: dict[str, Rule] = {
         ok=S(200, "mis_in"),
         child=False,
         ids={"mis_record_id": "mis_record_id"},
+    ),
+    "POST /v1/mis/webhooks": Rule("an MIS client (its own subscriptions)", anyone=201, child=False, body=webhook_body),
+    "GET /v1/mis/webhooks": Rule("an MIS client (its own subscriptions)", anyone=200, child=False),
+    "GET /v1/mis/webhooks/deliveries": Rule(
+        "an MIS client (its own deliveries: ids and statuses)", anyone=200, child=False, sees_in=""
+    ),
+    "POST /v1/mis/webhooks/deliveries/{delivery_id}/replay": Rule(
+        "the MIS client whose delivery it is (none here: 404)", anyone=404, child=False
+    ),
+    "GET /v1/mis/webhooks/{subscription_id}": Rule(
+        "the MIS client whose subscription it is",
+        ok=S(200, "mis_in"),
+        child=False,
+        ids={"subscription_id": "webhook_id"},
+    ),
+    "DELETE /v1/mis/webhooks/{subscription_id}": Rule(
+        "the MIS client whose subscription it is",
+        ok=S(204, "mis_in"),
+        child=False,
+        ids={"subscription_id": "webhook_delete_id"},
+    ),
+    "GET /v1/mis/clients/{client_id}/deliveries": Rule(
+        "the integration administrators of the client's LA (its dead-letter list: `status=dead`)",
+        ok=S(200, "integration_admin"),
+        child=False,
+        ids={"client_id": "mis_client_id"},
+    ),
+    "POST /v1/mis/clients/{client_id}/deliveries/{delivery_id}/replay": Rule(
+        "the integration administrators of the client's LA (none here: 404)",
+        ok=S(404, "integration_admin"),
+        child=False,
+        ids={"client_id": "mis_client_id"},
     ),
     "POST /v1/mis/clients": Rule(
         "the LA's integration administrators, for schools of their LA",

@@ -81,10 +81,10 @@ async def referral_only(
 
 
 @asynccontextmanager
-async def _referral_only(tmp: Path, server: Nats) -> AsyncIterator[Referral]:
+async def _referral_only(tmp: Path, server: Nats, **overrides: Any) -> AsyncIterator[Referral]:
     issuer = DevIssuer(tmp / "dev-issuer").ensure()
     settings = service_settings(
-        "referral", tmp, server.url, database_url=fresh_database_url("referral", tmp, per_test=False)
+        "referral", tmp, server.url, database_url=fresh_database_url("referral", tmp, per_test=False), **overrides
     )
     await migrate("referral", settings.database_url)
     app = importlib.import_module("referral.main").create_app(settings)

@@ -30,6 +30,19 @@ class ReferralSettings(CommonSettings):
     mis_rate_burst: int = Field(default=60, ge=1)
     """Requests one MIS client may make at once before the per-minute rate applies."""
 
+    webhook_retry_seconds: list[float] = Field(
+        default_factory=lambda: [5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 36000.0]
+    )
+    """The waits before each retry of a webhook delivery that failed (≈ 25.7 hours in all); after the last, the
+    delivery goes to the dead-letter list (TAS_WEBHOOK_RETRY_SECONDS, a JSON list)."""
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    """How long one delivery may take (connect, send, answer) before it counts as failed."""
+    webhook_concurrency: int = Field(default=32, ge=1, le=512)
+    """Deliveries in flight at once in one replica; one at a time per subscription, so a slow receiver holds one."""
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    """A delivery claimed by a replica that stopped mid-send is tried again after this (same webhook-id)."""
+    webhook_poll_seconds: float = Field(default=0.5, gt=0)
+    """How often the delivery worker looks for due retries (new deliveries wake it at once)."""
     webhook_secret_key: str | None = None
     """Base64 of 32 random bytes: seals webhook signing secrets at rest (production). Without it, a key file under
     `TAS_MIS_KEY_DIR` (dev)."""

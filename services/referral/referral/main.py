@@ -7,10 +7,23 @@ from fastapi import FastAPI
 from tas_common.app import create_service_app
 from tas_common.auth import OrgType, TrustedIssuer
 
-from .api import concerns, examples, mis, mis_clients, mis_oauth, oruk, overrides, referrals, schools, services
+from .api import (
+    concerns,
+    examples,
+    mis,
+    mis_clients,
+    mis_oauth,
+    mis_webhooks,
+    oruk,
+    overrides,
+    referrals,
+    schools,
+    services,
+)
 from .config import ReferralSettings
 from .domain.mis_gate import ClientGate
 from .events.handlers import consumer_spec
+from .events.webhook_worker import run_webhook_worker
 from .keys import MisKeys
 
 
@@ -27,6 +40,8 @@ def create_app(settings: ReferralSettings | None = None) -> FastAPI:
             mis.router,
             mis_clients.router,
             mis_oauth.router,
+            mis_webhooks.router,
+            mis_webhooks.la_router,
             referrals.router,
             services.router,
             schools.router,
@@ -34,6 +49,7 @@ def create_app(settings: ReferralSettings | None = None) -> FastAPI:
             oruk.router,
         ],
         consumers=[consumer_spec(settings)],
+        workers=[run_webhook_worker],
         request_examples=examples.EXAMPLES,
         path_body_limits={"/v1/mis/concerns": settings.mis_max_body_bytes},
         form_paths=("/v1/mis/oauth/token",),

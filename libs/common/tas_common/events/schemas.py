@@ -108,7 +108,7 @@ class ReferralSubmittedV1(ReferralEventBase):
 
 class ReferralAcceptedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.accepted"
-    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify", "insights")
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify", "insights", "referral")
     practitioner_sub: str
     practitioner_name: str
     practitioner_org_id: str
@@ -118,13 +118,13 @@ class ReferralAcceptedV1(ReferralEventBase):
 
 class ReferralDeclinedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.declined"
-    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify", "insights")
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify", "insights", "referral")
     reason: str
 
 
 class ReferralRedirectedV1(ReferralEventBase):
     subject: ClassVar[str] = "tas.referral.referral.redirected"
-    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify", "insights")
+    consumers: ClassVar[tuple[str, ...]] = ("caseload", "notify", "insights", "referral")
     new_referral_id: str
     to_service_id: str
     reason: str
@@ -243,7 +243,7 @@ class PlanCommentAddedV1(EventPayload):
 
 class ReviewScheduledV1(EventPayload):
     subject: ClassVar[str] = "tas.caseload.review.scheduled"
-    consumers: ClassVar[tuple[str, ...]] = ("notify",)
+    consumers: ClassVar[tuple[str, ...]] = ("notify", "referral")
     child_id: str
     review_id: str
     scheduled_for: datetime

@@ -96,6 +96,11 @@ EXAMPLES: dict[str, Any] = {
         "public_key": {**_PUBLIC_KEY, "kid": "vendor-key-2027-05"},
         "retire_others_after_hours": 168,
     },
+    "subscribe_webhook": {
+        "url": "https://mis.example.org/tas/webhooks",
+        "event_types": ["concern.linked", "referral.decided", "review.scheduled"],
+        "description": "Brackenford primaries",
+    },
     "issue_mis_token": {
         "grant_type": "client_credentials",
         "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",

@@ -147,3 +147,45 @@ class MisConcernStatus(BaseModel):
         "them in TAS): `referrals_withheld` is true",
     )
     referrals_withheld: bool = False
+
+
+class WebhookCreate(Strict):
+    url: str = Field(
+        min_length=8,
+        max_length=2000,
+        description="Your HTTPS endpoint (http://127.0.0.1 or localhost only outside production)",
+    )
+    event_types: list[WebhookEventType] = Field(min_length=1, max_length=len(WEBHOOK_EVENT_TYPES))
+    description: str = Field(default="", max_length=200)
+
+    @field_validator("event_types")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        return sorted(set(value))
+
+
+class WebhookPublic(BaseModel):
+    id: str
+    url: str
+    event_types: list[str]
+    description: str
+    status: Literal["active", "deleted"]
+    created_at: datetime
+
+
+class WebhookCreated(WebhookPublic):
+    secret: str = Field(description="`whsec_...`: verify each delivery's `webhook-signature` with it. Shown once")
+
+
+class DeliveryPublic(BaseModel):
+    id: str = Field(description="The message id: the `webhook-id` of every attempt and replay")
+    subscription_id: str
+    event_type: str
+    status: Literal["pending", "delivered", "dead"]
+    attempts: int
+    next_attempt_at: datetime | None = None
+    last_status: int | None = Field(default=None, description="The receiver's last HTTP status, if it answered")
+    last_error: str | None = None
+    created_at: datetime
+    delivered_at: datetime | None = None
+    payload: dict[str, Any]

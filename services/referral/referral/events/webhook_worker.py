@@ -1,0 +1,188 @@
+"""The webhook delivery worker: sends the deliveries the event consumer wrote (domain/webhooks.py).
+
+Each round it takes the due deliveries (pending, `next_attempt_at` passed, not leased by a live replica), at most
+one per subscription (a slow or failing receiver holds one slot, never the others'), claims each with a lease
+(a conditional update: two replicas never send the same delivery at once; one that died mid-send is taken over
+when its lease ends), and sends them concurrently under a per-replica limit. A delivery is signed the Standard
+Webhooks way (`webhook-id` = the delivery's id on every attempt, `webhook-timestamp`, `webhook-signature` =
+`v1,` + HMAC-SHA256 with the subscription's secret) and must be answered 2xx within the timeout; otherwise it is
+tried again after the next wait of `TAS_WEBHOOK_RETRY_SECONDS` (with jitter), and after the last it is `dead`.
+New deliveries wake the worker after their transaction commits; retries are found by polling."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from sqlalchemy import or_, update
+from sqlmodel import select
+from standardwebhooks import Webhook
+
+from tas_common.db import utcnow
+
+from ..domain.models_mis import WebhookDelivery, WebhookSubscription
+from ..domain.webhooks import WRITTEN, secret_of
+
+if TYPE_CHECKING:
+    from tas_common.runtime import ServiceRuntime
+
+log = logging.getLogger("tas.webhooks")
+
+
+class DeliveryWorker:
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        settings: Any = runtime.settings
+        self.runtime = runtime
+        self.db = runtime.db
+        self.box = runtime.extras["mis_keys"].webhook_box  # type: ignore[attr-defined]
+        self.retry = [float(s) for s in settings.webhook_retry_seconds]
+        self.timeout = float(settings.webhook_timeout_seconds)
+        self.lease = float(settings.webhook_lease_seconds)
+        self.poll = float(settings.webhook_poll_seconds)
+        self.slots = asyncio.Semaphore(int(settings.webhook_concurrency))
+        self.wake = asyncio.Event()
+        self.in_flight: set[str] = set()
+        """Subscriptions with a delivery being sent by this replica."""
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.db.on_commit(self.wake.set, when=WRITTEN)
+
+    async def run(self) -> None:
+        async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as http:
+            self.http = http
+            while not self.runtime.stopping.is_set():
+                try:
+                    await self._round()
+                except Exception as exc:  # the database is away: try again next round
+                    log.warning("webhook round failed", extra={"error": type(exc).__name__})
+                self.wake.clear()
+                await self.runtime.idle(self.wake, self.poll)
+            if self.tasks:
+                await asyncio.wait(self.tasks, timeout=self.timeout)
+
+    async def _round(self) -> None:
+        now = utcnow()
+        async with self.db.reader() as session:
+            due = (
+                await session.exec(
+                    select(WebhookDelivery.id, WebhookDelivery.subscription_id)
+                    .where(
+                        WebhookDelivery.status == "pending",
+                        WebhookDelivery.next_attempt_at <= now,
+                        or_(WebhookDelivery.leased_until.is_(None), WebhookDelivery.leased_until < now),  # type: ignore[union-attr]
+                    )
+                    .order_by(WebhookDelivery.next_attempt_at)  # type: ignore[arg-type]
+                    .limit(500)
+                )
+            ).all()
+        chosen: dict[str, str] = {}
+        for delivery_id, subscription_id in due:
+            if subscription_id not in self.in_flight and subscription_id not in chosen:
+                chosen[subscription_id] = delivery_id
+        for subscription_id, delivery_id in chosen.items():
+            if not await self._claim(delivery_id):
+                continue
+            self.in_flight.add(subscription_id)
+            task = asyncio.create_task(self._deliver(delivery_id, subscription_id))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def _claim(self, delivery_id: str) -> bool:
+        now = utcnow()
+        async with self.db.transaction() as session:
+            result = await session.execute(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.id == delivery_id,  # type: ignore[arg-type]
+                    WebhookDelivery.status == "pending",  # type: ignore[arg-type]
+                    or_(WebhookDelivery.leased_until.is_(None), WebhookDelivery.leased_until < now),  # type: ignore[union-attr]
+                )
+                .values(leased_until=now + timedelta(seconds=self.lease))
+            )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _deliver(self, delivery_id: str, subscription_id: str) -> None:
+        try:
+            async with self.slots:
+                await self._send(delivery_id)
+        except Exception as exc:
+            log.warning("webhook delivery failed to record", extra={"error": type(exc).__name__})
+        finally:
+            self.in_flight.discard(subscription_id)
+            self.wake.set()  # the subscription's next delivery may go now
+
+    async def _send(self, delivery_id: str) -> None:
+        async with self.db.reader() as session:
+            delivery = await session.get(WebhookDelivery, delivery_id)
+            subscription = await session.get(WebhookSubscription, delivery.subscription_id) if delivery else None
+        if delivery is None or subscription is None:
+            return
+        if subscription.status != "active":
+            await self._finish(delivery_id, status="dead", code=None, error="subscription deleted")
+            return
+        body = json.dumps(delivery.payload, separators=(",", ":"))
+        sent_at = utcnow()
+        signature = Webhook(secret_of(self.box, subscription)).sign(delivery.id, sent_at, body)
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": delivery.id,
+            "webhook-timestamp": str(int(sent_at.timestamp())),
+            "webhook-signature": signature,
+            "user-agent": "TAS-Webhooks/1",
+        }
+        code: int | None = None
+        error: str | None = None
+        try:
+            response = await self.http.post(subscription.url, content=body, headers=headers)
+            code = response.status_code
+            if 200 <= code < 300:
+                await self._finish(delivery_id, status="delivered", code=code, error=None)
+                return
+            error = f"HTTP {code}"
+        except httpx.HTTPError as exc:
+            error = type(exc).__name__
+        await self._failed(delivery_id, attempts=delivery.attempts + 1, code=code, error=error)
+
+    async def _failed(self, delivery_id: str, *, attempts: int, code: int | None, error: str | None) -> None:
+        if attempts > len(self.retry):
+            await self._finish(delivery_id, status="dead", code=code, error=error, attempts=attempts)
+            return
+        wait = self.retry[attempts - 1] * random.uniform(0.9, 1.1)
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending")  # type: ignore[arg-type]
+                .values(
+                    attempts=attempts,
+                    next_attempt_at=utcnow() + timedelta(seconds=wait),
+                    leased_until=None,
+                    last_status=code,
+                    last_error=error,
+                )
+            )
+
+    async def _finish(
+        self, delivery_id: str, *, status: str, code: int | None, error: str | None, attempts: int | None = None
+    ) -> None:
+        values: dict[str, Any] = {"status": status, "leased_until": None, "last_status": code, "last_error": error}
+        if status == "delivered":
+            values["delivered_at"] = utcnow()
+            values["attempts"] = WebhookDelivery.attempts + 1
+        elif attempts is not None:
+            values["attempts"] = attempts
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending")  # type: ignore[arg-type]
+                .values(**values)
+            )
+        if status == "dead":
+            log.warning("webhook delivery dead-lettered", extra={"delivery_id": delivery_id, "error": error})
+
+
+async def run_webhook_worker(runtime: ServiceRuntime) -> None:
+    await DeliveryWorker(runtime).run()
