@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.bootstrapped
 # The local packages: runtime code (in production images) and dev tooling (never). Add a new one here.
 RUNTIME_PACKAGES := libs/common services/referral services/caseload services/notify services/insights services/web
-DEV_PACKAGES     := libs/dev
+DEV_PACKAGES     := libs/dev clients/python
 # Third-party packages come only from the hashed locks in requirements/ (`make lock` writes them).
 SOURCES := requirements/dev.lock $(foreach p,$(RUNTIME_PACKAGES) $(DEV_PACKAGES),$(p)/pyproject.toml) \
            services/web/package-lock.json
@@ -100,7 +100,7 @@ rehearsal: $(STAMP)
 # dev.lock (the bootstrap's) adds libs/dev and requirements-dev.txt at the same versions; bench.lock what
 # `make bench` adds. After adding a dependency to a pyproject.toml or requirements-*.txt, run `make lock` (it
 # keeps every other pin) and commit the locks; `make lock-upgrade` moves everything to the newest versions.
-LOCAL_NAMES := tas-common tas-dev tas-referral tas-caseload tas-notify tas-insights tas-web
+LOCAL_NAMES := tas-common tas-dev tas-referral tas-caseload tas-notify tas-insights tas-web tas-mis-client
 UV_COMPILE   = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
                --custom-compile-command "make lock" $(foreach n,$(LOCAL_NAMES),--no-emit-package $(n)) $(UV_ARGS)
 

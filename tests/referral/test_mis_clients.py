@@ -10,6 +10,7 @@ import time
 import uuid
 import warnings
 
+import authlib.deprecate  # noqa: F401  (sets Authlib's own warning filter on import: ours goes after it)
 import httpx
 import jwt
 import pytest

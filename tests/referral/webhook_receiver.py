@@ -1,5 +1,7 @@
 """A webhook receiver for tests and benchmarks: a real HTTP server on a free port (uvicorn) that verifies each
-delivery's Standard Webhooks signature and drops a replayed `webhook-id`, and can be made to fail, hang or go away."""
+delivery with the client library's helpers (tas_mis_client.verify_webhook: the Standard Webhooks signature and
+timestamp; ReplayGuard: a repeated `webhook-id` is answered 2xx and not processed twice), and can be made to fail,
+hang or go away."""
 
 from __future__ import annotations
 
@@ -11,13 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
-from standardwebhooks import Webhook, WebhookVerificationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from tas_dev.testing import free_port
+from tas_mis_client import ReplayGuard, verify_webhook
+from tas_mis_client.webhooks import WebhookVerificationError
 
 
 @dataclass
@@ -39,6 +42,7 @@ class Receiver:
     hold: dict[str, asyncio.Event] = field(default_factory=dict)
     """Path → an event the handler waits for before answering (a slow receiver)."""
     port: int = field(default_factory=free_port)
+    guard: ReplayGuard = field(default_factory=ReplayGuard)
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
 
@@ -53,13 +57,12 @@ class Receiver:
         if path in self.fail_with:
             return Response(status_code=self.fail_with[path])
         try:
-            payload = Webhook(self.secrets[path]).verify(body, dict(request.headers))
+            payload = verify_webhook(self.secrets[path], request.headers, body)
         except (KeyError, WebhookVerificationError):
             self.rejected += 1
             return Response(status_code=401)
         webhook_id = request.headers["webhook-id"]
-        seen = {r.webhook_id for items in self.received.values() for r in items}
-        if webhook_id in seen:
+        if not self.guard.first_time(webhook_id):
             self.replays += 1  # answered 2xx (so the sender stops) but not processed twice
             return Response(status_code=204)
         self.received.setdefault(path, []).append(Received(webhook_id, payload, time.monotonic()))
