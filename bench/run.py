@@ -13,15 +13,16 @@ import time
 import traceback
 from pathlib import Path
 
-from . import e2e, insights, intake, scale, web_plan, web_practice
+from . import e2e, insights, intake, scale, web_plan, web_practice, webhooks
 from .report import Figure, Report
 
-BENCHMARKS = ("intake", "e2e", "scale", "mis", "web", "practice", "insights")
-DEFAULT = ("intake", "e2e", "scale", "web", "practice", "insights")
+BENCHMARKS = ("intake", "e2e", "scale", "mis", "webhooks", "web", "practice", "insights")
+DEFAULT = ("intake", "e2e", "scale", "webhooks", "web", "practice", "insights")
 """intake (+ memory of referral), e2e (MIS batch, end to end, memory of all three services), scale; `mis`
-runs the MIS batch (1,000 concerns) alone; web: the family's plan page beside the API call it wraps, on the scale
-database; practice: the practitioners' My tasks, My caseload and child pages beside the API calls they wrap, on the
-scale database; insights: the rebuild rate and each answer's latency on the demo generator's plan at scale."""
+runs the MIS batch (1,000 concerns) alone; webhooks: a referral decision → the MIS client's receiver, at 50
+decisions a second (issue 17); web: the family's plan page beside the API call it wraps, on the scale database;
+practice: the practitioners' My tasks, My caseload and child pages beside the API calls they wrap, on the scale
+database; insights: the rebuild rate and each answer's latency on the demo generator's plan at scale."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
                     e2e.run(report, tmp=tmp / name, quick=args.quick, profile=args.profile)
                 elif name == "mis":
                     e2e.run(report, tmp=tmp / name, quick=args.quick, parts=("mis",), profile=args.profile)
+                elif name == "webhooks":
+                    webhooks.run(report, tmp=tmp / name, quick=args.quick)
                 elif name == "scale":
                     scale.run(report, tmp=tmp / name, quick=args.quick)
                 elif name == "web":

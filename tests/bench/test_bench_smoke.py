@@ -7,7 +7,21 @@ import importlib.util
 import json
 from pathlib import Path
 
-from bench import baselines, cpu_asgi, e2e, hops, insights, intake, loadgen, profile_scale, report, run, scale, smtpsink  # noqa: F401
+from bench import (
+    baselines,
+    cpu_asgi,
+    e2e,
+    hops,
+    insights,
+    intake,
+    loadgen,
+    profile_scale,
+    report,
+    run,
+    scale,
+    smtpsink,
+    webhooks,
+)  # noqa: F401
 from tas_common.identifiers import is_valid_nhs_number, is_valid_upn
 from tas_dev.testing import fictional_nhs_number, fictional_upn
 

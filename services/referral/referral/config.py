@@ -37,8 +37,10 @@ class ReferralSettings(CommonSettings):
     delivery goes to the dead-letter list (TAS_WEBHOOK_RETRY_SECONDS, a JSON list)."""
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     """How long one delivery may take (connect, send, answer) before it counts as failed."""
-    webhook_concurrency: int = Field(default=32, ge=1, le=512)
-    """Deliveries in flight at once in one replica; one at a time per subscription, so a slow receiver holds one."""
+    webhook_concurrency: int = Field(default=64, ge=1, le=512)
+    """Deliveries in flight at once in one replica."""
+    webhook_per_subscription: int = Field(default=8, ge=1, le=64)
+    """Deliveries in flight at once per subscription (per replica): a slow receiver holds at most these slots."""
     webhook_lease_seconds: float = Field(default=60.0, gt=0)
     """A delivery claimed by a replica that stopped mid-send is tried again after this (same webhook-id)."""
     webhook_poll_seconds: float = Field(default=0.5, gt=0)

@@ -1,9 +1,10 @@
 """The webhook delivery worker: sends the deliveries the event consumer wrote (domain/webhooks.py).
 
 Each round it takes the due deliveries (pending, `next_attempt_at` passed, not leased by a live replica), at most
-one per subscription (a slow or failing receiver holds one slot, never the others'), claims each with a lease
-(a conditional update: two replicas never send the same delivery at once; one that died mid-send is taken over
-when its lease ends), and sends them concurrently under a per-replica limit. A delivery is signed the Standard
+`TAS_WEBHOOK_PER_SUBSCRIPTION` in flight per subscription (a slow or failing receiver holds only those slots,
+never another client's), claims them with a lease in one conditional update (two replicas never send the same
+delivery at once; one that died mid-send is taken over when its lease ends), and sends them concurrently under a
+per-replica limit. A delivery is signed the Standard
 Webhooks way (`webhook-id` = the delivery's id on every attempt, `webhook-timestamp`, `webhook-signature` =
 `v1,` + HMAC-SHA256 with the subscription's secret) and must be answered 2xx within the timeout; otherwise it is
 tried again after the next wait of `TAS_WEBHOOK_RETRY_SECONDS` (with jitter), and after the last it is `dead`.
@@ -46,8 +47,9 @@ class DeliveryWorker:
         self.poll = float(settings.webhook_poll_seconds)
         self.slots = asyncio.Semaphore(int(settings.webhook_concurrency))
         self.wake = asyncio.Event()
-        self.in_flight: set[str] = set()
-        """Subscriptions with a delivery being sent by this replica."""
+        self.per_subscription = int(settings.webhook_per_subscription)
+        self.in_flight: dict[str, int] = {}
+        """Subscription → its deliveries being sent by this replica (at most `per_subscription`)."""
         self.tasks: set[asyncio.Task[None]] = set()
         self.db.on_commit(self.wake.set, when=WRITTEN)
 
@@ -79,73 +81,109 @@ class DeliveryWorker:
                     .limit(500)
                 )
             ).all()
-        chosen: dict[str, str] = {}
-        for delivery_id, subscription_id in due:
-            if subscription_id not in self.in_flight and subscription_id not in chosen:
-                chosen[subscription_id] = delivery_id
-        for subscription_id, delivery_id in chosen.items():
-            if not await self._claim(delivery_id):
+            taken: dict[str, int] = {}
+            chosen: list[str] = []
+            for delivery_id, subscription_id in due:
+                count = taken.get(subscription_id, self.in_flight.get(subscription_id, 0))
+                if count < self.per_subscription:
+                    taken[subscription_id] = count + 1
+                    chosen.append(delivery_id)
+            if not chosen:
+                return
+            subscriptions = {
+                s.id: s
+                for s in (
+                    await session.exec(
+                        select(WebhookSubscription).where(WebhookSubscription.id.in_(list(taken)))  # type: ignore[attr-defined]
+                    )
+                ).all()
+            }
+        for delivery_id, subscription_id, payload, attempts in await self._claim(chosen):
+            subscription = subscriptions.get(subscription_id)
+            if subscription is None:
                 continue
-            self.in_flight.add(subscription_id)
-            task = asyncio.create_task(self._deliver(delivery_id, subscription_id))
+            self.in_flight[subscription_id] = self.in_flight.get(subscription_id, 0) + 1
+            task = asyncio.create_task(self._deliver(delivery_id, subscription, payload, attempts))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
 
-    async def _claim(self, delivery_id: str) -> bool:
+    async def _claim(self, delivery_ids: list[str]) -> list[tuple[str, str, dict[str, Any], int]]:
+        """Lease the deliveries no live replica holds, in one statement (one commit for the round): those it
+        returns are this replica's to send."""
         now = utcnow()
         async with self.db.transaction() as session:
             result = await session.execute(
                 update(WebhookDelivery)
                 .where(
-                    WebhookDelivery.id == delivery_id,  # type: ignore[arg-type]
+                    WebhookDelivery.id.in_(delivery_ids),  # type: ignore[attr-defined]
                     WebhookDelivery.status == "pending",  # type: ignore[arg-type]
                     or_(WebhookDelivery.leased_until.is_(None), WebhookDelivery.leased_until < now),  # type: ignore[union-attr]
                 )
                 .values(leased_until=now + timedelta(seconds=self.lease))
+                .returning(
+                    WebhookDelivery.id,  # type: ignore[arg-type]
+                    WebhookDelivery.subscription_id,  # type: ignore[arg-type]
+                    WebhookDelivery.payload,  # type: ignore[arg-type]
+                    WebhookDelivery.attempts,  # type: ignore[arg-type]
+                )
             )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+            return [(row[0], row[1], row[2], row[3]) for row in result.all()]
 
-    async def _deliver(self, delivery_id: str, subscription_id: str) -> None:
+    async def _deliver(
+        self, delivery_id: str, subscription: WebhookSubscription, payload: dict[str, Any], attempts: int
+    ) -> None:
+        released = False
+
+        def release() -> None:
+            """The receiver has answered (or not): its slot is free for the subscription's next delivery while this
+            one's outcome is recorded (the lease keeps it from being sent again meanwhile)."""
+            nonlocal released
+            if released:
+                return
+            released = True
+            left = self.in_flight.get(subscription.id, 1) - 1
+            if left > 0:
+                self.in_flight[subscription.id] = left
+            else:
+                self.in_flight.pop(subscription.id, None)
+            self.wake.set()
+
         try:
+            if subscription.status != "active":
+                await self._finish(delivery_id, status="dead", code=None, error="subscription deleted")
+                return
             async with self.slots:
-                await self._send(delivery_id)
+                code, error = await self._send(delivery_id, subscription, payload)
+            release()
+            if error is None:
+                await self._finish(delivery_id, status="delivered", code=code, error=None)
+            else:
+                await self._failed(delivery_id, attempts=attempts + 1, code=code, error=error)
         except Exception as exc:
             log.warning("webhook delivery failed to record", extra={"error": type(exc).__name__})
         finally:
-            self.in_flight.discard(subscription_id)
-            self.wake.set()  # the subscription's next delivery may go now
+            release()
 
-    async def _send(self, delivery_id: str) -> None:
-        async with self.db.reader() as session:
-            delivery = await session.get(WebhookDelivery, delivery_id)
-            subscription = await session.get(WebhookSubscription, delivery.subscription_id) if delivery else None
-        if delivery is None or subscription is None:
-            return
-        if subscription.status != "active":
-            await self._finish(delivery_id, status="dead", code=None, error="subscription deleted")
-            return
-        body = json.dumps(delivery.payload, separators=(",", ":"))
+    async def _send(
+        self, delivery_id: str, subscription: WebhookSubscription, payload: dict[str, Any]
+    ) -> tuple[int | None, str | None]:
+        """One attempt: the receiver's status code, and what went wrong (None when it answered 2xx)."""
+        body = json.dumps(payload, separators=(",", ":"))
         sent_at = utcnow()
-        signature = Webhook(secret_of(self.box, subscription)).sign(delivery.id, sent_at, body)
+        signature = Webhook(secret_of(self.box, subscription)).sign(delivery_id, sent_at, body)
         headers = {
             "content-type": "application/json",
-            "webhook-id": delivery.id,
+            "webhook-id": delivery_id,
             "webhook-timestamp": str(int(sent_at.timestamp())),
             "webhook-signature": signature,
             "user-agent": "TAS-Webhooks/1",
         }
-        code: int | None = None
-        error: str | None = None
         try:
             response = await self.http.post(subscription.url, content=body, headers=headers)
-            code = response.status_code
-            if 200 <= code < 300:
-                await self._finish(delivery_id, status="delivered", code=code, error=None)
-                return
-            error = f"HTTP {code}"
         except httpx.HTTPError as exc:
-            error = type(exc).__name__
-        await self._failed(delivery_id, attempts=delivery.attempts + 1, code=code, error=error)
+            return None, type(exc).__name__
+        code = response.status_code
+        return code, None if 200 <= code < 300 else f"HTTP {code}"
 
     async def _failed(self, delivery_id: str, *, attempts: int, code: int | None, error: str | None) -> None:
         if attempts > len(self.retry):
