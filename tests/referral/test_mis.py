@@ -127,6 +127,17 @@ async def test_over_1000_items_is_413_and_stores_nothing(referral_only):
     assert len(await _school_concerns(referral_only)) == before
 
 
+async def test_a_body_over_8_mib_is_413_problem_json_before_it_is_read(referral_only):
+    padding = "x" * (8 * 1_048_576)
+    response = await referral_only.client.post(
+        "/v1/mis/concerns",
+        content=b'{"items": [{"summary": "' + padding.encode() + b'"}]}',
+        headers={**referral_only.headers("mis"), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413 and response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["type"] == "urn:tas:problem:payload-too-large" and "xxxx" not in response.text
+
+
 async def test_a_malformed_envelope_is_422(referral_only):
     mis = referral_only.headers("mis")
     for body, field in (
