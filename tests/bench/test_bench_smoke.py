@@ -7,7 +7,7 @@ import importlib.util
 import json
 from pathlib import Path
 
-from bench import (
+from bench import (  # noqa: F401
     baselines,
     cpu_asgi,
     e2e,
@@ -21,7 +21,7 @@ from bench import (
     scale,
     smtpsink,
     webhooks,
-)  # noqa: F401
+)
 from tas_common.identifiers import is_valid_nhs_number, is_valid_upn
 from tas_dev.testing import fictional_nhs_number, fictional_upn
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy import or_, update
-from sqlmodel import select
+from sqlmodel import col, select
 from standardwebhooks import Webhook
 
 from tas_common.db import utcnow
@@ -75,9 +75,9 @@ class DeliveryWorker:
                     .where(
                         WebhookDelivery.status == "pending",
                         WebhookDelivery.next_attempt_at <= now,
-                        or_(WebhookDelivery.leased_until.is_(None), WebhookDelivery.leased_until < now),  # type: ignore[union-attr]
+                        or_(col(WebhookDelivery.leased_until).is_(None), col(WebhookDelivery.leased_until) < now),
                     )
-                    .order_by(WebhookDelivery.next_attempt_at)  # type: ignore[arg-type]
+                    .order_by(col(WebhookDelivery.next_attempt_at))
                     .limit(500)
                 )
             ).all()
@@ -93,9 +93,7 @@ class DeliveryWorker:
             subscriptions = {
                 s.id: s
                 for s in (
-                    await session.exec(
-                        select(WebhookSubscription).where(WebhookSubscription.id.in_(list(taken)))  # type: ignore[attr-defined]
-                    )
+                    await session.exec(select(WebhookSubscription).where(col(WebhookSubscription.id).in_(list(taken))))
                 ).all()
             }
         for delivery_id, subscription_id, payload, attempts in await self._claim(chosen):
@@ -115,16 +113,16 @@ class DeliveryWorker:
             result = await session.execute(
                 update(WebhookDelivery)
                 .where(
-                    WebhookDelivery.id.in_(delivery_ids),  # type: ignore[attr-defined]
-                    WebhookDelivery.status == "pending",  # type: ignore[arg-type]
-                    or_(WebhookDelivery.leased_until.is_(None), WebhookDelivery.leased_until < now),  # type: ignore[union-attr]
+                    col(WebhookDelivery.id).in_(delivery_ids),
+                    col(WebhookDelivery.status) == "pending",
+                    or_(col(WebhookDelivery.leased_until).is_(None), col(WebhookDelivery.leased_until) < now),
                 )
                 .values(leased_until=now + timedelta(seconds=self.lease))
                 .returning(
-                    WebhookDelivery.id,  # type: ignore[arg-type]
-                    WebhookDelivery.subscription_id,  # type: ignore[arg-type]
-                    WebhookDelivery.payload,  # type: ignore[arg-type]
-                    WebhookDelivery.attempts,  # type: ignore[arg-type]
+                    col(WebhookDelivery.id),
+                    col(WebhookDelivery.subscription_id),
+                    col(WebhookDelivery.payload),
+                    col(WebhookDelivery.attempts),
                 )
             )
             return [(row[0], row[1], row[2], row[3]) for row in result.all()]
@@ -193,7 +191,7 @@ class DeliveryWorker:
         async with self.db.transaction() as session:
             await session.execute(
                 update(WebhookDelivery)
-                .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending")  # type: ignore[arg-type]
+                .where(col(WebhookDelivery.id) == delivery_id, col(WebhookDelivery.status) == "pending")
                 .values(
                     attempts=attempts,
                     next_attempt_at=utcnow() + timedelta(seconds=wait),
@@ -215,7 +213,7 @@ class DeliveryWorker:
         async with self.db.transaction() as session:
             await session.execute(
                 update(WebhookDelivery)
-                .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending")  # type: ignore[arg-type]
+                .where(col(WebhookDelivery.id) == delivery_id, col(WebhookDelivery.status) == "pending")
                 .values(**values)
             )
         if status == "dead":
