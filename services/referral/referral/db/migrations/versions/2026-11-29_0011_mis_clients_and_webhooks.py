@@ -1,8 +1,8 @@
 """mis_clients_and_webhooks: MIS clients registered by the LA, their credentials and used client assertions, and
 webhook subscriptions and deliveries (issue 17)
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-29 16:10:00
 """
 from typing import Sequence, Union
@@ -12,8 +12,8 @@ import sqlmodel
 from alembic import op
 
 
-revision: str = '0009'
-down_revision: Union[str, None] = '0008'
+revision: str = '0011'
+down_revision: Union[str, None] = '0010'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
