@@ -9,7 +9,7 @@ notify opens it and emails it, and the test takes it from that email at the SMTP
 from __future__ import annotations
 
 import re
-import time
+from datetime import UTC, datetime
 from email.message import Message
 from typing import Any
 
@@ -182,9 +182,9 @@ def test_a_code_works_once_and_an_expired_code_is_refused(new_page, live):
 
 
 async def _expire_challenges(live: LiveSystem) -> None:
-    from sqlalchemy import text
+    from sqlalchemy import update
+
+    from caseload.domain.models import SignInChallenge
 
     async with live.apps["caseload"].state.runtime.db.transaction() as session:
-        await session.execute(
-            text("UPDATE signin_challenge SET expires_at = :past"), {"past": time.strftime("2000-01-01 00:00:00")}
-        )
+        await session.execute(update(SignInChallenge).values(expires_at=datetime(2000, 1, 1, tzinfo=UTC)))
