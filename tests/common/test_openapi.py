@@ -66,7 +66,7 @@ def test_every_request_body_has_an_example_the_operation_accepts(apps, service):
 
 
 def test_the_mis_examples_items_are_valid_concerns(apps):
-    from referral.domain.schemas import MisConcernIn
+    from referral.domain.mis_schemas import MisConcernIn
 
     example = operations(apps["referral"].openapi())["push_concerns"]["requestBody"]["content"]["application/json"]
     for item in example["example"]["items"]:

@@ -9,7 +9,7 @@ from tas_common.idempotency import run_once
 from tas_common.paging import Page
 
 from ..domain import concerns
-from ..domain.schemas import ConcernCreate, ConcernPublic, ConsentUpdate
+from ..domain.concern_schemas import ConcernCreate, ConcernPublic, ConsentUpdate
 from .deps import DatabaseDep, IdempotencyKey, SchoolStaff
 
 router = APIRouter(prefix="/v1/concerns", tags=["concerns"])

@@ -14,8 +14,7 @@ from tas_common.openapi import problems
 from tas_common.paging import Page
 
 from ..domain import mis, mis_readback
-from ..domain.mis_schemas import MisConcernStatus
-from ..domain.schemas import MisPushResult
+from ..domain.mis_schemas import MisConcernStatus, MisPushResult
 from .deps import DatabaseDep, IdempotencyKey, MisClient
 
 router = APIRouter(prefix="/v1/mis", tags=["mis"])

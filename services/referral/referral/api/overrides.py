@@ -11,7 +11,7 @@ from tas_common.openapi import problems
 from tas_common.paging import Page
 
 from ..domain import consent
-from ..domain.schemas import ConsentOverrideCreate, ConsentOverridePublic, ConsentOverrideReview
+from ..domain.concern_schemas import ConsentOverrideCreate, ConsentOverridePublic, ConsentOverrideReview
 from .deps import ConsentOverrider, DatabaseDep
 
 router = APIRouter(tags=["consent"])

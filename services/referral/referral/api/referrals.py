@@ -8,8 +8,8 @@ from tas_common.idempotency import run_once
 from tas_common.openapi import problems
 from tas_common.paging import Page
 
-from ..domain import family_view, referrals
-from ..domain.schemas import (
+from ..domain import family_view, referral_view, referral_workflow, referrals
+from ..domain.referral_schemas import (
     AcceptIn,
     CompleteIn,
     FamilyReferralList,
@@ -69,7 +69,7 @@ async def list_referrals(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[ReferralPublic]:
     async with db.transaction() as session:
-        return await referrals.list_referrals(
+        return await referral_view.list_referrals(
             session,
             principal=principal,
             inbox=inbox,
@@ -102,7 +102,7 @@ async def family_referrals(child_id: str, principal: Family, db: DatabaseDep) ->
 @router.get("/{referral_id}", response_model=ReferralPublic, summary="One referral")
 async def get_referral(referral_id: str, principal: ReferralParty, db: DatabaseDep) -> ReferralPublic:
     async with db.transaction() as session:
-        return await referrals.get_referral(session, principal=principal, referral_id=referral_id)
+        return await referral_view.get_referral(session, principal=principal, referral_id=referral_id)
 
 
 @router.post(
@@ -115,7 +115,9 @@ async def accept_referral(
     referral_id: str, principal: ReferralParty, db: DatabaseDep, body: AcceptIn | None = None
 ) -> ReferralPublic:
     async with db.transaction() as session:
-        return await referrals.accept(session, principal=principal, referral_id=referral_id, data=body or AcceptIn())
+        return await referral_workflow.accept(
+            session, principal=principal, referral_id=referral_id, data=body or AcceptIn()
+        )
 
 
 @router.post(
@@ -128,7 +130,7 @@ async def decline_referral(
     referral_id: str, body: ReasonIn, principal: ReferralParty, db: DatabaseDep
 ) -> ReferralPublic:
     async with db.transaction() as session:
-        return await referrals.decline(session, principal=principal, referral_id=referral_id, data=body)
+        return await referral_workflow.decline(session, principal=principal, referral_id=referral_id, data=body)
 
 
 @router.post(
@@ -152,7 +154,9 @@ async def redirect_referral(
         route=f"POST /v1/referrals/{referral_id}/redirect",
         request_body=body,
         status_code=200,
-        create=lambda session: referrals.redirect(session, principal=principal, referral_id=referral_id, data=body),
+        create=lambda session: referral_workflow.redirect(
+            session, principal=principal, referral_id=referral_id, data=body
+        ),
     )
 
 
@@ -166,7 +170,7 @@ async def withdraw_referral(
     referral_id: str, body: ReasonIn, principal: ReferralParty, db: DatabaseDep
 ) -> ReferralPublic:
     async with db.transaction() as session:
-        return await referrals.withdraw(session, principal=principal, referral_id=referral_id, data=body)
+        return await referral_workflow.withdraw(session, principal=principal, referral_id=referral_id, data=body)
 
 
 @router.post(
@@ -179,7 +183,7 @@ async def complete_referral(
     referral_id: str, principal: ReferralParty, db: DatabaseDep, body: CompleteIn | None = None
 ) -> ReferralPublic:
     async with db.transaction() as session:
-        return await referrals.complete(
+        return await referral_workflow.complete(
             session, principal=principal, referral_id=referral_id, data=body or CompleteIn()
         )
 
@@ -194,6 +198,6 @@ async def record_first_contact(
     referral_id: str, principal: ReferralParty, db: DatabaseDep, body: FirstContactIn | None = None
 ) -> ReferralPublic:
     async with db.transaction() as session:
-        return await referrals.first_contact(
+        return await referral_workflow.first_contact(
             session, principal=principal, referral_id=referral_id, contacted_at=body.contacted_at if body else None
         )

@@ -5,7 +5,7 @@ from datetime import datetime
 from fastapi import APIRouter
 
 from ..domain import waiting
-from ..domain.schemas import WaitingTimes
+from ..domain.referral_schemas import WaitingTimes
 from .deps import DatabaseDep, SchoolOrLA
 
 router = APIRouter(prefix="/v1/schools", tags=["waiting times"])

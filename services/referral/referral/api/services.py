@@ -12,14 +12,14 @@ from tas_common.paging import Page
 from tas_common.vocab import AreaOfNeed
 
 from ..domain import offer, practitioners, waiting
-from ..domain.schemas import (
+from ..domain.referral_schemas import WaitingTimes
+from ..domain.service_schemas import (
     OrganisationType,
     ServiceMemberCreate,
     ServiceMemberPublic,
     ServicePage,
     ServicePublic,
     ServiceWrite,
-    WaitingTimes,
 )
 from .deps import AnyUser, DatabaseDep, IdempotencyKey, IfMatch, OfferAdmin
 

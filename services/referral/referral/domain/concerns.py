@@ -23,9 +23,9 @@ from tas_common.tables import table_of
 from tas_common.vocab import SCHOOL_STAFF_ROLES, ConsentStatus, Urgency
 
 from . import referrals, schools
+from .concern_schemas import ConcernCreate, ConcernPublic, ConsentUpdate, LawfulBasis
 from .exceptions import invalid_field
 from .models import Concern, FamilyContact, Referral, new_id
-from .schemas import ConcernCreate, ConcernPublic, ConsentUpdate, LawfulBasis
 from .schools import SchoolEntry
 
 SOURCE = "tas/referral"

@@ -27,9 +27,9 @@ from tas_common.events.schemas import ConsentChangedV1
 from tas_common.review import list_for_review, mark_reviewed
 from tas_common.vocab import ConsentStatus
 
+from .concern_schemas import ConsentOverrideCreate, ConsentOverridePublic, ConsentOverrideReview
 from .exceptions import ConsentRequired
 from .models import ChildConsent, Concern, ConsentOverride, Service
-from .schemas import ConsentOverrideCreate, ConsentOverridePublic, ConsentOverrideReview
 
 OVERRIDE_ROLES = ("dsl", "send_officer")
 

@@ -13,7 +13,7 @@ from tas_common.auth import Principal
 from tas_common.errors import NotFound
 
 from .models import Concern, Referral, Service
-from .schemas import FamilyReferral
+from .referral_schemas import FamilyReferral
 
 
 async def family_referrals(session: AsyncSession, *, principal: Principal, child_id: str) -> list[FamilyReferral]:

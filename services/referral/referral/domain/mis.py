@@ -22,8 +22,8 @@ from tas_common.outbox import add_events
 
 from . import concerns, mis_resend, schools
 from .exceptions import BatchTooLarge, invalid_field
+from .mis_schemas import MisConcernIn, MisItemResult, MisPushResult
 from .models import Concern
-from .schemas import MisConcernIn, MisItemResult, MisPushResult
 
 MAX_BATCH = 1000
 

@@ -38,9 +38,10 @@ from tas_common.identity import ChildIdentity, FamilyContactShape, row_of
 from tas_common.outbox import add_event
 from tas_common.vocab import ConsentStatus, Urgency
 
-from . import referrals
+from . import referral_rules, referrals
+from .concern_schemas import LawfulBasis
+from .mis_schemas import MisConcernIn, MisItemResult
 from .models import Concern, ConcernVersion, FamilyContact, Referral
-from .schemas import LawfulBasis, MisConcernIn, MisItemResult
 
 SOURCE = "tas/referral"
 CHILD_FIELDS = tuple(f"child.{name}" for name in ChildIdentity.model_fields)
@@ -214,12 +215,12 @@ async def _escalate(session: AsyncSession, *, principal: Principal, concern: Con
     door at once unless a referral there is open already."""
     open_referrals = (
         await session.exec(
-            select(Referral).where(Referral.concern_id == concern.id, col(Referral.status).in_(referrals.OPEN))
+            select(Referral).where(Referral.concern_id == concern.id, col(Referral.status).in_(referral_rules.OPEN))
         )
     ).all()
     for referral in open_referrals:
         referral.safeguarding = True
         session.add(referral)
     front_door = await referrals.front_door_referral_of(session, concern)
-    if front_door is None or front_door.status not in referrals.OPEN:
+    if front_door is None or front_door.status not in referral_rules.OPEN:
         await referrals.refer_to_front_door(session, principal=principal, concern=concern)

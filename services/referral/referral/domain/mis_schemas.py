@@ -1,4 +1,5 @@
-"""The API's shapes for MIS clients: registration and credentials (the LA), tokens, read back and webhooks."""
+"""The API's shapes for MIS clients: the push (a concern with the MIS's record id, the result per item),
+registration and credentials (the LA), tokens, read back and webhooks."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from tas_common.identifiers import is_valid_urn
 from tas_common.schemas import Strict
+
+from .concern_schemas import ConcernCreate
 
 WEBHOOK_EVENT_TYPES = ("concern.linked", "referral.decided", "review.scheduled")
 WebhookEventType = Literal["concern.linked", "referral.decided", "review.scheduled"]
@@ -189,3 +192,41 @@ class DeliveryPublic(BaseModel):
     created_at: datetime
     delivered_at: datetime | None = None
     payload: dict[str, Any]
+
+
+# --- the push ----------------------------------------------------------------------------------------------
+
+
+class MisConcernIn(ConcernCreate):
+    """One item of an MIS push: a concern plus the MIS's own record id (re-sending it creates nothing twice)."""
+
+    mis_record_id: str = Field(min_length=1, max_length=100)
+
+
+class MisItemResult(BaseModel):
+    index: int
+    mis_record_id: str | None
+    status: Literal["created", "duplicate", "updated", "conflict", "invalid"] = Field(
+        description="`created`; `duplicate` (the record id was sent before with the same content); `updated` (sent "
+        "before with changed content: a new version of the concern); `conflict` (the re-send would change whose "
+        "concern it is, its family contacts, or stand down safeguarding: those fields, in `conflicts`, were not "
+        "applied; any others, in `changed`, were); `invalid` (see `errors`)"
+    )
+    concern_id: str | None = None
+    version: int | None = Field(default=None, description="The concern's version after this item")
+    changed: list[str] | None = Field(
+        default=None, description="`updated`/`conflict`: the fields this re-send changed (names, never values)"
+    )
+    conflicts: list[str] | None = Field(
+        default=None, description="`conflict`: the fields that differ but a re-send may not change (names only)"
+    )
+    errors: list[dict[str, str]] | None = None
+
+
+class MisPushResult(BaseModel):
+    created: int
+    duplicates: int
+    updated: int = 0
+    conflicts: int = 0
+    invalid: int
+    results: list[MisItemResult]

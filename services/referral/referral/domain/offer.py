@@ -18,7 +18,7 @@ from . import announcements, current_wait, directory
 from .directory_schemas import CurrentWait
 from .models import Organisation, Service
 from .oruk_schemas import page_of
-from .schemas import OrganizationPublic, ServicePage, ServicePublic, ServiceWrite, TaxonomyTermPublic
+from .service_schemas import OrganizationPublic, ServicePage, ServicePublic, ServiceWrite, TaxonomyTermPublic
 
 FRONT_DOOR = "childrens_social_care_front_door"
 

@@ -17,7 +17,7 @@ from tas_common.auth import OrgType, Principal
 from tas_common.errors import Conflict, NotFound
 
 from .models import Service, ServiceMember
-from .schemas import ServiceMemberCreate, ServiceMemberPublic
+from .service_schemas import ServiceMemberCreate, ServiceMemberPublic
 
 PRACTITIONER_ORG_TYPES = (OrgType.school, OrgType.health, OrgType.social_care, OrgType.local_authority)
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from tas_common.clock import day_of, today
 
 from .models import Referral
-from .schemas import ReferralStatus
+from .referral_schemas import ReferralStatus
 
 WAITING = (ReferralStatus.submitted.value, ReferralStatus.accepted.value)
 

@@ -25,8 +25,8 @@ from tas_common.visibility import is_la_officer
 
 from . import offer, schools
 from .models import Referral, Service
-from .referrals import is_school_staff_of
-from .schemas import ReferralStatus, WaitFigures, WaitingTimes
+from .referral_rules import is_school_staff_of
+from .referral_schemas import ReferralStatus, WaitFigures, WaitingTimes
 
 DAY = 86400.0
 
