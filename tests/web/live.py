@@ -73,7 +73,11 @@ class LiveSystem:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="live-system", daemon=True)
         self._thread.start()
-        self.run(self._start_services(web_overrides or {}), timeout=120)
+        try:
+            self.run(self._start_services(web_overrides or {}), timeout=120)
+        except BaseException:  # a service that fails to start must not leave nats-server, SMTP or the others running
+            self.stop()
+            raise
         return self
 
     async def _start_services(self, web_overrides: dict[str, Any]) -> None:
@@ -152,26 +156,34 @@ class LiveSystem:
         }
 
     def stop(self) -> None:
-        if self._loop is not None:
-            for server in self._servers:
-                server.should_exit = True
-
-            async def wait_stopped() -> None:  # each serve() returns once its app's lifespan has shut down
-                if self._serving:
-                    await asyncio.wait(self._serving, timeout=25)
-
-            try:
-                self.run(wait_stopped(), timeout=30)
-            finally:
-                self._loop.call_soon_threadsafe(self._loop.stop)
-                if self._thread is not None:
-                    self._thread.join(timeout=10)
-        if self.smtp is not None:
-            self.smtp.stop()
-        if self.nats is not None:
-            self.nats.stop()
+        """Stops whatever was started, also after a failed start; the processes stop even when the services'
+        shutdown times out."""
+        try:
+            self._stop_services()
+        finally:
+            if self.smtp is not None:
+                self.smtp.stop()
+            if self.nats is not None:
+                self.nats.stop()
         for url in self._urls:
             drop_database(url)
+
+    def _stop_services(self) -> None:
+        if self._loop is None:
+            return
+        for server in self._servers:
+            server.should_exit = True
+
+        async def wait_stopped() -> None:  # each serve() returns once its app's lifespan has shut down
+            if self._serving:
+                await asyncio.wait(self._serving, timeout=25)
+
+        try:
+            self.run(wait_stopped(), timeout=30)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._thread is not None:
+                self._thread.join(timeout=10)
 
     def token(self, role: str = "senco", org_type: str = "school", **claims: Any) -> dict[str, str]:
         assert self.issuer is not None
