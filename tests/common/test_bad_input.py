@@ -15,6 +15,7 @@ from referral.api.examples import CONCERN
 from tas_common.access import public
 from tas_common.db import Database
 from tas_common.logging import JsonFormatter
+from tas_dev.testing import free_port
 
 from ..caseload.conftest import Helpers
 
@@ -80,6 +81,32 @@ async def test_an_unexpected_error_is_a_problem_500_logged_once_as_json(system):
     assert line["exc_type"] == "RuntimeError" and line["path"] == "/v1/test-crash"
     assert any("test_bad_input.py" in frame and "crash" in frame for frame in line["exc_frames"])
     assert PERSONAL not in json.dumps(line)
+
+
+async def test_a_database_that_cannot_be_reached_is_a_503_to_retry_not_a_500(system):
+    """A PostgreSQL restart (as `make rehearsal` does) was answered 500 "internal error"; the client may retry, and
+    the operator's log says "database unavailable" as a warning, not a bug's traceback. Real asyncpg against a
+    port nothing listens on (connection refused)."""
+    unreachable = Database(f"postgresql+asyncpg://tas:tas@127.0.0.1:{free_port()}/tas")
+    router = APIRouter()
+
+    @router.get("/v1/test-database-down", dependencies=[Depends(public)])
+    async def database_down() -> None:
+        async with unreachable.transaction() as session:
+            await session.execute(text("SELECT 1"))
+
+    system.apps["referral"].include_router(router)
+    records = Records()
+    logging.getLogger().addHandler(records)
+    try:
+        response = await system.referral.get("/v1/test-database-down")
+    finally:
+        logging.getLogger().removeHandler(records)
+        await unreachable.dispose()
+    body = assert_problem(response, 503)
+    assert body["type"] == "urn:tas:problem:unavailable" and response.headers["retry-after"] == "5"
+    assert [r.getMessage() for r in records.records if r.name == "tas.http"] == ["database unavailable"]
+    assert not [r for r in records.records if r.levelno >= logging.ERROR]
 
 
 async def test_database_errors_never_carry_the_bound_values(database_url):

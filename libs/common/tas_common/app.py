@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import Histogram
@@ -34,10 +35,11 @@ class UnexpectedErrorMiddleware:
     """An exception that no handler maps is answered with a problem+json 500 and logged ONCE, through the JSON
     logger, with its type and code frames (never its message: it may carry personal data). It is not raised further:
     Starlette's outer ServerErrorMiddleware and uvicorn would each print it again, as plain-text tracebacks.
-    `respond` builds the answer from the request's scope (the web service renders its error page); by default a
-    problem+json."""
+    `respond` builds the answer from the request's scope and status (the web service renders its error page); by
+    default a problem+json. A database that cannot be reached just now (restarting, connection refused, pool
+    exhausted) is a 503 with `Retry-After`, logged as a warning: the client may retry, and it is not a bug."""
 
-    def __init__(self, app: ASGIApp, *, respond: Callable[[Scope], Response] | None = None) -> None:
+    def __init__(self, app: ASGIApp, *, respond: Callable[[Scope, int], Response] | None = None) -> None:
         self.app = app
         self.respond = respond or _internal_error_problem
 
@@ -56,16 +58,51 @@ class UnexpectedErrorMiddleware:
             await self.app(scope, receive, send_wrapper)
         except Exception as exc:
             route = getattr(scope.get("route"), "path", "unmatched")
-            log.error(
-                "unexpected error",
-                exc_info=exc,
-                extra={"method": scope["method"], "path": route, "error": type(exc).__name__},
-            )
+            context = {"method": scope["method"], "path": route, "error": type(exc).__name__}
+            if database_unavailable(exc):
+                log.warning("database unavailable", extra=context)
+                status = 503
+            else:
+                log.error("unexpected error", exc_info=exc, extra=context)
+                status = 500
             if not started:  # else the response is cut short: the client sees a broken response, not a 200
-                await self.respond(scope)(scope, receive, send)
+                response = self.respond(scope, status)
+                if status == 503:
+                    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+                await response(scope, receive, send)
 
 
-def _internal_error_problem(_: Scope) -> Response:
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+"""PostgreSQL shutting down (admin, crash), starting up, too many connections; class 08 is any connection error."""
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether the exception, or one it was raised from, says the database cannot be reached just now: a
+    connection refused or reset, PostgreSQL restarting, a connection the pool had to invalidate, or the pool's
+    wait timing out. A programming error (a missing table, a constraint) is not one."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, ConnectionError | sqlalchemy.exc.TimeoutError):
+            return True
+        if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
+            return True
+        sqlstate = str(getattr(error, "sqlstate", None) or getattr(error, "pgcode", None) or "")
+        if sqlstate.startswith("08") or sqlstate in UNAVAILABLE_SQLSTATES:
+            return True
+        orig = getattr(error, "orig", None)
+        pending.extend([error.__cause__, error.__context__, orig if isinstance(orig, BaseException) else None])
+    return False
+
+
+def _internal_error_problem(_: Scope, status: int) -> Response:
+    if status == 503:
+        return problem(503, "unavailable", "Service unavailable", "the service cannot reach its database just now")
     return problem(500, "internal-error", "Internal error", "an unexpected error; it has been logged")
 
 

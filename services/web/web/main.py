@@ -159,7 +159,8 @@ def _install_handlers(app: FastAPI) -> None:
         return render(request, "errors/500.html", status_code=exc.status_code)
 
 
-def _crash_page(scope: Scope) -> Response:
+def _crash_page(scope: Scope, status: int) -> Response:
     """The answer to an exception no handler maps (tas_common's UnexpectedErrorMiddleware logs it once, as JSON,
-    without its message, and does not raise it further for uvicorn to print again)."""
-    return render(Request(scope), "errors/500.html", status_code=500)
+    without its message, and does not raise it further for uvicorn to print again); 503 when the session
+    database cannot be reached just now."""
+    return render(Request(scope), "errors/500.html", status_code=status)
