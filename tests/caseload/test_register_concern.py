@@ -1,4 +1,4 @@
-"""`children.register_concern` (and the notification/referral fact handlers) run on SQLAlchemy Core statements
+"""`concern_intake.register_concern` (and the notification/referral fact handlers) run on SQLAlchemy Core statements
 built once. Proof that they do what the ORM version did: the same sequence of concerns, handled by the ORM
 version kept below as the reference and by the service's handlers, on two fresh databases, leaves the same rows
 (children, family, plan, chronology, audit) and the same outbox events, up to generated ids and timestamps."""
@@ -16,7 +16,7 @@ from sqlmodel import or_
 from sqlmodel import select as orm_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from caseload.domain import children
+from caseload.domain import family_contacts
 from caseload.domain.chronology import add_entry, fact_recorded
 from caseload.domain.models import Child, FamilyContactRestriction, FamilyMember, Plan
 from caseload.domain.search import name_keys
@@ -193,7 +193,7 @@ async def reference_register_concern(session: AsyncSession, *, concern: ConcernR
         await session.flush()
         members.append(member)
         if changed:
-            await add_event(session, children.contact_changed_event(member))
+            await add_event(session, family_contacts.contact_changed_event(member))
     areas = ", ".join(a.replace("_", " ") for a in concern.areas_of_need) or "not stated"
     shared = f"consent {concern.consent_status.replace('_', ' ')}"
     if concern.lawful_basis:

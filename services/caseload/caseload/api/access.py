@@ -14,7 +14,7 @@ from tas_common.paging import Page
 from ..domain import breakglass, consent
 from ..domain.access import BREAK_GLASS_ROLES
 from ..domain.access_log import access_log
-from ..domain.schemas import (
+from ..domain.access_schemas import (
     AccessLogEntry,
     BreakGlassPublic,
     BreakGlassRequest,

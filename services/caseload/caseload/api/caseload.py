@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from tas_common.paging import Page
 
 from ..domain.caseload_list import my_caseload
-from ..domain.schemas import CaseloadItem
+from ..domain.child_schemas import CaseloadItem
 from .deps import DatabaseDep, Practitioner
 
 router = APIRouter(prefix="/v1/caseload", tags=["caseload"])

@@ -8,18 +8,10 @@ from tas_common.idempotency import run_once
 from tas_common.paging import Page
 
 from ..domain import children, family
+from ..domain.child_schemas import ChildPublic, ChildSearchPage, ChronologyEntryPublic, MergeRequest, PossibleDuplicate
 from ..domain.child_summary import ChildSummary, child_summary
 from ..domain.chronology import timeline
-from ..domain.schemas import (
-    ChildPublic,
-    ChildSearchPage,
-    ChronologyEntryPublic,
-    FamilyMemberCreate,
-    FamilyMemberPublic,
-    FamilyMemberUpdate,
-    MergeRequest,
-    PossibleDuplicate,
-)
+from ..domain.team_schemas import FamilyMemberCreate, FamilyMemberPublic, FamilyMemberUpdate
 from .deps import AnyPractitionerOrFamily, DatabaseDep, DuplicateReviewer, IdempotencyKey, Practitioner
 
 router = APIRouter(prefix="/v1/children", tags=["children"])

@@ -8,7 +8,7 @@ from tas_common.idempotency import run_once
 from tas_common.paging import Page
 
 from ..domain import ehc
-from ..domain.schemas import EhcClockPublic, EhcRequestCreate, EhcRequestUpdate
+from ..domain.child_schemas import EhcClockPublic, EhcRequestCreate, EhcRequestUpdate
 from .deps import AnyPractitionerOrFamily, DatabaseDep, IdempotencyKey, LaSendOfficer, Practitioner
 
 router = APIRouter(prefix="/v1/children/{child_id}/ehc-requests", tags=["ehc"])

@@ -8,7 +8,14 @@ from tas_common.openapi import problems
 from tas_common.paging import Page
 
 from ..domain import fhir, plan, plan_versions
-from ..domain.schemas import PlanDiff, PlanPublic, PlanUpdate, PlanVersionPublic, PlanVersionSummary, PublishRequest
+from ..domain.plan_schemas import (
+    PlanDiff,
+    PlanPublic,
+    PlanUpdate,
+    PlanVersionPublic,
+    PlanVersionSummary,
+    PublishRequest,
+)
 from .deps import AnyPractitionerOrFamily, CommentDays, DatabaseDep, IfMatch, Practitioner
 
 router = APIRouter(prefix="/v1/children/{child_id}/plan", tags=["plan"])
@@ -61,7 +68,9 @@ async def publish_plan(
     child_id: str, body: PublishRequest, principal: Practitioner, db: DatabaseDep, if_match: IfMatch = None
 ) -> PlanVersionSummary:
     async with db.transaction() as session:
-        return await plan.publish(session, principal=principal, child_id=child_id, if_match=if_match, data=body)
+        return await plan_versions.publish(
+            session, principal=principal, child_id=child_id, if_match=if_match, data=body
+        )
 
 
 @router.get(

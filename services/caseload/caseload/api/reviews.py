@@ -6,7 +6,7 @@ from tas_common.idempotency import run_once
 from tas_common.paging import Page
 
 from ..domain import reviews
-from ..domain.schemas import ReviewCreate, ReviewProgressIn, ReviewPublic
+from ..domain.plan_schemas import ReviewCreate, ReviewProgressIn, ReviewPublic
 from .deps import AnyPractitionerOrFamily, DatabaseDep, IdempotencyKey, Practitioner
 
 router = APIRouter(prefix="/v1/children/{child_id}/reviews", tags=["reviews"])

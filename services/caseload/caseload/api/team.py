@@ -6,7 +6,7 @@ from tas_common.idempotency import run_once
 from tas_common.openapi import problems
 
 from ..domain import team
-from ..domain.schemas import LeadProfessional, TeamMemberContact, TeamMemberCreate, TeamMemberPublic, TeamPublic
+from ..domain.team_schemas import LeadProfessional, TeamMemberContact, TeamMemberCreate, TeamMemberPublic, TeamPublic
 from .deps import AnyPractitionerOrFamily, DatabaseDep, IdempotencyKey, Practitioner
 
 router = APIRouter(prefix="/v1/children/{child_id}/team", tags=["team"])

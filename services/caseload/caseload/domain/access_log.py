@@ -20,8 +20,8 @@ from tas_common.visibility import is_school_lead
 
 from . import organisations
 from .access import is_lead_professional, visible_child
+from .access_schemas import AccessLogEntry
 from .models import TeamMember
-from .schemas import AccessLogEntry
 
 BREAK_GLASS_ACTIONS = ("break_glass", "break_glass_read")
 ROLE_BY_KIND = {

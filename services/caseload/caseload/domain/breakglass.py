@@ -19,8 +19,8 @@ from tas_common.review import list_for_review, mark_reviewed
 from tas_common.visibility import is_la_officer, is_safeguarding_lead
 
 from .access import BREAK_GLASS_ROLES, has_relationship, may_break_glass, may_break_glass_into
+from .access_schemas import BreakGlassPublic, BreakGlassRequest, BreakGlassReview
 from .models import BreakGlass, Child
-from .schemas import BreakGlassPublic, BreakGlassRequest, BreakGlassReview
 
 
 def _public(grant: BreakGlass) -> BreakGlassPublic:

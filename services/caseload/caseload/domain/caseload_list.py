@@ -31,8 +31,8 @@ from tas_common.visibility import LA_OFFICER_ROLES, SAFEGUARDING_LEADS, SCHOOL_L
 
 from . import search
 from .access import chronology_visibility_for, not_family
+from .child_schemas import CaseloadItem
 from .models import Child, ChronologyEntry, TeamMember
-from .schemas import CaseloadItem
 
 
 def _membership(principal: Principal) -> ColumnElement[bool]:

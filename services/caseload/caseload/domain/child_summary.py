@@ -12,7 +12,10 @@ from tas_common.auth import Principal
 
 from . import children, consent, ehc, reviews, team
 from .access import not_family
-from .schemas import ChildPublic, ConsentRecord, EhcClockPublic, ReviewPublic, TeamPublic
+from .access_schemas import ConsentRecord
+from .child_schemas import ChildPublic, EhcClockPublic
+from .plan_schemas import ReviewPublic
+from .team_schemas import TeamPublic
 
 
 class ChildSummary(BaseModel):

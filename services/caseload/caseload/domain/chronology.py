@@ -16,8 +16,8 @@ from tas_common.paging import Key, Keyset, Page
 from tas_common.tables import table_of
 
 from .access import chronology_visibility, visible_child
+from .child_schemas import ChronologyEntryPublic
 from .models import Child, ChronologyEntry, new_id
-from .schemas import ChronologyEntryPublic
 
 _entry = table_of(ChronologyEntry)
 _child = table_of(Child)

@@ -17,9 +17,9 @@ from tas_common.outbox import add_event
 from tas_common.visibility import is_safeguarding_lead
 
 from .access import family_member_of, visible_child
+from .access_schemas import ConsentPublic, ConsentRecord, ConsentUpdate
 from .chronology import record_change
 from .models import Child, Consent
-from .schemas import ConsentPublic, ConsentRecord, ConsentUpdate
 
 SOURCE = "tas/caseload"
 

@@ -18,9 +18,9 @@ from tas_common.outbox import add_event
 from tas_common.visibility import is_la_officer, is_school_lead
 
 from .access import visible_child
+from .child_schemas import EhcClockPublic, EhcRequestCreate, EhcRequestUpdate, MilestonePublic
 from .chronology import record_change
 from .models import Child, EhcRequest
-from .schemas import EhcClockPublic, EhcRequestCreate, EhcRequestUpdate, MilestonePublic
 
 DATE_FIELDS = (
     "decision_on",

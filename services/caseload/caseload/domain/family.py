@@ -16,10 +16,10 @@ from tas_common.events.schemas import ContactPreferencesChangedV1, FamilyReachab
 from tas_common.outbox import add_event
 
 from .access import not_family, visible_child
-from .children import contact_changed_event
 from .chronology import add_entry, add_fact_once
+from .family_contacts import contact_changed_event
 from .models import FamilyMember
-from .schemas import FamilyMemberCreate, FamilyMemberPublic, FamilyMemberUpdate, check_channel
+from .team_schemas import FamilyMemberCreate, FamilyMemberPublic, FamilyMemberUpdate, check_channel
 
 
 async def list_family(session: AsyncSession, *, principal: Principal, child_id: str) -> list[FamilyMemberPublic]:

@@ -1,5 +1,5 @@
 """The one co-produced plan per child: read (filtered by sensitivity), edit with If-Match, publish immutable
-versions, list and diff them, and record progress against outcomes at a review.
+versions (plan_versions.py), and record progress against outcomes at a review.
 
 The working copy lives in `Plan.content` as sections of items; each item carries its sensitivity and its author's
 organisation. An edit replaces, per section, only the items the editor can see, so an editor can never remove or
@@ -20,16 +20,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
 from tas_common.db import utcnow
-from tas_common.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed, PreconditionRequired
-from tas_common.events import new_event
-from tas_common.events.schemas import PlanPublishedV1
-from tas_common.outbox import add_event
+from tas_common.errors import Forbidden, InvalidInput, PreconditionFailed, PreconditionRequired
 
 from . import plan_family
-from .access import not_family, visible_child, visible_items
-from .chronology import record_change
-from .models import Child, Plan, PlanVersion, Review
-from .schemas import (
+from .access import visible_child, visible_items
+from .models import Child, Plan, Review
+from .plan_schemas import (
     SECTIONS,
     AboutMeIn,
     ItemIn,
@@ -38,10 +34,8 @@ from .schemas import (
     PlanPublic,
     PlanSections,
     PlanUpdate,
-    PlanVersionSummary,
     ProgressEntry,
     ProvisionIn,
-    PublishRequest,
     ReviewPublic,
 )
 
@@ -64,20 +58,13 @@ META = (
     "updated_at",
     "history",
 )
-TRANSITIONS = {
-    "draft": {"draft", "shared_for_comment", "agreed"},
-    "shared_for_comment": {"draft", "shared_for_comment", "agreed"},
-    "agreed": {"agreed", "draft"},
-}
-"""A published plan moves on (draft → shared with the family for comment → agreed); an agreed plan is reopened
-as a draft when it is revised (after a review)."""
 
 
 def etag(plan: Plan) -> str:
     return f'"{plan.id[:8]}.{plan.revision}"'
 
 
-def _check_if_match(plan: Plan, if_match: str | None, *, required: bool = True) -> None:
+def check_if_match(plan: Plan, if_match: str | None, *, required: bool = True) -> None:
     if not if_match:
         if required:
             raise PreconditionRequired("send If-Match with the ETag from GET /plan")
@@ -243,7 +230,7 @@ def _apply_section(
     return result + new_items, changes
 
 
-async def _save(
+async def save(
     session: AsyncSession,
     plan: Plan,
     *,
@@ -290,7 +277,7 @@ async def update_plan(
         raise Forbidden("families write in about_me; the other sections are the practitioners'")
     if principal.org_type == OrgType.family and any(i.voice == "practitioner" for i in data.about_me or []):
         raise InvalidInput("the family writes its own and the child's words", field="body.about_me")
-    _check_if_match(plan, if_match)
+    check_if_match(plan, if_match)
     content = {s: list(plan.content.get(s, [])) for s in SECTIONS}
     changes: list[dict[str, Any]] = []
     for section in given:
@@ -299,7 +286,7 @@ async def update_plan(
         )
         changes += section_changes
     if changes:
-        plan = await _save(session, plan, content=content, changes=changes)
+        plan = await save(session, plan, content=content, changes=changes)
     await audit.record(
         session,
         actor=principal,
@@ -310,72 +297,6 @@ async def update_plan(
         reason=",".join(sorted({c["section"] for c in changes})) or "no change",
     )
     return await _public(session, principal, child, plan, comment_days=comment_days)
-
-
-async def publish(
-    session: AsyncSession, *, principal: Principal, child_id: str, if_match: str | None, data: PublishRequest
-) -> PlanVersionSummary:
-    child = await visible_child(session, principal, child_id, write=True)
-    not_family(principal)
-    plan = await load_plan(session, child)
-    _check_if_match(plan, if_match, required=False)
-    status = data.status or plan.status
-    if status not in TRANSITIONS[plan.status]:
-        raise Conflict(f"a plan that is {plan.status} cannot become {status}")
-    changes = list(plan.pending_changes)
-    if not changes and status == plan.status and plan.published_version:
-        raise Conflict("nothing changed since the last version")
-    changed_sections = sorted({c["section"] for c in changes})
-    number = plan.published_version + 1
-    version = PlanVersion(
-        plan_id=plan.id,
-        number=number,
-        status=status,
-        content=plan.content,
-        changes=changes,
-        changed_sections=changed_sections,
-        published_by=principal.sub,
-        published_by_org=principal.org_id,
-        published_by_org_type=str(principal.org_type),
-    )
-    session.add(version)
-    plan = await _save(
-        session, plan, content=plan.content, changes=[], status=status, published_version=number, pending=[]
-    )
-    await add_event(
-        session,
-        new_event(
-            PlanPublishedV1(
-                child_id=child.id,
-                plan_id=plan.id,
-                version=number,
-                status=status,
-                changed_sections=changed_sections,
-                safeguarding=child.safeguarding,
-                family_contact_restricted=child.family_contact_restricted,
-            ),
-            source=SOURCE,
-            subject=child.id,
-        ),
-    )
-    await record_change(
-        session,
-        principal=principal,
-        child_id=child.id,
-        action="publish",
-        kind="plan_published",
-        summary=f"Plan version {number} published ({status.replace('_', ' ')}); changed: "
-        f"{', '.join(changed_sections) or 'status only'}",
-        ref_type="plan_version",
-        ref_id=version.id,
-        sensitivity="family" if status in plan_family.FAMILY_STATUSES else "team",  # a draft is not the family's
-        reason=f"version {number}",
-        resource_type="plan",
-        resource_id=plan.id,
-    )
-    from .plan_versions import summary  # plan_versions builds on this module
-
-    return summary(principal, child, version)
 
 
 async def record_progress(
@@ -416,7 +337,7 @@ async def record_progress(
             }
             changes.append(_change(principal, "outcomes", item, "progress"))
         new_outcomes.append(item)
-    await _save(session, plan, content={**plan.content, "outcomes": new_outcomes}, changes=changes)
+    await save(session, plan, content={**plan.content, "outcomes": new_outcomes}, changes=changes)
     return {item["id"]: item.get("area") for item in outcomes if item["id"] in by_id}
 
 
@@ -428,4 +349,4 @@ async def absorb(session: AsyncSession, *, principal: Principal, survivor: Child
     plan = await load_plan(session, survivor)
     content = {s: [*plan.content.get(s, []), *source.content.get(s, [])] for s in SECTIONS}
     changes = [_change(principal, s, i, "merged") for s in SECTIONS for i in source.content.get(s, [])]
-    await _save(session, plan, content=content, changes=changes)
+    await save(session, plan, content=content, changes=changes)

@@ -1,4 +1,4 @@
-"""The plan's published versions: list them, read one, and what changed between two. The family sees only the
+"""The plan's published versions: publish one (draft → shared for comment → agreed), list them, read one, and what changed between two. The family sees only the
 versions shared with them (plan_family); every read is audited and filtered by sensitivity."""
 
 from __future__ import annotations
@@ -8,13 +8,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
 from tas_common.auth import Principal
-from tas_common.errors import NotFound
+from tas_common.errors import Conflict, NotFound
+from tas_common.events import new_event
+from tas_common.events.schemas import PlanPublishedV1
+from tas_common.outbox import add_event
 
 from . import plan_family
-from .access import can_see_item, visible_child
+from .access import can_see_item, not_family, visible_child
+from .chronology import record_change
 from .models import Child, Plan, PlanVersion
-from .plan import filtered, load_plan
-from .schemas import (
+from .plan import check_if_match, filtered, load_plan, save
+from .plan_schemas import (
     SECTIONS,
     ItemDiff,
     PlanChange,
@@ -22,8 +26,18 @@ from .schemas import (
     PlanSections,
     PlanVersionPublic,
     PlanVersionSummary,
+    PublishRequest,
     SectionDiff,
 )
+
+SOURCE = "tas/caseload"
+TRANSITIONS = {
+    "draft": {"draft", "shared_for_comment", "agreed"},
+    "shared_for_comment": {"draft", "shared_for_comment", "agreed"},
+    "agreed": {"agreed", "draft"},
+}
+"""A published plan moves on (draft → shared with the family for comment → agreed); an agreed plan is reopened
+as a draft when it is revised (after a review)."""
 
 
 def summary(principal: Principal, child: Child, version: PlanVersion) -> PlanVersionSummary:
@@ -49,6 +63,70 @@ def summary(principal: Principal, child: Child, version: PlanVersion) -> PlanVer
         published_by_org_type=version.published_by_org_type,
         published_at=version.published_at,
     )
+
+
+async def publish(
+    session: AsyncSession, *, principal: Principal, child_id: str, if_match: str | None, data: PublishRequest
+) -> PlanVersionSummary:
+    child = await visible_child(session, principal, child_id, write=True)
+    not_family(principal)
+    plan = await load_plan(session, child)
+    check_if_match(plan, if_match, required=False)
+    status = data.status or plan.status
+    if status not in TRANSITIONS[plan.status]:
+        raise Conflict(f"a plan that is {plan.status} cannot become {status}")
+    changes = list(plan.pending_changes)
+    if not changes and status == plan.status and plan.published_version:
+        raise Conflict("nothing changed since the last version")
+    changed_sections = sorted({c["section"] for c in changes})
+    number = plan.published_version + 1
+    version = PlanVersion(
+        plan_id=plan.id,
+        number=number,
+        status=status,
+        content=plan.content,
+        changes=changes,
+        changed_sections=changed_sections,
+        published_by=principal.sub,
+        published_by_org=principal.org_id,
+        published_by_org_type=str(principal.org_type),
+    )
+    session.add(version)
+    plan = await save(
+        session, plan, content=plan.content, changes=[], status=status, published_version=number, pending=[]
+    )
+    await add_event(
+        session,
+        new_event(
+            PlanPublishedV1(
+                child_id=child.id,
+                plan_id=plan.id,
+                version=number,
+                status=status,
+                changed_sections=changed_sections,
+                safeguarding=child.safeguarding,
+                family_contact_restricted=child.family_contact_restricted,
+            ),
+            source=SOURCE,
+            subject=child.id,
+        ),
+    )
+    await record_change(
+        session,
+        principal=principal,
+        child_id=child.id,
+        action="publish",
+        kind="plan_published",
+        summary=f"Plan version {number} published ({status.replace('_', ' ')}); changed: "
+        f"{', '.join(changed_sections) or 'status only'}",
+        ref_type="plan_version",
+        ref_id=version.id,
+        sensitivity="family" if status in plan_family.FAMILY_STATUSES else "team",  # a draft is not the family's
+        reason=f"version {number}",
+        resource_type="plan",
+        resource_id=plan.id,
+    )
+    return summary(principal, child, version)
 
 
 async def list_versions(session: AsyncSession, *, principal: Principal, child_id: str) -> list[PlanVersionSummary]:

@@ -18,7 +18,7 @@ from . import plan as plans
 from .access import not_family, visible_child
 from .chronology import record_change
 from .models import FamilyMember, Review
-from .schemas import ReviewCreate, ReviewProgressIn, ReviewPublic
+from .plan_schemas import ReviewCreate, ReviewProgressIn, ReviewPublic
 
 SOURCE = "tas/caseload"
 

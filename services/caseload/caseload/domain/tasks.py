@@ -29,8 +29,9 @@ from tas_common.visibility import LA_OFFICER_ROLES, SCHOOL_LEADS
 
 from . import breakglass, ehc
 from .access import not_family
+from .access_schemas import BreakGlassPublic
+from .child_schemas import EhcClockPublic
 from .models import Child, Plan, PlanComment, Review, TeamMember
-from .schemas import BreakGlassPublic, EhcClockPublic
 
 REVIEW_HORIZON = timedelta(days=14)
 MISSED_FOR = timedelta(days=60)

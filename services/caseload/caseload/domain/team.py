@@ -21,7 +21,7 @@ from . import organisations
 from .access import visible_child
 from .chronology import add_entry, record_change
 from .models import Child, TeamMember
-from .schemas import (
+from .team_schemas import (
     LeadProfessional,
     SchoolContact,
     TeamMemberContact,

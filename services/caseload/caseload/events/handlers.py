@@ -25,13 +25,13 @@ from tas_common.events.schemas import (
 )
 
 from ..config import CaseloadSettings
-from ..domain import children, concern_updates, family, organisations, team
+from ..domain import concern_intake, concern_updates, family, organisations, team
 from ..domain.chronology import add_fact_once
 from ..domain.models import Child
 
 
 async def on_concern_raised(session: AsyncSession, concern: ConcernRaisedV1, event: CloudEvent) -> None:
-    await children.register_concern(session, concern=concern, event_id=event.id)
+    await concern_intake.register_concern(session, concern=concern, event_id=event.id)
 
 
 async def on_concern_updated(session: AsyncSession, change: ConcernUpdatedV1, event: CloudEvent) -> None:

@@ -1,0 +1,87 @@
+"""Which child a concern is about: by UPN, then NHS number (a merged record's concerns go to its survivor); a
+name + date of birth + school match is only a *possible* duplicate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, bindparam
+from sqlalchemy import select as core_select
+from sqlmodel import and_, or_
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tas_common.events.schemas import ConcernRaisedV1
+from tas_common.tables import table_of
+
+from .models import Child
+
+_child = table_of(Child)
+_CHILD_COLUMNS = (
+    _child.c.id,
+    _child.c.given_name,
+    _child.c.upn,
+    _child.c.nhs_number,
+    _child.c.school_urn,
+    _child.c.la_code,
+    _child.c.safeguarding,
+    _child.c.family_contact_restricted,
+    _child.c.possible_duplicate_of,
+    _child.c.merged_into,
+)
+_MATCH = (
+    core_select(*_CHILD_COLUMNS)
+    .where(
+        or_(
+            _child.c.upn == bindparam("upn"),
+            _child.c.nhs_number == bindparam("nhs_number"),
+            and_(
+                _child.c.given_name == bindparam("given_name"),
+                _child.c.family_name == bindparam("family_name"),
+                _child.c.date_of_birth == bindparam("date_of_birth"),
+                _child.c.school_urn == bindparam("school_urn"),
+                _child.c.merged_into.is_(None),
+            ),
+        )
+    )
+    .order_by(_child.c.merged_into.is_not(None))
+)
+_CHILD_BY_ID = core_select(*_CHILD_COLUMNS).where(_child.c.id == bindparam("id"))
+
+
+async def match_child(session: AsyncSession, concern: ConcernRaisedV1) -> tuple[Row[Any] | None, str, str | None]:
+    """UPN, then NHS number; a name + date of birth + school match is only a *possible* duplicate. One query
+    finds the candidates of all three kinds (each by an index); the first kind that matches wins."""
+    identity = concern.child
+    rows = (
+        await session.execute(
+            _MATCH,
+            {
+                "upn": identity.upn,
+                "nhs_number": identity.nhs_number or None,
+                "given_name": identity.given_name,
+                "family_name": identity.family_name,
+                "date_of_birth": identity.date_of_birth,
+                "school_urn": concern.school_urn,
+            },
+        )
+    ).all()
+    by_upn = next((r for r in rows if r.upn == identity.upn), None)
+    if by_upn is not None:
+        return await _survivor(session, by_upn), "upn", None
+    by_nhs = next((r for r in rows if identity.nhs_number and r.nhs_number == identity.nhs_number), None)
+    if by_nhs is not None:  # unmerged records first (the query's order)
+        return await _survivor(session, by_nhs), "nhs_number", None
+    # what is left can only be a record with the same name, date of birth and school
+    return None, "created", rows[0].id if rows else None
+
+
+async def _survivor(session: AsyncSession, child: Row[Any]) -> Row[Any]:
+    """A merged record's concerns go to the record it was merged into."""
+    seen = {child.id}
+    while child.merged_into:
+        survivor = (await session.execute(_CHILD_BY_ID, {"id": child.merged_into})).first()
+        if survivor is None or survivor.id in seen:
+            break
+        seen.add(survivor.id)
+        child = survivor
+    return child
