@@ -51,6 +51,10 @@ ALLOWED = {
     "child_name",
     "service_name",
     "school_contact",
+    "alert",
+    "due_date",
+    "count",
+    "alert_list",
 }
 FAMILY_TRIGGERS = {
     "concern_acknowledged",
@@ -106,6 +110,10 @@ async def test_every_family_trigger_exists_in_english_and_welsh_by_sms_and_email
         "reference": "ABCDEF12",
         "code": "123456",
         "minutes": "10",
+        "alert": "A final EHC plan is overdue",
+        "due_date": "30 September 2026",
+        "count": "12",
+        "alert_list": "- Referral ABCDEF12: past its target for first contact (target 3 October 2026)",
     }
     for t, v in rows:
         if v.version != t.current_version:

@@ -66,6 +66,9 @@ class NotifySettings(CommonSettings):
     """A message a provider accepted (Notify, Twilio) whose delivery receipt never comes is a technical failure
     this long after it was accepted (GOV.UK Notify gives up on a receipt after 72 hours too)."""
     review_reminder_days: int = 2
+    alert_digest_from: int = Field(default=4, ge=2)
+    """Insights' alerts for one recipient: this many or more not yet told, in one event (one sweep of insights,
+    `TAS_ALERT_INTERVAL_SECONDS`), go as one digest email listing them (the same setting as insights')."""
     quiet_hours_start: int = 21
     quiet_hours_end: int = 8
     quiet_hours_zone: str = "Europe/London"

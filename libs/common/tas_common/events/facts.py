@@ -23,13 +23,15 @@ class SchoolUpdatedV1(EventPayload):
     for every school when the register is seeded or its roll recorded."""
 
     subject: ClassVar[str] = "tas.referral.school.updated"
-    consumers: ClassVar[tuple[str, ...]] = ("insights",)
+    consumers: ClassVar[tuple[str, ...]] = ("insights", "notify")
     urn: str
     la_code: str
     phase: str
     pupils_on_roll: int | None = None
     roll_census_on: date | None = None
     updated_at: datetime
+    senco_email: str | None = None
+    """The SENCO's work inbox at the school (optional: added for notify's alerts; absent from earlier events)."""
 
 
 class ServiceUpdatedV1(EventPayload):
@@ -37,7 +39,7 @@ class ServiceUpdatedV1(EventPayload):
     practitioners, its target from referral to first contact and whether it takes referrals."""
 
     subject: ClassVar[str] = "tas.referral.service.updated"
-    consumers: ClassVar[tuple[str, ...]] = ("insights",)
+    consumers: ClassVar[tuple[str, ...]] = ("insights", "notify")
     service_id: str
     la_code: str
     organisation_id: str
@@ -46,6 +48,20 @@ class ServiceUpdatedV1(EventPayload):
     taxonomy: tuple[str, ...] = ()
     target_wait_days: int
     status: str
+    updated_at: datetime
+    team_email: str | None = None
+    """The service's team inbox (optional: added for notify's alerts; absent from earlier events)."""
+
+
+class LocalAuthorityUpdatedV1(EventPayload):
+    """A local authority as the directory now holds it: its name and its SEND team's inbox (where an EHC
+    milestone's alert goes). Published for every LA when the directory is seeded or changed."""
+
+    subject: ClassVar[str] = "tas.referral.local_authority.updated"
+    consumers: ClassVar[tuple[str, ...]] = ("notify",)
+    la_code: str
+    name: str
+    send_team_email: str | None = None
     updated_at: datetime
 
 
@@ -109,6 +125,8 @@ class AlertFact(BaseModel):
     """`referral_over_target`, `ehc_decision_due`, `ehc_decision_overdue`, `ehc_final_due`, `ehc_final_overdue`."""
     ref_id: str
     """The referral or the EHC request."""
+    child_id: str | None = None
+    """The child the referral or request is about (optional), so that a message can link to the child's page."""
     service_id: str | None = None
     school_urn: str | None = None
     la_code: str | None = None
@@ -123,6 +141,7 @@ class AlertsRaisedV1(EventPayload):
     for the recipient at once (one message listing them). Ids, codes and dates only."""
 
     subject: ClassVar[str] = "tas.insights.alerts.raised"
+    consumers: ClassVar[tuple[str, ...]] = ("notify",)
     recipient_type: str
     """`service` (its team inbox), `school` (its SENCO) or `la` (its SEND officers)."""
     recipient_id: str

@@ -20,6 +20,7 @@ from .base import Channel, EventPayload
 from .facts import (
     AlertsRaisedV1,
     EhcRequestRecordedV1,
+    LocalAuthorityUpdatedV1,
     ReviewProgressRecordedV1,
     SchoolUpdatedV1,
     ServiceUpdatedV1,
@@ -392,6 +393,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         ReferralFirstContactRecordedV1,
         SchoolUpdatedV1,
         ServiceUpdatedV1,
+        LocalAuthorityUpdatedV1,
         ChildRegisteredV1,
         ConcernLinkedV1,
         TeamMemberAddedV1,

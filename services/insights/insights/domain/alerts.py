@@ -56,7 +56,7 @@ async def find(session: AsyncSession, *, as_of: datetime, due_within_days: int) 
         due = day_of(r.submitted_at) + timedelta(days=r.target_days)
         if today <= due:
             continue
-        where = {"service_id": r.service_id, "school_urn": r.school_urn, "la_code": r.la_code}
+        where = {"service_id": r.service_id, "school_urn": r.school_urn, "la_code": r.la_code, "child_id": r.child_id}
         if r.service_id:
             found.append(_breach("referral_over_target", r.id, due, ("service", r.service_id), **where))
         if r.school_urn:
@@ -85,7 +85,8 @@ async def find(session: AsyncSession, *, as_of: datetime, due_within_days: int) 
             if today < due - timedelta(days=due_within_days):
                 continue
             kind = f"{milestone}_{'overdue' if today > due else 'due'}"
-            found.append(_breach(kind, e.id, due, ("la", e.la_code), school_urn=e.school_urn, la_code=e.la_code))
+            where = {"school_urn": e.school_urn, "la_code": e.la_code, "child_id": e.child_id}
+            found.append(_breach(kind, e.id, due, ("la", e.la_code), **where))
     return found
 
 

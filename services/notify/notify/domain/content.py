@@ -10,6 +10,7 @@ import re
 
 ALLOWED_PLACEHOLDERS = frozenset(
     {"link", "review_date", "urgent", "reference", "child_name", "service_name", "school_contact"}
+    | {"alert", "due_date", "count", "alert_list"}  # insights' alerts to practitioners: fixed words, ids and dates
 )
 
 DENY_WORDS = (

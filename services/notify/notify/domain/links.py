@@ -35,3 +35,22 @@ def review(settings: NotifySettings, child_id: str, review_id: str) -> str:
 
 def referral(settings: NotifySettings, child_id: str, referral_id: str) -> str:
     return f"{child(settings, child_id)}/referrals/{_id(referral_id)}"
+
+
+# --- practitioners' pages (insights' alerts) ------------------------------------------------------------------
+
+
+def practitioner_referral(settings: NotifySettings, referral_id: str) -> str:
+    return f"{_base(settings)}/referrals/{_id(referral_id)}"
+
+
+def practitioner_child(settings: NotifySettings, child_id: str) -> str:
+    return f"{_base(settings)}/children/{_id(child_id)}"
+
+
+def insights_timeliness(settings: NotifySettings, la_code: str) -> str:
+    return f"{_base(settings)}/insights/timeliness?la_code={_id(la_code)}"
+
+
+def insights_waiting(settings: NotifySettings, scope: str, scope_id: str) -> str:
+    return f"{_base(settings)}/insights/waiting?{scope}={_id(scope_id)}"

@@ -118,6 +118,29 @@ class TeamMember(Table, table=True):
     org_id: str = Field(primary_key=True, max_length=200)
 
 
+class PractitionerInbox(Table, table=True):
+    """A team's or role's work inbox from referral's directory events (never a family's or a person's own
+    address): `service:<id>` its team inbox, `school:<urn>` its SENCO, `la:<code>` its SEND team. Insights' alerts
+    go to these only. The newest announcement wins."""
+
+    __tablename__ = "practitioner_inbox"
+
+    recipient: str = Field(primary_key=True, max_length=60)
+    email: str | None = Field(default=None, max_length=254)
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class AlertMessage(Table, table=True):
+    """Which message told its recipient of an insights alert (the alert's key, `<kind>:<ref>:<recipient>`): an
+    alert already here is never told again, whether it comes back alone, in a digest or in a replayed event."""
+
+    __tablename__ = "alert_message"
+
+    alert_key: str = Field(primary_key=True, max_length=200)
+    notification_id: str = Field(max_length=36)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
 class MessageTemplate(Table, table=True):
     """One message per trigger, channel and language; its text lives in versions, the newest is current."""
 
@@ -168,7 +191,8 @@ class Notification(Table, table=True):
     """The fact the message is about (e.g. `referral.accepted:<id>`): a second event for the same fact sends
     nothing more to the same recipient."""
     recipient_key: str = Field(max_length=200)
-    """The contact id, or `inbox:<service id>` for a service's team inbox."""
+    """The contact id, `inbox:<service id>` for a service's team inbox (a new referral), or an alert's recipient
+    (`service:<id>`, `school:<urn>`, `la:<code>`)."""
     template: str = Field(max_length=60)
     template_id: str | None = Field(default=None, max_length=36)
     template_version: int

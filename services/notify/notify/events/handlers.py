@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tas_common.consumer import ConsumerSpec, Handlers
 from tas_common.db import utcnow
 from tas_common.events import CloudEvent
+from tas_common.events.facts import AlertsRaisedV1, LocalAuthorityUpdatedV1, SchoolUpdatedV1, ServiceUpdatedV1
 from tas_common.events.schemas import (
     ConcernLinkedV1,
     FamilyContactChangedV1,
@@ -29,7 +30,7 @@ from tas_common.events.schemas import (
 )
 
 from ..config import NotifySettings
-from ..domain import replicas, sign_in, triggers
+from ..domain import practitioner_alerts, replicas, sign_in, triggers
 
 Outcome = ReferralAcceptedV1 | ReferralDeclinedV1 | ReferralRedirectedV1 | ReferralWithdrawnV1 | ReferralCompletedV1
 OUTCOMES: dict[type[Outcome], str] = {
@@ -97,6 +98,18 @@ async def on_review_scheduled(
     await triggers.review_scheduled(session, settings=settings, review=review, event_id=event.id, now=utcnow())
 
 
+async def on_directory(
+    session: AsyncSession, entry: SchoolUpdatedV1 | ServiceUpdatedV1 | LocalAuthorityUpdatedV1, event: CloudEvent
+) -> None:
+    await practitioner_alerts.directory_changed(session, entry=entry)
+
+
+async def on_alerts_raised(
+    session: AsyncSession, raised: AlertsRaisedV1, event: CloudEvent, *, settings: NotifySettings
+) -> None:
+    await practitioner_alerts.tell(session, settings=settings, raised=raised, event=event, now=utcnow())
+
+
 def handlers(settings: NotifySettings) -> Handlers:
     """Notify's handlers, by the payload type each is given; the triggers' settings are bound here."""
     return {
@@ -114,6 +127,10 @@ def handlers(settings: NotifySettings) -> Handlers:
         ReferralCompletedV1: partial(on_referral_outcome, settings=settings),
         PlanPublishedV1: partial(on_plan_published, settings=settings),
         ReviewScheduledV1: partial(on_review_scheduled, settings=settings),
+        SchoolUpdatedV1: on_directory,
+        ServiceUpdatedV1: on_directory,
+        LocalAuthorityUpdatedV1: on_directory,
+        AlertsRaisedV1: partial(on_alerts_raised, settings=settings),
     }
 
 

@@ -1,14 +1,15 @@
-"""The directory facts referral announces for other services (insights measures against them): each school of the
-register and each service of the local offer as it now stands, published through the outbox whenever one changes
-(and for the seeded directory by the migration that seeded it, 0007)."""
+"""The directory facts referral announces for other services (insights measures against them; notify keeps the
+practitioners' inboxes from them): each school of the register, each service of the local offer and each local
+authority as it now stands, published through the outbox whenever one changes (and for the seeded directory by
+the migrations that seeded it, 0007 and 0012)."""
 
 from __future__ import annotations
 
 from tas_common.db import utcnow
 from tas_common.events import CloudEvent, new_event
-from tas_common.events.facts import SchoolUpdatedV1, ServiceUpdatedV1
+from tas_common.events.facts import LocalAuthorityUpdatedV1, SchoolUpdatedV1, ServiceUpdatedV1
 
-from .models import School, Service
+from .models import LocalAuthority, School, Service
 
 SOURCE = "tas/referral"
 
@@ -21,6 +22,7 @@ def school_updated(school: School) -> CloudEvent:
             phase=school.phase,
             pupils_on_roll=school.pupils_on_roll,
             roll_census_on=school.roll_census_on,
+            senco_email=school.senco_email,
             updated_at=utcnow(),
         ),
         source=SOURCE,
@@ -40,7 +42,18 @@ def service_updated(service: Service) -> CloudEvent:
             target_wait_days=service.target_wait_days,
             status=service.status,
             updated_at=service.updated_at,
+            team_email=service.email,
         ),
         source=SOURCE,
         subject=service.id,
+    )
+
+
+def local_authority_updated(la: LocalAuthority) -> CloudEvent:
+    return new_event(
+        LocalAuthorityUpdatedV1(
+            la_code=la.la_code, name=la.name, send_team_email=la.send_team_email, updated_at=la.updated_at
+        ),
+        source=SOURCE,
+        subject=la.la_code,
     )

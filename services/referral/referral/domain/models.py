@@ -103,6 +103,21 @@ class School(Table, table=True):
     roll_census_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     phone: str | None = Field(default=None, max_length=30)
     email: str | None = Field(default=None, max_length=254)
+    senco_email: str | None = Field(default=None, max_length=254)
+    """The SENCO's work inbox (a role's address, not shown to families): insights' alerts about the school's
+    referrals go there."""
+
+
+class LocalAuthority(Table, table=True):
+    """A local authority of the directory: its name and its SEND team's inbox (insights' alerts about EHC
+    milestones go there). Seeded by data migrations."""
+
+    __tablename__ = "local_authority"
+
+    la_code: str = Field(primary_key=True, max_length=3)
+    name: str = Field(max_length=200)
+    send_team_email: str | None = Field(default=None, max_length=254)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class Service(Table, table=True):
