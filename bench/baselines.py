@@ -4,13 +4,16 @@
   ceiling that FastAPI + uvicorn allow on this machine.
 - `naive`: what a first FastAPI + SQLModel tutorial would write: a synchronous `def` route (run in FastAPI's
   thread pool), the body parsed into a model, one row with columns like referral's `concern` inserted through a
-  synchronous SQLModel session into SQLite with SQLite's default settings (rollback journal, synchronous=FULL
-  by default, SQLAlchemy's default pool and 5-second busy timeout). No auth check, no outbox, no audit.
-- `floor`: the bare endpoint plus the rows the intake writes, written with the raw driver (`sqlite3`) in one
-  transaction per request on referral's own migrated schema (WAL, synchronous=FULL, as the service): the school
-  looked up, the concern, its family contacts, the audit row linked to the chain's head, the outbox row. The body
-  is parsed with `json.loads` and not validated; no auth, no framework dependencies, no relay, no group commit
-  (each request commits, fsync included, on the event loop). How close the intake can get in this stack.
+  synchronous SQLModel session: into SQLite with SQLite's default settings (rollback journal, synchronous=FULL
+  by default, SQLAlchemy's default pool and 5-second busy timeout), or into PostgreSQL through psycopg (the
+  server's durable defaults, SQLAlchemy's default pool of 5 + 10). No auth check, no outbox, no audit.
+- `floor`: the bare endpoint plus the rows the intake writes, written with the raw driver in one transaction per
+  request on referral's own migrated schema: the school looked up, the concern, its family contacts, the audit
+  row linked to the chain's head, the outbox row. The body is parsed with `json.loads` and not validated; no
+  auth, no framework dependencies, no relay, no group commit. On SQLite `sqlite3` (WAL, synchronous=FULL, as the
+  service; each request commits, fsync included, on the event loop); on PostgreSQL asyncpg, a pool of 10 as the
+  services have, the chain head read under tas_common/audit.py's advisory lock. How close the intake can get in
+  this stack.
 
 All three accept the intake's request (`POST /v1/concerns` with the same body and headers).
 """
@@ -22,6 +25,8 @@ import json
 import os
 import sqlite3
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -98,7 +103,10 @@ class NaiveConcern(SQLModel, table=True):
 
 
 def naive_app() -> FastAPI:
-    engine = create_engine(f"sqlite:///{os.environ.get('BENCH_NAIVE_DB', 'naive.db')}")
+    """BENCH_NAIVE_URL (PostgreSQL through psycopg, the tutorial's synchronous driver) or BENCH_NAIVE_DB (a
+    SQLite file)."""
+    url = os.environ.get("BENCH_NAIVE_URL") or f"sqlite:///{os.environ.get('BENCH_NAIVE_DB', 'naive.db')}"
+    engine = create_engine(url)
     SQLModel.metadata.create_all(engine)
     app = FastAPI()
 
@@ -136,15 +144,79 @@ def naive_app() -> FastAPI:
 
 
 _FLOOR_AUDIT = ("at", "actor", "actor_org", "actor_org_type", "action", "resource_type", "resource_id", "child_id")
+AUDIT_LOCK = 727401
+"""tas_common/audit.py's advisory lock on PostgreSQL: one chain head at a time."""
 
 
-def _insert(table: str, row: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
-    return f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
+def _insert(table: str, row: dict[str, Any], *, numbered: bool = False) -> tuple[str, tuple[Any, ...]]:
+    marks = [f"${i}" for i in range(1, len(row) + 1)] if numbered else ["?"] * len(row)
+    return f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(marks)})", tuple(row.values())
+
+
+def _floor_rows(body: dict[str, Any], la_code: str, now: datetime) -> dict[str, Any]:
+    """The rows the intake writes for one request, in the driver's native types (PostgreSQL's): the concern, its
+    family contacts, the audit row without its chain link, the outbox row."""
+    concern_id = str(uuid.uuid4())
+    child = body["child"]
+    concern = {
+        **{k: child.get(k) for k in ("upn", "nhs_number", "given_name", "family_name")},
+        "date_of_birth": date.fromisoformat(child["date_of_birth"]),
+        "year_group": child.get("year_group"),
+        "id": concern_id,
+        "school_urn": body["school_urn"],
+        "la_code": la_code,
+        "raised_by_sub": "floor",
+        "raised_by_org": "school-" + body["school_urn"],
+        "source": "staff",
+        "areas_of_need": json.dumps(body["areas_of_need"]),
+        "safeguarding": bool(body.get("safeguarding", False)),
+        "urgency": body.get("urgency", "routine"),
+        "summary": body["summary"],
+        "already_tried": body.get("already_tried"),
+        "graduated_response": "[]",
+        "consent_status": body.get("consent_status", "not_sought"),
+        "created_at": now,
+    }
+    contacts = [{**c, "id": str(uuid.uuid4()), "concern_id": concern_id} for c in body.get("family_contacts", [])]
+    audit = dict(
+        zip(_FLOOR_AUDIT, (now, "floor", "floor", "school", "create", "concern", concern_id, None), strict=True)
+    )
+    event_id = str(uuid.uuid4())
+    event = {"id": event_id, "type": "concern.raised", "data": {**concern, "family": body}}
+    outbox = {
+        "event_id": event_id,
+        "subject": "tas.referral.concern.raised",
+        "event_type": "concern.raised",
+        "payload": json.dumps(event, default=str).encode(),
+        "created_at": now,
+    }
+    return {"id": concern_id, "concern": concern, "contacts": contacts, "audit": audit, "outbox": outbox}
+
+
+def _chained(audit: dict[str, Any], prev: str | None) -> dict[str, Any]:
+    prev = prev or "0" * 64
+    digest = hashlib.sha256((prev + json.dumps(audit, sort_keys=True, default=str)).encode()).hexdigest()
+    return {**audit, "prev_hash": prev, "hash": digest}
+
+
+def _as_sqlite(row: dict[str, Any]) -> dict[str, Any]:
+    """SQLite's storage of the same values (as referral's SQLAlchemy types store them: ISO text, 0/1)."""
+    return {k: v.isoformat() if isinstance(v, date) else int(v) if isinstance(v, bool) else v for k, v in row.items()}
+
+
+def _created(concern_id: str) -> Response:
+    return Response(json.dumps({"id": concern_id}), status_code=201, media_type="application/json")
 
 
 def floor_app() -> FastAPI:
-    """BENCH_FLOOR_DB: a SQLite file migrated with referral's migrations (schools register included)."""
-    conn = sqlite3.connect(os.environ["BENCH_FLOOR_DB"], isolation_level=None, check_same_thread=False)
+    """BENCH_FLOOR_PG (an asyncpg DSN) or BENCH_FLOOR_DB (a SQLite file): a database migrated with referral's
+    migrations (schools register included)."""
+    dsn = os.environ.get("BENCH_FLOOR_PG")
+    return _floor_pg_app(dsn) if dsn else _floor_sqlite_app(os.environ["BENCH_FLOOR_DB"])
+
+
+def _floor_sqlite_app(path: str) -> FastAPI:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     app = FastAPI()
@@ -152,54 +224,64 @@ def floor_app() -> FastAPI:
     @app.post("/v1/concerns")
     async def create(request: Request) -> Response:
         body = json.loads(await request.body())
-        now = datetime.now(UTC).isoformat()
-        concern_id = str(uuid.uuid4())
         conn.execute("BEGIN IMMEDIATE")
         try:
             school = conn.execute("SELECT name, la_code FROM school WHERE urn = ?", (body["school_urn"],)).fetchone()
-            child = body["child"]
-            concern = {
-                **{k: child.get(k) for k in ("upn", "nhs_number", "given_name", "family_name", "date_of_birth")},
-                "year_group": child.get("year_group"),
-                "id": concern_id,
-                "school_urn": body["school_urn"],
-                "la_code": school[1],
-                "raised_by_sub": "floor",
-                "raised_by_org": "school-" + body["school_urn"],
-                "source": "staff",
-                "areas_of_need": json.dumps(body["areas_of_need"]),
-                "safeguarding": int(body.get("safeguarding", False)),
-                "urgency": body.get("urgency", "routine"),
-                "summary": body["summary"],
-                "already_tried": body.get("already_tried"),
-                "graduated_response": "[]",
-                "consent_status": body.get("consent_status", "not_sought"),
-                "created_at": now,
-            }
-            conn.execute(*_insert("concern", concern))
-            for contact in body.get("family_contacts", []):
-                conn.execute(*_insert("family_contact", {**contact, "id": str(uuid.uuid4()), "concern_id": concern_id}))
+            rows = _floor_rows(body, school[1], datetime.now(UTC))
+            conn.execute(*_insert("concern", _as_sqlite(rows["concern"])))
+            for contact in rows["contacts"]:
+                conn.execute(*_insert("family_contact", _as_sqlite(contact)))
             head = conn.execute("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-            prev = head[0] if head else "0" * 64
-            audit = dict(
-                zip(_FLOOR_AUDIT, (now, "floor", "floor", "school", "create", "concern", concern_id, None), strict=True)
-            )
-            digest = hashlib.sha256((prev + json.dumps(audit, sort_keys=True)).encode()).hexdigest()
-            conn.execute(*_insert("audit_log", {**audit, "prev_hash": prev, "hash": digest}))
-            event = {"id": str(uuid.uuid4()), "type": "concern.raised", "data": {**concern, "family": body}}
-            outbox = {
-                "event_id": event["id"],
-                "subject": "tas.referral.concern.raised",
-                "event_type": "concern.raised",
-                "payload": json.dumps(event).encode(),
-                "created_at": now,
-            }
-            conn.execute(*_insert("outbox", outbox))
+            conn.execute(*_insert("audit_log", _as_sqlite(_chained(rows["audit"], head[0] if head else None))))
+            conn.execute(*_insert("outbox", _as_sqlite(rows["outbox"])))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return Response(json.dumps({"id": concern_id}), status_code=201, media_type="application/json")
+        return _created(rows["id"])
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    return app
+
+
+def _floor_pg_app(dsn: str) -> FastAPI:
+    """asyncpg, a pool of 10 connections (the services' pool_size); the audit chain's head under the same
+    advisory lock as tas_common/audit.py, taken just before it is read."""
+    import asyncpg
+
+    pool: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        pool["pool"] = await asyncpg.create_pool(dsn, min_size=10, max_size=10)
+        try:
+            yield
+        finally:
+            await pool["pool"].close()
+
+    app = FastAPI(lifespan=lifespan)
+
+    async def insert(conn: Any, table: str, row: dict[str, Any]) -> None:
+        sql, values = _insert(table, row, numbered=True)
+        await conn.execute(sql, *values)
+
+    @app.post("/v1/concerns")
+    async def create(request: Request) -> Response:
+        body = json.loads(await request.body())
+        async with pool["pool"].acquire() as conn, conn.transaction():
+            la_code = await conn.fetchval("SELECT la_code FROM school WHERE urn = $1", body["school_urn"])
+            rows = _floor_rows(body, la_code, datetime.now(UTC))
+            await insert(conn, "concern", rows["concern"])
+            for contact in rows["contacts"]:
+                await insert(conn, "family_contact", contact)
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", AUDIT_LOCK)
+            head = await conn.fetchval("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            await insert(conn, "audit_log", _chained(rows["audit"], head))
+            await insert(conn, "outbox", rows["outbox"])
+        return _created(rows["id"])
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -11,7 +11,11 @@ nats-server, referral, caseload and notify under uvicorn and the SMTP sink, each
   of the batch. Two rates one after the other (RATES: 50/s, then 150/s with issue 18's p99 < 250 ms), each
   with the CPU time every process of the pipeline (referral, caseload, notify, nats-server, SMTP sink) spent per
   concern over the run (issue 18: ≤ 10 ms, so that two cores carry 150/s).
-"""
+
+
+Both on SQLite and then, the end-to-end rates only, with all three services on a throwaway PostgreSQL cluster
+(bench/engines.py; a database per service, durable defaults), its server processes' CPU counted in the pipeline's
+(its backends do the work SQLite does inside the services). Figures are labelled with the engine."""
 
 from __future__ import annotations
 
@@ -19,17 +23,23 @@ import asyncio
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from tas_common.identifiers import nhs_check_digit
 from tas_dev.testing import concern_body
 
+from .engines import ENGINES, POSTGRESQL, SQLITE, label, postgres, server_pids
 from .intake import RssSampler, profile_finish, profile_start
 from .report import RESULTS, Figure, Report, at_most, summary
 from .smtpsink import read_received
 from .system import BenchSystem
+
+if TYPE_CHECKING:
+    from chaos.cluster import Postgres
+
+PG_CPU = "postgresql"
 
 
 def distinct_serials(start: int, count: int) -> list[int]:
@@ -62,7 +72,7 @@ def children_present(db_path: Path, upns: list[str]) -> int:
 
 
 def mis_batch(system: BenchSystem, report: Report, *, size: int, timeout: float) -> dict[str, Any]:
-    bench = "MIS batch"
+    bench = label("MIS batch", SQLITE)  # run on SQLite only (children_present reads caseload's SQLite file)
     serials = distinct_serials(100_000, size)
     items = [concern_body(n) | {"mis_record_id": f"bench-{n}"} for n in serials]
     upns = [item["child"]["upn"] for item in items]
@@ -198,11 +208,14 @@ RATES: dict[float, tuple[float | None, float]] = {50.0: (100.0, 500.0), 150.0: (
 CPU_PER_CONCERN_MS = 10.0
 
 
-def pipeline_cpu(system: BenchSystem) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by each process of the pipeline."""
+def pipeline_cpu(system: BenchSystem, pg: Postgres | None = None) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each process of the pipeline; with PostgreSQL, each server
+    process as "postgresql <pid>" (its backends do the work SQLite does inside the services)."""
     import psutil  # bench.lock's: the chaos suite and the tests import this module from make test's environment
 
     pids = {name: proc.pid for name, proc in system.procs.items()}
+    if pg is not None:
+        pids |= {f"{PG_CPU} {pid}": pid for pid in server_pids(pg)}
     if system.smtp is not None:
         pids["smtp sink"] = system.smtp.pid
     nats = getattr(system.nats, "process", None)
@@ -218,24 +231,43 @@ def pipeline_cpu(system: BenchSystem) -> dict[str, float]:
     return used
 
 
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds each part used between two `pipeline_cpu` readings, PostgreSQL's processes summed (one
+    started in between counts whole; one that ended in between is not seen)."""
+    used: dict[str, float] = {}
+    for key, seconds in after.items():
+        if key.startswith(f"{PG_CPU} "):
+            used[PG_CPU] = used.get(PG_CPU, 0.0) + seconds - before.get(key, 0.0)
+        elif key in before:
+            used[key] = seconds - before[key]
+    return used
+
+
 def end_to_end(
-    system: BenchSystem, report: Report, *, rate: float, seconds: float, serial_start: int = 300_000
+    system: BenchSystem,
+    report: Report,
+    *,
+    rate: float,
+    seconds: float,
+    serial_start: int = 300_000,
+    engine: str = SQLITE,
+    pg: Postgres | None = None,
 ) -> dict[str, Any]:
-    bench = f"end to end {rate:.0f}/s"
+    bench = label(f"end to end {rate:.0f}/s", engine)
     p50_target, p99_target = RATES.get(rate, (None, None))
     serials = distinct_serials(serial_start, int(rate * seconds))
     headers = system.token("senco", "school", school_urns=["100000"], org_id="school-100000")
-    cpu_before = pipeline_cpu(system)
+    cpu_before = pipeline_cpu(system, pg)
     sent = asyncio.run(open_loop(system.procs["referral"].url, headers, serials, rate))
     accepted = [n for n, (_, status) in sent.items() if status == 201]
     assert system.smtp is not None
     received = wait_for_mail(system.smtp.extra["out"], [email_of(n) for n in accepted], timeout=300)
-    cpu_after = pipeline_cpu(system)
-    cpu_ms = {k: 1000 * (cpu_after[k] - cpu_before[k]) / max(1, len(serials)) for k in cpu_after if k in cpu_before}
+    cpu_after = pipeline_cpu(system, pg)
+    cpu_ms = {k: 1000 * v / max(1, len(serials)) for k, v in cpu_used(cpu_before, cpu_after).items()}
     cpu_total = sum(cpu_ms.values())
     latencies = [(received[email_of(n)] - sent[n][0]) * 1000 for n in accepted if email_of(n) in received]
     lost = len(serials) - len(latencies)
-    report.latencies[f"{bench} (POST → SMTP)"] = latencies
+    report.latencies[f"end to end {rate:.0f}/s (POST → SMTP, {engine})"] = latencies
     s = summary(latencies)
     report.add(
         Figure(bench, "concerns posted", len(serials), note=f"{rate:.0f}/s for {seconds:.0f} s, open loop"),
@@ -312,13 +344,45 @@ class Profiler:
 
 
 def run(
-    report: Report, *, tmp: Path, quick: bool, parts: tuple[str, ...] = ("mis", "e2e"), profile: bool = False
+    report: Report,
+    *,
+    tmp: Path,
+    quick: bool,
+    parts: tuple[str, ...] = ("mis", "e2e"),
+    profile: bool = False,
+    engines: tuple[str, ...] = ENGINES,
 ) -> None:
+    """`parts` on SQLite, then the end-to-end rates on PostgreSQL (the MIS batch runs on SQLite only)."""
+    if SQLITE in engines:
+        run_on(report, tmp=tmp / "sqlite", quick=quick, parts=parts, profile=profile)
+    if POSTGRESQL in engines and "e2e" in parts:
+        with postgres() as cluster:
+            if cluster is None:
+                report.add(Figure(label("end to end", POSTGRESQL), "all figures", "not run (no PostgreSQL)"))
+                return
+            run_on(report, tmp=tmp / "postgresql", quick=quick, parts=("e2e",), profile=profile, pg=cluster)
+
+
+def run_on(
+    report: Report,
+    *,
+    tmp: Path,
+    quick: bool,
+    parts: tuple[str, ...],
+    profile: bool,
+    pg: Postgres | None = None,
+) -> None:
+    """On SQLite files, or on `pg`'s databases (one per service, as deploy/postgres makes them)."""
+    engine = SQLITE if pg is None else POSTGRESQL
     batch, seconds = (200, 8.0) if quick else (1000, 60.0)
     if parts == ("mis",):
         batch = 1000  # one request: the real size is cheap enough for a smoke run
     details: dict[str, Any] = {}
-    with BenchSystem(tmp, services=("referral", "caseload", "notify"), with_smtp=True) as system:
+    services = ("referral", "caseload", "notify")
+    urls = {} if pg is None else {service: pg.url(service) for service in services}
+    if pg is not None:
+        details["postgresql"] = "throwaway cluster, durable defaults (fsync, synchronous_commit on)"
+    with BenchSystem(tmp, services=services, with_smtp=True, database_urls=urls) as system:
         time.sleep(2.0)
         rest = system.rss_mb()
         with RssSampler(system.procs) as sampler:
@@ -333,15 +397,24 @@ def run(
                 details["mis_batch"] = mis
             for n, rate in enumerate(RATES if "e2e" in parts else ()):
                 e2e: dict[str, Any] = {"waited_for_idle_s": round(wait_until_idle(system, timeout=120), 1)}
-                with Profiler(system, report, f"e2e-{rate:.0f}", seconds + 2, e2e, enabled=profile):
-                    e2e |= end_to_end(system, report, rate=rate, seconds=seconds, serial_start=300_000 + n * 100_000)
+                name = f"e2e-{rate:.0f}-{engine.lower()}"
+                with Profiler(system, report, name, seconds + 2, e2e, enabled=profile):
+                    e2e |= end_to_end(
+                        system,
+                        report,
+                        rate=rate,
+                        seconds=seconds,
+                        serial_start=300_000 + n * 100_000,
+                        engine=engine,
+                        pg=pg,
+                    )
                 details[f"end_to_end_{rate:.0f}"] = e2e
         details["rss_at_rest_mb"], details["rss_peak_mb"] = rest, sampler.peak
         if "e2e" in parts:
             for service in ("caseload", "notify"):
                 report.add(
                     Figure(
-                        "memory",
+                        label("memory", engine),
                         f"{service} RSS at rest",
                         rest.get(service),
                         "MB",
@@ -349,13 +422,13 @@ def run(
                         at_most(rest.get(service), 150),
                     ),
                     Figure(
-                        "memory",
+                        label("memory", engine),
                         f"{service} RSS under load (peak)",
                         sampler.peak.get(service),
                         "MB",
                         "< 300 MB",
                         at_most(sampler.peak.get(service), 300),
-                        note="MIS batch + end-to-end run",
+                        note="MIS batch + end-to-end run" if "mis" in parts else "end-to-end run",
                     ),
                 )
-    report.details["e2e" if "e2e" in parts else "mis"] = details
+    report.details[label("e2e" if "e2e" in parts else "mis", engine)] = details

@@ -1,28 +1,32 @@
-"""Benchmark 1 (intake) and 5 (memory at rest and under the intake load).
+"""Benchmark 1 (intake) and 5 (memory at rest and under the intake load), on SQLite and then on PostgreSQL.
 
 `POST /v1/concerns` on the real referral app (uvicorn, its own process; real nats-server; SQLite with
-synchronous=FULL), loaded from another process at 32 connections; then the same load on the three baselines of
-bench/baselines.py under the same uvicorn settings (bare, naive, and the floor: bare + the same rows written with
-the raw driver in one transaction). When a target is missed (or with --profile) a second,
-shorter run is sampled with py-spy to show where the time goes.
-"""
+synchronous=FULL, or a throwaway durable PostgreSQL cluster: bench/engines.py), loaded from another process at 32
+connections; then the same load on the three baselines of bench/baselines.py under the same uvicorn settings and
+on the same engine (bare, naive, and the floor: bare + the same rows written with the raw driver in one
+transaction). Figures are labelled with the engine ("intake (PostgreSQL)") and ratios are within one engine.
+When a target is missed (or with --profile) a second, shorter run is sampled with py-spy to show where the time
+goes."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .engines import ENGINES, POSTGRESQL, SQLITE, create_database, driver_dsn, label, postgres, scalar
 from .procs import Proc, uvicorn
 from .report import RESULTS, Figure, Report, at_least, at_most, summary
 from .system import BenchSystem, migrations_dir, sqlite_url
+
+if TYPE_CHECKING:
+    from chaos.cluster import Postgres
 
 CONNECTIONS = 32
 P99_MS, VS_NAIVE, VS_BARE_PCT = 50, 3.0, 15.0
@@ -91,19 +95,17 @@ def load(
     return json.loads(out_path.read_text())
 
 
-def outbox_backlog(db_path: Path) -> int | None:
-    try:
-        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5) as conn:
-            return int(conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
-    except sqlite3.Error:
-        return None
+def outbox_backlog(url: str) -> int | None:
+    """Outbox rows not yet published, in the database at the service's URL (SQLite or PostgreSQL)."""
+    count = scalar(url, "SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+    return None if count is None else int(count)
 
 
-def wait_drained(db_path: Path, timeout: float) -> float | None:
+def wait_drained(url: str, timeout: float) -> float | None:
     """Seconds until the outbox relay has published everything, or None if it has not within `timeout`."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
-        if outbox_backlog(db_path) == 0:
+        if outbox_backlog(url) == 0:
             return time.monotonic() - start
         time.sleep(0.1)
     return None
@@ -181,20 +183,49 @@ def summarise_stacks(text: str, top: int = 25) -> dict[str, Any]:
     return {"samples": total, "inclusive": pct(inclusive), "self": pct(own)}
 
 
-def run(report: Report, *, tmp: Path, quick: bool, force_profile: bool = False) -> None:
+def run(
+    report: Report, *, tmp: Path, quick: bool, force_profile: bool = False, engines: tuple[str, ...] = ENGINES
+) -> None:
+    """The intake and its three baselines on each engine in turn (SQLite first), each engine's ratios against
+    its own baselines."""
+    if SQLITE in engines:
+        run_on(report, tmp=tmp / "sqlite", quick=quick, force_profile=force_profile, engine=SQLITE)
+    if POSTGRESQL in engines:
+        with postgres() as cluster:
+            if cluster is None:
+                report.add(Figure(label("intake", POSTGRESQL), "all figures", "not run (no PostgreSQL)"))
+                return
+            run_on(
+                report, tmp=tmp / "postgresql", quick=quick, force_profile=force_profile, engine=POSTGRESQL, pg=cluster
+            )
+
+
+def run_on(
+    report: Report, *, tmp: Path, quick: bool, force_profile: bool, engine: str, pg: Postgres | None = None
+) -> None:
     duration, warmup = (4.0, 1.0) if quick else (25.0, 3.0)
-    bench = "intake"
+    bench = label("intake", engine)
     details: dict[str, Any] = {"connections": CONNECTIONS, "duration_s": duration, "warmup_s": warmup}
     results: dict[str, dict[str, Any]] = {}
-    with BenchSystem(tmp / "intake", services=("referral",)) as system:
+    tmp.mkdir(parents=True, exist_ok=True)
+    from tas_common.migrations import upgrade
+
+    if pg is None:
+        urls: dict[str, str] = {}
+        upgrade(migrations_dir("referral"), sqlite_url(tmp / "floor.db"))
+        baseline_env = {"BENCH_NAIVE_DB": str(tmp / "naive.db"), "BENCH_FLOOR_DB": str(tmp / "floor.db")}
+    else:
+        urls = {"referral": pg.url("referral")}
+        floor_url = create_database(pg, "bench_floor", owner="referral")
+        upgrade(migrations_dir("referral"), floor_url)
+        naive_url = create_database(pg, "bench_naive").replace("+asyncpg", "+psycopg")
+        baseline_env = {"BENCH_NAIVE_URL": naive_url, "BENCH_FLOOR_PG": driver_dsn(floor_url)}
+        details["postgresql"] = "throwaway cluster, durable defaults (fsync, synchronous_commit on)"
+    with BenchSystem(tmp / "intake", services=("referral",), database_urls=urls) as system:
         headers = system.token("senco", "school", school_urns=["100000"], org_id="school-100000")
         referral = system.procs["referral"]
         time.sleep(1.0)
         rest = referral.rss_mb()
-        from tas_common.migrations import upgrade
-
-        upgrade(migrations_dir("referral"), sqlite_url(tmp / "floor.db"))
-        baseline_env = {"BENCH_NAIVE_DB": str(tmp / "naive.db"), "BENCH_FLOOR_DB": str(tmp / "floor.db")}
         for name in ("bare", "naive", "floor"):
             app = f"bench.baselines:{name}_app"
             proc = uvicorn(f"baseline-{name}", app, workdir=tmp / f"baseline-{name}", env=baseline_env)
@@ -208,12 +239,13 @@ def run(report: Report, *, tmp: Path, quick: bool, force_profile: bool = False) 
             results["intake"] = load(
                 referral, tmp=tmp, name="intake", headers=headers, duration=duration, warmup=warmup, serial_start=0
             )
-        db_path = Path(system.database_urls["referral"].split("///", 1)[1])
-        details["outbox_backlog_after_load"] = outbox_backlog(db_path)
-        details["outbox_drain_s"] = wait_drained(db_path, timeout=30 if quick else 120)
+        referral_url = system.database_urls["referral"]
+        details["outbox_backlog_after_load"] = outbox_backlog(referral_url)
+        details["outbox_drain_s"] = wait_drained(referral_url, timeout=30 if quick else 120)
         peak = sampler.peak.get("referral")
         for k, v in results.items():
-            report.latencies["intake (POST /v1/concerns)" if k == "intake" else f"baseline: {k}"] = v["latencies_ms"]
+            series = f"intake (POST /v1/concerns, {engine})" if k == "intake" else f"baseline: {k} ({engine})"
+            report.latencies[series] = v["latencies_ms"]
         stats = {
             k: summary(v.pop("latencies_ms"))
             | {kk: v[kk] for kk in ("rps", "requests", "error_count", "errors", "statuses")}
@@ -274,8 +306,15 @@ def run(report: Report, *, tmp: Path, quick: bool, force_profile: bool = False) 
                     else "(not within the wait)"
                 ),
             ),
-            Figure("memory", "referral RSS at rest", rest, "MB", "< 150 MB", at_most(rest, 150)),
-            Figure("memory", "referral RSS under the intake load (peak)", peak, "MB", "< 300 MB", at_most(peak, 300)),
+            Figure(label("memory", engine), "referral RSS at rest", rest, "MB", "< 150 MB", at_most(rest, 150)),
+            Figure(
+                label("memory", engine),
+                "referral RSS under the intake load (peak)",
+                peak,
+                "MB",
+                "< 300 MB",
+                at_most(peak, 300),
+            ),
         )
         missed = not (
             at_most(i["p99"], P99_MS)
@@ -285,7 +324,7 @@ def run(report: Report, *, tmp: Path, quick: bool, force_profile: bool = False) 
         )
         if missed or force_profile:
             seconds = 3.0 if quick else 12.0
-            raw = RESULTS / f"{report.stamp}-intake-profile.txt"
+            raw = RESULTS / f"{report.stamp}-intake-{engine.lower()}-profile.txt"
             RESULTS.mkdir(parents=True, exist_ok=True)
             holder: dict[str, Any] = {}
             thread = threading.Thread(

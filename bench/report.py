@@ -140,23 +140,13 @@ class Report:
             met = {True: "yes", False: "**no**", None: "–"}[f.met]
             figure = f"{f.figure} ({f.note})" if f.note else f.figure
             lines.append(f"| {f.benchmark} | {figure} | {f.shown()} | {f.target or '–'} | {met} |")
+        lines += _side_by_side(self.figures)
         if self.notes:
             lines += ["", "## Notes", ""] + [f"- {n}" for n in self.notes]
-        profile = self.details.get("intake", {}).get("profile")
-        if profile:
-            lines += [
-                "",
-                "## Where the intake's time goes (py-spy, referral process under load)",
-                "",
-                f"{profile.get('samples', 0)} samples over all threads; collapsed stacks (for speedscope or "
-                f"flamegraph.pl): `{profile.get('stacks', '')}`. {profile.get('error', '')}".strip(),
-                "",
-                "| % of samples (inclusive) | function |",
-                "| --- | --- |",
-            ]
-            lines += [f"| {pct:.1f} | `{name}` |" for name, pct in profile.get("inclusive", [])]
-            lines += ["", "| % of samples (self) | function |", "| --- | --- |"]
-            lines += [f"| {pct:.1f} | `{name}` |" for name, pct in profile.get("self", [])]
+        for key, details in self.details.items():
+            profile = details.get("profile") if isinstance(details, dict) else None
+            if isinstance(profile, dict) and "inclusive" in profile:
+                lines += _profile_section(key, profile)
         return "\n".join(lines) + "\n"
 
     def as_json(self) -> dict[str, Any]:
@@ -188,6 +178,55 @@ class Report:
             f"TAS latency{' (quick)' if self.quick else ''} — {m['cpu']}, {m['cores']} cores, "
             f"Python {m['python']}, SQLite {m['sqlite']}, git {m['git_commit']}"
         )
+
+
+ENGINE_SUFFIXES = (" (SQLite)", " (PostgreSQL)")
+
+
+def _side_by_side(figures: list[Figure]) -> list[str]:
+    """The figures measured on both engines (benchmark "X (SQLite)" and "X (PostgreSQL)", same figure), one row
+    each: SQLite's value and met?, PostgreSQL's value and met?."""
+    by_key: dict[tuple[str, str], dict[str, Figure]] = {}
+    for f in figures:
+        for suffix in ENGINE_SUFFIXES:
+            if f.benchmark.endswith(suffix):
+                by_key.setdefault((f.benchmark.removesuffix(suffix), f.figure), {})[suffix] = f
+    rows = [(key, pair) for key, pair in by_key.items() if len(pair) == len(ENGINE_SUFFIXES)]
+    if not rows:
+        return []
+    mark = {True: " (met)", False: " (**missed**)", None: ""}
+    lines = [
+        "",
+        "## SQLite and PostgreSQL side by side",
+        "",
+        "| benchmark | figure | SQLite | PostgreSQL | target |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for (bench, figure), pair in rows:
+        lite, pg = pair[" (SQLite)"], pair[" (PostgreSQL)"]
+        lines.append(
+            f"| {bench} | {figure} | {lite.shown()}{mark[lite.met]} | {pg.shown()}{mark[pg.met]} "
+            f"| {lite.target or pg.target or '–'} |"
+        )
+    return lines
+
+
+def _profile_section(bench: str, profile: dict[str, Any]) -> list[str]:
+    """A py-spy summary (bench/intake.py `summarise_stacks`) as two tables: inclusive and self time."""
+    lines = [
+        "",
+        f"## Where the {bench} time goes (py-spy, the service process under load)",
+        "",
+        f"{profile.get('samples', 0)} samples over all threads; collapsed stacks (for speedscope or "
+        f"flamegraph.pl): `{profile.get('stacks', '')}`. {profile.get('error', '')}".strip(),
+        "",
+        "| % of samples (inclusive) | function |",
+        "| --- | --- |",
+    ]
+    lines += [f"| {pct:.1f} | `{name}` |" for name, pct in profile.get("inclusive", [])]
+    lines += ["", "| % of samples (self) | function |", "| --- | --- |"]
+    lines += [f"| {pct:.1f} | `{name}` |" for name, pct in profile.get("self", [])]
+    return lines
 
 
 def add_page_latencies(

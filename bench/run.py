@@ -14,11 +14,13 @@ import traceback
 from pathlib import Path
 
 from . import e2e, insights, intake, scale, web_plan, web_practice, webhooks
+from .engines import CHOICES, ENGINES
 from .report import Figure, Report
 
 BENCHMARKS = ("intake", "e2e", "scale", "mis", "webhooks", "web", "practice", "insights")
 DEFAULT = ("intake", "e2e", "scale", "webhooks", "web", "practice", "insights")
-"""intake (+ memory of referral), e2e (MIS batch, end to end, memory of all three services), scale; `mis`
+"""intake (+ memory of referral) and e2e (MIS batch, end to end, memory of all three services), each on SQLite
+and then on a throwaway PostgreSQL cluster (`--engine` to pick one; bench/engines.py), scale; `mis`
 runs the MIS batch (1,000 concerns) alone; webhooks: a referral decision → the MIS client's receiver, at 50
 decisions a second (issue 17); web: the family's plan page beside the API call it wraps, on the scale database;
 practice: the practitioners' My tasks, My caseload and child pages beside the API calls they wrap, on the scale
@@ -30,11 +32,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a smoke run of each benchmark (about two minutes)")
     parser.add_argument("--only", action="append", choices=BENCHMARKS, help="repeatable; default: all")
     parser.add_argument(
+        "--engine",
+        action="append",
+        choices=tuple(CHOICES),
+        help="repeatable; the engines of intake and e2e (default: sqlite, then postgresql)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="profile (py-spy) the intake even when it meets its targets, and every service during e2e / mis",
     )
     args = parser.parse_args(argv)
+    engines = tuple(CHOICES[e] for e in args.engine) if args.engine else ENGINES
     report = Report(quick=args.quick)
     started = time.monotonic()
     failed = []
@@ -45,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.monotonic()
             try:
                 if name == "intake":
-                    intake.run(report, tmp=tmp / name, quick=args.quick, force_profile=args.profile)
+                    intake.run(report, tmp=tmp / name, quick=args.quick, force_profile=args.profile, engines=engines)
                 elif name == "e2e":
-                    e2e.run(report, tmp=tmp / name, quick=args.quick, profile=args.profile)
+                    e2e.run(report, tmp=tmp / name, quick=args.quick, profile=args.profile, engines=engines)
                 elif name == "mis":
                     e2e.run(report, tmp=tmp / name, quick=args.quick, parts=("mis",), profile=args.profile)
                 elif name == "webhooks":

@@ -1,5 +1,6 @@
 """A throwaway TAS in a temporary directory: nats-server, the chosen services under uvicorn (each its own
-process, its own migrated SQLite database), optionally the SMTP sink, and a dev token issuer. Any of them can be
+process, its own migrated database: a SQLite file by default, or the URL given in `database_urls`, e.g. a
+PostgreSQL database of bench/engines.py's cluster), optionally the SMTP sink, and a dev token issuer. Any of them can be
 killed with SIGKILL and restarted on the same port and state (the chaos suite, chaos/, does that)."""
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class BenchSystem:
         for service in self.services:
             url = self.database_urls.get(service) or sqlite_url(self.tmp / f"{service}.db")
             self.database_urls[service] = url
-            if url.startswith("sqlite") and not self.database_urls.get(f"{service}:premigrated"):
+            if not self.database_urls.get(f"{service}:premigrated"):  # SQLite file or PostgreSQL database
                 upgrade(migrations_dir(service), url)
             env = {
                 "TAS_ENV": "dev",

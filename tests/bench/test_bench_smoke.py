@@ -7,10 +7,13 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 from bench import (  # noqa: F401
     baselines,
     cpu_asgi,
     e2e,
+    engines,
     hops,
     insights,
     intake,
@@ -76,35 +79,52 @@ def test_scale_generator_writes_a_migrated_database(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_the_floor_baseline_writes_the_intakes_rows_on_referrals_schema(tmp_path: Path) -> None:
-    """The floor (bench/baselines.py) writes into referral's migrated schema: it fails here when the schema moves."""
+def test_the_floor_baseline_writes_the_intakes_rows_on_referrals_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The floor (bench/baselines.py) writes into referral's migrated schema, with sqlite3 or with asyncpg on the
+    suite's engine (`make test-all` runs this on PostgreSQL too): it fails here when the schema moves."""
     import asyncio
-    import os
-    import sqlite3
 
     import httpx
 
-    from bench.system import migrations_dir, sqlite_url
-    from tas_common.migrations import upgrade
     from tas_dev.testing import concern_body
 
-    path = tmp_path / "floor.db"
-    upgrade(migrations_dir("referral"), sqlite_url(path))
-    os.environ["BENCH_FLOOR_DB"] = str(path)
-    try:
-        app = baselines.floor_app()
-    finally:
-        del os.environ["BENCH_FLOOR_DB"]
+    from ..conftest import migrated_database_url
+
+    url = migrated_database_url("referral", tmp_path)
+    if url.startswith("postgresql"):
+        monkeypatch.setenv("BENCH_FLOOR_PG", engines.driver_dsn(url))
+    else:
+        monkeypatch.setenv("BENCH_FLOOR_DB", url.split("///", 1)[1])
+    app = baselines.floor_app()
 
     async def post_three() -> list[int]:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://floor") as client:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://floor") as client,
+        ):
             return [(await client.post("/v1/concerns", json=concern_body(n))).status_code for n in range(3)]
 
     assert asyncio.run(post_three()) == [201, 201, 201]
-    with sqlite3.connect(path) as conn:
-        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("concern", "audit_log")}
-        counts["family_contact"] = conn.execute("SELECT count(*) FROM family_contact").fetchone()[0]
-        counts["outbox"] = conn.execute("SELECT count(*) FROM outbox WHERE event_type = 'concern.raised'").fetchone()[0]
-        links = conn.execute("SELECT prev_hash, hash FROM audit_log ORDER BY seq").fetchall()
+    counts = {t: engines.scalar(url, f"SELECT count(*) FROM {t}") for t in ("concern", "audit_log", "family_contact")}
+    counts["outbox"] = engines.scalar(url, "SELECT count(*) FROM outbox WHERE event_type = 'concern.raised'")
     assert counts == {"concern": 3, "audit_log": 3, "family_contact": 3, "outbox": 3}
-    assert [p for p, _ in links[1:]] == [h for _, h in links[:-1]]
+    broken_links = engines.scalar(
+        url,
+        "SELECT count(*) FROM (SELECT prev_hash, lag(hash) OVER (ORDER BY seq) AS before FROM audit_log) AS chain "
+        "WHERE before IS NOT NULL AND prev_hash <> before",
+    )
+    assert broken_links == 0
+
+
+def test_side_by_side_pairs_the_figures_measured_on_both_engines(tmp_path: Path) -> None:
+    rep = report.Report(quick=True)
+    rep.add(
+        report.Figure("intake (SQLite)", "p99 latency", 42.0, "ms", "< 50 ms", True),
+        report.Figure("intake (PostgreSQL)", "p99 latency", 80.0, "ms", "< 50 ms", False),
+        report.Figure("MIS batch (SQLite)", "time to 2xx", 10.0, "ms"),
+    )
+    markdown = rep.write(tmp_path, plot=False)["markdown"].read_text()
+    assert "| intake | p99 latency | 42.00 ms (met) | 80.00 ms (**missed**) | < 50 ms |" in markdown
+    assert "| MIS batch | time to 2xx" not in markdown

@@ -1,0 +1,118 @@
+"""The two database engines the intake and end-to-end benchmarks run on, side by side in one `make bench` run.
+
+- SQLite: each service's own file in the benchmark's temporary directory (WAL, synchronous=FULL), as `tas up`.
+- PostgreSQL, the production engine: a throwaway cluster started for the benchmark as chaos/cluster.py's
+  `Postgres` makes one (the repo's deploy/postgres init script: a role and a database per service; durable:
+  fsync and synchronous_commit on; 127.0.0.1 on a free port, trust authentication, the postgres user when root)
+  and deleted afterwards. No server binaries (scale_pg.find_bindir finds none) → the PostgreSQL half reports
+  "not run (no PostgreSQL)".
+
+Every figure of a benchmark run on an engine is labelled with it ("intake (PostgreSQL)"), and its ratios are
+computed against baselines run on the same engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from chaos.cluster import Postgres
+
+SQLITE, POSTGRESQL = "SQLite", "PostgreSQL"
+ENGINES = (SQLITE, POSTGRESQL)
+CHOICES = {"sqlite": SQLITE, "postgresql": POSTGRESQL}
+"""`python -m bench.run --engine NAME` → the label its figures carry."""
+
+
+def label(bench: str, engine: str) -> str:
+    return f"{bench} ({engine})"
+
+
+@contextmanager
+def postgres() -> Iterator[Postgres | None]:
+    """A started throwaway PostgreSQL cluster (stopped and deleted on exit), or None without server binaries."""
+    from chaos.cluster import Postgres
+
+    from .scale_pg import find_bindir
+
+    if find_bindir() is None:
+        yield None
+        return
+    cluster = Postgres()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def admin_dsn(cluster: Postgres, database: str = "postgres") -> str:
+    """asyncpg's DSN for the superuser (trust authentication on 127.0.0.1)."""
+    return f"postgresql://postgres@127.0.0.1:{cluster.port}/{database}"
+
+
+def create_database(cluster: Postgres, name: str, owner: str = "postgres") -> str:
+    """A new empty database; returns its SQLAlchemy URL (asyncpg) for `owner`."""
+    import asyncpg
+
+    async def create() -> None:
+        conn = await asyncpg.connect(admin_dsn(cluster))
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}" OWNER "{owner}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    if owner == "postgres":
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{cluster.port}/{name}"
+    return f"postgresql+asyncpg://{owner}:change-me-{owner}@127.0.0.1:{cluster.port}/{name}"
+
+
+def driver_dsn(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as the raw driver's (asyncpg's) DSN."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def scalar(url: str, sql: str) -> Any:
+    """One value read from the database at a service's URL (SQLite file read-only, or PostgreSQL); None when the
+    database cannot answer."""
+    if url.startswith("sqlite"):
+        path = Path(url.split("///", 1)[1])
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
+                return conn.execute(sql).fetchone()[0]
+        except sqlite3.Error:
+            return None
+    import asyncpg
+
+    async def fetch() -> Any:
+        conn = await asyncpg.connect(driver_dsn(url), timeout=10)
+        try:
+            return await conn.fetchval(sql)
+        finally:
+            await conn.close()
+
+    try:
+        return asyncio.run(fetch())
+    except (OSError, asyncpg.PostgresError):
+        return None
+
+
+def server_pids(cluster: Postgres) -> list[int]:
+    """The postmaster and every process it has now (backends, WAL writer, checkpointer, ...)."""
+    import psutil
+
+    assert cluster.workdir is not None
+    try:
+        postmaster = int((cluster.workdir / "data" / "postmaster.pid").read_text().split()[0])
+        parent = psutil.Process(postmaster)
+        return [postmaster, *(child.pid for child in parent.children(recursive=True))]
+    except (OSError, ValueError, IndexError, psutil.Error):
+        return []
