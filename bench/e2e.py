@@ -356,7 +356,7 @@ def run(
     if SQLITE in engines:
         run_on(report, tmp=tmp / "sqlite", quick=quick, parts=parts, profile=profile)
     if POSTGRESQL in engines and "e2e" in parts:
-        with postgres() as cluster:
+        with postgres(report) as cluster:
             if cluster is None:
                 report.add(Figure(label("end to end", POSTGRESQL), "all figures", "not run (no PostgreSQL)"))
                 return

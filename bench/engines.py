@@ -14,7 +14,9 @@ computed against baselines run on the same engine.
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +26,8 @@ from sqlalchemy.engine import make_url
 
 if TYPE_CHECKING:
     from chaos.cluster import Postgres
+
+    from .report import Report
 
 SQLITE, POSTGRESQL = "SQLite", "PostgreSQL"
 ENGINES = (SQLITE, POSTGRESQL)
@@ -36,8 +40,9 @@ def label(bench: str, engine: str) -> str:
 
 
 @contextmanager
-def postgres() -> Iterator[Postgres | None]:
-    """A started throwaway PostgreSQL cluster (stopped and deleted on exit), or None without server binaries."""
+def postgres(report: Report | None = None) -> Iterator[Postgres | None]:
+    """A started throwaway PostgreSQL cluster (stopped and deleted on exit), or None without server binaries; its
+    server's version goes into the report's machine description."""
     from chaos.cluster import Postgres
 
     from .scale_pg import find_bindir
@@ -48,9 +53,19 @@ def postgres() -> Iterator[Postgres | None]:
     cluster = Postgres()
     try:
         cluster.start()
+        if report is not None:
+            report.machine["postgresql"] = server_version(cluster)
         yield cluster
     finally:
         cluster.stop()
+
+
+def server_version(cluster: Postgres) -> str:
+    """The server's version from `postgres --version` ("postgres (PostgreSQL) 15.18 (Debian ...)" → "15.18")."""
+    assert cluster.bindir is not None
+    out = subprocess.run([str(cluster.bindir / "postgres"), "--version"], capture_output=True, text=True, check=False)
+    found = re.search(r"\(PostgreSQL\) ([0-9.]+)", out.stdout)
+    return found.group(1) if found else "?"
 
 
 def admin_dsn(cluster: Postgres, database: str = "postgres") -> str:

@@ -191,7 +191,7 @@ def run(
     if SQLITE in engines:
         run_on(report, tmp=tmp / "sqlite", quick=quick, force_profile=force_profile, engine=SQLITE)
     if POSTGRESQL in engines:
-        with postgres() as cluster:
+        with postgres(report) as cluster:
             if cluster is None:
                 report.add(Figure(label("intake", POSTGRESQL), "all figures", "not run (no PostgreSQL)"))
                 return

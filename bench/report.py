@@ -129,7 +129,8 @@ class Report:
             f"# TAS benchmarks {'(quick smoke run: figures are indicative only)' if self.quick else ''}".strip(),
             "",
             f"Run {self.started.isoformat(timespec='seconds')} on {m['cpu']}, {m['cores']} cores, "
-            f"{m['ram_gb']} GB RAM, {m['os']}; Python {m['python']}, SQLite {m['sqlite']}; "
+            f"{m['ram_gb']} GB RAM, {m['os']}; Python {m['python']}, SQLite {m['sqlite']}"
+            f"{', PostgreSQL ' + m['postgresql'] if m.get('postgresql') else ''}; "
             f"git {m['git_commit']}{' (uncommitted changes)' if m['git_dirty'] else ''}; "
             f"load average at start {m['load_average_at_start']}.",
             "",
