@@ -339,7 +339,7 @@ async def _seed(world: World) -> None:
         return all(r.status_code == 200 for r in answers)
 
     await eventually(announced, what="insights to know the school and the service")
-    from tests.access.rules import mis_client_body, mis_seed_body, webhook_body
+    from tests.access.rules_referral import mis_client_body, mis_seed_body, webhook_body
 
     client = await _ok(
         await ref.post("/v1/mis/clients", json=mis_client_body({}, "seed"), headers=h("integration_admin"))
