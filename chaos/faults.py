@@ -7,9 +7,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from .ledger import Copy, Kill, delivered_recipients
-from .load import Concern
+from .load import Concern, Driver
 
 Probe = Callable[[], Awaitable[bool]]
 
@@ -88,3 +89,52 @@ async def drained(kill: Kill, backlog: set[str], *, copies: Callable[[], list[Co
 
     if await wait_for(backlog_delivered, timeout=timeout, interval=0.2):
         kill.drained_at = time.monotonic()
+
+
+class Pacing(Protocol):
+    gap_s: float
+    """Load between a restart and the next kill."""
+    tail_s: float
+    """Load after the last restart."""
+    drain_timeout: float
+    final_timeout: float
+
+
+async def under_load(
+    faults: Sequence[Fault],
+    *,
+    driver: Driver,
+    concerns: list[Concern],
+    copies: Callable[[], list[Copy]],
+    settled: Callable[[list[Concern]], Awaitable[bool]],
+    pacing: Pacing,
+    interval: float = 0.5,
+    aim: Callable[[Fault], Awaitable[None]] | None = None,
+) -> tuple[list[Kill], list[Concern]]:
+    """Send the load while each fault is injected in turn (`aim` may re-aim one just before), watch each kill's
+    backlog drain, end the load, and wait until everything sent has `settled`. Returns the kills and the concerns
+    sent, for ledger.check."""
+    stop = asyncio.Event()
+    load = asyncio.create_task(driver.run(concerns, stop))
+    kills: list[Kill] = []
+    watching = []
+    owed: set[str] = set()
+    for fault in faults:
+        await asyncio.sleep(pacing.gap_s)
+        if aim is not None:
+            await aim(fault)
+        kill, backlog = await inject(fault, concerns=concerns, copies=copies, earlier=owed)
+        owed |= backlog
+        if load.done():
+            kill.detail += "; after the load ended"
+        kills.append(kill)
+        watching.append(asyncio.create_task(drained(kill, backlog, copies=copies, timeout=pacing.drain_timeout)))
+    await asyncio.sleep(pacing.tail_s)
+    stop.set()
+    await load
+    sent = [c for c in concerns if c.attempts]
+    await wait_for(lambda: settled(sent), timeout=pacing.final_timeout, interval=interval)
+    await asyncio.sleep(1.0)  # a late duplicate (a redelivery, a second send) gets the chance to show itself
+    for task in watching:
+        task.cancel()
+    return kills, sent

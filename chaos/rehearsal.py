@@ -42,8 +42,8 @@ from tas_dev.testing import DEV_ISSUER as ISSUER
 from tas_dev.testing import bearer, free_port
 
 from .cluster import NatsCluster, Postgres, start_nginx
-from .faults import Fault, drained, inject, wait_for
-from .ledger import Databases, Kill, check, sink_copies, stream_state
+from .faults import Fault, under_load
+from .ledger import Databases, check, sink_copies, stream_state
 from .load import Driver, make_concerns
 from .suite import BASE_ENV, SERVICES, Result, settled
 
@@ -271,30 +271,22 @@ async def rehearse(shape: Shape, options: Options) -> tuple[Result, dict[str, An
         replica("notify-1", sending, "mid-send"),
         Fault("postgresql", shape.pg.restart, lambda: None, aim="pg_ctl restart -m fast", down_s=0.0, blocking=True),
     ]
-    stop = asyncio.Event()
-    load = asyncio.create_task(driver.run(concerns, stop))
-    kills: list[Kill] = []
-    watching = []
-    owed: set[str] = set()
-    for fault in faults:
-        await asyncio.sleep(options.gap_s)
+
+    async def aim(fault: Fault) -> None:
         if fault.target == "nats stream leader":
-            current_leader["name"], _ = await stream_leader(shape.nats.url)
+            current_leader["name"], _ = await stream_leader(shape.nats.url)  # type: ignore[union-attr]
             fault.aim = f"the TAS stream's leader ({current_leader['name']})"
-        kill, backlog = await inject(fault, concerns=concerns, copies=copies, earlier=owed)
-        owed |= backlog
-        if load.done():
-            kill.detail += "; after the load ended"
-        kills.append(kill)
-        watching.append(asyncio.create_task(drained(kill, backlog, copies=copies, timeout=options.drain_timeout)))
-    await asyncio.sleep(options.tail_s)
-    stop.set()
-    await load
-    sent = [c for c in concerns if c.attempts]
-    await wait_for(lambda: settled(dbs, copies(), shape.nats.url, sent), timeout=options.final_timeout, interval=1.0)  # type: ignore[union-attr]
-    await asyncio.sleep(1.0)
-    for task in watching:
-        task.cancel()
+
+    kills, sent = await under_load(
+        faults,
+        driver=driver,
+        concerns=concerns,
+        copies=copies,
+        settled=lambda sent: settled(dbs, copies(), shape.nats.url, sent),  # type: ignore[union-attr]
+        pacing=options,
+        interval=1.0,
+        aim=aim,
+    )
     verdict = await check(
         concerns=sent, dbs=dbs, copies=copies(), stream=await stream_state(shape.nats.url), kills=kills,
         window_s=options.window_s, max_drain_s=options.max_drain_s,

@@ -23,7 +23,7 @@ from typing import Any
 
 from bench.system import BenchSystem
 
-from .faults import Fault, drained, inject, wait_for
+from .faults import Fault, under_load
 from .ledger import Copy, Databases, Kill, Verdict, check, sink_copies, stream_state
 from .load import Concern, Driver, make_concerns
 
@@ -231,35 +231,18 @@ async def exercise(system: BenchSystem, options: Options, concerns: list[Concern
         )
         faults = faults_for(system, dbs, driver, concerns, children_before)
         schedule = [faults[t] for _ in range(options.rounds) for t in options.targets]
-        stop = asyncio.Event()
-        load = asyncio.create_task(driver.run(concerns, stop))
-        kills: list[Kill] = []
-        watching = []
-        owed: set[str] = set()
 
         def copies():
             return sink_copies(system.smtp.extra["out"], system.sms_outbox)  # type: ignore[union-attr]
 
-        for fault in schedule:
-            await asyncio.sleep(options.gap_s)
-            kill, backlog = await inject(fault, concerns=concerns, copies=copies, earlier=owed)
-            owed |= backlog
-            if load.done():
-                kill.detail += "; after the load ended"
-            kills.append(kill)
-            watching.append(asyncio.create_task(drained(kill, backlog, copies=copies, timeout=options.drain_timeout)))
-        await asyncio.sleep(options.tail_s)
-        stop.set()
-        await load
-        concerns = [c for c in concerns if c.attempts]  # those sent
-        await wait_for(
-            lambda: settled(dbs, copies(), system.nats.url, concerns),  # type: ignore[union-attr]
-            timeout=options.final_timeout,
-            interval=0.5,
+        kills, concerns = await under_load(
+            schedule,
+            driver=driver,
+            concerns=concerns,
+            copies=copies,
+            settled=lambda sent: settled(dbs, copies(), system.nats.url, sent),  # type: ignore[union-attr]
+            pacing=options,
         )
-        await asyncio.sleep(1.0)  # a late duplicate (a redelivery, a second send) gets the chance to show itself
-        for task in watching:
-            task.cancel()
         verdict = await check(
             concerns=concerns,
             dbs=dbs,

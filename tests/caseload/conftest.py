@@ -41,6 +41,22 @@ class Helpers:
         sub = self.family_members[child_id]
         return self.token("parent", "family", org_id=f"family-{child_id[:8]}", sub=sub, child_ids=[child_id])
 
+    async def second_parent(self, child_id: str) -> str:
+        """Add Kit Carer (with parental responsibility, by email) to the child's family; returns their id."""
+        r = await self.system.caseload.post(
+            f"/v1/children/{child_id}/family",
+            json={
+                "name": "Kit Carer",
+                "relationship": "carer",
+                "parental_responsibility": True,
+                "email": "kit.carer@example.org",
+                "preferred_channel": "email",
+            },
+            headers=self.senco,
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
     async def child(
         self,
         serial: int,

@@ -61,18 +61,7 @@ async def test_the_family_sees_the_team_and_how_to_contact_it_without_ids(system
 async def test_the_family_sees_its_own_contact_details_and_changes_only_its_own(system, h):
     child = await h.child(903)
     cid, family = child["id"], h.family(child["id"])
-    r = await system.caseload.post(
-        f"/v1/children/{cid}/family",
-        json={
-            "name": "Kit Carer",
-            "relationship": "carer",
-            "parental_responsibility": True,
-            "email": "kit.carer@example.org",
-            "preferred_channel": "email",
-        },
-        headers=h.senco,
-    )
-    kit = r.json()["id"]
+    kit = await h.second_parent(cid)
     assert len((await system.caseload.get(f"/v1/children/{cid}/family", headers=h.senco)).json()["items"]) == 2
     mine = (await system.caseload.get(f"/v1/children/{cid}/family", headers=family)).json()["items"]
     assert [m["id"] for m in mine] == [h.family_members[cid]]  # not the other parent's mobile and email

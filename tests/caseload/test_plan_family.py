@@ -144,19 +144,7 @@ async def test_the_family_comments_a_therapist_replies_and_the_period_closes(sys
     ]
     assert seen["version"] == 1 and seen["comment_period"]["open"] is True
     # another parent of the child does not read this parent's thread; the school does
-    await system.caseload.post(
-        f"/v1/children/{cid}/family",
-        json={
-            "name": "Kit Carer",
-            "relationship": "carer",
-            "parental_responsibility": True,
-            "email": "kit.carer@example.org",
-            "preferred_channel": "email",
-        },
-        headers=h.senco,
-    )
-    members = (await system.caseload.get(f"/v1/children/{cid}/family", headers=h.senco)).json()["items"]
-    kit = next(m["id"] for m in members if m["name"] == "Kit Carer")
+    kit = await h.second_parent(cid)
     other_parent = token("parent", "family", org_id="family", sub=kit, child_ids=[cid])
     assert (await system.caseload.get(url, headers=other_parent)).json()["items"] == []
     assert len((await system.caseload.get(url, headers=h.senco)).json()["items"]) == 2

@@ -7,18 +7,15 @@ LA revokes the client, it gets no token and its token is refused."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -32,6 +29,7 @@ from tas_mis_client.push_cli import CHILD, PARENT
 
 from ..conftest import eventually
 from ..referral.webhook_receiver import Receiver
+from ..serving import serving
 
 PORT = free_port()
 BASE = f"http://127.0.0.1:{PORT}"
@@ -44,20 +42,6 @@ pytestmark = pytest.mark.settings(
         "webhook_poll_seconds": 0.1,
     }
 )
-
-
-@contextlib.asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[None]:
-    """Referral on a real port (its lifespan already runs under the `system` fixture)."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=PORT, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 (uvicorn says so only by this flag)
-        await asyncio.sleep(0.02)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=10)
 
 
 def write_export(path: Path) -> None:
@@ -110,7 +94,7 @@ async def test_a_vendor_registers_pushes_reads_back_hears_back_and_is_revoked(sy
     write_export(export)
     receiver = Receiver()
     await receiver.start()
-    async with serving(system.apps["referral"]):
+    async with serving(system.apps["referral"], PORT):
         credentials = ClientCredentials.from_key_file(f"{BASE}/v1/mis/oauth/token", client_id, key_file)
         mis = await credentials.headers()
         async with httpx.AsyncClient(base_url=BASE) as http:

@@ -6,40 +6,22 @@ MIS routes' rate limit (issue 17.5): over it, 429 problem+json with `Retry-After
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
-
-import uvicorn
 
 from tas_dev.testing import concern_body, free_port
 
 from ..conftest import eventually, nats_for
+from ..serving import serving
 from .conftest import _referral_only
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "mis.md"
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 RUN = ("sh", "python")
-
-
-@contextlib.asynccontextmanager
-async def serving(app: Any, port: int) -> AsyncIterator[str]:
-    """Referral on a real port (its lifespan already runs)."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 (uvicorn says so only by this flag)
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=10)
 
 
 def run_example(language: str, code: str, *, cwd: Path, env: dict[str, str]) -> tuple[str, dict[str, str]]:

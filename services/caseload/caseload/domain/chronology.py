@@ -4,6 +4,7 @@ with an opaque cursor, with the sensitivity rule applied in the query."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import bindparam, exists, insert
 from sqlmodel import col, select
@@ -50,100 +51,61 @@ async def fact_recorded(session: AsyncSession, *, child_id: str, kind: str, ref_
     return (await session.execute(_FACT, {"child_id": child_id, "kind": kind, "ref_id": ref_id})).first() is not None
 
 
+class Provenance(TypedDict, total=False):
+    """Where an entry comes from and who may read it: the optional fields of a chronology entry."""
+
+    sensitivity: str  # "team" unless given
+    ref_type: str | None
+    source_event_id: str | None
+    org_id: str | None
+    org_type: str | None
+
+
+class EntryFields(Provenance, total=False):
+    ref_id: str | None
+    at: datetime | None  # now unless given
+
+
+def entry_row(*, child_id: str, kind: str, summary: str, **fields: Unpack[EntryFields]) -> dict[str, Any]:
+    """A chronology entry's columns (but its id), written by the ORM (`add_entry`) or a Core statement
+    (`write_entry`)."""
+    return {
+        "child_id": child_id,
+        "at": fields.get("at") or utcnow(),
+        "kind": kind,
+        "summary": summary[:500],
+        "sensitivity": fields.get("sensitivity", "team"),
+        "ref_type": fields.get("ref_type"),
+        "ref_id": fields.get("ref_id"),
+        "source_event_id": fields.get("source_event_id"),
+        "org_id": fields.get("org_id"),
+        "org_type": fields.get("org_type"),
+    }
+
+
 async def add_fact_once(
-    session: AsyncSession,
-    *,
-    child_id: str,
-    kind: str,
-    ref_id: str,
-    summary: str,
-    sensitivity: str = "team",
-    ref_type: str | None = None,
-    source_event_id: str | None = None,
-    org_id: str | None = None,
-    org_type: str | None = None,
+    session: AsyncSession, *, child_id: str, kind: str, ref_id: str, summary: str, **fields: Unpack[Provenance]
 ) -> bool:
     """Write the entry for this fact unless it is on the timeline already (see fact_recorded) or caseload holds
     no child `child_id`; returns whether it was written. One query for both checks."""
     found = (await session.execute(_CHILD_AND_FACT, {"child_id": child_id, "kind": kind, "ref_id": ref_id})).first()
     if found is None or found.recorded:
         return False
-    await write_entry(
-        session,
-        child_id=child_id,
-        kind=kind,
-        summary=summary,
-        sensitivity=sensitivity,
-        ref_type=ref_type,
-        ref_id=ref_id,
-        source_event_id=source_event_id,
-        org_id=org_id,
-        org_type=org_type,
-    )
+    await write_entry(session, child_id=child_id, kind=kind, summary=summary, ref_id=ref_id, **fields)
     return True
 
 
 async def write_entry(
-    session: AsyncSession,
-    *,
-    child_id: str,
-    kind: str,
-    summary: str,
-    sensitivity: str = "team",
-    ref_type: str | None = None,
-    ref_id: str | None = None,
-    source_event_id: str | None = None,
-    org_id: str | None = None,
-    org_type: str | None = None,
-    at: datetime | None = None,
+    session: AsyncSession, *, child_id: str, kind: str, summary: str, **fields: Unpack[EntryFields]
 ) -> None:
     """`add_entry`, written at once with a statement built once (no ORM object): for the event handlers."""
     await session.execute(
-        _INSERT_ENTRY,
-        {
-            "id": new_id(),
-            "child_id": child_id,
-            "at": at or utcnow(),
-            "kind": kind,
-            "summary": summary[:500],
-            "sensitivity": sensitivity,
-            "ref_type": ref_type,
-            "ref_id": ref_id,
-            "source_event_id": source_event_id,
-            "org_id": org_id,
-            "org_type": org_type,
-        },
+        _INSERT_ENTRY, {"id": new_id(), **entry_row(child_id=child_id, kind=kind, summary=summary, **fields)}
     )
 
 
-def add_entry(
-    session: AsyncSession,
-    *,
-    child_id: str,
-    kind: str,
-    summary: str,
-    sensitivity: str = "team",
-    ref_type: str | None = None,
-    ref_id: str | None = None,
-    source_event_id: str | None = None,
-    org_id: str | None = None,
-    org_type: str | None = None,
-    at: datetime | None = None,
-) -> None:
-    session.add(
-        ChronologyEntry(
-            child_id=child_id,
-            at=at or utcnow(),
-            kind=kind,
-            summary=summary[:500],
-            sensitivity=sensitivity,
-            ref_type=ref_type,
-            ref_id=ref_id,
-            source_event_id=source_event_id,
-            org_id=org_id,
-            org_type=org_type,
-        )
-    )
+def add_entry(session: AsyncSession, *, child_id: str, kind: str, summary: str, **fields: Unpack[EntryFields]) -> None:
+    session.add(ChronologyEntry(**entry_row(child_id=child_id, kind=kind, summary=summary, **fields)))
 
 
 async def record_change(

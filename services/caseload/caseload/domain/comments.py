@@ -27,7 +27,7 @@ from tas_common.events.schemas import PlanCommentAddedV1
 from tas_common.outbox import add_event
 
 from . import plan_family
-from .access import active_membership, can_see_item, family_member_of, visible_child
+from .access import active_membership, can_see_item, family_member_of, visible_child, visible_items
 from .chronology import add_entry
 from .family_schemas import CommentCreate, CommentList, CommentPublic
 from .models import Child, Plan, PlanComment, PlanVersion
@@ -238,20 +238,12 @@ async def list_comments(
             .order_by(col(PlanComment.created_at), col(PlanComment.id))
         )
     ).all()
-    visible_items = {
+    seen = {
         (s, i["id"])
         for s in plan_family.COMMENTABLE
-        for i in version.content.get(s, [])
-        if can_see_item(
-            principal,
-            child,
-            sensitivity=i.get("sensitivity", "team"),
-            org_id=i.get("org_id"),
-            org_type=i.get("org_type"),
-            section=s,
-        )
+        for i in visible_items(principal, child, version.content.get(s, []), s)
     }
-    shown = [c for c in rows if (c.section, c.item_id) in visible_items]
+    shown = [c for c in rows if (c.section, c.item_id) in seen]
     if plan_family.is_family(principal):
         mine = {c.id for c in shown if c.in_reply_to is None and c.author_member_id in principal.family_member_ids}
         shown = [c for c in shown if (c.in_reply_to or c.id) in mine]

@@ -16,7 +16,7 @@ from tas_common.events.schemas import ContactPreferencesChangedV1, FamilyReachab
 from tas_common.outbox import add_event
 
 from .access import not_family, visible_child
-from .chronology import add_entry, add_fact_once
+from .chronology import add_entry, add_fact_once, record_change
 from .family_contacts import contact_changed_event
 from .models import FamilyMember
 from .team_schemas import FamilyMemberCreate, FamilyMemberPublic, FamilyMemberUpdate, check_channel
@@ -44,23 +44,15 @@ async def add_member(
     session.add(member)
     await session.flush()
     await add_event(session, contact_changed_event(member))
-    add_entry(
+    await record_change(
         session,
+        principal=principal,
         child_id=child.id,
+        action="create",
         kind="family_changed",
+        summary=f"Family member added ({member.relationship})",
         ref_type="family_member",
         ref_id=member.id,
-        summary=f"Family member added ({member.relationship})",
-        org_id=principal.org_id,
-        org_type=str(principal.org_type),
-    )
-    await audit.record(
-        session,
-        actor=principal,
-        action="create",
-        resource_type="family_member",
-        resource_id=member.id,
-        child_id=child.id,
     )
     return FamilyMemberPublic.model_validate(member, from_attributes=True)
 
@@ -91,23 +83,15 @@ async def update_member(
     session.add(member)
     await session.flush()
     await add_event(session, contact_changed_event(member))
-    add_entry(
+    await record_change(
         session,
+        principal=principal,
         child_id=child.id,
+        action="update",
         kind="family_changed",
+        summary=f"Family member's details changed ({', '.join(sorted(changes)) or 'nothing'})",
         ref_type="family_member",
         ref_id=member.id,
-        summary=f"Family member's details changed ({', '.join(sorted(changes)) or 'nothing'})",
-        org_id=principal.org_id,
-        org_type=str(principal.org_type),
-    )
-    await audit.record(
-        session,
-        actor=principal,
-        action="update",
-        resource_type="family_member",
-        resource_id=member.id,
-        child_id=child.id,
     )
     return FamilyMemberPublic.model_validate(member, from_attributes=True)
 

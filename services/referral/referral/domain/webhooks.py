@@ -234,23 +234,22 @@ async def enqueue(
     return written
 
 
+async def _about_concern(
+    session: AsyncSession, concern: Concern, event_type: str, event_id: str, at: datetime, **data: Any
+) -> None:
+    """Tell the client that pushed `concern` about it, naming it by its record id."""
+    assert concern.mis_client is not None
+    record = {"mis_record_id": concern.mis_record_id, "concern_id": concern.id, "school_urn": concern.school_urn}
+    await enqueue(
+        session, client_id=concern.mis_client, event_type=event_type, event_id=event_id, at=at, data=record | data
+    )
+
+
 async def concern_linked(session: AsyncSession, *, concern_id: str, event_id: str, at: datetime) -> None:
     concern = await session.get(Concern, concern_id)
     if concern is None or concern.mis_client is None:
         return
-    await enqueue(
-        session,
-        client_id=concern.mis_client,
-        event_type="concern.linked",
-        event_id=event_id,
-        at=at,
-        data={
-            "mis_record_id": concern.mis_record_id,
-            "concern_id": concern.id,
-            "school_urn": concern.school_urn,
-            "status": "linked",
-        },
-    )
+    await _about_concern(session, concern, "concern.linked", event_id, at, status="linked")
 
 
 async def referral_decided(
@@ -269,21 +268,16 @@ async def referral_decided(
     concern = await session.get(Concern, concern_id)
     if concern is None or concern.mis_client is None or concern.safeguarding:
         return
-    await enqueue(
+    await _about_concern(
         session,
-        client_id=concern.mis_client,
-        event_type="referral.decided",
-        event_id=event_id,
-        at=at,
-        data={
-            "mis_record_id": concern.mis_record_id,
-            "concern_id": concern.id,
-            "school_urn": concern.school_urn,
-            "referral_id": referral_id,
-            "service_id": service_id,
-            "status": status,
-            "decided_at": _stamp(at),
-        },
+        concern,
+        "referral.decided",
+        event_id,
+        at,
+        referral_id=referral_id,
+        service_id=service_id,
+        status=status,
+        decided_at=_stamp(at),
     )
 
 
