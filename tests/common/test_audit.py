@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from sqlalchemy import MetaData, delete, update
+from sqlalchemy import MetaData, delete, event, update
 
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
@@ -67,3 +69,95 @@ async def test_a_rehashed_edit_still_breaks_the_next_link(db):
             .values(reason=row["reason"], hash=audit._digest(row["prev_hash"], row))
         )
     assert [b.seq for b in await breaks(db)] == [3]
+
+
+async def _read(db, n: int, *, actor=PRINCIPAL) -> None:
+    async with db.transaction() as session:
+        await audit.record(
+            session, actor=actor, action="read", resource_type="child", resource_id=f"c-{n}", child_id=f"c-{n}"
+        )
+
+
+async def _rows(db) -> int:
+    async with db.reader() as session:
+        return len((await session.execute(audit_log.select())).all())
+
+
+class Boom(Exception):
+    pass
+
+
+async def test_a_unit_rolled_back_after_appending_leaves_the_next_append_on_the_real_head(db):
+    """The process remembers the head it appended; the unit that appended it is rolled back (alone, and inside a
+    group of concurrent units): later appends must link to the row before it, not to the rolled-back one."""
+
+    async def appends_then_fails(n: int) -> None:
+        async with db.transaction() as session:
+            await audit.record(session, actor=None, action="read", resource_type="child", resource_id=f"x-{n}")
+            raise Boom
+
+    async def failing(n: int) -> None:
+        with pytest.raises(Boom):
+            await appends_then_fails(n)
+
+    await failing(0)
+    await _read(db, 100)
+    await asyncio.gather(*(failing(n) if n % 3 == 0 else _read(db, n) for n in range(1, 30)))
+    await _read(db, 101)
+    assert await breaks(db) == []
+    assert await _rows(db) == 5 + 1 + len([n for n in range(1, 30) if n % 3]) + 1
+
+
+async def test_a_savepoint_rolled_back_inside_a_unit_does_not_fork_the_chain(db):
+
+    async def appends_in_a_savepoint_then_fails(session) -> None:
+        async with session.begin_nested():
+            await audit.record(session, actor=None, action="read", resource_type="child", resource_id="gone")
+            raise Boom
+
+    async with db.transaction() as session:
+        await audit.record(session, actor=None, action="read", resource_type="child", resource_id="kept-1")
+        with pytest.raises(Boom):
+            await appends_in_a_savepoint_then_fails(session)
+        await audit.record(session, actor=None, action="read", resource_type="child", resource_id="kept-2")
+    assert await breaks(db) == []
+    assert await _rows(db) == 7
+
+
+async def test_rows_appended_by_another_writer_are_linked_to(db, database_url):
+    """Another process (the `tas` CLI, another replica: here another engine with its own memory of the head) appends
+    between this process's appends; and a batch appends many rows after it."""
+    other = Database(database_url)
+    try:
+        await _read(db, 1)
+        await _read(other, 2)
+        await _read(db, 3)
+        await _read(other, 4)
+        async with db.transaction() as session:
+            await audit.record_many(
+                session,
+                actor=PRINCIPAL,
+                entries=[{"action": "read", "resource_type": "child", "resource_id": f"b-{n}"} for n in range(4)],
+            )
+        await _read(other, 5)
+    finally:
+        await other.dispose()
+    assert await breaks(db) == []
+    assert await _rows(db) == 5 + 5 + 4
+
+
+async def test_an_append_after_this_process_own_append_reads_no_head(db):
+    """The point of remembering the head: the next append is one statement (PostgreSQL: the chain's lock, then it),
+    with no read of the head first."""
+    await _read(db, 1)
+    statements: list[str] = []
+    listener = lambda _c, _cur, sql, *_: statements.append(" ".join(sql.split())[:60])  # noqa: E731
+    event.listen(db.engine.sync_engine, "before_cursor_execute", listener)
+    try:
+        await _read(db, 2)
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", listener)
+    audit_statements = [s for s in statements if "audit_log" in s or "advisory" in s]
+    expected = 2 if db.dialect == "postgresql" else 1
+    assert len(audit_statements) == expected and audit_statements[-1].startswith("INSERT INTO audit_log"), statements
+    assert await breaks(db) == []
