@@ -30,7 +30,7 @@ import httpx
 from tas_common.identifiers import nhs_check_digit
 from tas_dev.testing import concern_body
 
-from .engines import ENGINES, POSTGRESQL, SQLITE, label, postgres, server_pids
+from .engines import ENGINES, POSTGRESQL, SQLITE, cpu_seconds, cpu_used, label, postgres
 from .intake import RssSampler, profile_finish, profile_start
 from .report import RESULTS, Figure, Report, at_most, summary
 from .smtpsink import read_received
@@ -38,8 +38,6 @@ from .system import BenchSystem
 
 if TYPE_CHECKING:
     from chaos.cluster import Postgres
-
-PG_CPU = "postgresql"
 
 
 def distinct_serials(start: int, count: int) -> list[int]:
@@ -209,38 +207,15 @@ CPU_PER_CONCERN_MS = 10.0
 
 
 def pipeline_cpu(system: BenchSystem, pg: Postgres | None = None) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by each process of the pipeline; with PostgreSQL, each server
-    process as "postgresql <pid>" (its backends do the work SQLite does inside the services)."""
-    import psutil  # bench.lock's: the chaos suite and the tests import this module from make test's environment
-
+    """CPU seconds (user + system) used so far by each process of the pipeline, PostgreSQL's server processes
+    with `pg` (bench/engines.py `cpu_seconds`)."""
     pids = {name: proc.pid for name, proc in system.procs.items()}
-    if pg is not None:
-        pids |= {f"{PG_CPU} {pid}": pid for pid in server_pids(pg)}
     if system.smtp is not None:
         pids["smtp sink"] = system.smtp.pid
     nats = getattr(system.nats, "process", None)
     if nats is not None:
         pids["nats-server"] = nats.pid
-    used = {}
-    for name, pid in pids.items():
-        try:
-            times = psutil.Process(pid).cpu_times()
-            used[name] = times.user + times.system
-        except psutil.Error:
-            continue
-    return used
-
-
-def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    """CPU seconds each part used between two `pipeline_cpu` readings, PostgreSQL's processes summed (one
-    started in between counts whole; one that ended in between is not seen)."""
-    used: dict[str, float] = {}
-    for key, seconds in after.items():
-        if key.startswith(f"{PG_CPU} "):
-            used[PG_CPU] = used.get(PG_CPU, 0.0) + seconds - before.get(key, 0.0)
-        elif key in before:
-            used[key] = seconds - before[key]
-    return used
+    return cpu_seconds(pids, pg)
 
 
 def end_to_end(

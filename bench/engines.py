@@ -131,3 +131,35 @@ def server_pids(cluster: Postgres) -> list[int]:
         return [postmaster, *(child.pid for child in parent.children(recursive=True))]
     except (OSError, ValueError, IndexError, psutil.Error):
         return []
+
+
+PG_CPU = "postgresql"
+
+
+def cpu_seconds(pids: dict[str, int], pg: Postgres | None = None) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each named process; with `pg`, also each of its server
+    processes as "postgresql <pid>" (its backends do the work SQLite does inside the services)."""
+    import psutil  # bench.lock's: the chaos suite and the tests import bench from make test's environment
+
+    if pg is not None:
+        pids = pids | {f"{PG_CPU} {pid}": pid for pid in server_pids(pg)}
+    used = {}
+    for name, pid in pids.items():
+        try:
+            times = psutil.Process(pid).cpu_times()
+            used[name] = times.user + times.system
+        except psutil.Error:
+            continue
+    return used
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds each part used between two `cpu_seconds` readings, PostgreSQL's processes summed as
+    "postgresql" (one started in between counts whole; one that ended in between is not seen)."""
+    used: dict[str, float] = {}
+    for key, seconds in after.items():
+        if key.startswith(f"{PG_CPU} "):
+            used[PG_CPU] = used.get(PG_CPU, 0.0) + seconds - before.get(key, 0.0)
+        elif key in before:
+            used[key] = seconds - before[key]
+    return used

@@ -20,7 +20,18 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .engines import ENGINES, POSTGRESQL, SQLITE, create_database, driver_dsn, label, postgres, scalar
+from .engines import (
+    ENGINES,
+    POSTGRESQL,
+    SQLITE,
+    cpu_seconds,
+    cpu_used,
+    create_database,
+    driver_dsn,
+    label,
+    postgres,
+    scalar,
+)
 from .procs import Proc, uvicorn
 from .report import RESULTS, Figure, Report, at_least, at_most, summary
 from .system import BenchSystem, migrations_dir, sqlite_url
@@ -93,6 +104,21 @@ def load(
         cwd=Path(__file__).resolve().parent.parent,
     )
     return json.loads(out_path.read_text())
+
+
+def load_with_cpu(target: Proc, pg: Postgres | None, **spec: Any) -> dict[str, Any]:
+    """`load`, and the CPU time `target` (and with `pg` the PostgreSQL server) spent per request sent over it."""
+    before = cpu_seconds({target.name: target.pid}, pg)
+    result = load(target, **spec)
+    used = cpu_used(before, cpu_seconds({target.name: target.pid}, pg))
+    sent = result.pop("sent", None) or result["requests"]
+    result["cpu_ms_per_request"] = {k: 1000 * v / max(1, sent) for k, v in used.items()}
+    return result
+
+
+def cpu_note(cpu: dict[str, float]) -> str:
+    parts = ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
+    return f"CPU {sum(cpu.values()):.1f} ms a request" + (f" ({parts})" if len(cpu) > 1 else "")
 
 
 def outbox_backlog(url: str) -> int | None:
@@ -230,14 +256,28 @@ def run_on(
             app = f"bench.baselines:{name}_app"
             proc = uvicorn(f"baseline-{name}", app, workdir=tmp / f"baseline-{name}", env=baseline_env)
             try:
-                results[name] = load(
-                    proc, tmp=tmp, name=name, headers=headers, duration=duration, warmup=warmup, serial_start=1_000_000
+                results[name] = load_with_cpu(
+                    proc,
+                    pg,
+                    tmp=tmp,
+                    name=name,
+                    headers=headers,
+                    duration=duration,
+                    warmup=warmup,
+                    serial_start=1_000_000,
                 )
             finally:
                 proc.stop()
         with RssSampler({"referral": referral}) as sampler:
-            results["intake"] = load(
-                referral, tmp=tmp, name="intake", headers=headers, duration=duration, warmup=warmup, serial_start=0
+            results["intake"] = load_with_cpu(
+                referral,
+                pg,
+                tmp=tmp,
+                name="intake",
+                headers=headers,
+                duration=duration,
+                warmup=warmup,
+                serial_start=0,
             )
         referral_url = system.database_urls["referral"]
         details["outbox_backlog_after_load"] = outbox_backlog(referral_url)
@@ -248,11 +288,12 @@ def run_on(
             report.latencies[series] = v["latencies_ms"]
         stats = {
             k: summary(v.pop("latencies_ms"))
-            | {kk: v[kk] for kk in ("rps", "requests", "error_count", "errors", "statuses")}
+            | {kk: v[kk] for kk in ("rps", "requests", "error_count", "errors", "statuses", "cpu_ms_per_request")}
             for k, v in results.items()
         }
         details["runs"] = stats
         i, bare, naive, floor = stats["intake"], stats["bare"], stats["naive"], stats["floor"]
+        cpu = i["cpu_ms_per_request"]
         vs_naive = i["rps"] / naive["rps"] if naive["rps"] else None
         vs_bare = i["rps"] / bare["rps"] if bare["rps"] else None
         vs_floor = i["rps"] / floor["rps"] if floor["rps"] else None
@@ -262,6 +303,13 @@ def run_on(
             Figure(bench, "p50 latency", i["p50"], "ms"),
             Figure(bench, "p99 latency", i["p99"], "ms", f"< {P99_MS} ms", at_most(i["p99"], P99_MS)),
             Figure(bench, "errors", i["error_count"], "", "0", i["error_count"] == 0),
+            Figure(
+                bench,
+                "CPU per request",
+                sum(cpu.values()),
+                "ms",
+                note=", ".join(f"{k} {v:.1f}" for k, v in cpu.items()) + "; every request sent, warm-up included",
+            ),
             Figure(bench, "intake / naive baseline", vs_naive, "×", f"≥ {VS_NAIVE:.0f}×", at_least(vs_naive, VS_NAIVE)),
             Figure(
                 bench, "intake / bare baseline", pct_bare, "%", f"≥ {VS_BARE_PCT:.0f}%", at_least(pct_bare, VS_BARE_PCT)
@@ -278,21 +326,24 @@ def run_on(
                 "baseline bare: throughput",
                 bare["rps"],
                 "req/s",
-                note=f"p50 {bare['p50'] or 0:.1f} ms, p99 {bare['p99'] or 0:.1f} ms, errors {bare['error_count']}",
+                note=f"p50 {bare['p50'] or 0:.1f} ms, p99 {bare['p99'] or 0:.1f} ms, errors {bare['error_count']}, "
+                + cpu_note(bare["cpu_ms_per_request"]),
             ),
             Figure(
                 bench,
                 "baseline naive: throughput",
                 naive["rps"],
                 "req/s",
-                note=f"p50 {naive['p50'] or 0:.1f} ms, p99 {naive['p99'] or 0:.1f} ms, errors {naive['error_count']}",
+                note=f"p50 {naive['p50'] or 0:.1f} ms, p99 {naive['p99'] or 0:.1f} ms, errors {naive['error_count']}, "
+                + cpu_note(naive["cpu_ms_per_request"]),
             ),
             Figure(
                 bench,
                 "baseline floor: throughput",
                 floor["rps"],
                 "req/s",
-                note=f"p50 {floor['p50'] or 0:.1f} ms, p99 {floor['p99'] or 0:.1f} ms, errors {floor['error_count']}",
+                note=f"p50 {floor['p50'] or 0:.1f} ms, p99 {floor['p99'] or 0:.1f} ms, errors {floor['error_count']}, "
+                + cpu_note(floor["cpu_ms_per_request"]),
             ),
             Figure(
                 bench,

@@ -6,8 +6,9 @@ an HTTP client library, so that on a 2-core machine the generator takes as littl
 can). Each request has its own body: `concern_body(n)` with a distinct `n` for every request.
 
 The spec (JSON): host, port, path, method, headers {name: value}, body ("concern" or "none"), serial_start,
-connections, warmup_s, duration_s, max_requests, timeout_s. The result (JSON): requests, errors (by kind),
-statuses, elapsed_s, rps, latencies_ms (every measured request, in completion order).
+connections, warmup_s, duration_s, max_requests, timeout_s. The result (JSON): requests (in the measured window),
+sent (warm-up included), errors (by kind), statuses, elapsed_s, rps, latencies_ms (every measured request, in
+completion order).
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     elapsed = min(time.perf_counter(), stop_at) - measure_from
     return {
         "requests": len(latencies),
+        "sent": sent,
         "errors": dict(errors),
         "error_count": sum(errors.values()),
         "statuses": {str(k): v for k, v in statuses.items()},
