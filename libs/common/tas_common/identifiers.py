@@ -93,6 +93,13 @@ def is_valid_email(value: str) -> bool:
     return True
 
 
+def checked_email(value: str | None) -> str | None:
+    """`value` as it is when it is a valid email address (or None); else ValueError, for a model's validator."""
+    if value is not None and not is_valid_email(value):
+        raise ValueError("not a valid email address")
+    return value
+
+
 # --- year groups (England) ------------------------------------------------------------------------------------
 
 YEAR_GROUPS = ("N1", "N2", "R", *(f"Y{n}" for n in range(1, 15)))

@@ -35,26 +35,36 @@ async def list_family(session: AsyncSession, *, principal: Principal, child_id: 
     return [FamilyMemberPublic.model_validate(m, from_attributes=True) for m in rows]
 
 
-async def add_member(
-    session: AsyncSession, *, principal: Principal, child_id: str, data: FamilyMemberCreate
+async def _saved(
+    session: AsyncSession, principal: Principal, member: FamilyMember, *, action: str, summary: str
 ) -> FamilyMemberPublic:
-    child = await visible_child(session, principal, child_id, write=True)
-    not_family(principal)
-    member = FamilyMember(child_id=child.id, **data.model_dump(mode="json"))
+    """A member added or changed: notify's replica is told (`family.contact_changed`), the chronology and the audit
+    log say who did it."""
     session.add(member)
     await session.flush()
     await add_event(session, contact_changed_event(member))
     await record_change(
         session,
         principal=principal,
-        child_id=child.id,
-        action="create",
+        child_id=member.child_id,
+        action=action,
         kind="family_changed",
-        summary=f"Family member added ({member.relationship})",
+        summary=summary,
         ref_type="family_member",
         ref_id=member.id,
     )
     return FamilyMemberPublic.model_validate(member, from_attributes=True)
+
+
+async def add_member(
+    session: AsyncSession, *, principal: Principal, child_id: str, data: FamilyMemberCreate
+) -> FamilyMemberPublic:
+    child = await visible_child(session, principal, child_id, write=True)
+    not_family(principal)
+    member = FamilyMember(child_id=child.id, **data.model_dump(mode="json"))
+    return await _saved(
+        session, principal, member, action="create", summary=f"Family member added ({member.relationship})"
+    )
 
 
 async def update_member(
@@ -80,20 +90,13 @@ async def update_member(
         raise InvalidInput(
             str(exc), field="body.mobile" if member.preferred_channel == "sms" else "body.email"
         ) from None
-    session.add(member)
-    await session.flush()
-    await add_event(session, contact_changed_event(member))
-    await record_change(
+    return await _saved(
         session,
-        principal=principal,
-        child_id=child.id,
+        principal,
+        member,
         action="update",
-        kind="family_changed",
         summary=f"Family member's details changed ({', '.join(sorted(changes)) or 'nothing'})",
-        ref_type="family_member",
-        ref_id=member.id,
     )
-    return FamilyMemberPublic.model_validate(member, from_attributes=True)
 
 
 async def apply_preferences(session: AsyncSession, *, change: ContactPreferencesChangedV1, event_id: str) -> None:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from tas_common.identifiers import is_valid_email, normalise_uk_mobile
+from tas_common.identifiers import checked_email, normalise_uk_mobile
 from tas_common.identity import FamilyContactShape
 from tas_common.schemas import Strict
 from tas_common.vocab import Channel, Language
@@ -20,9 +20,7 @@ def _mobile(value: str | None) -> str | None:
 
 
 def _email(value: str | None) -> str | None:
-    if value is not None and not is_valid_email(value):
-        raise ValueError("not a valid email address")
-    return value
+    return checked_email(value)
 
 
 class FamilyMemberCreate(Strict):

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from tas_common.identifiers import (
-    is_valid_email,
+    checked_email,
     is_valid_nhs_number,
     is_valid_upn,
     is_valid_urn,
@@ -101,9 +101,7 @@ class FamilyContactIn(FamilyContactShape, Strict):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value is not None and not is_valid_email(value):
-            raise ValueError("not a valid email address")
-        return value
+        return checked_email(value)
 
     @model_validator(mode="after")
     def _channel_has_address(self) -> FamilyContactIn:

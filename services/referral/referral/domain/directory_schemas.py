@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from tas_common.identifiers import is_valid_email
+from tas_common.identifiers import checked_email
 from tas_common.schemas import Strict
 
 POSTCODE_RE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
@@ -151,9 +151,7 @@ class ContactWrite(Strict):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value is not None and not is_valid_email(value):
-            raise ValueError("not a valid email address")
-        return value
+        return checked_email(value)
 
 
 class ScheduleWrite(Strict):

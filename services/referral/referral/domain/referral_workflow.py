@@ -57,14 +57,15 @@ def _check_contact_time(referral: Referral, at: datetime, field: str) -> datetim
 
 async def _moved(
     session: AsyncSession,
-    *,
     principal: Principal,
     referral: Referral,
     service: Service,
     concern: Concern,
+    *,
     action: str,
     event: CloudEvent | None,
 ) -> ReferralPublic:
+    """The move is saved, audited and its event written; returns the referral as the caller sees it."""
     session.add(referral)
     await audit.record(
         session,
@@ -100,9 +101,7 @@ async def accept(session: AsyncSession, *, principal: Principal, referral_id: st
         ),
         referral,
     )
-    return await _moved(
-        session, principal=principal, referral=referral, service=service, concern=concern, action="accept", event=event
-    )
+    return await _moved(session, principal, referral, service, concern, action="accept", event=event)
 
 
 async def decline(session: AsyncSession, *, principal: Principal, referral_id: str, data: ReasonIn) -> ReferralPublic:
@@ -114,9 +113,7 @@ async def decline(session: AsyncSession, *, principal: Principal, referral_id: s
     referral.decided_by_sub, referral.decided_by_name = principal.sub, principal.name
     referral.decision_reason = data.reason
     event = as_event(ReferralDeclinedV1(**event_fields(referral, concern, service), reason=data.reason), referral)
-    return await _moved(
-        session, principal=principal, referral=referral, service=service, concern=concern, action="decline", event=event
-    )
+    return await _moved(session, principal, referral, service, concern, action="decline", event=event)
 
 
 async def redirect(session: AsyncSession, *, principal: Principal, referral_id: str, data: RedirectIn) -> ReferralList:
@@ -153,15 +150,7 @@ async def redirect(session: AsyncSession, *, principal: Principal, referral_id: 
         referral,
     )
     contacts = await contacts_of(session, concern.id)
-    moved = await _moved(
-        session,
-        principal=principal,
-        referral=referral,
-        service=service,
-        concern=concern,
-        action="redirect",
-        event=event,
-    )
+    moved = await _moved(session, principal, referral, service, concern, action="redirect", event=event)
     return ReferralList(items=[moved, to_public(new, target, concern, contacts)])
 
 
@@ -174,15 +163,7 @@ async def withdraw(session: AsyncSession, *, principal: Principal, referral_id: 
     referral.closed_at = utcnow()
     referral.decision_reason = data.reason
     event = as_event(ReferralWithdrawnV1(**event_fields(referral, concern, service), reason=data.reason), referral)
-    return await _moved(
-        session,
-        principal=principal,
-        referral=referral,
-        service=service,
-        concern=concern,
-        action="withdraw",
-        event=event,
-    )
+    return await _moved(session, principal, referral, service, concern, action="withdraw", event=event)
 
 
 async def complete(
@@ -195,15 +176,7 @@ async def complete(
     referral.closed_at = utcnow()
     referral.outcome = data.outcome
     event = as_event(ReferralCompletedV1(**event_fields(referral, concern, service), outcome=data.outcome), referral)
-    return await _moved(
-        session,
-        principal=principal,
-        referral=referral,
-        service=service,
-        concern=concern,
-        action="complete",
-        event=event,
-    )
+    return await _moved(session, principal, referral, service, concern, action="complete", event=event)
 
 
 async def first_contact(
@@ -218,10 +191,10 @@ async def first_contact(
     referral.first_contact_at = _check_contact_time(referral, contacted_at or utcnow(), "body.contacted_at")
     return await _moved(
         session,
-        principal=principal,
-        referral=referral,
-        service=service,
-        concern=concern,
+        principal,
+        referral,
+        service,
+        concern,
         action="first_contact",
         event=first_contact_event(referral, concern),
     )

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from tas_common.identifiers import is_valid_email
+from tas_common.identifiers import checked_email
 from tas_common.schemas import Strict
 from tas_common.vocab import AreaOfNeed
 
@@ -146,9 +146,7 @@ class ServiceWrite(Strict):
     @field_validator("email", "organisation_email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value is not None and not is_valid_email(value):
-            raise ValueError("not a valid email address")
-        return value
+        return checked_email(value)
 
     @model_validator(mode="after")
     def _ages(self) -> ServiceWrite:
