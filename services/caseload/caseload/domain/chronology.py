@@ -13,12 +13,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tas_common import audit
 from tas_common.auth import Principal
 from tas_common.db import utcnow
+from tas_common.events import EventPayload, new_event
+from tas_common.outbox import add_event
 from tas_common.paging import Key, Keyset, Page
 from tas_common.tables import table_of
 
 from .access import chronology_visibility, visible_child
 from .child_schemas import ChronologyEntryPublic
 from .models import Child, ChronologyEntry, new_id
+
+SOURCE = "tas/caseload"
 
 _entry = table_of(ChronologyEntry)
 _child = table_of(Child)
@@ -122,9 +126,13 @@ async def record_change(
     reason: str | None = None,
     resource_type: str | None = None,
     resource_id: str | None = None,
+    event: EventPayload | None = None,
 ) -> None:
-    """A change `principal` made to the child's record: its chronology entry (by their organisation) and its audit
-    row (`action` on the resource, by default the entry's `ref_type` and `ref_id`)."""
+    """A change `principal` made to the child's record: its `event` (if any, about the child), its chronology entry
+    (by their organisation) and its audit row (`action` on the resource, by default the entry's `ref_type` and
+    `ref_id`)."""
+    if event is not None:
+        await add_event(session, new_event(event, source=SOURCE, subject=child_id))
     add_entry(
         session,
         child_id=child_id,

@@ -11,17 +11,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
 from tas_common.errors import Forbidden
-from tas_common.events import new_event
 from tas_common.events.schemas import ConsentChangedV1
-from tas_common.outbox import add_event
 from tas_common.visibility import is_safeguarding_lead
 
 from .access import family_member_of, visible_child
 from .access_schemas import ConsentPublic, ConsentRecord, ConsentUpdate
 from .chronology import record_change
 from .models import Child, Consent
-
-SOURCE = "tas/caseload"
 
 
 def _public(row: Consent) -> ConsentPublic:
@@ -86,19 +82,6 @@ async def set_consent(
     )
     session.add(row)
     await session.flush()
-    await add_event(
-        session,
-        new_event(
-            ConsentChangedV1(
-                child_id=child.id,
-                agency_type=data.agency_type,
-                status=data.status,
-                lawful_basis=data.lawful_basis,
-            ),
-            source=SOURCE,
-            subject=child.id,
-        ),
-    )
     basis = f" (lawful basis: {data.lawful_basis.replace('_', ' ')})" if data.lawful_basis else ""
     await record_change(
         session,
@@ -111,5 +94,11 @@ async def set_consent(
         ref_id=row.id,
         sensitivity="family",
         reason=f"{data.agency_type}: {data.status}",
+        event=ConsentChangedV1(
+            child_id=child.id,
+            agency_type=data.agency_type,
+            status=data.status,
+            lawful_basis=data.lawful_basis,
+        ),
     )
     return _record(child.id, await _rows(session, child.id))

@@ -9,9 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tas_common import audit
 from tas_common.auth import Principal
 from tas_common.errors import Conflict, NotFound
-from tas_common.events import new_event
 from tas_common.events.schemas import PlanPublishedV1
-from tas_common.outbox import add_event
 
 from . import plan_family
 from .access import can_see_item, not_family, visible_child
@@ -30,7 +28,6 @@ from .plan_schemas import (
     SectionDiff,
 )
 
-SOURCE = "tas/caseload"
 TRANSITIONS = {
     "draft": {"draft", "shared_for_comment", "agreed"},
     "shared_for_comment": {"draft", "shared_for_comment", "agreed"},
@@ -95,22 +92,6 @@ async def publish(
     plan = await save(
         session, plan, content=plan.content, changes=[], status=status, published_version=number, pending=[]
     )
-    await add_event(
-        session,
-        new_event(
-            PlanPublishedV1(
-                child_id=child.id,
-                plan_id=plan.id,
-                version=number,
-                status=status,
-                changed_sections=changed_sections,
-                safeguarding=child.safeguarding,
-                family_contact_restricted=child.family_contact_restricted,
-            ),
-            source=SOURCE,
-            subject=child.id,
-        ),
-    )
     await record_change(
         session,
         principal=principal,
@@ -125,6 +106,15 @@ async def publish(
         reason=f"version {number}",
         resource_type="plan",
         resource_id=plan.id,
+        event=PlanPublishedV1(
+            child_id=child.id,
+            plan_id=plan.id,
+            version=number,
+            status=status,
+            changed_sections=changed_sections,
+            safeguarding=child.safeguarding,
+            family_contact_restricted=child.family_contact_restricted,
+        ),
     )
     return summary(principal, child, version)
 

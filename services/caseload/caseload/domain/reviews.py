@@ -9,18 +9,14 @@ from tas_common import audit
 from tas_common.auth import Principal
 from tas_common.db import utcnow
 from tas_common.errors import InvalidInput, NotFound
-from tas_common.events import new_event
 from tas_common.events.facts import OutcomeProgressFact, ReviewProgressRecordedV1
 from tas_common.events.schemas import ReviewScheduledV1
-from tas_common.outbox import add_event
 
 from . import plan as plans
 from .access import not_family, visible_child
 from .chronology import record_change
 from .models import FamilyMember, Review
 from .plan_schemas import ReviewCreate, ReviewProgressIn, ReviewPublic
-
-SOURCE = "tas/caseload"
 
 
 async def schedule(session: AsyncSession, *, principal: Principal, child_id: str, data: ReviewCreate) -> ReviewPublic:
@@ -40,20 +36,6 @@ async def schedule(session: AsyncSession, *, principal: Principal, child_id: str
     )
     session.add(review)
     await session.flush()
-    await add_event(
-        session,
-        new_event(
-            ReviewScheduledV1(
-                child_id=child.id,
-                review_id=review.id,
-                scheduled_for=data.scheduled_for,
-                safeguarding=child.safeguarding,
-                family_contact_restricted=child.family_contact_restricted,
-            ),
-            source=SOURCE,
-            subject=child.id,
-        ),
-    )
     await record_change(
         session,
         principal=principal,
@@ -64,6 +46,13 @@ async def schedule(session: AsyncSession, *, principal: Principal, child_id: str
         ref_type="review",
         ref_id=review.id,
         sensitivity="team" if child.safeguarding else "family",
+        event=ReviewScheduledV1(
+            child_id=child.id,
+            review_id=review.id,
+            scheduled_for=data.scheduled_for,
+            safeguarding=child.safeguarding,
+            family_contact_restricted=child.family_contact_restricted,
+        ),
     )
     return ReviewPublic.model_validate(review, from_attributes=True)
 
@@ -92,26 +81,6 @@ async def record_progress(
     )
     review.status, review.held_at = "held", review.held_at or utcnow()
     session.add(review)
-    await add_event(
-        session,
-        new_event(
-            ReviewProgressRecordedV1(
-                child_id=child.id,
-                review_id=review.id,
-                la_code=child.la_code,
-                school_urn=child.school_urn,
-                held_at=review.held_at,
-                outcomes=tuple(
-                    OutcomeProgressFact(
-                        outcome_id=e.outcome_id, area=areas.get(e.outcome_id), achievement_status=e.achievement_status
-                    )
-                    for e in data.progress
-                ),
-            ),
-            source=SOURCE,
-            subject=child.id,
-        ),
-    )
     await record_change(
         session,
         principal=principal,
@@ -121,5 +90,18 @@ async def record_progress(
         summary=f"Progress recorded at the review against {len(data.progress)} outcome(s)",
         ref_type="review",
         ref_id=review.id,
+        event=ReviewProgressRecordedV1(
+            child_id=child.id,
+            review_id=review.id,
+            la_code=child.la_code,
+            school_urn=child.school_urn,
+            held_at=review.held_at,
+            outcomes=tuple(
+                OutcomeProgressFact(
+                    outcome_id=e.outcome_id, area=areas.get(e.outcome_id), achievement_status=e.achievement_status
+                )
+                for e in data.progress
+            ),
+        ),
     )
     return ReviewPublic.model_validate(review, from_attributes=True)
