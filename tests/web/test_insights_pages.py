@@ -1,16 +1,23 @@
 """The insights pages (issue 15) in a real browser against the live system (insights fed by the real stream): an LA
-SEND officer reads the four answers, each a chart beside its table, in English and Welsh (axe: 0 violations), sees
-a small count as "fewer than 5" as insights gives it, and downloads a table as CSV through the web service; a
-family member signed in and a school lead asking about another LA are refused with 403."""
+SEND officer reads the four answers, each a chart beside its table, in English and Welsh (axe: 0 violations; in
+Welsh every heading and label of insights' tables too), sees a small count as "fewer than 5" as insights gives it,
+finds the pages from the menu, chooses a period with the form (bad input: the error summary), and downloads a table
+as CSV through the web service; a service's practitioner gets their service without typing its id; a family member
+signed in and a school lead asking about another LA are refused with 403."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
+
+from web.domain.practice.me import Me
 
 from tas_dev.testing import concern_body
 
@@ -19,18 +26,22 @@ from .live import LiveSystem, wait_until
 
 SCHOOL, OTHER = "100012", "100013"  # LA 999 schools no other browser test raises concerns at
 LA = {"org_id": "la-999", "sub": "so-1", "la_code": "999"}
-SCREENSHOT = "insights-schools.png"  # TAS_WEB_SCREENSHOTS=docs/screenshots saves it for the README
+SCREENSHOT = "insights-schools-browser-test.png"  # with TAS_WEB_SCREENSHOTS (the README shows the demo data's)
 
 
 def _signed_in(live: LiveSystem, context: Any, headers: dict[str, str], *, kind: str, language: str = "en") -> None:
     """A session made directly in the web service's store holding a dev-issuer token (the practitioners' sign-in
     itself is the practitioners' pages' own test)."""
+    token = headers["Authorization"].removeprefix("Bearer ")
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     session = live.run(
         live.apps["web"].state.sessions.create(
             {
-                "token": headers["Authorization"].removeprefix("Bearer "),
+                "token": token,
                 "token_expires_at": time.time() + 3600,
                 "kind": kind,
+                "me": Me.from_claims(claims).as_dict(),  # as signing in keeps it (the menu is built from it)
             }
         )
     )
@@ -40,6 +51,16 @@ def _signed_in(live: LiveSystem, context: Any, headers: dict[str, str], *, kind:
             {"name": "tas_lang", "value": language, "url": live.web_url},
         ]
     )
+
+
+ANSWERS = ("waiting", "timeliness", "outcomes", "schools")
+
+
+def _words(page: Any, name: str, *, navigate: bool = True) -> list[str]:
+    """The page's table headings, column labels and row labels, in order."""
+    if navigate:
+        page.goto(f"/insights/{name}")
+    return [t.strip() for t in page.locator("main h2, main thead th, main tbody th").all_inner_texts()]
 
 
 def test_insights_pages(live: LiveSystem, new_page: Any) -> None:
@@ -94,6 +115,24 @@ def test_insights_pages(live: LiveSystem, new_page: Any) -> None:
     if os.environ.get("TAS_WEB_SCREENSHOTS"):
         page.screenshot(path=os.path.join(os.environ["TAS_WEB_SCREENSHOTS"], SCREENSHOT), full_page=True)
 
+    # the practitioners' menu leads here; a period is chosen with a GOV.UK form (bad input: the error summary)
+    assert page.locator(".govuk-service-navigation__item--active").inner_text().strip() == "Insights"
+    bad = page.goto("/insights/timeliness?from_month=13&from_year=2026&to_month=1&to_year=2026")
+    assert bad.status == 400 and page.title().startswith("Error:")
+    summary = page.locator(".govuk-error-summary")
+    assert summary.locator("a[href='#period-from-month']").inner_text() == "Enter a month as a number from 1 to 12"
+    assert_accessible(page)
+    year = str(time.gmtime().tm_year)
+    page.fill("#period-year", year)
+    page.fill("#period-from-month", "")
+    page.fill("#period-from-year", "")
+    page.fill("#period-to-month", "")
+    page.fill("#period-to-year", "")
+    page.get_by_role("button", name="Show this period").click()
+    assert f"year={year}" in page.url and f"Period: calendar year {year}" in page.locator("main").inner_text()
+    english = {name: _words(page, name) for name in ANSWERS}
+
+    page.goto("/insights/schools")
     with page.expect_download() as download_info:
         page.locator("a", has_text="Download this table (CSV)").first.click()
     rows = list(csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text(encoding="utf-8"))))
@@ -101,10 +140,25 @@ def test_insights_pages(live: LiveSystem, new_page: Any) -> None:
 
     welsh = new_page()
     _signed_in(live, welsh.context, officer, kind="practitioner", language="cy")
-    for name in ("waiting", "timeliness", "outcomes", "schools"):
+    for name in ANSWERS:
         assert welsh.goto(f"/insights/{name}").status == 200
         assert welsh.locator("html").get_attribute("lang") == "cy"
         assert_accessible(welsh)
+        # every heading, column label and row label of insights' tables in Welsh: only codes and figures stay
+        cymraeg = _words(welsh, name, navigate=False)
+        assert len(cymraeg) == len(english[name]), name
+        same = [en for en, cy in zip(english[name], cymraeg, strict=True) if en == cy and not re.search(r"[\d_]", en)]
+        assert same == [], f"{name}: not translated {same}"
+    assert "llai na 5" in welsh.locator("main").inner_text()  # the schools page: "fewer than 5"
+
+    # a service's practitioner needs no ?service_id=: the page finds their service in the local offer
+    therapist = live.token("slt", "health", org_id="nhs-trust-1", sub="slt-7")
+    theirs = new_page()
+    _signed_in(live, theirs.context, therapist, kind="practitioner")
+    assert theirs.goto("/insights/waiting").status == 200
+    assert "service_id=999-salt" in theirs.locator("a", has_text="Download this table (CSV)").first.get_attribute(
+        "href"
+    )
 
     # a family member, and a school's lead asking about the whole LA: insights says 403, so does the page
     parent = live.token("parent", "family", sub="m-1", org_id="family-m-1", child_ids=["c-1"])

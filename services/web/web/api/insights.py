@@ -17,7 +17,7 @@ from tas_common.access import GUARD_ATTR
 
 from ..clients.base import Forbidden, Invalid, NotFound
 from ..clients.insights import InsightsClient
-from ..domain import insights_view
+from ..domain import insights_period, insights_view, insights_words
 from ..sessions import WebSession
 from ..templating import render
 
@@ -56,6 +56,9 @@ ScopeQuery = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]
 PeriodQuery = Annotated[str | None, Query(max_length=20, pattern=r"^[0-9a-z/.-]+$")]
 TableQuery = Annotated[str | None, Query(max_length=40, pattern=r"^[a-z_]+$")]
 
+FormField = Annotated[str | None, Query(max_length=8)]
+MAX_SERVICE_PAGES = 5
+
 router = APIRouter(prefix="/insights")
 
 
@@ -82,11 +85,51 @@ def _scope(session: WebSession, la_code: str | None, school_urn: str | None, ser
     return {}
 
 
+async def _my_services(request: Request, session: WebSession) -> list[dict[str, str]]:
+    """The services whose practitioner (or manager) the signed-in person is, from the local offer: their
+    organisation's services that name one of their roles (all of them for a `service_manager`). Insights checks
+    the token again; this only saves typing `?service_id=`."""
+    claims = _claims(session.token or "")
+    org_id, roles = str(claims.get("org_id") or ""), {str(r) for r in claims.get("roles") or []}
+    if not org_id or not roles:
+        return []
+    mine: list[dict[str, str]] = []
+    for page_number in range(1, MAX_SERVICE_PAGES + 1):
+        try:
+            found = await request.app.state.referral.services(
+                token=None, params=[("per_page", 100), ("page", page_number)]
+            )
+        except (Forbidden, Invalid, NotFound):
+            return mine
+        for service in found.get("contents", []):
+            if (service.get("organization") or {}).get("id") != org_id:
+                continue
+            if "service_manager" in roles or roles & set(service.get("practitioner_roles") or []):
+                mine.append({"id": str(service["id"]), "name": str(service.get("name") or service["id"])})
+        if found.get("last_page", True):
+            break
+    return mine
+
+
+async def _page_scope(
+    request: Request, session: WebSession, la_code: str | None, school_urn: str | None, service_id: str | None
+) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """The scope a page shows, and the person's services to choose from (when insights would know them by
+    their service only: a service's practitioner without an LA or a school in their token)."""
+    scope = _scope(session, la_code, school_urn, service_id)
+    if scope and "service_id" not in scope:
+        return scope, []
+    services = await _my_services(request, session)
+    if not scope and services:
+        scope = {"service_id": services[0]["id"]}
+    return scope, services
+
+
 async def _ask(
     request: Request, insights: InsightsClient, session: WebSession, name: str, params: dict[str, str]
 ) -> dict[str, Any] | Response:
     try:
-        return await insights.answer(name, token=session.token or "", params=params)
+        return insights_words.translated(await insights.answer(name, token=session.token or "", params=params))
     except Forbidden:
         return render(request, "insights/forbidden.html", status_code=403)
     except (Invalid, NotFound):
@@ -102,23 +145,35 @@ def _common(name: str) -> None:
         school_urn: ScopeQuery = None,
         service_id: ScopeQuery = None,
         period: PeriodQuery = None,
+        year: FormField = None,
+        from_month: FormField = None,
+        from_year: FormField = None,
+        to_month: FormField = None,
+        to_year: FormField = None,
     ) -> Response:
-        params = _scope(session, la_code, school_urn, service_id) | ({"period": period} if period else {})
-        if not params.keys() & set(insights_view.SCOPE_PARAMS):
+        form = {"year": year, "from_month": from_month, "from_year": from_year, "to_month": to_month}
+        chosen = insights_period.choose(period=period, form={**form, "to_year": to_year})
+        scope, services = await _page_scope(request, session, la_code, school_urn, service_id)
+        if not scope:
             return render(request, "insights/forbidden.html", status_code=403)
+        context: dict[str, Any] = {
+            "name": name,
+            "answers": insights_view.ANSWERS,
+            "scope": scope,
+            "services": services,
+            "form": chosen.values,
+            "form_errors": chosen.errors,
+            "scope_query": urlencode(scope),
+        }
+        if chosen.errors:
+            context |= {"answer": None, "chart": None, "query": urlencode(scope)}
+            return render(request, "insights/answer.html", status_code=400, errors=chosen.errors.summary(), **context)
+        params = scope | ({"period": chosen.period} if chosen.period else {})
         answer = await _ask(request, insights, session, name, params)
         if isinstance(answer, Response):
             return answer
-        query = urlencode(params)
-        return render(
-            request,
-            "insights/answer.html",
-            name=name,
-            answer=answer,
-            chart=insights_view.chart_table(answer, name),
-            query=query,
-            answers=insights_view.ANSWERS,
-        )
+        chart = insights_view.chart_table(answer, name)
+        return render(request, "insights/answer.html", answer=answer, chart=chart, query=urlencode(params), **context)
 
     async def chart(
         request: Request,

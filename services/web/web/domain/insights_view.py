@@ -9,6 +9,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from ..i18n import _
+
 ANSWERS = ("waiting", "timeliness", "outcomes", "schools")
 SCOPE_PARAMS = ("la_code", "school_urn", "service_id")
 _LOCK = threading.Lock()  # pyplot's state is global: one chart at a time
@@ -79,7 +81,7 @@ def svg_chart(table: dict[str, Any], name: str, *, title: str) -> str:
                 )
             ax.set_yticks([r + width * (len(series) - 1) / 2 for r in range(len(categories))], categories)
             ax.invert_yaxis()
-            ax.set_xlabel(spec.unit)
+            ax.set_xlabel(_(spec.unit))
             ax.set_title(title, loc="left", fontsize=11)
             ax.spines[["top", "right"]].set_visible(False)
             if len(series) > 1:

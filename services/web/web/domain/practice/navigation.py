@@ -25,6 +25,8 @@ def menu(request: Request, session: Any) -> list[dict[str, Any]]:
         items.append(("/ehc", _("EHC assessments")))
     if me.may_break_glass or me.reviewer:
         items.append(("/break-glass", _("Emergency access")))
+    if me.send_officer or me.school_lead or me.service_practitioner:  # whom insights answers (docs/insights.md)
+        items.append(("/insights", _("Insights")))
     return [
         {"href": href, "text": text, "active": path == href or (href != "/" and path.startswith(href + "/"))}
         for href, text in items
