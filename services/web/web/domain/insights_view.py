@@ -66,7 +66,8 @@ def svg_chart(table: dict[str, Any], name: str, *, title: str) -> str:
     with _LOCK:
         pyplot.rcParams["svg.fonttype"] = "none"  # text stays text (searchable, scalable)
         pyplot.rcParams["svg.hashsalt"] = "tas"  # the same data draws the same SVG
-        fig, ax = pyplot.subplots(figsize=(8, min(height, 24)))
+        legend_rows = (len(series) + 1) // 2 if len(series) > 1 else 0
+        fig, ax = pyplot.subplots(figsize=(8, min(height + 0.25 * legend_rows, 24)), layout="constrained")
         try:
             width = 0.8 / max(len(series), 1)
             colours = ("#1d70b8", "#f47738", "#00703c", "#d4351c", "#4c2c92", "#b58840", "#5694ca", "#85994b")
@@ -84,9 +85,8 @@ def svg_chart(table: dict[str, Any], name: str, *, title: str) -> str:
             ax.set_xlabel(_(spec.unit))
             ax.set_title(title, loc="left", fontsize=11)
             ax.spines[["top", "right"]].set_visible(False)
-            if len(series) > 1:
-                ax.legend(loc="lower right", fontsize=8, frameon=False)
-            fig.tight_layout()
+            if len(series) > 1:  # below the chart: never over a bar
+                fig.legend(loc="outside lower left", ncols=2, fontsize=8, frameon=False)
             out = io.StringIO()
             fig.savefig(out, format="svg")
         finally:
