@@ -1,6 +1,7 @@
-"""`python -m bench.caseload_cpu [N] [--nats] [--profile FILE]`: CPU ms per concern of caseload's consumer path
-alone, in process: N `concern.raised` events (MIS-shaped, one family contact each) handled by the real
-`ConsumerRunner.handle_batch` in batches of 50, then one `notification.delivered` per child, then the outbox
+"""`python -m bench.caseload_cpu [N] [--nats] [--batch B] [--profile FILE]`: CPU ms per concern of caseload's consumer
+path alone, in process: N `concern.raised` events (MIS-shaped, one family contact each) handled by the real
+`ConsumerRunner.handle_batch` in batches of B (50; `--batch 1`: `ConsumerRunner.handle`, a message at a time, which
+is what a fetch of one message gets — the common case below saturation), then one `notification.delivered` per child, then the outbox
 relay's work for the events caseload wrote. Without `--nats` the messages are handed to `handle_batch` directly
 and the relay publishes to a stub that acks at once; with `--nats` a real nats-server carries them (the runner
 fetches and acks, the relay waits for each PubAck), so the NATS client's CPU is counted too. A diagnostic for
@@ -9,9 +10,9 @@ bench/NOTES.md: far less noisy than the whole pipeline on a shared machine.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import cProfile
-import sys
 import tempfile
 import time
 import uuid
@@ -110,10 +111,14 @@ def delivered_events(child_ids: list[str]) -> list[CloudEvent]:
     ]
 
 
-async def handle_directly(runner: ConsumerRunner, events: list[CloudEvent]) -> None:
-    for i in range(0, len(events), BATCH):
-        msgs = [FakeMsg(e.nats_subject, e.to_bytes()) for e in events[i : i + BATCH]]
-        await runner.handle_batch(msgs)  # type: ignore[arg-type]
+async def handle_directly(runner: ConsumerRunner, events: list[CloudEvent], batch: int = BATCH) -> None:
+    """As `ConsumerRunner.run` hands over a fetch: one message to `handle`, several to `handle_batch`."""
+    for i in range(0, len(events), batch):
+        msgs = [FakeMsg(e.nats_subject, e.to_bytes()) for e in events[i : i + batch]]
+        if len(msgs) == 1:
+            await runner.handle(msgs[0])  # type: ignore[arg-type]
+        else:
+            await runner.handle_batch(msgs)  # type: ignore[arg-type]
         assert all(m.acked for m in msgs)
 
 
@@ -122,7 +127,9 @@ async def processed_count(db: Database) -> int:
         return int((await session.execute(text("SELECT count(*) FROM processed_event"))).scalar() or 0)
 
 
-async def run(size: int, tmp: Path, profile: cProfile.Profile | None, *, with_nats: bool = False) -> dict[str, float]:
+async def run(
+    size: int, tmp: Path, profile: cProfile.Profile | None, *, with_nats: bool = False, batch: int = BATCH
+) -> dict[str, float]:
     url = sqlite_url(tmp / "caseload.db")
     await asyncio.to_thread(upgrade, migrations_dir("caseload"), url)
     db = Database(url)
@@ -137,7 +144,7 @@ async def run(size: int, tmp: Path, profile: cProfile.Profile | None, *, with_na
 
     async def handle_all(events: list[CloudEvent]) -> None:
         if not with_nats:
-            return await handle_directly(runner, events)
+            return await handle_directly(runner, events, batch)
         before = await processed_count(db)
         t = time.process_time()
         for e in events:  # publishing is the producer's work, not caseload's
@@ -184,17 +191,20 @@ async def run(size: int, tmp: Path, profile: cProfile.Profile | None, *, with_na
 
 
 def main() -> None:
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    size = int(args[0]) if args else 1000
-    profile_to = sys.argv[sys.argv.index("--profile") + 1] if "--profile" in sys.argv else None
-    profile = cProfile.Profile() if profile_to else None
+    parser = argparse.ArgumentParser(prog="python -m bench.caseload_cpu", description=__doc__.split("\n\n")[0])
+    parser.add_argument("size", nargs="?", type=int, default=1000, help="concerns (1,000)")
+    parser.add_argument("--nats", action="store_true", help="through a real nats-server")
+    parser.add_argument("--batch", type=int, default=BATCH, help=f"messages per fetch ({BATCH})")
+    parser.add_argument("--profile", help="write cProfile stats here")
+    args = parser.parse_args()
+    profile = cProfile.Profile() if args.profile else None
     with tempfile.TemporaryDirectory() as tmp:
-        figures = asyncio.run(run(size, Path(tmp), profile, with_nats="--nats" in sys.argv))
+        figures = asyncio.run(run(args.size, Path(tmp), profile, with_nats=args.nats, batch=args.batch))
     for name, ms in figures.items():
         print(f"{name:24s} {ms:6.2f} ms CPU per concern")
     print(f"{'total':24s} {sum(figures.values()):6.2f} ms CPU per concern")
-    if profile and profile_to:
-        profile.dump_stats(profile_to)
+    if profile and args.profile:
+        profile.dump_stats(args.profile)
 
 
 if __name__ == "__main__":

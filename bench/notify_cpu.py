@@ -1,13 +1,14 @@
-"""`python -m bench.notify_cpu [N] [--profile FILE]`: notify's CPU per concern, in process, without NATS.
+"""`python -m bench.notify_cpu [N] [--batch B] [--profile FILE]`: notify's CPU per concern, in process, without NATS.
 
 For N concerns (default 1,000) it runs what notify does per concern of the MIS pipeline: the consumer's unit of
-work for `family.contact_changed` and `child.concern_linked` (batches of 50 events, each in a savepoint with its
-processed-event row, as tas_common.consumer.handle_batch does), then the dispatcher (claim, SMTP send to a sink in
+work for `family.contact_changed` and `child.concern_linked`, handed to the real `ConsumerRunner` as a fetch of B
+messages would be (50: `handle_batch`; `--batch 1`: `handle`, one message per unit of work), then the dispatcher (claim, SMTP send to a sink in
 another process, record). CPU is `time.process_time()` of this process (all its threads). The outbox relay
 (publishing notification.sent / .delivered to NATS) is not included. A diagnostic for bench/NOTES.md."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import cProfile
 import subprocess
@@ -24,12 +25,14 @@ from notify.domain.dispatch import Dispatcher
 from notify.domain.models import Notification
 from notify.events.handlers import consumer_spec
 from notify.providers.registry import providers_from
-from tas_common.consumer import _MARK
-from tas_common.db import Database, utcnow
+from tas_common.consumer import ConsumerRunner
+from tas_common.db import Database
 from tas_common.events import new_event
 from tas_common.events.schemas import ConcernLinkedV1, FamilyContactChangedV1
 from tas_common.migrations import upgrade
 from tas_dev.testing import free_port
+
+from .caseload_cpu import BATCH, StubJetStream, handle_directly
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,7 +74,7 @@ def events_for(n: int) -> list:
     return out
 
 
-async def run(n: int, tmp: Path, smtp_port: int, profile: str | None) -> None:
+async def run(n: int, tmp: Path, smtp_port: int, profile: str | None, batch: int = BATCH) -> None:
     url = f"sqlite+aiosqlite:///{tmp / 'notify.db'}"
     await asyncio.to_thread(upgrade, ROOT / "services/notify/notify/db/migrations", url)
     settings = NotifySettings(
@@ -88,21 +91,10 @@ async def run(n: int, tmp: Path, smtp_port: int, profile: str | None) -> None:
     events = events_for(n)
     warm = events_for(20)
 
-    async def consume(batch: list) -> None:
-        async with db.transaction() as session:
-            for event in batch:
-                async with session.begin_nested():
-                    payload = event.payload()
-                    await spec.handlers[type(payload)](session, payload, event)
-                    await session.execute(
-                        _MARK,
-                        {
-                            "consumer": "notify",
-                            "event_id": event.id,
-                            "event_type": event.type,
-                            "processed_at": utcnow(),
-                        },
-                    )
+    runner = ConsumerRunner(db=db, js=StubJetStream(), stream="TAS", spec=spec)  # type: ignore[arg-type]
+
+    async def consume(events: list) -> None:
+        await handle_directly(runner, events, batch)
 
     async def dispatch_all() -> None:
         while await dispatcher.dispatch_once():
@@ -115,9 +107,9 @@ async def run(n: int, tmp: Path, smtp_port: int, profile: str | None) -> None:
     if prof:
         prof.enable()
     consume_cpu = dispatch_cpu = 0.0
-    for start in range(0, len(events), 50):
+    for start in range(0, len(events), BATCH):
         c = time.process_time()
-        await consume(events[start : start + 50])
+        await consume(events[start : start + BATCH])
         consume_cpu += time.process_time() - c
         c = time.process_time()
         await dispatch_all()
@@ -144,13 +136,11 @@ async def run(n: int, tmp: Path, smtp_port: int, profile: str | None) -> None:
 
 
 def main() -> None:
-    args = sys.argv[1:]
-    profile = None
-    if "--profile" in args:
-        i = args.index("--profile")
-        profile = args[i + 1]
-        del args[i : i + 2]
-    n = int(args[0]) if args else 1000
+    parser = argparse.ArgumentParser(prog="python -m bench.notify_cpu", description=__doc__.split("\n\n")[0])
+    parser.add_argument("size", nargs="?", type=int, default=1000, help="concerns (1,000)")
+    parser.add_argument("--batch", type=int, default=BATCH, help=f"messages per fetch ({BATCH})")
+    parser.add_argument("--profile", help="write cProfile stats here")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         port = free_port()
@@ -159,7 +149,7 @@ def main() -> None:
         )
         try:
             time.sleep(1.0)
-            asyncio.run(run(n, tmp, port, profile))
+            asyncio.run(run(args.size, tmp, port, args.profile, args.batch))
         finally:
             sink.terminate()
             sink.wait()
