@@ -33,6 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .db import Database, utcnow
 from .deadletters import DeadLetters
+from .driver import DriverStatement
 from .events import CloudEvent, EventPayload
 from .metrics import CONSUMER_PENDING, EVENT_REDELIVERIES, EVENTS_HANDLED
 from .outage import OutageLog
@@ -54,6 +55,9 @@ _SEEN_ANY = select(processed_event.c.event_id).where(
     processed_event.c.event_id.in_(bindparam("event_ids", expanding=True)),
 )
 _MARK = insert(processed_event)
+_SEEN_ONE = DriverStatement(_SEEN)
+_MARK_ROWS = DriverStatement(_MARK, columns=("consumer", "event_id", "event_type", "processed_at"))
+"""The processed-event check and rows on the driver's cursor (driver.py): every message runs them."""
 
 
 class RetryLater(Exception):
@@ -280,8 +284,7 @@ class ConsumerRunner:
                     handled.add(event.id)
                     marks.append(self._mark(event))
                     outcomes.append(False)
-                if marks:
-                    await session.execute(_MARK, marks)
+                await _MARK_ROWS.execute(session, marks)
         except Exception:
             return None
         return outcomes
@@ -301,7 +304,7 @@ class ConsumerRunner:
                 try:
                     async with session.begin_nested():
                         await handler(session, payload, event)
-                        await session.execute(_MARK, self._mark(event))
+                        await _MARK_ROWS.execute(session, self._mark(event))
                 except Exception as exc:
                     outcomes.append(exc)
                     continue
@@ -364,11 +367,10 @@ class ConsumerRunner:
 
     async def _process(self, event: CloudEvent, payload: EventPayload, handler: Handler) -> bool:
         async with self.db.transaction() as session:
-            seen = (await session.execute(_SEEN, {"consumer": self.durable, "event_id": event.id})).first()
-            if seen is not None:
+            if await _SEEN_ONE.first(session, {"consumer": self.durable, "event_id": event.id}) is not None:
                 return True
             await handler(session, payload, event)
-            await session.execute(_MARK, self._mark(event))
+            await _MARK_ROWS.execute(session, self._mark(event))
         return False
 
     async def pending(self) -> int:
