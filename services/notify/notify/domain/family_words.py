@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tas_common.driver import DriverStatement
+from tas_common.tables import table_of
 
 from .models import ChildScope
 from .templates import Value
@@ -49,13 +53,20 @@ class ChildWords:
         }
 
 
+_scope = table_of(ChildScope)
+_WORDS = DriverStatement(
+    select(_scope.c.child_given_name, _scope.c.school_name, _scope.c.school_phone, _scope.c.school_email).where(
+        _scope.c.child_id == bindparam("child_id")
+    )
+)
+"""Every family message reads it: compiled once, run on the driver's cursor (tas_common.driver)."""
+
+
 async def about(session: AsyncSession, *, child_id: str) -> ChildWords:
-    scope = await session.get(ChildScope, child_id)
-    if scope is None:
+    row = await _WORDS.first(session, {"child_id": child_id})
+    if row is None:
         return ChildWords()
+    given_name, school_name, school_phone, school_email = row
     return ChildWords(
-        given_name=scope.child_given_name,
-        school_name=scope.school_name,
-        school_phone=scope.school_phone,
-        school_email=scope.school_email,
+        given_name=given_name, school_name=school_name, school_phone=school_phone, school_email=school_email
     )

@@ -25,6 +25,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.db import utcnow
+from tas_common.driver import DriverStatement
 from tas_common.events import new_event
 from tas_common.events.schemas import NotificationDeliveredV1, NotificationFailedV1, NotificationSentV1
 from tas_common.metrics import NOTIFICATIONS
@@ -70,12 +71,17 @@ def _event_fields(n: Notification) -> dict[str, object]:
 
 
 _notification = table_of(Notification)
-_ADD = per_dialect(
-    lambda dialect_insert: dialect_insert(_notification).on_conflict_do_nothing(
-        index_elements=[_notification.c.dedupe_key, _notification.c.recipient_key]
-    )
-)
-"""A notification row unless one exists for the same fact and recipient (the de-duplication key)."""
+_COLUMNS = tuple(c.key for c in _notification.c)
+_ADD = {
+    dialect: DriverStatement(statement, columns=_COLUMNS)
+    for dialect, statement in per_dialect(
+        lambda dialect_insert: dialect_insert(_notification).on_conflict_do_nothing(
+            index_elements=[_notification.c.dedupe_key, _notification.c.recipient_key]
+        )
+    ).items()
+}
+"""A notification row unless one exists for the same fact and recipient (the de-duplication key); every column
+given (from the `Notification`), compiled once and run on the driver's cursor (tas_common.driver)."""
 _CLAIM = (
     update(_notification)
     .where(_notification.c.id.in_(bindparam("ids", expanding=True)), _notification.c.status == CREATED)
@@ -116,8 +122,7 @@ async def insert(session: AsyncSession, n: Notification, *, failure: str | None 
     _check(NEW, n.status)
     if failure is not None:
         n.failure_reason = failure[:300]
-    result = await session.exec(_ADD[dialect_of(session)], params={c.key: getattr(n, c.key) for c in _notification.c})
-    if result.rowcount != 1:
+    if await _ADD[dialect_of(session)].execute(session, {key: getattr(n, key) for key in _COLUMNS}) != 1:
         return False
     session.info[QUEUED] = True  # wakes the dispatcher after the commit
     if failure is not None:

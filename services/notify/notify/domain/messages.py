@@ -3,7 +3,8 @@ the quiet hours, unique per fact and recipient), and one for each family contact
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -12,6 +13,7 @@ from sqlalchemy import select as core_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.consumer import RetryLater
+from tas_common.driver import DriverStatement
 from tas_common.tables import table_of
 from tas_common.tracing import current_traceparent
 
@@ -35,9 +37,30 @@ _RECIPIENT_COLUMNS = (
     _contact.c.sms_block,
     _contact.c.email_block,
 )
-_CHILD_CONTACTS = (
+_scope = table_of(ChildScope)
+_CHILD_CONTACTS = DriverStatement(
     core_select(*_RECIPIENT_COLUMNS).where(_contact.c.child_id == bindparam("child_id")).order_by(_contact.c.id)
 )
+_RESTRICTED = DriverStatement(
+    core_select(_scope.c.family_contact_restricted).where(_scope.c.child_id == bindparam("child_id"))
+)
+"""Read for every family message: compiled once, run on the driver's cursor (tas_common.driver)."""
+
+
+@dataclass(slots=True)
+class ContactRow:
+    """A row of `_RECIPIENT_COLUMNS`."""
+
+    id: str
+    parental_responsibility: bool
+    opted_out: bool
+    removed: bool
+    preferred_channel: str
+    mobile: str | None
+    email: str | None
+    language: str
+    sms_block: str | None
+    email_block: str | None
 
 
 class ContactsNotYetKnown(RetryLater):
@@ -110,7 +133,7 @@ async def family_recipients(
 ) -> list[Recipient]:
     """The child's contacts with parental responsibility who have not opted out (rows with the contact's `id`,
     `preferred_channel`, `mobile`, `email` and `language`)."""
-    contacts: Sequence[Recipient] = (await session.execute(_CHILD_CONTACTS, {"child_id": child_id})).all()
+    contacts: list[Recipient] = [ContactRow(*row) for row in await _CHILD_CONTACTS.all(session, {"child_id": child_id})]
     if contact_ids is not None:
         named = set(contact_ids)
         contacts = [c for c in contacts if c.id in named]
@@ -142,8 +165,7 @@ async def notify_family(
     `permanent-failure` saying why (`suppressed: ...` or `invalid recipient: ...`), and the family is checked: the
     school is told when none of them can be reached."""
     created: list[Notification] = []
-    scope = await session.get(ChildScope, child_id)
-    if scope is not None and scope.family_contact_restricted:
+    if await _RESTRICTED.scalar(session, {"child_id": child_id}):
         return created  # the DSL (or children's social care) has restricted contact with this child's family
     contacts = await family_recipients(session, child_id=child_id, contact_ids=contact_ids)
     reaches = await reach.assess_all(session, contacts)

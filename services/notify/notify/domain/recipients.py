@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tas_common.driver import DriverStatement
 from tas_common.identifiers import normalise_email, normalise_uk_mobile
 from tas_common.tables import table_of
 
@@ -15,7 +16,8 @@ from .models import Notification, Suppression
 
 SUPPRESSION_REASONS = ("hard-bounce", "complaint", "opt-out", "sms-stop")
 _suppression = table_of(Suppression)
-_REASON = select(_suppression.c.reason).where(_suppression.c.address == bindparam("address"))
+_REASON = DriverStatement(select(_suppression.c.reason).where(_suppression.c.address == bindparam("address")))
+"""Every message created reads it: compiled once, run on the driver's cursor (tas_common.driver)."""
 _REASONS = select(_suppression.c.address, _suppression.c.reason).where(
     _suppression.c.address.in_(bindparam("addresses", expanding=True))
 )
@@ -54,7 +56,8 @@ async def suppressed(session: AsyncSession, *, channel: str, address: str) -> Su
 
 async def suppression_reason(session: AsyncSession, *, channel: str, address: str) -> str | None:
     """Why the address is on the suppression list, or None (`suppressed` without loading the row)."""
-    return (await session.execute(_REASON, {"address": suppression_key(channel, address)})).scalar()
+    reason: str | None = await _REASON.scalar(session, {"address": suppression_key(channel, address)})
+    return reason
 
 
 async def suppression_reasons(session: AsyncSession, *, addresses: list[tuple[str, str]]) -> dict[tuple[str, str], str]:

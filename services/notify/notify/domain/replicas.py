@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Insert, bindparam, insert, update
+from sqlalchemy import Insert, bindparam, func, insert, update
 from sqlalchemy import select as core_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.db import utcnow
+from tas_common.driver import DriverStatement
 from tas_common.events.schemas import (
     ConcernLinkedV1,
     FamilyContactChangedV1,
@@ -25,12 +26,37 @@ from .scheduling import aware
 
 _contact = table_of(Contact)
 _scope = table_of(ChildScope)
-# Statements of the event handlers' hot path, built once (Core: no ORM identity map, no flush per row).
-_CONTACT_STATE = core_select(
-    _contact.c.parental_responsibility, _contact.c.removed, _contact.c.mobile, _contact.c.email
-).where(_contact.c.id == bindparam("b_id"))
-_INSERT_CONTACT = insert(_contact)
-_UPDATE_CONTACT = update(_contact).where(_contact.c.id == bindparam("b_id"))
+# Statements of the event handlers' hot path, compiled once and run on the driver's cursor (tas_common.driver: no
+# ORM identity map, no flush, no SQLAlchemy execution per statement).
+_DETAILS = ("child_id", "relationship", "parental_responsibility", "mobile", "email", "removed", "updated_at")
+_SEED = ("preferred_channel", "language", "opted_out", "preferences_set_at", "reach_version")
+_UNSET = {"sms_block": None, "email_block": None, "reach_published": None}
+"""A new contact's columns neither caseload's event nor the seed sets (the model's defaults, spelled out: the
+driver applies no Python-side default)."""
+_CONTACT_STATE = DriverStatement(
+    core_select(_contact.c.parental_responsibility, _contact.c.removed, _contact.c.mobile, _contact.c.email).where(
+        _contact.c.id == bindparam("b_id")
+    )
+)
+_INSERT_CONTACT = DriverStatement(insert(_contact), columns=("id", *_DETAILS, *_SEED, *_UNSET))
+_UPDATE_CONTACT = DriverStatement(update(_contact).where(_contact.c.id == bindparam("b_id")), columns=_DETAILS)
+_SCOPE_COLUMNS = ("child_id", "school_urn", "la_code")
+_SCOPE_UNSET = {
+    "family_contact_restricted": False,
+    "restriction_changed_at": None,
+    "child_given_name": None,
+    "school_name": None,
+    "school_phone": None,
+    "school_email": None,
+}
+"""A new child scope's other columns: the model's defaults, spelled out."""
+_CHILD_DETAILS = ("child_given_name", "school_name", "school_phone", "school_email")
+_REMEMBER_DETAILS = DriverStatement(
+    update(_scope)
+    .where(_scope.c.child_id == bindparam("b_child_id"))
+    .values({c: func.coalesce(bindparam(f"b_{c}", type_=_scope.c[c].type), _scope.c[c]) for c in _CHILD_DETAILS})
+)
+"""The newest concern's details win; one it does not carry (None) keeps the value known."""
 
 
 def _put_scope(dialect_insert: DialectInsert) -> Insert:
@@ -41,9 +67,18 @@ def _put_scope(dialect_insert: DialectInsert) -> Insert:
     )
 
 
-_PUT_SCOPE = per_dialect(_put_scope)
-_ADD_SCOPE = per_dialect(
-    lambda dialect_insert: dialect_insert(_scope).on_conflict_do_nothing(index_elements=[_scope.c.child_id])
+def _on_driver(statements: dict[str, Insert]) -> dict[str, DriverStatement]:
+    return {
+        dialect: DriverStatement(statement, columns=(*_SCOPE_COLUMNS, *_SCOPE_UNSET))
+        for dialect, statement in statements.items()
+    }
+
+
+_PUT_SCOPE = _on_driver(per_dialect(_put_scope))
+_ADD_SCOPE = _on_driver(
+    per_dialect(
+        lambda dialect_insert: dialect_insert(_scope).on_conflict_do_nothing(index_elements=[_scope.c.child_id])
+    )
 )
 
 
@@ -63,7 +98,7 @@ async def upsert_contact(session: AsyncSession, *, change: FamilyContactChangedV
     change the contact's details only, so a practitioner's edit never undoes the contact's own choice. When the
     contact's reach may have changed (a new contact, an address, parental responsibility), caseload is told what
     notify knows and the family is checked (reach.contact_changed)."""
-    known = (await session.execute(_CONTACT_STATE, {"b_id": change.contact_id})).first()
+    known = await _CONTACT_STATE.first(session, {"b_id": change.contact_id})
     details: dict[str, object] = {
         "child_id": change.child_id,
         "relationship": change.relationship,
@@ -81,12 +116,12 @@ async def upsert_contact(session: AsyncSession, *, change: FamilyContactChangedV
             "preferences_set_at": None,
             "reach_version": 0,
         }
-        await session.execute(_INSERT_CONTACT, {**details, **seed, "id": change.contact_id})
+        await _INSERT_CONTACT.execute(session, {**details, **seed, **_UNSET, "id": change.contact_id})
         if change.opted_out:
             await suppress_contact(session, contact=change, source="caseload opt-out")
     else:
-        await session.execute(_UPDATE_CONTACT, {**details, "b_id": change.contact_id})
-        if tuple(known) == tuple(details[k] for k in ("parental_responsibility", "removed", "mobile", "email")):
+        await _UPDATE_CONTACT.execute(session, {**details, "b_id": change.contact_id})
+        if known == tuple(details[k] for k in ("parental_responsibility", "removed", "mobile", "email")):
             return  # nothing that decides whether the contact can be messaged
     await reach.contact_changed(session, contact_id=change.contact_id)
 
@@ -106,21 +141,17 @@ async def remember_child_scope(
     session: AsyncSession, *, child_id: str, school_urn: str, la_code: str | None, only_if_unknown: bool = False
 ) -> None:
     statement = (_ADD_SCOPE if only_if_unknown else _PUT_SCOPE)[dialect_of(session)]
-    await session.execute(statement, {"child_id": child_id, "school_urn": school_urn, "la_code": la_code})
+    await statement.execute(
+        session, {**_SCOPE_UNSET, "child_id": child_id, "school_urn": school_urn, "la_code": la_code}
+    )
 
 
 async def remember_child_details(session: AsyncSession, *, linked: ConcernLinkedV1) -> None:
     """The child's first name and the school's office contact, for what family messages say (the newest concern's
     values win; one it does not carry is kept)."""
-    details = {
-        "child_given_name": linked.child_given_name,
-        "school_name": linked.school_name,
-        "school_phone": linked.school_phone,
-        "school_email": linked.school_email,
-    }
-    known = {key: value for key, value in details.items() if value}
-    if known:
-        await session.execute(update(_scope).where(_scope.c.child_id == linked.child_id).values(**known))
+    known = {f"b_{key}": getattr(linked, key) or None for key in _CHILD_DETAILS}
+    if any(known.values()):
+        await _REMEMBER_DETAILS.execute(session, {**known, "b_child_id": linked.child_id})
 
 
 async def team_member_changed(session: AsyncSession, *, member: TeamMemberV1, added: bool) -> None:

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tas_common import audit
 from tas_common.auth import Principal
 from tas_common.db import utcnow
+from tas_common.driver import DriverStatement
 from tas_common.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from tas_common.tables import table_of
 
@@ -26,7 +27,7 @@ class TemplateMissing(LookupError):
 
 _template = table_of(MessageTemplate)
 _version = table_of(TemplateVersion)
-_CURRENT = (
+_CURRENT = DriverStatement(
     core_select(
         _template.c.id,
         _template.c.name,
@@ -43,28 +44,26 @@ _CURRENT = (
         _template.c.language.in_([bindparam("language"), bindparam("fallback")]),
     )
 )
-"""The current version of a template in the given languages: one query, built once (every message reads it)."""
+"""The current version of a template in the given languages: one query, compiled once and run on the driver's cursor
+(every message reads it)."""
 
 
 async def template_for(session: AsyncSession, *, name: str, channel: str, language: str) -> Template:
     """The current version in `language`, else in English."""
-    rows = {
-        row.language: row
-        for row in (
-            await session.execute(_CURRENT, {"name": name, "channel": channel, "language": language, "fallback": "en"})
-        ).all()
-    }
+    params = {"name": name, "channel": channel, "language": language, "fallback": "en"}
+    rows = {row[2]: row for row in await _CURRENT.all(session, params)}
     for lang in (language, "en"):
         row = rows.get(lang)
         if row is not None:
+            template_id, name, language_found, channel_found, version, subject, body = row
             return Template(
-                name=row.name,
-                version=row.version,
-                language=row.language,
-                channel=row.channel,
-                body=row.body,
-                subject=row.subject,
-                id=row.id,
+                name=name,
+                version=version,
+                language=language_found,
+                channel=channel_found,
+                body=body,
+                subject=subject,
+                id=template_id,
             )
     raise TemplateMissing(f"no template {name} for {channel}")
 
