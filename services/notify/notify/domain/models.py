@@ -4,7 +4,6 @@ every notification with its delivery status."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 
@@ -15,6 +14,7 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.db import make_registry, utcnow
+from tas_common.db import new_id as new_id  # the service's modules take it from here
 from tas_common.tables import attach_infra
 
 SOURCE = "tas/notify"
@@ -26,10 +26,6 @@ attach_infra(metadata)
 
 class Table(SQLModel, registry=registry):
     pass
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 DialectInsert = Callable[[SqlTable], sqlite.Insert | postgresql.Insert]

@@ -3,7 +3,6 @@ local offer (services) and referrals with their workflow clocks."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 from typing import Any
 
@@ -11,6 +10,7 @@ from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, UniqueConst
 from sqlmodel import Field, SQLModel
 
 from tas_common.db import make_registry, utcnow
+from tas_common.db import new_id as new_id  # the service's modules take it from here
 from tas_common.identity import ChildIdentity, FamilyContactShape
 from tas_common.tables import attach_infra
 
@@ -21,10 +21,6 @@ attach_infra(metadata)
 
 class Table(SQLModel, registry=registry):
     pass
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 class Concern(Table, ChildIdentity, table=True):
