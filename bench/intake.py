@@ -215,20 +215,18 @@ def run(
     """The intake and its three baselines on each engine in turn (SQLite first), each engine's ratios against
     its own baselines."""
     if SQLITE in engines:
-        run_on(report, tmp=tmp / "sqlite", quick=quick, force_profile=force_profile, engine=SQLITE)
+        run_on(report, tmp=tmp / "sqlite", quick=quick, force_profile=force_profile)
     if POSTGRESQL in engines:
         with postgres(report) as cluster:
             if cluster is None:
                 report.add(Figure(label("intake", POSTGRESQL), "all figures", "not run (no PostgreSQL)"))
                 return
-            run_on(
-                report, tmp=tmp / "postgresql", quick=quick, force_profile=force_profile, engine=POSTGRESQL, pg=cluster
-            )
+            run_on(report, tmp=tmp / "postgresql", quick=quick, force_profile=force_profile, pg=cluster)
 
 
-def run_on(
-    report: Report, *, tmp: Path, quick: bool, force_profile: bool, engine: str, pg: Postgres | None = None
-) -> None:
+def run_on(report: Report, *, tmp: Path, quick: bool, force_profile: bool, pg: Postgres | None = None) -> None:
+    """On SQLite files, or on `pg`'s databases (referral's own, and one each for the naive and floor baselines)."""
+    engine = SQLITE if pg is None else POSTGRESQL
     duration, warmup = (4.0, 1.0) if quick else (25.0, 3.0)
     bench = label("intake", engine)
     details: dict[str, Any] = {"connections": CONNECTIONS, "duration_s": duration, "warmup_s": warmup}
