@@ -31,8 +31,9 @@ from tas_common.identifiers import nhs_check_digit
 from tas_dev.testing import concern_body
 
 from .engines import ENGINES, POSTGRESQL, SQLITE, cpu_seconds, cpu_used, label, postgres
-from .intake import RssSampler, profile_finish, profile_start
-from .report import RESULTS, Figure, Report, at_most, summary
+from .intake import RssSampler
+from .profiling import Profiler
+from .report import Figure, Report, at_most, summary
 from .smtpsink import read_received
 from .system import BenchSystem
 
@@ -291,31 +292,6 @@ def end_to_end(
         "cpu_ms_per_concern": cpu_ms,
         "post_statuses": sorted({str(v[1]) for v in sent.values()}),
     }
-
-
-class Profiler:
-    """py-spy on every service of `system` for `seconds` (while the block runs); summaries go to `into`."""
-
-    def __init__(
-        self, system: BenchSystem, report: Report, name: str, seconds: float, into: dict[str, Any], enabled: bool
-    ) -> None:
-        self.system, self.report, self.name, self.seconds, self.into = system, report, name, seconds, into
-        self.enabled = enabled
-        self.running: dict[str, Any] = {}
-
-    def __enter__(self) -> Profiler:
-        if self.enabled:
-            RESULTS.mkdir(parents=True, exist_ok=True)
-            for service, proc in self.system.procs.items():
-                raw = RESULTS / f"{self.report.stamp}-{self.name}-{service}-profile.txt"
-                self.running[service] = (profile_start(proc.pid, self.seconds, raw), raw)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        for service, (proc, raw) in self.running.items():
-            prof = profile_finish(proc, raw, timeout=self.seconds + 60)
-            prof["stacks"] = str(raw.relative_to(RESULTS.parent.parent)) if raw.exists() else ""
-            self.into.setdefault("profile", {})[service] = prof
 
 
 def run(

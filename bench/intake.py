@@ -11,12 +11,10 @@ goes."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +31,7 @@ from .engines import (
     scalar,
 )
 from .procs import Proc, uvicorn
+from .profiling import profile
 from .report import RESULTS, Figure, Report, at_least, at_most, summary
 from .system import BenchSystem, migrations_dir, sqlite_url
 
@@ -135,78 +134,6 @@ def wait_drained(url: str, timeout: float) -> float | None:
             return time.monotonic() - start
         time.sleep(0.1)
     return None
-
-
-def profile_start(pid: int, seconds: float, raw_path: Path) -> subprocess.Popen[str] | None:
-    """Start py-spy recording `pid` in the background (see `profile_finish`)."""
-    pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    if not Path(pyspy).exists():
-        return None
-    return subprocess.Popen(
-        [
-            pyspy,
-            "record",
-            "--pid",
-            str(pid),
-            "--duration",
-            str(int(seconds)),
-            "--rate",
-            "200",
-            "--format",
-            "raw",
-            "--output",
-            str(raw_path),
-            "--nonblocking",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def profile_finish(proc: subprocess.Popen[str] | None, raw_path: Path, timeout: float) -> dict[str, Any]:
-    if proc is None:
-        return {"error": "py-spy not installed (pip install -r requirements-bench.txt)"}
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    if not raw_path.exists():
-        return {"error": (out or "")[-500:]}
-    return summarise_stacks(raw_path.read_text())
-
-
-def profile(pid: int, seconds: float, raw_path: Path) -> dict[str, Any]:
-    """py-spy record (raw collapsed stacks) for `seconds`, summarised into the functions with the most samples; a
-    failed profile is reported in the result, not raised."""
-    return profile_finish(profile_start(pid, seconds, raw_path), raw_path, timeout=seconds + 60)
-
-
-def _frame_name(frame: str) -> str:
-    # "function (path/to/module.py:123)" -> "function (module.py)"
-    name, _, where = frame.partition(" (")
-    file = where.rsplit(":", 1)[0].rsplit("/", 1)[-1].rstrip(")")
-    return f"{name} ({file})" if file else name
-
-
-def summarise_stacks(text: str, top: int = 25) -> dict[str, Any]:
-    inclusive: Counter[str] = Counter()
-    own: Counter[str] = Counter()
-    total = 0
-    for line in text.splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        n = int(count)
-        frames = [_frame_name(f) for f in stack.split(";") if f]
-        total += n
-        for name in set(frames):
-            inclusive[name] += n
-        if frames:
-            own[frames[-1]] += n
-    pct = (lambda c: [(k, 100.0 * v / total) for k, v in c.most_common(top)]) if total else (lambda c: [])
-    return {"samples": total, "inclusive": pct(inclusive), "self": pct(own)}
 
 
 def run(

@@ -137,7 +137,11 @@ def uvicorn(
     ]
     proc = spawn(name, argv, workdir=workdir, env=env, port=port)
     if wait:
-        wait_http(proc, ready_path, timeout=timeout)
+        try:
+            wait_http(proc, ready_path, timeout=timeout)
+        except BaseException:  # not yet the caller's to stop: a service that never became ready is not left running
+            proc.stop()
+            raise
     return proc
 
 

@@ -213,7 +213,7 @@ def _side_by_side(figures: list[Figure]) -> list[str]:
 
 
 def _profile_section(bench: str, profile: dict[str, Any]) -> list[str]:
-    """A py-spy summary (bench/intake.py `summarise_stacks`) as two tables: inclusive and self time."""
+    """A py-spy summary (bench/profiling.py `summarise_stacks`) as two tables: inclusive and self time."""
     lines = [
         "",
         f"## Where the {bench} time goes (py-spy, the service process under load)",

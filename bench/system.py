@@ -19,7 +19,7 @@ from tas_dev.testing import DEV_AUDIENCE as AUDIENCE
 from tas_dev.testing import DEV_ISSUER as ISSUER
 from tas_dev.testing import NatsServer, bearer
 
-from .procs import Proc, smtp_sink, uvicorn, wait_http
+from .procs import Proc, smtp_sink, stop_all, uvicorn, wait_http
 
 
 def migrations_dir(service: str) -> Path:
@@ -135,12 +135,16 @@ class BenchSystem:
         return httpx.Client(base_url=self.procs[service].url, timeout=timeout, trust_env=False)
 
     def stop(self) -> None:
-        for proc in self.procs.values():
-            proc.stop()
-        if self.smtp is not None:
-            self.smtp.stop()
-        if self.nats is not None:
-            self.nats.stop()
+        """Every process started is stopped, even when stopping one of them fails."""
+        try:
+            stop_all(list(self.procs.values()))
+        finally:
+            try:
+                if self.smtp is not None:
+                    self.smtp.stop()
+            finally:
+                if self.nats is not None:
+                    self.nats.stop()
 
     def __enter__(self) -> BenchSystem:
         try:

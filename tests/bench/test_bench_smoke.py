@@ -19,6 +19,7 @@ from bench import (  # noqa: F401
     intake,
     loadgen,
     profile_scale,
+    profiling,
     report,
     run,
     scale,
@@ -37,7 +38,7 @@ def test_report_writer_renders_fake_figures(tmp_path: Path) -> None:
         report.Figure("MIS batch", "1,000 concerns", "not available"),
     )
     rep.latencies = {"intake": [1.0, 2.0, 3.0, 50.0], "baseline: bare": [0.5, 0.6], "empty": []}
-    rep.details["intake"] = {"profile": intake.summarise_stacks("main (a.py:1);work (b.py:2) 3\nmain (a.py:1) 1\n")}
+    rep.details["intake"] = {"profile": profiling.summarise_stacks("main (a.py:1);work (b.py:2) 3\nmain (a.py:1) 1\n")}
     # matplotlib comes with requirements-bench.txt, which `make test` does not install: plot when it is there.
     plotting = importlib.util.find_spec("matplotlib") is not None
     paths = rep.write(tmp_path, plot=plotting)
