@@ -34,7 +34,7 @@ from .engines import ENGINES, POSTGRESQL, SQLITE, cpu_seconds, cpu_used, label, 
 from .intake import RssSampler
 from .profiling import Profiler
 from .report import Figure, Report, at_most, summary
-from .smtpsink import read_received
+from .smtpsink import Received
 from .system import BenchSystem
 
 if TYPE_CHECKING:
@@ -133,18 +133,27 @@ def mis_batch(system: BenchSystem, report: Report, *, size: int, timeout: float)
     }
 
 
+CONNECTIONS = 200
+"""At most this many POSTs open at once (connections to referral)."""
+
+
 async def open_loop(url: str, headers: dict[str, str], serials: list[int], rate: float) -> dict[int, Any]:
     """POST concern_body(n) for each serial at `rate` per second on a fixed schedule; returns serial ->
     (monotonic send time, status or error name)."""
     sent: dict[int, Any] = {}
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=64)
+    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=64)
+    # Requests due while every connection is busy wait here, in order, and not in httpcore's pool queue, which
+    # rescans every queued request against every connection on each change: with thousands queued (a saturated
+    # service) the generator itself took a whole core and starved the services it measured.
+    gate = asyncio.Semaphore(CONNECTIONS)
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30.0, limits=limits, trust_env=False) as client:
 
         async def post(serial: int, body: dict[str, Any]) -> None:
-            t = time.monotonic()
+            t = time.monotonic()  # the scheduled send: time waiting at the gate counts in the latency
             sent[serial] = (t, "no answer")  # until it has one: a request still open at the deadline counts so
             try:
-                response = await asyncio.wait_for(client.post("/v1/concerns", json=body), timeout=30.0)
+                async with asyncio.timeout(30.0), gate:
+                    response = await client.post("/v1/concerns", json=body)
                 sent[serial] = (t, response.status_code)
             except (TimeoutError, httpx.HTTPError) as exc:
                 sent[serial] = (t, type(exc).__name__)
@@ -168,8 +177,9 @@ def wait_for_mail(out: Path, emails: list[str], timeout: float, stall: float = 3
     a slow pipeline is measured as slow, and only what stops arriving is counted as lost."""
     deadline = time.monotonic() + timeout
     seen, last_progress = -1, time.monotonic()
+    mail = Received(out)
     while True:
-        received = read_received(out)
+        received = mail.update()
         if all(e in received for e in emails):
             return received
         now = time.monotonic()

@@ -71,6 +71,31 @@ def read_lines(out: Path) -> list[dict[str, Any]]:
     return items
 
 
+class Received:
+    """Recipient -> first acceptance time, read from the sink's file incrementally: each `update` parses only the
+    whole lines added since the last one (a waiting benchmark polls it often, beside thousands of lines)."""
+
+    def __init__(self, out: Path) -> None:
+        self.out, self.offset = out, 0
+        self.first: dict[str, float] = {}
+
+    def update(self) -> dict[str, float]:
+        if not self.out.exists():
+            return self.first
+        with self.out.open("rb") as file:
+            file.seek(self.offset)
+            data = file.read()
+        whole = data.rfind(b"\n") + 1  # a line still being written waits for the next update
+        for line in data[:whole].splitlines():
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue
+            self.first.setdefault(item["rcpt"], item["t"])
+        self.offset += whole
+        return self.first
+
+
 def read_received(out: Path) -> dict[str, float]:
     """Recipient -> first acceptance time."""
     received: dict[str, float] = {}
