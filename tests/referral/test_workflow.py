@@ -6,6 +6,9 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from sqlalchemy import select
+
+from tas_common.tables import idempotency_key
 
 from ..conftest import eventually
 from .conftest import EP, SALT, new_concern, new_referral, stream_events
@@ -120,6 +123,29 @@ async def test_redirect_creates_a_linked_submitted_referral(referral_only):
     withdrawn = await c.post(f"/v1/referrals/{new['id']}/withdraw", json={"reason": "Family moved"}, headers=senco)
     assert withdrawn.json()["status"] == "withdrawn"
     assert (await _events_for(referral_only, new["id"], 2))[1]["data"]["reason"] == "Family moved"
+
+
+async def test_a_retried_redirect_answers_the_first_response_from_the_key_stored_under_its_path(referral_only):
+    """The key is stored under the request's method and path with its values (tas_common.deps.get_once), the string
+    the routes once wrote by hand, so keys stored before still replay; a redirect answers the 200 it declares."""
+    c, senco, salt = referral_only.client, referral_only.headers("senco"), referral_only.headers("salt")
+    referral = await new_referral(c, senco, next(SERIALS))
+    path, headers = (
+        f"/v1/referrals/{referral['id']}/redirect",
+        {**salt, "Idempotency-Key": f"redirect-{referral['id']}"},
+    )
+    body = {"to_service_id": EP, "reason": "The school's psychologist first"}
+    first = await c.post(path, json=body, headers=headers)
+    again = await c.post(path, json=body, headers=headers)
+    assert first.status_code == again.status_code == 200, first.text
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    other = await c.post(path, json={**body, "reason": "Another reason"}, headers=headers)
+    assert other.status_code == 422
+    async with referral_only.app.state.runtime.db.reader() as session:
+        stored = await session.execute(
+            select(idempotency_key.c.route).where(idempotency_key.c.key == headers["Idempotency-Key"])
+        )
+    assert stored.scalars().all() == [f"POST /v1/referrals/{referral['id']}/redirect"]
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.routing import APIRoute
 
 from .db import Database
+from .idempotency import Once
 from .runtime import ServiceRuntime
 
 
@@ -27,3 +29,16 @@ IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", max_length=200, description="Retries with the same key repeat no effect"),
 ]
+
+
+async def get_once(request: Request, db: DatabaseDep, idempotency_key: IdempotencyKey = None) -> Once:
+    """A creating POST's unit of work. Its key is stored under the route's method and path with the path's values
+    ("POST /v1/children/{child_id}/team" → "POST /v1/children/c1/team"), read from the matched route rather than
+    the URL so that a proxy's prefix never changes it; its status is the one the route declares (200 by default)."""
+    route = request.scope["route"]
+    assert isinstance(route, APIRoute)
+    path = route.path_format.format(**request.path_params)
+    return Once(db=db, key=idempotency_key, route=f"{request.method} {path}", status_code=route.status_code or 200)
+
+
+OnceDep = Annotated[Once, Depends(get_once)]

@@ -81,42 +81,52 @@ async def remember(
     )
 
 
-async def run_once(
-    db: Database,
-    *,
-    principal: Principal,
-    key: str | None,
-    route: str,
-    request_body: BaseModel,
-    create: Callable[[AsyncSession], Awaitable[BaseModel]],
-    status_code: int = 201,
-) -> Response:
-    """The unit of work of a creating POST: with an Idempotency-Key, a retry returns the first response and
-    repeats no effect (on a concurrent retry the loser's transaction rolls back on the key and then replays).
-    The response model is serialised to JSON once, by pydantic, for the response and for the stored copy."""
-    body_hash = request_hash(request_body.model_dump(mode="json")) if key else ""
-    for attempt in range(2):
-        try:
-            async with db.transaction() as session:
-                if key:
-                    stored = await replay(session, principal=principal, key=key, route=route, body_hash=body_hash)
-                    if stored is not None:
-                        return JSONResponse(
-                            stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
+@dataclass(frozen=True)
+class Once:
+    """The unit of work of a creating POST, given to the route by `tas_common.deps.OnceDep`: the database, the
+    request's Idempotency-Key, the route a key is stored under (the request's method and path) and the status the
+    route declares. The route says only who may call it, its body and its use case:
+    `return await once.run(principal=principal, request_body=body, create=lambda session: ...)`."""
+
+    db: Database
+    key: str | None
+    route: str
+    status_code: int
+
+    async def run(
+        self,
+        *,
+        principal: Principal,
+        request_body: BaseModel,
+        create: Callable[[AsyncSession], Awaitable[BaseModel]],
+    ) -> Response:
+        """With an Idempotency-Key, a retry returns the first response and repeats no effect (on a concurrent retry
+        the loser's transaction rolls back on the key and then replays). The response model is serialised to JSON
+        once, by pydantic, for the response and for the stored copy."""
+        key, route, status_code = self.key, self.route, self.status_code
+        body_hash = request_hash(request_body.model_dump(mode="json")) if key else ""
+        for attempt in range(2):
+            try:
+                async with self.db.transaction() as session:
+                    if key:
+                        stored = await replay(session, principal=principal, key=key, route=route, body_hash=body_hash)
+                        if stored is not None:
+                            return JSONResponse(
+                                stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
+                            )
+                    result = (await create(session)).model_dump_json().encode()
+                    if key:
+                        await remember(
+                            session,
+                            principal=principal,
+                            key=key,
+                            route=route,
+                            body_hash=body_hash,
+                            status_code=status_code,
+                            body=result,
                         )
-                result = (await create(session)).model_dump_json().encode()
-                if key:
-                    await remember(
-                        session,
-                        principal=principal,
-                        key=key,
-                        route=route,
-                        body_hash=body_hash,
-                        status_code=status_code,
-                        body=result,
-                    )
-            return Response(result, status_code=status_code, media_type="application/json")
-        except IntegrityError:
-            if not key or attempt:
-                raise
-    raise AssertionError("unreachable")
+                return Response(result, status_code=status_code, media_type="application/json")
+            except IntegrityError:
+                if not key or attempt:
+                    raise
+        raise AssertionError("unreachable")

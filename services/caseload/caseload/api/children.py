@@ -4,7 +4,6 @@ from datetime import date
 
 from fastapi import APIRouter, Query, Response, status
 
-from tas_common.idempotency import run_once
 from tas_common.paging import Page
 
 from ..domain import children, family
@@ -12,7 +11,7 @@ from ..domain.child_schemas import ChildPublic, ChildSearchPage, ChronologyEntry
 from ..domain.child_summary import ChildSummary, child_summary
 from ..domain.chronology import timeline
 from ..domain.team_schemas import FamilyMemberCreate, FamilyMemberPublic, FamilyMemberUpdate
-from .deps import AnyPractitionerOrFamily, DatabaseDep, DuplicateReviewer, IdempotencyKey, Practitioner
+from .deps import AnyPractitionerOrFamily, DatabaseDep, DuplicateReviewer, OnceDep, Practitioner
 
 router = APIRouter(prefix="/v1/children", tags=["children"])
 
@@ -119,14 +118,10 @@ async def add_family_member(
     child_id: str,
     body: FamilyMemberCreate,
     principal: Practitioner,
-    db: DatabaseDep,
-    idempotency_key: IdempotencyKey = None,
+    once: OnceDep,
 ) -> Response:
-    return await run_once(
-        db,
+    return await once.run(
         principal=principal,
-        key=idempotency_key,
-        route=f"POST /v1/children/{child_id}/family",
         request_body=body,
         create=lambda session: family.add_member(session, principal=principal, child_id=child_id, data=body),
     )

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response, status
 
-from tas_common.idempotency import run_once
 from tas_common.openapi import problems
 
 from ..domain import comments
 from ..domain.family_schemas import CommentCreate, CommentList, CommentPublic
-from .deps import AnyPractitionerOrFamily, CommentDays, DatabaseDep, IdempotencyKey
+from .deps import AnyPractitionerOrFamily, CommentDays, DatabaseDep, OnceDep
 from .plan import MAX_VERSION
 
 router = APIRouter(prefix="/v1/children/{child_id}/plan/comments", tags=["plan"])
@@ -46,15 +45,11 @@ async def add_plan_comment(
     child_id: str,
     body: CommentCreate,
     principal: AnyPractitionerOrFamily,
-    db: DatabaseDep,
     days: CommentDays,
-    idempotency_key: IdempotencyKey = None,
+    once: OnceDep,
 ) -> Response:
-    return await run_once(
-        db,
+    return await once.run(
         principal=principal,
-        key=idempotency_key,
-        route=f"POST /v1/children/{child_id}/plan/comments",
         request_body=body,
         create=lambda session: comments.add_comment(
             session, principal=principal, child_id=child_id, data=body, comment_days=days

@@ -9,7 +9,7 @@ from fastapi import Depends, Header, Request
 
 from tas_common.access import allow
 from tas_common.auth import OrgType, Principal
-from tas_common.deps import DatabaseDep, IdempotencyKey
+from tas_common.deps import DatabaseDep, OnceDep
 
 PRACTITIONER_ORGS = [OrgType.school, OrgType.health, OrgType.social_care, OrgType.local_authority]
 
@@ -66,8 +66,8 @@ __all__ = [
     "CommentDays",
     "DatabaseDep",
     "DuplicateReviewer",
-    "IdempotencyKey",
     "IfMatch",
     "LaSendOfficer",
+    "OnceDep",
     "Practitioner",
 ]

@@ -4,12 +4,11 @@ from datetime import date
 
 from fastapi import APIRouter, Query, Response, status
 
-from tas_common.idempotency import run_once
 from tas_common.paging import Page
 
 from ..domain import ehc
 from ..domain.child_schemas import EhcClockPublic, EhcRequestCreate, EhcRequestUpdate
-from .deps import AnyPractitionerOrFamily, DatabaseDep, IdempotencyKey, LaSendOfficer, Practitioner
+from .deps import AnyPractitionerOrFamily, DatabaseDep, LaSendOfficer, OnceDep, Practitioner
 
 router = APIRouter(prefix="/v1/children/{child_id}/ehc-requests", tags=["ehc"])
 clocks = APIRouter(prefix="/v1/ehc-clocks", tags=["ehc"])
@@ -25,14 +24,10 @@ async def request_ehc_assessment(
     child_id: str,
     body: EhcRequestCreate,
     principal: Practitioner,
-    db: DatabaseDep,
-    idempotency_key: IdempotencyKey = None,
+    once: OnceDep,
 ) -> Response:
-    return await run_once(
-        db,
+    return await once.run(
         principal=principal,
-        key=idempotency_key,
-        route=f"POST /v1/children/{child_id}/ehc-requests",
         request_body=body,
         create=lambda session: ehc.create_request(session, principal=principal, child_id=child_id, data=body),
     )

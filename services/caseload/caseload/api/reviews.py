@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from tas_common.idempotency import run_once
 from tas_common.paging import Page
 
 from ..domain import reviews
 from ..domain.plan_schemas import ReviewCreate, ReviewProgressIn, ReviewPublic
-from .deps import AnyPractitionerOrFamily, DatabaseDep, IdempotencyKey, Practitioner
+from .deps import AnyPractitionerOrFamily, DatabaseDep, OnceDep, Practitioner
 
 router = APIRouter(prefix="/v1/children/{child_id}/reviews", tags=["reviews"])
 
@@ -18,14 +17,9 @@ router = APIRouter(prefix="/v1/children/{child_id}/reviews", tags=["reviews"])
     response_model=ReviewPublic,
     summary="Schedule a review (emits review.scheduled)",
 )
-async def schedule_review(
-    child_id: str, body: ReviewCreate, principal: Practitioner, db: DatabaseDep, idempotency_key: IdempotencyKey = None
-) -> Response:
-    return await run_once(
-        db,
+async def schedule_review(child_id: str, body: ReviewCreate, principal: Practitioner, once: OnceDep) -> Response:
+    return await once.run(
         principal=principal,
-        key=idempotency_key,
-        route=f"POST /v1/children/{child_id}/reviews",
         request_body=body,
         create=lambda session: reviews.schedule(session, principal=principal, child_id=child_id, data=body),
     )

@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from tas_common.idempotency import run_once
 from tas_common.openapi import problems
 
 from ..domain import team
 from ..domain.team_schemas import LeadProfessional, TeamMemberContact, TeamMemberCreate, TeamMemberPublic, TeamPublic
-from .deps import AnyPractitionerOrFamily, DatabaseDep, IdempotencyKey, Practitioner
+from .deps import AnyPractitionerOrFamily, DatabaseDep, OnceDep, Practitioner
 
 router = APIRouter(prefix="/v1/children/{child_id}/team", tags=["team"])
 
@@ -34,14 +33,10 @@ async def add_team_member(
     child_id: str,
     body: TeamMemberCreate,
     principal: Practitioner,
-    db: DatabaseDep,
-    idempotency_key: IdempotencyKey = None,
+    once: OnceDep,
 ) -> Response:
-    return await run_once(
-        db,
+    return await once.run(
         principal=principal,
-        key=idempotency_key,
-        route=f"POST /v1/children/{child_id}/team",
         request_body=body,
         create=lambda session: team.add_member(session, principal=principal, child_id=child_id, data=body),
     )

@@ -6,7 +6,7 @@ from fastapi import Depends, Request
 
 from tas_common.access import allow
 from tas_common.auth import OrgType, Principal
-from tas_common.deps import DatabaseDep, IdempotencyKey
+from tas_common.deps import DatabaseDep, OnceDep
 
 from ..config import NotifySettings
 
@@ -43,4 +43,11 @@ async def get_settings(request: Request) -> NotifySettings:
 
 SettingsDep = Annotated[NotifySettings, Depends(get_settings)]
 
-__all__ = ["DatabaseDep", "FamilyMember", "IdempotencyKey", "PractitionerOrFamily", "SettingsDep", "TemplateAdmin"]
+__all__ = [
+    "DatabaseDep",
+    "FamilyMember",
+    "OnceDep",
+    "PractitionerOrFamily",
+    "SettingsDep",
+    "TemplateAdmin",
+]

@@ -4,13 +4,12 @@ from fastapi import APIRouter, Header, Path, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.errors import PreconditionFailed, PreconditionRequired
-from tas_common.idempotency import run_once
 from tas_common.openapi import problems
 from tas_common.paging import Page
 
 from ..domain import templates_store
 from ..domain.schemas import TemplateCreate, TemplatePublic, TemplateUpdate
-from .deps import DatabaseDep, IdempotencyKey, SettingsDep, TemplateAdmin
+from .deps import DatabaseDep, OnceDep, SettingsDep, TemplateAdmin
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
 TemplateId = Path(max_length=36)
@@ -46,18 +45,15 @@ async def get_template(
 async def create_template(
     body: TemplateCreate,
     principal: TemplateAdmin,
-    db: DatabaseDep,
     settings: SettingsDep,
-    idempotency_key: IdempotencyKey = None,
+    once: OnceDep,
 ) -> Response:
     async def create(session: AsyncSession) -> TemplatePublic:
         return await templates_store.create_template(
             session, principal=principal, body=body, max_fragments=settings.sms_max_fragments
         )
 
-    return await run_once(
-        db, principal=principal, key=idempotency_key, route="POST /v1/templates", request_body=body, create=create
-    )
+    return await once.run(principal=principal, request_body=body, create=create)
 
 
 @router.put(

@@ -5,12 +5,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from tas_common.idempotency import run_once
 from tas_common.paging import Page
 
 from ..domain import concerns
 from ..domain.concern_schemas import ConcernCreate, ConcernPublic, ConsentUpdate
-from .deps import DatabaseDep, IdempotencyKey, SchoolStaff
+from .deps import DatabaseDep, OnceDep, SchoolStaff
 
 router = APIRouter(prefix="/v1/concerns", tags=["concerns"])
 
@@ -23,14 +22,9 @@ router = APIRouter(prefix="/v1/concerns", tags=["concerns"])
     description="A safeguarding concern goes to the school's DSL and, as an urgent referral, to the LA's "
     "children's social care front door at once; the family is never notified of it.",
 )
-async def raise_concern(
-    body: ConcernCreate, principal: SchoolStaff, db: DatabaseDep, idempotency_key: IdempotencyKey = None
-) -> Response:
-    return await run_once(
-        db,
+async def raise_concern(body: ConcernCreate, principal: SchoolStaff, once: OnceDep) -> Response:
+    return await once.run(
         principal=principal,
-        key=idempotency_key,
-        route="POST /v1/concerns",
         request_body=body,
         create=lambda session: concerns.raise_concern(session, principal=principal, data=body),
     )

@@ -8,7 +8,7 @@ from fastapi import Depends, Header, Request
 
 from tas_common.access import allow
 from tas_common.auth import OrgType, Principal
-from tas_common.deps import DatabaseDep, IdempotencyKey
+from tas_common.deps import DatabaseDep, IdempotencyKey, OnceDep
 from tas_common.vocab import SCHOOL_STAFF_ROLES
 
 from ..domain.mis_gate import ClientGate
@@ -96,6 +96,7 @@ __all__ = [
     "IntegrationAdmin",
     "MisClient",
     "OfferAdmin",
+    "OnceDep",
     "ReferralParty",
     "SchoolOrLA",
     "SchoolStaff",

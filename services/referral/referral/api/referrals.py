@@ -4,7 +4,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from tas_common.idempotency import run_once
 from tas_common.openapi import problems
 from tas_common.paging import Page
 
@@ -21,7 +20,7 @@ from ..domain.referral_schemas import (
     ReferralPublic,
     ReferralStatus,
 )
-from .deps import DatabaseDep, Family, IdempotencyKey, ReferralParty, SchoolStaff
+from .deps import DatabaseDep, Family, OnceDep, ReferralParty, SchoolStaff
 
 router = APIRouter(prefix="/v1/referrals", tags=["referrals"])
 
@@ -35,14 +34,9 @@ router = APIRouter(prefix="/v1/referrals", tags=["referrals"])
     "consent `given` or a recorded lawful basis (409 `consent-required` otherwise).",
     responses=problems(404, 409),
 )
-async def create_referrals(
-    body: ReferralCreate, principal: SchoolStaff, db: DatabaseDep, idempotency_key: IdempotencyKey = None
-) -> Response:
-    return await run_once(
-        db,
+async def create_referrals(body: ReferralCreate, principal: SchoolStaff, once: OnceDep) -> Response:
+    return await once.run(
         principal=principal,
-        key=idempotency_key,
-        route="POST /v1/referrals",
         request_body=body,
         create=lambda session: referrals.create_referrals(session, principal=principal, data=body),
     )
@@ -144,16 +138,11 @@ async def redirect_referral(
     referral_id: str,
     body: RedirectIn,
     principal: ReferralParty,
-    db: DatabaseDep,
-    idempotency_key: IdempotencyKey = None,
+    once: OnceDep,
 ) -> Response:
-    return await run_once(
-        db,
+    return await once.run(
         principal=principal,
-        key=idempotency_key,
-        route=f"POST /v1/referrals/{referral_id}/redirect",
         request_body=body,
-        status_code=200,
         create=lambda session: referral_workflow.redirect(
             session, principal=principal, referral_id=referral_id, data=body
         ),

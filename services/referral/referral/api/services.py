@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from tas_common.access import public
-from tas_common.idempotency import run_once
 from tas_common.openapi import problems
 from tas_common.paging import Page
 from tas_common.vocab import AreaOfNeed
@@ -21,7 +20,7 @@ from ..domain.service_schemas import (
     ServicePublic,
     ServiceWrite,
 )
-from .deps import AnyUser, DatabaseDep, IdempotencyKey, IfMatch, OfferAdmin
+from .deps import AnyUser, DatabaseDep, IfMatch, OfferAdmin, OnceDep
 
 router = APIRouter(prefix="/v1/services", tags=["local offer"])
 
@@ -84,14 +83,9 @@ async def get_service(service_id: str, db: DatabaseDep, response: Response) -> S
     response_model=ServicePublic,
     summary="Add a service to your LA's local offer",
 )
-async def create_service(
-    body: ServiceWrite, principal: OfferAdmin, db: DatabaseDep, idempotency_key: IdempotencyKey = None
-) -> Response:
-    return await run_once(
-        db,
+async def create_service(body: ServiceWrite, principal: OfferAdmin, once: OnceDep) -> Response:
+    return await once.run(
         principal=principal,
-        key=idempotency_key,
-        route="POST /v1/services",
         request_body=body,
         create=lambda session: offer.create_service(session, principal=principal, data=body),
     )
@@ -155,14 +149,10 @@ async def add_service_member(
     service_id: str,
     body: ServiceMemberCreate,
     principal: OfferAdmin,
-    db: DatabaseDep,
-    idempotency_key: IdempotencyKey = None,
+    once: OnceDep,
 ) -> Response:
-    return await run_once(
-        db,
+    return await once.run(
         principal=principal,
-        key=idempotency_key,
-        route=f"POST /v1/services/{service_id}/members",
         request_body=body,
         create=lambda session: practitioners.add_member(session, principal=principal, service_id=service_id, data=body),
     )
