@@ -145,13 +145,16 @@ async def _zero(count) -> bool:
     return await count == 0
 
 
-def runner_for(db: Database, js, handler, *, max_deliver: int = 3, on_committed=None, ack_wait: float = 5.0):
+def runner_for(
+    db: Database, js, handler, *, max_deliver: int = 3, on_committed=None, ack_wait: float = 5.0, idle_wait: float = 1.0
+):
     spec = ConsumerSpec(
         durable="tests",
         handlers={ChildRegisteredV1: handler},
         max_deliver=max_deliver,
         backoff_seconds=[0.1, 0.2],
         ack_wait_seconds=ack_wait,
+        idle_wait_seconds=idle_wait,
         on_committed=on_committed,
     )
     return ConsumerRunner(db=db, js=js, stream="TAS", spec=spec)
@@ -329,3 +332,28 @@ async def test_redeliveries_are_counted_in_the_batch_path_too(db, js):
     runner.stop()
     await task
     assert REGISTRY.get_sample_value("tas_event_redeliveries_total", {"consumer": "tests"}) == before + 3
+
+
+async def _waiting(js, count: int) -> bool:
+    return (await js.consumer_info("TAS", "tests")).num_waiting == count
+
+
+async def test_stop_ends_the_idle_pull_at_once_and_a_later_message_is_not_held_by_it(db, js):
+    """An idle runner waits at the server for ONE message (a long poll, here of 60 s). `stop()` ends the runner at
+    once, and a message published afterwards goes to the next runner now: not to the stopped runner's pull, which
+    is still at the server, where it would wait out ack_wait (60 s) before being redelivered."""
+    first = runner_for(db, js, record_effect, ack_wait=60.0, idle_wait=60.0)
+    await first.ensure()
+    task = asyncio.create_task(first.run())
+    await eventually(lambda: _waiting(js, 1), what="the idle runner's pull at the server")
+    first.stop()
+    await asyncio.wait_for(task, timeout=10)  # not the pull's 60 s
+    event = child_registered()
+    await js.publish(event.nats_subject, event.to_bytes(), headers={"Nats-Msg-Id": event.id})
+    second = runner_for(db, js, record_effect, ack_wait=60.0, idle_wait=60.0)
+    task = asyncio.create_task(second.run())
+    await eventually(lambda: _equals(effect_count(db), 1), timeout=20, what="the event handled by the next runner")
+    second.stop()
+    await asyncio.wait_for(task, timeout=10)
+    info = await js.consumer_info("TAS", "tests")
+    assert info.num_ack_pending == 0 and info.num_pending == 0 and info.num_redelivered == 0

@@ -8,6 +8,9 @@ last allowed delivery the message goes to `tas.deadletter.<consumer>` (deadlette
 visible to operators) and is terminated, and the consumer goes on with the next one. A message that is not a valid event is
 dead-lettered at once: retrying cannot fix it.
 
+An idle runner asks the server for ONE message with a long wait (it answers at the first message, and `stop()`
+cancels it); while messages come it fetches batches with a short wait.
+
 Nothing but `stop()` ends a runner: a round that fails (NATS gone, the durable consumer deleted, an ack that cannot
 be sent) is logged as an outage (outage.py: once, then summaries) and retried, and a dead letter that cannot be
 published is retried until it is stored (its message has had its last delivery: dropping it would lose it).
@@ -74,9 +77,11 @@ class ConsumerSpec:
     ack_wait_seconds: float = 30.0
     batch_size: int = 50
     fetch_wait_seconds: float = 0.05
-    """How long one fetch may wait. Once a message has arrived, nats-py's fetch keeps waiting for the rest of the
-    batch until this deadline: it bounds what batching adds to an event's latency (at 1 s, a trickle of events
-    waited ~0.5 s a hop). An idle consumer polls this often (a cheap request to the server)."""
+    """How long a busy consumer's fetch of a batch may wait (the last fetch brought messages): it returns at once
+    with the messages there are, else at the first to arrive, else after this wait, and the consumer is idle."""
+    idle_wait_seconds: float = 1.0
+    """How long an idle consumer's pull for ONE message waits at the server. It returns at the first message (no
+    latency added), so an idle consumer asks once a second instead of 1/fetch_wait times; `stop()` cancels it."""
     on_committed: Callable[[CloudEvent], Awaitable[None]] | None = field(default=None, repr=False)
     """Called after the handler's transaction commits and before the ack (observability and fault injection)."""
 
@@ -160,8 +165,9 @@ class ConsumerRunner:
 
     async def run(self) -> None:
         """Fetch and handle messages until `stop()`; the message in hand is finished before returning."""
-        sub = None
+        sub: JetStreamContext.PullSubscription | None = None
         rebind = False
+        busy = False
         delay = self.RETRY_FIRST_SECONDS
         self.running = True
         try:
@@ -171,10 +177,8 @@ class ConsumerRunner:
                         if rebind:  # the durable consumer was deleted (or its stream re-created): create it again
                             await self.ensure()
                         sub = await self.js.pull_subscribe_bind(self.spec.durable, self.stream)
-                    try:
-                        msgs = await sub.fetch(self.spec.batch_size, timeout=self.spec.fetch_wait_seconds)
-                    except (TimeoutError, NatsTimeoutError):
-                        msgs = []
+                    msgs = await self._fetch(sub, busy=busy)
+                    busy = bool(msgs)
                     self._count_redeliveries(msgs)
                     if len(msgs) == 1:
                         await self.handle(msgs[0])
@@ -197,10 +201,47 @@ class ConsumerRunner:
     RETRY_FIRST_SECONDS = 0.5
     RETRY_MAX_SECONDS = 5.0
 
+    async def _fetch(self, sub: JetStreamContext.PullSubscription, *, busy: bool) -> list[Msg]:
+        """Busy: a batch with the short wait. Idle: ONE message with the long wait, which `stop()` cancels."""
+        try:
+            if busy:
+                return await sub.fetch(self.spec.batch_size, timeout=self.spec.fetch_wait_seconds)
+            return await self._long_poll(sub)
+        except (TimeoutError, NatsTimeoutError):
+            return []
+
+    async def _long_poll(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
+        """The idle pull for one message, raced with `stop()`. A pull cancelled by stop() stays at the server until
+        it expires; a message the server hands it meanwhile lands in the subscription's queue, where the next
+        fetch reads it first, or `_unsubscribe` gives it back; after the unsubscribe the server hands it nothing
+        (it checks the reply subject's interest). One that reaches this process after the unsubscribe (the
+        instant between the two) is redelivered after ack_wait, as after a kill: nothing is lost."""
+        pull = asyncio.ensure_future(sub.fetch(1, timeout=self.spec.idle_wait_seconds))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait((pull, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            pull.cancel()  # nothing if it is done
+            (outcome,) = await asyncio.gather(pull, return_exceptions=True)
+        if isinstance(outcome, list):
+            return outcome
+        if isinstance(outcome, asyncio.CancelledError) or self._stopping.is_set():
+            return []
+        raise outcome
+
     @staticmethod
-    async def _unsubscribe(sub: object) -> None:
+    async def _unsubscribe(sub: JetStreamContext.PullSubscription) -> None:
+        """Unsubscribe, then nak what a cancelled pull left in the subscription's queue (redelivered now, not after
+        ack_wait). nats-py has no public way to read that queue without sending a new pull request."""
         with contextlib.suppress(Exception):
-            await sub.unsubscribe()  # type: ignore[attr-defined]
+            await sub.unsubscribe()
+        queue = sub._sub._pending_queue
+        while not queue.empty():
+            msg = queue.get_nowait()
+            if not JetStreamContext.is_status_msg(msg):
+                with contextlib.suppress(Exception):
+                    await msg.nak()
 
     async def _pause(self, seconds: float) -> None:
         """Wait before a retry; a `stop()` ends the wait."""
