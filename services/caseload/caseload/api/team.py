@@ -29,12 +29,7 @@ async def get_team(child_id: str, principal: AnyPractitionerOrFamily, db: Databa
     summary="The SENCO adds a practitioner to the team by hand",
     responses=problems(409),
 )
-async def add_team_member(
-    child_id: str,
-    body: TeamMemberCreate,
-    principal: Practitioner,
-    once: OnceDep,
-) -> Response:
+async def add_team_member(child_id: str, body: TeamMemberCreate, principal: Practitioner, once: OnceDep) -> Response:
     return await once.run(
         principal=principal,
         request_body=body,

@@ -134,12 +134,7 @@ async def decline_referral(
     description="Answers the redirected referral and the new one, in that order.",
     responses=problems(409),
 )
-async def redirect_referral(
-    referral_id: str,
-    body: RedirectIn,
-    principal: ReferralParty,
-    once: OnceDep,
-) -> Response:
+async def redirect_referral(referral_id: str, body: RedirectIn, principal: ReferralParty, once: OnceDep) -> Response:
     return await once.run(
         principal=principal,
         request_body=body,

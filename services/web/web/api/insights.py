@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Annotated, Any
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -59,7 +61,39 @@ TableQuery = Annotated[str | None, Query(max_length=40, pattern=r"^[a-z_]+$")]
 FormField = Annotated[str | None, Query(max_length=8)]
 MAX_SERVICE_PAGES = 5
 
+
+@dataclass(frozen=True)
+class Asked:
+    """What a page, its chart and its CSV are asked for: the scope given (`?la_code=`, `?school_urn=` or
+    `?service_id=`; the token's own when none) and the period."""
+
+    la_code: str | None
+    school_urn: str | None
+    service_id: str | None
+    period: str | None
+
+    def given(self) -> dict[str, str]:
+        """The first scope named in the query, if any."""
+        for name, value in (
+            ("la_code", self.la_code),
+            ("school_urn", self.school_urn),
+            ("service_id", self.service_id),
+        ):
+            if value:
+                return {name: value}
+        return {}
+
+
+async def asked(
+    la_code: ScopeQuery = None, school_urn: ScopeQuery = None, service_id: ScopeQuery = None, period: PeriodQuery = None
+) -> Asked:
+    return Asked(la_code=la_code, school_urn=school_urn, service_id=service_id, period=period)
+
+
+AskedDep = Annotated[Asked, Depends(asked)]
+
 router = APIRouter(prefix="/insights")
+T = TypeVar("T")
 
 
 def _claims(token: str) -> dict[str, Any]:
@@ -72,10 +106,10 @@ def _claims(token: str) -> dict[str, Any]:
     return claims if isinstance(claims, dict) else {}
 
 
-def _scope(session: WebSession, la_code: str | None, school_urn: str | None, service_id: str | None) -> dict[str, str]:
-    given = {k: v for k, v in (("la_code", la_code), ("school_urn", school_urn), ("service_id", service_id)) if v}
+def _scope(session: WebSession, asked: Asked) -> dict[str, str]:
+    given = asked.given()
     if given:
-        return dict([next(iter(given.items()))])
+        return given
     claims = _claims(session.token or "")
     if claims.get("la_code"):
         return {"la_code": str(claims["la_code"])}
@@ -112,11 +146,11 @@ async def _my_services(request: Request, session: WebSession) -> list[dict[str, 
 
 
 async def _page_scope(
-    request: Request, session: WebSession, la_code: str | None, school_urn: str | None, service_id: str | None
+    request: Request, session: WebSession, asked: Asked
 ) -> tuple[dict[str, str], list[dict[str, str]]]:
     """The scope a page shows, and the person's services to choose from (when insights would know them by
     their service only: a service's practitioner without an LA or a school in their token)."""
-    scope = _scope(session, la_code, school_urn, service_id)
+    scope = _scope(session, asked)
     if scope and "service_id" not in scope:
         return scope, []
     services = await _my_services(request, session)
@@ -125,15 +159,19 @@ async def _page_scope(
     return scope, services
 
 
-async def _ask(
-    request: Request, insights: InsightsClient, session: WebSession, name: str, params: dict[str, str]
-) -> dict[str, Any] | Response:
+async def _ask(request: Request, call: Awaitable[T]) -> T | Response:
+    """Insights' answer, or its 403 or 404 as the page's."""
     try:
-        return insights_words.translated(await insights.answer(name, token=session.token or "", params=params))
+        return await call
     except Forbidden:
         return render(request, "insights/forbidden.html", status_code=403)
     except (Invalid, NotFound):
         return render(request, "errors/404.html", status_code=404)
+
+
+def _params(session: WebSession, asked: Asked) -> dict[str, str]:
+    """What a chart or a CSV asks insights for: the scope and the period (a page checks the period first)."""
+    return _scope(session, asked) | ({"period": asked.period} if asked.period else {})
 
 
 def _common(name: str) -> None:
@@ -141,10 +179,7 @@ def _common(name: str) -> None:
         request: Request,
         session: Session,
         insights: Insights,
-        la_code: ScopeQuery = None,
-        school_urn: ScopeQuery = None,
-        service_id: ScopeQuery = None,
-        period: PeriodQuery = None,
+        asked: AskedDep,
         year: FormField = None,
         from_month: FormField = None,
         from_year: FormField = None,
@@ -152,8 +187,8 @@ def _common(name: str) -> None:
         to_year: FormField = None,
     ) -> Response:
         form = {"year": year, "from_month": from_month, "from_year": from_year, "to_month": to_month}
-        chosen = insights_period.choose(period=period, form={**form, "to_year": to_year})
-        scope, services = await _page_scope(request, session, la_code, school_urn, service_id)
+        chosen = insights_period.choose(period=asked.period, form={**form, "to_year": to_year})
+        scope, services = await _page_scope(request, session, asked)
         if not scope:
             return render(request, "insights/forbidden.html", status_code=403)
         context: dict[str, Any] = {
@@ -169,50 +204,30 @@ def _common(name: str) -> None:
             context |= {"answer": None, "chart": None, "query": urlencode(scope)}
             return render(request, "insights/answer.html", status_code=400, errors=chosen.errors.summary(), **context)
         params = scope | ({"period": chosen.period} if chosen.period else {})
-        answer = await _ask(request, insights, session, name, params)
+        answer = await _ask(request, insights.answer(name, token=session.token or "", params=params))
         if isinstance(answer, Response):
             return answer
+        answer = insights_words.translated(answer)
         chart = insights_view.chart_table(answer, name)
         return render(request, "insights/answer.html", answer=answer, chart=chart, query=urlencode(params), **context)
 
-    async def chart(
-        request: Request,
-        session: Session,
-        insights: Insights,
-        la_code: ScopeQuery = None,
-        school_urn: ScopeQuery = None,
-        service_id: ScopeQuery = None,
-        period: PeriodQuery = None,
-    ) -> Response:
-        params = _scope(session, la_code, school_urn, service_id) | ({"period": period} if period else {})
-        answer = await _ask(request, insights, session, name, params)
+    async def chart(request: Request, session: Session, insights: Insights, asked: AskedDep) -> Response:
+        answer = await _ask(request, insights.answer(name, token=session.token or "", params=_params(session, asked)))
         if isinstance(answer, Response):
             return answer
-        table = insights_view.chart_table(answer, name)
+        table = insights_view.chart_table(insights_words.translated(answer), name)
         if table is None:
             return render(request, "errors/404.html", status_code=404)
         svg = insights_view.svg_chart(table, name, title=str(table.get("title", "")))
         return Response(svg, media_type="image/svg+xml")
 
     async def csv(
-        request: Request,
-        session: Session,
-        insights: Insights,
-        la_code: ScopeQuery = None,
-        school_urn: ScopeQuery = None,
-        service_id: ScopeQuery = None,
-        period: PeriodQuery = None,
-        table: TableQuery = None,
+        request: Request, session: Session, insights: Insights, asked: AskedDep, table: TableQuery = None
     ) -> Response:
-        params = _scope(session, la_code, school_urn, service_id) | ({"period": period} if period else {})
-        if table:
-            params["table"] = table
-        try:
-            found = await insights.csv(name, token=session.token or "", params=params)
-        except Forbidden:
-            return render(request, "insights/forbidden.html", status_code=403)
-        except (Invalid, NotFound):
-            return render(request, "errors/404.html", status_code=404)
+        params = _params(session, asked) | ({"table": table} if table else {})
+        found = await _ask(request, insights.csv(name, token=session.token or "", params=params))
+        if isinstance(found, Response):
+            return found
         disposition = found.headers.get("content-disposition", f'attachment; filename="insights-{name}.csv"')
         return Response(
             found.content, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition}
