@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Request
 
 from tas_common.access import GUARD_ATTR
 
-from ..clients.caseload import CaseloadClient
+from ..clients.caseload import CaseloadClient, NewComment
 from ..clients.notify import NotifyClient
 from ..clients.referral import ReferralClient
 from ..sessions import SessionStore, WebSession
@@ -73,6 +74,20 @@ Caseload = Annotated[CaseloadClient, Depends(get_caseload)]
 Notify = Annotated[NotifyClient, Depends(get_notify)]
 Referral = Annotated[ReferralClient, Depends(get_referral)]
 Sessions = Annotated[SessionStore, Depends(get_sessions)]
+
+
+async def comment_form(
+    section: Annotated[str, Form(max_length=20)] = "",
+    item_id: Annotated[str, Form(max_length=36)] = "",
+    text: Annotated[str, Form(max_length=4000)] = "",
+    idempotency_key: Annotated[str, Form(max_length=64)] = "",
+) -> NewComment:
+    """A plan comment's form (the family's and the practitioner's plan pages); a form without a key gets a new one."""
+    key = idempotency_key or str(uuid.uuid4())
+    return NewComment(section=section, item_id=item_id, text=text.strip(), idempotency_key=key)
+
+
+CommentForm = Annotated[NewComment, Depends(comment_form)]
 
 
 async def ensure_session(request: Request) -> WebSession:

@@ -6,7 +6,6 @@ Every page calls the APIs with the family member's own token; a 404 from an API 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -20,7 +19,7 @@ from ..domain.forms import FormErrors
 from ..i18n import _
 from ..sessions import WebSession
 from ..templating import render
-from .deps import Caseload, FamilySession, Notify, Referral, check_csrf
+from .deps import Caseload, CommentForm, FamilySession, Notify, Referral, check_csrf
 from .pages import set_language_cookie
 
 router = APIRouter(prefix="/family")
@@ -158,29 +157,20 @@ async def add_comment(
     child_id: str,
     session: FamilySession,
     caseload: Caseload,
+    comment: CommentForm,
     csrf_token: CsrfField = None,
-    section: Annotated[str, Form(max_length=20)] = "",
-    item_id: Annotated[str, Form(max_length=36)] = "",
-    text: Annotated[str, Form(max_length=4000)] = "",
-    idempotency_key: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     check_csrf(session, csrf_token)
+    item_id = comment.item_id
     field_id = f"comment-{item_id}"
     errors = FormErrors()
-    if not text.strip():
+    if not comment.text:
         errors.add(field_id, _("Enter your comment"))
-    elif len(text.strip()) > MAX_COMMENT:
+    elif len(comment.text) > MAX_COMMENT:
         errors.add(field_id, _("Your comment must be 2000 characters or fewer"))
     else:
         try:
-            await caseload.add_comment(
-                child_id,
-                token=session.bearer,
-                section=section,
-                item_id=item_id,
-                text=text.strip(),
-                idempotency_key=idempotency_key or str(uuid.uuid4()),
-            )
+            await caseload.add_comment(child_id, comment, token=session.bearer)
         except (Invalid, Conflict, Forbidden) as exc:
             if isinstance(exc, Invalid):
                 errors.from_api(
@@ -194,7 +184,8 @@ async def add_comment(
             else:
                 errors.add(field_id, _("Comments on this plan have closed"))
     if errors:
-        return await _render_plan(request, caseload, session, child_id, None, errors=errors, drafts={item_id: text})
+        drafts = {item_id: comment.text}
+        return await _render_plan(request, caseload, session, child_id, None, errors=errors, drafts=drafts)
     return RedirectResponse(f"/family/children/{child_id}/plan?commented={item_id}#item-{item_id}", status_code=303)
 
 

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .base import ApiClient, json_object
+
+
+@dataclass(frozen=True)
+class NewComment:
+    """A plan comment as a page's form posts it (a family's comment, a practitioner's reply): on an item of a section,
+    its text, and the form's Idempotency-Key, so that a form sent twice adds it once."""
+
+    section: str
+    item_id: str
+    text: str
+    idempotency_key: str
 
 
 class CaseloadClient(ApiClient):
@@ -69,17 +81,9 @@ class CaseloadClient(ApiClient):
         return await self.get_json(f"/v1/children/{child_id}/plan/comments", token=token, params=params)
 
     async def add_comment(
-        self,
-        child_id: str,
-        *,
-        token: str,
-        section: str,
-        item_id: str,
-        text: str,
-        idempotency_key: str,
-        in_reply_to: str | None = None,
+        self, child_id: str, comment: NewComment, *, token: str, in_reply_to: str | None = None
     ) -> dict[str, Any]:
-        body = {"section": section, "item_id": item_id, "text": text}
+        body = {"section": comment.section, "item_id": comment.item_id, "text": comment.text}
         if in_reply_to:
             body["in_reply_to"] = in_reply_to  # a practitioner answering a family's comment
         response = await self.request(
@@ -87,7 +91,7 @@ class CaseloadClient(ApiClient):
             f"/v1/children/{child_id}/plan/comments",
             token=token,
             json=body,
-            headers={"Idempotency-Key": idempotency_key},
+            headers={"Idempotency-Key": comment.idempotency_key},
         )
         return json_object(response)
 

@@ -6,7 +6,6 @@ versions and the difference between any two; answering the family's comments."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -17,7 +16,7 @@ from ...domain import plan_view
 from ...domain.forms import FormErrors
 from ...domain.practice import plan_edit, words
 from ...i18n import _
-from ..deps import Caseload, check_csrf
+from ..deps import Caseload, CommentForm, check_csrf
 from .child import load_child, page
 from .deps import CsrfField, MeDep, PractitionerSession
 
@@ -299,26 +298,16 @@ async def reply(
     child_id: str,
     session: PractitionerSession,
     caseload: Caseload,
+    comment: CommentForm,
     csrf_token: CsrfField = None,
-    section: Annotated[str, Form(max_length=20)] = "",
-    item_id: Annotated[str, Form(max_length=36)] = "",
     in_reply_to: Annotated[str, Form(max_length=36)] = "",
-    text: Text = "",
-    idempotency_key: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     check_csrf(session, csrf_token)
     await load_child(caseload, session, child_id)
-    if text.strip():
+    item_id = comment.item_id
+    if comment.text:
         try:
-            await caseload.add_comment(
-                child_id,
-                token=session.bearer,
-                section=section,
-                item_id=item_id,
-                text=text.strip(),
-                idempotency_key=idempotency_key or str(uuid.uuid4()),
-                in_reply_to=in_reply_to or None,
-            )
+            await caseload.add_comment(child_id, comment, token=session.bearer, in_reply_to=in_reply_to or None)
         except ApiError as exc:
             if exc.status >= 500:
                 raise
