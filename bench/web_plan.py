@@ -12,24 +12,18 @@ from a message's link (`?version=n`) all four go at once, else the version after
 
 from __future__ import annotations
 
-import hashlib
-import json
-import random
-import secrets
-import sqlite3
 import time
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from tas_common.migrations import upgrade
 from tas_dev.testing import family_plan
 
 from . import scale
-from .procs import uvicorn
 from .report import Report, add_page_latencies
-from .system import BenchSystem, migrations_dir, sqlite_url
+from .system import BenchSystem, sqlite_url
+from .web_pages import WARM_UP, sample, web_service
 
 TARGET_MS = 150
 
@@ -68,27 +62,6 @@ def prepare_child(caseload: httpx.Client, system: BenchSystem, i: int) -> tuple[
     return cid, member["id"], number
 
 
-def write_sessions(db: Path, parents: list[tuple[str, str, str]]) -> dict[str, str]:
-    """child id → the cookie of a session holding that child's parent's token (as sign-in leaves it)."""
-    cookies: dict[str, str] = {}
-    now = datetime.now(UTC).isoformat(sep=" ")
-    with sqlite3.connect(db) as conn:
-        for child_id, member_id, token in parents:
-            cookie = secrets.token_urlsafe(32)
-            data = {
-                "token": token,
-                "token_expires_at": time.time() + 8 * 3600,
-                "child_ids": [child_id],
-                "family_member_id": member_id,
-            }
-            conn.execute(
-                "INSERT INTO web_session (id_hash, csrf, data, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
-                (hashlib.sha256(cookie.encode()).hexdigest(), secrets.token_urlsafe(32), json.dumps(data), now, now),
-            )
-            cookies[child_id] = cookie
-    return cookies
-
-
 def measure(tmp: Path, *, children: int, picks: list[int]) -> dict[str, list[float]]:
     db_path, _ = scale.cached_database(children, 10)  # the scale benchmark's database (10 entries a child)
     system = BenchSystem(tmp, services=("caseload",), database_urls={"caseload": sqlite_url(db_path)})
@@ -101,59 +74,43 @@ def measure(tmp: Path, *, children: int, picks: list[int]) -> dict[str, list[flo
         caseload_url = system.procs["caseload"].url
         with system.client("caseload") as caseload:
             prepared = [prepare_child(caseload, system, i) for i in picks]
-        parents = []
+        sessions: dict[str, dict[str, Any]] = {}  # child id → a session holding that child's parent's token
         for cid, member_id, _number in prepared:
             token = system.token("parent", "family", sub=member_id, org_id=f"family-{member_id}", child_ids=[cid])
-            parents.append((cid, member_id, token["Authorization"].removeprefix("Bearer ")))
-        web_db = tmp / "web.db"
-        upgrade(migrations_dir("web"), sqlite_url(web_db))
-        cookies = write_sessions(web_db, parents)
-        web = uvicorn(
-            "web",
-            "web.main:create_app",
-            workdir=tmp / "web",
-            env={
-                "TAS_ENV": "dev",
-                "TAS_SERVICE_NAME": "web",
-                "TAS_DATABASE_URL": sqlite_url(web_db),
-                "TAS_CASELOAD_URL": caseload_url,
-                "TAS_DEV_KEY_DIR": str(tmp / "dev-issuer"),
-            },
-            ready_path="/readyz",
-        )
-        try:
-            with (
-                httpx.Client(base_url=web.url, timeout=30.0, trust_env=False) as page_client,
-                system.client("caseload") as api_client,
-            ):
-                for n, (cid, _member, number) in enumerate(prepared):
-                    bearer = {"Authorization": f"Bearer {parents[n][2]}"}
-                    session = {"tas_session": cookies[cid]}
-                    t0 = time.perf_counter()
-                    page = page_client.get(f"/family/children/{cid}/plan", cookies=session)
-                    t1 = time.perf_counter()
-                    api = api_client.get(f"/v1/children/{cid}/plan/versions/{number}", headers=bearer)
-                    t2 = time.perf_counter()
-                    linked = page_client.get(f"/family/children/{cid}/plan?version={number}", cookies=session)
-                    t3 = time.perf_counter()
-                    for answer in (page, linked):
-                        if answer.status_code != 200 or "Follows two-step instructions" not in answer.text:
-                            raise RuntimeError(f"the plan page answered {answer.status_code}")
-                    if api.status_code != 200:
-                        raise RuntimeError(f"the API answered {api.status_code}")
-                    if n >= 50:  # the first 50: warm-up
-                        results["plan page (web)"].append((t1 - t0) * 1000)
-                        results["plan version (API)"].append((t2 - t1) * 1000)
-                        results["plan page from a message's link, ?version=n (web)"].append((t3 - t2) * 1000)
-        finally:
-            web.stop()
+            sessions[cid] = {
+                "token": token["Authorization"].removeprefix("Bearer "),
+                "child_ids": [cid],
+                "family_member_id": member_id,
+            }
+        with (
+            web_service(tmp, sessions, caseload_url=caseload_url) as (web_url, cookies),
+            httpx.Client(base_url=web_url, timeout=30.0, trust_env=False) as page_client,
+            system.client("caseload") as api_client,
+        ):
+            for n, (cid, _member, number) in enumerate(prepared):
+                bearer = {"Authorization": f"Bearer {sessions[cid]['token']}"}
+                session = {"tas_session": cookies[cid]}
+                t0 = time.perf_counter()
+                page = page_client.get(f"/family/children/{cid}/plan", cookies=session)
+                t1 = time.perf_counter()
+                api = api_client.get(f"/v1/children/{cid}/plan/versions/{number}", headers=bearer)
+                t2 = time.perf_counter()
+                linked = page_client.get(f"/family/children/{cid}/plan?version={number}", cookies=session)
+                t3 = time.perf_counter()
+                for answer in (page, linked):
+                    if answer.status_code != 200 or "Follows two-step instructions" not in answer.text:
+                        raise RuntimeError(f"the plan page answered {answer.status_code}")
+                if api.status_code != 200:
+                    raise RuntimeError(f"the API answered {api.status_code}")
+                if n >= WARM_UP:
+                    results["plan page (web)"].append((t1 - t0) * 1000)
+                    results["plan version (API)"].append((t2 - t1) * 1000)
+                    results["plan page from a message's link, ?version=n (web)"].append((t3 - t2) * 1000)
     return results
 
 
 def run(report: Report, *, tmp: Path, quick: bool) -> None:
-    children, samples = (10_000, 150) if quick else (1_000_000, 1000)
-    rng = random.Random(17)
-    picks = rng.sample(range(children), samples + 50)
+    children, picks = sample(quick=quick, samples=1000, seed=17)
     results = measure(tmp, children=children, picks=picks)
     bench = f"family plan page ({children:,} children)"
     add_page_latencies(report, bench, results, key="web_plan", target_ms=TARGET_MS, targeted="plan page")

@@ -16,24 +16,17 @@ each series are a warm-up. Every API read is audited by caseload, as in producti
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
-import secrets
-import sqlite3
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tas_common.migrations import upgrade
-
 from . import scale
-from .procs import uvicorn
 from .report import Report, add_page_latencies
-from .system import BenchSystem, migrations_dir, sqlite_url
+from .system import BenchSystem, sqlite_url
+from .web_pages import WARM_UP, sample, web_service
 
 TARGET_MS = 150
 PAGES = ("My tasks", "My caseload", "the child")
@@ -52,26 +45,9 @@ def _me(claims: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def write_sessions(db: Path, people: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, str]:
-    """person → the cookie of a practitioner's session holding their token (as signing in leaves it)."""
-    cookies: dict[str, str] = {}
-    now = datetime.now(UTC).isoformat(sep=" ")
-    with sqlite3.connect(db) as conn:
-        for person, (token, claims) in people.items():
-            cookie = secrets.token_urlsafe(32)
-            data = {
-                "kind": "practitioner",
-                "provider": "dev",
-                "token": token,
-                "token_expires_at": time.time() + 8 * 3600,
-                "me": _me(claims),
-            }
-            conn.execute(
-                "INSERT INTO web_session (id_hash, csrf, data, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
-                (hashlib.sha256(cookie.encode()).hexdigest(), secrets.token_urlsafe(32), json.dumps(data), now, now),
-            )
-            cookies[person] = cookie
-    return cookies
+def _session(token: str, claims: dict[str, Any]) -> dict[str, Any]:
+    """A practitioner's session as signing in leaves it."""
+    return {"kind": "practitioner", "provider": "dev", "token": token, "me": _me(claims)}
 
 
 def _claims(system: BenchSystem, role: str, org_type: str, **claims: Any) -> tuple[str, dict[str, Any]]:
@@ -96,23 +72,6 @@ def measure(tmp: Path, *, children: int, picks: list[int]) -> dict[str, list[flo
             people[urn] = _claims(
                 system, "senco", "school", sub=f"bench-senco-{urn}", org_id=f"bench-school-{urn}", school_urns=[urn]
             )
-        web_db = tmp / "web.db"
-        upgrade(migrations_dir("web"), sqlite_url(web_db))
-        cookies = write_sessions(web_db, people)
-        web = uvicorn(
-            "web",
-            "web.main:create_app",
-            workdir=tmp / "web",
-            env={
-                "TAS_ENV": "dev",
-                "TAS_SERVICE_NAME": "web",
-                "TAS_DATABASE_URL": sqlite_url(web_db),
-                "TAS_CASELOAD_URL": system.procs["caseload"].url,
-                "TAS_REFERRAL_URL": system.procs["referral"].url,
-                "TAS_DEV_KEY_DIR": str(tmp / "dev-issuer"),
-            },
-            ready_path="/readyz",
-        )
         # each request: (person, the page, the API call it wraps); a therapist's child is one on their teams
         series: dict[str, list[tuple[str, str, str]]] = {name: [] for name in PAGES}
         who = [*(scale.practitioner_sub(k) for k in therapists), *urns]
@@ -126,36 +85,34 @@ def measure(tmp: Path, *, children: int, picks: list[int]) -> dict[str, list[flo
             series["My tasks"].append((person, "/", "/v1/tasks"))
             series["My caseload"].append((person, "/caseload", "/v1/caseload?limit=25"))
             series["the child"].append((person, f"/children/{child}", f"/v1/children/{child}/summary"))
-        try:
-            with (
-                httpx.Client(base_url=web.url, timeout=30.0, trust_env=False) as pages,
-                system.client("caseload") as api,
-            ):
-                for name in PAGES:
-                    page_ms, api_ms = [], []
-                    for n, (person, path, api_path) in enumerate(series[name]):
-                        bearer = {"Authorization": f"Bearer {people[person][0]}"}
-                        t0 = time.perf_counter()
-                        page = pages.get(path, cookies={"tas_session": cookies[person]})
-                        t1 = time.perf_counter()
-                        answer = api.get(api_path, headers=bearer)
-                        t2 = time.perf_counter()
-                        if page.status_code != 200 or answer.status_code != 200:
-                            raise RuntimeError(f"{name}: page {page.status_code}, API {answer.status_code} ({path})")
-                        if n >= 50:  # the first 50: warm-up
-                            page_ms.append((t1 - t0) * 1000)
-                            api_ms.append((t2 - t1) * 1000)
-                    results[f"{name} (web)"] = page_ms
-                    results[f"{name} (API {API_CALL[name]})"] = api_ms
-        finally:
-            web.stop()
+        sessions = {person: _session(token, claims) for person, (token, claims) in people.items()}
+        urls = {"caseload_url": system.procs["caseload"].url, "referral_url": system.procs["referral"].url}
+        with (
+            web_service(tmp, sessions, **urls) as (web_url, cookies),
+            httpx.Client(base_url=web_url, timeout=30.0, trust_env=False) as pages,
+            system.client("caseload") as api,
+        ):
+            for name in PAGES:
+                page_ms, api_ms = [], []
+                for n, (person, path, api_path) in enumerate(series[name]):
+                    bearer = {"Authorization": f"Bearer {people[person][0]}"}
+                    t0 = time.perf_counter()
+                    page = pages.get(path, cookies={"tas_session": cookies[person]})
+                    t1 = time.perf_counter()
+                    answer = api.get(api_path, headers=bearer)
+                    t2 = time.perf_counter()
+                    if page.status_code != 200 or answer.status_code != 200:
+                        raise RuntimeError(f"{name}: page {page.status_code}, API {answer.status_code} ({path})")
+                    if n >= WARM_UP:
+                        page_ms.append((t1 - t0) * 1000)
+                        api_ms.append((t2 - t1) * 1000)
+                results[f"{name} (web)"] = page_ms
+                results[f"{name} (API {API_CALL[name]})"] = api_ms
     return results
 
 
 def run(report: Report, *, tmp: Path, quick: bool) -> None:
-    children, samples = (10_000, 150) if quick else (1_000_000, 600)
-    rng = random.Random(23)
-    picks = rng.sample(range(children), samples + 50)
+    children, picks = sample(quick=quick, samples=600, seed=23)
     results = measure(tmp, children=children, picks=picks)
     bench = f"practitioners' pages ({children:,} children)"
     add_page_latencies(report, bench, results, key="web_practice", target_ms=TARGET_MS, targeted="(web)")
