@@ -169,17 +169,7 @@ async def test_metrics_report_requests_outbox_consumers_notifications_and_dead_l
     )
 
     # an event notify cannot act on (a contact it never heard of) is retried, then dead-lettered
-    await publish(
-        system,
-        ConcernLinkedV1(
-            child_id=child_id,
-            concern_id=str(uuid.uuid4()),
-            school_urn="100000",
-            new_child=False,
-            match="upn",
-            family_contact_ids=[str(uuid.uuid4())],
-        ),
-    )
+    await link_to_unknown_contact(system, child_id, str(uuid.uuid4()), new_child=False)
 
     async def dead_lettered():
         now = (await metrics(system))["notify"]
@@ -207,22 +197,26 @@ async def publish(system, payload, **extra) -> None:
         await nc.close()
 
 
+async def link_to_unknown_contact(system, child_id: str, contact_id: str, *, new_child: bool) -> None:
+    """A concern linked to the child in school 100000, naming a family contact notify has not heard of: notify
+    retries it, then dead-letters it."""
+    linked = ConcernLinkedV1(
+        child_id=child_id,
+        concern_id=str(uuid.uuid4()),
+        school_urn="100000",
+        new_child=new_child,
+        match="created" if new_child else "upn",
+        family_contact_ids=[contact_id],
+    )
+    await publish(system, linked)
+
+
 async def test_a_dead_letter_is_listed_and_replayed_once_its_cause_is_fixed(system, token, capsys):
     """Notify gave up on a concern_linked whose contact had not arrived; the contact arrives later; the operator
     replays the dead letter and the family gets its message."""
     senco = token("senco", "school", school_urns=["100000"])
     child_id, contact_id = str(uuid.uuid4()), str(uuid.uuid4())
-    await publish(
-        system,
-        ConcernLinkedV1(
-            child_id=child_id,
-            concern_id=str(uuid.uuid4()),
-            school_urn="100000",
-            new_child=True,
-            match="created",
-            family_contact_ids=[contact_id],
-        ),
-    )
+    await link_to_unknown_contact(system, child_id, contact_id, new_child=True)
     url = system.nats.url
 
     async def listed():
