@@ -22,14 +22,8 @@ from .child_schemas import EhcClockPublic, EhcRequestCreate, EhcRequestUpdate, M
 from .chronology import record_change
 from .models import Child, EhcRequest
 
-DATE_FIELDS = (
-    "decision_on",
-    "advice_requested_on",
-    "advice_received_on",
-    "draft_issued_on",
-    "final_issued_on",
-    "annual_review_on",
-)
+DATE_FIELDS = tuple(name for name in EhcRequestUpdate.model_fields if name.endswith("_on"))
+"""The milestones' dates, as an update names them: decision_on, advice_requested_on, … annual_review_on."""
 
 
 def clock_public(request: EhcRequest, today: date) -> EhcClockPublic:
