@@ -42,6 +42,9 @@ class Fault:
     tries: int = 5
     blocking: bool = False
     """`kill` takes a while (a restart of PostgreSQL): run it in a thread so that the load goes on meanwhile."""
+    in_doubt: Callable[[], Awaitable[frozenset[str]]] | None = None
+    """Read after the kill and before the restart (so it still sees the killed process, not its successor): the
+    sends the killed part may have made without recording them (Kill.in_doubt)."""
 
 
 async def inject(
@@ -66,6 +69,7 @@ async def inject(
         if caught or not aimed or attempt == fault.tries:
             break
         await asyncio.to_thread(fault.restart)  # the moment passed before the kill landed: try again
+    in_doubt = await fault.in_doubt() if fault.in_doubt is not None else frozenset()
     backlog = {c.recipient for c in concerns if c.acked_at is not None and c.acked_at < killed_at}
     backlog -= delivered_recipients(copies())
     backlog -= earlier or set()
@@ -73,7 +77,9 @@ async def inject(
         fault.target,
         killed_at,
         backlog=len(backlog),
-        detail=f"{fault.aim}{'' if caught else ' (aim missed)'}{f', attempt {attempt}' if attempt > 1 else ''}",
+        detail=f"{fault.aim}{'' if caught else ' (aim missed)'}{f', attempt {attempt}' if attempt > 1 else ''}"
+        + (f"; {len(in_doubt)} send(s) claimed and unrecorded" if fault.in_doubt is not None else ""),
+        in_doubt=in_doubt,
     )
     await asyncio.sleep(fault.down_s)
     await asyncio.to_thread(fault.restart)

@@ -261,8 +261,10 @@ async def rehearse(shape: Shape, options: Options) -> tuple[Result, dict[str, An
         shape.nats.wait_healthy()  # type: ignore[union-attr]
 
     def replica(name: str, when, aim: str) -> Fault:
+        notify = name.startswith("notify")
+        in_doubt = (lambda: dbs.claimed_by(shape.replicas[name].process.pid)) if notify else None  # the killed one
         return Fault(name, lambda: shape.replicas[name].kill(), lambda: shape.restart_replica(name), when=when,
-                     confirm=when if name.startswith("notify") else None, aim=aim)  # fmt: skip
+                     confirm=when if notify else None, aim=aim, in_doubt=in_doubt)  # fmt: skip
 
     faults = [
         Fault("nats stream leader", kill_leader, restart_leader, aim=f"the TAS stream's leader ({leader})", down_s=3.0),

@@ -163,6 +163,7 @@ def faults_for(
             when=sending,
             confirm=sending,
             aim="mid-send (messages claimed, outcomes not recorded)",
+            in_doubt=lambda: dbs.claimed_by(system.procs["notify"].process.pid),  # before the restart: the killed one
         ),
         "smtp": Fault(
             "smtp",

@@ -55,4 +55,5 @@ async def test_kill_9_of_notify_mid_send_loses_and_doubles_nothing(chaos_system:
     concerns = make_concerns(300, start=500_000, sms_start=500)
     result = await exercise(chaos_system, options, concerns)
     assert "aim missed" not in result.kills[0].detail  # the kill came while messages were claimed and not recorded
+    assert result.kills[0].in_doubt  # and the ledger knows which: only those may reach a family twice
     assert result.verdict.ok, explain(result)
