@@ -21,34 +21,6 @@ from . import lifecycle, reach, recipients
 from .models import Notification
 from .schemas import ReceiptOutcome
 
-PROVIDERS = ("twilio", "notify", "smtp")
-
-
-def read(
-    *,
-    provider: str,
-    settings: NotifySettings,
-    url: str,
-    body: bytes,
-    headers: Mapping[str, str],
-    query: Mapping[str, str],
-) -> Receipt | Reply:
-    """The provider's callback, verified and read by the provider's own module."""
-    try:
-        if provider == "twilio":
-            return twilio.read_receipt(
-                url=url, body=body, headers=headers, query=query, auth_token=settings.twilio_auth_token
-            )
-        if provider == "notify":
-            return govuk_notify.read_receipt(body=body, headers=headers, callback_token=settings.notify_callback_token)
-        if provider == "smtp":
-            return smtp.read_receipt(body=body, headers=headers, receipt_token=settings.smtp_receipt_token)
-    except ReceiptRefused as exc:
-        raise Forbidden(str(exc)) from exc
-    except ReceiptUnreadable as exc:
-        raise InvalidInput(str(exc), field=f"body.{exc.field}".removesuffix(".body")) from exc
-    raise NotFound("no such provider")
-
 
 async def _stop(session: AsyncSession, *, reply: Reply) -> ReceiptOutcome:
     try:
@@ -121,10 +93,24 @@ async def handle(
     headers: Mapping[str, str],
     query: Mapping[str, str],
 ) -> ReceiptOutcome:
-    """Verify and apply one callback. A bad signature or token raises Forbidden before anything is read."""
-    if provider not in PROVIDERS:
-        raise NotFound("no such provider")
-    said = read(provider=provider, settings=settings, url=url, body=body, headers=headers, query=query)
+    """Verify and apply one callback, read by the provider's own module. A bad signature or token raises Forbidden
+    before anything is read."""
+    said: Receipt | Reply
+    try:
+        if provider == "twilio":
+            said = twilio.read_receipt(
+                url=url, body=body, headers=headers, query=query, auth_token=settings.twilio_auth_token
+            )
+        elif provider == "notify":
+            said = govuk_notify.read_receipt(body=body, headers=headers, callback_token=settings.notify_callback_token)
+        elif provider == "smtp":
+            said = smtp.read_receipt(body=body, headers=headers, receipt_token=settings.smtp_receipt_token)
+        else:
+            raise NotFound("no such provider")
+    except ReceiptRefused as exc:
+        raise Forbidden(str(exc)) from exc
+    except ReceiptUnreadable as exc:
+        raise InvalidInput(str(exc), field=f"body.{exc.field}".removesuffix(".body")) from exc
     if isinstance(said, Reply):
         return await _stop(session, reply=said) if said.is_stop else ReceiptOutcome(matched=False)
     return await apply(session, receipt=said, settings=settings)
