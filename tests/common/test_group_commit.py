@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, insert, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.db import Database
 from tas_common.errors import NotFound
@@ -24,6 +25,12 @@ async def migrated(tmp_path: Path) -> tuple[Database, Path]:
     return db, path
 
 
+async def write(session: AsyncSession, event_id: str) -> None:
+    """One unit's write: a processed_event row."""
+    row = {"consumer": "c", "event_id": event_id, "event_type": "t", "processed_at": datetime.now(UTC)}
+    await session.execute(insert(processed_event).values(**row))
+
+
 def committed_ids(path: Path) -> set[str]:
     with sqlite3.connect(path) as conn:
         return {row[0] for row in conn.execute("SELECT event_id FROM processed_event")}
@@ -36,11 +43,7 @@ async def test_concurrent_units_share_commits_and_are_durable_on_return(tmp_path
 
     async def unit(n: int) -> None:
         async with db.transaction() as session:
-            await session.execute(
-                insert(processed_event).values(
-                    consumer="c", event_id=f"e{n}", event_type="t", processed_at=datetime.now(UTC)
-                )
-            )
+            await write(session, f"e{n}")
             await asyncio.sleep(0)
         assert f"e{n}" in committed_ids(path)  # visible to another connection once transaction() returns
 
@@ -55,11 +58,7 @@ async def test_a_failing_unit_rolls_back_alone(tmp_path: Path) -> None:
 
     async def unit(n: int) -> None:
         async with db.transaction() as session:
-            await session.execute(
-                insert(processed_event).values(
-                    consumer="c", event_id=f"e{n}", event_type="t", processed_at=datetime.now(UTC)
-                )
-            )
+            await write(session, f"e{n}")
             if n % 3 == 0:
                 raise NotFound("no such thing")
 
@@ -78,11 +77,7 @@ async def test_a_unit_alone_commits_at_once(tmp_path: Path) -> None:
         async with db.transaction():
             raise NotFound("nothing written")
     async with db.transaction() as session:
-        await session.execute(
-            insert(processed_event).values(
-                consumer="c", event_id="only", event_type="t", processed_at=datetime.now(UTC)
-            )
-        )
+        await write(session, "only")
     assert committed_ids(path) == {"only"}
     await db.dispose()
 
@@ -94,11 +89,7 @@ async def test_a_group_whose_transaction_was_lost_is_not_confirmed(tmp_path: Pat
 
     async def unit(n: int) -> None:
         async with db.transaction() as session:
-            await session.execute(
-                insert(processed_event).values(
-                    consumer="c", event_id=f"e{n}", event_type="t", processed_at=datetime.now(UTC)
-                )
-            )
+            await write(session, f"e{n}")
             if n == 2:
                 raw = (await session.connection()).sync_connection.connection.driver_connection._connection
                 raw.execute("ROLLBACK")  # what SQLite does on SQLITE_FULL / SQLITE_IOERR

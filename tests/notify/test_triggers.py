@@ -34,6 +34,22 @@ async def outcome(db, settings, referral, *, kind: str = "accepted", now: dateti
     )
 
 
+async def acknowledge(db, settings, *, child_id: str, contact_ids: list[str], **school: str) -> ConcernLinkedV1:
+    """A new child's concern linked in school 100000 (`school`: the child's given name and the school's name, phone
+    and email), and the family's acknowledgement it queues."""
+    linked = ConcernLinkedV1(
+        child_id=child_id,
+        concern_id=new_id(),
+        school_urn="100000",
+        new_child=True,
+        match="created",
+        family_contact_ids=contact_ids,
+        **school,
+    )
+    await run(db, triggers.acknowledge_concern, settings=settings, linked=linked, event_id=new_id(), now=NOON)
+    return linked
+
+
 async def claim(db, settings, *, now: datetime) -> list[models.Notification]:
     """What the dispatcher would claim at `now` (SQLite's claim)."""
     return await run(db, scheduling.claim_due, limit=10, dialect="sqlite", settings=settings, owner="t", now=now)
@@ -277,19 +293,16 @@ async def test_family_messages_name_the_child_and_service_say_how_to_reach_the_s
     child, referral_id = new_id(), new_id()
     sms_cy = await add_contact(db, child_id=child, channel="sms", language="cy", mobile="07700 900002")
     email_en = await add_contact(db, child_id=child, channel="email", email="parent3@example.org")
-    linked = ConcernLinkedV1(
+    linked = await acknowledge(
+        db,
+        settings,
         child_id=child,
-        concern_id=new_id(),
-        school_urn="100000",
-        new_child=True,
-        match="created",
-        family_contact_ids=[sms_cy, email_en],
+        contact_ids=[sms_cy, email_en],
         child_given_name="Sam",
         school_name="Oakfield Primary School",
         school_phone="01632 960123",
         school_email="office@oakfield.example.org",
     )
-    await run(db, triggers.acknowledge_concern, settings=settings, linked=linked, event_id=new_id(), now=NOON)
     completed = ReferralCompletedV1(
         referral_id=referral_id,
         concern_id=linked.concern_id,
@@ -298,15 +311,7 @@ async def test_family_messages_name_the_child_and_service_say_how_to_reach_the_s
         school_urn="100000",
         service_name="Speech and Language Therapy",
     )
-    await run(
-        db,
-        triggers.referral_outcome,
-        settings=settings,
-        kind="completed",
-        referral=completed,
-        event_id=new_id(),
-        now=NOON,
-    )
+    await outcome(db, settings, completed, kind="completed")
     sent = {(n.template, n.contact_id): n for n in await rows(db)}
     home = f"https://tas.example.org/family/children/{child}"
     ack = sent["concern_acknowledged", email_en]
@@ -327,19 +332,16 @@ async def test_an_sms_too_long_with_the_schools_contact_goes_without_it(db, make
     settings = make_settings(public_web_url="https://tas.example.org")
     child = new_id()
     contact = await add_contact(db, child_id=child, channel="sms", language="cy", mobile="07700 900003")
-    linked = ConcernLinkedV1(
+    await acknowledge(
+        db,
+        settings,
         child_id=child,
-        concern_id=new_id(),
-        school_urn="100000",
-        new_child=True,
-        match="created",
-        family_contact_ids=[contact],
+        contact_ids=[contact],
         child_given_name="Siôn",  # ô: the whole SMS is UCS-2, 201 characters in three parts
         school_name="Ysgol Gymraeg Bro Taf a'r Cymoedd Cyfagos",
         school_phone="01632 960124",
         school_email="swyddfa@ysgol-bro-taf.example.org",
     )
-    await run(db, triggers.acknowledge_concern, settings=settings, linked=linked, event_id=new_id(), now=NOON)
     (n,) = await rows(db)
     assert n.body.startswith("Mae'r ysgol wedi gofyn am gymorth ar gyfer Siôn.") and "Cysylltwch" not in n.body
     assert templates.sms_length(n.body).fragments <= settings.sms_max_fragments
