@@ -213,6 +213,7 @@ def service_settings(service: str, tmp_path: Path, nats_url: str, **overrides: A
         consumer_backoff_seconds=[0.1, 0.2, 0.4],
         consumer_ack_wait_seconds=5.0,
         consumer_max_deliver=4,
+        consumer_max_deliver_not_yet=6,
         outbox_poll_seconds=0.2,
     )
     values.update(overrides)

@@ -4,6 +4,7 @@ real database (SQLite, or PostgreSQL in the PostgreSQL pass) holding only the in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import nats
@@ -11,7 +12,7 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
-from tas_common.consumer import ConsumerRunner, ConsumerSpec
+from tas_common.consumer import ConsumerRunner, ConsumerSpec, RetryLater
 from tas_common.db import Database
 from tas_common.deadletters import dead_letter_subject
 from tas_common.events import CloudEvent, new_event
@@ -47,7 +48,8 @@ async def js(nats):
     context = nc.jetstream()
     await ensure_stream(context, name="TAS", max_age_seconds=3600)
     yield context
-    await nc.close()
+    with contextlib.suppress(ConnectionError):  # a test that restarted the server can leave a reset transport
+        await nc.close()
 
 
 async def nats_connect(url: str):
@@ -146,12 +148,21 @@ async def _zero(count) -> bool:
 
 
 def runner_for(
-    db: Database, js, handler, *, max_deliver: int = 3, on_committed=None, ack_wait: float = 5.0, idle_wait: float = 1.0
+    db: Database,
+    js,
+    handler,
+    *,
+    max_deliver: int = 3,
+    not_yet: int = 5,
+    on_committed=None,
+    ack_wait: float = 5.0,
+    idle_wait: float = 1.0,
 ):
     spec = ConsumerSpec(
         durable="tests",
         handlers={ChildRegisteredV1: handler},
         max_deliver=max_deliver,
+        max_deliver_not_yet=not_yet,
         backoff_seconds=[0.1, 0.2],
         ack_wait_seconds=ack_wait,
         idle_wait_seconds=idle_wait,
@@ -165,11 +176,11 @@ async def record_effect(session, payload, event: CloudEvent) -> None:
 
 
 async def test_consumer_is_created_explicitly_with_bounded_delivery(db, js):
-    runner = runner_for(db, js, record_effect, max_deliver=4)
+    runner = runner_for(db, js, record_effect, max_deliver=4, not_yet=7)
     await runner.ensure()
     info = await js.consumer_info("TAS", "tests")
     assert info.config.durable_name == "tests"
-    assert info.config.max_deliver == 4
+    assert info.config.max_deliver == 7  # the larger budget, a "not yet"'s; the runner dead-letters an error at 4
     assert str(getattr(info.config.ack_policy, "value", info.config.ack_policy)) == "explicit"
     assert (
         info.config.filter_subjects == [ChildRegisteredV1.subject]
@@ -235,6 +246,43 @@ async def test_a_message_that_always_fails_is_dead_lettered_and_the_consumer_goe
     async with db.reader() as session:
         processed = (await session.execute(select(processed_event.c.event_id))).scalars().all()
     assert processed == [good.id]
+
+
+async def test_an_event_waiting_for_another_is_retried_beyond_the_error_budget_then_dead_lettered(db, js, caplog):
+    """RetryLater ("not yet": e.g. notify's family message naming a contact whose own event an outage holds up)
+    gets `max_deliver_not_yet` deliveries, not the error budget `max_deliver`: the late one is retried after its 3rd
+    delivery (where an error is dead-lettered) and handled once what it waits for has arrived; the one whose awaited
+    event never comes is dead-lettered on its 5th."""
+    arrived = asyncio.Event()
+
+    async def handler(session, payload, event: CloudEvent) -> None:
+        if event.data["child_id"] == "child-never" or not arrived.is_set():
+            raise RetryLater("the event this one needs has not arrived")
+        await record_effect(session, payload, event)
+
+    runner = runner_for(db, js, handler, max_deliver=3, not_yet=5)
+    await runner.ensure()
+    dlq = await js.pull_subscribe(dead_letter_subject("tests"), durable="dlq-check")
+    late, never = child_registered(), child_registered()
+    never = never.model_copy(update={"data": {**never.data, "child_id": "child-never"}})
+    for event in (late, never):
+        await js.publish(event.nats_subject, event.to_bytes(), headers={"Nats-Msg-Id": event.id})
+
+    async def retried_after_third_delivery() -> bool:
+        return any(getattr(r, "event_id", None) == late.id and getattr(r, "deliveries", 0) == 3 for r in caplog.records)
+
+    task = asyncio.create_task(runner.run())
+    await eventually(retried_after_third_delivery, what="the late event nak'd, not dead-lettered, on its 3rd delivery")
+    arrived.set()
+    dead = (await dlq.fetch(1, timeout=15))[0]
+    assert json.loads(dead.data)["id"] == never.id
+    assert dead.headers["Tas-Deliveries"] == "5" and "RetryLater" in dead.headers["Tas-Error"]
+    await eventually(lambda: _equals(effect_count(db), 1), what="the late event handled once it could be")
+    runner.stop()
+    await task
+    async with db.reader() as session:
+        processed = (await session.execute(select(processed_event.c.event_id))).scalars().all()
+    assert processed == [late.id]
 
 
 async def test_a_message_that_is_not_an_event_is_dead_lettered_at_once(db, js):

@@ -226,7 +226,8 @@ async def test_a_dead_letter_is_listed_and_replayed_once_its_cause_is_fixed(syst
 
     listing = await eventually(listed, what="the dead letter in `tas deadletters`")
     line = next(line for line in listing.splitlines() if "consumer=notify" in line)
-    assert "subject=tas.caseload.child.concern_linked" in line and "deliveries=4" in line
+    # a "not yet" has the larger budget: 6 deliveries here (tests/conftest.py), not the error budget of 4
+    assert "subject=tas.caseload.child.concern_linked" in line and "deliveries=6" in line
     seq = line.split()[0].removeprefix("seq=")
 
     await publish(

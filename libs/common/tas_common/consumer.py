@@ -40,6 +40,7 @@ from .driver import DriverStatement
 from .events import CloudEvent, EventPayload
 from .metrics import CONSUMER_PENDING, EVENT_REDELIVERIES, EVENTS_HANDLED
 from .outage import OutageLog
+from .settings import CommonSettings
 from .tables import processed_event
 from .telemetry import Telemetry
 from .tracing import message_span
@@ -73,6 +74,11 @@ class ConsumerSpec:
     handlers: Handlers
     """Payload type (e.g. `ConcernRaisedV1`) → handler. The consumer filters on their subjects."""
     max_deliver: int = 5
+    """Deliveries of a message whose handler fails before it is dead-lettered."""
+    max_deliver_not_yet: int = 20
+    """Deliveries of a message whose handler raises RetryLater (what it needs has not arrived yet, e.g. a contact
+    whose event a redelivery will bring) before it is dead-lettered: with the backoff capped at its last step, a
+    wait of ~35 min by default rather than max_deliver's ~2.5, so an event held up by an outage is not lost."""
     backoff_seconds: Sequence[float] = (1.0, 5.0, 30.0, 120.0)
     ack_wait_seconds: float = 30.0
     batch_size: int = 50
@@ -84,6 +90,18 @@ class ConsumerSpec:
     latency added), so an idle consumer asks once a second instead of 1/fetch_wait times; `stop()` cancels it."""
     on_committed: Callable[[CloudEvent], Awaitable[None]] | None = field(default=None, repr=False)
     """Called after the handler's transaction commits and before the ack (observability and fault injection)."""
+
+    @classmethod
+    def configured(cls, settings: CommonSettings, *, durable: str, handlers: Handlers) -> ConsumerSpec:
+        """A service's consumer with the delivery budget, backoff and ack wait of its settings."""
+        return cls(
+            durable=durable,
+            handlers=handlers,
+            max_deliver=settings.consumer_max_deliver,
+            max_deliver_not_yet=settings.consumer_max_deliver_not_yet,
+            backoff_seconds=settings.consumer_backoff_seconds,
+            ack_wait_seconds=settings.consumer_ack_wait_seconds,
+        )
 
     @property
     def subjects(self) -> list[str]:
@@ -146,7 +164,7 @@ class ConsumerRunner:
             filter_subjects=self.spec.subjects,
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
-            max_deliver=self.spec.max_deliver,
+            max_deliver=max(self.spec.max_deliver, self.spec.max_deliver_not_yet),  # the client dead-letters
             ack_wait=self.spec.ack_wait_seconds,
             max_ack_pending=1000,
         )
@@ -357,7 +375,8 @@ class ConsumerRunner:
         deliveries = msg.metadata.num_delivered
         outcome = "retry" if isinstance(exc, RetryLater) else "error"
         EVENTS_HANDLED.labels(self.durable, outcome).inc()
-        if deliveries >= self.spec.max_deliver:
+        budget = self.spec.max_deliver_not_yet if isinstance(exc, RetryLater) else self.spec.max_deliver
+        if deliveries >= budget:
             await self.dead_letters.move(msg, f"{type(exc).__name__}: {exc}", deliveries)
             return
         delay = self.spec.backoff_seconds[min(deliveries - 1, len(self.spec.backoff_seconds) - 1)]

@@ -55,6 +55,8 @@ class CommonSettings(BaseSettings):
 
     max_body_bytes: int = 1_048_576
     consumer_max_deliver: int = 5
+    consumer_max_deliver_not_yet: int = 20
+    """Deliveries of an event whose handler waits for another (RetryLater) before it is dead-lettered."""
     consumer_backoff_seconds: list[float] = [1.0, 5.0, 30.0, 120.0]
     consumer_ack_wait_seconds: float = 30.0
     outbox_poll_seconds: float = 1.0

@@ -224,10 +224,4 @@ HANDLERS: Handlers = {
 
 
 def consumer_spec(settings: CaseloadSettings) -> ConsumerSpec:
-    return ConsumerSpec(
-        durable="caseload",
-        handlers=HANDLERS,
-        max_deliver=settings.consumer_max_deliver,
-        backoff_seconds=settings.consumer_backoff_seconds,
-        ack_wait_seconds=settings.consumer_ack_wait_seconds,
-    )
+    return ConsumerSpec.configured(settings, durable="caseload", handlers=HANDLERS)

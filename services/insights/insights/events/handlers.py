@@ -85,10 +85,4 @@ DURABLE = "insights"
 
 
 def consumer_spec(settings: InsightsSettings) -> ConsumerSpec:
-    return ConsumerSpec(
-        durable=DURABLE,
-        handlers=HANDLERS,
-        max_deliver=settings.consumer_max_deliver,
-        backoff_seconds=settings.consumer_backoff_seconds,
-        ack_wait_seconds=settings.consumer_ack_wait_seconds,
-    )
+    return ConsumerSpec.configured(settings, durable=DURABLE, handlers=HANDLERS)

@@ -135,10 +135,4 @@ def handlers(settings: NotifySettings) -> Handlers:
 
 
 def consumer_spec(settings: NotifySettings) -> ConsumerSpec:
-    return ConsumerSpec(
-        durable="notify",
-        handlers=handlers(settings),
-        max_deliver=settings.consumer_max_deliver,
-        backoff_seconds=settings.consumer_backoff_seconds,
-        ack_wait_seconds=settings.consumer_ack_wait_seconds,
-    )
+    return ConsumerSpec.configured(settings, durable="notify", handlers=handlers(settings))

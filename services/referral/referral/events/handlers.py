@@ -80,10 +80,4 @@ HANDLERS: Handlers = {
 
 
 def consumer_spec(settings: ReferralSettings) -> ConsumerSpec:
-    return ConsumerSpec(
-        durable="referral",
-        handlers=HANDLERS,
-        max_deliver=settings.consumer_max_deliver,
-        backoff_seconds=settings.consumer_backoff_seconds,
-        ack_wait_seconds=settings.consumer_ack_wait_seconds,
-    )
+    return ConsumerSpec.configured(settings, durable="referral", handlers=HANDLERS)
