@@ -106,6 +106,10 @@ class CsrfFailed(Exception):
     pass
 
 
+CsrfField = Annotated[str | None, Form(alias="csrf_token", max_length=100)]
+"""The CSRF token a form posts back (check_csrf compares it with the session's)."""
+
+
 def check_csrf(session: WebSession | None, submitted: str | None) -> None:
     if session is None or not session.csrf_ok(submitted):
         raise CsrfFailed

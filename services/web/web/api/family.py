@@ -19,14 +19,13 @@ from ..domain.forms import FormErrors
 from ..i18n import _
 from ..sessions import WebSession
 from ..templating import render
-from .deps import Caseload, CommentForm, FamilySession, Notify, Referral, check_csrf
+from .deps import Caseload, CommentForm, CsrfField, FamilySession, Notify, Referral, check_csrf
 from .pages import set_language_cookie
 
 router = APIRouter(prefix="/family")
 MAX_COMMENT = 2000
 
 ChildId = Annotated[str, "child id"]
-CsrfField = Annotated[str | None, Form(alias="csrf_token", max_length=100)]
 
 
 def nav(child_id: str | None = None) -> list[dict[str, Any]]:

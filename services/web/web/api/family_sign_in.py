@@ -21,12 +21,10 @@ from ..domain.navigation import FAMILY_HOME, safe_return_path
 from ..i18n import _
 from ..sessions import SessionStore, WebSession
 from ..templating import N_, render
-from .deps import AnySession, Caseload, Sessions, check_csrf
+from .deps import AnySession, Caseload, CsrfField, Sessions, check_csrf
 from .pages import set_language_cookie
 
 router = APIRouter(prefix="/family", dependencies=[Depends(public)])
-
-CsrfField = Annotated[str | None, Form(alias="csrf_token", max_length=100)]
 
 
 def _client_address(request: Request) -> str | None:

@@ -16,8 +16,8 @@ from ...domain.forms import FormErrors
 from ...domain.practice import child_view, tasks, words
 from ...i18n import _
 from ...templating import render
-from ..deps import Caseload, Referral, check_csrf
-from .deps import CsrfField, MeDep, PractitionerSession
+from ..deps import Caseload, CsrfField, Referral, check_csrf
+from .deps import MeDep, PractitionerSession
 
 router = APIRouter()
 Note = Annotated[str, Form(max_length=1000)]

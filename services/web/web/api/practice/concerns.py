@@ -15,8 +15,8 @@ from ...domain.forms import FormErrors
 from ...domain.practice import concern_form, words
 from ...i18n import _
 from ...templating import render
-from ..deps import Referral, check_csrf
-from .deps import CsrfField, MeDep, PractitionerSession
+from ..deps import CsrfField, Referral, check_csrf
+from .deps import MeDep, PractitionerSession
 
 router = APIRouter(prefix="/concerns")
 URGENCY_ORDER = {"urgent": 0, "priority": 1, "routine": 2}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Form, Request
+from fastapi import Depends, Request
 
 from tas_common.access import GUARD_ATTR
 
@@ -46,4 +46,3 @@ async def current_me(session: PractitionerSession) -> Me:
 
 
 MeDep = Annotated[Me, Depends(current_me)]
-CsrfField = Annotated[str | None, Form(alias="csrf_token", max_length=100)]

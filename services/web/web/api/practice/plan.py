@@ -16,9 +16,9 @@ from ...domain import plan_view
 from ...domain.forms import FormErrors
 from ...domain.practice import plan_edit, words
 from ...i18n import _
-from ..deps import Caseload, CommentForm, check_csrf
+from ..deps import Caseload, CommentForm, CsrfField, check_csrf
 from .child import load_child, page
-from .deps import CsrfField, MeDep, PractitionerSession
+from .deps import MeDep, PractitionerSession
 
 router = APIRouter(prefix="/children/{child_id}/plan")
 Text = Annotated[str, Form(max_length=4000)]

@@ -17,8 +17,8 @@ from ...domain.forms import FormErrors
 from ...domain.practice import words
 from ...i18n import _
 from ...templating import render
-from ..deps import Referral, check_csrf
-from .deps import CsrfField, MeDep, PractitionerSession
+from ..deps import CsrfField, Referral, check_csrf
+from .deps import MeDep, PractitionerSession
 
 router = APIRouter()
 MOVES = ("accept", "decline", "redirect", "complete", "first-contact", "withdraw")

@@ -20,8 +20,7 @@ from ...domain.practice.oidc import SignInFailed
 from ...i18n import _
 from ...sessions import SessionStore, WebSession
 from ...templating import render
-from ..deps import AnySession, Caseload, Sessions, check_csrf
-from .deps import CsrfField
+from ..deps import AnySession, Caseload, CsrfField, Sessions, check_csrf
 
 router = APIRouter(dependencies=[Depends(public)])
 log = logging.getLogger("tas.web")
