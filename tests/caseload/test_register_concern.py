@@ -140,13 +140,17 @@ async def run(database: Database, implementation: str) -> None:
     for n, c in enumerate(scenario()):
         with span(None):  # as the consumer runs a handler: its events join the message's trace
             async with database.transaction() as session:
-                event_id = f"10000000-0000-4000-8000-{n:012d}"
-                if implementation == "reference":
-                    await reference_register_concern(session, concern=c, event_id=event_id)
-                else:
-                    await handlers.on_concern_raised(
-                        session, c, new_event(c, source="tas/referral").model_copy(update={"id": event_id})
-                    )
+                await register(session, implementation, n, c)
+
+
+async def register(session: Any, implementation: str, n: int, c: ConcernRaisedV1) -> None:
+    event_id = f"10000000-0000-4000-8000-{n:012d}"
+    if implementation == "reference":
+        await reference_register_concern(session, concern=c, event_id=event_id)
+    else:
+        await handlers.on_concern_raised(
+            session, c, new_event(c, source="tas/referral").model_copy(update={"id": event_id})
+        )
 
 
 async def merge_first_into_duplicate(database: Database) -> list[str]:
@@ -255,6 +259,33 @@ async def test_core_register_concern_and_notifications_match_the_orm_reference(t
     assert sum(1 for e in reference["chronology"] if e["kind"].startswith("notification_")) == 2
     traced = [e for e in reference["events"] if e["headers"]]
     assert len(traced) == 19 and all(e["headers"]["traceparent"] == e["traceparent"] for e in traced)
+    assert sum(1 for r in reference["restriction"] if r["restricted"]) == 2
+    for table in ("child", "family_member", "plan", "restriction", "chronology", "audit", "events"):
+        assert candidate[table] == reference[table], table
+
+
+async def test_the_scenario_in_one_unit_of_work_matches_the_orm_reference(tmp_path: Path) -> None:
+    """As a fetched batch runs it: every concern in ONE transaction, so a later concern must see what an earlier one
+    changed, whether through a driver statement or an ORM object still pending (the ORM reference autoflushes
+    before each query; the driver statements flush what is pending first)."""
+    from tas_dev.testing import fictional_nhs_number, fictional_upn
+
+    # and once more the first child, safeguarding again: already restricted (by concern 2, through the ORM)
+    again = concern(8, identity(fictional_upn(1), fictional_nhs_number(7)), [], safeguarding=True)
+    snapshots = {}
+    for implementation in ("reference", "candidate"):
+        url = fresh_database_url(f"{implementation}-one-unit", tmp_path)
+        await migrate("caseload", url)
+        database = Database(url)
+        try:
+            with span(None):
+                async with database.transaction() as session:
+                    for n, c in enumerate([*scenario(), again]):
+                        await register(session, implementation, n, c)
+            snapshots[implementation] = await snapshot(database, fixed_ids())
+        finally:
+            await database.dispose()
+    reference, candidate = snapshots["reference"], snapshots["candidate"]
     assert sum(1 for r in reference["restriction"] if r["restricted"]) == 2
     for table in ("child", "family_member", "plan", "restriction", "chronology", "audit", "events"):
         assert candidate[table] == reference[table], table

@@ -168,6 +168,13 @@ class DriverStatement:
         return row[0] if row else None
 
 
+async def flush_pending(session: SAAsyncSession) -> None:
+    """What `session.execute` does before every statement (autoflush), for driver statements that touch rows ORM
+    objects of this session may have pending changes to: flush them first. A clean session costs nothing."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+
+
 def prebind(session: SAAsyncSession, connection: Connection) -> None:
     """Driver statements of `session` run on `connection` (already in the unit's transaction) for as long as the
     session has begun no transaction of its own (db.GroupCommit: a unit that never touches the ORM)."""

@@ -3,17 +3,34 @@ name + date of birth + school match is only a *possible* duplicate."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NamedTuple
 
-from sqlalchemy import Row, bindparam
+from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import and_, or_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tas_common.driver import DriverStatement, flush_pending
 from tas_common.events.schemas import ConcernRaisedV1
 from tas_common.tables import table_of
 
 from .models import Child
+
+
+class MatchedChild(NamedTuple):
+    """A child record as the matching reads it."""
+
+    id: str
+    given_name: str
+    upn: str | None
+    nhs_number: str | None
+    school_urn: str
+    la_code: str | None
+    safeguarding: bool
+    family_contact_restricted: bool
+    possible_duplicate_of: str | None
+    merged_into: str | None
+
 
 _child = table_of(Child)
 _CHILD_COLUMNS = (
@@ -28,7 +45,7 @@ _CHILD_COLUMNS = (
     _child.c.possible_duplicate_of,
     _child.c.merged_into,
 )
-_MATCH = (
+_MATCH = DriverStatement(
     core_select(*_CHILD_COLUMNS)
     .where(
         or_(
@@ -45,16 +62,19 @@ _MATCH = (
     )
     .order_by(_child.c.merged_into.is_not(None))
 )
-_CHILD_BY_ID = core_select(*_CHILD_COLUMNS).where(_child.c.id == bindparam("id"))
+_CHILD_BY_ID = DriverStatement(core_select(*_CHILD_COLUMNS).where(_child.c.id == bindparam("id")))
+"""On the driver's cursor (tas_common/driver.py): every concern runs the match."""
 
 
-async def match_child(session: AsyncSession, concern: ConcernRaisedV1) -> tuple[Row[Any] | None, str, str | None]:
+async def match_child(session: AsyncSession, concern: ConcernRaisedV1) -> tuple[MatchedChild | None, str, str | None]:
     """UPN, then NHS number; a name + date of birth + school match is only a *possible* duplicate. One query
     finds the candidates of all three kinds (each by an index); the first kind that matches wins."""
     identity = concern.child
-    rows = (
-        await session.execute(
-            _MATCH,
+    await flush_pending(session)  # a child changed through the ORM earlier in this unit of work
+    rows = [
+        MatchedChild(*row)
+        for row in await _MATCH.all(
+            session,
             {
                 "upn": identity.upn,
                 "nhs_number": identity.nhs_number or None,
@@ -64,7 +84,7 @@ async def match_child(session: AsyncSession, concern: ConcernRaisedV1) -> tuple[
                 "school_urn": concern.school_urn,
             },
         )
-    ).all()
+    ]
     by_upn = next((r for r in rows if r.upn == identity.upn), None)
     if by_upn is not None:
         return await _survivor(session, by_upn), "upn", None
@@ -75,13 +95,13 @@ async def match_child(session: AsyncSession, concern: ConcernRaisedV1) -> tuple[
     return None, "created", rows[0].id if rows else None
 
 
-async def _survivor(session: AsyncSession, child: Row[Any]) -> Row[Any]:
+async def _survivor(session: AsyncSession, child: MatchedChild) -> MatchedChild:
     """A merged record's concerns go to the record it was merged into."""
     seen = {child.id}
     while child.merged_into:
-        survivor = (await session.execute(_CHILD_BY_ID, {"id": child.merged_into})).first()
-        if survivor is None or survivor.id in seen:
+        row = await _CHILD_BY_ID.first(session, {"id": child.merged_into})
+        if row is None or row[0] in seen:
             break
-        seen.add(survivor.id)
-        child = survivor
+        child = MatchedChild(*row)
+        seen.add(child.id)
     return child

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tas_common import audit
 from tas_common.auth import Principal
 from tas_common.db import utcnow
+from tas_common.driver import DriverStatement, flush_pending
 from tas_common.events import EventPayload, new_event
 from tas_common.outbox import add_event
 from tas_common.paging import Key, Keyset, Page
@@ -35,18 +36,20 @@ _FACT = (
     )
     .limit(1)
 )
-_CHILD_AND_FACT = select(
-    _child.c.id,
-    exists()
-    .where(
-        _entry.c.child_id == _child.c.id,
-        _entry.c.kind == bindparam("kind"),
-        _entry.c.ref_id == bindparam("ref_id"),
-    )
-    .label("recorded"),
-).where(_child.c.id == bindparam("child_id"))
-_INSERT_ENTRY = insert(_entry)
-"""Statements built once: the event handlers write an entry for nearly every event."""
+_CHILD_AND_FACT = DriverStatement(
+    select(
+        _child.c.id,
+        exists()
+        .where(
+            _entry.c.child_id == _child.c.id,
+            _entry.c.kind == bindparam("kind"),
+            _entry.c.ref_id == bindparam("ref_id"),
+        )
+        .label("recorded"),
+    ).where(_child.c.id == bindparam("child_id"))
+)
+_INSERT_ENTRY = DriverStatement(insert(_entry), columns=[c.name for c in _entry.columns])
+"""On the driver's cursor (tas_common/driver.py): the event handlers write an entry for nearly every event."""
 
 
 async def fact_recorded(session: AsyncSession, *, child_id: str, kind: str, ref_id: str) -> bool:
@@ -92,8 +95,9 @@ async def add_fact_once(
 ) -> bool:
     """Write the entry for this fact unless it is on the timeline already (see fact_recorded) or caseload holds
     no child `child_id`; returns whether it was written. One query for both checks."""
-    found = (await session.execute(_CHILD_AND_FACT, {"child_id": child_id, "kind": kind, "ref_id": ref_id})).first()
-    if found is None or found.recorded:
+    await flush_pending(session)  # an entry added through the ORM earlier in this unit of work
+    found = await _CHILD_AND_FACT.first(session, {"child_id": child_id, "kind": kind, "ref_id": ref_id})
+    if found is None or found[1]:
         return False
     await write_entry(session, child_id=child_id, kind=kind, summary=summary, ref_id=ref_id, **fields)
     return True
@@ -103,8 +107,9 @@ async def write_entry(
     session: AsyncSession, *, child_id: str, kind: str, summary: str, **fields: Unpack[EntryFields]
 ) -> None:
     """`add_entry`, written at once with a statement built once (no ORM object): for the event handlers."""
-    await session.execute(
-        _INSERT_ENTRY, {"id": new_id(), **entry_row(child_id=child_id, kind=kind, summary=summary, **fields)}
+    await flush_pending(session)  # e.g. a child added through the ORM that the entry refers to
+    await _INSERT_ENTRY.execute(
+        session, {"id": new_id(), **entry_row(child_id=child_id, kind=kind, summary=summary, **fields)}
     )
 
 

@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
 from tas_common.db import utcnow
+from tas_common.driver import DriverStatement
 from tas_common.events import CloudEvent, new_event
 from tas_common.events.schemas import ChildRegisteredV1, ConcernLinkedV1, ConcernRaisedV1
 from tas_common.identity import ChildIdentity, row_of
@@ -24,9 +25,13 @@ from .search import name_keys
 
 SOURCE = "tas/caseload"
 
-_INSERT_CHILD = insert(table_of(Child))
-_INSERT_PLAN = insert(table_of(Plan))
-"""Statements built once: register_concern runs for every concern (a MIS batch brings thousands)."""
+_INSERT_CHILD = DriverStatement(insert(table_of(Child)), columns=[c.name for c in table_of(Child).columns])
+_INSERT_PLAN = DriverStatement(
+    insert(table_of(Plan)),
+    columns=("id", "child_id", "status", "revision", "content", "pending_changes", "published_version", "updated_at"),
+)
+"""On the driver's cursor (tas_common/driver.py): register_concern runs for every concern (a MIS batch brings
+thousands). The match (child_matching) flushes what the ORM has pending first, as `session.execute` would."""
 
 
 def concern_summary(concern: ConcernRaisedV1) -> str:
@@ -47,8 +52,8 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
     if found is None:
         now, child_id = utcnow(), new_id()
         school_urn, la_code, possible_duplicate_of = concern.school_urn, concern.la_code, similar
-        await session.execute(
-            _INSERT_CHILD,
+        await _INSERT_CHILD.execute(
+            session,
             row_of(
                 ChildIdentity,
                 concern.child,
@@ -64,8 +69,8 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
                 created_at=now,
             ),
         )
-        await session.execute(
-            _INSERT_PLAN,
+        await _INSERT_PLAN.execute(
+            session,
             {
                 "id": new_id(),
                 "child_id": child_id,
@@ -97,6 +102,7 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
             assert child is not None
             child.safeguarding = child.family_contact_restricted = True
             session.add(child)
+            await session.flush()  # before the driver's statements below (none reads it; a later match would)
     if concern.safeguarding and (found is None or not found.family_contact_restricted):
         # a safeguarding concern restricts family contact until the DSL or the LA's front door lifts it
         events.append(
@@ -113,7 +119,7 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
     )
     await organisations.remember(session, org_id=concern.raised_by_org, name=concern.school_name, org_type="school")
     if school_urn != concern.school_urn:  # a matched child of another school: that school's contact
-        school = await organisations.school_of(session, school_urn)
+        school = await organisations.school_contact(session, school_urn)
     family = await family_of(session, child_id) if concern.family_contacts and not new_child else []
     member_ids = []
     for contact in concern.family_contacts:

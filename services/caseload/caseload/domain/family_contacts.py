@@ -11,6 +11,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tas_common.driver import DriverStatement, flush_pending
 from tas_common.events import CloudEvent, new_event
 from tas_common.events.schemas import FamilyContactChangedV1, FamilyContactV1
 from tas_common.identity import FamilyContactShape, row_of
@@ -21,21 +22,22 @@ from .models import FamilyMember, new_id
 SOURCE = "tas/caseload"
 
 _family = table_of(FamilyMember)
-_FAMILY_OF = core_select(_family).where(_family.c.child_id == bindparam("child_id"))
-_INSERT_MEMBER = insert(_family)
-_UPDATE_MEMBER = (
-    update(_family)
-    .where(_family.c.id == bindparam("member_id"))
-    .values(
-        parental_responsibility=bindparam("parental_responsibility"),
-        mobile=bindparam("mobile"),
-        email=bindparam("email"),
-    )
+_FAMILY_COLUMNS = tuple(c.name for c in _family.columns)
+_FAMILY_OF = DriverStatement(core_select(_family).where(_family.c.child_id == bindparam("child_id")))
+_INSERT_MEMBER = DriverStatement(insert(_family), columns=_FAMILY_COLUMNS)
+_UPDATE_MEMBER = DriverStatement(
+    update(_family).where(_family.c.id == bindparam("member_id")),
+    columns=("parental_responsibility", "mobile", "email"),
 )
+_NEW_MEMBER = {"suppressed": [], "reachable": True, "preferences_version": 0}
+"""The columns' Python-side defaults, which a driver statement does not apply (tas_common/driver.py)."""
 
 
 async def family_of(session: AsyncSession, child_id: str) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in (await session.execute(_FAMILY_OF, {"child_id": child_id})).all()]
+    await flush_pending(session)  # a member changed through the ORM earlier in this unit of work
+    return [
+        dict(zip(_FAMILY_COLUMNS, row, strict=True)) for row in await _FAMILY_OF.all(session, {"child_id": child_id})
+    ]
 
 
 async def merge_contact(
@@ -60,13 +62,13 @@ async def merge_contact(
             mobile=contact.mobile or existing["mobile"],
             email=contact.email or existing["email"],
         )
-        await session.execute(
-            _UPDATE_MEMBER,
+        await _UPDATE_MEMBER.execute(
+            session,
             {"member_id": existing["id"], **{k: existing[k] for k in ("parental_responsibility", "mobile", "email")}},
         )
         return existing, before != (existing["parental_responsibility"], existing["mobile"], existing["email"])
     member = row_of(FamilyContactShape, contact, id=new_id(), child_id=child_id, opted_out=False)
-    await session.execute(_INSERT_MEMBER, member)
+    await _INSERT_MEMBER.execute(session, {**_NEW_MEMBER, **member})
     family.append(member)
     return member, True
 

@@ -5,10 +5,15 @@ kind instead."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.db import utcnow
+from tas_common.driver import DriverStatement, flush_pending
+from tas_common.tables import table_of
 
 from .models import Organisation, School
 
@@ -36,6 +41,31 @@ def kind_of(org_type: str) -> str:
     return KINDS.get(org_type, "An organisation")
 
 
+class SchoolContact(NamedTuple):
+    name: str
+    phone: str | None
+    email: str | None
+
+
+_org, _school = table_of(Organisation), table_of(School)
+_ORG = DriverStatement(
+    select(_org.c.name, _org.c.org_type, _org.c.email, _org.c.phone).where(_org.c.id == bindparam("id"))
+)
+_INSERT_ORG = DriverStatement(insert(_org), columns=("id", "name", "org_type", "email", "phone", "updated_at"))
+_UPDATE_ORG = DriverStatement(
+    update(_org).where(_org.c.id == bindparam("b_id")), columns=("name", "org_type", "email", "phone", "updated_at")
+)
+_SCHOOL = DriverStatement(
+    select(_school.c.name, _school.c.phone, _school.c.email).where(_school.c.urn == bindparam("urn"))
+)
+_INSERT_SCHOOL = DriverStatement(insert(_school), columns=("urn", "name", "phone", "email", "updated_at"))
+_UPDATE_SCHOOL = DriverStatement(
+    update(_school).where(_school.c.urn == bindparam("b_urn")), columns=("name", "phone", "email", "updated_at")
+)
+"""On the driver's cursor (tas_common/driver.py): the event handlers remember an organisation, and a school, for
+nearly every event. A pending ORM change to these rows is flushed first, as `session.execute` would."""
+
+
 async def remember(
     session: AsyncSession,
     *,
@@ -45,35 +75,45 @@ async def remember(
     email: str | None = None,
     phone: str | None = None,
 ) -> None:
-    """Record (or refresh) what an event says about an organisation; a missing name or contact keeps the old one."""
+    """Record (or refresh) what an event says about an organisation; a missing name or contact keeps the old one.
+    `updated_at` is when what caseload knows of it last changed."""
     if not org_id or not name:
         return
-    row = await session.get(Organisation, org_id)
+    await flush_pending(session)
+    row = await _ORG.first(session, {"id": org_id})
     if row is None:
-        session.add(Organisation(id=org_id, name=name, org_type=org_type, email=email, phone=phone))
+        values = {"name": name, "org_type": org_type, "email": email, "phone": phone, "updated_at": utcnow()}
+        await _INSERT_ORG.execute(session, {"id": org_id, **values})
         return
-    row.name, row.org_type = name, org_type
-    row.email, row.phone = email or row.email, phone or row.phone
-    row.updated_at = utcnow()
-    session.add(row)
+    known_email, known_phone = row[2], row[3]
+    new = (name, org_type, email or known_email, phone or known_phone)
+    if new != tuple(row):
+        values = dict(zip(("name", "org_type", "email", "phone"), new, strict=True))
+        await _UPDATE_ORG.execute(session, {"b_id": org_id, **values, "updated_at": utcnow()})
 
 
 async def remember_school(
     session: AsyncSession, *, urn: str, name: str | None, phone: str | None, email: str | None
-) -> School | None:
+) -> SchoolContact | None:
     """Record (or refresh) a school's name and office contact from a concern (a missing value keeps the old);
     the school as caseload now knows it."""
-    row = await session.get(School, urn)
+    known = await school_contact(session, urn)
     if not name:
-        return row
-    if row is None:
-        row = School(urn=urn, name=name, phone=phone, email=email)
-    elif (row.name, row.phone, row.email) == (name, phone or row.phone, email or row.email):
-        return row
-    else:
-        row.name, row.phone, row.email, row.updated_at = name, phone or row.phone, email or row.email, utcnow()
-    session.add(row)
-    return row
+        return known
+    if known is None:
+        school = SchoolContact(name, phone, email)
+        await _INSERT_SCHOOL.execute(session, {"urn": urn, **school._asdict(), "updated_at": utcnow()})
+        return school
+    school = SchoolContact(name, phone or known.phone, email or known.email)
+    if school != known:
+        await _UPDATE_SCHOOL.execute(session, {"b_urn": urn, **school._asdict(), "updated_at": utcnow()})
+    return school
+
+
+async def school_contact(session: AsyncSession, urn: str) -> SchoolContact | None:
+    await flush_pending(session)
+    row = await _SCHOOL.first(session, {"urn": urn})
+    return SchoolContact(*row) if row is not None else None
 
 
 async def school_of(session: AsyncSession, urn: str) -> School | None:
