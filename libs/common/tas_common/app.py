@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-import sqlalchemy.exc
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import Histogram
@@ -17,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .access import public
 from .auth import TrustedIssuer
 from .consumer import ConsumerSpec
+from .db import database_unavailable
 from .docs import install_docs
 from .errors import InvalidInput, install_problem_handlers, problem
 from .logging import configure_logging
@@ -73,31 +73,6 @@ class UnexpectedErrorMiddleware:
 
 
 RETRY_AFTER_SECONDS = 5
-UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
-"""PostgreSQL shutting down (admin, crash), starting up, too many connections; class 08 is any connection error."""
-
-
-def database_unavailable(exc: BaseException) -> bool:
-    """Whether the exception, or one it was raised from, says the database cannot be reached just now: a
-    connection refused or reset, PostgreSQL restarting, a connection the pool had to invalidate, or the pool's
-    wait timing out. A programming error (a missing table, a constraint) is not one."""
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [exc]
-    while pending:
-        error = pending.pop()
-        if error is None or id(error) in seen:
-            continue
-        seen.add(id(error))
-        if isinstance(error, ConnectionError | sqlalchemy.exc.TimeoutError):
-            return True
-        if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
-            return True
-        sqlstate = str(getattr(error, "sqlstate", None) or getattr(error, "pgcode", None) or "")
-        if sqlstate.startswith("08") or sqlstate in UNAVAILABLE_SQLSTATES:
-            return True
-        orig = getattr(error, "orig", None)
-        pending.extend([error.__cause__, error.__context__, orig if isinstance(orig, BaseException) else None])
-    return False
 
 
 def _internal_error_problem(_: Scope, status: int) -> Response:

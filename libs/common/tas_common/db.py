@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import sqlalchemy.exc
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
@@ -329,3 +330,30 @@ class Database:
         if self.group_commit is not None:
             await self.group_commit.close()
         await self.engine.dispose()
+
+
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+"""PostgreSQL shutting down (admin, crash), starting up, too many connections; class 08 is any connection error."""
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether the exception, or one it was raised from, says the database cannot be reached just now: a
+    connection refused or reset, PostgreSQL restarting, a connection the pool had to invalidate, or the pool's
+    wait timing out. A programming error (a missing table, a constraint) is not one."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, ConnectionError | sqlalchemy.exc.TimeoutError):
+            return True
+        if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
+            return True
+        sqlstate = str(getattr(error, "sqlstate", None) or getattr(error, "pgcode", None) or "")
+        if sqlstate.startswith("08") or sqlstate in UNAVAILABLE_SQLSTATES:
+            return True
+        orig = getattr(error, "orig", None)
+        pending.extend([error.__cause__, error.__context__, orig if isinstance(orig, BaseException) else None])
+    return False

@@ -8,7 +8,7 @@ from tas_common.app import create_service_app
 
 from .api import contacts, examples, notifications, receipts, templates
 from .config import NotifySettings
-from .domain.dispatch import run_dispatcher
+from .domain.dispatch_worker import run_dispatcher
 from .events.handlers import consumer_spec
 
 

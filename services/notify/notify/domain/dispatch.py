@@ -22,16 +22,16 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from opentelemetry.trace import SpanKind
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tas_common.db import Database, utcnow
-from tas_common.runtime import ServiceRuntime
+from tas_common.db import Database, database_unavailable, utcnow
 from tas_common.telemetry import Telemetry
 from tas_common.tracing import span
 
@@ -46,7 +46,6 @@ from ..providers.base import (
     TemporaryFailure,
 )
 from ..providers.ratelimit import TokenBucket
-from ..providers.registry import buckets_from, providers_from
 from . import lifecycle, recipients, scheduling, sign_in
 from .models import Notification
 
@@ -54,6 +53,9 @@ log = logging.getLogger("tas.notify.dispatch")
 BATCH = 50
 """Messages claimed per round; a round that claims fewer found every message then due."""
 RECORD_TRIES = 3
+"""Tries to record an outcome that fails for any reason but an unreachable database."""
+RECORD_PATIENCE_SECONDS = 120.0
+"""How long an outcome waits for a database that cannot be reached before the row is left to be taken over."""
 
 
 def process_id() -> str:
@@ -184,21 +186,29 @@ class Dispatcher:
             self.working.discard(attempt.n.id)
 
     async def record(self, outcome: Outcome) -> None:
-        """Record one outcome in its own transaction (on SQLite, group-committed with the others of the moment),
-        tried again briefly; a row whose outcome cannot be recorded is taken over when its lease ends."""
-        for attempt in range(RECORD_TRIES):
+        """Record one outcome in its own transaction (on SQLite, group-committed with the others of the moment).
+        The provider has answered, so a row left unrecorded would be taken over when its lease ends and an email
+        sent again: while the database cannot be reached (a PostgreSQL restart, a failover) the outcome waits for
+        it, up to RECORD_PATIENCE_SECONDS, and its lease is renewed meanwhile (the row stays in `working`); any
+        other error is tried RECORD_TRIES times."""
+        patience_ends = time.monotonic() + RECORD_PATIENCE_SECONDS
+        tries, pause = 0, 0.2
+        while True:
             try:
                 async with self.db.transaction() as session:
                     await self._apply(session, outcome)
                 return
             except Exception as exc:
-                if attempt == RECORD_TRIES - 1:
+                tries += 1
+                waiting = database_unavailable(exc) and time.monotonic() < patience_ends
+                if not waiting and tries >= RECORD_TRIES:
                     log.error(
                         "recording a send failed",
                         extra={"notification_id": outcome.n.id, "error": type(exc).__name__},
                     )
                     return
-                await asyncio.sleep(0.2 * 2**attempt)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 2.0)
 
     async def _apply(self, session: AsyncSession, outcome: Outcome) -> None:
         n = outcome.n
@@ -332,65 +342,3 @@ class Dispatcher:
                 return Outcome(n, failed=(exc.status, f"{provider.name}: {exc}"))
             return Outcome(n, accepted=accepted)
         return attempt.exhausted()
-
-
-async def _every(runtime: ServiceRuntime, seconds: float, job: Callable[[], Awaitable[object]], what: str) -> None:
-    """Run `job` every `seconds` until the service stops; a failure is logged and the next round tried."""
-    never = asyncio.Event()
-    while not runtime.stopping.is_set():
-        try:
-            await job()
-        except Exception as exc:
-            log.error(f"{what} failed", extra={"error": type(exc).__name__})
-        await runtime.idle(never, seconds)
-
-
-def _routes(given: object, settings: NotifySettings) -> dict[str, list[Provider]]:
-    """Each channel's providers: those given in `runtime.extras["providers"]` (a provider or a list of them per
-    channel), else those the settings configure."""
-    if not given:
-        return providers_from(settings)
-    if not isinstance(given, Mapping):
-        raise TypeError("runtime.extras['providers'] maps each channel to its providers")
-    return {channel: (p if isinstance(p, list) else [p]) for channel, p in given.items()}
-
-
-async def run_dispatcher(runtime: ServiceRuntime) -> None:
-    settings = runtime.settings
-    if not isinstance(settings, NotifySettings):
-        raise TypeError("the dispatcher runs in notify, with its settings")
-    dispatcher = Dispatcher(
-        db=runtime.db,
-        settings=settings,
-        routes=_routes(runtime.extras.get("providers"), settings),
-        buckets=buckets_from(settings),
-        telemetry=runtime.telemetry,
-    )
-    runtime.extras["dispatcher"] = dispatcher
-    wake = asyncio.Event()
-    runtime.db.on_commit(wake.set, when=lifecycle.QUEUED)
-    lease = settings.send_lease_seconds
-    background = [
-        asyncio.create_task(_every(runtime, lease / 5, dispatcher.renew_leases, "renewing leases")),
-        asyncio.create_task(_every(runtime, max(0.2, lease / 4), dispatcher.recover, "taking over sends")),
-        asyncio.create_task(
-            _every(runtime, min(60.0, settings.receipt_timeout_seconds / 4), dispatcher.expire_receipts, "receipts")
-        ),
-    ]
-    try:
-        while not runtime.stopping.is_set():
-            wake.clear()  # a commit that queues a message from here on wakes the next round
-            try:
-                if await dispatcher.dispatch_once(limit=BATCH) == BATCH:
-                    continue  # perhaps more are due
-            except Exception as exc:
-                log.error("dispatch failed", extra={"error": type(exc).__name__})
-            await runtime.idle(wake, 1.0)
-    finally:
-        for task in background:
-            task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
-        for provider in dispatcher.by_name.values():
-            close = getattr(provider, "aclose", None)
-            if close is not None:
-                await close()
