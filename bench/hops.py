@@ -1,4 +1,5 @@
-"""`python -m bench.hops [RATE] [SECONDS]`: where an end-to-end concern's latency goes, hop by hop.
+"""`python -m bench.hops [RATE] [SECONDS] [--postgresql]`: where an end-to-end concern's latency goes, hop by hop
+(on SQLite files, or with `--postgresql` on a throwaway cluster's databases, one per service, as the e2e bench).
 
 Posts concerns open-loop (as the end-to-end benchmark does, default 50/s for 8 s), waits for the family emails,
 then reads the timestamps each service already keeps: referral's outbox row for concern.raised (`created_at`),
@@ -16,24 +17,39 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from datetime import datetime
+from contextlib import nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .e2e import distinct_serials, email_of, open_loop, wait_for_mail
+from .engines import driver_dsn, postgres
 from .report import percentile
 from .system import BenchSystem
 
 
-def _rows(db: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        return conn.execute(sql).fetchall()
+def _rows(db: str, sql: str) -> list[tuple]:  # type: ignore[type-arg]
+    """`db`: a SQLite file's path, or a PostgreSQL URL."""
+    if not db.startswith("postgresql"):
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            return conn.execute(sql).fetchall()
+    import asyncpg
+
+    async def fetch() -> list[tuple]:  # type: ignore[type-arg]
+        conn = await asyncpg.connect(driver_dsn(db))
+        try:
+            return [tuple(r) for r in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(fetch())
 
 
-def _epoch(value: str) -> float:
-    return datetime.fromisoformat(value).timestamp()
+def _epoch(value: str | datetime) -> float:
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
 
 
-def _outbox(db: Path, subject_suffix: str) -> dict[str, float]:
+def _outbox(db: str, subject_suffix: str) -> dict[str, float]:
     return {
         event_id: _epoch(created)
         for event_id, created in _rows(
@@ -42,7 +58,7 @@ def _outbox(db: Path, subject_suffix: str) -> dict[str, float]:
     }
 
 
-def _processed(db: Path) -> dict[str, float]:
+def _processed(db: str) -> dict[str, float]:
     return {event_id: _epoch(at) for event_id, at in _rows(db, "SELECT event_id, processed_at FROM processed_event")}
 
 
@@ -60,11 +76,15 @@ def _line(name: str, samples: list[tuple[float, float]], start: float) -> None:
 
 
 def main() -> None:
-    rate = float(sys.argv[1]) if len(sys.argv) > 1 else 50.0
-    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 8.0
-    with tempfile.TemporaryDirectory(prefix="tas-hops-") as tmp_name:
+    args = [a for a in sys.argv[1:] if a != "--postgresql"]
+    rate = float(args[0]) if args else 50.0
+    seconds = float(args[1]) if len(args) > 1 else 8.0
+    on_pg = "--postgresql" in sys.argv[1:]
+    with tempfile.TemporaryDirectory(prefix="tas-hops-") as tmp_name, postgres() if on_pg else nullcontext() as pg:
         tmp = Path(tmp_name)
-        with BenchSystem(tmp, services=("referral", "caseload", "notify"), with_smtp=True) as system:
+        services = ("referral", "caseload", "notify")
+        urls = {} if pg is None else {service: pg.url(service) for service in services}
+        with BenchSystem(tmp, services=services, with_smtp=True, database_urls=dict(urls)) as system:
             time.sleep(2.0)
             headers = system.token("senco", "school", school_urns=["100000"], org_id="school-100000")
             serials = distinct_serials(300_000, int(rate * seconds))
@@ -72,9 +92,16 @@ def main() -> None:
             assert system.smtp is not None
             received = wait_for_mail(system.smtp.extra["out"], [email_of(n) for n in serials], timeout=120)
             time.sleep(1.0)  # let the last outcomes commit
-            referral, caseload, notify = (tmp / f"{s}.db" for s in ("referral", "caseload", "notify"))
+            referral, caseload, notify = (urls.get(s) or str(tmp / f"{s}.db") for s in services)
             raised, linked = _outbox(referral, "concern.raised"), _outbox(caseload, "concern_linked")
             in_caseload, in_notify = _processed(caseload), _processed(notify)
+            published = {
+                e: (_epoch(c), _epoch(s) - _epoch(c))
+                for e, c, s in _rows(
+                    caseload, "SELECT event_id, created_at, sent_at FROM outbox WHERE subject LIKE '%concern_linked'"
+                )
+                if s is not None
+            }
             sent = [
                 (_epoch(c), _epoch(u) - _epoch(c))
                 for c, u in _rows(notify, "SELECT created_at, updated_at FROM notification WHERE status <> 'created'")
@@ -92,6 +119,7 @@ def main() -> None:
         [(t, in_caseload[e] - t) for e, t in raised.items() if e in in_caseload],
         start,
     )
+    _line("caseload's event row -> published by its relay (the PubAck in)", list(published.values()), start)
     _line(
         "caseload's event row -> notify handled it",
         [(t, in_notify[e] - t) for e, t in linked.items() if e in in_notify],
