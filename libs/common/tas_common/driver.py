@@ -29,6 +29,7 @@ from typing import Any, cast
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine.interfaces import DBAPIModule
 from sqlalchemy.ext.asyncio import AsyncSession as SAAsyncSession
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -217,12 +218,15 @@ def _before(driver: _Driver, sql: str, params: Any, many: bool) -> None:
 
 
 def _wrap(driver: _Driver, sql: str, params: Any, error: Exception) -> exc.StatementError:
+    """The driver's error as SQLAlchemy would raise it, including whether the connection is gone (the dialect's
+    own test: PostgreSQL restarted mid-statement), so that callers tell an outage from a bug (a 503, not a 500)."""
     return exc.DBAPIError.instance(
         sql,
         params,
         error,
         driver.dialect.loaded_dbapi.Error,
         hide_parameters=True,
+        connection_invalidated=driver.dialect.is_disconnect(cast("DBAPIModule.Error", error), driver.handle, None),
         dialect=driver.dialect,
         ismulti=isinstance(params, list),
     )
