@@ -25,7 +25,8 @@ import nats
 from sqlalchemy import text
 
 from caseload.events.handlers import HANDLERS
-from tas_common.consumer import ConsumerRunner, ConsumerSpec
+from tas_common.consumer import ConsumerRunner
+from tas_common.consumer_spec import ConsumerSpec
 from tas_common.db import Database
 from tas_common.events import CloudEvent, new_event
 from tas_common.events.schemas import ChildIdentity, ConcernRaisedV1, FamilyContactV1, NotificationDeliveredV1

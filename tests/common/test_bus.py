@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 
 import nats
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
-from tas_common.consumer import ConsumerRunner, ConsumerSpec, RetryLater
+from tas_common.consumer import ConsumerRunner
+from tas_common.consumer_spec import ConsumerSpec
 from tas_common.db import Database
-from tas_common.deadletters import dead_letter_subject
 from tas_common.events import CloudEvent, new_event
 from tas_common.events.schemas import ChildRegisteredV1
 from tas_common.outbox import OutboxRelay, add_event
 from tas_common.stream import ensure_stream
-from tas_common.tables import attach_infra, outbox, processed_event
+from tas_common.tables import attach_infra, outbox
 
 from ..conftest import eventually
 
@@ -221,82 +220,6 @@ async def test_consumer_that_dies_after_commit_before_ack_does_not_repeat_the_ef
     assert info.num_ack_pending == 0 and info.num_pending == 0
 
 
-async def test_a_message_that_always_fails_is_dead_lettered_and_the_consumer_goes_on(db, js):
-    async def handler(session, payload, event: CloudEvent) -> None:
-        if event.data["child_id"] == "child-poison":
-            raise ValueError("cannot handle this one")
-        await record_effect(session, payload, event)
-
-    runner = runner_for(db, js, handler, max_deliver=3)
-    await runner.ensure()
-    dlq = await js.pull_subscribe(dead_letter_subject("tests"), durable="dlq-check")
-    poison, good = child_registered(), child_registered()
-    poison = poison.model_copy(update={"data": {**poison.data, "child_id": "child-poison"}})
-    for event in (poison, good):
-        await js.publish(event.nats_subject, event.to_bytes(), headers={"Nats-Msg-Id": event.id})
-    task = asyncio.create_task(runner.run())
-    dead = (await dlq.fetch(1, timeout=10))[0]
-    assert dead.headers["Tas-Original-Subject"] == ChildRegisteredV1.subject
-    assert dead.headers["Tas-Deliveries"] == "3"
-    assert "cannot handle this one" in dead.headers["Tas-Error"]
-    assert json.loads(dead.data)["id"] == poison.id
-    await eventually(lambda: _equals(effect_count(db), 1), what="the good message after the poison one")
-    runner.stop()
-    await task
-    async with db.reader() as session:
-        processed = (await session.execute(select(processed_event.c.event_id))).scalars().all()
-    assert processed == [good.id]
-
-
-async def test_an_event_waiting_for_another_is_retried_beyond_the_error_budget_then_dead_lettered(db, js, caplog):
-    """RetryLater ("not yet": e.g. notify's family message naming a contact whose own event an outage holds up)
-    gets `max_deliver_not_yet` deliveries, not the error budget `max_deliver`: the late one is retried after its 3rd
-    delivery (where an error is dead-lettered) and handled once what it waits for has arrived; the one whose awaited
-    event never comes is dead-lettered on its 5th."""
-    arrived = asyncio.Event()
-
-    async def handler(session, payload, event: CloudEvent) -> None:
-        if event.data["child_id"] == "child-never" or not arrived.is_set():
-            raise RetryLater("the event this one needs has not arrived")
-        await record_effect(session, payload, event)
-
-    runner = runner_for(db, js, handler, max_deliver=3, not_yet=5)
-    await runner.ensure()
-    dlq = await js.pull_subscribe(dead_letter_subject("tests"), durable="dlq-check")
-    late, never = child_registered(), child_registered()
-    never = never.model_copy(update={"data": {**never.data, "child_id": "child-never"}})
-    for event in (late, never):
-        await js.publish(event.nats_subject, event.to_bytes(), headers={"Nats-Msg-Id": event.id})
-
-    async def retried_after_third_delivery() -> bool:
-        return any(getattr(r, "event_id", None) == late.id and getattr(r, "deliveries", 0) == 3 for r in caplog.records)
-
-    task = asyncio.create_task(runner.run())
-    await eventually(retried_after_third_delivery, what="the late event nak'd, not dead-lettered, on its 3rd delivery")
-    arrived.set()
-    dead = (await dlq.fetch(1, timeout=15))[0]
-    assert json.loads(dead.data)["id"] == never.id
-    assert dead.headers["Tas-Deliveries"] == "5" and "RetryLater" in dead.headers["Tas-Error"]
-    await eventually(lambda: _equals(effect_count(db), 1), what="the late event handled once it could be")
-    runner.stop()
-    await task
-    async with db.reader() as session:
-        processed = (await session.execute(select(processed_event.c.event_id))).scalars().all()
-    assert processed == [late.id]
-
-
-async def test_a_message_that_is_not_an_event_is_dead_lettered_at_once(db, js):
-    runner = runner_for(db, js, record_effect, max_deliver=5)
-    await runner.ensure()
-    dlq = await js.pull_subscribe(dead_letter_subject("tests"), durable="dlq-check")
-    await js.publish(ChildRegisteredV1.subject, b"{not json")
-    task = asyncio.create_task(runner.run())
-    dead = (await dlq.fetch(1, timeout=10))[0]
-    assert dead.headers["Tas-Deliveries"] == "1"
-    runner.stop()
-    await task
-
-
 async def _equals(count, expected: int) -> bool:
     return await count == expected
 
@@ -312,35 +235,6 @@ async def test_a_reader_is_not_blocked_by_an_open_write_transaction(db):
 
 
 @pytest.mark.own_nats
-async def test_a_dead_letter_that_cannot_be_published_is_retried_and_the_consumer_lives_on(db, js, nats):
-    """Issue 12.15: NATS went down just as a message had its last delivery; publishing its dead letter failed and
-    the exception ended the consumer's task for good. Now the dead letter is retried until it is stored."""
-
-    async def fail_and_take_nats_down(session, payload, event: CloudEvent) -> None:
-        if event.data["child_id"] == "child-poison":
-            nats.stop()
-            raise ValueError("cannot handle this one")
-        await record_effect(session, payload, event)
-
-    runner = runner_for(db, js, fail_and_take_nats_down, max_deliver=1)
-    await runner.ensure()
-    poison = child_registered()
-    poison = poison.model_copy(update={"data": {**poison.data, "child_id": "child-poison"}})
-    await js.publish(poison.nats_subject, poison.to_bytes(), headers={"Nats-Msg-Id": poison.id})
-    task = asyncio.create_task(runner.run())
-    await eventually(lambda: _true(runner.dead_letters.failing.down), timeout=15, what="the dead letter to fail")
-    nats.start()
-    dlq = await js.pull_subscribe(dead_letter_subject("tests"), durable="dlq-check")
-    dead = (await dlq.fetch(1, timeout=20))[0]
-    assert json.loads(dead.data)["id"] == poison.id and dead.headers["Tas-Deliveries"] == "1"
-    good = child_registered(2)
-    await js.publish(good.nats_subject, good.to_bytes(), headers={"Nats-Msg-Id": good.id})
-    await eventually(lambda: _equals(effect_count(db), 1), timeout=15, what="the consumer to go on after the outage")
-    assert not task.done() and runner.healthy
-    runner.stop()
-    await task
-
-
 async def _true(value: bool) -> bool:
     return value
 

@@ -9,7 +9,7 @@ import typing
 from functools import partial
 from pathlib import Path
 
-from tas_common.consumer import ConsumerSpec
+from tas_common.consumer_spec import ConsumerSpec
 from tas_common.events.schemas import EVENT_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]

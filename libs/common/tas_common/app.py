@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .access import public
 from .auth import TrustedIssuer
-from .consumer import ConsumerSpec
+from .consumer_spec import ConsumerSpec
 from .db import database_unavailable
 from .docs import install_docs
 from .errors import InvalidInput, install_problem_handlers, problem

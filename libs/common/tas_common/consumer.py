@@ -21,9 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -34,23 +32,19 @@ from pydantic import ValidationError
 from sqlalchemy import bindparam, insert, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from .consumer_spec import ConsumerSpec, Handler, RetryLater
 from .db import Database, utcnow
 from .deadletters import DeadLetters
 from .driver import DriverStatement
 from .events import CloudEvent, EventPayload
 from .metrics import CONSUMER_PENDING, EVENT_REDELIVERIES, EVENTS_HANDLED
 from .outage import OutageLog
-from .settings import CommonSettings
 from .tables import processed_event
 from .telemetry import Telemetry
 from .tracing import message_span
 
 log = logging.getLogger("tas.consumer")
 
-Handler = Callable[[AsyncSession, Any, CloudEvent], Awaitable[None]]
-"""`handler(session, payload, event)`: the payload is the event's, validated once by the runner into the payload type
-the handler is keyed by; the envelope gives the event's id and time."""
-Handlers = Mapping[type[EventPayload], Handler]
 _SEEN = select(processed_event.c.event_id).where(
     processed_event.c.consumer == bindparam("consumer"), processed_event.c.event_id == bindparam("event_id")
 )
@@ -62,50 +56,6 @@ _MARK = insert(processed_event)
 _SEEN_ONE = DriverStatement(_SEEN)
 _MARK_ROWS = DriverStatement(_MARK, columns=("consumer", "event_id", "event_type", "processed_at"))
 """The processed-event check and rows on the driver's cursor (driver.py): every message runs them."""
-
-
-class RetryLater(Exception):
-    """A handler raises this when it cannot act yet (e.g. an event it depends on has not arrived)."""
-
-
-@dataclass
-class ConsumerSpec:
-    durable: str
-    handlers: Handlers
-    """Payload type (e.g. `ConcernRaisedV1`) → handler. The consumer filters on their subjects."""
-    max_deliver: int = 5
-    """Deliveries of a message whose handler fails before it is dead-lettered."""
-    max_deliver_not_yet: int = 20
-    """Deliveries of a message whose handler raises RetryLater (what it needs has not arrived yet, e.g. a contact
-    whose event a redelivery will bring) before it is dead-lettered: with the backoff capped at its last step, a
-    wait of ~35 min by default rather than max_deliver's ~2.5, so an event held up by an outage is not lost."""
-    backoff_seconds: Sequence[float] = (1.0, 5.0, 30.0, 120.0)
-    ack_wait_seconds: float = 30.0
-    batch_size: int = 50
-    fetch_wait_seconds: float = 0.05
-    """How long a busy consumer's fetch of a batch may wait (the last fetch brought messages): it returns at once
-    with the messages there are, else at the first to arrive, else after this wait, and the consumer is idle."""
-    idle_wait_seconds: float = 1.0
-    """How long an idle consumer's pull for ONE message waits at the server. It returns at the first message (no
-    latency added), so an idle consumer asks once a second instead of 1/fetch_wait times; `stop()` cancels it."""
-    on_committed: Callable[[CloudEvent], Awaitable[None]] | None = field(default=None, repr=False)
-    """Called after the handler's transaction commits and before the ack (observability and fault injection)."""
-
-    @classmethod
-    def configured(cls, settings: CommonSettings, *, durable: str, handlers: Handlers) -> ConsumerSpec:
-        """A service's consumer with the delivery budget, backoff and ack wait of its settings."""
-        return cls(
-            durable=durable,
-            handlers=handlers,
-            max_deliver=settings.consumer_max_deliver,
-            max_deliver_not_yet=settings.consumer_max_deliver_not_yet,
-            backoff_seconds=settings.consumer_backoff_seconds,
-            ack_wait_seconds=settings.consumer_ack_wait_seconds,
-        )
-
-    @property
-    def subjects(self) -> list[str]:
-        return sorted({payload.subject for payload in self.handlers})
 
 
 class Ready(NamedTuple):

@@ -15,7 +15,8 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from .auth import ClaimMapping, DevIssuer, OrgType, TokenVerifier, TrustedIssuer, pem_key
-from .consumer import ConsumerRunner, ConsumerSpec
+from .consumer import ConsumerRunner
+from .consumer_spec import ConsumerSpec
 from .db import Database
 from .issuers import PublicKeyFile
 from .outage import OutageLog

@@ -9,7 +9,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import audit
-from tas_common.consumer import RetryLater
+from tas_common.consumer_spec import RetryLater
 from tas_common.events.schemas import ConcernUpdatedV1
 from tas_common.outbox import add_event
 

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tas_common.consumer import RetryLater
+from tas_common.consumer_spec import RetryLater
 from tas_common.driver import DriverStatement
 from tas_common.tables import table_of
 from tas_common.tracing import current_traceparent

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tas_common.consumer import RetryLater
+from tas_common.consumer_spec import RetryLater
 from tas_common.events.schemas import FamilySignInCodeIssuedV1
 from tas_common.issuers import SealedBox, signin_code_box
 from tas_common.tracing import current_traceparent

@@ -8,7 +8,7 @@ from functools import partial
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tas_common.consumer import ConsumerSpec, Handlers
+from tas_common.consumer_spec import ConsumerSpec, Handlers
 from tas_common.db import utcnow
 from tas_common.events import CloudEvent
 from tas_common.events.facts import AlertsRaisedV1, LocalAuthorityUpdatedV1, SchoolUpdatedV1, ServiceUpdatedV1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tas_common.consumer import ConsumerSpec, Handlers
+from tas_common.consumer_spec import ConsumerSpec, Handlers
 from tas_common.events import CloudEvent
 from tas_common.events.schemas import (
     ConcernLinkedV1,

@@ -1,0 +1,62 @@
+"""What a durable consumer is: its handlers by payload type, its delivery budgets and waits (ConsumerSpec), and the
+exception a handler raises when it cannot act yet (RetryLater). consumer.py runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from .events import CloudEvent, EventPayload
+from .settings import CommonSettings
+
+Handler = Callable[[AsyncSession, Any, CloudEvent], Awaitable[None]]
+"""`handler(session, payload, event)`: the payload is the event's, validated once by the runner into the payload type
+the handler is keyed by; the envelope gives the event's id and time."""
+Handlers = Mapping[type[EventPayload], Handler]
+
+
+class RetryLater(Exception):
+    """A handler raises this when it cannot act yet (e.g. an event it depends on has not arrived)."""
+
+
+@dataclass
+class ConsumerSpec:
+    durable: str
+    handlers: Handlers
+    """Payload type (e.g. `ConcernRaisedV1`) → handler. The consumer filters on their subjects."""
+    max_deliver: int = 5
+    """Deliveries of a message whose handler fails before it is dead-lettered."""
+    max_deliver_not_yet: int = 20
+    """Deliveries of a message whose handler raises RetryLater (what it needs has not arrived yet, e.g. a contact
+    whose event a redelivery will bring) before it is dead-lettered: with the backoff capped at its last step, a
+    wait of ~35 min by default rather than max_deliver's ~2.5, so an event held up by an outage is not lost."""
+    backoff_seconds: Sequence[float] = (1.0, 5.0, 30.0, 120.0)
+    ack_wait_seconds: float = 30.0
+    batch_size: int = 50
+    fetch_wait_seconds: float = 0.05
+    """How long a busy consumer's fetch of a batch may wait (the last fetch brought messages): it returns at once
+    with the messages there are, else at the first to arrive, else after this wait, and the consumer is idle."""
+    idle_wait_seconds: float = 1.0
+    """How long an idle consumer's pull for ONE message waits at the server. It returns at the first message (no
+    latency added), so an idle consumer asks once a second instead of 1/fetch_wait times; `stop()` cancels it."""
+    on_committed: Callable[[CloudEvent], Awaitable[None]] | None = field(default=None, repr=False)
+    """Called after the handler's transaction commits and before the ack (observability and fault injection)."""
+
+    @classmethod
+    def configured(cls, settings: CommonSettings, *, durable: str, handlers: Handlers) -> ConsumerSpec:
+        """A service's consumer with the delivery budget, backoff and ack wait of its settings."""
+        return cls(
+            durable=durable,
+            handlers=handlers,
+            max_deliver=settings.consumer_max_deliver,
+            max_deliver_not_yet=settings.consumer_max_deliver_not_yet,
+            backoff_seconds=settings.consumer_backoff_seconds,
+            ack_wait_seconds=settings.consumer_ack_wait_seconds,
+        )
+
+    @property
+    def subjects(self) -> list[str]:
+        return sorted({payload.subject for payload in self.handlers})
