@@ -190,7 +190,11 @@ class ConsumerRunner:
             await asyncio.wait((pull, stopping), return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopping.cancel()
-            pull.cancel()  # nothing if it is done
+            while not pull.done():  # nothing if it is done
+                # Again until it ends: Python 3.11's wait_for (inside nats-py's next_msg) swallows a cancel that meets
+                # a message arriving (e.g. a status reply), and the fetch would then wait out its expiry.
+                pull.cancel()
+                await asyncio.wait((pull,), timeout=0.1)
             (outcome,) = await asyncio.gather(pull, return_exceptions=True)
         if isinstance(outcome, list):
             return outcome
