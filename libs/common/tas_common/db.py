@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from . import clock
+from .checkpoint import AUTOCHECKPOINT_PAGES, WalCheckpointer
 from .driver import prebind, run_inline
 
 NAMING_CONVENTION = {
@@ -62,9 +63,10 @@ def make_registry() -> registry:
     return registry(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, wal_autocheckpoint: int | None = None) -> AsyncEngine:
     """`hide_parameters`: a database error's message (logged, or in a traceback) never carries the bound values,
-    which are often a child's or a family's data."""
+    which are often a child's or a family's data. `wal_autocheckpoint`: SQLite's automatic checkpoint, in pages
+    (checkpoint.py; SQLite's default, 1,000, when None)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -74,7 +76,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(
             url, echo=echo, hide_parameters=True, connect_args={"timeout": 30, "async_creator_fn": connect}
         )
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, wal_autocheckpoint)
         return engine
     return create_async_engine(url, echo=echo, hide_parameters=True, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
@@ -84,7 +86,7 @@ _UNIT = "tas_unit"
 EVENTS_WRITTEN = "tas_events_written"
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
+def _tune_sqlite(engine: AsyncEngine, wal_autocheckpoint: int | None = None) -> None:
     """WAL for concurrent readers, synchronous=FULL so an acknowledged write survives power loss, and BEGIN
     IMMEDIATE so that two writers queue on the busy timeout instead of failing with 'database is locked'."""
 
@@ -96,6 +98,8 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        if wal_autocheckpoint is not None:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -271,15 +275,21 @@ class Database:
     """Owns the engine. `transaction()` is the unit of work: it commits once, then runs after-commit hooks
     (for example waking the outbox relay). On a SQLite file, units of work are group-committed (GroupCommit)."""
 
-    def __init__(self, url: str, *, group_commit: bool = True) -> None:
+    def __init__(self, url: str, *, group_commit: bool = True, wal_checkpointer: bool = False) -> None:
+        """`wal_checkpointer`: on a SQLite file, checkpoint the log in the background (`self.checkpointer`, whose
+        `run` the owner starts: the service runtime) instead of in the commits of requests (checkpoint.py)."""
         self.url = url
-        self.engine = create_engine(url)
+        database = make_url(url).database
+        on_file = make_url(url).get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
+        self.checkpointer = WalCheckpointer(database) if wal_checkpointer and on_file and database else None
+        self.engine = create_engine(url, wal_autocheckpoint=AUTOCHECKPOINT_PAGES if self.checkpointer else None)
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self.read_sessions = async_sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), class_=AsyncSession, expire_on_commit=False
         )
         self._after_commit: list[tuple[Callable[[], None], str | None]] = []
-        database = make_url(url).database
+        if self.checkpointer is not None:
+            self.on_commit(self.checkpointer.poke)
         self.group_commit: GroupCommit | None = None
         if group_commit and self.dialect == "sqlite" and database not in (None, "", ":memory:"):
             self.group_commit = GroupCommit(self)

@@ -112,7 +112,7 @@ class ServiceRuntime:
         self.settings = settings
         self.consumer_specs = list(consumers)
         self.workers = list(workers)
-        self.db = Database(settings.database_url)
+        self.db = Database(settings.database_url, wal_checkpointer=True)
         self.verifier = build_verifier(settings, own_issuers)
         self.telemetry = Telemetry(settings)
         self.nc: NATS | None = None
@@ -129,6 +129,8 @@ class ServiceRuntime:
     async def start(self) -> None:
         self.telemetry.start()
         self._tasks.append(asyncio.create_task(self._run_bus(), name=f"{self.settings.service_name}-bus"))
+        if self.db.checkpointer is not None:
+            self._tasks.append(asyncio.create_task(self.db.checkpointer.run(self.stopping), name="wal-checkpoints"))
         for worker in self.workers:
             self._tasks.append(asyncio.create_task(worker(self), name=getattr(worker, "__name__", "worker")))
 
