@@ -1,10 +1,14 @@
-"""`python -m bench.notify_cpu [N] [--batch B] [--profile FILE]`: notify's CPU per concern, in process, without NATS.
+"""`python -m bench.notify_cpu [N] [--batch B] [--profile FILE] [--postgresql]`: notify's CPU per concern, in process,
+without NATS.
 
 For N concerns (default 1,000) it runs what notify does per concern of the MIS pipeline: the consumer's unit of
 work for `family.contact_changed` and `child.concern_linked`, handed to the real `ConsumerRunner` as a fetch of B
 messages would be (50: `handle_batch`; `--batch 1`: `handle`, one message per unit of work), then the dispatcher (claim, SMTP send to a sink in
 another process, record). CPU is `time.process_time()` of this process (all its threads). The outbox relay
-(publishing notification.sent / .delivered to NATS) is not included. A diagnostic for bench/NOTES.md."""
+(publishing notification.sent / .delivered to NATS) is not included. With `--postgresql` notify's database is on a
+throwaway cluster (bench.engines.postgres, fsync on) and the server's CPU is reported beside. Statements (each a
+round trip on PostgreSQL) and transactions per concern are counted with engine events. A diagnostic for
+bench/NOTES.md."""
 
 from __future__ import annotations
 
@@ -16,9 +20,11 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from notify.config import NotifySettings
 from notify.domain.dispatch import Dispatcher
@@ -33,6 +39,7 @@ from tas_common.migrations import upgrade
 from tas_dev.testing import free_port
 
 from .caseload_cpu import BATCH, StubJetStream, handle_directly
+from .engines import cpu_seconds, cpu_used, postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,8 +81,29 @@ def events_for(n: int) -> list:
     return out
 
 
-async def run(n: int, tmp: Path, smtp_port: int, profile: str | None, batch: int = BATCH) -> None:
-    url = f"sqlite+aiosqlite:///{tmp / 'notify.db'}"
+class Counts:
+    """Statements and transactions (BEGIN … COMMIT / ROLLBACK) the engine ran, by engine events."""
+
+    def __init__(self, db: Database) -> None:
+        self.statements = self.transactions = 0
+        engine = db.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "begin", self._begin)
+
+    def _statement(self, *args: object) -> None:
+        self.statements += 1
+
+    def _begin(self, *args: object) -> None:
+        self.transactions += 1
+
+    def read(self) -> tuple[int, int]:
+        return self.statements, self.transactions
+
+
+async def run(
+    n: int, tmp: Path, smtp_port: int, profile: str | None, batch: int = BATCH, url: str | None = None, pg: Any = None
+) -> None:
+    url = url or f"sqlite+aiosqlite:///{tmp / 'notify.db'}"
     await asyncio.to_thread(upgrade, ROOT / "services/notify/notify/db/migrations", url)
     settings = NotifySettings(
         env="test",
@@ -102,22 +130,30 @@ async def run(n: int, tmp: Path, smtp_port: int, profile: str | None, batch: int
 
     await consume(warm)
     await dispatch_all()
+    counts = Counts(db)
+    consumed = [0, 0]
+    dispatched = [0, 0]
     prof = cProfile.Profile() if profile else None
+    server0 = cpu_seconds({}, pg) if pg is not None else {}
     c0, t0 = time.process_time(), time.monotonic()
     if prof:
         prof.enable()
     consume_cpu = dispatch_cpu = 0.0
     for start in range(0, len(events), BATCH):
-        c = time.process_time()
+        c, before = time.process_time(), counts.read()
         await consume(events[start : start + BATCH])
         consume_cpu += time.process_time() - c
+        after = counts.read()
+        consumed = [consumed[i] + after[i] - before[i] for i in (0, 1)]
         c = time.process_time()
         await dispatch_all()
         dispatch_cpu += time.process_time() - c
+        dispatched = [dispatched[i] + counts.read()[i] - after[i] for i in (0, 1)]
     if prof:
         prof.disable()
         prof.dump_stats(profile)
     c1, t1 = time.process_time(), time.monotonic()
+    server = sum(cpu_used(server0, cpu_seconds({}, pg)).values()) if pg is not None else 0.0
     async with db.reader() as session:
         delivered = (
             await session.execute(
@@ -132,6 +168,11 @@ async def run(n: int, tmp: Path, smtp_port: int, profile: str | None, batch: int
     print(
         f"{n} concerns, {delivered - 20} delivered, wall {t1 - t0:.1f}s; notify CPU {1000 * (c1 - c0) / n:.2f} "
         f"ms/concern (consume {1000 * consume_cpu / n:.2f}, dispatch {1000 * dispatch_cpu / n:.2f})"
+        + (f"; PostgreSQL server CPU {1000 * server / n:.2f} ms/concern" if pg is not None else "")
+    )
+    print(
+        f"per concern: consume {consumed[0] / n:.2f} statements in {consumed[1] / n:.2f} transactions, "
+        f"dispatch {dispatched[0] / n:.2f} statements in {dispatched[1] / n:.2f} transactions"
     )
 
 
@@ -140,8 +181,11 @@ def main() -> None:
     parser.add_argument("size", nargs="?", type=int, default=1000, help="concerns (1,000)")
     parser.add_argument("--batch", type=int, default=BATCH, help=f"messages per fetch ({BATCH})")
     parser.add_argument("--profile", help="write cProfile stats here")
+    parser.add_argument("--postgresql", action="store_true", help="notify's database on a throwaway PostgreSQL")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as name:
+    with tempfile.TemporaryDirectory() as name, postgres() if args.postgresql else nullcontext() as pg:
+        if args.postgresql and pg is None:
+            parser.error("no PostgreSQL server binaries found")
         tmp = Path(name)
         port = free_port()
         sink = subprocess.Popen(
@@ -149,7 +193,8 @@ def main() -> None:
         )
         try:
             time.sleep(1.0)
-            asyncio.run(run(args.size, tmp, port, args.profile, args.batch))
+            url = pg.url("notify") if pg is not None else None
+            asyncio.run(run(args.size, tmp, port, args.profile, args.batch, url, pg))
         finally:
             sink.terminate()
             sink.wait()

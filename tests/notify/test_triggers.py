@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notify.domain import models, recipients, scheduling, templates, triggers
+from notify.domain import family_words, models, recipients, replicas, scheduling, templates, triggers
 from tas_common.events.schemas import (
     ConcernLinkedV1,
+    FamilyContactRestrictionChangedV1,
     PlanPublishedV1,
     ReferralCompletedV1,
     ReferralDeclinedV1,
@@ -345,3 +346,36 @@ async def test_an_sms_too_long_with_the_schools_contact_goes_without_it(db, make
     (n,) = await rows(db)
     assert n.body.startswith("Mae'r ysgol wedi gofyn am gymorth ar gyfer Siôn.") and "Cysylltwch" not in n.body
     assert templates.sms_length(n.body).fragments <= settings.sms_max_fragments
+
+
+async def test_a_later_concern_keeps_the_details_it_does_not_carry_and_nothing_goes_while_contact_is_restricted(
+    db, make_settings
+):
+    """The concern's child scope, its details and what the family's messages say are written and read back in one
+    statement (replicas.link_concern): a second concern that names only a new school replaces the school's name
+    and keeps the child's name and the school's phone; once the family contact is restricted, a third concern
+    queues nothing."""
+    settings = make_settings()
+    child = new_id()
+    contact = await add_contact(db, child_id=child, channel="email", email="parent5@example.org")
+    first = dict(child_given_name="Sam", school_name="Oakfield Primary School", school_phone="01632 960125")
+    one = await acknowledge(db, settings, child_id=child, contact_ids=[contact], **first)
+    two = await acknowledge(db, settings, child_id=child, contact_ids=[contact], school_name="Elm Academy")
+    sent = {n.dedupe_key: n for n in await rows(db)}
+    first_ack, second_ack = (sent[f"concern.linked:{linked.concern_id}"] for linked in (one, two))
+    assert first_ack.subject == second_ack.subject == "The school has asked for support for Sam"
+    assert "Contact Oakfield Primary School on 01632 960125" in first_ack.body
+    assert "Contact Elm Academy on 01632 960125" in second_ack.body
+    async with db.transaction() as session:
+        await replicas.restriction_changed(
+            session,
+            change=FamilyContactRestrictionChangedV1(
+                child_id=child, restricted=True, source="practitioner", changed_at=NOON
+            ),
+            now=NOON,
+        )
+    await acknowledge(db, settings, child_id=child, contact_ids=[contact], child_given_name="Sam")
+    assert len(await rows(db)) == 2
+    async with db.reader() as session:
+        words = await family_words.about(session, child_id=child)
+    assert (words.given_name, words.school_name, words.school_phone) == ("Sam", "Elm Academy", "01632 960125")

@@ -83,9 +83,12 @@ async def create_message(
     values: Mapping[str, Value],
     not_before: datetime | None,
     now: datetime,
+    unsuppressed: bool = False,
 ) -> Notification | None:
     """One message for one recipient about one fact; None when it exists already. An address on the suppression
-    list gives a row that is at once `permanent-failure` (reason `suppressed: ...`), so the record shows why."""
+    list gives a row that is at once `permanent-failure` (reason `suppressed: ...`), so the record shows why.
+    `unsuppressed`: the caller has just found the recipient off the suppression list in this transaction
+    (notify_family's reach), so it is not read again."""
     tmpl: Template = await template_for(session, name=template, channel=channel, language=language)
     try:
         subject, body = tmpl.render(values, max_fragments=settings.sms_max_fragments)
@@ -114,7 +117,11 @@ async def create_message(
         updated_at=now,
         traceparent=current_traceparent(),
     )
-    blocked = await recipients.suppression_reason(session, channel=channel, address=recipient) if recipient else None
+    blocked = (
+        await recipients.suppression_reason(session, channel=channel, address=recipient)
+        if recipient and not unsuppressed
+        else None
+    )
     if not await lifecycle.insert(session, n, failure=f"suppressed: {blocked}" if blocked is not None else None):
         return None
     return n
@@ -158,14 +165,18 @@ async def notify_family(
     now: datetime,
     not_before: datetime | None = None,
     contact_ids: list[str] | None = None,
+    restricted: bool | None = None,
 ) -> list[Notification]:
     """One message for each of the child's contacts who may be told (none while the child's family contact is
     restricted), by their preferred channel when it can be
     used, else by their other one (reach.assess). A contact with no channel left gets a row that is at once a
     `permanent-failure` saying why (`suppressed: ...` or `invalid recipient: ...`), and the family is checked: the
-    school is told when none of them can be reached."""
+    school is told when none of them can be reached. `restricted`: the child's flag as the caller has just read it
+    in this transaction (else it is read here)."""
     created: list[Notification] = []
-    if await _RESTRICTED.scalar(session, {"child_id": child_id}):
+    if restricted is None:
+        restricted = bool(await _RESTRICTED.scalar(session, {"child_id": child_id}))
+    if restricted:
         return created  # the DSL (or children's social care) has restricted contact with this child's family
     contacts = await family_recipients(session, child_id=child_id, contact_ids=contact_ids)
     reaches = await reach.assess_all(session, contacts)
@@ -211,6 +222,7 @@ async def notify_family(
             values=values(language),
             not_before=not_before,
             now=now,
+            unsuppressed=True,  # reach.assess_all read the suppression list for this route's address
         )
         if n is not None:
             created.append(n)

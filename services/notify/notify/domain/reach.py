@@ -17,11 +17,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, update
+from sqlalchemy import select as core_select
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.db import utcnow
+from tas_common.driver import DriverStatement, flush_pending
 from tas_common.events import new_event
 from tas_common.events.schemas import (
     ChannelBlock,
@@ -30,6 +34,7 @@ from tas_common.events.schemas import (
     UnreachableContact,
 )
 from tas_common.outbox import add_event
+from tas_common.tables import table_of
 
 from . import recipients
 from .models import SOURCE, Contact, FamilyReach
@@ -51,6 +56,57 @@ class Reachable(Protocol):
     opted_out: bool
     sms_block: str | None
     email_block: str | None
+
+
+@dataclass(slots=True)
+class ContactState:
+    """What decides whether a contact can be messaged and what caseload was last told: a row of `STATE_COLUMNS`."""
+
+    id: str
+    child_id: str
+    parental_responsibility: bool
+    removed: bool
+    mobile: str | None
+    email: str | None
+    preferred_channel: str
+    language: str
+    opted_out: bool
+    sms_block: str | None
+    email_block: str | None
+    reach_published: str | None
+    reach_version: int
+
+
+_contact = table_of(Contact)
+STATE_COLUMNS = tuple(_contact.c[name] for name in ContactState.__slots__)
+_STATE = DriverStatement(core_select(*STATE_COLUMNS).where(_contact.c.id == bindparam("b_id")))
+_FAMILY = DriverStatement(
+    core_select(*STATE_COLUMNS)
+    .where(
+        _contact.c.child_id == bindparam("b_child_id"),
+        _contact.c.parental_responsibility.is_(True),
+        _contact.c.removed.is_(False),
+    )
+    .order_by(_contact.c.id)
+)
+_PUBLISHED = DriverStatement(
+    update(_contact)
+    .where(_contact.c.id == bindparam("b_id"))
+    .values(reach_published=bindparam("b_published"), reach_version=bindparam("b_version"))
+)
+_family_reach = table_of(FamilyReach)
+_FAMILY_REACHABLE = DriverStatement(
+    core_select(_family_reach.c.reachable).where(_family_reach.c.child_id == bindparam("b_child_id"))
+)
+"""The consumer's statements for a contact event, compiled once and run on the driver's cursor (tas_common.driver);
+each reads or writes rows an ORM object of the same unit of work may hold, so pending ORM changes are flushed
+first (flush_pending)."""
+
+
+async def contact_state(session: AsyncSession, contact_id: str) -> ContactState | None:
+    await flush_pending(session)
+    row = await _STATE.first(session, {"b_id": contact_id})
+    return ContactState(*row) if row is not None else None
 
 
 @dataclass(frozen=True)
@@ -116,16 +172,25 @@ async def assess_all(session: AsyncSession, contacts: Iterable[Reachable]) -> di
     return {contact.id: assess(contact, suppressed) for contact in contacts}
 
 
-async def contact_changed(session: AsyncSession, *, contact_id: str, preferences: bool = False) -> Reach | None:
+async def contact_changed(
+    session: AsyncSession, *, contact_id: str, preferences: bool = False, state: ContactState | None = None
+) -> Reach | None:
     """After anything that may change whether the contact can be messaged: tell caseload when what it knows
-    changed (always when `preferences` changed), and check the family. None when notify has no such contact."""
-    contact = await session.get(Contact, contact_id, populate_existing=True)
+    changed (always when `preferences` changed), and check the family. None when notify has no such contact.
+    `state`: the contact's row as the caller has just written it (else it is read)."""
+    contact = state or await contact_state(session, contact_id)
     if contact is None:
         return None
     reach = (await assess_all(session, [contact]))[contact.id]
     if preferences or reach.state() != (contact.reach_published or NOTHING_SAID):
         contact.reach_published, contact.reach_version = reach.state(), contact.reach_version + 1
-        session.add(contact)
+        await _PUBLISHED.execute(
+            session, {"b_id": contact.id, "b_published": contact.reach_published, "b_version": contact.reach_version}
+        )
+        held = session.identity_map.get(identity_key(Contact, contact.id))
+        if held is not None:  # an ORM copy of the row in this unit of work (the preferences API's) stays true
+            set_committed_value(held, "reach_published", contact.reach_published)
+            set_committed_value(held, "reach_version", contact.reach_version)
         await add_event(
             session,
             new_event(
@@ -164,26 +229,18 @@ async def address_changed(session: AsyncSession, *, channel: str, address: str, 
 async def check_family(session: AsyncSession, *, child_id: str, known_reachable: bool = False) -> None:
     """Tell the school (via caseload) when none of the child's contacts with parental responsibility can be
     messaged any more, and when one can again. `known_reachable`: the caller knows one can (no scan needed)."""
-    row = await session.get(FamilyReach, child_id)
-    if known_reachable and row is None:
+    await flush_pending(session)
+    known = await _FAMILY_REACHABLE.first(session, {"b_child_id": child_id})
+    if known_reachable and known is None:
         return
-    contacts = list(
-        (
-            await session.exec(
-                select(Contact).where(
-                    Contact.child_id == child_id,
-                    col(Contact.parental_responsibility).is_(True),
-                    col(Contact.removed).is_(False),
-                )
-            )
-        ).all()
-    )
+    contacts = [ContactState(*row) for row in await _FAMILY.all(session, {"b_child_id": child_id})]
     if not contacts:
         return
     reaches = await assess_all(session, contacts)
     reachable = any(r.reachable for r in reaches.values())
-    if reachable == (row.reachable if row is not None else True):
+    if reachable == (bool(known[0]) if known is not None else True):
         return
+    row = await session.get(FamilyReach, child_id)
     if row is None:
         session.add(FamilyReach(child_id=child_id, reachable=reachable))
     else:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Insert, bindparam, func, insert, update
-from sqlalchemy import select as core_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.db import utcnow
@@ -20,7 +19,7 @@ from tas_common.events.schemas import (
 )
 from tas_common.tables import table_of
 
-from . import lifecycle, reach, recipients
+from . import family_words, lifecycle, reach, recipients
 from .models import ChildScope, Contact, DialectInsert, TeamMember, dialect_of, per_dialect
 from .scheduling import aware
 
@@ -33,11 +32,6 @@ _SEED = ("preferred_channel", "language", "opted_out", "preferences_set_at", "re
 _UNSET = {"sms_block": None, "email_block": None, "reach_published": None}
 """A new contact's columns neither caseload's event nor the seed sets (the model's defaults, spelled out: the
 driver applies no Python-side default)."""
-_CONTACT_STATE = DriverStatement(
-    core_select(_contact.c.parental_responsibility, _contact.c.removed, _contact.c.mobile, _contact.c.email).where(
-        _contact.c.id == bindparam("b_id")
-    )
-)
 _INSERT_CONTACT = DriverStatement(insert(_contact), columns=("id", *_DETAILS, *_SEED, *_UNSET))
 _UPDATE_CONTACT = DriverStatement(update(_contact).where(_contact.c.id == bindparam("b_id")), columns=_DETAILS)
 _SCOPE_COLUMNS = ("child_id", "school_urn", "la_code")
@@ -74,7 +68,19 @@ def _on_driver(statements: dict[str, Insert]) -> dict[str, DriverStatement]:
     }
 
 
+def _link_scope(dialect_insert: DialectInsert) -> Insert:
+    statement = dialect_insert(_scope)
+    details = {c: func.coalesce(statement.excluded[c], _scope.c[c]) for c in _CHILD_DETAILS}
+    return statement.on_conflict_do_update(
+        index_elements=[_scope.c.child_id],
+        set_={"school_urn": statement.excluded.school_urn, "la_code": statement.excluded.la_code, **details},
+    ).returning(_scope.c.family_contact_restricted, *(_scope.c[c] for c in _CHILD_DETAILS))
+
+
 _PUT_SCOPE = _on_driver(per_dialect(_put_scope))
+_LINK_SCOPE = _on_driver(per_dialect(_link_scope))
+"""`remember_child_scope` + `remember_child_details` + `family_words.about` + the restriction flag in ONE statement
+(a concern linked: the child's school and LA, its details, and what its family's messages need, read back)."""
 _ADD_SCOPE = _on_driver(
     per_dialect(
         lambda dialect_insert: dialect_insert(_scope).on_conflict_do_nothing(index_elements=[_scope.c.child_id])
@@ -98,12 +104,13 @@ async def upsert_contact(session: AsyncSession, *, change: FamilyContactChangedV
     change the contact's details only, so a practitioner's edit never undoes the contact's own choice. When the
     contact's reach may have changed (a new contact, an address, parental responsibility), caseload is told what
     notify knows and the family is checked (reach.contact_changed)."""
-    known = await _CONTACT_STATE.first(session, {"b_id": change.contact_id})
+    known = await reach.contact_state(session, change.contact_id)
+    mobile = _stored_mobile(change.mobile)
     details: dict[str, object] = {
         "child_id": change.child_id,
         "relationship": change.relationship,
         "parental_responsibility": change.parental_responsibility,
-        "mobile": _stored_mobile(change.mobile),
+        "mobile": mobile,
         "email": change.email,
         "removed": change.removed,
         "updated_at": utcnow(),
@@ -119,11 +126,38 @@ async def upsert_contact(session: AsyncSession, *, change: FamilyContactChangedV
         await _INSERT_CONTACT.execute(session, {**details, **seed, **_UNSET, "id": change.contact_id})
         if change.opted_out:
             await suppress_contact(session, contact=change, source="caseload opt-out")
+        state = reach.ContactState(
+            id=change.contact_id,
+            child_id=change.child_id,
+            parental_responsibility=change.parental_responsibility,
+            removed=change.removed,
+            mobile=mobile,
+            email=change.email,
+            preferred_channel=change.preferred_channel,
+            language=change.language,
+            opted_out=change.opted_out,
+            sms_block=None,
+            email_block=None,
+            reach_published=None,
+            reach_version=0,
+        )
     else:
         await _UPDATE_CONTACT.execute(session, {**details, "b_id": change.contact_id})
-        if known == tuple(details[k] for k in ("parental_responsibility", "removed", "mobile", "email")):
+        if (known.parental_responsibility, known.removed, known.mobile, known.email) == (
+            change.parental_responsibility,
+            change.removed,
+            mobile,
+            change.email,
+        ):
             return  # nothing that decides whether the contact can be messaged
-    await reach.contact_changed(session, contact_id=change.contact_id)
+        state = known
+        state.child_id, state.parental_responsibility, state.removed = (
+            change.child_id,
+            change.parental_responsibility,
+            change.removed,
+        )
+        state.mobile, state.email = mobile, change.email
+    await reach.contact_changed(session, contact_id=change.contact_id, state=state)
 
 
 async def suppress_contact(session: AsyncSession, *, contact: Contact | FamilyContactChangedV1, source: str) -> None:
@@ -152,6 +186,28 @@ async def remember_child_details(session: AsyncSession, *, linked: ConcernLinked
     known = {f"b_{key}": getattr(linked, key) or None for key in _CHILD_DETAILS}
     if any(known.values()):
         await _REMEMBER_DETAILS.execute(session, {**known, "b_child_id": linked.child_id})
+
+
+async def link_concern(session: AsyncSession, *, linked: ConcernLinkedV1) -> tuple[bool, family_words.ChildWords]:
+    """The child's scope and details as a linked concern says (`remember_child_scope` and
+    `remember_child_details`), in one statement that gives back whether the family contact is restricted and the
+    words its messages use (`family_words.about`)."""
+    details = {key: getattr(linked, key) or None for key in _CHILD_DETAILS}
+    row = await _LINK_SCOPE[dialect_of(session)].first(
+        session,
+        {
+            **_SCOPE_UNSET,
+            **details,
+            "child_id": linked.child_id,
+            "school_urn": linked.school_urn,
+            "la_code": linked.la_code,
+        },
+    )
+    assert row is not None  # an upsert returns its row
+    restricted, given_name, school_name, school_phone, school_email = row
+    return bool(restricted), family_words.ChildWords(
+        given_name=given_name, school_name=school_name, school_phone=school_phone, school_email=school_email
+    )
 
 
 async def team_member_changed(session: AsyncSession, *, member: TeamMemberV1, added: bool) -> None:

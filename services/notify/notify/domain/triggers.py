@@ -24,7 +24,7 @@ from ..config import NotifySettings
 from . import family_words, lifecycle, links, recipients
 from .messages import create_message, notify_family
 from .models import Notification
-from .replicas import remember_child_details, remember_child_scope
+from .replicas import link_concern, remember_child_scope
 from .scheduling import aware, format_when
 from .templates import Value
 
@@ -42,11 +42,9 @@ async def acknowledge_concern(
     session: AsyncSession, *, settings: NotifySettings, linked: ConcernLinkedV1, event_id: str, now: datetime
 ) -> list[Notification]:
     """Tell the family that the school asked for support, unless the concern is a safeguarding one."""
-    await remember_child_scope(session, child_id=linked.child_id, school_urn=linked.school_urn, la_code=linked.la_code)
-    await remember_child_details(session, linked=linked)
+    restricted, words = await link_concern(session, linked=linked)
     if linked.safeguarding:
         return []
-    words = await family_words.about(session, child_id=linked.child_id)
     return await notify_family(
         session,
         settings=settings,
@@ -57,6 +55,7 @@ async def acknowledge_concern(
         values=lambda language: words.values(language, link=links.child(settings, linked.child_id)),
         now=now,
         contact_ids=linked.family_contact_ids,
+        restricted=restricted,
     )
 
 
