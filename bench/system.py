@@ -65,6 +65,7 @@ class BenchSystem:
                 "TAS_JWT_ISSUER": ISSUER,
                 "TAS_JWT_AUDIENCE": AUDIENCE,
                 "TAS_OUTBOX_POLL_SECONDS": "0.5",
+                "TAS_GC_FREEZE": "true",  # the production default, whatever the test suite's environment says
             }
             if self.smtp is not None:
                 env.update(

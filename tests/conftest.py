@@ -25,6 +25,11 @@ from aiosmtpd.controller import Controller
 from tas_common.auth import DevIssuer
 from tas_dev.testing import NatsAccount, NatsAccountPool, NatsServer, bearer, free_port
 
+# The apps started in this process keep their heap unfrozen (settings.gc_freeze): a freeze per app start would
+# cost a full collection each and keep every earlier test's leftovers for the session. Services run as processes
+# (bench.system.BenchSystem: the fault suite, the benchmarks) freeze theirs, as in production.
+os.environ.setdefault("TAS_GC_FREEZE", "false")
+
 from .databases import (
     ON_POSTGRES,
     drop_database,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 import jwt
+import pytest
 
 from tas_common.stream import ensure_stream
 from tas_dev.testing import concern_body
@@ -88,3 +90,17 @@ async def test_readyz_reports_a_consumer_that_cannot_run(system):
     assert checks == {"database": True, "nats": True, "consumers": False}
     await ensure_stream(js, name="TAS", max_age_seconds=3600)
     await eventually(lambda: readiness(200), timeout=15, what="caseload's consumer to run again")
+
+
+@pytest.mark.settings(referral={"gc_freeze": True})
+async def test_a_started_service_freezes_its_start_up_heap(system, token):
+    """settings.gc_freeze (on by default; off for the other apps of the suite): once started, the objects alive
+    are out of the cyclic collector's reach, so its full collections (100-200 ms each on referral's heap) no longer
+    stop the event loop; the service still answers. This process's heap is unfrozen again afterwards."""
+    try:
+        assert gc.get_freeze_count() > 10_000
+        senco = token("senco", "school", school_urns=["100000"])
+        response = await system.referral.post("/v1/concerns", json=concern_body(1), headers=senco)
+        assert response.status_code == 201, response.text
+    finally:
+        gc.unfreeze()

@@ -81,6 +81,12 @@ class CommonSettings(BaseSettings):
     otlp_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     """How long one export (and the last one, at shutdown) may take before it is dropped."""
 
+    gc_freeze: bool = True
+    """Once started, move every object alive then (modules, the app, its pydantic and SQLAlchemy machinery: ~160,000
+    in referral) out of the cyclic collector's reach with `gc.freeze()` (TAS_GC_FREEZE). Each full collection
+    otherwise walks them all, 100-200 ms with the event loop stopped, several times a minute under load: the
+    intake's p99 (bench/NOTES.md, issue 18 session 7). Off in the test suite, which starts many apps in one process."""
+
     trusted_issuers: list[IssuerConfig] = []
     """Organisations' OIDC providers trusted beside the main issuer (TAS_TRUSTED_ISSUERS, JSON): practitioners
     signed in to the web pages with their own organisation's provider call the APIs with its access token."""
