@@ -11,7 +11,7 @@ import pytest
 from notify.config import NotifySettings
 from tas_common.db import Database
 
-from ..conftest import migrate, service_settings, sqlite_url
+from ..conftest import fresh_database_url, migrate, service_settings, sqlite_url
 from .fakes import FakeGovukNotify, FakeTwilio
 
 
@@ -28,6 +28,16 @@ def make_settings(tmp_path: Path):
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     url = sqlite_url(tmp_path / "notify-unit.db")
+    await migrate("notify", url)
+    database = Database(url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def engine_db(tmp_path: Path) -> AsyncIterator[Database]:
+    """`db` on the engine under test: PostgreSQL under .ci/with-postgres.sh (the driver statements differ)."""
+    url = fresh_database_url("notify", tmp_path)
     await migrate("notify", url)
     database = Database(url)
     yield database

@@ -349,12 +349,13 @@ async def test_an_sms_too_long_with_the_schools_contact_goes_without_it(db, make
 
 
 async def test_a_later_concern_keeps_the_details_it_does_not_carry_and_nothing_goes_while_contact_is_restricted(
-    db, make_settings
+    engine_db, make_settings
 ):
     """The concern's child scope, its details and what the family's messages say are written and read back in one
     statement (replicas.link_concern): a second concern that names only a new school replaces the school's name
     and keeps the child's name and the school's phone; once the family contact is restricted, a third concern
     queues nothing."""
+    db = engine_db
     settings = make_settings()
     child = new_id()
     contact = await add_contact(db, child_id=child, channel="email", email="parent5@example.org")

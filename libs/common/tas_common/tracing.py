@@ -77,6 +77,17 @@ def current_traceparent() -> str | None:
     return _current.get()
 
 
+@contextlib.contextmanager
+def within(traceparent: str | None) -> Iterator[None]:
+    """Run the block with `traceparent` as the current one (no new span): work done for another task's span, as
+    notify's recorder records outcomes its send tasks gave it."""
+    token = _current.set(traceparent)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
 def current_trace_id() -> str | None:
     return trace_id_of(_current.get())
 

@@ -22,7 +22,6 @@ import asyncio
 import logging
 import os
 import socket
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,9 +30,9 @@ from datetime import datetime, timedelta
 from opentelemetry.trace import SpanKind
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tas_common.db import Database, database_unavailable, utcnow
+from tas_common.db import Database, utcnow
 from tas_common.telemetry import Telemetry
-from tas_common.tracing import span
+from tas_common.tracing import span, within
 
 from ..config import NotifySettings
 from ..providers.base import (
@@ -48,14 +47,13 @@ from ..providers.base import (
 from ..providers.ratelimit import TokenBucket
 from . import lifecycle, recipients, scheduling, sign_in
 from .models import Notification
+from .recording import RECORD_PATIENCE_SECONDS as RECORD_PATIENCE_SECONDS
+from .recording import RECORD_TRIES as RECORD_TRIES
+from .recording import Recorder, Waiting
 
 log = logging.getLogger("tas.notify.dispatch")
 BATCH = 50
 """Messages claimed per round; a round that claims fewer found every message then due."""
-RECORD_TRIES = 3
-"""Tries to record an outcome that fails for any reason but an unreachable database."""
-RECORD_PATIENCE_SECONDS = 120.0
-"""How long an outcome waits for a database that cannot be reached before the row is left to be taken over."""
 
 
 def process_id() -> str:
@@ -127,6 +125,7 @@ class Dispatcher:
         self.working: set[str] = set()
         """Ids of the messages this dispatcher holds a lease on and is working on: only these leases are renewed."""
         self.calls = asyncio.Semaphore(settings.send_concurrency)
+        self.recorder: Recorder[Outcome] = Recorder(db, self._apply_all)
         self.box = sign_in.code_box(settings)
         """Opens a sign-in code at the moment its message goes to a provider (sign_in.outgoing)."""
 
@@ -186,29 +185,31 @@ class Dispatcher:
             self.working.discard(attempt.n.id)
 
     async def record(self, outcome: Outcome) -> None:
-        """Record one outcome in its own transaction (on SQLite, group-committed with the others of the moment).
-        The provider has answered, so a row left unrecorded would be taken over when its lease ends and an email
-        sent again: while the database cannot be reached (a PostgreSQL restart, a failover) the outcome waits for
-        it, up to RECORD_PATIENCE_SECONDS, and its lease is renewed meanwhile (the row stays in `working`); any
-        other error is tried RECORD_TRIES times."""
-        patience_ends = time.monotonic() + RECORD_PATIENCE_SECONDS
-        tries, pause = 0, 0.2
-        while True:
-            try:
-                async with self.db.transaction() as session:
-                    await self._apply(session, outcome)
-                return
-            except Exception as exc:
-                tries += 1
-                waiting = database_unavailable(exc) and time.monotonic() < patience_ends
-                if not waiting and tries >= RECORD_TRIES:
-                    log.error(
-                        "recording a send failed",
-                        extra={"notification_id": outcome.n.id, "error": type(exc).__name__},
+        """Record one outcome as soon as possible: with the others given while a record was being written, in ONE
+        transaction (recording.Recorder); it returns once this outcome is recorded or given up. The provider has
+        answered, so a row left unrecorded would be taken over when its lease ends and an email sent again: while
+        the database cannot be reached (a PostgreSQL restart, a failover) the outcome waits for it, up to
+        RECORD_PATIENCE_SECONDS from now, and its lease is renewed meanwhile (the row stays in `working`); any other
+        error is tried RECORD_TRIES times, each outcome on its own."""
+        await self.recorder.record(outcome)
+
+    async def _apply_all(self, session: AsyncSession, group: Sequence[Waiting[Outcome]]) -> None:
+        """`_apply` for each outcome of the group, each in the trace of its send; the plain acceptances (no sign-in
+        code to forget) together, by `lifecycle.accepted_all`."""
+        plain = []
+        for waiting in group:
+            outcome = waiting.item
+            if outcome.accepted is not None and not outcome.n.secret:
+                accepted = outcome.accepted
+                plain.append(
+                    lifecycle.Acceptance(
+                        outcome.n, accepted.provider, accepted.provider_ref, accepted.delivered, waiting.traceparent
                     )
-                    return
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 2.0)
+                )
+                continue
+            with within(waiting.traceparent):
+                await self._apply(session, outcome)
+        await lifecycle.accepted_all(session, plain)
 
     async def _apply(self, session: AsyncSession, outcome: Outcome) -> None:
         n = outcome.n

@@ -17,10 +17,11 @@ ends the lease.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, case, null, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -95,8 +96,30 @@ _CLAIM = (
     )
     .returning(_notification.c.id)
 )
-_ACCEPT = update(_notification).where(_notification.c.id == bindparam("b_id"), _notification.c.status == SENDING)
 """The dispatcher's statements, built once: it runs them for every message."""
+
+
+def _accept_many(size: int) -> DriverStatement:
+    ids = [bindparam(f"i{k}", type_=_notification.c.id.type) for k in range(size)]
+    refs = [bindparam(f"r{k}", type_=_notification.c.provider_ref.type) for k in range(size)]
+    return DriverStatement(
+        update(_notification)
+        .where(_notification.c.id.in_(ids), _notification.c.status == SENDING)
+        .values(
+            status=bindparam("b_status"),
+            provider=bindparam("b_provider"),
+            provider_ref=case(*((_notification.c.id == i, r) for i, r in zip(ids, refs, strict=True))),
+            lease_owner=null(),
+            lease_until=null(),
+            updated_at=bindparam("b_now"),
+        )
+        .returning(_notification.c.id)
+    )
+
+
+_ACCEPT_MANY = {size: _accept_many(size) for size in (1, 2, 4, 8, 16, 32, 64)}
+"""`accepted` for up to 64 rows of one provider and status in one compare-and-set statement (RETURNING the rows it
+moved), compiled once per size and run on the driver's cursor; the rows are padded to the size with the last."""
 _ADD_NOTE = per_dialect(
     lambda dialect_insert: dialect_insert(table_of(NotificationEvent)).on_conflict_do_nothing(
         index_elements=["notification_id", "kind"]
@@ -178,41 +201,63 @@ async def accepted(
     session: AsyncSession, *, n: Notification, provider: str, provider_ref: str, delivered: bool
 ) -> None:
     """sending → sending (a receipt will follow) or → delivered (acceptance is final: SMTP hand-over, the dev
-    outbox); the lease ends (a message with a provider reference is nobody's to send again). `n` is the dispatcher's copy of the row (its id, child, channel and template never change). Nothing
-    happens unless the row is still `sending` (a receipt may have finished it meanwhile)."""
-    status = DELIVERED if delivered else SENDING
-    _check(SENDING, status)
-    result = await session.exec(
-        _ACCEPT,
-        params={
-            "b_id": n.id,
-            "provider": provider,
-            "provider_ref": provider_ref[:100],
-            "status": status,
-            "lease_owner": None,
-            "lease_until": None,
-            "updated_at": utcnow(),
-        },
-    )
-    if result.rowcount != 1:
-        return
-    n.provider, n.provider_ref, n.status = provider, provider_ref[:100], status
-    trace = current_traceparent()
-    events = [
-        new_event(
-            NotificationSentV1(**_event_fields(n), status=SENDING), source=SOURCE, subject=n.id, traceparent=trace
-        )
-    ]
-    if delivered:
-        events.append(
-            new_event(
-                NotificationDeliveredV1(**_event_fields(n), status=DELIVERED),
-                source=SOURCE,
-                subject=n.id,
-                traceparent=trace,
-            )
-        )
-        NOTIFICATIONS.labels(n.channel, DELIVERED).inc()
+    outbox); the lease ends (a message with a provider reference is nobody's to send again). `n` is the
+    dispatcher's copy of the row (its id, child, channel and template never change). Nothing happens unless the row
+    is still `sending` (a receipt may have finished it meanwhile)."""
+    await accepted_all(session, [Acceptance(n, provider, provider_ref, delivered, current_traceparent())])
+
+
+class Acceptance(NamedTuple):
+    """A provider accepted `n` (`accepted`'s arguments), and the trace its send ran in."""
+
+    n: Notification
+    provider: str
+    provider_ref: str
+    delivered: bool
+    traceparent: str | None
+
+
+async def accepted_all(session: AsyncSession, acceptances: Sequence[Acceptance]) -> None:
+    """`accepted` for many messages at once: each row still `sending` moves exactly as `accepted` moves it, by one
+    statement per provider and status (up to 64 rows each), and the events of all go in one insert."""
+    groups: dict[tuple[str, bool], list[Acceptance]] = {}
+    for a in acceptances:
+        groups.setdefault((a.provider, a.delivered), []).append(a)
+    now, events = utcnow(), []
+    for (provider, delivered), group in groups.items():
+        status = DELIVERED if delivered else SENDING
+        _check(SENDING, status)
+        for start in range(0, len(group), 64):
+            chunk = group[start : start + 64]
+            size = next(size for size in _ACCEPT_MANY if size >= len(chunk))
+            padded = chunk + [chunk[-1]] * (size - len(chunk))
+            params: dict[str, object] = {"b_status": status, "b_provider": provider, "b_now": now}
+            for k, a in enumerate(padded):
+                params[f"i{k}"], params[f"r{k}"] = a.n.id, a.provider_ref[:100]
+            moved = {row[0] for row in await _ACCEPT_MANY[size].all(session, params)}
+            for a in chunk:
+                if a.n.id not in moved:
+                    continue  # no longer `sending`: a receipt finished it meanwhile
+                n = a.n
+                n.provider, n.provider_ref, n.status = provider, a.provider_ref[:100], status
+                events.append(
+                    new_event(
+                        NotificationSentV1(**_event_fields(n), status=SENDING),
+                        source=SOURCE,
+                        subject=n.id,
+                        traceparent=a.traceparent,
+                    )
+                )
+                if delivered:
+                    events.append(
+                        new_event(
+                            NotificationDeliveredV1(**_event_fields(n), status=DELIVERED),
+                            source=SOURCE,
+                            subject=n.id,
+                            traceparent=a.traceparent,
+                        )
+                    )
+                    NOTIFICATIONS.labels(n.channel, DELIVERED).inc()
     await add_events(session, events)
 
 

@@ -1,0 +1,103 @@
+"""The dispatcher records the outcomes given while a record is being written together, in one transaction
+(notify/domain/recording.py): each row still moves exactly as it would alone, an outage keeps every outcome of the
+group waiting, and one outcome that cannot be recorded holds back none of the others."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy.exc
+
+from notify.domain import lifecycle, scheduling
+from notify.domain.dispatch import Dispatcher
+from notify.domain.recording import RECORD_TRIES, Recorder
+from notify.providers.smtp import SmtpProvider
+from tas_common.db import utcnow
+
+from .helpers import outbox_events, rows
+from .test_dispatch import queue_messages
+from .test_dispatch_outage import DAYTIME, OutageAfterSend, Restarting
+
+
+async def test_acceptances_recorded_together_move_each_row_with_its_own_reference_and_skip_a_finished_one(
+    engine_db, make_settings
+):
+    db = engine_db
+    settings = make_settings(**DAYTIME)
+    ids = await queue_messages(db, settings, count=4, channel="email")
+    async with db.transaction() as session:
+        claimed = await scheduling.claim_due(
+            session, limit=10, dialect=db.dialect, settings=settings, owner="me", now=utcnow()
+        )
+    by_id = {n.id: n for n in claimed}
+    finished, relayed, queued, other = (by_id[i] for i in ids)
+    async with db.transaction() as session:  # a receipt finished one meanwhile
+        await lifecycle.failed(
+            session, notification_id=finished.id, status=lifecycle.PERMANENT_FAILURE, reason="x", settings=settings
+        )
+    acceptances = [
+        lifecycle.Acceptance(finished, "smtp", "<ref-finished>", True, None),
+        lifecycle.Acceptance(relayed, "smtp", "<ref-relayed>", True, None),
+        lifecycle.Acceptance(queued, "notify", "ref-queued", False, None),
+        lifecycle.Acceptance(other, "smtp", "<ref-other>", True, None),
+    ]
+    async with db.transaction() as session:
+        await lifecycle.accepted_all(session, acceptances)
+    state = {n.id: (n.status, n.provider, n.provider_ref, n.lease_owner) for n in await rows(db)}
+    assert state == {
+        finished.id: ("permanent-failure", None, None, None),
+        relayed.id: ("delivered", "smtp", "<ref-relayed>", None),
+        queued.id: ("sending", "notify", "ref-queued", None),
+        other.id: ("delivered", "smtp", "<ref-other>", None),
+    }
+    sent = sorted(e["notification_id"] for e in await outbox_events(db, "tas.notify.notification.sent.v1"))
+    delivered = sorted(e["notification_id"] for e in await outbox_events(db, "tas.notify.notification.delivered.v1"))
+    assert sent == sorted([relayed.id, queued.id, other.id]) and delivered == sorted([relayed.id, other.id])
+
+
+async def test_emails_sent_while_the_database_restarts_are_all_recorded_once_it_is_back_and_never_sent_again(
+    db, make_settings, smtp
+):
+    settings = make_settings(send_lease_seconds=60, **DAYTIME)
+    ids = await queue_messages(db, settings, count=5, channel="email")
+    restarting = Restarting(db)
+    smtp_provider = SmtpProvider(host=smtp.host, port=smtp.port, sender="TAS <no-reply@tas.example.org>")
+    provider = OutageAfterSend(smtp_provider, restarting, transactions=RECORD_TRIES + 1)
+    dispatcher = Dispatcher(db=restarting, settings=settings, routes={"email": [provider]})  # type: ignore[arg-type]
+    assert await dispatcher.dispatch_once() == 5
+    assert restarting.refused >= RECORD_TRIES + 1
+    assert {n.status for n in await rows(db)} == {"delivered"} and dispatcher.working == set()
+    successor = Dispatcher(db=db, settings=settings, routes={"email": [smtp_provider]})
+    assert await successor.recover(now=utcnow() + timedelta(seconds=61)) == 0
+    assert sorted(m["Message-ID"] for m in smtp.messages) == sorted(f"<{i}@tas.example.org>" for i in ids)
+
+
+@dataclass
+class Row:
+    id: str
+
+
+@dataclass
+class Item:
+    n: Row
+
+
+async def test_one_outcome_that_cannot_be_recorded_holds_back_none_of_its_group(db):
+    tried: Counter[str] = Counter()
+    recorded: list[str] = []
+
+    async def apply(session, group):
+        ids = [waiting.item.n.id for waiting in group]
+        tried.update(ids)
+        if "bad" in ids:
+            raise sqlalchemy.exc.IntegrityError("UPDATE notification", None, ValueError("a constraint"))
+        recorded.extend(ids)
+
+    recorder: Recorder[Item] = Recorder(db, apply)
+    await asyncio.gather(*(recorder.record(Item(Row(i))) for i in ("a", "bad", "b", "c")))
+    assert sorted(recorded) == ["a", "b", "c"]
+    assert tried["bad"] == 1 + RECORD_TRIES  # the group's try, then its own
+    assert recorder.task is None and recorder.waiting == []
