@@ -31,10 +31,11 @@ IdempotencyKey = Annotated[
 ]
 
 
-async def get_once(request: Request, db: DatabaseDep, idempotency_key: IdempotencyKey = None) -> Once:
+async def get_once(request: Request, idempotency_key: IdempotencyKey = None) -> Once:
     """A creating POST's unit of work. Its key is stored under the route's method and path with the path's values
     ("POST /v1/children/{child_id}/team" → "POST /v1/children/c1/team"), read from the matched route rather than
     the URL so that a proxy's prefix never changes it; its status is the one the route declares (200 by default)."""
+    db: Database = request.app.state.runtime.db  # not DatabaseDep: a dependency level less to resolve
     route = request.scope["route"]
     assert isinstance(route, APIRoute)
     path = route.path_format.format(**request.path_params)

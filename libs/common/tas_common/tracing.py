@@ -178,12 +178,13 @@ class TraceContextMiddleware:
                 if message["type"] == "http.response.start":
                     message.setdefault("headers", [])
                     message["headers"] = [*message["headers"], (b"traceresponse", traceparent.encode())]
-                    annotate(error=message["status"] >= 500, **{"http.response.status_code": message["status"]})
+                    if tracer is not None:  # else no span is recording: nothing to annotate
+                        annotate(error=message["status"] >= 500, **{"http.response.status_code": message["status"]})
                 await send(message)
 
             await self.app(scope, receive, send_with_trace)
             route = getattr(scope.get("route"), "path", None)  # the template (never the path: it may hold ids)
-            if route:
+            if route and tracer is not None:
                 annotate(name=f"{method} {route}", **{"http.route": route})
 
 
