@@ -30,6 +30,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import APIError, NotFoundError
 from pydantic import ValidationError
 from sqlalchemy import bindparam, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .consumer_spec import ConsumerSpec, Handler, RetryLater
@@ -54,8 +55,15 @@ _SEEN_ANY = select(processed_event.c.event_id).where(
 )
 _MARK = insert(processed_event)
 _SEEN_ONE = DriverStatement(_SEEN)
-_MARK_ROWS = DriverStatement(_MARK, columns=("consumer", "event_id", "event_type", "processed_at"))
+_MARK_COLUMNS = ("consumer", "event_id", "event_type", "processed_at")
+_MARK_ROWS = DriverStatement(_MARK, columns=_MARK_COLUMNS)
 """The processed-event check and rows on the driver's cursor (driver.py): every message runs them."""
+_MARK_FIRST = {
+    "sqlite": DriverStatement(sqlite.insert(processed_event).on_conflict_do_nothing(), columns=_MARK_COLUMNS),
+    "postgresql": DriverStatement(postgresql.insert(processed_event).on_conflict_do_nothing(), columns=_MARK_COLUMNS),
+}
+"""A message handled alone: the check and the mark in one statement, before the handler (a row there already: a
+duplicate); a failing handler rolls the row back with its own work."""
 
 
 class Ready(NamedTuple):
@@ -380,7 +388,13 @@ class ConsumerRunner:
         EVENTS_HANDLED.labels(self.durable, "duplicate" if duplicate else "ok").inc()
 
     async def _process(self, event: CloudEvent, payload: EventPayload, handler: Handler) -> bool:
+        first = _MARK_FIRST.get(self.db.dialect)
         async with self.db.transaction() as session:
+            if first is not None:
+                duplicate = await first.execute(session, self._mark(event)) != 1
+                if not duplicate:
+                    await handler(session, payload, event)
+                return duplicate
             if await _SEEN_ONE.first(session, {"consumer": self.durable, "event_id": event.id}) is not None:
                 return True
             await handler(session, payload, event)
