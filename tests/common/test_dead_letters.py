@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+from nats import errors as nats_errors
 from sqlalchemy import select
 
 from tas_common.consumer_spec import RetryLater
@@ -112,7 +113,16 @@ async def test_a_dead_letter_that_cannot_be_published_is_retried_and_the_consume
     task = asyncio.create_task(runner.run())
     await eventually(lambda: _true(runner.dead_letters.failing.down), timeout=15, what="the dead letter to fail")
     nats.start()
-    dlq = await js.pull_subscribe(dead_letter_subject("tests"), durable="dlq-check")
+
+    async def dead_letters() -> object:
+        """The test's own JetStream request may meet the restarted server still recovering (a 5-s timeout seen on
+        a loaded machine): asked again until it is answered."""
+        try:
+            return await js.pull_subscribe(dead_letter_subject("tests"), durable="dlq-check")
+        except nats_errors.TimeoutError:
+            return None
+
+    dlq = await eventually(dead_letters, timeout=40, what="JetStream to answer after the restart")
     dead = (await dlq.fetch(1, timeout=20))[0]
     assert json.loads(dead.data)["id"] == poison.id and dead.headers["Tas-Deliveries"] == "1"
     good = child_registered(2)
