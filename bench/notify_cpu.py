@@ -101,7 +101,14 @@ class Counts:
 
 
 async def run(
-    n: int, tmp: Path, smtp_port: int, profile: str | None, batch: int = BATCH, url: str | None = None, pg: Any = None
+    n: int,
+    tmp: Path,
+    smtp_port: int,
+    profile: str | None,
+    batch: int = BATCH,
+    url: str | None = None,
+    pg: Any = None,
+    every: int = BATCH // 2,
 ) -> None:
     url = url or f"sqlite+aiosqlite:///{tmp / 'notify.db'}"
     await asyncio.to_thread(upgrade, ROOT / "services/notify/notify/db/migrations", url)
@@ -139,9 +146,9 @@ async def run(
     if prof:
         prof.enable()
     consume_cpu = dispatch_cpu = 0.0
-    for start in range(0, len(events), BATCH):
+    for start in range(0, len(events), 2 * every):
         c, before = time.process_time(), counts.read()
-        await consume(events[start : start + BATCH])
+        await consume(events[start : start + 2 * every])
         consume_cpu += time.process_time() - c
         after = counts.read()
         consumed = [consumed[i] + after[i] - before[i] for i in (0, 1)]
@@ -182,6 +189,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=BATCH, help=f"messages per fetch ({BATCH})")
     parser.add_argument("--profile", help="write cProfile stats here")
     parser.add_argument("--postgresql", action="store_true", help="notify's database on a throwaway PostgreSQL")
+    parser.add_argument(
+        "--every",
+        type=int,
+        default=BATCH // 2,
+        help=f"concerns consumed between two dispatcher rounds ({BATCH // 2}; 1: a round a message, as at 150/s)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name, postgres() if args.postgresql else nullcontext() as pg:
         if args.postgresql and pg is None:
@@ -194,7 +207,7 @@ def main() -> None:
         try:
             time.sleep(1.0)
             url = pg.url("notify") if pg is not None else None
-            asyncio.run(run(args.size, tmp, port, args.profile, args.batch, url, pg))
+            asyncio.run(run(args.size, tmp, port, args.profile, args.batch, url, pg, args.every))
         finally:
             sink.terminate()
             sink.wait()

@@ -16,6 +16,7 @@ from notify.domain.dispatch import Dispatcher
 from notify.domain.recording import RECORD_TRIES, Recorder
 from notify.providers.smtp import SmtpProvider
 from tas_common.db import utcnow
+from tas_common.driver import padded
 
 from .helpers import outbox_events, rows
 from .test_dispatch import queue_messages
@@ -101,3 +102,31 @@ async def test_one_outcome_that_cannot_be_recorded_holds_back_none_of_its_group(
     assert sorted(recorded) == ["a", "b", "c"]
     assert tried["bad"] == 1 + RECORD_TRIES  # the group's try, then its own
     assert recorder.task is None and recorder.waiting == []
+
+
+async def test_a_claim_and_its_provider_marks_beyond_one_in_list_move_every_row_once(engine_db, make_settings):
+    """The claim's statements run with IN lists compiled per size up to 64 (tas_common.driver.padded): 70 due rows
+    are claimed and marked in two chunks, each exactly once, and a second claim finds none."""
+    db, settings = engine_db, make_settings(**DAYTIME)
+    ids = await queue_messages(db, settings, count=70, channel="email")
+    async with db.transaction() as session:
+        claimed = await scheduling.claim_due(
+            session, limit=100, dialect=db.dialect, settings=settings, owner="me", now=utcnow()
+        )
+        marked = await scheduling.mark_attempts(
+            session, notification_ids=[n.id for n in claimed], provider="smtp", owner="me"
+        )
+    assert sorted(n.id for n in claimed) == sorted(ids) == sorted(marked)
+    assert {(n.status, n.attempts, n.lease_owner) for n in claimed} == {("sending", 1, "me")}
+    assert {(n.status, n.attempts, n.provider) for n in await rows(db)} == {("sending", 1, "smtp")}
+    async with db.transaction() as session:
+        again = await scheduling.claim_due(
+            session, limit=100, dialect=db.dialect, settings=settings, owner="other", now=utcnow()
+        )
+    assert again == []
+
+
+def test_padded_gives_the_smallest_size_that_holds_the_values():
+    assert padded(["a", "b", "c"]) == (4, ["a", "b", "c", "c"])
+    assert padded(["a"]) == (1, ["a"])
+    assert padded([]) is None and padded(list(range(65))) is None

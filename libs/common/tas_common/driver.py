@@ -25,7 +25,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
@@ -39,6 +39,9 @@ from sqlalchemy.sql.elements import ClauseElement
 from .sqlite_inline import InlineConnection
 
 Params = Mapping[str, Any]
+T = TypeVar("T")
+SIZES = (1, 2, 4, 8, 16, 32, 64)
+"""The list sizes an `IN (?, ?, …)` statement is compiled for when it runs on the driver (no expanding IN here)."""
 _MISSING = object()
 _KEY = "tas_driver"
 
@@ -167,6 +170,16 @@ class DriverStatement:
     async def scalar(self, session: SAAsyncSession, params: Params | None = None) -> Any:
         row = await self.first(session, params)
         return row[0] if row else None
+
+
+def padded(values: Sequence[T], sizes: Sequence[int] = SIZES) -> tuple[int, list[T]] | None:
+    """For a statement compiled once per size of its IN list: the smallest of `sizes` that holds `values`, and
+    `values` padded to it with the last (a repeated member changes nothing in an IN); None when none holds them or
+    there are none."""
+    size = next((size for size in sizes if size >= len(values)), None)
+    if size is None or not values:
+        return None
+    return size, [*values, *[values[-1]] * (size - len(values))]
 
 
 async def flush_pending(session: SAAsyncSession) -> None:

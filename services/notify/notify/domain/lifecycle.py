@@ -26,7 +26,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.db import utcnow
-from tas_common.driver import DriverStatement
+from tas_common.driver import SIZES, DriverStatement, flush_pending, padded
 from tas_common.events import new_event
 from tas_common.events.schemas import NotificationDeliveredV1, NotificationFailedV1, NotificationSentV1
 from tas_common.metrics import NOTIFICATIONS
@@ -83,19 +83,22 @@ _ADD = {
 }
 """A notification row unless one exists for the same fact and recipient (the de-duplication key); every column
 given (from the `Notification`), compiled once and run on the driver's cursor (tas_common.driver)."""
-_CLAIM = (
-    update(_notification)
-    .where(_notification.c.id.in_(bindparam("ids", expanding=True)), _notification.c.status == CREATED)
-    .values(
-        status=SENDING,
-        attempts=_notification.c.attempts + 1,
-        provider=None,
-        lease_owner=bindparam("owner"),
-        lease_until=bindparam("until"),
-        updated_at=bindparam("now"),
+_CLAIM = {
+    size: DriverStatement(
+        update(_notification)
+        .where(_notification.c.id.in_([bindparam(f"i{k}") for k in range(size)]), _notification.c.status == CREATED)
+        .values(
+            status=SENDING,
+            attempts=_notification.c.attempts + 1,
+            provider=null(),
+            lease_owner=bindparam("owner"),
+            lease_until=bindparam("until"),
+            updated_at=bindparam("now"),
+        )
+        .returning(_notification.c.id)
     )
-    .returning(_notification.c.id)
-)
+    for size in SIZES
+}
 """The dispatcher's statements, built once: it runs them for every message."""
 
 
@@ -117,7 +120,7 @@ def _accept_many(size: int) -> DriverStatement:
     )
 
 
-_ACCEPT_MANY = {size: _accept_many(size) for size in (1, 2, 4, 8, 16, 32, 64)}
+_ACCEPT_MANY = {size: _accept_many(size) for size in SIZES}
 """`accepted` for up to 64 rows of one provider and status in one compare-and-set statement (RETURNING the rows it
 moved), compiled once per size and run on the driver's cursor; the rows are padded to the size with the last."""
 _ADD_NOTE = per_dialect(
@@ -163,8 +166,14 @@ async def claim(
     _check(CREATED, SENDING)
     if not due:
         return []
-    values = {"ids": [n.id for n in due], "now": now, "owner": owner, "until": lease_until}
-    moved = set((await session.execute(_CLAIM, values)).scalars().all())
+    await flush_pending(session)  # (as session.execute did)
+    moved: set[str] = set()
+    for start in range(0, len(due), SIZES[-1]):
+        fitted = padded([n.id for n in due[start : start + SIZES[-1]]])
+        assert fitted is not None
+        size, ids = fitted
+        values = {"now": now, "owner": owner, "until": lease_until, **{f"i{k}": i for k, i in enumerate(ids)}}
+        moved |= {row[0] for row in await _CLAIM[size].all(session, values)}
     claimed = []
     for n in due:
         if n.id in moved:
@@ -229,10 +238,11 @@ async def accepted_all(session: AsyncSession, acceptances: Sequence[Acceptance])
         _check(SENDING, status)
         for start in range(0, len(group), 64):
             chunk = group[start : start + 64]
-            size = next(size for size in _ACCEPT_MANY if size >= len(chunk))
-            padded = chunk + [chunk[-1]] * (size - len(chunk))
+            fitted = padded(chunk)
+            assert fitted is not None
+            size, rows = fitted
             params: dict[str, object] = {"b_status": status, "b_provider": provider, "b_now": now}
-            for k, a in enumerate(padded):
+            for k, a in enumerate(rows):
                 params[f"i{k}"], params[f"r{k}"] = a.n.id, a.provider_ref[:100]
             moved = {row[0] for row in await _ACCEPT_MANY[size].all(session, params)}
             for a in chunk:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tas_common.driver import DriverStatement, flush_pending
+from tas_common.driver import DriverStatement, flush_pending, padded
 from tas_common.identifiers import normalise_email, normalise_uk_mobile
 from tas_common.tables import table_of
 
@@ -98,14 +98,14 @@ async def suppression_reasons(session: AsyncSession, *, addresses: list[tuple[st
     if not keys:
         return {}
     wanted = sorted(set(keys.values()))
-    size = next((size for size in _REASONS_ON_DRIVER if size >= len(wanted)), None)
+    fitted = padded(wanted, sizes=list(_REASONS_ON_DRIVER))
     rows: Sequence[tuple[Any, ...]]
-    if size is None:
+    if fitted is None:
         rows = [tuple(row) for row in (await session.execute(_REASONS, {"addresses": wanted})).all()]
     else:
         await flush_pending(session)  # an address suppressed or lifted by the ORM in this unit of work
-        padded = wanted + [wanted[-1]] * (size - len(wanted))
-        rows = await _REASONS_ON_DRIVER[size].all(session, {f"a{i}": key for i, key in enumerate(padded)})
+        size, values = fitted
+        rows = await _REASONS_ON_DRIVER[size].all(session, {f"a{i}": key for i, key in enumerate(values)})
     found = dict(rows)
     return {pair: found[key] for pair, key in keys.items() if key in found}
 

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.db import utcnow
+from tas_common.driver import SIZES, DriverStatement, flush_pending, padded
 from tas_common.tables import table_of
 
 from ..config import NotifySettings
@@ -103,17 +104,21 @@ _DEFER = (
     .where(_notification.c.id.in_(bindparam("ids", expanding=True)))
     .values(not_before=bindparam("b_not_before"), updated_at=bindparam("now"))
 )
-_MARK_ATTEMPTS = (
-    update(_notification)
-    .where(
-        _notification.c.id.in_(bindparam("ids", expanding=True)),
-        _notification.c.status == lifecycle.SENDING,
-        _notification.c.provider_ref.is_(None),
-        _notification.c.lease_owner == bindparam("owner"),
+_MARK_ATTEMPTS = {
+    size: DriverStatement(
+        update(_notification)
+        .where(
+            _notification.c.id.in_([bindparam(f"i{k}") for k in range(size)]),
+            _notification.c.status == lifecycle.SENDING,
+            _notification.c.provider_ref.is_(None),
+            _notification.c.lease_owner == bindparam("owner"),
+        )
+        .values(provider=bindparam("b_provider"), updated_at=bindparam("now"))
+        .returning(_notification.c.id)
     )
-    .values(provider=bindparam("b_provider"), updated_at=bindparam("now"))
-    .returning(_notification.c.id)
-)
+    for size in SIZES
+}
+"""The claim's statements run on the driver's cursor (tas_common.driver), an `IN` list compiled per size."""
 
 
 async def claim_due(
@@ -166,8 +171,19 @@ async def mark_attempts(
     """`mark_attempt` for many rows in one statement; returns the ids marked."""
     if not notification_ids:
         return set()
-    values = {"ids": notification_ids, "b_provider": provider, "owner": owner, "now": now or utcnow()}
-    return set((await session.execute(_MARK_ATTEMPTS, values)).scalars().all())
+    await flush_pending(session)  # (as session.execute did) a row the ORM changed in this unit of work
+    marked: set[str] = set()
+    for start in range(0, len(notification_ids), SIZES[-1]):
+        fitted = padded(notification_ids[start : start + SIZES[-1]])
+        assert fitted is not None
+        size, ids = fitted
+        values = {"b_provider": provider, "owner": owner, "now": now or utcnow()}
+        marked |= {row[0] for row in await _MARK_ATTEMPTS[size].all(session, {**values, **_ids(ids)})}
+    return marked
+
+
+def _ids(ids: list[str]) -> dict[str, str]:
+    return {f"i{k}": i for k, i in enumerate(ids)}
 
 
 _INTERRUPTED = (
