@@ -92,3 +92,33 @@ async def test_the_list_pages_with_the_keyset_cursor_and_skips_nothing(referral_
     assert seen == [f"PG-{i:02d}" for i in range(7)]
     bad = await referral_only.client.get("/v1/mis/concerns", params={"cursor": "garbage"}, headers=mis)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.cursor"
+
+
+async def test_linking_a_child_keeps_the_named_family_and_an_orm_copy_of_the_concern_true(referral_only):
+    """link_child runs on the driver (issue 18): the family members named by earlier links are kept, a repeated link
+    changes nothing, and a Concern the unit of work already holds through the ORM shows the link."""
+    from referral.domain.models import Concern
+
+    mis = mis_headers(referral_only, "readback-client-2")
+    pushed = (
+        await referral_only.client.post(
+            "/v1/mis/concerns", json={"items": [concern_body(503, mis_record_id="RB-503")]}, headers=mis
+        )
+    ).json()
+    concern_id = pushed["results"][0]["concern_id"]
+    db = referral_only.app.state.runtime.db
+    async with db.transaction() as session:
+        held = await session.get(Concern, concern_id)
+        assert held is not None and held.child_id is None
+        linked = await concerns.link_child(
+            session, concern_id=concern_id, child_id="child-503", family_member_ids=["m2"]
+        )
+        assert linked is not None and linked.mis_client == "readback-client-2"
+        assert held.child_id == "child-503" and held.family_member_ids == ["m2"]
+    async with db.transaction() as session:
+        await concerns.link_child(session, concern_id=concern_id, child_id="child-503", family_member_ids=["m1"])
+        await concerns.link_child(session, concern_id=concern_id, child_id="child-503", family_member_ids=["m1"])
+        assert await concerns.link_child(session, concern_id="no-such-concern", child_id="child-x") is None
+    async with db.reader() as session:
+        stored = await session.get(Concern, concern_id)
+        assert stored is not None and stored.child_id == "child-503" and stored.family_member_ids == ["m1", "m2"]

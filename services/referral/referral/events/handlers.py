@@ -22,10 +22,11 @@ from ..domain import concerns, consent, webhooks
 
 
 async def on_concern_linked(session: AsyncSession, linked: ConcernLinkedV1, event: CloudEvent) -> None:
-    await concerns.link_child(
+    concern = await concerns.link_child(
         session, concern_id=linked.concern_id, child_id=linked.child_id, family_member_ids=linked.family_contact_ids
     )
-    await webhooks.concern_linked(session, concern_id=linked.concern_id, event_id=event.id, at=event.time)
+    if concern is not None and concern.mis_client is not None:  # only an MIS hears of it (a webhook)
+        await webhooks.concern_linked(session, concern_id=linked.concern_id, event_id=event.id, at=event.time)
 
 
 async def on_consent_changed(session: AsyncSession, change: ConsentChangedV1, event: CloudEvent) -> None:
