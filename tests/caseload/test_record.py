@@ -68,6 +68,7 @@ async def test_possible_duplicate_is_flagged_then_merged_keeping_history(system,
     await h.accept(second)
     _, etag = await h.plan(second["id"], h.slt)
     await h.put_plan(second["id"], h.slt, etag, needs=[{"area": "sensory_and_physical", "description": "Hearing"}])
+    await system.settled()  # the family messages' delivered facts are on the timeline before the merge, not after it
     merge = f"/v1/children/{first['id']}/merge"
     assert (await system.caseload.post(merge, json={"duplicate_id": second["id"]}, headers=h.dsl)).status_code == 403
     assert (
