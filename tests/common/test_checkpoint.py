@@ -58,3 +58,26 @@ def rows(path: Path) -> int:
 def test_a_database_in_memory_or_on_postgresql_has_no_checkpointer() -> None:
     assert Database("sqlite+aiosqlite:///:memory:", wal_checkpointer=True).checkpointer is None
     assert Database("postgresql+asyncpg://u:p@127.0.0.1:1/x", wal_checkpointer=True).checkpointer is None
+
+
+async def test_a_checkpoint_that_fails_is_logged_and_the_checkpointer_goes_on(tmp_path: Path, caplog) -> None:
+    """A database the checkpointer cannot open (here: its directory is gone) costs a warning per try, never the
+    service: the task keeps running, tries again after the next commit, and stops when asked."""
+    from tas_common.checkpoint import WalCheckpointer
+
+    checkpointer = WalCheckpointer(str(tmp_path / "missing" / "c.db"), delay_seconds=0.01)
+    stopping = asyncio.Event()
+    task = asyncio.create_task(checkpointer.run(stopping))
+    try:
+        for expected in (1, 2):
+            checkpointer.poke()
+
+            async def warned(n: int = expected) -> bool:
+                return sum(r.getMessage() == "WAL checkpoint failed" for r in caplog.records) >= n
+
+            await eventually(warned, what=f"failed checkpoint {expected} logged")
+            assert not task.done()
+        assert checkpointer.last is None
+    finally:
+        stopping.set()
+        await asyncio.wait_for(task, timeout=10)
