@@ -46,6 +46,7 @@ def providers_from(settings: NotifySettings) -> dict[str, list[Provider]]:
             sender=settings.smtp_from,
             domain=settings.smtp_message_id_domain,
             timeout=timeout,
+            pool_size=settings.send_concurrency,  # a connection kept for each send that may be in flight
         )
     ]
     return {"email": email, "sms": [sms(name) for name in settings.sms_provider_names]}

@@ -1,16 +1,23 @@
 """Email over SMTP as multipart/alternative (plain text and escaped HTML).
 
 The Message-ID is derived from the notification id alone (`<id@domain>`), so a resend after a crash (a take-over)
-carries the same Message-ID and the receiving side can recognise the duplicate. Up to `pool_size` connections
-are kept open between sends (checked with NOOP before reuse). aiosmtplib speaks SMTP on the event loop: no thread
-per send.
+carries the same Message-ID and the receiving side can recognise the duplicate. aiosmtplib speaks SMTP on the event
+loop: no thread per send.
+
+Up to `pool_size` connections are kept open between sends, and a kept connection is reused without a NOOP first.
+A connection the server has dropped while it was idle (its timeout, a restart) is either seen closed when it is
+taken, or fails at MAIL FROM / RCPT TO: before any of the message was sent, so that envelope is tried once more on
+a new connection and the message goes exactly once. Only a failure once DATA has begun can leave it unknown whether
+the server took the message (`TemporaryFailure(ambiguous=True)`).
 
 The mail relay's bounce processor tells us of bounces and complaints (`read_receipt`)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
+import socket
 from collections.abc import Mapping
 from email.charset import QP, Charset
 from email.generator import BytesGenerator
@@ -97,6 +104,7 @@ class SmtpProvider:
         self.envelope_sender = parseaddr(sender)[1] or sender
         self.pool_size = pool_size
         self._idle: list[aiosmtplib.SMTP] = []
+        self._local_hostname: str | None = None
 
     def build(self, notification: Notification) -> Message:
         """multipart/alternative built with the compat32 classes: the `email.policy.default` header objects
@@ -129,32 +137,66 @@ class SmtpProvider:
         BytesGenerator(out, policy=POLICY).flatten(message, linesep="\r\n")
         return out.getvalue()
 
-    async def _connection(self) -> aiosmtplib.SMTP:
-        """An idle connection that still answers NOOP, or a new one (no STARTTLS unless configured: as before)."""
-        while self._idle:
-            client = self._idle.pop()
-            try:
-                if (await client.noop()).code == 250:
-                    return client
-            except (aiosmtplib.SMTPException, OSError):
-                pass
-            client.close()
-        client = aiosmtplib.SMTP(hostname=self.host, port=self.port, timeout=self.timeout, start_tls=False)
+    async def _connect(self) -> aiosmtplib.SMTP:
+        """A new connection that has said EHLO (HELO if the server knows no EHLO); no STARTTLS unless configured,
+        as before. The local host name is looked up once (aiosmtplib would ask `socket.getfqdn` on a thread for
+        every connection)."""
+        if self._local_hostname is None:
+            self._local_hostname = await asyncio.to_thread(socket.getfqdn)
+        client = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            timeout=self.timeout,
+            start_tls=False,
+            local_hostname=self._local_hostname,
+        )
         await client.connect()
-        return client
-
-    async def _send(self, recipient: str, data: bytes) -> None:
-        client = await self._connection()
         try:
-            await client.sendmail(self.envelope_sender, [recipient], data)
+            try:
+                await client.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                if not client.is_connected:
+                    raise
+                await client.helo()
         except BaseException:
             client.close()
             raise
-        if len(self._idle) < self.pool_size:
+        return client
+
+    def _pooled(self) -> aiosmtplib.SMTP | None:
+        """A kept connection still open (those the server has closed meanwhile are dropped), or None."""
+        while self._idle:
+            client = self._idle.pop()
+            if client.is_connected:
+                return client
+            client.close()
+        return None
+
+    async def _envelope(self, recipient: str, size: int) -> aiosmtplib.SMTP:
+        """A connection on which MAIL FROM and RCPT TO for `recipient` were accepted. Nothing of the message has
+        been sent yet, so every failure here is unambiguous; a kept connection that turns out to be gone is
+        replaced once (`_gone`)."""
+        client = self._pooled()
+        reused = client is not None
+        while True:
+            if client is None:
+                client = await self._connect()
+            try:
+                options = [f"SIZE={size}"] if client.supports_extension("size") else []
+                await client.mail(self.envelope_sender, options=options)
+                await client.rcpt(recipient)
+                return client
+            except BaseException as exc:
+                client.close()
+                if not (reused and _gone(exc)):
+                    raise
+                client, reused = None, False
+
+    def _keep(self, client: aiosmtplib.SMTP) -> bool:
+        if len(self._idle) < self.pool_size and client.is_connected:
             self._idle.append(client)
-            return
-        with contextlib.suppress(aiosmtplib.SMTPException, OSError):
-            await client.quit()
+            return True
+        return False
 
     async def aclose(self) -> None:
         idle, self._idle = self._idle, []
@@ -165,19 +207,34 @@ class SmtpProvider:
     async def send(self, notification: Notification) -> Accepted:
         data = self.flatten(self.build(notification))
         try:
-            await self._send(notification.recipient, data)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = [refused.code for refused in exc.recipients]
-            if codes and all(500 <= c < 600 for c in codes):
+            client = await self._envelope(notification.recipient, len(data))
+        except aiosmtplib.SMTPRecipientRefused as exc:
+            if 500 <= exc.code < 600:
                 raise PermanentFailure("recipient refused") from exc
             raise TemporaryFailure("recipient deferred") from exc
-        except aiosmtplib.SMTPConnectError as exc:  # nothing was sent (a connect timeout included)
+        except (aiosmtplib.SMTPException, OSError) as exc:  # nothing of the message was sent
             raise TemporaryFailure(type(exc).__name__) from exc
-        except (aiosmtplib.SMTPServerDisconnected, TimeoutError) as exc:  # it may have been accepted
-            raise TemporaryFailure(type(exc).__name__, ambiguous=True) from exc
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            raise TemporaryFailure(type(exc).__name__) from exc
+        try:
+            await client.data(data)
+        except BaseException as exc:
+            client.close()
+            if isinstance(exc, aiosmtplib.SMTPServerDisconnected | TimeoutError):  # it may have been accepted
+                raise TemporaryFailure(type(exc).__name__, ambiguous=True) from exc
+            if isinstance(exc, aiosmtplib.SMTPException | OSError):  # refused: not taken
+                raise TemporaryFailure(type(exc).__name__) from exc
+            raise
+        if not self._keep(client):
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                await client.quit()
         return Accepted(provider=self.name, provider_ref=message_id(notification.id, self.domain), delivered=True)
+
+
+def _gone(exc: BaseException) -> bool:
+    """Whether a kept connection failed because the server is no longer there on it: it closed the connection
+    (idle timeout, restart), said 421 (closing), or stopped answering."""
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return exc.code == 421
+    return isinstance(exc, aiosmtplib.SMTPServerDisconnected | OSError | TimeoutError)
 
 
 def read_receipt(*, body: bytes, headers: Mapping[str, str], receipt_token: str) -> Receipt:
