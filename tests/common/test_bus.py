@@ -117,6 +117,21 @@ async def test_relay_publishes_with_msg_id_marks_sent_after_puback_and_reports_l
     assert (await js.stream_info("TAS")).state.messages == 3
 
 
+async def test_a_round_larger_than_one_marking_statement_marks_every_row_it_published_and_no_other(db, js):
+    """The relay marks what it published in statements of at most 64 rows (padded to a size compiled once): a round
+    of 150 leaves none unsent, and rows written after the round stay unsent for the next."""
+    events = [child_registered(i) for i in range(153)]
+    await write_events(db, events[:150])
+    relay = OutboxRelay(db=db, js=js, service="tests", batch_size=150)
+    assert await relay.publish_pending() == 150
+    assert await pending(db) == 0
+    await write_events(db, events[150:])
+    assert await pending(db) == 3
+    assert await relay.publish_pending() == 3
+    assert await pending(db) == 0
+    assert (await js.stream_info("TAS")).state.messages == 153
+
+
 @pytest.mark.own_nats
 async def test_relay_keeps_retrying_while_nats_is_down_and_publishes_after_restart(db, nats):
     nc = await nats_connect(nats.url)
