@@ -11,7 +11,7 @@ from email.policy import compat32
 import pytest
 
 from notify.domain.models import Notification
-from notify.providers.smtp import POLICY, SmtpProvider
+from notify.providers.smtp import POLICY, SmtpProvider, new_boundary
 from tas_common.db import utcnow
 
 
@@ -68,3 +68,36 @@ def outcome(fold, name: str, value: str) -> object:
         return fold(name, value)
     except Exception as exc:  # compat32 refuses e.g. a value that looks like an embedded header: so must we
         return type(exc)
+
+
+def test_the_message_written_directly_is_what_the_email_package_writes(monkeypatch):
+    """`SmtpProvider.content` writes the message itself when its headers are plain: byte for byte what building it
+    with the compat32 classes and flattening it gives, for bodies with any characters, line breaks, long lines,
+    `=`, dots and trailing spaces, and for subjects that need encoding or folding (the email package writes those)."""
+    monkeypatch.setattr("notify.providers.smtp.formatdate", lambda localtime: "Mon, 30 Nov 2026 04:00:00 -0000")
+    provider = SmtpProvider(host="127.0.0.1", port=1, sender="TAS <no-reply@tas.example.org>")
+    rng = random.Random(18)
+    pieces = ["Dear parent or carer", "ŵ ŷ â — é", "=", "==", ".", "..", " ", "\t", "\n", "\r\n", "\r", "\n\n", "😀"]
+    pieces += ["https://tas.example.org/family/children/abc?x=1&y=2", "x" * 90, "<b>&amp;</b>", "=3D", "--"]
+    subjects = ["The school has asked for support", "Cymorth — ŵ", "word " * 20, "", "a\tb"]
+    for i in range(600):
+        body = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+        n = Notification(
+            id=f"n{i}",
+            child_id="c",
+            contact_id="x",
+            trigger_event_id="t",
+            dedupe_key="d",
+            recipient_key="r",
+            template="t",
+            template_version=1,
+            language=rng.choice(["en", "cy"]),
+            channel="email",
+            recipient="parent@example.org",
+            subject=rng.choice(subjects),
+            body=body,
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
+        boundary = new_boundary()
+        assert provider.content(n, boundary=boundary) == flatten(provider.build(n, boundary=boundary), POLICY), body
