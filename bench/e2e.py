@@ -20,18 +20,19 @@ Both on SQLite and then, the end-to-end rates only, with all three services on a
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import httpx
+from urllib.parse import urlsplit
 
 from tas_common.identifiers import nhs_check_digit
 from tas_dev.testing import concern_body
 
 from .engines import ENGINES, POSTGRESQL, SQLITE, cpu_seconds, cpu_used, label, postgres
 from .intake import RssSampler
+from .loadgen import read_response, request_bytes
 from .profiling import Profiler
 from .report import Figure, Report, at_most, summary
 from .smtpsink import Received
@@ -139,36 +140,73 @@ CONNECTIONS = 200
 
 async def open_loop(url: str, headers: dict[str, str], serials: list[int], rate: float) -> dict[int, Any]:
     """POST concern_body(n) for each serial at `rate` per second on a fixed schedule; returns serial ->
-    (monotonic send time, status or error name)."""
+    (monotonic send time, status or error name).
+
+    The requests are written as raw HTTP/1.1 bytes on kept-alive asyncio streams (bench.loadgen's), not with an
+    HTTP client library: httpx cost ~4.5 ms of the bench process's CPU a request, 0.7 of a core at 150/s, taken
+    from the two cores the pipeline it measures runs on (bench/NOTES.md, session 8)."""
     sent: dict[int, Any] = {}
-    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=64)
-    # Requests due while every connection is busy wait here, in order, and not in httpcore's pool queue, which
-    # rescans every queued request against every connection on each change: with thousands queued (a saturated
-    # service) the generator itself took a whole core and starved the services it measured.
+    target = urlsplit(url)
+    host, port = target.hostname or "127.0.0.1", target.port or 80
+    spec = {"method": "POST", "path": "/v1/concerns", "host": host, "port": port, "headers": headers}
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    # At most CONNECTIONS requests are open at once; one due while all are busy waits here, its wait counted.
     gate = asyncio.Semaphore(CONNECTIONS)
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30.0, limits=limits, trust_env=False) as client:
 
-        async def post(serial: int, body: dict[str, Any]) -> None:
-            t = time.monotonic()  # the scheduled send: time waiting at the gate counts in the latency
-            sent[serial] = (t, "no answer")  # until it has one: a request still open at the deadline counts so
+    async def exchange(payload: bytes) -> int:
+        """Send on a kept connection, or a new one. A kept connection the server closed while it was idle (its
+        keep-alive timeout) fails before any answer: that request never reached the service, so it is sent once
+        more on a new connection, as an HTTP client library does."""
+        while idle:
+            reader, writer = idle.pop()
+            if reader.at_eof():
+                writer.close()
+                continue
             try:
-                async with asyncio.timeout(30.0), gate:
-                    response = await client.post("/v1/concerns", json=body)
-                sent[serial] = (t, response.status_code)
-            except (TimeoutError, httpx.HTTPError) as exc:
-                sent[serial] = (t, type(exc).__name__)
+                writer.write(payload)
+                status = await read_response(reader)
+            except (ConnectionError, asyncio.IncompleteReadError) as exc:
+                writer.close()
+                if isinstance(exc, asyncio.IncompleteReadError) and exc.partial:
+                    raise  # part of an answer came: the request was handled
+                continue
+            except BaseException:
+                writer.close()
+                raise
+            idle.append((reader, writer))
+            return status
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            writer.write(payload)
+            status = await read_response(reader)
+        except BaseException:
+            writer.close()
+            raise
+        idle.append((reader, writer))
+        return status
 
-        bodies = {n: concern_body(n) for n in serials}
-        tasks = []
-        start = time.monotonic() + 0.2
-        for i, serial in enumerate(serials):
-            delay = start + i / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(post(serial, bodies[serial])))
-        _, pending = await asyncio.wait(tasks, timeout=60)  # each POST gives up after 30 s of its own
-        for task in pending:
-            task.cancel()
+    async def post(serial: int, payload: bytes) -> None:
+        t = time.monotonic()  # the scheduled send: time waiting at the gate counts in the latency
+        sent[serial] = (t, "no answer")  # until it has one: a request still open at the deadline counts so
+        try:
+            async with asyncio.timeout(30.0), gate:
+                sent[serial] = (t, await exchange(payload))
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            sent[serial] = (t, type(exc).__name__)
+
+    payloads = {n: request_bytes(spec, json.dumps(concern_body(n), separators=(",", ":")).encode()) for n in serials}
+    tasks = []
+    start = time.monotonic() + 0.2
+    for i, serial in enumerate(serials):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(post(serial, payloads[serial])))
+    _, pending = await asyncio.wait(tasks, timeout=60)  # each POST gives up after 30 s of its own
+    for task in pending:
+        task.cancel()
+    for _, writer in idle:
+        writer.close()
     return sent
 
 

@@ -3,6 +3,7 @@ runs here and no timing is asserted (benchmarks run under `make bench`, never `m
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 from pathlib import Path
@@ -129,3 +130,35 @@ def test_side_by_side_pairs_the_figures_measured_on_both_engines(tmp_path: Path)
     markdown = rep.write(tmp_path, plot=False)["markdown"].read_text()
     assert "| intake | p99 latency | 42.00 ms (met) | 80.00 ms (**missed**) | < 50 ms |" in markdown
     assert "| MIS batch | time to 2xx" not in markdown
+
+
+async def test_the_open_loop_generator_sends_each_concern_once_over_connections_the_server_drops() -> None:
+    """bench.e2e.open_loop's raw HTTP/1.1 client against a server that closes every connection after its second
+    answer (as uvicorn's keep-alive timeout closes idle ones): every POST is answered 201, and the server sees each
+    concern exactly once (a request is sent again only on a connection that failed before any answer)."""
+    seen: list[int] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            for _ in range(2):
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    int(line.split(b":", 1)[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                )
+                seen.append(json.loads(await reader.readexactly(length))["child"]["upn"])
+                writer.write(b"HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\n{}")
+                await writer.drain()
+        except asyncio.IncompleteReadError:
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    serials = e2e.distinct_serials(100_000, 60)
+    async with server:
+        sent = await e2e.open_loop(f"http://127.0.0.1:{port}", {"Authorization": "Bearer x"}, serials, rate=400)
+    assert {status for _, status in sent.values()} == {201}
+    assert len(seen) == len(serials) == len(set(seen))
