@@ -3,9 +3,15 @@ failover does: the error must say the database is unreachable (a 503 to retry; n
 look like a bug (a 500). `make rehearsal`'s `pg_ctl restart -m fast` got one intake a 500 this way: asyncpg's
 "the underlying connection is closed" carries no SQLSTATE, and the driver did not ask the dialect whether the
 connection was gone. PostgreSQL only (the PostgreSQL pass of `make test-all`): SQLite has no server to end a
-session."""
+session.
+
+And a connection the server ended while it sat in the pool is never handed out: the pool no longer pings before
+every transaction (tas_common/pool.py), so the driver's own knowledge that the socket closed has to keep the next
+transactions from failing."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 from sqlalchemy import literal_column, select, text
@@ -14,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from tas_common.db import Database, database_unavailable
 from tas_common.driver import DriverStatement
 
-from ..conftest import ON_POSTGRES
+from ..conftest import ON_POSTGRES, eventually
 
 pytestmark = pytest.mark.skipif(not ON_POSTGRES, reason="a server that ends sessions: PostgreSQL only")
 
@@ -40,6 +46,45 @@ async def test_a_session_the_server_ends_mid_transaction_is_an_outage_not_a_bug(
         assert database_unavailable(raised.value)
         async with db.transaction() as session:  # the pool hands out a live connection afterwards
             assert await ONE.all(session) == [(1,)]
+    finally:
+        await db.dispose()
+        await admin.dispose()
+
+
+async def test_connections_the_server_ended_while_pooled_are_replaced_before_any_transaction_uses_them(
+    database_url: str,
+) -> None:
+    db = Database(database_url)
+    admin = Database(database_url)
+
+    async def transactions_side_by_side(count: int) -> set[int]:
+        """`count` transactions open at once, so each holds a pooled connection of its own: their backends' pids."""
+        together = asyncio.Barrier(count)
+
+        async def one() -> int:
+            async with db.transaction() as session:
+                pid = int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+                await together.wait()
+                return pid
+
+        return set(await asyncio.gather(*(one() for _ in range(count))))
+
+    async def ended(pids: set[int]) -> bool:
+        async with admin.reader() as session:
+            alive = await session.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"), {"pids": list(pids)}
+            )
+            return alive.scalar_one() == 0
+
+    try:
+        pooled = await transactions_side_by_side(3)
+        assert len(pooled) == 3
+        async with admin.transaction() as other:  # what a restart or a failover does to every idle session
+            for pid in pooled:
+                await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        await eventually(lambda: ended(pooled), what="the pooled sessions to end")
+        again = await transactions_side_by_side(3)  # none of them fails on a connection the server had closed
+        assert len(again) == 3 and not again & pooled
     finally:
         await db.dispose()
         await admin.dispose()

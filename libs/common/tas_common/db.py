@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from . import clock
 from .checkpoint import AUTOCHECKPOINT_PAGES, WalCheckpointer
 from .driver import prebind, run_inline
+from .pool import checked_at_checkout
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -77,6 +78,12 @@ def create_engine(url: str, *, echo: bool = False, wal_autocheckpoint: int | Non
             url, echo=echo, hide_parameters=True, connect_args={"timeout": 30, "async_creator_fn": connect}
         )
         _tune_sqlite(engine, wal_autocheckpoint)
+        return engine
+    if parsed.get_driver_name() == "asyncpg":  # alive-checks at checkout without a round trip each (pool.py)
+        engine = create_async_engine(
+            url, echo=echo, hide_parameters=True, pool_size=10, max_overflow=10, pool_use_lifo=True
+        )
+        checked_at_checkout(engine)
         return engine
     return create_async_engine(url, echo=echo, hide_parameters=True, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
