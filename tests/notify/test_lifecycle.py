@@ -4,10 +4,15 @@ notification's status."""
 from __future__ import annotations
 
 import ast
+from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
 
 import notify
 from notify.domain import lifecycle
+from notify.domain.models import Notification, new_notification
 
 PACKAGE = Path(notify.__file__).parent
 
@@ -45,3 +50,45 @@ def test_transitions():
     assert not lifecycle.allowed("cancelled", "sending")
     for status in lifecycle.FINAL - {lifecycle.DELIVERED}:
         assert lifecycle.TRANSITIONS.get(status, frozenset()) == frozenset()
+
+
+async def test_new_notification_is_the_constructors_object_without_its_attribute_events(db):
+    """`new_notification` (notify's hot path) gives what `Notification(...)` gives: the same values and defaults,
+    the same fields set, a new object that a session inserts as it would the constructor's; it refuses a name
+    that is not a field, as the constructor does not silently keep one either."""
+    values = {
+        "child_id": "c",
+        "contact_id": "x",
+        "trigger_event_id": "t",
+        "dedupe_key": "d",
+        "recipient_key": "r",
+        "template": "t",
+        "template_version": 2,
+        "language": "cy",
+        "channel": "email",
+        "recipient": "parent@example.org",
+        "subject": "Subject",
+        "body": "Body",
+        "created_at": datetime(2026, 11, 30, 4, tzinfo=UTC),
+        "updated_at": datetime(2026, 11, 30, 4, tzinfo=UTC),
+    }
+    made, built = Notification(**values), new_notification(**values)
+    assert {k: getattr(built, k) for k in Notification.model_fields if k != "id"} == {
+        k: getattr(made, k) for k in Notification.model_fields if k != "id"
+    }
+    assert (built.status, built.attempts, built.provider) == ("created", 0, None)
+    assert new_notification(**{k: v for k, v in values.items() if k != "updated_at"}).updated_at.tzinfo is not None
+    assert built.id and built.id != made.id and new_notification(**values).id != built.id
+    assert built.__pydantic_fields_set__ == made.__pydantic_fields_set__
+    assert built.model_dump(exclude={"id"}) == made.model_dump(exclude={"id"})
+    assert inspect(built).transient
+    built.status = "sending"  # attribute writes go through the ORM as on any instance
+    async with db.transaction() as session:
+        session.add(built)
+    async with db.reader() as session:
+        stored = await session.get(Notification, built.id)
+        assert stored is not None
+        assert stored.model_dump(exclude={"id", "status"}) == made.model_dump(exclude={"id", "status"})
+        assert stored.status == "sending"
+    with pytest.raises(TypeError):
+        new_notification(**values, colour="blue")

@@ -19,7 +19,7 @@ from tas_common.tracing import current_traceparent
 
 from ..config import NotifySettings
 from . import lifecycle, reach, recipients
-from .models import ChildScope, Contact, Notification
+from .models import ChildScope, Contact, Notification, new_notification
 from .scheduling import aware, send_after
 from .templates import Template, TemplateError, Value
 from .templates_store import template_for
@@ -98,7 +98,7 @@ async def create_message(
         # too long for an SMS (a long name, or a character outside GSM-7): the school's contact is left out
         subject, body = tmpl.render({**values, "school_contact": ""}, max_fragments=settings.sms_max_fragments)
     when = send_after(channel, max(aware(not_before), now) if not_before else now, settings=settings)
-    n = Notification(
+    n = new_notification(
         child_id=child_id,
         contact_id=contact_id,
         trigger_event_id=trigger_event_id,
@@ -189,7 +189,7 @@ async def notify_family(
             found = reaches[contact.id]
             kind = "suppressed" if found.blocks else "invalid recipient"
             preferred, _ = reach.address_of(contact, contact.preferred_channel)
-            refused = Notification(
+            refused = new_notification(
                 child_id=child_id,
                 contact_id=contact.id,
                 trigger_event_id=trigger_event_id,

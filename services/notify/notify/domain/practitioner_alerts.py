@@ -29,7 +29,7 @@ from tas_common.events.facts import (
 from ..config import NotifySettings
 from . import lifecycle, links, recipients
 from .messages import create_message
-from .models import AlertMessage, Notification, PractitionerInbox
+from .models import AlertMessage, Notification, PractitionerInbox, new_notification
 from .scheduling import aware
 
 RECIPIENT_TYPES = ("service", "school", "la")
@@ -135,7 +135,7 @@ async def _no_address(
     session: AsyncSession, *, raised: AlertsRaisedV1, recipient: str, dedupe_key: str, event_id: str, now: datetime
 ) -> Notification | None:
     """A row at once `permanent-failure` saying why, so the record shows an alert nobody could be told."""
-    refused = Notification(
+    refused = new_notification(
         child_id=None,
         contact_id=None,
         trigger_event_id=event_id,

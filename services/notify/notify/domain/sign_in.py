@@ -22,7 +22,7 @@ from tas_common.tracing import current_traceparent
 from ..config import NotifySettings
 from . import lifecycle, links, recipients
 from .messages import contact_language
-from .models import ChildScope, Contact, Notification
+from .models import ChildScope, Contact, Notification, new_notification
 from .scheduling import aware
 from .templates_store import template_for
 
@@ -64,7 +64,7 @@ async def send_code(
         {"code": CODE, "minutes": str(minutes), "link": links.sign_in(settings)},
         max_fragments=settings.sms_max_fragments,
     )
-    n = Notification(
+    n = new_notification(
         child_id=issued.child_id,
         contact_id=contact.id,
         trigger_event_id=event_id,
