@@ -134,7 +134,7 @@ async def test_a_kept_connection_that_fails_before_data_is_replaced_and_the_mess
     assert server.connections == 2
 
 
-@pytest.mark.parametrize("smtp_server", [("mail", 0, 300)], indirect=True)
+@pytest.mark.parametrize("smtp_server", [("mail", 0, 300), ("421", 0, 300)], indirect=True)
 async def test_a_new_connection_that_fails_before_data_is_not_retried_and_not_ambiguous(
     smtp_server: tuple[Dropping, int],
 ) -> None:

@@ -33,6 +33,8 @@ from email.policy import Compat32
 from email.utils import formatdate, parseaddr
 
 import aiosmtplib
+from aiosmtplib.email import quote_address
+from aiosmtplib.status import SMTPStatus
 
 from ..domain.models import Notification
 from ..domain.templates import plain_to_html
@@ -128,6 +130,7 @@ class SmtpProvider:
     ) -> None:
         self.host, self.port, self.sender, self.domain, self.timeout = host, port, sender, domain, timeout
         self.envelope_sender = parseaddr(sender)[1] or sender
+        self._mail_from = b"FROM:" + quote_address(self.envelope_sender).encode("ascii")
         self.pool_size = pool_size
         self._idle: list[aiosmtplib.SMTP] = []
         self._local_hostname: str | None = None
@@ -236,9 +239,15 @@ class SmtpProvider:
             if client is None:
                 client = await self._connect()
             try:
-                options = [f"SIZE={size}"] if client.supports_extension("size") else []
-                await client.mail(self.envelope_sender, options=options)
-                await client.rcpt(recipient)
+                options = [f"SIZE={size}".encode()] if client.supports_extension("size") else []
+                said = await client.execute_command(b"MAIL", self._mail_from, *options)
+                if said.code != SMTPStatus.completed:
+                    raise aiosmtplib.SMTPSenderRefused(said.code, said.message, self.envelope_sender)
+                # the address as notify normalised it (email-validator: ASCII, no display name), so it is sent as
+                # it is; aiosmtplib's `rcpt` would parse it again with email.utils (~15 us a message)
+                said = await client.execute_command(b"RCPT", b"TO:<" + recipient.encode("ascii") + b">")
+                if said.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
+                    raise aiosmtplib.SMTPRecipientRefused(said.code, said.message, recipient)
                 return client
             except BaseException as exc:
                 client.close()
