@@ -16,6 +16,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -69,6 +70,22 @@ def _pg_admin(*statements: str) -> None:
     run_in_thread(run)
 
 
+def _pg_drop(database: str) -> None:
+    """DROP DATABASE … WITH (FORCE) ends the tests' own sessions on it, but is refused while an autovacuum worker is
+    on it (not ours to end: "must be a member of the role whose process is being terminated", a teardown error seen
+    in PostgreSQL runs). The worker is done with a test's small database within moments: ask again."""
+    import asyncpg
+
+    for attempt in range(50):
+        try:
+            _pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            return
+        except asyncpg.InsufficientPrivilegeError:
+            if attempt == 49:
+                raise
+            time.sleep(0.1)
+
+
 def fresh_database_url(name: str, tmp_path: Path, *, per_test: bool = True) -> str:
     """An empty database for this test: `<tmp_path>/<name>.db`, or on PostgreSQL a new `test_<uuid>` database
     (dropped after the test). The same name in the same test gives the same database, as a file path would.
@@ -99,7 +116,7 @@ def drop_database(url: str) -> None:
         if name == database:
             del _pg_leased[key]
     _pg_untouched.discard(str(database))
-    _pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    _pg_drop(database)
 
 
 def drop_test_databases() -> None:
@@ -111,7 +128,7 @@ def drop_test_databases() -> None:
     while _pg_created:
         _, database = _pg_created.popitem()
         _pg_untouched.discard(database)
-        _pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        _pg_drop(database)
 
 
 # --- migrated templates -------------------------------------------------------------------------------------
@@ -181,10 +198,10 @@ def drop_templates() -> None:
     """At the end of the session."""
     for databases in _pool.values():
         while databases:
-            _pg_admin(f'DROP DATABASE IF EXISTS "{databases.pop()}" WITH (FORCE)')
+            _pg_drop(databases.pop())
     for (backend, service), template in list(_templates.items()):
         if backend == "postgresql":
-            _pg_admin(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+            _pg_drop(template)
         del _templates[backend, service]
     if _template_dir is not None:
         shutil.rmtree(_template_dir, ignore_errors=True)
@@ -324,4 +341,4 @@ def _give_back(lent: list[tuple[str, str]]) -> None:
         if ok:
             _pool.setdefault(service, []).append(database)
         else:
-            _pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            _pg_drop(database)

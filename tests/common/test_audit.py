@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import MetaData, delete, event, update
+from sqlalchemy import MetaData, delete, event, select, update
 
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
 from tas_common.db import Database
+from tas_common.driver import DriverStatement
 from tas_common.tables import attach_infra, audit_log
+
+from ..conftest import ON_POSTGRES
 
 PRINCIPAL = Principal(sub="senco-1", org_id="school-100000", org_type=OrgType.school, roles=frozenset({"senco"}))
 
@@ -161,3 +164,32 @@ async def test_an_append_after_this_process_own_append_reads_no_head(db):
     expected = 2 if db.dialect == "postgresql" else 1
     assert len(audit_statements) == expected and audit_statements[-1].startswith("INSERT INTO audit_log"), statements
     assert await breaks(db) == []
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the chain's lock is PostgreSQL's advisory lock")
+async def test_a_unit_whose_own_statement_took_the_chain_lock_keeps_the_chain_whole_with_one_lock(db, database_url):
+    """A use case may take the chain's lock in a statement of its own (referral's intake: with the concern's insert)
+    and say so; its append then takes no second lock. Units of two engines (two replicas) side by side, some taking
+    the lock themselves and some leaving it to the append, still make one unbroken chain."""
+    take_lock = DriverStatement(select(audit.CHAIN_LOCK))
+    other = Database(database_url)
+
+    async def unit(database: Database, n: int) -> list[str]:
+        statements: list[str] = []
+        listener = lambda _c, _cur, sql, *_: statements.append(sql)  # noqa: E731
+        async with database.transaction() as session:
+            if n % 2:
+                await take_lock.execute(session)
+                audit.chain_lock_taken(session)
+            connection = await session.connection()
+            event.listen(connection.sync_connection, "before_cursor_execute", listener)
+            await audit.record(session, actor=None, action="read", resource_type="child", resource_id=f"u-{n}")
+        return [s for s in statements if "advisory" in s]
+
+    try:
+        locks = await asyncio.gather(*(unit(db if n % 4 < 2 else other, n) for n in range(24)))
+    finally:
+        await other.dispose()
+    assert [len(found) for found in locks] == [0 if n % 2 else 1 for n in range(24)]
+    assert await breaks(db) == []
+    assert await _rows(db) == 5 + 24

@@ -37,8 +37,12 @@ _GUARDED_INSERT = DriverStatement(
     columns=_COLUMNS,
 )
 """Appends a row only if the chain's head is still the hash it links to (`prev_hash`): 1 row or 0."""
-_PG_LOCK = DriverStatement(select(func.pg_advisory_xact_lock(727401)))
-"""PostgreSQL: one chain head at a time across every connection and replica, until the transaction ends."""
+CHAIN_LOCK = func.pg_advisory_xact_lock(727401)
+"""PostgreSQL: one chain head at a time across every connection and replica, until the transaction ends. A use case
+that has a statement to run before its audit row may take the lock in it (one round trip fewer) and then say so
+with `chain_lock_taken`; the guarded insert, a later statement, reads the head after the lock was granted."""
+_PG_LOCK = DriverStatement(select(CHAIN_LOCK))
+_LOCK_TAKEN = "tas_audit_chain_locked"
 _heads: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 """The hash this process last appended, per database: the likely head of the chain, never trusted blindly.
 
@@ -77,10 +81,23 @@ def _chained(prev: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def chain_lock_taken(session: AsyncSession) -> None:
+    """The session's transaction has just run a statement that took `CHAIN_LOCK` (PostgreSQL), outside any savepoint
+    (a savepoint rolled back would give the lock back): its audit rows need not take it again."""
+    sync = session.sync_session
+    if sync.get_nested_transaction() is None:
+        sync.info[_LOCK_TAKEN] = sync.get_transaction()
+
+
+def _lock_taken(session: AsyncSession) -> bool:
+    taken = session.sync_session.info.get(_LOCK_TAKEN)
+    return taken is not None and taken is session.sync_session.get_transaction()
+
+
 async def _append(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Append `rows` to the chain, in order, in the session's transaction."""
     engine = _engine(session)
-    if engine is not None and engine.dialect.name == "postgresql":
+    if engine is not None and engine.dialect.name == "postgresql" and not _lock_taken(session):
         await _PG_LOCK.execute(session)
     cached = _heads.get(engine) if engine is not None else None
     chained: list[dict[str, Any]] | None = None
