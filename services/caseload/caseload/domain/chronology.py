@@ -36,18 +36,21 @@ _FACT = (
     )
     .limit(1)
 )
-_CHILD_AND_FACT = DriverStatement(
-    select(
-        _child.c.id,
-        exists()
-        .where(
-            _entry.c.child_id == _child.c.id,
-            _entry.c.kind == bindparam("kind"),
-            _entry.c.ref_id == bindparam("ref_id"),
-        )
-        .label("recorded"),
-    ).where(_child.c.id == bindparam("child_id"))
+_ADD_FACT = DriverStatement(
+    insert(_entry).from_select(
+        [c.name for c in _entry.columns],
+        select(*[bindparam(c.name, type_=c.type) for c in _entry.columns]).where(
+            exists().where(_child.c.id == bindparam("child_id")),
+            ~exists().where(
+                _entry.c.child_id == bindparam("child_id"),
+                _entry.c.kind == bindparam("kind"),
+                _entry.c.ref_id == bindparam("ref_id"),
+            ),
+        ),
+    ),
+    columns=[c.name for c in _entry.columns],
 )
+"""An entry, written only if caseload holds the child and the fact is not on its timeline yet: one statement."""
 _INSERT_ENTRY = DriverStatement(insert(_entry), columns=[c.name for c in _entry.columns])
 """On the driver's cursor (tas_common/driver.py): the event handlers write an entry for nearly every event."""
 
@@ -94,13 +97,10 @@ async def add_fact_once(
     session: AsyncSession, *, child_id: str, kind: str, ref_id: str, summary: str, **fields: Unpack[Provenance]
 ) -> bool:
     """Write the entry for this fact unless it is on the timeline already (see fact_recorded) or caseload holds
-    no child `child_id`; returns whether it was written. One query for both checks."""
+    no child `child_id`; returns whether it was written. One statement for both checks and the write."""
     await flush_pending(session)  # an entry added through the ORM earlier in this unit of work
-    found = await _CHILD_AND_FACT.first(session, {"child_id": child_id, "kind": kind, "ref_id": ref_id})
-    if found is None or found[1]:
-        return False
-    await write_entry(session, child_id=child_id, kind=kind, summary=summary, ref_id=ref_id, **fields)
-    return True
+    row = {"id": new_id(), **entry_row(child_id=child_id, kind=kind, summary=summary, ref_id=ref_id, **fields)}
+    return await _ADD_FACT.execute(session, row) == 1
 
 
 async def write_entry(
