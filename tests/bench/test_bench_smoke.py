@@ -81,6 +81,15 @@ def test_scale_generator_writes_a_migrated_database(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_the_scale_warm_up_reads_every_file_under_a_directory_and_a_single_file(tmp_path: Path) -> None:
+    (tmp_path / "base" / "1").mkdir(parents=True)
+    (tmp_path / "base" / "1" / "a").write_bytes(b"x" * (3 << 20))
+    (tmp_path / "base" / "b").write_bytes(b"y" * (2 << 20))
+    (tmp_path / "db").write_bytes(b"z" * (1 << 20))
+    _, megabytes = scale.warm(tmp_path / "base", tmp_path / "db")
+    assert megabytes == 6
+
+
 def test_the_floor_baseline_writes_the_intakes_rows_on_referrals_schema(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
