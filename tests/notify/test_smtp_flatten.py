@@ -15,6 +15,26 @@ from notify.providers.smtp import POLICY, SmtpProvider, new_boundary
 from tas_common.db import utcnow
 
 
+def email_notification(**values) -> Notification:
+    """A family email as notify queues one; `values` override the defaults."""
+    now = utcnow()
+    fields = {
+        "child_id": "c",
+        "contact_id": "x",
+        "trigger_event_id": "t",
+        "dedupe_key": "d",
+        "recipient_key": "r",
+        "template": "t",
+        "template_version": 1,
+        "language": "en",
+        "channel": "email",
+        "recipient": "parent@example.org",
+        "created_at": now,
+        "updated_at": now,
+    }
+    return Notification(**(fields | values))
+
+
 def flatten(message, policy) -> bytes:
     out = io.BytesIO()
     BytesGenerator(out, policy=policy).flatten(message, linesep="\r\n")
@@ -31,22 +51,10 @@ def flatten(message, policy) -> bytes:
     ],
 )
 def test_a_message_flattens_to_the_same_bytes_as_with_compat32(subject, language):
-    now = utcnow()
-    n = Notification(
-        child_id="c",
-        contact_id="x",
-        trigger_event_id="t",
-        dedupe_key="d",
-        recipient_key="r",
-        template="t",
-        template_version=1,
+    n = email_notification(
         language=language,
-        channel="email",
-        recipient="parent@example.org",
         subject=subject,
         body="Dear parent or carer,\n\nSee https://tas.example.org/family\n\nTAS — ŵ",
-        created_at=now,
-        updated_at=now,
     )
     message = SmtpProvider(host="127.0.0.1", port=1, sender="TAS <no-reply@tas.example.org>").build(n)
     message.set_boundary("boundary-for-the-test")
@@ -82,22 +90,6 @@ def test_the_message_written_directly_is_what_the_email_package_writes(monkeypat
     subjects = ["The school has asked for support", "Cymorth — ŵ", "word " * 20, "", "a\tb"]
     for i in range(600):
         body = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
-        n = Notification(
-            id=f"n{i}",
-            child_id="c",
-            contact_id="x",
-            trigger_event_id="t",
-            dedupe_key="d",
-            recipient_key="r",
-            template="t",
-            template_version=1,
-            language=rng.choice(["en", "cy"]),
-            channel="email",
-            recipient="parent@example.org",
-            subject=rng.choice(subjects),
-            body=body,
-            created_at=utcnow(),
-            updated_at=utcnow(),
-        )
+        n = email_notification(id=f"n{i}", language=rng.choice(["en", "cy"]), subject=rng.choice(subjects), body=body)
         boundary = new_boundary()
         assert provider.content(n, boundary=boundary) == flatten(provider.build(n, boundary=boundary), POLICY), body
