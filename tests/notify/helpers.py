@@ -17,6 +17,23 @@ from tas_common.events.schemas import FamilyContactChangedV1
 from tas_common.tables import outbox
 from tas_dev.testing import referral_accepted
 
+EMAIL = {
+    "child_id": "c",
+    "contact_id": "x",
+    "trigger_event_id": "t",
+    "dedupe_key": "d",
+    "recipient_key": "r",
+    "template": "t",
+    "template_version": 1,
+    "language": "en",
+    "channel": "email",
+    "recipient": "parent@example.org",
+    "subject": "Team Around the School",
+    "body": "Dear parent or carer",
+}
+"""The fields of a family email as notify queues one (`Notification(**EMAIL | {...})`), for tests that need a
+message but no database row."""
+
 
 def new_id() -> str:
     return str(uuid.uuid4())

@@ -19,7 +19,7 @@ from notify.providers.smtp import SmtpProvider
 from notify.providers.twilio import TwilioSmsProvider
 from tas_common.db import utcnow
 
-from .helpers import accept_referral, add_contact, new_id, outbox_types, rows
+from .helpers import EMAIL, accept_referral, add_contact, new_id, outbox_types, rows
 
 
 def notify_provider(fake, **kw) -> NotifySmsProvider:
@@ -349,32 +349,17 @@ async def test_smtp_refusals_are_permanent_or_temporary_by_their_code(make_setti
     controller.start()
     provider = SmtpProvider(host="127.0.0.1", port=controller.port, sender="TAS <no-reply@tas.example.org>")
     try:
-        message = Notification(**MESSAGE, recipient="gone@example.org")
+        message = Notification(**EMAIL | {"recipient": "gone@example.org"})
         with pytest.raises(PermanentFailure):
             await provider.send(message)
         with pytest.raises(TemporaryFailure) as deferred:
-            await provider.send(Notification(**MESSAGE, recipient="full@example.org"))
+            await provider.send(Notification(**EMAIL | {"recipient": "full@example.org"}))
         assert not deferred.value.ambiguous
-        accepted = await provider.send(Notification(**MESSAGE, recipient="ok@example.org"))
+        accepted = await provider.send(Notification(**EMAIL | {"recipient": "ok@example.org"}))
         assert accepted.delivered and accepted.provider_ref.endswith("@tas.example.org>")
     finally:
         await provider.aclose()
         controller.stop()
     with pytest.raises(TemporaryFailure) as down:  # nobody listening: nothing can have been sent
-        await provider.send(Notification(**MESSAGE, recipient="ok@example.org"))
+        await provider.send(Notification(**EMAIL | {"recipient": "ok@example.org"}))
     assert not down.value.ambiguous
-
-
-MESSAGE = {
-    "child_id": "c",
-    "contact_id": "x",
-    "trigger_event_id": "t",
-    "dedupe_key": "d",
-    "recipient_key": "r",
-    "template": "t",
-    "template_version": 1,
-    "language": "en",
-    "channel": "email",
-    "subject": "Team Around the School",
-    "body": "Dear parent or carer",
-}

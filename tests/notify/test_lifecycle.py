@@ -14,6 +14,8 @@ import notify
 from notify.domain import lifecycle
 from notify.domain.models import Notification, new_notification
 
+from .helpers import EMAIL
+
 PACKAGE = Path(notify.__file__).parent
 
 
@@ -56,17 +58,9 @@ async def test_new_notification_is_the_constructors_object_without_its_attribute
     """`new_notification` (notify's hot path) gives what `Notification(...)` gives: the same values and defaults,
     the same fields set, a new object that a session inserts as it would the constructor's; it refuses a name
     that is not a field, as the constructor does not silently keep one either."""
-    values = {
-        "child_id": "c",
-        "contact_id": "x",
-        "trigger_event_id": "t",
-        "dedupe_key": "d",
-        "recipient_key": "r",
-        "template": "t",
+    values = EMAIL | {
         "template_version": 2,
         "language": "cy",
-        "channel": "email",
-        "recipient": "parent@example.org",
         "subject": "Subject",
         "body": "Body",
         "created_at": datetime(2026, 11, 30, 4, tzinfo=UTC),

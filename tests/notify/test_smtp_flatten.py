@@ -14,25 +14,13 @@ from notify.domain.models import Notification
 from notify.providers.smtp import POLICY, SmtpProvider, new_boundary
 from tas_common.db import utcnow
 
+from .helpers import EMAIL
+
 
 def email_notification(**values) -> Notification:
     """A family email as notify queues one; `values` override the defaults."""
     now = utcnow()
-    fields = {
-        "child_id": "c",
-        "contact_id": "x",
-        "trigger_event_id": "t",
-        "dedupe_key": "d",
-        "recipient_key": "r",
-        "template": "t",
-        "template_version": 1,
-        "language": "en",
-        "channel": "email",
-        "recipient": "parent@example.org",
-        "created_at": now,
-        "updated_at": now,
-    }
-    return Notification(**(fields | values))
+    return Notification(**EMAIL | {"created_at": now, "updated_at": now} | values)
 
 
 def flatten(message, policy) -> bytes:

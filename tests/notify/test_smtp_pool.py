@@ -17,7 +17,7 @@ from notify.providers.smtp import SmtpProvider, message_id
 from tas_dev.testing import free_port
 
 from ..conftest import eventually
-from .test_dispatch import MESSAGE
+from .helpers import EMAIL
 
 
 class Dropping:
@@ -76,7 +76,7 @@ def smtp_server(request: pytest.FixtureRequest) -> Iterator[tuple[Dropping, int]
 
 
 def _message(n: int) -> Notification:
-    return Notification(**MESSAGE, id=f"m{n}", recipient=f"parent{n}@example.org")
+    return Notification(**EMAIL | {"id": f"m{n}", "recipient": f"parent{n}@example.org"})
 
 
 def _ids(*numbers: int) -> list[str]:
