@@ -13,6 +13,7 @@ from sqlalchemy import event, insert, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.db import Database
+from tas_common.driver import DriverStatement
 from tas_common.errors import NotFound
 from tas_common.tables import processed_event
 
@@ -90,6 +91,7 @@ async def test_a_group_whose_transaction_was_lost_is_not_confirmed(tmp_path: Pat
     async def unit(n: int) -> None:
         async with db.transaction() as session:
             await write(session, f"e{n}")
+            await asyncio.sleep(0)  # the others queue behind this unit: one group (the BEGIN may not yield)
             if n == 2:
                 raw = (await session.connection()).sync_connection.connection.driver_connection._connection
                 raw.execute("ROLLBACK")  # what SQLite does on SQLITE_FULL / SQLITE_IOERR
@@ -100,4 +102,85 @@ async def test_a_group_whose_transaction_was_lost_is_not_confirmed(tmp_path: Pat
     assert committed_ids(path) == set()
     await unit(9)  # the writer recovers
     assert committed_ids(path) == {"e9"}
+    await db.dispose()
+
+
+NOW = datetime.now(UTC)
+MARK = DriverStatement(insert(processed_event), columns=["consumer", "event_id", "event_type", "processed_at"])
+
+
+def driver_connection(db: Database) -> sqlite3.Connection:
+    """The sqlite3 connection under the group commit's writer."""
+    assert db.group_commit is not None and db.group_commit.connection is not None
+    sync = db.group_commit.connection.sync_connection
+    assert sync is not None
+    raw = getattr(sync.connection.driver_connection, "_connection", None)
+    assert isinstance(raw, sqlite3.Connection)
+    return raw
+
+
+async def test_a_unit_on_the_driver_begins_and_commits_as_the_engine_sees_it(tmp_path: Path) -> None:
+    """A unit that never touches the ORM is begun and committed on the sqlite3 connection itself; the engine's
+    listeners still see its BEGIN, its transaction's begin and commit, and SQLAlchemy's connection ends the unit
+    with no transaction open, as the database does."""
+    db, path = await migrated(tmp_path)
+    seen: list[str] = []
+    engine = db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", lambda conn, cursor, sql, *args: seen.append(sql.split()[0]))
+    event.listen(engine, "begin", lambda conn: seen.append("begin"))
+    event.listen(engine, "commit", lambda conn: seen.append("commit"))
+    for n in range(3):
+        async with db.transaction() as session:
+            await MARK.execute(session, {"consumer": "c", "event_id": f"e{n}", "event_type": "t", "processed_at": NOW})
+            assert not session.in_transaction()  # no ORM transaction was begun
+        assert committed_ids(path) == {f"e{i}" for i in range(n + 1)}
+        assert db.group_commit is not None and db.group_commit.connection is not None
+        assert not db.group_commit.connection.in_transaction()
+        assert not driver_connection(db).in_transaction
+    assert seen == ["BEGIN", "begin", "INSERT", "commit"] * 3
+    await db.dispose()
+
+
+async def test_a_unit_alone_whose_transaction_was_lost_is_not_confirmed(tmp_path: Path) -> None:
+    """SQLite rolled the transaction back by itself and the unit did not notice: its COMMIT would commit nothing,
+    so the unit is told it failed instead of being confirmed."""
+    db, path = await migrated(tmp_path)
+
+    async def unit() -> None:
+        async with db.transaction() as session:
+            await MARK.execute(session, {"consumer": "c", "event_id": "e1", "event_type": "t", "processed_at": NOW})
+            driver_connection(db).execute("ROLLBACK")  # what SQLite does on SQLITE_FULL / SQLITE_IOERR
+
+    with pytest.raises(RuntimeError, match="lost"):
+        await unit()
+    async with db.transaction() as session:  # the writer recovers
+        await write(session, "e2")
+    assert committed_ids(path) == {"e2"}
+    await db.dispose()
+
+
+async def test_a_unit_cancelled_anywhere_leaves_no_transaction_behind(tmp_path: Path) -> None:
+    """Cancelled after any number of the event loop's turns (queued, in its BEGIN, in its work, committing): the
+    writer is left with no transaction of its own (the write lock free for other processes) and the next unit
+    commits; what a cancelled unit wrote is committed only if its COMMIT had begun."""
+    db, path = await migrated(tmp_path)
+    for turns in range(12):
+
+        async def unit(name: str) -> None:
+            async with db.transaction() as session:
+                await write(session, name)
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(unit(f"cancelled{turns}"))
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await unit(f"after{turns}")
+        assert f"after{turns}" in committed_ids(path)
+        assert not driver_connection(db).in_transaction
+        assert db.group_commit is not None and not db.group_commit.group
+        with sqlite3.connect(path, timeout=0) as other:  # another process can take the write lock at once
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
     await db.dispose()

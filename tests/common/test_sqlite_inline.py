@@ -54,6 +54,11 @@ async def test_a_writer_waiting_for_the_lock_leaves_the_event_loop_running(tmp_p
     async with db.reader() as session:
         ids = {r[0] for r in (await session.execute(select(processed_event.c.event_id))).all()}
     assert ids == {"other", "e1"}
+    # BEGIN IMMEDIATE is tried inline without a busy timeout first: the writer keeps its own afterwards.
+    assert db.group_commit is not None and db.group_commit.connection is not None
+    async with db.transaction() as session:
+        await session.execute(insert(processed_event).values(row(2)))
+        assert (await session.execute(text("PRAGMA busy_timeout"))).scalar_one() == 30000
     await db.dispose()
 
 

@@ -3,24 +3,25 @@ SQLite or PostgreSQL, and the unit of work (one transaction per use case, commit
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy.exc
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Connection, Dialect, make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Mapper, registry
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from . import clock
 from .checkpoint import AUTOCHECKPOINT_PAGES, WalCheckpointer
-from .driver import prebind, run_inline
+from .driver import in_transaction, run_inline
+from .group_commit import GroupCommit
 from .pool import checked_at_checkout
 
 NAMING_CONVENTION = {
@@ -89,7 +90,6 @@ def create_engine(url: str, *, echo: bool = False, wal_autocheckpoint: int | Non
 
 
 READ_ONLY = "tas_read_only"
-_UNIT = "tas_unit"
 EVENTS_WRITTEN = "tas_events_written"
 
 
@@ -111,10 +111,13 @@ def _tune_sqlite(engine: AsyncEngine, wal_autocheckpoint: int | None = None) -> 
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        if in_transaction(conn):  # begun on the driver's connection already (GroupCommit): nothing to emit
+            return
         # A reader (Database.reader) takes a snapshot without the write lock: WAL lets it run beside the writer.
         conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
     _inline_savepoints(engine.sync_engine.dialect)
+    _skip_empty_ends(engine.sync_engine.dialect)
 
 
 def _inline_savepoints(dialect: Dialect) -> None:
@@ -136,146 +139,19 @@ def _inline_savepoints(dialect: Dialect) -> None:
         setattr(dialect, method, run)
 
 
-class GroupCommit:
-    """Group commit for SQLite: units of work run one after another on one writer connection, each inside its
-    own SAVEPOINT of a shared transaction, and one COMMIT (one fsync, synchronous=FULL) makes a whole group
-    durable. A unit's `transaction()` returns only after the COMMIT that covers it, so nothing is acknowledged
-    before it is on disk; a unit that raises is rolled back to its savepoint and leaves the others alone.
+def _skip_empty_ends(dialect: Dialect) -> None:
+    """A COMMIT or ROLLBACK with no transaction open on the sqlite3 connection does nothing (sqlite3 says so), but
+    through aiosqlite it still costs a thread hand-off: skip it. GroupCommit commits on the driver's connection
+    itself and then ends SQLAlchemy's transaction, whose COMMIT then finds nothing open (and needs no greenlet)."""
+    for method in ("do_commit", "do_rollback"):
+        fallback = getattr(dialect, method)
 
-    The unit that finds nobody queued behind it (or fills the group) commits; under no load every unit commits
-    alone, as before. Queuing on an asyncio lock also replaces SQLite's busy-wait (sleeps of up to 100 ms
-    between retries of BEGIN IMMEDIATE) with a fair FIFO queue, which is what kept the tail latency high."""
+        def end(dbapi_connection: Any, fallback: Callable[[Any], None] = fallback) -> None:
+            if in_transaction(dbapi_connection) is False:
+                return
+            fallback(dbapi_connection)
 
-    def __init__(self, db: Database, *, max_group: int = 200) -> None:
-        self.db = db
-        self.max_group = max_group
-        self.lock = asyncio.Lock()
-        self.queued = 0
-        self.connection: AsyncConnection | None = None
-        self.group: list[asyncio.Future[None]] = []
-        self.broken = False
-        """A unit's savepoint could not be rolled back or released: the shared transaction is not what the units
-        wrote, so the next COMMIT fails the whole group instead of confirming it."""
-        self._background: set[asyncio.Future[None]] = set()
-
-    @contextlib.asynccontextmanager
-    async def unit(self) -> AsyncIterator[AsyncSession]:
-        self.queued += 1
-        try:
-            await self.lock.acquire()
-        except BaseException:
-            self.queued -= 1
-            self._commit_if_abandoned()
-            raise
-        self.queued -= 1
-        done: asyncio.Future[None] | None = None
-        try:
-            if self.connection is None:
-                self.connection = await self.db.engine.connect()
-            if not self.connection.in_transaction():
-                await self.connection.begin()
-            async with self._session(self.connection) as session:
-                yield session
-            done = asyncio.get_running_loop().create_future()
-            self.group.append(done)
-            if self.queued == 0 or len(self.group) >= self.max_group:
-                await asyncio.shield(asyncio.ensure_future(self._commit()))
-        except BaseException:
-            # This unit is rolled back to its savepoint. With no one else's work open, drop the transaction; if
-            # others' work is open and nobody is queued to commit it, commit it now.
-            if self.group and (self.queued == 0 or done is not None or self.broken):
-                await asyncio.shield(asyncio.ensure_future(self._commit()))
-            elif not self.group and self.connection is not None and self.connection.in_transaction():
-                await asyncio.shield(asyncio.ensure_future(self._rollback()))
-            raise
-        finally:
-            self.lock.release()
-        await asyncio.shield(done)
-
-    @contextlib.asynccontextmanager
-    async def _session(self, connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
-        """The unit's session on the group's connection. A savepoint only protects others' open work: a unit alone
-        in the transaction joins it directly (on failure the whole transaction, holding only this unit's work, is
-        rolled back). A unit that joins a group runs in a SAVEPOINT emitted on the sqlite3 connection itself
-        (driver.run_inline, a few microseconds); its session, if the unit uses the ORM at all, begins a savepoint of
-        its own inside it. The session is not begun up front: statements run on the driver (tas_common.driver) use
-        the unit's connection directly, so a unit that never touches the ORM costs no ORM transaction."""
-        sync = connection.sync_connection
-        assert sync is not None
-        grouped = bool(self.group)
-        if grouped and not run_inline(sync, f"SAVEPOINT {_UNIT}"):
-            raise RuntimeError("the group commit's connection does not hold the write lock")
-        session = AsyncSession(
-            bind=connection,
-            expire_on_commit=False,
-            join_transaction_mode="create_savepoint" if grouped else "rollback_only",
-        )
-        prebind(session, sync)
-        try:
-            async with session:
-                yield session
-                if session.in_transaction():
-                    await session.commit()
-        except BaseException:
-            if grouped and not (
-                run_inline(sync, f"ROLLBACK TO SAVEPOINT {_UNIT}") and run_inline(sync, f"RELEASE SAVEPOINT {_UNIT}")
-            ):
-                self.broken = True  # the transaction is gone (SQLite rolled it back): nobody's work may be confirmed
-            raise
-        if grouped and not run_inline(sync, f"RELEASE SAVEPOINT {_UNIT}"):
-            self.broken = True
-            raise RuntimeError("the group commit's transaction was lost")
-
-    async def _commit(self) -> None:
-        group, self.group = self.group, []
-        try:
-            assert self.connection is not None
-            if self.broken:
-                raise RuntimeError("the group commit's transaction was lost before its COMMIT")
-            await self.connection.commit()
-        except BaseException as exc:
-            await self._rollback(close=True)
-            for future in group:
-                if not future.done():
-                    future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("commit interrupted"))
-            return
-        for future in group:
-            if not future.done():
-                future.set_result(None)
-
-    async def _rollback(self, *, close: bool = False) -> None:
-        self.broken = False
-        connection = self.connection
-        if connection is None:
-            return
-        try:
-            await connection.rollback()
-        except Exception:
-            close = True
-        if close:
-            self.connection = None
-            with contextlib.suppress(Exception):
-                await connection.close()
-
-    def _commit_if_abandoned(self) -> None:
-        """A queued unit was cancelled: if it was the one expected to commit the open group, commit it now."""
-        if self.queued == 0 and self.group:
-            task = asyncio.ensure_future(self._flush())
-            self._background.add(task)  # a task nobody references may be collected before it runs
-            task.add_done_callback(self._background.discard)
-
-    async def _flush(self) -> None:
-        async with self.lock:
-            if self.group:
-                await self._commit()
-
-    async def close(self) -> None:
-        async with self.lock:
-            if self.group:
-                await self._commit()
-            if self.connection is not None:
-                await self.connection.close()
-                self.connection = None
+        setattr(dialect, method, end)
 
 
 class Database:

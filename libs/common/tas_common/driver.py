@@ -31,12 +31,14 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.engine.interfaces import DBAPIModule
 from sqlalchemy.ext.asyncio import AsyncSession as SAAsyncSession
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ClauseElement
 
 from .sqlite_inline import InlineConnection
+from .sqlite_inline import in_transaction as sqlite_in_transaction
 
 Params = Mapping[str, Any]
 T = TypeVar("T")
@@ -191,7 +193,7 @@ async def flush_pending(session: SAAsyncSession) -> None:
 
 def prebind(session: SAAsyncSession, connection: Connection) -> None:
     """Driver statements of `session` run on `connection` (already in the unit's transaction) for as long as the
-    session has begun no transaction of its own (db.GroupCommit: a unit that never touches the ORM)."""
+    session has begun no transaction of its own (group_commit.GroupCommit: a unit that never touches the ORM)."""
     session.sync_session.info[_KEY] = (None, _driver_of(connection))
 
 
@@ -283,6 +285,13 @@ async def _run_asyncpg(driver: _Driver, sql: str, params: Any, *, many: bool, fe
         return cursor._rowcount, list(cursor._rows) if fetch else []
     except driver.dialect.loaded_dbapi.Error as error:
         raise _wrap(driver, sql, params, error) from error
+
+
+def in_transaction(connection: Connection | PoolProxiedConnection) -> bool | None:
+    """Whether the sqlite3 connection under a SQLAlchemy connection (or the pool's proxy of one) has a transaction
+    open; None when it is not an open InlineConnection (sqlite_inline)."""
+    fairy = connection.connection if isinstance(connection, Connection) else connection
+    return sqlite_in_transaction(getattr(fairy, "driver_connection", None))
 
 
 def run_inline(connection: Connection, sql: str) -> bool:
