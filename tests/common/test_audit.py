@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import MetaData, delete, event, select, update
+from sqlalchemy import MetaData, delete, event, func, select, update
 
 from tas_common import audit
 from tas_common.auth import OrgType, Principal
@@ -150,8 +150,8 @@ async def test_rows_appended_by_another_writer_are_linked_to(db, database_url):
 
 
 async def test_an_append_after_this_process_own_append_reads_no_head(db):
-    """The point of remembering the head: the next append is one statement (PostgreSQL: the chain's lock, then it),
-    with no read of the head first."""
+    """The point of remembering the head: the next append is one statement (PostgreSQL: the chain's lock taken in it,
+    by tas_audit_head_locked()), with no read of the head and no lock statement first."""
     await _read(db, 1)
     statements: list[str] = []
     listener = lambda _c, _cur, sql, *_: statements.append(" ".join(sql.split())[:60])  # noqa: E731
@@ -160,36 +160,54 @@ async def test_an_append_after_this_process_own_append_reads_no_head(db):
         await _read(db, 2)
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", listener)
-    audit_statements = [s for s in statements if "audit_log" in s or "advisory" in s]
-    expected = 2 if db.dialect == "postgresql" else 1
-    assert len(audit_statements) == expected and audit_statements[-1].startswith("INSERT INTO audit_log"), statements
+    audit_statements = [s for s in statements if "audit" in s or "advisory" in s]
+    assert len(audit_statements) == 1 and audit_statements[0].startswith("INSERT INTO audit_log"), statements
     assert await breaks(db) == []
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="the chain's lock is PostgreSQL's advisory lock")
-async def test_a_unit_whose_own_statement_took_the_chain_lock_keeps_the_chain_whole_with_one_lock(db, database_url):
-    """A use case may take the chain's lock in a statement of its own (referral's intake: with the concern's insert)
-    and say so; its append then takes no second lock. Units of two engines (two replicas) side by side, some taking
-    the lock themselves and some leaving it to the append, still make one unbroken chain."""
-    take_lock = DriverStatement(select(audit.CHAIN_LOCK))
+async def test_units_appending_in_a_statement_of_their_own_keep_the_chain_whole(db, database_url):
+    """On PostgreSQL an append is one statement that takes the chain's lock, reads the head and hashes the row in the
+    database (`audit.appending`), so a use case may make it one CTE of a statement of its own (referral's intake).
+    Units of two engines (two replicas) side by side, half appending that way and half with `record`, make one
+    unbroken chain whose every hash `verify_chain` recomputes in Python; none runs a lock statement of its own."""
+    own = DriverStatement(select(func.count()).select_from(audit.appending("a_").cte("appended")))
     other = Database(database_url)
 
     async def unit(database: Database, n: int) -> list[str]:
         statements: list[str] = []
         listener = lambda _c, _cur, sql, *_: statements.append(sql)  # noqa: E731
         async with database.transaction() as session:
-            if n % 2:
-                await take_lock.execute(session)
-                audit.chain_lock_taken(session)
             connection = await session.connection()
             event.listen(connection.sync_connection, "before_cursor_execute", listener)
-            await audit.record(session, actor=None, action="read", resource_type="child", resource_id=f"u-{n}")
-        return [s for s in statements if "advisory" in s]
+            if n % 2:
+                params = audit.appending_params(
+                    actor=PRINCIPAL, action="read", resource_type="child", resource_id=f"u-{n}", prefix="a_"
+                )
+                assert await own.scalar(session, params) == 1
+            else:
+                await audit.record(session, actor=None, action="read", resource_type="child", resource_id=f"u-{n}")
+        return statements
 
     try:
-        locks = await asyncio.gather(*(unit(db if n % 4 < 2 else other, n) for n in range(24)))
+        units = await asyncio.gather(*(unit(db if n % 4 < 2 else other, n) for n in range(24)))
     finally:
         await other.dispose()
-    assert [len(found) for found in locks] == [0 if n % 2 else 1 for n in range(24)]
+    assert [len(statements) for statements in units] == [1] * 24
+    assert not [s for statements in units for s in statements if "advisory" in s]
     assert await breaks(db) == []
     assert await _rows(db) == 5 + 24
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the chain's lock is PostgreSQL's advisory lock")
+async def test_many_rows_of_one_unit_follow_one_another_in_the_chain(db):
+    """`record_many` on PostgreSQL: the first row linked by the database, the rest to it, under the one lock."""
+    async with db.transaction() as session:
+        await audit.record_many(
+            session,
+            actor=PRINCIPAL,
+            entries=[{"action": "read", "resource_type": "child", "resource_id": f"m-{n}"} for n in range(3)],
+        )
+    await _read(db, 9)
+    assert await breaks(db) == []
+    assert await _rows(db) == 5 + 3 + 1

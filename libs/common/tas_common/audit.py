@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, literal, select
+from sqlalchemy import Connection, Engine, Insert, String, bindparam, func, insert, literal, literal_column, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .auth import Principal
@@ -36,22 +36,44 @@ _GUARDED_INSERT = DriverStatement(
     ),
     columns=_COLUMNS,
 )
-"""Appends a row only if the chain's head is still the hash it links to (`prev_hash`): 1 row or 0."""
-CHAIN_LOCK = func.pg_advisory_xact_lock(727401)
-"""PostgreSQL: one chain head at a time across every connection and replica, until the transaction ends. A use case
-that has a statement to run before its audit row may take the lock in it (one round trip fewer) and then say so
-with `chain_lock_taken`; the guarded insert, a later statement, reads the head after the lock was granted."""
-_PG_LOCK = DriverStatement(select(CHAIN_LOCK))
-_LOCK_TAKEN = "tas_audit_chain_locked"
+"""SQLite: appends a row only if the chain's head is still the hash it links to (`prev_hash`): 1 row or 0."""
 _heads: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
-"""The hash this process last appended, per database: the likely head of the chain, never trusted blindly.
+"""SQLite: the hash this process last appended, per database: the likely head of the chain, never trusted blindly.
 
 An append links to it with a guarded insert (`_GUARDED_INSERT`), which the database applies only if the head is
-still that hash at that moment, read inside the same statement while holding the chain's write lock (SQLite's write
-lock, PostgreSQL's advisory lock). So the cache can only be stale, never wrong: a savepoint or a transaction rolled
-back after the append, a row appended by another process (the `tas` CLI, another replica) or an edited head all make
-the guard insert nothing, and the head is then read and the row appended as before. On a hit an audited unit of
-work costs one statement (PostgreSQL: two, the lock included) instead of a read and an insert."""
+still that hash at that moment, read inside the same statement while holding the database's write lock. So the cache
+can only be stale, never wrong: a savepoint or a transaction rolled back after the append, a row appended by another
+process (the `tas` CLI) or an edited head all make the guard insert nothing, and the head is then read and the row
+appended as before. On a hit an audited unit of work costs one statement instead of a read and an insert."""
+
+
+def appending(prefix: str = "") -> Insert:
+    """PostgreSQL: the INSERT that appends one row to the chain, linked and hashed by the database itself under the
+    chain's lock, RETURNING its hash. `tas_audit_head_locked()` (tables.CREATE_AUDIT_HEAD_LOCKED) takes the lock and
+    reads the head in a snapshot taken after the lock was granted, though the statement's own snapshot predates it;
+    the row's hash is SHA-256 of that head's hash followed by the row's canonical JSON (`body`, made by the caller:
+    `appending_params`), exactly what `_digest` computes. So an audited unit of work appends in one round trip, and
+    the statement can be one CTE of a larger one (a use case's own inserts; parameters `prefix`ed). The lock is held
+    from that statement to the transaction's end: taking it in the transaction's last statement keeps others waiting
+    the least."""
+    head = select(func.coalesce(func.tas_audit_head_locked(type_=String), literal(GENESIS)).label("hash")).subquery(
+        "head"
+    )
+    body = bindparam(prefix + "body", type_=String)
+    digest = func.encode(
+        func.sha256(func.convert_to(head.c.hash.concat(body), literal_column("'UTF8'"))),
+        literal_column("'hex'"),
+        type_=String,
+    )
+    fields = [bindparam(prefix + c, type_=audit_log.c[c].type) for c in _FIELDS]
+    return (
+        insert(audit_log)
+        .from_select(_COLUMNS, select(*fields, head.c.hash, digest).select_from(head))
+        .returning(audit_log.c.hash)
+    )
+
+
+_PG_APPEND = DriverStatement(appending(), columns=_COLUMNS)
 
 
 def _canonical(value: object) -> object:
@@ -60,9 +82,13 @@ def _canonical(value: object) -> object:
     return value
 
 
+def _body(row: dict[str, object]) -> str:
+    """The text a row's hash covers after the previous row's hash: its fields as canonical JSON (ASCII)."""
+    return json.dumps({k: _canonical(v) for k, v in row.items() if k in _FIELDS}, sort_keys=True)
+
+
 def _digest(prev_hash: str, row: dict[str, object]) -> str:
-    canonical = {k: _canonical(v) for k, v in row.items() if k in _FIELDS}
-    return hashlib.sha256((prev_hash + json.dumps(canonical, sort_keys=True)).encode()).hexdigest()
+    return hashlib.sha256((prev_hash + _body(row)).encode()).hexdigest()
 
 
 def _engine(session: AsyncSession) -> Engine | None:
@@ -81,24 +107,14 @@ def _chained(prev: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def chain_lock_taken(session: AsyncSession) -> None:
-    """The session's transaction has just run a statement that took `CHAIN_LOCK` (PostgreSQL), outside any savepoint
-    (a savepoint rolled back would give the lock back): its audit rows need not take it again."""
-    sync = session.sync_session
-    if sync.get_nested_transaction() is None:
-        sync.info[_LOCK_TAKEN] = sync.get_transaction()
-
-
-def _lock_taken(session: AsyncSession) -> bool:
-    taken = session.sync_session.info.get(_LOCK_TAKEN)
-    return taken is not None and taken is session.sync_session.get_transaction()
-
-
 async def _append(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Append `rows` to the chain, in order, in the session's transaction."""
     engine = _engine(session)
-    if engine is not None and engine.dialect.name == "postgresql" and not _lock_taken(session):
-        await _PG_LOCK.execute(session)
+    if engine is not None and engine.dialect.name == "postgresql":
+        head = await _PG_APPEND.scalar(session, {**rows[0], "body": _body(rows[0])})
+        if len(rows) > 1:  # the chain's lock is held: the rest link to the row just appended
+            await _INSERT.execute(session, _chained(head, rows[1:]))
+        return
     cached = _heads.get(engine) if engine is not None else None
     chained: list[dict[str, Any]] | None = None
     if cached is not None:
@@ -112,6 +128,14 @@ async def _append(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
         await _INSERT.execute(session, chained)
     if engine is not None:
         _heads[engine] = chained[-1]["hash"]
+
+
+def appending_params(
+    *, actor: Principal | None, prefix: str = "", system_actor: str = "system", **fields: str | None
+) -> dict[str, Any]:
+    """The parameters of `appending(prefix)` for the row `record(actor=…, **fields)` would append (PostgreSQL)."""
+    row = _row(actor, system_actor, utcnow(), **fields)
+    return {prefix + k: v for k, v in (row | {"body": _body(row)}).items()}
 
 
 def _row(actor: Principal | None, system_actor: str, at: datetime, **fields: str | None) -> dict[str, Any]:

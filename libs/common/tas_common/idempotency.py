@@ -114,8 +114,9 @@ class Once:
                             return JSONResponse(
                                 stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
                             )
-                    result = (await create(session)).model_dump_json().encode()
+                    created = await create(session)
                     if key:
+                        result = created.model_dump_json().encode()
                         await remember(
                             session,
                             principal=principal,
@@ -125,6 +126,8 @@ class Once:
                             status_code=status_code,
                             body=result,
                         )
+                if not key:  # serialised after the COMMIT: a use case may hold a lock until then (tas_common.audit)
+                    result = created.model_dump_json().encode()
                 return Response(result, status_code=status_code, media_type="application/json")
             except IntegrityError:
                 if not key or attempt:

@@ -29,9 +29,9 @@ from .tables import outbox
 from .tracing import current_traceparent
 
 log = logging.getLogger("tas.outbox")
-_INSERT = DriverStatement(
-    insert(outbox), columns=("event_id", "subject", "event_type", "payload", "headers", "created_at")
-)
+COLUMNS = ("event_id", "subject", "event_type", "payload", "headers", "created_at")
+"""The columns of an outbox row as `pending_row` builds it (the others have server defaults)."""
+_INSERT = DriverStatement(insert(outbox), columns=COLUMNS)
 """Compiled once and run on the driver (tas_common.driver): an event row costs a few microseconds to write."""
 _UNSENT_QUERY = (
     select(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload, outbox.c.headers)
@@ -79,13 +79,22 @@ def _row(event: CloudEvent, headers: dict[str, str] | None, now: datetime) -> di
     }
 
 
+def pending_row(
+    session: AsyncSession, event: CloudEvent, *, headers: dict[str, str] | None = None
+) -> dict[str, object]:
+    """The outbox row `add_event` writes (`COLUMNS`), for a use case that inserts it in a statement of its own (on
+    PostgreSQL a CTE beside its other inserts: one round trip). The session is marked as having written an event,
+    so that the relay is woken after the commit, exactly as by `add_event`."""
+    session.info[EVENTS_WRITTEN] = True
+    return _row(_traced(event), headers, utcnow())
+
+
 async def add_event(session: AsyncSession, event: CloudEvent, *, headers: dict[str, str] | None = None) -> None:
     """Write `event` in the session's transaction. It is published after, and only if, that transaction commits.
 
     An event without a `traceparent` of its own gets the current one (tracing.py), so that it joins the trace of
     the request or message that caused it."""
-    session.info[EVENTS_WRITTEN] = True
-    await _INSERT.execute(session, _row(_traced(event), headers, utcnow()))
+    await _INSERT.execute(session, pending_row(session, event, headers=headers))
 
 
 async def add_events(session: AsyncSession, events: list[CloudEvent], *, traced: bool = False) -> None:

@@ -8,6 +8,7 @@ migrations and drift test cover them. Statements built on these Table objects ru
 from __future__ import annotations
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Column,
     DateTime,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    event,
     inspect,
     text,
 )
@@ -91,10 +93,35 @@ audit_log = Table(
     Column("hash", String(64), nullable=False),
 )
 
+AUDIT_CHAIN_LOCK_KEY = 727401
+"""PostgreSQL: the advisory lock (transaction-scoped) that lets one audit chain head be appended to at a time."""
+CREATE_AUDIT_HEAD_LOCKED = f"""\
+CREATE OR REPLACE FUNCTION tas_audit_head_locked() RETURNS text LANGUAGE sql VOLATILE AS $$
+SELECT pg_advisory_xact_lock({AUDIT_CHAIN_LOCK_KEY});
+SELECT hash::text FROM audit_log ORDER BY seq DESC LIMIT 1
+$$"""
+"""PostgreSQL: takes the audit chain's lock, then reads the chain's head (NULL: empty) in a query of its own. A
+VOLATILE SQL function takes a fresh snapshot for each of its queries (READ COMMITTED), so the head it reads is the
+one every earlier holder of the lock committed, even when it is called inside a larger statement whose own snapshot
+predates the lock: one round trip does what `SELECT pg_advisory_xact_lock(…)` then a read of the head did in two
+(tas_common.audit). Each service's migrations create it; `create_all` does too (tests), after `audit_log`."""
+DROP_AUDIT_HEAD_LOCKED = "DROP FUNCTION IF EXISTS tas_audit_head_locked()"
+
+
+def _with_head_locked(table: Table) -> Table:
+    """`create_all`/`drop_all` of `table` (an `audit_log`) create/drop `tas_audit_head_locked()` on PostgreSQL."""
+    for when, sql in (("after_create", CREATE_AUDIT_HEAD_LOCKED), ("before_drop", DROP_AUDIT_HEAD_LOCKED)):
+        event.listen(table, when, DDL(sql).execute_if(dialect="postgresql"))  # type: ignore[no-untyped-call]
+    return table
+
+
+_with_head_locked(audit_log)
 INFRA_TABLES = (outbox, processed_event, idempotency_key, audit_log)
 
 
 def attach_infra(metadata: MetaData) -> None:
     for table in INFRA_TABLES:
         if table.name not in metadata.tables:
-            table.to_metadata(metadata)
+            copy = table.to_metadata(metadata)  # a copy has none of the table's event listeners
+            if table is audit_log:
+                _with_head_locked(copy)

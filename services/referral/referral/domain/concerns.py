@@ -19,9 +19,10 @@ from tas_common.errors import Forbidden, NotFound
 from tas_common.events import CloudEvent, new_event
 from tas_common.events.schemas import ConcernRaisedV1
 from tas_common.identity import ChildIdentity, FamilyContactShape, row_of
-from tas_common.outbox import add_event
+from tas_common.outbox import COLUMNS as OUTBOX_COLUMNS
+from tas_common.outbox import add_event, pending_row
 from tas_common.paging import Key, Keyset, Page
-from tas_common.tables import table_of
+from tas_common.tables import outbox, table_of
 from tas_common.vocab import SCHOOL_STAFF_ROLES, ConsentStatus, Urgency
 
 from . import referrals, schools
@@ -115,42 +116,61 @@ async def insert_concerns(
     await _INSERT_CONTACT.execute(session, contacts)
 
 
-_WITH_CONTACTS: dict[int, DriverStatement] = {}
+_IN_ONE: dict[int, DriverStatement] = {}
 MAX_CONTACTS_IN_ONE = 8
 
 
 def _one_concern_statement(contacts: int) -> DriverStatement:
-    """PostgreSQL: one concern, its `contacts` family contacts and the audit chain's lock (audit.CHAIN_LOCK) in ONE
-    statement, as data-modifying CTEs: one round trip where there were three. Compiled once per number of contacts."""
-    found = _WITH_CONTACTS.get(contacts)
+    """PostgreSQL: one concern, its `contacts` family contacts, its `concern.raised` outbox row and its audit row in
+    ONE statement, as data-modifying CTEs. The audit row is linked and hashed by the database under the chain's lock
+    (audit.appending), so the lock is taken in the transaction's last statement and held only until its COMMIT.
+    Compiled once per number of contacts."""
+    found = _IN_ONE.get(contacts)
     if found is None:
         concern_table, contact_table = table_of(Concern), table_of(FamilyContact)
+        event = insert(outbox).values({c: bindparam(f"o_{c}", type_=outbox.c[c].type) for c in OUTBOX_COLUMNS})
         concern = insert(concern_table).values(
             {c.name: bindparam(f"c_{c.name}", type_=c.type) for c in concern_table.columns}
         )
-        lock = select(audit.CHAIN_LOCK.label("locked")).cte("chain_lock")
-        statement = select(lock.c.locked).add_cte(concern.cte("new_concern"))
+        audited = audit.appending("a_").cte("new_audit")
+        statement = select(audited.c.hash).add_cte(concern.cte("new_concern")).add_cte(event.cte("new_event"))
         if contacts:
             rows = [
                 {c.name: bindparam(f"f{i}_{c.name}", type_=c.type) for c in contact_table.columns}
                 for i in range(contacts)
             ]
             statement = statement.add_cte(insert(contact_table).values(rows).cte("new_contacts"))
-        found = _WITH_CONTACTS[contacts] = DriverStatement(statement)
+        found = _IN_ONE[contacts] = DriverStatement(statement)
     return found
 
 
-async def insert_one_concern(session: AsyncSession, concern: dict[str, Any], contacts: list[dict[str, Any]]) -> None:
-    """A concern and its contacts, before its audit row in the same transaction: on PostgreSQL in one statement that
-    also takes the audit chain's lock (audit.chain_lock_taken); elsewhere as `insert_concerns`."""
+async def store_new_concern(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    concern: dict[str, Any],
+    contacts: list[dict[str, Any]],
+    school: SchoolEntry,
+) -> None:
+    """A new concern with its contacts, its audit row and its `concern.raised` event, in the session's transaction:
+    on PostgreSQL in one statement (`_one_concern_statement`); elsewhere, or for a family of more than
+    MAX_CONTACTS_IN_ONE contacts, as the inserts, `audit.record` and `add_event`."""
+    event = raised_event(concern, contacts, school)
     if session.get_bind().dialect.name != "postgresql" or len(contacts) > MAX_CONTACTS_IN_ONE:
         await insert_concerns(session, [concern], contacts)
+        await audit.record(
+            session, actor=principal, action="create", resource_type="concern", resource_id=concern["id"]
+        )
+        await add_event(session, event)
         return
-    params = {f"c_{k}": v for k, v in concern.items()}
+    params = audit.appending_params(
+        actor=principal, action="create", resource_type="concern", resource_id=concern["id"], prefix="a_"
+    )
+    params |= {f"c_{k}": v for k, v in concern.items()}
     for i, contact in enumerate(contacts):
         params |= {f"f{i}_{k}": v for k, v in contact.items()}
-    await _one_concern_statement(len(contacts)).all(session, params)
-    audit.chain_lock_taken(session)
+    params |= {f"o_{k}": v for k, v in pending_row(session, event).items()}
+    await _one_concern_statement(len(contacts)).execute(session, params)
 
 
 async def raise_concern(session: AsyncSession, *, principal: Principal, data: ConcernCreate) -> ConcernPublic:
@@ -162,11 +182,12 @@ async def raise_concern(session: AsyncSession, *, principal: Principal, data: Co
     if school is None:
         raise invalid_field("body.school_urn", "no school with this URN in the register")
     row, contact_rows = concern_rows(principal=principal, data=data, school=school)
-    await insert_one_concern(session, row, contact_rows)
-    await audit.record(session, actor=principal, action="create", resource_type="concern", resource_id=row["id"])
-    await add_event(session, raised_event(row, contact_rows, school))
-    if not data.safeguarding:
-        return public_of_rows(row, contact_rows, school=school)
+    # The answer is made before the rows are stored: on PostgreSQL the store takes the audit chain's lock, held until
+    # the COMMIT, so nothing that can run before it runs after it.
+    public = None if data.safeguarding else public_of_rows(row, contact_rows, school=school)
+    await store_new_concern(session, principal=principal, concern=row, contacts=contact_rows, school=school)
+    if public is not None:
+        return public
     # The front door referral reads, and may update, the stored concern.
     concern = await session.get(Concern, row["id"])
     assert concern is not None
