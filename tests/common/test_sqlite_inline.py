@@ -5,14 +5,19 @@ writer waiting for the lock never stalls the event loop."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import aiosqlite
+import pytest
 from sqlalchemy import event, insert, select, text
 
 from tas_common.db import Database
+from tas_common.driver import DriverStatement
 from tas_common.tables import processed_event
 
 
@@ -82,4 +87,82 @@ async def test_reads_and_writes_under_the_write_lock_run_on_the_event_loop_threa
         )
     with sqlite3.connect(path) as conn:  # committed (on the connection's own thread), and written inline
         assert conn.execute("SELECT event_id FROM processed_event").fetchall() == [(loop_thread,)]
+    await db.dispose()
+
+
+SEEN = DriverStatement(select(processed_event.c.event_id))
+
+
+async def seen_ids(session) -> set[str]:  # type: ignore[no-untyped-def]
+    return {r[0] for r in await SEEN.all(session)}
+
+
+async def test_a_read_is_a_snapshot_begun_and_ended_on_the_event_loop_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader's deferred BEGIN and its ROLLBACK run on the sqlite3 connection itself (no hand-off to aiosqlite's
+    thread): it sees what was committed when it began, not what commits while it reads, nothing a writer has open,
+    and anything it writes is never committed; it leaves no transaction open, so a checkpoint can take the whole
+    log at once."""
+    db, path = await migrated(tmp_path)
+    async with db.transaction() as session:
+        await session.execute(insert(processed_event).values(row(1)))
+    async with db.reader() as reader:  # a first read connects (on the thread): the next ones are counted
+        assert await seen_ids(reader) == {"e1"}
+    statements: list[str] = []
+    event.listen(db.engine.sync_engine, "before_cursor_execute", lambda c, cur, sql, *a: statements.append(sql))
+    handed_off: list[str] = []
+    to_thread = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        handed_off.append(getattr(fn, "__name__", "?"))
+        return await to_thread(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    async with db.reader() as reader:
+        assert await seen_ids(reader) == {"e1"}
+        assert handed_off == []
+        async with db.transaction() as session:  # a write committed while the read is open
+            await session.execute(insert(processed_event).values(row(2)))
+        assert await seen_ids(reader) == {"e1"}  # the snapshot holds
+    assert statements.count("BEGIN") == 1 and statements[0] == "BEGIN"
+    async with db.reader() as reader:
+        assert await seen_ids(reader) == {"e1", "e2"}
+        # through the ORM too, on the same snapshot
+        assert set((await reader.execute(select(processed_event.c.event_id))).scalars()) == {"e1", "e2"}
+        await reader.execute(insert(processed_event).values(row(3)))  # never committed
+    with sqlite3.connect(path) as other:
+        assert other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0  # 0: nobody held it back
+        assert {r[0] for r in other.execute("SELECT event_id FROM processed_event")} == {"e1", "e2"}
+    await db.dispose()
+
+
+async def test_readers_side_by_side_each_have_a_connection_and_a_few_are_kept(tmp_path: Path) -> None:
+    db, _ = await migrated(tmp_path)
+    async with db.transaction() as session:
+        await session.execute(insert(processed_event).values(row(1)))
+    inside = 0
+    most = 0
+
+    async def read() -> set[str]:
+        nonlocal inside, most
+        async with db.reader() as reader:
+            inside += 1
+            most = max(most, inside)
+            await asyncio.sleep(0.01)
+            found = await seen_ids(reader)
+            inside -= 1
+            return found
+
+    results = await asyncio.gather(*(read() for _ in range(10)))
+    assert most == 10 and all(r == {"e1"} for r in results)
+    assert db._readers is not None and 0 < len(db._readers.idle) <= db._readers.keep
+    kept = list(db._readers.idle)
+    with contextlib.suppress(LookupError):
+        async with db.reader():
+            raise LookupError("a read that fails still gives its connection back clean")
+    assert sorted(map(id, db._readers.idle)) == sorted(map(id, kept))
+    for connection in db._readers.idle:
+        assert not connection.in_transaction()
+        assert not connection.sync_connection.connection.driver_connection._connection.in_transaction  # type: ignore[union-attr]
     await db.dispose()

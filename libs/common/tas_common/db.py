@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from . import clock
 from .checkpoint import AUTOCHECKPOINT_PAGES, WalCheckpointer
 from .driver import in_transaction, run_inline
-from .group_commit import GroupCommit
+from .group_commit import GroupCommit, SqliteReaders
 from .pool import checked_at_checkout
 
 NAMING_CONVENTION = {
@@ -176,6 +176,7 @@ class Database:
         self.group_commit: GroupCommit | None = None
         if group_commit and self.dialect == "sqlite" and database not in (None, "", ":memory:"):
             self.group_commit = GroupCommit(self)
+        self._readers = SqliteReaders(self.engine) if on_file else None
 
     @property
     def dialect(self) -> str:
@@ -208,6 +209,10 @@ class Database:
     @contextlib.asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:
         """A session for reads only (anything it writes is never committed); it does not queue for the writer."""
+        if self._readers is not None:
+            async with self._readers.snapshot() as session:
+                yield session
+            return
         async with self.read_sessions() as session:
             yield session
 
@@ -222,6 +227,8 @@ class Database:
     async def dispose(self) -> None:
         if self.group_commit is not None:
             await self.group_commit.close()
+        if self._readers is not None:
+            await self._readers.close()
         await self.engine.dispose()
 
 
