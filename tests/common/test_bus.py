@@ -10,12 +10,14 @@ import nats
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy import event as sa_event
 
 from tas_common.consumer import ConsumerRunner
 from tas_common.consumer_spec import ConsumerSpec
 from tas_common.db import Database
 from tas_common.events import CloudEvent, new_event
 from tas_common.events.schemas import ChildRegisteredV1
+from tas_common.metrics import OUTBOX_DUPLICATES, OUTBOX_PUBLISHED
 from tas_common.outbox import OutboxRelay, add_event
 from tas_common.stream import ensure_stream
 from tas_common.tables import attach_infra, outbox
@@ -155,6 +157,51 @@ async def test_relay_keeps_retrying_while_nats_is_down_and_publishes_after_resta
     relay.stop()
     await task
     await nc.close()
+
+
+async def test_the_running_relay_publishes_each_event_once_and_marks_several_rounds_in_one_transaction(db, js):
+    """Events committed one after another, each waking the relay: every one is published once (no read takes a row
+    published and not yet marked again), all end marked sent, and on SQLite the marks of several rounds share a
+    transaction (on PostgreSQL each round marks what it claimed in its own)."""
+    relay = OutboxRelay(db=db, js=js, service="tests-rounds")
+    db.on_events_committed(relay.wake)
+    marking: list[str] = []
+
+    def count_marks(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("UPDATE OUTBOX"):
+            marking.append(statement)
+
+    sa_event.listen(db.engine.sync_engine, "before_cursor_execute", count_marks)
+    duplicates = OUTBOX_DUPLICATES.labels("tests-rounds")._value.get()
+    published = OUTBOX_PUBLISHED.labels("tests-rounds")._value.get()
+    task = asyncio.create_task(relay.run())
+    events = [child_registered(i) for i in range(40)]
+    for one in events:
+        await write_events(db, [one])
+        await asyncio.sleep(0.002)  # the relay's round runs between the commits
+    await eventually(lambda: _zero(pending(db)), what="every event marked sent")
+    relay.stop()
+    await task
+    assert (await js.stream_info("TAS")).state.messages == len(events)
+    assert OUTBOX_DUPLICATES.labels("tests-rounds")._value.get() == duplicates  # nothing was published twice
+    assert OUTBOX_PUBLISHED.labels("tests-rounds")._value.get() - published == len(events)
+    if db.dialect == "sqlite":
+        assert 1 <= len(marking) < len(events) / 2, f"{len(marking)} marking statements for {len(events)} rounds"
+
+
+async def test_a_stopped_relay_marks_what_it_published_before_it_returns(db, js):
+    relay = OutboxRelay(db=db, js=js, service="tests-stop", poll_seconds=30)
+    db.on_events_committed(relay.wake)
+    task = asyncio.create_task(relay.run())
+    await write_events(db, [child_registered(1), child_registered(2)])
+
+    async def published() -> bool:
+        return (await js.stream_info("TAS")).state.messages == 2
+
+    await eventually(published, what="the relay to publish")
+    relay.stop()
+    await task
+    assert await pending(db) == 0
 
 
 async def _zero(count) -> bool:

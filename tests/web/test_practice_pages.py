@@ -47,7 +47,8 @@ def test_the_chronology_filters_by_kind(new_page, live, case):
     everything = page.locator("main ol li").count()
     assert everything >= 2  # the concern, the plan shared
     page.get_by_label("Concerns").check()
-    page.get_by_role("button", name="Filter").click()
+    with page.expect_navigation():  # the filter is a GET form: read the list of the page it loads, not mid-load
+        page.get_by_role("button", name="Filter").click()
     texts = page.locator("main ol li").all_inner_texts()
     assert len(texts) == 1 and "Concern raised" in texts[0]
 

@@ -56,6 +56,10 @@ _MARK_FAILED = DriverStatement(
 )
 """The relay's statements, built once and run on the driver: it runs them for every round, i.e. at every commit
 that writes an event (the statements through the ORM session were most of the relay's CPU, bench/NOTES.md)."""
+MARK_AFTER_ROWS = SIZES[-1]
+MARK_WITHIN_SECONDS = 0.25
+MARK_IDLE_SECONDS = 0.02
+"""When the SQLite relay marks what it published (OutboxRelay._publish_then_mark)."""
 
 
 def _traced(event: CloudEvent) -> CloudEvent:
@@ -133,6 +137,9 @@ class OutboxRelay:
         self.publish_timeout = publish_timeout
         self._wake = asyncio.Event()
         self._stopping = False
+        self._unmarked: list[int] = []
+        """SQLite: rows published (PubAck received) and not yet marked sent (`_publish_then_mark`)."""
+        self._unmarked_since = 0.0
         self.failing = OutageLog(log, "outbox relay", summary_seconds=outage_log_seconds)
 
     def wake(self) -> None:
@@ -147,26 +154,46 @@ class OutboxRelay:
 
     async def run(self) -> None:
         failures = 0
-        while not self._stopping:
-            try:
-                published = await self.publish_pending()
-                failures = 0
-                self.failing.recovered()
-                if published:
+        try:
+            while not self._stopping:
+                try:
+                    published = await self._round()
+                    failures = 0
+                    self.failing.recovered()
+                    if published:
+                        continue
+                    if self._unmarked and (await self._quiet_for(MARK_IDLE_SECONDS) or self._marks_due()):
+                        await self._mark_published()  # no new event came (or they waited long enough): mark now
+                except Exception as exc:
+                    failures += 1
+                    self.failing.failed(exc)
+                    await asyncio.sleep(min(0.2 * 2 ** min(failures, 5), 5.0))
                     continue
-            except Exception as exc:
-                failures += 1
-                self.failing.failed(exc)
-                await asyncio.sleep(min(0.2 * 2 ** min(failures, 5), 5.0))
-                continue
-            self._wake.clear()
-            if self.stop_requested():  # stop() came while publishing: its wake-up was just cleared
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                self._wake.clear()
+                if self.stop_requested():  # stop() came while publishing: its wake-up was just cleared
+                    break
+                if not self._unmarked:
+                    await self._quiet_for(self.poll_seconds)
+        finally:
+            if self._unmarked:
+                with contextlib.suppress(Exception):  # else they are published again at the next start (duplicates)
+                    await self._mark_published()
+
+    async def _quiet_for(self, seconds: float) -> bool:
+        """Wait up to `seconds` for a wake-up (an event committed, or stop); True when none came."""
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        except TimeoutError:
+            return True
+        return False
 
     async def publish_pending(self) -> int:
-        """Publish one batch of unsent rows in order; returns how many were published."""
+        """Publish one batch of unsent rows in order and mark them sent; returns how many were published."""
+        published = await self._round()
+        await self._mark_published()
+        return published
+
+    async def _round(self) -> int:
         if self.db.dialect == "postgresql":
             return await self._publish_claimed()
         return await self._publish_then_mark()
@@ -184,15 +211,39 @@ class OutboxRelay:
         """SQLite (one process per database, so one relay): read the batch without taking the write lock, publish
         it, then mark it sent in a short transaction. Publishing inside the write transaction would make every
         request wait for the NATS round trips. A crash between publish and mark republishes the rows, and
-        JetStream drops them as duplicates by Nats-Msg-Id."""
+        JetStream drops them as duplicates by Nats-Msg-Id.
+
+        The marks of several rounds share one transaction: rows published but not yet marked (`_unmarked`, skipped
+        by the next reads) are marked once MARK_AFTER_ROWS have gathered, the oldest was published
+        MARK_WITHIN_SECONDS ago, a publish failed, or no new event came for MARK_IDLE_SECONDS (`run`). At 150
+        concerns/s a round carries one or two events, and its own marking transaction (BEGIN IMMEDIATE, UPDATE,
+        COMMIT with its fsync) cost about as much CPU as the publish (bench/NOTES.md, issue 18). What a crash can
+        republish stays bounded as before (a round was up to `batch_size` rows)."""
+        skip = set(self._unmarked)
         async with self.db.reader() as session:
-            rows = await _UNSENT.all(session, {"limit": self.batch_size})
+            rows = await _UNSENT.all(session, {"limit": self.batch_size + len(skip)})
+        rows = [row for row in rows if row[0] not in skip][: self.batch_size]
         if not rows:
             return 0
         sent, error = await self._publish(rows)
-        async with self.db.transaction() as session:
-            await self._mark(session, sent, error)
+        if sent and not self._unmarked:
+            self._unmarked_since = asyncio.get_running_loop().time()
+        self._unmarked += sent
+        if error is not None or len(self._unmarked) >= MARK_AFTER_ROWS or self._marks_due():
+            await self._mark_published(error)
         return self._done(sent, error)
+
+    def _marks_due(self) -> bool:
+        return bool(self._unmarked) and asyncio.get_running_loop().time() - self._unmarked_since >= MARK_WITHIN_SECONDS
+
+    async def _mark_published(self, error: tuple[int, Exception] | None = None) -> None:
+        """Mark the published rows sent (and a failed one's attempt) in one transaction; if it fails they stay
+        remembered, and are marked at the next try."""
+        if not self._unmarked and error is None:
+            return
+        async with self.db.transaction() as session:
+            await self._mark(session, self._unmarked, error)
+        self._unmarked = []
 
     async def _publish(self, rows: Sequence[tuple[Any, ...]]) -> tuple[list[int], tuple[int, Exception] | None]:
         """Publish the batch pipelined: every message is written first, in order, on the one connection (so
