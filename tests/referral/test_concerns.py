@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
+from tas_common import audit
 from tas_common.identifiers import year_group_of
+from tas_common.tables import audit_log, outbox
 from tas_dev.testing import bearer, concern_body, fictional_upn
 
 from .conftest import new_concern, stream_events
@@ -250,6 +254,43 @@ async def test_a_replayed_concern_answers_the_first_response(referral_only):
     assert first.status_code == again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
+
+
+async def test_concerns_raised_side_by_side_are_each_stored_audited_and_raised_in_one_unbroken_chain(referral_only):
+    """On PostgreSQL a concern without an Idempotency-Key is written in one statement, outside BEGIN … COMMIT
+    (Once.run's `one_statement`), the audit row linked by the database under the chain's lock; with a key, or a
+    safeguarding concern, in a transaction. Side by side, every one is stored with its audit row and its event, and
+    the chain verifies."""
+    dsl = referral_only.headers("dsl")
+    bodies = [concern_body(300 + n) for n in range(12)]
+    for n in (2, 7):
+        bodies[n].update(safeguarding=True, consent_status="not_sought")
+    keyed = {1, 5, 7}
+    responses = await asyncio.gather(
+        *(
+            referral_only.client.post(
+                "/v1/concerns", json=body, headers={**dsl, "Idempotency-Key": f"side-{n}"} if n in keyed else dsl
+            )
+            for n, body in enumerate(bodies)
+        )
+    )
+    assert [r.status_code for r in responses] == [201] * 12, [r.text for r in responses]
+    ids = {r.json()["id"] for r in responses}
+    async with referral_only.app.state.runtime.db.reader() as session:
+        audited = set(
+            (
+                await session.execute(
+                    select(audit_log.c.resource_id).where(
+                        audit_log.c.action == "create", audit_log.c.resource_type == "concern"
+                    )
+                )
+            ).scalars()
+        )
+        payloads = await session.execute(select(outbox.c.payload).where(outbox.c.event_type.like("%concern.raised%")))
+        raised = [json.loads(p)["data"]["concern_id"] for p in payloads.scalars()]
+        assert ids <= audited
+        assert sorted(i for i in raised if i in ids) == sorted(ids)
+        assert await audit.verify_chain(session) == []
 
 
 async def test_teachers_do_not_see_the_dsl_s_safeguarding_concerns(referral_only):

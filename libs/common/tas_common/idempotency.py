@@ -99,15 +99,24 @@ class Once:
         principal: Principal,
         request_body: BaseModel,
         create: Callable[[AsyncSession], Awaitable[BaseModel]],
+        one_statement: bool = False,
     ) -> Response:
         """With an Idempotency-Key, a retry returns the first response and repeats no effect (on a concurrent retry
         the loser's transaction rolls back on the key and then replays). The response model is serialised to JSON
-        once, by pydantic, for the response and for the stored copy."""
+        once, by pydantic, for the response and for the stored copy.
+
+        `one_statement`: on PostgreSQL the use case writes everything in ONE statement, after its reads (referral's
+        intake: the concern, its contacts, its event and its audit row as CTEs). Without an Idempotency-Key (whose
+        row must commit with the effect) the unit then runs without BEGIN … COMMIT: each statement is a transaction
+        of its own, so the write is as atomic as before, and a lock it takes (the audit chain's) is released by the
+        server at the statement's end, not held while the COMMIT makes its round trip through this process."""
         key, route, status_code = self.key, self.route, self.status_code
         body_hash = request_hash(request_body.model_dump(mode="json")) if key else ""
         for attempt in range(2):
             try:
                 async with self.db.transaction() as session:
+                    if one_statement and not key and self.db.dialect == "postgresql":
+                        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
                     if key:
                         stored = await replay(session, principal=principal, key=key, route=route, body_hash=body_hash)
                         if stored is not None:

@@ -27,6 +27,7 @@ async def raise_concern(body: ConcernCreate, principal: SchoolStaff, once: OnceD
         principal=principal,
         request_body=body,
         create=lambda session: concerns.raise_concern(session, principal=principal, data=body),
+        one_statement=concerns.writes_in_one_statement(body),
     )
 
 

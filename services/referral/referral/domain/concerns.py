@@ -117,7 +117,6 @@ async def insert_concerns(
 
 
 _IN_ONE: dict[int, DriverStatement] = {}
-MAX_CONTACTS_IN_ONE = 8
 
 
 def _one_concern_statement(contacts: int) -> DriverStatement:
@@ -153,10 +152,10 @@ async def store_new_concern(
     school: SchoolEntry,
 ) -> None:
     """A new concern with its contacts, its audit row and its `concern.raised` event, in the session's transaction:
-    on PostgreSQL in one statement (`_one_concern_statement`); elsewhere, or for a family of more than
-    MAX_CONTACTS_IN_ONE contacts, as the inserts, `audit.record` and `add_event`."""
+    on PostgreSQL in one statement (`_one_concern_statement`); elsewhere as the inserts, `audit.record` and
+    `add_event`."""
     event = raised_event(concern, contacts, school)
-    if session.get_bind().dialect.name != "postgresql" or len(contacts) > MAX_CONTACTS_IN_ONE:
+    if session.get_bind().dialect.name != "postgresql":
         await insert_concerns(session, [concern], contacts)
         await audit.record(
             session, actor=principal, action="create", resource_type="concern", resource_id=concern["id"]
@@ -171,6 +170,12 @@ async def store_new_concern(
         params |= {f"f{i}_{k}": v for k, v in contact.items()}
     params |= {f"o_{k}": v for k, v in pending_row(session, event).items()}
     await _one_concern_statement(len(contacts)).execute(session, params)
+
+
+def writes_in_one_statement(data: ConcernCreate) -> bool:
+    """Whether `raise_concern` writes in one statement on PostgreSQL, after its reads (`store_new_concern`): all but a
+    safeguarding concern, which also refers to the front door (tas_common.idempotency.Once.run's `one_statement`)."""
+    return not data.safeguarding
 
 
 async def raise_concern(session: AsyncSession, *, principal: Principal, data: ConcernCreate) -> ConcernPublic:
