@@ -10,7 +10,9 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 import tas_common.consumer as consumer_module
+from tas_common.db import utcnow
 from tas_common.deadletters import dead_letter_subject
+from tas_common.driver import DriverStatement
 from tas_common.events import CloudEvent
 from tas_common.tables import processed_event
 
@@ -116,20 +118,38 @@ async def test_a_batch_that_cannot_commit_is_handled_one_by_one(db, js):  # noqa
         await publish(js, event)
     sub = await js.pull_subscribe_bind("tests", "TAS")
     msgs = await sub.fetch(3, timeout=5)
-    original = consumer_module._SEEN_ANY
-    consumer_module._SEEN_ANY = (
+    broken = DriverStatement(
         select(processed_event.c.event_id)
         .where(  # a broken statement
             processed_event.c.event_id == "x"
         )
         .with_only_columns(processed_event.c.event_id.op("nosuchop")("y"))
     )
+    original = consumer_module._SEEN_IN
+    consumer_module._SEEN_IN = dict.fromkeys(original, broken)
     try:
         await runner.handle_batch(msgs)
     finally:
-        consumer_module._SEEN_ANY = original
+        consumer_module._SEEN_IN = original
     assert await effect_count(db) == 3
     assert await processed_ids(db) == {e.id for e in events}
     await sub.unsubscribe()
     info = await js.consumer_info("TAS", "tests")
     assert info.num_ack_pending == 0 and info.num_pending == 0
+
+
+async def test_the_batch_duplicate_check_finds_every_processed_event_in_any_number(db, js):  # noqa: F811
+    """The check runs on the driver in IN lists of fixed sizes (padded, 64 at most a statement): every processed
+    event of this consumer is found, whatever the batch's size, and no other event or consumer's."""
+    runner = runner_for(db, js, record_effect)
+    processed = [f"event-{n}" for n in range(0, 140, 3)]
+    async with db.transaction() as session:
+        await consumer_module._MARK_ROWS.execute(
+            session,
+            [{"consumer": "tests", "event_id": e, "event_type": "t", "processed_at": utcnow()} for e in processed]
+            + [{"consumer": "someone-else", "event_id": "event-1", "event_type": "t", "processed_at": utcnow()}],
+        )
+    for size in (1, 2, 5, 64, 65, 140):
+        ids = [f"event-{n}" for n in range(size)]
+        async with db.transaction() as session:
+            assert await runner._seen(session, ids) == set(ids) & set(processed)

@@ -36,7 +36,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from .consumer_spec import ConsumerSpec, Handler, RetryLater
 from .db import Database, utcnow
 from .deadletters import DeadLetters
-from .driver import DriverStatement
+from .driver import SIZES, DriverStatement, padded
 from .events import CloudEvent, EventPayload
 from .metrics import CONSUMER_PENDING, EVENT_REDELIVERIES, EVENTS_HANDLED
 from .outage import OutageLog
@@ -53,6 +53,16 @@ _SEEN_ANY = select(processed_event.c.event_id).where(
     processed_event.c.consumer == bindparam("consumer"),
     processed_event.c.event_id.in_(bindparam("event_ids", expanding=True)),
 )
+_SEEN_IN = {
+    size: DriverStatement(
+        select(processed_event.c.event_id).where(
+            processed_event.c.consumer == bindparam("consumer"),
+            processed_event.c.event_id.in_([bindparam(f"id{i}") for i in range(size)]),
+        )
+    )
+    for size in SIZES
+}
+"""A fetched batch's processed-event check on the driver, an IN list per size (driver.padded)."""
 _MARK = insert(processed_event)
 _SEEN_ONE = DriverStatement(_SEEN)
 _MARK_COLUMNS = ("consumer", "event_id", "event_type", "processed_at")
@@ -252,14 +262,7 @@ class ConsumerRunner:
         outcomes: list[bool | Exception] = []  # duplicate?, or the handler's failure
         try:
             async with self.db.transaction() as session:
-                seen = {
-                    row[0]
-                    for row in (
-                        await session.execute(
-                            _SEEN_ANY, {"consumer": self.durable, "event_ids": [r.event.id for r in ready]}
-                        )
-                    ).all()
-                }
+                seen = await self._seen(session, [r.event.id for r in ready])
                 together = await self._all_at_once(session, ready, seen)
                 # if a message failed: again, each message in a savepoint of its own
                 outcomes = together if together is not None else await self._one_savepoint_each(session, ready, seen)
@@ -278,6 +281,17 @@ class ConsumerRunner:
                 await self.spec.on_committed(event)
             await msg.ack()
             EVENTS_HANDLED.labels(self.durable, "duplicate" if outcome else "ok").inc()
+
+    async def _seen(self, session: AsyncSession, event_ids: list[str]) -> set[str]:
+        """Which of the events this consumer has processed before."""
+        seen: set[str] = set()
+        for start in range(0, len(event_ids), SIZES[-1]):
+            sized = padded(event_ids[start : start + SIZES[-1]])
+            if sized is not None:
+                size, ids = sized
+                params = {"consumer": self.durable, **{f"id{i}": event_id for i, event_id in enumerate(ids)}}
+                seen.update(row[0] for row in await _SEEN_IN[size].all(session, params))
+        return seen
 
     def _span(self, msg: Msg) -> contextlib.AbstractContextManager[str]:
         tracer = self.telemetry.tracer if self.telemetry is not None else None
