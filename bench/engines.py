@@ -124,13 +124,21 @@ def server_pids(cluster: Postgres) -> list[int]:
     """The postmaster and every process it has now (backends, WAL writer, checkpointer, ...)."""
     import psutil
 
+    postmaster = _postmaster(cluster)
+    if postmaster is None:
+        return []
+    try:
+        return [postmaster, *(child.pid for child in psutil.Process(postmaster).children(recursive=True))]
+    except psutil.Error:
+        return []
+
+
+def _postmaster(cluster: Postgres) -> int | None:
     assert cluster.workdir is not None
     try:
-        postmaster = int((cluster.workdir / "data" / "postmaster.pid").read_text().split()[0])
-        parent = psutil.Process(postmaster)
-        return [postmaster, *(child.pid for child in parent.children(recursive=True))]
-    except (OSError, ValueError, IndexError, psutil.Error):
-        return []
+        return int((cluster.workdir / "data" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 PG_CPU = "postgresql"
@@ -138,9 +146,12 @@ PG_CPU = "postgresql"
 
 def cpu_seconds(pids: dict[str, int], pg: Postgres | None = None) -> dict[str, float]:
     """CPU seconds (user + system) used so far by each named process; with `pg`, also each of its server
-    processes as "postgresql <pid>" (its backends do the work SQLite does inside the services)."""
+    processes as "postgresql <pid>" (its backends do the work SQLite does inside the services). The postmaster's
+    figure includes its ended children's (a backend that closed: a pool gave its connection back), which the kernel
+    adds to the parent when it reaps them."""
     import psutil  # bench.lock's: the chaos suite and the tests import bench from make test's environment
 
+    postmaster = _postmaster(pg) if pg is not None else None
     if pg is not None:
         pids = pids | {f"{PG_CPU} {pid}": pid for pid in server_pids(pg)}
     used = {}
@@ -148,6 +159,8 @@ def cpu_seconds(pids: dict[str, int], pg: Postgres | None = None) -> dict[str, f
         try:
             times = psutil.Process(pid).cpu_times()
             used[name] = times.user + times.system
+            if pid == postmaster:
+                used[name] += times.children_user + times.children_system
         except psutil.Error:
             continue
     return used
@@ -155,11 +168,14 @@ def cpu_seconds(pids: dict[str, int], pg: Postgres | None = None) -> dict[str, f
 
 def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     """CPU seconds each part used between two `cpu_seconds` readings, PostgreSQL's processes summed as
-    "postgresql" (one started in between counts whole; one that ended in between is not seen)."""
+    "postgresql": all of them at the end less all of them at the start, so a backend that ended in between (its
+    CPU now in the postmaster's children's) counts only what it used in between, and one started in between whole."""
     used: dict[str, float] = {}
     for key, seconds in after.items():
         if key.startswith(f"{PG_CPU} "):
-            used[PG_CPU] = used.get(PG_CPU, 0.0) + seconds - before.get(key, 0.0)
+            used[PG_CPU] = used.get(PG_CPU, 0.0) + seconds
         elif key in before:
             used[key] = seconds - before[key]
+    if PG_CPU in used:
+        used[PG_CPU] -= sum(seconds for key, seconds in before.items() if key.startswith(f"{PG_CPU} "))
     return used

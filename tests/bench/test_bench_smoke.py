@@ -61,6 +61,17 @@ def test_percentiles() -> None:
     assert report.percentile([], 50) is None
 
 
+def test_the_servers_cpu_counts_a_backend_that_ended_between_the_readings_once() -> None:
+    """PostgreSQL's CPU is every server process's at the end less every one's at the start. The postmaster's figure
+    holds its reaped children's: a backend that ended in between (a pool closed its connection) has its whole CPU
+    there at the end, so only what it used in between counts, and one started in between counts whole."""
+    before = {"referral": 5.0, "postgresql 100": 10.0, "postgresql 200": 3.0}
+    # backend 200 ended after using 1.0 s more (4.0 in all, now the postmaster's), the postmaster used 0.5 s itself,
+    # backend 300 started and used 2.0 s
+    after = {"referral": 6.5, "postgresql 100": 10.0 + 0.5 + 4.0, "postgresql 300": 2.0}
+    assert engines.cpu_used(before, after) == {"referral": 1.5, "postgresql": 3.5}
+
+
 def test_distinct_serials_give_distinct_children() -> None:
     serials = e2e.distinct_serials(100_000, 500)
     nhs = {fictional_nhs_number(n) for n in serials}

@@ -88,3 +88,34 @@ async def test_connections_the_server_ended_while_pooled_are_replaced_before_any
     finally:
         await db.dispose()
         await admin.dispose()
+
+
+async def test_a_burst_of_transactions_reuses_the_connections_it_opened_instead_of_starting_new_server_sessions(
+    database_url: str,
+) -> None:
+    """Twenty transactions side by side, three times: the same twenty server sessions serve every burst. With a
+    pool of ten and an overflow of ten, each check-in past ten closed its connection, and every burst started ten new
+    server processes (a fork, authentication, a backend's start-up: most of the server's CPU of an intake request)."""
+    db = Database(database_url)
+
+    async def burst() -> set[int]:
+        started = asyncio.Event()
+        inside = 0
+
+        async def one() -> int:
+            nonlocal inside
+            async with db.transaction() as session:
+                inside += 1
+                if inside == 20:
+                    started.set()
+                await asyncio.wait_for(started.wait(), timeout=10)  # all twenty hold a connection at once
+                return int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+        return set(await asyncio.gather(*(one() for _ in range(20))))
+
+    try:
+        first = await burst()
+        assert len(first) == 20
+        assert await burst() == first and await burst() == first
+    finally:
+        await db.dispose()

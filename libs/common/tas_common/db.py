@@ -81,8 +81,10 @@ def create_engine(url: str, *, echo: bool = False, wal_autocheckpoint: int | Non
         _tune_sqlite(engine, wal_autocheckpoint)
         return engine
     if parsed.get_driver_name() == "asyncpg":  # alive-checks at checkout without a round trip each (pool.py)
+        # Up to 20 connections, each kept once opened: with an overflow beyond a smaller pool, every check-in past the
+        # pool's size closed a connection that the next burst opened again (a new server process each time).
         engine = create_async_engine(
-            url, echo=echo, hide_parameters=True, pool_size=10, max_overflow=10, pool_use_lifo=True
+            url, echo=echo, hide_parameters=True, pool_size=20, max_overflow=0, pool_use_lifo=True
         )
         checked_at_checkout(engine)
         return engine
