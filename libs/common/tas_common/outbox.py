@@ -60,6 +60,8 @@ MARK_AFTER_ROWS = SIZES[-1]
 MARK_WITHIN_SECONDS = 0.25
 MARK_IDLE_SECONDS = 0.02
 """When the SQLite relay marks what it published (OutboxRelay._publish_then_mark)."""
+STALL_FREE = 1_000
+"""Below this many unacknowledged publishes nats-py's semaphore (4,000 by default) cannot make a publish wait."""
 
 
 def _traced(event: CloudEvent) -> CloudEvent:
@@ -262,25 +264,26 @@ class OutboxRelay:
         error: tuple[int, Exception] | None = None
         for seq, event_id, subject, payload, stored_headers in rows:
             headers = {**json.loads(stored_headers), "Nats-Msg-Id": event_id}
+            # No stall timeout: nats-py waits for its pending-publish semaphore through asyncio.wait_for, which with a
+            # timeout costs a turn of the event loop for every message; a round's acks (at most `batch_size`, all
+            # awaited or cancelled before the next round) stay far below the semaphore's 4,000, so it cannot stall.
+            stall = None if self.js.publish_async_pending() < STALL_FREE else self.publish_timeout
             try:
-                acks.append(
-                    (
-                        seq,
-                        await self.js.publish_async(subject, payload, headers=headers, wait_stall=self.publish_timeout),
-                    )
-                )
+                acks.append((seq, await self.js.publish_async(subject, payload, headers=headers, wait_stall=stall)))
             except Exception as exc:
                 error = (seq, exc)
                 break
+        if acks:  # ONE wait for every PubAck: a wait_for per ack cost a turn of the event loop each, so a saturated
+            # referral (32 requests at ~1,100/s on PostgreSQL) left its relay ~70 events/s (bench/NOTES.md, session 9)
+            await asyncio.wait([future for _, future in acks], timeout=self.publish_timeout)
         sent: list[int] = []
         for i, (seq, future) in enumerate(acks):
-            try:
-                ack = await asyncio.wait_for(future, timeout=self.publish_timeout)
-            except Exception as exc:
+            failure = _failure(future)
+            if failure is not None:
                 for _, later in acks[i + 1 :]:
                     later.cancel()
-                return sent, (seq, exc)
-            if ack.duplicate:  # published before (e.g. by a relay that died before marking it sent)
+                return sent, (seq, failure)
+            if future.result().duplicate:  # published before (e.g. by a relay that died before marking it sent)
                 OUTBOX_DUPLICATES.labels(self.service).inc()
             sent.append(seq)
         return sent, error
@@ -306,6 +309,18 @@ class OutboxRelay:
 
     async def lag(self) -> OutboxLag:
         return await outbox_lag(self.db, self.service)
+
+
+def _failure(future: asyncio.Future[api.PubAck]) -> Exception | None:
+    """Why a publish has no PubAck after the round's wait (None: it has one)."""
+    if not future.done():
+        return TimeoutError("no PubAck in time")
+    if future.cancelled():
+        return RuntimeError("the wait for the PubAck was cancelled")
+    failure = future.exception()
+    if failure is None or isinstance(failure, Exception):
+        return failure
+    return RuntimeError(repr(failure))
 
 
 async def outbox_lag(db: Database, service: str) -> OutboxLag:
