@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from alembic import command, context
+from alembic import command, context, op
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -18,6 +18,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from .tables import CREATE_AUDIT_HEAD_LOCKED, DROP_AUDIT_HEAD_LOCKED
 
 FILE_TEMPLATE = "%%(year)d-%%(month).2d-%%(day).2d_%%(rev)s_%%(slug)s"
 
@@ -88,3 +90,18 @@ def drift(url: str, metadata: MetaData) -> list[Any]:
         return diff
 
     return asyncio.run(compare())
+
+
+def create_audit_head_locked() -> None:
+    """In a service's migration: on PostgreSQL, the function `tas_audit_head_locked()` that takes the audit chain's
+    advisory lock and then reads the chain's head in a query of its own (a snapshot taken after the lock), so that an
+    audited unit of work appends its row in one round trip (tas_common.audit, tas_common.tables). Nothing on SQLite,
+    whose write lock already orders the appends."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(CREATE_AUDIT_HEAD_LOCKED)
+
+
+def drop_audit_head_locked() -> None:
+    """The downgrade of `create_audit_head_locked`."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(DROP_AUDIT_HEAD_LOCKED)

@@ -1,7 +1,4 @@
-"""audit_head_locked: on PostgreSQL, the function `tas_audit_head_locked()` that takes the audit chain's advisory lock
-and then reads the chain's head in a query of its own (a snapshot taken after the lock), so that an audited unit of
-work appends its row in one round trip (tas_common.audit, tas_common.tables.CREATE_AUDIT_HEAD_LOCKED). Nothing on
-SQLite, whose write lock already orders the appends.
+"""audit_head_locked: `tas_audit_head_locked()` on PostgreSQL (tas_common.migrations.create_audit_head_locked).
 
 Revision ID: 0013
 Revises: 0012
@@ -9,9 +6,7 @@ Create Date: 2026-11-30 06:10:00
 """
 from typing import Sequence, Union
 
-from alembic import op
-
-from tas_common.tables import CREATE_AUDIT_HEAD_LOCKED, DROP_AUDIT_HEAD_LOCKED
+from tas_common.migrations import create_audit_head_locked, drop_audit_head_locked
 
 revision: str = '0013'
 down_revision: Union[str, None] = '0012'
@@ -20,10 +15,8 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(CREATE_AUDIT_HEAD_LOCKED)
+    create_audit_head_locked()
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(DROP_AUDIT_HEAD_LOCKED)
+    drop_audit_head_locked()
