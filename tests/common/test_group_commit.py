@@ -4,12 +4,14 @@ returns, and a unit that fails is rolled back alone."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.db import Database
@@ -183,4 +185,28 @@ async def test_a_unit_cancelled_anywhere_leaves_no_transaction_behind(tmp_path: 
         with sqlite3.connect(path, timeout=0) as other:  # another process can take the write lock at once
             other.execute("BEGIN IMMEDIATE")
             other.execute("ROLLBACK")
+    await db.dispose()
+
+
+def sqlite_temporary_files() -> list[str]:
+    """The temporary files SQLite holds open in this process (it unlinks each as soon as it has created it)."""
+    targets = []
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):  # a descriptor closed while we look
+            targets.append(os.readlink(fd))
+    return [t for t in targets if "etilqs_" in t]
+
+
+async def test_a_savepoints_rollback_journal_stays_in_memory(tmp_path: Path) -> None:
+    """Every grouped unit runs in a SAVEPOINT, whose rollback journal SQLite spilled to a temporary file once it
+    passed 64 KiB: a file created, unlinked and written a page at a time for most consumer units at 150 concerns/s
+    (bench/NOTES.md, session 10). temp_store=MEMORY keeps it in memory; the WAL still makes each COMMIT durable."""
+    db, _ = await migrated(tmp_path)
+    async with db.transaction() as session:
+        for n in range(400):
+            row = {"consumer": "c", "event_id": f"e{n}", "event_type": "t" * 150, "processed_at": datetime.now(UTC)}
+            await session.execute(insert(processed_event).values(**row))
+    async with db.transaction() as session, session.begin_nested():
+        await session.execute(update(processed_event).values(event_type="u" * 150))  # every page changed: ~80 KiB
+        assert sqlite_temporary_files() == []
     await db.dispose()

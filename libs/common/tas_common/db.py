@@ -97,7 +97,10 @@ EVENTS_WRITTEN = "tas_events_written"
 
 def _tune_sqlite(engine: AsyncEngine, wal_autocheckpoint: int | None = None) -> None:
     """WAL for concurrent readers, synchronous=FULL so an acknowledged write survives power loss, and BEGIN
-    IMMEDIATE so that two writers queue on the busy timeout instead of failing with 'database is locked'."""
+    IMMEDIATE so that two writers queue on the busy timeout instead of failing with 'database is locked'.
+    temp_store=MEMORY keeps a SAVEPOINT's rollback journal in memory: on disk SQLite spilled it to a new temporary
+    file past 64 KiB (created, unlinked, written a page at a time), which most grouped units did (bench/NOTES.md).
+    Durability does not depend on it: that journal only serves ROLLBACK TO within a live connection."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -107,6 +110,7 @@ def _tune_sqlite(engine: AsyncEngine, wal_autocheckpoint: int | None = None) -> 
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA temp_store=MEMORY")
         if wal_autocheckpoint is not None:
             cursor.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
         cursor.close()
