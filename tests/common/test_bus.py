@@ -8,6 +8,7 @@ import contextlib
 
 import nats
 import pytest
+from nats.js.errors import NoStreamResponseError
 from prometheus_client import REGISTRY
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 from sqlalchemy import event as sa_event
@@ -22,7 +23,7 @@ from tas_common.outbox import OutboxRelay, add_event
 from tas_common.stream import ensure_stream
 from tas_common.tables import attach_infra, outbox
 
-from ..conftest import eventually
+from ..conftest import ON_POSTGRES, eventually
 
 metadata = MetaData()
 attach_infra(metadata)
@@ -134,6 +135,62 @@ async def test_a_round_larger_than_one_marking_statement_marks_every_row_it_publ
     assert (await js.stream_info("TAS")).state.messages == 153
 
 
+async def test_rows_from_the_first_without_a_puback_stay_unsent_and_the_failed_one_counts_an_attempt(db, js):
+    """A round whose second row JetStream refuses (a subject outside the stream: no responders): the first is marked
+    sent, the second counts an attempt and stays unsent, the third (after it) stays unsent untried — on PostgreSQL
+    all three were marked sent by the round's claim, so the two are marked unsent again before its commit."""
+    first, refused, third = child_registered(1), child_registered(2), child_registered(3)
+    await write_events(db, [first])
+    async with db.transaction() as session:
+        await session.execute(
+            insert(outbox).values(
+                event_id=refused.id,
+                subject="elsewhere.refused",
+                event_type=refused.type,
+                payload=refused.to_bytes(),
+                headers="{}",
+                created_at=refused.time,
+            )
+        )
+    await write_events(db, [third])
+    relay = OutboxRelay(db=db, js=js, service="tests-refused", publish_timeout=2.0)
+    with pytest.raises(NoStreamResponseError):
+        await relay.publish_pending()
+    async with db.reader() as session:
+        rows = (await session.execute(select(outbox.c.event_id, outbox.c.sent_at, outbox.c.attempts))).all()
+    state = {event_id: (sent_at is not None, attempts) for event_id, sent_at, attempts in rows}
+    assert state == {first.id: (True, 0), refused.id: (False, 1), third.id: (False, 0)}
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="relays of several replicas share one PostgreSQL database")
+async def test_relays_of_two_replicas_side_by_side_publish_every_row_once(database_url, js):
+    """Two relays, each on its own engine, drain one outbox in small rounds at the same time: every event is published
+    by exactly one of them (no PubAck says duplicate) and all end marked sent."""
+    events = [child_registered(i) for i in range(120)]
+    first, second = Database(database_url), Database(database_url)
+    try:
+        async with first.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        await write_events(first, events)
+        relays = [OutboxRelay(db=d, js=js, service="tests-replicas", batch_size=7) for d in (first, second)]
+        duplicates = OUTBOX_DUPLICATES.labels("tests-replicas")._value.get()
+
+        async def drain(relay: OutboxRelay) -> int:
+            total = 0
+            while published := await relay.publish_pending():
+                total += published
+            return total
+
+        counts = await asyncio.gather(*(drain(relay) for relay in relays))
+        assert sum(counts) == len(events) and min(counts) > 0, counts  # both took part, none twice
+        assert OUTBOX_DUPLICATES.labels("tests-replicas")._value.get() == duplicates
+        assert await pending(first) == 0
+        assert (await js.stream_info("TAS")).state.messages == len(events)
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
 @pytest.mark.own_nats
 async def test_relay_keeps_retrying_while_nats_is_down_and_publishes_after_restart(db, nats):
     nc = await nats_connect(nats.url)
@@ -171,8 +228,8 @@ async def test_the_running_relay_publishes_each_event_once_and_marks_several_rou
     def count_marks(conn, cursor, statement, parameters, context, executemany) -> None:
         if statement.lstrip().upper().startswith("UPDATE OUTBOX"):
             marking.append(statement)
-        if statement.lstrip().upper().startswith("SELECT OUTBOX.SEQ"):
-            reads.append(statement)
+        if statement.lstrip().upper().startswith("SELECT OUTBOX.SEQ") or "SKIP LOCKED" in statement.upper():
+            reads.append(statement)  # SQLite's read, PostgreSQL's claim
 
     sa_event.listen(db.engine.sync_engine, "before_cursor_execute", count_marks)
     duplicates = OUTBOX_DUPLICATES.labels("tests-rounds")._value.get()

@@ -40,7 +40,22 @@ _UNSENT_QUERY = (
     .limit(bindparam("limit"))
 )
 _UNSENT = DriverStatement(_UNSENT_QUERY)
-_UNSENT_CLAIMED = DriverStatement(_UNSENT_QUERY.with_for_update(skip_locked=True))
+_CLAIM = DriverStatement(
+    update(outbox)
+    .where(
+        outbox.c.seq.in_(
+            select(outbox.c.seq)
+            .where(outbox.c.sent_at.is_(None))
+            .order_by(outbox.c.seq)
+            .limit(bindparam("limit"))
+            .with_for_update(skip_locked=True)
+        )
+    )
+    .values(sent_at=bindparam("now", type_=outbox.c.sent_at.type))
+    .returning(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload, outbox.c.headers)
+)
+"""PostgreSQL: the round's rows, locked (`SKIP LOCKED`: another relay's are left to it) and marked sent in the
+round's transaction, in one statement; the transaction commits only after their PubAcks (`_publish_claimed`)."""
 _MARK_SENT = {
     size: DriverStatement(
         update(outbox)
@@ -205,12 +220,17 @@ class OutboxRelay:
         return await self._publish_then_mark()
 
     async def _publish_claimed(self) -> int:
-        """PostgreSQL: rows are claimed FOR UPDATE SKIP LOCKED for the duration of the publish, so that several
-        replicas' relays never publish the same row at once."""
+        """PostgreSQL: the rows are claimed — locked FOR UPDATE SKIP LOCKED, so that several replicas' relays never
+        publish the same row at once — and marked sent in ONE statement (`_CLAIM`), in a transaction that commits
+        after the publish: BEGIN, the claim, COMMIT are the round's three round trips (a SELECT and then an UPDATE
+        were four). Nothing is marked sent unless it has its PubAck: the rows from the first without one are marked
+        unsent again before the COMMIT (still locked: no other relay can take them meanwhile), and a crash or a lost
+        connection before the COMMIT rolls every mark back. A row's `sent_at` is the time of its claim."""
         async with self.db.transaction() as session:
-            rows = await _UNSENT_CLAIMED.all(session, {"limit": self.batch_size})
+            rows = sorted(await _CLAIM.all(session, {"limit": self.batch_size, "now": utcnow()}))
             sent, error = await self._publish(rows)
-            await self._mark(session, sent, error)
+            if len(sent) < len(rows):
+                await self._mark(session, [row[0] for row in rows[len(sent) :]], error, unsent=True)
         return self._done(sent, error)
 
     async def _publish_then_mark(self) -> int:
@@ -289,13 +309,20 @@ class OutboxRelay:
         return sent, error
 
     @staticmethod
-    async def _mark(session: AsyncSession, sent: list[int], error: tuple[int, Exception] | None) -> None:
+    async def _mark(
+        session: AsyncSession,
+        rows: list[int],
+        error: tuple[int, Exception] | None,
+        *,
+        unsent: bool = False,
+    ) -> None:
+        """Count the failed row's attempt, and mark `rows` sent now (or, `unsent`, not sent: `sent_at` NULL)."""
         if error is not None:
             seq, exc = error
             await _MARK_FAILED.execute(session, {"seq": seq, "error": f"{type(exc).__name__}: {exc}"[:500]})
-        now = utcnow()
-        for start in range(0, len(sent), SIZES[-1]):
-            fitted = padded(sent[start : start + SIZES[-1]])
+        now = None if unsent else utcnow()
+        for start in range(0, len(rows), SIZES[-1]):
+            fitted = padded(rows[start : start + SIZES[-1]])
             assert fitted is not None
             size, seqs = fitted
             await _MARK_SENT[size].execute(session, {"now": now, **{f"s{k}": s for k, s in enumerate(seqs)}})
