@@ -58,8 +58,11 @@ class StubJetStream:
     async def publish(self, subject: str, payload: bytes, *, headers: dict[str, str], timeout: float) -> Any:
         return SimpleNamespace(duplicate=False)
 
+    def publish_async_pending(self) -> int:
+        return 0
+
     async def publish_async(
-        self, subject: str, payload: bytes, *, headers: dict[str, str], wait_stall: float
+        self, subject: str, payload: bytes, *, headers: dict[str, str], wait_stall: float | None
     ) -> asyncio.Future[Any]:
         """The relay's pipelined publish (outbox.py): the PubAck, already there."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
