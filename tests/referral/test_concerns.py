@@ -7,13 +7,16 @@ import json
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event as sa_event
+from sqlalchemy import select, update
 
+from referral.domain.models import Concern, School
 from tas_common import audit
 from tas_common.identifiers import year_group_of
 from tas_common.tables import audit_log, outbox
 from tas_dev.testing import bearer, concern_body, fictional_upn
 
+from ..conftest import ON_POSTGRES
 from .conftest import new_concern, stream_events
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -135,6 +138,54 @@ async def test_unknown_school_is_422_naming_school_urn(referral_only):
     )
     assert _fields(response) == {"body.school_urn"}
     assert response.json()["type"] == "urn:tas:problem:validation-error"
+
+
+async def test_a_concern_raised_after_the_register_changed_carries_the_new_entry(referral_only):
+    """On PostgreSQL referral remembers a school's entry and writes a concern in one statement that checks the
+    register still says the same: after the register changes, the next concern (and its event) carries the new
+    entry, and is stored once."""
+    senco, db = referral_only.headers("senco"), referral_only.app.state.runtime.db
+    first = await referral_only.client.post("/v1/concerns", json=concern_body(160), headers=senco)
+    assert first.status_code == 201 and first.json()["school_name"] == "Meadowbank Primary School"
+    renamed = {"name": "Meadowbank Primary Academy", "phone": "0113 496 0999"}
+    async with db.transaction() as session:
+        before = (await session.execute(select(School.name, School.phone).where(School.urn == "100000"))).one()
+        await session.execute(update(School).where(School.urn == "100000").values(**renamed))
+    try:
+        second = await referral_only.client.post("/v1/concerns", json=concern_body(161), headers=senco)
+        assert second.status_code == 201, second.text
+        assert second.json()["school_name"] == renamed["name"]
+        async with db.reader() as session:
+            stored = (await session.execute(select(Concern.id).where(Concern.id == second.json()["id"]))).all()
+            payloads = (await session.execute(select(outbox.c.payload))).scalars()
+            raised = [
+                e["data"] for e in map(json.loads, payloads) if e["data"].get("concern_id") == second.json()["id"]
+            ]
+            assert len(stored) == 1 and len(raised) == 1
+            assert (raised[0]["school_name"], raised[0]["school_phone"]) == (renamed["name"], renamed["phone"])
+            assert await audit.verify_chain(session) == []
+    finally:
+        async with db.transaction() as session:
+            await session.execute(update(School).where(School.urn == "100000").values(name=before[0], phone=before[1]))
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the register memo and the one-statement write are PostgreSQL's")
+async def test_a_school_s_next_concern_is_one_statement_without_reading_the_register(referral_only):
+    senco, engine = referral_only.headers("senco"), referral_only.app.state.runtime.db.engine.sync_engine
+    assert (await referral_only.client.post("/v1/concerns", json=concern_body(162), headers=senco)).status_code == 201
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "outbox.seq" not in statement:  # the relay's rounds run beside the request
+            statements.append(" ".join(statement.split())[:40])
+
+    sa_event.listen(engine, "before_cursor_execute", seen)
+    try:
+        response = await referral_only.client.post("/v1/concerns", json=concern_body(163), headers=senco)
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", seen)
+    assert response.status_code == 201
+    assert statements == ["WITH new_concern AS (INSERT INTO concern"], statements
 
 
 async def test_a_school_outside_the_token_is_403(referral_only):

@@ -13,7 +13,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, String, bindparam, func, insert, literal, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Insert,
+    String,
+    bindparam,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .auth import Principal
@@ -47,7 +59,7 @@ process (the `tas` CLI) or an edited head all make the guard insert nothing, and
 appended as before. On a hit an audited unit of work costs one statement instead of a read and an insert."""
 
 
-def appending(prefix: str = "") -> Insert:
+def appending(prefix: str = "", *, only_if: ColumnElement[bool] | None = None) -> Insert:
     """PostgreSQL: the INSERT that appends one row to the chain, linked and hashed by the database itself under the
     chain's lock, RETURNING its hash. `tas_audit_head_locked()` (tables.CREATE_AUDIT_HEAD_LOCKED) takes the lock and
     reads the head in a snapshot taken after the lock was granted, though the statement's own snapshot predates it;
@@ -55,7 +67,7 @@ def appending(prefix: str = "") -> Insert:
     `appending_params`), exactly what `_digest` computes. So an audited unit of work appends in one round trip, and
     the statement can be one CTE of a larger one (a use case's own inserts; parameters `prefix`ed). The lock is held
     from that statement to the transaction's end: taking it in the transaction's last statement keeps others waiting
-    the least."""
+    the least. `only_if`: a condition (e.g. an EXISTS) without which the statement appends nothing."""
     head = select(func.coalesce(func.tas_audit_head_locked(type_=String), literal(GENESIS)).label("hash")).subquery(
         "head"
     )
@@ -66,11 +78,10 @@ def appending(prefix: str = "") -> Insert:
         type_=String,
     )
     fields = [bindparam(prefix + c, type_=audit_log.c[c].type) for c in _FIELDS]
-    return (
-        insert(audit_log)
-        .from_select(_COLUMNS, select(*fields, head.c.hash, digest).select_from(head))
-        .returning(audit_log.c.hash)
-    )
+    source = select(*fields, head.c.hash, digest).select_from(head)
+    if only_if is not None:
+        source = source.where(only_if)
+    return insert(audit_log).from_select(_COLUMNS, source).returning(audit_log.c.hash)
 
 
 _PG_APPEND = DriverStatement(appending(), columns=_COLUMNS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, select
@@ -19,14 +19,13 @@ from tas_common.errors import Forbidden, NotFound
 from tas_common.events import CloudEvent, new_event
 from tas_common.events.schemas import ConcernRaisedV1
 from tas_common.identity import ChildIdentity, FamilyContactShape, row_of
-from tas_common.outbox import COLUMNS as OUTBOX_COLUMNS
-from tas_common.outbox import add_event, pending_row
 from tas_common.paging import Key, Keyset, Page
-from tas_common.tables import outbox, table_of
+from tas_common.tables import table_of
 from tas_common.vocab import SCHOOL_STAFF_ROLES, ConsentStatus, Urgency
 
 from . import referrals, schools
 from .concern_schemas import ConcernCreate, ConcernPublic, ConsentUpdate, LawfulBasis
+from .concern_store import store_new_concern
 from .exceptions import invalid_field
 from .models import Concern, FamilyContact, Referral, new_id
 from .schools import SchoolEntry
@@ -101,77 +100,6 @@ def raised_event(concern: dict[str, Any], contacts: list[dict[str, Any]], school
     return new_event(payload, source=SOURCE, subject=concern["id"])
 
 
-_INSERT_CONCERN = DriverStatement(insert(table_of(Concern)), columns=[c.name for c in table_of(Concern).columns])
-_INSERT_CONTACT = DriverStatement(
-    insert(table_of(FamilyContact)), columns=[c.name for c in table_of(FamilyContact).columns]
-)
-"""Compiled once, run on the driver (tas_common.driver); every row passes every column."""
-
-
-async def insert_concerns(
-    session: AsyncSession, concerns: list[dict[str, Any]], contacts: list[dict[str, Any]]
-) -> None:
-    """Multi-row inserts of concern and contact rows (one statement each, whatever the batch size)."""
-    await _INSERT_CONCERN.execute(session, concerns)
-    await _INSERT_CONTACT.execute(session, contacts)
-
-
-_IN_ONE: dict[int, DriverStatement] = {}
-
-
-def _one_concern_statement(contacts: int) -> DriverStatement:
-    """PostgreSQL: one concern, its `contacts` family contacts, its `concern.raised` outbox row and its audit row in
-    ONE statement, as data-modifying CTEs. The audit row is linked and hashed by the database under the chain's lock
-    (audit.appending), so the lock is taken in the transaction's last statement and held only until its COMMIT.
-    Compiled once per number of contacts."""
-    found = _IN_ONE.get(contacts)
-    if found is None:
-        concern_table, contact_table = table_of(Concern), table_of(FamilyContact)
-        event = insert(outbox).values({c: bindparam(f"o_{c}", type_=outbox.c[c].type) for c in OUTBOX_COLUMNS})
-        concern = insert(concern_table).values(
-            {c.name: bindparam(f"c_{c.name}", type_=c.type) for c in concern_table.columns}
-        )
-        audited = audit.appending("a_").cte("new_audit")
-        statement = select(audited.c.hash).add_cte(concern.cte("new_concern")).add_cte(event.cte("new_event"))
-        if contacts:
-            rows = [
-                {c.name: bindparam(f"f{i}_{c.name}", type_=c.type) for c in contact_table.columns}
-                for i in range(contacts)
-            ]
-            statement = statement.add_cte(insert(contact_table).values(rows).cte("new_contacts"))
-        found = _IN_ONE[contacts] = DriverStatement(statement)
-    return found
-
-
-async def store_new_concern(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    concern: dict[str, Any],
-    contacts: list[dict[str, Any]],
-    school: SchoolEntry,
-) -> None:
-    """A new concern with its contacts, its audit row and its `concern.raised` event, in the session's transaction:
-    on PostgreSQL in one statement (`_one_concern_statement`); elsewhere as the inserts, `audit.record` and
-    `add_event`."""
-    event = raised_event(concern, contacts, school)
-    if session.get_bind().dialect.name != "postgresql":
-        await insert_concerns(session, [concern], contacts)
-        await audit.record(
-            session, actor=principal, action="create", resource_type="concern", resource_id=concern["id"]
-        )
-        await add_event(session, event)
-        return
-    params = audit.appending_params(
-        actor=principal, action="create", resource_type="concern", resource_id=concern["id"], prefix="a_"
-    )
-    params |= {f"c_{k}": v for k, v in concern.items()}
-    for i, contact in enumerate(contacts):
-        params |= {f"f{i}_{k}": v for k, v in contact.items()}
-    params |= {f"o_{k}": v for k, v in pending_row(session, event).items()}
-    await _one_concern_statement(len(contacts)).execute(session, params)
-
-
 def writes_in_one_statement(data: ConcernCreate) -> bool:
     """Whether `raise_concern` writes in one statement on PostgreSQL, after its reads (`store_new_concern`): all but a
     safeguarding concern, which also refers to the front door (tas_common.idempotency.Once.run's `one_statement`)."""
@@ -183,14 +111,33 @@ async def raise_concern(session: AsyncSession, *, principal: Principal, data: Co
     concern also goes to the LA's front door as an urgent referral."""
     if data.school_urn not in principal.school_urns:
         raise Forbidden("you can raise concerns only for pupils of your own school")
-    school = await schools.lookup(session, data.school_urn)
+    # On PostgreSQL the school's entry comes from this process's memo of the register when it has one: the store then
+    # checks, in its one statement, that the register still says the same (a round trip fewer a concern).
+    on_postgres = session.get_bind().dialect.name == "postgresql"
+    school = schools.remembered(session, data.school_urn) if on_postgres else None
+    remembered = school is not None
     if school is None:
-        raise invalid_field("body.school_urn", "no school with this URN in the register")
+        school = await schools.lookup(session, data.school_urn)
+        if school is None:
+            raise invalid_field("body.school_urn", "no school with this URN in the register")
+        if on_postgres:
+            schools.remember(session, school)
     row, contact_rows = concern_rows(principal=principal, data=data, school=school)
     # The answer is made before the rows are stored: on PostgreSQL the store takes the audit chain's lock, held until
     # the COMMIT, so nothing that can run before it runs after it.
     public = None if data.safeguarding else public_of_rows(row, contact_rows, school=school)
-    await store_new_concern(session, principal=principal, concern=row, contacts=contact_rows, school=school)
+    stored = await store_new_concern(
+        session,
+        principal=principal,
+        concern=row,
+        contacts=contact_rows,
+        school=school,
+        event=raised_event(row, contact_rows, school),
+        remembered=remembered,
+    )
+    if not stored:  # the register changed since this process read it (nothing was written): read it again
+        schools.forget(session, data.school_urn)
+        return await raise_concern(session, principal=principal, data=data)
     if public is not None:
         return public
     # The front door referral reads, and may update, the stored concern.

@@ -20,7 +20,7 @@ from tas_common.auth import Principal
 from tas_common.errors import Forbidden, validation_errors
 from tas_common.outbox import add_events
 
-from . import concerns, mis_resend, schools
+from . import concern_store, concerns, mis_resend, schools
 from .exceptions import BatchTooLarge, invalid_field
 from .mis_schemas import MisConcernIn, MisItemResult, MisPushResult
 from .models import Concern
@@ -122,7 +122,7 @@ async def push(session: AsyncSession, *, principal: Principal, payload: dict[str
             index=index, mis_record_id=data.mis_record_id, status="created", concern_id=concern["id"], version=1
         )
     if new_concerns:
-        await concerns.insert_concerns(session, new_concerns, new_contacts)
+        await concern_store.insert_concerns(session, new_concerns, new_contacts)
         await audit.record_many(
             session,
             actor=principal,
