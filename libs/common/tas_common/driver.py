@@ -174,6 +174,25 @@ class DriverStatement:
         return row[0] if row else None
 
 
+async def on_asyncpg(
+    connection: Connection, driver_connection: Any, statement: DriverStatement, params: Params
+) -> list[tuple[Any, ...]]:
+    """Run `statement` on asyncpg's own connection (`driver_connection`, the asyncpg connection under the pooled
+    `connection`), outside SQLAlchemy's adapter and its transaction: for a caller that runs asyncpg's transaction
+    itself (the outbox relay's round: tas_common/outbox.py). The statement is compiled and its parameters and results
+    processed as `DriverStatement` does; engine listeners see it; errors are asyncpg's own. Returns the rows (none for
+    a statement that returns none)."""
+    compiled = statement.compiled(connection.dialect)
+    args = compiled.row(params)
+    listeners = connection.dispatch.before_cursor_execute
+    if listeners:
+        listeners(connection, None, compiled.sql, args, None, False)
+    if not compiled.returns_rows:
+        await driver_connection.execute(compiled.sql, *args)
+        return []
+    return [compiled.result(row) for row in await driver_connection.fetch(compiled.sql, *args)]
+
+
 def padded(values: Sequence[T], sizes: Sequence[int] = SIZES) -> tuple[int, list[T]] | None:
     """For a statement compiled once per size of its IN list: the smallest of `sizes` that holds `values`, and
     `values` padded to it with the last (a repeated member changes nothing in an IN); None when none holds them or

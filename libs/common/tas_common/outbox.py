@@ -11,9 +11,10 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from nats.js import JetStreamContext, api
@@ -21,7 +22,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .db import EVENTS_WRITTEN, Database, utcnow
-from .driver import SIZES, DriverStatement, padded
+from .driver import SIZES, DriverStatement, on_asyncpg, padded
 from .events import CloudEvent
 from .metrics import OUTBOX_DUPLICATES, OUTBOX_LAG_SECONDS, OUTBOX_PENDING, OUTBOX_PUBLISHED
 from .outage import OutageLog
@@ -225,12 +226,24 @@ class OutboxRelay:
         after the publish: BEGIN, the claim, COMMIT are the round's three round trips (a SELECT and then an UPDATE
         were four). Nothing is marked sent unless it has its PubAck: the rows from the first without one are marked
         unsent again before the COMMIT (still locked: no other relay can take them meanwhile), and a crash or a lost
-        connection before the COMMIT rolls every mark back. A row's `sent_at` is the time of its claim."""
-        async with self.db.transaction() as session:
-            rows = sorted(await _CLAIM.all(session, {"limit": self.batch_size, "now": utcnow()}))
-            sent, error = await self._publish(rows)
-            if len(sent) < len(rows):
-                await self._mark(session, [row[0] for row in rows[len(sent) :]], error, unsent=True)
+        connection before the COMMIT rolls every mark back. A row's `sent_at` is the time of its claim.
+
+        The round runs on a pooled connection of the engine (its checkout's checks, tas_common/pool.py) but in
+        asyncpg's own transaction, without an ORM session: at 150 concerns/s a round carries one or two events, and
+        the session's lifecycle (begin, commit, close through SQLAlchemy's greenlets) was about a quarter of a round's
+        CPU (bench/NOTES.md, issue 18 session 10)."""
+        async with self.db.engine.connect() as connection:
+            sync = connection.sync_connection
+            assert sync is not None
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            async with driver.transaction():
+                claimed = await on_asyncpg(sync, driver, _CLAIM, {"limit": self.batch_size, "now": utcnow()})
+                rows = sorted(claimed)
+                sent, error = await self._publish(rows)
+                if len(sent) < len(rows):
+                    unsent = [row[0] for row in rows[len(sent) :]]
+                    await self._mark(partial(on_asyncpg, sync, driver), unsent, error, unsent=True)
         return self._done(sent, error)
 
     async def _publish_then_mark(self) -> int:
@@ -268,7 +281,7 @@ class OutboxRelay:
         if not self._unmarked and error is None:
             return
         async with self.db.transaction() as session:
-            await self._mark(session, self._unmarked, error)
+            await self._mark(partial(_in_session, session), self._unmarked, error)
         self._unmarked = []
 
     async def _publish(self, rows: Sequence[tuple[Any, ...]]) -> tuple[list[int], tuple[int, Exception] | None]:
@@ -310,22 +323,23 @@ class OutboxRelay:
 
     @staticmethod
     async def _mark(
-        session: AsyncSession,
+        run: Callable[[DriverStatement, dict[str, Any]], Awaitable[object]],
         rows: list[int],
         error: tuple[int, Exception] | None,
         *,
         unsent: bool = False,
     ) -> None:
-        """Count the failed row's attempt, and mark `rows` sent now (or, `unsent`, not sent: `sent_at` NULL)."""
+        """Count the failed row's attempt, and mark `rows` sent now (or, `unsent`, not sent: `sent_at` NULL); `run`
+        runs a statement with its parameters (in a session's transaction, or on asyncpg's: `_publish_claimed`)."""
         if error is not None:
             seq, exc = error
-            await _MARK_FAILED.execute(session, {"seq": seq, "error": f"{type(exc).__name__}: {exc}"[:500]})
+            await run(_MARK_FAILED, {"seq": seq, "error": f"{type(exc).__name__}: {exc}"[:500]})
         now = None if unsent else utcnow()
         for start in range(0, len(rows), SIZES[-1]):
             fitted = padded(rows[start : start + SIZES[-1]])
             assert fitted is not None
             size, seqs = fitted
-            await _MARK_SENT[size].execute(session, {"now": now, **{f"s{k}": s for k, s in enumerate(seqs)}})
+            await run(_MARK_SENT[size], {"now": now, **{f"s{k}": s for k, s in enumerate(seqs)}})
 
     def _done(self, sent: list[int], error: tuple[int, Exception] | None) -> int:
         if sent:
@@ -336,6 +350,10 @@ class OutboxRelay:
 
     async def lag(self) -> OutboxLag:
         return await outbox_lag(self.db, self.service)
+
+
+async def _in_session(session: AsyncSession, statement: DriverStatement, params: dict[str, Any]) -> int:
+    return await statement.execute(session, params)
 
 
 def _failure(future: asyncio.Future[api.PubAck]) -> Exception | None:
