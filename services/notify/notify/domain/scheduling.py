@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, update
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,7 +18,7 @@ from tas_common.tables import table_of
 
 from ..config import NotifySettings
 from . import lifecycle
-from .models import Notification
+from .models import Notification, new_notification
 
 MONTHS = {
     "en": [
@@ -89,16 +90,22 @@ def format_when(value: datetime, *, language: str, settings: NotifySettings) -> 
 # --- the dispatcher's queue -----------------------------------------------------------------------------------
 
 _notification = table_of(Notification)
-_DUE = (
-    select(Notification)
+_DUE_ROWS = (
+    core_select(_notification)
     .where(
-        Notification.status == lifecycle.CREATED,
-        col(Notification.not_before).is_(None) | (col(Notification.not_before) <= bindparam("now")),
+        _notification.c.status == lifecycle.CREATED,
+        _notification.c.not_before.is_(None) | (_notification.c.not_before <= bindparam("now")),
     )
-    .order_by(col(Notification.created_at))
+    .order_by(_notification.c.created_at)
     .limit(bindparam("limit"))
 )
-_DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)
+_DUE = {
+    "sqlite": DriverStatement(_DUE_ROWS),
+    "postgresql": DriverStatement(_DUE_ROWS.with_for_update(skip_locked=True)),
+}
+"""The due rows on the driver, made into the dispatcher's copies by `new_notification` (the ORM's select built,
+registered and expunged an instance a row: ~0.1 ms a claim round)."""
+_DUE_COLUMNS = tuple(c.name for c in _notification.columns)
 _DEFER = (
     update(_notification)
     .where(_notification.c.id.in_(bindparam("ids", expanding=True)))
@@ -131,17 +138,12 @@ async def claim_due(
     now: datetime | None = None,
 ) -> list[Notification]:
     """Claim up to `limit` due messages for `owner` (lifecycle.claim: created → sending, leased for
-    `send_lease_seconds`); only rows this call moved are returned (detached from the session, with their new
+    `send_lease_seconds`); only rows this call moved are returned (copies outside the session, with their new
     status and attempts). An SMS that comes due inside the quiet hours is moved to their end instead — except a
     sign-in code, which the person is waiting for (a message with a `secret`, sign_in.py)."""
     now = now or utcnow()
-    due = list(
-        (await session.execute(_DUE_SKIP_LOCKED if dialect == "postgresql" else _DUE, {"now": now, "limit": limit}))
-        .scalars()
-        .all()
-    )
-    for n in due:
-        session.expunge(n)  # the claim is the write; the objects only carry the rows' values
+    rows = await _DUE["postgresql" if dialect == "postgresql" else "sqlite"].all(session, {"now": now, "limit": limit})
+    due = [new_notification(**dict(zip(_DUE_COLUMNS, row, strict=True))) for row in rows]  # carry the rows' values
     quiet_until = quiet_hours_end(now, settings=settings)
     deferred = [n.id for n in due if n.channel == "sms" and quiet_until is not None and not n.secret]
     if deferred:
