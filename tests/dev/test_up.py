@@ -202,6 +202,15 @@ class UpProcess:
         self.pids = {name: int(pid) for name, pid in (line.split() for line in text.splitlines())}
         return self.pids
 
+    def stop_report(self) -> str:
+        """What a stop that did not finish left behind: `tas up`'s stderr, who is still running, each log's end."""
+        alive_now = sorted(name for name, pid in self.pids.items() if alive(pid))
+        logs = "".join(
+            f"\n--- {log.name} (end)\n{log.read_text(errors='replace')[-800:]}"
+            for log in sorted((self.root / "var" / "log").glob("*.log"))
+        )
+        return f"tas up did not exit; still running: {alive_now}; stderr:\n{self.stderr_path.read_text()}{logs}"
+
     def cleanup(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
@@ -229,6 +238,7 @@ def all_gone(pids: dict[str, int], timeout: float = 3.0) -> list[str]:
     return left
 
 
+@pytest.mark.alone  # seven processes started and stopped: beside the other worker's tests CI saw the stop outlast 35 s
 def test_up_runs_everything_and_stops_cleanly_on_sigint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capsys
 ):
@@ -266,8 +276,12 @@ def test_up_runs_everything_and_stops_cleanly_on_sigint(
 
         up.process.send_signal(signal.SIGINT)
         # Each wave (services, then NATS and SMTP) has STOP_SECONDS before a child is killed; a clean stop kills none.
-        # The bound is above that design's worst case, not a speed check (CI once took over 15 s at load ~5).
-        assert up.process.wait(timeout=2 * STOP_SECONDS + 15) == 0
+        # The bound is above that design's worst case, not a speed check.
+        try:
+            up.process.wait(timeout=2 * STOP_SECONDS + 15)
+        except subprocess.TimeoutExpired:
+            pytest.fail(up.stop_report())
+        assert up.process.returncode == 0
         assert "did not stop in time" not in up.stderr_path.read_text()
         assert all_gone(up.pids) == []
         assert not (tmp_path / "var" / "tas-up.pids").exists()
