@@ -147,9 +147,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     DevIssuer(key_dir).ensure()  # before the services start, so that they do not race to create it
 
     supervisor = Supervisor(layout)
+    # Under nohup, SIGHUP stays ignored. SIGINT and SIGTERM always stop tas up, even when it inherited SIGINT ignored
+    # (a background job of a non-interactive shell, as a CI script starts it): it then never stopped on SIGINT.
     previous = {
-        s: signal.signal(s, supervisor.request_stop) for s in STOP_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN
-    }  # under nohup, SIGHUP stays ignored
+        s: signal.signal(s, supervisor.request_stop)
+        for s in STOP_SIGNALS
+        if s != signal.SIGHUP or signal.getsignal(s) is not signal.SIG_IGN
+    }
     try:
         _migrate_for_up(layout, services, supervisor)
         _start_infrastructure(supervisor, layout, ports, env, nats_server)
