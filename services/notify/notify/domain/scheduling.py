@@ -104,7 +104,7 @@ _DUE = {
     "postgresql": DriverStatement(_DUE_ROWS.with_for_update(skip_locked=True)),
 }
 """The due rows on the driver, made into the dispatcher's copies by `new_notification` (the ORM's select built,
-registered and expunged an instance a row: ~0.1 ms a claim round)."""
+registered and expunged an instance a row: ~0.25 ms a claim, bench/NOTES.md session 10)."""
 _DUE_COLUMNS = tuple(c.name for c in _notification.columns)
 _DEFER = (
     update(_notification)
