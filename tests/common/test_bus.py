@@ -280,6 +280,7 @@ def runner_for(
     on_committed=None,
     ack_wait: float = 5.0,
     idle_wait: float = 1.0,
+    linger: float = 0.0,
 ):
     spec = ConsumerSpec(
         durable="tests",
@@ -289,6 +290,7 @@ def runner_for(
         backoff_seconds=[0.1, 0.2],
         ack_wait_seconds=ack_wait,
         idle_wait_seconds=idle_wait,
+        linger_seconds=linger,
         on_committed=on_committed,
     )
     return ConsumerRunner(db=db, js=js, stream="TAS", spec=spec)
@@ -423,3 +425,57 @@ async def test_stop_ends_the_idle_pull_at_once_and_a_later_message_is_not_held_b
     await asyncio.wait_for(task, timeout=10)
     info = await js.consumer_info("TAS", "tests")
     assert info.num_ack_pending == 0 and info.num_pending == 0 and info.num_redelivered == 0
+
+
+def record_fetches(runner: ConsumerRunner) -> list[int]:
+    """The number of messages of each fetch the runner handles (one transaction each)."""
+    sizes: list[int] = []
+    handle, handle_batch = runner.handle, runner.handle_batch
+
+    async def one(msg) -> None:
+        sizes.append(1)
+        await handle(msg)
+
+    async def batch(msgs) -> None:
+        sizes.append(len(msgs))
+        await handle_batch(msgs)
+
+    runner.handle, runner.handle_batch = one, batch  # type: ignore[method-assign]
+    return sizes
+
+
+async def test_a_busy_consumer_lingers_so_that_messages_arriving_meanwhile_share_one_fetch_and_transaction(db, js):
+    """The first message of an idle consumer is handled at once; the three that follow, 50 ms apart, arrive while
+    the consumer lingers after it and are handled as ONE batch. Without the linger each is fetched alone."""
+    first_handled = asyncio.Event()
+
+    async def handler(session, payload, event: CloudEvent) -> None:
+        await record_effect(session, payload, event)
+        first_handled.set()
+
+    runner = runner_for(db, js, handler, linger=1.0)
+    sizes = record_fetches(runner)
+    await runner.ensure()
+    task = asyncio.create_task(runner.run())
+    await eventually(lambda: _waiting(js, 1), what="the idle runner's pull at the server")
+    events = [child_registered(n) for n in range(4)]
+    await js.publish(events[0].nats_subject, events[0].to_bytes(), headers={"Nats-Msg-Id": events[0].id})
+    await asyncio.wait_for(first_handled.wait(), timeout=5)
+    for event in events[1:]:
+        await asyncio.sleep(0.05)
+        await js.publish(event.nats_subject, event.to_bytes(), headers={"Nats-Msg-Id": event.id})
+    await eventually(lambda: _equals(effect_count(db), 4), what="the four events handled")
+    runner.stop()
+    await asyncio.wait_for(task, timeout=10)
+    assert sizes == [1, 3]
+
+
+async def test_stop_ends_a_lingering_consumer_at_once(db, js):
+    runner = runner_for(db, js, record_effect, linger=60.0)
+    await runner.ensure()
+    task = asyncio.create_task(runner.run())
+    event = child_registered()
+    await js.publish(event.nats_subject, event.to_bytes(), headers={"Nats-Msg-Id": event.id})
+    await eventually(lambda: _equals(effect_count(db), 1), what="the event handled")
+    runner.stop()
+    await asyncio.wait_for(task, timeout=5)  # not the linger's 60 s

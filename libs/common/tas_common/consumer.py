@@ -9,7 +9,9 @@ visible to operators) and is terminated, and the consumer goes on with the next 
 dead-lettered at once: retrying cannot fix it.
 
 An idle runner asks the server for ONE message with a long wait (it answers at the first message, and `stop()`
-cancels it); while messages come it fetches batches with a short wait.
+cancels it); while messages come it fetches batches with a short wait, after lingering a moment
+(`ConsumerSpec.linger_seconds`) when the last fetch was not a full batch, so that several messages share a fetch
+and a transaction.
 
 Nothing but `stop()` ends a runner: a round that fails (NATS gone, the durable consumer deleted, an ack that cannot
 be sent) is logged as an outage (outage.py: once, then summaries) and retried, and a dead letter that cannot be
@@ -153,7 +155,7 @@ class ConsumerRunner:
         """Fetch and handle messages until `stop()`; the message in hand is finished before returning."""
         sub: JetStreamContext.PullSubscription | None = None
         rebind = False
-        busy = False
+        busy = linger = False
         delay = self.RETRY_FIRST_SECONDS
         self.running = True
         try:
@@ -163,8 +165,11 @@ class ConsumerRunner:
                         if rebind:  # the durable consumer was deleted (or its stream re-created): create it again
                             await self.ensure()
                         sub = await self.js.pull_subscribe_bind(self.spec.durable, self.stream)
+                    if linger:  # let the next messages gather: one fetch, one transaction for them all
+                        await self._pause(self.spec.linger_seconds)
                     msgs = await self._fetch(sub, busy=busy)
                     busy = bool(msgs)
+                    linger = busy and len(msgs) < self.spec.batch_size and self.spec.linger_seconds > 0
                     self._count_redeliveries(msgs)
                     if len(msgs) == 1:
                         await self.handle(msgs[0])

@@ -59,6 +59,9 @@ class CommonSettings(BaseSettings):
     """Deliveries of an event whose handler waits for another (RetryLater) before it is dead-lettered."""
     consumer_backoff_seconds: list[float] = [1.0, 5.0, 30.0, 120.0]
     consumer_ack_wait_seconds: float = 30.0
+    consumer_linger_seconds: float = 0.02
+    """A busy consumer's wait before its next fetch, so that what arrives meanwhile is handled as one batch
+    (consumer_spec.ConsumerSpec.linger_seconds); 0 fetches again at once."""
     outbox_poll_seconds: float = 1.0
     outage_log_seconds: float = 60.0
     """While NATS (or a consumer, the relay) keeps failing: one line when it starts, then a summary this often."""
