@@ -12,7 +12,6 @@ from sqlalchemy import select
 import tas_common.consumer as consumer_module
 from tas_common.db import utcnow
 from tas_common.deadletters import dead_letter_subject
-from tas_common.driver import DriverStatement
 from tas_common.events import CloudEvent
 from tas_common.tables import processed_event
 
@@ -110,7 +109,7 @@ async def test_a_batch_that_succeeds_runs_in_one_savepoint_and_marks_each_event_
 
 
 async def test_a_batch_that_cannot_commit_is_handled_one_by_one(db, js):  # noqa: F811
-    """A failure outside any message's savepoint (here: the batch's duplicate check) loses no message."""
+    """A failure outside any message's savepoint (here: the batch's transaction cannot be had) loses no message."""
     runner = runner_for(db, js, record_effect)
     await runner.ensure()
     events = [child_registered(n) for n in range(3)]
@@ -118,19 +117,21 @@ async def test_a_batch_that_cannot_commit_is_handled_one_by_one(db, js):  # noqa
         await publish(js, event)
     sub = await js.pull_subscribe_bind("tests", "TAS")
     msgs = await sub.fetch(3, timeout=5)
-    broken = DriverStatement(
-        select(processed_event.c.event_id)
-        .where(  # a broken statement
-            processed_event.c.event_id == "x"
-        )
-        .with_only_columns(processed_event.c.event_id.op("nosuchop")("y"))
-    )
-    original = consumer_module._SEEN_IN
-    consumer_module._SEEN_IN = dict.fromkeys(original, broken)
+    transaction = runner.db.transaction
+    batches = []
+
+    def broken_for_the_batch():
+        batches.append(1)
+        if len(batches) == 1:
+            raise RuntimeError("no transaction for the batch")
+        return transaction()
+
+    runner.db.transaction = broken_for_the_batch  # type: ignore[method-assign]
     try:
         await runner.handle_batch(msgs)
     finally:
-        consumer_module._SEEN_IN = original
+        runner.db.transaction = transaction  # type: ignore[method-assign]
+    assert len(batches) == 4  # the batch's, then one for each message
     assert await effect_count(db) == 3
     assert await processed_ids(db) == {e.id for e in events}
     await sub.unsubscribe()
@@ -138,18 +139,35 @@ async def test_a_batch_that_cannot_commit_is_handled_one_by_one(db, js):  # noqa
     assert info.num_ack_pending == 0 and info.num_pending == 0
 
 
-async def test_the_batch_duplicate_check_finds_every_processed_event_in_any_number(db, js):  # noqa: F811
-    """The check runs on the driver in IN lists of fixed sizes (padded, 64 at most a statement): every processed
-    event of this consumer is found, whatever the batch's size, and no other event or consumer's."""
-    runner = runner_for(db, js, record_effect)
-    processed = [f"event-{n}" for n in range(0, 140, 3)]
+async def test_a_batch_of_any_size_skips_exactly_the_events_this_consumer_processed_before(db, js):  # noqa: F811
+    """Each message is checked and marked by the processed-event table's key, in the batch's transaction: in a batch
+    of 70, the events this consumer processed before do nothing (one processed by another consumer still runs),
+    the others run once each."""
+    calls = []
+
+    async def handler(session, payload, event: CloudEvent) -> None:
+        calls.append(event.id)
+        await record_effect(session, payload, event)
+
+    runner = runner_for(db, js, handler)
+    await runner.ensure()
+    events = [child_registered(n) for n in range(70)]
+    before = [e.id for e in events[::3]]
     async with db.transaction() as session:
         await consumer_module._MARK_ROWS.execute(
             session,
-            [{"consumer": "tests", "event_id": e, "event_type": "t", "processed_at": utcnow()} for e in processed]
-            + [{"consumer": "someone-else", "event_id": "event-1", "event_type": "t", "processed_at": utcnow()}],
+            [{"consumer": "tests", "event_id": e, "event_type": "t", "processed_at": utcnow()} for e in before]
+            + [{"consumer": "someone-else", "event_id": events[1].id, "event_type": "t", "processed_at": utcnow()}],
         )
-    for size in (1, 2, 5, 64, 65, 140):
-        ids = [f"event-{n}" for n in range(size)]
-        async with db.transaction() as session:
-            assert await runner._seen(session, ids) == set(ids) & set(processed)
+    for event in events:
+        await publish(js, event)
+    sub = await js.pull_subscribe_bind("tests", "TAS")
+    msgs = []
+    while len(msgs) < 70:
+        msgs += await sub.fetch(70 - len(msgs), timeout=5)
+    await runner.handle_batch(msgs)
+    assert calls == [e.id for e in events if e.id not in before]
+    assert await effect_count(db) == 70 - len(before)
+    await sub.unsubscribe()
+    info = await js.consumer_info("TAS", "tests")
+    assert info.num_ack_pending == 0 and info.num_pending == 0

@@ -38,7 +38,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from .consumer_spec import ConsumerSpec, Handler, RetryLater
 from .db import Database, utcnow
 from .deadletters import DeadLetters
-from .driver import SIZES, DriverStatement, padded
+from .driver import DriverStatement
 from .events import CloudEvent, EventPayload
 from .metrics import CONSUMER_PENDING, EVENT_REDELIVERIES, EVENTS_HANDLED
 from .outage import OutageLog
@@ -55,27 +55,20 @@ _SEEN_ANY = select(processed_event.c.event_id).where(
     processed_event.c.consumer == bindparam("consumer"),
     processed_event.c.event_id.in_(bindparam("event_ids", expanding=True)),
 )
-_SEEN_IN = {
-    size: DriverStatement(
-        select(processed_event.c.event_id).where(
-            processed_event.c.consumer == bindparam("consumer"),
-            processed_event.c.event_id.in_([bindparam(f"id{i}") for i in range(size)]),
-        )
-    )
-    for size in SIZES
-}
-"""A fetched batch's processed-event check on the driver, an IN list per size (driver.padded)."""
 _MARK = insert(processed_event)
 _SEEN_ONE = DriverStatement(_SEEN)
 _MARK_COLUMNS = ("consumer", "event_id", "event_type", "processed_at")
 _MARK_ROWS = DriverStatement(_MARK, columns=_MARK_COLUMNS)
-"""The processed-event check and rows on the driver's cursor (driver.py): every message runs them."""
+"""The processed-event check and row on the driver's cursor (driver.py), for a dialect without `_MARK_FIRST`."""
 _MARK_FIRST = {
     "sqlite": DriverStatement(sqlite.insert(processed_event).on_conflict_do_nothing(), columns=_MARK_COLUMNS),
     "postgresql": DriverStatement(postgresql.insert(processed_event).on_conflict_do_nothing(), columns=_MARK_COLUMNS),
 }
-"""A message handled alone: the check and the mark in one statement, before the handler (a row there already: a
-duplicate); a failing handler rolls the row back with its own work."""
+"""Every message, alone or in a batch: the check and the mark in one statement, before the handler (a row there
+already: a duplicate), by the primary key; a failing handler rolls the row back with its own work. A batch's check
+was one `IN` list of its event ids: on PostgreSQL the plan a connection kept from when the table was small read
+every row of the consumer (the ids as a filter, not an index condition), 4–9 ms a batch and growing with the
+table (bench/NOTES.md, issue 18 session 11)."""
 
 
 class Ready(NamedTuple):
@@ -267,10 +260,9 @@ class ConsumerRunner:
         outcomes: list[bool | Exception] = []  # duplicate?, or the handler's failure
         try:
             async with self.db.transaction() as session:
-                seen = await self._seen(session, [r.event.id for r in ready])
-                together = await self._all_at_once(session, ready, seen)
+                together = await self._all_at_once(session, ready)
                 # if a message failed: again, each message in a savepoint of its own
-                outcomes = together if together is not None else await self._one_savepoint_each(session, ready, seen)
+                outcomes = together if together is not None else await self._one_savepoint_each(session, ready)
         except Exception as exc:
             log.warning(
                 "batch failed; handling one by one", extra={"consumer": self.durable, "error": type(exc).__name__}
@@ -287,17 +279,6 @@ class ConsumerRunner:
             await msg.ack()
             EVENTS_HANDLED.labels(self.durable, "duplicate" if outcome else "ok").inc()
 
-    async def _seen(self, session: AsyncSession, event_ids: list[str]) -> set[str]:
-        """Which of the events this consumer has processed before."""
-        seen: set[str] = set()
-        for start in range(0, len(event_ids), SIZES[-1]):
-            sized = padded(event_ids[start : start + SIZES[-1]])
-            if sized is not None:
-                size, ids = sized
-                params = {"consumer": self.durable, **{f"id{i}": event_id for i, event_id in enumerate(ids)}}
-                seen.update(row[0] for row in await _SEEN_IN[size].all(session, params))
-        return seen
-
     def _span(self, msg: Msg) -> contextlib.AbstractContextManager[str]:
         tracer = self.telemetry.tracer if self.telemetry is not None else None
         return message_span(msg.headers or {}, subject=msg.subject, consumer=self.durable, tracer=tracer)
@@ -305,51 +286,49 @@ class ConsumerRunner:
     def _mark(self, event: CloudEvent) -> dict[str, object]:
         return {"consumer": self.durable, "event_id": event.id, "event_type": event.type, "processed_at": utcnow()}
 
-    async def _all_at_once(
-        self, session: AsyncSession, ready: list[Ready], seen: set[str]
-    ) -> list[bool | Exception] | None:
-        """The common case, where every handler succeeds: the whole batch in ONE savepoint, the processed-event
-        rows in one statement. None when a message failed: the savepoint is rolled back, nothing of it is kept."""
+    async def _claim(self, session: AsyncSession, event: CloudEvent) -> bool:
+        """Record the event as processed by this consumer, in the caller's transaction (a failing handler's rollback
+        takes the row back); False when it was already: processed before, or earlier in the same batch."""
+        first = _MARK_FIRST.get(self.db.dialect)
+        if first is not None:
+            return await first.execute(session, self._mark(event)) == 1
+        if await _SEEN_ONE.first(session, {"consumer": self.durable, "event_id": event.id}) is not None:
+            return False
+        await _MARK_ROWS.execute(session, self._mark(event))
+        return True
+
+    async def _all_at_once(self, session: AsyncSession, ready: list[Ready]) -> list[bool | Exception] | None:
+        """The common case, where every handler succeeds: the whole batch in ONE savepoint. None when a message
+        failed: the savepoint is rolled back, nothing of it is kept."""
         outcomes: list[bool | Exception] = []
-        marks = []
-        handled = set(seen)
         try:
             async with session.begin_nested():
                 for msg, event, payload, handler in ready:
-                    if event.id in handled:  # processed before, or the same event twice in this batch
-                        outcomes.append(True)
+                    if not await self._claim(session, event):
+                        outcomes.append(True)  # a duplicate
                         continue
                     with self._span(msg):
                         await handler(session, payload, event)
-                    handled.add(event.id)
-                    marks.append(self._mark(event))
                     outcomes.append(False)
-                await _MARK_ROWS.execute(session, marks)
         except Exception:
             return None
         return outcomes
 
-    async def _one_savepoint_each(
-        self, session: AsyncSession, ready: list[Ready], seen: set[str]
-    ) -> list[bool | Exception]:
+    async def _one_savepoint_each(self, session: AsyncSession, ready: list[Ready]) -> list[bool | Exception]:
         """Each message's handler and its processed-event row in a savepoint of its own: a failing message is
         rolled back alone, the others' effects stay."""
         outcomes: list[bool | Exception] = []
-        handled = set(seen)
         for msg, event, payload, handler in ready:
-            if event.id in handled:
-                outcomes.append(True)
-                continue
             with self._span(msg):
                 try:
                     async with session.begin_nested():
-                        await handler(session, payload, event)
-                        await _MARK_ROWS.execute(session, self._mark(event))
+                        duplicate = not await self._claim(session, event)
+                        if not duplicate:
+                            await handler(session, payload, event)
                 except Exception as exc:
                     outcomes.append(exc)
                     continue
-            handled.add(event.id)
-            outcomes.append(False)
+            outcomes.append(duplicate)
         return outcomes
 
     async def _failed(self, msg: Msg, event: CloudEvent, exc: Exception) -> None:
@@ -407,17 +386,10 @@ class ConsumerRunner:
         EVENTS_HANDLED.labels(self.durable, "duplicate" if duplicate else "ok").inc()
 
     async def _process(self, event: CloudEvent, payload: EventPayload, handler: Handler) -> bool:
-        first = _MARK_FIRST.get(self.db.dialect)
         async with self.db.transaction() as session:
-            if first is not None:
-                duplicate = await first.execute(session, self._mark(event)) != 1
-                if not duplicate:
-                    await handler(session, payload, event)
-                return duplicate
-            if await _SEEN_ONE.first(session, {"consumer": self.durable, "event_id": event.id}) is not None:
+            if not await self._claim(session, event):
                 return True
             await handler(session, payload, event)
-            await _MARK_ROWS.execute(session, self._mark(event))
         return False
 
     async def pending(self) -> int:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, union_all
 from sqlalchemy import select as core_select
-from sqlmodel import and_, or_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.driver import DriverStatement, flush_pending
@@ -46,22 +45,22 @@ _CHILD_COLUMNS = (
     _child.c.merged_into,
 )
 _MATCH = DriverStatement(
-    core_select(*_CHILD_COLUMNS)
-    .where(
-        or_(
-            _child.c.upn == bindparam("upn"),
-            _child.c.nhs_number == bindparam("nhs_number"),
-            and_(
-                _child.c.given_name == bindparam("given_name"),
-                _child.c.family_name == bindparam("family_name"),
-                _child.c.date_of_birth == bindparam("date_of_birth"),
-                _child.c.school_urn == bindparam("school_urn"),
-                _child.c.merged_into.is_(None),
-            ),
-        )
+    union_all(
+        core_select(*_CHILD_COLUMNS).where(_child.c.upn == bindparam("upn")),
+        core_select(*_CHILD_COLUMNS).where(_child.c.nhs_number == bindparam("nhs_number")),
+        core_select(*_CHILD_COLUMNS).where(
+            _child.c.date_of_birth == bindparam("date_of_birth"),
+            _child.c.family_name == bindparam("family_name"),
+            _child.c.given_name == bindparam("given_name"),
+            _child.c.school_urn == bindparam("school_urn"),
+            _child.c.merged_into.is_(None),
+        ),
     )
-    .order_by(_child.c.merged_into.is_not(None))
 )
+"""The candidates of the three kinds, each branch by its own index (the UPN's, the NHS number's, ix_child_identity).
+One `OR` of the three was planned on PostgreSQL as a sequential scan whenever the table was small when the
+statement was first prepared (a new deployment), and that generic plan was kept for the connection's life: at
+150 concerns/s it read the whole table for every concern (bench/NOTES.md, issue 18 session 11)."""
 _CHILD_BY_ID = DriverStatement(core_select(*_CHILD_COLUMNS).where(_child.c.id == bindparam("id")))
 """On the driver's cursor (tas_common/driver.py): every concern runs the match."""
 
@@ -71,7 +70,7 @@ async def match_child(session: AsyncSession, concern: ConcernRaisedV1) -> tuple[
     finds the candidates of all three kinds (each by an index); the first kind that matches wins."""
     identity = concern.child
     await flush_pending(session)  # a child changed through the ORM earlier in this unit of work
-    rows = [
+    found = [
         MatchedChild(*row)
         for row in await _MATCH.all(
             session,
@@ -85,11 +84,12 @@ async def match_child(session: AsyncSession, concern: ConcernRaisedV1) -> tuple[
             },
         )
     ]
+    rows = sorted(found, key=lambda row: row.merged_into is not None)  # unmerged records first
     by_upn = next((r for r in rows if r.upn == identity.upn), None)
     if by_upn is not None:
         return await _survivor(session, by_upn), "upn", None
     by_nhs = next((r for r in rows if identity.nhs_number and r.nhs_number == identity.nhs_number), None)
-    if by_nhs is not None:  # unmerged records first (the query's order)
+    if by_nhs is not None:  # unmerged records first (sorted above)
         return await _survivor(session, by_nhs), "nhs_number", None
     # what is left can only be a record with the same name, date of birth and school
     return None, "created", rows[0].id if rows else None

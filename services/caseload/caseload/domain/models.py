@@ -34,6 +34,8 @@ class Child(Table, ChildIdentity, table=True):
         Index("ix_child_school_urn_name", "school_urn", "family_name", "given_name", "id"),
         Index("ix_child_la_code_name", "la_code", "family_name", "given_name", "id"),
         # finding a child on one's caseload by name, accents and case aside (domain/search.py): prefix ranges
+        # a concern's child by name and date of birth (domain/child_matching.py: a possible duplicate)
+        Index("ix_child_identity", "date_of_birth", "family_name", "given_name"),
         Index("ix_child_school_urn_family_key", "school_urn", "family_name_key"),
         Index("ix_child_school_urn_given_key", "school_urn", "given_name_key"),
         Index("ix_child_la_code_family_key", "la_code", "family_name_key"),
