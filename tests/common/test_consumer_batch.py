@@ -29,6 +29,19 @@ async def processed_ids(database) -> set[str]:
         return set((await session.execute(select(processed_event.c.event_id))).scalars().all())
 
 
+async def recording_runner(db, js) -> tuple[consumer_module.ConsumerRunner, list[str]]:  # noqa: F811
+    """A runner whose handler records its effect and the id of each event it is called for."""
+    calls: list[str] = []
+
+    async def handler(session, payload, event: CloudEvent) -> None:
+        calls.append(event.id)
+        await record_effect(session, payload, event)
+
+    runner = runner_for(db, js, handler)
+    await runner.ensure()
+    return runner, calls
+
+
 async def test_a_batch_commits_once_and_a_failing_message_is_rolled_back_alone(db, js):  # noqa: F811
     commits = []
     sa_event.listen(db.engine.sync_engine, "commit", lambda conn: commits.append(1))
@@ -77,14 +90,7 @@ async def test_a_batch_that_succeeds_runs_in_one_savepoint_and_marks_each_event_
         "before_cursor_execute",
         lambda conn, cursor, sql, *args: statements.append(sql.split()[0].upper()),
     )
-    calls = []
-
-    async def handler(session, payload, event: CloudEvent) -> None:
-        calls.append(event.id)
-        await record_effect(session, payload, event)
-
-    runner = runner_for(db, js, handler)
-    await runner.ensure()
+    runner, calls = await recording_runner(db, js)
     earlier = child_registered(0)
     events = [child_registered(n) for n in range(1, 5)]
     await publish(js, earlier)
@@ -143,14 +149,7 @@ async def test_a_batch_of_any_size_skips_exactly_the_events_this_consumer_proces
     """Each message is checked and marked by the processed-event table's key, in the batch's transaction: in a batch
     of 70, the events this consumer processed before do nothing (one processed by another consumer still runs),
     the others run once each."""
-    calls = []
-
-    async def handler(session, payload, event: CloudEvent) -> None:
-        calls.append(event.id)
-        await record_effect(session, payload, event)
-
-    runner = runner_for(db, js, handler)
-    await runner.ensure()
+    runner, calls = await recording_runner(db, js)
     events = [child_registered(n) for n in range(70)]
     before = [e.id for e in events[::3]]
     async with db.transaction() as session:
