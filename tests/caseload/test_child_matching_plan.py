@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from caseload.domain.child_matching import _MATCH
 
-from ..conftest import ON_POSTGRES, migrated_database_url
+from ..conftest import ON_POSTGRES, fresh_database_url, migrate
 
 VALUES = {
     "upn": "A123456789012",
@@ -26,7 +26,9 @@ VALUES = {
 
 
 async def test_the_match_searches_each_kind_of_candidate_by_an_index(tmp_path: Path):
-    url = migrated_database_url("caseload", tmp_path)
+    # a new deployment's database: migrated, never analysed (a database of the pool may have been, after other tests)
+    url = fresh_database_url("caseload-plan", tmp_path)
+    await migrate("caseload", url)
     if ON_POSTGRES:
         compiled = _MATCH.compiled(postgresql.asyncpg.dialect())
         literals = ", ".join(f"'{VALUES[name]}'" for name, _, _ in compiled.binds)

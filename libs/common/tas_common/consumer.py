@@ -1,9 +1,10 @@
 """Idempotent consumer runner on a durable JetStream pull consumer.
 
 For each message: parse the CloudEvent and validate its payload (once: the handler is given the typed payload), and
-in ONE database transaction check the processed-events table, run the handler, and record the event id; ack only
-after that commit. A service's handlers are one dict, payload type → handler. A fetched batch of several messages shares one
-transaction (one commit), each message in a savepoint of its own (`handle_batch`). A handler failure is nak'd with a backoff; on the
+in ONE database transaction record the event id in the processed-events table (already there: a duplicate, the
+handler is not run) and run the handler; ack only after that commit. A service's handlers are one dict, payload
+type → handler. A fetched batch of several messages shares one transaction (one commit), in one savepoint, or each
+message in a savepoint of its own when one of them fails (`handle_batch`). A handler failure is nak'd with a backoff; on the
 last allowed delivery the message goes to `tas.deadletter.<consumer>` (deadletters.py: kept in the stream,
 visible to operators) and is terminated, and the consumer goes on with the next one. A message that is not a valid event is
 dead-lettered at once: retrying cannot fix it.
