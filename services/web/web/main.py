@@ -40,6 +40,9 @@ from .templating import build_environment, render
 
 log = logging.getLogger("tas.web")
 PURGE_SECONDS = 300.0
+API_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=2.0)
+"""httpx's defaults, but an idle connection to an API is dropped after 2 s: the services' uvicorn closes one after
+5 s (its keep-alive timeout), and a request sent on it just then is never answered (clients/base.py retries a GET)."""
 
 
 def create_app(
@@ -62,7 +65,9 @@ def create_app(
             ("notify", settings.notify_url, NotifyClient),
             ("insights", settings.insights_url, InsightsClient),
         ):
-            http = httpx.AsyncClient(base_url=url, timeout=settings.api_timeout_seconds, transport=transports.get(name))
+            http = httpx.AsyncClient(
+                base_url=url, timeout=settings.api_timeout_seconds, transport=transports.get(name), limits=API_LIMITS
+            )
             clients.append(http)
             setattr(app.state, name, cls(http))
         app.state.caseload.forwarding_secret = settings.web_forwarding_secret

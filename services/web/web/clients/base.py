@@ -124,7 +124,14 @@ class ApiClient:
         if token:
             sent["Authorization"] = f"Bearer {token}"
         try:
-            response = await self.http.request(method, path, params=params, json=json, headers=sent)
+            try:
+                response = await self.http.request(method, path, params=params, json=json, headers=sent)
+            except (httpx.RemoteProtocolError, httpx.ReadError):
+                if method != "GET":
+                    raise
+                # A kept connection the API closed as it went idle (its keep-alive timeout) while this request was
+                # on its way: the API never answered it. A GET is safe to send once more, on a new connection.
+                response = await self.http.request(method, path, params=params, json=json, headers=sent)
         except httpx.HTTPError as exc:
             raise Unavailable(503, {"detail": type(exc).__name__}) from exc
         raise_for(response)
