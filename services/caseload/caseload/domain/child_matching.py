@@ -58,9 +58,10 @@ _MATCH = DriverStatement(
     )
 )
 """The candidates of the three kinds, each branch by its own index (the UPN's, the NHS number's, ix_child_identity).
-One `OR` of the three was planned on PostgreSQL as a sequential scan whenever the table was small when the
-statement was first prepared (a new deployment), and that generic plan was kept for the connection's life: at
-150 concerns/s it read the whole table for every concern (bench/NOTES.md, issue 18 session 11)."""
+One `OR` of the three was planned on PostgreSQL as a sequential scan on a table never analysed (a new deployment),
+and a connection kept that generic plan as the table grew: at 150 concerns/s it read the whole table for every
+concern. (A table analysed while nearly empty gets a scan for either form until its next analyse.) bench/NOTES.md,
+issue 18 session 11."""
 _CHILD_BY_ID = DriverStatement(core_select(*_CHILD_COLUMNS).where(_child.c.id == bindparam("id")))
 """On the driver's cursor (tas_common/driver.py): every concern runs the match."""
 
