@@ -10,7 +10,6 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 import tas_common.consumer as consumer_module
-from tas_common.db import utcnow
 from tas_common.deadletters import dead_letter_subject
 from tas_common.events import CloudEvent
 from tas_common.tables import processed_event
@@ -153,11 +152,9 @@ async def test_a_batch_of_any_size_skips_exactly_the_events_this_consumer_proces
     events = [child_registered(n) for n in range(70)]
     before = [e.id for e in events[::3]]
     async with db.transaction() as session:
-        await consumer_module._MARK_ROWS.execute(
-            session,
-            [{"consumer": "tests", "event_id": e, "event_type": "t", "processed_at": utcnow()} for e in before]
-            + [{"consumer": "someone-else", "event_id": events[1].id, "event_type": "t", "processed_at": utcnow()}],
-        )
+        for event in events[::3]:
+            await consumer_module.mark_processed(session, consumer="tests", event=event)
+        await consumer_module.mark_processed(session, consumer="someone-else", event=events[1])
     for event in events:
         await publish(js, event)
     sub = await js.pull_subscribe_bind("tests", "TAS")

@@ -15,7 +15,7 @@ from insights.events.handlers import DURABLE, HANDLERS
 from sqlalchemy import select
 
 from tas_common import clock
-from tas_common.consumer import _MARK, _SEEN
+from tas_common.consumer import mark_processed
 from tas_common.db import Database
 from tas_common.events import CloudEvent, EventPayload, new_event
 from tas_common.events.facts import SchoolUpdatedV1, ServiceUpdatedV1
@@ -51,14 +51,9 @@ class Feed:
         """As the consumer runner does: False when the event was processed before."""
         payload = event.payload()
         async with self.db.transaction() as session:
-            seen = (await session.execute(_SEEN, {"consumer": DURABLE, "event_id": event.id})).first()
-            if seen is not None:
+            if not await mark_processed(session, consumer=DURABLE, event=event, at=clock.now()):
                 return False
             await HANDLERS[type(payload)](session, payload, event)
-            await session.execute(
-                _MARK,
-                {"consumer": DURABLE, "event_id": event.id, "event_type": event.type, "processed_at": clock.now()},
-            )
         return True
 
     async def __call__(self, payload: EventPayload, at: datetime) -> CloudEvent:

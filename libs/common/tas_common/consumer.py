@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime
 from typing import NamedTuple
 
 from nats.aio.msg import Msg
@@ -32,7 +33,6 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import APIError, NotFoundError
 from pydantic import ValidationError
-from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -49,27 +49,26 @@ from .tracing import message_span
 
 log = logging.getLogger("tas.consumer")
 
-_SEEN = select(processed_event.c.event_id).where(
-    processed_event.c.consumer == bindparam("consumer"), processed_event.c.event_id == bindparam("event_id")
-)
-_SEEN_ANY = select(processed_event.c.event_id).where(
-    processed_event.c.consumer == bindparam("consumer"),
-    processed_event.c.event_id.in_(bindparam("event_ids", expanding=True)),
-)
-_MARK = insert(processed_event)
-_SEEN_ONE = DriverStatement(_SEEN)
 _MARK_COLUMNS = ("consumer", "event_id", "event_type", "processed_at")
-_MARK_ROWS = DriverStatement(_MARK, columns=_MARK_COLUMNS)
-"""The processed-event check and row on the driver's cursor (driver.py), for a dialect without `_MARK_FIRST`."""
-_MARK_FIRST = {
+_MARK = {
     "sqlite": DriverStatement(sqlite.insert(processed_event).on_conflict_do_nothing(), columns=_MARK_COLUMNS),
     "postgresql": DriverStatement(postgresql.insert(processed_event).on_conflict_do_nothing(), columns=_MARK_COLUMNS),
 }
-"""Every message, alone or in a batch: the check and the mark in one statement, before the handler (a row there
-already: a duplicate), by the primary key; a failing handler rolls the row back with its own work. A batch's check
-was one `IN` list of its event ids: on PostgreSQL the plan a connection kept from when the table was small read
-every row of the consumer (the ids as a filter, not an index condition), 4–9 ms a batch and growing with the
-table (bench/NOTES.md, issue 18 session 11)."""
+"""The processed-event check and mark in one statement, by the table's key, on the driver's cursor (driver.py), for
+the two dialects TAS runs on. A batch's check was once one `IN` list of its event ids: on PostgreSQL the plan a
+connection kept from when the table was small read every row of the consumer (the ids as a filter, not an index
+condition), 4–9 ms a batch and growing with the table (bench/NOTES.md, issue 18 session 11)."""
+
+
+async def mark_processed(
+    session: AsyncSession, *, consumer: str, event: CloudEvent, at: datetime | None = None
+) -> bool:
+    """Record `event` as processed by `consumer` in the caller's transaction, before its handler runs (a failing
+    handler's rollback takes the row back with its own work). False when it was already: processed before, or
+    earlier in the same transaction — the handler is then not run. Every message, alone or in a batch, and the
+    insights rebuild go through here."""
+    row = {"consumer": consumer, "event_id": event.id, "event_type": event.type, "processed_at": at or utcnow()}
+    return await _MARK[session.get_bind().dialect.name].execute(session, row) == 1
 
 
 class Ready(NamedTuple):
@@ -284,20 +283,6 @@ class ConsumerRunner:
         tracer = self.telemetry.tracer if self.telemetry is not None else None
         return message_span(msg.headers or {}, subject=msg.subject, consumer=self.durable, tracer=tracer)
 
-    def _mark(self, event: CloudEvent) -> dict[str, object]:
-        return {"consumer": self.durable, "event_id": event.id, "event_type": event.type, "processed_at": utcnow()}
-
-    async def _claim(self, session: AsyncSession, event: CloudEvent) -> bool:
-        """Record the event as processed by this consumer, in the caller's transaction (a failing handler's rollback
-        takes the row back); False when it was already: processed before, or earlier in the same batch."""
-        first = _MARK_FIRST.get(self.db.dialect)
-        if first is not None:
-            return await first.execute(session, self._mark(event)) == 1
-        if await _SEEN_ONE.first(session, {"consumer": self.durable, "event_id": event.id}) is not None:
-            return False
-        await _MARK_ROWS.execute(session, self._mark(event))
-        return True
-
     async def _all_at_once(self, session: AsyncSession, ready: list[Ready]) -> list[bool | Exception] | None:
         """The common case, where every handler succeeds: the whole batch in ONE savepoint. None when a message
         failed: the savepoint is rolled back, nothing of it is kept."""
@@ -305,7 +290,7 @@ class ConsumerRunner:
         try:
             async with session.begin_nested():
                 for msg, event, payload, handler in ready:
-                    if not await self._claim(session, event):
+                    if not await mark_processed(session, consumer=self.durable, event=event):
                         outcomes.append(True)  # a duplicate
                         continue
                     with self._span(msg):
@@ -323,7 +308,7 @@ class ConsumerRunner:
             with self._span(msg):
                 try:
                     async with session.begin_nested():
-                        duplicate = not await self._claim(session, event)
+                        duplicate = not await mark_processed(session, consumer=self.durable, event=event)
                         if not duplicate:
                             await handler(session, payload, event)
                 except Exception as exc:
@@ -388,7 +373,7 @@ class ConsumerRunner:
 
     async def _process(self, event: CloudEvent, payload: EventPayload, handler: Handler) -> bool:
         async with self.db.transaction() as session:
-            if not await self._claim(session, event):
+            if not await mark_processed(session, consumer=self.durable, event=event):
                 return True
             await handler(session, payload, event)
         return False

@@ -22,7 +22,7 @@ from sqlalchemy import delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common import clock
-from tas_common.consumer import _MARK, _SEEN_ANY
+from tas_common.consumer import mark_processed
 from tas_common.db import Database
 from tas_common.events import CloudEvent
 from tas_common.tables import processed_event
@@ -52,20 +52,12 @@ async def apply(session: AsyncSession, events: Iterable[CloudEvent]) -> int:
     handled is marked); events of types insights does not handle are ignored. Returns how many were handled."""
     ready = [(event, event.payload()) for event in events]
     ready = [(event, payload) for event, payload in ready if type(payload) in HANDLERS]
-    if not ready:
-        return 0
-    ids = [event.id for event, _ in ready]
-    seen = {row[0] for row in (await session.execute(_SEEN_ANY, {"consumer": DURABLE, "event_ids": ids})).all()}
-    marks = []
+    handled = 0
     for event, payload in ready:
-        if event.id in seen:
-            continue
-        await HANDLERS[type(payload)](session, payload, event)
-        seen.add(event.id)
-        marks.append({"consumer": DURABLE, "event_id": event.id, "event_type": event.type, "processed_at": clock.now()})
-    if marks:
-        await session.execute(_MARK, marks)
-    return len(marks)
+        if await mark_processed(session, consumer=DURABLE, event=event, at=clock.now()):
+            await HANDLERS[type(payload)](session, payload, event)
+            handled += 1
+    return handled
 
 
 @dataclass(frozen=True)
