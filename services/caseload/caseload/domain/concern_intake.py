@@ -3,35 +3,26 @@ chronology, emit `child.registered`/`concern.linked`. Service functions never co
 
 from __future__ import annotations
 
-from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tas_common import audit
 from tas_common.db import utcnow
-from tas_common.driver import DriverStatement
 from tas_common.events import CloudEvent, new_event
 from tas_common.events.schemas import ChildRegisteredV1, ConcernLinkedV1, ConcernRaisedV1
 from tas_common.identity import ChildIdentity, row_of
-from tas_common.outbox import add_events
 from tas_common.tables import table_of
+from tas_common.together import NewRows
 
 from . import organisations
 from .child_matching import match_child
-from .chronology import write_entry
+from .chronology import entry_row
 from .family_contacts import contact_changed_event, family_of, merge_contact
-from .models import Child, Plan, new_id
+from .models import Child, ChronologyEntry, Plan, new_id
 from .restriction import restrict_for_safeguarding
 from .search import name_keys
 
 SOURCE = "tas/caseload"
 
-_INSERT_CHILD = DriverStatement(insert(table_of(Child)), columns=[c.name for c in table_of(Child).columns])
-_INSERT_PLAN = DriverStatement(
-    insert(table_of(Plan)),
-    columns=("id", "child_id", "status", "revision", "content", "pending_changes", "published_version", "updated_at"),
-)
-"""On the driver's cursor (tas_common/driver.py): register_concern runs for every concern (a MIS batch brings
-thousands). The match (child_matching) flushes what the ORM has pending first, as `session.execute` would."""
+_child, _plan, _entry = table_of(Child), table_of(Plan), table_of(ChronologyEntry)
 
 
 def concern_summary(concern: ConcernRaisedV1) -> str:
@@ -45,15 +36,17 @@ def concern_summary(concern: ConcernRaisedV1) -> str:
 
 async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, event_id: str) -> str:
     """Match or create the child for an incoming concern, keep the family's contacts, write the chronology;
-    returns the child's id."""
+    returns the child's id. The new rows (a new child and its plan, new family members, the chronology entry), the
+    audit row and the events are written together at the end (`NewRows`: on PostgreSQL one statement)."""
     found, match, similar = await match_child(session, concern)
     new_child = found is None
+    new_rows = NewRows()
     events: list[CloudEvent] = []  # written together at the end, in this order
     if found is None:
         now, child_id = utcnow(), new_id()
         school_urn, la_code, possible_duplicate_of = concern.school_urn, concern.la_code, similar
-        await _INSERT_CHILD.execute(
-            session,
+        new_rows.add(
+            _child,
             row_of(
                 ChildIdentity,
                 concern.child,
@@ -69,8 +62,8 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
                 created_at=now,
             ),
         )
-        await _INSERT_PLAN.execute(
-            session,
+        new_rows.add(
+            _plan,
             {
                 "id": new_id(),
                 "child_id": child_id,
@@ -104,7 +97,9 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
             session.add(child)
             await session.flush()  # before the driver's statements below (none reads it; a later match would)
     if concern.safeguarding and (found is None or not found.family_contact_restricted):
-        # a safeguarding concern restricts family contact until the DSL or the LA's front door lifts it
+        # a safeguarding concern restricts family contact until the DSL or the LA's front door lifts it; its
+        # history row refers to the child, so a new child is written first
+        await new_rows.write(session)
         events.append(
             await restrict_for_safeguarding(
                 session, child_id=child_id, concern_id=concern.concern_id, event_id=event_id
@@ -123,30 +118,26 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
     family = await family_of(session, child_id) if concern.family_contacts and not new_child else []
     member_ids = []
     for contact in concern.family_contacts:
-        member, changed = await merge_contact(session, family, child_id, contact)
+        member, changed = await merge_contact(session, family, child_id, contact, new_rows)
         member_ids.append(member["id"])
         if changed:
             events.append(contact_changed_event(member))
-    await write_entry(
-        session,
-        child_id=child_id,
-        kind="concern_raised",
-        ref_type="concern",
-        ref_id=concern.concern_id,
-        summary=concern_summary(concern),
-        sensitivity="restricted" if concern.safeguarding else "team",
-        source_event_id=event_id,
-        org_id=concern.raised_by_org,
-        org_type="school",
-    )
-    await audit.record(
-        session,
-        actor=None,
-        action="create" if new_child else "update",
-        resource_type="child",
-        resource_id=child_id,
-        child_id=child_id,
-        reason=f"concern {concern.concern_id}",
+    new_rows.add(
+        _entry,
+        {
+            "id": new_id(),
+            **entry_row(
+                child_id=child_id,
+                kind="concern_raised",
+                ref_type="concern",
+                ref_id=concern.concern_id,
+                summary=concern_summary(concern),
+                sensitivity="restricted" if concern.safeguarding else "team",
+                source_event_id=event_id,
+                org_id=concern.raised_by_org,
+                org_type="school",
+            ),
+        },
     )
     events.append(
         new_event(
@@ -170,5 +161,15 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
             subject=child_id,
         )
     )
-    await add_events(session, events, traced=True)
+    await new_rows.write(
+        session,
+        audited={
+            "action": "create" if new_child else "update",
+            "resource_type": "child",
+            "resource_id": child_id,
+            "child_id": child_id,
+            "reason": f"concern {concern.concern_id}",
+        },
+        events=events,
+    )
     return child_id

@@ -16,6 +16,7 @@ from tas_common.events import CloudEvent, new_event
 from tas_common.events.schemas import FamilyContactChangedV1, FamilyContactV1
 from tas_common.identity import FamilyContactShape, row_of
 from tas_common.tables import table_of
+from tas_common.together import NewRows
 
 from .models import FamilyMember, new_id
 
@@ -41,10 +42,16 @@ async def family_of(session: AsyncSession, child_id: str) -> list[dict[str, Any]
 
 
 async def merge_contact(
-    session: AsyncSession, family: list[dict[str, Any]], child_id: str, contact: FamilyContactV1
+    session: AsyncSession,
+    family: list[dict[str, Any]],
+    child_id: str,
+    contact: FamilyContactV1,
+    new_rows: NewRows | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Merge the contact into the first of the child's `family` (rows, in the order they were added) with the same
-    mobile or email, or add it (to the database and to `family`); returns the member and whether it changed."""
+    mobile or email, or add it (to the database and to `family`); returns the member and whether it changed. With
+    `new_rows`, a new member is added to them (written later, with the use case's other rows) instead of inserted
+    now, and a merge into such a member changes only its row there."""
     existing = next(
         (
             m
@@ -62,13 +69,20 @@ async def merge_contact(
             mobile=contact.mobile or existing["mobile"],
             email=contact.email or existing["email"],
         )
-        await _UPDATE_MEMBER.execute(
-            session,
-            {"member_id": existing["id"], **{k: existing[k] for k in ("parental_responsibility", "mobile", "email")}},
-        )
+        if new_rows is None or not new_rows.holds(existing):
+            await _UPDATE_MEMBER.execute(
+                session,
+                {
+                    "member_id": existing["id"],
+                    **{k: existing[k] for k in ("parental_responsibility", "mobile", "email")},
+                },
+            )
         return existing, before != (existing["parental_responsibility"], existing["mobile"], existing["email"])
-    member = row_of(FamilyContactShape, contact, id=new_id(), child_id=child_id, opted_out=False)
-    await _INSERT_MEMBER.execute(session, {**_NEW_MEMBER, **member})
+    member = {**_NEW_MEMBER, **row_of(FamilyContactShape, contact, id=new_id(), child_id=child_id, opted_out=False)}
+    if new_rows is None:
+        await _INSERT_MEMBER.execute(session, member)
+    else:
+        new_rows.add(_family, member)
     family.append(member)
     return member, True
 
