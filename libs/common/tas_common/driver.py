@@ -48,6 +48,14 @@ _MISSING = object()
 _KEY = "tas_driver"
 
 
+def require_python_defaults(table: Any, columns: Sequence[str]) -> None:
+    """An INSERT on the driver passes every column with a Python-side default (the driver never applies them):
+    ValueError naming those `columns` leaves out."""
+    missing = [c.name for c in table.columns if c.name not in columns and c.default is not None and not c.primary_key]
+    if missing:
+        raise ValueError(f"columns with a Python-side default must be passed: {missing}")
+
+
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     sql: str
@@ -108,14 +116,7 @@ class DriverStatement:
         if isinstance(statement, Insert):
             if self._columns is None:
                 raise ValueError("an INSERT run on the driver names its columns")
-            table = statement.table
-            missing = [
-                c.name
-                for c in table.columns
-                if c.name not in self._columns and c.default is not None and not c.primary_key
-            ]
-            if missing:
-                raise ValueError(f"columns with a Python-side default must be passed: {missing}")
+            require_python_defaults(statement.table, self._columns)
             statement = statement.inline()  # no implicit RETURNING of the primary key
         compiled = cast(ClauseElement, statement).compile(dialect=dialect, column_keys=self._columns)
         assert isinstance(compiled, SQLCompiler)

@@ -18,7 +18,7 @@ from sqlalchemy import Table, bindparam, insert, literal, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from . import audit
-from .driver import DriverStatement, flush_pending
+from .driver import DriverStatement, flush_pending, require_python_defaults
 from .events import CloudEvent
 from .outbox import add_events, pending_row
 from .tables import outbox
@@ -114,6 +114,7 @@ def _statement(shape: Shape, tables: list[Table], audited: bool) -> DriverStatem
     else:
         statement = select(literal(1))
     for t, ((_, columns, count), table) in enumerate(zip(shape, tables, strict=True)):
+        require_python_defaults(table, columns)
         rows = [{c: bindparam(f"t{t}r{r}_{c}", type_=table.c[c].type) for c in columns} for r in range(count)]
         statement = statement.add_cte(insert(table).values(rows if count > 1 else rows[0]).cte(f"new_{t}"))
     found = _ONE_STATEMENT[(shape, audited)] = DriverStatement(statement)

@@ -105,14 +105,14 @@ async def register_concern(session: AsyncSession, *, concern: ConcernRaisedV1, e
                 session, child_id=child_id, concern_id=concern.concern_id, event_id=event_id
             )
         )
-    school = await organisations.remember_school(
+    school = await organisations.remember_school_and_org(
         session,
         urn=concern.school_urn,
+        org_id=concern.raised_by_org,
         name=concern.school_name,
         phone=concern.school_phone,
         email=concern.school_email,
     )
-    await organisations.remember(session, org_id=concern.raised_by_org, name=concern.school_name, org_type="school")
     if school_urn != concern.school_urn:  # a matched child of another school: that school's contact
         school = await organisations.school_contact(session, school_urn)
     family = await family_of(session, child_id) if concern.family_contacts and not new_child else []
