@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Insert, bindparam, func, insert, update
+from sqlalchemy import Insert, bindparam, func, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tas_common.db import utcnow
-from tas_common.driver import DriverStatement
+from tas_common.driver import DriverStatement, flush_pending
 from tas_common.events.schemas import (
     ConcernLinkedV1,
     FamilyContactChangedV1,
@@ -32,7 +32,14 @@ _SEED = ("preferred_channel", "language", "opted_out", "preferences_set_at", "re
 _UNSET = {"sms_block": None, "email_block": None, "reach_published": None}
 """A new contact's columns neither caseload's event nor the seed sets (the model's defaults, spelled out: the
 driver applies no Python-side default)."""
-_INSERT_CONTACT = DriverStatement(insert(_contact), columns=("id", *_DETAILS, *_SEED, *_UNSET))
+_ADD_CONTACT = {
+    dialect: DriverStatement(statement, columns=("id", *_DETAILS, *_SEED, *_UNSET))
+    for dialect, statement in per_dialect(
+        lambda dialect_insert: dialect_insert(_contact).on_conflict_do_nothing(index_elements=[_contact.c.id])
+    ).items()
+}
+"""A contact notify has not heard of, inserted; nothing (0 rows) when it has one of that id. Caseload's first event
+about a contact, the common case, is one statement (a read came first: on PostgreSQL a round trip a contact)."""
 _UPDATE_CONTACT = DriverStatement(update(_contact).where(_contact.c.id == bindparam("b_id")), columns=_DETAILS)
 _SCOPE_COLUMNS = ("child_id", "school_urn", "la_code")
 _SCOPE_UNSET = {
@@ -104,7 +111,6 @@ async def upsert_contact(session: AsyncSession, *, change: FamilyContactChangedV
     change the contact's details only, so a practitioner's edit never undoes the contact's own choice. When the
     contact's reach may have changed (a new contact, an address, parental responsibility), caseload is told what
     notify knows and the family is checked (reach.contact_changed)."""
-    known = await reach.contact_state(session, change.contact_id)
     mobile = _stored_mobile(change.mobile)
     details: dict[str, object] = {
         "child_id": change.child_id,
@@ -115,15 +121,18 @@ async def upsert_contact(session: AsyncSession, *, change: FamilyContactChangedV
         "removed": change.removed,
         "updated_at": utcnow(),
     }
-    if known is None:
-        seed = {
-            "preferred_channel": change.preferred_channel,
-            "language": change.language,
-            "opted_out": change.opted_out,
-            "preferences_set_at": None,
-            "reach_version": 0,
-        }
-        await _INSERT_CONTACT.execute(session, {**details, **seed, **_UNSET, "id": change.contact_id})
+    seed = {
+        "preferred_channel": change.preferred_channel,
+        "language": change.language,
+        "opted_out": change.opted_out,
+        "preferences_set_at": None,
+        "reach_version": 0,
+    }
+    await flush_pending(session)  # a contact changed through the ORM earlier in this unit of work
+    added = await _ADD_CONTACT[dialect_of(session)].execute(
+        session, {**details, **seed, **_UNSET, "id": change.contact_id}
+    )
+    if added:  # new to notify
         if change.opted_out:
             await suppress_contact(session, contact=change, source="caseload opt-out")
         state = reach.ContactState(
@@ -142,6 +151,8 @@ async def upsert_contact(session: AsyncSession, *, change: FamilyContactChangedV
             reach_version=0,
         )
     else:
+        known = await reach.contact_state(session, change.contact_id)
+        assert known is not None  # the insert met its row, and contacts are never deleted (a removed one stays)
         await _UPDATE_CONTACT.execute(session, {**details, "b_id": change.contact_id})
         if (known.parental_responsibility, known.removed, known.mobile, known.email) == (
             change.parental_responsibility,
