@@ -5,6 +5,7 @@ concern's referrals, nothing of another client's pushes; lists page with the sha
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 
 from referral.domain import concerns
 from tas_dev.testing import concern_body
@@ -107,13 +108,20 @@ async def test_linking_a_child_keeps_the_named_family_and_an_orm_copy_of_the_con
     ).json()
     concern_id = pushed["results"][0]["concern_id"]
     db = referral_only.app.state.runtime.db
+    statements: list[str] = []
     async with db.transaction() as session:
         held = await session.get(Concern, concern_id)
         assert held is not None and held.child_id is None
-        linked = await concerns.link_child(
-            session, concern_id=concern_id, child_id="child-503", family_member_ids=["m2"]
-        )
+        listener = lambda _c, _cur, sql, *_: statements.append(" ".join(sql.split())[:20])  # noqa: E731
+        event.listen(db.engine.sync_engine, "before_cursor_execute", listener)
+        try:
+            linked = await concerns.link_child(
+                session, concern_id=concern_id, child_id="child-503", family_member_ids=["m2"]
+            )
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", listener)
         assert linked is not None and linked.mis_client == "readback-client-2"
+        assert statements == ["UPDATE concern SET c"]  # the first link: one statement, no read first
         assert held.child_id == "child-503" and held.family_member_ids == ["m2"]
     async with db.transaction() as session:
         await concerns.link_child(session, concern_id=concern_id, child_id="child-503", family_member_ids=["m1"])
