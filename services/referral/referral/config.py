@@ -10,6 +10,12 @@ class ReferralSettings(CommonSettings):
     database_url: str = "sqlite+aiosqlite:///var/referral.db"
     mis_max_body_bytes: int = 8 * 1_048_576
     """An MIS batch of up to 1,000 concerns; every other route keeps `max_body_bytes` (1 MiB)."""
+    consumer_linger_seconds: float = 0.2
+    """Referral's consumer lingers longer than the others (TAS_CONSUMER_LINGER_SECONDS, 0.02 s elsewhere): nothing
+    it handles is on a family's or a practitioner's path (a concern's link to its child, consent changes, referral
+    decisions for MIS webhooks, whose delivery target is 2 s), and a batch of ~30 links costs far less than ten
+    of three. At 150 concerns/s on PostgreSQL the pipeline's CPU fell ~0.6–1.1 ms a concern (bench/NOTES.md,
+    issue 18 session 12)."""
     public_web_url: str = "http://127.0.0.1:8000"
     """The web service's public address (TAS_PUBLIC_WEB_URL): the Open Referral UK feed links each service without
     a page of its own to its page in the local offer there."""
