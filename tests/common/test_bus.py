@@ -251,6 +251,41 @@ async def test_the_running_relay_publishes_each_event_once_and_marks_several_rou
         assert 1 <= len(marking) < len(events) / 2, f"{len(marking)} marking statements for {len(events)} rounds"
 
 
+async def test_a_lingering_relay_publishes_what_came_during_its_linger_in_one_round_and_stop_ends_it(db, js):
+    """OutboxRelay(linger_seconds=…) (notify's): the first event goes at once; the ones committed while the relay
+    lingers after it go together in the next round; `stop()` ends a long linger at once, marking what was sent."""
+    relay = OutboxRelay(db=db, js=js, service="tests-linger", linger_seconds=0.5)
+    db.on_events_committed(relay.wake)
+    rounds: list[int] = []
+    publish = relay._publish
+
+    async def counted(rows):
+        rounds.append(len(rows))
+        return await publish(rows)
+
+    relay._publish = counted  # type: ignore[method-assign]
+    task = asyncio.create_task(relay.run())
+    await write_events(db, [child_registered(1)])
+    await eventually(lambda: _published(js, 1), what="the first event, at once")
+    for n in range(2, 5):  # three commits while the relay lingers
+        await write_events(db, [child_registered(n)])
+    await eventually(lambda: _published(js, 4), what="the three, after the linger")
+    assert rounds == [1, 3]
+
+    relay.linger_seconds = 60.0
+    await write_events(db, [child_registered(5)])
+    await eventually(lambda: _published(js, 5), what="the fifth, at once: the relay was idle")
+    started = asyncio.get_running_loop().time()
+    relay.stop()  # it is lingering 60 s after that round
+    await asyncio.wait_for(task, timeout=5)
+    assert asyncio.get_running_loop().time() - started < 5
+    assert await pending(db) == 0
+
+
+async def _published(js, count: int) -> bool:
+    return (await js.stream_info("TAS")).state.messages >= count
+
+
 async def test_a_stopped_relay_marks_what_it_published_before_it_returns(db, js):
     relay = OutboxRelay(db=db, js=js, service="tests-stop", poll_seconds=30)
     db.on_events_committed(relay.wake)

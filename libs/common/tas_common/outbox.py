@@ -146,6 +146,7 @@ class OutboxRelay:
         poll_seconds: float = 1.0,
         publish_timeout: float = 5.0,
         outage_log_seconds: float = 60.0,
+        linger_seconds: float = 0.0,
     ) -> None:
         self.db = db
         self.js = js
@@ -153,7 +154,12 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.publish_timeout = publish_timeout
+        self.linger_seconds = linger_seconds
+        """After a round that published events but less than a batch, wait this long before the next round, so
+        that the events committed meanwhile go in one (one claim or mark transaction, one pipelined publish); `stop()`
+        ends the wait. 0: the next round at once. For a service none of whose events anyone waits on (notify)."""
         self._wake = asyncio.Event()
+        self._stopped = asyncio.Event()
         self._stopping = False
         self._unmarked: list[int] = []
         """SQLite: rows published (PubAck received) and not yet marked sent (`_publish_then_mark`)."""
@@ -168,6 +174,7 @@ class OutboxRelay:
 
     def stop(self) -> None:
         self._stopping = True
+        self._stopped.set()
         self._wake.set()
 
     async def run(self) -> None:
@@ -185,6 +192,9 @@ class OutboxRelay:
                     self.failing.recovered()
                     if published >= self.batch_size:
                         continue
+                    if published and self.linger_seconds > 0:
+                        await self._linger()  # then a round at once: it takes what came meanwhile
+                        continue
                     if self._unmarked and (await self._quiet_for(MARK_IDLE_SECONDS) or self._marks_due()):
                         await self._mark_published()  # no new event came (or they waited long enough): mark now
                 except Exception as exc:
@@ -200,6 +210,11 @@ class OutboxRelay:
             if self._unmarked:
                 with contextlib.suppress(Exception):  # else they are published again at the next start (duplicates)
                     await self._mark_published()
+
+    async def _linger(self) -> None:
+        """Wait `linger_seconds`, whatever is committed meanwhile; `stop()` ends the wait."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopped.wait(), timeout=self.linger_seconds)
 
     async def _quiet_for(self, seconds: float) -> bool:
         """Wait up to `seconds` for a wake-up (an event committed, or stop); True when none came."""

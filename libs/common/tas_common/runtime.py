@@ -206,6 +206,7 @@ class ServiceRuntime:
             service=self.settings.service_name,
             poll_seconds=self.settings.outbox_poll_seconds,
             outage_log_seconds=self.settings.outage_log_seconds,
+            linger_seconds=self.settings.outbox_linger_seconds,
         )
         self.db.on_events_committed(self.relay.wake)
         tasks = [asyncio.create_task(self._keep_running("outbox relay", self.relay.run), name="outbox-relay")]

@@ -63,6 +63,10 @@ class CommonSettings(BaseSettings):
     """A busy consumer's wait before its next fetch, so that what arrives meanwhile is handled as one batch
     (consumer_spec.ConsumerSpec.linger_seconds); 0 fetches again at once."""
     outbox_poll_seconds: float = 1.0
+    outbox_linger_seconds: float = 0.0
+    """After a round that published events but less than a batch, the outbox relay waits this long before the next
+    (OutboxRelay.linger_seconds), so that what is committed meanwhile is published in one round; 0 for a service
+    whose events others wait on."""
     outage_log_seconds: float = 60.0
     """While NATS (or a consumer, the relay) keeps failing: one line when it starts, then a summary this often."""
 
