@@ -112,14 +112,16 @@ async def test_linking_a_child_keeps_the_named_family_and_an_orm_copy_of_the_con
     async with db.transaction() as session:
         held = await session.get(Concern, concern_id)
         assert held is not None and held.child_id is None
+        # on this unit's connection only: the service's outbox relay runs on the same engine meanwhile
+        connection = (await session.connection()).sync_connection
         listener = lambda _c, _cur, sql, *_: statements.append(" ".join(sql.split())[:20])  # noqa: E731
-        event.listen(db.engine.sync_engine, "before_cursor_execute", listener)
+        event.listen(connection, "before_cursor_execute", listener)
         try:
             linked = await concerns.link_child(
                 session, concern_id=concern_id, child_id="child-503", family_member_ids=["m2"]
             )
         finally:
-            event.remove(db.engine.sync_engine, "before_cursor_execute", listener)
+            event.remove(connection, "before_cursor_execute", listener)
         assert linked is not None and linked.mis_client == "readback-client-2"
         assert statements == ["UPDATE concern SET c"]  # the first link: one statement, no read first
         assert held.child_id == "child-503" and held.family_member_ids == ["m2"]
