@@ -99,9 +99,15 @@ async def test_a_dead_letter_that_cannot_be_published_is_retried_and_the_consume
     """Issue 12.15: NATS went down just as a message had its last delivery; publishing its dead letter failed and
     the exception ended the consumer's task for good. Now the dead letter is retried until it is stored."""
 
+    stopped: list[bool] = []
+
     async def fail_and_take_nats_down(session, payload, event: CloudEvent) -> None:
         if event.data["child_id"] == "child-poison":
-            nats.stop()
+            # once: the restarted server may hand the poison out again (its consumer's state written before the
+            # stop may not hold the delivery; seen once in CI), and that delivery must not stop it a second time
+            if not stopped:
+                stopped.append(True)
+                nats.stop()
             raise ValueError("cannot handle this one")
         await record_effect(session, payload, event)
 
