@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -84,14 +85,17 @@ def events_for(n: int) -> list:
 class Counts:
     """Statements and transactions (BEGIN … COMMIT / ROLLBACK) the engine ran, by engine events."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, by_text: bool = False) -> None:
         self.statements = self.transactions = 0
+        self.by_text: Counter[str] | None = Counter() if by_text else None
         engine = db.engine.sync_engine
         event.listen(engine, "before_cursor_execute", self._statement)
         event.listen(engine, "begin", self._begin)
 
-    def _statement(self, *args: object) -> None:
+    def _statement(self, _conn: object, _cursor: object, sql: str, *args: object) -> None:
         self.statements += 1
+        if self.by_text is not None:
+            self.by_text[" ".join(sql.split())[:90]] += 1
 
     def _begin(self, *args: object) -> None:
         self.transactions += 1
@@ -109,6 +113,7 @@ async def run(
     url: str | None = None,
     pg: Any = None,
     every: int = BATCH // 2,
+    statements: bool = False,
 ) -> None:
     url = url or f"sqlite+aiosqlite:///{tmp / 'notify.db'}"
     await asyncio.to_thread(upgrade, ROOT / "services/notify/notify/db/migrations", url)
@@ -137,7 +142,7 @@ async def run(
 
     await consume(warm)
     await dispatch_all()
-    counts = Counts(db)
+    counts = Counts(db, by_text=statements)
     consumed = [0, 0]
     dispatched = [0, 0]
     prof = cProfile.Profile() if profile else None
@@ -181,6 +186,8 @@ async def run(
         f"per concern: consume {consumed[0] / n:.2f} statements in {consumed[1] / n:.2f} transactions, "
         f"dispatch {dispatched[0] / n:.2f} statements in {dispatched[1] / n:.2f} transactions"
     )
+    for text, count in sorted((counts.by_text or {}).items(), key=lambda item: -item[1]):
+        print(f"{count / n:6.2f}  {text}")
 
 
 def main() -> None:
@@ -195,6 +202,7 @@ def main() -> None:
         default=BATCH // 2,
         help=f"concerns consumed between two dispatcher rounds ({BATCH // 2}; 1: a round a message, as at 150/s)",
     )
+    parser.add_argument("--statements", action="store_true", help="list the statements run a concern, by their text")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name, postgres() if args.postgresql else nullcontext() as pg:
         if args.postgresql and pg is None:
@@ -207,7 +215,7 @@ def main() -> None:
         try:
             time.sleep(1.0)
             url = pg.url("notify") if pg is not None else None
-            asyncio.run(run(args.size, tmp, port, args.profile, args.batch, url, pg, args.every))
+            asyncio.run(run(args.size, tmp, port, args.profile, args.batch, url, pg, args.every, args.statements))
         finally:
             sink.terminate()
             sink.wait()

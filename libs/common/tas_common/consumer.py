@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -33,6 +34,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import APIError, NotFoundError
 from pydantic import ValidationError
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -69,6 +71,45 @@ async def mark_processed(
     insights rebuild go through here."""
     row = {"consumer": consumer, "event_id": event.id, "event_type": event.type, "processed_at": at or utcnow()}
     return await _MARK[session.get_bind().dialect.name].execute(session, row) == 1
+
+
+_MARK_ALL: dict[tuple[str, int], DriverStatement] = {}
+"""Compiled `mark_all_processed` statements, by dialect and number of events (at most a fetch's batch size each)."""
+
+
+def _mark_all(dialect: str, size: int) -> DriverStatement:
+    found = _MARK_ALL.get((dialect, size))
+    if found is None:
+        insert = postgresql.insert(processed_event) if dialect == "postgresql" else sqlite.insert(processed_event)
+        rows = [
+            {c: bindparam(f"r{r}_{c}", type_=processed_event.c[c].type) for c in _MARK_COLUMNS} for r in range(size)
+        ]
+        statement = insert.values(rows).on_conflict_do_nothing().returning(processed_event.c.event_id)
+        found = _MARK_ALL[(dialect, size)] = DriverStatement(statement, columns=_MARK_COLUMNS)
+    return found
+
+
+async def mark_all_processed(
+    session: AsyncSession, *, consumer: str, events: Sequence[CloudEvent], at: datetime | None = None
+) -> list[bool]:
+    """`mark_processed` for a batch's events in ONE statement (a multi-row insert that skips the events already
+    recorded and returns those it recorded): for each event, in order, True when its handler is to run — False when
+    it was processed before, or is an event the batch already holds (delivered twice)."""
+    first = list(dict.fromkeys(event.id for event in events))
+    if not first:
+        return []
+    at = at or utcnow()
+    by_id = {event.id: event for event in events}
+    params: dict[str, object] = {}
+    for r, event_id in enumerate(first):
+        row = {"consumer": consumer, "event_id": event_id, "event_type": by_id[event_id].type, "processed_at": at}
+        params |= {f"r{r}_{column}": value for column, value in row.items()}
+    recorded = {row[0] for row in await _mark_all(session.get_bind().dialect.name, len(first)).all(session, params)}
+    fresh: list[bool] = []
+    for event in events:
+        fresh.append(event.id in recorded)
+        recorded.discard(event.id)  # a second delivery in the batch is a duplicate
+    return fresh
 
 
 class Ready(NamedTuple):
@@ -284,13 +325,15 @@ class ConsumerRunner:
         return message_span(msg.headers or {}, subject=msg.subject, consumer=self.durable, tracer=tracer)
 
     async def _all_at_once(self, session: AsyncSession, ready: list[Ready]) -> list[bool | Exception] | None:
-        """The common case, where every handler succeeds: the whole batch in ONE savepoint. None when a message
-        failed: the savepoint is rolled back, nothing of it is kept."""
+        """The common case, where every handler succeeds: the whole batch in ONE savepoint, its events marked
+        processed in one statement (`mark_all_processed`). None when a message failed: the savepoint is rolled back,
+        nothing of it is kept."""
         outcomes: list[bool | Exception] = []
         try:
             async with session.begin_nested():
-                for msg, event, payload, handler in ready:
-                    if not await mark_processed(session, consumer=self.durable, event=event):
+                fresh = await mark_all_processed(session, consumer=self.durable, events=[r.event for r in ready])
+                for (msg, event, payload, handler), run in zip(ready, fresh, strict=True):
+                    if not run:
                         outcomes.append(True)  # a duplicate
                         continue
                     with self._span(msg):
