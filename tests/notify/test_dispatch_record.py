@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import sqlalchemy.event
 import sqlalchemy.exc
 
 from notify.domain import lifecycle, scheduling
@@ -124,6 +125,42 @@ async def test_a_claim_and_its_provider_marks_beyond_one_in_list_move_every_row_
             session, limit=100, dialect=db.dialect, settings=settings, owner="other", now=utcnow()
         )
     assert again == []
+
+
+async def test_outside_the_quiet_hours_one_statement_picks_and_claims_and_inside_them_an_sms_waits(
+    engine_db, make_settings
+):
+    """In the quiet hours (21:00–08:00 UK time) the due rows are read first and an SMS moved to their end; outside
+    them every due row is claimed by ONE statement, oldest first, each once."""
+    db = engine_db
+    sms = await queue_messages(db, make_settings(**DAYTIME), count=2, channel="sms")
+    email = await queue_messages(db, make_settings(**DAYTIME), count=1, channel="email")
+    settings = make_settings()  # the quiet hours as configured by default
+    night, morning = datetime(2030, 1, 15, 23, 0, tzinfo=UTC), datetime(2030, 1, 16, 9, 0, tzinfo=UTC)
+    async with db.transaction() as session:
+        at_night = await scheduling.claim_due(
+            session, limit=10, dialect=db.dialect, settings=settings, owner="me", now=night
+        )
+    assert [n.id for n in at_night] == email
+    waiting = await rows(db, channel="sms")
+    assert {(n.status, scheduling.aware(n.not_before)) for n in waiting} == {
+        ("created", datetime(2030, 1, 16, 8, 0, tzinfo=UTC))
+    }
+    statements: list[str] = []
+    async with db.transaction() as session:
+        connection = (await session.connection()).sync_connection
+        listener = lambda _c, _cur, sql, *_: statements.append(" ".join(sql.split()[:2]))  # noqa: E731
+        sqlalchemy.event.listen(connection, "before_cursor_execute", listener)
+        in_the_morning = await scheduling.claim_due(
+            session, limit=10, dialect=db.dialect, settings=settings, owner="me", now=morning
+        )
+        sqlalchemy.event.remove(connection, "before_cursor_execute", listener)
+    assert statements == ["UPDATE notification"]
+    assert [n.id for n in in_the_morning] == sms  # oldest first
+    assert {(n.status, n.attempts, n.lease_owner) for n in in_the_morning} == {("sending", 1, "me")}
+    assert {(n.status, n.attempts, n.lease_owner) for n in await rows(db)} == {("sending", 1, "me")}
+    async with db.transaction() as session:
+        assert await scheduling.claim_due(session, limit=10, dialect=db.dialect, settings=settings, owner="b") == []
 
 
 def test_padded_gives_the_smallest_size_that_holds_the_values():

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, case, null, update
+from sqlalchemy import Update, bindparam, case, null, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,7 +35,7 @@ from tas_common.tables import table_of
 from tas_common.tracing import current_traceparent
 
 from ..config import NotifySettings
-from .models import SOURCE, Notification, NotificationEvent, dialect_of, new_id, per_dialect
+from .models import SOURCE, Notification, NotificationEvent, dialect_of, new_id, new_notification, per_dialect
 
 NEW = "new"
 """Not a stored status: the row does not exist yet."""
@@ -83,10 +83,14 @@ _ADD = {
 }
 """A notification row unless one exists for the same fact and recipient (the de-duplication key); every column
 given (from the `Notification`), compiled once and run on the driver's cursor (tas_common.driver)."""
-_CLAIM = {
-    size: DriverStatement(
+
+
+def claiming(ids: Any) -> Update:
+    """created → sending for the rows among `ids` (a list of binds, or a subquery) still `created`, leased to the
+    bind `owner` until `until`, counted as an attempt."""
+    return (
         update(_notification)
-        .where(_notification.c.id.in_([bindparam(f"i{k}") for k in range(size)]), _notification.c.status == CREATED)
+        .where(_notification.c.id.in_(ids), _notification.c.status == CREATED)
         .values(
             status=SENDING,
             attempts=_notification.c.attempts + 1,
@@ -95,8 +99,11 @@ _CLAIM = {
             lease_until=bindparam("until"),
             updated_at=bindparam("now"),
         )
-        .returning(_notification.c.id)
     )
+
+
+_CLAIM = {
+    size: DriverStatement(claiming([bindparam(f"i{k}") for k in range(size)]).returning(_notification.c.id))
     for size in SIZES
 }
 """The dispatcher's statements, built once: it runs them for every message."""
@@ -156,6 +163,19 @@ async def insert(session: AsyncSession, n: Notification, *, failure: str | None 
     else:
         NOTIFICATIONS.labels(n.channel, CREATED).inc()
     return True
+
+
+async def claim_first(
+    session: AsyncSession, *, statement: DriverStatement, params: dict[str, Any], owner: str, lease_until: datetime
+) -> list[Notification]:
+    """created → sending in ONE statement for the due rows `statement` picks (a `claiming` of a subquery, returning
+    every column; scheduling.claim_due), leased to `owner` until `lease_until`; returns them (copies outside the
+    session) in the order they were created."""
+    _check(CREATED, SENDING)
+    await flush_pending(session)  # (as session.execute did)
+    rows = await statement.all(session, {**params, "owner": owner, "until": lease_until})
+    claimed = [new_notification(**dict(zip(_COLUMNS, row, strict=True))) for row in rows]
+    return sorted(claimed, key=lambda n: n.created_at)
 
 
 async def claim(

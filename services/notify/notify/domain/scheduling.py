@@ -106,6 +106,22 @@ _DUE = {
 """The due rows on the driver, made into the dispatcher's copies by `new_notification` (the ORM's select built,
 registered and expunged an instance a row: ~0.25 ms a claim, bench/NOTES.md session 10)."""
 _DUE_COLUMNS = tuple(c.name for c in _notification.columns)
+_DUE_IDS = (
+    core_select(_notification.c.id)
+    .where(
+        _notification.c.status == lifecycle.CREATED,
+        _notification.c.not_before.is_(None) | (_notification.c.not_before <= bindparam("now")),
+    )
+    .order_by(_notification.c.created_at)
+    .limit(bindparam("limit"))
+)
+_CLAIM_DUE = {
+    "sqlite": DriverStatement(lifecycle.claiming(_DUE_IDS).returning(*_notification.columns)),
+    "postgresql": DriverStatement(
+        lifecycle.claiming(_DUE_IDS.with_for_update(skip_locked=True)).returning(*_notification.columns)
+    ),
+}
+"""Outside the SMS quiet hours every due row is claimed: the pick and the claim are ONE statement."""
 _DEFER = (
     update(_notification)
     .where(_notification.c.id.in_(bindparam("ids", expanding=True)))
@@ -137,23 +153,30 @@ async def claim_due(
     owner: str,
     now: datetime | None = None,
 ) -> list[Notification]:
-    """Claim up to `limit` due messages for `owner` (lifecycle.claim: created → sending, leased for
-    `send_lease_seconds`); only rows this call moved are returned (copies outside the session, with their new
-    status and attempts). An SMS that comes due inside the quiet hours is moved to their end instead — except a
-    sign-in code, which the person is waiting for (a message with a `secret`, sign_in.py)."""
+    """Claim up to `limit` due messages for `owner` (created → sending, leased for `send_lease_seconds`); only rows
+    this call moved are returned (copies outside the session, with their new status and attempts, oldest first).
+    Outside the SMS quiet hours the pick and the claim are one statement (lifecycle.claim_first). Inside them the
+    due rows are read first: an SMS is moved to their end instead — except a sign-in code, which the person is
+    waiting for (a message with a `secret`, sign_in.py) — and the others claimed (lifecycle.claim)."""
     now = now or utcnow()
-    rows = await _DUE["postgresql" if dialect == "postgresql" else "sqlite"].all(session, {"now": now, "limit": limit})
-    due = [new_notification(**dict(zip(_DUE_COLUMNS, row, strict=True))) for row in rows]  # carry the rows' values
+    engine = "postgresql" if dialect == "postgresql" else "sqlite"
+    lease_until = now + timedelta(seconds=settings.send_lease_seconds)
     quiet_until = quiet_hours_end(now, settings=settings)
-    deferred = [n.id for n in due if n.channel == "sms" and quiet_until is not None and not n.secret]
+    if quiet_until is None:
+        return await lifecycle.claim_first(
+            session,
+            statement=_CLAIM_DUE[engine],
+            params={"now": now, "limit": limit},
+            owner=owner,
+            lease_until=lease_until,
+        )
+    rows = await _DUE[engine].all(session, {"now": now, "limit": limit})
+    due = [new_notification(**dict(zip(_DUE_COLUMNS, row, strict=True))) for row in rows]  # carry the rows' values
+    deferred = [n.id for n in due if n.channel == "sms" and not n.secret]
     if deferred:
         await session.execute(_DEFER, {"ids": deferred, "b_not_before": quiet_until, "now": now})
     return await lifecycle.claim(
-        session,
-        due=[n for n in due if n.id not in deferred],
-        now=now,
-        owner=owner,
-        lease_until=now + timedelta(seconds=settings.send_lease_seconds),
+        session, due=[n for n in due if n.id not in deferred], now=now, owner=owner, lease_until=lease_until
     )
 
 
