@@ -5,9 +5,10 @@ Statuses change only in `lifecycle`; this module picks the rows, moves `not_befo
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Select, bindparam, update
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -90,35 +91,32 @@ def format_when(value: datetime, *, language: str, settings: NotifySettings) -> 
 # --- the dispatcher's queue -----------------------------------------------------------------------------------
 
 _notification = table_of(Notification)
-_DUE_ROWS = (
-    core_select(_notification)
-    .where(
-        _notification.c.status == lifecycle.CREATED,
-        _notification.c.not_before.is_(None) | (_notification.c.not_before <= bindparam("now")),
+
+
+def _due(*columns: Any) -> Select[Any]:
+    """`columns` of the due rows, oldest first, at most the bind `limit`."""
+    return (
+        core_select(*columns)
+        .where(
+            _notification.c.status == lifecycle.CREATED,
+            _notification.c.not_before.is_(None) | (_notification.c.not_before <= bindparam("now")),
+        )
+        .order_by(_notification.c.created_at)
+        .limit(bindparam("limit"))
     )
-    .order_by(_notification.c.created_at)
-    .limit(bindparam("limit"))
-)
+
+
 _DUE = {
-    "sqlite": DriverStatement(_DUE_ROWS),
-    "postgresql": DriverStatement(_DUE_ROWS.with_for_update(skip_locked=True)),
+    "sqlite": DriverStatement(_due(_notification)),
+    "postgresql": DriverStatement(_due(_notification).with_for_update(skip_locked=True)),
 }
 """The due rows on the driver, made into the dispatcher's copies by `new_notification` (the ORM's select built,
 registered and expunged an instance a row: ~0.25 ms a claim, bench/NOTES.md session 10)."""
 _DUE_COLUMNS = tuple(c.name for c in _notification.columns)
-_DUE_IDS = (
-    core_select(_notification.c.id)
-    .where(
-        _notification.c.status == lifecycle.CREATED,
-        _notification.c.not_before.is_(None) | (_notification.c.not_before <= bindparam("now")),
-    )
-    .order_by(_notification.c.created_at)
-    .limit(bindparam("limit"))
-)
 _CLAIM_DUE = {
-    "sqlite": DriverStatement(lifecycle.claiming(_DUE_IDS).returning(*_notification.columns)),
+    "sqlite": DriverStatement(lifecycle.claiming(_due(_notification.c.id)).returning(*_notification.columns)),
     "postgresql": DriverStatement(
-        lifecycle.claiming(_DUE_IDS.with_for_update(skip_locked=True)).returning(*_notification.columns)
+        lifecycle.claiming(_due(_notification.c.id).with_for_update(skip_locked=True)).returning(*_notification.columns)
     ),
 }
 """Outside the SMS quiet hours every due row is claimed: the pick and the claim are ONE statement."""
