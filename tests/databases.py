@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import MetaData
 from sqlalchemy.engine import make_url
 
+from tas_common.db import Database
 from tas_common.migrations import upgrade
 from tas_dev.natsserver import run_in_thread
 
@@ -192,6 +194,15 @@ def migrate_now(service: str, url: str) -> None:
 
 async def migrate(service: str, url: str) -> None:
     await asyncio.to_thread(migrate_now, service, url)
+
+
+async def with_tables(url: str, metadata: MetaData) -> Database:
+    """A `Database` at `url` with `metadata`'s tables created, for tests of tas_common's parts that need tables of
+    their own rather than a service's migrations. The caller disposes of it."""
+    database = Database(url)
+    async with database.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    return database
 
 
 def drop_templates() -> None:

@@ -14,6 +14,7 @@ from tas_common.driver import DriverStatement
 from tas_common.tables import attach_infra, audit_log
 
 from ..conftest import ON_POSTGRES
+from ..databases import with_tables
 
 PRINCIPAL = Principal(sub="senco-1", org_id="school-100000", org_type=OrgType.school, roles=frozenset({"senco"}))
 
@@ -22,9 +23,7 @@ PRINCIPAL = Principal(sub="senco-1", org_id="school-100000", org_type=OrgType.sc
 async def db(database_url):
     metadata = MetaData()
     attach_infra(metadata)
-    database = Database(database_url)
-    async with database.engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
+    database = await with_tables(database_url, metadata)
     async with database.transaction() as session:
         for n in range(5):
             await audit.record(

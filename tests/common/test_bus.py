@@ -24,6 +24,7 @@ from tas_common.stream import ensure_stream
 from tas_common.tables import attach_infra, outbox
 
 from ..conftest import ON_POSTGRES, eventually
+from ..databases import with_tables
 
 metadata = MetaData()
 attach_infra(metadata)
@@ -37,9 +38,7 @@ effects = Table(
 
 @pytest.fixture
 async def db(database_url: str):
-    database = Database(database_url)
-    async with database.engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
+    database = await with_tables(database_url, metadata)
     yield database
     await database.dispose()
 
@@ -167,10 +166,8 @@ async def test_relays_of_two_replicas_side_by_side_publish_every_row_once(databa
     """Two relays, each on its own engine, drain one outbox in small rounds at the same time: every event is published
     by exactly one of them (no PubAck says duplicate) and all end marked sent."""
     events = [child_registered(i) for i in range(120)]
-    first, second = Database(database_url), Database(database_url)
+    first, second = await with_tables(database_url, metadata), Database(database_url)
     try:
-        async with first.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
         await write_events(first, events)
         relays = [OutboxRelay(db=d, js=js, service="tests-replicas", batch_size=7) for d in (first, second)]
         duplicates = OUTBOX_DUPLICATES.labels("tests-replicas")._value.get()

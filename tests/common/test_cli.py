@@ -21,6 +21,8 @@ from tas_common.stream import ensure_stream
 from tas_common.tables import attach_infra, audit_log
 from tas_dev.testing import NatsServer, free_port
 
+from ..databases import with_tables
+
 Capsys = pytest.CaptureFixture[str]
 
 
@@ -214,9 +216,7 @@ def test_deadletters_reports_an_unreachable_nats(capsys: Capsys):
 async def _audited_database(url: str, rows: int) -> None:
     metadata = MetaData()
     attach_infra(metadata)
-    db = Database(url)
-    async with db.engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
+    db = await with_tables(url, metadata)
     async with db.transaction() as session:
         for n in range(rows):
             await audit.record(session, actor=None, action="read", resource_type="child", resource_id=f"c-{n}")

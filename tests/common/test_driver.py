@@ -29,6 +29,8 @@ from sqlalchemy.exc import IntegrityError
 from tas_common.db import Database
 from tas_common.driver import DriverStatement
 
+from ..databases import with_tables
+
 metadata = MetaData()
 thing = Table(
     "thing",
@@ -60,9 +62,7 @@ def row(key: str, **more: object) -> dict[str, object]:
 
 @pytest.fixture
 async def db(database_url):
-    database = Database(database_url)
-    async with database.engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
+    database = await with_tables(database_url, metadata)
     yield database
     await database.dispose()
 

@@ -14,6 +14,8 @@ from tas_common.identifiers import (
 )
 from tas_dev.testing import fictional_nhs_number, fictional_upn
 
+from ..databases import with_tables
+
 
 def test_upn_check_letter():
     assert upn_check_letter("201234567890") == "L"
@@ -71,11 +73,9 @@ async def test_timestamps_read_back_from_sqlite_are_utc_aware(tmp_path):
     from datetime import date
 
     from referral.domain.models import Concern, metadata
-    from tas_common.db import Database, utcnow
+    from tas_common.db import utcnow
 
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'tz.db'}")
-    async with db.engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
+    db = await with_tables(f"sqlite+aiosqlite:///{tmp_path / 'tz.db'}", metadata)
     async with db.transaction() as session:
         session.add(
             Concern(

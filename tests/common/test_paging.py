@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, insert, select
 
-from tas_common.db import Database
 from tas_common.errors import InvalidInput
 from tas_common.paging import Key, Keyset
+
+from ..databases import with_tables
 
 metadata = MetaData()
 row = Table(
@@ -45,9 +46,7 @@ def python_order(keys: list[tuple[str, bool]]) -> list[str]:
 
 @pytest.fixture
 async def db(database_url):
-    database = Database(database_url)
-    async with database.engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
+    database = await with_tables(database_url, metadata)
     async with database.transaction() as session:
         await session.execute(insert(row), ROWS)
     yield database

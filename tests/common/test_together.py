@@ -8,13 +8,14 @@ from sqlalchemy import Column, ForeignKey, MetaData, String, Table, event, selec
 from sqlalchemy.exc import IntegrityError
 
 from tas_common import audit
-from tas_common.db import EVENTS_WRITTEN, Database
+from tas_common.db import EVENTS_WRITTEN
 from tas_common.events import new_event
 from tas_common.events.schemas import ChildRegisteredV1
 from tas_common.tables import attach_infra, audit_log, outbox
 from tas_common.together import NewRows
 
 from ..conftest import ON_POSTGRES
+from ..databases import with_tables
 
 metadata = MetaData()
 household = Table("household", metadata, Column("id", String, primary_key=True), Column("name", String))
@@ -30,9 +31,7 @@ attach_infra(metadata)
 
 @pytest.fixture
 async def db(database_url):
-    database = Database(database_url)
-    async with database.engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
+    database = await with_tables(database_url, metadata)
     yield database
     await database.dispose()
 
