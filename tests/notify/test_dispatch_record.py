@@ -16,7 +16,7 @@ from notify.domain import lifecycle, scheduling
 from notify.domain.dispatch import Dispatcher
 from notify.domain.recording import RECORD_TRIES, Recorder
 from notify.providers.smtp import SmtpProvider
-from tas_common.db import utcnow
+from tas_common.db import Database, utcnow
 from tas_common.driver import padded
 
 from .helpers import outbox_events, rows
@@ -149,18 +149,56 @@ async def test_outside_the_quiet_hours_one_statement_picks_and_claims_and_inside
     statements: list[str] = []
     async with db.transaction() as session:
         connection = (await session.connection()).sync_connection
-        listener = lambda _c, _cur, sql, *_: statements.append(" ".join(sql.split()[:2]))  # noqa: E731
+        listener = lambda _c, _cur, sql, *_: statements.append(" ".join(sql.split()))  # noqa: E731
         sqlalchemy.event.listen(connection, "before_cursor_execute", listener)
         in_the_morning = await scheduling.claim_due(
             session, limit=10, dialect=db.dialect, settings=settings, owner="me", now=morning
         )
         sqlalchemy.event.remove(connection, "before_cursor_execute", listener)
-    assert statements == ["UPDATE notification"]
+    assert len(statements) == 1 and "UPDATE notification SET" in statements[0], statements
     assert [n.id for n in in_the_morning] == sms  # oldest first
     assert {(n.status, n.attempts, n.lease_owner) for n in in_the_morning} == {("sending", 1, "me")}
     assert {(n.status, n.attempts, n.lease_owner) for n in await rows(db)} == {("sending", 1, "me")}
     async with db.transaction() as session:
         assert await scheduling.claim_due(session, limit=10, dialect=db.dialect, settings=settings, owner="b") == []
+
+
+async def test_two_replicas_claiming_at_once_claim_every_due_message_exactly_once(engine_db, make_settings):
+    """Two dispatchers, each on its own engine (two notify replicas), claim small rounds of one queue at the same
+    time: every message is claimed by exactly one of them, once (FOR UPDATE SKIP LOCKED and the compare-and-set on
+    PostgreSQL, the write lock on SQLite)."""
+    db, settings = engine_db, make_settings(**DAYTIME)
+    ids = await queue_messages(db, settings, count=40, channel="email")
+    other = Database(db.url)
+
+    async def ready(database: Database) -> None:
+        async with database.reader() as session:
+            await session.execute(sqlalchemy.text("SELECT 1"))
+
+    async def drain(database: Database, owner: str) -> list[str]:
+        claimed: list[str] = []
+        while True:
+            async with database.transaction() as session:
+                round_ = await scheduling.claim_due(
+                    session, limit=3, dialect=database.dialect, settings=settings, owner=owner, now=utcnow()
+                )
+                await asyncio.sleep(0.005)  # the round's rows stay locked a moment: the other replica claims meanwhile
+            assert len(round_) <= 3  # never more than the round's limit
+            if not round_:
+                return claimed
+            claimed += [n.id for n in round_]
+
+    try:
+        await asyncio.gather(*(ready(database) for database in (db, other)))  # both connected before they start
+        first, second = await asyncio.gather(drain(db, "replica-1"), drain(other, "replica-2"))
+    finally:
+        await other.dispose()
+    assert sorted(first + second) == sorted(ids)  # each once, none left
+    if db.dialect == "postgresql":  # both at work side by side (SQLite's single writer may serve one after the other)
+        assert first and second
+    stored = await rows(db)
+    assert {n.attempts for n in stored} == {1}
+    assert {n.id for n in stored if n.lease_owner == "replica-1"} == set(first)
 
 
 def test_padded_gives_the_smallest_size_that_holds_the_values():

@@ -113,13 +113,15 @@ _DUE = {
 """The due rows on the driver, made into the dispatcher's copies by `new_notification` (the ORM's select built,
 registered and expunged an instance a row: ~0.25 ms a claim, bench/NOTES.md session 10)."""
 _DUE_COLUMNS = tuple(c.name for c in _notification.columns)
+_PICKED = _due(_notification.c.id).with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
 _CLAIM_DUE = {
     "sqlite": DriverStatement(lifecycle.claiming(_due(_notification.c.id)).returning(*_notification.columns)),
-    "postgresql": DriverStatement(
-        lifecycle.claiming(_due(_notification.c.id).with_for_update(skip_locked=True)).returning(*_notification.columns)
-    ),
+    "postgresql": DriverStatement(lifecycle.claiming(core_select(_PICKED.c.id)).returning(*_notification.columns)),
 }
-"""Outside the SMS quiet hours every due row is claimed: the pick and the claim are ONE statement."""
+"""Outside the SMS quiet hours every due row is claimed: the pick and the claim are ONE statement. On PostgreSQL
+the pick is a MATERIALIZED CTE, run once: as an `IN (subquery)` the planner may rescan it for each row the UPDATE
+looks at (a nested-loop semi join), and each rescan skips the rows the statement itself has just locked and takes
+the next `limit` — the whole queue in one claim (seen with 40 due rows and a limit of 3)."""
 _DEFER = (
     update(_notification)
     .where(_notification.c.id.in_(bindparam("ids", expanding=True)))
