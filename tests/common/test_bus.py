@@ -119,6 +119,15 @@ async def test_relay_publishes_with_msg_id_marks_sent_after_puback_and_reports_l
     assert (await js.stream_info("TAS")).state.messages == 3
 
 
+async def test_a_round_publishes_at_most_its_batch_however_many_are_waiting(db, js):
+    """A relay's round claims and publishes `batch_size` rows at the most (on PostgreSQL one statement picks, locks
+    and marks them: the pick must run once, not again for each row the UPDATE looks at)."""
+    await write_events(db, [child_registered(i) for i in range(20)])
+    relay = OutboxRelay(db=db, js=js, service="tests", batch_size=7)
+    assert [await relay.publish_pending() for _ in range(4)] == [7, 7, 6, 0]
+    assert await pending(db) == 0
+
+
 async def test_a_round_larger_than_one_marking_statement_marks_every_row_it_published_and_no_other(db, js):
     """The relay marks what it published in statements of at most 64 rows (padded to a size compiled once): a round
     of 150 leaves none unsent, and rows written after the round stay unsent for the next."""

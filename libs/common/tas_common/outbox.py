@@ -41,22 +41,26 @@ _UNSENT_QUERY = (
     .limit(bindparam("limit"))
 )
 _UNSENT = DriverStatement(_UNSENT_QUERY)
+_PICKED = (
+    select(outbox.c.seq)
+    .where(outbox.c.sent_at.is_(None))
+    .order_by(outbox.c.seq)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+    .cte("picked")
+    .prefix_with("MATERIALIZED")
+)
 _CLAIM = DriverStatement(
     update(outbox)
-    .where(
-        outbox.c.seq.in_(
-            select(outbox.c.seq)
-            .where(outbox.c.sent_at.is_(None))
-            .order_by(outbox.c.seq)
-            .limit(bindparam("limit"))
-            .with_for_update(skip_locked=True)
-        )
-    )
+    .where(outbox.c.seq.in_(select(_PICKED.c.seq)))
     .values(sent_at=bindparam("now", type_=outbox.c.sent_at.type))
     .returning(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload, outbox.c.headers)
 )
 """PostgreSQL: the round's rows, locked (`SKIP LOCKED`: another relay's are left to it) and marked sent in the
-round's transaction, in one statement; the transaction commits only after their PubAcks (`_publish_claimed`)."""
+round's transaction, in one statement; the transaction commits only after their PubAcks (`_publish_claimed`). The
+pick is a MATERIALIZED CTE, run once: as an `IN (subquery)` the planner may rescan it for each row the UPDATE looks
+at, and each rescan would skip the rows the statement has just locked and take `limit` more (notify's claim did,
+bench/NOTES.md issue 18 session 13)."""
 _MARK_SENT = {
     size: DriverStatement(
         update(outbox)
