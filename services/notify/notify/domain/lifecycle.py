@@ -174,8 +174,13 @@ async def claim_first(
     _check(CREATED, SENDING)
     await flush_pending(session)  # (as session.execute did)
     rows = await statement.all(session, {**params, "owner": owner, "until": lease_until})
-    claimed = [new_notification(**dict(zip(_COLUMNS, row, strict=True))) for row in rows]
-    return sorted(claimed, key=lambda n: n.created_at)
+    return sorted((notification_of(row) for row in rows), key=lambda n: n.created_at)
+
+
+def notification_of(row: Sequence[Any]) -> Notification:
+    """A notification (not in the session) from a row of every column of the table, in the table's order, as a
+    driver statement reads or returns it."""
+    return new_notification(**dict(zip(_COLUMNS, row, strict=True)))
 
 
 async def claim(

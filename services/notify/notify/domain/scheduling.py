@@ -19,7 +19,7 @@ from tas_common.tables import table_of
 
 from ..config import NotifySettings
 from . import lifecycle
-from .models import Notification, new_notification
+from .models import Notification
 
 MONTHS = {
     "en": [
@@ -110,9 +110,8 @@ _DUE = {
     "sqlite": DriverStatement(_due(_notification)),
     "postgresql": DriverStatement(_due(_notification).with_for_update(skip_locked=True)),
 }
-"""The due rows on the driver, made into the dispatcher's copies by `new_notification` (the ORM's select built,
+"""The due rows on the driver, made into the dispatcher's copies by `lifecycle.notification_of` (the ORM's select built,
 registered and expunged an instance a row: ~0.25 ms a claim, bench/NOTES.md session 10)."""
-_DUE_COLUMNS = tuple(c.name for c in _notification.columns)
 _PICKED = _due(_notification.c.id).with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
 _CLAIM_DUE = {
     "sqlite": DriverStatement(lifecycle.claiming(_due(_notification.c.id)).returning(*_notification.columns)),
@@ -171,7 +170,7 @@ async def claim_due(
             lease_until=lease_until,
         )
     rows = await _DUE[engine].all(session, {"now": now, "limit": limit})
-    due = [new_notification(**dict(zip(_DUE_COLUMNS, row, strict=True))) for row in rows]  # carry the rows' values
+    due = [lifecycle.notification_of(row) for row in rows]  # carry the rows' values
     deferred = [n.id for n in due if n.channel == "sms" and not n.secret]
     if deferred:
         await session.execute(_DEFER, {"ids": deferred, "b_not_before": quiet_until, "now": now})
