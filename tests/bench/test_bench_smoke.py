@@ -182,3 +182,18 @@ async def test_the_open_loop_generator_sends_each_concern_once_over_connections_
         sent = await e2e.open_loop(f"http://127.0.0.1:{port}", {"Authorization": "Bearer x"}, serials, rate=400)
     assert {status for _, status in sent.values()} == {201}
     assert len(seen) == len(serials) == len(set(seen))
+
+
+def test_a_throughput_targets_note_gives_the_cpu_budget_and_says_when_the_floor_itself_is_over_it() -> None:
+    floor = {"cpu_ms_per_request": {"baseline-floor": 0.43, "postgresql": 0.6}}
+    # 15% of a 16,637 req/s bare endpoint: 2,496 req/s, 0.40 ms a request, and the floor spent 0.43
+    out_of_reach = intake.budget_note(
+        needed_rps=2_496, cpu={"referral": 0.70}, floor=floor, floor_share="11.9% of bare", floor_misses=True
+    )
+    assert "needs 2,496 req/s" in out_of_reach and "≤ 0.40 ms" in out_of_reach and "it spent 0.70" in out_of_reach
+    assert "out of reach" in out_of_reach and "below the target itself" in out_of_reach
+    # 3× a 473 req/s naive service: 0.70 ms a request, within the floor's 0.43
+    within = intake.budget_note(
+        needed_rps=1_419, cpu={"referral": 0.75}, floor=floor, floor_share="4.20× naive", floor_misses=False
+    )
+    assert "≤ 0.70 ms" in within and "out of reach" not in within and "below the target" not in within
