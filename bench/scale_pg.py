@@ -15,6 +15,7 @@ database, cached under bench/cache/ so that a second `make bench` does not reloa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import os
@@ -234,3 +235,29 @@ def database_mb(cluster: PgCluster) -> int:
             await conn.close()
 
     return asyncio.run(size())
+
+
+@contextlib.contextmanager
+def audit_rows_forgotten(cluster: PgCluster, *, head: str, forget: str) -> Iterator[None]:
+    """scale.audit_rows_forgotten_sqlite on the cluster's caseload database; then VACUUM, so that the next run's
+    rows reuse the space."""
+    import asyncpg
+
+    async def read_head() -> int:
+        conn = await asyncpg.connect(cluster.dsn())
+        try:
+            return int(await conn.fetchval(head))
+        finally:
+            await conn.close()
+
+    async def forget_after(seq: int) -> None:
+        conn = await asyncpg.connect(cluster.dsn())
+        try:
+            await conn.execute(forget.format(seq))
+            await conn.execute("VACUUM audit_log")
+        finally:
+            await conn.close()
+
+    seq = asyncio.run(read_head())
+    yield
+    asyncio.run(forget_after(seq))

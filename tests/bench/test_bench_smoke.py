@@ -92,6 +92,29 @@ def test_scale_generator_writes_a_migrated_database(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_a_scale_run_leaves_the_cached_database_with_the_audit_rows_it_had(tmp_path: Path) -> None:
+    """The timed reads write audit rows into the cached database; the run deletes them after, keeping the earlier."""
+    import sqlite3
+
+    path = tmp_path / "caseload.db"
+    scale.generate(path, children=5, per_child=1)
+
+    def audit_row(seq: int) -> tuple[object, ...]:
+        return (seq, "2026-11-30 12:00:00", "a", "o", "school", "read", "child", "c", None, None, "0" * 64, "1" * 64)
+
+    def add_audit_rows(conn: sqlite3.Connection, seqs: range) -> None:
+        conn.executemany("INSERT INTO audit_log VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [audit_row(s) for s in seqs])
+
+    with sqlite3.connect(path) as conn:
+        add_audit_rows(conn, range(1, 4))  # rows the database already had
+    with scale.audit_rows_forgotten_sqlite(path):
+        with sqlite3.connect(path) as conn:
+            add_audit_rows(conn, range(4, 40))  # the run's reads
+    with sqlite3.connect(path) as conn:
+        assert [row[0] for row in conn.execute("SELECT seq FROM audit_log ORDER BY seq")] == [1, 2, 3]
+        assert conn.execute("SELECT count(*) FROM child").fetchone()[0] == 5
+
+
 def test_the_scale_warm_up_reads_every_file_under_a_directory_and_a_single_file(tmp_path: Path) -> None:
     (tmp_path / "base" / "1").mkdir(parents=True)
     (tmp_path / "base" / "1" / "a").write_bytes(b"x" * (3 << 20))
