@@ -107,9 +107,8 @@ def test_a_scale_run_leaves_the_cached_database_with_the_audit_rows_it_had(tmp_p
 
     with sqlite3.connect(path) as conn:
         add_audit_rows(conn, range(1, 4))  # rows the database already had
-    with scale.audit_rows_forgotten_sqlite(path):
-        with sqlite3.connect(path) as conn:
-            add_audit_rows(conn, range(4, 40))  # the run's reads
+    with scale.audit_rows_forgotten_sqlite(path), sqlite3.connect(path) as conn:
+        add_audit_rows(conn, range(4, 40))  # the run's reads (committed as the inner `with` ends, before the trim)
     with sqlite3.connect(path) as conn:
         assert [row[0] for row in conn.execute("SELECT seq FROM audit_log ORDER BY seq")] == [1, 2, 3]
         assert conn.execute("SELECT count(*) FROM child").fetchone()[0] == 5
