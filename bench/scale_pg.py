@@ -24,7 +24,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -224,40 +224,33 @@ def cached_cluster(
     return PgCluster(bindir, data), time.monotonic() - t0
 
 
-def database_mb(cluster: PgCluster) -> int:
+def _on_caseload(cluster: PgCluster, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    """`await work(connection)` on the cluster's caseload database, as the server's superuser."""
     import asyncpg
 
-    async def size() -> int:
+    async def run() -> Any:
         conn = await asyncpg.connect(cluster.dsn())
         try:
-            return int(await conn.fetchval("SELECT pg_database_size('caseload')")) // 1_048_576
+            return await work(conn)
         finally:
             await conn.close()
 
-    return asyncio.run(size())
+    return asyncio.run(run())
+
+
+def database_mb(cluster: PgCluster) -> int:
+    return int(_on_caseload(cluster, lambda conn: conn.fetchval("SELECT pg_database_size('caseload')"))) // 1_048_576
 
 
 @contextlib.contextmanager
 def audit_rows_forgotten(cluster: PgCluster, *, head: str, forget: str) -> Iterator[None]:
     """scale.audit_rows_forgotten_sqlite on the cluster's caseload database; then VACUUM, so that the next run's
     rows reuse the space."""
-    import asyncpg
-
-    async def read_head() -> int:
-        conn = await asyncpg.connect(cluster.dsn())
-        try:
-            return int(await conn.fetchval(head))
-        finally:
-            await conn.close()
-
-    async def forget_after(seq: int) -> None:
-        conn = await asyncpg.connect(cluster.dsn())
-        try:
-            await conn.execute(forget.format(seq))
-            await conn.execute("VACUUM audit_log")
-        finally:
-            await conn.close()
-
-    seq = asyncio.run(read_head())
+    seq = int(_on_caseload(cluster, lambda conn: conn.fetchval(head)))
     yield
-    asyncio.run(forget_after(seq))
+
+    async def forget_then_vacuum(conn: Any) -> None:
+        await conn.execute(forget.format(seq))
+        await conn.execute("VACUUM audit_log")  # the simple protocol: VACUUM runs outside a transaction block
+
+    _on_caseload(cluster, forget_then_vacuum)
