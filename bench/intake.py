@@ -127,18 +127,19 @@ def budget_note(
     one process may spend at most (one uvicorn worker: one core), against what it spent and what the floor
     baseline's own process spent (the same rows written with the raw driver, nothing validated, audited or
     published). When the floor's CPU is above that budget, no service writing these rows in one process reaches
-    the target on this machine; `floor_misses`: the floor's own throughput is below the target."""
-    budget = 1000 / needed_rps if needed_rps else None
+    the target on this machine; `floor_misses`: the floor's own throughput is below the target. Nothing when the
+    baseline the target is measured against served nothing (its errors are in its own row)."""
+    if not needed_rps:
+        return ""
+    budget = 1000 / needed_rps
     own = cpu.get("referral")
     floor_own = floor["cpu_ms_per_request"].get("baseline-floor")
-    parts = [f"needs {needed_rps:,.0f} req/s"]
-    if budget is not None:
-        parts.append(f"≤ {budget:.2f} ms of referral's CPU a request in its one process")
+    parts = [f"needs {needed_rps:,.0f} req/s", f"≤ {budget:.2f} ms of referral's CPU a request in its one process"]
     if own is not None:
         parts.append(f"it spent {own:.2f}")
     if floor_own is not None:
         parts.append(f"the floor baseline's own process {floor_own:.2f}")
-        if budget is not None and floor_own > budget:
+        if floor_own > budget:
             parts.append("above the budget: out of reach of any one process writing these rows")
     parts.append(f"the floor baseline reached {floor_share}" + (", below the target itself" if floor_misses else ""))
     return "; ".join(parts)

@@ -219,3 +219,5 @@ def test_a_throughput_targets_note_gives_the_cpu_budget_and_says_when_the_floor_
         needed_rps=1_419, cpu={"referral": 0.75}, floor=floor, floor_share="4.20× naive", floor_misses=False
     )
     assert "≤ 0.70 ms" in within and "out of reach" not in within and "below the target" not in within
+    # a baseline that served nothing gives no budget to state
+    assert intake.budget_note(needed_rps=0, cpu={"referral": 0.7}, floor=floor, floor_share="", floor_misses=True) == ""
