@@ -338,6 +338,7 @@ def runner_for(
     ack_wait: float = 5.0,
     idle_wait: float = 1.0,
     linger: float = 0.0,
+    linger_longest: float = 0.0,
 ):
     spec = ConsumerSpec(
         durable="tests",
@@ -348,6 +349,7 @@ def runner_for(
         ack_wait_seconds=ack_wait,
         idle_wait_seconds=idle_wait,
         linger_seconds=linger,
+        linger_longest_seconds=linger_longest,
         on_committed=on_committed,
     )
     return ConsumerRunner(db=db, js=js, stream="TAS", spec=spec)
@@ -520,6 +522,33 @@ async def test_a_busy_consumer_lingers_so_that_messages_arriving_meanwhile_share
     await asyncio.wait_for(first_handled.wait(), timeout=5)
     for event in events[1:]:
         await asyncio.sleep(0.05)
+        await js.publish(event.nats_subject, event.to_bytes(), headers={"Nats-Msg-Id": event.id})
+    await eventually(lambda: _equals(effect_count(db), 4), what="the four events handled")
+    runner.stop()
+    await asyncio.wait_for(task, timeout=10)
+    assert sizes == [1, 3]
+
+
+async def test_a_consumer_whose_messages_come_slowly_lingers_longer_so_that_they_still_share_a_fetch(db, js):
+    """The shortest linger is 50 ms, and the messages after the first come 200 ms apart: each would be fetched
+    alone. At the one message a second the consumer has seen, it lingers for LINGER_MESSAGES to arrive, up to the
+    longest (1.5 s here), and the three are handled as ONE batch."""
+    first_handled = asyncio.Event()
+
+    async def handler(session, payload, event: CloudEvent) -> None:
+        await record_effect(session, payload, event)
+        first_handled.set()
+
+    runner = runner_for(db, js, handler, linger=0.05, linger_longest=1.5)
+    sizes = record_fetches(runner)
+    await runner.ensure()
+    task = asyncio.create_task(runner.run())
+    await eventually(lambda: _waiting(js, 1), what="the idle runner's pull at the server")
+    events = [child_registered(n) for n in range(4)]
+    await js.publish(events[0].nats_subject, events[0].to_bytes(), headers={"Nats-Msg-Id": events[0].id})
+    await asyncio.wait_for(first_handled.wait(), timeout=5)
+    for event in events[1:]:
+        await asyncio.sleep(0.2)
         await js.publish(event.nats_subject, event.to_bytes(), headers={"Nats-Msg-Id": event.id})
     await eventually(lambda: _equals(effect_count(db), 4), what="the four events handled")
     runner.stop()

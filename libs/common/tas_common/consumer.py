@@ -11,8 +11,8 @@ dead-lettered at once: retrying cannot fix it.
 
 An idle runner asks the server for ONE message with a long wait (it answers at the first message, and `stop()`
 cancels it); while messages come it fetches batches with a short wait, after lingering a moment
-(`ConsumerSpec.linger_seconds`) when the last fetch was not a full batch, so that several messages share a fetch
-and a transaction.
+(`ConsumerSpec.linger_seconds`, longer when messages come slowly: `ConsumerSpec.linger_for`) when the last fetch
+was not a full batch, so that several messages share a fetch and a transaction.
 
 Nothing but `stop()` ends a runner: a round that fails (NATS gone, the durable consumer deleted, an ack that cannot
 be sent) is logged as an outage (outage.py: once, then summaries) and retried, and a dead letter that cannot be
@@ -24,7 +24,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -121,6 +123,27 @@ class Ready(NamedTuple):
     handler: Handler
 
 
+class RecentRate:
+    """How many messages a second a consumer has fetched over the last `window_seconds` (its linger grows when they
+    come slowly: ConsumerSpec.linger_for)."""
+
+    def __init__(self, *, window_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window_seconds = window_seconds
+        self.clock = clock
+        self._fetches: deque[tuple[float, int]] = deque()
+        self._messages = 0
+
+    def add(self, messages: int) -> None:
+        self._fetches.append((self.clock(), messages))
+        self._messages += messages
+
+    def per_second(self) -> float:
+        since = self.clock() - self.window_seconds
+        while self._fetches and self._fetches[0][0] < since:
+            self._messages -= self._fetches.popleft()[1]
+        return self._messages / self.window_seconds
+
+
 class ConsumerRunner:
     def __init__(
         self,
@@ -138,6 +161,8 @@ class ConsumerRunner:
         self.stream = stream
         self.spec = spec
         self._stopping = asyncio.Event()
+        self.recent = RecentRate()
+        """The messages it fetched over the last second: its linger grows when they come slowly."""
         self.failing = OutageLog(
             log, f"consumer {spec.durable}", summary_seconds=outage_log_seconds, consumer=spec.durable
         )
@@ -200,9 +225,11 @@ class ConsumerRunner:
                             await self.ensure()
                         sub = await self.js.pull_subscribe_bind(self.spec.durable, self.stream)
                     if linger:  # let the next messages gather: one fetch, one transaction for them all
-                        await self._pause(self.spec.linger_seconds)
+                        await self._pause(self.spec.linger_for(self.recent.per_second()))
                     msgs = await self._fetch(sub, busy=busy)
                     busy = bool(msgs)
+                    if busy:
+                        self.recent.add(len(msgs))
                     linger = busy and len(msgs) < self.spec.batch_size and self.spec.linger_seconds > 0
                     self._count_redeliveries(msgs)
                     if len(msgs) == 1:

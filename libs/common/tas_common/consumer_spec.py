@@ -16,6 +16,8 @@ Handler = Callable[[AsyncSession, Any, CloudEvent], Awaitable[None]]
 """`handler(session, payload, event)`: the payload is the event's, validated once by the runner into the payload type
 the handler is keyed by; the envelope gives the event's id and time."""
 Handlers = Mapping[type[EventPayload], Handler]
+LINGER_MESSAGES = 4.0
+"""A consumer's linger is long enough for this many messages to arrive at its recent rate (`linger_for`)."""
 
 
 class RetryLater(Exception):
@@ -46,6 +48,14 @@ class ConsumerSpec:
     idle consumer's first message is handled at once (no latency added to a quiet system). At 150 concerns/s a
     20 ms linger took the pipeline's CPU a concern from ~11 to ~8.7 ms and its p99 did not rise (bench/NOTES.md,
     issue 18 session 11): each fetch, transaction, fsync and relay round carries several messages."""
+    linger_longest_seconds: float = 0.04
+    """When messages come slowly the linger grows, up to this: long enough for `LINGER_MESSAGES` to arrive at the
+    rate the consumer fetched them over the last second (`linger_for`). At 50 concerns/s caseload's and notify's
+    consumers each take ~100 messages a second and linger 40 ms; at 150/s, ~300, and they linger the shortest,
+    `linger_seconds`, as before. A message is handled with the others of its fetch, so at low rates the wait buys
+    fewer transactions, fsyncs and acks a message (the pipeline's CPU a concern at 50/s: ~13.5 → ~11 ms, p50 +18
+    ms; bench/NOTES.md, issue 18 session 15), and at high rates, where batches form anyway, it costs no latency.
+    At most `linger_seconds` (referral's 0.2 s) turns it off."""
     idle_wait_seconds: float = 1.0
     """How long an idle consumer's pull for ONE message waits at the server. It returns at the first message (no
     latency added), so an idle consumer asks once a second instead of 1/fetch_wait times; `stop()` cancels it."""
@@ -63,7 +73,17 @@ class ConsumerSpec:
             backoff_seconds=settings.consumer_backoff_seconds,
             ack_wait_seconds=settings.consumer_ack_wait_seconds,
             linger_seconds=settings.consumer_linger_seconds,
+            linger_longest_seconds=settings.consumer_linger_longest_seconds,
         )
+
+    def linger_for(self, messages_per_second: float) -> float:
+        """The linger after a fetch that was not a full batch, when messages have come at `messages_per_second`:
+        the time `LINGER_MESSAGES` take to arrive, between `linger_seconds` and `linger_longest_seconds`."""
+        shortest = self.linger_seconds
+        longest = max(shortest, self.linger_longest_seconds)
+        if messages_per_second <= 0:
+            return longest
+        return min(longest, max(shortest, LINGER_MESSAGES / messages_per_second))
 
     @property
     def subjects(self) -> list[str]:

@@ -62,6 +62,9 @@ class CommonSettings(BaseSettings):
     consumer_linger_seconds: float = 0.02
     """A busy consumer's wait before its next fetch, so that what arrives meanwhile is handled as one batch
     (consumer_spec.ConsumerSpec.linger_seconds); 0 fetches again at once."""
+    consumer_linger_longest_seconds: float = 0.04
+    """The longest a consumer lingers when messages come slowly (ConsumerSpec.linger_longest_seconds); at most
+    `consumer_linger_seconds`: it always lingers that."""
     outbox_poll_seconds: float = 1.0
     outbox_linger_seconds: float = 0.0
     """After a round that published events but less than a batch, the outbox relay waits this long before the next
