@@ -119,6 +119,7 @@ async def test_a_practitioner_sees_the_children_on_whose_team_they_are_with_role
         service_org_type="social_care",
     )
     await h.processed((await h.publish_referral(submitted)).id)
+    await system.settled()  # notify's events about the children's families land on their chronologies meanwhile
     newest = {}
     for headers in (h.slt, h.senco):
         items = await caseload(system, headers)
