@@ -53,9 +53,9 @@ class ConsumerSpec:
     rate the consumer fetched them over the last second (`linger_for`). At 50 concerns/s caseload's and notify's
     consumers each take ~100 messages a second and linger 40 ms; at 150/s, ~300, and they linger the shortest,
     `linger_seconds`, as before. A message is handled with the others of its fetch, so at low rates the wait buys
-    fewer transactions, fsyncs and acks a message (the pipeline's CPU a concern at 50/s: ~13.5 → ~11 ms, p50 +18
-    ms; bench/NOTES.md, issue 18 session 15), and at high rates, where batches form anyway, it costs no latency.
-    At most `linger_seconds` (referral's 0.2 s) turns it off."""
+    fewer transactions, fsyncs and acks a message: the pipeline's CPU a concern at 50/s fell 10–20% (SQLite ~13.5 →
+    ~12 ms, PostgreSQL ~18 → ~15), its p50 rose ~20 ms (bench/NOTES.md, issue 18 session 15). At high rates, where
+    batches form anyway, it changes nothing. At most `linger_seconds` (referral's 0.2 s) turns it off."""
     idle_wait_seconds: float = 1.0
     """How long an idle consumer's pull for ONE message waits at the server. It returns at the first message (no
     latency added), so an idle consumer asks once a second instead of 1/fetch_wait times; `stop()` cancels it."""
