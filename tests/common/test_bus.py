@@ -503,16 +503,16 @@ def record_fetches(runner: ConsumerRunner) -> list[int]:
     return sizes
 
 
-async def test_a_busy_consumer_lingers_so_that_messages_arriving_meanwhile_share_one_fetch_and_transaction(db, js):
-    """The first message of an idle consumer is handled at once; the three that follow, 50 ms apart, arrive while
-    the consumer lingers after it and are handled as ONE batch. Without the linger each is fetched alone."""
+async def fetch_sizes_of_four(db, js, *, gap: float, linger: float, linger_longest: float = 0.0) -> list[int]:
+    """The sizes of the fetches a runner handles four events in: the first published to the idle runner, the three
+    others `gap` seconds apart once it has handled the first."""
     first_handled = asyncio.Event()
 
     async def handler(session, payload, event: CloudEvent) -> None:
         await record_effect(session, payload, event)
         first_handled.set()
 
-    runner = runner_for(db, js, handler, linger=1.0)
+    runner = runner_for(db, js, handler, linger=linger, linger_longest=linger_longest)
     sizes = record_fetches(runner)
     await runner.ensure()
     task = asyncio.create_task(runner.run())
@@ -521,39 +521,25 @@ async def test_a_busy_consumer_lingers_so_that_messages_arriving_meanwhile_share
     await js.publish(events[0].nats_subject, events[0].to_bytes(), headers={"Nats-Msg-Id": events[0].id})
     await asyncio.wait_for(first_handled.wait(), timeout=5)
     for event in events[1:]:
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(gap)
         await js.publish(event.nats_subject, event.to_bytes(), headers={"Nats-Msg-Id": event.id})
     await eventually(lambda: _equals(effect_count(db), 4), what="the four events handled")
     runner.stop()
     await asyncio.wait_for(task, timeout=10)
-    assert sizes == [1, 3]
+    return sizes
+
+
+async def test_a_busy_consumer_lingers_so_that_messages_arriving_meanwhile_share_one_fetch_and_transaction(db, js):
+    """The first message of an idle consumer is handled at once; the three that follow, 50 ms apart, arrive while
+    the consumer lingers after it and are handled as ONE batch. Without the linger each is fetched alone."""
+    assert await fetch_sizes_of_four(db, js, gap=0.05, linger=1.0) == [1, 3]
 
 
 async def test_a_consumer_whose_messages_come_slowly_lingers_longer_so_that_they_still_share_a_fetch(db, js):
     """The shortest linger is 50 ms, and the messages after the first come 200 ms apart: each would be fetched
     alone. At the one message a second the consumer has seen, it lingers for LINGER_MESSAGES to arrive, up to the
     longest (1.5 s here), and the three are handled as ONE batch."""
-    first_handled = asyncio.Event()
-
-    async def handler(session, payload, event: CloudEvent) -> None:
-        await record_effect(session, payload, event)
-        first_handled.set()
-
-    runner = runner_for(db, js, handler, linger=0.05, linger_longest=1.5)
-    sizes = record_fetches(runner)
-    await runner.ensure()
-    task = asyncio.create_task(runner.run())
-    await eventually(lambda: _waiting(js, 1), what="the idle runner's pull at the server")
-    events = [child_registered(n) for n in range(4)]
-    await js.publish(events[0].nats_subject, events[0].to_bytes(), headers={"Nats-Msg-Id": events[0].id})
-    await asyncio.wait_for(first_handled.wait(), timeout=5)
-    for event in events[1:]:
-        await asyncio.sleep(0.2)
-        await js.publish(event.nats_subject, event.to_bytes(), headers={"Nats-Msg-Id": event.id})
-    await eventually(lambda: _equals(effect_count(db), 4), what="the four events handled")
-    runner.stop()
-    await asyncio.wait_for(task, timeout=10)
-    assert sizes == [1, 3]
+    assert await fetch_sizes_of_four(db, js, gap=0.2, linger=0.05, linger_longest=1.5) == [1, 3]
 
 
 async def test_stop_ends_a_lingering_consumer_at_once(db, js):

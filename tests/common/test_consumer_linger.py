@@ -60,3 +60,15 @@ def test_the_recent_rate_counts_the_messages_of_the_last_window_only():
     assert rate.per_second() == 0.0
     rate.add(50)
     assert rate.per_second() == 50.0
+
+
+def test_the_recent_rate_forgets_old_fetches_as_it_adds_new_ones():
+    """A consumer working through a backlog fetches full batches and never asks the rate: the window stays one second
+    of fetches however long the backlog lasts."""
+    now = [0.0]
+    rate = RecentRate(window_seconds=1.0, clock=lambda: now[0])
+    for n in range(1_000):
+        now[0] = n * 0.1
+        rate.add(50)
+    assert len(rate._fetches) <= 11
+    assert rate.per_second() == pytest.approx(500.0, rel=0.1)

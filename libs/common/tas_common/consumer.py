@@ -134,14 +134,18 @@ class RecentRate:
         self._messages = 0
 
     def add(self, messages: int) -> None:
-        self._fetches.append((self.clock(), messages))
+        now = self.clock()
+        self._forget_before(now - self.window_seconds)  # full batches (a backlog) add without asking the rate
+        self._fetches.append((now, messages))
         self._messages += messages
 
     def per_second(self) -> float:
-        since = self.clock() - self.window_seconds
+        self._forget_before(self.clock() - self.window_seconds)
+        return self._messages / self.window_seconds
+
+    def _forget_before(self, since: float) -> None:
         while self._fetches and self._fetches[0][0] < since:
             self._messages -= self._fetches.popleft()[1]
-        return self._messages / self.window_seconds
 
 
 class ConsumerRunner:
