@@ -63,8 +63,8 @@ class CommonSettings(BaseSettings):
     """A busy consumer's wait before its next fetch, so that what arrives meanwhile is handled as one batch
     (consumer_spec.ConsumerSpec.linger_seconds); 0 fetches again at once."""
     consumer_linger_longest_seconds: float = 0.04
-    """The longest a consumer lingers when messages come slowly (ConsumerSpec.linger_longest_seconds); at most
-    `consumer_linger_seconds`: it always lingers that."""
+    """The longest a consumer lingers when messages come slowly (ConsumerSpec.linger_longest_seconds). A value at or
+    below `consumer_linger_seconds` keeps the linger fixed at `consumer_linger_seconds`."""
     outbox_poll_seconds: float = 1.0
     outbox_linger_seconds: float = 0.0
     """After a round that published events but less than a batch, the outbox relay waits this long before the next
