@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from email.message import Message
 from typing import Any
 
-from .conftest import assert_accessible
+from .conftest import assert_accessible, follow
 from .live import FamilyCase, LiveSystem, raise_concern_and_share_plan, wait_until
 from .test_family_pages import SCREENSHOTS
 
@@ -65,16 +65,14 @@ def new_code(live: LiveSystem, case: FamilyCase, before: int) -> str:
 def ask_for_a_code(page: Any, live: LiveSystem, case: FamilyCase) -> str:
     before = len(codes_sent(live, case.email))
     page.locator("#contact").fill(case.email)
-    with page.expect_navigation():
-        page.locator("form[action='/family/sign-in'] button").click()
+    follow(page.locator("form[action='/family/sign-in'] button"))
     assert page.locator("h1").inner_text() in ("Check your messages", "Gwiriwch eich negeseuon")
     return new_code(live, case, before)
 
 
 def enter_code(page: Any, code: str) -> None:
     page.locator("#code").fill(code)
-    with page.expect_navigation():
-        page.locator("form[action='/family/sign-in/code'] button").click()
+    follow(page.locator("form[action='/family/sign-in/code'] button"))
 
 
 def test_from_the_message_to_the_plan_shared_for_comment(new_page, live):
@@ -93,8 +91,7 @@ def test_from_the_message_to_the_plan_shared_for_comment(new_page, live):
     enter_code(page, code)
     assert page.url == link or page.url.startswith(link)  # back where the message pointed: the child's page
     assert page.locator("h1").inner_text().startswith(case.given_name)
-    with page.expect_navigation():
-        page.get_by_role("link", name=f"{case.given_name}’s plan").click()
+    follow(page.get_by_role("link", name=f"{case.given_name}’s plan"))
     text = page.locator("main").inner_text()
     assert "Draft for you to comment on" in text and "Follows two-step instructions in class" in text
     assert "You can comment until" in text
@@ -104,8 +101,7 @@ def test_from_the_message_to_the_plan_shared_for_comment(new_page, live):
             0
         ]
     page.locator(f"#comment-{outcome['id']}").fill("Could the class teacher use the picture cards too?")
-    with page.expect_navigation():
-        page.locator(f"#item-{outcome['id']} form button").click()
+    follow(page.locator(f"#item-{outcome['id']} form button"))
     assert "Your comment has been sent to the team." in page.locator("main").inner_text()
     assert_accessible(page)
     # a practitioner replies through the API, in the parent's thread
@@ -168,14 +164,12 @@ def test_a_code_works_once_and_an_expired_code_is_refused(new_page, live):
     code = ask_for_a_code(page, live, case)
     enter_code(page, code)
     assert page.locator("h1").inner_text() == "Your children"
-    with page.expect_navigation():
-        page.get_by_role("button", name="Sign out").click()
+    follow(page.get_by_role("button", name="Sign out"))
     # the same code again, from another browser
     other = new_page()
     other.goto("/family/sign-in")
     other.locator("#contact").fill(case.email)
-    with other.expect_navigation():
-        other.locator("form[action='/family/sign-in'] button").click()
+    follow(other.locator("form[action='/family/sign-in'] button"))
     enter_code(other, code)  # refused: used (or, once a newer code is out, simply not the code)
     assert other.locator(".govuk-error-summary").is_visible()
     assert other.locator("h1").inner_text() == "Check your messages"  # not signed in

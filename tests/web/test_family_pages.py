@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import assert_accessible
+from .conftest import assert_accessible, follow
 from .live import raise_concern_and_share_plan, refer_and_accept, sign_in_with_session
 
 SCREENSHOTS = os.environ.get("TAS_WEB_SCREENSHOTS")
@@ -82,13 +82,11 @@ def test_the_parent_writes_about_me_and_sees_it_in_the_plan(new_page, live, case
     page.goto(f"/family/children/{case.child_id}/about-me")
     page.get_by_label(f"What {case.given_name} says").fill("I like drawing and dinosaurs. Loud rooms are hard.")
     page.get_by_label("What you want the team to know").fill("Mornings go better with a picture timetable.")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Save").click()
+    follow(page.get_by_role("button", name="Save"))
     assert "Saved. The team will see your words in the plan." in page.locator("main").inner_text()
     # edited again: the same entries change, none is added
     page.get_by_label(f"What {case.given_name} says").fill("I like drawing. Loud rooms are hard.")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Save").click()
+    follow(page.get_by_role("button", name="Save"))
     with live.api("caseload") as caseload:
         about_me = caseload.get(f"/v1/children/{case.child_id}/plan", headers=case.senco).json()["sections"]["about_me"]
     words = sorted(item["text"] for item in about_me if item["org_type"] == "family")
@@ -106,7 +104,7 @@ def test_the_team_the_referral_and_who_looked_name_organisations_and_roles_in_pl
     assert "Speech and language therapist" in team  # the role in words, not the token's `slt`
     assert "Your child’s school" in team and "We cannot show the team" not in team
     page.goto(f"/family/children/{case.child_id}")
-    page.get_by_role("link", name="Children's Speech and Language Therapy").click()
+    follow(page.get_by_role("link", name="Children's Speech and Language Therapy"))
     assert page.url.endswith(f"/referrals/{case.referral_id}")
     referral = page.locator("main").inner_text()
     assert "Accepted: the service is working with your child" in referral
@@ -138,8 +136,7 @@ def test_sign_out_from_the_menu_ends_the_session(new_page, live, cases):
     page = new_page()
     sign_in_with_session(live, page.context, case)
     page.goto(f"/family/children/{case.child_id}/plan")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Sign out").click()
+    follow(page.get_by_role("button", name="Sign out"))
     assert page.locator("h1").inner_text() == "You have signed out"
     page.goto(f"/family/children/{case.child_id}/plan")
     assert "/family/sign-in?next=" in page.url
@@ -156,8 +153,7 @@ def test_the_local_offer_searches_by_text_need_and_age(new_page, live, language)
     page.locator("#need").select_option("communication_and_interaction")
     page.locator("#age").fill("9")
     page.locator("#postcode").fill("zx1 2ab")
-    with page.expect_navigation():
-        page.locator("form[action='/local-offer'] button").click()
+    follow(page.locator("form[action='/local-offer'] button"))
     assert "q=speech" in page.url and "need=communication_and_interaction" in page.url and "postcode=zx1" in page.url
     results = page.locator("main .tas-item")
     assert results.count() >= 1
@@ -179,8 +175,7 @@ def test_the_local_offer_searches_by_text_need_and_age(new_page, live, language)
         save_screenshots(page, f"local-offer-results-{language}", desktop=True)
     contact = results.first.locator("a[href^='mailto:']")
     assert contact.count() == 1 and "@example.org" in contact.inner_text()
-    with page.expect_navigation():
-        results.first.locator("h3 a").click()
+    follow(results.first.locator("h3 a"))
     assert page.locator("h1").count() == 1
     assert_accessible(page)
     if language == "en":  # a postcode that is not one: said on the field, nothing else breaks
@@ -197,8 +192,7 @@ def test_the_parent_changes_channel_and_language_and_the_pages_follow(new_page, 
     assert page.get_by_label("Email", exact=True).is_checked()
     page.get_by_label("Text message").check()
     page.get_by_label("Cymraeg").check()
-    with page.expect_navigation():
-        page.get_by_role("button", name="Save").click()
+    follow(page.get_by_role("button", name="Save"))
     # the page now speaks Welsh, and notify (which owns the preferences) has them
     assert page.locator("html").get_attribute("lang") == "cy"
     assert "Mae eich dewisiadau wedi’u cadw." in page.locator("main").inner_text()
@@ -241,8 +235,7 @@ def test_a_new_version_says_what_changed_and_the_review_shows_progress(new_page,
     assert "Agreed" in text and "2 (the newest)" in text
     assert "Outcomes: progress recorded" in text
     assert "Getting better" in text  # the outcome's progress at the review, in words
-    with page.expect_navigation():
-        page.get_by_role("link", name="Version 1").click()
+    follow(page.get_by_role("link", name="Version 1"))
     assert "This is an older version of the plan." in page.locator("main").inner_text()
     page.goto(f"/family/children/{case.child_id}/reviews/{review['id']}")
     text = page.locator("main").inner_text()

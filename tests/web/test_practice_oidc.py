@@ -6,7 +6,7 @@ access token before it expires, and signing out ends the session here and at the
 
 from __future__ import annotations
 
-from .conftest import assert_accessible
+from .conftest import assert_accessible, follow
 from .oidc_provider import User
 
 
@@ -47,7 +47,7 @@ def test_the_access_token_is_refreshed_before_it_expires_and_sign_out_ends_both(
         assert page.get_by_role("heading", level=1).inner_text() == "My caseload"
         assert live.oidc.refreshed > before
         assert _session_of(live, page)["token"] != first  # a new access token, from the rotated refresh token
-        page.get_by_role("button", name="Sign out").click()
+        follow(page.get_by_role("button", name="Sign out"))
         assert page.get_by_role("heading", level=1).inner_text() == "You have signed out"
         assert live.oidc.revoked and live.oidc.ended  # the refresh token revoked, the provider's session ended
         page.goto("/caseload")

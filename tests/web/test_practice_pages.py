@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import assert_accessible
+from .conftest import assert_accessible, follow
 from .live import raise_concern_and_share_plan
 from .practice import shoot, sign_in_as
 from .test_family_pages import SCREENSHOTS
@@ -27,9 +27,9 @@ def test_the_senco_finds_the_child_and_every_page_of_the_record_is_accessible(ne
     page.goto("/caseload")
     assert_accessible(page)
     page.locator("#q").fill(case.given_name.upper())
-    page.locator("form[role=search] button").click()
+    follow(page.locator("form[role=search] button"))
     assert page.locator(f"a[href='/children/{case.child_id}']").count() == 1
-    page.locator(f"a[href='/children/{case.child_id}']").click()
+    follow(page.locator(f"a[href='/children/{case.child_id}']"))
     for suffix in CHILD_PAGES:
         response = page.goto(f"/children/{case.child_id}{suffix}")
         assert response.status == 200, suffix
@@ -47,8 +47,7 @@ def test_the_chronology_filters_by_kind(new_page, live, case):
     everything = page.locator("main ol li").count()
     assert everything >= 2  # the concern, the plan shared
     page.get_by_label("Concerns").check()
-    with page.expect_navigation():  # the filter is a GET form: read the list of the page it loads, not mid-load
-        page.get_by_role("button", name="Filter").click()
+    follow(page.get_by_role("button", name="Filter"))
     texts = page.locator("main ol li").all_inner_texts()
     assert len(texts) == 1 and "Concern raised" in texts[0]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import assert_accessible
+from .conftest import assert_accessible, follow
 from .live import raise_concern_and_share_plan
 from .practice import put_therapist_on_team, shoot, sign_in_as
 from .test_family_pages import SCREENSHOTS
@@ -32,10 +32,10 @@ def test_the_senco_and_the_therapist_edit_the_same_need_and_the_second_keeps_the
     therapist.goto(href)  # both open the same need
     assert_accessible(senco)
     therapist.locator("#item-description").fill("Needs instructions broken into steps (therapist's words).")
-    therapist.get_by_role("button", name="Save", exact=True).click()
+    follow(therapist.get_by_role("button", name="Save", exact=True))
     assert "Saved" in therapist.locator("main").inner_text()
     senco.locator("#item-description").fill("Finds it hard to follow spoken instructions; visual timetable helps.")
-    senco.get_by_role("button", name="Save", exact=True).click()
+    follow(senco.get_by_role("button", name="Save", exact=True))
     # the conflict: their version beside mine, my words still in the form
     main = senco.locator("main").inner_text()
     assert "Someone else changed this while you were editing it" in main
@@ -49,7 +49,7 @@ def test_the_senco_and_the_therapist_edit_the_same_need_and_the_second_keeps_the
     senco.locator("#item-description").fill(
         "Needs instructions broken into steps (therapist's words). Visual timetable helps (SENCO)."
     )
-    senco.get_by_role("button", name="Save my version").click()
+    follow(senco.get_by_role("button", name="Save my version"))
     assert "Saved" in senco.locator("main").inner_text()
     assert "Visual timetable helps (SENCO)." in senco.locator("main").inner_text()
 
@@ -60,13 +60,13 @@ def test_an_edit_of_another_item_meanwhile_is_applied_on_top_without_asking(new_
     sign_in_as(live, therapist.context, "slt")
     senco.goto(f"/children/{case.child_id}/plan/outcomes/new")
     therapist.goto(f"/children/{case.child_id}/plan")
-    therapist.get_by_role("link", name="Change Provision").first.click()
+    follow(therapist.get_by_role("link", name="Change Provision").first)
     therapist.locator("#item-frequency").fill("Twice weekly, 30 minutes")
-    therapist.get_by_role("button", name="Save", exact=True).click()
+    follow(therapist.get_by_role("button", name="Save", exact=True))
     senco.locator("#item-description").fill("Asks for help when stuck")
     senco.locator("#item-measure").fill("Asks an adult at least once a lesson, observed over two weeks")
     senco.get_by_label("The team only: not the family").check()
-    senco.get_by_role("button", name="Save", exact=True).click()
+    follow(senco.get_by_role("button", name="Save", exact=True))
     text = senco.locator("main").inner_text()
     assert "Saved" in text and "Asks for help when stuck" in text and "Twice weekly, 30 minutes" in text
 
@@ -77,10 +77,10 @@ def test_publish_for_comment_with_what_changed_then_versions_and_their_differenc
     page.goto(f"/children/{case.child_id}/plan/needs/new")
     page.get_by_label("Sensory and physical").check()
     page.locator("#item-description").fill("Covers ears in assembly.")
-    page.get_by_role("button", name="Save", exact=True).click()
+    follow(page.get_by_role("button", name="Save", exact=True))
     assert "Needs: 1 added" in page.locator("#publish ~ ul").first.inner_text()
     page.get_by_label("A draft for the family to comment on").check()
-    page.get_by_role("button", name="Publish").click()
+    follow(page.get_by_role("button", name="Publish"))
     assert "Version 2 published." in page.locator("main").inner_text()
     page.goto(f"/children/{case.child_id}/plan/versions?from=1&to=2")
     assert_accessible(page)
@@ -94,7 +94,7 @@ def test_the_form_shows_the_apis_errors_in_the_error_summary(new_page, live, cas
     page = new_page()
     sign_in_as(live, page.context, "senco")
     page.goto(f"/children/{case.child_id}/plan/provision/new")
-    page.get_by_role("button", name="Save", exact=True).click()
+    follow(page.get_by_role("button", name="Save", exact=True))
     summary = page.locator(".govuk-error-summary")
     assert summary.is_visible()
     assert page.title().startswith("Error:")

@@ -3,7 +3,7 @@ My tasks, sign out."""
 
 from __future__ import annotations
 
-from .conftest import assert_accessible
+from .conftest import assert_accessible, follow
 from .practice import shoot
 from .test_family_pages import SCREENSHOTS
 
@@ -16,17 +16,17 @@ def test_a_senco_signs_in_as_a_persona_and_lands_on_my_tasks_then_signs_out(new_
     assert_accessible(page)
     if SCREENSHOTS:
         shoot(page, "practice-sign-in-en")
-    page.get_by_role("button", name="Sign in", exact=True).click()
+    follow(page.get_by_role("button", name="Sign in", exact=True))
     assert page.locator(".govuk-error-summary").is_visible()  # nobody chosen
     page.get_by_label("Alex Morgan").check()
-    page.get_by_role("button", name="Sign in", exact=True).click()
+    follow(page.get_by_role("button", name="Sign in", exact=True))
     assert page.url.endswith("/caseload")
     page.goto("/")
     assert page.get_by_role("heading", level=1).inner_text() == "My tasks"
     assert "Alex Morgan" in page.locator("main").inner_text()
     assert_accessible(page)
     page.get_by_role("button", name="Menu").click()  # at 320 px the menu is folded away
-    page.get_by_role("button", name="Sign out").click()
+    follow(page.get_by_role("button", name="Sign out"))
     assert page.get_by_role("heading", level=1).inner_text() == "You have signed out"
     page.goto("/caseload")
     assert "/sign-in" in page.url

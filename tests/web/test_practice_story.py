@@ -4,7 +4,7 @@ the DSL's safeguarding queue; a DSL reviews a consent override."""
 
 from __future__ import annotations
 
-from .conftest import assert_accessible
+from .conftest import assert_accessible, follow
 from .live import wait_until
 from .practice import headers_of, put_therapist_on_team, refer, shoot, sign_in_as
 from .test_family_pages import SCREENSHOTS
@@ -37,7 +37,7 @@ def test_the_senco_raises_a_concern_refers_it_and_the_therapist_accepts_and_writ
     # the form shows the API's own validation in the error summary, linked to the fields
     senco.goto("/concerns/new")
     senco.locator("#child-upn").fill("A123")
-    senco.get_by_role("button", name="Raise the concern").click()
+    follow(senco.get_by_role("button", name="Raise the concern"))
     summary = senco.locator(".govuk-error-summary")
     assert summary.is_visible()
     assert summary.locator("a[href='#child-upn']").count() == 1
@@ -47,13 +47,13 @@ def test_the_senco_raises_a_concern_refers_it_and_the_therapist_accepts_and_writ
         shoot(senco, "practice-concern-errors-en")
     upn = fictional_upn(731)
     fill_concern(senco, given="Noor", family="Haddad", upn=upn, email="sam.parent.731@example.org")
-    senco.get_by_role("button", name="Raise the concern").click()
+    follow(senco.get_by_role("button", name="Raise the concern"))
     assert "Concern raised" in senco.locator("main").inner_text()
-    senco.get_by_role("button", name="Refer to a service").click()
+    follow(senco.get_by_role("button", name="Refer to a service"))
     assert_accessible(senco)
     senco.get_by_label("Children's Speech and Language Therapy").check()
     senco.get_by_label("What you are asking for (optional)").fill("Assessment of receptive language, please.")
-    senco.get_by_role("button", name="Send the referral").click()
+    follow(senco.get_by_role("button", name="Send the referral"))
     assert "Referral sent." in senco.locator("main").inner_text()
 
     therapist = new_page(width=1024, height=900)
@@ -64,10 +64,10 @@ def test_the_senco_raises_a_concern_refers_it_and_the_therapist_accepts_and_writ
     assert_accessible(therapist)
     if SCREENSHOTS:
         shoot(therapist, "practice-my-tasks-therapist-en")
-    link.click()
+    follow(link)
     assert "Assessment of receptive language, please." in therapist.locator("main").inner_text()
     assert_accessible(therapist)
-    therapist.get_by_role("button", name="Accept").click()
+    follow(therapist.get_by_role("button", name="Accept"))
     assert "Done." in therapist.locator("main").inner_text()
     referral_page = therapist.url.split("?")[0]
     with live.api("caseload") as caseload:  # caseload puts the therapist on the team (an event away)
@@ -81,14 +81,14 @@ def test_the_senco_raises_a_concern_refers_it_and_the_therapist_accepts_and_writ
     therapist.goto(f"/children/{child_id}/plan/outcomes/new")
     therapist.locator("#item-description").fill("Follows two-step instructions in class")
     therapist.locator("#item-measure").fill("8 of 10 observed instructions by the end of term")
-    therapist.get_by_role("button", name="Save", exact=True).click()
+    follow(therapist.get_by_role("button", name="Save", exact=True))
     therapist.goto(f"/children/{child_id}/plan/provision/new")
     therapist.locator("#item-what").fill("Speech and language therapy sessions")
     therapist.locator("#item-agency").fill("NHS speech and language therapy")
     therapist.locator("#item-frequency").fill("Weekly, 30 minutes")
     therapist.locator("#item-start").fill("2026-12-01")
     therapist.locator("#item-funded_by").fill("NHS")
-    therapist.get_by_role("button", name="Save", exact=True).click()
+    follow(therapist.get_by_role("button", name="Save", exact=True))
     text = therapist.locator("main").inner_text()
     assert "Follows two-step instructions in class" in text and "Weekly, 30 minutes" in text
     assert "Written by Priya Shah" in text
@@ -97,10 +97,10 @@ def test_the_senco_raises_a_concern_refers_it_and_the_therapist_accepts_and_writ
         shoot(therapist, "practice-plan-editor-en")
     # first contact, then the referral completed with its outcome
     therapist.goto(referral_page)
-    therapist.get_by_role("button", name="Record first contact").click()
+    follow(therapist.get_by_role("button", name="Record first contact"))
     assert "First contact" in therapist.locator("main dl").first.inner_text()
     therapist.locator("#complete").fill("Assessed; weekly therapy is in the plan.")
-    therapist.get_by_role("button", name="Complete the referral").click()
+    follow(therapist.get_by_role("button", name="Complete the referral"))
     main = therapist.locator("main").inner_text()
     assert "Completed" in main and "Assessed; weekly therapy is in the plan." in main
 
@@ -113,25 +113,25 @@ def test_the_front_door_redirects_a_referral_and_the_therapist_declines_it_with_
     social = new_page(width=1024, height=900)
     sign_in_as(live, social.context, "social_worker")
     social.goto("/referrals")
-    social.get_by_role("link", name=case.given_name, exact=False).first.click()
+    follow(social.get_by_role("link", name=case.given_name, exact=False).first)
     social.get_by_text("Redirect to another service").click()
-    social.get_by_role("button", name="Redirect the referral").click()  # nothing chosen, no reason
+    follow(social.get_by_role("button", name="Redirect the referral"))  # nothing chosen, no reason
     summary = social.locator(".govuk-error-summary")
     assert summary.locator("a[href='#redirect-to']").count() == 1
     assert_accessible(social)
     social.get_by_text("Redirect to another service").click()
     social.get_by_label("Send it to").select_option("999-salt")
     social.locator("#redirect-reason").fill("No safeguarding concern; a language need: speech and language therapy.")
-    social.get_by_role("button", name="Redirect the referral").click()
+    follow(social.get_by_role("button", name="Redirect the referral"))
     assert "Redirected" in social.locator("main").inner_text()
 
     therapist = new_page(width=1024, height=900)
     sign_in_as(live, therapist.context, "slt")
     therapist.goto("/")
-    therapist.locator("#referrals + ul").get_by_role("link", name=case.given_name, exact=False).first.click()
+    follow(therapist.locator("#referrals + ul").get_by_role("link", name=case.given_name, exact=False).first)
     therapist.get_by_text("Decline", exact=True).click()
     therapist.locator("#decline-reason").fill("Already seen by the school's own therapist this term.")
-    therapist.get_by_role("button", name="Decline the referral").click()
+    follow(therapist.get_by_role("button", name="Decline the referral"))
     assert "Declined" in therapist.locator("main").inner_text()
     with live.api("referral") as referral:  # what the SENCO reads
         mine = referral.get("/v1/referrals", params={"child_id": case.child_id}, headers=case.senco).json()["items"]
@@ -148,7 +148,7 @@ def test_a_safeguarding_concern_is_in_the_dsls_queue_urgent_first_and_a_dsl_revi
     fill_concern(
         senco, given="Ellis", family="Moor", upn=fictional_upn(732), email="e.moor@example.org", safeguarding=True
     )
-    senco.get_by_role("button", name="Raise the concern").click()
+    follow(senco.get_by_role("button", name="Raise the concern"))
     assert "Safeguarding concern raised" in senco.locator("main").inner_text()
     dsl = new_page(width=1024, height=900)
     sign_in_as(live, dsl.context, "dsl")
@@ -156,11 +156,11 @@ def test_a_safeguarding_concern_is_in_the_dsls_queue_urgent_first_and_a_dsl_revi
     first = dsl.locator("main ul.tas-task-list > li").first.inner_text()
     assert "Ellis Moor" in first and "Urgent" in first
     assert_accessible(dsl)
-    dsl.get_by_role("link", name="Ellis Moor").first.click()
+    follow(dsl.get_by_role("link", name="Ellis Moor").first)
     dsl.get_by_label("Voluntary organisations").check()
     dsl.get_by_label("Safeguarding", exact=True).check()
     dsl.get_by_label("Reason").fill("Young carer; family support needed while the assessment runs.")
-    dsl.get_by_role("button", name="Record and share").click()
+    follow(dsl.get_by_role("button", name="Record and share"))
     assert "Recorded." in dsl.locator("main").inner_text()
     welsh = new_page()
     sign_in_as(live, welsh.context, "dsl", language="cy")
@@ -172,10 +172,10 @@ def test_a_safeguarding_concern_is_in_the_dsls_queue_urgent_first_and_a_dsl_revi
     if SCREENSHOTS:
         shoot(welsh, "practice-my-tasks-dsl-cy")
     dsl.goto("/")
-    dsl.locator("#overrides + ul a").first.click()
+    follow(dsl.locator("#overrides + ul a").first)
     assert_accessible(dsl)
     dsl.get_by_label("Your review").fill("Basis and reason checked with the head.")
-    dsl.get_by_role("button", name="Mark as reviewed").click()
+    follow(dsl.get_by_role("button", name="Mark as reviewed"))
     assert "Reviewed." in dsl.locator("main").inner_text()
     dsl.goto("/")
     assert dsl.locator("#overrides").count() == 0
@@ -211,11 +211,11 @@ def test_a_send_officer_sees_an_ehc_milestone_due_and_a_social_worker_breaks_gla
     assert social.goto(f"/children/{case.child_id}").status == 404
     social.goto("/break-glass")
     social.get_by_label("The child’s UPN").fill(upn)
-    social.get_by_role("button", name="Search").click()
+    follow(social.get_by_role("button", name="Search"))
     assert "A record exists for this UPN, outside your relationships" in social.locator("main").inner_text()
-    social.get_by_role("button", name="Give a reason and open the record").click()
+    follow(social.get_by_role("button", name="Give a reason and open the record"))
     social.get_by_label("Why do you need this record now?").fill("Police called out of hours about the family.")
-    social.get_by_role("button", name="Open the record read-only").click()
+    follow(social.get_by_role("button", name="Open the record read-only"))
     banner = social.locator(".tas-break-glass-banner").inner_text()
     assert "you cannot change anything" in banner and "left" in banner
     assert_accessible(social)
@@ -223,9 +223,9 @@ def test_a_send_officer_sees_an_ehc_milestone_due_and_a_social_worker_breaks_gla
         shoot(social, "practice-break-glass-en")
     # the LA's SEND officer reviews it from My tasks
     page.goto("/")
-    page.locator("#break-glass + ul a").first.click()
+    follow(page.locator("#break-glass + ul a").first)
     page.get_by_label("Your review").fill("Confirmed with the duty social work manager.")
-    page.get_by_role("button", name="Mark as reviewed").click()
+    follow(page.get_by_role("button", name="Mark as reviewed"))
     assert "Reviewed." in page.locator("main").inner_text()
 
 
@@ -239,17 +239,17 @@ def test_the_parent_comments_on_the_shared_plan_and_the_therapist_answers_from_m
     parent.goto(f"/family/children/{case.child_id}/plan")
     box = parent.locator("textarea[id^=comment-]").nth(1)  # the outcome
     box.fill("At home he manages two steps when we use pictures.")
-    box.locator("xpath=ancestor::form").get_by_role("button", name="Send comment").click()
+    follow(box.locator("xpath=ancestor::form").get_by_role("button", name="Send comment"))
     assert "Your comment has been sent to the team." in parent.locator("main").inner_text()
 
     therapist = new_page(width=1024, height=900)
     sign_in_as(live, therapist.context, "slt")
     therapist.goto("/")
     assert "At home he manages two steps" in therapist.locator("#comments + ul").inner_text()
-    therapist.locator("#comments + ul a").first.click()
+    follow(therapist.locator("#comments + ul a").first)
     shoot(therapist, "practice-plan-family-comment-en")
     therapist.locator("textarea[id^=reply-]").first.fill("Thank you: we will use pictures in sessions too.")
-    therapist.get_by_role("button", name="Send answer").first.click()
+    follow(therapist.get_by_role("button", name="Send answer").first)
     assert "Your answer has been sent to the family." in therapist.locator("main").inner_text()
     assert_accessible(therapist)
     therapist.goto("/")
