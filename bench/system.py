@@ -45,6 +45,7 @@ class BenchSystem:
     env: dict[str, str] = field(default_factory=dict)
     """Extra environment for every service (e.g. shorter consumer timeouts), over the defaults below."""
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Given: extra environment for one service, over `env`. After `start`: each service's whole environment."""
 
     def start(self) -> BenchSystem:
         self.issuer = DevIssuer(self.tmp / "dev-issuer").ensure()
@@ -75,7 +76,7 @@ class BenchSystem:
                         "TAS_SMS_OUTBOX_PATH": str(self.tmp / "sms-outbox.jsonl"),
                     }
                 )
-            self.service_env[service] = env | self.env
+            self.service_env[service] = env | self.env | self.service_env.get(service, {})
             self.procs[service] = uvicorn(
                 service,
                 f"{service}.main:create_app",

@@ -6,7 +6,11 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import os
+import threading
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -70,6 +74,23 @@ def test_the_servers_cpu_counts_a_backend_that_ended_between_the_readings_once()
     # backend 300 started and used 2.0 s
     after = {"referral": 6.5, "postgresql 100": 10.0 + 0.5 + 4.0, "postgresql 300": 2.0}
     assert engines.cpu_used(before, after) == {"referral": 1.5, "postgresql": 3.5}
+
+
+def test_a_services_event_loop_cpu_is_its_main_threads_alone() -> None:
+    """The e2e figure splits each service's CPU into its event loop's (the main thread) and the rest (aiosqlite's
+    and the checkpointer's threads): a thread's busy work here must not count as this process's main thread's."""
+    me = SimpleNamespace(procs={"me": SimpleNamespace(pid=os.getpid())})
+
+    def spin() -> None:
+        end = time.thread_time() + 0.3
+        while time.thread_time() < end:
+            pass
+
+    before = e2e.event_loop_cpu(me)["me"]  # type: ignore[arg-type]
+    worker = threading.Thread(target=spin)
+    worker.start()
+    worker.join()
+    assert e2e.event_loop_cpu(me)["me"] - before < 0.15  # type: ignore[arg-type]
 
 
 def test_distinct_serials_give_distinct_children() -> None:
