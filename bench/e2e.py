@@ -278,16 +278,17 @@ def pipeline_cpu(system: BenchSystem, pg: Postgres | None = None) -> dict[str, f
 
 def event_loop_cpu(system: BenchSystem) -> dict[str, float]:
     """CPU seconds (user + system) used so far by each service's main thread: its event loop, where the requests,
-    the handlers, the relay and SQLAlchemy run (SQLite's statements and commits run on aiosqlite's threads)."""
-    import psutil  # bench.lock's, as in engines.cpu_seconds
-
+    the handlers, the relay and SQLAlchemy run (SQLite's statements and commits run on aiosqlite's threads). Read
+    from Linux's /proc/<pid>/task/<pid>/stat (utime and stime, the 14th and 15th fields, in clock ticks): psutil is
+    bench.lock's, and the tests import bench from make test's environment."""
     used = {}
     for name, proc in system.procs.items():
         try:
-            main = next(t for t in psutil.Process(proc.pid).threads() if t.id == proc.pid)
-        except (psutil.Error, StopIteration):
+            stat = Path(f"/proc/{proc.pid}/task/{proc.pid}/stat").read_text()
+        except OSError:  # the process has ended
             continue
-        used[name] = main.user_time + main.system_time
+        fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces: field 3 onwards
+        used[name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return used
 
 
