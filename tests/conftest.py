@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import logging
 import os
+import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -87,6 +89,23 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(interval)
+
+
+_RECORD_NUMBERS = frozenset({"created", "msecs", "relativeCreated", "thread", "process"})
+"""A log record's clock and process fields: a 6-digit code turns up among their digits by chance."""
+
+
+def records_showing(records: Iterable[logging.LogRecord], secret: str) -> list[logging.LogRecord]:
+    """The log records whose message or other fields show `secret` (a sign-in code) on its own. Not as digits inside
+    a longer run of letters and digits (a child's UUID, a UPN), and not among a record's clock and process numbers:
+    a 6-digit code turns up there by chance (CI met a child id beginning with the code)."""
+    shown = re.compile(rf"(?<![0-9A-Za-z]){re.escape(secret)}(?![0-9A-Za-z])")
+    return [
+        record
+        for record in records
+        if shown.search(record.getMessage())
+        or shown.search(str({k: v for k, v in record.__dict__.items() if k not in _RECORD_NUMBERS}))
+    ]
 
 
 # --- NATS: one nats-server per session, one account (own subjects and streams) per test ------------------------
