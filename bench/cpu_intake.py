@@ -26,7 +26,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tas-cpu-intake-") as tmp_name:
         tmp = Path(tmp_name)
         with BenchSystem(tmp / "intake", services=("referral",)) as system:
-            headers = system.token("senco", "school", school_urns=["100000"], org_id="school-100000")
+            headers = system.senco()
             referral = system.procs["referral"]
             process = psutil.Process(referral.pid)
             load(

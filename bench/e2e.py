@@ -262,6 +262,8 @@ LINGERING_SECONDS = 0.1
 """When the pipeline misses its CPU target at SLOW_RATE, the rate is run again with caseload's and notify's
 consumers lingering this long after every fetch (`what_the_cpu_target_costs`)."""
 LINGER_SETTINGS = ("TAS_CONSUMER_LINGER_SECONDS", "TAS_CONSUMER_LINGER_LONGEST_SECONDS")
+SERVICES = ("referral", "caseload", "notify")
+"""The pipeline's services, each its own process."""
 
 
 def pipeline_cpu(system: BenchSystem, pg: Postgres | None = None) -> dict[str, float]:
@@ -309,7 +311,7 @@ def end_to_end(
     p50_target, p99_target = (None, None) if variant else RATES.get(rate, (None, None))
     cpu_target = None if variant else CPU_PER_CONCERN_MS
     serials = distinct_serials(serial_start, int(rate * seconds))
-    headers = system.token("senco", "school", school_urns=["100000"], org_id="school-100000")
+    headers = system.senco()
     loops_before = event_loop_cpu(system)
     cpu_before = pipeline_cpu(system, pg)
     generator_before = os.times()
@@ -404,11 +406,10 @@ def what_the_cpu_target_costs(
     shipped ones linger 20–40 ms), warmed up for a few seconds, then the same open-loop run; reported as a variant,
     beside the system as shipped."""
     lingering = {name: str(LINGERING_SECONDS) for name in LINGER_SETTINGS}
-    services = ("referral", "caseload", "notify")
     overrides = dict.fromkeys(("caseload", "notify"), lingering)
-    system = BenchSystem(tmp, services=services, with_smtp=True, database_urls=dict(urls), service_env=overrides)
+    system = BenchSystem(tmp, services=SERVICES, with_smtp=True, database_urls=dict(urls), service_env=overrides)
     with system:
-        headers = system.token("senco", "school", school_urns=["100000"], org_id="school-100000")
+        headers = system.senco()
         warm_up = distinct_serials(700_000, int(SLOW_RATE * 3))
         sent = asyncio.run(open_loop(system.procs["referral"].url, headers, warm_up, SLOW_RATE))
         assert system.smtp is not None
@@ -462,11 +463,10 @@ def run_on(
     if parts == ("mis",):
         batch = 1000  # one request: the real size is cheap enough for a smoke run
     details: dict[str, Any] = {}
-    services = ("referral", "caseload", "notify")
-    urls = {} if pg is None else {service: pg.url(service) for service in services}
+    urls = {} if pg is None else {service: pg.url(service) for service in SERVICES}
     if pg is not None:
         details["postgresql"] = "throwaway cluster, durable defaults (fsync, synchronous_commit on)"
-    with BenchSystem(tmp, services=services, with_smtp=True, database_urls=urls) as system:
+    with BenchSystem(tmp, services=SERVICES, with_smtp=True, database_urls=urls) as system:
         time.sleep(2.0)
         rest = system.rss_mb()
         with RssSampler(system.procs) as sampler:

@@ -86,7 +86,7 @@ def main() -> None:
         urls = {} if pg is None else {service: pg.url(service) for service in services}
         with BenchSystem(tmp, services=services, with_smtp=True, database_urls=dict(urls)) as system:
             time.sleep(2.0)
-            headers = system.token("senco", "school", school_urns=["100000"], org_id="school-100000")
+            headers = system.senco()
             serials = distinct_serials(300_000, int(rate * seconds))
             posted = asyncio.run(open_loop(system.procs["referral"].url, headers, serials, rate))
             assert system.smtp is not None

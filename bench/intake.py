@@ -198,7 +198,7 @@ def run_on(report: Report, *, tmp: Path, quick: bool, force_profile: bool, pg: P
         baseline_env = {"BENCH_NAIVE_URL": naive_url, "BENCH_FLOOR_PG": driver_dsn(floor_url)}
         details["postgresql"] = "throwaway cluster, durable defaults (fsync, synchronous_commit on)"
     with BenchSystem(tmp / "intake", services=("referral",), database_urls=urls) as system:
-        headers = system.token("senco", "school", school_urns=["100000"], org_id="school-100000")
+        headers = system.senco()
         referral = system.procs["referral"]
         time.sleep(1.0)
         rest = referral.rss_mb()

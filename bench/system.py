@@ -130,6 +130,10 @@ class BenchSystem:
         claims.setdefault("org_id", f"bench-{org_type}")
         return bearer(self.issuer, roles=[role], org_type=org_type, **claims)
 
+    def senco(self) -> dict[str, str]:
+        """The headers of the SENCO of school 100000, who raises the benchmarks' concerns (`concern_body`'s school)."""
+        return self.token("senco", "school", school_urns=["100000"], org_id="school-100000")
+
     def rss_mb(self) -> dict[str, float | None]:
         return {name: proc.rss_mb() for name, proc in self.procs.items()}
 

@@ -133,7 +133,7 @@ def run(report: Report, *, tmp: Path, quick: bool) -> dict[str, Any]:
                 serials = distinct_serials(300_000, decisions)
                 items = [concern_body(n) | {"mis_record_id": f"hook-{n}"} for n in serials]
                 pushed = client.post("/v1/mis/concerns", json={"items": items}, headers=mis).json()
-                senco = system.token("senco", "school", school_urns=["100000"], org_id="school-100000")
+                senco = system.senco()
                 referral_ids = []
                 for result in pushed["results"]:
                     made = client.post(

@@ -55,8 +55,8 @@ class ConsumerSpec:
     `linger_seconds`, as before. A message is handled with the others of its fetch, so at low rates the wait buys
     fewer transactions, fsyncs and acks a message: the pipeline's CPU a concern at 50/s fell 10–20% (SQLite ~13.5 →
     ~12 ms, PostgreSQL ~18 → ~15), its p50 rose ~20 ms (bench/NOTES.md, issue 18 session 15). At high rates, where
-    batches form anyway, it changes nothing. A value at or below `linger_seconds` (referral's 0.2 s is above the 0.04 default) keeps the
-    linger fixed at `linger_seconds`."""
+    batches form anyway, it changes nothing. A value at or below `linger_seconds` keeps the linger fixed at
+    `linger_seconds` (referral's 0.2 s is above the 0.04 default)."""
     idle_wait_seconds: float = 1.0
     """How long an idle consumer's pull for ONE message waits at the server. It returns at the first message (no
     latency added), so an idle consumer asks once a second instead of 1/fetch_wait times; `stop()` cancels it."""
