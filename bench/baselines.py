@@ -204,8 +204,22 @@ def _as_sqlite(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, date) else int(v) if isinstance(v, bool) else v for k, v in row.items()}
 
 
-def _created(concern_id: str) -> Response:
+def created(concern_id: str) -> Response:
     return Response(json.dumps({"id": concern_id}), status_code=201, media_type="application/json")
+
+
+def floor_sqlite_writes(conn: sqlite3.Connection, body: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The floor's statements for one request on SQLite, in the caller's transaction: the school looked up, the
+    concern, its contacts, the audit row linked to the chain's head, the outbox row. Returns `_floor_rows`'s rows."""
+    school = conn.execute("SELECT name, la_code FROM school WHERE urn = ?", (body["school_urn"],)).fetchone()
+    rows = _floor_rows(body, school[1], now)
+    conn.execute(*_insert("concern", _as_sqlite(rows["concern"])))
+    for contact in rows["contacts"]:
+        conn.execute(*_insert("family_contact", _as_sqlite(contact)))
+    head = conn.execute("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    conn.execute(*_insert("audit_log", _as_sqlite(_chained(rows["audit"], head[0] if head else None))))
+    conn.execute(*_insert("outbox", _as_sqlite(rows["outbox"])))
+    return rows
 
 
 def floor_app() -> FastAPI:
@@ -226,19 +240,12 @@ def _floor_sqlite_app(path: str) -> FastAPI:
         body = json.loads(await request.body())
         conn.execute("BEGIN IMMEDIATE")
         try:
-            school = conn.execute("SELECT name, la_code FROM school WHERE urn = ?", (body["school_urn"],)).fetchone()
-            rows = _floor_rows(body, school[1], datetime.now(UTC))
-            conn.execute(*_insert("concern", _as_sqlite(rows["concern"])))
-            for contact in rows["contacts"]:
-                conn.execute(*_insert("family_contact", _as_sqlite(contact)))
-            head = conn.execute("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-            conn.execute(*_insert("audit_log", _as_sqlite(_chained(rows["audit"], head[0] if head else None))))
-            conn.execute(*_insert("outbox", _as_sqlite(rows["outbox"])))
+            rows = floor_sqlite_writes(conn, body, datetime.now(UTC))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return _created(rows["id"])
+        return created(rows["id"])
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -281,7 +288,7 @@ def _floor_pg_app(dsn: str) -> FastAPI:
             head = await conn.fetchval("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             await insert(conn, "audit_log", _chained(rows["audit"], head))
             await insert(conn, "outbox", rows["outbox"])
-        return _created(rows["id"])
+        return created(rows["id"])
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -46,6 +46,12 @@ class BenchSystem:
     """Extra environment for every service (e.g. shorter consumer timeouts), over the defaults below."""
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     """Given: extra environment for one service, over `env`. After `start`: each service's whole environment."""
+    apps: dict[str, str] = field(default_factory=dict)
+    """A service's app factory ("module:function") in place of `<service>.main:create_app`: a diagnostic variant of
+    the service (bench/raw_storage.py)."""
+
+    def app(self, service: str) -> str:
+        return self.apps.get(service, f"{service}.main:create_app")
 
     def start(self) -> BenchSystem:
         self.issuer = DevIssuer(self.tmp / "dev-issuer").ensure()
@@ -79,7 +85,7 @@ class BenchSystem:
             self.service_env[service] = env | self.env | self.service_env.get(service, {})
             self.procs[service] = uvicorn(
                 service,
-                f"{service}.main:create_app",
+                self.app(service),
                 workdir=self.tmp / service,
                 env=self.service_env[service],
                 wait=False,
@@ -116,7 +122,7 @@ class BenchSystem:
             old = self.procs[name]
             self.procs[name] = uvicorn(
                 name,
-                f"{name}.main:create_app",
+                self.app(name),
                 workdir=self.tmp / name,
                 env=self.service_env[name],
                 port=old.port,

@@ -240,5 +240,56 @@ def test_a_throughput_targets_note_gives_the_cpu_budget_and_says_when_the_floor_
         needed_rps=1_419, cpu={"referral": 0.75}, floor=floor, floor_share="4.20× naive", floor_misses=False
     )
     assert "≤ 0.70 ms" in within and "out of reach" not in within and "below the target" not in within
+    assert "in place of its storage" not in within
+    # with the floor's writes in place of its storage (bench/raw_storage.py), over the budget and within it
+    storage_not_it = intake.budget_note(
+        needed_rps=1_419, cpu={"referral": 0.75}, floor=floor, floor_share="", floor_misses=False, raw_storage=0.74
+    )
+    assert "in place of its storage referral spent 0.74: above the budget, so what is left is not the storage" in (
+        storage_not_it
+    )
+    storage_may_be = intake.budget_note(
+        needed_rps=1_419, cpu={"referral": 0.75}, floor=floor, floor_share="", floor_misses=False, raw_storage=0.65
+    )
+    assert "spent 0.65" in storage_may_be and "not the storage" not in storage_may_be
     # a baseline that served nothing gives no budget to state
     assert intake.budget_note(needed_rps=0, cpu={"referral": 0.7}, floor=floor, floor_share="", floor_misses=True) == ""
+
+
+def test_the_raw_storage_variant_writes_the_floors_rows_in_place_of_referrals_storage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bench/raw_storage.py: referral's app whose `get_once` gives the floor's writes on referral's own SQLite file
+    (the variant is SQLite's alone, whatever the suite's engine)."""
+    from bench import raw_storage
+    from bench.system import migrations_dir, sqlite_url
+    from referral.domain.concern_schemas import ConcernCreate
+    from tas_common.deps import get_once
+    from tas_common.migrations import upgrade
+    from tas_dev.testing import concern_body
+
+    url = sqlite_url(tmp_path / "referral.db")
+    upgrade(migrations_dir("referral"), url)
+    for name, value in {
+        "TAS_ENV": "dev",
+        "TAS_SERVICE_NAME": "referral",
+        "TAS_DATABASE_URL": url,
+        "TAS_DEV_KEY_DIR": str(tmp_path / "keys"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    app = raw_storage.create_app()
+    request = SimpleNamespace(app=app)
+
+    async def raise_three() -> list[int]:
+        storage = await app.dependency_overrides[get_once](request)
+        assert isinstance(storage, raw_storage.RawStorage)
+        bodies = [ConcernCreate.model_validate(concern_body(n)) for n in range(3)]
+        return [
+            (await storage.run(principal=None, request_body=body, create=None)).status_code  # type: ignore[arg-type]
+            for body in bodies
+        ]
+
+    assert asyncio.run(raise_three()) == [201, 201, 201]
+    counts = {t: engines.scalar(url, f"SELECT count(*) FROM {t}") for t in ("concern", "audit_log", "family_contact")}
+    assert counts == {"concern": 3, "audit_log": 3, "family_contact": 3}
+    assert engines.scalar(url, "SELECT count(*) FROM outbox WHERE event_type = 'concern.raised'") == 3
