@@ -259,12 +259,12 @@ def test_a_throughput_targets_note_gives_the_cpu_budget_and_says_when_the_floor_
 def test_the_raw_storage_variant_writes_the_floors_rows_in_place_of_referrals_storage(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """bench/raw_storage.py: referral's app whose `get_once` gives the floor's writes on referral's own SQLite file
-    (the variant is SQLite's alone, whatever the suite's engine)."""
+    """bench/raw_storage.py: referral's app, in a process whose `Once.run` is the floor's writes on referral's own
+    SQLite file (the variant is SQLite's alone, whatever the suite's engine)."""
     from bench import raw_storage
     from bench.system import migrations_dir, sqlite_url
     from referral.domain.concern_schemas import ConcernCreate
-    from tas_common.deps import get_once
+    from tas_common.idempotency import Once
     from tas_common.migrations import upgrade
     from tas_dev.testing import concern_body
 
@@ -277,19 +277,21 @@ def test_the_raw_storage_variant_writes_the_floors_rows_in_place_of_referrals_st
         "TAS_DEV_KEY_DIR": str(tmp_path / "keys"),
     }.items():
         monkeypatch.setenv(name, value)
-    app = raw_storage.create_app()
-    request = SimpleNamespace(app=app)
+    monkeypatch.setattr(Once, "run", Once.run)  # create_app replaces it for its whole process: back after the test
+    assert raw_storage.create_app().title == "TAS referral"
+    once = Once(db=SimpleNamespace(url=url), key=None, route="POST /v1/concerns", status_code=201)  # type: ignore[arg-type]
 
     async def raise_three() -> list[int]:
-        storage = await app.dependency_overrides[get_once](request)
-        assert isinstance(storage, raw_storage.RawStorage)
         bodies = [ConcernCreate.model_validate(concern_body(n)) for n in range(3)]
         return [
-            (await storage.run(principal=None, request_body=body, create=None)).status_code  # type: ignore[arg-type]
+            (await once.run(principal=None, request_body=body, create=None)).status_code  # type: ignore[arg-type]
             for body in bodies
         ]
 
-    assert asyncio.run(raise_three()) == [201, 201, 201]
+    try:
+        assert asyncio.run(raise_three()) == [201, 201, 201]
+    finally:
+        raw_storage._CONNECTIONS.pop(url).close()
     counts = {t: engines.scalar(url, f"SELECT count(*) FROM {t}") for t in ("concern", "audit_log", "family_contact")}
     assert counts == {"concern": 3, "audit_log": 3, "family_contact": 3}
     assert engines.scalar(url, "SELECT count(*) FROM outbox WHERE event_type = 'concern.raised'") == 3
