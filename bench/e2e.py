@@ -13,7 +13,8 @@ nats-server, referral, caseload and notify under uvicorn and the SMTP sink, each
   concern over the run (issue 18: ≤ 10 ms, so that two cores carry 150/s), and each service's event loop's share
   of its own. When 50/s misses the CPU target, 50/s again on a fresh system whose caseload and notify consumers
   linger 100 ms after every fetch (`what_the_cpu_target_costs`): what sharing each hop's fixed cost a message
-  would cost in latency, reported as a variant without targets.
+  would cost in latency, reported as a variant without targets; and what this host charges for the pause between
+  two concerns at each rate, with none of the pipeline running (bench/host_gap.py).
 
 
 Both on SQLite and then, the end-to-end rates only, with all three services on a throwaway PostgreSQL cluster
@@ -34,6 +35,7 @@ from urllib.parse import urlsplit
 from tas_common.identifiers import nhs_check_digit
 from tas_dev.testing import concern_body
 
+from . import host_gap as host
 from .engines import ENGINES, POSTGRESQL, SQLITE, cpu_seconds, cpu_used, label, postgres
 from .intake import RssSampler
 from .loadgen import read_response, request_bytes
@@ -428,6 +430,34 @@ def what_the_cpu_target_costs(
     return {"waited_for_idle_s": round(waited, 1), "linger_seconds": LINGERING_SECONDS} | result
 
 
+def host_gap(report: Report, *, engine: str, details: dict[str, Any]) -> dict[str, float]:
+    """What this host charges for a pause (bench/host_gap.py, in a process of its own once the pipeline has
+    stopped): the same small piece of work, none of the pipeline's, back to back and at each rate's gap between
+    concerns; beside it the pipeline's own CPU a concern at SLOW_RATE against the fastest rate."""
+    fast = max(RATES)
+    measured = host.run_apart((fast, SLOW_RATE))
+    together, at_fast, at_slow = measured[0.0], measured[fast], measured[SLOW_RATE]
+
+    def pipeline(rate: float) -> float:
+        return sum(details.get(f"end_to_end_{rate:.0f}", {}).get("cpu_ms_per_concern", {}).values())
+
+    ratio = pipeline(SLOW_RATE) / pipeline(fast) if pipeline(fast) else None
+    report.add(
+        Figure(
+            label("end to end", engine),
+            f"host: the same work once every {1000 / SLOW_RATE:.0f} ms ÷ back to back",
+            at_slow / together if together else None,
+            "×",
+            note=f"none of the pipeline running (bench/host_gap.py: a concern's body validated, the bare endpoint "
+            f"called in process, a SQLite insert): {together:.2f} ms back to back, {at_fast:.2f} once every "
+            f"{1000 / fast:.1f} ms ({fast:.0f}/s), {at_slow:.2f} once every {1000 / SLOW_RATE:.0f} ms "
+            f"({SLOW_RATE:.0f}/s); the pipeline's CPU a concern at {SLOW_RATE:.0f}/s ÷ at {fast:.0f}/s: "
+            + (f"{ratio:.2f}×" if ratio else "not measured"),
+        )
+    )
+    return {"back_to_back_ms": together, f"every_{fast:.0f}_ms": at_fast, f"every_{SLOW_RATE:.0f}_ms": at_slow}
+
+
 def run(
     report: Report,
     *,
@@ -494,30 +524,31 @@ def run_on(
                     )
                 details[f"end_to_end_{rate:.0f}"] = e2e
         details["rss_at_rest_mb"], details["rss_peak_mb"] = rest, sampler.peak
+    if "e2e" in parts:
+        for service in ("caseload", "notify"):
+            report.add(
+                Figure(
+                    label("memory", engine),
+                    f"{service} RSS at rest",
+                    rest.get(service),
+                    "MB",
+                    "< 150 MB",
+                    at_most(rest.get(service), 150),
+                ),
+                Figure(
+                    label("memory", engine),
+                    f"{service} RSS under load (peak)",
+                    sampler.peak.get(service),
+                    "MB",
+                    "< 300 MB",
+                    at_most(sampler.peak.get(service), 300),
+                    note="MIS batch + end-to-end run" if "mis" in parts else "end-to-end run",
+                ),
+            )
     slow = details.get(f"end_to_end_{SLOW_RATE:.0f}", {})
     if sum(slow.get("cpu_ms_per_concern", {}).values()) > CPU_PER_CONCERN_MS:
         details["lingering"] = what_the_cpu_target_costs(
             report, tmp=tmp / "lingering", seconds=seconds, urls=urls, engine=engine, pg=pg
         )
-        if "e2e" in parts:
-            for service in ("caseload", "notify"):
-                report.add(
-                    Figure(
-                        label("memory", engine),
-                        f"{service} RSS at rest",
-                        rest.get(service),
-                        "MB",
-                        "< 150 MB",
-                        at_most(rest.get(service), 150),
-                    ),
-                    Figure(
-                        label("memory", engine),
-                        f"{service} RSS under load (peak)",
-                        sampler.peak.get(service),
-                        "MB",
-                        "< 300 MB",
-                        at_most(sampler.peak.get(service), 300),
-                        note="MIS batch + end-to-end run" if "mis" in parts else "end-to-end run",
-                    ),
-                )
+        details["host_gap"] = host_gap(report, engine=engine, details=details)
     report.details[label("e2e" if "e2e" in parts else "mis", engine)] = details

@@ -20,6 +20,7 @@ from bench import (  # noqa: F401
     e2e,
     engines,
     hops,
+    host_gap,
     insights,
     intake,
     loadgen,
@@ -295,3 +296,9 @@ def test_the_raw_storage_variant_writes_the_floors_rows_in_place_of_referrals_st
     counts = {t: engines.scalar(url, f"SELECT count(*) FROM {t}") for t in ("concern", "audit_log", "family_contact")}
     assert counts == {"concern": 3, "audit_log": 3, "family_contact": 3}
     assert engines.scalar(url, "SELECT count(*) FROM outbox WHERE event_type = 'concern.raised'") == 3
+
+
+def test_the_host_gap_calibration_times_a_piece_back_to_back_and_at_each_rate() -> None:
+    measured = asyncio.run(host_gap.measure((200.0,), seconds=0.1))
+    assert set(measured) == {0.0, 200.0}
+    assert all(0 < ms < 1000 for ms in measured.values())
