@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 from tas_common.identifiers import nhs_check_digit
 from tas_dev.testing import concern_body
 
-from . import host_gap as host
+from . import host_gap
 from .engines import ENGINES, POSTGRESQL, SQLITE, cpu_seconds, cpu_used, label, postgres
 from .intake import RssSampler
 from .loadgen import read_response, request_bytes
@@ -430,12 +430,12 @@ def what_the_cpu_target_costs(
     return {"waited_for_idle_s": round(waited, 1), "linger_seconds": LINGERING_SECONDS} | result
 
 
-def host_gap(report: Report, *, engine: str, details: dict[str, Any]) -> dict[str, float]:
+def what_a_pause_costs(report: Report, *, engine: str, details: dict[str, Any]) -> dict[str, float]:
     """What this host charges for a pause (bench/host_gap.py, in a process of its own once the pipeline has
     stopped): the same small piece of work, none of the pipeline's, back to back and at each rate's gap between
     concerns; beside it the pipeline's own CPU a concern at SLOW_RATE against the fastest rate."""
     fast = max(RATES)
-    measured = host.run_apart((fast, SLOW_RATE))
+    measured = host_gap.run_apart((fast, SLOW_RATE))
     together, at_fast, at_slow = measured[0.0], measured[fast], measured[SLOW_RATE]
 
     def pipeline(rate: float) -> float:
@@ -550,5 +550,5 @@ def run_on(
         details["lingering"] = what_the_cpu_target_costs(
             report, tmp=tmp / "lingering", seconds=seconds, urls=urls, engine=engine, pg=pg
         )
-        details["host_gap"] = host_gap(report, engine=engine, details=details)
+        details["host_gap"] = what_a_pause_costs(report, engine=engine, details=details)
     report.details[label("e2e" if "e2e" in parts else "mis", engine)] = details

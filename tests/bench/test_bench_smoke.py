@@ -302,3 +302,18 @@ def test_the_host_gap_calibration_times_a_piece_back_to_back_and_at_each_rate() 
     measured = asyncio.run(host_gap.measure((200.0,), seconds=0.1))
     assert set(measured) == {0.0, 200.0}
     assert all(0 < ms < 1000 for ms in measured.values())
+
+
+def test_the_pause_figure_sets_the_hosts_ratio_beside_the_pipelines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """e2e.what_a_pause_costs: the host's every-20-ms ÷ back-to-back as the figure, the pipeline's 50/s ÷ 150/s in its
+    note (bench/host_gap.py's own process is replaced by its figures here; test_the_host_gap_calibration runs it)."""
+    monkeypatch.setattr(host_gap, "run_apart", lambda rates: {0.0: 0.1, 150.0: 0.3, 50.0: 0.8})
+    rep = report.Report(quick=True)
+    details = {"end_to_end_50": {"cpu_ms_per_concern": {"referral": 12.0}}}
+    details["end_to_end_150"] = {"cpu_ms_per_concern": {"referral": 6.0, "notify": 2.0}}
+    measured = e2e.what_a_pause_costs(rep, engine="SQLite", details=details)
+    assert measured == {"back_to_back_ms": 0.1, "every_150_ms": 0.3, "every_50_ms": 0.8}
+    figure = rep.figures[-1]
+    assert figure.value == pytest.approx(8.0) and figure.unit == "×"
+    assert "0.10 ms back to back, 0.30 once every 6.7 ms (150/s), 0.80 once every 20 ms (50/s)" in figure.note
+    assert figure.note.endswith("at 50/s ÷ at 150/s: 1.50×")
