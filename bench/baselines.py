@@ -1,4 +1,4 @@
-"""The three baselines the intake is compared with, served by uvicorn with the same settings as the service.
+"""The baselines the intake is compared with, served by uvicorn with the same settings as the service.
 
 - `bare`: a FastAPI endpoint that returns JSON and does nothing else (it does not even read the body): the
   ceiling that FastAPI + uvicorn allow on this machine.
@@ -14,8 +14,11 @@
   service; each request commits, fsync included, on the event loop); on PostgreSQL asyncpg, a pool of 10 as the
   services have, the chain head read under tas_common/audit.py's advisory lock. How close the intake can get in
   this stack.
+- `floor_validated` (a diagnostic, not a target's baseline): the floor whose route takes referral's
+  `ConcernCreate`, so FastAPI validates the body as it does for referral before the same writes; bench/intake.py
+  runs it when an intake target misses.
 
-All three accept the intake's request (`POST /v1/concerns` with the same body and headers).
+All four accept the intake's request (`POST /v1/concerns` with the same body and headers).
 """
 
 from __future__ import annotations
@@ -25,13 +28,15 @@ import json
 import os
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from sqlmodel import Field, Session, SQLModel, create_engine
+
+from referral.domain.concern_schemas import ConcernCreate
 
 
 def bare_app() -> FastAPI:
@@ -225,19 +230,48 @@ def floor_sqlite_writes(conn: sqlite3.Connection, body: dict[str, Any], now: dat
 def floor_app() -> FastAPI:
     """BENCH_FLOOR_PG (an asyncpg DSN) or BENCH_FLOOR_DB (a SQLite file): a database migrated with referral's
     migrations (schools register included)."""
+    return _floor(validated=False)
+
+
+def floor_validated_app() -> FastAPI:
+    """The floor whose route takes referral's `ConcernCreate` as its body, so that FastAPI parses and validates it
+    exactly as it does for referral's route (pydantic, email-validator, libphonenumber) before the same raw writes of
+    the same rows. Not a target's baseline: a diagnostic of the intake's targets (bench/intake.py), the least a
+    FastAPI process pays for the validation the issue keeps. Same environment as `floor_app`."""
+    return _floor(validated=True)
+
+
+Write = Callable[[dict[str, Any]], Awaitable[Response]]
+
+
+def _floor(*, validated: bool) -> FastAPI:
     dsn = os.environ.get("BENCH_FLOOR_PG")
-    return _floor_pg_app(dsn) if dsn else _floor_sqlite_app(os.environ["BENCH_FLOOR_DB"])
+    app, write = _floor_pg(dsn) if dsn else _floor_sqlite(os.environ["BENCH_FLOOR_DB"])
+    if validated:
+
+        @app.post("/v1/concerns")
+        async def create_validated(body: ConcernCreate) -> Response:
+            return await write(body.model_dump(mode="json"))
+
+    else:
+
+        @app.post("/v1/concerns")
+        async def create(request: Request) -> Response:
+            return await write(json.loads(await request.body()))
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    return app
 
 
-def _floor_sqlite_app(path: str) -> FastAPI:
+def _floor_sqlite(path: str) -> tuple[FastAPI, Write]:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
-    app = FastAPI()
 
-    @app.post("/v1/concerns")
-    async def create(request: Request) -> Response:
-        body = json.loads(await request.body())
+    async def write(body: dict[str, Any]) -> Response:
         conn.execute("BEGIN IMMEDIATE")
         try:
             rows = floor_sqlite_writes(conn, body, datetime.now(UTC))
@@ -247,14 +281,10 @@ def _floor_sqlite_app(path: str) -> FastAPI:
             raise
         return created(rows["id"])
 
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "alive"}
-
-    return app
+    return FastAPI(), write
 
 
-def _floor_pg_app(dsn: str) -> FastAPI:
+def _floor_pg(dsn: str) -> tuple[FastAPI, Write]:
     """asyncpg, a pool of 10 connections (the services' pool_size); the audit chain's head under the same
     advisory lock as tas_common/audit.py, taken just before it is read."""
     import asyncpg
@@ -275,9 +305,7 @@ def _floor_pg_app(dsn: str) -> FastAPI:
         sql, values = _insert(table, row, numbered=True)
         await conn.execute(sql, *values)
 
-    @app.post("/v1/concerns")
-    async def create(request: Request) -> Response:
-        body = json.loads(await request.body())
+    async def write(body: dict[str, Any]) -> Response:
         async with pool["pool"].acquire() as conn, conn.transaction():
             la_code = await conn.fetchval("SELECT la_code FROM school WHERE urn = $1", body["school_urn"])
             rows = _floor_rows(body, la_code, datetime.now(UTC))
@@ -290,8 +318,4 @@ def _floor_pg_app(dsn: str) -> FastAPI:
             await insert(conn, "outbox", rows["outbox"])
         return created(rows["id"])
 
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "alive"}
-
-    return app
+    return app, write

@@ -145,11 +145,14 @@ def test_the_scale_warm_up_reads_every_file_under_a_directory_and_a_single_file(
     assert megabytes == 6
 
 
+@pytest.mark.parametrize("validated", [False, True], ids=["floor", "floor-validated"])
 def test_the_floor_baseline_writes_the_intakes_rows_on_referrals_schema(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, validated: bool
 ) -> None:
     """The floor (bench/baselines.py) writes into referral's migrated schema, with sqlite3 or with asyncpg on the
-    suite's engine (`make test-all` runs this on PostgreSQL too): it fails here when the schema moves."""
+    suite's engine (`make test-all` runs this on PostgreSQL too): it fails here when the schema moves. The validated
+    floor writes the same rows, and refuses what referral's model refuses (a mobile that is not one) with 422,
+    writing nothing."""
     import asyncio
 
     import httpx
@@ -163,16 +166,21 @@ def test_the_floor_baseline_writes_the_intakes_rows_on_referrals_schema(
         monkeypatch.setenv("BENCH_FLOOR_PG", engines.driver_dsn(url))
     else:
         monkeypatch.setenv("BENCH_FLOOR_DB", url.split("///", 1)[1])
-    app = baselines.floor_app()
+    app = baselines.floor_validated_app() if validated else baselines.floor_app()
+    bad = concern_body(9)
+    bad["family_contacts"][0]["mobile"] = "07700 90"
 
     async def post_three() -> list[int]:
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://floor") as client,
         ):
-            return [(await client.post("/v1/concerns", json=concern_body(n))).status_code for n in range(3)]
+            statuses = [(await client.post("/v1/concerns", json=concern_body(n))).status_code for n in range(3)]
+            if validated:
+                statuses.append((await client.post("/v1/concerns", json=bad)).status_code)
+            return statuses
 
-    assert asyncio.run(post_three()) == [201, 201, 201]
+    assert asyncio.run(post_three()) == ([201, 201, 201, 422] if validated else [201, 201, 201])
     counts = {t: engines.scalar(url, f"SELECT count(*) FROM {t}") for t in ("concern", "audit_log", "family_contact")}
     counts["outbox"] = engines.scalar(url, "SELECT count(*) FROM outbox WHERE event_type = 'concern.raised'")
     assert counts == {"concern": 3, "audit_log": 3, "family_contact": 3, "outbox": 3}
@@ -253,6 +261,27 @@ def test_a_throughput_targets_note_gives_the_cpu_budget_and_says_when_the_floor_
         needed_rps=1_419, cpu={"referral": 0.75}, floor=floor, floor_share="", floor_misses=False, raw_storage=0.65
     )
     assert "spent 0.65" in storage_may_be and "not the storage" not in storage_may_be
+    # the floor with referral's validation (bench.baselines.floor_validated_app), over the budget and within it
+    validated = {"cpu_ms_per_request": {"baseline-floor-validated": 0.74, "postgresql": 0.5}}
+    validation_alone = intake.budget_note(
+        needed_rps=1_419, cpu={"referral": 0.75}, floor=floor, floor_share="", floor_misses=False, validated=validated
+    )
+    assert "the floor with the body validated as referral's 0.74: above the budget, out of reach" in validation_alone
+    validated["cpu_ms_per_request"]["baseline-floor-validated"] = 0.55
+    not_alone = intake.budget_note(
+        needed_rps=1_419,
+        cpu={"referral": 0.75},
+        floor=floor,
+        floor_share="",
+        floor_misses=False,
+        validated=validated,
+        validated_share="2.49× naive",
+        validated_misses=True,
+    )
+    assert "validated as referral's 0.55" in not_alone and "out of reach" not in not_alone
+    assert not_alone.endswith(
+        "the floor with the body validated as referral's reached 2.49× naive, below the target itself"
+    )
     # a baseline that served nothing gives no budget to state
     assert intake.budget_note(needed_rps=0, cpu={"referral": 0.7}, floor=floor, floor_share="", floor_misses=True) == ""
 
@@ -317,3 +346,15 @@ def test_the_pause_figure_sets_the_hosts_ratio_beside_the_pipelines(monkeypatch:
     assert figure.value == pytest.approx(8.0) and figure.unit == "×"
     assert "0.10 ms back to back, 0.30 once every 6.7 ms (150/s), 0.80 once every 20 ms (50/s)" in figure.note
     assert figure.note.endswith("at 50/s ÷ at 150/s: 1.50×")
+
+
+def test_the_p99_note_gives_the_throughput_the_closed_loop_needs() -> None:
+    """At 32 connections the mean latency is 32 ÷ throughput; at the run's own tail a p99 under 50 ms needs
+    32 × (p99 ÷ mean) ÷ 0.05 requests a second."""
+    measured = {"rps": 935.0, "mean": 34.2, "p99": 59.9, "cpu_ms_per_request": {"referral": 1.03, "postgresql": 0.46}}
+    note = intake.p99_note(run=measured, validated={"rps": 1_150.0, "p99": 47.5})
+    # tail 59.9 / 34.2 = 1.75; 32 × 1.75 / 0.05 = 1,121 req/s; 1 / 1,121 s = 0.89 ms
+    assert "mean 34.2 ms (32 ÷ 935 req/s = 34.2), p99 1.75× the mean" in note
+    assert "needs ≥ 1,121 req/s, ≤ 0.89 ms of referral's CPU a request" in note and "it spent 1.03" in note
+    assert "validated as referral's: p99 47.5 ms at 1,150 req/s" in note
+    assert intake.p99_note(run={"rps": 0, "mean": None, "p99": None}, validated=None) == ""
