@@ -170,8 +170,8 @@ def budget_note(
     CPU a request with the floor's writes in place of its storage (bench/raw_storage.py); above the budget, what is
     left of the miss is not in the storage. `validated`: the run of the floor whose body FastAPI validates into
     referral's model (bench.baselines.floor_validated_app), what it reached (`validated_share`) and whether that is
-    below the target (`validated_misses`): either way, FastAPI's validation of the body, which the issue keeps, with
-    the same rows written raw already misses the target, so no service of this stack doing more reaches it."""
+    below the target (`validated_misses`). When it is, FastAPI's validation of the body (which the issue keeps) and
+    the same rows written raw already miss the target: no service of this stack that does more reaches it."""
     if not needed_rps:
         return ""
     budget = 1000 / needed_rps
