@@ -345,7 +345,18 @@ def test_the_pause_figure_sets_the_hosts_ratio_beside_the_pipelines(monkeypatch:
     figure = rep.figures[-1]
     assert figure.value == pytest.approx(8.0) and figure.unit == "×"
     assert "0.10 ms back to back, 0.30 once every 6.7 ms (150/s), 0.80 once every 20 ms (50/s)" in figure.note
-    assert figure.note.endswith("at 50/s ÷ at 150/s: 1.50×")
+    # 150/s within the target (8 ms), and 50/s ÷ 150/s (1.50×) within the host's every-20-ms ÷ every-6.7-ms (2.67×)
+    assert figure.note.endswith(
+        "at 50/s ÷ at 150/s: 1.50×, within the host's own 2.67× for the same change of pace: the pipeline meets the "
+        "target at 150/s (8.00 ms), and what 50/s adds is what this host charges for the pauses between concerns"
+    )
+    details["end_to_end_150"] = {"cpu_ms_per_concern": {"referral": 11.0}}  # 150/s over the target: no conclusion
+    e2e.what_a_pause_costs(rep, engine="SQLite", details=details)
+    assert rep.figures[-1].note.endswith("at 50/s ÷ at 150/s: 1.09×")
+    details["end_to_end_150"] = {"cpu_ms_per_concern": {"referral": 8.0}}
+    details["end_to_end_50"] = {"cpu_ms_per_concern": {"referral": 24.0}}  # 3.00×: more than the host explains
+    e2e.what_a_pause_costs(rep, engine="SQLite", details=details)
+    assert rep.figures[-1].note.endswith("at 50/s ÷ at 150/s: 3.00×")
 
 
 def test_the_p99_note_gives_the_throughput_the_closed_loop_needs() -> None:
@@ -356,5 +367,10 @@ def test_the_p99_note_gives_the_throughput_the_closed_loop_needs() -> None:
     # tail 59.9 / 34.2 = 1.75; 32 × 1.75 / 0.05 = 1,121 req/s; 1 / 1,121 s = 0.89 ms
     assert "mean 34.2 ms (32 ÷ 935 req/s = 34.2), p99 1.75× the mean" in note
     assert "needs ≥ 1,121 req/s, ≤ 0.89 ms of referral's CPU a request" in note and "it spent 1.03" in note
-    assert "validated as referral's: p99 47.5 ms at 1,150 req/s" in note
+    assert note.endswith("validated as referral's: p99 47.5 ms at 1,150 req/s")
+    over = intake.p99_note(run=measured, validated={"rps": 873.0, "p99": 57.2})
+    assert over.endswith(
+        "p99 57.2 ms at 873 req/s, over the target itself: FastAPI's validation of the body and "
+        "these rows written raw already miss it"
+    )
     assert intake.p99_note(run={"rps": 0, "mean": None, "p99": None}, validated=None) == ""
