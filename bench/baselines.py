@@ -23,6 +23,7 @@ All four accept the intake's request (`POST /v1/concerns` with the same body and
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -227,6 +228,32 @@ def floor_sqlite_writes(conn: sqlite3.Connection, body: dict[str, Any], now: dat
     return rows
 
 
+LOCK_RETRY_SECONDS = 0.0005
+"""How long a floor transaction waits on the event loop before trying again for a write lock another connection
+holds (in bench/raw_storage.py referral's relay or checkpointer; a blocking wait would stall the loop they need)."""
+
+
+async def floor_sqlite_commit(conn: sqlite3.Connection, body: dict[str, Any]) -> Response:
+    """The floor's transaction on SQLite for one request: BEGIN IMMEDIATE (tried again while the database is locked),
+    `floor_sqlite_writes`, COMMIT (its fsync on the event loop, as the floor's), the 201 answer. Any other error, and
+    any error of the writes, is raised (the writes rolled back)."""
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            await asyncio.sleep(LOCK_RETRY_SECONDS)
+    try:
+        rows = floor_sqlite_writes(conn, body, datetime.now(UTC))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return created(rows["id"])
+
+
 def floor_app() -> FastAPI:
     """BENCH_FLOOR_PG (an asyncpg DSN) or BENCH_FLOOR_DB (a SQLite file): a database migrated with referral's
     migrations (schools register included)."""
@@ -272,14 +299,7 @@ def _floor_sqlite(path: str) -> tuple[FastAPI, Write]:
     conn.execute("PRAGMA synchronous=FULL")
 
     async def write(body: dict[str, Any]) -> Response:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            rows = floor_sqlite_writes(conn, body, datetime.now(UTC))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        return created(rows["id"])
+        return await floor_sqlite_commit(conn, body)
 
     return FastAPI(), write
 

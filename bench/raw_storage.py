@@ -13,10 +13,8 @@ request, which would be measured as the storage's.)"""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Response
@@ -27,10 +25,6 @@ from tas_common.auth import Principal
 from tas_common.idempotency import Once
 
 from . import baselines
-
-LOCK_RETRY_SECONDS = 0.0005
-"""How long a request waits on the event loop before trying again for the write lock the relay or the checkpointer
-holds (a blocking wait would stall the loop those need to let it go)."""
 
 _CONNECTIONS: dict[str, sqlite3.Connection] = {}
 
@@ -57,21 +51,7 @@ async def raw_run(
 ) -> Response:
     """In place of `Once.run`: the floor's writes of the request's rows on the unit's own SQLite file, one
     transaction; the principal, the use case and the Idempotency-Key are not used."""
-    body = request_body.model_dump(mode="json")
-    connection = _connection(self.db.url)
-    while True:
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            break
-        except sqlite3.OperationalError:  # locked: the connection's timeout is 0
-            await asyncio.sleep(LOCK_RETRY_SECONDS)
-    try:
-        rows = baselines.floor_sqlite_writes(connection, body, datetime.now(UTC))
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    return baselines.created(rows["id"])
+    return await baselines.floor_sqlite_commit(_connection(self.db.url), request_body.model_dump(mode="json"))
 
 
 def create_app() -> FastAPI:

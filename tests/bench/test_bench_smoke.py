@@ -374,3 +374,37 @@ def test_the_p99_note_gives_the_throughput_the_closed_loop_needs() -> None:
         "these rows written raw already miss it"
     )
     assert intake.p99_note(run={"rps": 0, "mean": None, "p99": None}, validated=None) == ""
+
+
+def test_the_floors_sqlite_transaction_waits_out_a_held_lock_and_rolls_back_a_failed_write(tmp_path: Path) -> None:
+    """bench.baselines.floor_sqlite_commit (the floor's, and bench/raw_storage.py's in referral's process): while
+    another connection holds the write lock it tries again on the event loop, then commits; a write that fails rolls
+    the whole transaction back and is raised."""
+    import sqlite3
+
+    from bench.system import migrations_dir, sqlite_url
+    from tas_common.migrations import upgrade
+    from tas_dev.testing import concern_body
+
+    url = sqlite_url(tmp_path / "referral.db")
+    upgrade(migrations_dir("referral"), url)
+    path = str(tmp_path / "referral.db")
+    floor = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0)
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+    async def commit_while_held() -> int:
+        holder.execute("BEGIN IMMEDIATE")
+        asyncio.get_running_loop().call_later(0.05, holder.execute, "COMMIT")
+        return (await baselines.floor_sqlite_commit(floor, concern_body(1))).status_code
+
+    try:
+        assert asyncio.run(commit_while_held()) == 201
+        broken = concern_body(2)
+        broken["family_contacts"][0]["no_such_column"] = "x"  # the concern is written, then its contact fails
+        with pytest.raises(sqlite3.OperationalError, match="no_such_column"):
+            asyncio.run(baselines.floor_sqlite_commit(floor, broken))
+        assert not floor.in_transaction
+    finally:
+        floor.close()
+        holder.close()
+    assert engines.scalar(url, "SELECT count(*) FROM concern") == 1
