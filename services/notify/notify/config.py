@@ -15,8 +15,8 @@ class NotifySettings(CommonSettings):
     database_url: str = "sqlite+aiosqlite:///var/notify.db"
     outbox_linger_seconds: float = 0.2
     """Notify's relay waits 0.2 s after a round that published less than a batch (TAS_OUTBOX_LINGER_SECONDS; 0.02
-    for referral, 0 for the others): its events — a message's outcome, a contact's preferences, a family's reachability — update
-    caseload's chronology and replicas, and no one waits on them within a second. At 150 concerns/s it publishes
+    for referral, 0 for the others): its events — a message's outcome, a contact's preferences, a family's
+    reachability — update caseload's chronology and replicas, and no one waits on them within a second. At 150 concerns/s it publishes
     them in a few rounds a second instead of one per event or two (bench/NOTES.md, issue 18 session 12)."""
     public_base_url: str = "http://127.0.0.1:8003"
     """Where providers reach this service: delivery receipts go to `<public_base_url>/v1/receipts/<provider>`,

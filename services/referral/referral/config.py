@@ -21,9 +21,10 @@ class ReferralSettings(CommonSettings):
     caseload, 0.2 for notify), so that the events committed meanwhile go in the next round together. The first event
     after a pause goes at once; one that follows another within 20 ms waits at most that long. At 150 concerns/s a
     round then carries ~3 concerns' events instead of ~1, and each round saved is a transaction of three round trips
-    (BEGIN, the claim, COMMIT with its WAL flush) and a publish: referral spent ~0.25 ms less CPU a concern on
-    PostgreSQL, nats-server ~0.07 (bench/NOTES.md, issue 18 session 19). Caseload's relay already carries a consumer
-    batch's events a round; lingering it too saved nothing there and would delay the family's message."""
+    (BEGIN, the claim, COMMIT with its WAL flush) and a publish: switched on and off every 10 s within one run on
+    PostgreSQL, referral spent ~0.37 ms less CPU a concern, nats-server ~0.10, the pipeline ~0.5–0.7 (bench/NOTES.md,
+    issue 18 session 19). Caseload's relay already carries a consumer batch's events a round; lingering it too saved
+    nothing there and would delay the family's message."""
     public_web_url: str = "http://127.0.0.1:8000"
     """The web service's public address (TAS_PUBLIC_WEB_URL): the Open Referral UK feed links each service without
     a page of its own to its page in the local offer there."""
