@@ -1,5 +1,5 @@
 """Referral's outbox relay lingers 20 ms after a partial round, notify's 0.2 s, the others' not at all
-(settings.CommonSettings.outbox_linger_seconds, which runtime.ServiceRuntime hands to its OutboxRelay)."""
+(settings.CommonSettings.outbox_linger_seconds), and each running service's relay has its own."""
 
 from __future__ import annotations
 
@@ -28,3 +28,10 @@ def test_the_setting_still_rules(monkeypatch):
     assert ReferralSettings().outbox_linger_seconds == 0.0
     monkeypatch.setenv("TAS_OUTBOX_LINGER_SECONDS", "0.05")
     assert NotifySettings().outbox_linger_seconds == 0.05
+
+
+async def test_each_running_services_relay_has_its_services_linger(system):
+    """runtime.ServiceRuntime hands the setting to the OutboxRelay it runs (tests/conftest.py's system: the three
+    services as configured, relays started)."""
+    lingers = {service: system.runtime(service).relay.linger_seconds for service in ("referral", "caseload", "notify")}
+    assert lingers == {"referral": 0.02, "caseload": 0.0, "notify": 0.2}

@@ -68,8 +68,10 @@ class CommonSettings(BaseSettings):
     outbox_poll_seconds: float = 1.0
     outbox_linger_seconds: float = 0.0
     """After a round that published events but less than a batch, the outbox relay waits this long before the next
-    (OutboxRelay.linger_seconds), so that what is committed meanwhile is published in one round; 0 for a service
-    whose events others wait on."""
+    (OutboxRelay.linger_seconds), so that what is committed meanwhile is published in one round; 0 publishes again at
+    once. The first event after a pause always goes at once. Referral's is 0.02 and notify's 0.2 (their config.py
+    says why); caseload's is 0: its relay already carries a consumer batch's events a round, and they are on the way
+    to the family's message."""
     outage_log_seconds: float = 60.0
     """While NATS (or a consumer, the relay) keeps failing: one line when it starts, then a summary this often."""
 
